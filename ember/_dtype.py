@@ -1,0 +1,88 @@
+"""dtype objects: the names PyTorch uses, each backed by a NumPy dtype."""
+
+import numpy as np
+
+
+class dtype:
+    """A tensor element type, e.g. ``ember.float32``.
+
+    Example:
+        >>> import ember
+        >>> ember.zeros(2, dtype=ember.float64).dtype
+        ember.float64
+    """
+
+    __slots__ = ("name", "numpy", "is_floating_point", "is_complex", "is_signed", "itemsize")
+
+    def __init__(self, name: str, numpy_dtype) -> None:
+        self.name = name
+        self.numpy = np.dtype(numpy_dtype)
+        self.is_floating_point = self.numpy.kind == "f"
+        self.is_complex = self.numpy.kind == "c"
+        self.is_signed = self.numpy.kind in "fic"
+        self.itemsize = self.numpy.itemsize
+
+    def __repr__(self) -> str:
+        return f"ember.{self.name}"
+
+    def __reduce__(self):
+        return (_dtype_by_name, (self.name,))
+
+
+float16 = half = dtype("float16", np.float16)
+float32 = float = dtype("float32", np.float32)
+float64 = double = dtype("float64", np.float64)
+uint8 = dtype("uint8", np.uint8)
+int8 = dtype("int8", np.int8)
+int16 = short = dtype("int16", np.int16)
+int32 = int = dtype("int32", np.int32)
+int64 = long = dtype("int64", np.int64)
+bool = dtype("bool", np.bool_)
+complex64 = dtype("complex64", np.complex64)
+complex128 = dtype("complex128", np.complex128)
+
+ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool, complex64, complex128)
+_BY_NUMPY = {d.numpy: d for d in ALL}
+_BY_NAME = {d.name: d for d in ALL}
+
+
+def _dtype_by_name(name: str) -> dtype:
+    return _BY_NAME[name]
+
+
+def from_numpy(numpy_dtype) -> dtype:
+    """The ember dtype for a NumPy dtype; TypeError for one ember does not support."""
+    try:
+        return _BY_NUMPY[np.dtype(numpy_dtype)]
+    except KeyError:
+        raise TypeError(f"can't convert NumPy dtype {np.dtype(numpy_dtype)}: ember supports "
+                        + ", ".join(d.name for d in ALL)) from None
+
+
+_default_dtype = float32
+
+
+def get_default_dtype() -> dtype:
+    """The dtype of floating-point tensors made from Python floats (float32 unless changed)."""
+    return _default_dtype
+
+
+def set_default_dtype(d: dtype) -> None:
+    """Set the default floating-point dtype (float32 or float64)."""
+    global _default_dtype
+    if d not in (float16, float32, float64):
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default_dtype = d
+
+
+def _category(d: dtype) -> "int":
+    """bool < integer < floating < complex, the order PyTorch promotes across."""
+    kind = d.numpy.kind
+    return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}[kind]
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """The smallest dtype both ``a`` and ``b`` convert to safely, as ``torch.promote_types``."""
+    if a is b:
+        return a
+    return from_numpy(np.promote_types(a.numpy, b.numpy))

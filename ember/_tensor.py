@@ -1,0 +1,851 @@
+"""Tensor: an array (NumPy or CuPy) plus what autograd needs to differentiate through it.
+
+A Tensor holds its values in ``_data``, a NumPy or CuPy array. Operators and methods forward to
+the functions in ``ember.ops``; those record the graph. Tensors that share memory (views, and
+``.data``/``detach()``) share one version counter, a one-element list that every in-place op
+increments, so that backward can tell when a value it saved has been overwritten.
+"""
+
+import numpy as np
+
+from . import _backend, _dtype
+from ._backend import array_module
+from ._size import Size
+from .autograd.function import AccumulateGrad
+from .autograd.grad_mode import _GradMode
+from .ops import elementwise, indexing, linalg, reduction, shape
+
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def type_name(item) -> str:
+    """PyTorch's legacy type name of a tensor or array, e.g. ``ember.FloatTensor``."""
+    data = item._data if isinstance(item, Tensor) else item
+    return f"ember.{_TYPE_NAMES.get(str(data.dtype), 'Float')}Tensor"
+
+
+class Tensor:
+    """A multi-dimensional array that can record the operations applied to it.
+
+    Example:
+        >>> import ember
+        >>> x = ember.tensor([1.0, 2.0], requires_grad=True)
+        >>> y = (x * x).sum()
+        >>> y.backward()
+        >>> x.grad
+        tensor([2., 4.])
+    """
+
+    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_version",
+                 "_accumulator", "_base", "_retains_grad", "__weakref__")
+    __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__
+
+    def __init__(self, *args, dtype=None, device=None) -> None:
+        if len(args) == 1 and isinstance(args[0], np.ndarray) or (
+                len(args) == 1 and array_module(args[0]) is not np):
+            data = args[0]
+        elif len(args) == 1 and not isinstance(args[0], int):
+            data = np.asarray(args[0], dtype=(dtype or _dtype.get_default_dtype()).numpy)
+        else:
+            sizes = args[0] if len(args) == 1 and not isinstance(args[0], int) else args
+            data = np.empty(tuple(sizes), dtype=(dtype or _dtype.get_default_dtype()).numpy)
+        if device is not None:
+            data = _backend.move(data, _backend.device(device))
+        self._data = data
+        self._requires_grad = False
+        self.grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._version = [0]
+        self._accumulator = None
+        self._base = None
+        self._retains_grad = False
+
+    @classmethod
+    def _wrap(cls, data, base=None) -> "Tensor":
+        """A tensor over ``data``; with ``base``, a view sharing its version counter."""
+        tensor = object.__new__(cls)
+        if not hasattr(data, "ndim"):  # NumPy returns scalars from 0-d operations
+            data = np.asarray(data)
+        tensor._data = data
+        tensor._requires_grad = False
+        tensor.grad = None
+        tensor.grad_fn = None
+        tensor._output_nr = 0
+        tensor._accumulator = None
+        tensor._retains_grad = False
+        if base is None:
+            tensor._version = [0]
+            tensor._base = None
+        else:
+            tensor._version = base._version
+            tensor._base = base if base._base is None else base._base
+        return tensor
+
+    # ---- autograd -------------------------------------------------------------------------
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if not value and self.grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you "
+                               "want to use a computed variable in a subgraph that doesn't require "
+                               "differentiation use var_no_grad = var.detach().")
+        if value and self._data.dtype.kind not in "fc":
+            raise RuntimeError("only Tensors of floating point and complex dtype can require "
+                               f"gradients, got {self.dtype}")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set ``requires_grad`` in place and return self."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def _edge(self):
+        """(node, output index) that receives this tensor's gradient in backward."""
+        if self.grad_fn is not None:
+            return self.grad_fn, self._output_nr
+        if self._accumulator is None:
+            self._accumulator = AccumulateGrad(self)
+        return self._accumulator, 0
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if self.grad_fn is None:
+            return
+        if self.grad_fn._retained is None:
+            self.grad_fn._retained = {}
+        self.grad_fn._retained[self._output_nr] = self
+        self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def _accumulate_retained(self, grad) -> None:
+        if self.grad is None:
+            self.grad = Tensor._wrap(grad.copy())
+        else:
+            self.grad = Tensor._wrap(self.grad._data + grad)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False,
+                 inputs=None) -> None:
+        """Compute the gradient of this tensor with respect to the graph's leaves.
+
+        Args:
+            gradient: d(something)/d(self), required unless self holds one element.
+            retain_graph: keep the saved values so backward can run through the graph again.
+
+        Example:
+            >>> import ember
+            >>> w = ember.ones(3, requires_grad=True)
+            >>> (w * 2).backward(ember.ones(3))
+            >>> w.grad
+            tensor([2., 2., 2.])
+        """
+        from .autograd import backward
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
+                 inputs=inputs)
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing this one's memory, cut off from the graph."""
+        return Tensor._wrap(self._data, self)
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    @property
+    def data(self) -> "Tensor":
+        """This tensor's values as a tensor outside the graph (shares memory)."""
+        return Tensor._wrap(self._data, self)
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        self._data = value._data
+
+    @property
+    def _grad_recorded(self) -> bool:
+        return _GradMode.enabled and self._requires_grad
+
+    # ---- metadata ---------------------------------------------------------------------
+
+    @property
+    def dtype(self) -> _dtype.dtype:
+        return _dtype.from_numpy(self._data.dtype)
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: "int | None" = None):
+        """The shape as a ``Size``, or the length of one dimension."""
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[shape.normalize_dim(dim, self._data.ndim)]
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndim = property(dim)
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def device(self) -> _backend.device:
+        return _backend.device_of(self._data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim: "int | None" = None):
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[dim]
+
+    def data_ptr(self) -> int:
+        return self._data.__array_interface__["data"][0] if array_module(self._data) is np \
+            else self._data.data.ptr
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data.reshape(()))
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
+    def __repr__(self) -> str:
+        from ._tensor_str import tensor_repr
+        return tensor_repr(self)
+
+    # ---- conversion ---------------------------------------------------------------------
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
+                               "to Scalar")
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return _backend.move(self._data, _backend.CPU).tolist()
+
+    def numpy(self, force: bool = False) -> np.ndarray:
+        """The values as a NumPy array sharing this tensor's memory (CPU tensors)."""
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        if array_module(self._data) is not np:
+            if not force:
+                raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
+                                "Tensor.cpu() to copy the tensor to host memory first.")
+            return _backend.move(self._data, _backend.CPU)
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy(force=True)
+        return array if dtype is None else array.astype(dtype)
+
+    def to(self, *args, **kwargs) -> "Tensor":
+        """A copy on another device and/or of another dtype (self when nothing changes).
+
+        Example:
+            >>> import ember
+            >>> ember.ones(2).to(ember.float64).dtype
+            ember.float64
+        """
+        target_dtype = kwargs.get("dtype")
+        target_device = kwargs.get("device")
+        for arg in args:
+            if isinstance(arg, _dtype.dtype):
+                target_dtype = arg
+            elif isinstance(arg, Tensor):
+                target_dtype, target_device = arg.dtype, arg.device
+            elif arg is not None:
+                target_device = arg
+        result = self
+        if target_device is not None:
+            result = elementwise.to_device(result, _backend.device(target_device))
+        if target_dtype is not None and target_dtype.numpy != result._data.dtype:
+            result = elementwise.to_dtype(result, target_dtype)
+        if kwargs.get("copy") and result is self:
+            result = self.clone()
+        return result
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return type_name(self)
+        return self.to(dtype)
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> "Tensor":
+        return self.to(_backend.device("cuda", device) if isinstance(device, int) or device is None
+                       else device)
+
+    def float(self) -> "Tensor":
+        return self.to(_dtype.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(_dtype.float64)
+
+    def half(self) -> "Tensor":
+        return self.to(_dtype.float16)
+
+    def long(self) -> "Tensor":
+        return self.to(_dtype.int64)
+
+    def int(self) -> "Tensor":
+        return self.to(_dtype.int32)
+
+    def bool(self) -> "Tensor":
+        return self.to(_dtype.bool)
+
+    def new_tensor(self, data, dtype=None, requires_grad=False) -> "Tensor":
+        from .ops.creation import tensor
+        return tensor(data, dtype=dtype or self.dtype, device=self.device,
+                      requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None) -> "Tensor":
+        from .ops.creation import zeros
+        return zeros(*size, dtype=dtype or self.dtype, device=self.device)
+
+    def new_ones(self, *size, dtype=None) -> "Tensor":
+        from .ops.creation import ones
+        return ones(*size, dtype=dtype or self.dtype, device=self.device)
+
+    def new_full(self, size, fill_value, dtype=None) -> "Tensor":
+        from .ops.creation import full
+        return full(size, fill_value, dtype=dtype or self.dtype, device=self.device)
+
+    def new_empty(self, *size, dtype=None) -> "Tensor":
+        from .ops.creation import empty
+        return empty(*size, dtype=dtype or self.dtype, device=self.device)
+
+    # ---- in-place operations ------------------------------------------------------------
+
+    def _check_inplace(self) -> None:
+        if _GradMode.enabled and self._requires_grad:
+            if self.grad_fn is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            if self._base is not None:
+                raise RuntimeError("ember does not support in-place operations on a view of a "
+                                   "tensor that requires grad; apply the operation out of place")
+
+    def _inplace(self, function, *args) -> "Tensor":
+        """Apply ``function(self, *args)`` and store the result in self's memory.
+
+        When the graph is recorded, self becomes the output of ``function``; the old values
+        that function's backward may need are a copy, so overwriting self cannot corrupt them.
+        """
+        self._check_inplace()
+        record = _GradMode.enabled and (self._requires_grad or any(
+            isinstance(a, Tensor) and a._requires_grad for a in args))
+        if record:
+            old = Tensor._wrap(self._data.copy())
+            old._requires_grad, old.grad_fn = self._requires_grad, self.grad_fn
+            old._output_nr = self._output_nr
+            result = function(old, *args)
+        else:
+            result = function(self, *args)
+        data = result._data
+        if data.shape != self._data.shape:
+            try:
+                data = array_module(data).broadcast_to(data, self._data.shape)
+            except ValueError:
+                raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match "
+                                   f"the broadcast shape {list(data.shape)}") from None
+        if self._data.dtype.kind in "iub" and data.dtype.kind in "fc":
+            raise RuntimeError(f"result type {_dtype.from_numpy(data.dtype).name.capitalize()} "
+                               f"can't be cast to the desired output type {self.dtype.name}")
+        self._data[...] = data
+        self._version[0] += 1
+        if record:
+            self.grad_fn = result.grad_fn
+            self._output_nr = result._output_nr
+            self._requires_grad = result._requires_grad
+        return self
+
+    def add_(self, other, alpha=1) -> "Tensor":
+        return self._inplace(elementwise.add, other, alpha)
+
+    def sub_(self, other, alpha=1) -> "Tensor":
+        return self._inplace(elementwise.sub, other, alpha)
+
+    def mul_(self, other) -> "Tensor":
+        return self._inplace(elementwise.mul, other)
+
+    def div_(self, other) -> "Tensor":
+        return self._inplace(elementwise.div, other)
+
+    def pow_(self, exponent) -> "Tensor":
+        return self._inplace(elementwise.pow, exponent)
+
+    def neg_(self) -> "Tensor":
+        return self._inplace(elementwise.neg)
+
+    def exp_(self) -> "Tensor":
+        return self._inplace(elementwise.exp)
+
+    def sqrt_(self) -> "Tensor":
+        return self._inplace(elementwise.sqrt)
+
+    def abs_(self) -> "Tensor":
+        return self._inplace(elementwise.abs)
+
+    def relu_(self) -> "Tensor":
+        return self._inplace(elementwise.relu)
+
+    def sigmoid_(self) -> "Tensor":
+        return self._inplace(elementwise.sigmoid)
+
+    def tanh_(self) -> "Tensor":
+        return self._inplace(elementwise.tanh)
+
+    def clamp_(self, min=None, max=None) -> "Tensor":
+        return self._inplace(elementwise.clamp, min, max)
+
+    clip_ = clamp_
+
+    def addcmul_(self, tensor1, tensor2, value=1) -> "Tensor":
+        return self._inplace(lambda s: s + value * tensor1 * tensor2)
+
+    def addcdiv_(self, tensor1, tensor2, value=1) -> "Tensor":
+        return self._inplace(lambda s: s + value * tensor1 / tensor2)
+
+    def lerp_(self, end, weight) -> "Tensor":
+        return self._inplace(lambda s: s + weight * (end - s))
+
+    def zero_(self) -> "Tensor":
+        return self.fill_(0)
+
+    def fill_(self, value) -> "Tensor":
+        return self._inplace(elementwise.fill, value)
+
+    def copy_(self, src) -> "Tensor":
+        if not isinstance(src, Tensor):
+            raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+        if src._data.shape != self._data.shape:
+            try:
+                np.broadcast_shapes(src._data.shape, self._data.shape)
+            except ValueError:
+                raise RuntimeError(f"The size of tensor a ({self._data.shape}) must match the "
+                                   f"size of tensor b ({src._data.shape})") from None
+        self._check_inplace()
+        return self._inplace(elementwise.copy_from, src.to(self.device))
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
+        from . import random
+        return self._inplace(elementwise.fill, random.uniform_array(self, a, b))
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
+        from . import random
+        return self._inplace(elementwise.fill, random.normal_array(self, mean, std))
+
+    def masked_fill_(self, mask, value) -> "Tensor":
+        return self._inplace(indexing.masked_fill, mask, value)
+
+    def __setitem__(self, key, value) -> None:
+        self._inplace(indexing.index_put, key, value)
+
+    # ---- operators ------------------------------------------------------------------------
+
+    def __add__(self, other):
+        return elementwise.add(self, other)
+
+    def __radd__(self, other):
+        return elementwise.add(self, other)
+
+    def __sub__(self, other):
+        return elementwise.sub(self, other)
+
+    def __rsub__(self, other):
+        return elementwise.rsub(self, other)
+
+    def __mul__(self, other):
+        return elementwise.mul(self, other)
+
+    def __rmul__(self, other):
+        return elementwise.mul(self, other)
+
+    def __truediv__(self, other):
+        return elementwise.div(self, other)
+
+    def __rtruediv__(self, other):
+        return elementwise.mul(elementwise.reciprocal(self), other)
+
+    def __floordiv__(self, other):
+        return elementwise.floor_divide(self, other)
+
+    def __mod__(self, other):
+        return elementwise.remainder(self, other)
+
+    def __pow__(self, exponent):
+        return elementwise.pow(self, exponent)
+
+    def __rpow__(self, base):
+        return elementwise.rpow(self, base)
+
+    def __neg__(self):
+        return elementwise.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return elementwise.abs(self)
+
+    def __matmul__(self, other):
+        return linalg.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return linalg.matmul(other, self)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def __eq__(self, other):
+        return elementwise.eq(self, other)
+
+    def __ne__(self, other):
+        return elementwise.ne(self, other)
+
+    def __lt__(self, other):
+        return elementwise.lt(self, other)
+
+    def __le__(self, other):
+        return elementwise.le(self, other)
+
+    def __gt__(self, other):
+        return elementwise.gt(self, other)
+
+    def __ge__(self, other):
+        return elementwise.ge(self, other)
+
+    def __and__(self, other):
+        return elementwise.logical_op(self, other, "bitwise_and")
+
+    def __or__(self, other):
+        return elementwise.logical_op(self, other, "bitwise_or")
+
+    def __xor__(self, other):
+        return elementwise.logical_op(self, other, "bitwise_xor")
+
+    def __invert__(self):
+        return elementwise.logical_not(self) if self._data.dtype.kind == "b" else \
+            elementwise.bitwise_not(self)
+
+    def __getitem__(self, key):
+        return indexing.getitem(self, key)
+
+    # ---- methods that forward to ops ---------------------------------------------------------
+
+    def add(self, other, alpha=1):
+        return elementwise.add(self, other, alpha)
+
+    def sub(self, other, alpha=1):
+        return elementwise.sub(self, other, alpha)
+
+    def mul(self, other):
+        return elementwise.mul(self, other)
+
+    def div(self, other):
+        return elementwise.div(self, other)
+
+    def pow(self, exponent):
+        return elementwise.pow(self, exponent)
+
+    def neg(self):
+        return elementwise.neg(self)
+
+    def exp(self):
+        return elementwise.exp(self)
+
+    def log(self):
+        return elementwise.log(self)
+
+    def sqrt(self):
+        return elementwise.sqrt(self)
+
+    def rsqrt(self):
+        return elementwise.reciprocal(elementwise.sqrt(self))
+
+    def reciprocal(self):
+        return elementwise.reciprocal(self)
+
+    def abs(self):
+        return elementwise.abs(self)
+
+    def sin(self):
+        return elementwise.sin(self)
+
+    def cos(self):
+        return elementwise.cos(self)
+
+    def tanh(self):
+        return elementwise.tanh(self)
+
+    def sigmoid(self):
+        return elementwise.sigmoid(self)
+
+    def relu(self):
+        return elementwise.relu(self)
+
+    def sign(self):
+        return elementwise.sign(self)
+
+    def square(self):
+        return elementwise.pow(self, 2)
+
+    def clamp(self, min=None, max=None):
+        return elementwise.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other):
+        return elementwise.maximum(self, other)
+
+    def minimum(self, other):
+        return elementwise.minimum(self, other)
+
+    def eq(self, other):
+        return elementwise.eq(self, other)
+
+    def ne(self, other):
+        return elementwise.ne(self, other)
+
+    def lt(self, other):
+        return elementwise.lt(self, other)
+
+    def le(self, other):
+        return elementwise.le(self, other)
+
+    def gt(self, other):
+        return elementwise.gt(self, other)
+
+    def ge(self, other):
+        return elementwise.ge(self, other)
+
+    def equal(self, other) -> bool:
+        return self.shape == other.shape and bool((self._data == other._data).all())
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+        xp = array_module(self._data)
+        return bool(xp.allclose(self._data, other._data, rtol=rtol, atol=atol,
+                                equal_nan=equal_nan))
+
+    def isnan(self):
+        return Tensor._wrap(array_module(self._data).isnan(self._data))
+
+    def isfinite(self):
+        return Tensor._wrap(array_module(self._data).isfinite(self._data))
+
+    def logical_not(self):
+        return elementwise.logical_not(self)
+
+    def where(self, condition, other):
+        return elementwise.where(condition, self, other)
+
+    def masked_fill(self, mask, value):
+        return indexing.masked_fill(self, mask, value)
+
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        return reduction.sum(self, dim, keepdim, dtype=dtype)
+
+    def mean(self, dim=None, keepdim=False, dtype=None):
+        return reduction.mean(self, dim, keepdim, dtype=dtype)
+
+    def prod(self, dim=None, keepdim=False):
+        return reduction.prod(self, dim, keepdim)
+
+    def var(self, dim=None, unbiased=True, keepdim=False, correction=None):
+        return reduction.var(self, dim, unbiased, keepdim, correction)
+
+    def std(self, dim=None, unbiased=True, keepdim=False, correction=None):
+        return reduction.std(self, dim, unbiased, keepdim, correction)
+
+    def max(self, dim=None, keepdim=False):
+        if isinstance(dim, Tensor):
+            return elementwise.maximum(self, dim)
+        return reduction.max(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        if isinstance(dim, Tensor):
+            return elementwise.minimum(self, dim)
+        return reduction.min(self, dim, keepdim)
+
+    def amax(self, dim=(), keepdim=False):
+        return reduction.amax(self, dim, keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        return reduction.amin(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return reduction.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return reduction.argmin(self, dim, keepdim)
+
+    def all(self, dim=None, keepdim=False):
+        return reduction.all(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return reduction.any(self, dim, keepdim)
+
+    def logsumexp(self, dim, keepdim=False):
+        return reduction.logsumexp(self, dim, keepdim)
+
+    def softmax(self, dim):
+        from .nn import functional
+        return functional.softmax(self, dim)
+
+    def log_softmax(self, dim):
+        from .nn import functional
+        return functional.log_softmax(self, dim)
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        return reduction.norm(self, p, dim, keepdim)
+
+    def view(self, *shape_args):
+        if len(shape_args) == 1 and isinstance(shape_args[0], _dtype.dtype):
+            return Tensor._wrap(self._data.view(shape_args[0].numpy), self)
+        return shape.view(self, *shape_args)
+
+    def view_as(self, other):
+        return shape.view(self, other.shape)
+
+    def reshape(self, *shape_args):
+        return shape.reshape(self, *shape_args)
+
+    def reshape_as(self, other):
+        return shape.reshape(self, other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return shape.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim, sizes):
+        return shape.unflatten(self, dim, sizes)
+
+    def squeeze(self, dim=None):
+        return shape.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return shape.unsqueeze(self, dim)
+
+    def permute(self, *dims):
+        return shape.permute(self, *dims)
+
+    def transpose(self, dim0, dim1):
+        return shape.transpose(self, dim0, dim1)
+
+    def t(self):
+        return shape.t(self)
+
+    @property
+    def T(self):
+        return shape.permute(self, *reversed(range(self._data.ndim)))
+
+    @property
+    def mT(self):
+        return shape.transpose(self, -2, -1)
+
+    def contiguous(self):
+        return shape.contiguous(self)
+
+    def clone(self):
+        return shape.clone(self)
+
+    def expand(self, *sizes):
+        return shape.expand(self, *sizes)
+
+    def expand_as(self, other):
+        return shape.expand(self, other.shape)
+
+    def repeat(self, *sizes):
+        return shape.repeat(self, *sizes)
+
+    def split(self, split_size, dim=0):
+        return shape.split(self, split_size, dim)
+
+    def chunk(self, chunks, dim=0):
+        return shape.chunk(self, chunks, dim)
+
+    def unbind(self, dim=0):
+        return shape.unbind(self, dim)
+
+    def gather(self, dim, index):
+        return indexing.gather(self, dim, index)
+
+    def index_select(self, dim, index):
+        return indexing.index_select(self, dim, index)
+
+    def matmul(self, other):
+        return linalg.matmul(self, other)
+
+    def mm(self, other):
+        return linalg.mm(self, other)
+
+    def bmm(self, other):
+        return linalg.bmm(self, other)
+
+    def dot(self, other):
+        return linalg.dot(self, other)

@@ -1,0 +1,125 @@
+"""The backward pass: walk the graph from the outputs, call each node's backward, accumulate.
+
+Gradients travel as raw arrays. A node runs once all the nodes that feed it a gradient have run
+(reverse topological order), so every gradient arriving at a node is summed before it is used.
+This is also the one place where a gradient is summed back to the shape of a broadcast input.
+"""
+
+from .. import _tensor
+from .function import AccumulateGrad, BackwardNode
+
+
+def sum_to_shape(grad, shape):
+    """Sum ``grad`` over the dimensions broadcasting added or stretched, giving ``shape``."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, size in enumerate(shape) if size == 1 and grad.shape[extra + i] != 1)
+    grad = grad.sum(axis=axes, keepdims=True) if axes else grad
+    return grad.reshape(shape)
+
+
+def _topological_order(roots):
+    """Nodes reachable from ``roots``, each before every node it feeds a gradient to."""
+    order, visited = [], set()
+    for root in roots:
+        if root is None or id(root) in visited:
+            continue
+        visited.add(id(root))
+        stack = [(root, iter(root.next_functions))]
+        while stack:
+            node, children = stack[-1]
+            for child, _ in children:
+                if child is not None and id(child) not in visited:
+                    visited.add(id(child))
+                    stack.append((child, iter(child.next_functions)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    order.reverse()
+    return order
+
+
+def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
+    """Propagate ``grad_roots`` (arrays) from ``roots`` (tensors) back through their graph.
+
+    Leaves' ``.grad`` is accumulated, unless ``capture`` is given: then the gradients of the
+    tensors in ``capture`` (a list) are returned instead, as ``autograd.grad`` does.
+    """
+    pending = {}  # id(node) -> list of summed gradients, one per output of the node
+    root_nodes = []
+    for tensor, grad in zip(roots, grad_roots):
+        node = tensor.grad_fn if tensor.grad_fn is not None else tensor._edge()[0]
+        slots = pending.setdefault(id(node), [None] * getattr(node, "_num_outputs", 1))
+        index = tensor._output_nr
+        slots[index] = grad if slots[index] is None else slots[index] + grad
+        root_nodes.append(node)
+
+    captured = {}
+    if capture is not None:
+        wanted = {}
+        for position, tensor in enumerate(capture):
+            node, index = tensor._edge() if tensor.grad_fn is None else (tensor.grad_fn,
+                                                                          tensor._output_nr)
+            wanted.setdefault(id(node), []).append((index, position))
+
+    for node in _topological_order(root_nodes):
+        grads = pending.pop(id(node), None)
+        if grads is None:
+            continue
+        if capture is not None and id(node) in wanted:
+            for index, position in wanted[id(node)]:
+                captured[position] = grads[index]
+        if isinstance(node, AccumulateGrad):
+            if capture is None and grads[0] is not None:
+                node.accumulate(grads[0])
+            continue
+        if node._retained:
+            for index, tensor in node._retained.items():
+                if grads[index] is not None:
+                    tensor._accumulate_retained(grads[index])
+        if node.materialize_grads:
+            grads = _materialize(node, grads)
+        input_grads = node.apply(*grads)
+        if not retain_graph:
+            node.release()
+        needs = node.needs_input_grad
+        for (child, child_index), (position, shape, dtype) in zip(node.next_functions,
+                                                                   node._input_meta):
+            if child is None or not needs[position]:
+                continue
+            grad = input_grads[position] if position < len(input_grads) else None
+            if grad is None:
+                continue
+            if grad.shape != shape:
+                if grad.size == 1 and len(shape) == 0:
+                    grad = grad.reshape(shape)
+                else:
+                    try:
+                        grad = sum_to_shape(grad, shape)
+                    except ValueError:
+                        raise RuntimeError(
+                            f"Function {node.name()} returned an invalid gradient at index "
+                            f"{position} - got {list(grad.shape)} but expected shape compatible "
+                            f"with {list(shape)}") from None
+            if grad.dtype != dtype:
+                grad = grad.astype(dtype)
+            slots = pending.setdefault(id(child), [None] * getattr(child, "_num_outputs", 1))
+            previous = slots[child_index]
+            slots[child_index] = grad if previous is None else previous + grad
+    if capture is not None:
+        return [captured.get(i) for i in range(len(capture))]
+    return None
+
+
+def _materialize(node: BackwardNode, grads):
+    """Zeros for outputs that received no gradient, so backward formulas need no None checks."""
+    if all(g is not None for g in grads):
+        return grads
+    shapes = node._output_shapes
+    template = next(g for g in grads if g is not None)
+    xp = _tensor.array_module(template)
+    return [g if g is not None else xp.zeros(shape, dtype)
+            for g, (shape, dtype) in zip(grads, shapes)]

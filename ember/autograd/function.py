@@ -1,0 +1,241 @@
+"""Function: the one mechanism of differentiation, and the graph nodes it records.
+
+Every differentiable op is a ``Function`` subclass with a static ``forward(ctx, *inputs)`` and
+``backward(ctx, *grad_outputs)``. Calling ``SomeOp.apply(*args)`` runs ``forward`` and, when an
+input requires grad, records a node: an instance of ``SomeOpBackward0`` (made once per subclass)
+that is both the ``ctx`` forward wrote into and the ``grad_fn`` of the outputs. Its
+``next_functions`` point at the nodes that produced the inputs: other ops' nodes, or an
+``AccumulateGrad`` for a leaf tensor.
+
+Built-in ops (``ember.ops``) work on raw arrays: forward gets NumPy or CuPy arrays and returns
+arrays, backward gets and returns arrays. User-defined functions (``ember.autograd.Function``,
+as in PyTorch) get and return Tensors instead; the engine is the same for both.
+"""
+
+from .. import _tensor
+from .grad_mode import _GradMode, no_grad
+
+
+class Node:
+    """A vertex of the backward graph; ``name()`` is what PyTorch prints."""
+
+    next_functions: tuple = ()
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+class AccumulateGrad(Node):
+    """The node for a leaf tensor: backward adds the incoming gradient to ``variable.grad``."""
+
+    def __init__(self, variable) -> None:
+        self.variable = variable
+
+    def accumulate(self, grad) -> None:
+        variable = self.variable
+        if grad.dtype != variable._data.dtype:
+            grad = grad.astype(variable._data.dtype)
+        if variable.grad is None:
+            # Own the array: the same gradient array may flow to several leaves.
+            variable.grad = _tensor.Tensor(grad.copy())
+        else:
+            variable.grad._data += grad
+
+
+_FREED = ("Trying to backward through the graph a second time (or directly access saved tensors "
+          "after they have already been freed). Saved intermediate values of the graph are freed "
+          "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+          "backward through the graph a second time or if you need to access saved tensors after "
+          "calling backward.")
+
+
+class BackwardNode(Node):
+    """The ``ctx`` of one call to a Function, and afterwards the ``grad_fn`` of its outputs."""
+
+    _function = None  # the Function subclass, set on each generated subclass
+    _tensor_io = False  # True for user-defined functions: Tensors in and out
+
+    def __init__(self) -> None:
+        self.needs_input_grad = ()
+        self.next_functions = ()
+        self._saved = ()
+        self._saved_versions = ()
+        self._input_meta = ()  # (position, shape, dtype) of each tensor input, for the engine
+        self._num_outputs = 1
+        self._freed = False
+        self._retained = None  # output index -> tensor that called retain_grad()
+        self.materialize_grads = True
+        self._non_differentiable = ()
+
+    def save_for_backward(self, *items) -> None:
+        """Keep tensors (or, in built-in ops, arrays) for backward; checked against in-place edits."""
+        self._saved = items
+
+    def mark_non_differentiable(self, *outputs) -> None:
+        """Outputs that never carry a gradient (e.g. indices)."""
+        self._non_differentiable = tuple(id(o) for o in outputs)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = value
+
+    def mark_dirty(self, *tensors) -> None:
+        """Accepted for PyTorch compatibility; ember records in-place ops through versions."""
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._freed:
+            raise RuntimeError(_FREED)
+        for (counter, version, owner), item in zip(self._saved_versions, self._saved):
+            if counter is not None and counter[0] != version:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: [{_tensor.type_name(item)} {list(item.shape)}]"
+                    f"{owner}, is at version {counter[0]}; expected version {version} instead. "
+                    "Hint: the operation that failed was an in-place one; use an out-of-place "
+                    "version, or .clone() the tensor before modifying it.")
+        return self._saved
+
+    def _record_saved_versions(self, inputs, outputs) -> None:
+        """Remember each saved item's version counter, found by identity among inputs/outputs."""
+        versions = []
+        for item in self._saved:
+            data = item._data if isinstance(item, _tensor.Tensor) else item
+            entry = (None, 0, "")
+            for tensor in inputs:
+                if isinstance(tensor, _tensor.Tensor) and data is tensor._data:
+                    entry = (tensor._version, tensor._version[0], "")
+                    break
+            else:
+                for position, tensor in enumerate(outputs):
+                    if data is tensor._data:
+                        entry = (tensor._version, tensor._version[0],
+                                 f", which is output {position} of {self.name()}")
+                        break
+            versions.append(entry)
+        self._saved_versions = tuple(versions)
+
+    def release(self) -> None:
+        """Free what forward saved (after a backward without ``retain_graph``)."""
+        self._saved = ()
+        self._freed = True
+
+    def apply(self, *grad_outputs):
+        """Run the Function's backward on raw gradient arrays; returns one array (or None) per input."""
+        if self._freed and self._saved_versions:
+            raise RuntimeError(_FREED)
+        function = self._function
+        if not self._tensor_io:
+            grads = function.backward(self, *grad_outputs)
+        else:
+            with no_grad():
+                grads = function.backward(
+                    self, *(_tensor.Tensor(g) if g is not None else None for g in grad_outputs))
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        if self._tensor_io:
+            grads = tuple(g._data if isinstance(g, _tensor.Tensor) else g for g in grads)
+        return grads
+
+
+class Function:
+    """Base of every differentiable op: subclass it with static ``forward`` and ``backward``.
+
+    Built-in ops subclass it directly and work on arrays; users subclass
+    ``ember.autograd.Function``, whose forward and backward get Tensors, as in PyTorch.
+
+    Example:
+        >>> import ember
+        >>> class Square(ember.autograd.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         ctx.save_for_backward(x)
+        ...         return x * x
+        ...     @staticmethod
+        ...     def backward(ctx, grad_output):
+        ...         x, = ctx.saved_tensors
+        ...         return 2 * x * grad_output
+        >>> x = ember.tensor([3.0], requires_grad=True)
+        >>> Square.apply(x).backward(ember.ones(1)); x.grad
+        tensor([6.])
+    """
+
+    node_name = None  # the grad_fn's name when it is not "<ClassName>Backward0"
+    is_view = False  # outputs share memory (and so the version counter) with the first input
+    _tensor_io = False
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("node_name") or cls.__name__ + ("Backward" if cls._tensor_io
+                                                                else "Backward0")
+        cls._node_class = type(name, (BackwardNode,), {"_function": cls,
+                                                       "_tensor_io": cls._tensor_io})
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError("a Function subclass must implement forward")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("a Function subclass must implement backward")
+
+    @classmethod
+    def apply(cls, *args):
+        Tensor = _tensor.Tensor
+        ctx = cls._node_class()
+        record = _GradMode.enabled and any(
+            isinstance(a, Tensor) and a._requires_grad for a in args)
+        if record:
+            ctx.needs_input_grad = tuple(
+                isinstance(a, Tensor) and a._requires_grad for a in args)
+        else:
+            ctx.needs_input_grad = (False,) * len(args)
+
+        if cls._tensor_io:
+            with no_grad():
+                raw = cls.forward(ctx, *args)
+            single = not isinstance(raw, tuple)
+            raw = (raw,) if single else raw
+            arrays = tuple(r._data if isinstance(r, Tensor) else r for r in raw)
+        else:
+            raw = cls.forward(ctx, *(a._data if isinstance(a, Tensor) else a for a in args))
+            single = not isinstance(raw, tuple)
+            arrays = (raw,) if single else raw
+
+        first = args[0] if cls.is_view else None
+        outputs = tuple(Tensor._wrap(arr, first) for arr in arrays)
+        if record:
+            edges, meta = [], []
+            for position, a in enumerate(args):
+                if isinstance(a, Tensor):
+                    edges.append(a._edge() if a._requires_grad else (None, 0))
+                    meta.append((position, a._data.shape, a._data.dtype))
+            ctx.next_functions = tuple(edges)
+            ctx._input_meta = tuple(meta)
+            ctx._num_outputs = len(outputs)
+            if len(outputs) > 1:
+                ctx._output_shapes = tuple((a.shape, a.dtype) for a in arrays)
+            if ctx._saved:
+                ctx._record_saved_versions(args, outputs)
+            non_differentiable = ctx._non_differentiable
+            for index, out in enumerate(outputs):
+                if id(raw[index] if not single else raw) in non_differentiable:
+                    continue
+                if out._data.dtype.kind not in "fc":
+                    continue
+                out._requires_grad = True
+                out.grad_fn = ctx
+                out._output_nr = index
+        return outputs[0] if single else outputs
+
+
+class UserFunction(Function):
+    """``ember.autograd.Function``: forward and backward get and return Tensors."""
+
+    _tensor_io = True
+
+
+class FunctionCtx:
+    """Type of ``ctx`` for annotations (``ctx: FunctionCtx``), as in PyTorch."""

@@ -1,0 +1,1 @@
+"""Built-in differentiable ops, one topic per file; each file ends with its plain functions."""

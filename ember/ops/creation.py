@@ -1,0 +1,202 @@
+"""Tensor creation: tensor, zeros/ones/full/empty, arange/linspace, rand/randn/randint, *_like."""
+
+import numpy as np
+
+from .. import _backend, _dtype, random
+from .shape import sizes_from
+
+
+def _finish(array, dtype=None, device=None, requires_grad=False):
+    from .._tensor import Tensor
+    if dtype is not None and array.dtype != dtype.numpy:
+        array = array.astype(dtype.numpy)
+    if device is not None:
+        array = _backend.move(array, _backend.device(device))
+    tensor = Tensor._wrap(array)
+    if requires_grad:
+        tensor.requires_grad = True
+    return tensor
+
+
+def _numpy_dtype(dtype):
+    return (dtype or _dtype.get_default_dtype()).numpy
+
+
+def _infer_array(data):
+    """A NumPy array from nested Python data, with PyTorch's dtype inference."""
+    from .._tensor import Tensor
+    if isinstance(data, Tensor):
+        return data._data.copy()
+    if isinstance(data, np.ndarray):
+        return data.copy()
+    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
+        data = [x.tolist() if isinstance(x, Tensor) else x for x in data]
+    array = np.array(data)
+    if array.dtype == object:
+        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    if array.dtype.kind == "f":
+        return array.astype(_dtype.get_default_dtype().numpy)
+    if array.dtype.kind in "iu":
+        return array.astype(np.int64)
+    if array.dtype.kind == "c":
+        return array.astype(np.complex64)
+    if array.dtype.kind in "US":
+        raise TypeError(f"new(): invalid data type '{array.dtype.kind == 'U' and 'str'}'")
+    return array
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False):
+    """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays).
+
+    Example:
+        >>> import ember
+        >>> ember.tensor([[1, 2], [3, 4]])
+        tensor([[1, 2],
+                [3, 4]])
+    """
+    return _finish(_infer_array(data), dtype, device, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Like ``tensor``, but shares memory with a NumPy array or tensor when it can."""
+    from .._tensor import Tensor
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dtype) if (dtype or device) else data
+    if isinstance(data, np.ndarray):
+        return _finish(from_numpy(data)._data, dtype, device)
+    return tensor(data, dtype, device)
+
+
+def from_numpy(array: np.ndarray):
+    """A tensor sharing memory with ``array``: a change to one shows in the other.
+
+    Example:
+        >>> import ember, numpy as np
+        >>> a = np.ones(2); t = ember.from_numpy(a); a[0] = 5; t
+        tensor([5., 1.], dtype=ember.float64)
+    """
+    from .._tensor import Tensor
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    _dtype.from_numpy(array.dtype)
+    return Tensor._wrap(array)
+
+
+def _filled(fill, size, dtype, device, requires_grad):
+    shape = sizes_from(size)
+    xp = _backend.module_for(_backend.device(device or "cpu"))
+    return _finish(fill(xp, shape, _numpy_dtype(dtype)), None, device, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False):
+    """A tensor of zeros of the given size."""
+    return _filled(lambda xp, s, d: xp.zeros(s, d), size, dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad: bool = False):
+    """A tensor of ones of the given size."""
+    return _filled(lambda xp, s, d: xp.ones(s, d), size, dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad: bool = False):
+    """A tensor of the given size with unspecified values."""
+    return _filled(lambda xp, s, d: xp.empty(s, d), size, dtype, device, requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False):
+    """A tensor of the given size filled with ``fill_value`` (its dtype follows the value)."""
+    if dtype is None:
+        dtype = _dtype.from_numpy(np.asarray(fill_value).dtype)
+        if dtype.is_floating_point:
+            dtype = _dtype.get_default_dtype()
+        elif not dtype.is_floating_point and dtype is not _dtype.bool:
+            dtype = _dtype.int64
+    return _filled(lambda xp, s, d: xp.full(s, fill_value, d), (size,), dtype, device,
+                   requires_grad)
+
+
+def eye(n: int, m: "int | None" = None, dtype=None, device=None, requires_grad: bool = False):
+    """The identity matrix (n x m)."""
+    return _finish(np.eye(n, m, dtype=_numpy_dtype(dtype)), None, device, requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool = False):
+    """Values from ``start`` up to (not including) ``end`` in steps of ``step``.
+
+    Integers give int64, any float gives the default float dtype.
+    """
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    if dtype is None:
+        integral = all(isinstance(v, int) for v in (start, end, step))
+        dtype = _dtype.int64 if integral else _dtype.get_default_dtype()
+    values = np.arange(start, end, step, dtype=np.float64 if dtype.is_floating_point
+                       else np.int64)
+    return _finish(values, dtype, device, requires_grad)
+
+
+def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: bool = False):
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    return _finish(np.linspace(start, end, steps), dtype or _dtype.get_default_dtype(), device,
+                   requires_grad)
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False):
+    """Uniform samples from [0, 1)."""
+    array = random.uniform(sizes_from(size), 0.0, 1.0, _numpy_dtype(dtype),
+                           _backend.device(device or "cpu"), generator)
+    return _finish(array, None, None, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False):
+    """Standard normal samples."""
+    array = random.normal(sizes_from(size), 0.0, 1.0, _numpy_dtype(dtype),
+                          _backend.device(device or "cpu"), generator)
+    return _finish(array, None, None, requires_grad)
+
+
+def randint(low, high=None, size=None, generator=None, dtype=None, device=None):
+    """Integers from [low, high) (``randint(high, size)`` starts at 0)."""
+    if size is None:
+        low, high, size = 0, low, high
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
+                           f">= to={high}")
+    values = random._rng(generator).integers(low, high, size=tuple(size), dtype=np.int64)
+    return _finish(values, dtype, device)
+
+
+def randperm(n: int, generator=None, dtype=None, device=None):
+    """A random permutation of 0 … n-1."""
+    return _finish(random._rng(generator).permutation(n).astype(np.int64), dtype, device)
+
+
+def normal(mean: float, std: float, size, generator=None, dtype=None, device=None):
+    array = random.normal(sizes_from((size,)), mean, std, _numpy_dtype(dtype),
+                          _backend.device(device or "cpu"), generator)
+    return _finish(array)
+
+
+def _like(make):
+    def like(input, dtype=None, device=None, requires_grad: bool = False, **kwargs):
+        return make(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                    requires_grad=requires_grad, **kwargs)
+    like.__name__ = make.__name__ + "_like"
+    like.__doc__ = f"``{make.__name__}`` with the shape (and default dtype, device) of ``input``."
+    return like
+
+
+zeros_like = _like(zeros)
+ones_like = _like(ones)
+empty_like = _like(empty)
+rand_like = _like(rand)
+randn_like = _like(randn)
+
+
+def full_like(input, fill_value, dtype=None, device=None, requires_grad: bool = False):
+    return full(tuple(input.shape), fill_value, dtype=dtype or input.dtype,
+                device=device or input.device, requires_grad=requires_grad)

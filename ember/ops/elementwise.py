@@ -1,0 +1,677 @@
+"""Elementwise ops: arithmetic, math functions, comparisons, dtype and device conversion.
+
+Binary ops broadcast; their backward returns gradients of the broadcast shape and the engine
+sums them back to each input's shape. Operands are promoted as PyTorch promotes them: a
+float32 tensor plus an int64 tensor, or an int tensor times a Python float, gives float32.
+"""
+
+import numpy as np
+
+from .. import _backend, _dtype
+from ..autograd.function import Function
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _scalar_dtype(value):
+    if isinstance(value, bool):
+        return np.dtype(np.bool_)
+    if isinstance(value, int):
+        return np.dtype(np.int64)
+    if isinstance(value, complex):
+        return np.dtype(np.complex64)
+    return _dtype.get_default_dtype().numpy
+
+
+def result_dtype(*operands):
+    """PyTorch's type promotion: dimensioned tensors, then 0-d tensors, then Python scalars.
+
+    The highest category (bool < integer < float < complex) among all operands decides the
+    kind; the dtype comes from the first tier that holds an operand of that category.
+    """
+    tiers = ([], [], [])
+    for operand in operands:
+        if hasattr(operand, "dtype"):
+            tiers[0 if operand.ndim else 1].append(operand.dtype)
+        elif operand is not None:
+            tiers[2].append(_scalar_dtype(operand))
+    highest = max(_CATEGORY[d.kind] for tier in tiers for d in tier)
+    for tier in tiers:
+        candidates = [d for d in tier if _CATEGORY[d.kind] == highest]
+        if candidates:
+            result = candidates[0]
+            for d in candidates[1:]:
+                result = np.promote_types(result, d)
+            return result
+    raise AssertionError("unreachable")
+
+
+def promote(a, b):
+    """``a`` and ``b`` (arrays or Python numbers) converted to their common dtype."""
+    a_is_array, b_is_array = hasattr(a, "dtype"), hasattr(b, "dtype")
+    if a_is_array and b_is_array:
+        if type(a) is not type(b):
+            raise RuntimeError("Expected all tensors to be on the same device, but found at "
+                               f"least two devices, {_backend.device_of(a)} and "
+                               f"{_backend.device_of(b)}!")
+        if a.dtype == b.dtype:
+            return a, b
+    dtype = result_dtype(a, b)
+    if a_is_array and a.dtype != dtype:
+        a = a.astype(dtype)
+    if b_is_array and b.dtype != dtype:
+        b = b.astype(dtype)
+    if not a_is_array and not b_is_array:
+        a = np.asarray(a, dtype)
+    return a, b
+
+
+def _float_operands(a, b):
+    """Like ``promote``, but integers become the default float dtype (true division)."""
+    a, b = promote(a, b)
+    array = a if hasattr(a, "dtype") else b
+    if array.dtype.kind in "biu":
+        default = _dtype.get_default_dtype().numpy
+        a = a.astype(default) if hasattr(a, "dtype") else a
+        b = b.astype(default) if hasattr(b, "dtype") else b
+    return a, b
+
+
+def _as_float(x):
+    if x.dtype.kind in "biu":
+        return x.astype(_dtype.get_default_dtype().numpy)
+    return x
+
+
+# ---- arithmetic ----------------------------------------------------------------------------
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        ctx.alpha = alpha
+        a, b = promote(a, b)
+        return a + b if alpha == 1 else a + alpha * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad if ctx.alpha == 1 else grad * ctx.alpha, None
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        ctx.alpha = alpha
+        a, b = promote(a, b)
+        if a.dtype == np.bool_:
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                               "supported. Use the `^` or `logical_xor()` operator instead.")
+        return a - b if alpha == 1 else a - alpha * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, -grad if ctx.alpha == 1 else grad * -ctx.alpha, None
+
+
+class Rsub(Function):
+    """``other - self``, for ``2 - tensor``."""
+
+    node_name = "RsubBackward1"
+
+    @staticmethod
+    def forward(ctx, a, other):
+        a, other = promote(a, other)
+        return other - a
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad, None
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
+                              b if ctx.needs_input_grad[0] else None)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return (grad * b if ctx.needs_input_grad[0] else None,
+                grad * a if ctx.needs_input_grad[1] else None)
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = _float_operands(a, b)
+        out = a / b
+        ctx.save_for_backward(b, out if ctx.needs_input_grad[1] else None)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        b, out = ctx.saved_tensors
+        grad_a = grad / b if ctx.needs_input_grad[0] else None
+        grad_b = -grad * out / b if ctx.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Reciprocal(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = 1 / _as_float(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out, = ctx.saved_tensors
+        return -grad * out * out
+
+
+class Pow(Function):
+    """``tensor ** number``."""
+
+    @staticmethod
+    def forward(ctx, a, exponent):
+        if a.dtype.kind in "iu" and isinstance(exponent, int) and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        a, _ = promote(a, exponent)
+        ctx.save_for_backward(a)
+        ctx.exponent = exponent
+        return a ** exponent
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        exponent = ctx.exponent
+        if exponent == 0:
+            return grad * 0, None
+        if exponent == 2:
+            return grad * 2 * a, None
+        return grad * exponent * a ** (exponent - 1), None
+
+
+class PowTensor(Function):
+    """``tensor ** tensor``."""
+
+    node_name = "PowBackward1"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        out = a ** b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        xp = _backend.array_module(grad)
+        grad_a = grad * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
+        grad_b = None
+        if ctx.needs_input_grad[1]:
+            # d(a^b)/db = a^b log a, taken as 0 where a == 0 and b >= 0, as PyTorch does.
+            log_a = xp.log(xp.where(a == 0, 1, a))
+            grad_b = grad * out * log_a
+        return grad_a, grad_b
+
+
+class PowScalarBase(Function):
+    """``number ** tensor``."""
+
+    node_name = "PowBackward2"
+
+    @staticmethod
+    def forward(ctx, exponent, base):
+        exponent = _as_float(exponent) if isinstance(base, float) else exponent
+        out = base ** exponent
+        ctx.save_for_backward(out)
+        ctx.base = base
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out, = ctx.saved_tensors
+        return grad * out * np.log(ctx.base), None
+
+
+# ---- unary math ------------------------------------------------------------------------------
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = _backend.array_module(a).exp(_as_float(a))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out, = ctx.saved_tensors
+        return grad * out
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, a):
+        a = _as_float(a)
+        ctx.save_for_backward(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _backend.array_module(a).log(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return grad / a
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, a):
+        with np.errstate(invalid="ignore"):
+            out = _backend.array_module(a).sqrt(_as_float(a))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out, = ctx.saved_tensors
+        return grad / (2 * out)
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _backend.array_module(a).abs(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return grad * _backend.array_module(a).sign(a)
+
+
+class Sign(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return _backend.array_module(a).sign(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0
+
+
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, a):
+        a = _as_float(a)
+        ctx.save_for_backward(a)
+        return _backend.array_module(a).sin(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return grad * _backend.array_module(a).cos(a)
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, a):
+        a = _as_float(a)
+        ctx.save_for_backward(a)
+        return _backend.array_module(a).cos(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return -grad * _backend.array_module(a).sin(a)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = _backend.array_module(a).tanh(_as_float(a))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out, = ctx.saved_tensors
+        return grad * (1 - out * out)
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, a):
+        xp = _backend.array_module(a)
+        a = _as_float(a)
+        # 1 / (1 + exp(-a)) overflows for large negative a; the tanh form never does.
+        out = 0.5 * xp.tanh(0.5 * a) + 0.5
+        ctx.save_for_backward(out)
+        return out.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        out, = ctx.saved_tensors
+        return grad * out * (1 - out)
+
+
+class Relu(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = _backend.array_module(a).maximum(a, 0).astype(a.dtype, copy=False)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out, = ctx.saved_tensors
+        return grad * (out > 0)
+
+
+class Clamp(Function):
+    node_name = "ClampBackward1"
+
+    @staticmethod
+    def forward(ctx, a, min=None, max=None):
+        if min is None and max is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        xp = _backend.array_module(a)
+        ctx.save_for_backward(a)
+        ctx.bounds = (min, max)
+        if isinstance(min, float) or isinstance(max, float):
+            a = _as_float(a)
+        out = a
+        if min is not None:
+            out = xp.maximum(out, min)
+        if max is not None:
+            out = xp.minimum(out, max)
+        return out.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        low, high = ctx.bounds
+        inside = True
+        if low is not None:
+            inside = a >= low
+        if high is not None:
+            inside = inside & (a <= high)
+        return grad * inside, None, None
+
+
+class Maximum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        ctx.save_for_backward(a, b)
+        return _backend.array_module(a).maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        # Ties share the gradient equally, as PyTorch does.
+        share = (a > b) + 0.5 * (a == b)
+        return grad * share, grad * (1 - share)
+
+
+class Minimum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        ctx.save_for_backward(a, b)
+        return _backend.array_module(a).minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        share = (a < b) + 0.5 * (a == b)
+        return grad * share, grad * (1 - share)
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, condition, a, b):
+        a, b = promote(a, b)
+        ctx.save_for_backward(condition)
+        return _backend.array_module(condition).where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        condition, = ctx.saved_tensors
+        return None, grad * condition, grad * ~condition
+
+
+class Fill(Function):
+    """The values of ``value`` broadcast to ``a``'s shape (for ``fill_``, ``uniform_`` …)."""
+
+    node_name = "FillBackward0"
+
+    @staticmethod
+    def forward(ctx, a, value):
+        xp = _backend.array_module(a)
+        return xp.broadcast_to(xp.asarray(value, dtype=a.dtype), a.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, grad
+
+
+class CopyFrom(Function):
+    node_name = "CopyBackwards"
+
+    @staticmethod
+    def forward(ctx, a, src):
+        ctx.src_dtype = src.dtype
+        return _backend.array_module(a).broadcast_to(src.astype(a.dtype, copy=False), a.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, grad
+
+
+class ToCopy(Function):
+    """A change of dtype and/or device."""
+
+    @staticmethod
+    def forward(ctx, a, dtype=None, device=None):
+        ctx.source = (a.dtype, _backend.device_of(a))
+        if device is not None:
+            a = _backend.move(a, device)
+        if dtype is not None:
+            a = a.astype(dtype.numpy)
+        return a
+
+    @staticmethod
+    def backward(ctx, grad):
+        dtype, device = ctx.source
+        return _backend.move(grad, device).astype(dtype, copy=False), None, None
+
+
+# ---- the plain functions -----------------------------------------------------------------
+
+def add(a, b, alpha=1):
+    """``a + alpha * b``, broadcasting."""
+    return Add.apply(a, b, alpha)
+
+
+def sub(a, b, alpha=1):
+    """``a - alpha * b``, broadcasting."""
+    return Sub.apply(a, b, alpha)
+
+
+def rsub(a, other):
+    return Rsub.apply(a, other)
+
+
+def mul(a, b):
+    """``a * b``, broadcasting."""
+    return Mul.apply(a, b)
+
+
+def div(a, b):
+    """``a / b`` (true division; integers give floats), broadcasting."""
+    return Div.apply(a, b)
+
+
+def neg(a):
+    return Neg.apply(a)
+
+
+def reciprocal(a):
+    return Reciprocal.apply(a)
+
+
+def pow(a, exponent):
+    """``a ** exponent`` for a number or a tensor exponent."""
+    from .._tensor import Tensor
+    if isinstance(exponent, Tensor):
+        return PowTensor.apply(a, exponent)
+    return Pow.apply(a, exponent)
+
+
+def rpow(exponent, base):
+    """``base ** exponent`` where base is a Python number."""
+    return PowScalarBase.apply(exponent, base)
+
+
+def exp(a):
+    return Exp.apply(a)
+
+
+def log(a):
+    return Log.apply(a)
+
+
+def sqrt(a):
+    return Sqrt.apply(a)
+
+
+def abs(a):
+    return Abs.apply(a)
+
+
+def sign(a):
+    return Sign.apply(a)
+
+
+def sin(a):
+    return Sin.apply(a)
+
+
+def cos(a):
+    return Cos.apply(a)
+
+
+def tanh(a):
+    return Tanh.apply(a)
+
+
+def sigmoid(a):
+    return Sigmoid.apply(a)
+
+
+def relu(a):
+    return Relu.apply(a)
+
+
+def clamp(a, min=None, max=None):
+    """Limit values to ``[min, max]``; the gradient flows where the input is inside."""
+    return Clamp.apply(a, min, max)
+
+
+def maximum(a, b):
+    return Maximum.apply(a, b)
+
+
+def minimum(a, b):
+    return Minimum.apply(a, b)
+
+
+def where(condition, a, b):
+    """``a`` where ``condition`` holds, else ``b``."""
+    from .._tensor import Tensor
+    return Where.apply(condition._data if isinstance(condition, Tensor) else condition, a, b)
+
+
+def fill(a, value):
+    return Fill.apply(a, value)
+
+
+def copy_from(a, src):
+    return CopyFrom.apply(a, src)
+
+
+def to_dtype(a, dtype):
+    return ToCopy.apply(a, dtype, None)
+
+
+def to_device(a, device):
+    if _backend.device_of(a._data) == device or (device.type == "cuda" and device.index is None
+                                                 and a.device.type == "cuda"):
+        return a
+    return ToCopy.apply(a, None, device)
+
+
+def _no_grad_result(array):
+    from .._tensor import Tensor
+    return Tensor._wrap(array)
+
+
+def _compare(name):
+    def compare(a, b):
+        from .._tensor import Tensor
+        a_data = a._data if isinstance(a, Tensor) else a
+        b_data = b._data if isinstance(b, Tensor) else b
+        a_data, b_data = promote(a_data, b_data)
+        return _no_grad_result(getattr(_backend.array_module(a_data), name)(a_data, b_data))
+    compare.__name__ = compare.__qualname__ = name[:2] if name != "not_equal" else "ne"
+    compare.__doc__ = f"Elementwise ``{name}`` as a bool tensor (not differentiable)."
+    return compare
+
+
+eq = _compare("equal")
+ne = _compare("not_equal")
+lt = _compare("less")
+le = _compare("less_equal")
+gt = _compare("greater")
+ge = _compare("greater_equal")
+
+
+def logical_op(a, b, name):
+    """Bitwise (or, on bools, logical) and/or/xor; not differentiable."""
+    from .._tensor import Tensor
+    b_data = b._data if isinstance(b, Tensor) else b
+    return _no_grad_result(getattr(_backend.array_module(a._data), name)(a._data, b_data))
+
+
+def logical_not(a):
+    return _no_grad_result(_backend.array_module(a._data).logical_not(a._data))
+
+
+def bitwise_not(a):
+    return _no_grad_result(_backend.array_module(a._data).invert(a._data))
+
+
+def floor_divide(a, b):
+    from .._tensor import Tensor
+    a_data, b_data = promote(a._data, b._data if isinstance(b, Tensor) else b)
+    return _no_grad_result(_backend.array_module(a_data).floor_divide(a_data, b_data))
+
+
+def remainder(a, b):
+    from .._tensor import Tensor
+    a_data, b_data = promote(a._data, b._data if isinstance(b, Tensor) else b)
+    return _no_grad_result(_backend.array_module(a_data).remainder(a_data, b_data))

@@ -1,0 +1,388 @@
+"""Reductions: sum, mean, prod, var/std, max/min (with and without dim), argmax, norm, logsumexp."""
+
+import builtins
+from collections import namedtuple
+
+import numpy as np
+
+from .. import _dtype
+from .._backend import array_module
+from ..autograd.function import Function
+from .shape import normalize_dim
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def _axes(dim, ndim):
+    """``dim`` (None, an int or a sequence) as a tuple of non-negative axes."""
+    if dim is None or dim == ():
+        return tuple(range(ndim))
+    if isinstance(dim, int):
+        return (normalize_dim(dim, ndim),)
+    return tuple(normalize_dim(d, ndim) for d in dim)
+
+
+def _expand_back(grad, shape, axes, keepdim):
+    """Put back the reduced axes of ``grad`` (as size 1) so it broadcasts against the input."""
+    if not keepdim and len(shape):
+        grad = grad.reshape([1 if i in axes else s for i, s in enumerate(shape)])
+    return grad
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, a, axes, keepdim, dtype):
+        ctx.shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
+        if dtype is None and a.dtype.kind in "biu":
+            dtype = np.int64
+        return a.sum(axis=axes, keepdims=keepdim, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = _expand_back(grad, ctx.shape, ctx.axes, ctx.keepdim)
+        return array_module(grad).broadcast_to(grad, ctx.shape), None, None, None
+
+
+class SumDim(Sum):
+    node_name = "SumBackward1"
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, a, axes, keepdim, dtype):
+        if dtype is not None:
+            a = a.astype(dtype)
+        if a.dtype.kind not in "fc":
+            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either "
+                               "a floating point or complex dtype. Got: "
+                               f"{_dtype.from_numpy(a.dtype).name.capitalize()}")
+        ctx.shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
+        ctx.count = builtins.max(1, int(np.prod([a.shape[i] for i in axes])))
+        return a.mean(axis=axes, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = _expand_back(grad, ctx.shape, ctx.axes, ctx.keepdim) / ctx.count
+        return array_module(grad).broadcast_to(grad, ctx.shape), None, None, None
+
+
+class MeanDim(Mean):
+    node_name = "MeanBackward1"
+
+
+class Prod(Function):
+    @staticmethod
+    def forward(ctx, a, axes, keepdim):
+        out = a.prod(axis=axes, keepdims=keepdim)
+        ctx.save_for_backward(a, out)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, _ = ctx.saved_tensors
+        xp = array_module(a)
+        grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
+        # d prod / d a_i is the product of all the other elements; computing it from exclusive
+        # running products on both sides avoids dividing by zero.
+        kept = [i for i in range(a.ndim) if i not in ctx.axes]
+        moved = xp.transpose(a, kept + list(ctx.axes))
+        flat = moved.reshape(moved.shape[:len(kept)] + (-1,))
+        ones = xp.ones_like(flat[..., :1])
+        left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+        right = xp.flip(xp.cumprod(xp.flip(xp.concatenate([flat[..., 1:], ones], axis=-1), -1),
+                                   axis=-1), -1)
+        others = (left * right).reshape(moved.shape)
+        others = xp.transpose(others, np.argsort(kept + list(ctx.axes)))
+        return grad * others, None, None
+
+
+class Var(Function):
+    @staticmethod
+    def forward(ctx, a, axes, correction, keepdim):
+        count = int(np.prod([a.shape[i] for i in axes]))
+        ctx.save_for_backward(a)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        ctx.divisor = builtins.max(0, count - correction)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return a.var(axis=axes, ddof=correction, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
+        centered = a - a.mean(axis=ctx.axes, keepdims=True)
+        return grad * 2 * centered / ctx.divisor, None, None, None
+
+
+class Std(Function):
+    @staticmethod
+    def forward(ctx, a, axes, correction, keepdim):
+        count = int(np.prod([a.shape[i] for i in axes]))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = a.std(axis=axes, ddof=correction, keepdims=keepdim)
+        ctx.save_for_backward(a, out)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        ctx.divisor = builtins.max(0, count - correction)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
+        out = _expand_back(out, a.shape, ctx.axes, ctx.keepdim)
+        centered = a - a.mean(axis=ctx.axes, keepdims=True)
+        return grad * centered / (ctx.divisor * out), None, None, None
+
+
+class _ExtremumAll(Function):
+    """max() / min() over all elements; ties share the gradient evenly, as PyTorch does."""
+
+    reduce = None
+
+    @staticmethod
+    def forward(ctx, a):
+        raise NotImplementedError
+
+    @classmethod
+    def _forward(cls, ctx, a, reduce):
+        if a.size == 0:
+            raise RuntimeError(f"{reduce}(): Expected reduction dim to be specified for input."
+                               "numel() == 0. Specify the reduction dim with the 'dim' argument.")
+        out = getattr(a, reduce)()
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        mask = a == out
+        return grad * mask / mask.sum()
+
+
+class MaxAll(_ExtremumAll):
+    node_name = "MaxBackward1"
+
+    @staticmethod
+    def forward(ctx, a):
+        return MaxAll._forward(ctx, a, "max")
+
+
+class MinAll(_ExtremumAll):
+    node_name = "MinBackward1"
+
+    @staticmethod
+    def forward(ctx, a):
+        return MinAll._forward(ctx, a, "min")
+
+
+class _ExtremumDim(Function):
+    """max(dim) / min(dim): values and indices; the gradient goes to the chosen index."""
+
+    @staticmethod
+    def forward(ctx, a, axis, keepdim, reduce):
+        xp = array_module(a)
+        if a.ndim and a.shape[axis] == 0:
+            raise IndexError(f"{reduce}(): Expected reduction dim {axis} to have non-zero size.")
+        indices = getattr(xp, "arg" + reduce)(a, axis=axis, keepdims=True)
+        values = xp.take_along_axis(a, indices, axis=axis)
+        ctx.save_for_backward(indices)
+        ctx.shape, ctx.axis, ctx.keepdim = a.shape, axis, keepdim
+        if not keepdim:
+            values, indices = values.squeeze(axis), indices.squeeze(axis)
+        ctx.mark_non_differentiable(indices)
+        return values, indices
+
+    @staticmethod
+    def backward(ctx, grad_values, grad_indices):
+        indices, = ctx.saved_tensors
+        xp = array_module(grad_values)
+        if not ctx.keepdim and len(ctx.shape):
+            grad_values = xp.expand_dims(grad_values, ctx.axis)
+        grad = xp.zeros(ctx.shape, grad_values.dtype)
+        xp.put_along_axis(grad, indices, grad_values, axis=ctx.axis)
+        return grad, None, None, None
+
+
+class MaxDim(_ExtremumDim):
+    node_name = "MaxBackward0"
+
+
+class MinDim(_ExtremumDim):
+    node_name = "MinBackward0"
+
+
+class Amax(Function):
+    @staticmethod
+    def forward(ctx, a, axes, keepdim, reduce):
+        out = getattr(a, reduce)(axis=axes, keepdims=keepdim)
+        ctx.save_for_backward(a, out)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        out = _expand_back(out, a.shape, ctx.axes, ctx.keepdim)
+        grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
+        mask = a == out
+        return grad * mask / mask.sum(axis=ctx.axes, keepdims=True), None, None, None
+
+
+class Amin(Amax):
+    pass
+
+
+class Logsumexp(Function):
+    @staticmethod
+    def forward(ctx, a, axes, keepdim):
+        xp = array_module(a)
+        peak = a.max(axis=axes, keepdims=True)
+        peak = xp.where(xp.isfinite(peak), peak, 0)
+        out = xp.log(xp.exp(a - peak).sum(axis=axes, keepdims=True)) + peak
+        ctx.save_for_backward(a, out)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return out if keepdim else out.squeeze(axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
+        return grad * array_module(a).exp(a - out), None, None
+
+
+class LinalgVectorNorm(Function):
+    @staticmethod
+    def forward(ctx, a, p, axes, keepdim):
+        xp = array_module(a)
+        if p == 2:
+            out = xp.sqrt((a * a).sum(axis=axes, keepdims=keepdim))
+        elif p == float("inf"):
+            out = xp.abs(a).max(axis=axes, keepdims=keepdim)
+        else:
+            out = (xp.abs(a) ** p).sum(axis=axes, keepdims=keepdim) ** (1.0 / p)
+        ctx.save_for_backward(a, out)
+        ctx.p, ctx.axes, ctx.keepdim = p, axes, keepdim
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        xp = array_module(a)
+        grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
+        out = _expand_back(out, a.shape, ctx.axes, ctx.keepdim)
+        safe = xp.where(out == 0, 1, out)
+        if ctx.p == 2:
+            return grad * a / safe * (out != 0), None, None, None
+        if ctx.p == float("inf"):
+            mask = xp.abs(a) == out
+            return grad * xp.sign(a) * mask / mask.sum(axis=ctx.axes, keepdims=True), None, \
+                None, None
+        p = ctx.p
+        return (grad * xp.sign(a) * xp.abs(a) ** (p - 1) / safe ** (p - 1) * (out != 0),
+                None, None, None)
+
+
+# ---- the plain functions -----------------------------------------------------------------
+
+def sum(input, dim=None, keepdim=False, dtype=None):
+    """Sum of all elements, or over ``dim`` (an int or a tuple)."""
+    axes = _axes(dim, input.ndim)
+    numpy_dtype = dtype.numpy if dtype is not None else None
+    function = Sum if dim is None else SumDim
+    return function.apply(input, axes, keepdim, numpy_dtype)
+
+
+def mean(input, dim=None, keepdim=False, dtype=None):
+    """Mean of all elements, or over ``dim``; floating-point input only."""
+    axes = _axes(dim, input.ndim)
+    numpy_dtype = dtype.numpy if dtype is not None else None
+    function = Mean if dim is None else MeanDim
+    return function.apply(input, axes, keepdim, numpy_dtype)
+
+
+def prod(input, dim=None, keepdim=False):
+    return Prod.apply(input, _axes(dim, input.ndim), keepdim)
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    return 1 if unbiased else 0
+
+
+def var(input, dim=None, unbiased=True, keepdim=False, correction=None):
+    """Variance (Bessel-corrected unless ``unbiased=False`` or ``correction=0``)."""
+    return Var.apply(input, _axes(dim, input.ndim), _correction(unbiased, correction), keepdim)
+
+
+def std(input, dim=None, unbiased=True, keepdim=False, correction=None):
+    """Standard deviation (Bessel-corrected unless ``unbiased=False`` or ``correction=0``)."""
+    return Std.apply(input, _axes(dim, input.ndim), _correction(unbiased, correction), keepdim)
+
+
+def max(input, dim=None, keepdim=False):
+    """Largest element, or ``(values, indices)`` along ``dim``."""
+    if dim is None:
+        return MaxAll.apply(input)
+    return values_indices(*MaxDim.apply(input, normalize_dim(dim, input.ndim), keepdim, "max"))
+
+
+def min(input, dim=None, keepdim=False):
+    """Smallest element, or ``(values, indices)`` along ``dim``."""
+    if dim is None:
+        return MinAll.apply(input)
+    return values_indices(*MinDim.apply(input, normalize_dim(dim, input.ndim), keepdim, "min"))
+
+
+def amax(input, dim=(), keepdim=False):
+    return Amax.apply(input, _axes(dim, input.ndim), keepdim, "max")
+
+
+def amin(input, dim=(), keepdim=False):
+    return Amin.apply(input, _axes(dim, input.ndim), keepdim, "min")
+
+
+def _arg(input, dim, keepdim, name):
+    from .._tensor import Tensor
+    data = input._data
+    xp = array_module(data)
+    if dim is None:
+        result = getattr(xp, name)(data.reshape(-1))
+        if keepdim:
+            result = xp.asarray(result).reshape((1,) * data.ndim)
+    else:
+        result = getattr(xp, name)(data, axis=normalize_dim(dim, data.ndim), keepdims=keepdim)
+    return Tensor._wrap(xp.asarray(result, dtype=np.int64))
+
+
+def argmax(input, dim=None, keepdim=False):
+    """Index of the largest element (of the flattened tensor when ``dim`` is None)."""
+    return _arg(input, dim, keepdim, "argmax")
+
+
+def argmin(input, dim=None, keepdim=False):
+    """Index of the smallest element (of the flattened tensor when ``dim`` is None)."""
+    return _arg(input, dim, keepdim, "argmin")
+
+
+def all(input, dim=None, keepdim=False):
+    from .._tensor import Tensor
+    return Tensor._wrap(input._data.all(axis=_axes(dim, input.ndim), keepdims=keepdim))
+
+
+def any(input, dim=None, keepdim=False):
+    from .._tensor import Tensor
+    return Tensor._wrap(input._data.any(axis=_axes(dim, input.ndim), keepdims=keepdim))
+
+
+def logsumexp(input, dim, keepdim=False):
+    """``log(sum(exp(input)))`` over ``dim``, computed without overflow."""
+    return Logsumexp.apply(input, _axes(dim, input.ndim), keepdim)
+
+
+def norm(input, p=2, dim=None, keepdim=False):
+    """Vector p-norm of all elements, or over ``dim``."""
+    if p == "fro":
+        p = 2
+    return LinalgVectorNorm.apply(input, float(p), _axes(dim, input.ndim), keepdim)

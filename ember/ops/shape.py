@@ -1,0 +1,460 @@
+"""Shape ops: view/reshape, squeeze/unsqueeze, permute/transpose, expand, cat/stack, split.
+
+Ops marked ``is_view`` return arrays that share memory with their input (NumPy views), so the
+output shares the input's version counter: an in-place change through either is seen by both.
+"""
+
+import numpy as np
+
+from .._backend import array_module
+from ..autograd.function import Function
+
+
+def normalize_dim(dim: int, ndim: int) -> int:
+    """``dim`` as a non-negative axis; IndexError as PyTorch words it when out of range."""
+    low, high = (-ndim, ndim - 1) if ndim else (-1, 0)
+    if not low <= dim <= high:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{low}, {high}], "
+                         f"but got {dim})")
+    return dim % ndim if ndim else 0
+
+
+def sizes_from(args) -> tuple:
+    """``view(2, 3)``, ``view((2, 3))`` and ``view([2, 3])`` all give ``(2, 3)``."""
+    if len(args) == 1 and not isinstance(args[0], int):
+        return tuple(int(s) for s in args[0])
+    return tuple(int(s) for s in args)
+
+
+def infer_shape(shape: tuple, numel: int) -> tuple:
+    """``shape`` with its one ``-1`` filled in; RuntimeError when it cannot hold ``numel``."""
+    known, unknown = 1, None
+    for i, size in enumerate(shape):
+        if size == -1:
+            if unknown is not None:
+                raise RuntimeError("only one dimension can be inferred")
+            unknown = i
+        elif size < 0:
+            raise RuntimeError(f"invalid shape dimension {size}")
+        else:
+            known *= size
+    if unknown is not None and known != 0 and numel % known == 0:
+        return shape[:unknown] + (numel // known,) + shape[unknown + 1:]
+    if unknown is None and known == numel:
+        return shape
+    raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+
+
+def _view_of(a, shape):
+    """``a`` reshaped without copying, or None when its strides do not allow it."""
+    if a.flags.c_contiguous:
+        return a.reshape(shape)
+    if array_module(a) is np:
+        try:
+            return np.reshape(a, shape, copy=False)
+        except ValueError:
+            return None
+    return None
+
+
+class View(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.shape = a.shape
+        out = _view_of(a, infer_shape(shape, a.size))
+        if out is None:
+            raise RuntimeError("view size is not compatible with input tensor's size and stride "
+                               "(at least one dimension spans across two contiguous subspaces). "
+                               "Use .reshape(...) instead.")
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape), None
+
+
+class UnsafeView(Function):
+    """A reshape that had to copy (the input's strides allow no view)."""
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.shape = a.shape
+        return a.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape), None
+
+
+class Squeeze(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.shape = a.shape
+        return a.reshape([s for s in a.shape if s != 1]) if a.flags.c_contiguous else \
+            a.squeeze()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape)
+
+
+class SqueezeDim(Function):
+    node_name = "SqueezeBackward1"
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, axis):
+        ctx.shape = a.shape
+        return a.squeeze(axis) if a.shape[axis] == 1 else a.view()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape), None
+
+
+class Unsqueeze(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, axis):
+        ctx.axis = axis
+        return array_module(a).expand_dims(a, axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.squeeze(ctx.axis), None
+
+
+class Permute(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, dims):
+        ctx.dims = dims
+        return a.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.transpose(np.argsort(ctx.dims)), None
+
+
+class Transpose(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, dim0, dim1):
+        ctx.dims = (dim0, dim1)
+        return a.swapaxes(dim0, dim1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.swapaxes(*ctx.dims), None, None
+
+
+class T(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return a.T
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.T
+
+
+class Expand(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.shape = a.shape
+        return array_module(a).broadcast_to(a, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # The engine sums the gradient back to the input's shape.
+        return grad, None
+
+
+class Clone(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return a.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class Repeat(Function):
+    @staticmethod
+    def forward(ctx, a, repeats):
+        ctx.shape = a.shape
+        ctx.repeats = repeats
+        return array_module(a).tile(a.reshape((1,) * (len(repeats) - a.ndim) + a.shape),
+                                    repeats)
+
+    @staticmethod
+    def backward(ctx, grad):
+        repeats = ctx.repeats
+        shape = (1,) * (len(repeats) - len(ctx.shape)) + ctx.shape
+        interleaved = [n for pair in zip(repeats, shape) for n in pair]
+        grad = grad.reshape(interleaved).sum(axis=tuple(range(0, 2 * len(shape), 2)))
+        return grad.reshape(ctx.shape), None
+
+
+class Cat(Function):
+    @staticmethod
+    def forward(ctx, axis, *arrays):
+        from .elementwise import result_dtype
+        dtype = result_dtype(*arrays)
+        ctx.axis = axis
+        ctx.sizes = [a.shape[axis] for a in arrays]
+        return array_module(arrays[0]).concatenate([a.astype(dtype, copy=False)
+                                                    for a in arrays], axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = array_module(grad)
+        return (None, *xp.split(grad, np.cumsum(ctx.sizes)[:-1].tolist(), axis=ctx.axis))
+
+
+class Stack(Function):
+    @staticmethod
+    def forward(ctx, axis, *arrays):
+        from .elementwise import result_dtype
+        dtype = result_dtype(*arrays)
+        ctx.axis = axis
+        return array_module(arrays[0]).stack([a.astype(dtype, copy=False) for a in arrays],
+                                             axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = array_module(grad)
+        return (None, *(xp.squeeze(g, ctx.axis)
+                        for g in xp.split(grad, grad.shape[ctx.axis], axis=ctx.axis)))
+
+
+class Split(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, sizes, axis):
+        ctx.axis = axis
+        return tuple(array_module(a).split(a, np.cumsum(sizes)[:-1].tolist(), axis=axis))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return array_module(grads[0]).concatenate(grads, axis=ctx.axis), None, None
+
+
+class Unbind(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, axis):
+        ctx.axis = axis
+        return tuple(a[(slice(None),) * axis + (i,)] for i in range(a.shape[axis]))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return array_module(grads[0]).stack(grads, axis=ctx.axis), None
+
+
+# ---- the plain functions -----------------------------------------------------------------
+
+def view(input, *shape):
+    """The same memory seen with another shape (one size may be -1).
+
+    Example:
+        >>> import ember
+        >>> ember.arange(6).view(2, -1).shape
+        ember.Size([2, 3])
+    """
+    return View.apply(input, sizes_from(shape))
+
+
+def reshape(input, *shape):
+    """Like ``view``, but copies when the input's memory layout allows no view."""
+    shape = infer_shape(sizes_from(shape), input.numel())
+    if _view_of(input._data, shape) is not None:
+        return View.apply(input, shape)
+    return UnsafeView.apply(input, shape)
+
+
+def flatten(input, start_dim: int = 0, end_dim: int = -1):
+    """Merge dimensions ``start_dim`` … ``end_dim`` into one."""
+    ndim = input.ndim
+    if ndim == 0:
+        return reshape(input, 1)
+    start, end = normalize_dim(start_dim, ndim), normalize_dim(end_dim, ndim)
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if start == end:
+        return input
+    shape = input.shape
+    merged = 1
+    for size in shape[start:end + 1]:
+        merged *= size
+    return reshape(input, tuple(shape[:start]) + (merged,) + tuple(shape[end + 1:]))
+
+
+def unflatten(input, dim: int, sizes):
+    dim = normalize_dim(dim, input.ndim)
+    shape = tuple(input.shape)
+    sizes = infer_shape(tuple(sizes), shape[dim])
+    return view(input, shape[:dim] + sizes + shape[dim + 1:])
+
+
+def squeeze(input, dim=None):
+    """Remove dimensions of size 1 (only ``dim`` when given)."""
+    if dim is None:
+        return Squeeze.apply(input)
+    if isinstance(dim, (tuple, list)):
+        for d in sorted((normalize_dim(d, input.ndim) for d in dim), reverse=True):
+            input = SqueezeDim.apply(input, d)
+        return input
+    return SqueezeDim.apply(input, normalize_dim(dim, input.ndim))
+
+
+def unsqueeze(input, dim: int):
+    """Insert a dimension of size 1 at ``dim``."""
+    return Unsqueeze.apply(input, normalize_dim(dim, input.ndim + 1))
+
+
+def permute(input, *dims):
+    """Reorder the dimensions."""
+    dims = tuple(normalize_dim(d, input.ndim) for d in sizes_from(dims))
+    if sorted(dims) != list(range(input.ndim)):
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
+                           f"not match the length of the desired ordering of dimensions i.e. "
+                           f"input.dim() = {input.ndim} is not equal to len(dims) = {len(dims)}"
+                           if len(dims) != input.ndim else "permute(): duplicate dims are not "
+                           "allowed.")
+    return Permute.apply(input, dims)
+
+
+def transpose(input, dim0: int, dim1: int):
+    """Swap two dimensions."""
+    ndim = input.ndim
+    return Transpose.apply(input, normalize_dim(dim0, ndim), normalize_dim(dim1, ndim))
+
+
+def t(input):
+    """Transpose a tensor of at most 2 dimensions."""
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                           f"{input.ndim}D")
+    return T.apply(input)
+
+
+def expand(input, *sizes):
+    """A view with size-1 dimensions repeated (``-1`` keeps a size), without copying."""
+    sizes = sizes_from(sizes)
+    shape = tuple(input.shape)
+    if len(sizes) < len(shape):
+        raise RuntimeError(f"expand(torch.FloatTensor{{{list(shape)}}}, size={list(sizes)}): the "
+                           "number of sizes provided ({}) must be greater or equal to the number "
+                           "of dimensions in the tensor ({})".format(len(sizes), len(shape)))
+    aligned = (None,) * (len(sizes) - len(shape)) + shape
+    target = []
+    for i, (size, old) in enumerate(zip(sizes, aligned)):
+        if size == -1:
+            if old is None:
+                raise RuntimeError("The expanded size of the tensor (-1) isn't allowed in a "
+                                   "leading, non-existing dimension 0")
+            size = old
+        elif old is not None and old != 1 and old != size:
+            raise RuntimeError(f"The expanded size of the tensor ({size}) must match the "
+                               f"existing size ({old}) at non-singleton dimension {i}.  Target "
+                               f"sizes: {list(sizes)}.  Tensor sizes: {list(shape)}")
+        target.append(size)
+    return Expand.apply(input, tuple(target))
+
+
+def contiguous(input):
+    """Self when already contiguous in memory, else a contiguous copy."""
+    return input if input._data.flags.c_contiguous else Clone.apply(input)
+
+
+def clone(input):
+    """A copy that stays in the graph (its gradient flows to ``input``)."""
+    return Clone.apply(input)
+
+
+def repeat(input, *sizes):
+    sizes = sizes_from(sizes)
+    if len(sizes) < input.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
+                           "of dimensions of tensor")
+    return Repeat.apply(input, sizes)
+
+
+def cat(tensors, dim: int = 0):
+    """Join tensors along an existing dimension.
+
+    Example:
+        >>> import ember
+        >>> ember.cat([ember.zeros(2, 3), ember.ones(1, 3)]).shape
+        ember.Size([3, 3])
+    """
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    first = tensors[0]
+    axis = normalize_dim(dim, first.ndim)
+    for i, tensor in enumerate(tensors[1:], start=1):
+        if tensor.ndim != first.ndim or any(
+                a != b for d, (a, b) in enumerate(zip(tensor.shape, first.shape)) if d != axis):
+            raise RuntimeError(f"Sizes of tensors must match except in dimension {axis}. "
+                               f"Expected size {first.shape[1 - axis if first.ndim > 1 else 0]} "
+                               f"but got size {tensor.shape[1 - axis if first.ndim > 1 else 0]} "
+                               f"for tensor number {i} in the list.")
+    return Cat.apply(axis, *tensors)
+
+
+def stack(tensors, dim: int = 0):
+    """Join tensors of the same shape along a new dimension."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    for i, tensor in enumerate(tensors[1:], start=1):
+        if tensor.shape != tensors[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(tensors[0].shape)} at entry 0 and {list(tensor.shape)} "
+                               f"at entry {i}")
+    return Stack.apply(normalize_dim(dim, tensors[0].ndim + 1), *tensors)
+
+
+def split(input, split_size_or_sections, dim: int = 0):
+    """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the given sizes."""
+    axis = normalize_dim(dim, input.ndim)
+    length = input.shape[axis]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        sizes = [size] * (length // size) + ([length % size] if length % size else [])
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != length:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {length} "
+                               f"(input tensor's size at dimension {axis}), but got "
+                               f"split_sizes={sizes}")
+    outputs = Split.apply(input, sizes, axis)
+    return outputs if isinstance(outputs, tuple) else (outputs,)
+
+
+def chunk(input, chunks: int, dim: int = 0):
+    """Split into ``chunks`` pieces of (nearly) equal size."""
+    length = input.shape[normalize_dim(dim, input.ndim)]
+    return split(input, max(1, -(-length // chunks)), dim)
+
+
+def unbind(input, dim: int = 0):
+    """The slices along ``dim``, as a tuple."""
+    outputs = Unbind.apply(input, normalize_dim(dim, input.ndim))
+    return outputs if isinstance(outputs, tuple) else (outputs,)
