@@ -28,6 +28,10 @@ class dtype:
     def __reduce__(self):
         return (_dtype_by_name, (self.name,))
 
+    def __setstate__(self, state):
+        # dtypes are singletons shared by every tensor: a pickle must never change one.
+        raise TypeError("dtype objects are immutable")
+
 
 float16 = half = dtype("float16", np.float16)
 float32 = float = dtype("float32", np.float32)
@@ -85,4 +89,8 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     """The smallest dtype both ``a`` and ``b`` convert to safely, as ``torch.promote_types``."""
     if a is b:
         return a
+    # Across kinds the higher kind wins as is (int32 + float32 is float32, not NumPy's float64);
+    # within a kind NumPy's rule (the wider type) is PyTorch's.
+    if _category(a) != _category(b):
+        return a if _category(a) > _category(b) else b
     return from_numpy(np.promote_types(a.numpy, b.numpy))

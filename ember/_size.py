@@ -20,6 +20,9 @@ class Size(tuple):
     def __add__(self, other):
         return Size(tuple(self) + tuple(other))
 
+    def __radd__(self, other):
+        return Size(tuple(other) + tuple(self))
+
     def numel(self) -> int:
         """The number of elements a tensor of this shape holds."""
         n = 1

@@ -15,14 +15,11 @@ from .autograd.function import AccumulateGrad
 from .autograd.grad_mode import _GradMode
 from .ops import elementwise, indexing, linalg, reduction, shape
 
-_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-
 
 def type_name(item) -> str:
     """PyTorch's legacy type name of a tensor or array, e.g. ``ember.FloatTensor``."""
     data = item._data if isinstance(item, Tensor) else item
-    return f"ember.{_TYPE_NAMES.get(str(data.dtype), 'Float')}Tensor"
+    return f"ember.{elementwise.TYPE_NAMES.get(str(data.dtype), 'Float')}Tensor"
 
 
 class Tensor:
@@ -37,19 +34,34 @@ class Tensor:
         tensor([2., 4.])
     """
 
+    # _base: the tensor whose memory a view shares (None unless this is a view), and
+    # _view_version: the version at which the view's grad_fn was recorded (views only).
     __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_version",
-                 "_accumulator", "_base", "_retains_grad", "__weakref__")
+                 "_accumulator", "_base", "_view_version", "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__
 
     def __init__(self, *args, dtype=None, device=None) -> None:
-        if len(args) == 1 and isinstance(args[0], np.ndarray) or (
-                len(args) == 1 and array_module(args[0]) is not np):
+        """A tensor of a size (uninitialized), of data (as floats), or over an array.
+
+        As ``torch.Tensor``: ``Tensor(2, 3)`` and ``Tensor(Size([2, 3]))`` give a size,
+        ``Tensor([1, 2])`` gives floats (``ember.tensor`` infers the dtype instead). Unlike
+        ``torch.Tensor``, a NumPy or CuPy array is used as it is, without a copy
+        (``Parameter`` builds on that).
+        """
+        numpy_dtype = (dtype or _dtype.get_default_dtype()).numpy
+        if all(isinstance(a, int) for a in args) or (len(args) == 1
+                                                      and isinstance(args[0], Size)):
+            sizes = args[0] if len(args) == 1 and isinstance(args[0], Size) else args
+            data = np.empty(tuple(sizes) if args else (0,), dtype=numpy_dtype)
+        elif len(args) == 1 and (isinstance(args[0], np.ndarray)
+                                 or hasattr(args[0], "__cuda_array_interface__")):
             data = args[0]
-        elif len(args) == 1 and not isinstance(args[0], int):
-            data = np.asarray(args[0], dtype=(dtype or _dtype.get_default_dtype()).numpy)
+        elif len(args) == 1:
+            data = args[0]._data if isinstance(args[0], Tensor) else args[0]
+            data = array_module(data).array(data, dtype=numpy_dtype)
         else:
-            sizes = args[0] if len(args) == 1 and not isinstance(args[0], int) else args
-            data = np.empty(tuple(sizes), dtype=(dtype or _dtype.get_default_dtype()).numpy)
+            raise TypeError(f"Tensor(): expected sizes (ints) or one sequence of data, got "
+                            f"{tuple(type(a).__name__ for a in args)}")
         if device is not None:
             data = _backend.move(data, _backend.device(device))
         self._data = data
@@ -81,6 +93,7 @@ class Tensor:
         else:
             tensor._version = base._version
             tensor._base = base if base._base is None else base._base
+            tensor._view_version = base._version[0]
         return tensor
 
     # ---- autograd -------------------------------------------------------------------------
@@ -96,8 +109,7 @@ class Tensor:
                                "want to use a computed variable in a subgraph that doesn't require "
                                "differentiation use var_no_grad = var.detach().")
         if value and self._data.dtype.kind not in "fc":
-            raise RuntimeError("only Tensors of floating point and complex dtype can require "
-                               f"gradients, got {self.dtype}")
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
@@ -112,10 +124,29 @@ class Tensor:
     def _edge(self):
         """(node, output index) that receives this tensor's gradient in backward."""
         if self.grad_fn is not None:
+            if self._base is not None and self._view_version != self._version[0]:
+                self._refresh_view()
             return self.grad_fn, self._output_nr
         if self._accumulator is None:
             self._accumulator = AccumulateGrad(self)
         return self._accumulator, 0
+
+    def _refresh_view(self) -> None:
+        """Re-derive a view's grad_fn from its base, whose memory changed in place since.
+
+        The view's old grad_fn leads to the base's graph as it was; the base's in-place op
+        recorded a newer one, and the view's values come from that.
+        """
+        base = self._base
+        self._view_version = self._version[0]
+        if not base._requires_grad:
+            return
+        indices = indexing.view_indices(base._data, self._data)
+        if indices is None:
+            raise RuntimeError("ember cannot track a view of a tensor whose memory layout has "
+                               "gaps through an in-place operation; clone() the tensor first")
+        refreshed = indexing.AsStrided.apply(base, indices, self._data)
+        self.grad_fn, self._output_nr = refreshed.grad_fn, 0
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
@@ -156,8 +187,14 @@ class Tensor:
                  inputs=inputs)
 
     def detach(self) -> "Tensor":
-        """A tensor sharing this one's memory, cut off from the graph."""
-        return Tensor._wrap(self._data, self)
+        """A tensor sharing this one's memory and version counter, cut off from the graph.
+
+        In-place changes through either are seen by autograd (the counter is shared), but the
+        result is no view for autograd: changing it never changes this tensor's graph.
+        """
+        detached = Tensor._wrap(self._data)
+        detached._version = self._version
+        return detached
 
     def detach_(self) -> "Tensor":
         self.grad_fn = None
@@ -166,8 +203,12 @@ class Tensor:
 
     @property
     def data(self) -> "Tensor":
-        """This tensor's values as a tensor outside the graph (shares memory)."""
-        return Tensor._wrap(self._data, self)
+        """This tensor's values as a tensor outside the graph (shares memory).
+
+        Unlike ``detach()``, the result has its own version counter, as in PyTorch: changes
+        through ``.data`` are hidden from autograd (what optimizers written the old way rely on).
+        """
+        return Tensor._wrap(self._data)
 
     @data.setter
     def data(self, value: "Tensor") -> None:
@@ -243,7 +284,9 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with "
+                               + ("no values" if self._data.size == 0 else
+                                  "more than one value") + " is ambiguous")
         return bool(self._data.reshape(()))
 
     def __int__(self) -> int:
@@ -374,27 +417,29 @@ class Tensor:
     # ---- in-place operations ------------------------------------------------------------
 
     def _check_inplace(self) -> None:
-        if _GradMode.enabled and self._requires_grad:
-            if self.grad_fn is None:
-                raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                                   "in-place operation.")
-            if self._base is not None:
-                raise RuntimeError("ember does not support in-place operations on a view of a "
-                                   "tensor that requires grad; apply the operation out of place")
+        if _GradMode.enabled and self._requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
 
     def _inplace(self, function, *args) -> "Tensor":
         """Apply ``function(self, *args)`` and store the result in self's memory.
 
         When the graph is recorded, self becomes the output of ``function``; the old values
         that function's backward may need are a copy, so overwriting self cannot corrupt them.
+        When self is a view, its base's graph records the change too (``_rebase_view``).
         """
         self._check_inplace()
         record = _GradMode.enabled and (self._requires_grad or any(
             isinstance(a, Tensor) and a._requires_grad for a in args))
         if record:
+            base = self._base
+            if base is not None and base._requires_grad and base.grad_fn is None:
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used "
+                                   "in an in-place operation.")
             old = Tensor._wrap(self._data.copy())
-            old._requires_grad, old.grad_fn = self._requires_grad, self.grad_fn
-            old._output_nr = self._output_nr
+            if self._requires_grad:
+                old._requires_grad = True
+                old.grad_fn, old._output_nr = self._edge()
             result = function(old, *args)
         else:
             result = function(self, *args)
@@ -406,8 +451,12 @@ class Tensor:
                 raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match "
                                    f"the broadcast shape {list(data.shape)}") from None
         if self._data.dtype.kind in "iub" and data.dtype.kind in "fc":
-            raise RuntimeError(f"result type {_dtype.from_numpy(data.dtype).name.capitalize()} "
-                               f"can't be cast to the desired output type {self.dtype.name}")
+            raise RuntimeError(f"result type {elementwise.type_name(data.dtype)} can't be cast "
+                               f"to the desired output type "
+                               f"{elementwise.type_name(self._data.dtype)}")
+        if record and self._base is not None:
+            self._rebase_view(data, result)
+            return self
         self._data[...] = data
         self._version[0] += 1
         if record:
@@ -415,6 +464,32 @@ class Tensor:
             self._output_nr = result._output_nr
             self._requires_grad = result._requires_grad
         return self
+
+    def _rebase_view(self, data, result: "Tensor") -> None:
+        """Write ``data`` into this view and record the change in its base's graph.
+
+        The base's new grad_fn (``CopySlices``, as PyTorch names it) passes the gradient of
+        the viewed elements to ``result`` and the rest to the base's old graph; the view then
+        reads its gradient from the base's new graph.
+        """
+        base = self._base
+        indices = indexing.view_indices(base._data, self._data)
+        if indices is None:
+            raise RuntimeError("ember cannot track an in-place operation on a view of a tensor "
+                               "whose memory layout has gaps; clone() the tensor first")
+        if indices.size != array_module(indices).unique(indices).size:
+            raise RuntimeError("unsupported operation: more than one element of the written-to "
+                               "tensor refers to a single memory location. Please clone() the "
+                               "tensor before performing the operation.")
+        self._data[...] = data
+        self._version[0] += 1
+        old_base = Tensor._wrap(base._data)  # its graph is what matters, not its values
+        if base._requires_grad:
+            old_base._requires_grad = True
+            old_base.grad_fn, old_base._output_nr = base._edge()
+        new_base = indexing.ViewScatter.apply(old_base, result, indices)
+        base.grad_fn, base._output_nr, base._requires_grad = new_base.grad_fn, 0, True
+        self._refresh_view()
 
     def add_(self, other, alpha=1) -> "Tensor":
         return self._inplace(elementwise.add, other, alpha)
@@ -425,8 +500,8 @@ class Tensor:
     def mul_(self, other) -> "Tensor":
         return self._inplace(elementwise.mul, other)
 
-    def div_(self, other) -> "Tensor":
-        return self._inplace(elementwise.div, other)
+    def div_(self, other, rounding_mode=None) -> "Tensor":
+        return self._inplace(elementwise.div, other, rounding_mode)
 
     def pow_(self, exponent) -> "Tensor":
         return self._inplace(elementwise.pow, exponent)
@@ -474,13 +549,14 @@ class Tensor:
 
     def copy_(self, src) -> "Tensor":
         if not isinstance(src, Tensor):
-            raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+            raise TypeError(f"copy_(): argument 'other' (position 1) must be Tensor, not "
+                            f"{type(src).__name__}")
         if src._data.shape != self._data.shape:
-            try:
-                np.broadcast_shapes(src._data.shape, self._data.shape)
-            except ValueError:
-                raise RuntimeError(f"The size of tensor a ({self._data.shape}) must match the "
-                                   f"size of tensor b ({src._data.shape})") from None
+            elementwise.check_broadcast(self._data.shape, src._data.shape)
+            shape = np.broadcast_shapes(self._data.shape, src._data.shape)
+            if shape != self._data.shape:
+                raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match "
+                                   f"the broadcast shape {list(shape)}")
         self._check_inplace()
         return self._inplace(elementwise.copy_from, src.to(self.device))
 
@@ -496,7 +572,15 @@ class Tensor:
         return self._inplace(indexing.masked_fill, mask, value)
 
     def __setitem__(self, key, value) -> None:
-        self._inplace(indexing.index_put, key, value)
+        if _GradMode.enabled and (self._requires_grad or (isinstance(value, Tensor)
+                                                          and value._requires_grad)):
+            if self._requires_grad and self.grad_fn is None and indexing.writes_view(key):
+                # PyTorch writes x[0] = v through the view x[0], and names the view.
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used "
+                                   "in an in-place operation.")
+            self._inplace(indexing.index_put, key, value)
+        else:  # nothing to record: write in place, without the out-of-place copy
+            indexing.assign(self, key, value)
 
     # ---- operators ------------------------------------------------------------------------
 
@@ -564,9 +648,13 @@ class Tensor:
         return self.div_(other)
 
     def __eq__(self, other):
+        if not isinstance(other, _COMPARABLE):  # None, strings...: plain Python equality
+            return NotImplemented
         return elementwise.eq(self, other)
 
     def __ne__(self, other):
+        if not isinstance(other, _COMPARABLE):
+            return NotImplemented
         return elementwise.ne(self, other)
 
     def __lt__(self, other):
@@ -608,8 +696,8 @@ class Tensor:
     def mul(self, other):
         return elementwise.mul(self, other)
 
-    def div(self, other):
-        return elementwise.div(self, other)
+    def div(self, other, rounding_mode=None):
+        return elementwise.div(self, other, rounding_mode)
 
     def pow(self, exponent):
         return elementwise.pow(self, exponent)
@@ -627,7 +715,7 @@ class Tensor:
         return elementwise.sqrt(self)
 
     def rsqrt(self):
-        return elementwise.reciprocal(elementwise.sqrt(self))
+        return elementwise.rsqrt(self)
 
     def reciprocal(self):
         return elementwise.reciprocal(self)
@@ -849,3 +937,7 @@ class Tensor:
 
     def dot(self, other):
         return linalg.dot(self, other)
+
+
+# What ``tensor == other`` compares elementwise; anything else (None, a string) is unequal.
+_COMPARABLE = (Tensor, int, float, bool, complex, np.ndarray, np.generic)

@@ -31,28 +31,29 @@ class _Formatter:
         if self.kind in "iu":
             self.width = max((len(str(int(v))) for v in values.flat), default=0)
             return
+        # As in PyTorch, only the nonzero finite values choose the format and the width:
+        # zeros, nan and inf are printed in it, padded but never widening it.
+        values = values.astype(np.float64)
         finite = values[np.isfinite(values)]
-        nonzero = np.abs(finite[finite != 0]).astype(np.float64)
-        self.width = max((len(str(v)) for v in values[~np.isfinite(values)].flat), default=0)
+        nonzero = finite[finite != 0]
+        self.width = 1
         if nonzero.size == 0:
-            self.width = max(self.width, 2 if finite.size else 0)
             return
-        low, high = nonzero.min(), nonzero.max()
+        magnitudes = np.abs(nonzero)
+        low, high = magnitudes.min(), magnitudes.max()
         self.int_mode = bool(np.all(np.ceil(nonzero) == nonzero))
         if self.int_mode:
             if high / low > 1000.0 or high > 1.0e8:
                 self.sci_mode = True
             else:
-                self.width = max(self.width, max(len(f"{v:.0f}") for v in finite.flat) + 1)
+                self.width = max(len(f"{v:.0f}") for v in nonzero) + 1
                 return
         elif high / low > 1000.0 or high > 1.0e8 or low < 1.0e-4:
             self.sci_mode = True
         else:
-            self.width = max(self.width,
-                             max(len(f"{v:.{PRECISION}f}") for v in finite.astype(np.float64)))
+            self.width = max(len(f"{v:.{PRECISION}f}") for v in nonzero)
             return
-        self.width = max(self.width,
-                         max(len(f"{v:.{PRECISION}e}") for v in finite.astype(np.float64)))
+        self.width = max(len(f"{v:.{PRECISION}e}") for v in nonzero)
 
     def format(self, value) -> str:
         if self.kind == "b":
@@ -120,10 +121,33 @@ def tensor_repr(tensor) -> str:
     if tensor.device.type != "cpu":
         suffixes.append(f"device='{tensor.device}'")
     dtype = tensor.dtype
-    if dtype not in (_dtype.get_default_dtype(), _dtype.int64, _dtype.bool):
+    # An empty tensor shows no values to tell int64 or bool from floats, so PyTorch names
+    # every dtype but the default one.
+    implied = (_dtype.get_default_dtype(),) if values.size == 0 else (
+        _dtype.get_default_dtype(), _dtype.int64, _dtype.bool)
+    if dtype not in implied:
         suffixes.append(f"dtype={dtype}")
     if tensor.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{tensor.grad_fn.name()}>")
+        # PyTorch prints its built-in nodes without their C++ namespace: <CopySlices>.
+        suffixes.append(f"grad_fn=<{tensor.grad_fn.name().rsplit('::', 1)[-1]}>")
     elif tensor.requires_grad:
         suffixes.append("requires_grad=True")
-    return prefix + body + "".join(", " + s for s in suffixes) + ")"
+    return _with_suffixes(prefix + body, suffixes, indent)
+
+
+def _with_suffixes(text: str, suffixes, indent: int) -> str:
+    """Append ``, suffix`` items, starting a new line where one would pass the line width.
+
+    The length of the last line is counted with 2 extra columns, as PyTorch counts it, so that
+    suffixes break at the same place.
+    """
+    parts = [text]
+    line_length = len(text) - text.rfind("\n") + 1
+    for suffix in suffixes:
+        if line_length + len(suffix) + 2 > LINEWIDTH:
+            parts.append(",\n" + " " * indent + suffix)
+            line_length = indent + len(suffix)
+        else:
+            parts.append(", " + suffix)
+            line_length += len(suffix) + 2
+    return "".join(parts) + ")"

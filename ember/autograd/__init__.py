@@ -4,8 +4,8 @@ from .. import _tensor
 from . import engine
 from .function import FunctionCtx
 from .function import UserFunction as Function
-from .gradcheck import gradcheck
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import gradcheck
 
 __all__ = ["Function", "FunctionCtx", "backward", "grad", "gradcheck", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "inference_mode"]
@@ -18,10 +18,10 @@ def _as_list(x):
 def _initial_grads(outputs, grad_outputs):
     """One gradient array per output; ones for a one-element output given none."""
     grads = []
-    for output, grad in zip(outputs, grad_outputs):
+    for index, (output, grad) in enumerate(zip(outputs, grad_outputs)):
         if not output.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a "
-                               "grad_fn")
+            raise RuntimeError(f"element {index} of tensors does not require grad and does not "
+                               "have a grad_fn")
         if grad is None:
             if output.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
@@ -83,20 +83,20 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                   "(create_graph=True)")
     outputs = _as_list(outputs)
     inputs = _as_list(inputs)
+    grad_outputs = _as_list(grad_outputs) if grad_outputs is not None else [None] * len(outputs)
+    grads = _initial_grads(outputs, grad_outputs)
     for tensor in inputs:
         if not tensor.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    grad_outputs = _as_list(grad_outputs) if grad_outputs is not None else [None] * len(outputs)
-    grads = _initial_grads(outputs, grad_outputs)
     results = engine.run_backward(outputs, grads, bool(retain_graph), capture=inputs)
     gradients = []
-    for tensor, result in zip(inputs, results):
+    for index, (tensor, result) in enumerate(zip(inputs, results)):
         if result is None:
             if materialize_grads:
                 result = _tensor.array_module(tensor._data).zeros_like(tensor._data)
             elif not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been "
-                                   "used in the graph. Set allow_unused=True if this is the "
-                                   "desired behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {index} appears to not "
+                                   "have been used in the graph. Set allow_unused=True if this "
+                                   "is the desired behavior.")
         gradients.append(None if result is None else _tensor.Tensor._wrap(result))
     return tuple(gradients)

@@ -51,7 +51,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
     pending = {}  # id(node) -> list of summed gradients, one per output of the node
     root_nodes = []
     for tensor, grad in zip(roots, grad_roots):
-        node = tensor.grad_fn if tensor.grad_fn is not None else tensor._edge()[0]
+        node = tensor._edge()[0]
         slots = pending.setdefault(id(node), [None] * getattr(node, "_num_outputs", 1))
         index = tensor._output_nr
         slots[index] = grad if slots[index] is None else slots[index] + grad

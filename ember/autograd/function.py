@@ -25,11 +25,15 @@ class Node:
         return type(self).__name__
 
     def __repr__(self) -> str:
-        return f"<{self.name()} object at {id(self):#x}>"
+        # PyTorch's repr drops the C++ namespace that name() keeps for its built-in nodes.
+        return f"<{self.name().rsplit('::', 1)[-1]} object at {id(self):#x}>"
 
 
 class AccumulateGrad(Node):
     """The node for a leaf tensor: backward adds the incoming gradient to ``variable.grad``."""
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
 
     def __init__(self, variable) -> None:
         self.variable = variable
@@ -40,7 +44,7 @@ class AccumulateGrad(Node):
             grad = grad.astype(variable._data.dtype)
         if variable.grad is None:
             # Own the array: the same gradient array may flow to several leaves.
-            variable.grad = _tensor.Tensor(grad.copy())
+            variable.grad = _tensor.Tensor._wrap(grad.copy())
         else:
             variable.grad._data += grad
 
@@ -71,7 +75,7 @@ class BackwardNode(Node):
         self._non_differentiable = ()
 
     def save_for_backward(self, *items) -> None:
-        """Keep tensors (or, in built-in ops, arrays) for backward; checked against in-place edits."""
+        """Keep tensors (arrays in built-in ops) for backward; checked against in-place edits."""
         self._saved = items
 
     def mark_non_differentiable(self, *outputs) -> None:
@@ -88,43 +92,64 @@ class BackwardNode(Node):
     def saved_tensors(self) -> tuple:
         if self._freed:
             raise RuntimeError(_FREED)
-        for (counter, version, owner), item in zip(self._saved_versions, self._saved):
+        for (counter, version, source), item in zip(self._saved_versions, self._saved):
             if counter is not None and counter[0] != version:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by "
                     f"an inplace operation: [{_tensor.type_name(item)} {list(item.shape)}]"
-                    f"{owner}, is at version {counter[0]}; expected version {version} instead. "
-                    "Hint: the operation that failed was an in-place one; use an out-of-place "
-                    "version, or .clone() the tensor before modifying it.")
+                    f"{self._producer(source)} is at version {counter[0]}; expected version "
+                    f"{version} instead. Hint: the operation that failed was an in-place one; "
+                    "use an out-of-place version, or .clone() the tensor before modifying it.")
         return self._saved
 
+    def _producer(self, source) -> str:
+        """``, which is output 0 of Exp,`` for the in-place error (PyTorch's wording)."""
+        if isinstance(source, int):  # an output of this node
+            node, index = self, source
+        elif source is not None and source.grad_fn is not None:  # an input made by an op
+            node, index = source.grad_fn, source._output_nr
+        else:
+            return ""
+        name = node.name()
+        name = name[:name.rfind("Backward")] if "Backward" in name else name
+        return f", which is output {index} of {name},"
+
     def _record_saved_versions(self, inputs, outputs) -> None:
-        """Remember each saved item's version counter, found by identity among inputs/outputs."""
+        """Remember each saved item's version counter, found by identity among inputs/outputs.
+
+        Each entry is (counter, version when saved, source): source is the input tensor, or
+        the output's index, that the in-place error message names.
+        """
         versions = []
         for item in self._saved:
             data = item._data if isinstance(item, _tensor.Tensor) else item
-            entry = (None, 0, "")
+            entry = (None, 0, None)
             for tensor in inputs:
                 if isinstance(tensor, _tensor.Tensor) and data is tensor._data:
-                    entry = (tensor._version, tensor._version[0], "")
+                    entry = (tensor._version, tensor._version[0], tensor)
                     break
             else:
                 for position, tensor in enumerate(outputs):
                     if data is tensor._data:
-                        entry = (tensor._version, tensor._version[0],
-                                 f", which is output {position} of {self.name()}")
+                        entry = (tensor._version, tensor._version[0], position)
                         break
             versions.append(entry)
         self._saved_versions = tuple(versions)
 
     def release(self) -> None:
-        """Free what forward saved (after a backward without ``retain_graph``)."""
-        self._saved = ()
-        self._freed = True
+        """Free what forward saved (after a backward without ``retain_graph``).
+
+        A node that saved nothing can run again, as in PyTorch; one that saved values raises
+        PyTorch's "backward through the graph a second time" error.
+        """
+        if self._saved:
+            self._saved = ()
+            self._saved_versions = ()  # they hold input tensors: let those go too
+            self._freed = True
 
     def apply(self, *grad_outputs):
-        """Run the Function's backward on raw gradient arrays; returns one array (or None) per input."""
-        if self._freed and self._saved_versions:
+        """Run the Function's backward on gradient arrays; one array (or None) per input."""
+        if self._freed:
             raise RuntimeError(_FREED)
         function = self._function
         if not self._tensor_io:
@@ -132,7 +157,8 @@ class BackwardNode(Node):
         else:
             with no_grad():
                 grads = function.backward(
-                    self, *(_tensor.Tensor(g) if g is not None else None for g in grad_outputs))
+                    self, *(_tensor.Tensor._wrap(g) if g is not None else None
+                            for g in grad_outputs))
         if not isinstance(grads, tuple):
             grads = (grads,)
         if self._tensor_io:
@@ -164,6 +190,9 @@ class Function:
 
     node_name = None  # the grad_fn's name when it is not "<ClassName>Backward0"
     is_view = False  # outputs share memory (and so the version counter) with the first input
+    # Positions of operands that PyTorch wraps as tensors when given a number (``x * 2``): they
+    # get a ``(None, 0)`` entry in next_functions, as in PyTorch.
+    scalar_operands = ()
     _tensor_io = False
 
     def __init_subclass__(cls, **kwargs) -> None:
@@ -212,6 +241,9 @@ class Function:
                 if isinstance(a, Tensor):
                     edges.append(a._edge() if a._requires_grad else (None, 0))
                     meta.append((position, a._data.shape, a._data.dtype))
+                elif position in cls.scalar_operands:
+                    edges.append((None, 0))
+                    meta.append((position, (), None))
             ctx.next_functions = tuple(edges)
             ctx._input_meta = tuple(meta)
             ctx._num_outputs = len(outputs)

@@ -44,9 +44,20 @@ class set_grad_enabled:
 
 
 class _ModeContext:
-    """Base of no_grad and enable_grad: a context manager and a decorator."""
+    """Base of no_grad and enable_grad: a context manager and a decorator.
+
+    Both ``@no_grad()`` and ``@no_grad`` decorate a function, as in PyTorch.
+    """
 
     mode = True
+
+    def __new__(cls, function=None):
+        if function is None:
+            return super().__new__(cls)
+        return cls()(function)
+
+    def __init__(self, function=None) -> None:
+        pass
 
     def __enter__(self) -> None:
         self.prev = _GradMode.enabled
@@ -86,5 +97,17 @@ class enable_grad(_ModeContext):
 class inference_mode(no_grad):
     """Same as ``no_grad`` in ember (there is no separate inference tensor kind)."""
 
+    def __new__(cls, mode=True):
+        if callable(mode):  # used bare, as @inference_mode
+            return cls()(mode)
+        return object.__new__(cls)
+
     def __init__(self, mode: bool = True) -> None:
         self.mode = not mode
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(not self.mode):
+                return fn(*args, **kwargs)
+        return wrapper

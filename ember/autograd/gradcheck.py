@@ -2,50 +2,62 @@
 
 import numpy as np
 
+from .. import _backend
+
 
 def numerical_jacobian(function, inputs, index, eps):
     """d(outputs)/d(inputs[index]) by central differences, one column per input element."""
     from .grad_mode import no_grad
-    target = inputs[index]
-    flat = target._data.reshape(-1)
+    data = inputs[index]._data
     columns = []
     with no_grad():
-        for i in range(flat.size):
-            original = flat[i].item()
-            flat[i] = original + eps
+        # Perturb the input's own memory element by element (C order, as gradients flatten);
+        # a reshape(-1) of a non-contiguous input would perturb a copy instead.
+        for position in np.ndindex(data.shape):
+            original = data[position].item()
+            data[position] = original + eps
             plus = _flat_outputs(function(*inputs))
-            flat[i] = original - eps
+            data[position] = original - eps
             minus = _flat_outputs(function(*inputs))
-            flat[i] = original
+            data[position] = original
             columns.append((plus - minus) / (2 * eps))
     return np.stack(columns, axis=1)
 
 
+def _as_numpy(array):
+    """A float64 NumPy copy of an array from any device."""
+    return np.asarray(_backend.move(array, _backend.CPU), dtype=np.float64)
+
+
 def _flat_outputs(outputs):
     outputs = outputs if isinstance(outputs, tuple) else (outputs,)
-    return np.concatenate([np.asarray(o._data, dtype=np.float64).reshape(-1) for o in outputs
+    return np.concatenate([_as_numpy(o._data).reshape(-1) for o in outputs
                            if o.dtype.is_floating_point])
 
 
 def analytical_jacobian(function, inputs, index):
     """d(outputs)/d(inputs[index]) from backward, one row per output element."""
+    from .._tensor import Tensor
     from . import grad as autograd_grad
     outputs = function(*inputs)
     outputs = outputs if isinstance(outputs, tuple) else (outputs,)
     outputs = [o for o in outputs if o.dtype.is_floating_point]
+    differentiable = [o for o in outputs if o.requires_grad]
     rows = []
-    for k, output in enumerate(outputs):
+    for output in outputs:
         for j in range(output.numel()):
-            seed = np.zeros(output._data.size)
-            seed[j] = 1.0
-            grad_outputs = [np.zeros(o._data.shape) for o in outputs]
-            grad_outputs[k] = seed.reshape(output._data.shape)
-            from .._tensor import Tensor
-            (g,) = autograd_grad(outputs, [inputs[index]],
+            if not output.requires_grad:  # constant in every input: a row of zeros
+                rows.append(np.zeros(inputs[index].numel()))
+                continue
+            xp = _backend.array_module(output._data)
+            grad_outputs = [xp.zeros(o._data.shape, o._data.dtype) for o in differentiable]
+            position = next(k for k, o in enumerate(differentiable) if o is output)
+            grad_outputs[position].reshape(-1)[j] = 1.0
+            (g,) = autograd_grad(differentiable, [inputs[index]],
                                  [Tensor._wrap(go) for go in grad_outputs],
                                  retain_graph=True, allow_unused=True)
             rows.append(np.zeros(inputs[index].numel()) if g is None
-                        else np.asarray(g._data, dtype=np.float64).reshape(-1))
+                        else _as_numpy(g._data).reshape(-1))
     return np.stack(rows, axis=0)
 
 

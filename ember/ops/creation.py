@@ -14,7 +14,10 @@ def _finish(array, dtype=None, device=None, requires_grad=False):
         array = _backend.move(array, _backend.device(device))
     tensor = Tensor._wrap(array)
     if requires_grad:
-        tensor.requires_grad = True
+        if array.dtype.kind not in "fc":
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require "
+                               "gradients")
+        tensor._requires_grad = True
     return tensor
 
 
@@ -22,16 +25,28 @@ def _numpy_dtype(dtype):
     return (dtype or _dtype.get_default_dtype()).numpy
 
 
-def _infer_array(data):
-    """A NumPy array from nested Python data, with PyTorch's dtype inference."""
+def _infer_array(data, dtype=None):
+    """A NumPy array from nested Python data, with PyTorch's dtype inference.
+
+    A given ``dtype`` is applied while converting: going through float32 first would lose
+    float64 values (1e-300 would become 0).
+    """
     from .._tensor import Tensor
     if isinstance(data, Tensor):
-        return data._data.copy()
-    if isinstance(data, np.ndarray):
-        return data.copy()
+        return data._data.copy(order="K")
+    if isinstance(data, np.ndarray):  # keeps the strides' order, as torch.tensor does
+        return data.copy(order="K")
+    if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, as in PyTorch
+        return np.array(data)
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
         data = [x.tolist() if isinstance(x, Tensor) else x for x in data]
-    array = np.array(data)
+    try:
+        if dtype is not None and not isinstance(data, (str, bytes)):
+            return np.array(data, dtype=dtype.numpy)
+        array = np.array(data)
+    except ValueError:
+        _raise_ragged(data)
+        raise
     if array.dtype == object:
         raise TypeError(f"Could not infer dtype of {type(data).__name__}")
     if array.dtype.kind == "f":
@@ -45,6 +60,21 @@ def _infer_array(data):
     return array
 
 
+def _raise_ragged(data, dim: int = 0) -> None:
+    """PyTorch's ValueError for nested lists whose lengths differ at some depth."""
+    if not isinstance(data, (list, tuple)) or not data:
+        return
+    lengths = [len(x) if isinstance(x, (list, tuple)) else None for x in data]
+    for length in lengths[1:]:
+        if length != lengths[0]:
+            if lengths[0] is None or length is None:
+                raise TypeError("not a sequence")
+            raise ValueError(f"expected sequence of length {lengths[0]} at dim {dim + 1} "
+                             f"(got {length})")
+    for item in data:
+        _raise_ragged(item, dim + 1)
+
+
 def tensor(data, dtype=None, device=None, requires_grad: bool = False):
     """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays).
 
@@ -54,7 +84,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False):
         tensor([[1, 2],
                 [3, 4]])
     """
-    return _finish(_infer_array(data), dtype, device, requires_grad)
+    return _finish(_infer_array(data, dtype), dtype, device, requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -78,6 +108,10 @@ def from_numpy(array: np.ndarray):
     from .._tensor import Tensor
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    if any(stride < 0 for stride in array.strides):
+        raise ValueError("At least one stride in the given numpy array is negative, and tensors "
+                         "with negative strides are not currently supported. (You can probably "
+                         "work around this by making a copy of your array  with array.copy().) ")
     _dtype.from_numpy(array.dtype)
     return Tensor._wrap(array)
 

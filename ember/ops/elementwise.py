@@ -12,6 +12,46 @@ from ..autograd.function import Function
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
+# PyTorch's names of scalar types, as its error messages print them ("Got Long").
+TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+              "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+              "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+
+# ... and the C++ names some of its messages print instead ("long int").
+C_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
+                "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+                "uint8": "unsigned char", "bool": "bool", "complex64": "c10::complex<float>",
+                "complex128": "c10::complex<double>"}
+
+
+def type_name(numpy_dtype) -> str:
+    """PyTorch's name of a scalar type: ``Float`` for float32, ``Long`` for int64."""
+    return TYPE_NAMES[np.dtype(numpy_dtype).name]
+
+
+def broadcast_error(shape_a, shape_b) -> RuntimeError:
+    """PyTorch's error for shapes that do not broadcast, naming the first dimension at fault."""
+    ndim = max(len(shape_a), len(shape_b))
+    a = (1,) * (ndim - len(shape_a)) + tuple(shape_a)
+    b = (1,) * (ndim - len(shape_b)) + tuple(shape_b)
+    for dim in range(ndim - 1, -1, -1):
+        if a[dim] != b[dim] and a[dim] != 1 and b[dim] != 1:
+            return RuntimeError(f"The size of tensor a ({a[dim]}) must match the size of tensor "
+                                f"b ({b[dim]}) at non-singleton dimension {dim}")
+    return RuntimeError(f"shapes {list(shape_a)} and {list(shape_b)} do not broadcast")
+
+
+def _broadcast_error(a, b) -> RuntimeError:
+    """The error for a NumPy ValueError from ``a op b``: PyTorch's when shapes do not match."""
+    return broadcast_error(getattr(a, "shape", ()), getattr(b, "shape", ()))
+
+
+def check_broadcast(shape_a, shape_b) -> None:
+    """Raise PyTorch's RuntimeError when the shapes do not broadcast (NumPy's is a ValueError)."""
+    for size_a, size_b in zip(reversed(shape_a), reversed(shape_b)):
+        if size_a != size_b and size_a != 1 and size_b != 1:
+            raise broadcast_error(shape_a, shape_b)
+
 
 def _scalar_dtype(value):
     if isinstance(value, bool):
@@ -20,7 +60,9 @@ def _scalar_dtype(value):
         return np.dtype(np.int64)
     if isinstance(value, complex):
         return np.dtype(np.complex64)
-    return _dtype.get_default_dtype().numpy
+    if isinstance(value, float):
+        return _dtype.get_default_dtype().numpy
+    raise TypeError(f"unsupported operand type(s): 'Tensor' and '{type(value).__name__}'")
 
 
 def result_dtype(*operands):
@@ -46,11 +88,28 @@ def result_dtype(*operands):
     raise AssertionError("unreachable")
 
 
+def result_type(tensor1, tensor2):
+    """The dtype ``tensor1 op tensor2`` gives (tensors or Python numbers), as PyTorch promotes.
+
+    Example:
+        >>> import ember
+        >>> ember.result_type(ember.tensor([1, 2]), 1.0)
+        ember.float32
+    """
+    from .._tensor import Tensor
+    operands = [t._data if isinstance(t, Tensor) else t for t in (tensor1, tensor2)]
+    return _dtype.from_numpy(result_dtype(*operands))
+
+
 def promote(a, b):
     """``a`` and ``b`` (arrays or Python numbers) converted to their common dtype."""
     a_is_array, b_is_array = hasattr(a, "dtype"), hasattr(b, "dtype")
     if a_is_array and b_is_array:
         if type(a) is not type(b):
+            if isinstance(a, np.generic) or isinstance(b, np.generic):
+                # A NumPy scalar (np.float64(2)) counts as a Python number, as in PyTorch.
+                return promote(a.item() if isinstance(a, np.generic) else a,
+                               b.item() if isinstance(b, np.generic) else b)
             raise RuntimeError("Expected all tensors to be on the same device, but found at "
                                f"least two devices, {_backend.device_of(a)} and "
                                f"{_backend.device_of(b)}!")
@@ -86,26 +145,47 @@ def _as_float(x):
 # ---- arithmetic ----------------------------------------------------------------------------
 
 class Add(Function):
+    scalar_operands = (0, 1)
+
     @staticmethod
     def forward(ctx, a, b, alpha=1):
         ctx.alpha = alpha
         a, b = promote(a, b)
-        return a + b if alpha == 1 else a + alpha * b
+        try:
+            return a + b if alpha == 1 else a + alpha * b
+        except ValueError:  # shapes that do not broadcast
+            raise _broadcast_error(a, b) from None
 
     @staticmethod
     def backward(ctx, grad):
         return grad, grad if ctx.alpha == 1 else grad * ctx.alpha, None
 
 
+def _check_bool_subtraction(a, b) -> None:
+    """PyTorch refuses ``-`` with any bool tensor operand: it is almost always a mask bug."""
+    a_bool = a.dtype.kind == "b" if hasattr(a, "dtype") else isinstance(a, bool)
+    b_bool = b.dtype.kind == "b" if hasattr(b, "dtype") else isinstance(b, bool)
+    if a_bool and b_bool:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if a_bool or b_bool:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
+
+
 class Sub(Function):
+    scalar_operands = (0, 1)
+
     @staticmethod
     def forward(ctx, a, b, alpha=1):
         ctx.alpha = alpha
+        _check_bool_subtraction(a, b)
         a, b = promote(a, b)
-        if a.dtype == np.bool_:
-            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                               "supported. Use the `^` or `logical_xor()` operator instead.")
-        return a - b if alpha == 1 else a - alpha * b
+        try:
+            return a - b if alpha == 1 else a - alpha * b
+        except ValueError:
+            raise _broadcast_error(a, b) from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -119,6 +199,7 @@ class Rsub(Function):
 
     @staticmethod
     def forward(ctx, a, other):
+        _check_bool_subtraction(a, other)
         a, other = promote(a, other)
         return other - a
 
@@ -128,12 +209,18 @@ class Rsub(Function):
 
 
 class Mul(Function):
+    scalar_operands = (0, 1)
+
     @staticmethod
     def forward(ctx, a, b):
         a, b = promote(a, b)
+        try:
+            out = a * b
+        except ValueError:
+            raise _broadcast_error(a, b) from None
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
                               b if ctx.needs_input_grad[0] else None)
-        return a * b
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -143,10 +230,15 @@ class Mul(Function):
 
 
 class Div(Function):
+    scalar_operands = (0, 1)
+
     @staticmethod
     def forward(ctx, a, b):
         a, b = _float_operands(a, b)
-        out = a / b
+        try:
+            out = a / b
+        except ValueError:
+            raise _broadcast_error(a, b) from None
         ctx.save_for_backward(b, out if ctx.needs_input_grad[1] else None)
         return out
 
@@ -161,6 +253,10 @@ class Div(Function):
 class Neg(Function):
     @staticmethod
     def forward(ctx, a):
+        if a.dtype == np.bool_:
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
+                               "If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.")
         return -a
 
     @staticmethod
@@ -212,7 +308,10 @@ class PowTensor(Function):
     @staticmethod
     def forward(ctx, a, b):
         a, b = promote(a, b)
-        out = a ** b
+        try:
+            out = a ** b
+        except ValueError:
+            raise _broadcast_error(a, b) from None
         ctx.save_for_backward(a, b, out)
         return out
 
@@ -237,7 +336,14 @@ class PowScalarBase(Function):
     @staticmethod
     def forward(ctx, exponent, base):
         exponent = _as_float(exponent) if isinstance(base, float) else exponent
-        out = base ** exponent
+        if exponent.dtype.kind in "iu" and (exponent < 0).any():
+            # Integer powers with negative exponents truncate toward zero in PyTorch (2 ** -1
+            # is 0); NumPy refuses them.
+            xp = _backend.array_module(exponent)
+            real = float(base) ** exponent.astype(np.float64)
+            out = xp.trunc(real).astype(exponent.dtype)
+        else:
+            out = base ** exponent
         ctx.save_for_backward(out)
         ctx.base = base
         return out
@@ -289,6 +395,20 @@ class Sqrt(Function):
     def backward(ctx, grad):
         out, = ctx.saved_tensors
         return grad / (2 * out)
+
+
+class Rsqrt(Function):
+    @staticmethod
+    def forward(ctx, a):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = 1 / _backend.array_module(a).sqrt(_as_float(a))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out, = ctx.saved_tensors
+        return grad * -0.5 * out * out * out
 
 
 class Abs(Function):
@@ -417,7 +537,10 @@ class Maximum(Function):
     def forward(ctx, a, b):
         a, b = promote(a, b)
         ctx.save_for_backward(a, b)
-        return _backend.array_module(a).maximum(a, b)
+        try:
+            return _backend.array_module(a).maximum(a, b)
+        except ValueError:
+            raise _broadcast_error(a, b) from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -432,7 +555,10 @@ class Minimum(Function):
     def forward(ctx, a, b):
         a, b = promote(a, b)
         ctx.save_for_backward(a, b)
-        return _backend.array_module(a).minimum(a, b)
+        try:
+            return _backend.array_module(a).minimum(a, b)
+        except ValueError:
+            raise _broadcast_error(a, b) from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -442,11 +568,16 @@ class Minimum(Function):
 
 
 class Where(Function):
+    scalar_operands = (1, 2)
+
     @staticmethod
     def forward(ctx, condition, a, b):
         a, b = promote(a, b)
         ctx.save_for_backward(condition)
-        return _backend.array_module(condition).where(condition, a, b)
+        try:
+            return _backend.array_module(condition).where(condition, a, b)
+        except ValueError:  # PyTorch names the two values that do not broadcast
+            raise _broadcast_error(a, b) from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -470,7 +601,7 @@ class Fill(Function):
 
 
 class CopyFrom(Function):
-    node_name = "CopyBackwards"
+    node_name = "torch::autograd::CopyBackwards"
 
     @staticmethod
     def forward(ctx, a, src):
@@ -521,9 +652,25 @@ def mul(a, b):
     return Mul.apply(a, b)
 
 
-def div(a, b):
-    """``a / b`` (true division; integers give floats), broadcasting."""
-    return Div.apply(a, b)
+def div(a, b, rounding_mode=None):
+    """``a / b`` (true division; integers give floats), broadcasting.
+
+    ``rounding_mode="floor"`` or ``"trunc"`` rounds the quotient, keeping integer dtypes; the
+    rounded result has no gradient, as in PyTorch.
+    """
+    if rounding_mode is None:
+        return Div.apply(a, b)
+    if rounding_mode == "floor":
+        return floor_divide(a, b)
+    if rounding_mode != "trunc":
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                         f"but found '{rounding_mode}'")
+    from .._tensor import Tensor
+    a_data, b_data = promote(a._data, b._data if isinstance(b, Tensor) else b)
+    xp = _backend.array_module(a_data)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quotient = xp.trunc(xp.true_divide(a_data, b_data))
+    return _no_grad_result(quotient.astype(a_data.dtype, copy=False))
 
 
 def neg(a):
@@ -557,6 +704,11 @@ def log(a):
 
 def sqrt(a):
     return Sqrt.apply(a)
+
+
+def rsqrt(a):
+    """``1 / sqrt(a)``."""
+    return Rsqrt.apply(a)
 
 
 def abs(a):
@@ -600,10 +752,20 @@ def minimum(a, b):
     return Minimum.apply(a, b)
 
 
-def where(condition, a, b):
-    """``a`` where ``condition`` holds, else ``b``."""
+def where(condition, a=None, b=None):
+    """``a`` where ``condition`` holds, else ``b``; alone, the indices where it holds.
+
+    Example:
+        >>> import ember
+        >>> ember.where(ember.tensor([True, False]), 1.0, 0.0)
+        tensor([1., 0.])
+    """
     from .._tensor import Tensor
-    return Where.apply(condition._data if isinstance(condition, Tensor) else condition, a, b)
+    condition = condition._data if isinstance(condition, Tensor) else condition
+    if a is None and b is None:  # torch.where(condition): one index tensor per dimension
+        return tuple(_no_grad_result(index.astype(np.int64, copy=False))
+                     for index in _backend.array_module(condition).nonzero(condition))
+    return Where.apply(condition, a, b)
 
 
 def fill(a, value):
@@ -636,7 +798,11 @@ def _compare(name):
         a_data = a._data if isinstance(a, Tensor) else a
         b_data = b._data if isinstance(b, Tensor) else b
         a_data, b_data = promote(a_data, b_data)
-        return _no_grad_result(getattr(_backend.array_module(a_data), name)(a_data, b_data))
+        try:
+            result = getattr(_backend.array_module(a_data), name)(a_data, b_data)
+        except ValueError:
+            raise _broadcast_error(a_data, b_data) from None
+        return _no_grad_result(result)
     compare.__name__ = compare.__qualname__ = name[:2] if name != "not_equal" else "ne"
     compare.__doc__ = f"Elementwise ``{name}`` as a bool tensor (not differentiable)."
     return compare

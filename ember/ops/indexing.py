@@ -21,7 +21,11 @@ def _scatter_add(xp, target, key, values):
 
 
 class Select(Function):
-    """Basic indexing with integers: ``x[0]``."""
+    """Basic indexing (integers, slices, None, ...) whose last step is an integer: ``x[0]``.
+
+    One node does the whole key; it is named after the step PyTorch would record last (PyTorch
+    records one node per step), so ``grad_fn`` prints the same.
+    """
 
     is_view = True
 
@@ -38,7 +42,17 @@ class Select(Function):
 
 
 class Slice(Select):
-    """Basic indexing with slices only: ``x[1:3]``."""
+    """Basic indexing whose last step is a slice: ``x[1:3]``, ``x[0, :2]``."""
+
+
+class UnsqueezeIndex(Select):
+    """Basic indexing whose last step is a ``None``: ``x[:, None]``."""
+
+    node_name = "UnsqueezeBackward0"
+
+
+class Alias(Select):
+    """Basic indexing that selects everything: ``x[...]``, ``x[:, :]``."""
 
 
 class Index(Function):
@@ -47,7 +61,10 @@ class Index(Function):
     @staticmethod
     def forward(ctx, a, key):
         ctx.shape, ctx.key = a.shape, key
-        return a[key]
+        try:
+            return a[key]
+        except IndexError as error:
+            raise _torch_index_error(error, a.shape, key) from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -55,6 +72,25 @@ class Index(Function):
         grad_input = xp.zeros(ctx.shape, grad.dtype)
         _scatter_add(xp, grad_input, ctx.key, grad)
         return grad_input, None
+
+
+def _torch_index_error(error: IndexError, shape, key) -> IndexError:
+    """NumPy's IndexError reworded as PyTorch words it (dimension, not axis)."""
+    message = str(error)
+    if message.startswith("too many indices"):
+        return IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    if message.startswith("boolean index did not match"):
+        dim = 0
+        for item in key if isinstance(key, tuple) else (key,):
+            if getattr(item, "dtype", None) == np.bool_:
+                for k, size in enumerate(item.shape):
+                    if size != shape[dim + k]:
+                        return IndexError(
+                            f"The shape of the mask {list(item.shape)} at index {k} does not "
+                            f"match the shape of the indexed tensor {list(shape)} at index "
+                            f"{dim + k}")
+            dim += getattr(item, "ndim", 1) if item is not None else 0
+    return IndexError(message.replace("axis", "dimension"))
 
 
 class IndexPut(Function):
@@ -66,7 +102,7 @@ class IndexPut(Function):
     def forward(ctx, a, key, value):
         ctx.key = key
         out = a.copy()
-        out[key] = value
+        _write(out, key, value)
         return out
 
     @staticmethod
@@ -74,6 +110,76 @@ class IndexPut(Function):
         grad_input = grad.copy()
         grad_input[ctx.key] = 0
         return grad_input, None, grad[ctx.key]
+
+
+class CopySlices(IndexPut):
+    """``x[key] = value`` where ``key`` has integers or slices: PyTorch copies into a view."""
+
+    node_name = "torch::autograd::CopySlices"
+
+
+def _address(array) -> int:
+    if array_module(array) is np:
+        return array.__array_interface__["data"][0]
+    return array.data.ptr
+
+
+def view_indices(base, view):
+    """Where ``view``'s elements sit in ``base`` (flat C-order positions), from the strides.
+
+    None when ``base``'s memory has gaps (it is itself a strided slice of a larger array): the
+    positions are read off a probe laid out like ``base``, which needs a dense layout.
+    """
+    xp = array_module(base)
+    probe = xp.empty_like(base, dtype=np.int64)  # same order of strides as base
+    for size, ours, theirs in zip(base.shape, base.strides, probe.strides):
+        if size > 1 and ours // base.itemsize != theirs // probe.itemsize:
+            return None
+    probe[...] = xp.arange(base.size).reshape(base.shape)
+    memory = probe.ravel(order="K")
+    offset = (_address(view) - _address(base)) // base.itemsize
+    strides = tuple(s // base.itemsize * probe.itemsize for s in view.strides)
+    return xp.lib.stride_tricks.as_strided(memory[offset:], view.shape, strides).copy()
+
+
+class ViewScatter(Function):
+    """An in-place op on a view, as seen from the base: the base's new values.
+
+    ``value`` is the op's result for the viewed elements, already written into the base's
+    memory; backward splits the base's gradient between the viewed elements (to ``value``) and
+    the others (to the base's old graph).
+    """
+
+    node_name = "torch::autograd::CopySlices"
+
+    @staticmethod
+    def forward(ctx, base, value, indices):
+        ctx.indices = indices
+        return base
+
+    @staticmethod
+    def backward(ctx, grad):
+        indices = ctx.indices
+        grad_value = grad.reshape(-1)[indices]
+        grad_base = grad.copy()
+        grad_base.reshape(-1)[indices] = 0
+        return grad_base, grad_value, None
+
+
+class AsStrided(Function):
+    """A view re-derived from its base after the base changed in place."""
+
+    @staticmethod
+    def forward(ctx, base, indices, view):
+        ctx.shape, ctx.indices = base.shape, indices
+        return view
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = array_module(grad)
+        grad_base = xp.zeros(ctx.shape, grad.dtype)
+        _scatter_add(xp, grad_base.reshape(-1), ctx.indices, grad)  # repeats: expanded views
+        return grad_base, None, None
 
 
 class MaskedFill(Function):
@@ -127,53 +233,126 @@ class IndexSelect(Function):
 # ---- the plain functions -----------------------------------------------------------------
 
 def _raw_key(key):
-    """The key with Tensors replaced by their arrays, and which kind of indexing it is."""
+    """The key with Tensors replaced by arrays, and the Function that indexes with it.
+
+    Also raises PyTorch's errors for negative slice steps and out-of-range integers, which
+    NumPy would accept or word differently.
+    """
     from .._tensor import Tensor
     items = key if isinstance(key, tuple) else (key,)
-    raw, kind = [], Slice
+    raw, kind, advanced, basic = [], Alias, False, False
     for item in items:
         if isinstance(item, Tensor):
             if item._data.dtype.kind not in "iub":
                 raise IndexError("tensors used as indices must be long, int, byte or bool "
                                  "tensors")
             item = item._data if item._data.ndim else item._data.item()
-        if isinstance(item, (list, np.ndarray)) or hasattr(item, "__cuda_array_interface__"):
-            kind = Index
-        elif isinstance(item, (bool, np.bool_)):
-            kind = Index
-        elif isinstance(item, int) and kind is Slice:
-            kind = Select
+        if isinstance(item, (bool, np.bool_, list, np.ndarray)) or hasattr(
+                item, "__cuda_array_interface__"):
+            advanced = True
+        elif isinstance(item, (int, np.integer)):
+            kind, basic = Select, True
+        elif isinstance(item, slice):
+            if item.step is not None and item.step <= 0:
+                raise ValueError("step must be greater than zero" if item.step else
+                                 "slice step cannot be zero")
+            if not isinstance(key, tuple) or item != slice(None):
+                kind, basic = Slice, True
+        elif item is None:
+            kind = UnsqueezeIndex
+        elif item is not Ellipsis:
+            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or "
+                             "byte Variables are valid indices (got "
+                             f"{type(item).__name__})")
         raw.append(item)
+    if advanced:
+        kind = CopySlices if basic else Index
     return (tuple(raw) if isinstance(key, tuple) else raw[0]), kind
 
 
 def _check_bounds(shape, key):
-    """IndexError naming the dimension and size, as PyTorch words it."""
+    """IndexError naming the dimension and size, as PyTorch words it (basic keys only)."""
     items = key if isinstance(key, tuple) else (key,)
+    consuming = [item for item in items if item is not None and item is not Ellipsis]
+    if not shape and any(isinstance(item, (int, np.integer)) for item in consuming):
+        raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                         "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+    if len(consuming) > len(shape):
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
     dim = 0
-    for item in items:
+    for position, item in enumerate(items):
         if item is None:
             continue
         if item is Ellipsis:
-            dim = len(shape) - (len(items) - items.index(Ellipsis) - 1)
+            after = sum(1 for i in items[position + 1:] if i is not None and i is not Ellipsis)
+            dim = len(shape) - after
             continue
-        if isinstance(item, int) and dim < len(shape):
-            if not -shape[dim] <= item < shape[dim]:
-                raise IndexError(f"index {item} is out of bounds for dimension {dim} with size "
-                                 f"{shape[dim]}")
+        if isinstance(item, (int, np.integer)) and not -shape[dim] <= item < shape[dim]:
+            raise IndexError(f"index {item} is out of bounds for dimension {dim} with size "
+                             f"{shape[dim]}")
         dim += 1
 
 
 def getitem(input, key):
     raw, kind = _raw_key(key)
+    if kind is CopySlices:  # a read with mixed basic and advanced items is plain indexing
+        kind = Index
     if kind is not Index:
         _check_bounds(input._data.shape, raw)
     return kind.apply(input, raw)
 
 
+def writes_view(key) -> bool:
+    """Whether ``x[key] = value`` writes through a view (basic key) in PyTorch."""
+    kind = _raw_key(key)[1]
+    return kind is not Index and kind is not Alias
+
+
 def index_put(input, key, value):
-    raw, _ = _raw_key(key)
-    return IndexPut.apply(input, raw, value)
+    """``input`` with ``input[key] = value`` applied, as a new tensor in the graph."""
+    raw, kind = _raw_key(key)
+    if kind is Index:
+        return IndexPut.apply(input, raw, value)
+    if kind is not CopySlices:  # basic keys only; NumPy checks the others' bounds
+        _check_bounds(input._data.shape, raw)
+    return CopySlices.apply(input, raw, value)
+
+
+def assign(input, key, value) -> None:
+    """``input[key] = value`` written straight into memory, for when no graph is recorded."""
+    from .._tensor import Tensor
+    raw, kind = _raw_key(key)
+    if kind is not Index and kind is not CopySlices:
+        _check_bounds(input._data.shape, raw)
+    if isinstance(value, Tensor):
+        if array_module(value._data) is not array_module(input._data):
+            raise RuntimeError("Expected all tensors to be on the same device, but found at "
+                               f"least two devices, {input.device} and {value.device}!")
+        value = value._data
+    _write(input._data, raw, value)
+    input._version[0] += 1
+
+
+def _write(array, key, value) -> None:
+    """``array[key] = value`` with PyTorch's rules and errors.
+
+    The value broadcasts to the indexed shape, also after dropping leading size-1 dimensions
+    (``x[0] = tensor([5.])`` works in PyTorch, not in NumPy).
+    """
+    try:
+        array[key] = value
+        return
+    except IndexError as error:
+        raise _torch_index_error(error, array.shape, key) from None
+    except ValueError:
+        if not hasattr(value, "shape"):
+            raise
+    target = array[key].shape
+    while value.ndim > len(target) and value.shape[0] == 1:
+        value = value[0]
+    from .shape import expanded_shape
+    expanded_shape(value.shape, target, value.dtype)  # PyTorch's error when it cannot expand
+    array[key] = value
 
 
 def masked_fill(input, mask, value):
@@ -181,8 +360,9 @@ def masked_fill(input, mask, value):
     from .._tensor import Tensor
     mask = mask._data if isinstance(mask, Tensor) else mask
     if mask.dtype != np.bool_:
+        from .elementwise import C_TYPE_NAMES
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
-                           f"{mask.dtype}")
+                           f"{C_TYPE_NAMES[mask.dtype.name]}")
     return MaskedFill.apply(input, mask, value)
 
 
@@ -195,4 +375,7 @@ def gather(input, dim: int, index):
 def index_select(input, dim: int, index):
     """The slices of ``input`` along ``dim`` at the positions in ``index``."""
     from .shape import normalize_dim
-    return IndexSelect.apply(input, normalize_dim(dim, input.ndim), index._data)
+    index = index._data
+    if index.ndim == 0:  # a 0-d index selects one slice and keeps its dimension
+        index = index.reshape(1)
+    return IndexSelect.apply(input, normalize_dim(dim, input.ndim), index)

@@ -2,7 +2,7 @@
 
 from .._backend import array_module
 from ..autograd.function import Function
-from .elementwise import promote
+from .elementwise import C_TYPE_NAMES, type_name
 
 
 def _shape_str(shape) -> str:
@@ -10,6 +10,10 @@ def _shape_str(shape) -> str:
 
 
 def _check_mm(a, b) -> None:
+    # PyTorch multiplies matrices of one dtype only (no promotion), and says so.
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{C_TYPE_NAMES[a.dtype.name]} != {C_TYPE_NAMES[b.dtype.name]}")
     if a.shape[-1] != b.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_shape_str(a.shape)} and "
                            f"{_shape_str(b.shape)})")
@@ -18,7 +22,6 @@ def _check_mm(a, b) -> None:
 class Mm(Function):
     @staticmethod
     def forward(ctx, a, b):
-        a, b = promote(a, b)
         _check_mm(a, b)
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
                               b if ctx.needs_input_grad[0] else None)
@@ -36,6 +39,10 @@ class Addmm(Function):
 
     @staticmethod
     def forward(ctx, bias, mat1, mat2):
+        for matrix in (mat1, mat2):
+            if bias.dtype != matrix.dtype:
+                raise RuntimeError(f"self and mat2 must have the same dtype, but got "
+                                   f"{type_name(bias.dtype)} and {type_name(matrix.dtype)}")
         _check_mm(mat1, mat2)
         ctx.save_for_backward(mat1 if ctx.needs_input_grad[2] else None,
                               mat2 if ctx.needs_input_grad[1] else None)
@@ -55,7 +62,9 @@ class Addmm(Function):
 class Mv(Function):
     @staticmethod
     def forward(ctx, a, v):
-        a, v = promote(a, v)
+        if a.dtype != v.dtype:
+            raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
+                               f"{type_name(a.dtype)}, {type_name(v.dtype)}")
         if a.shape[1] != v.shape[0]:
             raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat "
                                f"({_shape_str(a.shape)}), vec ({v.shape[0]})")
@@ -72,7 +81,9 @@ class Mv(Function):
 class Dot(Function):
     @staticmethod
     def forward(ctx, a, b):
-        a, b = promote(a, b)
+        if a.dtype != b.dtype:
+            raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                               f"{type_name(a.dtype)} and {type_name(b.dtype)}")
         if a.shape != b.shape:
             raise RuntimeError("inconsistent tensor size, expected tensor [{}] and src [{}] to "
                                "have the same number of elements, but got {} and {} elements "
@@ -91,11 +102,13 @@ class Bmm(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        a, b = promote(a, b)
+        if a.dtype != b.dtype:
+            raise RuntimeError(f"expected scalar type {type_name(a.dtype)} but found "
+                               f"{type_name(b.dtype)}")
         if a.shape[-1] != b.shape[-2]:
             raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
-                               f"[{b.shape[0]}, {a.shape[-1]}] but got: [{b.shape[0]}, "
-                               f"{b.shape[-2]}].")
+                               f"[{b.shape[0] if b.ndim > 2 else 1}, {a.shape[-1]}] but got: "
+                               f"[{b.shape[0] if b.ndim > 2 else 1}, {b.shape[-2]}].")
         ctx.save_for_backward(a, b)
         return array_module(a).matmul(a, b)
 
@@ -110,7 +123,7 @@ class Bmm(Function):
 def mm(a, b):
     """Product of two matrices."""
     if a.ndim != 2 or b.ndim != 2:
-        raise RuntimeError(f"self must be a matrix" if a.ndim != 2 else "mat2 must be a matrix")
+        raise RuntimeError("self must be a matrix" if a.ndim != 2 else "mat2 must be a matrix")
     return Mm.apply(a, b)
 
 
@@ -132,13 +145,24 @@ def dot(a, b):
 
 
 def bmm(a, b):
-    if a.ndim != 3 or b.ndim != 3:
-        raise RuntimeError(f"batch1 must be a 3D tensor")
+    """Products of two batches of matrices, ``(b, n, k) @ (b, k, m)``, without broadcasting."""
+    if a.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if b.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if b.shape[0] != a.shape[0] or b.shape[1] != a.shape[2]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{a.shape[0]}, {a.shape[2]}] but got: [{b.shape[0]}, "
+                           f"{b.shape[1]}].")
     return Bmm.apply(a, b)
 
 
 def matmul(a, b):
     """Matrix product with NumPy's rules for 1-D and batched operands.
+
+    The graph has PyTorch's shape at its top: a batched product ends in ``UnsafeViewBackward0``
+    (the product's result reshaped), and a stack of matrices times one matrix is a single
+    ``mm`` on the stack folded into rows.
 
     Example:
         >>> import ember
@@ -146,7 +170,7 @@ def matmul(a, b):
         ember.Size([2, 4])
     """
     from .._tensor import Tensor
-    from .shape import squeeze, unsqueeze
+    from .shape import SqueezeInplaceDim, UnsafeView, reshape, unsqueeze
     if not isinstance(b, Tensor) or not isinstance(a, Tensor):
         raise TypeError("matmul(): argument 'other' must be Tensor")
     if a.ndim == 0 or b.ndim == 0:
@@ -158,8 +182,13 @@ def matmul(a, b):
         return Dot.apply(a, b)
     if a.ndim == 2 and b.ndim == 1:
         return Mv.apply(a, b)
-    if a.ndim == 1:
-        return squeeze(Bmm.apply(unsqueeze(a, 0), b), -2)
-    if b.ndim == 1:
-        return squeeze(Bmm.apply(a, unsqueeze(b, -1)), -1)
-    return Bmm.apply(a, b)
+    if a.ndim == 1 and b.ndim == 2:
+        return SqueezeInplaceDim.apply(Mm.apply(unsqueeze(a, 0), b), 0)
+    if b.ndim <= 2:  # (..., n, k) @ (k, m) or (k,): one product on the rows of all matrices
+        rows = reshape(a, -1, a.shape[-1])
+        out = Mm.apply(rows, b) if b.ndim == 2 else Mv.apply(rows, b)
+        return UnsafeView.apply(out, tuple(a.shape[:-1]) + tuple(b.shape[1:]))
+    left = unsqueeze(a, 0) if a.ndim == 1 else a
+    out = Bmm.apply(left, b)
+    shape = out.shape[:-2] + (out.shape[-1],) if a.ndim == 1 else out.shape
+    return UnsafeView.apply(out, tuple(shape))

@@ -8,18 +8,36 @@ import numpy as np
 from .. import _dtype
 from .._backend import array_module
 from ..autograd.function import Function
+from .elementwise import type_name
 from .shape import normalize_dim
 
-values_indices = namedtuple("values_indices", ["values", "indices"])
+
+def _return_type(name: str):
+    """The ``(values, indices)`` named tuple ``max``/``min`` return, printed as PyTorch does."""
+    base = namedtuple(name, ["values", "indices"])
+
+    def __repr__(self) -> str:
+        return f"ember.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+
+    return type(name, (base,), {"__slots__": (), "__repr__": __repr__,
+                                "__module__": "ember.return_types"})
+
+
+max_return = _return_type("max")
+min_return = _return_type("min")
 
 
 def _axes(dim, ndim):
     """``dim`` (None, an int or a sequence) as a tuple of non-negative axes."""
-    if dim is None or dim == ():
+    if dim is None:
         return tuple(range(ndim))
     if isinstance(dim, int):
-        return (normalize_dim(dim, ndim),)
-    return tuple(normalize_dim(d, ndim) for d in dim)
+        normalize_dim(dim, ndim)
+        return (dim % ndim,) if ndim else ()  # a 0-d tensor's dim 0 or -1 reduces nothing
+    if len(dim) == 0:  # an empty list or tuple reduces over all dimensions, as in PyTorch
+        return tuple(range(ndim))
+    axes = tuple(normalize_dim(d, ndim) for d in dim)
+    return axes if ndim else ()
 
 
 def _expand_back(grad, shape, axes, keepdim):
@@ -54,8 +72,7 @@ class Mean(Function):
             a = a.astype(dtype)
         if a.dtype.kind not in "fc":
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either "
-                               "a floating point or complex dtype. Got: "
-                               f"{_dtype.from_numpy(a.dtype).name.capitalize()}")
+                               f"a floating point or complex dtype. Got: {type_name(a.dtype)}")
         ctx.shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
         ctx.count = builtins.max(1, int(np.prod([a.shape[i] for i in axes])))
         return a.mean(axis=axes, keepdims=keepdim)
@@ -73,7 +90,9 @@ class MeanDim(Mean):
 class Prod(Function):
     @staticmethod
     def forward(ctx, a, axes, keepdim):
-        out = a.prod(axis=axes, keepdims=keepdim)
+        # Integers multiply in int64, as in PyTorch (NumPy would pick uint64 for uint8).
+        out = a.prod(axis=axes, keepdims=keepdim,
+                     dtype=np.int64 if a.dtype.kind in "biu" else None)
         ctx.save_for_backward(a, out)
         ctx.axes, ctx.keepdim = axes, keepdim
         return out
@@ -95,6 +114,10 @@ class Prod(Function):
         others = (left * right).reshape(moved.shape)
         others = xp.transpose(others, np.argsort(kept + list(ctx.axes)))
         return grad * others, None, None
+
+
+class ProdDim(Prod):
+    node_name = "ProdBackward1"
 
 
 class Var(Function):
@@ -182,12 +205,16 @@ class _ExtremumDim(Function):
     @staticmethod
     def forward(ctx, a, axis, keepdim, reduce):
         xp = array_module(a)
-        if a.ndim and a.shape[axis] == 0:
+        ctx.shape, ctx.axis, ctx.keepdim = a.shape, axis, keepdim
+        if a.ndim == 0:  # the one element is the extremum
+            indices = xp.zeros((), np.int64)
+            ctx.mark_non_differentiable(indices)
+            return a.copy(), indices
+        if a.shape[axis] == 0:
             raise IndexError(f"{reduce}(): Expected reduction dim {axis} to have non-zero size.")
         indices = getattr(xp, "arg" + reduce)(a, axis=axis, keepdims=True)
         values = xp.take_along_axis(a, indices, axis=axis)
         ctx.save_for_backward(indices)
-        ctx.shape, ctx.axis, ctx.keepdim = a.shape, axis, keepdim
         if not keepdim:
             values, indices = values.squeeze(axis), indices.squeeze(axis)
         ctx.mark_non_differentiable(indices)
@@ -195,6 +222,8 @@ class _ExtremumDim(Function):
 
     @staticmethod
     def backward(ctx, grad_values, grad_indices):
+        if not ctx.shape:
+            return grad_values, None, None, None
         indices, = ctx.saved_tensors
         xp = array_module(grad_values)
         if not ctx.keepdim and len(ctx.shape):
@@ -237,6 +266,8 @@ class Logsumexp(Function):
     @staticmethod
     def forward(ctx, a, axes, keepdim):
         xp = array_module(a)
+        if a.dtype.kind in "biu":  # integers give the default float dtype, as in PyTorch
+            a = a.astype(_dtype.get_default_dtype().numpy)
         peak = a.max(axis=axes, keepdims=True)
         peak = xp.where(xp.isfinite(peak), peak, 0)
         out = xp.log(xp.exp(a - peak).sum(axis=axes, keepdims=True)) + peak
@@ -257,8 +288,12 @@ class LinalgVectorNorm(Function):
         xp = array_module(a)
         if p == 2:
             out = xp.sqrt((a * a).sum(axis=axes, keepdims=keepdim))
+        elif p == 0:  # the number of nonzero elements
+            out = (a != 0).sum(axis=axes, keepdims=keepdim).astype(a.dtype)
         elif p == float("inf"):
             out = xp.abs(a).max(axis=axes, keepdims=keepdim)
+        elif p == -float("inf"):
+            out = xp.abs(a).min(axis=axes, keepdims=keepdim)
         else:
             out = (xp.abs(a) ** p).sum(axis=axes, keepdims=keepdim) ** (1.0 / p)
         ctx.save_for_backward(a, out)
@@ -274,7 +309,9 @@ class LinalgVectorNorm(Function):
         safe = xp.where(out == 0, 1, out)
         if ctx.p == 2:
             return grad * a / safe * (out != 0), None, None, None
-        if ctx.p == float("inf"):
+        if ctx.p == 0:
+            return xp.zeros_like(a), None, None, None
+        if abs(ctx.p) == float("inf"):
             mask = xp.abs(a) == out
             return grad * xp.sign(a) * mask / mask.sum(axis=ctx.axes, keepdims=True), None, \
                 None, None
@@ -302,7 +339,9 @@ def mean(input, dim=None, keepdim=False, dtype=None):
 
 
 def prod(input, dim=None, keepdim=False):
-    return Prod.apply(input, _axes(dim, input.ndim), keepdim)
+    """Product of all elements, or along ``dim``."""
+    function = Prod if dim is None else ProdDim
+    return function.apply(input, _axes(dim, input.ndim), keepdim)
 
 
 def _correction(unbiased, correction):
@@ -311,28 +350,41 @@ def _correction(unbiased, correction):
     return 1 if unbiased else 0
 
 
+def _check_floating(input) -> None:
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+
+
 def var(input, dim=None, unbiased=True, keepdim=False, correction=None):
     """Variance (Bessel-corrected unless ``unbiased=False`` or ``correction=0``)."""
+    _check_floating(input)
     return Var.apply(input, _axes(dim, input.ndim), _correction(unbiased, correction), keepdim)
 
 
 def std(input, dim=None, unbiased=True, keepdim=False, correction=None):
     """Standard deviation (Bessel-corrected unless ``unbiased=False`` or ``correction=0``)."""
+    _check_floating(input)
     return Std.apply(input, _axes(dim, input.ndim), _correction(unbiased, correction), keepdim)
 
 
 def max(input, dim=None, keepdim=False):
-    """Largest element, or ``(values, indices)`` along ``dim``."""
+    """Largest element, ``(values, indices)`` along ``dim``, or ``maximum`` of two tensors."""
     if dim is None:
         return MaxAll.apply(input)
-    return values_indices(*MaxDim.apply(input, normalize_dim(dim, input.ndim), keepdim, "max"))
+    if not isinstance(dim, int):  # torch.max(a, b) is the elementwise maximum
+        from .elementwise import maximum
+        return maximum(input, dim)
+    return max_return(*MaxDim.apply(input, normalize_dim(dim, input.ndim), keepdim, "max"))
 
 
 def min(input, dim=None, keepdim=False):
-    """Smallest element, or ``(values, indices)`` along ``dim``."""
+    """Smallest element, ``(values, indices)`` along ``dim``, or ``minimum`` of two tensors."""
     if dim is None:
         return MinAll.apply(input)
-    return values_indices(*MinDim.apply(input, normalize_dim(dim, input.ndim), keepdim, "min"))
+    if not isinstance(dim, int):
+        from .elementwise import minimum
+        return minimum(input, dim)
+    return min_return(*MinDim.apply(input, normalize_dim(dim, input.ndim), keepdim, "min"))
 
 
 def amax(input, dim=(), keepdim=False):
@@ -385,4 +437,7 @@ def norm(input, p=2, dim=None, keepdim=False):
     """Vector p-norm of all elements, or over ``dim``."""
     if p == "fro":
         p = 2
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {type_name(input._data.dtype)}")
     return LinalgVectorNorm.apply(input, float(p), _axes(dim, input.ndim), keepdim)

@@ -35,9 +35,14 @@ def infer_shape(shape: tuple, numel: int) -> tuple:
                 raise RuntimeError("only one dimension can be inferred")
             unknown = i
         elif size < 0:
-            raise RuntimeError(f"invalid shape dimension {size}")
+            raise RuntimeError(f"invalid shape dimension {size} at index {i} of shape "
+                               f"{list(shape)}")
         else:
             known *= size
+    if unknown is not None and known == 0 and numel == 0:
+        raise RuntimeError(f"cannot reshape tensor of 0 elements into shape {list(shape)} "
+                           "because the unspecified dimension size -1 can be any value and is "
+                           "ambiguous")
     if unknown is not None and known != 0 and numel % known == 0:
         return shape[:unknown] + (numel // known,) + shape[unknown + 1:]
     if unknown is None and known == numel:
@@ -114,6 +119,28 @@ class SqueezeDim(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.reshape(ctx.shape), None
+
+
+class SqueezeDims(Function):
+    """``squeeze`` of several dimensions at once (those of them that have size 1)."""
+
+    node_name = "SqueezeBackward2"
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, axes):
+        ctx.shape = a.shape
+        return a.squeeze(tuple(axis for axis in axes if a.shape[axis] == 1))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape), None
+
+
+class SqueezeInplaceDim(SqueezeDim):
+    """``squeeze_(dim)``'s node, which PyTorch's matmul records for a vector times a matrix."""
+
+    node_name = "SqueezeBackward4"
 
 
 class Unsqueeze(Function):
@@ -253,6 +280,10 @@ class Split(Function):
         return array_module(grads[0]).concatenate(grads, axis=ctx.axis), None, None
 
 
+class SplitWithSizes(Split):
+    node_name = "SplitWithSizesBackward0"
+
+
 class Unbind(Function):
     is_view = True
 
@@ -284,7 +315,8 @@ def reshape(input, *shape):
     shape = infer_shape(sizes_from(shape), input.numel())
     if _view_of(input._data, shape) is not None:
         return View.apply(input, shape)
-    return UnsafeView.apply(input, shape)
+    # As in PyTorch: a contiguous copy (CloneBackward0), then a view of it (UnsafeView).
+    return UnsafeView.apply(Clone.apply(input), shape)
 
 
 def flatten(input, start_dim: int = 0, end_dim: int = -1):
@@ -316,9 +348,7 @@ def squeeze(input, dim=None):
     if dim is None:
         return Squeeze.apply(input)
     if isinstance(dim, (tuple, list)):
-        for d in sorted((normalize_dim(d, input.ndim) for d in dim), reverse=True):
-            input = SqueezeDim.apply(input, d)
-        return input
+        return SqueezeDims.apply(input, tuple(normalize_dim(d, input.ndim) for d in dim))
     return SqueezeDim.apply(input, normalize_dim(dim, input.ndim))
 
 
@@ -355,13 +385,19 @@ def t(input):
 
 def expand(input, *sizes):
     """A view with size-1 dimensions repeated (``-1`` keeps a size), without copying."""
-    sizes = sizes_from(sizes)
-    shape = tuple(input.shape)
+    return Expand.apply(input, expanded_shape(input._data.shape, sizes_from(sizes),
+                                              input._data.dtype))
+
+
+def expanded_shape(shape: tuple, sizes: tuple, dtype) -> tuple:
+    """The shape ``expand(*sizes)`` gives a tensor of ``shape``; PyTorch's errors if none."""
     if len(sizes) < len(shape):
-        raise RuntimeError(f"expand(torch.FloatTensor{{{list(shape)}}}, size={list(sizes)}): the "
-                           "number of sizes provided ({}) must be greater or equal to the number "
-                           "of dimensions in the tensor ({})".format(len(sizes), len(shape)))
-    aligned = (None,) * (len(sizes) - len(shape)) + shape
+        from .elementwise import type_name
+        raise RuntimeError(f"expand(ember.{type_name(dtype)}Tensor{{{list(shape)}}}, "
+                           f"size={list(sizes)}): the number of sizes provided ({len(sizes)}) "
+                           f"must be greater or equal to the number of dimensions in the tensor "
+                           f"({len(shape)})")
+    aligned = (None,) * (len(sizes) - len(shape)) + tuple(shape)
     target = []
     for i, (size, old) in enumerate(zip(sizes, aligned)):
         if size == -1:
@@ -374,7 +410,7 @@ def expand(input, *sizes):
                                f"existing size ({old}) at non-singleton dimension {i}.  Target "
                                f"sizes: {list(sizes)}.  Tensor sizes: {list(shape)}")
         target.append(size)
-    return Expand.apply(input, tuple(target))
+    return tuple(target)
 
 
 def contiguous(input):
@@ -406,16 +442,24 @@ def cat(tensors, dim: int = 0):
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
-    first = tensors[0]
+    # PyTorch still skips 1-D empty tensors (the old way to start a concatenation).
+    for i, tensor in enumerate(tensors):
+        if tensor.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
+                               "concatenated")
+    kept = [t for t in tensors if t._data.shape != (0,)] or tensors[:1]
+    first = kept[0]
     axis = normalize_dim(dim, first.ndim)
-    for i, tensor in enumerate(tensors[1:], start=1):
-        if tensor.ndim != first.ndim or any(
-                a != b for d, (a, b) in enumerate(zip(tensor.shape, first.shape)) if d != axis):
-            raise RuntimeError(f"Sizes of tensors must match except in dimension {axis}. "
-                               f"Expected size {first.shape[1 - axis if first.ndim > 1 else 0]} "
-                               f"but got size {tensor.shape[1 - axis if first.ndim > 1 else 0]} "
-                               f"for tensor number {i} in the list.")
-    return Cat.apply(axis, *tensors)
+    for i, tensor in enumerate(kept[1:], start=1):
+        if tensor.ndim != first.ndim:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {first.ndim} "
+                               f"and {tensor.ndim}")
+        for d, (expected, got) in enumerate(zip(first.shape, tensor.shape)):
+            if d != axis and expected != got:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {axis}. "
+                                   f"Expected size {expected} but got size {got} for tensor "
+                                   f"number {i} in the list.")
+    return Cat.apply(axis, *kept)
 
 
 def stack(tensors, dim: int = 0):
@@ -433,23 +477,34 @@ def stack(tensors, dim: int = 0):
 
 def split(input, split_size_or_sections, dim: int = 0):
     """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the given sizes."""
+    if input.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     axis = normalize_dim(dim, input.ndim)
     length = input.shape[axis]
     if isinstance(split_size_or_sections, int):
         size = split_size_or_sections
+        if size <= 0 and length:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {length}")
         sizes = [size] * (length // size) + ([length % size] if length % size else [])
+        function = Split
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != length:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {length} "
                                f"(input tensor's size at dimension {axis}), but got "
                                f"split_sizes={sizes}")
-    outputs = Split.apply(input, sizes, axis)
+        function = SplitWithSizes
+    outputs = function.apply(input, sizes, axis)
     return outputs if isinstance(outputs, tuple) else (outputs,)
 
 
 def chunk(input, chunks: int, dim: int = 0):
     """Split into ``chunks`` pieces of (nearly) equal size."""
+    if input.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     length = input.shape[normalize_dim(dim, input.ndim)]
     return split(input, max(1, -(-length // chunks)), dim)
 

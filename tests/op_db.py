@@ -1,0 +1,591 @@
+"""The op table every shared op test reads: one ``OpInfo`` row per op.
+
+A row names the op, says how to call it and gives sample inputs. The shared tests in
+``test_ops.py`` run each row through ember and through PyTorch and compare forward values,
+input gradients, float64 finite differences and the ``grad_fn`` name.
+
+``fn(lib, *args, **kwargs)`` calls the op on the module ``lib``: ``ember`` or ``torch``. One
+function serves both, since ember mirrors PyTorch's API; a row sets ``torch_fn`` only where
+PyTorch needs different code. Sample arguments are NumPy arrays and Python values; the test
+turns every array (also inside lists and tuples) into a tensor of the library under test, and
+floating-point arrays into leaves that require grad (all of them, or those in ``Sample.grad``).
+"""
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+FLOAT32 = np.float32
+
+
+@dataclass
+class Sample:
+    """One call of an op: positional and keyword arguments, and a name for failure messages."""
+
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    desc: str = ""
+    grad: "tuple | None" = None  # positions of the args that require grad (None: every float)
+
+
+@dataclass
+class OpInfo:
+    """How to call one op, on what, and what to check.
+
+    Attributes:
+        name: the test id.
+        fn: ``fn(lib, *args, **kwargs)``, the op on ``lib`` (ember or torch).
+        sample_inputs: ``sample_inputs(rng)`` -> list of ``Sample``.
+        torch_fn: PyTorch's call where it differs from ``fn``.
+        differentiable: False for ops without gradients (comparisons, argmax): only forward is
+            checked.
+        gradcheck: whether to run float64 finite differences (off where the op is piecewise
+            constant or the samples sit on kinks).
+        check_grad_fn_name: whether ``grad_fn.name()`` must equal PyTorch's.
+        atol, rtol: tolerances for forward values; ``grad_atol``/``grad_rtol`` for gradients.
+        requires: a dotted attribute of ember that must exist (``"nn.functional.conv2d"``) for
+            the row to run; rows whose op another module provides skip until it is importable.
+    """
+
+    name: str
+    fn: Callable
+    sample_inputs: Callable
+    torch_fn: "Callable | None" = None
+    differentiable: bool = True
+    gradcheck: bool = True
+    check_grad_fn_name: bool = True
+    atol: float = 1e-6
+    rtol: float = 1e-5
+    grad_atol: float = 1e-5
+    grad_rtol: float = 1e-4
+    requires: "str | None" = None
+
+    def reference(self):
+        return self.torch_fn or self.fn
+
+
+# ---- sample helpers -------------------------------------------------------------------------
+
+def randn(rng, *shape, dtype=FLOAT32):
+    return np.asarray(rng.standard_normal(shape), dtype=dtype)
+
+
+def positive(rng, *shape, dtype=FLOAT32):
+    """Values in [0.5, 2): away from 0, for log, sqrt, reciprocal and divisors."""
+    return np.asarray(rng.uniform(0.5, 2.0, shape), dtype=dtype)
+
+
+def distinct(rng, *shape, dtype=FLOAT32):
+    """A permutation of well-separated values: no ties for max/min/sort-like ops."""
+    n = int(np.prod(shape))
+    return np.asarray(rng.permutation(n).reshape(shape) * 0.37 - 0.3 * n, dtype=dtype)
+
+
+def away_from(rng, points, *shape, dtype=FLOAT32, gap=0.05):
+    """Normal samples moved at least ``gap`` from each of ``points`` (kinks of clamp, relu)."""
+    values = rng.standard_normal(shape)
+    for p in points:
+        close = np.abs(values - p) < gap
+        values[close] = p + np.where(values[close] >= p, gap, -gap) * 2
+    return np.asarray(values, dtype=dtype)
+
+
+def unary(shape_list=((2, 3), (4,), ()), make=randn):
+    def samples(rng):
+        return [Sample((make(rng, *s),), desc=f"shape {s}") for s in shape_list]
+    return samples
+
+
+def binary_samples(make_b=randn):
+    """Tensor-tensor (same shape, broadcast both ways, 0-d), tensor-scalar, scalar-tensor."""
+    def samples(rng):
+        return [
+            Sample((randn(rng, 2, 3), make_b(rng, 2, 3)), desc="same shape"),
+            Sample((randn(rng, 2, 1, 3), make_b(rng, 4, 1)), desc="broadcast both"),
+            Sample((randn(rng, 3), make_b(rng, 2, 3)), desc="broadcast first"),
+            Sample((randn(rng, 2, 3), make_b(rng)), desc="0-d second"),
+        ]
+    return samples
+
+
+def scalar_samples(scalar):
+    def samples(rng):
+        return [Sample((randn(rng, 2, 3), scalar), desc=f"scalar {scalar!r}"),
+                Sample((randn(rng), scalar), desc=f"0-d, scalar {scalar!r}")]
+    return samples
+
+
+def mixed_dtype_samples(with_bool=True):
+    """Promotion: int64 with float32, float64 with float32, int tensors with Python floats."""
+    def samples(rng):
+        result = [
+            Sample((randn(rng, 2, 3), np.arange(3, dtype=np.int64) + 1),
+                   desc="float32, int64"),
+            Sample((randn(rng, 2, 3, dtype=np.float64), randn(rng, 3)),
+                   desc="float64, float32"),
+            Sample((randn(rng, 3), randn(rng, dtype=np.float64)), desc="float32, 0-d float64"),
+            Sample((np.arange(6, dtype=np.int64).reshape(2, 3) + 1, 2.5), desc="int64, float"),
+            Sample((np.arange(6, dtype=np.int64).reshape(2, 3), 3), desc="int64, int"),
+            Sample((np.arange(3, dtype=np.int32), np.arange(3, dtype=np.int64)),
+                   desc="int32, int64"),
+            Sample((np.arange(3, dtype=np.uint8), np.array(-2, dtype=np.int64)),
+                   desc="uint8, 0-d int64"),
+        ]
+        if with_bool:
+            result += [Sample((np.array([True, False]), np.array([3, 4], dtype=np.int32)),
+                              desc="bool, int32"),
+                       Sample((np.array([True, False]), 2.5), desc="bool, float")]
+        return result
+    return samples
+
+
+def reduction_samples(rng, make=randn, dims=(None, 1, -1, (0, 2)), keepdim=True):
+    samples = []
+    for dim in dims:
+        kwargs = {} if dim is None else {"dim": dim}
+        samples.append(Sample((make(rng, 2, 3, 4),), kwargs, desc=f"dim={dim}"))
+        if keepdim and dim is not None:
+            samples.append(Sample((make(rng, 2, 3, 4),), {**kwargs, "keepdim": True},
+                                  desc=f"dim={dim}, keepdim"))
+    samples.append(Sample((make(rng),), desc="0-d"))
+    samples.append(Sample((make(rng),), {"dim": 0}, desc="0-d, dim 0"))
+    return samples
+
+
+# ---- the table --------------------------------------------------------------------------------
+
+def _elementwise_rows():
+    rows = []
+    for name in ("add", "sub", "mul"):
+        rows += [
+            OpInfo(name, lambda lib, a, b, _n=name: getattr(lib, _n)(a, b), binary_samples()),
+            OpInfo(f"{name}_scalar", lambda lib, a, s, _n=name: getattr(lib, _n)(a, s),
+                   scalar_samples(1.5)),
+            OpInfo(f"{name}_mixed_dtypes", lambda lib, a, b, _n=name: getattr(lib, _n)(a, b),
+                   mixed_dtype_samples(with_bool=name != "sub"), gradcheck=False),
+        ]
+    rows += [
+        OpInfo("add_alpha", lambda lib, a, b: lib.add(a, b, alpha=2), binary_samples()),
+        OpInfo("sub_alpha", lambda lib, a, b: lib.sub(a, b, alpha=0.5), binary_samples()),
+        OpInfo("radd_scalar", lambda lib, a, s: s + a, scalar_samples(2.0)),
+        OpInfo("rsub_scalar", lambda lib, a, s: s - a, scalar_samples(2.0)),
+        OpInfo("rmul_scalar", lambda lib, a, s: s * a, scalar_samples(-3)),
+        OpInfo("div", lambda lib, a, b: lib.div(a, b), binary_samples(positive)),
+        OpInfo("div_scalar", lambda lib, a, s: a / s, scalar_samples(4.0)),
+        OpInfo("rdiv_scalar", lambda lib, a, s: s / (a.abs() + 0.5), scalar_samples(3.0)),
+        OpInfo("div_int", lambda lib, a, b: a / b,
+               lambda rng: [Sample((np.arange(1, 7).reshape(2, 3), np.array(4)),
+                                   desc="int64 / int64 -> float")]),
+        OpInfo("neg", lambda lib, a: -a, unary()),
+        OpInfo("pow_scalar", lambda lib, a, e: a ** e,
+               lambda rng: [Sample((randn(rng, 2, 3), 2), desc="square"),
+                            Sample((randn(rng, 2, 3), 3), desc="cube"),
+                            Sample((positive(rng, 2, 3), 0.5), desc="sqrt"),
+                            Sample((positive(rng, 2, 3), -1.5), desc="negative float"),
+                            Sample((randn(rng, 3), 0), desc="zero")]),
+        OpInfo("pow_int", lambda lib, a, e: a ** e,
+               lambda rng: [Sample((np.arange(5), 2), desc="int ** int"),
+                            Sample((np.arange(5), 0.5), desc="int ** float")]),
+        OpInfo("pow_tensor", lambda lib, a, b: lib.pow(a, b),
+               lambda rng: [Sample((positive(rng, 2, 3), randn(rng, 2, 3)), desc="same shape"),
+                            Sample((positive(rng, 2, 3), randn(rng, 3)), desc="broadcast")]),
+        OpInfo("pow_scalar_base", lambda lib, a, base: base ** a,
+               lambda rng: [Sample((randn(rng, 2, 3), 2.0), desc="2.0 ** x"),
+                            Sample((randn(rng, 4), 3), desc="3 ** x")]),
+        OpInfo("exp", lambda lib, a: lib.exp(a), unary()),
+        OpInfo("log", lambda lib, a: lib.log(a), unary(make=positive)),
+        OpInfo("sqrt", lambda lib, a: lib.sqrt(a), unary(make=positive)),
+        OpInfo("rsqrt", lambda lib, a: lib.rsqrt(a), unary(make=positive)),
+        OpInfo("rsqrt_method", lambda lib, a: a.rsqrt(), unary(make=positive)),
+        OpInfo("reciprocal", lambda lib, a: lib.reciprocal(a), unary(make=positive)),
+        OpInfo("abs", lambda lib, a: lib.abs(a), unary(make=lambda r, *s: away_from(r, [0], *s))),
+        OpInfo("sin", lambda lib, a: lib.sin(a), unary()),
+        OpInfo("cos", lambda lib, a: lib.cos(a), unary()),
+        OpInfo("tanh", lambda lib, a: lib.tanh(a), unary()),
+        OpInfo("sigmoid", lambda lib, a: lib.sigmoid(a), unary()),
+        OpInfo("sigmoid_extreme", lambda lib, a: lib.sigmoid(a),
+               lambda rng: [Sample((np.array([-100.0, -20.0, 0.0, 20.0, 100.0], FLOAT32),))],
+               gradcheck=False),
+        OpInfo("relu", lambda lib, a: lib.relu(a),
+               unary(make=lambda r, *s: away_from(r, [0], *s))),
+        OpInfo("square", lambda lib, a: lib.square(a), unary()),
+        OpInfo("sign", lambda lib, a: lib.sign(a), unary(), gradcheck=False),
+        OpInfo("clamp", lambda lib, a, **kw: lib.clamp(a, **kw),
+               lambda rng: [Sample((away_from(rng, [-0.5, 0.5], 3, 4),), {"min": -0.5},
+                                   desc="min"),
+                            Sample((away_from(rng, [-0.5, 0.5], 3, 4),), {"max": 0.5},
+                                   desc="max"),
+                            Sample((away_from(rng, [-0.5, 0.5], 3, 4),),
+                                   {"min": -0.5, "max": 0.5}, desc="both"),
+                            Sample((np.arange(6) - 3,), {"min": -1, "max": 1}, desc="int")]),
+        OpInfo("clamp_method", lambda lib, a: a.clamp(min=0.0),
+               unary(make=lambda r, *s: away_from(r, [0], *s))),
+        OpInfo("maximum", lambda lib, a, b: lib.maximum(a, b), binary_samples()),
+        OpInfo("minimum", lambda lib, a, b: lib.minimum(a, b), binary_samples()),
+        OpInfo("maximum_ties", lambda lib, a, b: lib.maximum(a, b),
+               lambda rng: [Sample((np.array([1.0, 2.0, 3.0], FLOAT32),
+                                    np.array([1.0, 0.0, 3.0], FLOAT32)))]),
+        OpInfo("where", lambda lib, c, a, b: lib.where(c, a, b),
+               lambda rng: [Sample((randn(rng, 2, 3) > 0, randn(rng, 2, 3), randn(rng, 2, 3)),
+                                   desc="same shape"),
+                            Sample((randn(rng, 2, 1) > 0, randn(rng, 3), randn(rng, 2, 3)),
+                                   desc="broadcast")]),
+        OpInfo("where_scalar", lambda lib, c, a: lib.where(c, a, 0.0),
+               lambda rng: [Sample((randn(rng, 2, 3) > 0, randn(rng, 2, 3)))]),
+        OpInfo("to_float64", lambda lib, a: a.to(lib.float64), unary()),
+        OpInfo("to_int", lambda lib, a: a.to(lib.int64),
+               lambda rng: [Sample((randn(rng, 2, 3) * 5,))], differentiable=False),
+        OpInfo("double", lambda lib, a: a.double() * 2, unary()),
+    ]
+    for name in ("eq", "ne", "lt", "le", "gt", "ge"):
+        rows.append(OpInfo(name, lambda lib, a, b, _n=name: getattr(lib, _n)(a, b),
+                           lambda rng: [Sample((np.array([1.0, 2.0, 3.0], FLOAT32),
+                                                np.array([3.0, 2.0, 1.0], FLOAT32))),
+                                        Sample((np.array([[1, 2], [3, 4]]), 2), desc="scalar"),
+                                        Sample((np.array([1.0, 2.0], FLOAT32),
+                                                np.array([[2], [1]])), desc="broadcast")],
+                           differentiable=False))
+    rows.append(OpInfo("operators_compare", lambda lib, a, b: (a < b) & (a != 0) | (b >= 1),
+                       binary_samples(), differentiable=False))
+    return rows
+
+
+def _reduction_rows():
+    return [
+        OpInfo("sum", lambda lib, a, **kw: lib.sum(a, **kw), reduction_samples),
+        OpInfo("sum_method", lambda lib, a, **kw: a.sum(**kw), reduction_samples),
+        OpInfo("sum_int", lambda lib, a, **kw: a.sum(**kw),
+               lambda rng: [Sample((np.arange(6, dtype=np.int32).reshape(2, 3),)),
+                            Sample((np.array([True, True, False]),), desc="bool")],
+               differentiable=False),
+        OpInfo("mean", lambda lib, a, **kw: lib.mean(a, **kw), reduction_samples),
+        OpInfo("mean_method", lambda lib, a, **kw: a.mean(**kw), reduction_samples),
+        OpInfo("prod", lambda lib, a, **kw: lib.prod(a, **kw),
+               lambda rng: [Sample((positive(rng, 2, 3),)),
+                            Sample((randn(rng, 2, 3),), {"dim": 1}, desc="dim"),
+                            Sample((randn(rng, 2, 3),), {"dim": 0, "keepdim": True},
+                                   desc="keepdim"),
+                            Sample((np.array([[1.0, 0.0, 2.0], [0.0, 0.0, 3.0]], FLOAT32),),
+                                   {"dim": 1}, desc="zeros")]),
+        OpInfo("var", lambda lib, a, **kw: lib.var(a, **kw),
+               lambda rng: [
+                   Sample((randn(rng, 3, 4),), desc="all"),
+                   Sample((randn(rng, 3, 4),), {"dim": 1}, desc="dim"),
+                   Sample((randn(rng, 2, 3, 4),), {"dim": (0, 2), "keepdim": True},
+                          desc="tuple dim keepdim"),
+                   Sample((randn(rng, 3, 4),), {"unbiased": False}, desc="biased"),
+                   Sample((randn(rng, 3, 4),), {"dim": 0, "unbiased": False},
+                          desc="biased dim")]),
+        OpInfo("max_all", lambda lib, a: lib.max(a), unary(((2, 3), (5,)), make=distinct)),
+        OpInfo("min_all", lambda lib, a: a.min(), unary(((2, 3), (5,)), make=distinct)),
+        OpInfo("max_dim", lambda lib, a, d, **kw: lib.max(a, d, **kw),
+               lambda rng: [Sample((distinct(rng, 3, 4), 1)),
+                            Sample((distinct(rng, 3, 4), 0), {"keepdim": True}, desc="keepdim"),
+                            Sample((distinct(rng, 2, 3, 4), -1), desc="last"),
+                            Sample((randn(rng), 0), desc="0-d")]),
+        OpInfo("min_dim", lambda lib, a, d, **kw: a.min(d, **kw),
+               lambda rng: [Sample((distinct(rng, 3, 4), 1)),
+                            Sample((distinct(rng, 3, 4), 0), {"keepdim": True}, desc="keepdim")]),
+        OpInfo("max_dim_values", lambda lib, a, d: lib.max(a, dim=d).values,
+               lambda rng: [Sample((distinct(rng, 3, 4), 1))]),
+        OpInfo("max_binary", lambda lib, a, b: lib.max(a, b), binary_samples()),
+        OpInfo("amax", lambda lib, a, **kw: lib.amax(a, **kw),
+               lambda rng: reduction_samples(rng, make=distinct)),
+        OpInfo("amin", lambda lib, a, **kw: lib.amin(a, **kw),
+               lambda rng: reduction_samples(rng, make=distinct)),
+        OpInfo("amax_ties", lambda lib, a: a.amax(dim=1),
+               lambda rng: [Sample((np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], FLOAT32),))],
+               gradcheck=False),
+        OpInfo("max_all_ties", lambda lib, a: a.max(),
+               lambda rng: [Sample((np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], FLOAT32),))],
+               gradcheck=False),
+        OpInfo("argmax", lambda lib, a, **kw: lib.argmax(a, **kw),
+               lambda rng: [Sample((distinct(rng, 3, 4),)),
+                            Sample((distinct(rng, 3, 4),), {"dim": 1}, desc="dim"),
+                            Sample((distinct(rng, 3, 4),), {"dim": 0, "keepdim": True},
+                                   desc="keepdim")],
+               differentiable=False),
+        OpInfo("argmin", lambda lib, a, **kw: a.argmin(**kw),
+               lambda rng: [Sample((distinct(rng, 3, 4),)),
+                            Sample((distinct(rng, 3, 4),), {"dim": -1}, desc="dim")],
+               differentiable=False),
+        OpInfo("logsumexp", lambda lib, a, d, **kw: lib.logsumexp(a, d, **kw),
+               lambda rng: [Sample((randn(rng, 3, 4), 1)),
+                            Sample((randn(rng, 3, 4), 0), {"keepdim": True}, desc="keepdim"),
+                            Sample((randn(rng, 2, 3, 4), (0, 2)), desc="tuple dim"),
+                            Sample((np.array([[1000.0, 1000.0], [-1000.0, 0.0]], FLOAT32), 1),
+                                   desc="large")]),
+        OpInfo("norm", lambda lib, a, *args, **kw: lib.norm(a, *args, **kw),
+               lambda rng: [Sample((randn(rng, 3, 4),)),
+                            Sample((randn(rng, 3, 4), 1), desc="p=1"),
+                            Sample((randn(rng, 3, 4), 2), {"dim": 1}, desc="dim"),
+                            Sample((randn(rng, 3, 4), 3), {"dim": 0, "keepdim": True},
+                                   desc="p=3 keepdim"),
+                            Sample((distinct(rng, 3, 4), float("inf")), {"dim": 1},
+                                   desc="inf"),
+                            Sample((distinct(rng, 3, 4), -float("inf")), {"dim": 0},
+                                   desc="-inf")]),
+        OpInfo("norm_method", lambda lib, a: a.norm(), unary(((2, 3),))),
+        OpInfo("all_any", lambda lib, a: (a.all(), a.any(), a.all(dim=1), a.any(dim=0)),
+               lambda rng: [Sample((randn(rng, 3, 4) > 0,))], differentiable=False),
+    ]
+
+
+def _shape_rows():
+    def noncontig(rng):
+        return randn(rng, 4, 3).T  # a transposed (non-contiguous) array
+
+    return [
+        OpInfo("view", lambda lib, a, *s: a.view(*s),
+               lambda rng: [Sample((randn(rng, 2, 6), 3, 4)),
+                            Sample((randn(rng, 2, 6), -1), desc="-1"),
+                            Sample((randn(rng, 2, 6), (4, -1)), desc="tuple"),
+                            Sample((randn(rng), 1, 1), desc="0-d")]),
+        OpInfo("view_as", lambda lib, a, b: a.view_as(b),
+               lambda rng: [Sample((randn(rng, 2, 6), randn(rng, 3, 4)), grad=(0,))]),
+        OpInfo("reshape", lambda lib, a, *s: lib.reshape(a, s),
+               lambda rng: [Sample((randn(rng, 2, 6), 3, 4)),
+                            Sample((randn(rng, 2, 6), -1, 2), desc="-1")]),
+        OpInfo("reshape_noncontiguous", lambda lib, a: a.reshape(-1),
+               lambda rng: [Sample((noncontig(rng),))]),
+        OpInfo("flatten", lambda lib, a, *args: lib.flatten(a, *args),
+               lambda rng: [Sample((randn(rng, 2, 3, 4),)),
+                            Sample((randn(rng, 2, 3, 4), 1), desc="start 1"),
+                            Sample((randn(rng, 2, 3, 4, 2), 1, 2), desc="middle"),
+                            Sample((noncontig(rng),), desc="non-contiguous")]),
+        OpInfo("squeeze", lambda lib, a, *d: lib.squeeze(a, *d),
+               lambda rng: [Sample((randn(rng, 2, 1, 3, 1),)),
+                            Sample((randn(rng, 2, 1, 3), 1), desc="dim"),
+                            Sample((randn(rng, 2, 1, 3), 0), desc="dim not 1")]),
+        OpInfo("unsqueeze", lambda lib, a, d: lib.unsqueeze(a, d),
+               lambda rng: [Sample((randn(rng, 2, 3), 0)), Sample((randn(rng, 2, 3), -1),
+                                                                 desc="-1"),
+                            Sample((randn(rng), 0), desc="0-d")]),
+        OpInfo("permute", lambda lib, a, *d: a.permute(*d),
+               lambda rng: [Sample((randn(rng, 2, 3, 4), 2, 0, 1)),
+                            Sample((randn(rng, 2, 3, 4), (1, -1, 0)), desc="tuple")]),
+        OpInfo("transpose", lambda lib, a, d0, d1: lib.transpose(a, d0, d1),
+               lambda rng: [Sample((randn(rng, 2, 3, 4), 0, 2)),
+                            Sample((randn(rng, 2, 3), -1, 0), desc="negative")]),
+        OpInfo("t", lambda lib, a: lib.t(a), unary(((2, 3), (3,)))),
+        OpInfo("T", lambda lib, a: a.T, unary(((2, 3),))),
+        OpInfo("mT", lambda lib, a: a.mT, unary(((2, 3, 4),))),
+        OpInfo("expand", lambda lib, a, *s: a.expand(*s),
+               lambda rng: [Sample((randn(rng, 3, 1), 3, 4)),
+                            Sample((randn(rng, 3, 1), 2, -1, 4), desc="new dim"),
+                            Sample((randn(rng), 2, 2), desc="0-d")]),
+        OpInfo("expand_as", lambda lib, a, b: a.expand_as(b),
+               lambda rng: [Sample((randn(rng, 1, 4), randn(rng, 3, 4)), grad=(0,))]),
+        OpInfo("contiguous", lambda lib, a: a.contiguous() * 1,
+               lambda rng: [Sample((noncontig(rng),)), Sample((randn(rng, 2, 3),))]),
+        OpInfo("clone", lambda lib, a: lib.clone(a), unary()),
+        OpInfo("repeat", lambda lib, a, *r: a.repeat(*r),
+               lambda rng: [Sample((randn(rng, 2, 3), 2, 1)),
+                            Sample((randn(rng, 2, 3), 2, 1, 3), desc="new dim"),
+                            Sample((randn(rng, 3), (2, 2)), desc="tuple")]),
+        OpInfo("cat", lambda lib, ts, **kw: lib.cat(ts, **kw),
+               lambda rng: [Sample(([randn(rng, 2, 3), randn(rng, 1, 3)],)),
+                            Sample(([randn(rng, 2, 3), randn(rng, 2, 1), randn(rng, 2, 2)],),
+                                   {"dim": 1}, desc="dim 1"),
+                            Sample(([randn(rng, 2, 3), randn(rng, 2, 1, dtype=np.float64)],),
+                                   {"dim": -1}, desc="mixed dtypes")]),
+        OpInfo("stack", lambda lib, ts, **kw: lib.stack(ts, **kw),
+               lambda rng: [Sample(([randn(rng, 2, 3), randn(rng, 2, 3)],)),
+                            Sample(([randn(rng, 2, 3), randn(rng, 2, 3), randn(rng, 2, 3)],),
+                                   {"dim": -1}, desc="dim -1")]),
+        OpInfo("split", lambda lib, a, s, **kw: lib.split(a, s, **kw),
+               lambda rng: [Sample((randn(rng, 5, 2), 2)),
+                            Sample((randn(rng, 2, 5), [1, 4]), {"dim": 1}, desc="sizes")]),
+        OpInfo("split_sum", lambda lib, a, s: sum(p.sum() * (i + 1)
+                                                  for i, p in enumerate(a.split(s))),
+               lambda rng: [Sample((randn(rng, 5, 2), 2))], check_grad_fn_name=False),
+        OpInfo("chunk", lambda lib, a, c, **kw: lib.chunk(a, c, **kw),
+               lambda rng: [Sample((randn(rng, 5, 2), 3)),
+                            Sample((randn(rng, 2, 6), 3), {"dim": 1}, desc="dim 1")]),
+        OpInfo("unbind", lambda lib, a, **kw: lib.unbind(a, **kw),
+               lambda rng: [Sample((randn(rng, 3, 2),)),
+                            Sample((randn(rng, 2, 3),), {"dim": 1}, desc="dim 1")]),
+        OpInfo("unbind_partial", lambda lib, a: a.unbind()[1] * 2,
+               lambda rng: [Sample((randn(rng, 3, 2),))]),
+    ]
+
+
+def _indexing_rows():
+    def index(lib, a, key):
+        return a[key]
+
+    def samples(rng):
+        a = randn(rng, 3, 4, 5)
+        keys = [
+            (1, "int"), (-1, "negative int"), ((1, 2), "two ints"),
+            (slice(1, 3), "slice"), ((slice(None), slice(0, 4, 2)), "strided slice"),
+            ((Ellipsis, 1), "ellipsis"), ((None, 0), "None"), ((1, None, slice(1, 3)),
+                                                                "int None slice"),
+            (np.array([0, 2, 0]), "int array with repeats"),
+            ([2, 0], "list"),
+            ((slice(None), np.array([[0, 1], [3, 3]])), "2-D int array on dim 1"),
+            (a[:, :, 0] > 0, "bool mask"),
+            (np.array([True, False, True]), "bool mask dim 0"),
+            ((np.array([0, 2]), slice(1, 3), np.array([1, 4])), "mixed"),
+            ((Ellipsis, np.array([4, 0])), "ellipsis and array"),
+            (np.array(1), "0-d int tensor"),
+        ]
+        return [Sample((a, key), desc=desc) for key, desc in keys]
+
+    def setitem(lib, a, key, value):
+        b = a * 1
+        b[key] = value
+        return b
+
+    def setitem_samples(rng):
+        return [
+            Sample((randn(rng, 3, 4), 1, randn(rng, 4)), desc="row from tensor"),
+            Sample((randn(rng, 3, 4), (slice(None), 0), 0.5), desc="column from scalar"),
+            Sample((randn(rng, 3, 4), np.array([0, 2]), randn(rng, 4)), desc="int array"),
+            Sample((randn(rng, 3, 4), randn(rng, 3, 4) > 0, 0.0), desc="bool mask"),
+            Sample((randn(rng, 3, 4), (np.array([0, 1]), np.array([3, 3])),
+                    randn(rng, 2)), desc="pairs"),
+        ]
+
+    return [
+        OpInfo("getitem", index, samples),
+        OpInfo("setitem", setitem, setitem_samples),
+        OpInfo("masked_fill", lambda lib, a, m, v: lib.masked_fill(a, m, v),
+               lambda rng: [Sample((randn(rng, 3, 4), randn(rng, 3, 4) > 0, -1.0)),
+                            Sample((randn(rng, 3, 4), randn(rng, 4) > 0, 2.0),
+                                   desc="broadcast mask")]),
+        OpInfo("masked_fill_method", lambda lib, a, m: a.masked_fill(m, float("-inf")).exp(),
+               lambda rng: [Sample((randn(rng, 3, 4), randn(rng, 3, 4) > 0))]),
+        OpInfo("gather", lambda lib, a, d, i: lib.gather(a, d, i),
+               lambda rng: [Sample((randn(rng, 3, 4), 1, np.array([[0, 0], [1, 3], [2, 1]]))),
+                            Sample((randn(rng, 3, 4), 0, np.array([[0, 1, 2, 0]])),
+                                   desc="dim 0")]),
+        OpInfo("index_select", lambda lib, a, d, i: lib.index_select(a, d, i),
+               lambda rng: [Sample((randn(rng, 3, 4), 0, np.array([2, 0, 2]))),
+                            Sample((randn(rng, 3, 4), 1, np.array([3, 1])), desc="dim 1")]),
+    ]
+
+
+def _linalg_rows():
+    tol = {"atol": 1e-5, "rtol": 1e-5, "grad_atol": 1e-4, "grad_rtol": 1e-4}
+    return [
+        OpInfo("mm", lambda lib, a, b: lib.mm(a, b),
+               lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 3, 4))),
+                            Sample((randn(rng, 2, 3), randn(rng, 4, 3).T), desc="transposed")],
+               **tol),
+        OpInfo("addmm", lambda lib, c, a, b: lib.addmm(c, a, b),
+               lambda rng: [Sample((randn(rng, 4), randn(rng, 2, 3), randn(rng, 3, 4)),
+                                   desc="bias vector"),
+                            Sample((randn(rng, 2, 4), randn(rng, 2, 3), randn(rng, 3, 4)),
+                                   desc="bias matrix")], **tol),
+        OpInfo("addmm_scaled", lambda lib, c, a, b: lib.addmm(c, a, b, beta=0.5, alpha=2),
+               lambda rng: [Sample((randn(rng, 4), randn(rng, 2, 3), randn(rng, 3, 4)))],
+               check_grad_fn_name=False, **tol),
+        OpInfo("mv", lambda lib, a, v: lib.mv(a, v),
+               lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 3)))], **tol),
+        OpInfo("dot", lambda lib, a, b: lib.dot(a, b),
+               lambda rng: [Sample((randn(rng, 4), randn(rng, 4)))], **tol),
+        OpInfo("bmm", lambda lib, a, b: lib.bmm(a, b),
+               lambda rng: [Sample((randn(rng, 2, 2, 3), randn(rng, 2, 3, 4)))], **tol),
+        OpInfo("matmul", lambda lib, a, b: lib.matmul(a, b),
+               lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 3, 4)), desc="2-D"),
+                            Sample((randn(rng, 3), randn(rng, 3)), desc="1-D 1-D"),
+                            Sample((randn(rng, 2, 3), randn(rng, 3)), desc="2-D 1-D"),
+                            Sample((randn(rng, 3), randn(rng, 3, 4)), desc="1-D 2-D"),
+                            Sample((randn(rng, 2, 2, 3), randn(rng, 3, 4)),
+                                   desc="batched 2-D"),
+                            Sample((randn(rng, 2, 1, 2, 3), randn(rng, 3, 3, 2)),
+                                   desc="broadcast batch"),
+                            Sample((randn(rng, 3), randn(rng, 2, 3, 4)), desc="1-D batched"),
+                            Sample((randn(rng, 2, 2, 3), randn(rng, 3)), desc="batched 1-D")],
+               **tol),
+        OpInfo("matmul_matrix_batch", lambda lib, a, b: lib.matmul(a, b),
+               lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 2, 3, 4)))],
+               check_grad_fn_name=False, **tol),  # PyTorch ends in a transposed copy here
+        OpInfo("matmul_operator", lambda lib, a, b: a @ b,
+               lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 3, 4)), desc="2-D"),
+                            Sample((randn(rng, 2, 2, 3), randn(rng, 2, 3, 4)), desc="3-D")],
+               **tol),
+    ]
+
+
+def _functional_rows():
+    """nn.functional ops (written in ember.nn.functional); rows skip until it exists."""
+    def F(lib):
+        return lib.nn.functional
+
+    tol = {"atol": 1e-5, "rtol": 1e-4, "grad_atol": 1e-4, "grad_rtol": 1e-4}
+
+    def conv_samples(rng):
+        return [
+            Sample((randn(rng, 2, 3, 6, 6), randn(rng, 4, 3, 3, 3), randn(rng, 4)),
+                   desc="bias"),
+            Sample((randn(rng, 1, 2, 5, 5), randn(rng, 3, 2, 3, 3), None),
+                   {"stride": 2, "padding": 1}, desc="stride 2, padding 1, no bias"),
+            Sample((randn(rng, 1, 2, 7, 7), randn(rng, 2, 2, 3, 3), randn(rng, 2)),
+                   {"dilation": 2}, desc="dilation"),
+            Sample((randn(rng, 1, 4, 5, 5), randn(rng, 6, 2, 3, 3), randn(rng, 6)),
+                   {"groups": 2, "padding": (1, 0)}, desc="groups, padding tuple"),
+            Sample((randn(rng, 1, 2, 4, 5), randn(rng, 3, 2, 1, 2), None),
+                   {"stride": (2, 1)}, desc="rectangular kernel"),
+        ]
+
+    def classes(rng, n, c):
+        return rng.integers(0, c, size=n).astype(np.int64)
+
+    def row(name, fn, samples, **kwargs):
+        attribute = kwargs.pop("attribute", name)
+        return OpInfo(name, fn, samples, requires=f"nn.functional.{attribute}",
+                      **{**tol, **kwargs})
+
+    return [
+        row("conv2d", lambda lib, x, w, b, **kw: F(lib).conv2d(x, w, b, **kw), conv_samples),
+        row("linear", lambda lib, x, w, *b: F(lib).linear(x, w, *b),
+            lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 4, 3), randn(rng, 4)),
+                                desc="2-D with bias"),
+                         Sample((randn(rng, 2, 3), randn(rng, 4, 3)), desc="no bias"),
+                         Sample((randn(rng, 2, 5, 3), randn(rng, 4, 3), randn(rng, 4)),
+                                desc="3-D input")]),
+        row("max_pool2d", lambda lib, x, *a, **kw: F(lib).max_pool2d(x, *a, **kw),
+            lambda rng: [Sample((distinct(rng, 1, 2, 4, 4), 2), desc="2x2"),
+                         Sample((distinct(rng, 2, 1, 5, 5), 3),
+                                {"stride": 2, "padding": 1}, desc="3x3 stride 2 padding 1")]),
+        row("avg_pool2d", lambda lib, x, *a, **kw: F(lib).avg_pool2d(x, *a, **kw),
+            lambda rng: [Sample((randn(rng, 1, 2, 4, 4), 2), desc="2x2"),
+                         Sample((randn(rng, 2, 1, 5, 5), 3),
+                                {"stride": 2, "padding": 1}, desc="3x3 stride 2 padding 1")]),
+        row("softmax", lambda lib, x, d: F(lib).softmax(x, dim=d),
+            lambda rng: [Sample((randn(rng, 3, 4), 1)), Sample((randn(rng, 3, 4), 0), desc="0"),
+                         Sample((randn(rng, 2, 3, 4), -1), desc="3-D")]),
+        row("log_softmax", lambda lib, x, d: F(lib).log_softmax(x, dim=d),
+            lambda rng: [Sample((randn(rng, 3, 4), 1)),
+                         Sample((randn(rng, 2, 3, 4), 1), desc="3-D")]),
+        row("mse_loss", lambda lib, x, y, **kw: F(lib).mse_loss(x, y, **kw),
+            lambda rng: [Sample((randn(rng, 3, 4), randn(rng, 3, 4)), grad=(0,)),
+                         Sample((randn(rng, 3, 4), randn(rng, 3, 4)), desc="target grad"),
+                         Sample((randn(rng, 3, 4), randn(rng, 3, 4)), {"reduction": "sum"},
+                                desc="sum", grad=(0,))]),
+        row("cross_entropy", lambda lib, x, t, **kw: F(lib).cross_entropy(x, t, **kw),
+            lambda rng: [Sample((randn(rng, 4, 5), classes(rng, 4, 5))),
+                         Sample((randn(rng, 4, 5), classes(rng, 4, 5)), {"reduction": "sum"},
+                                desc="sum"),
+                         Sample((randn(rng, 2, 3, 2, 2), classes(rng, (2, 2, 2), 3)),
+                                desc="spatial")]),
+        row("nll_loss", lambda lib, x, t, **kw: F(lib).nll_loss(x, t, **kw),
+            lambda rng: [Sample((randn(rng, 4, 5), classes(rng, 4, 5))),
+                         Sample((randn(rng, 4, 5), classes(rng, 4, 5)), {"reduction": "none"},
+                                desc="none")]),
+        row("dropout_p0", lambda lib, x: F(lib).dropout(x, p=0.0),
+            unary(((2, 3),)), check_grad_fn_name=False, attribute="dropout"),
+        row("leaky_relu", lambda lib, x, *a: F(lib).leaky_relu(x, *a),
+            lambda rng: [Sample((away_from(rng, [0], 3, 4),)),
+                         Sample((away_from(rng, [0], 3, 4), 0.2), desc="slope 0.2")]),
+        row("gelu", lambda lib, x: F(lib).gelu(x), unary(((3, 4),))),
+        row("relu_functional", lambda lib, x: F(lib).relu(x),
+            unary(((3, 4),), make=lambda r, *s: away_from(r, [0], *s)), attribute="relu"),
+    ]
+
+
+op_db = (_elementwise_rows() + _reduction_rows() + _shape_rows() + _indexing_rows()
+         + _linalg_rows() + _functional_rows())
