@@ -1,0 +1,186 @@
+"""Normalization layers: BatchNorm1d, BatchNorm2d and LayerNorm."""
+
+from ... import _dtype
+from ...ops.creation import empty, ones, tensor, zeros
+from .. import functional as F
+from .. import init
+from ..parameter import Parameter
+from .module import Module
+
+
+class _BatchNorm(Module):
+    """What BatchNorm1d and BatchNorm2d share; they differ only in the input shapes accepted.
+
+    In training, each channel is normalised with the mean and (biased) variance of the batch,
+    and the running estimates move towards the batch's (unbiased) statistics by ``momentum``.
+    In evaluation, the running estimates are used instead.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: "float | None" = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, device=None, dtype=None,
+                 *, bias: bool = True) -> None:
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        if affine:
+            self.weight = Parameter(empty(num_features, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+        if affine and bias:
+            self.bias = Parameter(empty(num_features, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features, device=device, dtype=dtype))
+            self.register_buffer("running_var", ones(num_features, device=device, dtype=dtype))
+            self.register_buffer("num_batches_tracked",
+                                 tensor(0, dtype=_dtype.int64, device=device))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        self.reset_parameters()
+
+    def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1, no batches seen."""
+        if self.track_running_stats:
+            init.zeros_(self.running_mean)
+            init.ones_(self.running_var)
+            init.zeros_(self.num_batches_tracked)
+
+    def reset_parameters(self) -> None:
+        """Reset the running statistics, and the scale to 1 and shift to 0."""
+        self.reset_running_stats()
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def _check_input_dim(self, input) -> None:
+        raise NotImplementedError
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # a cumulative average instead of an exponential one
+                momentum = 1.0 / float(self.num_batches_tracked)
+        # Batch statistics in training, and in evaluation when no running estimates exist.
+        use_batch_stats = self.training or self.running_mean is None
+        track = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if track else None,
+                            self.running_var if track else None, self.weight, self.bias,
+                            use_batch_stats, momentum, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation over (N, C) or (N, C, L) input, per channel C.
+
+    Args:
+        num_features: C, the number of channels.
+        eps: added to the variance, for numerical stability.
+        momentum: how far each batch moves the running estimates; None for a cumulative mean.
+        affine: whether to learn a per-channel scale (``weight``) and shift (``bias``).
+        track_running_stats: whether to keep running estimates for evaluation mode.
+        device, dtype: where and of what type to create the parameters and buffers.
+        bias: whether to learn the shift, when ``affine``.
+
+    Example:
+        >>> import ember
+        >>> bn = ember.nn.BatchNorm1d(3)
+        >>> bn
+        BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
+        >>> bn(ember.randn(8, 3)).shape
+        ember.Size([8, 3])
+    """
+
+    def _check_input_dim(self, input) -> None:
+        if input.dim() not in (2, 3):
+            raise ValueError(f"expected 2D or 3D input (got {input.dim()}D input)")
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation over (N, C, H, W) input, per channel C.
+
+    Args:
+        num_features: C, the number of channels.
+        eps: added to the variance, for numerical stability.
+        momentum: how far each batch moves the running estimates; None for a cumulative mean.
+        affine: whether to learn a per-channel scale (``weight``) and shift (``bias``).
+        track_running_stats: whether to keep running estimates for evaluation mode.
+        device, dtype: where and of what type to create the parameters and buffers.
+        bias: whether to learn the shift, when ``affine``.
+
+    Example:
+        >>> import ember
+        >>> bn = ember.nn.BatchNorm2d(6)
+        >>> [name for name, _ in bn.named_buffers()]
+        ['running_mean', 'running_var', 'num_batches_tracked']
+        >>> bn(ember.randn(4, 6, 5, 5)).shape
+        ember.Size([4, 6, 5, 5])
+    """
+
+    def _check_input_dim(self, input) -> None:
+        if input.dim() != 4:
+            raise ValueError(f"expected 4D input (got {input.dim()}D input)")
+
+
+class LayerNorm(Module):
+    """Normalise over the last dimensions, ``normalized_shape``, of each sample.
+
+    Args:
+        normalized_shape: the trailing shape to normalise over (an int for the last dimension).
+        eps: added to the variance, for numerical stability.
+        elementwise_affine: whether to learn an elementwise scale and shift.
+        bias: whether to learn the shift, when ``elementwise_affine``.
+        device, dtype: where and of what type to create the parameters.
+
+    Example:
+        >>> import ember
+        >>> ln = ember.nn.LayerNorm(4)
+        >>> ln
+        LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=True)
+        >>> ln(ember.randn(2, 3, 4)).shape
+        ember.Size([2, 3, 4])
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, device=None, dtype=None) -> None:
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(empty(*self.normalized_shape, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+        if elementwise_affine and bias:
+            self.bias = Parameter(empty(*self.normalized_shape, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Scale 1, shift 0."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")

@@ -1,0 +1,102 @@
+"""Pooling layers: MaxPool2d, AvgPool2d and AdaptiveAvgPool2d."""
+
+from .. import functional as F
+from .module import Module
+
+
+class MaxPool2d(Module):
+    """The maximum over each ``kernel_size`` window of an (N, C, H, W) or (C, H, W) input.
+
+    Args:
+        kernel_size: the window's (height, width), or one int for both.
+        stride: the step between windows; ``kernel_size`` when None.
+        padding: implicit negative infinity added on each side.
+        dilation: the spacing between window elements.
+        return_indices: also return the flat index of each maximum.
+        ceil_mode: round the output size up instead of down.
+
+    Example:
+        >>> import ember
+        >>> pool = ember.nn.MaxPool2d(2)
+        >>> pool
+        MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+        >>> pool(ember.ones(1, 1, 4, 4)).shape
+        ember.Size([1, 1, 2, 2])
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.dilation = dilation
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+
+    def forward(self, input):
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool2d(Module):
+    """The mean over each ``kernel_size`` window of an (N, C, H, W) or (C, H, W) input.
+
+    Args:
+        kernel_size: the window's (height, width), or one int for both.
+        stride: the step between windows; ``kernel_size`` when None.
+        padding: implicit zeros added on each side.
+        ceil_mode: round the output size up instead of down.
+        count_include_pad: count the padding zeros in the mean's denominator.
+        divisor_override: divide by this instead of the window's size.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.AvgPool2d(2)(ember.ones(1, 1, 4, 4)).shape
+        ember.Size([1, 1, 2, 2])
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override: "int | None" = None) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, input):
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average pooling whose windows are chosen to give an output of ``output_size``.
+
+    Args:
+        output_size: the output's (height, width), or one int for both; None keeps that
+            dimension of the input.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.AdaptiveAvgPool2d((1, 1))(ember.ones(2, 3, 7, 5)).shape
+        ember.Size([2, 3, 1, 1])
+    """
+
+    def __init__(self, output_size) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input):
+        return F.adaptive_avg_pool2d(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"

@@ -1,0 +1,586 @@
+"""Activations and normalizations: softmax, log_softmax, leaky_relu, elu, gelu, silu, softplus,
+hardtanh, dropout, batch_norm and layer_norm.
+
+relu, sigmoid and tanh are elementwise ops (``ember.ops.elementwise``); the functions here
+complete what ``ember.nn.functional`` offers. Each backward uses what forward already computed:
+softmax saves its output, the normalizations save the normalized input and the inverse
+standard deviation.
+"""
+
+import functools
+import math
+import warnings
+
+import numpy as np
+
+from .. import random
+from .._backend import array_module
+from ..autograd.function import Function
+from .shape import normalize_dim
+
+# ---- softmax -----------------------------------------------------------------------------
+
+
+class Softmax(Function):
+    """``exp(x) / sum(exp(x))`` along ``dim``, after subtracting the maximum so exp never
+    overflows (the result is the same: the factor ``exp(-max)`` cancels)."""
+
+    @staticmethod
+    def forward(ctx, input, dim):
+        xp = array_module(input)
+        output = input - input.max(axis=dim, keepdims=True)
+        xp.exp(output, out=output)
+        output /= output.sum(axis=dim, keepdims=True)
+        ctx.save_for_backward(output)
+        ctx.dim = dim
+        return output
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        output, = ctx.saved_tensors
+        # The Jacobian is diag(s) - s s^T: applied to g it gives s * (g - <g, s>).
+        weighted = grad_output * output
+        return weighted - output * weighted.sum(axis=ctx.dim, keepdims=True), None
+
+
+class LogSoftmax(Function):
+    """``x - log(sum(exp(x)))`` along ``dim``, computed as ``shifted - log(sum(exp(shifted)))``
+    with ``shifted = x - max`` so that no exp overflows."""
+
+    @staticmethod
+    def forward(ctx, input, dim):
+        xp = array_module(input)
+        output = input - input.max(axis=dim, keepdims=True)
+        output -= xp.log(xp.exp(output).sum(axis=dim, keepdims=True))
+        ctx.save_for_backward(output)
+        ctx.dim = dim
+        return output
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        output, = ctx.saved_tensors
+        xp = array_module(output)
+        return grad_output - xp.exp(output) * grad_output.sum(axis=ctx.dim, keepdims=True), None
+
+
+# ---- pointwise activations ---------------------------------------------------------------
+
+class LeakyRelu(Function):
+    """``x`` where positive, ``negative_slope * x`` elsewhere."""
+
+    @staticmethod
+    def forward(ctx, input, negative_slope):
+        ctx.save_for_backward(input)
+        ctx.negative_slope = negative_slope
+        return array_module(input).where(input > 0, input, input * negative_slope)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        xp = array_module(input)
+        return xp.where(input > 0, grad_output, grad_output * ctx.negative_slope), None
+
+
+class LeakyReluInplace(LeakyRelu):
+    """``leaky_relu(..., inplace=True)``: the same op, named as PyTorch names its in-place node."""
+
+    node_name = "LeakyReluBackward1"
+
+
+class Elu(Function):
+    """``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere."""
+
+    @staticmethod
+    def forward(ctx, input, alpha):
+        xp = array_module(input)
+        ctx.save_for_backward(input)
+        ctx.alpha = alpha
+        return xp.where(input > 0, input, alpha * xp.expm1(input)).astype(input.dtype,
+                                                                         copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        xp = array_module(input)
+        slope = xp.where(input > 0, 1, ctx.alpha * xp.exp(input)).astype(input.dtype,
+                                                                         copy=False)
+        return grad_output * slope, None
+
+
+class EluInplace(Elu):
+    """``elu(..., inplace=True)``, named as PyTorch names its in-place node."""
+
+    node_name = "EluBackward1"
+
+
+# erfc by a Chebyshev series in t = 2 / (2 + z): log(erfc(z) * exp(z^2) / t) is smooth on
+# z >= 0 including infinity, so 21 terms give about 1e-13 relative error up to z = 26, where
+# erfc underflows float64. NumPy has no erf; the series is fitted once, from math.erfc.
+_ERFC_TERMS = 21
+_ERFC_LARGEST = 26.0
+_ERFC_SMALLEST_T = 2.0 / (2.0 + _ERFC_LARGEST)
+
+
+@functools.cache
+def _erfc_coefficients() -> tuple:
+    def log_scaled_erfc(t):
+        z = 2.0 / t - 2.0
+        return np.log(np.vectorize(math.erfc)(z) / t) + z * z
+
+    series = np.polynomial.Chebyshev.interpolate(log_scaled_erfc, _ERFC_TERMS - 1,
+                                                 domain=[_ERFC_SMALLEST_T, 1.0])
+    return tuple(series.coef.tolist())
+
+
+def _erfc_nonnegative(z):
+    """erfc(z) for z >= 0 (an array, float64), to about 1e-13 relative error."""
+    coefficients = _erfc_coefficients()
+    t = 2.0 / (2.0 + z)
+    u = (2.0 * t - 1.0 - _ERFC_SMALLEST_T) / (1.0 - _ERFC_SMALLEST_T)  # t's domain to [-1, 1]
+    # Clenshaw's recurrence sums the series without forming the polynomials.
+    b1, b2 = 0.0, 0.0
+    for c in coefficients[:0:-1]:
+        b1, b2 = 2.0 * u * b1 - b2 + c, b1
+    series = u * b1 - b2 + coefficients[0]
+    return t * array_module(z).exp(series - z * z)
+
+
+def _erf(z):
+    """erf(z) for a float64 array, to about 1e-13 absolute error (erf is odd)."""
+    xp = array_module(z)
+    return xp.sign(z) * (1.0 - _erfc_nonnegative(xp.abs(z)))
+
+
+def _normal_cdf(x):
+    """The standard normal CDF ``0.5 * (1 + erf(x / sqrt(2)))`` in x's dtype.
+
+    Formed as PyTorch forms it, so that far in the lower tail it rounds to exactly 0 as
+    PyTorch's does (and ``gelu`` gives -0.0 there, not a tiny number).
+    """
+    erf = _erf(x.astype(np.float64) * (1.0 / math.sqrt(2.0))).astype(x.dtype, copy=False)
+    return 0.5 * (1 + erf)
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_GELU_TANH_CUBIC = 0.044715
+
+
+class Gelu(Function):
+    """``x * Phi(x)`` with Phi the standard normal CDF, or its tanh approximation."""
+
+    @staticmethod
+    def forward(ctx, input, approximate):
+        xp = array_module(input)
+        ctx.save_for_backward(input)
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            inner = _SQRT_2_OVER_PI * (input + _GELU_TANH_CUBIC * input * input * input)
+            return 0.5 * input * (1 + xp.tanh(inner))
+        return input * _normal_cdf(input)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        xp = array_module(input)
+        if ctx.approximate == "tanh":
+            inner = _SQRT_2_OVER_PI * (input + _GELU_TANH_CUBIC * input * input * input)
+            tanh = xp.tanh(inner)
+            d_inner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_TANH_CUBIC * input * input)
+            slope = 0.5 * (1 + tanh) + 0.5 * input * (1 - tanh * tanh) * d_inner
+        else:
+            density = xp.exp(-0.5 * input * input) * (1.0 / math.sqrt(2.0 * math.pi))
+            slope = _normal_cdf(input) + input * density
+        return grad_output * slope, None
+
+
+def _sigmoid(x):
+    # 1 / (1 + exp(-x)) overflows for large negative x; the tanh form never does.
+    return 0.5 * array_module(x).tanh(0.5 * x) + 0.5
+
+
+class Silu(Function):
+    """``x * sigmoid(x)`` (also called swish)."""
+
+    @staticmethod
+    def forward(ctx, input):
+        ctx.save_for_backward(input)
+        return input * _sigmoid(input)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        sigmoid = _sigmoid(input)
+        return grad_output * sigmoid * (1 + input * (1 - sigmoid))
+
+
+class Softplus(Function):
+    """``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold``."""
+
+    @staticmethod
+    def forward(ctx, input, beta, threshold):
+        xp = array_module(input)
+        scaled = input * beta
+        ctx.save_for_backward(input)
+        ctx.beta, ctx.threshold = beta, threshold
+        # logaddexp(0, s) is log(1 + exp(s)) without overflow.
+        smooth = xp.logaddexp(0, scaled) / beta
+        return xp.where(scaled > threshold, input, smooth).astype(input.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        xp = array_module(input)
+        scaled = input * ctx.beta
+        return xp.where(scaled > ctx.threshold, grad_output, grad_output * _sigmoid(scaled)), \
+            None, None
+
+
+class Hardtanh(Function):
+    """``x`` clipped to ``[min_val, max_val]``; the gradient flows strictly inside."""
+
+    @staticmethod
+    def forward(ctx, input, min_val, max_val):
+        xp = array_module(input)
+        ctx.save_for_backward(input)
+        ctx.bounds = (min_val, max_val)
+        return xp.clip(input, min_val, max_val).astype(input.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        min_val, max_val = ctx.bounds
+        inside = (input > min_val) & (input < max_val)
+        return grad_output * inside, None, None
+
+
+# ---- normalization -----------------------------------------------------------------------
+
+def _normalization_backward(grad_normalized, normalized, inverse_std, axes):
+    """d(loss)/d(input) of ``normalized = (input - mean) * inverse_std`` over ``axes``.
+
+    The mean and variance depend on every input in their group, which adds the two
+    correction terms: ``inverse_std * (g - mean(g) - normalized * mean(g * normalized))``.
+    """
+    mean_grad = grad_normalized.mean(axis=axes, keepdims=True)
+    mean_projection = (grad_normalized * normalized).mean(axis=axes, keepdims=True)
+    return inverse_std * (grad_normalized - mean_grad - normalized * mean_projection)
+
+
+class NativeBatchNorm(Function):
+    """Batch normalization over all dimensions but the channels (dimension 1).
+
+    In training, normalizes with the batch's statistics and updates ``running_mean`` and
+    ``running_var`` in place (the variance Bessel-corrected, as PyTorch does); in evaluation,
+    normalizes with the running statistics.
+    """
+
+    @staticmethod
+    def forward(ctx, input, weight, bias, running_mean, running_var, training, momentum, eps):
+        xp = array_module(input)
+        axes = (0,) + tuple(range(2, input.ndim))
+        channel_shape = (1, -1) + (1,) * (input.ndim - 2)
+        if training:
+            mean = input.mean(axis=axes, keepdims=True)
+            centered = input - mean
+            variance = (centered * centered).mean(axis=axes, keepdims=True)
+            count = input.size // input.shape[1]
+            if running_mean is not None:
+                running_mean *= 1 - momentum
+                running_mean += momentum * mean.reshape(-1)
+            if running_var is not None:
+                running_var *= 1 - momentum
+                running_var += (momentum * count / (count - 1)) * variance.reshape(-1)
+        else:
+            centered = input - running_mean.reshape(channel_shape)
+            variance = running_var.reshape(channel_shape)
+        inverse_std = 1 / xp.sqrt(variance + eps)
+        normalized = centered * inverse_std
+        output = normalized if weight is None else normalized * weight.reshape(channel_shape)
+        if bias is not None:
+            output = output + bias.reshape(channel_shape)
+        ctx.save_for_backward(normalized, inverse_std, weight)
+        ctx.training, ctx.axes = training, axes
+        return output
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        normalized, inverse_std, weight = ctx.saved_tensors
+        needs_input, needs_weight, needs_bias = ctx.needs_input_grad[:3]
+        axes = ctx.axes
+        grad_input = grad_weight = grad_bias = None
+        if needs_input:
+            grad_normalized = grad_output if weight is None else \
+                grad_output * weight.reshape((1, -1) + (1,) * (grad_output.ndim - 2))
+            if ctx.training:
+                grad_input = _normalization_backward(grad_normalized, normalized, inverse_std,
+                                                     axes)
+            else:
+                grad_input = grad_normalized * inverse_std
+        if needs_weight:
+            grad_weight = (grad_output * normalized).sum(axis=axes)
+        if needs_bias:
+            grad_bias = grad_output.sum(axis=axes)
+        return grad_input, grad_weight, grad_bias, None, None, None, None, None
+
+
+class NativeLayerNorm(Function):
+    """Layer normalization over the last ``len(normalized_shape)`` dimensions."""
+
+    @staticmethod
+    def forward(ctx, input, weight, bias, normalized_ndim, eps):
+        xp = array_module(input)
+        axes = tuple(range(input.ndim - normalized_ndim, input.ndim))
+        centered = input - input.mean(axis=axes, keepdims=True)
+        variance = (centered * centered).mean(axis=axes, keepdims=True)
+        inverse_std = 1 / xp.sqrt(variance + eps)
+        normalized = centered * inverse_std
+        output = normalized if weight is None else normalized * weight
+        if bias is not None:
+            output = output + bias
+        ctx.save_for_backward(normalized, inverse_std, weight)
+        ctx.axes = axes
+        return output
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        normalized, inverse_std, weight = ctx.saved_tensors
+        needs_input, needs_weight, needs_bias = ctx.needs_input_grad[:3]
+        leading = tuple(range(grad_output.ndim - len(ctx.axes)))
+        grad_input = grad_weight = grad_bias = None
+        if needs_input:
+            grad_normalized = grad_output if weight is None else grad_output * weight
+            grad_input = _normalization_backward(grad_normalized, normalized, inverse_std,
+                                                 ctx.axes)
+        if needs_weight:
+            grad_weight = (grad_output * normalized).sum(axis=leading)
+        if needs_bias:
+            grad_bias = grad_output.sum(axis=leading)
+        return grad_input, grad_weight, grad_bias, None, None
+
+
+# ---- the plain functions -----------------------------------------------------------------
+
+def _softmax_dim(input, dim, name: str) -> int:
+    if dim is None:
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+        warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the "
+                      "call to include dim=X as an argument.", UserWarning, stacklevel=3)
+    return normalize_dim(dim, input.ndim)
+
+
+def softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
+    """``exp(x) / exp(x).sum(dim)``: non-negative values that sum to 1 along ``dim``.
+
+    Args:
+        input: any shape.
+        dim: the dimension that sums to 1.
+        dtype: convert the input to this dtype first (e.g. float64 for more precision).
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.softmax(ember.tensor([1.0, 2.0, 3.0]), dim=0)
+        tensor([0.0900, 0.2447, 0.6652])
+    """
+    from .elementwise import to_dtype
+    dim = _softmax_dim(input, dim, "softmax")
+    if dtype is not None:
+        input = to_dtype(input, dtype)
+    if input.ndim == 0:
+        dim = None
+    return Softmax.apply(input, dim)
+
+
+def log_softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
+    """``log(softmax(x))`` along ``dim``, computed stably (never ``log`` of an underflowed 0).
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.log_softmax(ember.tensor([1.0, 2.0, 3.0]), dim=0)
+        tensor([-2.4076, -1.4076, -0.4076])
+    """
+    from .elementwise import to_dtype
+    dim = _softmax_dim(input, dim, "log_softmax")
+    if dtype is not None:
+        input = to_dtype(input, dtype)
+    if input.ndim == 0:
+        dim = None
+    return LogSoftmax.apply(input, dim)
+
+
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
+    """``x`` where positive, ``negative_slope * x`` elsewhere.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.leaky_relu(ember.tensor([-2.0, 3.0]), 0.1)
+        tensor([-0.2000,  3.0000])
+    """
+    if inplace:
+        return input._inplace(LeakyReluInplace.apply, negative_slope)
+    return LeakyRelu.apply(input, negative_slope)
+
+
+def elu(input, alpha: float = 1.0, inplace: bool = False):
+    """``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.elu(ember.tensor([-1.0, 2.0]))
+        tensor([-0.6321,  2.0000])
+    """
+    if inplace:
+        return input._inplace(EluInplace.apply, alpha)
+    return Elu.apply(input, alpha)
+
+
+def gelu(input, approximate: str = "none"):
+    """Gaussian error linear unit, ``x * Phi(x)``; ``approximate='tanh'`` uses
+    ``0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.gelu(ember.tensor([-1.0, 0.0, 1.0]))
+        tensor([-0.1587,  0.0000,  0.8413])
+    """
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    return Gelu.apply(input, approximate)
+
+
+def silu(input, inplace: bool = False):
+    """``x * sigmoid(x)``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.silu(ember.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.7311])
+    """
+    if inplace:
+        return input._inplace(Silu.apply)
+    return Silu.apply(input)
+
+
+def softplus(input, beta: float = 1.0, threshold: float = 20.0):
+    """``log(1 + exp(beta * x)) / beta``, a smooth relu; linear where ``beta * x > threshold``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.softplus(ember.tensor([0.0, 30.0]))
+        tensor([ 0.6931, 30.0000])
+    """
+    return Softplus.apply(input, beta, threshold)
+
+
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+    """``x`` clipped to ``[min_val, max_val]``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.hardtanh(ember.tensor([-3.0, 0.5, 3.0]))
+        tensor([-1.0000,  0.5000,  1.0000])
+    """
+    if inplace:
+        return input._inplace(Hardtanh.apply, min_val, max_val)
+    return Hardtanh.apply(input, min_val, max_val)
+
+
+def relu6(input, inplace: bool = False):
+    """``min(max(x, 0), 6)``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.relu6(ember.tensor([-1.0, 3.0, 8.0]))
+        tensor([0., 3., 6.])
+    """
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zero each element with probability ``p`` and scale the others by ``1 / (1 - p)``.
+
+    The expected value of every element is unchanged, so evaluation (``training=False``)
+    simply returns the input.
+
+    Example:
+        >>> import ember
+        >>> x = ember.ones(1000)
+        >>> y = ember.nn.functional.dropout(x, 0.5)
+        >>> sorted(set(y.tolist()))
+        [0.0, 2.0]
+    """
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    from .._tensor import Tensor
+    data = input._data
+    if p == 1.0:
+        mask = array_module(data).zeros(data.shape, dtype=data.dtype)
+    else:
+        keep = random.uniform(data.shape, 0.0, 1.0, np.float32, input.device) >= p
+        mask = keep.astype(data.dtype) * (1.0 / (1.0 - p))
+    mask = Tensor._wrap(mask)
+    return input.mul_(mask) if inplace else input * mask
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5):
+    """Normalize each channel (dimension 1) to zero mean and unit variance, then scale and
+    shift by ``weight`` and ``bias``.
+
+    In training, the batch's statistics are used and ``running_mean`` / ``running_var`` are
+    updated in place: ``running = (1 - momentum) * running + momentum * batch`` (with the
+    Bessel-corrected batch variance). In evaluation, the running statistics are used.
+
+    Example:
+        >>> import ember
+        >>> x = ember.tensor([[1.0], [3.0]])
+        >>> mean, var = ember.zeros(1), ember.ones(1)
+        >>> ember.nn.functional.batch_norm(x, mean, var, training=True)
+        tensor([[-1.0000],
+                [ 1.0000]])
+        >>> mean, var
+        (tensor([0.2000]), tensor([1.1000]))
+    """
+    channels = input.shape[1] if input.ndim > 1 else 0
+    if training:
+        count = input.numel() // max(channels, 1)
+        if count <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                             f"size {input.shape!r}")
+    elif running_mean is None or running_var is None:
+        name = "running_mean" if running_mean is None else "running_var"
+        raise RuntimeError(f"{name} must be defined in evaluation mode")
+    for name, stat in (("running_mean", running_mean), ("running_var", running_var),
+                       ("weight", weight), ("bias", bias)):
+        if stat is not None and stat.numel() != channels:
+            raise RuntimeError(f"{name} should contain {channels} elements not {stat.numel()}")
+    running_arrays = [None if stat is None else stat._data
+                      for stat in (running_mean, running_var)]
+    output = NativeBatchNorm.apply(input, weight, bias, *running_arrays, training, momentum,
+                                   eps)
+    if training:
+        for stat in (running_mean, running_var):
+            if stat is not None:
+                stat._version[0] += 1  # updated in place, like any in-place op
+    return output
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
+    """Normalize over the last dimensions (``normalized_shape``) of each sample, then scale
+    and shift by ``weight`` and ``bias`` (both of ``normalized_shape``).
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.layer_norm(ember.tensor([[1.0, 3.0]]), (2,))
+        tensor([[-1.0000,  1.0000]])
+    """
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    count = len(normalized_shape)
+    if count == 0 or tuple(input.shape[-count:]) != normalized_shape:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input "
+                           f"with shape [*, {', '.join(str(s) for s in normalized_shape)}], "
+                           f"but got input of size{list(input.shape)}")
+    return NativeLayerNorm.apply(input, weight, bias, count, eps)

@@ -1,0 +1,328 @@
+"""Two-dimensional convolution: im2col and one batched matrix product.
+
+A convolution is a matrix product in disguise. For each image, every output pixel looks at a
+``C x kh x kw`` patch of the (padded) input; laying those patches out as the columns of a
+matrix of shape ``(C*kh*kw, Ho*Wo)`` ("im2col") turns the convolution into
+``weight.reshape(O, C*kh*kw) @ columns``, whose result is already the ``(O, Ho, Wo)`` output.
+
+The columns come from a strided view of the input that costs nothing to build: six dimensions
+``(B, C, kh, kw, Ho, Wo)`` whose strides step through the kernel offsets and the output
+positions. One contiguous copy of that view (the output width innermost, so the copy moves
+runs of adjacent input pixels) gives the columns, which backward reuses for the weight's
+gradient. The input's gradient goes the other way ("col2im"): the gradient of the columns is
+added back into the input through ``kh * kw`` strided slices, one per kernel offset.
+
+Groups split the channels into independent convolutions; they are one more batch dimension of
+the same matrix product.
+"""
+
+from .._backend import array_module
+from ..autograd.function import Function
+
+
+def _strided_windows(padded, kernel_size, stride, dilation, output_size):
+    """A view of ``padded`` (B, C, Hp, Wp) with shape (B, C, kh, kw, Ho, Wo), sharing memory.
+
+    ``windows[b, c, i, j, y, x]`` is ``padded[b, c, y*sh + i*dh, x*sw + j*dw]``.
+    """
+    xp = array_module(padded)
+    batch_stride, channel_stride, row_stride, column_stride = padded.strides
+    shape = padded.shape[:2] + tuple(kernel_size) + tuple(output_size)
+    strides = (batch_stride, channel_stride,
+               row_stride * dilation[0], column_stride * dilation[1],
+               row_stride * stride[0], column_stride * stride[1])
+    return xp.lib.stride_tricks.as_strided(padded, shape, strides)
+
+
+def kernel_offset_slices(kernel_size, stride, dilation, output_size):
+    """For each kernel offset (i, j), the (rows, columns) slices of the padded input that it
+    meets over all output positions: the pixels ``(y*sh + i*dh, x*sw + j*dw)``."""
+    for i in range(kernel_size[0]):
+        rows = slice(i * dilation[0], i * dilation[0] + stride[0] * (output_size[0] - 1) + 1,
+                     stride[0])
+        for j in range(kernel_size[1]):
+            columns = slice(j * dilation[1],
+                            j * dilation[1] + stride[1] * (output_size[1] - 1) + 1, stride[1])
+            yield i, j, rows, columns
+
+
+def pad_spatial(input, padding, value=0):
+    """``input`` (B, C, H, W) with ``padding = ((top, bottom), (left, right))`` added around.
+
+    Returns the input itself when there is nothing to pad.
+    """
+    (top, bottom), (left, right) = padding
+    if not (top or bottom or left or right):
+        return input
+    xp = array_module(input)
+    batch, channels, height, width = input.shape
+    padded = xp.full((batch, channels, height + top + bottom, width + left + right), value,
+                     dtype=input.dtype)
+    padded[:, :, top:top + height, left:left + width] = input
+    return padded
+
+
+def im2col(padded, kernel_size, stride, dilation, output_size):
+    """The patches of ``padded`` (B, C, Hp, Wp) as columns: an array (B, C*kh*kw, Ho*Wo)."""
+    batch, channels = padded.shape[:2]
+    windows = _strided_windows(padded, kernel_size, stride, dilation, output_size)
+    # reshape cannot view these overlapping windows, so it makes the one contiguous copy.
+    return windows.reshape(batch, channels * kernel_size[0] * kernel_size[1],
+                           output_size[0] * output_size[1])
+
+
+def col2im(columns, padded_shape, kernel_size, stride, dilation, output_size):
+    """The adjoint of ``im2col``: each column entry added back to the pixel it was copied from.
+
+    ``columns`` has shape (B, C*kh*kw, Ho*Wo); the result has ``padded_shape`` (B, C, Hp, Wp).
+    """
+    xp = array_module(columns)
+    batch, channels = padded_shape[:2]
+    columns = columns.reshape(batch, channels, kernel_size[0], kernel_size[1], *output_size)
+    image = xp.zeros(padded_shape, dtype=columns.dtype)
+    # Windows overlap when the stride is smaller than the kernel, so one slice per kernel
+    # offset: within one offset, the strided slice touches each pixel at most once.
+    for i, j, rows, cols in kernel_offset_slices(kernel_size, stride, dilation, output_size):
+        image[:, :, rows, cols] += columns[:, :, i, j]
+    return image
+
+
+class ConstantPadNd(Function):
+    """``F.pad`` in constant mode: ``pad`` lists (before, after) amounts from the last dimension
+    backwards; a negative amount crops instead."""
+
+    @staticmethod
+    def forward(ctx, input, pad, value):
+        xp = array_module(input)
+        output_shape = list(input.shape)
+        source, target = [slice(None)] * input.ndim, [slice(None)] * input.ndim
+        for k in range(len(pad) // 2):
+            dim = input.ndim - 1 - k
+            before, after = pad[2 * k], pad[2 * k + 1]
+            size = input.shape[dim]
+            output_shape[dim] = size + before + after
+            # Negative amounts crop the input; positive ones offset it inside the output.
+            start = min(max(-before, 0), size)
+            kept = max(0, size - start - max(-after, 0))
+            source[dim] = slice(start, start + kept)
+            target[dim] = slice(max(before, 0), max(before, 0) + kept)
+        output = xp.full(output_shape, value, dtype=input.dtype)
+        output[tuple(target)] = input[tuple(source)]
+        ctx.regions = (input.shape, tuple(source), tuple(target))
+        return output
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input_shape, source, target = ctx.regions
+        grad_input = array_module(grad_output).zeros(input_shape, dtype=grad_output.dtype)
+        grad_input[source] = grad_output[target]
+        return grad_input, None, None
+
+
+class Convolution(Function):
+    """``conv2d`` on a batch (B, C, H, W) with weight (O, C/groups, kh, kw) and optional bias.
+
+    ``padding`` is ``((top, bottom), (left, right))``: ``padding='same'`` may pad unevenly.
+    """
+
+    @staticmethod
+    def forward(ctx, input, weight, bias, stride, padding, dilation, groups):
+        batch = input.shape[0]
+        out_channels = weight.shape[0]
+        kernel_size = weight.shape[2:]
+        padded = pad_spatial(input, padding)
+        output_size = tuple(
+            (padded.shape[2 + d] - dilation[d] * (kernel_size[d] - 1) - 1) // stride[d] + 1
+            for d in range(2))
+
+        columns = im2col(padded, kernel_size, stride, dilation, output_size)
+        # Groups become a batch dimension: (groups, O/g, K/g) @ (B, groups, K/g, Ho*Wo).
+        grouped_columns = columns.reshape(batch, groups, -1, columns.shape[-1])
+        grouped_weight = weight.reshape(groups, out_channels // groups, -1)
+        output = (grouped_weight @ grouped_columns).reshape(batch, out_channels, *output_size)
+        if bias is not None:
+            output += bias.reshape(out_channels, 1, 1)
+
+        needs_input, needs_weight = ctx.needs_input_grad[:2]
+        ctx.save_for_backward(grouped_columns if needs_weight else None,
+                              weight if needs_input else None)
+        ctx.geometry = (padded.shape, input.shape, kernel_size, stride, padding, dilation,
+                        groups, output_size)
+        return output
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        grouped_columns, weight = ctx.saved_tensors
+        (padded_shape, input_shape, kernel_size, stride, padding, dilation, groups,
+         output_size) = ctx.geometry
+        needs_input, needs_weight, needs_bias = ctx.needs_input_grad[:3]
+        batch, out_channels = grad_output.shape[:2]
+        grad_grouped = grad_output.reshape(batch, groups, out_channels // groups, -1)
+
+        grad_input = grad_weight = grad_bias = None
+        if needs_input:
+            grouped_weight = weight.reshape(groups, out_channels // groups, -1)
+            grad_columns = grouped_weight.swapaxes(-1, -2) @ grad_grouped
+            grad_padded = col2im(grad_columns, padded_shape, kernel_size, stride, dilation,
+                                 output_size)
+            (top, _), (left, _) = padding
+            grad_input = grad_padded[:, :, top:top + input_shape[2], left:left + input_shape[3]]
+        if needs_weight:
+            # Sum over the batch of per-image products grad (O/g, L) @ columns.T (L, K/g).
+            grad_weight = (grad_grouped @ grouped_columns.swapaxes(-1, -2)).sum(axis=0)
+            grad_weight = grad_weight.reshape(out_channels, -1, *kernel_size)
+        if needs_bias:
+            grad_bias = grad_output.sum(axis=(0, 2, 3))
+        return grad_input, grad_weight, grad_bias, None, None, None, None
+
+
+# ---- the plain functions -----------------------------------------------------------------
+
+def _pair(value, name: str) -> tuple:
+    """An int or a sequence of two ints as a pair; RuntimeError as PyTorch words it."""
+    if isinstance(value, int):
+        return (value, value)
+    values = tuple(int(v) for v in value)
+    if len(values) == 1:
+        return values * 2
+    if len(values) != 2:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of 2 values "
+                           f"to match the convolution dimensions, but got {name}={list(values)}")
+    return values
+
+
+def _padding_amounts(padding, kernel_size, stride, dilation) -> tuple:
+    """``padding`` (an int, a pair, ``'valid'`` or ``'same'``) as ((top, bottom), (left, right))."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0), (0, 0))
+        if padding != "same":
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+        if stride != (1, 1):
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
+        amounts = []
+        for size, rate in zip(kernel_size, dilation):
+            total = rate * (size - 1)
+            # An odd total cannot be split evenly; PyTorch puts the extra row or column last.
+            amounts.append((total // 2, total - total // 2))
+        return tuple(amounts)
+    height, width = _pair(padding, "padding")
+    if height < 0 or width < 0:
+        raise RuntimeError("negative padding is not supported")
+    return ((height, height), (width, width))
+
+
+def _shape_list(shape) -> str:
+    return str(list(shape))
+
+
+def _scalar_type(tensor) -> str:
+    """PyTorch's scalar type name in messages: ``Float`` for float32, ``Double`` for float64."""
+    from .._tensor import type_name
+    return type_name(tensor).removeprefix("ember.").removesuffix("Tensor")
+
+
+def _check_conv2d(input, weight, bias, groups, padding, dilation) -> None:
+    """The argument checks of PyTorch's convolution, with its messages."""
+    if weight.ndim != 4:
+        raise RuntimeError(f"Expected 4-dimensional weight for conv2d, but got "
+                           f"{weight.ndim}-dimensional weight of size {_shape_list(weight.shape)}")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    out_channels, group_channels = weight.shape[:2]
+    if out_channels % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size "
+                           f"[{_shape_list(weight.shape)}] instead")
+    if input.shape[1] != group_channels * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {_shape_list(weight.shape)}, "
+                           f"expected input{_shape_list(input.shape)} to have "
+                           f"{group_channels * groups} channels, but got {input.shape[1]} "
+                           f"channels instead")
+    if bias is not None and tuple(bias.shape) != (out_channels,):
+        raise RuntimeError(f"Given weight of size {_shape_list(weight.shape)}, expected bias to "
+                           f"be 1-dimensional with {out_channels} elements, but got bias of "
+                           f"size {_shape_list(bias.shape)} instead")
+    for tensor in (weight, bias):
+        if tensor is not None and tensor._data.dtype != input._data.dtype:
+            raise RuntimeError(f"expected scalar type {_scalar_type(input)} but found "
+                               f"{_scalar_type(tensor)}")
+    padded_size = [input.shape[2 + d] + sum(padding[d]) for d in range(2)]
+    kernel_extent = [dilation[d] * (weight.shape[2 + d] - 1) + 1 for d in range(2)]
+    if padded_size[0] < kernel_extent[0] or padded_size[1] < kernel_extent[1]:
+        raise RuntimeError(f"Calculated padded input size per channel: ({padded_size[0]} x "
+                           f"{padded_size[1]}). Kernel size: ({kernel_extent[0]} x "
+                           f"{kernel_extent[1]}). Kernel size can't be greater than actual input "
+                           f"size")
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+    """2-D convolution (cross-correlation, as in every deep-learning framework).
+
+    Args:
+        input: (B, C, H, W), or (C, H, W) for one unbatched image.
+        weight: (O, C/groups, kh, kw).
+        bias: (O,) or None.
+        stride: step between windows, an int or (sh, sw).
+        padding: zeros added on each side, an int, (ph, pw), ``'valid'`` (none) or ``'same'``
+            (the output keeps the input's size; stride 1 only).
+        dilation: spacing between kernel elements, an int or (dh, dw).
+        groups: split the channels into this many independent convolutions.
+
+    Returns:
+        (B, O, Ho, Wo) with ``Ho = (H + 2*ph - dh*(kh-1) - 1) // sh + 1`` (likewise Wo).
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.conv2d(ember.ones(1, 3, 32, 32), ember.ones(6, 3, 5, 5)).shape
+        ember.Size([1, 6, 28, 28])
+    """
+    from .shape import squeeze, unsqueeze
+    if input.ndim not in (3, 4):
+        raise RuntimeError("Expected 3D (unbatched) or 4D (batched) input to conv2d, but got "
+                           f"input of size: {_shape_list(input.shape)}")
+    if input.ndim == 3:
+        return squeeze(conv2d(unsqueeze(input, 0), weight, bias, stride, padding, dilation,
+                              groups), 0)
+    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    if min(stride) <= 0:
+        raise RuntimeError("non-positive stride is not supported")
+    if min(dilation) <= 0:
+        raise RuntimeError("dilation should be greater than zero")
+    kernel_size = tuple(weight.shape[2:]) if weight.ndim == 4 else (1, 1)
+    padding = _padding_amounts(padding, kernel_size, stride, dilation)
+    _check_conv2d(input, weight, bias, groups, padding, dilation)
+    return Convolution.apply(input, weight, bias, stride, padding, dilation, groups)
+
+
+def pad(input, pad, mode: str = "constant", value=None):
+    """Pad the last ``len(pad) // 2`` dimensions: ``pad = (left, right, top, bottom, ...)``,
+    starting from the last dimension; negative amounts crop.
+
+    Only ``mode='constant'`` (with ``value``, default 0) is implemented.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.pad(ember.ones(1, 2), (1, 2), value=0.5)
+        tensor([[0.5000, 1.0000, 1.0000, 0.5000, 0.5000]])
+    """
+    pad = tuple(int(amount) for amount in pad)
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.ndim:
+        raise RuntimeError(f"Padding length should be less than or equal to two times the input "
+                           f"dimension but got padding length {len(pad)} and input of dimension "
+                           f"{input.ndim}")
+    if mode != "constant":
+        if mode in ("reflect", "replicate", "circular"):
+            raise NotImplementedError(f"ember implements only mode='constant' padding, not "
+                                      f"'{mode}'")
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    for k in range(len(pad) // 2):
+        dim = input.ndim - 1 - k
+        size = input.shape[dim]
+        if size + pad[2 * k] + pad[2 * k + 1] < 0:
+            raise RuntimeError(f"The input size {size}, plus negative padding {pad[2 * k]} and "
+                               f"{pad[2 * k + 1]} resulted in a negative output size, which is "
+                               f"invalid. Check dimension {dim} of your input.")
+    return ConstantPadNd.apply(input, pad, 0 if value is None else value)

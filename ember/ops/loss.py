@@ -1,0 +1,458 @@
+"""Loss functions: mse_loss, l1_loss, nll_loss, cross_entropy, binary_cross_entropy and
+binary_cross_entropy_with_logits.
+
+Each takes ``reduction``: ``'none'`` keeps one loss per element (or per sample), ``'sum'``
+adds them and ``'mean'`` averages them (for nll_loss with class weights, a weighted average).
+The losses PyTorch implements as one op are one Function here, so the graph has the same
+nodes; l1_loss and cross_entropy are compositions, as in PyTorch.
+"""
+
+import warnings
+
+import numpy as np
+
+from .._backend import array_module
+from ..autograd.function import Function
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _reduce(losses, reduction):
+    if reduction == "sum":
+        return losses.sum()
+    if reduction == "mean":
+        return losses.mean()
+    return losses
+
+
+class MseLoss(Function):
+    """``(input - target) ** 2``, reduced; input and target broadcast against each other."""
+
+    @staticmethod
+    def forward(ctx, input, target, reduction):
+        difference = input - target
+        ctx.save_for_backward(difference)
+        ctx.reduction = reduction
+        return _reduce(difference * difference, reduction)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        difference, = ctx.saved_tensors
+        scale = 2.0 / difference.size if ctx.reduction == "mean" else 2.0
+        grad_input = grad_output * difference * scale
+        grad_target = -grad_input if ctx.needs_input_grad[1] else None
+        return grad_input, grad_target, None
+
+
+class NllLoss(Function):
+    """``-weight[t] * input[t]`` for each sample's target class t, reduced.
+
+    input is (N, C) or (N, C, d1, ...) with the classes in dimension 1; target is (N) or
+    (N, d1, ...). Samples whose target is ``ignore_index`` contribute nothing, and ``'mean'``
+    divides by the total weight of the samples that count.
+    """
+
+    @staticmethod
+    def forward(ctx, input, target, weight, reduction, ignore_index):
+        xp = array_module(input)
+        ctx.input_shape = input.shape
+        if input.ndim == 1:  # one sample: a batch of one
+            input, target = input.reshape(1, -1), target.reshape(1)
+        classes = input.shape[1]
+        counted = target != ignore_index
+        out_of_range = counted & ((target < 0) | (target >= classes))
+        if out_of_range.any():
+            first_bad = int(target[out_of_range].reshape(-1)[0])
+            raise IndexError(f"Target {first_bad} is out of bounds.")
+        safe_target = xp.where(counted, target, 0)
+        if weight is None:
+            sample_weight = counted.astype(input.dtype)
+        else:
+            sample_weight = weight.take(safe_target) * counted
+        picked = xp.take_along_axis(input, xp.expand_dims(safe_target, 1), axis=1).squeeze(1)
+        losses = -sample_weight * picked
+        ctx.save_for_backward(safe_target, sample_weight)
+        ctx.reduction = reduction
+        if reduction == "none":
+            return losses.reshape(target.shape) if len(ctx.input_shape) > 1 else losses[0]
+        total = losses.sum()
+        if reduction == "sum":
+            return total
+        ctx.total_weight = sample_weight.sum()
+        with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: 0/0, NaN
+            return total / ctx.total_weight
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        safe_target, sample_weight = ctx.saved_tensors
+        xp = array_module(sample_weight)
+        coefficient = -sample_weight * grad_output
+        if ctx.reduction == "mean":
+            coefficient = coefficient / ctx.total_weight
+        # The gradient is a one-hot row per sample: the coefficient at the target's class.
+        input_shape = ctx.input_shape
+        classes = input_shape[1] if len(input_shape) > 1 else input_shape[0]
+        class_ids = xp.arange(classes).reshape((1, -1) + (1,) * (safe_target.ndim - 1))
+        is_target = class_ids == xp.expand_dims(safe_target, 1)
+        grad_input = is_target * xp.expand_dims(coefficient, 1)
+        return grad_input.reshape(input_shape), None, None, None, None
+
+
+class NllLoss2D(NllLoss):
+    """``nll_loss`` on (N, C, H, W) input: the same op, with PyTorch's name for its node."""
+
+
+def _clamped_log(xp, x):
+    # PyTorch clamps log to >= -100, so that a probability of exactly 0 or 1 gives a finite
+    # loss and gradient.
+    with np.errstate(divide="ignore"):
+        return xp.maximum(xp.log(x), -100)
+
+
+class BinaryCrossEntropy(Function):
+    """``-weight * (t * log(p) + (1 - t) * log(1 - p))`` for probabilities p, reduced."""
+
+    @staticmethod
+    def forward(ctx, input, target, weight, reduction):
+        xp = array_module(input)
+        log_p, log_not_p = _clamped_log(xp, input), _clamped_log(xp, 1 - input)
+        losses = -(target * log_p + (1 - target) * log_not_p)
+        if weight is not None:
+            losses = losses * weight
+        ctx.save_for_backward(input, target, weight)
+        ctx.reduction = reduction
+        return _reduce(losses, reduction)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, target, weight = ctx.saved_tensors
+        xp = array_module(input)
+        if ctx.reduction == "mean":
+            grad_output = grad_output / input.size
+        if weight is not None:
+            grad_output = grad_output * weight
+        grad_input = grad_target = None
+        if ctx.needs_input_grad[0]:
+            # d/dp = (p - t) / (p (1 - p)), its denominator kept away from 0 as PyTorch does.
+            grad_input = grad_output * (input - target) / xp.maximum(input * (1 - input), 1e-12)
+        if ctx.needs_input_grad[1]:
+            grad_target = grad_output * (_clamped_log(xp, 1 - input) - _clamped_log(xp, input))
+        return grad_input, grad_target, None, None
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """Binary cross-entropy of ``sigmoid(x)``, computed from the logits x without overflow.
+
+    With ``pos_weight`` w+ multiplying the positive term:
+    ``loss = (1 - t) * x + (1 + (w+ - 1) * t) * log(1 + exp(-x))``,
+    where ``log(1 + exp(-x)) = log1p(exp(-|x|)) + max(-x, 0)`` never overflows.
+    """
+
+    @staticmethod
+    def forward(ctx, input, target, weight, pos_weight, reduction):
+        xp = array_module(input)
+        softplus_negative = xp.log1p(xp.exp(-xp.abs(input))) + xp.maximum(-input, 0)
+        positive_scale = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
+        losses = (1 - target) * input + positive_scale * softplus_negative
+        if weight is not None:
+            losses = losses * weight
+        ctx.save_for_backward(input, target, weight, pos_weight)
+        ctx.reduction = reduction
+        return _reduce(losses, reduction)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, target, weight, pos_weight = ctx.saved_tensors
+        xp = array_module(input)
+        if ctx.reduction == "mean":
+            grad_output = grad_output / input.size
+        if weight is not None:
+            grad_output = grad_output * weight
+        sigmoid = 0.5 * xp.tanh(0.5 * input) + 0.5
+        grad_input = grad_target = None
+        if ctx.needs_input_grad[0]:
+            if pos_weight is None:
+                grad_input = grad_output * (sigmoid - target)
+            else:
+                weighted_target = pos_weight * target
+                grad_input = grad_output * (sigmoid * (1 - target + weighted_target)
+                                            - weighted_target)
+        if ctx.needs_input_grad[1]:
+            if pos_weight is None:
+                grad_target = -grad_output * input
+            else:
+                softplus_negative = xp.log1p(xp.exp(-xp.abs(input))) + xp.maximum(-input, 0)
+                grad_target = grad_output * ((pos_weight - 1) * softplus_negative - input)
+        return grad_input, grad_target, None, None, None
+
+
+# ---- the plain functions -----------------------------------------------------------------
+
+def _reduction(size_average, reduce, reduction: str) -> str:
+    """The ``reduction`` string, from the deprecated ``size_average``/``reduce`` if given."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "none" if not reduce else ("mean" if size_average else "sum")
+        warnings.warn("size_average and reduce args will be deprecated, please use "
+                      f"reduction='{reduction}' instead.", UserWarning, stacklevel=3)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _warn_if_broadcast(input, target) -> None:
+    if input.shape != target.shape:
+        warnings.warn(f"Using a target size ({target.shape!r}) that is different to the input "
+                      f"size ({input.shape!r}). This will likely lead to incorrect results due "
+                      "to broadcasting. Please ensure they have the same size.", UserWarning,
+                      stacklevel=3)
+
+
+def _broadcast_shape(input, target) -> None:
+    """RuntimeError as PyTorch words it when input and target do not broadcast."""
+    a, b = tuple(input.shape), tuple(target.shape)
+    width = max(len(a), len(b))
+    a, b = (1,) * (width - len(a)) + a, (1,) * (width - len(b)) + b
+    for dim, (size_a, size_b) in enumerate(zip(a, b)):
+        if size_a != size_b and size_a != 1 and size_b != 1:
+            raise RuntimeError(f"The size of tensor a ({size_a}) must match the size of tensor b "
+                               f"({size_b}) at non-singleton dimension {dim}")
+
+
+def _weighted(losses, weight, reduction: str):
+    """``losses * weight`` reduced; ``'mean'`` is the weighted mean ``sum(w * l) / sum(w)``."""
+    from .reduction import sum
+    if weight.shape != losses.shape:
+        raise ValueError("Weights and input must have the same size.")
+    weighted = losses * weight
+    if reduction == "none":
+        return weighted
+    return sum(weighted) if reduction == "sum" else sum(weighted) / sum(weight)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
+             weight=None):
+    """Mean squared error: ``(input - target) ** 2``, averaged (or summed, or kept).
+
+    ``weight`` (the input's shape) weighs each element; its ``'mean'`` is a weighted mean.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.mse_loss(ember.tensor([1.0, 2.0]), ember.tensor([1.0, 4.0]))
+        tensor(2.)
+    """
+    _warn_if_broadcast(input, target)
+    reduction = _reduction(size_average, reduce, reduction)
+    _broadcast_shape(input, target)
+    if weight is not None:
+        return _weighted((input - target) ** 2, weight, reduction)
+    return MseLoss.apply(input, target, reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
+            weight=None):
+    """Mean absolute error: ``|input - target|``, averaged (or summed, or kept).
+
+    ``weight`` (the input's shape) weighs each element; its ``'mean'`` is a weighted mean.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.l1_loss(ember.tensor([1.0, 2.0]), ember.tensor([1.0, 4.0]))
+        tensor(1.)
+    """
+    from .elementwise import abs, sub
+    from .reduction import mean, sum
+    _warn_if_broadcast(input, target)
+    reduction = _reduction(size_average, reduce, reduction)
+    _broadcast_shape(input, target)
+    losses = abs(sub(input, target))
+    if weight is not None:
+        return _weighted(losses, weight, reduction)
+    if reduction == "none":
+        return losses
+    return mean(losses) if reduction == "mean" else sum(losses)
+
+
+def _target_type_name(target) -> str:
+    from .._tensor import type_name
+    return type_name(target).removeprefix("ember.").removesuffix("Tensor")
+
+
+def _check_nll_shapes(input, target, weight) -> None:
+    """PyTorch's argument checks for nll_loss, with its exception types and messages."""
+    if input.ndim < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
+    if target._data.dtype not in (np.int64, np.uint8):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
+                           f"{_target_type_name(target)}")
+    if input.ndim == 1:
+        if target.ndim > 1 or target.numel() != 1:
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: "
+                             f"{target.numel()}")
+    elif input.shape[0] != (target.shape[0] if target.ndim else 1):
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                         f"batch_size ({target.shape[0] if target.ndim else 1}).")
+    elif input.ndim == 2 and target.ndim != 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    elif input.ndim > 2:
+        expected = [input.shape[0]] + list(input.shape[2:])
+        if list(target.shape) != expected:
+            if input.ndim == 3:
+                raise RuntimeError(f"Expected target size {expected}, got {list(target.shape)}")
+            raise RuntimeError(f"size mismatch (got input: {list(input.shape)} , target: "
+                               f"{list(target.shape)}")
+    classes = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if weight is not None and weight.numel() != classes:
+        raise RuntimeError(f"weight tensor should be defined either for all {classes} classes "
+                           f"or no classes but got weight tensor of shape: {list(weight.shape)}")
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,
+             reduce=None, reduction: str = "mean"):
+    """Negative log-likelihood: ``-input[n, target[n]]`` (times ``weight[target[n]]``).
+
+    ``input`` holds log-probabilities, (N, C) or (N, C, d1, ...) or (C,); ``target`` holds
+    class indices, (N) or (N, d1, ...) or a scalar.
+
+    Example:
+        >>> import ember
+        >>> log_probs = ember.tensor([[-0.5, -1.0], [-2.0, -0.1]])
+        >>> ember.nn.functional.nll_loss(log_probs, ember.tensor([0, 1]))
+        tensor(0.3000)
+    """
+    from .shape import reshape
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_nll_shapes(input, target, weight)
+    if input.ndim <= 2:
+        return NllLoss.apply(input, target._data, weight, reduction, ignore_index)
+    if input.ndim == 4:
+        return NllLoss2D.apply(input, target._data, weight, reduction, ignore_index)
+    # Like PyTorch, other spatial shapes go through the 2-D op: (N, C, d1, rest) and back.
+    batch, classes, first = input.shape[:3]
+    loss = NllLoss2D.apply(reshape(input, (batch, classes, first, -1)),
+                           target._data.reshape(batch, first, -1), weight, reduction,
+                           ignore_index)
+    return reshape(loss, target.shape) if reduction == "none" else loss
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
+                  reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
+    """``nll_loss(log_softmax(input, 1), target)``: the loss of a classifier's logits.
+
+    ``target`` holds class indices (N) or, with the same shape as ``input``, class
+    probabilities. ``label_smoothing`` mixes the target with the uniform distribution.
+
+    Example:
+        >>> import ember
+        >>> logits = ember.tensor([[2.0, 0.0], [0.0, 2.0]])
+        >>> ember.nn.functional.cross_entropy(logits, ember.tensor([0, 1]))
+        tensor(0.1269)
+    """
+    from .activation import log_softmax
+    reduction = _reduction(size_average, reduce, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
+                           f"{label_smoothing}")
+    class_dim = 0 if input.ndim == 1 else 1
+    if target._data.dtype.kind == "f":
+        return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing,
+                                            class_dim)
+    if input.ndim > 1 and input.shape[0] != (target.shape[0] if target.ndim else 1):
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                         f"batch_size ({target.shape[0] if target.ndim else 1}).")
+    log_probabilities = log_softmax(input, class_dim)
+    loss = nll_loss(log_probabilities, target, weight, None, ignore_index, None, reduction)
+    if label_smoothing == 0.0:
+        return loss
+    return _label_smoothed(loss, log_probabilities, target, weight, ignore_index, reduction,
+                           label_smoothing, class_dim)
+
+
+def _class_weight_shape(input, class_dim) -> tuple:
+    return tuple(-1 if d == class_dim else 1 for d in range(input.ndim))
+
+
+def _label_smoothed(nll, log_probabilities, target, weight, ignore_index, reduction,
+                    label_smoothing, class_dim):
+    """Mix ``nll`` with the loss against the uniform distribution over the classes."""
+    from .indexing import masked_fill
+    from .reduction import sum
+    classes = log_probabilities.shape[class_dim]
+    weighted = log_probabilities if weight is None else \
+        log_probabilities * weight.reshape(_class_weight_shape(log_probabilities, class_dim))
+    uniform_loss = masked_fill(-sum(weighted, class_dim), target == ignore_index, 0.0)
+    if reduction == "sum":
+        uniform_loss = sum(uniform_loss)
+    elif reduction == "mean":
+        counted = target._data != ignore_index
+        if weight is None:
+            denominator = counted.sum()
+        else:
+            denominator = weight._data.take(target._data[counted]).sum()
+        uniform_loss = sum(uniform_loss) / float(denominator)
+    return nll * (1 - label_smoothing) + uniform_loss * (label_smoothing / classes)
+
+
+def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing,
+                                 class_dim):
+    """Cross-entropy against a full distribution over the classes per sample."""
+    from .activation import log_softmax
+    from .reduction import sum
+    if target.shape != input.shape:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    classes = input.shape[class_dim]
+    if label_smoothing > 0.0:
+        target = target * (1 - label_smoothing) + label_smoothing / classes
+    products = log_softmax(input, class_dim) * target
+    if weight is not None:
+        products = products * weight.reshape(_class_weight_shape(input, class_dim))
+    losses = -sum(products, class_dim)
+    if reduction == "none":
+        return losses
+    total = -sum(products)
+    if reduction == "sum":
+        return total
+    return total / (input.numel() // classes)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction: str = "mean"):
+    """``-(t * log(p) + (1 - t) * log(1 - p))`` for probabilities p (e.g. from a sigmoid).
+
+    Example:
+        >>> import ember
+        >>> p = ember.tensor([0.9, 0.2])
+        >>> ember.nn.functional.binary_cross_entropy(p, ember.tensor([1.0, 0.0]))
+        tensor(0.1643)
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Using a target size ({target.shape!r}) that is different to the "
+                         f"input size ({input.shape!r}) is deprecated. Please ensure they have "
+                         "the same size.")
+    data = input._data
+    if ((data < 0) | (data > 1)).any():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    if weight is not None:
+        weight = weight.expand(input.shape)
+    return BinaryCrossEntropy.apply(input, target, weight, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
+                                     reduce=None, reduction: str = "mean", pos_weight=None):
+    """``binary_cross_entropy(sigmoid(input), target)``, computed stably from the logits.
+
+    ``pos_weight`` (one per class, the last dimension) scales the loss of positive targets.
+
+    Example:
+        >>> import ember
+        >>> logits = ember.tensor([2.0, -1.0])
+        >>> ember.nn.functional.binary_cross_entropy_with_logits(logits, ember.tensor([1.0, 0.0]))
+        tensor(0.2201)
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Target size ({target.shape!r}) must be the same as input size "
+                         f"({input.shape!r})")
+    return BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight, reduction)

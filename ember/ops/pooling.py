@@ -1,0 +1,373 @@
+"""Pooling over the last two dimensions: max_pool2d, avg_pool2d, adaptive_avg_pool2d.
+
+Each works on input of shape (..., H, W), so batched (B, C, H, W) and unbatched (C, H, W)
+input take the same path. A pooling window at output position (y, x) covers the rows
+``y*sh - ph + i*dh`` and columns ``x*sw - pw + j*dw`` for the kernel offsets (i, j); for a
+fixed offset, those pixels over all output positions form one strided slice of the padded
+input. So every pooling op here is a short loop over the ``kh * kw`` kernel offsets, each step
+a whole-array operation on one slice: no loop over images or pixels.
+
+Max pooling follows PyTorch's tie rule: a window's gradient goes to one element only, the first
+maximal one in scan order (row by row); a NaN counts as maximal, and the last NaN wins.
+"""
+
+import math
+
+import numpy as np
+
+from .._backend import array_module
+from ..autograd.function import Function
+from .conv import kernel_offset_slices
+
+
+def _pad_last_two(input, padding, output_size, kernel_size, stride, dilation, value):
+    """``input`` padded with ``value`` by ``padding`` on each side, and more at the end if the
+    last window (``ceil_mode``) reaches past it; the input itself when no padding is needed."""
+    needed = [stride[d] * (output_size[d] - 1) + dilation[d] * (kernel_size[d] - 1) + 1
+              for d in range(2)]
+    height, width = input.shape[-2:]
+    extra = [max(0, needed[0] - height - 2 * padding[0]),
+             max(0, needed[1] - width - 2 * padding[1])]
+    if not (padding[0] or padding[1] or extra[0] or extra[1]):
+        return input
+    xp = array_module(input)
+    shape = input.shape[:-2] + (height + 2 * padding[0] + extra[0],
+                                width + 2 * padding[1] + extra[1])
+    padded = xp.full(shape, value, dtype=input.dtype)
+    padded[..., padding[0]:padding[0] + height, padding[1]:padding[1] + width] = input
+    return padded
+
+
+def _crop(padded, padding, input_shape):
+    """The part of ``padded`` that lies over the unpadded input."""
+    height, width = input_shape[-2:]
+    return padded[..., padding[0]:padding[0] + height, padding[1]:padding[1] + width]
+
+
+# ---- max pooling -------------------------------------------------------------------------
+
+_CORNERS = ((0, 0), (0, 1), (1, 0), (1, 1))  # a 2x2 window's elements in scan order
+
+
+class MaxPool2x2(Function):
+    """``max_pool2d`` with a 2x2 kernel, stride 2, no padding: the common case, done fast.
+
+    The output is the elementwise maximum of the four strided slices that hold each window's
+    corners; this is many times faster than reshaping into windows and reducing.
+    """
+
+    node_name = "MaxPool2DWithIndicesBackward0"
+
+    @staticmethod
+    def forward(ctx, input):
+        xp = array_module(input)
+        rows, columns = 2 * (input.shape[-2] // 2), 2 * (input.shape[-1] // 2)
+        top_left, top_right, bottom_left, bottom_right = (
+            input[..., i:rows:2, j:columns:2] for i, j in _CORNERS)
+        output = xp.maximum(xp.maximum(top_left, top_right),
+                            xp.maximum(bottom_left, bottom_right))
+        ctx.save_for_backward(input, output)
+        return output
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, output = ctx.saved_tensors
+        xp = array_module(input)
+        height, width = input.shape[-2:]
+        rows, columns = 2 * (height // 2), 2 * (width // 2)
+        corners = [input[..., i:rows:2, j:columns:2] for i, j in _CORNERS]
+        is_max = [corner == output for corner in corners]
+        nan_windows = xp.isnan(output)
+        if nan_windows.any():
+            # A NaN is its window's maximum, and the last NaN in scan order wins.
+            for corner, candidate in zip(reversed(corners), reversed(is_max)):
+                takes = nan_windows & xp.isnan(corner)
+                candidate |= takes
+                nan_windows &= ~takes
+        # An odd last row or column lies in no window and gets no gradient; otherwise the
+        # four corners below write every element.
+        allocate = xp.empty if (rows, columns) == (height, width) else xp.zeros
+        grad_input = allocate(input.shape, dtype=grad_output.dtype)
+        claimed = xp.zeros(output.shape, dtype=bool)  # windows an earlier corner has won
+        for (i, j), candidate in zip(_CORNERS, is_max):
+            winner = candidate & ~claimed
+            claimed |= candidate
+            xp.multiply(grad_output, winner, out=grad_input[..., i:rows:2, j:columns:2])
+        return grad_input
+
+
+class MaxPool2DWithIndices(Function):
+    """``max_pool2d`` for any kernel, stride, padding, dilation and ``ceil_mode``.
+
+    A running maximum over the kernel offsets, replaced only by a strictly greater value (or a
+    NaN), remembers which offset won each window: the first maximal one, as PyTorch picks.
+    """
+
+    @staticmethod
+    def forward(ctx, input, kernel_size, stride, padding, dilation, output_size,
+                return_indices):
+        xp = array_module(input)
+        fill = -xp.inf if input.dtype.kind == "f" else xp.iinfo(input.dtype).min
+        padded = _pad_last_two(input, padding, output_size, kernel_size, stride, dilation, fill)
+        output = winner = None
+        slices = kernel_offset_slices(kernel_size, stride, dilation, output_size)
+        for offset, (_, _, rows, columns) in enumerate(slices):
+            candidate = padded[..., rows, columns]
+            if output is None:
+                output = candidate.copy()
+                winner = xp.zeros(candidate.shape, dtype=np.int32)
+                continue
+            better = candidate > output
+            if input.dtype.kind == "f":
+                better |= xp.isnan(candidate)
+            xp.copyto(output, candidate, where=better)
+            xp.copyto(winner, offset, where=better)
+        ctx.save_for_backward(winner)
+        ctx.geometry = (input.shape, padded.shape, kernel_size, stride, padding, dilation,
+                        output_size)
+        if not return_indices:
+            return output
+        return output, _flat_indices(xp, winner, input.shape, kernel_size, stride, padding,
+                                     dilation, output_size)
+
+    @staticmethod
+    def backward(ctx, grad_output, grad_indices=None):
+        winner, = ctx.saved_tensors
+        input_shape, padded_shape, kernel_size, stride, padding, dilation, output_size = \
+            ctx.geometry
+        xp = array_module(grad_output)
+        grad_padded = xp.zeros(padded_shape, dtype=grad_output.dtype)
+        slices = kernel_offset_slices(kernel_size, stride, dilation, output_size)
+        for offset, (_, _, rows, columns) in enumerate(slices):
+            grad_padded[..., rows, columns] += xp.where(winner == offset, grad_output, 0)
+        return (_crop(grad_padded, padding, input_shape),
+                None, None, None, None, None, None)
+
+
+def _flat_indices(xp, winner, input_shape, kernel_size, stride, padding, dilation,
+                  output_size):
+    """The position of each window's maximum as ``row * W + column`` in the unpadded input."""
+    row_offset, column_offset = xp.divmod(winner.astype(np.int64), kernel_size[1])
+    rows = (xp.arange(output_size[0]).reshape(-1, 1) * stride[0] - padding[0]
+            + row_offset * dilation[0])
+    columns = (xp.arange(output_size[1]) * stride[1] - padding[1]
+               + column_offset * dilation[1])
+    return rows * input_shape[-1] + columns
+
+
+# ---- average pooling ---------------------------------------------------------------------
+
+def _window_sizes(xp, size, kernel, stride, padding, output_size, count_padding):
+    """How many elements each window along one axis holds: the padding counted or not.
+
+    A window reaching past the end of the padded input (``ceil_mode``) counts only what is
+    inside the padded input, as PyTorch does.
+    """
+    start = np.arange(output_size) * stride - padding
+    end = np.minimum(start + kernel, size + padding)
+    if not count_padding:
+        start, end = np.maximum(start, 0), np.minimum(end, size)
+    return xp.asarray(end - start)
+
+
+class AvgPool2D(Function):
+    """``avg_pool2d``: the sum over kernel offsets of strided slices, over each window's size."""
+
+    @staticmethod
+    def forward(ctx, input, kernel_size, stride, padding, output_size, count_include_pad,
+                divisor_override):
+        xp = array_module(input)
+        dilation = (1, 1)
+        padded = _pad_last_two(input, padding, output_size, kernel_size, stride, dilation, 0)
+        total = xp.zeros(input.shape[:-2] + tuple(output_size), dtype=input.dtype)
+        for _, _, rows, columns in kernel_offset_slices(kernel_size, stride, dilation,
+                                                        output_size):
+            total += padded[..., rows, columns]
+        if divisor_override:
+            divisor = divisor_override
+        else:
+            heights, widths = (
+                _window_sizes(xp, input.shape[-2 + d], kernel_size[d], stride[d], padding[d],
+                              output_size[d], count_include_pad) for d in range(2))
+            divisor = (heights.reshape(-1, 1) * widths).astype(input.dtype)
+        ctx.divisor = divisor
+        ctx.geometry = (input.shape, padded.shape, kernel_size, stride, padding, output_size)
+        return total / divisor
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input_shape, padded_shape, kernel_size, stride, padding, output_size = ctx.geometry
+        xp = array_module(grad_output)
+        grad_window = grad_output / ctx.divisor
+        grad_padded = xp.zeros(padded_shape, dtype=grad_output.dtype)
+        for _, _, rows, columns in kernel_offset_slices(kernel_size, stride, (1, 1),
+                                                        output_size):
+            grad_padded[..., rows, columns] += grad_window
+        return _crop(grad_padded, padding, input_shape), None, None, None, None, None, None
+
+
+def _averaging_matrix(xp, input_size, output_size, dtype):
+    """(output_size, input_size) matrix whose row i averages adaptive window i.
+
+    Window i spans ``floor(i * n / m)`` to ``ceil((i + 1) * n / m)``: windows cover the input
+    exactly and overlap by at most one element when ``m`` does not divide ``n``.
+    """
+    matrix = np.zeros((output_size, input_size))
+    for i in range(output_size):
+        start = (i * input_size) // output_size
+        end = -((-(i + 1) * input_size) // output_size)
+        matrix[i, start:end] = 1.0 / (end - start)
+    return xp.asarray(matrix, dtype=dtype)
+
+
+class AdaptiveAvgPool2D(Function):
+    """``adaptive_avg_pool2d`` as two small matrix products: ``rows @ input @ columns.T``."""
+
+    @staticmethod
+    def forward(ctx, input, output_size):
+        xp = array_module(input)
+        rows = _averaging_matrix(xp, input.shape[-2], output_size[0], input.dtype)
+        columns = _averaging_matrix(xp, input.shape[-1], output_size[1], input.dtype)
+        ctx.matrices = (rows, columns)
+        return rows @ input @ columns.T
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        rows, columns = ctx.matrices
+        return rows.T @ grad_output @ columns, None
+
+
+# ---- the plain functions -----------------------------------------------------------------
+
+def _pair(value) -> tuple:
+    if isinstance(value, int):
+        return (value, value)
+    values = tuple(int(v) for v in value)
+    return values * 2 if len(values) == 1 else values
+
+
+def _pool_output_size(input_shape, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
+    """Output (Ho, Wo), checking the arguments as PyTorch does."""
+    if min(stride) == 0:
+        raise RuntimeError("stride should not be zero")
+    for d in range(2):
+        if padding[d] > (dilation[d] * (kernel_size[d] - 1) + 1) // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                               f"pad={padding[d]}, kernel_size={kernel_size[d]} and "
+                               f"dilation={dilation[d]}")
+    sizes = []
+    for d in range(2):
+        size = input_shape[-2 + d]
+        span = size + 2 * padding[d] - dilation[d] * (kernel_size[d] - 1) - 1
+        rounded = math.ceil(span / stride[d]) if ceil_mode else span // stride[d]
+        out = rounded + 1
+        # In ceil_mode, a last window that would start in the right padding is dropped.
+        if ceil_mode and (out - 1) * stride[d] >= size + padding[d]:
+            out -= 1
+        sizes.append(out)
+    if sizes[0] < 1 or sizes[1] < 1:
+        channels = input_shape[-3]
+        raise RuntimeError(f"Given input size: ({channels}x{input_shape[-2]}x{input_shape[-1]})"
+                           f". Calculated output size: ({channels}x{sizes[0]}x{sizes[1]}). "
+                           "Output size is too small")
+    return tuple(sizes)
+
+
+def _check_pool_input(input) -> None:
+    if input.ndim not in (3, 4) or input.numel() == 0:
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """The maximum over each ``kernel_size`` window of the last two dimensions.
+
+    Args:
+        input: (B, C, H, W) or (C, H, W).
+        kernel_size: the window, an int or (kh, kw).
+        stride: step between windows; ``kernel_size`` when None.
+        padding: implicit -inf added on each side (at most half the kernel).
+        dilation: spacing between window elements.
+        ceil_mode: round the output size up, so that a partial last window counts.
+        return_indices: also return, for each window, the flat index ``row * W + column``
+            of its maximum.
+
+    Example:
+        >>> import ember
+        >>> x = ember.arange(16.0).reshape(1, 1, 4, 4)
+        >>> ember.nn.functional.max_pool2d(x, 2)
+        tensor([[[[ 5.,  7.],
+                  [13., 15.]]]])
+    """
+    _check_pool_input(input)
+    kernel_size = _pair(kernel_size)
+    stride = kernel_size if stride is None or stride == [] else _pair(stride)
+    padding, dilation = _pair(padding), _pair(dilation)
+    output_size = _pool_output_size(input.shape, kernel_size, stride, padding, dilation,
+                                    ceil_mode)
+    plain_2x2 = (kernel_size == (2, 2) and stride == (2, 2) and padding == (0, 0)
+                 and dilation == (1, 1) and not ceil_mode)
+    if plain_2x2 and not return_indices:
+        return MaxPool2x2.apply(input)
+    return MaxPool2DWithIndices.apply(input, kernel_size, stride, padding, dilation,
+                                      output_size, return_indices)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None):
+    """The mean over each ``kernel_size`` window of the last two dimensions.
+
+    Args:
+        input: (B, C, H, W) or (C, H, W).
+        kernel_size: the window, an int or (kh, kw).
+        stride: step between windows; ``kernel_size`` when None.
+        padding: implicit zeros added on each side (at most half the kernel).
+        ceil_mode: round the output size up, so that a partial last window counts.
+        count_include_pad: whether the padding zeros count in each window's size.
+        divisor_override: divide every window's sum by this number instead.
+
+    Example:
+        >>> import ember
+        >>> x = ember.arange(16.0).reshape(1, 1, 4, 4)
+        >>> ember.nn.functional.avg_pool2d(x, 2)
+        tensor([[[[ 2.5000,  4.5000],
+                  [10.5000, 12.5000]]]])
+    """
+    _check_pool_input(input)
+    kernel_size = _pair(kernel_size)
+    stride = kernel_size if stride is None or stride == [] else _pair(stride)
+    padding = _pair(padding)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    output_size = _pool_output_size(input.shape, kernel_size, stride, padding, (1, 1),
+                                    ceil_mode)
+    return AvgPool2D.apply(input, kernel_size, stride, padding, output_size,
+                           count_include_pad, divisor_override)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """The mean over windows sized so that the last two dimensions become ``output_size``.
+
+    Args:
+        input: (B, C, H, W) or (C, H, W).
+        output_size: (Ho, Wo), or one int for both; None in a place keeps the input's size.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.adaptive_avg_pool2d(ember.ones(2, 3, 7, 7), 1).shape
+        ember.Size([2, 3, 1, 1])
+    """
+    from .reduction import mean
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
+                           f"{list(input.shape)}")
+    if isinstance(output_size, int):
+        output_size = (output_size, output_size)
+    if len(output_size) != 2:
+        raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
+    output_size = tuple(input.shape[-2 + d] if size is None else int(size)
+                        for d, size in enumerate(output_size))
+    if output_size == (1, 1):
+        # Global average pooling is a plain mean, and PyTorch records it as one.
+        return mean(input, (-2, -1), keepdim=True)
+    return AdaptiveAvgPool2D.apply(input, output_size)
