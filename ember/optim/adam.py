@@ -1,0 +1,133 @@
+"""Adam: adaptive moment estimation (Kingma and Ba, 2015)."""
+
+import math
+from typing import Any, Callable, Iterable, Optional, Tuple
+
+from .._backend import array_module
+from .._tensor import Tensor
+from .optimizer import Optimizer, _new_step_tensor
+
+
+class Adam(Optimizer):
+    r"""Adam: per-element step sizes from running averages of the gradient and its square.
+
+    For each parameter :math:`\theta` with gradient :math:`g_t` at step :math:`t = 1, 2, ...`::
+
+        if maximize:          g_t = -g_t
+        if weight_decay != 0:
+            if decoupled_weight_decay: theta = theta * (1 - lr * weight_decay)   (AdamW)
+            else:                      g_t = g_t + weight_decay * theta          (L2 penalty)
+        m_t = beta1 * m_{t-1} + (1 - beta1) * g_t
+        v_t = beta2 * v_{t-1} + (1 - beta2) * g_t * g_t
+        if amsgrad: v_max = max(v_max, v_t), and v_max replaces v_t below
+        theta = theta - lr / (1 - beta1^t) * m_t / (sqrt(v_t) / sqrt(1 - beta2^t) + eps)
+
+    ``state[p]`` holds ``"step"`` (a 0-d CPU tensor), ``"exp_avg"`` (m), ``"exp_avg_sq"`` (v)
+    and, with amsgrad, ``"max_exp_avg_sq"``. Parameters whose ``.grad`` is None are skipped.
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: learning rate.
+        betas: decay rates of the running averages of the gradient and of its square.
+        eps: added to the denominator for numerical stability.
+        weight_decay: weight decay coefficient (an L2 penalty unless decoupled).
+        amsgrad: use the maximum of past squared-gradient averages (Reddi et al., 2018).
+        maximize: ascend the objective instead of descending it.
+        decoupled_weight_decay: shrink the weights directly, as AdamW does.
+        foreach, capturable, differentiable, fused: accepted for compatibility with PyTorch
+            programs and recorded in the parameter groups; ember has a single implementation.
+
+    Example:
+        >>> import ember
+        >>> w = ember.tensor([1.0, -2.0], requires_grad=True)
+        >>> opt = ember.optim.Adam([w], lr=0.1)
+        >>> loss = (w * w).sum()
+        >>> loss.backward()
+        >>> opt.step()
+        >>> w
+        tensor([ 0.9000, -1.9000], requires_grad=True)
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-3,
+                 betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *,
+                 foreach: Optional[bool] = None, maximize: bool = False,
+                 capturable: bool = False, differentiable: bool = False,
+                 fused: Optional[bool] = None, decoupled_weight_decay: bool = False) -> None:
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if eps < 0.0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        for index, beta in enumerate(betas):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+                        capturable=capturable, differentiable=differentiable, fused=fused,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def step(self, closure: Optional[Callable[[], Any]] = None):
+        """Update every parameter that has a gradient; return the closure's loss, if given."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            lr = group["lr"]
+            beta1, beta2 = group["betas"]
+            eps = group["eps"]
+            weight_decay = group["weight_decay"]
+            amsgrad = group["amsgrad"]
+            maximize = group["maximize"]
+            decoupled = group["decoupled_weight_decay"]
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                xp = array_module(param._data)
+                grad = param.grad._data
+                if maximize:
+                    grad = -grad
+                if weight_decay != 0:
+                    if decoupled:
+                        param._data *= 1 - lr * weight_decay
+                    else:
+                        grad = grad + weight_decay * param._data
+
+                state = self.state[param]
+                if not state:
+                    state["step"] = _new_step_tensor()
+                    state["exp_avg"] = Tensor._wrap(xp.zeros_like(param._data))
+                    state["exp_avg_sq"] = Tensor._wrap(xp.zeros_like(param._data))
+                    if amsgrad:
+                        state["max_exp_avg_sq"] = Tensor._wrap(xp.zeros_like(param._data))
+                step_counter = state["step"]._data
+                step_counter += 1
+                step = float(step_counter)
+
+                # Every intermediate goes through one scratch array: no other temporaries.
+                scratch = xp.empty_like(param._data)
+                exp_avg = state["exp_avg"]._data
+                exp_avg *= beta1
+                xp.multiply(grad, 1 - beta1, out=scratch)
+                exp_avg += scratch
+                exp_avg_sq = state["exp_avg_sq"]._data
+                exp_avg_sq *= beta2
+                xp.multiply(grad, grad, out=scratch)
+                scratch *= 1 - beta2
+                exp_avg_sq += scratch
+                if amsgrad:
+                    max_exp_avg_sq = state["max_exp_avg_sq"]._data
+                    xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+                    exp_avg_sq = max_exp_avg_sq
+
+                # The bias corrections are Python floats: computing them needs no array ops.
+                step_size = lr / (1 - beta1 ** step)
+                bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
+                denom = xp.sqrt(exp_avg_sq, out=scratch)
+                denom /= bias_correction2_sqrt
+                denom += eps
+                update = xp.divide(exp_avg, denom, out=scratch)
+                update *= step_size
+                param._data -= update
+                param._version[0] += 1
+        return loss

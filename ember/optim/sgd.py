@@ -1,0 +1,102 @@
+"""SGD: stochastic gradient descent, with optional momentum, Nesterov momentum and weight decay."""
+
+from typing import Any, Callable, Iterable, Optional
+
+from .._backend import array_module
+from .._tensor import Tensor
+from .optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent (optionally with momentum).
+
+    For each parameter :math:`\theta` with gradient :math:`g_t` at step :math:`t`::
+
+        if maximize:          g_t = -g_t
+        if weight_decay != 0: g_t = g_t + weight_decay * theta
+        if momentum != 0:
+            b_t = g_t                                            (first step)
+            b_t = momentum * b_{t-1} + (1 - dampening) * g_t     (later steps)
+            g_t = g_t + momentum * b_t  if nesterov  else  b_t
+        theta = theta - lr * g_t
+
+    The momentum buffer :math:`b` is kept in ``state[p]["momentum_buffer"]``. Parameters whose
+    ``.grad`` is None are skipped.
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: learning rate.
+        momentum: momentum factor.
+        dampening: dampening applied to the gradient added to the momentum buffer.
+        weight_decay: L2 penalty coefficient.
+        nesterov: use Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+        maximize: ascend the objective instead of descending it.
+        foreach, differentiable, fused: accepted for compatibility with PyTorch programs and
+            recorded in the parameter groups; ember has a single implementation.
+
+    Example:
+        >>> import ember
+        >>> w = ember.tensor([1.0, 2.0], requires_grad=True)
+        >>> opt = ember.optim.SGD([w], lr=0.1, momentum=0.9)
+        >>> loss = (w * w).sum()
+        >>> loss.backward()
+        >>> opt.step()
+        >>> w
+        tensor([0.8000, 1.6000], requires_grad=True)
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
+                 maximize: bool = False, foreach: Optional[bool] = None,
+                 differentiable: bool = False, fused: Optional[bool] = None) -> None:
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+                        foreach=foreach, differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+
+    def step(self, closure: Optional[Callable[[], Any]] = None):
+        """Update every parameter that has a gradient; return the closure's loss, if given."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            lr = group["lr"]
+            momentum = group["momentum"]
+            dampening = group["dampening"]
+            weight_decay = group["weight_decay"]
+            nesterov = group["nesterov"]
+            maximize = group["maximize"]
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                xp = array_module(param._data)
+                grad = param.grad._data
+                if maximize:
+                    grad = -grad
+                if weight_decay != 0:
+                    grad = grad + weight_decay * param._data
+
+                if momentum != 0:
+                    state = self.state[param]
+                    buffer_tensor = state.get("momentum_buffer")
+                    if buffer_tensor is None:
+                        # xp.array copies, and keeps a 0-d result an array (NumPy arithmetic on
+                        # 0-d arrays returns scalars, which cannot be updated in place).
+                        buffer = xp.array(grad)
+                        state["momentum_buffer"] = Tensor._wrap(buffer)
+                    else:
+                        buffer = buffer_tensor._data
+                        buffer *= momentum
+                        # Skip the multiplication by one in the common undampened case.
+                        buffer += grad if dampening == 0 else (1 - dampening) * grad
+                    grad = grad + momentum * buffer if nesterov else buffer
+
+                param._data -= lr * grad
+                param._version[0] += 1
+        return loss
