@@ -1,0 +1,826 @@
+"""Saving and loading checkpoints in PyTorch's file format: ``ember.save`` and ``ember.load``.
+
+A file that ``ember.save`` writes loads with ``torch.load``, and ``ember.load`` reads the files
+that ``torch.save`` writes.
+
+The format
+----------
+A checkpoint is a zip archive whose records are stored uncompressed in one folder, named after
+the file (``model.pt`` gives ``model/``; a file object gives ``archive/``)::
+
+    archive/data.pkl                 the saved object, pickled with protocol 2
+    archive/.format_version          "1"
+    archive/.storage_alignment       "64": each record's bytes start at a multiple of 64
+    archive/byteorder                "little" or "big"
+    archive/data/0, archive/data/1   the bytes of each storage, in the order data.pkl uses them
+    archive/version                  "3"
+    archive/.data/serialization_id   a random number that names this file
+
+Tensor data is not in ``data.pkl``. There each tensor is the call
+``torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, hooks)``,
+and ``storage`` is a *persistent id*, ``('storage', torch.FloatStorage, '0', 'cpu', 12)``: the
+storage's type (which gives its dtype), its record (``data/0``), the device it was saved from and
+its length in elements. A tensor is a strided view of a storage, so tensors that share memory
+(``t[1:]``, ``t.t()``, tied weights) point at one storage and their bytes are saved once.
+
+Safety
+------
+Unpickling calls whatever functions a file names, so a file from the internet could run any
+code. ``load`` therefore resolves each global in ``data.pkl`` from an allow-list (containers,
+PyTorch's tensor rebuild functions, storage types, dtypes, ``torch.Size``, ``torch.device``) and
+raises ``pickle.UnpicklingError`` naming any other global.
+
+``save`` writes ``data.pkl`` itself rather than through ``pickle.Pickler``: the standard pickler
+names a global only after importing it, and ember must not need PyTorch to save.
+"""
+
+import codecs
+import collections
+import contextlib
+import io
+import os
+import pickle
+import struct
+import sys
+import tempfile
+import uuid
+import zipfile
+import zlib
+from typing import IO, Any, Callable, Optional, Union
+
+import numpy as np
+
+from . import _backend, _dtype
+from ._size import Size
+from ._tensor import Tensor
+
+FileLike = Union[str, os.PathLike, IO[bytes]]
+MapLocation = Union[None, str, _backend.device, dict, Callable]
+
+# PyTorch's name for the storage of each dtype: a torch.FloatStorage holds float32 numbers.
+_STORAGE_TYPES = {
+    "FloatStorage": _dtype.float32,
+    "DoubleStorage": _dtype.float64,
+    "HalfStorage": _dtype.float16,
+    "LongStorage": _dtype.int64,
+    "IntStorage": _dtype.int32,
+    "ShortStorage": _dtype.int16,
+    "CharStorage": _dtype.int8,
+    "ByteStorage": _dtype.uint8,
+    "BoolStorage": _dtype.bool,
+    "ComplexFloatStorage": _dtype.complex64,
+    "ComplexDoubleStorage": _dtype.complex128,
+}
+_STORAGE_TYPE_NAMES = {dtype: name for name, dtype in _STORAGE_TYPES.items()}
+
+
+def _parameter_type() -> type:
+    """``ember.nn.Parameter``, imported on first use: ember.nn imports much of ember."""
+    from .nn.parameter import Parameter
+    return Parameter
+
+
+def _address(array) -> int:
+    """Where an array's first element lives (host memory for NumPy, device memory for CuPy)."""
+    if _backend.array_module(array) is np:
+        return array.__array_interface__["data"][0]
+    return array.data.ptr
+
+
+# ---- save: data.pkl -------------------------------------------------------------------------
+
+
+class _Global:
+    """A global that data.pkl names, e.g. ``torch.FloatStorage``."""
+
+    __slots__ = ("module", "name")
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module = module
+        self.name = name
+
+
+class _Call:
+    """The call ``function(*args)`` in data.pkl, which the unpickler makes to rebuild an object."""
+
+    __slots__ = ("function", "args")
+
+    def __init__(self, function: _Global, args: tuple) -> None:
+        self.function = function
+        self.args = args
+
+
+class _PersistentId:
+    """An object that data.pkl refers to by an id and that lives outside it: a storage."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, id: tuple) -> None:
+        self.id = id
+
+
+class _PickleWriter:
+    """Writes data.pkl: a protocol-2 pickle of the few types a checkpoint holds.
+
+    Each ``_save_*`` method writes the opcodes ``pickle.Pickler`` would write for that type
+    (``python -m pickletools`` prints them). Nothing is memoized, so an object reachable twice
+    is written twice; tensors still share memory after loading, through their storages.
+    """
+
+    def __init__(self) -> None:
+        self.storages: list = []  # the arrays to write as data/0, data/1, ...
+        self._storage_keys: dict = {}  # id(array in self.storages) -> its key
+        self._chunks: list = []
+        self._containers_open: set = set()  # ids of the containers being written, to stop cycles
+        self._parameter_type = _parameter_type()
+
+    def dump(self, obj) -> bytes:
+        self._chunks.append(pickle.PROTO + bytes([2]))
+        self._save(obj)
+        self._chunks.append(pickle.STOP)
+        return b"".join(self._chunks)
+
+    def _save(self, obj) -> None:
+        write = self._chunks.append
+        if obj is None:
+            write(pickle.NONE)
+        elif isinstance(obj, (bool, np.bool_)):
+            write(pickle.NEWTRUE if obj else pickle.NEWFALSE)
+        elif isinstance(obj, (int, np.integer)):
+            self._save_int(int(obj))
+        elif isinstance(obj, (float, np.floating)):
+            write(pickle.BINFLOAT + struct.pack(">d", float(obj)))
+        elif isinstance(obj, str):
+            encoded = obj.encode("utf-8", "surrogatepass")
+            write(pickle.BINUNICODE + struct.pack("<I", len(encoded)) + encoded)
+        elif isinstance(obj, Tensor):
+            self._save_tensor(obj)
+        elif isinstance(obj, _dtype.dtype):
+            self._save_global(_Global("torch", obj.name))
+        elif isinstance(obj, Size):
+            self._save(_Call(_Global("torch", "Size"), (tuple(obj),)))
+        elif isinstance(obj, _backend.device):
+            args = (obj.type,) if obj.index is None else (obj.type, obj.index)
+            self._save(_Call(_Global("torch", "device"), args))
+        elif isinstance(obj, (dict, list, tuple)):
+            self._save_container(obj)
+        elif isinstance(obj, _Global):
+            self._save_global(obj)
+        elif isinstance(obj, _Call):
+            self._save_global(obj.function)
+            self._save(obj.args)
+            write(pickle.REDUCE)
+        elif isinstance(obj, _PersistentId):
+            self._save(obj.id)
+            write(pickle.BINPERSID)
+        else:
+            raise TypeError(
+                f"ember.save can't save an object of type {type(obj).__module__}."
+                f"{type(obj).__qualname__}: it saves tensors, dtypes, ember.Size, ember.device, "
+                "None, bools, ints, floats, strings, and dicts, lists and tuples of these")
+
+    def _save_int(self, value: int) -> None:
+        write = self._chunks.append
+        if 0 <= value < 0x100:
+            write(pickle.BININT1 + bytes([value]))
+        elif 0 <= value < 0x10000:
+            write(pickle.BININT2 + struct.pack("<H", value))
+        elif -0x80000000 <= value < 0x80000000:
+            write(pickle.BININT + struct.pack("<i", value))
+        else:
+            encoded = value.to_bytes((value.bit_length() + 8) // 8, "little", signed=True)
+            if len(encoded) > 0xFF:
+                raise OverflowError(f"ember.save can't save an integer of {len(encoded)} bytes")
+            write(pickle.LONG1 + bytes([len(encoded)]) + encoded)
+
+    def _save_global(self, value: _Global) -> None:
+        self._chunks.append(pickle.GLOBAL + f"{value.module}\n{value.name}\n".encode("utf-8"))
+
+    def _save_container(self, container) -> None:
+        if id(container) in self._containers_open:
+            raise ValueError("ember.save can't save a container that contains itself")
+        self._containers_open.add(id(container))
+        try:
+            if isinstance(container, dict):
+                self._save_dict(container)
+            elif isinstance(container, list):
+                self._chunks.append(pickle.EMPTY_LIST)
+                if container:
+                    self._chunks.append(pickle.MARK)
+                    for item in container:
+                        self._save(item)
+                    self._chunks.append(pickle.APPENDS)
+            elif container:
+                self._chunks.append(pickle.MARK)
+                for item in container:
+                    self._save(item)
+                self._chunks.append(pickle.TUPLE)
+            else:
+                self._chunks.append(pickle.EMPTY_TUPLE)
+        finally:
+            self._containers_open.discard(id(container))
+
+    def _save_dict(self, mapping: dict) -> None:
+        """A dict; an OrderedDict keeps its type and its attributes (a state_dict's _metadata)."""
+        ordered = isinstance(mapping, collections.OrderedDict)
+        if ordered:
+            self._save(_Call(_Global("collections", "OrderedDict"), ()))
+        else:
+            self._chunks.append(pickle.EMPTY_DICT)
+        if mapping:
+            self._chunks.append(pickle.MARK)
+            for key, value in mapping.items():
+                self._save(key)
+                self._save(value)
+            self._chunks.append(pickle.SETITEMS)
+        if ordered and vars(mapping):
+            self._save(vars(mapping))
+            self._chunks.append(pickle.BUILD)
+
+    def _save_tensor(self, tensor: Tensor) -> None:
+        storage, offset, stride = self._storage_view(tensor._data)
+        is_parameter = isinstance(tensor, self._parameter_type)
+        hooks = collections.OrderedDict()
+        rebuild = _Call(_Global("torch._utils", "_rebuild_tensor_v2"),
+                        (storage, offset, tuple(tensor._data.shape), stride,
+                         tensor.requires_grad and not is_parameter, hooks))
+        if is_parameter:
+            rebuild = _Call(_Global("torch._utils", "_rebuild_parameter"),
+                            (rebuild, tensor.requires_grad, hooks))
+        self._save(rebuild)
+
+    def _storage_view(self, array) -> tuple:
+        """(storage's persistent id, offset, stride) that rebuild ``array`` as a view.
+
+        The storage is the array that owns ``array``'s memory when ``array`` is a strided view
+        into it, so views of one array share one storage; otherwise it is a contiguous copy.
+        """
+        owner = array
+        xp = _backend.array_module(array)
+        while isinstance(owner.base, xp.ndarray):
+            owner = owner.base
+        view = _locate_view(array, owner)
+        if view is None:
+            owner = xp.ascontiguousarray(array).reshape(-1)
+            view = 0, _contiguous_strides(array.shape)
+        key = self._storage_keys.get(id(owner))
+        if key is None:
+            key = len(self.storages)
+            self._storage_keys[id(owner)] = key
+            self.storages.append(owner)
+        storage_type = _STORAGE_TYPE_NAMES[_dtype.from_numpy(owner.dtype)]
+        location = str(_backend.device_of(owner))
+        storage = _PersistentId(("storage", _Global("torch", storage_type), str(key), location,
+                                 int(owner.size)))
+        return (storage, *view)
+
+
+def _locate_view(array, owner) -> Optional[tuple]:
+    """(offset, stride) in elements that place ``array`` in ``owner``'s memory, when possible.
+
+    Possible when ``owner`` is C-contiguous (a flat storage) of the same dtype and ``array``
+    starts and steps through it in whole, non-negative elements.
+    """
+    if owner.dtype != array.dtype or not owner.flags.c_contiguous or array.size == 0:
+        return None
+    itemsize = array.itemsize
+    offset = _address(array) - _address(owner)
+    if offset % itemsize or any(s < 0 or s % itemsize for s in array.strides):
+        return None
+    return offset // itemsize, tuple(s // itemsize for s in array.strides)
+
+
+def _contiguous_strides(shape: tuple) -> tuple:
+    """The strides, in elements, of a C-contiguous array of ``shape``."""
+    strides = []
+    step = 1
+    for n in reversed(shape):
+        strides.append(step)
+        step *= max(n, 1)
+    return tuple(reversed(strides))
+
+
+# ---- save: the zip archive ------------------------------------------------------------------
+
+_ALIGNMENT = 64
+_ZIP64_LIMIT = 0xFFFFFFFF  # sizes and offsets from here on need zip64 fields, as in PyTorch
+_ZIP64_MARK = 0xFFFFFFFF  # what a 32-bit field holds when the zip64 field has its value
+_UTF8_NAMES_AND_DATA_DESCRIPTOR = 0x0808  # general purpose flags: bits 11 and 3
+_DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01, zip's first day: checkpoints carry no clock
+_LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")
+
+
+class _ZipWriter:
+    """Writes an uncompressed zip archive laid out as PyTorch's writer lays it out.
+
+    Each record is a local header, the record's bytes and a data descriptor (CRC and sizes).
+    The header's extra field pads it with "FB" + "Z"s so that the bytes start at a multiple of
+    64; records past 4 GiB get zip64 fields, and PyTorch computes their offsets from the same
+    rule. The central directory and the zip64 end records close the archive.
+    """
+
+    def __init__(self, file: IO[bytes], folder: str) -> None:
+        self._file = file
+        self._folder = folder
+        self._offset = 0
+        self._entries: list = []  # (name, crc, size, offset of the local header)
+
+    def write_record(self, name: str, data) -> None:
+        data = memoryview(data)
+        full_name = f"{self._folder}/{name}".encode("utf-8")
+        size, offset = data.nbytes, self._offset
+        crc = zlib.crc32(data)
+        zip64 = _zip64_extra(size, offset)
+        start = offset + _LOCAL_HEADER.size + len(full_name) + len(zip64) + 4
+        padding = -start % _ALIGNMENT
+        extra = zip64 + b"FB" + struct.pack("<H", padding) + b"Z" * padding
+        # With a data descriptor (flag bit 3) the header leaves the CRC and sizes zero.
+        self._write(_LOCAL_HEADER.pack(0x04034B50, 45 if zip64 else 20,
+                                       _UTF8_NAMES_AND_DATA_DESCRIPTOR, 0, 0, _DOS_DATE, 0, 0, 0,
+                                       len(full_name), len(extra)))
+        self._write(full_name + extra)
+        self._write(data)
+        self._write(struct.pack("<IIQQ" if zip64 else "<IIII", 0x08074B50, crc, size, size))
+        self._entries.append((full_name, crc, size, offset))
+
+    def finish(self) -> None:
+        """Write the central directory and the end records."""
+        directory_offset = self._offset
+        for name, crc, size, offset in self._entries:
+            zip64 = _zip64_extra(size, offset)
+            size32, offset32 = _zip32(size), _zip32(offset)
+            self._write(_CENTRAL_HEADER.pack(
+                0x02014B50, 45, 45 if zip64 else 20, _UTF8_NAMES_AND_DATA_DESCRIPTOR, 0, 0,
+                _DOS_DATE, crc, size32, size32, len(name), len(zip64), 0, 0, 0, 0, offset32))
+            self._write(name + zip64)
+        directory_size = self._offset - directory_offset
+        count = len(self._entries)
+        end64_offset = self._offset
+        self._write(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count,
+                                directory_size, directory_offset))
+        self._write(struct.pack("<IIQI", 0x07064B50, 0, end64_offset, 1))
+        count16 = min(count, 0xFFFF)
+        self._write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count16, count16,
+                                _zip32(directory_size), _zip32(directory_offset), 0))
+
+    def _write(self, data) -> None:
+        self._file.write(data)
+        self._offset += memoryview(data).nbytes
+
+
+def _zip32(value: int) -> int:
+    """``value`` for a 32-bit field: itself, or the mark that sends readers to zip64 fields."""
+    return _ZIP64_MARK if value >= _ZIP64_LIMIT else value
+
+
+def _zip64_extra(size: int, offset: int) -> bytes:
+    """The zip64 extra field a record needs: its sizes and/or offset, when they pass 4 GiB."""
+    fields = []
+    if size >= _ZIP64_LIMIT:
+        fields += [size, size]
+    if offset >= _ZIP64_LIMIT:
+        fields.append(offset)
+    if not fields:
+        return b""
+    return struct.pack(f"<HH{len(fields)}Q", 0x0001, 8 * len(fields), *fields)
+
+
+def _write_checkpoint(file: IO[bytes], folder: str, data_pkl: bytes, storages: list) -> None:
+    archive = _ZipWriter(file, folder)
+    archive.write_record("data.pkl", data_pkl)
+    archive.write_record(".format_version", b"1")
+    archive.write_record(".storage_alignment", str(_ALIGNMENT).encode())
+    archive.write_record("byteorder", sys.byteorder.encode())
+    for key, array in enumerate(storages):
+        host = _backend.move(array, _backend.CPU)  # one storage at a time, to bound memory
+        archive.write_record(f"data/{key}", host.reshape(-1).view(np.uint8))
+    archive.write_record("version", b"3\n")
+    archive.write_record(".data/serialization_id", f"{uuid.uuid4().int:040d}".encode())
+    archive.finish()
+
+
+# ---- save ----------------------------------------------------------------------------------
+
+
+def save(obj: Any, f: FileLike) -> None:
+    """Save ``obj`` (a state_dict, an optimizer's state, any nest of tensors) to a file.
+
+    The file is a PyTorch checkpoint: ``torch.load(f, weights_only=True)`` reads it. Tensors on
+    the GPU are saved as their CPU data, with their device noted for ``load``. Tensors that
+    share memory are saved once, as views of one storage; as in PyTorch, a view saves all of
+    the array it views, so save ``t[:10].clone()`` to save only those ten elements.
+
+    Saving to a path is atomic: ember writes a temporary file in the same folder, flushes it to
+    disk and renames it over ``f``. If saving fails or the process dies midway, the file that
+    was at ``f`` stays as it was.
+
+    Args:
+        obj: what to save: tensors, dtypes, ``ember.Size``, ``ember.device``, None, bools,
+            ints, floats, strings, and dicts (OrderedDicts too), lists and tuples of these.
+        f: a path (``str`` or ``os.PathLike``), or a binary file object to write to directly.
+
+    Raises:
+        TypeError: ``obj`` holds an object of another type (checked before any file is touched).
+
+    Example:
+        >>> import ember, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "weights.pt")
+        >>> ember.save({"weight": ember.ones(2, 3), "step": 10}, path)
+        >>> ember.load(path)["weight"].shape
+        ember.Size([2, 3])
+    """
+    writer = _PickleWriter()
+    data_pkl = writer.dump(obj)
+    if not isinstance(f, (str, os.PathLike)):
+        _write_checkpoint(f, "archive", data_pkl, writer.storages)
+        return
+    path = os.path.realpath(f)  # through a symlink, replace the file it points to
+    folder = os.path.splitext(os.path.basename(path))[0] or "archive"
+    _replace_atomically(path, lambda file: _write_checkpoint(file, folder, data_pkl,
+                                                              writer.storages))
+
+
+def _replace_atomically(path: str, write: Callable[[IO[bytes]], None]) -> None:
+    """Call ``write`` on a temporary file beside ``path``, then rename it to ``path``."""
+    directory, name = os.path.split(path)
+    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else _new_file_mode()
+    temporary = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{name}.", suffix=".tmp",
+                                            delete=False)
+    try:
+        with temporary:
+            write(temporary)
+            temporary.flush()
+            os.fsync(temporary.fileno())
+        os.chmod(temporary.name, mode)
+        os.replace(temporary.name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary.name)
+        raise
+    _fsync_directory(directory)
+
+
+def _new_file_mode() -> int:
+    """The mode ``open(path, "wb")`` would give a new file: 0o666 less the process umask."""
+    umask = os.umask(0o022)  # the umask can only be read by setting it; put it back at once
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename durable: flush the directory entry (POSIX; Windows has no such call)."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    except OSError:  # some file systems (network ones) refuse; the file is in place regardless
+        pass
+    finally:
+        os.close(descriptor)
+
+
+# ---- load: what the globals in data.pkl stand for -------------------------------------------
+
+
+class _Unchangeable:
+    """Refuses pickle's BUILD opcode, which sets attributes on the object before it.
+
+    The allowed globals are shared by every load; a file that could change one (a rebuild
+    function's defaults, a storage type's dtype) would change what later loads return.
+    """
+
+    __slots__ = ()
+
+    def __setstate__(self, state) -> None:
+        raise pickle.UnpicklingError(f"data.pkl tries to change {self!r}, a global it names")
+
+
+class _Allowed(_Unchangeable):
+    """A function or class that data.pkl may call, which the file can call but not change."""
+
+    __slots__ = ("function",)
+
+    def __init__(self, function: Callable) -> None:
+        self.function = function
+
+    def __call__(self, *args):
+        return self.function(*args)
+
+    def __repr__(self) -> str:
+        return f"{self.function.__module__}.{self.function.__qualname__}"
+
+
+class _StorageType(_Unchangeable):
+    """What ``torch.FloatStorage`` and the like stand for in data.pkl: a storage's dtype."""
+
+    __slots__ = ("name", "dtype")
+
+    def __init__(self, name: str, dtype: _dtype.dtype) -> None:
+        self.name = name
+        self.dtype = dtype
+
+    def __repr__(self) -> str:
+        return f"torch.{self.name}"
+
+
+_UNTYPED_STORAGE = _StorageType("UntypedStorage", _dtype.uint8)  # bytes; tensors give the dtype
+
+
+class _Storage:
+    """A storage read from the archive: a flat array on the device it is loaded to."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array) -> None:
+        self.array = array
+
+
+def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks,
+                       metadata=None) -> Tensor:
+    """``torch._utils._rebuild_tensor_v2``: a tensor that views ``storage``."""
+    if not isinstance(storage, _Storage):
+        raise pickle.UnpicklingError(f"a tensor's storage is a {type(storage).__name__}")
+    return _tensor_from_storage(storage.array, storage_offset, size, stride, requires_grad,
+                                metadata)
+
+
+def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks,
+                       dtype, metadata=None) -> Tensor:
+    """``torch._utils._rebuild_tensor_v3``: a tensor of ``dtype`` that views an untyped storage."""
+    if not isinstance(storage, _Storage) or not isinstance(dtype, _dtype.dtype):
+        raise pickle.UnpicklingError("_rebuild_tensor_v3 needs a storage and a dtype")
+    if storage.array.nbytes % dtype.itemsize:
+        raise RuntimeError(f"a storage of {storage.array.nbytes} bytes can't hold {dtype} "
+                           f"elements of {dtype.itemsize} bytes")
+    return _tensor_from_storage(storage.array.view(dtype.numpy), storage_offset, size, stride,
+                                requires_grad, metadata)
+
+
+def _rebuild_parameter(data, requires_grad, backward_hooks) -> Tensor:
+    """``torch._utils._rebuild_parameter``: an ``ember.nn.Parameter``."""
+    if not isinstance(data, Tensor):
+        raise pickle.UnpicklingError(f"a parameter's data is a {type(data).__name__}")
+    return _parameter_type()(data, requires_grad=bool(requires_grad))
+
+
+def _tensor_from_storage(array, offset, size, stride, requires_grad, metadata) -> Tensor:
+    view = _strided_view(array, offset, size, stride)
+    if metadata:  # PyTorch's lazy views: a conjugate, or a negation, of the stored values
+        unknown = set(metadata) - {"conj", "neg"}
+        if unknown:
+            raise pickle.UnpicklingError(f"unknown tensor metadata {sorted(unknown)}")
+        xp = _backend.array_module(view)
+        if metadata.get("conj"):
+            view = xp.conj(view)
+        if metadata.get("neg"):
+            view = xp.negative(view)
+    tensor = Tensor._wrap(view)
+    if requires_grad:
+        tensor.requires_grad_(True)
+    return tensor
+
+
+def _strided_view(array, offset, size, stride):
+    """``array[offset:]`` seen with ``size`` and ``stride`` (in elements), checked to fit.
+
+    The check matters: ``as_strided`` trusts its arguments, and they come from the file.
+    """
+    def is_index(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    if not (is_index(offset) and isinstance(size, tuple) and isinstance(stride, tuple)
+            and len(size) == len(stride) and all(map(is_index, size + stride))):
+        raise pickle.UnpicklingError(f"invalid tensor layout: offset {offset!r}, size {size!r}, "
+                                     f"stride {stride!r}")
+    numel = 1
+    for n in size:
+        numel *= n
+    last = offset + sum((n - 1) * s for n, s in zip(size, stride))
+    if numel and last >= array.size:
+        raise RuntimeError(f"a tensor of size {list(size)}, stride {list(stride)} and offset "
+                           f"{offset} reaches element {last} of a storage of {array.size}")
+    xp = _backend.array_module(array)
+    itemsize = array.itemsize
+    return xp.lib.stride_tricks.as_strided(array[offset:] if numel else array[:0], shape=size,
+                                           strides=tuple(s * itemsize for s in stride))
+
+
+def _allowed_globals() -> dict:
+    """(module, name) -> object, for every global ``load`` lets data.pkl name.
+
+    Python functions and classes are wrapped in ``_Allowed`` so that the file can't change them;
+    the types implemented in C (OrderedDict, set, ...) refuse changes themselves.
+    """
+    allowed = {
+        ("collections", "OrderedDict"): collections.OrderedDict,
+        ("torch._utils", "_rebuild_tensor_v2"): _Allowed(_rebuild_tensor_v2),
+        ("torch._utils", "_rebuild_tensor_v3"): _Allowed(_rebuild_tensor_v3),
+        ("torch._utils", "_rebuild_parameter"): _Allowed(_rebuild_parameter),
+        ("torch.storage", "UntypedStorage"): _UNTYPED_STORAGE,
+        ("torch", "Size"): _Allowed(Size),
+        ("torch", "device"): _Allowed(_backend.device),
+        ("_codecs", "encode"): codecs.encode,  # how protocol 2 pickles bytes
+    }
+    for module in ("builtins", "__builtin__"):  # protocol 2 names Python 3's builtins __builtin__
+        for value in (set, frozenset, complex, bytearray):
+            allowed[module, value.__name__] = value
+    for name, dtype in _STORAGE_TYPES.items():
+        allowed["torch", name] = _StorageType(name, dtype)
+    for dtype in _dtype.ALL:
+        allowed["torch", dtype.name] = dtype
+    return allowed
+
+
+_ALLOWED_GLOBALS = _allowed_globals()
+
+
+# ---- load ------------------------------------------------------------------------------------
+
+
+class _Unpickler(pickle.Unpickler):
+    """Reads data.pkl: globals come from the allow-list, storages from the archive's records."""
+
+    def __init__(self, data_pkl: bytes, archive: zipfile.ZipFile, folder: str, source: str,
+                 map_location: MapLocation, weights_only: bool) -> None:
+        super().__init__(io.BytesIO(data_pkl))
+        self._archive = archive
+        self._folder = folder
+        self._source = source
+        self._map_location = map_location
+        self._weights_only = weights_only
+        byteorder = f"{folder}/byteorder"  # PyTorch before 1.10 wrote none: little-endian
+        self._byteorder = (archive.read(byteorder) if byteorder in archive.namelist()
+                           else b"little").decode("ascii", "replace")
+        if self._byteorder not in ("little", "big"):
+            raise RuntimeError(f"{source} is corrupt: its byteorder record says "
+                               f"{self._byteorder!r:.20}, not 'little' or 'big'")
+        self._storages: dict = {}
+
+    def find_class(self, module: str, name: str):
+        found = _ALLOWED_GLOBALS.get((module, name))
+        if found is not None:
+            return found
+        if module == "torch" or module.startswith("torch."):
+            raise pickle.UnpicklingError(
+                f"ember.load can't rebuild '{module}.{name}', which {self._source} uses: ember "
+                "has no equivalent. It loads dense tensors of dtype "
+                + ", ".join(d.name for d in _STORAGE_TYPES.values())
+                + " and the containers, numbers and strings around them")
+        if self._weights_only:
+            raise pickle.UnpicklingError(
+                f"Weights only load failed: ember.load refuses to unpickle '{module}.{name}' "
+                f"from {self._source}, because unpickling it could run arbitrary code. With "
+                "weights_only=True ember.load rebuilds only tensors and the containers, numbers "
+                "and strings around them; pass weights_only=False only for a file you trust")
+        return super().find_class(module, name)
+
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
+                and isinstance(pid[1], _StorageType) and isinstance(pid[2], str)
+                and isinstance(pid[3], str) and isinstance(pid[4], int) and pid[4] >= 0):
+            raise pickle.UnpicklingError(f"{self._source} refers to an unknown persistent id "
+                                         f"{pid!r:.200}")
+        _, storage_type, key, location, numel = pid
+        if key not in self._storages:
+            array = self._read_storage(f"{self._folder}/data/{key}", storage_type.dtype, numel)
+            self._storages[key] = _Storage(self._place(array, location))
+        return self._storages[key]
+
+    def _read_storage(self, name: str, dtype: _dtype.dtype, numel: int):
+        try:
+            info = self._archive.getinfo(name)
+        except KeyError:
+            raise RuntimeError(f"{self._source} is corrupt: data.pkl refers to a record "
+                               f"'{name}' that the archive lacks") from None
+        nbytes = numel * dtype.itemsize
+        if info.file_size != nbytes:
+            raise RuntimeError(f"{self._source} is corrupt: record '{name}' holds "
+                               f"{info.file_size} bytes, but data.pkl expects {numel} elements "
+                               f"of {dtype} ({nbytes} bytes)")
+        array = np.empty(numel, dtype.numpy)
+        buffer = memoryview(array.view(np.uint8))
+        try:
+            with self._archive.open(info) as record:
+                done = 0
+                while done < nbytes:  # in chunks, so the copy never needs a second full buffer
+                    chunk = record.read(min(nbytes - done, 1 << 26))
+                    if not chunk:
+                        raise EOFError("the record ends early")
+                    buffer[done:done + len(chunk)] = chunk
+                    done += len(chunk)
+        except (zipfile.BadZipFile, EOFError, OSError) as error:
+            raise RuntimeError(f"{self._source} is corrupt: can't read record '{name}': "
+                               f"{error}") from error
+        if self._byteorder != sys.byteorder:
+            array.byteswap(inplace=True)
+        return array
+
+    def _place(self, array, location: str):
+        """Move a storage read as ``array`` to the device ``map_location`` gives ``location``."""
+        if callable(self._map_location):
+            moved = self._map_location(Tensor._wrap(array), location)
+            if moved is not None:
+                if not isinstance(moved, Tensor) or moved.shape != (array.size,):
+                    raise RuntimeError(f"map_location returned {moved!r:.100} for a storage of "
+                                       f"{array.size} elements; return a 1-D tensor or None")
+                return moved._data
+        return _backend.move(array, self._device_for(location))
+
+    def _device_for(self, location: str) -> _backend.device:
+        if isinstance(self._map_location, dict):
+            requested = self._map_location.get(location)
+        elif callable(self._map_location):
+            requested = None
+        else:
+            requested = self._map_location
+        if requested is not None:
+            return _backend.device(requested)
+        try:
+            saved = _backend.device(location)
+        except RuntimeError:
+            raise RuntimeError(f"{self._source} holds a storage saved on '{location}', a device "
+                               "ember does not have; pass map_location='cpu'") from None
+        if saved.type == "cuda" and not _backend.cuda_available():
+            return _backend.CPU
+        return saved
+
+
+def load(f: FileLike, map_location: MapLocation = None, weights_only: bool = True) -> Any:
+    """Load an object saved by ``ember.save`` or ``torch.save``.
+
+    Loading never runs code from the file: data.pkl may name only tensors' rebuild functions,
+    storage types, dtypes, ``torch.Size``, ``torch.device`` and plain containers, and any other
+    name raises ``pickle.UnpicklingError`` before it is imported.
+
+    Args:
+        f: a path (``str`` or ``os.PathLike``) or a seekable binary file object.
+        map_location: where tensors go. None keeps the device they were saved from (the CPU when
+            they come from CUDA and this machine has none); ``"cpu"``, ``"cuda:0"`` or an
+            ``ember.device`` sends them all there; a dict maps saved locations to devices
+            (``{"cuda:1": "cuda:0"}``); a callable ``(storage, location)`` gets each storage as
+            a 1-D CPU tensor and returns it moved, or None for the default.
+        weights_only: keep the allow-list. Pass False only for a file you trust: other globals
+            are then imported and called, which can run any code.
+
+    Returns:
+        The saved object, with ember tensors (``ember.nn.Parameter`` for parameters). Tensors
+        that shared memory when saved share it again.
+
+    Raises:
+        pickle.UnpicklingError: data.pkl names a global outside the allow-list, or is corrupt.
+        RuntimeError: the file is empty, truncated, not a checkpoint, or its records don't match
+            data.pkl; the message names the file.
+
+    Example:
+        >>> import ember, io
+        >>> buffer = io.BytesIO()
+        >>> ember.save({"bias": ember.zeros(3)}, buffer)
+        >>> _ = buffer.seek(0)
+        >>> ember.load(buffer, map_location="cpu")
+        {'bias': tensor([0., 0., 0.])}
+    """
+    if isinstance(f, (str, os.PathLike)):
+        with open(f, "rb") as file:
+            return _load(file, os.fspath(f), map_location, weights_only)
+    return _load(f, repr(getattr(f, "name", f)), map_location, weights_only)
+
+
+def _load(file: IO[bytes], source: str, map_location: MapLocation, weights_only: bool) -> Any:
+    start = file.tell()
+    head = file.read(4)
+    file.seek(start)
+    if not head:
+        raise RuntimeError(f"{source} is empty: it is not a checkpoint")
+    if head[:1] == pickle.PROTO:
+        raise RuntimeError(f"{source} is in PyTorch's legacy format (before version 1.6), which "
+                           "ember does not read; load it with torch.load and save it again")
+    try:
+        archive = zipfile.ZipFile(file)
+    except zipfile.BadZipFile as error:
+        raise RuntimeError(f"{source} is not a checkpoint: {error} (it is truncated, or it is "
+                           "not a zip archive that torch.save or ember.save wrote)") from None
+    with archive:
+        folders = [name[:-len("/data.pkl")] for name in archive.namelist()
+                   if name.endswith("/data.pkl") and name.count("/") == 1]
+        if not folders:
+            raise RuntimeError(f"{source} is not a checkpoint: the zip archive has no "
+                               "<folder>/data.pkl record")
+        try:
+            data_pkl = archive.read(f"{folders[0]}/data.pkl")
+        except (zipfile.BadZipFile, EOFError, OSError) as error:
+            raise RuntimeError(f"{source} is corrupt: can't read data.pkl: {error}") from error
+        unpickler = _Unpickler(data_pkl, archive, folders[0], source, map_location, weights_only)
+        try:
+            return unpickler.load()
+        except (pickle.UnpicklingError, RuntimeError) as error:
+            if source in str(error):  # the message names the file already
+                raise
+            kind = (pickle.UnpicklingError if isinstance(error, pickle.UnpicklingError)
+                    else RuntimeError)
+            raise kind(f"can't load {source}: {error}") from error
+        except (EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+                struct.error) as error:
+            raise pickle.UnpicklingError(f"{source} is corrupt: data.pkl can't be unpickled: "
+                                         f"{type(error).__name__}: {error}") from error
