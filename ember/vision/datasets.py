@@ -1,0 +1,321 @@
+"""MNIST and Fashion-MNIST, read from their IDX files (gzip-compressed or plain).
+
+Where the files are looked for, when ``root`` is None, in this order:
+
+1. ``$EMBER_DATA``, if set;
+2. the user's cache folder, ``$XDG_CACHE_HOME/ember/datasets`` (``~/.cache/ember/datasets``);
+3. for Fashion-MNIST, ``/usr/share/datasets/fashion-mnist``, where Debian's package
+   ``dataset-fashion-mnist`` installs it.
+
+In each folder the files may sit directly, or in ``<ClassName>/raw/`` below it (torchvision's
+layout, and where ``download=True`` puts them).
+
+An item is ``(image, label)``: the image a uint8 ember tensor H x W (28 x 28) that the
+transforms in ``ember.vision.transforms`` accept, the label an int.
+"""
+
+import gzip
+import hashlib
+import http.client
+import os
+import struct
+import tempfile
+import urllib.request
+import zlib
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..utils.data import Dataset
+from .transforms import batch_transform
+
+# The IDX format: a magic number 0x0000TTDD (TT the element type, DD the number of dimensions),
+# DD big-endian uint32 sizes, then the elements, big-endian, in C order.
+_IDX_TYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
+              0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+IMAGES_MAGIC = 2051  # 0x00000803: uint8, 3 dimensions (count, rows, columns)
+LABELS_MAGIC = 2049  # 0x00000801: uint8, 1 dimension (count)
+
+
+def read_idx(path: str, expected_magic: "int | None" = None) -> np.ndarray:
+    """The array stored in an IDX file, gzip-compressed or not (told apart by content).
+
+    Args:
+        path: the file.
+        expected_magic: when given, the magic number the file must have (2051 for MNIST images,
+            2049 for labels).
+
+    Raises:
+        RuntimeError: naming the file, when it cannot be decompressed, is not IDX, has an
+            unexpected magic number, or holds more or fewer bytes than its header announces.
+
+    Example:
+        >>> import gzip, os, tempfile
+        >>> from ember.vision.datasets import read_idx
+        >>> path = os.path.join(tempfile.mkdtemp(), "labels.gz")
+        >>> with gzip.open(path, "wb") as f:
+        ...     _ = f.write(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 1]))
+        >>> read_idx(path, expected_magic=2049).tolist()
+        [7, 2, 1]
+    """
+    raw = _read_maybe_gzip(path)
+    if len(raw) < 4:
+        raise RuntimeError(f"{path}: not an IDX file: only {len(raw)} bytes, too short for the "
+                           f"magic number")
+    magic = struct.unpack(">I", raw[:4])[0]
+    type_code, ndim = raw[2], raw[3]
+    if raw[:2] != b"\0\0" or type_code not in _IDX_TYPES:
+        raise RuntimeError(f"{path}: not an IDX file (magic number {magic:#010x})")
+    if expected_magic is not None and magic != expected_magic:
+        raise RuntimeError(f"{path}: magic number {magic}, expected {expected_magic}")
+    header_size = 4 + 4 * ndim
+    if len(raw) < header_size:
+        raise RuntimeError(f"{path}: truncated header: {ndim} dimensions need {header_size} "
+                           f"bytes, the file has {len(raw)}")
+    shape = struct.unpack(f">{ndim}I", raw[4:header_size])
+    dtype = _IDX_TYPES[type_code]
+    expected = int(np.prod(shape)) * dtype.itemsize
+    found = len(raw) - header_size
+    if found != expected:
+        problem = "truncated" if found < expected else "corrupt"
+        raise RuntimeError(f"{path}: {problem}: the header announces shape {shape} "
+                           f"({expected} bytes of data) but the file holds {found} bytes")
+    array = np.frombuffer(raw, dtype, offset=header_size).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))  # a writable copy in native byte order
+
+
+def _read_maybe_gzip(path: str) -> bytes:
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as error:
+        raise RuntimeError(f"{path}: corrupt or truncated gzip file: {error}") from error
+
+
+def _cache_root() -> str:
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "ember", "datasets")
+
+
+class MNIST(Dataset):
+    """The MNIST handwritten digits: 60,000 training and 10,000 test images, 28 x 28, 10 classes.
+
+    Args:
+        root: the folder with the files (directly or in ``MNIST/raw/``); when None, the
+            folders listed in this module's docstring are searched.
+        train: the training split; otherwise the test split.
+        transform: applied to each image (a uint8 tensor H x W), e.g. ``ToTensor()``.
+        target_transform: applied to each label (an int).
+        download: fetch the files from ``mirrors`` when they are not found, checking their
+            MD5 sums, into ``root/MNIST/raw`` (``root`` defaulting to ``$EMBER_DATA`` or the
+            cache folder).
+
+    Attributes:
+        data: all images of the split, a uint8 tensor N x 28 x 28.
+        targets: all labels, an int64 tensor N.
+        classes: the class names, indexed by label.
+
+    Example:
+        >>> from ember.vision.datasets import FashionMNIST
+        >>> from ember.vision import transforms
+        >>> test = FashionMNIST(train=False, transform=transforms.ToTensor())  # doctest: +SKIP
+        >>> image, label = test[0]  # doctest: +SKIP
+        >>> image.shape, test.classes[label]  # doctest: +SKIP
+        (ember.Size([1, 28, 28]), 'Ankle boot')
+    """
+
+    mirrors = ["https://ossci-datasets.s3.amazonaws.com/mnist/"]
+    resources = [
+        ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+        ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+        ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+        ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+    ]
+    classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five",
+               "6 - six", "7 - seven", "8 - eight", "9 - nine"]
+    # Folders a system package installs the files into, searched last when root is None.
+    system_folders: "list[str]" = []
+    system_package: "str | None" = None  # the Debian package that installs them
+
+    def __init__(self, root: "str | None" = None, train: bool = True, transform=None,
+                 target_transform=None, download: bool = False) -> None:
+        self.train = train
+        self.transform = transform
+        self.target_transform = target_transform
+        roots = [os.path.expanduser(root)] if root is not None else self._default_roots()
+        found = self._find(roots)
+        if found is None and download:
+            self.root = roots[0]
+            self.download()
+            found = self._find([self.root])
+        if found is None:
+            raise RuntimeError(self._not_found_message(roots))
+        self.root, images_path, labels_path = found
+        images = read_idx(images_path, IMAGES_MAGIC)
+        labels = read_idx(labels_path, LABELS_MAGIC)
+        if len(images) != len(labels):
+            raise RuntimeError(f"{images_path} holds {len(images)} images but {labels_path} "
+                               f"holds {len(labels)} labels")
+        self.data = Tensor._wrap(images)
+        self.targets = Tensor._wrap(labels.astype(np.int64))
+
+    # ---- finding and fetching the files ------------------------------------------------------
+
+    @property
+    def _split_files(self) -> "tuple[str, str]":
+        prefix = "train" if self.train else "t10k"
+        return f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
+
+    @classmethod
+    def _default_roots(cls) -> "list[str]":
+        roots = [os.environ["EMBER_DATA"]] if os.environ.get("EMBER_DATA") else []
+        return roots + [_cache_root()] + list(cls.system_folders)
+
+    def _find(self, roots: "list[str]"):
+        """``(root, images path, labels path)`` for the first folder holding both, or None."""
+        for root in roots:
+            for folder in (os.path.join(root, type(self).__name__, "raw"), root):
+                paths = [self._existing(folder, name) for name in self._split_files]
+                if None not in paths:
+                    return (root, *paths)
+        return None
+
+    @staticmethod
+    def _existing(folder: str, name: str) -> "str | None":
+        """The file ``name`` or ``name.gz`` in ``folder``, whichever exists (plain first)."""
+        for candidate in (name, name + ".gz"):
+            path = os.path.join(folder, candidate)
+            if os.path.isfile(path):
+                return path
+        return None
+
+    @property
+    def raw_folder(self) -> str:
+        """``root/<ClassName>/raw``: where ``download`` puts the files."""
+        return os.path.join(self.root, type(self).__name__, "raw")
+
+    def download(self) -> None:
+        """Fetch the files in ``resources`` that ``raw_folder`` lacks, checking their MD5 sums."""
+        os.makedirs(self.raw_folder, exist_ok=True)
+        for filename, md5 in self.resources:
+            target = os.path.join(self.raw_folder, filename)
+            if not os.path.isfile(target):
+                _download(filename, md5, self.mirrors, target)
+
+    def _not_found_message(self, roots: "list[str]") -> str:
+        name = type(self).__name__
+        files = ", ".join(f"{base}.gz" for base in self._split_files)
+        ways = []
+        if self.system_package is not None:
+            ways.append(f"install it system-wide: sudo apt-get install {self.system_package}")
+        ways.append(f"put the files ({files}) in a folder, directly or in {name}/raw/, and "
+                    f"pass root=<folder> or set the environment variable EMBER_DATA=<folder>")
+        ways.append(f"pass download=True to fetch them from {self.mirrors[0]}")
+        numbered = "\n".join(f"  {i}. {way}" for i, way in enumerate(ways, start=1))
+        return (f"{name} dataset not found (looked in: {', '.join(roots)}). "
+                f"Get it one of these ways:\n{numbered}")
+
+    # ---- the dataset ---------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int):
+        image = Tensor._wrap(self.data._data[index].copy())  # a copy: transforms may write
+        target = int(self.targets._data[index])
+        if self.transform is not None:
+            image = self.transform(image)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return image, target
+
+    def _get_batch(self, indices):
+        """The DataLoader's fast path: a batch in one fancy index and one batched transform."""
+        transform = batch_transform(self.transform)
+        if transform is None or self.target_transform is not None:
+            return None
+        rows = np.asarray(indices, dtype=np.int64)
+        return [transform(Tensor._wrap(self.data._data[rows])),
+                Tensor._wrap(self.targets._data[rows])]
+
+    @property
+    def class_to_idx(self) -> "dict[str, int]":
+        return {name: i for i, name in enumerate(self.classes)}
+
+    def __repr__(self) -> str:
+        lines = [f"Dataset {type(self).__name__}",
+                 f"    Number of datapoints: {len(self)}",
+                 f"    Root location: {self.root}",
+                 f"    Split: {'Train' if self.train else 'Test'}"]
+        for label, transform in (("Transform", self.transform),
+                                 ("Target transform", self.target_transform)):
+            if transform is not None:
+                text = repr(transform).replace("\n", "\n" + " " * (6 + len(label)))
+                lines.append(f"    {label}: {text}")
+        return "\n".join(lines)
+
+
+class FashionMNIST(MNIST):
+    """Zalando's Fashion-MNIST: 60,000 training and 10,000 test images of clothing, 28 x 28,
+    10 classes. The same format and arguments as :class:`MNIST`.
+
+    Debian and Ubuntu package it: ``sudo apt-get install dataset-fashion-mnist`` puts the files
+    where this class finds them without ``root``.
+
+    Example:
+        >>> from ember.vision.datasets import FashionMNIST
+        >>> FashionMNIST.classes[9]
+        'Ankle boot'
+    """
+
+    mirrors = ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+               "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/"
+               "fashion/"]
+    resources = [
+        ("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+        ("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
+        ("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
+        ("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
+    ]
+    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+               "Sneaker", "Bag", "Ankle boot"]
+    system_folders = ["/usr/share/datasets/fashion-mnist"]
+    system_package = "dataset-fashion-mnist"
+
+
+def _download(filename: str, md5: str, mirrors: "list[str]", target: str) -> None:
+    """Fetch ``filename`` from the first mirror that serves it with the right MD5 sum.
+
+    The file is written to a temporary name beside ``target`` and renamed into place only once
+    its checksum matches, so an interrupted or corrupt download never looks like a good file.
+    """
+    failures = []
+    for mirror in mirrors:
+        url = mirror + filename
+        print(f"Downloading {url} to {target}")
+        try:
+            _fetch_checked(url, md5, target)
+            return
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            failures.append(f"{url}: {error}")
+    raise RuntimeError(f"could not download {filename}:\n  " + "\n  ".join(failures))
+
+
+def _fetch_checked(url: str, md5: str, target: str) -> None:
+    folder, name = os.path.split(target)
+    handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+    try:
+        digest = hashlib.md5(usedforsecurity=False)
+        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != md5:
+            raise ValueError(f"MD5 checksum mismatch: expected {md5}, got {digest.hexdigest()}")
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)

@@ -1,0 +1,431 @@
+"""ember.vision: IDX files, MNIST / Fashion-MNIST (found, downloaded, or missing), transforms."""
+
+import functools
+import gzip
+import hashlib
+import http.server
+import os
+import struct
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember.utils.data import DataLoader, default_collate
+from ember.vision import datasets, transforms
+
+DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+TRAIN_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+TEST_FILES = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
+    """``array`` in the IDX format: magic number, big-endian sizes, big-endian elements."""
+    dtype = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+    header = struct.pack(">HBB", 0, type_code, array.ndim)
+    header += struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(dtype[type_code]).tobytes()
+
+
+def write(path, content: bytes, compress: bool) -> str:
+    path = str(path) + (".gz" if compress else "")
+    with (gzip.open if compress else open)(path, "wb") as f:
+        f.write(content)
+    return path
+
+
+def fake_mnist(folder, compress=True, train_count=6, test_count=4, seed=0):
+    """Write the four MNIST files with random content; return {"train"/"test": (images,
+    labels)}."""
+    rng = np.random.default_rng(seed)
+    os.makedirs(folder, exist_ok=True)
+    arrays = {}
+    for split, names, count in (("train", TRAIN_FILES, train_count),
+                                ("test", TEST_FILES, test_count)):
+        images = rng.integers(0, 256, (count, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, count, dtype=np.uint8)
+        write(os.path.join(folder, names[0]), idx_bytes(images), compress)
+        write(os.path.join(folder, names[1]), idx_bytes(labels), compress)
+        arrays[split] = (images, labels)
+    return arrays
+
+
+@pytest.fixture
+def isolated(monkeypatch, tmp_path):
+    """No dataset anywhere by default: empty EMBER_DATA and cache, no system folder."""
+    monkeypatch.setenv("EMBER_DATA", str(tmp_path / "ember_data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(datasets.FashionMNIST, "system_folders", [str(tmp_path / "system")])
+    return tmp_path
+
+
+# ---- IDX files ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("compress", [False, True])
+@pytest.mark.parametrize("type_code, dtype", [(0x08, np.uint8), (0x09, np.int8),
+                                              (0x0B, np.int16), (0x0C, np.int32),
+                                              (0x0D, np.float32), (0x0E, np.float64)])
+def test_read_idx_round_trip(tmp_path, compress, type_code, dtype):
+    array = (np.arange(24) - 5).reshape(2, 3, 4).astype(dtype)
+    path = write(tmp_path / "array", idx_bytes(array, type_code), compress)
+    read = datasets.read_idx(path)
+    assert read.dtype == dtype and read.dtype.isnative and read.flags.writeable
+    np.testing.assert_array_equal(read, array)
+
+
+def test_read_idx_checks_the_magic_number(tmp_path):
+    path = write(tmp_path / "labels", idx_bytes(np.zeros(3, np.uint8)), compress=True)
+    assert datasets.read_idx(path, expected_magic=2049).shape == (3,)
+    with pytest.raises(RuntimeError, match=f"{path}: magic number 2049, expected 2051"):
+        datasets.read_idx(path, expected_magic=2051)
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"\x01\x02\x08\x03" + bytes(20), "not an IDX file"),
+    (b"\x00\x00\x42\x01" + bytes(8), "not an IDX file"),
+    (b"\x00\x00", "too short"),
+    (b"\x00\x00\x08\x03\x00\x00\x00\x02", "truncated header"),
+    (idx_bytes(np.zeros((2, 3, 3), np.uint8))[:-1], "truncated"),
+    (idx_bytes(np.zeros((2, 3, 3), np.uint8)) + b"\x00", "corrupt"),
+])
+@pytest.mark.parametrize("compress", [False, True])
+def test_read_idx_names_the_file_and_the_problem(tmp_path, content, problem, compress):
+    path = write(tmp_path / "bad", content, compress)
+    with pytest.raises(RuntimeError, match=problem) as info:
+        datasets.read_idx(path)
+    assert str(info.value).startswith(path)
+
+
+def test_read_idx_reports_a_truncated_gzip_file(tmp_path):
+    whole = gzip.compress(idx_bytes(np.arange(1000, dtype=np.uint8) % 7))
+    path = tmp_path / "cut.gz"
+    path.write_bytes(whole[:len(whole) // 2])
+    with pytest.raises(RuntimeError, match="corrupt or truncated gzip file") as info:
+        datasets.read_idx(str(path))
+    assert str(path) in str(info.value)
+
+
+# ---- MNIST and Fashion-MNIST from local files --------------------------------------------
+
+@pytest.mark.parametrize("layout", ["flat", "torchvision"])
+@pytest.mark.parametrize("compress", [True, False])
+def test_mnist_reads_both_layouts(tmp_path, layout, compress):
+    folder = tmp_path if layout == "flat" else tmp_path / "MNIST" / "raw"
+    arrays = fake_mnist(folder, compress=compress)
+    for train, split in ((True, "train"), (False, "test")):
+        dataset = datasets.MNIST(root=str(tmp_path), train=train)
+        images, labels = arrays[split]
+        assert len(dataset) == len(labels)
+        assert dataset.data.dtype == ember.uint8 and dataset.data.shape == images.shape
+        assert dataset.targets.dtype == ember.int64
+        np.testing.assert_array_equal(dataset.data.numpy(), images)
+        np.testing.assert_array_equal(dataset.targets.numpy(), labels)
+        image, label = dataset[1]
+        assert isinstance(image, ember.Tensor) and image.dtype == ember.uint8
+        assert image.shape == (28, 28) and isinstance(label, int) and label == labels[1]
+
+
+def test_items_are_copies_and_transforms_apply(tmp_path):
+    arrays = fake_mnist(tmp_path)
+    dataset = datasets.MNIST(root=str(tmp_path), transform=transforms.ToTensor(),
+                             target_transform=lambda label: label + 100)
+    image, label = dataset[0]
+    assert image.shape == (1, 28, 28) and image.dtype == ember.float32
+    np.testing.assert_allclose(image.numpy()[0], arrays["train"][0][0] / 255, rtol=1e-6)
+    assert label == arrays["train"][1][0] + 100
+    plain = datasets.MNIST(root=str(tmp_path))
+    plain[0][0].fill_(0)
+    assert plain.data[0].numpy().any()  # writing to an item leaves the dataset alone
+
+
+def test_dataset_attributes_and_repr(tmp_path):
+    fake_mnist(tmp_path)
+    dataset = datasets.FashionMNIST(root=str(tmp_path), train=False,
+                                    transform=transforms.ToTensor())
+    assert dataset.classes == ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                               "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    assert dataset.class_to_idx["Ankle boot"] == 9
+    assert datasets.MNIST.classes[3] == "3 - three"
+    assert repr(dataset) == (f"Dataset FashionMNIST\n    Number of datapoints: 4\n"
+                             f"    Root location: {tmp_path}\n    Split: Test\n"
+                             f"    Transform: ToTensor()")
+
+
+def test_image_and_label_counts_must_agree(tmp_path):
+    fake_mnist(tmp_path)
+    write(tmp_path / TRAIN_FILES[1], idx_bytes(np.zeros(5, np.uint8)), compress=True)
+    with pytest.raises(RuntimeError, match="holds 6 images but .* holds 5 labels"):
+        datasets.MNIST(root=str(tmp_path))
+
+
+def test_a_corrupt_dataset_file_is_named(tmp_path):
+    fake_mnist(tmp_path)
+    images = tmp_path / (TRAIN_FILES[0] + ".gz")
+    images.write_bytes(gzip.compress(idx_bytes(np.zeros((6, 28, 28), np.uint8))[:-100]))
+    with pytest.raises(RuntimeError, match="truncated") as info:
+        datasets.FashionMNIST(root=str(tmp_path))
+    assert str(images) in str(info.value)
+
+
+def test_root_from_ember_data(isolated):
+    arrays = fake_mnist(isolated / "ember_data")
+    dataset = datasets.FashionMNIST()
+    assert dataset.root == str(isolated / "ember_data")
+    np.testing.assert_array_equal(dataset.targets.numpy(), arrays["train"][1])
+
+
+def test_root_from_the_cache_folder(isolated):
+    arrays = fake_mnist(isolated / "cache" / "ember" / "datasets" / "MNIST" / "raw", seed=1)
+    dataset = datasets.MNIST(train=False)
+    np.testing.assert_array_equal(dataset.targets.numpy(), arrays["test"][1])
+
+
+def test_root_from_the_system_folder(isolated):
+    arrays = fake_mnist(isolated / "system", seed=2)
+    dataset = datasets.FashionMNIST()
+    np.testing.assert_array_equal(dataset.targets.numpy(), arrays["train"][1])
+    with pytest.raises(RuntimeError):
+        datasets.MNIST()  # the Fashion-MNIST package's folder is not MNIST's
+
+
+def test_missing_data_says_the_three_ways_to_get_it(isolated):
+    with pytest.raises(RuntimeError) as info:
+        datasets.FashionMNIST()
+    message = str(info.value)
+    assert "FashionMNIST dataset not found" in message
+    assert "apt-get install dataset-fashion-mnist" in message
+    assert "EMBER_DATA" in message and "root=" in message
+    assert "download=True" in message
+    assert str(isolated / "ember_data") in message and str(isolated / "system") in message
+    with pytest.raises(RuntimeError, match="download=True") as info:
+        datasets.MNIST(root=str(isolated / "nowhere"))
+    assert "apt-get" not in str(info.value)  # no package ships MNIST
+
+
+# ---- download ------------------------------------------------------------------------------
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server(tmp_path):
+    """An HTTP server on 127.0.0.1 serving ``tmp_path / "www"``; yields its base URL."""
+    www = tmp_path / "www"
+    www.mkdir()
+    handler = functools.partial(QuietHandler, directory=str(www))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def serve_fake_mnist(tmp_path, monkeypatch, mirrors):
+    """Put fake gzip MNIST files at www/good/, and point MNIST at them."""
+    arrays = fake_mnist(tmp_path / "www" / "good")
+    resources = []
+    for name in TRAIN_FILES + TEST_FILES:
+        content = (tmp_path / "www" / "good" / f"{name}.gz").read_bytes()
+        resources.append((f"{name}.gz", hashlib.md5(content).hexdigest()))
+    monkeypatch.setattr(datasets.MNIST, "resources", resources)
+    monkeypatch.setattr(datasets.MNIST, "mirrors", mirrors)
+    return arrays
+
+
+def test_download_falls_back_to_the_next_mirror(tmp_path, monkeypatch, server, capsys):
+    arrays = serve_fake_mnist(tmp_path, monkeypatch, [server + "missing/", server + "good/"])
+    root = tmp_path / "data"
+    dataset = datasets.MNIST(root=str(root), train=False, download=True)
+    np.testing.assert_array_equal(dataset.data.numpy(), arrays["test"][0])
+    raw = root / "MNIST" / "raw"
+    assert sorted(os.listdir(raw)) == sorted(f"{name}.gz" for name in TRAIN_FILES + TEST_FILES)
+    assert "Downloading" in capsys.readouterr().out
+    monkeypatch.setattr(datasets.MNIST, "mirrors", ["http://127.0.0.1:9/unreachable/"])
+    datasets.MNIST(root=str(root), download=True)  # present already: nothing to fetch
+
+
+def test_download_into_the_default_root(isolated, monkeypatch, server):
+    serve_fake_mnist(isolated, monkeypatch, [server + "good/"])
+    monkeypatch.delenv("EMBER_DATA")
+    datasets.MNIST(download=True)
+    assert os.path.isdir(isolated / "cache" / "ember" / "datasets" / "MNIST" / "raw")
+
+
+def test_download_rejects_a_bad_checksum(tmp_path, monkeypatch, server):
+    serve_fake_mnist(tmp_path, monkeypatch, [server + "good/"])
+    resources = list(datasets.MNIST.resources)
+    resources[0] = (resources[0][0], "0" * 32)
+    monkeypatch.setattr(datasets.MNIST, "resources", resources)
+    root = tmp_path / "data"
+    with pytest.raises(RuntimeError, match="MD5 checksum mismatch") as info:
+        datasets.MNIST(root=str(root), download=True)
+    assert resources[0][0] in str(info.value)
+    assert os.listdir(root / "MNIST" / "raw") == []  # nothing half-written is left behind
+
+
+def test_download_reports_every_failed_mirror(tmp_path, monkeypatch, server):
+    serve_fake_mnist(tmp_path, monkeypatch, [server + "missing/", server + "also-missing/"])
+    with pytest.raises(RuntimeError, match="could not download") as info:
+        datasets.MNIST(root=str(tmp_path / "data"), download=True)
+    assert "missing/" in str(info.value) and "also-missing/" in str(info.value)
+
+
+# ---- transforms ----------------------------------------------------------------------------
+
+def test_to_tensor_matches_manual_numpy():
+    rng = np.random.default_rng(0)
+    gray = rng.integers(0, 256, (5, 7), dtype=np.uint8)
+    color = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    to_tensor = transforms.ToTensor()
+    for image, expected in ((gray, gray[None]), (color, color.transpose(2, 0, 1)),
+                            (ember.from_numpy(gray), gray[None])):
+        result = to_tensor(image)
+        assert result.dtype == ember.float32
+        np.testing.assert_array_equal(result.numpy(), expected.astype(np.float32) / 255)
+    floats = rng.random((4, 4))
+    result = to_tensor(floats)  # not uint8: values and dtype kept
+    assert result.dtype == ember.float64
+    np.testing.assert_array_equal(result.numpy(), floats[None])
+
+
+def test_to_tensor_errors():
+    with pytest.raises(TypeError, match="pic should be PIL Image or ndarray"):
+        transforms.ToTensor()([[1, 2]])
+    with pytest.raises(ValueError, match="pic should be 2/3 dimensional. Got 4 dimensions."):
+        transforms.ToTensor()(np.zeros((1, 2, 3, 4), np.uint8))
+
+
+def test_normalize_matches_manual_numpy():
+    rng = np.random.default_rng(1)
+    image = rng.random((3, 4, 5), dtype=np.float32)
+    mean, std = (0.1, 0.2, 0.3), (0.5, 0.25, 2.0)
+    expected = (image - np.array(mean, np.float32)[:, None, None]) \
+        / np.array(std, np.float32)[:, None, None]
+    tensor = ember.from_numpy(image.copy())
+    result = transforms.Normalize(mean, std)(tensor)
+    np.testing.assert_allclose(result.numpy(), expected, rtol=1e-6)
+    np.testing.assert_array_equal(tensor.numpy(), image)  # not in place
+    in_place = transforms.Normalize(mean, std, inplace=True)(tensor)
+    np.testing.assert_allclose(tensor.numpy(), expected, rtol=1e-6)
+    assert in_place is tensor
+
+
+def test_normalize_errors():
+    normalize = transforms.Normalize((0.5,), (0.5,))
+    with pytest.raises(TypeError, match="Input tensor should be a float tensor"):
+        normalize(ember.zeros(1, 2, 2, dtype=ember.uint8))
+    with pytest.raises(ValueError, match=r"Expected tensor to be a tensor image of size"):
+        normalize(ember.zeros(2, 2))
+    with pytest.raises(ValueError, match="std evaluated to zero"):
+        transforms.Normalize((0.5,), (0.0,))(ember.zeros(1, 2, 2))
+
+
+@pytest.mark.parametrize("padding, torch_pad", [(2, (2, 2, 2, 2)), ((1, 3), (1, 1, 3, 3)),
+                                                ((1, 2, 3, 0), (1, 3, 2, 0)), ([2], (2,) * 4)])
+@pytest.mark.parametrize("mode, torch_mode", [("constant", "constant"), ("edge", "replicate"),
+                                              ("reflect", "reflect")])
+def test_pad_matches_torch(padding, torch_pad, mode, torch_mode):
+    image = np.arange(2 * 5 * 6, dtype=np.float32).reshape(2, 5, 6)
+    ours = transforms.Pad(padding, fill=0, padding_mode=mode)(ember.from_numpy(image))
+    theirs = torch.nn.functional.pad(torch.from_numpy(image)[None], torch_pad, torch_mode)[0]
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_pad_fill_symmetric_and_numpy_images():
+    image = np.array([[1, 2], [3, 4]], dtype=np.uint8)
+    filled = transforms.Pad(1, fill=9)(image)
+    assert isinstance(filled, np.ndarray)
+    np.testing.assert_array_equal(filled, [[9, 9, 9, 9], [9, 1, 2, 9], [9, 3, 4, 9],
+                                           [9, 9, 9, 9]])
+    np.testing.assert_array_equal(transforms.Pad((1, 0), padding_mode="symmetric")(image),
+                                  [[1, 1, 2, 2], [3, 3, 4, 4]])
+    color = np.zeros((28, 28, 3), np.uint8)  # an H x W x C array: pad H and W, not C
+    assert transforms.Pad(2)(color).shape == (32, 32, 3)
+    assert transforms.Pad(2)(ember.zeros(28, 28, dtype=ember.uint8)).shape == (32, 32)
+
+
+@pytest.mark.parametrize("args, error, message", [
+    (("2",), TypeError, "Got inappropriate padding arg"),
+    ((2, "white"), TypeError, "Got inappropriate fill arg"),
+    ((2, 0, "wrap"), ValueError, "Padding mode should be either"),
+    (((1, 2, 3),), ValueError, "not a 3 element tuple"),
+    ((-1,), ValueError, "non-negative"),
+])
+def test_pad_errors(args, error, message):
+    with pytest.raises(error, match=message):
+        transforms.Pad(*args)
+
+
+def test_lambda_and_compose():
+    pipeline = transforms.Compose([transforms.Lambda(lambda x: x + 1),
+                                   transforms.Lambda(lambda x: x * 10)])
+    assert pipeline(1) == 20
+    with pytest.raises(TypeError, match="Argument lambd should be callable, got 'int'"):
+        transforms.Lambda(3)
+
+
+def test_reprs_match_torchvision():
+    pipeline = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
+    assert repr(pipeline) == "Compose(\n    ToTensor()\n    Normalize(mean=(0.5,), std=(0.5,))\n)"
+    assert repr(transforms.Pad(2)) == "Pad(padding=2, fill=0, padding_mode=constant)"
+    assert repr(transforms.Lambda(abs)) == "Lambda()"
+
+
+TUTORIAL = transforms.Compose([transforms.ToTensor(), transforms.Pad(2),
+                               transforms.Normalize((0.2860,), (0.3530,))])
+
+
+def test_batch_transform_equals_stacking_each_image():
+    images = ember.from_numpy(np.random.default_rng(2).integers(0, 256, (5, 28, 28),
+                                                                 dtype=np.uint8))
+    batched = transforms.batch_transform(TUTORIAL)(images)
+    one_by_one = ember.stack([TUTORIAL(image) for image in images])
+    assert batched.shape == (5, 1, 32, 32)
+    np.testing.assert_array_equal(batched.numpy(), one_by_one.numpy())
+    assert transforms.batch_transform(transforms.Lambda(abs)) is None
+    assert transforms.batch_transform(transforms.Compose([transforms.ToTensor(),
+                                                          transforms.Lambda(abs)])) is None
+
+
+@pytest.mark.parametrize("transform", [None, TUTORIAL, transforms.Compose(
+    [transforms.Pad(1), transforms.ToTensor(), transforms.Lambda(lambda x: x * 2)])])
+def test_loader_fast_path_equals_per_sample_path(tmp_path, transform):
+    fake_mnist(tmp_path, train_count=10)
+    dataset = datasets.MNIST(root=str(tmp_path), transform=transform)
+    fast = list(DataLoader(dataset, batch_size=4))
+    slow = list(DataLoader(dataset, batch_size=4, collate_fn=lambda b: default_collate(b)))
+    assert len(fast) == len(slow) == 3
+    for (fast_images, fast_labels), (slow_images, slow_labels) in zip(fast, slow):
+        assert fast_images.dtype == slow_images.dtype and fast_labels.dtype == ember.int64
+        np.testing.assert_array_equal(fast_images.numpy(), slow_images.numpy())
+        np.testing.assert_array_equal(fast_labels.numpy(), slow_labels.numpy())
+
+
+# ---- the real Fashion-MNIST, where Debian's package is installed ---------------------------
+
+@pytest.mark.skipif(not os.path.isdir(DEBIAN_FASHION_MNIST),
+                    reason="dataset-fashion-mnist is not installed")
+def test_debian_fashion_mnist():
+    # The decompressed files are byte for byte Zalando's: these are the published MD5 sums of
+    # the uncompressed IDX files. (Debian recompressed them, so the .gz sums differ.)
+    published = {"train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+                 "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
+                 "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
+                 "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965"}
+    for name, md5 in published.items():
+        with gzip.open(os.path.join(DEBIAN_FASHION_MNIST, name + ".gz")) as f:
+            assert hashlib.md5(f.read()).hexdigest() == md5
+    for train, count, first_image_md5 in ((True, 60000, "4faf81e309af5194c477affdbefc6116"),
+                                          (False, 10000, "a7ccdc296871349e7823556f7ce4b918")):
+        dataset = datasets.FashionMNIST(root=DEBIAN_FASHION_MNIST, train=train)
+        assert len(dataset) == count and dataset.data.shape == (count, 28, 28)
+        labels = dataset.targets.numpy()
+        assert labels.min() == 0 and labels.max() == 9
+        assert np.bincount(labels).tolist() == [count // 10] * 10
+        assert hashlib.md5(dataset.data.numpy()[0].tobytes()).hexdigest() == first_image_md5
+        assert dataset.classes[dataset[0][1]] == "Ankle boot"
