@@ -1,0 +1,51 @@
+"""``ember.cuda``: whether a GPU is usable, how many, and waiting for queued GPU work.
+
+GPU tensors are CuPy arrays; without CuPy (``pip install 'ember[cuda]'``) or without a driver,
+``is_available()`` is False and ember runs on the CPU.
+
+Example:
+    >>> import ember
+    >>> device = "cuda" if ember.cuda.is_available() else "cpu"
+"""
+
+from .. import _backend
+
+
+def is_available() -> bool:
+    """True where CuPy is installed and sees at least one NVIDIA GPU."""
+    return _backend.cuda_available()
+
+
+def device_count() -> int:
+    """The number of GPUs CuPy sees (0 without CuPy or a driver)."""
+    if not is_available():
+        return 0
+    return _backend.cupy.cuda.runtime.getDeviceCount()
+
+
+def _require() -> None:
+    if not is_available():
+        raise RuntimeError("CUDA is not available: ember needs CuPy and an NVIDIA GPU "
+                           "(pip install 'ember[cuda]')")
+
+
+def current_device() -> int:
+    _require()
+    return _backend.cupy.cuda.Device().id
+
+
+def synchronize(device=None) -> None:
+    """Wait until all work queued on the GPU has finished (for timing, or before host reads)."""
+    _require()
+    index = _backend.device(device).index if device is not None else None
+    with _backend.cupy.cuda.Device(index or 0):
+        _backend.cupy.cuda.Device().synchronize()
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the GPU's generator (``ember.manual_seed`` does this too)."""
+    if is_available():
+        _backend.cupy.random.seed(int(seed) % (2 ** 32))
+
+
+manual_seed_all = manual_seed
