@@ -78,8 +78,8 @@ class Tensor:
     def _wrap(cls, data, base=None) -> "Tensor":
         """A tensor over ``data``; with ``base``, a view sharing its version counter."""
         tensor = object.__new__(cls)
-        if not hasattr(data, "ndim"):  # NumPy returns scalars from 0-d operations
-            data = np.asarray(data)
+        if isinstance(data, np.generic) or not hasattr(data, "ndim"):
+            data = np.asarray(data)  # NumPy returns scalars, not 0-d arrays, from 0-d operations
         tensor._data = data
         tensor._requires_grad = False
         tensor.grad = None

@@ -214,13 +214,18 @@ class Function:
     def apply(cls, *args):
         Tensor = _tensor.Tensor
         ctx = cls._node_class()
-        record = _GradMode.enabled and any(
-            isinstance(a, Tensor) and a._requires_grad for a in args)
-        if record:
-            ctx.needs_input_grad = tuple(
-                isinstance(a, Tensor) and a._requires_grad for a in args)
-        else:
-            ctx.needs_input_grad = (False,) * len(args)
+        # One pass over the arguments: their arrays, and which of them need a gradient.
+        inputs, needs, any_needs = [], [], False
+        for a in args:
+            if isinstance(a, Tensor):
+                inputs.append(a._data)
+                needs.append(a._requires_grad)
+                any_needs = any_needs or a._requires_grad
+            else:
+                inputs.append(a)
+                needs.append(False)
+        record = any_needs and _GradMode.enabled
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(args)
 
         if cls._tensor_io:
             with no_grad():
@@ -229,38 +234,48 @@ class Function:
             raw = (raw,) if single else raw
             arrays = tuple(r._data if isinstance(r, Tensor) else r for r in raw)
         else:
-            raw = cls.forward(ctx, *(a._data if isinstance(a, Tensor) else a for a in args))
+            raw = cls.forward(ctx, *inputs)
             single = not isinstance(raw, tuple)
             arrays = (raw,) if single else raw
 
         first = args[0] if cls.is_view else None
-        outputs = tuple(Tensor._wrap(arr, first) for arr in arrays)
+        if single:
+            outputs = (Tensor._wrap(raw if not cls._tensor_io else arrays[0], first),)
+        else:
+            outputs = tuple(Tensor._wrap(arr, first) for arr in arrays)
         if record:
-            edges, meta = [], []
-            for position, a in enumerate(args):
-                if isinstance(a, Tensor):
-                    edges.append(a._edge() if a._requires_grad else (None, 0))
-                    meta.append((position, a._data.shape, a._data.dtype))
-                elif position in cls.scalar_operands:
-                    edges.append((None, 0))
-                    meta.append((position, (), None))
-            ctx.next_functions = tuple(edges)
-            ctx._input_meta = tuple(meta)
-            ctx._num_outputs = len(outputs)
-            if len(outputs) > 1:
-                ctx._output_shapes = tuple((a.shape, a.dtype) for a in arrays)
-            if ctx._saved:
-                ctx._record_saved_versions(args, outputs)
-            non_differentiable = ctx._non_differentiable
-            for index, out in enumerate(outputs):
-                if id(raw[index] if not single else raw) in non_differentiable:
-                    continue
-                if out._data.dtype.kind not in "fc":
-                    continue
-                out._requires_grad = True
-                out.grad_fn = ctx
-                out._output_nr = index
+            cls._record(ctx, args, raw, single, arrays, outputs)
         return outputs[0] if single else outputs
+
+    @classmethod
+    def _record(cls, ctx, args, raw, single, arrays, outputs) -> None:
+        """Link ``ctx`` into the graph: edges to the inputs' nodes, and it as the outputs'
+        grad_fn."""
+        Tensor = _tensor.Tensor
+        edges, meta = [], []
+        for position, a in enumerate(args):
+            if isinstance(a, Tensor):
+                edges.append(a._edge() if a._requires_grad else (None, 0))
+                meta.append((position, a._data.shape, a._data.dtype))
+            elif position in cls.scalar_operands:
+                edges.append((None, 0))
+                meta.append((position, (), None))
+        ctx.next_functions = tuple(edges)
+        ctx._input_meta = tuple(meta)
+        ctx._num_outputs = len(outputs)
+        if len(outputs) > 1:
+            ctx._output_shapes = tuple((a.shape, a.dtype) for a in arrays)
+        if ctx._saved:
+            ctx._record_saved_versions(args, outputs)
+        non_differentiable = ctx._non_differentiable
+        for index, out in enumerate(outputs):
+            if non_differentiable and id(raw if single else raw[index]) in non_differentiable:
+                continue
+            if out._data.dtype.kind not in "fc":
+                continue
+            out._requires_grad = True
+            out.grad_fn = ctx
+            out._output_nr = index
 
 
 class UserFunction(Function):
