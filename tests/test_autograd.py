@@ -447,3 +447,18 @@ def test_gradcheck_catches_a_wrong_backward():
 def test_gradcheck_wants_float64():
     with pytest.raises(ValueError, match="float64"):
         ember.autograd.gradcheck(lambda a: a * 2, (ember.ones(2, requires_grad=True),))
+
+
+def test_leaf_grads_never_share_memory_with_each_other_or_the_given_gradient():
+    """The engine hands fresh arrays to .grad without copying; shared ones must be copied."""
+    x = ember.ones(3, requires_grad=True)
+    y = ember.ones(3, requires_grad=True)
+    w = ember.ones(3, requires_grad=True)
+    gradient = ember.full((3,), 2.0)
+    (x + y + w.clone()).backward(gradient)
+    x.grad.zero_()
+    assert y.grad.tolist() == [2.0, 2.0, 2.0]
+    assert w.grad.tolist() == [2.0, 2.0, 2.0]
+    assert gradient.tolist() == [2.0, 2.0, 2.0]
+    y.grad.add_(1)
+    assert w.grad.tolist() == [2.0, 2.0, 2.0]

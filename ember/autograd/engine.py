@@ -50,6 +50,9 @@ def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
     """
     pending = {}  # id(node) -> list of summed gradients, one per output of the node
     root_nodes = []
+    # Arrays that must not become a leaf's .grad without a copy: the caller's root gradients
+    # and arrays already handed to another leaf (a backward may pass one array to two inputs).
+    shared = {id(grad) for grad in grad_roots}
     for tensor, grad in zip(roots, grad_roots):
         node = tensor._edge()[0]
         slots = pending.setdefault(id(node), [None] * getattr(node, "_num_outputs", 1))
@@ -73,14 +76,17 @@ def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
             for index, position in wanted[id(node)]:
                 captured[position] = grads[index]
         if isinstance(node, AccumulateGrad):
-            if capture is None and grads[0] is not None:
-                node.accumulate(grads[0])
+            grad = grads[0]
+            if capture is None and grad is not None:
+                owned = grad.flags.owndata and id(grad) not in shared
+                shared.add(id(grad))
+                node.accumulate(grad, owned)
             continue
         if node._retained:
             for index, tensor in node._retained.items():
                 if grads[index] is not None:
                     tensor._accumulate_retained(grads[index])
-        if node.materialize_grads:
+        if len(grads) > 1 and node.materialize_grads:
             grads = _materialize(node, grads)
         input_grads = node.apply(*grads)
         if not retain_graph:

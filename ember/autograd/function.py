@@ -38,13 +38,14 @@ class AccumulateGrad(Node):
     def __init__(self, variable) -> None:
         self.variable = variable
 
-    def accumulate(self, grad) -> None:
+    def accumulate(self, grad, owned: bool = False) -> None:
+        """Add ``grad`` to ``variable.grad``; ``owned`` says no one else holds the array, so
+        it can become ``.grad`` without a copy."""
         variable = self.variable
         if grad.dtype != variable._data.dtype:
-            grad = grad.astype(variable._data.dtype)
+            grad, owned = grad.astype(variable._data.dtype), True
         if variable.grad is None:
-            # Own the array: the same gradient array may flow to several leaves.
-            variable.grad = _tensor.Tensor._wrap(grad.copy())
+            variable.grad = _tensor.Tensor._wrap(grad if owned else grad.copy())
         else:
             variable.grad._data += grad
 
