@@ -4,134 +4,37 @@
 data loading, printing the same numbers.
 """
 
-# The subpackages come after Tensor and the ops, which they import.
-from . import _dtype, _malloc, autograd, cuda, nn, optim, utils  # noqa: E402, I001
+from . import _blas, _dtype, _malloc
 from ._backend import device
-from ._dtype import (
-    bool,
-    complex64,
-    complex128,
-    double,
-    dtype,
-    float,
-    float16,
-    float32,
-    float64,
-    get_default_dtype,
-    half,
-    int,
-    int8,
-    int16,
-    int32,
-    int64,
-    long,
-    promote_types,
-    set_default_dtype,
-    short,
-    uint8,
-)
+from ._dtype import (bool, complex64, complex128, double, dtype, float, float16, float32,
+                     float64, get_default_dtype, half, int, int8, int16, int32, int64, long,
+                     promote_types, set_default_dtype, short, uint8)
 from ._size import Size
 from ._tensor import Tensor
-from .autograd.grad_mode import (
-    enable_grad,
-    inference_mode,
-    is_grad_enabled,
-    no_grad,
-    set_grad_enabled,
-)
-from .nn.functional import log_softmax, softmax  # noqa: E402
-from .ops.creation import (
-    arange,
-    as_tensor,
-    empty,
-    empty_like,
-    eye,
-    from_numpy,
-    full,
-    full_like,
-    linspace,
-    normal,
-    ones,
-    ones_like,
-    rand,
-    rand_like,
-    randint,
-    randn,
-    randn_like,
-    randperm,
-    tensor,
-    zeros,
-    zeros_like,
-)
-from .ops.elementwise import (
-    abs,
-    add,
-    clamp,
-    cos,
-    div,
-    eq,
-    exp,
-    ge,
-    gt,
-    le,
-    log,
-    lt,
-    maximum,
-    minimum,
-    mul,
-    ne,
-    neg,
-    pow,
-    reciprocal,
-    relu,
-    result_type,
-    rsqrt,
-    sigmoid,
-    sign,
-    sin,
-    sqrt,
-    sub,
-    tanh,
-    where,
-)
+from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
+                                 set_grad_enabled)
+from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full,
+                           full_like, linspace, normal, ones, ones_like, rand, rand_like, randint,
+                           randn, randn_like, randperm, tensor, zeros, zeros_like)
+from .ops.elementwise import (abs, add, clamp, cos, div, eq, exp, ge, gt, le, log, lt, maximum,
+                              minimum, mul, ne, neg, pow, reciprocal, relu, result_type, rsqrt,
+                              sigmoid, sign, sin, sqrt, sub, tanh, where)
 from .ops.indexing import gather, index_select, masked_fill
 from .ops.linalg import addmm, bmm, dot, matmul, mm, mv
-from .ops.reduction import (
-    all,
-    amax,
-    amin,
-    any,
-    argmax,
-    argmin,
-    logsumexp,
-    max,
-    mean,
-    min,
-    norm,
-    prod,
-    std,
-    sum,
-    var,
-)
-from .ops.shape import (
-    cat,
-    chunk,
-    clone,
-    flatten,
-    permute,
-    reshape,
-    split,
-    squeeze,
-    stack,
-    t,
-    transpose,
-    unbind,
-    unsqueeze,
-)
+from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min,
+                            norm, prod, std, sum, var)
+from .ops.shape import (cat, chunk, clone, flatten, permute, reshape, split, squeeze, stack, t,
+                        transpose, unbind, unsqueeze)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+
+# The subpackages come after Tensor and the ops, which they import.
+from . import autograd, cuda, nn, optim, utils  # noqa: E402
+from .nn.functional import log_softmax, softmax  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
+# Process-wide CPU settings for small models (see each module; both can be switched off).
 _malloc.tune()
+_blas.tune()
 
 __version__ = "0.1.0"
 
