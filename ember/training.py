@@ -2,17 +2,33 @@
 
 ``ember train`` (see ``ember/cli.py``) calls :func:`train`; ``ember evaluate`` calls
 :func:`evaluate_checkpoint`. Everything here is ordinary ember code, the same loop a PyTorch user
-writes: a DataLoader, a model, a loss, an optimizer, ``backward`` and ``step``.
+writes: a DataLoader, a model, a loss, an optimizer and a learning-rate schedule, ``backward``
+and ``step``.
+
+The default recipe (the defaults of ``ember train``): SGD with learning rate 0.05 and momentum
+0.9, batches of 64 shuffled images, the learning rate decayed along a cosine over the run, one
+step of the schedule per epoch. It reaches about 90% test accuracy in 5 epochs;
+``benchmarks/recipe_torch.py`` runs the same recipe in PyTorch.
+
+Example:
+    >>> from ember.cli import main
+    >>> main(["train", "--epochs", "1", "--limit", "1000", "--out", "runs/quick"])  # doctest: +SKIP
+    epoch 1/1: train loss 1.6614, test loss 0.9581, test accuracy 64.23%, 9,120 images/s
+    ...
 """
 
 import json
+import math
 import os
+import sys
 import time
+from argparse import Namespace
 
 import numpy as np
 
 import ember
 from ember import nn, optim
+from ember.optim import lr_scheduler
 from ember.utils.data import DataLoader, Subset
 from ember.vision import transforms
 from ember.vision.datasets import FashionMNIST
@@ -21,31 +37,82 @@ from ember.vision.models import LeNet
 # Fashion-MNIST's pixel mean and standard deviation (of the training set, scaled to [0, 1]).
 MEAN, STD = 0.2860, 0.3530
 CHECKPOINT = "checkpoint.pt"
+# The settings that decide the weights a run reaches; a resumed run must keep them to match an
+# uninterrupted one (``epochs`` may change: the run then continues to the new total).
+RECIPE = ("optimizer", "lr", "momentum", "batch_size", "seed", "limit")
 
 
-def load_data(root, train: bool, limit, download: bool = False):
+class SetupError(RuntimeError):
+    """A run cannot start: no data, no such device, no checkpoint. The message says what to do.
+
+    The command line prints it without a traceback; errors raised while training are not
+    SetupErrors and keep theirs.
+    """
+
+
+def load_data(root, train: bool, limit=None, download: bool = False):
     """Fashion-MNIST's training or test split, optionally only the first ``limit`` images;
     and the class names.
 
     Each 28x28 image becomes a 1x32x32 tensor (padded by 2 for the tutorial net), normalised
     with the dataset's mean and standard deviation. The DataLoader applies these transforms to
     a whole batch at once, so an epoch does not spend its time in per-image Python code.
+
+    Raises:
+        SetupError: the files are not found (or are corrupt); the message lists the ways to get
+            them.
     """
     transform = transforms.Compose([transforms.ToTensor(), transforms.Pad(2),
                                     transforms.Normalize((MEAN,), (STD,))])
-    dataset = FashionMNIST(root=root, train=train, transform=transform, download=download)
+    try:
+        dataset = FashionMNIST(root=root, train=train, transform=transform, download=download)
+    except RuntimeError as error:
+        raise SetupError(f"{error}\nOn the command line: --data <folder> reads the files from "
+                         f"that folder, --download fetches them.") from error
     data = dataset
     if limit is not None and limit < len(dataset):
         data = Subset(dataset, range(limit))
     return data, list(dataset.classes)
 
 
-def make_optimizer(name: str, parameters, lr: float, momentum: float):
+def resolve_device(name: str) -> ember.device:
+    """The device called ``name``, checked to be usable before any work starts.
+
+    Raises:
+        SetupError: the name is not a device, or it is a GPU and CUDA is not available.
+    """
+    try:
+        device = ember.device(name)
+        ember.zeros(1).to(device)  # without CuPy or a GPU, this is where "cuda" fails
+    except RuntimeError as error:
+        raise SetupError(f"cannot use device {name!r}: {error}") from error
+    return device
+
+
+def make_optimizer(name: str, parameters, lr: float, momentum: float) -> optim.Optimizer:
+    """SGD with ``momentum``, or Adam (which has no momentum argument: its betas stay 0.9, 0.999)."""
     if name == "sgd":
         return optim.SGD(parameters, lr=lr, momentum=momentum)
     if name == "adam":
         return optim.Adam(parameters, lr=lr)
     raise ValueError(f"unknown optimizer {name!r}: choose sgd or adam")
+
+
+def make_scheduler(optimizer: optim.Optimizer, epochs: int,
+                   epochs_done: int = 0) -> lr_scheduler.LambdaLR:
+    """Cosine decay of the learning rate over ``epochs`` epochs, one step per epoch.
+
+    Epoch ``e`` (counted from 0) trains at ``lr * (1 + cos(pi * e / epochs)) / 2``: the full rate
+    in the first epoch, falling smoothly to a few percent of it in the last (for 5 epochs: 100%,
+    90%, 65%, 35%, 10%).
+
+    The rate is a function of the epoch alone, so a resumed run rebuilds the schedule at the
+    epoch it stopped after (``epochs_done``) rather than saving it. Load the optimizer's state
+    first: it holds each group's ``initial_lr``, the rate the schedule scales.
+    """
+    def cosine(epoch: int) -> float:
+        return (1 + math.cos(math.pi * epoch / epochs)) / 2
+    return lr_scheduler.LambdaLR(optimizer, cosine, last_epoch=epochs_done - 1)
 
 
 def evaluate(model, loader, num_classes: int = 10, device="cpu"):
@@ -67,7 +134,7 @@ def evaluate(model, loader, num_classes: int = 10, device="cpu"):
 
 
 def _progress(total: int, description: str, enabled: bool):
-    """A tqdm bar counting images (so its rate reads in images/s), or None without tqdm."""
+    """A tqdm bar counting images (so its rate reads in img/s), or None without tqdm."""
     if not enabled:
         return None
     try:
@@ -78,32 +145,61 @@ def _progress(total: int, description: str, enabled: bool):
                 dynamic_ncols=True)
 
 
-def train(args) -> dict:
+def _load_checkpoint(path: str, device: ember.device) -> dict:
+    if not os.path.isfile(path):
+        raise SetupError(f"no checkpoint at {path}: train first, or pass the checkpoint's path")
+    return ember.load(path, map_location=str(device))
+
+
+def _warn_if_recipe_changed(saved_args: dict, args: Namespace) -> None:
+    """Warn about each setting that differs from the checkpoint's (the weights will too)."""
+    for key in RECIPE:
+        if key in saved_args and saved_args[key] != getattr(args, key):
+            option = "--" + key.replace("_", "-")
+            print(f"warning: resuming with {option} {getattr(args, key)}, but the checkpoint "
+                  f"was trained with {saved_args[key]}: the weights will differ from an "
+                  f"uninterrupted run's", file=sys.stderr)
+
+
+def train(args: Namespace) -> dict:
     """Train LeNet on Fashion-MNIST as ``args`` says; write checkpoint, metrics and plots.
 
-    ``args`` has: epochs, batch_size, lr, optimizer, momentum, seed, data, out, resume, limit,
-    test_limit, device, progress, download. Returns the metrics dictionary.
+    ``args`` has: epochs, batch_size, lr, optimizer, momentum, seed, data, download, out,
+    resume (None, True for ``out/checkpoint.pt``, or a path), limit, test_limit, device,
+    progress. After each epoch :func:`train` writes, under ``args.out``, ``checkpoint.pt`` (model
+    and optimizer state, epoch, metrics), ``metrics.json``, ``curves.png`` and ``confusion.png``.
+
+    Returns:
+        The metrics: ``{"classes": [...], "epochs": [one dict per epoch]}``.
+
+    Raises:
+        SetupError: the data, the device or the checkpoint to resume from is missing.
     """
-    os.makedirs(args.out, exist_ok=True)
-    device = ember.device(args.device)
+    device = resolve_device(args.device)
     train_set, classes = load_data(args.data, True, args.limit, args.download)
     test_set, _ = load_data(args.data, False, args.test_limit, args.download)
+    os.makedirs(args.out, exist_ok=True)
 
     ember.manual_seed(args.seed)
     model = LeNet(num_classes=len(classes)).to(device)
     optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr, args.momentum)
     criterion = nn.CrossEntropyLoss()
-    history, first_epoch = [], 1
+    history, epochs_done = [], 0
 
     checkpoint_path = os.path.join(args.out, CHECKPOINT)
     if args.resume:
         resume_from = args.resume if isinstance(args.resume, str) else checkpoint_path
-        checkpoint = ember.load(resume_from, map_location=str(device))
+        checkpoint = _load_checkpoint(resume_from, device)
+        _warn_if_recipe_changed(checkpoint["args"], args)
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
-        history = list(checkpoint["metrics"])
-        first_epoch = checkpoint["epoch"] + 1
-        print(f"resumed from {resume_from} after epoch {checkpoint['epoch']}")
+        history, epochs_done = list(checkpoint["metrics"]), checkpoint["epoch"]
+        print(f"resumed from {resume_from} after epoch {epochs_done}")
+        if epochs_done >= args.epochs:
+            print(f"nothing to do: the checkpoint has trained {epochs_done} epochs, "
+                  f"--epochs asks for {args.epochs}")
+            return {"classes": classes, "epochs": history}
+    scheduler = make_scheduler(optimizer, args.epochs, epochs_done)
 
     # One generator, re-seeded each epoch from (seed, epoch): an epoch's shuffle depends on
     # nothing else, so a resumed run sees exactly the batches an uninterrupted run sees.
@@ -113,8 +209,9 @@ def train(args) -> dict:
     test_loader = DataLoader(test_set, batch_size=1000)
     started = time.perf_counter() - (history[-1]["wall_seconds"] if history else 0.0)
 
-    for epoch in range(first_epoch, args.epochs + 1):
+    for epoch in range(epochs_done + 1, args.epochs + 1):
         shuffle.manual_seed(args.seed * 100003 + epoch)
+        lr = optimizer.param_groups[0]["lr"]
         bar = _progress(len(train_set), f"epoch {epoch}/{args.epochs}", args.progress)
         epoch_start = time.perf_counter()
         running_loss, correct, seen = 0.0, 0, 0
@@ -135,10 +232,12 @@ def train(args) -> dict:
         epoch_seconds = time.perf_counter() - epoch_start
         if bar is not None:
             bar.close()
+        scheduler.step()
         test_loss, test_accuracy, confusion = evaluate(model, test_loader, len(classes),
                                                        device)
         history.append({
             "epoch": epoch,
+            "lr": lr,
             "train_loss": running_loss / seen,
             "train_accuracy": correct / seen,
             "test_loss": test_loss,
@@ -147,19 +246,27 @@ def train(args) -> dict:
             "epoch_seconds": epoch_seconds,
             "wall_seconds": time.perf_counter() - started,
         })
-        print(f"epoch {epoch}: train loss {running_loss / seen:.4f}, test loss {test_loss:.4f}, "
-              f"test accuracy {100 * test_accuracy:.2f}%, {seen / epoch_seconds:,.0f} images/s")
-        ember.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "epoch": epoch, "metrics": history, "classes": classes,
-                    "args": {k: v for k, v in vars(args).items()
-                             if isinstance(v, (int, float, str, bool, type(None)))}},
-                   checkpoint_path)
-        metrics = {"classes": classes, "epochs": history,
-                   "confusion_matrix": confusion.tolist()}
-        _write_json(os.path.join(args.out, "metrics.json"), metrics)
-        plot_curves(history, os.path.join(args.out, "curves.png"))
-        plot_confusion(confusion, classes, os.path.join(args.out, "confusion.png"))
+        print(f"epoch {epoch}/{args.epochs}: train loss {running_loss / seen:.4f}, "
+              f"test loss {test_loss:.4f}, test accuracy {100 * test_accuracy:.2f}%, "
+              f"{seen / epoch_seconds:,.0f} images/s", flush=True)
+        _write_outputs(args, model, optimizer, history, classes, confusion)
     return {"classes": classes, "epochs": history}
+
+
+def _write_outputs(args: Namespace, model, optimizer, history: list, classes: list,
+                   confusion: np.ndarray) -> None:
+    """The checkpoint, metrics.json and the two plots, rewritten after every epoch."""
+    settings = {key: value for key, value in vars(args).items()
+                if isinstance(value, (int, float, str, bool, type(None)))}
+    ember.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "epoch": history[-1]["epoch"], "metrics": history, "classes": classes,
+                "args": settings},
+               os.path.join(args.out, CHECKPOINT))
+    metrics = {"classes": classes, "settings": settings, "epochs": history,
+               "confusion_matrix": confusion.tolist()}
+    _write_json(os.path.join(args.out, "metrics.json"), metrics)
+    plot_curves(history, os.path.join(args.out, "curves.png"))
+    plot_confusion(confusion, classes, os.path.join(args.out, "confusion.png"))
 
 
 def _write_json(path: str, obj) -> None:
@@ -170,11 +277,17 @@ def _write_json(path: str, obj) -> None:
     os.replace(temporary, path)
 
 
-def plot_curves(history, path: str) -> None:
-    """Training and test loss and accuracy against epoch, side by side."""
+def _pyplot():
+    """matplotlib's pyplot on the Agg backend: files only, no window, no display needed."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    return plt
+
+
+def plot_curves(history: list, path: str) -> None:
+    """Training and test loss and accuracy against epoch, side by side."""
+    plt = _pyplot()
     epochs = [h["epoch"] for h in history]
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 4))
     loss_axes.plot(epochs, [h["train_loss"] for h in history], "o-", label="train")
@@ -193,11 +306,9 @@ def plot_curves(history, path: str) -> None:
     plt.close(figure)
 
 
-def plot_confusion(confusion, classes, path: str) -> None:
+def plot_confusion(confusion: np.ndarray, classes: list, path: str) -> None:
     """The test confusion matrix with class names; each cell shows its count."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
     figure, axes = plt.subplots(figsize=(8, 7))
     image = axes.imshow(confusion, cmap="Blues")
     axes.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
@@ -215,9 +326,14 @@ def plot_confusion(confusion, classes, path: str) -> None:
 
 
 def evaluate_checkpoint(path: str, data=None, device: str = "cpu") -> dict:
-    """Test accuracy and per-class accuracy of a checkpoint written by :func:`train`."""
-    checkpoint = ember.load(path, map_location=device)
-    test_set, classes = load_data(data, False, None)
+    """Test loss, accuracy and per-class accuracy of a checkpoint written by :func:`train`.
+
+    Raises:
+        SetupError: the checkpoint, the data or the device is missing.
+    """
+    device = resolve_device(device)
+    checkpoint = _load_checkpoint(path, device)
+    test_set, classes = load_data(data, False)
     model = LeNet(num_classes=len(classes))
     model.load_state_dict(checkpoint["model"])
     model.to(device)

@@ -24,15 +24,15 @@ def _topological_order(roots):
     """Nodes reachable from ``roots``, each before every node it feeds a gradient to."""
     order, visited = [], set()
     for root in roots:
-        if root is None or id(root) in visited:
+        if root is None or root in visited:
             continue
-        visited.add(id(root))
+        visited.add(root)
         stack = [(root, iter(root.next_functions))]
         while stack:
             node, children = stack[-1]
             for child, _ in children:
-                if child is not None and id(child) not in visited:
-                    visited.add(id(child))
+                if child is not None and child not in visited:
+                    visited.add(child)
                     stack.append((child, iter(child.next_functions)))
                     break
             else:
@@ -48,14 +48,14 @@ def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
     Leaves' ``.grad`` is accumulated, unless ``capture`` is given: then the gradients of the
     tensors in ``capture`` (a list) are returned instead, as ``autograd.grad`` does.
     """
-    pending = {}  # id(node) -> list of summed gradients, one per output of the node
+    pending = {}  # node -> list of summed gradients, one per output of the node
     root_nodes = []
     # Arrays that must not become a leaf's .grad without a copy: the caller's root gradients
     # and arrays already handed to another leaf (a backward may pass one array to two inputs).
     shared = {id(grad) for grad in grad_roots}
     for tensor, grad in zip(roots, grad_roots):
         node = tensor._edge()[0]
-        slots = pending.setdefault(id(node), [None] * getattr(node, "_num_outputs", 1))
+        slots = pending.setdefault(node, [None] * getattr(node, "_num_outputs", 1))
         index = tensor._output_nr
         slots[index] = grad if slots[index] is None else slots[index] + grad
         root_nodes.append(node)
@@ -66,14 +66,14 @@ def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
         for position, tensor in enumerate(capture):
             node, index = tensor._edge() if tensor.grad_fn is None else (tensor.grad_fn,
                                                                           tensor._output_nr)
-            wanted.setdefault(id(node), []).append((index, position))
+            wanted.setdefault(node, []).append((index, position))
 
     for node in _topological_order(root_nodes):
-        grads = pending.pop(id(node), None)
+        grads = pending.pop(node, None)
         if grads is None:
             continue
-        if capture is not None and id(node) in wanted:
-            for index, position in wanted[id(node)]:
+        if capture is not None and node in wanted:
+            for index, position in wanted[node]:
                 captured[position] = grads[index]
         if isinstance(node, AccumulateGrad):
             grad = grads[0]
@@ -91,33 +91,34 @@ def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
         input_grads = node.apply(*grads)
         if not retain_graph:
             node.release()
-        needs = node.needs_input_grad
-        for (child, child_index), (position, shape, dtype) in zip(node.next_functions,
-                                                                   node._input_meta):
-            if child is None or not needs[position]:
-                continue
+        for child, child_index, position, shape, dtype in node._targets:
             grad = input_grads[position] if position < len(input_grads) else None
             if grad is None:
                 continue
             if grad.shape != shape:
-                if grad.size == 1 and len(shape) == 0:
-                    grad = grad.reshape(shape)
-                else:
-                    try:
-                        grad = sum_to_shape(grad, shape)
-                    except ValueError:
-                        raise RuntimeError(
-                            f"Function {node.name()} returned an invalid gradient at index "
-                            f"{position} - got {list(grad.shape)} but expected shape compatible "
-                            f"with {list(shape)}") from None
+                grad = _reshape_gradient(node, position, grad, shape)
             if grad.dtype != dtype:
                 grad = grad.astype(dtype)
-            slots = pending.setdefault(id(child), [None] * getattr(child, "_num_outputs", 1))
+            slots = pending.get(child)
+            if slots is None:
+                slots = pending[child] = [None] * getattr(child, "_num_outputs", 1)
             previous = slots[child_index]
             slots[child_index] = grad if previous is None else previous + grad
     if capture is not None:
         return [captured.get(i) for i in range(len(capture))]
     return None
+
+
+def _reshape_gradient(node, position, grad, shape):
+    """``grad`` summed (over broadcast dimensions) to ``shape``, or PyTorch's error."""
+    if grad.size == 1 and len(shape) == 0:
+        return grad.reshape(shape)
+    try:
+        return sum_to_shape(grad, shape)
+    except ValueError:
+        raise RuntimeError(
+            f"Function {node.name()} returned an invalid gradient at index {position} - got "
+            f"{list(grad.shape)} but expected shape compatible with {list(shape)}") from None
 
 
 def _materialize(node: BackwardNode, grads):

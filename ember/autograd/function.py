@@ -63,17 +63,19 @@ class BackwardNode(Node):
     _function = None  # the Function subclass, set on each generated subclass
     _tensor_io = False  # True for user-defined functions: Tensors in and out
 
-    def __init__(self) -> None:
-        self.needs_input_grad = ()
-        self.next_functions = ()
-        self._saved = ()
-        self._saved_versions = ()
-        self._input_meta = ()  # (position, shape, dtype) of each tensor input, for the engine
-        self._num_outputs = 1
-        self._freed = False
-        self._retained = None  # output index -> tensor that called retain_grad()
-        self.materialize_grads = True
-        self._non_differentiable = ()
+    # Defaults as class attributes: a node is made for every op, so its constructor sets
+    # nothing, and an instance stores only what differs.
+    needs_input_grad = ()
+    _saved = ()
+    _saved_versions = ()
+    # For the engine, one (child node, child's output index, argument position, shape, dtype)
+    # per input that needs a gradient.
+    _targets = ()
+    _num_outputs = 1
+    _freed = False
+    _retained = None  # output index -> tensor that called retain_grad()
+    materialize_grads = True
+    _non_differentiable = ()
 
     def save_for_backward(self, *items) -> None:
         """Keep tensors (arrays in built-in ops) for backward; checked against in-place edits."""
@@ -253,16 +255,20 @@ class Function:
         """Link ``ctx`` into the graph: edges to the inputs' nodes, and it as the outputs'
         grad_fn."""
         Tensor = _tensor.Tensor
-        edges, meta = [], []
+        edges, targets = [], []
         for position, a in enumerate(args):
             if isinstance(a, Tensor):
-                edges.append(a._edge() if a._requires_grad else (None, 0))
-                meta.append((position, a._data.shape, a._data.dtype))
+                if a._requires_grad:
+                    child, index = a._edge()
+                    edges.append((child, index))
+                    data = a._data
+                    targets.append((child, index, position, data.shape, data.dtype))
+                else:
+                    edges.append((None, 0))
             elif position in cls.scalar_operands:
                 edges.append((None, 0))
-                meta.append((position, (), None))
         ctx.next_functions = tuple(edges)
-        ctx._input_meta = tuple(meta)
+        ctx._targets = targets
         ctx._num_outputs = len(outputs)
         if len(outputs) > 1:
             ctx._output_shapes = tuple((a.shape, a.dtype) for a in arrays)
