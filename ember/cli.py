@@ -1,74 +1,163 @@
-"""The ``ember`` command: ``ember train``, ``ember evaluate CHECKPOINT``, ``ember download``.
+"""The ``ember`` command (also ``python -m ember``): train, evaluate, download.
 
 Example:
     ember train --epochs 2 --limit 5000 --out runs/quick
+    ember train --epochs 4 --limit 5000 --out runs/quick --resume
     ember evaluate runs/quick/checkpoint.pt
 """
 
 import argparse
 import sys
 
+from .training import SetupError, evaluate_checkpoint, train
+from .vision import datasets
+
+TRAIN_DESCRIPTION = """\
+Train the tutorial's LeNet on Fashion-MNIST and evaluate it on the test set after each epoch.
+
+The default recipe reaches about 90% test accuracy in 5 epochs: SGD, learning rate 0.05,
+momentum 0.9, batches of 64 shuffled images, and a cosine learning-rate schedule that decays the
+rate once per epoch, from the full rate in the first epoch to a tenth of it in the fifth.
+Images are padded to 32x32 and normalised with the dataset's mean and standard deviation.
+
+Written to --out after every epoch: checkpoint.pt (model and optimizer state; loads in
+torch.load(..., weights_only=True)), metrics.json (per-epoch loss, accuracy, images/s, wall
+time), curves.png (loss and accuracy against epoch), confusion.png (test confusion matrix).
+"""
+
+TRAIN_EXAMPLES = """\
+examples:
+  ember train                                   the default recipe, outputs in runs/latest
+  ember train --optimizer adam --epochs 10      Adam at its default rate, 0.001
+  ember train --limit 5000 --epochs 2 --out runs/quick
+  ember train --epochs 4 --out runs/quick --resume    continue runs/quick to epoch 4
+"""
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer above 0."""
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a number above 0."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of the ``ember`` command and its subcommands."""
     parser = argparse.ArgumentParser(prog="ember", description="ember: PyTorch's programming "
                                      "model on NumPy. Train and evaluate on Fashion-MNIST.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = commands.add_parser("train", help="train the tutorial's LeNet on Fashion-MNIST")
-    train.add_argument("--epochs", type=int, default=5, help="epochs to train (default 5)")
-    train.add_argument("--batch-size", type=int, default=64, help="images per step (64)")
-    train.add_argument("--lr", type=float, default=None,
-                       help="learning rate (default 0.05 for sgd, 0.001 for adam)")
-    train.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
-    train.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (0.9)")
-    train.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    train.add_argument("--data", default=None, help="folder with the Fashion-MNIST files "
-                       "(default: $EMBER_DATA, ~/.cache/ember, /usr/share/datasets)")
-    train.add_argument("--download", action="store_true", help="download the data if missing")
-    train.add_argument("--out", default="runs/latest", help="output folder (runs/latest)")
-    train.add_argument("--resume", nargs="?", const=True, default=None, metavar="CHECKPOINT",
-                       help="continue from OUT/checkpoint.pt (or the given checkpoint)")
-    train.add_argument("--limit", type=int, default=None,
-                       help="train on the first N training images only")
-    train.add_argument("--test-limit", type=int, default=None,
-                       help="evaluate on the first N test images only")
-    train.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    train.add_argument("--no-progress", dest="progress", action="store_false",
-                       help="no progress bar")
+    train = commands.add_parser("train", help="train the tutorial's LeNet on Fashion-MNIST",
+                                description=TRAIN_DESCRIPTION, epilog=TRAIN_EXAMPLES,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    recipe = train.add_argument_group("recipe")
+    recipe.add_argument("--epochs", type=positive_int, default=5,
+                        help="total epochs to train, also when resuming (default 5)")
+    recipe.add_argument("--batch-size", type=positive_int, default=64,
+                        help="images per step (default 64)")
+    recipe.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd",
+                        help="the optimizer (default sgd)")
+    recipe.add_argument("--lr", type=positive_float, default=None,
+                        help="learning rate of the first epoch (default 0.05 for sgd, "
+                        "0.001 for adam)")
+    recipe.add_argument("--momentum", type=float, default=0.9,
+                        help="SGD's momentum (default 0.9; adam ignores it)")
+    recipe.add_argument("--seed", type=int, default=0,
+                        help="seed of the initial weights and the shuffling (default 0)")
 
-    evaluate = commands.add_parser("evaluate", help="test accuracy of a checkpoint")
-    evaluate.add_argument("checkpoint")
-    evaluate.add_argument("--data", default=None)
-    evaluate.add_argument("--device", default="cpu")
+    data = train.add_argument_group("data")
+    data.add_argument("--data", default=None, metavar="FOLDER",
+                      help="folder with the Fashion-MNIST files (default: $EMBER_DATA, "
+                      "~/.cache/ember/datasets, /usr/share/datasets/fashion-mnist)")
+    data.add_argument("--download", action="store_true",
+                      help="download the data if it is not found")
+    data.add_argument("--limit", type=positive_int, default=None, metavar="N",
+                      help="train on the first N training images only")
+    data.add_argument("--test-limit", type=positive_int, default=None, metavar="N",
+                      help="evaluate on the first N test images only")
+
+    run = train.add_argument_group("run")
+    run.add_argument("--out", default="runs/latest", metavar="FOLDER",
+                     help="output folder (default runs/latest)")
+    run.add_argument("--resume", nargs="?", const=True, default=None, metavar="CHECKPOINT",
+                     help="continue from OUT/checkpoint.pt, or from CHECKPOINT; with the same "
+                     "recipe it reaches exactly the weights of an uninterrupted run")
+    run.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    run.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="no progress bar")
+
+    evaluate = commands.add_parser("evaluate", help="test accuracy of a checkpoint, per class",
+                                   description="Test loss, accuracy and per-class accuracy of "
+                                   "a checkpoint written by 'ember train'.")
+    evaluate.add_argument("checkpoint", help="e.g. runs/latest/checkpoint.pt")
+    evaluate.add_argument("--data", default=None, metavar="FOLDER",
+                          help="folder with the Fashion-MNIST files (default: as ember train)")
+    evaluate.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
 
     download = commands.add_parser("download", help="download a dataset")
     download.add_argument("dataset", choices=["fashion-mnist", "mnist"])
-    download.add_argument("--root", default=None, help="where to put it (default: cache)")
+    download.add_argument("--root", default=None,
+                          help="where to put it (default: $EMBER_DATA or the cache folder)")
     return parser
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "train":
-        from .training import train
-        if args.lr is None:
-            args.lr = 0.05 if args.optimizer == "sgd" else 0.001
+def run_train(args: argparse.Namespace) -> int:
+    if args.lr is None:
+        args.lr = 0.05 if args.optimizer == "sgd" else 0.001
+    try:
         train(args)
-        print(f"outputs in {args.out}: checkpoint.pt, metrics.json, curves.png, confusion.png")
-    elif args.command == "evaluate":
-        from .training import evaluate_checkpoint
-        report = evaluate_checkpoint(args.checkpoint, args.data, args.device)
-        print(f"test accuracy {100 * report['accuracy']:.2f}% (loss {report['loss']:.4f})")
-        width = max(len(name) for name in report["per_class"])
-        for name, accuracy in report["per_class"].items():
-            print(f"  {name:<{width}}  {100 * accuracy:6.2f}%")
-    elif args.command == "download":
-        from .vision import datasets
-        cls = datasets.FashionMNIST if args.dataset == "fashion-mnist" else datasets.MNIST
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {args.out}/checkpoint.pt holds the last finished epoch; "
+              f"continue with --resume", file=sys.stderr)
+        return 130
+    print(f"outputs in {args.out}: checkpoint.pt, metrics.json, curves.png, confusion.png")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    report = evaluate_checkpoint(args.checkpoint, args.data, args.device)
+    print(f"test accuracy {100 * report['accuracy']:.2f}% (loss {report['loss']:.4f})")
+    width = max(len(name) for name in report["per_class"])
+    for name, accuracy in report["per_class"].items():
+        print(f"  {name:<{width}}  {100 * accuracy:6.2f}%")
+    return 0
+
+
+def run_download(args: argparse.Namespace) -> int:
+    cls = datasets.FashionMNIST if args.dataset == "fashion-mnist" else datasets.MNIST
+    try:
         for train in (True, False):
             dataset = cls(root=args.root, train=train, download=True)
-        print(f"{args.dataset} is ready ({len(dataset)} test images)")
+    except RuntimeError as error:
+        raise SetupError(str(error)) from error
+    print(f"{args.dataset} is ready in {dataset.root}")
     return 0
+
+
+COMMANDS = {"train": run_train, "evaluate": run_evaluate, "download": run_download}
+
+
+def main(argv=None) -> int:
+    """Run the ``ember`` command with ``argv`` (default: ``sys.argv[1:]``); the exit status.
+
+    A run that cannot start (no data, no CUDA, no checkpoint) prints why, without a traceback,
+    and returns 2, as argparse does for a bad option.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except SetupError as error:
+        print(f"ember {args.command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

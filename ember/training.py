@@ -90,7 +90,7 @@ def resolve_device(name: str) -> ember.device:
 
 
 def make_optimizer(name: str, parameters, lr: float, momentum: float) -> optim.Optimizer:
-    """SGD with ``momentum``, or Adam (which has no momentum argument: its betas stay 0.9, 0.999)."""
+    """SGD with ``momentum``, or Adam (which takes no momentum: its betas stay 0.9, 0.999)."""
     if name == "sgd":
         return optim.SGD(parameters, lr=lr, momentum=momentum)
     if name == "adam":

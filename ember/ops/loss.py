@@ -21,7 +21,8 @@ def _reduce(losses, reduction):
     if reduction == "sum":
         return losses.sum()
     if reduction == "mean":
-        return losses.mean()
+        # sum / size is ndarray.mean without its Python-level bookkeeping; empty gives NaN.
+        return losses.sum() / losses.size if losses.size else losses.mean()
     return losses
 
 

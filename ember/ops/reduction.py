@@ -75,7 +75,10 @@ class Mean(Function):
                                f"a floating point or complex dtype. Got: {type_name(a.dtype)}")
         ctx.shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
         ctx.count = builtins.max(1, int(np.prod([a.shape[i] for i in axes])))
-        return a.mean(axis=axes, keepdims=keepdim)
+        if a.size == 0:
+            return a.mean(axis=axes, keepdims=keepdim)  # NaN, as in PyTorch
+        # The same sum as ndarray.mean, without its Python-level bookkeeping (2-3 us a call).
+        return a.sum(axis=axes, keepdims=keepdim) / ctx.count
 
     @staticmethod
     def backward(ctx, grad):
