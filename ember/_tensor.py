@@ -1,9 +1,10 @@
 """Tensor: an array (NumPy or CuPy) plus what autograd needs to differentiate through it.
 
 A Tensor holds its values in ``_data``, a NumPy or CuPy array. Operators and methods forward to
-the functions in ``ember.ops``; those record the graph. Tensors that share memory (views, and
-``.data``/``detach()``) share one version counter, a one-element list that every in-place op
-increments, so that backward can tell when a value it saved has been overwritten.
+the functions in ``ember.ops``; those record the graph. Views and ``detach()`` share their
+base's version counter, a one-element list that every in-place op increments, so that backward
+can tell when a value it saved has been overwritten (``.data`` gets a counter of its own, as in
+PyTorch, so updates through it go unchecked).
 """
 
 import numpy as np

@@ -462,3 +462,23 @@ def test_leaf_grads_never_share_memory_with_each_other_or_the_given_gradient():
     assert gradient.tolist() == [2.0, 2.0, 2.0]
     y.grad.add_(1)
     assert w.grad.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_custom_function_returning_a_saved_tensor_does_not_alias_grad():
+    class PassSaved(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, c):
+            ctx.save_for_backward(c)
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            c, = ctx.saved_tensors
+            return c, None
+
+    c = ember.tensor([1.0, 2.0, 3.0])
+    x = ember.zeros(3, requires_grad=True)
+    PassSaved.apply(x, c).sum().backward()
+    PassSaved.apply(x, c).sum().backward()
+    assert c.tolist() == [1.0, 2.0, 3.0]
+    assert x.grad.tolist() == [2.0, 4.0, 6.0]

@@ -165,7 +165,9 @@ class BackwardNode(Node):
         if not isinstance(grads, tuple):
             grads = (grads,)
         if self._tensor_io:
-            grads = tuple(g._data if isinstance(g, _tensor.Tensor) else g for g in grads)
+            # A user's backward may return a tensor it keeps (a saved one, say): copy, so the
+            # engine can hand the array to a leaf's .grad as its own.
+            grads = tuple(g._data.copy() if isinstance(g, _tensor.Tensor) else g for g in grads)
         return grads
 
 
