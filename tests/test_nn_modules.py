@@ -14,6 +14,7 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 import torch
+from nets import tutorial_net
 
 import ember
 import ember.nn as nn
@@ -38,37 +39,6 @@ def same_text(ember_text: str, torch_text: str) -> None:
 def copy_weights(ember_module, torch_module) -> None:
     ember_module.load_state_dict({key: to_ember(value)
                                   for key, value in torch_module.state_dict().items()})
-
-
-def tutorial_net(lib):
-    """The Net of PyTorch's "Neural Networks" tutorial, written against ``lib``."""
-    F = lib.nn.functional
-
-    class Net(lib.nn.Module):
-        def __init__(self):
-            super(Net, self).__init__()
-            self.conv1 = lib.nn.Conv2d(1, 6, 3)
-            self.conv2 = lib.nn.Conv2d(6, 16, 3)
-            self.fc1 = lib.nn.Linear(16 * 6 * 6, 120)
-            self.fc2 = lib.nn.Linear(120, 84)
-            self.fc3 = lib.nn.Linear(84, 10)
-
-        def forward(self, x):
-            x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
-            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-            x = x.view(-1, self.num_flat_features(x))
-            x = F.relu(self.fc1(x))
-            x = F.relu(self.fc2(x))
-            return self.fc3(x)
-
-        def num_flat_features(self, x):
-            size = x.size()[1:]
-            n = 1
-            for s in size:
-                n *= s
-            return n
-
-    return Net()
 
 
 def nested_sequential(lib):

@@ -7,45 +7,11 @@ import sys
 import numpy as np
 import pytest
 import torch
+from nets import tutorial_net
 
 import ember
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def make_net(fw, flatten: bool = False):
-    """The tutorial's Net for framework ``fw`` (ember or torch), written as the tutorial does."""
-    nn, F = fw.nn, fw.nn.functional
-
-    class Net(nn.Module):
-        def __init__(self):
-            super(Net, self).__init__()
-            self.conv1 = nn.Conv2d(1, 6, 3)
-            self.conv2 = nn.Conv2d(6, 16, 3)
-            self.fc1 = nn.Linear(16 * 6 * 6, 120)
-            self.fc2 = nn.Linear(120, 84)
-            self.fc3 = nn.Linear(84, 10)
-
-        def forward(self, x):
-            x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
-            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-            if flatten:
-                x = fw.flatten(x, 1)
-            else:
-                x = x.view(-1, self.num_flat_features(x))
-            x = F.relu(self.fc1(x))
-            x = F.relu(self.fc2(x))
-            x = self.fc3(x)
-            return x
-
-        def num_flat_features(self, x):
-            size = x.size()[1:]
-            num_features = 1
-            for s in size:
-                num_features *= s
-            return num_features
-
-    return Net()
 
 
 def graph_names(node):
@@ -70,7 +36,7 @@ def as_numpy(value):
 def run_tutorial(fw, state, inputs, flatten=False):
     """Every step of the tutorial; returns what each step produced, as NumPy arrays."""
     nn, optim = fw.nn, fw.optim
-    net = make_net(fw, flatten)
+    net = tutorial_net(fw, flatten)
     net.load_state_dict({k: fw.tensor(v) for k, v in state.items()})
     record = {"repr": repr(net).replace("torch.", "ember."),
               "sizes": [repr(p.size()).replace("torch.", "ember.") for p in net.parameters()]}
@@ -116,7 +82,7 @@ def run_tutorial(fw, state, inputs, flatten=False):
 @pytest.fixture
 def tutorial_inputs():
     torch.manual_seed(0)
-    reference = make_net(torch)
+    reference = tutorial_net(torch)
     state = {k: v.detach().numpy().copy() for k, v in reference.state_dict().items()}
     rng = np.random.default_rng(1)
     inputs = {"input": rng.standard_normal((1, 1, 32, 32), dtype=np.float32),

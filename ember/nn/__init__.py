@@ -1,51 +1,7 @@
 """Neural-network building blocks: Module, Parameter, layers, losses, init, functional."""
 
-from . import functional, init, utils
-from .modules import (
-    ELU,
-    GELU,
-    AdaptiveAvgPool2d,
-    AvgPool2d,
-    BatchNorm1d,
-    BatchNorm2d,
-    BCELoss,
-    BCEWithLogitsLoss,
-    Conv2d,
-    CrossEntropyLoss,
-    Dropout,
-    Flatten,
-    Identity,
-    L1Loss,
-    LayerNorm,
-    LeakyReLU,
-    Linear,
-    LogSoftmax,
-    MaxPool2d,
-    Module,
-    ModuleDict,
-    ModuleList,
-    MSELoss,
-    NLLLoss,
-    ParameterList,
-    ReLU,
-    Sequential,
-    Sigmoid,
-    SiLU,
-    Softmax,
-    Softplus,
-    Tanh,
-    Unflatten,
-)
+from . import functional, init, modules, utils
+from .modules import *  # noqa: F403  (every layer, as listed in modules.__all__)
 from .parameter import Parameter
 
-__all__ = [
-    "functional", "init", "utils", "Parameter",
-    "Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
-    "Identity", "Linear", "Conv2d",
-    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "ELU", "Softplus", "Softmax",
-    "LogSoftmax",
-    "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
-    "Flatten", "Unflatten", "Dropout",
-    "BatchNorm1d", "BatchNorm2d", "LayerNorm",
-    "L1Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss",
-]
+__all__ = ["functional", "init", "utils", "Parameter", *modules.__all__]

@@ -360,12 +360,23 @@ class NativeLayerNorm(Function):
 
 # ---- the plain functions -----------------------------------------------------------------
 
-def _softmax_dim(input, dim, name: str) -> int:
+def _softmax_arguments(input, dim, dtype, name: str):
+    """``(input, dim)`` for softmax and log_softmax: input in ``dtype`` if one is given, and
+    ``dim`` a non-negative dimension, or None for a 0-d input.
+
+    Without ``dim`` it is chosen as PyTorch's deprecated implicit choice does, with its warning.
+    """
+    from .elementwise import to_dtype
     if dim is None:
         dim = 0 if input.ndim in (0, 1, 3) else 1
         warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the "
                       "call to include dim=X as an argument.", UserWarning, stacklevel=3)
-    return normalize_dim(dim, input.ndim)
+    dim = normalize_dim(dim, input.ndim)
+    if dtype is not None:
+        input = to_dtype(input, dtype)
+    if input.ndim == 0:
+        dim = None
+    return input, dim
 
 
 def softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
@@ -381,12 +392,7 @@ def softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
         >>> ember.nn.functional.softmax(ember.tensor([1.0, 2.0, 3.0]), dim=0)
         tensor([0.0900, 0.2447, 0.6652])
     """
-    from .elementwise import to_dtype
-    dim = _softmax_dim(input, dim, "softmax")
-    if dtype is not None:
-        input = to_dtype(input, dtype)
-    if input.ndim == 0:
-        dim = None
+    input, dim = _softmax_arguments(input, dim, dtype, "softmax")
     return Softmax.apply(input, dim)
 
 
@@ -398,12 +404,7 @@ def log_softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
         >>> ember.nn.functional.log_softmax(ember.tensor([1.0, 2.0, 3.0]), dim=0)
         tensor([-2.4076, -1.4076, -0.4076])
     """
-    from .elementwise import to_dtype
-    dim = _softmax_dim(input, dim, "log_softmax")
-    if dtype is not None:
-        input = to_dtype(input, dtype)
-    if input.ndim == 0:
-        dim = None
+    input, dim = _softmax_arguments(input, dim, dtype, "log_softmax")
     return LogSoftmax.apply(input, dim)
 
 

@@ -189,25 +189,30 @@ class BinaryCrossEntropyWithLogits(Function):
 
 # ---- the plain functions -----------------------------------------------------------------
 
-def _reduction(size_average, reduce, reduction: str) -> str:
-    """The ``reduction`` string, from the deprecated ``size_average``/``reduce`` if given."""
+def _reduction(size_average, reduce, reduction: str, stacklevel: int = 3) -> str:
+    """The ``reduction`` string, from the deprecated ``size_average``/``reduce`` if given.
+
+    The deprecation warning names the line ``stacklevel - 1`` calls up: by default, the line
+    that called the loss function that calls this.
+    """
     if size_average is not None or reduce is not None:
         size_average = True if size_average is None else size_average
         reduce = True if reduce is None else reduce
         reduction = "none" if not reduce else ("mean" if size_average else "sum")
         warnings.warn("size_average and reduce args will be deprecated, please use "
-                      f"reduction='{reduction}' instead.", UserWarning, stacklevel=3)
+                      f"reduction='{reduction}' instead.", UserWarning, stacklevel=stacklevel)
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     return reduction
 
 
 def _warn_if_broadcast(input, target) -> None:
+    # stacklevel=4: the warning names the line that called mse_loss or l1_loss.
     if input.shape != target.shape:
         warnings.warn(f"Using a target size ({target.shape!r}) that is different to the input "
                       f"size ({input.shape!r}). This will likely lead to incorrect results due "
                       "to broadcasting. Please ensure they have the same size.", UserWarning,
-                      stacklevel=3)
+                      stacklevel=4)
 
 
 def _broadcast_shape(input, target) -> None:
@@ -219,6 +224,18 @@ def _broadcast_shape(input, target) -> None:
         if size_a != size_b and size_a != 1 and size_b != 1:
             raise RuntimeError(f"The size of tensor a ({size_a}) must match the size of tensor b "
                                f"({size_b}) at non-singleton dimension {dim}")
+
+
+def _elementwise_reduction(input, target, size_average, reduce, reduction: str) -> str:
+    """The ``reduction`` of mse_loss and l1_loss, after the checks both make in PyTorch's order.
+
+    A target of another shape only warns (it broadcasts, which is rarely what was meant); one
+    that does not broadcast against input at all is an error.
+    """
+    _warn_if_broadcast(input, target)
+    reduction = _reduction(size_average, reduce, reduction, stacklevel=4)
+    _broadcast_shape(input, target)
+    return reduction
 
 
 def _weighted(losses, weight, reduction: str):
@@ -243,9 +260,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
         >>> ember.nn.functional.mse_loss(ember.tensor([1.0, 2.0]), ember.tensor([1.0, 4.0]))
         tensor(2.)
     """
-    _warn_if_broadcast(input, target)
-    reduction = _reduction(size_average, reduce, reduction)
-    _broadcast_shape(input, target)
+    reduction = _elementwise_reduction(input, target, size_average, reduce, reduction)
     if weight is not None:
         return _weighted((input - target) ** 2, weight, reduction)
     return MseLoss.apply(input, target, reduction)
@@ -264,9 +279,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mea
     """
     from .elementwise import abs, sub
     from .reduction import mean, sum
-    _warn_if_broadcast(input, target)
-    reduction = _reduction(size_average, reduce, reduction)
-    _broadcast_shape(input, target)
+    reduction = _elementwise_reduction(input, target, size_average, reduce, reduction)
     losses = abs(sub(input, target))
     if weight is not None:
         return _weighted(losses, weight, reduction)

@@ -4,7 +4,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from .._backend import array_module
 from .._tensor import Tensor
-from .optimizer import Optimizer, _new_step_tensor
+from .optimizer import Optimizer, _check_non_negative, _gradients, _new_step_tensor
 
 
 class Adagrad(Optimizer):
@@ -49,17 +49,11 @@ class Adagrad(Optimizer):
                  eps: float = 1e-10, foreach: Optional[bool] = None, *,
                  maximize: bool = False, differentiable: bool = False,
                  fused: Optional[bool] = None) -> None:
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if lr_decay < 0.0:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if initial_accumulator_value < 0.0:
-            raise ValueError(
-                f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
-        if eps < 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_non_negative("learning rate", lr)
+        _check_non_negative("lr_decay value", lr_decay)
+        _check_non_negative("weight_decay value", weight_decay)
+        _check_non_negative("initial_accumulator_value value", initial_accumulator_value)
+        _check_non_negative("epsilon value", eps)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, fused=fused)
@@ -82,17 +76,7 @@ class Adagrad(Optimizer):
             lr_decay = group["lr_decay"]
             eps = group["eps"]
             weight_decay = group["weight_decay"]
-            maximize = group["maximize"]
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                xp = array_module(param._data)
-                grad = param.grad._data
-                if maximize:
-                    grad = -grad
-                if weight_decay != 0:
-                    grad = grad + weight_decay * param._data
-
+            for param, xp, grad in _gradients(group, weight_decay):
                 state = self.state[param]
                 if not state:  # a group added after construction
                     self._init_state(param, group["initial_accumulator_value"])

@@ -3,9 +3,8 @@
 import math
 from typing import Any, Callable, Iterable, Optional, Tuple
 
-from .._backend import array_module
 from .._tensor import Tensor
-from .optimizer import Optimizer, _new_step_tensor
+from .optimizer import Optimizer, _check_non_negative, _gradients, _new_step_tensor
 
 
 class Adam(Optimizer):
@@ -54,15 +53,12 @@ class Adam(Optimizer):
                  foreach: Optional[bool] = None, maximize: bool = False,
                  capturable: bool = False, differentiable: bool = False,
                  fused: Optional[bool] = None, decoupled_weight_decay: bool = False) -> None:
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if eps < 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_non_negative("learning rate", lr)
+        _check_non_negative("epsilon value", eps)
         for index, beta in enumerate(betas):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_non_negative("weight_decay value", weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize, foreach=foreach,
                         capturable=capturable, differentiable=differentiable, fused=fused,
@@ -78,20 +74,12 @@ class Adam(Optimizer):
             eps = group["eps"]
             weight_decay = group["weight_decay"]
             amsgrad = group["amsgrad"]
-            maximize = group["maximize"]
             decoupled = group["decoupled_weight_decay"]
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                xp = array_module(param._data)
-                grad = param.grad._data
-                if maximize:
-                    grad = -grad
-                if weight_decay != 0:
-                    if decoupled:
-                        param._data *= 1 - lr * weight_decay
-                    else:
-                        grad = grad + weight_decay * param._data
+            # AdamW's decoupled decay shrinks the weights themselves, not through the gradient.
+            l2_penalty = 0 if decoupled else weight_decay
+            for param, xp, grad in _gradients(group, l2_penalty):
+                if decoupled and weight_decay != 0:
+                    param._data *= 1 - lr * weight_decay
 
                 state = self.state[param]
                 if not state:

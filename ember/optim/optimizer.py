@@ -12,7 +12,7 @@ import warnings
 from collections import defaultdict
 from copy import deepcopy
 from itertools import chain
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional, Tuple
 
 import numpy as np
 
@@ -50,6 +50,35 @@ def _marks_step_called(step: Callable) -> Callable:
         return step(self, *args, **kwargs)
 
     return step_and_mark
+
+
+def _check_non_negative(description: str, value: float) -> None:
+    """PyTorch's ValueError for a hyperparameter below zero: ``Invalid <description>: <value>``."""
+    if value < 0.0:
+        raise ValueError(f"Invalid {description}: {value}")
+
+
+def _gradients(group: dict, weight_decay: float) -> Iterator[Tuple[Tensor, Any, Any]]:
+    """``(param, xp, grad)`` for each parameter of ``group`` that has a gradient.
+
+    ``grad`` is the array a step descends along, after the first lines every algorithm shares::
+
+        if maximize:          g_t = -g_t
+        if weight_decay != 0: g_t = g_t + weight_decay * theta     (an L2 penalty)
+
+    Each makes a new array, so ``param.grad`` is never changed; without them ``grad`` is
+    ``param.grad``'s own array, to read but not to write. ``xp`` is the parameter's array module.
+    """
+    maximize = group["maximize"]
+    for param in group["params"]:
+        if param.grad is None:
+            continue
+        grad = param.grad._data
+        if maximize:
+            grad = -grad
+        if weight_decay != 0:
+            grad = grad + weight_decay * param._data
+        yield param, _backend.array_module(param._data), grad
 
 
 def _new_step_tensor() -> Tensor:

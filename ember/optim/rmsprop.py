@@ -2,9 +2,8 @@
 
 from typing import Any, Callable, Iterable, Optional
 
-from .._backend import array_module
 from .._tensor import Tensor
-from .optimizer import Optimizer, _new_step_tensor
+from .optimizer import Optimizer, _check_non_negative, _gradients, _new_step_tensor
 
 
 class RMSprop(Optimizer):
@@ -59,16 +58,11 @@ class RMSprop(Optimizer):
                  centered: bool = False, capturable: bool = False,
                  foreach: Optional[bool] = None, maximize: bool = False,
                  differentiable: bool = False) -> None:
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if eps < 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if alpha < 0.0:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+        _check_non_negative("learning rate", lr)
+        _check_non_negative("epsilon value", eps)
+        _check_non_negative("momentum value", momentum)
+        _check_non_negative("weight_decay value", weight_decay)
+        _check_non_negative("alpha value", alpha)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                         weight_decay=weight_decay, capturable=capturable, foreach=foreach,
                         maximize=maximize, differentiable=differentiable)
@@ -84,17 +78,7 @@ class RMSprop(Optimizer):
             weight_decay = group["weight_decay"]
             momentum = group["momentum"]
             centered = group["centered"]
-            maximize = group["maximize"]
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                xp = array_module(param._data)
-                grad = param.grad._data
-                if maximize:
-                    grad = -grad
-                if weight_decay != 0:
-                    grad = grad + weight_decay * param._data
-
+            for param, xp, grad in _gradients(group, weight_decay):
                 state = self.state[param]
                 if not state:
                     state["step"] = _new_step_tensor()

@@ -2,9 +2,8 @@
 
 from typing import Any, Callable, Iterable, Optional
 
-from .._backend import array_module
 from .._tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_non_negative, _gradients
 
 
 class SGD(Optimizer):
@@ -49,12 +48,9 @@ class SGD(Optimizer):
                  dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
                  maximize: bool = False, foreach: Optional[bool] = None,
                  differentiable: bool = False, fused: Optional[bool] = None) -> None:
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_non_negative("learning rate", lr)
+        _check_non_negative("momentum value", momentum)
+        _check_non_negative("weight_decay value", weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
@@ -71,17 +67,7 @@ class SGD(Optimizer):
             dampening = group["dampening"]
             weight_decay = group["weight_decay"]
             nesterov = group["nesterov"]
-            maximize = group["maximize"]
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                xp = array_module(param._data)
-                grad = param.grad._data
-                if maximize:
-                    grad = -grad
-                if weight_decay != 0:
-                    grad = grad + weight_decay * param._data
-
+            for param, xp, grad in _gradients(group, weight_decay):
                 if momentum != 0:
                     state = self.state[param]
                     buffer_tensor = state.get("momentum_buffer")

@@ -29,6 +29,19 @@ def _renumber(container: Module, modules: list) -> None:
         container.add_module(str(index), module)
 
 
+def _delete(container: Module, index) -> None:
+    """Remove the child at ``index`` (or the children in a slice) from ``container``.
+
+    The keys of those left become "0", "1", ... again, as PyTorch renumbers them.
+    """
+    modules = list(container._modules.values())
+    if isinstance(index, slice):
+        del modules[index]
+    else:
+        del modules[_position(index, len(modules))]
+    _renumber(container, modules)
+
+
 class Sequential(Module):
     """A chain of modules: the output of each is the input of the next.
 
@@ -71,13 +84,7 @@ class Sequential(Module):
         setattr(self, key, module)
 
     def __delitem__(self, index) -> None:
-        modules = list(self._modules.values())
-        if isinstance(index, slice):
-            del modules[index]
-        else:
-            del modules[_position(index, len(modules))]
-        # The keys become "0", "1", ... again, as PyTorch renumbers them.
-        _renumber(self, modules)
+        _delete(self, index)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -145,12 +152,7 @@ class ModuleList(Module):
         setattr(self, str(_position(index, len(self._modules))), module)
 
     def __delitem__(self, index) -> None:
-        modules = list(self._modules.values())
-        if isinstance(index, slice):
-            del modules[index]
-        else:
-            del modules[_position(index, len(modules))]
-        _renumber(self, modules)
+        _delete(self, index)
 
     def __len__(self) -> int:
         return len(self._modules)
