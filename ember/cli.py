@@ -89,8 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="runs/latest", metavar="FOLDER",
                      help="output folder (default runs/latest)")
     run.add_argument("--resume", nargs="?", const=True, default=None, metavar="CHECKPOINT",
-                     help="continue from OUT/checkpoint.pt, or from CHECKPOINT; with the same "
-                     "recipe it reaches exactly the weights of an uninterrupted run")
+                     help="continue the run saved in OUT/checkpoint.pt (or CHECKPOINT) to "
+                     "--epochs, with the recipe it was started with; it reaches exactly the "
+                     "weights of an uninterrupted run")
     run.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     run.add_argument("--no-progress", dest="progress", action="store_false",
                      help="no progress bar")

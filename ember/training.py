@@ -10,17 +10,15 @@ The default recipe (the defaults of ``ember train``): SGD with learning rate 0.0
 step of the schedule per epoch. It reaches about 90% test accuracy in 5 epochs;
 ``benchmarks/recipe_torch.py`` runs the same recipe in PyTorch.
 
-Example:
-    >>> from ember.cli import main
-    >>> main(["train", "--epochs", "1", "--limit", "1000", "--out", "runs/quick"])  # doctest: +SKIP
-    epoch 1/1: train loss 1.6614, test loss 0.9581, test accuracy 64.23%, 9,120 images/s
-    ...
+Example, from Python as from the command line (``ember train --epochs 1 --limit 1000 ...``)::
+
+    from ember.cli import main
+    main(["train", "--epochs", "1", "--limit", "1000", "--out", "runs/quick"])
 """
 
 import json
 import math
 import os
-import sys
 import time
 from argparse import Namespace
 
@@ -37,8 +35,9 @@ from ember.vision.models import LeNet
 # Fashion-MNIST's pixel mean and standard deviation (of the training set, scaled to [0, 1]).
 MEAN, STD = 0.2860, 0.3530
 CHECKPOINT = "checkpoint.pt"
-# The settings that decide the weights a run reaches; a resumed run must keep them to match an
-# uninterrupted one (``epochs`` may change: the run then continues to the new total).
+# The settings that decide the weights a run reaches. A resumed run takes them from its
+# checkpoint, so that it ends where an uninterrupted run would; ``--epochs`` may still change
+# (the schedule then stretches to the new total from the epoch reached).
 RECIPE = ("optimizer", "lr", "momentum", "batch_size", "seed", "limit")
 
 
@@ -115,6 +114,12 @@ def make_scheduler(optimizer: optim.Optimizer, epochs: int,
     return lr_scheduler.LambdaLR(optimizer, cosine, last_epoch=epochs_done - 1)
 
 
+def shuffle_seed(seed: int, epoch: int) -> int:
+    """The seed of epoch ``epoch``'s shuffle: a function of the run's seed and the epoch alone,
+    so a resumed run sees exactly the batches an uninterrupted run sees."""
+    return seed * 100003 + epoch
+
+
 def evaluate(model, loader, num_classes: int = 10, device="cpu"):
     """Mean loss, accuracy and the confusion matrix (rows: true class) of ``model``."""
     model.eval()
@@ -146,19 +151,25 @@ def _progress(total: int, description: str, enabled: bool):
 
 
 def _load_checkpoint(path: str, device: ember.device) -> dict:
+    """The checkpoint that :func:`train` wrote at ``path``, its tensors on ``device``."""
     if not os.path.isfile(path):
         raise SetupError(f"no checkpoint at {path}: train first, or pass the checkpoint's path")
-    return ember.load(path, map_location=str(device))
+    checkpoint = ember.load(path, map_location=str(device))
+    expected = {"model", "optimizer", "epoch", "metrics", "classes", "args"}
+    if not isinstance(checkpoint, dict) or not expected <= checkpoint.keys():
+        raise SetupError(f"{path} is not a checkpoint written by ember train: expected a dict "
+                         f"with the keys {', '.join(sorted(expected))}")
+    return checkpoint
 
 
-def _warn_if_recipe_changed(saved_args: dict, args: Namespace) -> None:
-    """Warn about each setting that differs from the checkpoint's (the weights will too)."""
-    for key in RECIPE:
-        if key in saved_args and saved_args[key] != getattr(args, key):
-            option = "--" + key.replace("_", "-")
-            print(f"warning: resuming with {option} {getattr(args, key)}, but the checkpoint "
-                  f"was trained with {saved_args[key]}: the weights will differ from an "
-                  f"uninterrupted run's", file=sys.stderr)
+def _continue_recipe(args: Namespace, checkpoint: dict, resume_from: str) -> Namespace:
+    """``args`` with the recipe of the run being resumed: its optimizer, learning rate,
+    momentum, batch size, seed and training images, whatever the command line says."""
+    recipe = {key: checkpoint["args"][key] for key in RECIPE}
+    described = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in recipe.items())
+    print(f"resuming {resume_from} after epoch {checkpoint['epoch']} with its recipe: "
+          f"{described}")
+    return Namespace(**{**vars(args), **recipe})
 
 
 def train(args: Namespace) -> dict:
@@ -176,6 +187,12 @@ def train(args: Namespace) -> dict:
         SetupError: the data, the device or the checkpoint to resume from is missing.
     """
     device = resolve_device(args.device)
+    checkpoint = None
+    if args.resume:
+        default_path = os.path.join(args.out, CHECKPOINT)
+        resume_from = args.resume if isinstance(args.resume, str) else default_path
+        checkpoint = _load_checkpoint(resume_from, device)
+        args = _continue_recipe(args, checkpoint, resume_from)
     train_set, classes = load_data(args.data, True, args.limit, args.download)
     test_set, _ = load_data(args.data, False, args.test_limit, args.download)
     os.makedirs(args.out, exist_ok=True)
@@ -185,32 +202,24 @@ def train(args: Namespace) -> dict:
     optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr, args.momentum)
     criterion = nn.CrossEntropyLoss()
     history, epochs_done = [], 0
-
-    checkpoint_path = os.path.join(args.out, CHECKPOINT)
-    if args.resume:
-        resume_from = args.resume if isinstance(args.resume, str) else checkpoint_path
-        checkpoint = _load_checkpoint(resume_from, device)
-        _warn_if_recipe_changed(checkpoint["args"], args)
+    if checkpoint is not None:
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         history, epochs_done = list(checkpoint["metrics"]), checkpoint["epoch"]
-        print(f"resumed from {resume_from} after epoch {epochs_done}")
         if epochs_done >= args.epochs:
             print(f"nothing to do: the checkpoint has trained {epochs_done} epochs, "
                   f"--epochs asks for {args.epochs}")
             return {"classes": classes, "epochs": history}
     scheduler = make_scheduler(optimizer, args.epochs, epochs_done)
 
-    # One generator, re-seeded each epoch from (seed, epoch): an epoch's shuffle depends on
-    # nothing else, so a resumed run sees exactly the batches an uninterrupted run sees.
-    shuffle = ember.Generator()
+    shuffle = ember.Generator()  # re-seeded at the start of each epoch
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
                               generator=shuffle)
     test_loader = DataLoader(test_set, batch_size=1000)
     started = time.perf_counter() - (history[-1]["wall_seconds"] if history else 0.0)
 
     for epoch in range(epochs_done + 1, args.epochs + 1):
-        shuffle.manual_seed(args.seed * 100003 + epoch)
+        shuffle.manual_seed(shuffle_seed(args.seed, epoch))
         lr = optimizer.param_groups[0]["lr"]
         bar = _progress(len(train_set), f"epoch {epoch}/{args.epochs}", args.progress)
         epoch_start = time.perf_counter()

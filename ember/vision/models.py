@@ -11,6 +11,9 @@ class LeNet(nn.Module):
     conv(1->6, 3x3) -> relu -> maxpool 2 -> conv(6->16, 3x3) -> relu -> maxpool 2 ->
     linear(576->120) -> relu -> linear(120->84) -> relu -> linear(84->num_classes)
 
+    The layers carry the tutorial's names (conv1, conv2, fc1, fc2, fc3), so a state_dict moves
+    between this model and the same net written in PyTorch, either way.
+
     Example:
         >>> import ember
         >>> from ember.vision.models import LeNet
