@@ -97,11 +97,13 @@ def paired(make, repeats, inner, warmup=3):
     return results
 
 
-def step_maker(batch: int, loss_name: str, grad: bool = True):
+def step_maker(batch: int, loss_name: str, grad: bool = True, same_start: bool = True):
+    """A function making one training step (or inference) for a framework; with
+    ``same_start``, ember's net starts from PyTorch's initial weights for seed 0."""
     def make(torch):
         rng = np.random.default_rng(0)
         net = tutorial_net(torch)
-        if torch.__name__ == "ember":
+        if same_start and torch.__name__ == "ember":
             import torch as reference
             reference.manual_seed(0)
             same_weights(tutorial_net(reference), net, torch)
@@ -217,9 +219,10 @@ def bench_import(quick: bool):
 
 def memory_child(name: str) -> None:
     """In a fresh process: 100 training steps at batch 256; print peak RSS in MiB."""
+    import importlib
     import resource
-    fw = frameworks()[name]
-    step = step_maker(256, "ce")(fw)
+    fw = importlib.import_module(name)  # only this framework: the other would add its memory
+    step = step_maker(256, "ce", same_start=False)(fw)
     for _ in range(100):
         step()
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

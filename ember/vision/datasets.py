@@ -152,7 +152,7 @@ class MNIST(Dataset):
             self.download()
             found = self._find([self.root])
         if found is None:
-            raise RuntimeError(self._not_found_message(roots))
+            raise RuntimeError(self._not_found_message(roots, root_given=root is not None))
         self.root, images_path, labels_path = found
         images = read_idx(images_path, IMAGES_MAGIC)
         labels = read_idx(labels_path, LABELS_MAGIC)
@@ -205,12 +205,15 @@ class MNIST(Dataset):
             if not os.path.isfile(target):
                 _download(filename, md5, self.mirrors, target)
 
-    def _not_found_message(self, roots: "list[str]") -> str:
+    def _not_found_message(self, roots: "list[str]", root_given: bool = False) -> str:
         name = type(self).__name__
         files = ", ".join(f"{base}.gz" for base in self._split_files)
         ways = []
         if self.system_package is not None:
-            ways.append(f"install it system-wide: sudo apt-get install {self.system_package}")
+            # The system folder is searched only when no root is given.
+            caveat = " and leave root unset" if root_given else ""
+            ways.append(f"install it system-wide: sudo apt-get install {self.system_package}"
+                        f"{caveat}")
         ways.append(f"put the files ({files}) in a folder, directly or in {name}/raw/, and "
                     f"pass root=<folder> or set the environment variable EMBER_DATA=<folder>")
         ways.append(f"pass download=True to fetch them from {self.mirrors[0]}")
