@@ -14,6 +14,8 @@ def sum_to_shape(grad, shape):
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
+    if extra > 0 and grad.shape[extra:] == shape:  # only leading dimensions added (a bias)
+        return grad.sum(axis=tuple(range(extra)))
     axes = tuple(range(extra)) + tuple(
         extra + i for i, size in enumerate(shape) if size == 1 and grad.shape[extra + i] != 1)
     grad = grad.sum(axis=axes, keepdims=True) if axes else grad

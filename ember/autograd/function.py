@@ -125,6 +125,9 @@ class BackwardNode(Node):
         """
         versions = []
         for item in self._saved:
+            if item is None:  # ops save None for what backward will not need
+                versions.append((None, 0, None))
+                continue
             data = item._data if isinstance(item, _tensor.Tensor) else item
             entry = (None, 0, None)
             for tensor in inputs:
