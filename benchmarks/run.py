@@ -277,6 +277,8 @@ SECTIONS = {"step": bench_steps, "infer": bench_inference, "overhead": bench_ove
 
 def machine_info():
     import torch
+
+    import ember  # noqa: F401  (its import sets NumPy's BLAS threads, reported below)
     info = {"date": time.strftime("%Y-%m-%d"), "python": platform.python_version(),
             "machine": platform.machine(), "processor": platform.processor(),
             "cpus": os.cpu_count(), "torch": torch.__version__, "numpy": np.__version__,
