@@ -255,3 +255,57 @@ def test_reductions_over_random_dims(case, name):
         ours.backward(ember.tensor(grad))
         theirs.backward(torch.tensor(grad))
         _compare(ea.grad, ta.grad, 1e-5, 1e-4, f"{name}{shape} dims={dims} grad")
+
+
+# ---- out= -----------------------------------------------------------------------------------
+
+OUT_CASES = [
+    ("add", lambda lib: (lib.ones(2, 3), lib.arange(3.0)), {"alpha": 2}),
+    ("sub", lambda lib: (lib.ones(2, 3), lib.arange(3.0)), {}),
+    ("mul", lambda lib: (lib.arange(6.0).reshape(2, 3), 2.5), {}),
+    ("div", lambda lib: (lib.arange(6.0).reshape(2, 3), 4.0), {}),
+    ("mm", lambda lib: (lib.arange(6.0).reshape(2, 3), lib.ones(3, 2)), {}),
+    ("matmul", lambda lib: (lib.arange(6.0).reshape(2, 3), lib.ones(3)), {}),
+]
+
+
+@pytest.mark.parametrize("name,make,kwargs", OUT_CASES, ids=[c[0] for c in OUT_CASES])
+def test_out_argument_writes_into_the_given_tensor(name, make, kwargs):
+    results = []
+    for lib in (ember, torch):
+        expected = getattr(lib, name)(*make(lib), **kwargs)
+        # Elementwise results are cast into out's dtype; matrix products need their own.
+        dtype = lib.float32 if name in ("mm", "matmul") else lib.float64
+        out = lib.zeros(expected.shape, dtype=dtype)
+        returned = getattr(lib, name)(*make(lib), **kwargs, out=out)
+        assert returned is out and out.dtype == dtype
+        results.append(out.numpy())
+    np.testing.assert_allclose(results[0], results[1])
+
+
+def test_out_argument_resizes_casts_and_refuses_what_pytorch_refuses():
+    x, y = ember.ones(2, 3), ember.ones(2, 3)
+    empty = ember.empty(0)
+    ember.add(x, y, out=empty)
+    assert empty.shape == (2, 3)
+    with pytest.warns(UserWarning, match=r"had shape \[5\], which does not match the required "
+                                         r"output shape \[2, 3\]"):
+        ember.add(x, y, out=ember.empty(5))
+    ints = ember.tensor([1, 2])
+    assert ember.add(ints, 1, out=ember.empty(2, dtype=ember.float64)).tolist() == [2.0, 3.0]
+    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired "
+                                           "output type Long"):
+        ember.add(x, y, out=ember.empty(2, 3, dtype=ember.long))
+    leaf = ember.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"mul\(\): functions with out=\.\.\. arguments don't "
+                                           r"support automatic differentiation"):
+        ember.mul(leaf, 2, out=ember.empty(3))
+    with ember.no_grad():
+        assert ember.mul(leaf, 2, out=ember.empty(3)).tolist() == [2.0, 2.0, 2.0]
+    with pytest.raises(RuntimeError, match="Expected out tensor to have dtype float, but got "
+                                           "double instead"):
+        ember.mm(ember.ones(2, 3), ember.ones(3, 2), out=ember.empty(2, 2, dtype=ember.float64))
+    base = ember.zeros(2, 3)
+    ember.add(ember.ones(3), 1, out=base[0])  # a view of the right shape writes into its base
+    assert base.tolist() == [[2.0, 2.0, 2.0], [0.0, 0.0, 0.0]]
+    assert base._version[0] == 1  # the write counts as an in-place change of the base

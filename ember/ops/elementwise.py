@@ -5,6 +5,8 @@ sums them back to each input's shape. Operands are promoted as PyTorch promotes 
 float32 tensor plus an int64 tensor, or an int tensor times a Python float, gives float32.
 """
 
+import warnings
+
 import numpy as np
 
 from .. import _backend, _dtype
@@ -633,31 +635,83 @@ class ToCopy(Function):
 
 # ---- the plain functions -----------------------------------------------------------------
 
-def add(a, b, alpha=1):
-    """``a + alpha * b``, broadcasting."""
-    return Add.apply(a, b, alpha)
+def write_out(name: str, result, out):
+    """PyTorch's ``out=`` argument: ``result`` stored into ``out``, which is returned.
+
+    ``out`` keeps its dtype, which must be able to hold the result's (floats do not go into an
+    integer tensor), and takes the result's shape: a tensor with elements is resized with
+    PyTorch's deprecation warning, an empty one silently. Nothing is differentiated through
+    ``out=``, so an input that requires grad is an error, as in PyTorch.
+
+    Example:
+        >>> import ember
+        >>> result = ember.empty(2)
+        >>> ember.add(ember.ones(2), 1, out=result)
+        tensor([2., 2.])
+    """
+    from .._tensor import Tensor
+    if out is None:
+        return result
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if result.requires_grad or out._grad_recorded:
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           f"differentiation, but one of the arguments requires grad.")
+    if _CATEGORY[result._data.dtype.kind] > _CATEGORY[out._data.dtype.kind]:
+        raise RuntimeError(f"result type {type_name(result._data.dtype)} can't be cast to the "
+                           f"desired output type {type_name(out._data.dtype)}")
+    if out._data.shape != result._data.shape:
+        if out._data.size:
+            warnings.warn(f"An output with one or more elements was resized since it had shape "
+                          f"{list(out._data.shape)}, which does not match the required output "
+                          f"shape {list(result._data.shape)}. This behavior is deprecated, and "
+                          f"in a future PyTorch release outputs will not be resized unless they "
+                          f"have zero elements. You can explicitly reuse an out tensor t by "
+                          f"resizing it, inplace, to zero elements with t.resize_(0).",
+                          UserWarning, stacklevel=3)
+        # New memory of the new shape, as PyTorch's resize gives: out is no longer a view.
+        xp = _backend.array_module(out._data)
+        out._data = xp.empty(result._data.shape, dtype=out._data.dtype)
+        out._base = None
+        out._version = [out._version[0]]
+    out._data[...] = result._data
+    out._version[0] += 1
+    return out
 
 
-def sub(a, b, alpha=1):
-    """``a - alpha * b``, broadcasting."""
-    return Sub.apply(a, b, alpha)
+def add(a, b, alpha=1, *, out=None):
+    """``a + alpha * b``, broadcasting (into ``out`` when given, see ``write_out``)."""
+    result = Add.apply(a, b, alpha)
+    return result if out is None else write_out("add", result, out)
+
+
+def sub(a, b, alpha=1, *, out=None):
+    """``a - alpha * b``, broadcasting (into ``out`` when given, see ``write_out``)."""
+    result = Sub.apply(a, b, alpha)
+    return result if out is None else write_out("sub", result, out)
 
 
 def rsub(a, other):
     return Rsub.apply(a, other)
 
 
-def mul(a, b):
-    """``a * b``, broadcasting."""
-    return Mul.apply(a, b)
+def mul(a, b, *, out=None):
+    """``a * b``, broadcasting (into ``out`` when given, see ``write_out``)."""
+    result = Mul.apply(a, b)
+    return result if out is None else write_out("mul", result, out)
 
 
-def div(a, b, rounding_mode=None):
+def div(a, b, rounding_mode=None, *, out=None):
     """``a / b`` (true division; integers give floats), broadcasting.
 
     ``rounding_mode="floor"`` or ``"trunc"`` rounds the quotient, keeping integer dtypes; the
-    rounded result has no gradient, as in PyTorch.
+    rounded result has no gradient, as in PyTorch. With ``out``, see ``write_out``.
     """
+    result = _divide(a, b, rounding_mode)
+    return result if out is None else write_out("div", result, out)
+
+
+def _divide(a, b, rounding_mode):
     if rounding_mode is None:
         return Div.apply(a, b)
     if rounding_mode == "floor":

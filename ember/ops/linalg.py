@@ -2,7 +2,7 @@
 
 from .._backend import array_module
 from ..autograd.function import Function
-from .elementwise import C_TYPE_NAMES, type_name
+from .elementwise import C_TYPE_NAMES, type_name, write_out
 
 
 def _shape_str(shape) -> str:
@@ -136,11 +136,20 @@ class Bmm(Function):
 
 # ---- the plain functions -----------------------------------------------------------------
 
-def mm(a, b):
-    """Product of two matrices."""
+def _write_product(name: str, result, out):
+    """``write_out`` for matrix products, which PyTorch writes only into ``out`` of their dtype."""
+    if getattr(out, "dtype", result.dtype) != result.dtype:
+        raise RuntimeError(f"Expected out tensor to have dtype {C_TYPE_NAMES[result.dtype.name]}, "
+                           f"but got {C_TYPE_NAMES[out.dtype.name]} instead")
+    return write_out(name, result, out)
+
+
+def mm(a, b, *, out=None):
+    """Product of two matrices (into ``out`` when given, see ``elementwise.write_out``)."""
     if a.ndim != 2 or b.ndim != 2:
         raise RuntimeError("self must be a matrix" if a.ndim != 2 else "mat2 must be a matrix")
-    return Mm.apply(a, b)
+    result = Mm.apply(a, b)
+    return result if out is None else _write_product("mm", result, out)
 
 
 def addmm(bias, mat1, mat2, beta=1, alpha=1):
@@ -173,7 +182,7 @@ def bmm(a, b):
     return Bmm.apply(a, b)
 
 
-def matmul(a, b):
+def matmul(a, b, *, out=None):
     """Matrix product with NumPy's rules for 1-D and batched operands.
 
     The graph has PyTorch's shape at its top: a batched product ends in ``UnsafeViewBackward0``
@@ -184,7 +193,14 @@ def matmul(a, b):
         >>> import ember
         >>> (ember.ones(2, 3) @ ember.ones(3, 4)).shape
         ember.Size([2, 4])
+
+    With ``out``, the product is stored there (see ``elementwise.write_out``).
     """
+    result = _matmul(a, b)
+    return result if out is None else _write_product("matmul", result, out)
+
+
+def _matmul(a, b):
     from .._tensor import Tensor
     from .shape import SqueezeInplaceDim, UnsafeView, reshape, unsqueeze
     if not isinstance(b, Tensor) or not isinstance(a, Tensor):
@@ -202,9 +218,9 @@ def matmul(a, b):
         return SqueezeInplaceDim.apply(Mm.apply(unsqueeze(a, 0), b), 0)
     if b.ndim <= 2:  # (..., n, k) @ (k, m) or (k,): one product on the rows of all matrices
         rows = reshape(a, -1, a.shape[-1])
-        out = Mm.apply(rows, b) if b.ndim == 2 else Mv.apply(rows, b)
-        return UnsafeView.apply(out, tuple(a.shape[:-1]) + tuple(b.shape[1:]))
+        product = Mm.apply(rows, b) if b.ndim == 2 else Mv.apply(rows, b)
+        return UnsafeView.apply(product, tuple(a.shape[:-1]) + tuple(b.shape[1:]))
     left = unsqueeze(a, 0) if a.ndim == 1 else a
-    out = Bmm.apply(left, b)
-    shape = out.shape[:-2] + (out.shape[-1],) if a.ndim == 1 else out.shape
-    return UnsafeView.apply(out, tuple(shape))
+    product = Bmm.apply(left, b)
+    shape = product.shape[:-2] + (product.shape[-1],) if a.ndim == 1 else product.shape
+    return UnsafeView.apply(product, tuple(shape))
