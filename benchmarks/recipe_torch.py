@@ -34,31 +34,13 @@ from torch import nn
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
+from run import tutorial_net  # noqa: E402  (the same LeNet, in whichever framework)
+
 import ember  # noqa: E402  (after the path: the benchmark runs from a checkout)
 from ember.training import MEAN, STD, shuffle_seed  # noqa: E402
 from ember.utils.data import DataLoader  # noqa: E402
 from ember.vision.datasets import FashionMNIST  # noqa: E402
 from ember.vision.models import LeNet as EmberLeNet  # noqa: E402
-
-
-class LeNet(nn.Module):
-    """ember.vision.models.LeNet in PyTorch: the same layers, names and forward."""
-
-    def __init__(self, num_classes: int = 10) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 6, 3)
-        self.conv2 = nn.Conv2d(6, 16, 3)
-        self.fc1 = nn.Linear(16 * 6 * 6, 120)
-        self.fc2 = nn.Linear(120, 84)
-        self.fc3 = nn.Linear(84, num_classes)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        x = torch.flatten(x, 1)
-        x = F.relu(self.fc1(x))
-        x = F.relu(self.fc2(x))
-        return self.fc3(x)
 
 
 def load_split(root, train: bool, limit=None):
@@ -109,7 +91,7 @@ def run(args) -> list:
     """Train as ``ember train`` would with ``args``; one metrics dict per epoch."""
     train_images, train_labels = load_split(args.data, True, args.limit)
     test_images, test_labels = load_split(args.data, False, args.test_limit)
-    model = LeNet()
+    model = tutorial_net(torch)
     model.load_state_dict(ember_initial_weights(args.seed))
     if args.optimizer == "sgd":
         optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)

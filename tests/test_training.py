@@ -13,6 +13,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from nets import tutorial_net
 
 import ember
 from ember import _backend
@@ -54,30 +55,6 @@ def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     train(out, "--epochs", "2", "--limit", "3000", "--test-limit", "1000")
     return out
-
-
-def torch_lenet() -> torch.nn.Module:
-    """ember's LeNet written in PyTorch: same layers, same names, same forward."""
-    nn, F = torch.nn, torch.nn.functional
-
-    class LeNet(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(1, 6, 3)
-            self.conv2 = nn.Conv2d(6, 16, 3)
-            self.fc1 = nn.Linear(16 * 6 * 6, 120)
-            self.fc2 = nn.Linear(120, 84)
-            self.fc3 = nn.Linear(84, 10)
-
-        def forward(self, x):
-            x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
-            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-            x = torch.flatten(x, 1)
-            x = F.relu(self.fc1(x))
-            x = F.relu(self.fc2(x))
-            return self.fc3(x)
-
-    return LeNet()
 
 
 def assert_identical(a, b, where: str = "state") -> None:
@@ -157,7 +134,7 @@ def test_resume_reaches_exactly_the_weights_of_an_uninterrupted_run(tmp_path, op
 def test_checkpoint_loads_in_torch_and_gives_the_same_predictions(trained):
     path = trained / "checkpoint.pt"
     checkpoint = torch.load(path, weights_only=True)
-    torch_model = torch_lenet().eval()
+    torch_model = tutorial_net(torch, flatten=True).eval()  # ember's LeNet, same names
     torch_model.load_state_dict(checkpoint["model"])
     model = LeNet().eval()
     model.load_state_dict(ember.load(path)["model"])
