@@ -76,9 +76,10 @@ class MaxPool2x2(Function):
         height, width = input.shape[-2:]
         rows, columns = 2 * (height // 2), 2 * (width // 2)
         corners = [input[..., i:rows:2, j:columns:2] for i, j in _CORNERS]
-        is_max = [corner == output for corner in corners]
+        is_max = None  # per corner, where it holds its window's maximum; made lazily
         nan_windows = xp.isnan(output)
         if nan_windows.any():
+            is_max = [corner == output for corner in corners]
             # A NaN is its window's maximum, and the last NaN in scan order wins.
             for corner, candidate in zip(reversed(corners), reversed(is_max)):
                 takes = nan_windows & xp.isnan(corner)
@@ -88,11 +89,21 @@ class MaxPool2x2(Function):
         # four corners below write every element.
         allocate = xp.empty if (rows, columns) == (height, width) else xp.zeros
         grad_input = allocate(input.shape, dtype=grad_output.dtype)
-        claimed = xp.zeros(output.shape, dtype=bool)  # windows an earlier corner has won
-        for (i, j), candidate in zip(_CORNERS, is_max):
-            winner = candidate & ~claimed
-            claimed |= candidate
-            xp.multiply(grad_output, winner, out=grad_input[..., i:rows:2, j:columns:2])
+        # The first maximal corner in scan order takes its window; ``free`` marks the windows
+        # no earlier corner has taken. Without NaNs some corner equals the maximum, so the last
+        # corner takes every window still free, with no comparison.
+        free = None
+        for k, ((i, j), corner) in enumerate(zip(_CORNERS, corners)):
+            if k == 3 and is_max is None:
+                wins = free
+            else:
+                wins = is_max[k] if is_max is not None else corner == output
+                if free is not None:
+                    xp.logical_and(wins, free, out=wins)
+            xp.multiply(grad_output, wins, out=grad_input[..., i:rows:2, j:columns:2])
+            if k < 3:
+                free = xp.logical_not(wins) if free is None else xp.logical_xor(free, wins,
+                                                                                  out=free)
         return grad_input
 
 
