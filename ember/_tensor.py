@@ -451,7 +451,9 @@ class Tensor:
             except ValueError:
                 raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match "
                                    f"the broadcast shape {list(data.shape)}") from None
-        if self._data.dtype.kind in "iub" and data.dtype.kind in "fc":
+        # PyTorch casts an in-place result down within a kind (int64 into int8) but never to a
+        # lower kind: float into int, or int into bool.
+        if elementwise.CATEGORY[data.dtype.kind] > elementwise.CATEGORY[self._data.dtype.kind]:
             raise RuntimeError(f"result type {elementwise.type_name(data.dtype)} can't be cast "
                                f"to the desired output type "
                                f"{elementwise.type_name(self._data.dtype)}")

@@ -482,3 +482,31 @@ def test_custom_function_returning_a_saved_tensor_does_not_alias_grad():
     PassSaved.apply(x, c).sum().backward()
     assert c.tolist() == [1.0, 2.0, 3.0]
     assert x.grad.tolist() == [2.0, 4.0, 6.0]
+
+
+@pytest.mark.parametrize("code", [
+    "x = lib.ones(3, requires_grad=True); x.std().backward(); result = x.grad",
+    "x = lib.tensor([[1., 2.], [3., 2.]], requires_grad=True); x.std(0).sum().backward(); "
+    "result = x.grad",
+    "x = lib.tensor([1., float('nan'), 2.], requires_grad=True); x.max().backward(); "
+    "result = x.grad",
+    "x = lib.tensor([1., float('nan'), 2.], requires_grad=True); x.min().backward(); "
+    "result = x.grad",
+    "x = lib.tensor([[1., float('nan')], [2., 3.]], requires_grad=True); "
+    "x.amax(1).sum().backward(); result = x.grad",
+])
+def test_degenerate_reduction_gradients_match_torch(code):
+    """A zero std and NaN extrema: gradients PyTorch defines, not 0/0."""
+    results = []
+    for lib in (ember, torch):
+        scope = {"lib": lib}
+        exec(code, scope)
+        results.append(np.asarray(scope["result"].detach().numpy()))
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_inplace_result_of_a_higher_kind_is_refused_like_torch():
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match="result type Long can't be cast to the desired "
+                           "output type Bool"):
+            lib.tensor([True, False]).add_(1)

@@ -12,7 +12,7 @@ import numpy as np
 from .. import _backend, _dtype
 from ..autograd.function import Function
 
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 # PyTorch's names of scalar types, as its error messages print them ("Got Long").
 TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
@@ -79,9 +79,9 @@ def result_dtype(*operands):
             tiers[0 if operand.ndim else 1].append(operand.dtype)
         elif operand is not None:
             tiers[2].append(_scalar_dtype(operand))
-    highest = max(_CATEGORY[d.kind] for tier in tiers for d in tier)
+    highest = max(CATEGORY[d.kind] for tier in tiers for d in tier)
     for tier in tiers:
-        candidates = [d for d in tier if _CATEGORY[d.kind] == highest]
+        candidates = [d for d in tier if CATEGORY[d.kind] == highest]
         if candidates:
             result = candidates[0]
             for d in candidates[1:]:
@@ -657,7 +657,7 @@ def write_out(name: str, result, out):
     if result.requires_grad or out._grad_recorded:
         raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
                            f"differentiation, but one of the arguments requires grad.")
-    if _CATEGORY[result._data.dtype.kind] > _CATEGORY[out._data.dtype.kind]:
+    if CATEGORY[result._data.dtype.kind] > CATEGORY[out._data.dtype.kind]:
         raise RuntimeError(f"result type {type_name(result._data.dtype)} can't be cast to the "
                            f"desired output type {type_name(out._data.dtype)}")
     if out._data.shape != result._data.shape:

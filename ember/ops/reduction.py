@@ -158,7 +158,20 @@ class Std(Function):
         grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
         out = _expand_back(out, a.shape, ctx.axes, ctx.keepdim)
         centered = a - a.mean(axis=ctx.axes, keepdims=True)
-        return grad * centered / (ctx.divisor * out), None, None, None
+        # Where the std is 0 every centered value is 0 too; PyTorch's gradient there is 0.
+        xp = array_module(a)
+        zero = out == 0
+        return xp.where(zero, 0, grad * centered / (ctx.divisor * xp.where(zero, 1, out))), \
+            None, None, None
+
+
+def _is_extremum(a, out):
+    """Where ``a`` holds the reduction's result ``out``: a NaN result comes from the NaNs."""
+    xp = array_module(a)
+    mask = a == out
+    if a.dtype.kind in "fc":
+        mask |= xp.isnan(a) & xp.isnan(out)
+    return mask
 
 
 class _ExtremumAll(Function):
@@ -182,7 +195,7 @@ class _ExtremumAll(Function):
     @staticmethod
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
-        mask = a == out
+        mask = _is_extremum(a, out)
         return grad * mask / mask.sum()
 
 
@@ -257,7 +270,7 @@ class Amax(Function):
         a, out = ctx.saved_tensors
         out = _expand_back(out, a.shape, ctx.axes, ctx.keepdim)
         grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
-        mask = a == out
+        mask = a == out  # a NaN slice gives NaN gradients, as in PyTorch
         return grad * mask / mask.sum(axis=ctx.axes, keepdims=True), None, None, None
 
 
