@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 from run import tutorial_net  # noqa: E402  (the same LeNet, in whichever framework)
 
 import ember  # noqa: E402  (after the path: the benchmark runs from a checkout)
-from ember.training import MEAN, STD, shuffle_seed  # noqa: E402
+from ember.training import MEAN, STD, epoch_record, shuffle_seed  # noqa: E402
 from ember.utils.data import DataLoader  # noqa: E402
 from ember.vision.datasets import FashionMNIST  # noqa: E402
 from ember.vision.models import LeNet as EmberLeNet  # noqa: E402
@@ -122,20 +122,8 @@ def run(args) -> list:
         test_loss, test_accuracy = evaluate(model, test_images, test_labels)
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "epoch": epoch}, os.path.join(args.out, "checkpoint_torch.pt"))
-        history.append({
-            "epoch": epoch,
-            "lr": lr,
-            "train_loss": running_loss / seen,
-            "train_accuracy": correct / seen,
-            "test_loss": test_loss,
-            "test_accuracy": test_accuracy,
-            "images_per_second": seen / epoch_seconds,
-            "epoch_seconds": epoch_seconds,
-            "wall_seconds": time.perf_counter() - started,
-        })
-        print(f"epoch {epoch}/{args.epochs}: train loss {running_loss / seen:.4f}, "
-              f"test loss {test_loss:.4f}, test accuracy {100 * test_accuracy:.2f}%, "
-              f"{seen / epoch_seconds:,.0f} images/s", flush=True)
+        history.append(epoch_record(epoch, args.epochs, lr, running_loss, correct, seen,
+                                    test_loss, test_accuracy, epoch_seconds, started))
     return history
 
 

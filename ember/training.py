@@ -172,6 +172,32 @@ def _continue_recipe(args: Namespace, checkpoint: dict, resume_from: str) -> Nam
     return Namespace(**{**vars(args), **recipe})
 
 
+def epoch_record(epoch: int, epochs: int, lr: float, running_loss: float, correct: int,
+                 seen: int, test_loss: float, test_accuracy: float, epoch_seconds: float,
+                 started: float) -> dict:
+    """One epoch's metrics as ``metrics.json`` stores them, printed as one line.
+
+    ``running_loss`` is the sum of the batches' mean losses times their sizes, ``correct`` the
+    count of right predictions over the ``seen`` training images; ``started`` is the
+    ``time.perf_counter()`` of the run's start.
+    """
+    record = {
+        "epoch": epoch,
+        "lr": lr,
+        "train_loss": running_loss / seen,
+        "train_accuracy": correct / seen,
+        "test_loss": test_loss,
+        "test_accuracy": test_accuracy,
+        "images_per_second": seen / epoch_seconds,
+        "epoch_seconds": epoch_seconds,
+        "wall_seconds": time.perf_counter() - started,
+    }
+    print(f"epoch {epoch}/{epochs}: train loss {record['train_loss']:.4f}, "
+          f"test loss {test_loss:.4f}, test accuracy {100 * test_accuracy:.2f}%, "
+          f"{record['images_per_second']:,.0f} images/s", flush=True)
+    return record
+
+
 def train(args: Namespace) -> dict:
     """Train LeNet on Fashion-MNIST as ``args`` says; write checkpoint, metrics and plots.
 
@@ -244,20 +270,8 @@ def train(args: Namespace) -> dict:
         scheduler.step()
         test_loss, test_accuracy, confusion = evaluate(model, test_loader, len(classes),
                                                        device)
-        history.append({
-            "epoch": epoch,
-            "lr": lr,
-            "train_loss": running_loss / seen,
-            "train_accuracy": correct / seen,
-            "test_loss": test_loss,
-            "test_accuracy": test_accuracy,
-            "images_per_second": seen / epoch_seconds,
-            "epoch_seconds": epoch_seconds,
-            "wall_seconds": time.perf_counter() - started,
-        })
-        print(f"epoch {epoch}/{args.epochs}: train loss {running_loss / seen:.4f}, "
-              f"test loss {test_loss:.4f}, test accuracy {100 * test_accuracy:.2f}%, "
-              f"{seen / epoch_seconds:,.0f} images/s", flush=True)
+        history.append(epoch_record(epoch, args.epochs, lr, running_loss, correct, seen,
+                                    test_loss, test_accuracy, epoch_seconds, started))
         _write_outputs(args, model, optimizer, history, classes, confusion)
     return {"classes": classes, "epochs": history}
 
