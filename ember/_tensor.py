@@ -12,7 +12,7 @@ import numpy as np
 from . import _backend, _dtype
 from ._backend import array_module
 from ._size import Size
-from .autograd.function import AccumulateGrad
+from .autograd.function import AccumulateGrad, RemovableHandle
 from .autograd.grad_mode import _GradMode
 from .ops import elementwise, indexing, linalg, reduction, shape
 
@@ -148,6 +148,27 @@ class Tensor:
                                "gaps through an in-place operation; clone() the tensor first")
         refreshed = indexing.AsStrided.apply(base, indices, self._data)
         self.grad_fn, self._output_nr = refreshed.grad_fn, 0
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` whenever backward computes this tensor's gradient; a hook that
+        returns a tensor replaces the gradient. Returns a handle whose ``remove()`` undoes it.
+
+        Example:
+            >>> import ember
+            >>> x = ember.ones(2, requires_grad=True)
+            >>> handle = x.register_hook(lambda grad: grad * 10)
+            >>> (x * 3).sum().backward(); x.grad
+            tensor([30., 30.])
+        """
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        node, index = self._edge()
+        if node.tensor_hooks is None:
+            node.tensor_hooks = {}
+        hooks = node.tensor_hooks.setdefault(index, [])
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward."""

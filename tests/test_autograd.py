@@ -510,3 +510,33 @@ def test_inplace_result_of_a_higher_kind_is_refused_like_torch():
         with pytest.raises(RuntimeError, match="result type Long can't be cast to the desired "
                            "output type Bool"):
             lib.tensor([True, False]).add_(1)
+
+
+def test_register_hook_matches_torch():
+    """Hooks on a leaf and on non-leaves: observe, replace, remove; retain_grad sees the result."""
+    def run(lib):
+        x = lib.ones(2, requires_grad=True)
+        seen = []
+        handle = x.register_hook(lambda g: g * 10)
+        y = x * 3
+        y.register_hook(lambda g: seen.append(g.tolist()))
+        z = y * 2
+        z.retain_grad()
+        z.register_hook(lambda g: g + 1)
+        z.sum().backward()
+        first = (x.grad.tolist(), seen, z.grad.tolist())
+        handle.remove()
+        x.grad = None
+        (x * 3).sum().backward()
+        return first, x.grad.tolist()
+
+    assert run(ember) == run(torch)
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        ember.ones(2).register_hook(print)
+
+
+def test_hook_applies_to_autograd_grad():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    x.register_hook(lambda g: g * 0)
+    (grad,) = ember.autograd.grad((x * x).sum(), x)
+    assert grad.tolist() == [0.0, 0.0]

@@ -74,6 +74,8 @@ def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
         grads = pending.pop(node, None)
         if grads is None:
             continue
+        if node.tensor_hooks:
+            grads = _run_tensor_hooks(node.tensor_hooks, grads)
         if capture is not None and node in wanted:
             for index, position in wanted[node]:
                 captured[position] = grads[index]
@@ -109,6 +111,19 @@ def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
     if capture is not None:
         return [captured.get(i) for i in range(len(capture))]
     return None
+
+
+def _run_tensor_hooks(hooks, grads):
+    """Each hook gets its tensor's gradient (a Tensor); one that returns a tensor replaces it."""
+    grads = list(grads)
+    for index, functions in hooks.items():
+        if grads[index] is None:
+            continue
+        for hook in list(functions):
+            result = hook(_tensor.Tensor._wrap(grads[index]))
+            if result is not None:
+                grads[index] = result._data
+    return grads
 
 
 def _reshape_gradient(node, position, grad, shape):

@@ -20,6 +20,9 @@ class Node:
     """A vertex of the backward graph; ``name()`` is what PyTorch prints."""
 
     next_functions: tuple = ()
+    # Hooks registered on tensors whose gradient this node receives: output index -> the list
+    # of hooks (``Tensor.register_hook``); run by the engine before the node uses the gradient.
+    tensor_hooks = None
 
     def name(self) -> str:
         return type(self).__name__
@@ -298,3 +301,21 @@ class UserFunction(Function):
 
 class FunctionCtx:
     """Type of ``ctx`` for annotations (``ctx: FunctionCtx``), as in PyTorch."""
+
+
+class RemovableHandle:
+    """What ``register_hook`` returns: ``handle.remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list, hook) -> None:
+        self.hooks = hooks
+        self.hook = hook
+
+    def remove(self) -> None:
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
