@@ -16,15 +16,18 @@ from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, n
 from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full,
                            full_like, linspace, normal, ones, ones_like, rand, rand_like, randint,
                            randn, randn_like, randperm, tensor, zeros, zeros_like)
-from .ops.elementwise import (abs, add, clamp, cos, div, eq, exp, ge, gt, le, log, lt, maximum,
-                              minimum, mul, ne, neg, pow, reciprocal, relu, result_type, rsqrt,
-                              sigmoid, sign, sin, sqrt, sub, tanh, where)
+from .ops.elementwise import (abs, add, ceil, clamp, cos, div, eq, exp, expm1, floor, ge, gt, le,
+                              lerp, log, log1p, log2, log10, lt, maximum, minimum, mul, ne, neg,
+                              pow, reciprocal, relu, result_type, round, rsqrt, sigmoid, sign,
+                              sin, sqrt, sub, tanh, where)
 from .ops.indexing import gather, index_select, masked_fill
 from .ops.linalg import addmm, bmm, dot, matmul, mm, mv
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min,
                             norm, prod, std, sum, var)
-from .ops.shape import (cat, chunk, clone, flatten, permute, reshape, split, squeeze, stack, t,
-                        transpose, unbind, unsqueeze)
+from .ops.scan import cumprod, cumsum
+from .ops.shape import (cat, chunk, clone, flatten, flip, permute, reshape, roll, split, squeeze,
+                        stack, t, transpose, unbind, unsqueeze)
+from .ops.sorting import argsort, sort, topk
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 
 # The subpackages come after Tensor and the ops, which they import.

@@ -14,7 +14,7 @@ from ._backend import array_module
 from ._size import Size
 from .autograd.function import AccumulateGrad, RemovableHandle
 from .autograd.grad_mode import _GradMode
-from .ops import elementwise, indexing, linalg, reduction, shape
+from .ops import elementwise, indexing, linalg, reduction, scan, shape, sorting
 
 
 def type_name(item) -> str:
@@ -735,6 +735,18 @@ class Tensor:
     def log(self):
         return elementwise.log(self)
 
+    def log1p(self):
+        return elementwise.log1p(self)
+
+    def log2(self):
+        return elementwise.log2(self)
+
+    def log10(self):
+        return elementwise.log10(self)
+
+    def expm1(self):
+        return elementwise.expm1(self)
+
     def sqrt(self):
         return elementwise.sqrt(self)
 
@@ -765,6 +777,15 @@ class Tensor:
     def sign(self):
         return elementwise.sign(self)
 
+    def floor(self):
+        return elementwise.floor(self)
+
+    def ceil(self):
+        return elementwise.ceil(self)
+
+    def round(self, *, decimals=None):
+        return elementwise.round(self, decimals=decimals)
+
     def square(self):
         return elementwise.pow(self, 2)
 
@@ -778,6 +799,9 @@ class Tensor:
 
     def minimum(self, other):
         return elementwise.minimum(self, other)
+
+    def lerp(self, end, weight):
+        return elementwise.lerp(self, end, weight)
 
     def eq(self, other):
         return elementwise.eq(self, other)
@@ -866,6 +890,21 @@ class Tensor:
     def logsumexp(self, dim, keepdim=False):
         return reduction.logsumexp(self, dim, keepdim)
 
+    def cumsum(self, dim, *, dtype=None):
+        return scan.cumsum(self, dim, dtype=dtype)
+
+    def cumprod(self, dim, *, dtype=None):
+        return scan.cumprod(self, dim, dtype=dtype)
+
+    def sort(self, dim=-1, descending=False, *, stable=None):
+        return sorting.sort(self, dim, descending, stable=stable)
+
+    def argsort(self, dim=-1, descending=False, *, stable=False):
+        return sorting.argsort(self, dim, descending, stable=stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return sorting.topk(self, k, dim, largest, sorted)
+
     def softmax(self, dim):
         from .nn import functional
         return functional.softmax(self, dim)
@@ -934,6 +973,12 @@ class Tensor:
 
     def repeat(self, *sizes):
         return shape.repeat(self, *sizes)
+
+    def flip(self, *dims):
+        return shape.flip(self, *dims)
+
+    def roll(self, shifts, dims=None):
+        return shape.roll(self, shifts, dims)
 
     def split(self, split_size, dim=0):
         return shape.split(self, split_size, dim)

@@ -774,14 +774,7 @@ LAYERS = {
 }
 
 
-def layer_case(name):
-    if "padding_mode" in name or name in ("conv circular", "conv reflect same"):
-        return pytest.param(name, marks=pytest.mark.xfail(
-            raises=NotImplementedError, reason="F.pad supports only mode='constant'"))
-    return name
-
-
-@pytest.mark.parametrize("name", [layer_case(name) for name in LAYERS])
+@pytest.mark.parametrize("name", list(LAYERS))
 def test_layer_matches_pytorch(name):
     build, *shapes = LAYERS[name]
     check_layer(build, *shapes)

@@ -125,6 +125,133 @@ class ConstantPadNd(Function):
         return grad_input, None, None
 
 
+class _IndexPad(Function):
+    """Non-constant ``F.pad``: each padded dimension is filled by taking input positions.
+
+    ``sources`` holds, per padded axis, the input position each output position copies: a
+    reflection, the nearest edge, or a wrap-around. Backward adds each output gradient back to
+    its source, one axis at a time (a position may be the source of several outputs).
+    """
+
+    @staticmethod
+    def forward(ctx, input, sources):
+        xp = array_module(input)
+        output = input
+        for axis, source in sources:
+            output = xp.take(output, xp.asarray(source), axis=axis)
+        ctx.sources, ctx.shape = sources, input.shape
+        return output if output is not input else input.copy()
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        from .indexing import _scatter_add
+        xp = array_module(grad_output)
+        grad = grad_output
+        for axis, source in reversed(ctx.sources):
+            shape = grad.shape[:axis] + (ctx.shape[axis],) + grad.shape[axis + 1:]
+            summed = xp.zeros(shape, dtype=grad.dtype)
+            _scatter_add(xp, summed, (slice(None),) * axis + (xp.asarray(source),), grad)
+            grad = summed
+        return grad, None
+
+
+class ReflectionPad1D(_IndexPad):
+    pass
+
+
+class ReflectionPad2D(_IndexPad):
+    pass
+
+
+class ReflectionPad3D(_IndexPad):
+    pass
+
+
+class ReplicationPad1D(_IndexPad):
+    pass
+
+
+class ReplicationPad2D(_IndexPad):
+    pass
+
+
+class ReplicationPad3D(_IndexPad):
+    pass
+
+
+class CircularPad(_IndexPad):
+    """PyTorch pads circularly by copying slices into the output: its node is CopySlices."""
+
+    node_name = "torch::autograd::CopySlices"
+
+
+_INDEX_PADS = {"reflect": (ReflectionPad1D, ReflectionPad2D, ReflectionPad3D),
+               "replicate": (ReplicationPad1D, ReplicationPad2D, ReplicationPad3D),
+               "circular": (CircularPad,) * 3}
+
+
+def _pad_sources(mode: str, size: int, before: int, after: int) -> np.ndarray:
+    """For one dimension of ``size``, the input position each of the ``size + before +
+    after`` output positions copies (negative amounts crop)."""
+    if mode == "circular":
+        # PyTorch wraps around what is left after cropping, not around the whole input.
+        start = max(-before, 0)
+        period = size - start - max(-after, 0)
+        offsets = np.arange(size + before + after) - max(before, 0)
+        return start + offsets % period
+    position = np.arange(size + before + after) - before
+    if mode == "replicate":
+        return np.clip(position, 0, size - 1)
+    position = np.abs(position)  # reflect: around the first element ...
+    return np.where(position > size - 1, 2 * (size - 1) - position, position)  # ... and last
+
+
+def _check_index_pad(input, pad, mode: str) -> None:
+    """PyTorch's checks for the reflect, replicate and circular modes."""
+    shape, count = tuple(input.shape), len(pad) // 2
+    if input.ndim not in (count + 1, count + 2) or count > 3:
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    padded_dims = range(input.ndim - count, input.ndim)
+    if mode == "circular":
+        for k, dim in enumerate(reversed(padded_dims)):
+            before, after = pad[2 * k], pad[2 * k + 1]
+            if before > shape[dim] or after > shape[dim]:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+            if shape[dim] + before + after < 0:
+                raise RuntimeError("Negative padding value is resulting in an empty dimension")
+            kept = shape[dim] - max(-before, 0) - max(-after, 0)
+            if kept <= 0 < shape[dim] + before + after:
+                # PyTorch returns uninitialised memory here; there is nothing to wrap around.
+                raise RuntimeError(f"Circular padding ({before}, {after}) crops dimension {dim} "
+                                   f"of input {list(shape)} to nothing, so there is nothing to "
+                                   f"wrap around")
+        return
+    batched = input.ndim == count + 2
+    if any(size == 0 for size in shape[1 if batched else 0:]):
+        raise RuntimeError(f"Expected {count + 1}D or {count + 2}D (batch mode) tensor with "
+                           f"possibly 0 batch size and other non-zero dimensions for input, but "
+                           f"got: {list(shape)}")
+    for k, dim in enumerate(reversed(padded_dims)):
+        before, after = pad[2 * k], pad[2 * k + 1]
+        if mode == "reflect" and (before >= shape[dim] or after >= shape[dim]):
+            raise RuntimeError(f"Argument #{4 + 2 * k}: Padding size should be less than the "
+                               f"corresponding input dimension, but got: padding ({before}, "
+                               f"{after}) at dimension {dim} of input {list(shape)}")
+    outputs = [shape[dim] + pad[2 * k] + pad[2 * k + 1]
+               for k, dim in enumerate(reversed(padded_dims))]
+    if min(outputs) < 1:
+        names = "DHW"[3 - count:]
+        sizes = ", ".join(f"{name}: {shape[dim]}" for name, dim in zip(names, padded_dims))
+        results = " ".join(f"{name}: {size}" for name, size in zip(names, reversed(outputs)))
+        raise RuntimeError(f"input ({sizes}{' ' if count > 1 else ''}) is too small. "
+                           f"Calculated output {results}")
+
+
 class Convolution(Function):
     """``conv2d`` on a batch (B, C, H, W) with weight (O, C/groups, kh, kw) and optional bias.
 
@@ -308,12 +435,17 @@ def pad(input, pad, mode: str = "constant", value=None):
     """Pad the last ``len(pad) // 2`` dimensions: ``pad = (left, right, top, bottom, ...)``,
     starting from the last dimension; negative amounts crop.
 
-    Only ``mode='constant'`` (with ``value``, default 0) is implemented.
+    ``mode='constant'`` fills with ``value`` (default 0) and pads any number of dimensions.
+    ``'reflect'`` mirrors the input around its edge elements, ``'replicate'`` repeats the edge
+    elements and ``'circular'`` wraps around; these pad the last 1, 2 or 3 dimensions of an
+    input with one or two more (an unbatched or batched input).
 
     Example:
         >>> import ember
         >>> ember.nn.functional.pad(ember.ones(1, 2), (1, 2), value=0.5)
         tensor([[0.5000, 1.0000, 1.0000, 0.5000, 0.5000]])
+        >>> ember.nn.functional.pad(ember.tensor([[1.0, 2.0, 3.0]]), (2, 1), mode="reflect")
+        tensor([[3., 2., 1., 2., 3., 2.]])
     """
     pad = tuple(int(amount) for amount in pad)
     if len(pad) % 2:
@@ -323,10 +455,16 @@ def pad(input, pad, mode: str = "constant", value=None):
                            f"dimension but got padding length {len(pad)} and input of dimension "
                            f"{input.ndim}")
     if mode != "constant":
-        if mode in ("reflect", "replicate", "circular"):
-            raise NotImplementedError(f"ember implements only mode='constant' padding, not "
-                                      f"'{mode}'")
-        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+        if mode not in _INDEX_PADS:
+            raise NotImplementedError(f"Unrecognised padding mode {mode}")
+        if value is not None and value != 0:
+            raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+        _check_index_pad(input, pad, mode)
+        count = len(pad) // 2
+        sources = tuple((input.ndim - 1 - k, _pad_sources(mode, input.shape[input.ndim - 1 - k],
+                                                          pad[2 * k], pad[2 * k + 1]))
+                        for k in range(count))
+        return _INDEX_PADS[mode][count - 1].apply(input, sources)
     for k in range(len(pad) // 2):
         dim = input.ndim - 1 - k
         size = input.shape[dim]

@@ -385,6 +385,68 @@ class Log(Function):
         return grad / a
 
 
+class Log1p(Function):
+    """``log(1 + x)``, accurate where ``x`` is small."""
+
+    node_name = "Log1PBackward0"  # PyTorch spells this node with a capital P
+
+    @staticmethod
+    def forward(ctx, a):
+        a = _as_float(a)
+        ctx.save_for_backward(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _backend.array_module(a).log1p(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return grad / (1 + a)
+
+
+class Expm1(Function):
+    """``exp(x) - 1``, accurate where ``x`` is small; its derivative is ``out + 1``."""
+
+    @staticmethod
+    def forward(ctx, a):
+        with np.errstate(over="ignore"):
+            out = _backend.array_module(a).expm1(_as_float(a))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out, = ctx.saved_tensors
+        return grad * (out + 1)
+
+
+class Log2(Function):
+    @staticmethod
+    def forward(ctx, a):
+        a = _as_float(a)
+        ctx.save_for_backward(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _backend.array_module(a).log2(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return grad / (a * np.log(2.0))
+
+
+class Log10(Function):
+    @staticmethod
+    def forward(ctx, a):
+        a = _as_float(a)
+        ctx.save_for_backward(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _backend.array_module(a).log10(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return grad / (a * np.log(10.0))
+
+
 class Sqrt(Function):
     @staticmethod
     def forward(ctx, a):
@@ -433,6 +495,67 @@ class Sign(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad * 0
+
+
+def _check_rounding_dtype(a, kernel: str, integers: bool = True) -> None:
+    """PyTorch has no floor/ceil/round kernels for bool, nor ``round(decimals=...)`` ones for
+    integers (``integers=False``): NotImplementedError naming the kernel, as it raises."""
+    if a.dtype.kind == "b" or (not integers and a.dtype.kind in "iu"):
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{type_name(a.dtype)}\'')
+
+
+class Floor(Function):
+    """Round down; piecewise constant, so PyTorch's gradient is zero everywhere."""
+
+    @staticmethod
+    def forward(ctx, a):
+        _check_rounding_dtype(a, "floor_vml_cpu")
+        return _backend.array_module(a).floor(a) if a.dtype.kind in "fc" else a.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _backend.array_module(grad).zeros_like(grad)
+
+
+class Ceil(Function):
+    """Round up; the gradient is zero, as for floor."""
+
+    @staticmethod
+    def forward(ctx, a):
+        _check_rounding_dtype(a, "ceil_vml_cpu")
+        return _backend.array_module(a).ceil(a) if a.dtype.kind in "fc" else a.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _backend.array_module(grad).zeros_like(grad)
+
+
+class Round(Function):
+    """Round half to even (as NumPy and PyTorch both do); the gradient is zero."""
+
+    @staticmethod
+    def forward(ctx, a):
+        _check_rounding_dtype(a, "round_vml_cpu")
+        return _backend.array_module(a).round(a) if a.dtype.kind in "fc" else a.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _backend.array_module(grad).zeros_like(grad)
+
+
+class RoundDecimals(Function):
+    """``round(x, decimals=d)``: to a multiple of ``10 ** -d``."""
+
+    node_name = "RoundBackward1"
+
+    @staticmethod
+    def forward(ctx, a, decimals):
+        _check_rounding_dtype(a, "round_cpu" if decimals else "round_vml_cpu", integers=False)
+        return _backend.array_module(a).round(a, decimals)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _backend.array_module(grad).zeros_like(grad), None
 
 
 class Sin(Function):
@@ -532,6 +655,63 @@ class Clamp(Function):
         if high is not None:
             inside = inside & (a <= high)
         return grad * inside, None, None
+
+
+class Lerp(Function):
+    """``start + weight * (end - start)`` with a number ``weight``."""
+
+    @staticmethod
+    def forward(ctx, start, end, weight):
+        _check_lerp_dtypes(start, end)
+        ctx.weight = weight
+        try:
+            return start + weight * (end - start)
+        except ValueError:
+            raise _broadcast_error(start, end) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        weight = ctx.weight
+        return (grad * (1 - weight) if ctx.needs_input_grad[0] else None,
+                grad * weight if ctx.needs_input_grad[1] else None, None)
+
+
+class LerpTensor(Function):
+    """``start + weight * (end - start)`` with a tensor ``weight``, all three broadcast."""
+
+    node_name = "LerpBackward1"
+
+    @staticmethod
+    def forward(ctx, start, end, weight):
+        _check_lerp_dtypes(start, end)
+        weight = weight.astype(start.dtype, copy=False)
+        try:
+            difference = end - start
+            out = start + weight * difference
+        except ValueError:
+            shapes = (start.shape, end.shape) if start.shape != end.shape else \
+                (start.shape, weight.shape)
+            raise broadcast_error(*shapes) from None
+        ctx.save_for_backward(weight if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
+                              else None,
+                              difference if ctx.needs_input_grad[2] else None)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        weight, difference = ctx.saved_tensors
+        return (grad * (1 - weight) if ctx.needs_input_grad[0] else None,
+                grad * weight if ctx.needs_input_grad[1] else None,
+                grad * difference if ctx.needs_input_grad[2] else None)
+
+
+def _check_lerp_dtypes(start, end) -> None:
+    if start.dtype.kind not in "fc":
+        raise NotImplementedError(f'"lerp_kernel_scalar" not implemented for '
+                                  f"'{type_name(start.dtype)}'")
+    if end.dtype != start.dtype:
+        raise RuntimeError(f"expected dtype {C_TYPE_NAMES[start.dtype.name]} for `end` but got "
+                           f"dtype {C_TYPE_NAMES[end.dtype.name]}")
 
 
 class Maximum(Function):
@@ -756,6 +936,85 @@ def log(a):
     return Log.apply(a)
 
 
+def log1p(a):
+    """``log(1 + a)``, elementwise; accurate where ``a`` is small.
+
+    Example:
+        >>> import ember
+        >>> ember.log1p(ember.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.6931])
+    """
+    return Log1p.apply(a)
+
+
+def expm1(a):
+    """``exp(a) - 1``, elementwise; accurate where ``a`` is small.
+
+    Example:
+        >>> import ember
+        >>> ember.expm1(ember.tensor([0.0, 1.0]))
+        tensor([0.0000, 1.7183])
+    """
+    return Expm1.apply(a)
+
+
+def log2(a):
+    """Base-2 logarithm, elementwise.
+
+    Example:
+        >>> import ember
+        >>> ember.log2(ember.tensor([1.0, 8.0]))
+        tensor([0., 3.])
+    """
+    return Log2.apply(a)
+
+
+def log10(a):
+    """Base-10 logarithm, elementwise.
+
+    Example:
+        >>> import ember
+        >>> ember.log10(ember.tensor([1.0, 10.0]))
+        tensor([0., 1.])
+    """
+    return Log10.apply(a)
+
+
+def floor(a):
+    """The largest integer not above each element (integer tensors come back unchanged).
+
+    Example:
+        >>> import ember
+        >>> ember.floor(ember.tensor([-1.5, 1.5]))
+        tensor([-2.,  1.])
+    """
+    return Floor.apply(a)
+
+
+def ceil(a):
+    """The smallest integer not below each element (integer tensors come back unchanged).
+
+    Example:
+        >>> import ember
+        >>> ember.ceil(ember.tensor([-1.5, 1.5]))
+        tensor([-1.,  2.])
+    """
+    return Ceil.apply(a)
+
+
+def round(a, *, decimals: "int | None" = None):
+    """Round to the nearest integer (or to ``decimals`` places), halves to even.
+
+    Example:
+        >>> import ember
+        >>> ember.round(ember.tensor([0.5, 1.5, 2.567]))
+        tensor([0., 2., 3.])
+    """
+    if decimals is None:
+        return Round.apply(a)
+    return RoundDecimals.apply(a, decimals)
+
+
 def sqrt(a):
     return Sqrt.apply(a)
 
@@ -796,6 +1055,22 @@ def relu(a):
 def clamp(a, min=None, max=None):
     """Limit values to ``[min, max]``; the gradient flows where the input is inside."""
     return Clamp.apply(a, min, max)
+
+
+def lerp(input, end, weight):
+    """``input + weight * (end - input)``; ``weight`` is a number or a tensor (broadcast).
+
+    Example:
+        >>> import ember
+        >>> ember.lerp(ember.zeros(2), ember.tensor([2.0, 4.0]), 0.25)
+        tensor([0.5000, 1.0000])
+    """
+    from .._tensor import Tensor
+    if not isinstance(end, Tensor):
+        raise TypeError(f"lerp(): argument 'end' must be Tensor, not {type(end).__name__}")
+    if isinstance(weight, Tensor):
+        return LerpTensor.apply(input, end, weight)
+    return Lerp.apply(input, end, weight)
 
 
 def maximum(a, b):

@@ -297,6 +297,40 @@ class Unbind(Function):
         return array_module(grads[0]).stack(grads, axis=ctx.axis), None
 
 
+class Flip(Function):
+    """The order of elements reversed along ``dims``: a copy, as in PyTorch (not a view)."""
+
+    @staticmethod
+    def forward(ctx, a, axes):
+        ctx.axes = axes
+        return array_module(a).flip(a, axes).copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return array_module(grad).flip(grad, ctx.axes), None
+
+
+class Roll(Function):
+    """Elements shifted cyclically along ``dims`` (of the flattened tensor when ``dims`` is
+    empty); the gradient rolls back the other way."""
+
+    @staticmethod
+    def forward(ctx, a, shifts, axes):
+        ctx.shifts, ctx.axes = shifts, axes
+        xp = array_module(a)
+        if not axes:
+            return xp.roll(a.reshape(-1), shifts[0]).reshape(a.shape)
+        return xp.roll(a, shifts, axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = array_module(grad)
+        back = tuple(-shift for shift in ctx.shifts)
+        if not ctx.axes:
+            return xp.roll(grad.reshape(-1), back[0]).reshape(grad.shape), None, None
+        return xp.roll(grad, back, ctx.axes), None, None
+
+
 # ---- the plain functions -----------------------------------------------------------------
 
 def view(input, *shape):
@@ -513,3 +547,38 @@ def unbind(input, dim: int = 0):
     """The slices along ``dim``, as a tuple."""
     outputs = Unbind.apply(input, normalize_dim(dim, input.ndim))
     return outputs if isinstance(outputs, tuple) else (outputs,)
+
+
+def flip(input, *dims):
+    """Reverse the order of elements along ``dims`` (a copy).
+
+    Example:
+        >>> import ember
+        >>> ember.flip(ember.tensor([[1, 2], [3, 4]]), (1,))
+        tensor([[2, 1],
+                [4, 3]])
+    """
+    dims = sizes_from(dims)
+    axes = tuple(normalize_dim(d, input.ndim) for d in dims)
+    for i, axis in enumerate(axes):
+        if axis in axes[:i]:
+            raise RuntimeError(f"dim {axis} appears multiple times in the list of dims")
+    return Flip.apply(input, tuple(axis for axis in axes if input.ndim))
+
+
+def roll(input, shifts, dims=None):
+    """Shift elements cyclically by ``shifts`` along ``dims`` (both an int or a sequence);
+    without ``dims`` the flattened tensor is rolled and the shape restored.
+
+    Example:
+        >>> import ember
+        >>> ember.roll(ember.tensor([1, 2, 3, 4]), 1)
+        tensor([4, 1, 2, 3])
+    """
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(int(s) for s in shifts)
+    dims = () if dims is None else (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(dims) and not (not dims and len(shifts) == 1):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
+                           f"dims:{len(dims)}")
+    axes = tuple(normalize_dim(d, input.ndim) for d in dims)
+    return Roll.apply(input, shifts, axes if input.ndim else ())

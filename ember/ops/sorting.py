@@ -1,0 +1,122 @@
+"""Sorting: sort, argsort and topk along one dimension.
+
+Sorts are stable (equal elements keep their order, also when descending) and put NaN after
+every number when ascending and before when descending, as PyTorch's CPU sort does. The
+gradient of the values goes back to the positions the indices name.
+"""
+
+import numpy as np
+
+from .._backend import array_module
+from ..autograd.function import Function
+from .reduction import _return_type
+from .shape import normalize_dim
+
+sort_return = _return_type("sort")
+topk_return = _return_type("topk")
+
+
+def _sorted_indices(a, axis: int, descending: bool):
+    """Indices that sort ``a`` stably along ``axis``, as int64."""
+    xp = array_module(a)
+    if not descending:
+        return xp.argsort(a, axis=axis, kind="stable").astype(np.int64, copy=False)
+    # Reversing, sorting ascending and reversing back orders equal elements by position
+    # (as a stable descending sort must) and puts NaN first; it works for unsigned and bool
+    # dtypes, where sorting -a would not.
+    last = a.shape[axis] - 1
+    reversed_order = xp.argsort(xp.flip(a, axis), axis=axis, kind="stable")
+    return (last - xp.flip(reversed_order, axis)).astype(np.int64, copy=False)
+
+
+class _SelectAlong(Function):
+    """Values picked along one axis by ``indices``; their gradient scatters back."""
+
+    @staticmethod
+    def forward(ctx, a, axis, descending, k):
+        xp = array_module(a)
+        ctx.shape, ctx.axis = a.shape, axis
+        if a.ndim == 0:  # one element: itself, at index 0
+            indices = xp.zeros((), np.int64)
+            ctx.mark_non_differentiable(indices)
+            return a.copy(), indices
+        indices = _sorted_indices(a, axis, descending)
+        if k is not None:
+            indices = indices[(slice(None),) * axis + (slice(0, k),)]
+        values = xp.take_along_axis(a, indices, axis=axis)
+        ctx.save_for_backward(indices)
+        ctx.mark_non_differentiable(indices)
+        return values, indices
+
+    @staticmethod
+    def backward(ctx, grad_values, grad_indices):
+        if not ctx.shape:
+            return grad_values, None, None, None
+        indices, = ctx.saved_tensors
+        grad = array_module(grad_values).zeros(ctx.shape, grad_values.dtype)
+        array_module(grad).put_along_axis(grad, indices, grad_values, axis=ctx.axis)
+        return grad, None, None, None
+
+
+class Sort(_SelectAlong):
+    pass
+
+
+class SortStable(_SelectAlong):
+    """``sort`` called with ``stable=`` (PyTorch's other overload, hence its own node name)."""
+
+    node_name = "SortBackward1"
+
+
+class Topk(_SelectAlong):
+    pass
+
+
+# ---- the plain functions -----------------------------------------------------------------
+
+def sort(input, dim: int = -1, descending: bool = False, *, stable: "bool | None" = None):
+    """Sort along ``dim``: ``(values, indices)`` with ``input.gather(dim, indices) == values``.
+
+    The sort is always stable, so ``stable`` changes nothing (but the node's name: PyTorch's
+    has another overload for it).
+
+    Example:
+        >>> import ember
+        >>> ember.sort(ember.tensor([3.0, 1.0, 2.0])).indices
+        tensor([1, 2, 0])
+    """
+    axis = normalize_dim(dim, input.ndim)
+    function = Sort if stable is None else SortStable
+    return sort_return(*function.apply(input, axis, bool(descending), None))
+
+
+def argsort(input, dim: int = -1, descending: bool = False, *, stable: bool = False):
+    """The indices that sort ``input`` along ``dim`` (stably).
+
+    Example:
+        >>> import ember
+        >>> ember.argsort(ember.tensor([3.0, 1.0, 2.0]), descending=True)
+        tensor([0, 2, 1])
+    """
+    from .._tensor import Tensor
+    data = input._data
+    axis = normalize_dim(dim, input.ndim)
+    if data.ndim == 0:
+        return Tensor._wrap(array_module(data).zeros((), np.int64))
+    return Tensor._wrap(_sorted_indices(data, axis, bool(descending)))
+
+
+def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    """The ``k`` largest (or, with ``largest=False``, smallest) elements along ``dim``, as
+    ``(values, indices)``, in sorted order.
+
+    Example:
+        >>> import ember
+        >>> ember.topk(ember.tensor([1.0, 4.0, 2.0, 3.0]), 2).values
+        tensor([4., 3.])
+    """
+    axis = normalize_dim(dim, input.ndim)
+    size = input.shape[axis] if input.ndim else 1
+    if not 0 <= k <= size:
+        raise RuntimeError("selected index k out of range")
+    return topk_return(*Topk.apply(input, axis, bool(largest), k))

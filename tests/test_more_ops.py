@@ -1,0 +1,301 @@
+"""Behaviour of cumsum/cumprod, flip/roll, sort/argsort/topk, the rounding and log ops, lerp and
+F.pad's reflect/replicate/circular modes beyond the op table: errors, ties, NaN and edge sizes,
+each compared with PyTorch."""
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import ember
+import ember.nn.functional as F
+
+
+def _pair(array, requires_grad=False):
+    ours = ember.tensor(array)
+    theirs = torch.tensor(array)
+    if requires_grad:
+        ours.requires_grad_()
+        theirs.requires_grad_()
+    return ours, theirs
+
+
+def _same(ours, theirs, atol=1e-6):
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), atol=atol)
+
+
+def _raised(call, lib):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(Exception) as info:
+            call(lib)
+    return info.type, str(info.value).replace("torch.", "ember.")
+
+
+ERRORS = [
+    ("topk_too_large", lambda lib: lib.topk(lib.zeros(3), 4)),
+    ("topk_negative", lambda lib: lib.zeros(2, 3).topk(-1)),
+    ("topk_dim", lambda lib: lib.topk(lib.zeros(3), 1, dim=1)),
+    ("sort_dim", lambda lib: lib.sort(lib.zeros(2, 3), dim=2)),
+    ("cumsum_dim", lambda lib: lib.cumsum(lib.zeros(3), 1)),
+    ("cumprod_dim", lambda lib: lib.zeros(2, 3).cumprod(-3)),
+    ("flip_repeated", lambda lib: lib.flip(lib.zeros(2, 3), (0, -2))),
+    ("flip_dim", lambda lib: lib.zeros(2, 3).flip(2)),
+    ("roll_mismatch", lambda lib: lib.roll(lib.zeros(2, 3), (1, 2), 0)),
+    ("roll_no_dims", lambda lib: lib.roll(lib.zeros(2, 3), (1, 2))),
+    ("roll_dim", lambda lib: lib.roll(lib.zeros(2, 3), 1, 2)),
+    ("floor_bool", lambda lib: lib.floor(lib.tensor([True]))),
+    ("ceil_bool", lambda lib: lib.tensor([True]).ceil()),
+    ("round_bool", lambda lib: lib.round(lib.tensor([True]))),
+    ("round_decimals_int", lambda lib: lib.round(lib.tensor([1, 2]), decimals=1)),
+    ("round_decimals_zero_int", lambda lib: lib.round(lib.tensor([1, 2]), decimals=0)),
+    ("lerp_dtypes", lambda lib: lib.lerp(lib.zeros(3), lib.zeros(3, dtype=lib.float64), 0.5)),
+    ("lerp_int", lambda lib: lib.lerp(lib.tensor([1, 2]), lib.tensor([1, 2]), 0.5)),
+    ("lerp_shapes", lambda lib: lib.lerp(lib.zeros(3), lib.zeros(2), 0.5)),
+    ("pad_mode", lambda lib: lib.nn.functional.pad(lib.zeros(1, 3), (1, 1), mode="mirror")),
+    ("pad_reflect_value",
+     lambda lib: lib.nn.functional.pad(lib.zeros(1, 3), (1, 1), mode="reflect", value=1.0)),
+    ("pad_circular_value",
+     lambda lib: lib.nn.functional.pad(lib.zeros(1, 3), (1, 1), mode="circular", value=2)),
+    ("pad_reflect_dims",
+     lambda lib: lib.nn.functional.pad(lib.zeros(1, 2, 3, 4), (1, 1), mode="reflect")),
+    ("pad_replicate_dims",
+     lambda lib: lib.nn.functional.pad(lib.zeros(3, 4), (1, 1, 1, 1), mode="replicate")),
+    ("pad_circular_dims",
+     lambda lib: lib.nn.functional.pad(lib.zeros(4), (1, 1), mode="circular")),
+    ("pad_reflect_too_wide",
+     lambda lib: lib.nn.functional.pad(lib.zeros(1, 2, 4), (4, 0), mode="reflect")),
+    ("pad_reflect_too_tall",
+     lambda lib: lib.nn.functional.pad(lib.zeros(1, 2, 3, 3), (1, 1, 3, 0), mode="reflect")),
+    ("pad_reflect_empty",
+     lambda lib: lib.nn.functional.pad(lib.zeros(1, 2, 0), (1, 1), mode="reflect")),
+    ("pad_replicate_empty_channels",
+     lambda lib: lib.nn.functional.pad(lib.zeros(1, 0, 3, 2), (1, 1, 1, 0), mode="replicate")),
+    ("pad_replicate_too_small",
+     lambda lib: lib.nn.functional.pad(lib.zeros(1, 2, 4), (-4, 0), mode="replicate")),
+    ("pad_replicate_too_small_2d",
+     lambda lib: lib.nn.functional.pad(lib.zeros(1, 2, 3, 3), (-1, -2, -1, -2),
+                                       mode="replicate")),
+    ("pad_circular_wraps_twice",
+     lambda lib: lib.nn.functional.pad(lib.zeros(1, 2, 4), (5, 0), mode="circular")),
+    ("pad_circular_negative",
+     lambda lib: lib.nn.functional.pad(lib.zeros(1, 2, 4), (-5, 0), mode="circular")),
+]
+
+
+@pytest.mark.parametrize("call", [pytest.param(call, id=name) for name, call in ERRORS])
+def test_errors_match_torch(call):
+    """The same exception type and message as PyTorch (``torch.`` read as ``ember.``)."""
+    assert _raised(call, ember) == _raised(call, torch)
+
+
+def test_lerp_end_must_be_a_tensor():
+    with pytest.raises(TypeError, match="lerp"):
+        ember.lerp(ember.zeros(2), 1.0, 0.5)
+    with pytest.raises(TypeError):
+        torch.lerp(torch.zeros(2), 1.0, 0.5)
+
+
+# ---- sorting: ties, stability, NaN, gradients -----------------------------------------------
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_sort_with_many_ties_is_stable_like_torch(descending, dim):
+    values = np.random.default_rng(3).integers(0, 4, size=(6, 7, 5)).astype(np.float32)
+    ours, theirs = _pair(values, requires_grad=True)
+    result = ember.sort(ours, dim=dim, descending=descending, stable=True)
+    expected = torch.sort(theirs, dim=dim, descending=descending, stable=True)
+    _same(result.values, expected.values)
+    _same(result.indices, expected.indices)
+    _same(ember.argsort(ours, dim=dim, descending=descending, stable=True),
+          torch.argsort(theirs, dim=dim, descending=descending, stable=True))
+    seed = np.random.default_rng(4).standard_normal(values.shape).astype(np.float32)
+    result.values.backward(ember.tensor(seed))
+    expected.values.backward(torch.tensor(seed))
+    _same(ours.grad, theirs.grad)
+
+
+def test_sort_return_type_and_nan_order():
+    ours, theirs = _pair(np.array([[2.0, np.nan, -1.0, np.nan, 0.5]], np.float32))
+    for descending in (False, True):
+        result = ours.sort(descending=descending)
+        expected = theirs.sort(descending=descending)
+        np.testing.assert_array_equal(result.values.numpy(), expected.values.numpy())
+        np.testing.assert_array_equal(result.indices.numpy(), expected.indices.numpy())
+    values, indices = ember.sort(ember.tensor([3.0, 1.0]))
+    assert values.tolist() == [1.0, 3.0] and indices.tolist() == [1, 0]
+    assert type(ember.sort(ember.zeros(2))).__name__ == "sort"
+    assert type(ember.topk(ember.zeros(2), 1)).__name__ == "topk"
+    assert repr(ember.sort(ember.tensor([2.0, 1.0]))).startswith("ember.return_types.sort(")
+
+
+def test_sort_and_topk_of_a_0d_tensor():
+    ours, theirs = _pair(np.array(2.5, np.float32), requires_grad=True)
+    for name in ("sort", "topk"):
+        args = (1,) if name == "topk" else ()
+        result = getattr(ours, name)(*args)
+        expected = getattr(theirs, name)(*args)
+        _same(result.values, expected.values)
+        _same(result.indices, expected.indices)
+    ours.sort().values.backward()
+    assert ours.grad.item() == 1.0
+
+
+def test_topk_indices_are_not_differentiable_and_values_backprop():
+    ours, theirs = _pair(np.arange(12, dtype=np.float32).reshape(3, 4)[:, ::-1].copy(),
+                         requires_grad=True)
+    result = ours.topk(2, dim=1, largest=False)
+    expected = theirs.topk(2, dim=1, largest=False)
+    assert not result.indices.requires_grad and result.indices.grad_fn is None
+    assert result.values.grad_fn.name() == expected.values.grad_fn.name() == "TopkBackward0"
+    (result.values * 3).sum().backward()
+    (expected.values * 3).sum().backward()
+    _same(ours.grad, theirs.grad)
+
+
+def test_sort_under_no_grad_records_nothing():
+    x = ember.randn(4, requires_grad=True)
+    with ember.no_grad():
+        result = x.sort()
+    assert result.values.grad_fn is None and not result.values.requires_grad
+
+
+# ---- cumsum / cumprod -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dim", [0, 1, 2])
+def test_cumprod_gradient_with_zeros_matches_torch(dim):
+    rng = np.random.default_rng(5)
+    values = rng.standard_normal((4, 5, 3)).astype(np.float64)
+    values[rng.random(values.shape) < 0.3] = 0.0  # several zeros per slice, some adjacent
+    ours, theirs = _pair(values, requires_grad=True)
+    seed = rng.standard_normal(values.shape)
+    ember.cumprod(ours, dim).backward(ember.tensor(seed))
+    torch.cumprod(theirs, dim).backward(torch.tensor(seed))
+    _same(ours.grad, theirs.grad, atol=1e-12)
+
+
+def test_cumprod_detects_inplace_change_of_its_input():
+    x = ember.randn(3, requires_grad=True)
+    h = x * 1
+    y = h.cumprod(0)
+    h.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+def test_cumsum_dtypes_match_torch():
+    for array in (np.arange(4, dtype=np.int32), np.array([True, False, True]),
+                  np.arange(4, dtype=np.uint8), np.ones(3, np.float64)):
+        ours, theirs = _pair(array)
+        _same(ours.cumsum(0), theirs.cumsum(0))
+        _same(ember.cumprod(ours, 0), torch.cumprod(theirs, 0))
+        _same(ours.cumsum(0, dtype=ember.float32), theirs.cumsum(0, dtype=torch.float32))
+
+
+# ---- flip / roll ------------------------------------------------------------------------------
+
+def test_flip_copies_and_roll_flattens():
+    x = ember.arange(6).reshape(2, 3)
+    flipped = x.flip(0)
+    flipped[0, 0] = 100
+    assert x[1, 0].item() == 3  # flip is a copy, as in PyTorch
+    t = torch.arange(6).reshape(2, 3)
+    _same(x.roll(-4), t.roll(-4))
+    _same(ember.roll(x, (1, 1), (1, 1)), torch.roll(t, (1, 1), (1, 1)))
+    _same(ember.flip(ember.tensor(2.0), ()), torch.flip(torch.tensor(2.0), ()))
+
+
+# ---- elementwise ------------------------------------------------------------------------------
+
+def test_rounding_and_logs_at_special_values():
+    values = np.array([-np.inf, -2.5, -0.5, -0.0, 0.0, 0.5, 2.5, 1e-9, np.inf, np.nan],
+                      np.float32)
+    ours, theirs = _pair(values)
+    for name in ("floor", "ceil", "round", "log1p", "expm1", "log2", "log10"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # NumPy's divide/invalid warnings stay quiet
+            result = getattr(ember, name)(ours)
+        np.testing.assert_allclose(result.numpy(), getattr(torch, name)(theirs).numpy(),
+                                   rtol=1e-6, atol=0, err_msg=name)
+
+
+def test_rounding_gradients_are_zero_even_for_infinite_grads():
+    ours, theirs = _pair(np.array([0.3, 1.7], np.float32), requires_grad=True)
+    for name in ("floor", "ceil", "round"):
+        ours.grad = theirs.grad = None
+        getattr(ember, name)(ours).backward(ember.tensor([np.inf, 1.0]))
+        getattr(torch, name)(theirs).backward(torch.tensor([np.inf, 1.0]))
+        _same(ours.grad, theirs.grad)
+
+
+def test_lerp_weight_tensor_gradient_and_name():
+    start, tstart = _pair(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    end, tend = _pair(np.array([3.0, -2.0], np.float32))
+    weight, tweight = _pair(np.array([[0.5], [2.0]], np.float32), requires_grad=True)
+    result, expected = ember.lerp(start, end, weight), torch.lerp(tstart, tend, tweight)
+    assert result.grad_fn.name() == expected.grad_fn.name()
+    result.sum().backward()
+    expected.sum().backward()
+    _same(start.grad, tstart.grad)
+    _same(weight.grad, tweight.grad)
+    assert end.grad is None
+
+
+# ---- F.pad in reflect, replicate and circular modes -------------------------------------------
+
+AMOUNTS = range(-3, 5)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_pad_1d_every_amount_matches_torch(mode):
+    """Every (left, right) in -3..4 on a width of 4: the same values and gradients as PyTorch,
+    or the same error."""
+    values = np.arange(8, dtype=np.float64).reshape(1, 2, 4) ** 1.5
+    seed_rng = np.random.default_rng(6)
+    for amounts in itertools.product(AMOUNTS, AMOUNTS):
+        ours, theirs = _pair(values, requires_grad=True)
+        try:
+            expected = TF.pad(theirs, amounts, mode=mode)
+        except RuntimeError as error:
+            if "refer to a single memory location" in str(error):
+                continue  # PyTorch cannot wrap around an empty or cropped-away middle
+            with pytest.raises(RuntimeError) as info:
+                F.pad(ours, amounts, mode=mode)
+            assert str(info.value) == str(error), amounts
+            continue
+        result = F.pad(ours, amounts, mode=mode)
+        period = 4 - max(-amounts[0], 0) - max(-amounts[1], 0)
+        if mode == "circular" and max(amounts) > period:
+            # PyTorch wraps by copying slices of its output into itself; where a pad is wider
+            # than what cropping left, those copies overlap: it may read unwritten memory, and
+            # its gradient loses part of the output's. Ours repeats the period, exactly.
+            continue
+        _same(result, expected)
+        if expected.numel():
+            seed = seed_rng.standard_normal(tuple(expected.shape))
+            result.backward(ember.tensor(seed))
+            expected.backward(torch.tensor(seed))
+            _same(ours.grad, theirs.grad, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_pad_2d_integer_input_and_grad_fn(mode):
+    values = np.arange(24).reshape(2, 3, 4)
+    ours, theirs = _pair(values)
+    _same(F.pad(ours, (1, 2, 2, 1), mode=mode), TF.pad(theirs, (1, 2, 2, 1), mode=mode))
+    x, tx = _pair(np.ones((1, 1, 3, 3), np.float32), requires_grad=True)
+    assert (F.pad(x, (1, 1, 1, 1), mode=mode).grad_fn.name()
+            == TF.pad(tx, (1, 1, 1, 1), mode=mode).grad_fn.name())
+    assert F.pad(x, (0, 0, 0, 0), mode=mode)._data is not x._data  # always a new tensor
+
+
+def test_pad_circular_around_nothing_is_an_error():
+    """PyTorch returns uninitialised memory when cropping leaves nothing to wrap around."""
+    with pytest.raises(RuntimeError, match="nothing to wrap around"):
+        F.pad(ember.zeros(1, 2, 4), (-4, 1), mode="circular")
+    assert F.pad(ember.zeros(1, 2, 4), (-2, -2), mode="circular").shape == (1, 2, 0)
