@@ -61,16 +61,21 @@ class NllLoss(Function):
             input, target = input.reshape(1, -1), target.reshape(1)
         classes = input.shape[1]
         counted = target != ignore_index
-        out_of_range = counted & ((target < 0) | (target >= classes))
-        if out_of_range.any():
+        # Ignored samples point at class 0, so every index below is valid.
+        safe_target = target if counted.all() else xp.where(counted, target, 0)
+        if safe_target.size and (safe_target.min() < 0 or safe_target.max() >= classes):
+            out_of_range = counted & ((target < 0) | (target >= classes))
             first_bad = int(target[out_of_range].reshape(-1)[0])
             raise IndexError(f"Target {first_bad} is out of bounds.")
-        safe_target = xp.where(counted, target, 0)
         if weight is None:
             sample_weight = counted.astype(input.dtype)
         else:
             sample_weight = weight.take(safe_target) * counted
-        picked = xp.take_along_axis(input, xp.expand_dims(safe_target, 1), axis=1).squeeze(1)
+        if input.ndim == 2:  # (N, C): one fancy index, cheaper than take_along_axis
+            picked = input[xp.arange(input.shape[0]), safe_target]
+        else:
+            picked = xp.take_along_axis(input, xp.expand_dims(safe_target, 1),
+                                        axis=1).squeeze(1)
         losses = -sample_weight * picked
         ctx.save_for_backward(safe_target, sample_weight)
         ctx.reduction = reduction
