@@ -23,6 +23,23 @@ def type_name(item) -> str:
     return f"ember.{elementwise.TYPE_NAMES.get(str(data.dtype), 'Float')}Tensor"
 
 
+def to_arguments(args, kwargs):
+    """(device, dtype) from the forms ``to`` accepts: ``to(device)``, ``to(dtype)``,
+    ``to(device, dtype)``, ``to(tensor)`` and the keywords ``device`` and ``dtype``; a bool
+    (``non_blocking``) is accepted and ignored, as a CPU copy has no use for it."""
+    device, dtype = kwargs.get("device"), kwargs.get("dtype")
+    for arg in args:
+        if isinstance(arg, _dtype.dtype):
+            dtype = arg
+        elif isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+        elif isinstance(arg, bool):
+            continue
+        elif arg is not None:
+            device = arg
+    return device, dtype
+
+
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it.
 
@@ -367,15 +384,7 @@ class Tensor:
             >>> ember.ones(2).to(ember.float64).dtype
             ember.float64
         """
-        target_dtype = kwargs.get("dtype")
-        target_device = kwargs.get("device")
-        for arg in args:
-            if isinstance(arg, _dtype.dtype):
-                target_dtype = arg
-            elif isinstance(arg, Tensor):
-                target_dtype, target_device = arg.dtype, arg.device
-            elif arg is not None:
-                target_device = arg
+        target_device, target_dtype = to_arguments(args, kwargs)
         result = self
         if target_device is not None:
             result = elementwise.to_device(result, _backend.device(target_device))

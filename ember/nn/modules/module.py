@@ -16,7 +16,7 @@ from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
 from ... import _dtype
-from ..._tensor import Tensor, type_name
+from ..._tensor import Tensor, to_arguments, type_name
 from ...autograd.grad_mode import no_grad
 from ..parameter import Parameter
 
@@ -789,17 +789,7 @@ class Module:
             >>> layer.weight.dtype
             ember.float64
         """
-        device = kwargs.get("device")
-        dtype = kwargs.get("dtype")
-        for arg in args:
-            if isinstance(arg, _dtype.dtype):
-                dtype = arg
-            elif isinstance(arg, Tensor):
-                device, dtype = arg.device, arg.dtype
-            elif isinstance(arg, bool):  # non_blocking, which a CPU copy has no use for
-                continue
-            elif arg is not None:
-                device = arg
+        device, dtype = to_arguments(args, kwargs)
         if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):
             raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but "
                             f"got desired dtype={dtype}")
