@@ -6,6 +6,7 @@ data loading, printing the same numbers.
 
 from . import _blas, _dtype, _malloc
 from ._backend import device
+from ._parallel import get_num_threads, set_num_threads
 from ._dtype import (bool, complex64, complex128, double, dtype, float, float16, float32,
                      float64, get_default_dtype, half, int, int8, int16, int32, int64, long,
                      promote_types, set_default_dtype, short, uint8)

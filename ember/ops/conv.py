@@ -19,6 +19,7 @@ the same matrix product.
 import numpy as np
 
 from .._backend import array_module
+from .._parallel import parallel_for
 from ..autograd.function import Function
 
 
@@ -68,24 +69,28 @@ def pad_spatial(input, padding, value=0):
     return padded
 
 
-def im2col(padded, kernel_size, stride, dilation, output_size):
-    """The patches of ``padded`` (B, C, Hp, Wp) as columns: an array (B, C*kh*kw, Ho*Wo)."""
+def im2col(padded, kernel_size, stride, dilation, output_size, out=None):
+    """The patches of ``padded`` (B, C, Hp, Wp) as columns: an array (B, C*kh*kw, Ho*Wo),
+    written into ``out`` (contiguous, of that size) when given."""
     batch, channels = padded.shape[:2]
     windows = _strided_windows(padded, kernel_size, stride, dilation, output_size)
+    if out is not None:
+        array_module(padded).copyto(out.reshape(windows.shape), windows)
+        return out
     # reshape cannot view these overlapping windows, so it makes the one contiguous copy.
     return windows.reshape(batch, channels * kernel_size[0] * kernel_size[1],
                            output_size[0] * output_size[1])
 
 
-def col2im(columns, padded_shape, kernel_size, stride, dilation, output_size):
+def col2im(columns, image, kernel_size, stride, dilation, output_size):
     """The adjoint of ``im2col``: each column entry added back to the pixel it was copied from.
 
-    ``columns`` has shape (B, C*kh*kw, Ho*Wo); the result has ``padded_shape`` (B, C, Hp, Wp).
+    ``columns`` has shape (B, C*kh*kw, Ho*Wo); ``image`` (B, C, Hp, Wp) receives the result
+    (whatever it held is overwritten) and is returned.
     """
-    xp = array_module(columns)
-    batch, channels = padded_shape[:2]
+    batch, channels = image.shape[:2]
     columns = columns.reshape(batch, channels, kernel_size[0], kernel_size[1], *output_size)
-    image = xp.zeros(padded_shape, dtype=columns.dtype)
+    image[...] = 0
     # Windows overlap when the stride is smaller than the kernel, so one slice per kernel
     # offset: within one offset, the strided slice touches each pixel at most once.
     for i, j, rows, cols in kernel_offset_slices(kernel_size, stride, dilation, output_size):
@@ -256,10 +261,13 @@ class Convolution(Function):
     """``conv2d`` on a batch (B, C, H, W) with weight (O, C/groups, kh, kw) and optional bias.
 
     ``padding`` is ``((top, bottom), (left, right))``: ``padding='same'`` may pad unevenly.
+    Forward and backward each handle a range of images at a time, so that ``parallel_for``
+    can give the ranges to different threads.
     """
 
     @staticmethod
     def forward(ctx, input, weight, bias, stride, padding, dilation, groups):
+        xp = array_module(input)
         batch = input.shape[0]
         out_channels = weight.shape[0]
         kernel_size = weight.shape[2:]
@@ -267,45 +275,73 @@ class Convolution(Function):
         output_size = tuple(
             (padded.shape[2 + d] - dilation[d] * (kernel_size[d] - 1) - 1) // stride[d] + 1
             for d in range(2))
+        positions = output_size[0] * output_size[1]
+        patch = weight[0].size  # C/groups * kh * kw: one column's share of one group
 
-        columns = im2col(padded, kernel_size, stride, dilation, output_size)
-        # Groups become a batch dimension: (groups, O/g, K/g) @ (B, groups, K/g, Ho*Wo).
-        grouped_columns = columns.reshape(batch, groups, -1, columns.shape[-1])
-        grouped_weight = weight.reshape(groups, out_channels // groups, -1)
-        output = (grouped_weight @ grouped_columns).reshape(batch, out_channels, *output_size)
-        if bias is not None:
-            output += bias.reshape(out_channels, 1, 1)
-
+        # Groups become a batch dimension: (groups, O/g, K/g) @ (b, groups, K/g, Ho*Wo).
+        grouped_weight = weight.reshape(groups, out_channels // groups, patch)
         needs_input, needs_weight = ctx.needs_input_grad[:2]
-        ctx.save_for_backward(grouped_columns if needs_weight else None,
-                              weight if needs_input else None)
+        # Backward needs the columns for the weight's gradient: keep all of them then.
+        columns = (xp.empty((batch, groups * patch, positions), dtype=input.dtype)
+                   if needs_weight else None)
+        output = xp.empty((batch, out_channels) + output_size, dtype=input.dtype)
+
+        def images(start, stop):
+            image_columns = im2col(padded[start:stop], kernel_size, stride, dilation,
+                                   output_size, None if columns is None else columns[start:stop])
+            xp.matmul(grouped_weight, image_columns.reshape(stop - start, groups, patch, -1),
+                      out=output[start:stop].reshape(stop - start, groups, -1, positions))
+            if bias is not None:
+                output[start:stop] += bias.reshape(out_channels, 1, 1)
+
+        parallel_for(batch, images, work=out_channels * patch * positions, like=input)
+        ctx.save_for_backward(columns, weight if needs_input else None)
         ctx.geometry = (padded.shape, input.shape, kernel_size, stride, padding, dilation,
                         groups, output_size)
         return output
 
     @staticmethod
     def backward(ctx, grad_output):
-        grouped_columns, weight = ctx.saved_tensors
+        columns, weight = ctx.saved_tensors
         (padded_shape, input_shape, kernel_size, stride, padding, dilation, groups,
          output_size) = ctx.geometry
         needs_input, needs_weight, needs_bias = ctx.needs_input_grad[:3]
+        xp = array_module(grad_output)
         batch, out_channels = grad_output.shape[:2]
         grad_grouped = grad_output.reshape(batch, groups, out_channels // groups, -1)
+        grad_padded = xp.empty(padded_shape, dtype=grad_output.dtype) if needs_input else None
+        if needs_input:
+            weight_t = weight.reshape(groups, out_channels // groups, -1).swapaxes(-1, -2)
 
+        def images(start, stop):
+            """The input's gradient for these images, and their shares of the weight's and the
+            bias's (summed over all images below)."""
+            grad = grad_grouped[start:stop]
+            grad_weight = grad_bias = None
+            if needs_input:
+                col2im(weight_t @ grad, grad_padded[start:stop], kernel_size, stride, dilation,
+                       output_size)
+            if needs_weight:
+                # Per-image products grad (O/g, L) @ columns.T (L, K/g), summed.
+                image_columns = columns[start:stop].reshape(stop - start, groups, -1,
+                                                            grad.shape[-1])
+                grad_weight = (grad @ image_columns.swapaxes(-1, -2)).sum(axis=0)
+            if needs_bias:
+                grad_bias = grad_output[start:stop].sum(axis=(0, 2, 3))
+            return grad_weight, grad_bias
+
+        work = out_channels * padded_shape[1] // groups * kernel_size[0] * kernel_size[1] * \
+            grad_grouped.shape[-1]
+        shares = parallel_for(batch, images, work, like=grad_output)
         grad_input = grad_weight = grad_bias = None
         if needs_input:
-            grouped_weight = weight.reshape(groups, out_channels // groups, -1)
-            grad_columns = grouped_weight.swapaxes(-1, -2) @ grad_grouped
-            grad_padded = col2im(grad_columns, padded_shape, kernel_size, stride, dilation,
-                                 output_size)
             (top, _), (left, _) = padding
             grad_input = grad_padded[:, :, top:top + input_shape[2], left:left + input_shape[3]]
         if needs_weight:
-            # Sum over the batch of per-image products grad (O/g, L) @ columns.T (L, K/g).
-            grad_weight = (grad_grouped @ grouped_columns.swapaxes(-1, -2)).sum(axis=0)
+            grad_weight = sum(share[0] for share in shares)
             grad_weight = grad_weight.reshape(out_channels, -1, *kernel_size)
         if needs_bias:
-            grad_bias = grad_output.sum(axis=(0, 2, 3))
+            grad_bias = sum(share[1] for share in shares)
         return grad_input, grad_weight, grad_bias, None, None, None, None
 
 

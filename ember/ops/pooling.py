@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from .._backend import array_module
+from .._parallel import parallel_for
 from ..autograd.function import Function
 from .conv import kernel_offset_slices
 
@@ -53,7 +54,8 @@ class MaxPool2x2(Function):
     """``max_pool2d`` with a 2x2 kernel, stride 2, no padding: the common case, done fast.
 
     The output is the elementwise maximum of the four strided slices that hold each window's
-    corners; this is many times faster than reshaping into windows and reducing.
+    corners; this is many times faster than reshaping into windows and reducing. Each window
+    is independent, so the work is split over the leading dimension for ``parallel_for``.
     """
 
     node_name = "MaxPool2DWithIndicesBackward0"
@@ -62,10 +64,16 @@ class MaxPool2x2(Function):
     def forward(ctx, input):
         xp = array_module(input)
         rows, columns = 2 * (input.shape[-2] // 2), 2 * (input.shape[-1] // 2)
-        top_left, top_right, bottom_left, bottom_right = (
-            input[..., i:rows:2, j:columns:2] for i, j in _CORNERS)
-        output = xp.maximum(xp.maximum(top_left, top_right),
-                            xp.maximum(bottom_left, bottom_right))
+        output = xp.empty(input.shape[:-2] + (rows // 2, columns // 2), dtype=input.dtype)
+
+        def part(start, stop):
+            top_left, top_right, bottom_left, bottom_right = (
+                input[start:stop, ..., i:rows:2, j:columns:2] for i, j in _CORNERS)
+            xp.maximum(top_left, top_right, out=output[start:stop])
+            xp.maximum(output[start:stop], bottom_left, out=output[start:stop])
+            xp.maximum(output[start:stop], bottom_right, out=output[start:stop])
+
+        parallel_for(input.shape[0], part, work=4 * input[0].size, like=input)
         ctx.save_for_backward(input, output)
         return output
 
@@ -75,35 +83,40 @@ class MaxPool2x2(Function):
         xp = array_module(input)
         height, width = input.shape[-2:]
         rows, columns = 2 * (height // 2), 2 * (width // 2)
-        corners = [input[..., i:rows:2, j:columns:2] for i, j in _CORNERS]
-        is_max = None  # per corner, where it holds its window's maximum; made lazily
-        nan_windows = xp.isnan(output)
-        if nan_windows.any():
-            is_max = [corner == output for corner in corners]
-            # A NaN is its window's maximum, and the last NaN in scan order wins.
-            for corner, candidate in zip(reversed(corners), reversed(is_max)):
-                takes = nan_windows & xp.isnan(corner)
-                candidate |= takes
-                nan_windows &= ~takes
         # An odd last row or column lies in no window and gets no gradient; otherwise the
         # four corners below write every element.
         allocate = xp.empty if (rows, columns) == (height, width) else xp.zeros
         grad_input = allocate(input.shape, dtype=grad_output.dtype)
-        # The first maximal corner in scan order takes its window; ``free`` marks the windows
-        # no earlier corner has taken. Without NaNs some corner equals the maximum, so the last
-        # corner takes every window still free, with no comparison.
-        free = None
-        for k, ((i, j), corner) in enumerate(zip(_CORNERS, corners)):
-            if k == 3 and is_max is None:
-                wins = free
-            else:
-                wins = is_max[k] if is_max is not None else corner == output
-                if free is not None:
-                    xp.logical_and(wins, free, out=wins)
-            xp.multiply(grad_output, wins, out=grad_input[..., i:rows:2, j:columns:2])
-            if k < 3:
-                free = xp.logical_not(wins) if free is None else xp.logical_xor(free, wins,
-                                                                                  out=free)
+
+        def part(start, stop):
+            maximum, grad = output[start:stop], grad_output[start:stop]
+            corners = [input[start:stop, ..., i:rows:2, j:columns:2] for i, j in _CORNERS]
+            is_max = None  # per corner, where it holds its window's maximum; made lazily
+            nan_windows = xp.isnan(maximum)
+            if nan_windows.any():
+                is_max = [corner == maximum for corner in corners]
+                # A NaN is its window's maximum, and the last NaN in scan order wins.
+                for corner, candidate in zip(reversed(corners), reversed(is_max)):
+                    takes = nan_windows & xp.isnan(corner)
+                    candidate |= takes
+                    nan_windows &= ~takes
+            # The first maximal corner in scan order takes its window; ``free`` marks the
+            # windows no earlier corner has taken. Without NaNs some corner equals the maximum,
+            # so the last corner takes every window still free, with no comparison.
+            free = None
+            for k, ((i, j), corner) in enumerate(zip(_CORNERS, corners)):
+                if k == 3 and is_max is None:
+                    wins = free
+                else:
+                    wins = is_max[k] if is_max is not None else corner == maximum
+                    if free is not None:
+                        xp.logical_and(wins, free, out=wins)
+                xp.multiply(grad, wins, out=grad_input[start:stop, ..., i:rows:2, j:columns:2])
+                if k < 3:
+                    free = (xp.logical_not(wins) if free is None
+                            else xp.logical_xor(free, wins, out=free))
+
+        parallel_for(input.shape[0], part, work=4 * input[0].size, like=input)
         return grad_input
 
 

@@ -1,0 +1,118 @@
+"""Intra-op parallelism: one op's work over a batch, split across a few threads.
+
+NumPy runs each array operation on one core, but it lets go of Python's global lock while it
+loops over array data (elementwise arithmetic, copies, reductions, matrix products). So two
+threads that each run an op on half of a batch really do run at the same time. ember splits
+the ops that dominate a training step at larger batches this way (convolution, pooling, ReLU):
+each one hands ``parallel_for`` a function that does its work for a range of images.
+
+``ember.set_num_threads`` and ``ember.get_num_threads`` choose the thread count, as in PyTorch;
+it starts at the number of CPUs this process may run on (``EMBER_NUM_THREADS`` overrides it).
+A split depends only on the batch size and the thread count, never on timing, so results are
+reproducible: with a different thread count, sums over the batch (a weight's gradient) may
+differ in their last bits, as PyTorch's do.
+
+Small work runs on the calling thread: waking a thread costs about ten microseconds, more than
+an op on a few thousand numbers takes. So do arrays that are not NumPy's (CuPy runs on the GPU
+and is asynchronous already) and calls made while a split is running (nested, or from another
+thread), which keeps the workers from waiting on each other.
+"""
+
+import os
+import queue
+import threading
+
+import numpy as np
+
+# Below this many arithmetic operations in all, an op runs on the calling thread.
+MIN_PARALLEL_WORK = 1_000_000
+
+
+def _default_threads() -> int:
+    if "EMBER_NUM_THREADS" in os.environ:
+        return max(1, int(os.environ["EMBER_NUM_THREADS"]))
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+_threads = _default_threads()
+_workers = []  # one inbox per worker thread, started when first needed
+_busy = threading.Lock()  # held while a split runs
+
+
+def get_num_threads() -> int:
+    """The number of threads ember uses to split one op's work (``torch.get_num_threads``)."""
+    return _threads
+
+
+def set_num_threads(count: int) -> None:
+    """Use ``count`` threads for one op's work; 1 runs everything on the calling thread."""
+    global _threads
+    if not isinstance(count, int) or isinstance(count, bool):
+        raise RuntimeError(f"set_num_threads expects an int, but got {type(count).__name__}")
+    if count <= 0:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    _threads = count
+
+
+def _work(inbox: queue.SimpleQueue) -> None:
+    while True:
+        body, start, stop, results, index, done = inbox.get()
+        try:
+            results[index] = body(start, stop)
+        except BaseException as error:  # handed back to the caller, which raises it
+            results[index] = error
+        done.put(index)
+
+
+def _inboxes(count: int) -> list:
+    while len(_workers) < count:
+        inbox = queue.SimpleQueue()
+        threading.Thread(target=_work, args=(inbox,), daemon=True,
+                         name=f"ember-worker-{len(_workers)}").start()
+        _workers.append(inbox)
+    return _workers[:count]
+
+
+def _forget_workers() -> None:
+    """A forked child has none of its parent's threads: start afresh when needed."""
+    global _busy
+    _workers.clear()
+    _busy = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_workers)
+
+
+def parallel_for(count: int, body, work: int, like=None) -> list:
+    """``body(start, stop)`` over ``range(count)`` cut into contiguous chunks, one per thread.
+
+    ``work`` is about how many arithmetic operations one item costs (multiply-adds for a
+    matrix product): a guide to whether splitting pays. ``like`` is an array of the op; only
+    NumPy arrays are split. Returns the chunks' results in order, a single
+    ``[body(0, count)]`` when not split. Chunks must write disjoint parts of their outputs.
+    """
+    chunks = min(_threads, count)
+    if (chunks < 2 or count * work < MIN_PARALLEL_WORK
+            or (like is not None and type(like) is not np.ndarray)
+            or not _busy.acquire(blocking=False)):
+        return [body(0, count)]
+    try:
+        bounds = [count * k // chunks for k in range(chunks + 1)]
+        results = [None] * chunks
+        done = queue.SimpleQueue()
+        for index, inbox in enumerate(_inboxes(chunks - 1), start=1):
+            inbox.put((body, bounds[index], bounds[index + 1], results, index, done))
+        try:
+            results[0] = body(bounds[0], bounds[1])
+        finally:
+            for _ in range(chunks - 1):  # the workers use the outputs: wait for them always
+                done.get()
+    finally:
+        _busy.release()
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
