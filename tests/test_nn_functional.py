@@ -614,3 +614,18 @@ def test_conv2d_backward_detects_weight_modified_in_place():
         weight.add_(1.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.sum().backward()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_signed_zeros_and_nans_as_pytorch(dtype):
+    """relu keeps -0.0, and its gradient passes wherever the output is not <= 0 (NaN too);
+    40 elements reach both NumPy's vectorized loop and its tail."""
+    x = np.array([np.nan, -0.0, 0.0, 1.5, -1.5] * 8, dtype=dtype)
+    ours, theirs = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, expected = F.relu(ours), TF.relu(theirs)
+    np.testing.assert_array_equal(out.detach().numpy(), expected.detach().numpy())
+    np.testing.assert_array_equal(np.signbit(out.detach().numpy()),
+                                  np.signbit(expected.detach().numpy()))
+    out.backward(ember.ones(40))
+    expected.backward(torch.ones(40))
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())

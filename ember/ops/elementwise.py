@@ -617,17 +617,20 @@ class Relu(Function):
     @staticmethod
     def forward(ctx, a):
         xp = _backend.array_module(a)
-        # The maximum against an array of zeros, written over those zeros: NumPy vectorizes
-        # an array-array maximum but not one against the scalar 0, which is twice as slow.
+        # The maximum of an array of zeros and ``a``, written over those zeros: NumPy
+        # vectorizes an array-array maximum but not one against the scalar 0, which is twice
+        # as slow. Zeros first, so that -0.0 stays -0.0, as in PyTorch.
         out = xp.zeros(a.shape, dtype=a.dtype)
-        xp.maximum(a, out, out=out)
+        xp.maximum(out, a, out=out)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         out, = ctx.saved_tensors
-        return grad * (out > 0)
+        # PyTorch passes the gradient wherever the output is not <= 0: NaNs included.
+        passes = out <= 0
+        return grad * _backend.array_module(out).logical_not(passes, out=passes)
 
 
 class Clamp(Function):
