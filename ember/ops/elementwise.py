@@ -629,8 +629,7 @@ class Relu(Function):
     def backward(ctx, grad):
         out, = ctx.saved_tensors
         # PyTorch passes the gradient wherever the output is not <= 0: NaNs included.
-        passes = out <= 0
-        return grad * _backend.array_module(out).logical_not(passes, out=passes)
+        return grad * ~(out <= 0)
 
 
 class Clamp(Function):
