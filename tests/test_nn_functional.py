@@ -629,3 +629,29 @@ def test_relu_signed_zeros_and_nans_as_pytorch(dtype):
     out.backward(ember.ones(40))
     expected.backward(torch.ones(40))
     np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+@pytest.mark.parametrize("shape,target_shape", [
+    ((2, 3), (2,)), ((3,), ()), ((2, 3, 4, 5), (2, 4, 5)), ((0, 3), (0,)), ((2, 3, 4), (2, 4))])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_gradients_with_ignored_samples_as_pytorch(rng, shape, target_shape, weighted,
+                                                            reduction):
+    """Ignored samples and zero class weights: the same losses and gradients as PyTorch,
+    signed zeros and the NaN of an all-ignored mean included."""
+    x = rng.standard_normal(shape)
+    target = rng.integers(0, 3, target_shape)
+    if target.size:
+        target.reshape(-1)[0] = -100
+    weight = np.array([0.5, 0.0, 2.0]) if weighted else None
+    results = []
+    for lib in (ember, torch):
+        tensor = lib.tensor(x, requires_grad=True)
+        loss = lib.nn.functional.nll_loss(tensor, lib.tensor(target), reduction=reduction,
+                                          weight=None if weight is None else lib.tensor(weight))
+        loss.sum().backward()
+        results.append((loss.detach().numpy(), tensor.grad.numpy()))
+    (loss, grad), (expected_loss, expected_grad) = results
+    np.testing.assert_allclose(loss, expected_loss, rtol=1e-12)
+    np.testing.assert_array_equal(grad, expected_grad)
+    np.testing.assert_array_equal(np.signbit(grad), np.signbit(expected_grad))

@@ -7,6 +7,7 @@ The losses PyTorch implements as one op are one Function here, so the graph has 
 nodes; l1_loss and cross_entropy are compositions, as in PyTorch.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -60,47 +61,76 @@ class NllLoss(Function):
         if input.ndim == 1:  # one sample: a batch of one
             input, target = input.reshape(1, -1), target.reshape(1)
         classes = input.shape[1]
-        counted = target != ignore_index
-        # Ignored samples point at class 0, so every index below is valid.
-        safe_target = target if counted.all() else xp.where(counted, target, 0)
-        if safe_target.size and (safe_target.min() < 0 or safe_target.max() >= classes):
-            out_of_range = counted & ((target < 0) | (target >= classes))
+        # One pass for the smallest and largest target: usually no sample is ignored (the
+        # default ignore_index, -100, is below every class) and all are in range.
+        lowest, highest = (int(target.min()), int(target.max())) if target.size else (0, 0)
+        counted = target != ignore_index if lowest <= ignore_index <= highest else None
+        safe_target = target
+        if counted is not None:
+            # Ignored samples point at class 0, so every index below is valid.
+            safe_target = xp.where(counted, target, 0)
+            lowest, highest = int(safe_target.min()), int(safe_target.max())
+        if lowest < 0 or highest >= classes:
+            out_of_range = (target < 0) | (target >= classes)
+            if counted is not None:
+                out_of_range &= counted
             first_bad = int(target[out_of_range].reshape(-1)[0])
             raise IndexError(f"Target {first_bad} is out of bounds.")
-        if weight is None:
-            sample_weight = counted.astype(input.dtype)
-        else:
-            sample_weight = weight.take(safe_target) * counted
+        if weight is not None:
+            sample_weight = weight.take(safe_target)
+            if counted is not None:
+                sample_weight = sample_weight * counted
+        else:  # None: every sample counts once
+            sample_weight = counted.astype(input.dtype) if counted is not None else None
         if input.ndim == 2:  # (N, C): one fancy index, cheaper than take_along_axis
             picked = input[xp.arange(input.shape[0]), safe_target]
         else:
             picked = xp.take_along_axis(input, xp.expand_dims(safe_target, 1),
                                         axis=1).squeeze(1)
-        losses = -sample_weight * picked
+        losses = -picked if sample_weight is None else -sample_weight * picked
+        if counted is not None:  # an ignored sample's loss is 0 (not -0 * input)
+            losses = xp.where(counted, losses, 0)
         ctx.save_for_backward(safe_target, sample_weight)
-        ctx.reduction = reduction
+        ctx.reduction, ctx.counted = reduction, counted
         if reduction == "none":
             return losses.reshape(target.shape) if len(ctx.input_shape) > 1 else losses[0]
         total = losses.sum()
         if reduction == "sum":
             return total
-        ctx.total_weight = sample_weight.sum()
+        if sample_weight is None and safe_target.size:
+            ctx.total_weight = safe_target.size
+            return total / safe_target.size
+        ctx.total_weight = (sample_weight.sum() if sample_weight is not None
+                            else xp.zeros((), dtype=input.dtype))
         with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: 0/0, NaN
             return total / ctx.total_weight
 
     @staticmethod
     def backward(ctx, grad_output):
         safe_target, sample_weight = ctx.saved_tensors
-        xp = array_module(sample_weight)
-        coefficient = -sample_weight * grad_output
+        xp = array_module(safe_target)
+        if sample_weight is None:
+            coefficient = xp.broadcast_to(-grad_output, safe_target.shape)
+        else:
+            coefficient = -sample_weight * grad_output
         if ctx.reduction == "mean":
-            coefficient = coefficient / ctx.total_weight
-        # The gradient is a one-hot row per sample: the coefficient at the target's class.
+            with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: 0/0
+                coefficient = coefficient / ctx.total_weight
+        if ctx.counted is not None:  # an ignored sample gets no gradient at all
+            coefficient = xp.where(ctx.counted, coefficient, 0)
+        # The gradient is zero but for each sample's target class, which gets the coefficient.
         input_shape = ctx.input_shape
         classes = input_shape[1] if len(input_shape) > 1 else input_shape[0]
-        class_ids = xp.arange(classes).reshape((1, -1) + (1,) * (safe_target.ndim - 1))
-        is_target = class_ids == xp.expand_dims(safe_target, 1)
-        grad_input = is_target * xp.expand_dims(coefficient, 1)
+        batch = safe_target.shape[0]
+        coefficient = xp.broadcast_to(coefficient, safe_target.shape)
+        if safe_target.ndim == 1:  # (N, C): one fancy index
+            grad_input = xp.zeros((batch, classes), dtype=coefficient.dtype)
+            grad_input[xp.arange(batch), safe_target] = coefficient
+            return grad_input.reshape(input_shape), None, None, None, None
+        positions = math.prod(safe_target.shape[1:])
+        grad_input = xp.zeros((batch, classes, positions), dtype=coefficient.dtype)
+        xp.put_along_axis(grad_input, safe_target.reshape(batch, 1, positions),
+                          coefficient.reshape(batch, 1, positions), axis=1)
         return grad_input.reshape(input_shape), None, None, None, None
 
 
