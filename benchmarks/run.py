@@ -83,8 +83,14 @@ def summary(samples):
     return {"min": min(samples), "median": statistics.median(samples), "max": max(samples)}
 
 
-def paired(make, repeats, inner, warmup=3):
-    """Run ``make(fw)()`` for both frameworks, interleaving repetitions; seconds per call."""
+def paired(make, repeats, inner, warmup=3, settle=2):
+    """Run ``make(fw)()`` for both frameworks, interleaving repetitions; seconds per call.
+
+    Each repetition first makes ``settle`` untimed calls, then times ``inner`` back-to-back
+    calls: the steady state of a training loop. Without it a framework's first calls after
+    the other's pay for the other's leftovers (PyTorch's OpenMP threads spin for a while after
+    each op; caches hold the other's data) and for idle cores waking up.
+    """
     fws = frameworks()
     calls = {name: make(fw) for name, fw in fws.items()}
     for call in calls.values():
@@ -93,6 +99,8 @@ def paired(make, repeats, inner, warmup=3):
     results = {name: [] for name in calls}
     for _ in range(repeats):
         for name, call in calls.items():
+            for _ in range(settle):
+                call()
             results[name].extend(timed(call, 1, inner))
     return results
 
@@ -171,7 +179,8 @@ def bench_steps(quick: bool):
     rows = []
     for loss_name in ("ce", "mse"):
         for batch in (1, 16, 64, 256):
-            inner = max(1, 256 // batch) if not quick else max(1, 64 // batch)
+            # Each sample: back-to-back steps, about 40 ms or more of them.
+            inner = max(4, 1024 // batch) if not quick else max(2, 256 // batch)
             repeats = 7 if not quick else 3
             results = paired(step_maker(batch, loss_name), repeats, inner)
             rows.append(rows_for_throughput(f"train step, {loss_name}, batch {batch}", results,

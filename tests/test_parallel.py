@@ -181,3 +181,17 @@ def test_split_and_serial_training_steps_agree(rng):
         _parallel.MIN_PARALLEL_WORK = minimum
     for serial, split in zip(*grads):
         np.testing.assert_allclose(serial, split, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 7])
+@pytest.mark.parametrize("bias", [True, False])
+def test_split_linear_matches_pytorch(split_everything, rng, rows, bias):
+    x, w, b = rng.standard_normal((rows, 5)), rng.standard_normal((4, 5)), rng.standard_normal(4)
+    results = []
+    for lib in (ember, torch):
+        tensors = [lib.tensor(a, requires_grad=True) for a in (x, w, b)]
+        out = lib.nn.functional.linear(tensors[0], tensors[1], tensors[2] if bias else None)
+        out.backward(lib.tensor(np.sin(np.arange(out.numel())).reshape(tuple(out.shape))))
+        results.append([out.detach().numpy()] + [t.grad.numpy() for t in tensors[:2]])
+    for mine, theirs in zip(*results):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-12)

@@ -1,6 +1,9 @@
 """Matrix products: mm, addmm (Linear's op), mv, dot, bmm and the general matmul."""
 
+import numpy as np
+
 from .._backend import array_module
+from .._parallel import parallel_for
 from ..autograd.function import Function
 from .elementwise import C_TYPE_NAMES, type_name, write_out
 
@@ -20,12 +23,29 @@ def _check_mm(a, b) -> None:
 
 
 def matrix_product(a, b):
-    """``a @ b`` for 2-D arrays, with the outer-product case (inner size 1) done as a
-    broadcast multiply: OpenBLAS's gemm is about 5x slower than that when k is 1, which is
-    every weight gradient of a Linear layer at batch size 1."""
+    """``a @ b`` for 2-D arrays, with two special cases.
+
+    The outer-product case (inner size 1) is a broadcast multiply: OpenBLAS's gemm is about 5x
+    slower than that when k is 1, which is every weight gradient of a Linear layer at batch
+    size 1. A large product is split into bands of rows for ``parallel_for`` (NumPy's OpenBLAS
+    runs on one thread, see ``_blas``). Its work counts an eighth per multiply-add: a plain
+    product does them several times faster than a convolution, whose work includes copying
+    its columns, so splitting pays only from about 8 million (a batch of 256 through the
+    tutorial net's first Linear layer; at 64, waking a thread costs what it saves).
+    """
     if a.shape[-1] == 1:
         return a * b
-    return a @ b
+    rows, inner = a.shape
+    if rows < 2 or type(a) is not np.ndarray:
+        return a @ b
+    columns = b.shape[1]
+    out = np.empty((rows, columns), dtype=np.result_type(a, b))
+
+    def band(start, stop):
+        np.matmul(a[start:stop], b, out=out[start:stop])
+
+    parallel_for(rows, band, work=inner * columns // 8, like=a)
+    return out
 
 
 def weight_gradient(mat1, grad):
@@ -41,12 +61,12 @@ class Mm(Function):
         _check_mm(a, b)
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
                               b if ctx.needs_input_grad[0] else None)
-        return a @ b
+        return matrix_product(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return (grad @ b.T if ctx.needs_input_grad[0] else None,
+        return (matrix_product(grad, b.T) if ctx.needs_input_grad[0] else None,
                 weight_gradient(a, grad) if ctx.needs_input_grad[1] else None)
 
 
@@ -62,7 +82,7 @@ class Addmm(Function):
         _check_mm(mat1, mat2)
         ctx.save_for_backward(mat1 if ctx.needs_input_grad[2] else None,
                               mat2 if ctx.needs_input_grad[1] else None)
-        out = mat1 @ mat2
+        out = matrix_product(mat1, mat2)
         out += bias
         return out
 
@@ -71,7 +91,7 @@ class Addmm(Function):
         mat1, mat2 = ctx.saved_tensors
         needs = ctx.needs_input_grad
         return (grad if needs[0] else None,
-                grad @ mat2.T if needs[1] else None,
+                matrix_product(grad, mat2.T) if needs[1] else None,
                 weight_gradient(mat1, grad) if needs[2] else None)
 
 
