@@ -86,6 +86,11 @@ def _forget_workers() -> None:
 os.register_at_fork(after_in_child=_forget_workers)
 
 
+def worth_splitting(count: int, work: int) -> bool:
+    """Whether ``parallel_for`` would split ``count`` items of ``work`` each (if not busy)."""
+    return _threads > 1 and count > 1 and count * work >= MIN_PARALLEL_WORK
+
+
 def parallel_for(count: int, body, work: int, like=None) -> list:
     """``body(start, stop)`` over ``range(count)`` cut into contiguous chunks, one per thread.
 
@@ -94,11 +99,10 @@ def parallel_for(count: int, body, work: int, like=None) -> list:
     NumPy arrays are split. Returns the chunks' results in order, a single
     ``[body(0, count)]`` when not split. Chunks must write disjoint parts of their outputs.
     """
-    chunks = min(_threads, count)
-    if (chunks < 2 or count * work < MIN_PARALLEL_WORK
-            or (like is not None and type(like) is not np.ndarray)
+    if (not worth_splitting(count, work) or (like is not None and type(like) is not np.ndarray)
             or not _busy.acquire(blocking=False)):
         return [body(0, count)]
+    chunks = min(_threads, count)
     try:
         bounds = [count * k // chunks for k in range(chunks + 1)]
         results = [None] * chunks

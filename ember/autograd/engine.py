@@ -1,12 +1,15 @@
 """The backward pass: walk the graph from the outputs, call each node's backward, accumulate.
 
 Gradients travel as raw arrays. A node runs once all the nodes that feed it a gradient have run
-(reverse topological order), so every gradient arriving at a node is summed before it is used.
+(the reverse of the order in which nodes were made), so every gradient arriving at a node is
+summed before it is used.
 This is also the one place where a gradient is summed back to the shape of a broadcast input.
 """
 
+import heapq
+
 from .. import _tensor
-from .function import AccumulateGrad, BackwardNode
+from .function import BackwardNode
 
 
 def sum_to_shape(grad, shape):
@@ -22,45 +25,29 @@ def sum_to_shape(grad, shape):
     return grad.reshape(shape)
 
 
-def _topological_order(roots):
-    """Nodes reachable from ``roots``, each before every node it feeds a gradient to."""
-    order, visited = [], set()
-    for root in roots:
-        if root is None or root in visited:
-            continue
-        visited.add(root)
-        stack = [(root, iter(root.next_functions))]
-        while stack:
-            node, children = stack[-1]
-            for child, _ in children:
-                if child is not None and child not in visited:
-                    visited.add(child)
-                    stack.append((child, iter(child.next_functions)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    order.reverse()
-    return order
-
-
 def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
     """Propagate ``grad_roots`` (arrays) from ``roots`` (tensors) back through their graph.
 
     Leaves' ``.grad`` is accumulated, unless ``capture`` is given: then the gradients of the
     tensors in ``capture`` (a list) are returned instead, as ``autograd.grad`` does.
+
+    Nodes are numbered as they are made, and a node is always made after the nodes of its
+    inputs; so running the nodes that received a gradient from the highest number down (a
+    heap of them) runs each node only after every node that feeds it.
     """
     pending = {}  # node -> list of summed gradients, one per output of the node
-    root_nodes = []
+    ready = []  # heap of (-number, tie-break, node) for the nodes in pending
     # Arrays that must not become a leaf's .grad without a copy: the caller's root gradients
     # and arrays already handed to another leaf (a backward may pass one array to two inputs).
     shared = {id(grad) for grad in grad_roots}
     for tensor, grad in zip(roots, grad_roots):
         node = tensor._edge()[0]
-        slots = pending.setdefault(node, [None] * getattr(node, "_num_outputs", 1))
+        slots = pending.get(node)
+        if slots is None:
+            slots = pending[node] = [None] * node._num_outputs
+            heapq.heappush(ready, (-node._sequence, len(pending), node))
         index = tensor._output_nr
         slots[index] = grad if slots[index] is None else slots[index] + grad
-        root_nodes.append(node)
 
     captured = {}
     if capture is not None:
@@ -70,16 +57,16 @@ def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
                                                                           tensor._output_nr)
             wanted.setdefault(node, []).append((index, position))
 
-    for node in _topological_order(root_nodes):
-        grads = pending.pop(node, None)
-        if grads is None:
-            continue
+    made = len(pending)  # tie-break among equal numbers (leaves' AccumulateGrad nodes)
+    while ready:
+        node = heapq.heappop(ready)[2]
+        grads = pending.pop(node)
         if node.tensor_hooks:
             grads = _run_tensor_hooks(node.tensor_hooks, grads)
         if capture is not None and node in wanted:
             for index, position in wanted[node]:
                 captured[position] = grads[index]
-        if isinstance(node, AccumulateGrad):
+        if node._sequence < 0:  # a leaf's AccumulateGrad
             grad = grads[0]
             if capture is None and grad is not None:
                 owned = grad.flags.owndata and id(grad) not in shared
@@ -105,7 +92,9 @@ def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
                 grad = grad.astype(dtype)
             slots = pending.get(child)
             if slots is None:
-                slots = pending[child] = [None] * getattr(child, "_num_outputs", 1)
+                slots = pending[child] = [None] * child._num_outputs
+                made += 1
+                heapq.heappush(ready, (-child._sequence, made, child))
             previous = slots[child_index]
             slots[child_index] = grad if previous is None else previous + grad
     if capture is not None:

@@ -12,14 +12,19 @@ arrays, backward gets and returns arrays. User-defined functions (``ember.autogr
 as in PyTorch) get and return Tensors instead; the engine is the same for both.
 """
 
+import itertools
+
 from .. import _tensor
 from .grad_mode import _GradMode, no_grad
+
+_sequence_numbers = itertools.count()  # the order in which nodes are made
 
 
 class Node:
     """A vertex of the backward graph; ``name()`` is what PyTorch prints."""
 
     next_functions: tuple = ()
+    _num_outputs = 1
     # Hooks registered on tensors whose gradient this node receives: output index -> the list
     # of hooks (``Tensor.register_hook``); run by the engine before the node uses the gradient.
     tensor_hooks = None
@@ -34,6 +39,8 @@ class Node:
 
 class AccumulateGrad(Node):
     """The node for a leaf tensor: backward adds the incoming gradient to ``variable.grad``."""
+
+    _sequence = -1  # feeds no other node: runs after all of them
 
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"
@@ -277,6 +284,9 @@ class Function:
                 edges.append((None, 0))
         ctx.next_functions = tuple(edges)
         ctx._targets = targets
+        # Numbered after its inputs' nodes (``_edge`` above may have made one): the engine runs
+        # nodes from the highest number down, so each runs after every node that feeds it.
+        ctx._sequence = next(_sequence_numbers)
         ctx._num_outputs = len(outputs)
         if len(outputs) > 1:
             ctx._output_shapes = tuple((a.shape, a.dtype) for a in arrays)

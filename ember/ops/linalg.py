@@ -3,7 +3,7 @@
 import numpy as np
 
 from .._backend import array_module
-from .._parallel import parallel_for
+from .._parallel import parallel_for, worth_splitting
 from ..autograd.function import Function
 from .elementwise import C_TYPE_NAMES, type_name, write_out
 
@@ -35,16 +35,16 @@ def matrix_product(a, b):
     """
     if a.shape[-1] == 1:
         return a * b
-    rows, inner = a.shape
-    if rows < 2 or type(a) is not np.ndarray:
+    (rows, inner), columns = a.shape, b.shape[1]
+    work = inner * columns // 8
+    if type(a) is not np.ndarray or not worth_splitting(rows, work):
         return a @ b
-    columns = b.shape[1]
     out = np.empty((rows, columns), dtype=np.result_type(a, b))
 
     def band(start, stop):
         np.matmul(a[start:stop], b, out=out[start:stop])
 
-    parallel_for(rows, band, work=inner * columns // 8, like=a)
+    parallel_for(rows, band, work, like=a)
     return out
 
 
