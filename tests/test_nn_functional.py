@@ -655,3 +655,32 @@ def test_nll_loss_gradients_with_ignored_samples_as_pytorch(rng, shape, target_s
     np.testing.assert_allclose(loss, expected_loss, rtol=1e-12)
     np.testing.assert_array_equal(grad, expected_grad)
     np.testing.assert_array_equal(np.signbit(grad), np.signbit(expected_grad))
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_conv2d_matches_pytorch_over_random_geometry(data):
+    """Output and all three gradients against PyTorch: stride 1 (the widened-rows col2im) and
+    larger strides (the general one), with padding, dilation, groups and rectangular kernels."""
+    draw = data.draw
+    groups = draw(st.sampled_from([1, 2]))
+    in_channels, out_channels = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    height = draw(st.integers(dilation[0] * (kernel[0] - 1) + 1, 7))
+    width = draw(st.integers(dilation[1] * (kernel[1] - 1) + 1, 7))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal((draw(st.integers(1, 3)), in_channels, height, width))
+    w = rng.standard_normal((out_channels, in_channels // groups) + kernel)
+    b = rng.standard_normal(out_channels)
+    results = []
+    for lib in (ember, torch):
+        tensors = [lib.tensor(a, requires_grad=True) for a in (x, w, b)]
+        out = lib.nn.functional.conv2d(*tensors, stride=stride, padding=padding,
+                                       dilation=dilation, groups=groups)
+        out.backward(lib.tensor(np.cos(np.arange(out.numel())).reshape(tuple(out.shape))))
+        results.append([out.detach().numpy()] + [t.grad.numpy() for t in tensors])
+    for mine, theirs in zip(*results):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-10)

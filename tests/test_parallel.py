@@ -120,7 +120,8 @@ def _conv_case(rng, batch, groups, stride, padding, dilation, bias):
 
 
 @pytest.mark.parametrize("groups,stride,padding,dilation,bias", [
-    (1, 1, 0, 1, True), (2, 2, 1, 1, False), (1, (2, 1), (1, 2), (2, 1), True)])
+    (1, 1, 0, 1, True), (2, 1, (1, 2), (2, 1), True), (2, 2, 1, 1, False),
+    (1, (2, 1), (1, 2), (2, 1), True)])
 @pytest.mark.parametrize("batch", [1, 2, 5])
 def test_split_convolution_matches_pytorch(split_everything, rng, batch, groups, stride,
                                            padding, dilation, bias):
