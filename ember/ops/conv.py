@@ -489,11 +489,11 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
         >>> ember.nn.functional.conv2d(ember.ones(1, 3, 32, 32), ember.ones(6, 3, 5, 5)).shape
         ember.Size([1, 6, 28, 28])
     """
-    from .shape import squeeze, unsqueeze
     if input.ndim not in (3, 4):
         raise RuntimeError("Expected 3D (unbatched) or 4D (batched) input to conv2d, but got "
                            f"input of size: {_shape_list(input.shape)}")
     if input.ndim == 3:
+        from .shape import squeeze, unsqueeze
         return squeeze(conv2d(unsqueeze(input, 0), weight, bias, stride, padding, dilation,
                               groups), 0)
     stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
