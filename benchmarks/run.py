@@ -287,11 +287,12 @@ SECTIONS = {"step": bench_steps, "infer": bench_inference, "overhead": bench_ove
 def machine_info():
     import torch
 
-    import ember  # noqa: F401  (its import sets NumPy's BLAS threads, reported below)
+    import ember  # its import sets NumPy's BLAS threads, reported below
     info = {"date": time.strftime("%Y-%m-%d"), "python": platform.python_version(),
             "machine": platform.machine(), "processor": platform.processor(),
             "cpus": os.cpu_count(), "torch": torch.__version__, "numpy": np.__version__,
-            "torch_threads": torch.get_num_threads()}
+            "torch_threads": torch.get_num_threads(),
+            "ember_threads": ember.get_num_threads()}
     try:
         from threadpoolctl import threadpool_info
         info["numpy_blas"] = [{k: p.get(k) for k in ("internal_api", "version",
