@@ -18,9 +18,11 @@ and is asynchronous already) and calls made while a split is running (nested, or
 thread), which keeps the workers from waiting on each other.
 """
 
+import operator
 import os
 import queue
 import threading
+import warnings
 
 import numpy as np
 
@@ -29,8 +31,12 @@ MIN_PARALLEL_WORK = 1_000_000
 
 
 def _default_threads() -> int:
-    if "EMBER_NUM_THREADS" in os.environ:
-        return max(1, int(os.environ["EMBER_NUM_THREADS"]))
+    setting = os.environ.get("EMBER_NUM_THREADS")
+    if setting is not None:
+        if setting.strip().isdigit() and int(setting) > 0:
+            return int(setting)
+        warnings.warn(f"EMBER_NUM_THREADS={setting!r} is not a positive integer; ignored",
+                      RuntimeWarning, stacklevel=2)
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -50,8 +56,11 @@ def get_num_threads() -> int:
 def set_num_threads(count: int) -> None:
     """Use ``count`` threads for one op's work; 1 runs everything on the calling thread."""
     global _threads
-    if not isinstance(count, int) or isinstance(count, bool):
-        raise RuntimeError(f"set_num_threads expects an int, but got {type(count).__name__}")
+    try:
+        count = operator.index(count)  # an int, or a NumPy integer
+    except TypeError:
+        raise RuntimeError(f"set_num_threads expects an int, but got {type(count).__name__}") \
+            from None
     if count <= 0:
         raise RuntimeError("set_num_threads expects a positive integer")
     _threads = count
@@ -86,6 +95,20 @@ def _forget_workers() -> None:
 os.register_at_fork(after_in_child=_forget_workers)
 
 
+def _wait_for(done: queue.SimpleQueue, workers: int) -> None:
+    """Wait until ``workers`` chunks are done, even through a KeyboardInterrupt (raised after):
+    the workers write into the op's outputs, which must not be handed back before they stop."""
+    interrupted = None
+    while workers:
+        try:
+            done.get()
+            workers -= 1
+        except BaseException as error:
+            interrupted = error
+    if interrupted is not None:
+        raise interrupted
+
+
 def worth_splitting(count: int, work: int) -> bool:
     """Whether ``parallel_for`` would split ``count`` items of ``work`` each (if not busy)."""
     return _threads > 1 and count > 1 and count * work >= MIN_PARALLEL_WORK
@@ -112,8 +135,7 @@ def parallel_for(count: int, body, work: int, like=None) -> list:
         try:
             results[0] = body(bounds[0], bounds[1])
         finally:
-            for _ in range(chunks - 1):  # the workers use the outputs: wait for them always
-                done.get()
+            _wait_for(done, chunks - 1)
     finally:
         _busy.release()
     for result in results:

@@ -684,3 +684,45 @@ def test_conv2d_matches_pytorch_over_random_geometry(data):
         results.append([out.detach().numpy()] + [t.grad.numpy() for t in tensors])
     for mine, theirs in zip(*results):
         np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.nn.functional.conv2d(lib.zeros(0, 3, 5, 5, requires_grad=True),
+                                         lib.ones(4, 3, 3, 3, requires_grad=True),
+                                         lib.ones(4, requires_grad=True)),
+    lambda lib: lib.nn.functional.conv2d(lib.zeros(0, 4, 5, 5, requires_grad=True),
+                                         lib.ones(4, 2, 3, 3, requires_grad=True), None, 2, 1,
+                                         1, 2),
+    lambda lib: lib.nn.functional.max_pool2d(lib.zeros(0, 3, 4, 4, requires_grad=True), 2),
+    lambda lib: lib.nn.functional.max_pool2d(lib.zeros(0, 3, 5, 5, requires_grad=True), 3, 1, 1),
+    lambda lib: lib.nn.functional.avg_pool2d(lib.zeros(0, 3, 4, 4, requires_grad=True), 2),
+    lambda lib: lib.nn.functional.cross_entropy(lib.zeros(0, 3, requires_grad=True),
+                                                lib.zeros(0, dtype=lib.long), ignore_index=0),
+], ids=["conv2d", "conv2d-groups-stride", "max_pool2d-2x2", "max_pool2d", "avg_pool2d",
+        "cross_entropy-ignore-0"])
+def test_empty_batch_as_pytorch(call):
+    """A batch of zero images goes through forward and backward, with PyTorch's shapes."""
+    results = []
+    for lib in (ember, torch):
+        out = call(lib)
+        out.sum().backward()
+        results.append((tuple(out.shape), out.detach().numpy()))
+    assert results[0][0] == results[1][0]
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+@pytest.mark.parametrize("shape", [(2, 0, 4, 4), (0, 4, 4)])
+@pytest.mark.parametrize("pool", ["max_pool2d", "avg_pool2d"])
+def test_pooling_refuses_empty_non_batch_dimensions(shape, pool):
+    with pytest.raises(RuntimeError) as expected:
+        getattr(torch.nn.functional, pool)(torch.zeros(shape), 2)
+    with pytest.raises(RuntimeError) as raised:
+        getattr(F, pool)(ember.zeros(shape), 2)
+    assert str(raised.value) == str(expected.value)
+
+
+def test_relu_refuses_booleans_as_pytorch():
+    with pytest.raises(RuntimeError, match="Boolean inputs not supported for relu"):
+        torch.relu(torch.tensor([True, False]))
+    with pytest.raises(RuntimeError, match="Boolean inputs not supported for relu"):
+        F.relu(ember.tensor([True, False]))

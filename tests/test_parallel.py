@@ -41,11 +41,56 @@ def test_num_threads_default_and_errors():
         torch.set_num_threads(0)  # the same wording as PyTorch
 
 
-def test_num_threads_from_the_environment():
-    env = dict(os.environ, EMBER_NUM_THREADS="3")
-    out = subprocess.run([sys.executable, "-c", "import ember; print(ember.get_num_threads())"],
-                         env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "3"
+def test_num_threads_accepts_numpy_integers():
+    threads = ember.get_num_threads()
+    try:
+        ember.set_num_threads(np.int64(3))
+        assert ember.get_num_threads() == 3
+    finally:
+        ember.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("setting,expected", [("3", "3"), ("abc", None), ("0", None)])
+def test_num_threads_from_the_environment(setting, expected):
+    env = dict(os.environ, EMBER_NUM_THREADS=setting)
+    code = "import os, ember; print(ember.get_num_threads(), len(os.sched_getaffinity(0)))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    threads, cpus = out.stdout.split()
+    assert threads == (expected or cpus)  # a setting that is not a positive integer is ignored
+    if expected is None:
+        assert "EMBER_NUM_THREADS" in out.stderr and "ignored" in out.stderr
+
+
+def test_dataloader_workers_use_one_thread():
+    from ember.utils.data import DataLoader, Dataset
+
+    class Threads(Dataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, index):
+            return ember.get_num_threads()
+
+    counts = [int(batch) for batch in DataLoader(Threads(), batch_size=None, num_workers=2)]
+    assert counts == [1, 1]
+
+
+def test_a_split_waits_for_its_workers_when_its_own_chunk_is_interrupted(split_everything):
+    """A KeyboardInterrupt in the caller's chunk is raised only once the workers are done:
+    they write into the op's outputs."""
+    import time
+    finished = []
+
+    def body(start, stop):
+        if start == 0:
+            raise KeyboardInterrupt
+        time.sleep(0.05)
+        finished.append(start)
+
+    with pytest.raises(KeyboardInterrupt):
+        _parallel.parallel_for(3, body, work=1)
+    assert sorted(finished) == [1, 2]
 
 
 @settings(max_examples=40, deadline=None)

@@ -119,7 +119,8 @@ def col2im_stride_1(grad_output, weight_t, image, dilation):
     widened[..., :columns] = grad_output
     # The widened positions whose windows stay inside the image: all but the last row's tail.
     span = rows * width - (kernel_width - 1) * dilation[1]
-    grad_columns = weight_t @ widened.reshape(batch, groups, -1, rows * width)[..., :span]
+    grad_columns = weight_t @ widened.reshape(batch, groups, out_channels // groups,
+                                                rows * width)[..., :span]
     grad_columns = grad_columns.reshape(batch, channels, kernel_height, kernel_width, span)
     flat = image.reshape(batch, channels, height * width)
     flat[...] = 0
@@ -325,8 +326,9 @@ class Convolution(Function):
         def images(start, stop):
             image_columns = im2col(padded[start:stop], kernel_size, stride, dilation,
                                    output_size, None if columns is None else columns[start:stop])
-            xp.matmul(grouped_weight, image_columns.reshape(stop - start, groups, patch, -1),
-                      out=output[start:stop].reshape(stop - start, groups, -1, positions))
+            xp.matmul(grouped_weight, image_columns.reshape(stop - start, groups, patch, positions),
+                      out=output[start:stop].reshape(stop - start, groups, out_channels // groups,
+                                                     positions))
             if bias is not None:
                 output[start:stop] += bias_image
 
@@ -344,7 +346,8 @@ class Convolution(Function):
         needs_input, needs_weight, needs_bias = ctx.needs_input_grad[:3]
         xp = array_module(grad_output)
         batch, out_channels = grad_output.shape[:2]
-        grad_grouped = grad_output.reshape(batch, groups, out_channels // groups, -1)
+        positions = output_size[0] * output_size[1]
+        grad_grouped = grad_output.reshape(batch, groups, out_channels // groups, positions)
         grad_padded = xp.empty(padded_shape, dtype=grad_output.dtype) if needs_input else None
         if needs_input:
             weight_t = weight.reshape(groups, out_channels // groups, -1).swapaxes(-1, -2)
@@ -362,8 +365,9 @@ class Convolution(Function):
                        output_size)
             if needs_weight:
                 # Per-image products grad (O/g, L) @ columns.T (L, K/g), summed.
-                image_columns = columns[start:stop].reshape(stop - start, groups, -1,
-                                                            grad.shape[-1])
+                image_columns = columns[start:stop].reshape(stop - start, groups,
+                                                            columns.shape[1] // groups,
+                                                            positions)
                 grad_weight = (grad @ image_columns.swapaxes(-1, -2)).sum(axis=0)
             if needs_bias:
                 # Over the images first: whole-image adds are faster than a strided reduction.

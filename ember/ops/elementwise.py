@@ -616,6 +616,8 @@ class Sigmoid(Function):
 class Relu(Function):
     @staticmethod
     def forward(ctx, a):
+        if a.dtype == bool:
+            raise RuntimeError("Boolean inputs not supported for relu")
         xp = _backend.array_module(a)
         # The maximum of an array of zeros and ``a``, written over those zeros: NumPy
         # vectorizes an array-array maximum but not one against the scalar 0, which is twice

@@ -63,7 +63,7 @@ class NllLoss(Function):
         classes = input.shape[1]
         # One pass for the smallest and largest target: usually no sample is ignored (the
         # default ignore_index, -100, is below every class) and all are in range.
-        lowest, highest = (int(target.min()), int(target.max())) if target.size else (0, 0)
+        lowest, highest = (int(target.min()), int(target.max())) if target.size else (0, -1)  # none
         counted = target != ignore_index if lowest <= ignore_index <= highest else None
         safe_target = target
         if counted is not None:

@@ -74,7 +74,7 @@ class MaxPool2x2(Function):
             pairs = xp.maximum(images[..., 0:rows:2, :columns], images[..., 1:rows:2, :columns])
             xp.maximum(pairs[..., 0::2], pairs[..., 1::2], out=output[start:stop])
 
-        parallel_for(input.shape[0], part, work=4 * input[0].size, like=input)
+        parallel_for(input.shape[0], part, work=4 * math.prod(input.shape[1:]), like=input)
         ctx.save_for_backward(input, output)
         return output
 
@@ -117,7 +117,7 @@ class MaxPool2x2(Function):
                     free = (xp.logical_not(wins) if free is None
                             else xp.logical_xor(free, wins, out=free))
 
-        parallel_for(input.shape[0], part, work=4 * input[0].size, like=input)
+        parallel_for(input.shape[0], part, work=4 * math.prod(input.shape[1:]), like=input)
         return grad_input
 
 
@@ -299,8 +299,13 @@ def _pool_output_size(input_shape, kernel_size, stride, padding, dilation, ceil_
 
 
 def _check_pool_input(input) -> None:
-    if input.ndim not in (3, 4) or input.numel() == 0:
+    """PyTorch's checks: 3-D or 4-D input, which may be empty along the batch dimension only."""
+    if input.ndim not in (3, 4):
         raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    shape = list(input.shape)
+    if 0 in shape[input.ndim - 3:]:
+        raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size "
+                           f"for input, but got:{shape}")
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ... import random
+from ... import _parallel, random
 
 # How often an idle worker checks that the main process is still alive, in seconds.
 POLL_SECONDS = 1.0
@@ -152,6 +152,9 @@ def worker_loop(worker_id: int, num_workers: int, dataset, is_iterable: bool,
     """The body of one worker process: answer tasks until told to stop (a None task)."""
     global _worker_info
     try:
+        # One thread per worker, as PyTorch does: the workers already share the CPUs, and
+        # ember's own threads in each would only compete for them.
+        _parallel.set_num_threads(1)
         # Seed every generator a dataset might use, differently in each worker, so that
         # random augmentations do not repeat across workers.
         python_random.seed(seed)
