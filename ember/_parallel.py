@@ -3,8 +3,10 @@
 NumPy runs each array operation on one core, but it lets go of Python's global lock while it
 loops over array data (elementwise arithmetic, copies, reductions, matrix products). So two
 threads that each run an op on half of a batch really do run at the same time. ember splits
-the ops that dominate a training step at larger batches this way (convolution, pooling, ReLU):
-each one hands ``parallel_for`` a function that does its work for a range of images.
+the ops that dominate a training step at larger batches this way (convolution, 2x2 max pooling,
+large matrix products): each one hands ``parallel_for`` a function that does its work for a
+range of images (or rows). Elementwise ops are not split: they are bound by memory bandwidth,
+which the cores share, and two threads gain nothing on them.
 
 ``ember.set_num_threads`` and ``ember.get_num_threads`` choose the thread count, as in PyTorch;
 it starts at the number of CPUs this process may run on (``EMBER_NUM_THREADS`` overrides it).
@@ -12,10 +14,10 @@ A split depends only on the batch size and the thread count, never on timing, so
 reproducible: with a different thread count, sums over the batch (a weight's gradient) may
 differ in their last bits, as PyTorch's do.
 
-Small work runs on the calling thread: waking a thread costs about ten microseconds, more than
-an op on a few thousand numbers takes. So do arrays that are not NumPy's (CuPy runs on the GPU
-and is asynchronous already) and calls made while a split is running (nested, or from another
-thread), which keeps the workers from waiting on each other.
+Small work runs on the calling thread: waking a sleeping thread costs 10 to 45 microseconds
+on a virtual machine, more than an op on a few thousand numbers takes. So do arrays that are
+not NumPy's (CuPy runs on the GPU and is asynchronous already) and calls made while a split is
+running (nested, or from another thread), which keeps the workers from waiting on each other.
 """
 
 import operator
