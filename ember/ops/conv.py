@@ -347,6 +347,7 @@ class Convolution(Function):
         xp = array_module(grad_output)
         batch, out_channels = grad_output.shape[:2]
         positions = output_size[0] * output_size[1]
+        patch = padded_shape[1] // groups * kernel_size[0] * kernel_size[1]  # as in forward
         grad_grouped = grad_output.reshape(batch, groups, out_channels // groups, positions)
         grad_padded = xp.empty(padded_shape, dtype=grad_output.dtype) if needs_input else None
         if needs_input:
@@ -365,8 +366,7 @@ class Convolution(Function):
                        output_size)
             if needs_weight:
                 # Per-image products grad (O/g, L) @ columns.T (L, K/g), summed.
-                image_columns = columns[start:stop].reshape(stop - start, groups,
-                                                            columns.shape[1] // groups,
+                image_columns = columns[start:stop].reshape(stop - start, groups, patch,
                                                             positions)
                 grad_weight = (grad @ image_columns.swapaxes(-1, -2)).sum(axis=0)
             if needs_bias:
@@ -374,9 +374,8 @@ class Convolution(Function):
                 grad_bias = grad_output[start:stop].sum(axis=0).sum(axis=(1, 2))
             return grad_weight, grad_bias
 
-        work = out_channels * padded_shape[1] // groups * kernel_size[0] * kernel_size[1] * \
-            grad_grouped.shape[-1]
-        shares = parallel_for(batch, images, work, like=grad_output)
+        shares = parallel_for(batch, images, work=out_channels * patch * positions,
+                              like=grad_output)
         grad_input = grad_weight = grad_bias = None
         if needs_input:
             (top, _), (left, _) = padding
