@@ -7,6 +7,7 @@ This is also the one place where a gradient is summed back to the shape of a bro
 """
 
 import heapq
+import itertools
 
 from .. import _tensor
 from .function import BackwardNode
@@ -37,17 +38,21 @@ def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
     """
     pending = {}  # node -> list of summed gradients, one per output of the node
     ready = []  # heap of (-number, tie-break, node) for the nodes in pending
+    tie_break = itertools.count()  # orders equal numbers (leaves' AccumulateGrad nodes)
+
+    def receive(node, index, grad):
+        """Add ``grad`` to what output ``index`` of ``node`` has received; queue the node."""
+        slots = pending.get(node)
+        if slots is None:
+            slots = pending[node] = [None] * node._num_outputs
+            heapq.heappush(ready, (-node._sequence, next(tie_break), node))
+        slots[index] = grad if slots[index] is None else slots[index] + grad
+
     # Arrays that must not become a leaf's .grad without a copy: the caller's root gradients
     # and arrays already handed to another leaf (a backward may pass one array to two inputs).
     shared = {id(grad) for grad in grad_roots}
     for tensor, grad in zip(roots, grad_roots):
-        node = tensor._edge()[0]
-        slots = pending.get(node)
-        if slots is None:
-            slots = pending[node] = [None] * node._num_outputs
-            heapq.heappush(ready, (-node._sequence, len(pending), node))
-        index = tensor._output_nr
-        slots[index] = grad if slots[index] is None else slots[index] + grad
+        receive(tensor._edge()[0], tensor._output_nr, grad)
 
     captured = {}
     if capture is not None:
@@ -57,7 +62,6 @@ def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
                                                                           tensor._output_nr)
             wanted.setdefault(node, []).append((index, position))
 
-    made = len(pending)  # tie-break among equal numbers (leaves' AccumulateGrad nodes)
     while ready:
         node = heapq.heappop(ready)[2]
         grads = pending.pop(node)
@@ -90,13 +94,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
                 grad = _reshape_gradient(node, position, grad, shape)
             if grad.dtype != dtype:
                 grad = grad.astype(dtype)
-            slots = pending.get(child)
-            if slots is None:
-                slots = pending[child] = [None] * child._num_outputs
-                made += 1
-                heapq.heappush(ready, (-child._sequence, made, child))
-            previous = slots[child_index]
-            slots[child_index] = grad if previous is None else previous + grad
+            receive(child, child_index, grad)
     if capture is not None:
         return [captured.get(i) for i in range(len(capture))]
     return None
