@@ -4,6 +4,7 @@ import collections
 import multiprocessing
 import os
 import random
+import subprocess
 import sys
 import time
 
@@ -15,6 +16,7 @@ import torch.utils.data as torch_data
 import ember
 import ember.utils.data as data
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 Point = collections.namedtuple("Point", ["x", "y"])
 
 
@@ -466,6 +468,68 @@ def test_worker_errors_reach_the_main_process_with_their_type():
         list(loader)
     batches = iter(data.DataLoader(Faulty(), batch_size=2, num_workers=2))
     assert next(batches).tolist() == [0, 1]  # batches before the failing one still arrive
+
+
+def test_a_worker_error_stops_the_workers_before_it_propagates():
+    before = set(multiprocessing.active_children())
+    with pytest.raises(KeyError) as info:
+        list(data.DataLoader(Faulty(), batch_size=2, num_workers=2))
+    # The exception (held in ``info``) keeps the iterator alive; its workers are gone anyway.
+    assert info.value is not None and set(multiprocessing.active_children()) == before
+    batches = iter(data.DataLoader(Faulty(), batch_size=2, num_workers=2))
+    next(batches)
+    assert len(multiprocessing.active_children()) == len(before) + 2
+    del batches  # an iterator abandoned mid-epoch stops its workers when it is deleted
+    assert set(multiprocessing.active_children()) == before
+
+
+# Run in a fresh interpreter so that stderr holds only what the loaders print. The first loader
+# fails in a worker; the iterator of the second is abandoned in a reference cycle, which only the
+# garbage collector frees. The last loader's workers (forked copies of this process, with both
+# pools in their memory) run the collector on every item: a pool must not try to stop workers
+# that are not its own process's children.
+LOADERS_AFTER_A_FAILURE = """
+import gc
+from ember.utils import data
+
+
+class Faulty(data.Dataset):
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, index):
+        if index == 4:
+            raise KeyError(index)
+        return index
+
+
+class Collecting(data.Dataset):
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, index):
+        gc.collect()
+        return index
+
+
+try:
+    list(data.DataLoader(Faulty(), batch_size=2, num_workers=2))
+except KeyError:
+    pass
+abandoned = iter(data.DataLoader(Faulty(), batch_size=2, num_workers=2))
+next(abandoned)
+abandoned.cycle = abandoned
+del abandoned
+print([batch.tolist() for batch in data.DataLoader(Collecting(), batch_size=4, num_workers=2)])
+"""
+
+
+def test_loaders_after_a_failing_one_run_cleanly():
+    result = subprocess.run([sys.executable, "-c", LOADERS_AFTER_A_FAILURE], capture_output=True,
+                            text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[[0, 1, 2, 3], [4, 5, 6, 7]]"
+    assert result.stderr == ""
 
 
 class Draws(data.Dataset):

@@ -357,6 +357,9 @@ class _WorkerPool:
 
     def __init__(self, loader: DataLoader, base_seed: int) -> None:
         context = loader.multiprocessing_context or _default_context()
+        # A worker forked later (by this or another loader) inherits a copy of this pool; only
+        # the process that started the workers may stop them (see ``shutdown``).
+        self.owner_pid = os.getpid()
         self.timeout = loader.timeout
         self.epoch = 0
         self.closed = False
@@ -405,7 +408,14 @@ class _WorkerPool:
                                    f"unexpectedly")
 
     def shutdown(self) -> None:
-        if self.closed:
+        """Stop the workers and close the queues; once, and only in the process that owns them.
+
+        Called when an epoch ends, when an error leaves the iterator, when the iterator (or, for
+        persistent workers, the loader) is deleted. In another process, such as a worker of a
+        later loader that inherited this pool through fork, it does nothing: joining processes
+        that are not its children would fail there.
+        """
+        if self.closed or os.getpid() != self.owner_pid:
             return
         self.closed = True
         for index_queue in self.index_queues:
@@ -480,6 +490,16 @@ class _MultiProcessIterator:
         self._next_worker = (self._next_worker + 1) % self._num_workers
 
     def __next__(self):
+        try:
+            return self._next_batch()
+        except BaseException:
+            # The end of the epoch, a worker's error, a timeout or Ctrl-C: stop the workers
+            # now, not when the garbage collector finds this iterator (an exception's traceback
+            # keeps it alive), so that no idle workers linger into the next loader's epoch.
+            self._finish()
+            raise
+
+    def _next_batch(self):
         while True:
             # Batch numbers that a worker answered with "stream ended" never come: skip them.
             while self._next < self._sent and self._next not in self._pending \
@@ -493,7 +513,6 @@ class _MultiProcessIterator:
                     data.reraise()
                 return data
             if not self._pending:
-                self._finish()
                 raise StopIteration
             epoch, batch_number, result = self._pool.receive()
             if epoch != self._epoch:
