@@ -7,6 +7,7 @@ import http.server
 import os
 import struct
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -50,6 +51,16 @@ def fake_mnist(folder, compress=True, train_count=6, test_count=4, seed=0):
         write(os.path.join(folder, names[1]), idx_bytes(labels), compress)
         arrays[split] = (images, labels)
     return arrays
+
+
+def trust_checksums(monkeypatch, folder):
+    """Make the gzip files in ``folder`` MNIST's ``resources``, with their MD5 sums, so that
+    files in ``MNIST/raw/`` (checked as downloads) pass."""
+    resources = []
+    for name in TRAIN_FILES + TEST_FILES:
+        content = (folder / f"{name}.gz").read_bytes()
+        resources.append((f"{name}.gz", hashlib.md5(content).hexdigest()))
+    monkeypatch.setattr(datasets.MNIST, "resources", resources)
 
 
 @pytest.fixture
@@ -111,9 +122,11 @@ def test_read_idx_reports_a_truncated_gzip_file(tmp_path):
 
 @pytest.mark.parametrize("layout", ["flat", "torchvision"])
 @pytest.mark.parametrize("compress", [True, False])
-def test_mnist_reads_both_layouts(tmp_path, layout, compress):
+def test_mnist_reads_both_layouts(tmp_path, monkeypatch, layout, compress):
     folder = tmp_path if layout == "flat" else tmp_path / "MNIST" / "raw"
     arrays = fake_mnist(folder, compress=compress)
+    if compress:
+        trust_checksums(monkeypatch, folder)
     for train, split in ((True, "train"), (False, "test")):
         dataset = datasets.MNIST(root=str(tmp_path), train=train)
         images, labels = arrays[split]
@@ -176,8 +189,10 @@ def test_root_from_ember_data(isolated):
     np.testing.assert_array_equal(dataset.targets.numpy(), arrays["train"][1])
 
 
-def test_root_from_the_cache_folder(isolated):
-    arrays = fake_mnist(isolated / "cache" / "ember" / "datasets" / "MNIST" / "raw", seed=1)
+def test_root_from_the_cache_folder(isolated, monkeypatch):
+    raw = isolated / "cache" / "ember" / "datasets" / "MNIST" / "raw"
+    arrays = fake_mnist(raw, seed=1)
+    trust_checksums(monkeypatch, raw)
     dataset = datasets.MNIST(train=False)
     np.testing.assert_array_equal(dataset.targets.numpy(), arrays["test"][1])
 
@@ -228,11 +243,7 @@ def server(tmp_path):
 def serve_fake_mnist(tmp_path, monkeypatch, mirrors):
     """Put fake gzip MNIST files at www/good/, and point MNIST at them."""
     arrays = fake_mnist(tmp_path / "www" / "good")
-    resources = []
-    for name in TRAIN_FILES + TEST_FILES:
-        content = (tmp_path / "www" / "good" / f"{name}.gz").read_bytes()
-        resources.append((f"{name}.gz", hashlib.md5(content).hexdigest()))
-    monkeypatch.setattr(datasets.MNIST, "resources", resources)
+    trust_checksums(monkeypatch, tmp_path / "www" / "good")
     monkeypatch.setattr(datasets.MNIST, "mirrors", mirrors)
     return arrays
 
@@ -273,6 +284,77 @@ def test_download_reports_every_failed_mirror(tmp_path, monkeypatch, server):
     with pytest.raises(RuntimeError, match="could not download") as info:
         datasets.MNIST(root=str(tmp_path / "data"), download=True)
     assert "missing/" in str(info.value) and "also-missing/" in str(info.value)
+
+
+def damage(path) -> None:
+    """Replace a gzip file with another well-formed one: only its MD5 sum tells."""
+    path.write_bytes(gzip.compress(idx_bytes(np.full((6, 28, 28), 9, np.uint8))))
+
+
+def test_a_damaged_download_is_fetched_again(tmp_path, monkeypatch, server, capsys):
+    arrays = serve_fake_mnist(tmp_path, monkeypatch, [server + "good/"])
+    root = tmp_path / "data"
+    datasets.MNIST(root=str(root), download=True)
+    images = root / "MNIST" / "raw" / f"{TRAIN_FILES[0]}.gz"
+    damage(images)
+    capsys.readouterr()
+    dataset = datasets.MNIST(root=str(root), download=True)
+    np.testing.assert_array_equal(dataset.data.numpy(), arrays["train"][0])
+    assert f"{images} is damaged" in capsys.readouterr().out
+    # The download() method checks what it keeps too.
+    damage(images)
+    dataset.download()
+    assert images.read_bytes() == (tmp_path / "www" / "good" / images.name).read_bytes()
+
+
+def test_a_damaged_download_is_an_error_without_download(tmp_path, monkeypatch, server):
+    serve_fake_mnist(tmp_path, monkeypatch, [server + "good/"])
+    root = tmp_path / "data"
+    datasets.MNIST(root=str(root), train=False, download=True)
+    labels = root / "MNIST" / "raw" / f"{TEST_FILES[1]}.gz"
+    damage(labels)
+    with pytest.raises(RuntimeError, match="download=True") as info:
+        datasets.MNIST(root=str(root), train=False)
+    assert f"{labels} is damaged: its MD5 sum is" in str(info.value)
+
+
+class TricklingHandler(QuietHandler):
+    """Announces a 1000-byte file and sends it one byte every 50 ms (50 s in all)."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        try:
+            for _ in range(1000):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.05)
+        except OSError:  # the client gave up
+            pass
+
+
+@pytest.fixture
+def trickling_server():
+    """An HTTP server on 127.0.0.1 that trickles every file; yields its base URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), TricklingHandler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_a_download_has_a_deadline(tmp_path, monkeypatch, trickling_server):
+    monkeypatch.setattr(datasets.MNIST, "mirrors", [trickling_server + "slow/"])
+    root = tmp_path / "data"
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="could not download") as info:
+        datasets.MNIST(root=str(root), download=True, download_deadline=0.5)
+    assert time.monotonic() - started < 5
+    url = trickling_server + "slow/" + datasets.MNIST.resources[0][0]
+    assert f"{url}: not finished within the deadline of 0.5 seconds" in str(info.value)
+    assert os.listdir(root / "MNIST" / "raw") == []  # the partial file is gone
 
 
 # ---- transforms ----------------------------------------------------------------------------

@@ -8,7 +8,10 @@ Where the files are looked for, when ``root`` is None, in this order:
    ``dataset-fashion-mnist`` installs it.
 
 In each folder the files may sit directly, or in ``<ClassName>/raw/`` below it (torchvision's
-layout, and where ``download=True`` puts them).
+layout, and where ``download=True`` puts them). A ``.gz`` file in ``<ClassName>/raw/`` is a
+download (ember's or torchvision's), so its MD5 sum is checked before it is read; files
+elsewhere, such as the system package's (which recompresses them), are checked only for being
+well-formed IDX.
 
 An item is ``(image, label)``: the image a uint8 ember tensor H x W (28 x 28) that the
 transforms in ``ember.vision.transforms`` accept, the label an int.
@@ -20,6 +23,7 @@ import http.client
 import os
 import struct
 import tempfile
+import time
 import urllib.request
 import zlib
 
@@ -35,6 +39,13 @@ _IDX_TYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 IMAGES_MAGIC = 2051  # 0x00000803: uint8, 3 dimensions (count, rows, columns)
 LABELS_MAGIC = 2049  # 0x00000801: uint8, 1 dimension (count)
+
+# The longest the download of one file from one mirror may take, in seconds, from the request to
+# the last byte. Without it a server sending a byte now and then would hold the download forever:
+# the socket's timeout applies to each read alone. 10 minutes is 44 KB/s for the largest file.
+DOWNLOAD_DEADLINE = 600.0
+# The longest one read may wait for the server's next bytes.
+READ_TIMEOUT = 60.0
 
 
 def read_idx(path: str, expected_magic: "int | None" = None) -> np.ndarray:
@@ -111,7 +122,10 @@ class MNIST(Dataset):
         target_transform: applied to each label (an int).
         download: fetch the files from ``mirrors`` when they are not found, checking their
             MD5 sums, into ``root/MNIST/raw`` (``root`` defaulting to ``$EMBER_DATA`` or the
-            cache folder).
+            cache folder); fetch a downloaded file again when its MD5 sum is wrong (without
+            ``download``, a wrong sum is an error).
+        download_deadline: the most seconds the download of one file from one mirror may take
+            before it is abandoned (``DOWNLOAD_DEADLINE``, 10 minutes, by default).
 
     Attributes:
         data: all images of the split, a uint8 tensor N x 28 x 28.
@@ -141,10 +155,12 @@ class MNIST(Dataset):
     system_package: "str | None" = None  # the Debian package that installs them
 
     def __init__(self, root: "str | None" = None, train: bool = True, transform=None,
-                 target_transform=None, download: bool = False) -> None:
+                 target_transform=None, download: bool = False, *,
+                 download_deadline: float = DOWNLOAD_DEADLINE) -> None:
         self.train = train
         self.transform = transform
         self.target_transform = target_transform
+        self.download_deadline = download_deadline
         roots = [os.path.expanduser(root)] if root is not None else self._default_roots()
         found = self._find(roots)
         if found is None and download:
@@ -154,6 +170,11 @@ class MNIST(Dataset):
         if found is None:
             raise RuntimeError(self._not_found_message(roots, root_given=root is not None))
         self.root, images_path, labels_path = found
+        checksums = dict(self.resources)
+        for path in (images_path, labels_path):
+            name = os.path.basename(path)
+            if os.path.dirname(path) == self.raw_folder and name in checksums:
+                self._check_or_fetch(path, checksums[name], fetch=download)
         images = read_idx(images_path, IMAGES_MAGIC)
         labels = read_idx(labels_path, LABELS_MAGIC)
         if len(images) != len(labels):
@@ -198,12 +219,28 @@ class MNIST(Dataset):
         return os.path.join(self.root, type(self).__name__, "raw")
 
     def download(self) -> None:
-        """Fetch the files in ``resources`` that ``raw_folder`` lacks, checking their MD5 sums."""
+        """Fetch the files in ``resources`` that ``raw_folder`` lacks or holds damaged (a wrong
+        MD5 sum), checking the MD5 sums of what arrives."""
         os.makedirs(self.raw_folder, exist_ok=True)
         for filename, md5 in self.resources:
-            target = os.path.join(self.raw_folder, filename)
-            if not os.path.isfile(target):
-                _download(filename, md5, self.mirrors, target)
+            self._check_or_fetch(os.path.join(self.raw_folder, filename), md5, fetch=True)
+
+    def _check_or_fetch(self, path: str, md5: str, fetch: bool) -> None:
+        """Make sure the downloaded file ``path`` is present with MD5 sum ``md5``.
+
+        A missing or damaged file is fetched (again) when ``fetch`` is true; otherwise a damaged
+        one raises RuntimeError naming it.
+        """
+        if os.path.isfile(path):
+            found = _md5(path)
+            if found == md5:
+                return
+            problem = f"{path} is damaged: its MD5 sum is {found}, expected {md5}"
+            if not fetch:
+                raise RuntimeError(f"{problem}. Delete it, or pass download=True (on the "
+                                   f"command line: ember download) to fetch it again.")
+            print(f"{problem}; downloading it again")
+        _download(os.path.basename(path), md5, self.mirrors, path, self.download_deadline)
 
     def _not_found_message(self, roots: "list[str]", root_given: bool = False) -> str:
         name = type(self).__name__
@@ -289,8 +326,19 @@ class FashionMNIST(MNIST):
     system_package = "dataset-fashion-mnist"
 
 
-def _download(filename: str, md5: str, mirrors: "list[str]", target: str) -> None:
-    """Fetch ``filename`` from the first mirror that serves it with the right MD5 sum.
+def _md5(path: str) -> str:
+    """The MD5 sum of the file at ``path``, as hex digits."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _download(filename: str, md5: str, mirrors: "list[str]", target: str,
+              deadline: float = DOWNLOAD_DEADLINE) -> None:
+    """Fetch ``filename`` from the first mirror that serves it with the right MD5 sum within
+    ``deadline`` seconds.
 
     The file is written to a temporary name beside ``target`` and renamed into place only once
     its checksum matches, so an interrupted or corrupt download never looks like a good file.
@@ -300,20 +348,27 @@ def _download(filename: str, md5: str, mirrors: "list[str]", target: str) -> Non
         url = mirror + filename
         print(f"Downloading {url} to {target}")
         try:
-            _fetch_checked(url, md5, target)
+            _fetch_checked(url, md5, target, deadline)
             return
         except (OSError, http.client.HTTPException, ValueError) as error:
             failures.append(f"{url}: {error}")
     raise RuntimeError(f"could not download {filename}:\n  " + "\n  ".join(failures))
 
 
-def _fetch_checked(url: str, md5: str, target: str) -> None:
+def _fetch_checked(url: str, md5: str, target: str, deadline: float) -> None:
     folder, name = os.path.split(target)
     handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+    give_up_at = time.monotonic() + deadline
     try:
         digest = hashlib.md5(usedforsecurity=False)
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-            while chunk := response.read(1 << 20):
+        # A read waits at most READ_TIMEOUT (or the whole deadline, if shorter) for the server;
+        # read1 returns whatever has arrived, so the deadline is checked between small reads.
+        with os.fdopen(handle, "wb") as out, \
+                urllib.request.urlopen(url, timeout=min(READ_TIMEOUT, deadline)) as response:
+            while chunk := response.read1(1 << 20):
+                if time.monotonic() > give_up_at:
+                    raise TimeoutError(f"not finished within the deadline of {deadline:g} "
+                                       f"seconds")
                 digest.update(chunk)
                 out.write(chunk)
         if digest.hexdigest() != md5:
