@@ -26,15 +26,32 @@ its length in elements. A tensor is a strided view of a storage, so tensors that
 Safety
 ------
 Unpickling calls whatever functions a file names, so a file from the internet could run any
-code. ``load`` therefore resolves each global in ``data.pkl`` from an allow-list (containers,
-PyTorch's tensor rebuild functions, storage types, dtypes, ``torch.Size``, ``torch.device``) and
-raises ``pickle.UnpicklingError`` naming any other global.
+code; it could also keep the loader busy for hours or make it allocate terabytes. With
+``weights_only=True`` (the default) ``load`` keeps to these rules:
+
+- **Globals.** Each global in data.pkl comes from an allow-list of what ``torch.save`` writes
+  for tensors, parameters, state_dicts and optimizer state: PyTorch's tensor rebuild functions,
+  storage types, dtypes, ``torch.Size``, ``torch.device``, ``OrderedDict``, ``set``,
+  ``complex``, and bytes (``_codecs.encode`` with the latin-1 codec only, ``bytearray`` of bytes
+  only). Any other global raises ``pickle.UnpicklingError`` naming it, before it is imported.
+- **Sizes.** Every size the file declares is checked against the file's real size before
+  anything is allocated: each record lies inside the file, each storage's element count matches
+  its record, each tensor lies inside its storage with sizes and strides that fit in int64.
+- **Work.** The allowed functions and pickle's BUILD together take no more items than data.pkl
+  has bytes, so a file can't hand one memoized list to ``set`` a million times. Dict keys and
+  set items are strings, bytes, None, bools, floats or ints within int64, of which no file can
+  make many share a hash (that would make building a dict quadratic). data.pkl runs on Python's
+  unpickler, whose memo is a dict; the C one allocates an array as long as the largest memo
+  index the file names.
+- **The archive.** Records are stored uncompressed (a compressed one is refused, not inflated),
+  all in one folder, each name once: a file that two readers could read two ways is refused.
+- **Errors.** Whatever is wrong with a file, ``load`` raises ``RuntimeError`` or
+  ``pickle.UnpicklingError``, with a message naming the file.
 
 ``save`` writes ``data.pkl`` itself rather than through ``pickle.Pickler``: the standard pickler
 names a global only after importing it, and ember must not need PyTorch to save.
 """
 
-import codecs
 import collections
 import contextlib
 import io
@@ -483,6 +500,8 @@ def _fsync_directory(directory: str) -> None:
 
 # ---- load: what the globals in data.pkl stand for -------------------------------------------
 
+_INT64_LIMIT = 1 << 63  # PyTorch keeps sizes, strides and offsets in int64
+
 
 class _Unchangeable:
     """Refuses pickle's BUILD opcode, which sets attributes on the object before it.
@@ -498,7 +517,11 @@ class _Unchangeable:
 
 
 class _Allowed(_Unchangeable):
-    """A function or class that data.pkl may call, which the file can call but not change."""
+    """A function or class that data.pkl may call, which the file can call but not change.
+
+    Being an instance, not a class, it also keeps pickle's NEWOBJ opcode (``cls.__new__(cls,
+    *args)``) from reaching the class behind it with arguments that no check has seen.
+    """
 
     __slots__ = ("function",)
 
@@ -531,10 +554,37 @@ _UNTYPED_STORAGE = _StorageType("UntypedStorage", _dtype.uint8)  # bytes; tensor
 class _Storage:
     """A storage read from the archive: a flat array on the device it is loaded to."""
 
-    __slots__ = ("array",)
+    __slots__ = ("array", "_computed")
 
     def __init__(self, array) -> None:
         self.array = array
+        self._computed: dict = {}  # (dtype, conj, neg) -> the storage's elements so changed
+
+    def elements(self, dtype: Optional[_dtype.dtype], metadata) -> Any:
+        """The storage's elements read as ``dtype`` (None: its own), changed as ``metadata`` says.
+
+        PyTorch's conjugate and negative views are lazy; ember computes them, once per storage:
+        tensors that share a storage then share the result, and a file can't make ember copy
+        one storage once for each of its many views.
+        """
+        array = self.array
+        if dtype is not None:
+            if array.nbytes % dtype.itemsize:
+                raise RuntimeError(f"a storage of {array.nbytes} bytes can't hold {dtype} "
+                                   f"elements of {dtype.itemsize} bytes")
+            array = array.view(dtype.numpy)
+        metadata = {} if metadata is None else metadata
+        if not isinstance(metadata, dict) or set(metadata) - {"conj", "neg"}:
+            raise pickle.UnpicklingError(f"unknown tensor metadata {metadata!r:.100}")
+        conj, neg = bool(metadata.get("conj")), bool(metadata.get("neg"))
+        if not (conj or neg):
+            return array
+        key = (array.dtype, conj, neg)
+        if key not in self._computed:
+            xp = _backend.array_module(array)
+            changed = xp.conj(array) if conj else array
+            self._computed[key] = xp.negative(changed) if neg else changed
+        return self._computed[key]
 
 
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks,
@@ -542,8 +592,8 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, bac
     """``torch._utils._rebuild_tensor_v2``: a tensor that views ``storage``."""
     if not isinstance(storage, _Storage):
         raise pickle.UnpicklingError(f"a tensor's storage is a {type(storage).__name__}")
-    return _tensor_from_storage(storage.array, storage_offset, size, stride, requires_grad,
-                                metadata)
+    return _tensor_from_array(storage.elements(None, metadata), storage_offset, size, stride,
+                              requires_grad)
 
 
 def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks,
@@ -551,11 +601,8 @@ def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, bac
     """``torch._utils._rebuild_tensor_v3``: a tensor of ``dtype`` that views an untyped storage."""
     if not isinstance(storage, _Storage) or not isinstance(dtype, _dtype.dtype):
         raise pickle.UnpicklingError("_rebuild_tensor_v3 needs a storage and a dtype")
-    if storage.array.nbytes % dtype.itemsize:
-        raise RuntimeError(f"a storage of {storage.array.nbytes} bytes can't hold {dtype} "
-                           f"elements of {dtype.itemsize} bytes")
-    return _tensor_from_storage(storage.array.view(dtype.numpy), storage_offset, size, stride,
-                                requires_grad, metadata)
+    return _tensor_from_array(storage.elements(dtype, metadata), storage_offset, size, stride,
+                              requires_grad)
 
 
 def _rebuild_parameter(data, requires_grad, backward_hooks) -> Tensor:
@@ -565,18 +612,8 @@ def _rebuild_parameter(data, requires_grad, backward_hooks) -> Tensor:
     return _parameter_type()(data, requires_grad=bool(requires_grad))
 
 
-def _tensor_from_storage(array, offset, size, stride, requires_grad, metadata) -> Tensor:
-    view = _strided_view(array, offset, size, stride)
-    if metadata:  # PyTorch's lazy views: a conjugate, or a negation, of the stored values
-        unknown = set(metadata) - {"conj", "neg"}
-        if unknown:
-            raise pickle.UnpicklingError(f"unknown tensor metadata {sorted(unknown)}")
-        xp = _backend.array_module(view)
-        if metadata.get("conj"):
-            view = xp.conj(view)
-        if metadata.get("neg"):
-            view = xp.negative(view)
-    tensor = Tensor._wrap(view)
+def _tensor_from_array(array, offset, size, stride, requires_grad) -> Tensor:
+    tensor = Tensor._wrap(_strided_view(array, offset, size, stride))
     if requires_grad:
         tensor.requires_grad_(True)
     return tensor
@@ -585,47 +622,111 @@ def _tensor_from_storage(array, offset, size, stride, requires_grad, metadata) -
 def _strided_view(array, offset, size, stride):
     """``array[offset:]`` seen with ``size`` and ``stride`` (in elements), checked to fit.
 
-    The check matters: ``as_strided`` trusts its arguments, and they come from the file.
+    The check matters: ``as_strided`` trusts its arguments, and they come from the file. Sizes
+    and strides must also fit in int64, as in PyTorch, and in NumPy's limit on an array's bytes.
     """
     def is_index(value) -> bool:
         return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
     if not (is_index(offset) and isinstance(size, tuple) and isinstance(stride, tuple)
             and len(size) == len(stride) and all(map(is_index, size + stride))):
-        raise pickle.UnpicklingError(f"invalid tensor layout: offset {offset!r}, size {size!r}, "
-                                     f"stride {stride!r}")
-    numel = 1
+        raise pickle.UnpicklingError(f"invalid tensor layout: offset {offset!r:.40}, size "
+                                     f"{size!r:.100}, stride {stride!r:.100}")
+    itemsize = array.itemsize
+    numel = nonzero_numel = 1
     for n in size:
         numel *= n
+        nonzero_numel *= max(n, 1)
+    if (offset >= _INT64_LIMIT or nonzero_numel * itemsize >= _INT64_LIMIT
+            or any(s * itemsize >= _INT64_LIMIT for s in stride)):
+        raise RuntimeError(f"a tensor of size {list(size)}, stride {list(stride)} and offset "
+                           f"{offset} is too large to exist")
     last = offset + sum((n - 1) * s for n, s in zip(size, stride))
     if numel and last >= array.size:
         raise RuntimeError(f"a tensor of size {list(size)}, stride {list(stride)} and offset "
                            f"{offset} reaches element {last} of a storage of {array.size}")
     xp = _backend.array_module(array)
-    itemsize = array.itemsize
     return xp.lib.stride_tricks.as_strided(array[offset:] if numel else array[:0], shape=size,
                                            strides=tuple(s * itemsize for s in stride))
+
+
+def _encode(text, encoding):
+    """``_codecs.encode(text, "latin1")``: how protocol 2 pickles ``bytes``.
+
+    Only latin-1, which maps each character to one byte in linear time: other codecs can take
+    time quadratic in their input, or decompress it (zlib_codec, bz2_codec).
+    """
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError(f"_codecs.encode of a {type(text).__name__} with codec "
+                                     f"{encoding!r:.40}: a checkpoint's bytes use latin1")
+    return text.encode("latin-1")
+
+
+def _bytearray(*args) -> bytearray:
+    """``bytearray()`` or ``bytearray(some_bytes)``: how protocol 2 pickles a bytearray.
+
+    Not ``bytearray(n)``, which would let a few bytes of data.pkl allocate n of them.
+    """
+    if args == () or (len(args) == 1 and isinstance(args[0], bytes)):
+        return bytearray(*args)
+    raise pickle.UnpicklingError(f"bytearray of {args!r:.100}: a checkpoint's bytearrays are "
+                                 "made from bytes")
+
+
+def _complex(real=0.0, imag=0.0) -> complex:
+    """``complex(real, imag)``, how pickle saves a complex number: from two numbers only."""
+    if not all(isinstance(part, (int, float)) for part in (real, imag)):
+        raise pickle.UnpicklingError("complex() takes two numbers in a checkpoint")
+    return complex(real, imag)
+
+
+def _set(items=()) -> set:
+    """``set(items)``, as pickle saves a set, of items whose hash a file can't choose."""
+    _check_plain_keys(items)
+    return set(items)
+
+
+def _check_plain_keys(keys) -> None:
+    """Refuse dict keys and set items other than strings, bytes, None, numbers in int64's range.
+
+    A dict or set holding n keys with one hash takes n * n steps to build. Python hashes
+    strings and bytes with a per-process secret, and the ints and floats let in here share a
+    hash with only a few others; but the hash of a tuple of ints, or of a huge int, can be
+    chosen, so a small file could keep ``load`` busy for hours.
+    """
+    for key in keys:
+        if isinstance(key, int) and not isinstance(key, bool):
+            plain = -_INT64_LIMIT <= key < _INT64_LIMIT
+        else:
+            plain = key is None or isinstance(key, (str, bytes, bool, float))
+        if not plain:
+            raise pickle.UnpicklingError(f"a dict key or set item {key!r:.60} of type "
+                                         f"{type(key).__name__}: in a checkpoint they are "
+                                         "strings, bytes, None, bools, ints or floats")
 
 
 def _allowed_globals() -> dict:
     """(module, name) -> object, for every global ``load`` lets data.pkl name.
 
-    Python functions and classes are wrapped in ``_Allowed`` so that the file can't change them;
-    the types implemented in C (OrderedDict, set, ...) refuse changes themselves.
+    What ``torch.save`` writes for tensors, parameters, state_dicts and optimizer state (and the
+    numbers, strings, bytes, sets, dtypes, sizes and devices around them), and nothing else.
+    Functions and classes are wrapped in ``_Allowed``, so the file can call them but not
+    change them.
     """
     allowed = {
-        ("collections", "OrderedDict"): collections.OrderedDict,
+        ("collections", "OrderedDict"): _Allowed(collections.OrderedDict),
         ("torch._utils", "_rebuild_tensor_v2"): _Allowed(_rebuild_tensor_v2),
         ("torch._utils", "_rebuild_tensor_v3"): _Allowed(_rebuild_tensor_v3),
         ("torch._utils", "_rebuild_parameter"): _Allowed(_rebuild_parameter),
         ("torch.storage", "UntypedStorage"): _UNTYPED_STORAGE,
         ("torch", "Size"): _Allowed(Size),
         ("torch", "device"): _Allowed(_backend.device),
-        ("_codecs", "encode"): codecs.encode,  # how protocol 2 pickles bytes
+        ("_codecs", "encode"): _Allowed(_encode),
     }
     for module in ("builtins", "__builtin__"):  # protocol 2 names Python 3's builtins __builtin__
-        for value in (set, frozenset, complex, bytearray):
-            allowed[module, value.__name__] = value
+        allowed[module, "set"] = _Allowed(_set)
+        allowed[module, "complex"] = _Allowed(_complex)
+        allowed[module, "bytearray"] = _Allowed(_bytearray)
     for name, dtype in _STORAGE_TYPES.items():
         allowed["torch", name] = _StorageType(name, dtype)
     for dtype in _dtype.ALL:
@@ -636,11 +737,135 @@ def _allowed_globals() -> dict:
 _ALLOWED_GLOBALS = _allowed_globals()
 
 
-# ---- load ------------------------------------------------------------------------------------
+# ---- load: the zip archive ------------------------------------------------------------------
+
+# What zipfile raises on a damaged archive: its own errors, NotImplementedError for a feature
+# that a damaged header seems to ask for (a newer zip version), or the error of a read, seek,
+# struct unpacking or name decoding that the damage sends astray.
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError,
+               ValueError, OverflowError, struct.error)
 
 
-class _Unpickler(pickle.Unpickler):
-    """Reads data.pkl: globals come from the allow-list, storages from the archive's records."""
+_ENCRYPTED = 0x1  # the zip flag bit of an encrypted record
+
+
+def _open_archive(file: IO[bytes], source: str) -> tuple:
+    """(the zip archive in ``file``, the folder of its records), its records checked."""
+    try:
+        archive = zipfile.ZipFile(file)
+    except _ZIP_ERRORS as error:
+        raise RuntimeError(f"{source} is not a checkpoint: {error} (it is truncated, or it is "
+                           "not a zip archive that torch.save or ember.save wrote)") from None
+    try:
+        file_size = file.seek(0, os.SEEK_END)
+        for info in archive.infolist():
+            _check_record(info, file_size, source)
+        folder = _check_names(archive.namelist(), source)
+    except BaseException:
+        archive.close()
+        raise
+    return archive, folder
+
+
+def _check_record(info: zipfile.ZipInfo, file_size: int, source: str) -> None:
+    """A record must be stored as is, and its bytes must lie inside the file.
+
+    The sizes in the zip directory are the file's word; checked against the file's real size,
+    they bound every allocation ``load`` makes. Compressed records are refused, not inflated:
+    a megabyte of deflated zeros inflates to gigabytes, and torch.save never compresses.
+    """
+    name = info.filename
+    if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & _ENCRYPTED:
+        raise RuntimeError(f"{source} is not a checkpoint that ember reads: record '{name}' is "
+                           "compressed or encrypted; torch.save and ember.save store records "
+                           "as they are")
+    if info.file_size != info.compress_size or info.header_offset + info.file_size > file_size:
+        raise RuntimeError(f"{source} is corrupt: record '{name}' says it holds "
+                           f"{info.file_size} bytes at offset {info.header_offset}, past the "
+                           f"end of the file ({file_size} bytes)")
+
+
+def _check_names(names: list, source: str) -> str:
+    """The folder that holds every record, each name once: an archive that reads one way only.
+
+    With two records of one name, or two data.pkl in two folders, which one a reader takes is
+    an accident of its implementation; PyTorch refuses records outside the first one's folder.
+    """
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise RuntimeError(f"{source} is corrupt: the archive holds two records named "
+                               f"'{name}', so it could be read two ways")
+        seen.add(name)
+    folder = names[0].split("/")[0] if names else ""
+    for name in names:
+        if not name.startswith(f"{folder}/"):
+            raise RuntimeError(f"{source} is not a checkpoint: file in archive is not in a "
+                               f"subdirectory {folder}/: {name}")
+    if f"{folder}/data.pkl" not in seen:
+        raise RuntimeError(f"{source} is not a checkpoint: the zip archive has no "
+                           "<folder>/data.pkl record")
+    return folder
+
+
+def _record_info(archive: zipfile.ZipFile, name: str, source: str) -> zipfile.ZipInfo:
+    try:
+        return archive.getinfo(name)
+    except KeyError:
+        raise RuntimeError(f"{source} is corrupt: data.pkl refers to a record '{name}' that "
+                           "the archive lacks") from None
+
+
+def _read_record(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str,
+                 into: Optional[memoryview] = None) -> bytes:
+    """The bytes of a record; or, given a writable buffer ``into`` of its size, fill that."""
+    try:
+        with archive.open(info) as record:
+            if into is None:
+                return record.read()
+            done = 0
+            while done < len(into):  # in chunks, so the copy never needs a second full buffer
+                chunk = record.read(min(len(into) - done, 1 << 26))
+                if not chunk:
+                    raise EOFError("the record ends early")
+                into[done:done + len(chunk)] = chunk
+                done += len(chunk)
+            return b""
+    except _ZIP_ERRORS as error:
+        raise RuntimeError(f"{source} is corrupt: can't read record '{info.filename}': "
+                           f"{error}") from error
+
+
+def _byteorder(archive: zipfile.ZipFile, folder: str, source: str) -> str:
+    """The byte order the storages were written in (PyTorch before 1.10 wrote none: little)."""
+    name = f"{folder}/byteorder"
+    if name not in archive.namelist():
+        return "little"
+    byteorder = _read_record(archive, archive.getinfo(name), source).decode("ascii", "replace")
+    if byteorder not in ("little", "big"):
+        raise RuntimeError(f"{source} is corrupt: its byteorder record says "
+                           f"{byteorder!r:.20}, not 'little' or 'big'")
+    return byteorder
+
+
+# ---- load: data.pkl -----------------------------------------------------------------------
+
+
+class _Unpickler(pickle._Unpickler):
+    """Reads data.pkl: globals come from the allow-list, storages from the archive's records.
+
+    It is Python's own unpickler, not the faster C one, because the C one trusts the memo
+    indices in the file (a 12-byte pickle can make it allocate gigabytes) and can't be taught
+    the limits below; data.pkl is small next to the storages, so the cost hardly shows.
+
+    With ``weights_only`` it also keeps a file from making ``load`` do more work than its size
+    warrants: the allowed functions and pickle's BUILD together may take no more items than
+    data.pkl has bytes (each item of a real checkpoint is written out once, in at least one
+    byte; a hostile file would pass one memoized list to set() a million times), and dict keys
+    and set items are plain (see ``_check_plain_keys``).
+    """
+
+    dispatch = dict(pickle._Unpickler.dispatch)
 
     def __init__(self, data_pkl: bytes, archive: zipfile.ZipFile, folder: str, source: str,
                  map_location: MapLocation, weights_only: bool) -> None:
@@ -650,31 +875,86 @@ class _Unpickler(pickle.Unpickler):
         self._source = source
         self._map_location = map_location
         self._weights_only = weights_only
-        byteorder = f"{folder}/byteorder"  # PyTorch before 1.10 wrote none: little-endian
-        self._byteorder = (archive.read(byteorder) if byteorder in archive.namelist()
-                           else b"little").decode("ascii", "replace")
-        if self._byteorder not in ("little", "big"):
-            raise RuntimeError(f"{source} is corrupt: its byteorder record says "
-                               f"{self._byteorder!r:.20}, not 'little' or 'big'")
+        self._work_left = len(data_pkl)
+        self._byteorder = _byteorder(archive, folder, source)
         self._storages: dict = {}
+        self.map_location_error: Optional[BaseException] = None  # the caller's own, if any
 
     def find_class(self, module: str, name: str):
         found = _ALLOWED_GLOBALS.get((module, name))
-        if found is not None:
-            return found
         if module == "torch" or module.startswith("torch."):
+            if found is not None:
+                return found
             raise pickle.UnpicklingError(
                 f"ember.load can't rebuild '{module}.{name}', which {self._source} uses: ember "
                 "has no equivalent. It loads dense tensors of dtype "
                 + ", ".join(d.name for d in _STORAGE_TYPES.values())
                 + " and the containers, numbers and strings around them")
+        if not self._weights_only:
+            return super().find_class(module, name)
+        if found is not None:
+            return found
+        raise pickle.UnpicklingError(
+            f"Weights only load failed: ember.load refuses to unpickle '{module}.{name}' "
+            f"from {self._source}, because unpickling it could run arbitrary code. With "
+            "weights_only=True ember.load rebuilds only tensors and the containers, numbers "
+            "and strings around them; pass weights_only=False only for a file you trust")
+
+    # -- the opcodes that do work in proportion to what they are given
+
+    def _spend(self, values) -> None:
+        """Charge the items in ``values`` (a container's length, 1 for anything else)."""
+        if not self._weights_only:
+            return
+        for value in values:
+            self._work_left -= len(value) if isinstance(value, (str, bytes, tuple, list, dict,
+                                                                set)) else 1
+        if self._work_left < 0:
+            raise pickle.UnpicklingError("data.pkl passes the same values to calls again and "
+                                         "again, asking for more work than its size warrants")
+
+    def _check_keys(self, keys) -> None:
         if self._weights_only:
-            raise pickle.UnpicklingError(
-                f"Weights only load failed: ember.load refuses to unpickle '{module}.{name}' "
-                f"from {self._source}, because unpickling it could run arbitrary code. With "
-                "weights_only=True ember.load rebuilds only tensors and the containers, numbers "
-                "and strings around them; pass weights_only=False only for a file you trust")
-        return super().find_class(module, name)
+            _check_plain_keys(keys)
+
+    def load_reduce(self) -> None:
+        self._spend(self.stack[-1])  # the arguments of the call
+        super().load_reduce()
+
+    def load_build(self) -> None:
+        state = self.stack[-1]
+        self._spend(state if isinstance(state, tuple) else (state,))
+        super().load_build()
+
+    def load_setitem(self) -> None:
+        self._check_keys(self.stack[-2:-1])
+        super().load_setitem()
+
+    def load_setitems(self) -> None:
+        self._check_keys(self.stack[::2])  # after MARK, self.stack holds key, value, key, ...
+        super().load_setitems()
+
+    def load_dict(self) -> None:
+        self._check_keys(self.stack[::2])
+        super().load_dict()
+
+    def load_additems(self) -> None:
+        self._check_keys(self.stack)
+        super().load_additems()
+
+    def load_frozenset(self) -> None:
+        self._check_keys(self.stack)
+        super().load_frozenset()
+
+    dispatch[pickle.REDUCE[0]] = load_reduce
+    dispatch[pickle.BUILD[0]] = load_build
+    dispatch[pickle.SETITEM[0]] = load_setitem
+    dispatch[pickle.SETITEMS[0]] = load_setitems
+    dispatch[pickle.DICT[0]] = load_dict
+    dispatch[pickle.ADDITEMS[0]] = load_additems
+    dispatch[pickle.FROZENSET[0]] = load_frozenset
+
+    # -- storages
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
@@ -689,30 +969,16 @@ class _Unpickler(pickle.Unpickler):
         return self._storages[key]
 
     def _read_storage(self, name: str, dtype: _dtype.dtype, numel: int):
-        try:
-            info = self._archive.getinfo(name)
-        except KeyError:
-            raise RuntimeError(f"{self._source} is corrupt: data.pkl refers to a record "
-                               f"'{name}' that the archive lacks") from None
+        info = _record_info(self._archive, name, self._source)
         nbytes = numel * dtype.itemsize
+        # The record's size was checked against the file's when the archive was opened, so
+        # this check bounds the allocation below by the file's size.
         if info.file_size != nbytes:
             raise RuntimeError(f"{self._source} is corrupt: record '{name}' holds "
                                f"{info.file_size} bytes, but data.pkl expects {numel} elements "
                                f"of {dtype} ({nbytes} bytes)")
         array = np.empty(numel, dtype.numpy)
-        buffer = memoryview(array.view(np.uint8))
-        try:
-            with self._archive.open(info) as record:
-                done = 0
-                while done < nbytes:  # in chunks, so the copy never needs a second full buffer
-                    chunk = record.read(min(nbytes - done, 1 << 26))
-                    if not chunk:
-                        raise EOFError("the record ends early")
-                    buffer[done:done + len(chunk)] = chunk
-                    done += len(chunk)
-        except (zipfile.BadZipFile, EOFError, OSError) as error:
-            raise RuntimeError(f"{self._source} is corrupt: can't read record '{name}': "
-                               f"{error}") from error
+        _read_record(self._archive, info, self._source, into=memoryview(array.view(np.uint8)))
         if self._byteorder != sys.byteorder:
             array.byteswap(inplace=True)
         return array
@@ -720,7 +986,11 @@ class _Unpickler(pickle.Unpickler):
     def _place(self, array, location: str):
         """Move a storage read as ``array`` to the device ``map_location`` gives ``location``."""
         if callable(self._map_location):
-            moved = self._map_location(Tensor._wrap(array), location)
+            try:
+                moved = self._map_location(Tensor._wrap(array), location)
+            except Exception as error:
+                self.map_location_error = error  # so load lets it through as it is
+                raise
             if moved is not None:
                 if not isinstance(moved, Tensor) or moved.shape != (array.size,):
                     raise RuntimeError(f"map_location returned {moved!r:.100} for a storage of "
@@ -747,12 +1017,16 @@ class _Unpickler(pickle.Unpickler):
         return saved
 
 
+# ---- load ------------------------------------------------------------------------------------
+
+
 def load(f: FileLike, map_location: MapLocation = None, weights_only: bool = True) -> Any:
     """Load an object saved by ``ember.save`` or ``torch.save``.
 
     Loading never runs code from the file: data.pkl may name only tensors' rebuild functions,
     storage types, dtypes, ``torch.Size``, ``torch.device`` and plain containers, and any other
-    name raises ``pickle.UnpicklingError`` before it is imported.
+    name raises ``pickle.UnpicklingError`` before it is imported. Nor can a small file make it
+    allocate or compute much more than the file's size: see "Safety" in the module docstring.
 
     Args:
         f: a path (``str`` or ``os.PathLike``) or a seekable binary file object.
@@ -761,17 +1035,20 @@ def load(f: FileLike, map_location: MapLocation = None, weights_only: bool = Tru
             ``ember.device`` sends them all there; a dict maps saved locations to devices
             (``{"cuda:1": "cuda:0"}``); a callable ``(storage, location)`` gets each storage as
             a 1-D CPU tensor and returns it moved, or None for the default.
-        weights_only: keep the allow-list. Pass False only for a file you trust: other globals
-            are then imported and called, which can run any code.
+        weights_only: keep the allow-list and the limits. Pass False only for a file you trust:
+            other globals are then imported and called, which can run any code.
 
     Returns:
         The saved object, with ember tensors (``ember.nn.Parameter`` for parameters). Tensors
         that shared memory when saved share it again.
 
     Raises:
-        pickle.UnpicklingError: data.pkl names a global outside the allow-list, or is corrupt.
-        RuntimeError: the file is empty, truncated, not a checkpoint, or its records don't match
-            data.pkl; the message names the file.
+        pickle.UnpicklingError: data.pkl names a global outside the allow-list, passes a limit,
+            or is corrupt; the message names the file.
+        RuntimeError: the file is empty, damaged, not a checkpoint, ambiguous (two records of
+            one name), holds compressed records, or its records don't match data.pkl; the
+            message names the file. No other error comes from the file's contents (an error
+            that a ``map_location`` function raises passes through unchanged).
 
     Example:
         >>> import ember, io
@@ -796,31 +1073,28 @@ def _load(file: IO[bytes], source: str, map_location: MapLocation, weights_only:
     if head[:1] == pickle.PROTO:
         raise RuntimeError(f"{source} is in PyTorch's legacy format (before version 1.6), which "
                            "ember does not read; load it with torch.load and save it again")
-    try:
-        archive = zipfile.ZipFile(file)
-    except zipfile.BadZipFile as error:
-        raise RuntimeError(f"{source} is not a checkpoint: {error} (it is truncated, or it is "
-                           "not a zip archive that torch.save or ember.save wrote)") from None
+    archive, folder = _open_archive(file, source)
     with archive:
-        folders = [name[:-len("/data.pkl")] for name in archive.namelist()
-                   if name.endswith("/data.pkl") and name.count("/") == 1]
-        if not folders:
-            raise RuntimeError(f"{source} is not a checkpoint: the zip archive has no "
-                               "<folder>/data.pkl record")
-        try:
-            data_pkl = archive.read(f"{folders[0]}/data.pkl")
-        except (zipfile.BadZipFile, EOFError, OSError) as error:
-            raise RuntimeError(f"{source} is corrupt: can't read data.pkl: {error}") from error
-        unpickler = _Unpickler(data_pkl, archive, folders[0], source, map_location, weights_only)
+        data_pkl = _read_record(archive, archive.getinfo(f"{folder}/data.pkl"), source)
+        unpickler = _Unpickler(data_pkl, archive, folder, source, map_location, weights_only)
         try:
             return unpickler.load()
-        except (pickle.UnpicklingError, RuntimeError) as error:
-            if source in str(error):  # the message names the file already
+        except MemoryError:  # a checkpoint too big for this machine is not a damaged one
+            raise
+        except Exception as error:
+            # data.pkl is a program the file gives the unpickler: whatever goes wrong while it
+            # runs is the file's fault, and is told as one of the two documented errors.
+            documented = isinstance(error, (pickle.UnpicklingError, RuntimeError))
+            if error is unpickler.map_location_error or (documented and source in str(error)):
                 raise
-            kind = (pickle.UnpicklingError if isinstance(error, pickle.UnpicklingError)
-                    else RuntimeError)
-            raise kind(f"can't load {source}: {error}") from error
-        except (EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
-                struct.error) as error:
-            raise pickle.UnpicklingError(f"{source} is corrupt: data.pkl can't be unpickled: "
-                                         f"{type(error).__name__}: {error}") from error
+            raise _unpickling_error(error, source) from error
+
+
+def _unpickling_error(error: Exception, source: str) -> Exception:
+    """``error``, raised while data.pkl ran, as an error of a documented type naming the file."""
+    if isinstance(error, pickle.UnpicklingError):
+        return pickle.UnpicklingError(f"can't load {source}: {error}")
+    if isinstance(error, RuntimeError):
+        return RuntimeError(f"can't load {source}: {error}")
+    return pickle.UnpicklingError(f"{source} is corrupt: data.pkl can't be unpickled: "
+                                  f"{type(error).__name__}: {error}")

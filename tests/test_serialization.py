@@ -560,7 +560,7 @@ def test_records_that_do_not_match_data_pkl(tmp_path):
 def test_garbage_data_pkl(tmp_path):
     with zipfile.ZipFile(tmp_path / "x.pt", "w") as archive:
         archive.writestr("archive/data.pkl", b"\x80\x02}q\x00(X\x01")
-    with pytest.raises(pickle.UnpicklingError, match="can't load .*x.pt: pickle data was trunc"):
+    with pytest.raises(pickle.UnpicklingError, match="x.pt is corrupt: data.pkl can't be unpick"):
         load(tmp_path / "x.pt")
 
 
