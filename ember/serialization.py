@@ -49,7 +49,10 @@ code; it could also keep the loader busy for hours or make it allocate terabytes
   ``pickle.UnpicklingError``, with a message naming the file.
 
 ``save`` writes ``data.pkl`` itself rather than through ``pickle.Pickler``: the standard pickler
-names a global only after importing it, and ember must not need PyTorch to save.
+names a global only after importing it, and ember must not need PyTorch to save. Saving to a
+path goes through a temporary file, ``.<name>.<host>.<pid>.<random>.tmp``, renamed over the
+target once complete: the target is never half-written, and a later save removes temporary
+files that a killed process left.
 """
 
 import collections
@@ -57,6 +60,7 @@ import contextlib
 import io
 import os
 import pickle
+import socket
 import struct
 import sys
 import tempfile
@@ -430,7 +434,8 @@ def save(obj: Any, f: FileLike) -> None:
 
     Saving to a path is atomic: ember writes a temporary file in the same folder, flushes it to
     disk and renames it over ``f``. If saving fails or the process dies midway, the file that
-    was at ``f`` stays as it was.
+    was at ``f`` stays as it was; a failed save removes its temporary file, and the next save
+    to ``f`` removes those of processes that died.
 
     Args:
         obj: what to save: tensors, dtypes, ``ember.Size``, ``ember.device``, None, bools,
@@ -462,8 +467,9 @@ def _replace_atomically(path: str, write: Callable[[IO[bytes]], None]) -> None:
     """Call ``write`` on a temporary file beside ``path``, then rename it to ``path``."""
     directory, name = os.path.split(path)
     mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else _new_file_mode()
-    temporary = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{name}.", suffix=".tmp",
-                                            delete=False)
+    _remove_stale_temporaries(directory, name)
+    temporary = tempfile.NamedTemporaryFile(dir=directory, prefix=_temporary_prefix(name),
+                                            suffix=".tmp", delete=False)
     try:
         with temporary:
             write(temporary)
@@ -476,6 +482,43 @@ def _replace_atomically(path: str, write: Callable[[IO[bytes]], None]) -> None:
             os.unlink(temporary.name)
         raise
     _fsync_directory(directory)
+
+
+def _temporary_prefix(name: str) -> str:
+    """``.<name>.<host>.<pid>.``: a temporary file's name says which process writes it.
+
+    A process killed midway (SIGKILL, power loss) leaves its temporary file behind, as large as
+    the checkpoint; the name lets a later save tell such leftovers from a live writer's file.
+    """
+    return f".{name}.{socket.gethostname()}.{os.getpid()}."
+
+
+def _remove_stale_temporaries(directory: str, name: str) -> None:
+    """Delete the temporary files that earlier saves to ``name`` left when their process died.
+
+    Only files this machine's processes wrote, and only where the process is gone: another
+    process saving to the same path at the same time keeps its file. (POSIX only: Windows
+    has no harmless way to ask whether a process exists.)
+    """
+    if os.name != "posix":
+        return
+    prefix = f".{name}.{socket.gethostname()}."
+    for entry in os.listdir(directory or "."):
+        rest = entry[len(prefix):].split(".")  # [pid, tempfile's random letters, "tmp"]
+        if (entry.startswith(prefix) and len(rest) == 3 and rest[0].isdigit()
+                and rest[2] == "tmp" and not _process_exists(int(rest[0]))):
+            with contextlib.suppress(FileNotFoundError):  # another save removed it first
+                os.unlink(os.path.join(directory, entry))
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0 sends nothing: it only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, and belongs to another user
+        return True
+    return True
 
 
 def _new_file_mode() -> int:

@@ -1,4 +1,4 @@
-"""ember.load on damaged, hostile and ambiguous files; saves that fail.
+"""ember.load on damaged, hostile and ambiguous files; stale temporary files of killed saves.
 
 Every file here is refused with RuntimeError or pickle.UnpicklingError naming the file, and the
 hostile ones are refused before they cost much: their sizes ask for terabytes, so a load that
@@ -7,8 +7,13 @@ trusted them would fail with MemoryError (or worse) instead of the documented er
 
 import collections
 import io
+import os
 import pickle
+import signal
 import struct
+import subprocess
+import sys
+import textwrap
 import zipfile
 
 import numpy as np
@@ -16,7 +21,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_serialization import HandPickler, StorageRef, rebuild
+from test_serialization import REPO, HandPickler, StorageRef, rebuild
 
 import ember
 from ember import serialization
@@ -335,7 +340,62 @@ def test_records_outside_the_folder_are_refused_as_torch_does(name):
     assert_refused(data, RuntimeError, match=f"not in a subdirectory archive/: {name}")
 
 
-# ---- a failed save changes nothing -------------------------------------------------------------
+# ---- temporary files of killed saves -----------------------------------------------------------
+
+
+def temporaries(directory) -> list:
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".tmp"))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL and process ids are POSIX")
+def test_next_save_removes_a_killed_saves_temporary_file(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    save({"epoch": 1}, path)
+    child_code = textwrap.dedent("""
+        import sys, time
+        import numpy as np
+        from ember import serialization
+        from ember._tensor import Tensor
+
+        write_record = serialization._ZipWriter.write_record
+
+        def write_then_stall(self, name, data):
+            write_record(self, name, data)
+            if name == "data/0":
+                print("midway", flush=True)
+                time.sleep(60)
+
+        serialization._ZipWriter.write_record = write_then_stall
+        weight = Tensor._wrap(np.ones(1 << 18, np.float32))
+        serialization.save({"epoch": 2, "w": weight}, sys.argv[1])
+    """)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    child = subprocess.Popen([sys.executable, "-c", child_code, str(path)], cwd=REPO, env=env,
+                             stdout=subprocess.PIPE)
+    try:
+        assert child.stdout.readline() == b"midway\n"
+    finally:
+        child.kill()
+        child.wait()
+        child.stdout.close()
+    assert child.returncode == -signal.SIGKILL
+    leftover, = temporaries(tmp_path)  # named after the process that wrote it
+    assert leftover.startswith(".ckpt.pt.") and f".{child.pid}." in leftover
+    assert load(path) == {"epoch": 1}
+
+    save({"epoch": 3}, path)
+    assert temporaries(tmp_path) == [] and load(path) == {"epoch": 3}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process ids are POSIX")
+def test_a_live_writers_temporary_file_is_kept(tmp_path):
+    """Another process saving to the same path keeps its file; so do other files."""
+    live = tmp_path / (serialization._temporary_prefix("ckpt.pt") + "abc123.tmp")
+    others = [".ckpt.pt.abc.tmp", ".other.pt.1.abc.tmp", "ckpt.pt.tmp"]
+    for name in [live.name, *others]:
+        (tmp_path / name).write_bytes(b"partial")
+    save({"epoch": 1}, tmp_path / "ckpt.pt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, *others, "ckpt.pt"])
 
 
 class Unsaveable:
