@@ -3,11 +3,15 @@
     python benchmarks/run.py                 # the full suite (a few minutes)
     python benchmarks/run.py --quick         # fewer repetitions
     python benchmarks/run.py --only step     # one section: step, infer, overhead, import,
-                                             #   memory, epoch
+                                             #   memory, epoch, settings
 
 Every figure is measured for both frameworks in the same process (or in sibling processes for
 import time and peak memory), alternating between them, and reported as min / median / max
 over repetitions with the ratio ember / PyTorch (above 1 means ember is faster).
+
+The main process runs ember as ``import ember`` leaves it. The ``settings`` section measures
+ember's optional CPU settings (malloc tuning, OpenBLAS's thread count during ember's products)
+in fresh processes, one per setting, since malloc's thresholds cannot be undone in a process.
 """
 
 import argparse
@@ -280,19 +284,62 @@ def bench_epoch(quick: bool):
                                 results, n)]
 
 
+# ember's CPU settings, each in a fresh process (the environment it starts with): what a
+# training step gains or loses with each. PyTorch runs alongside in each process, so it
+# allocates under the same malloc thresholds.
+SETTINGS = {
+    "defaults": {},
+    "malloc tuning": {"EMBER_MALLOC_TUNING": "1"},
+    "malloc tuning, OpenBLAS left alone": {"EMBER_MALLOC_TUNING": "1",
+                                           "EMBER_BLAS_THREADS": "0"},
+    "OpenBLAS left alone": {"EMBER_BLAS_THREADS": "0"},
+    "OpenBLAS 1 thread process-wide": {"OPENBLAS_NUM_THREADS": "1"},
+}
+SETTINGS_ENV = ("EMBER_MALLOC_TUNING", "EMBER_BLAS_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def settings_child(quick: bool) -> None:
+    """In a fresh process: the tutorial net's step at batch 64 and 256; print the rows as JSON."""
+    rows = []
+    for batch in (64, 256):
+        inner = max(4, 1024 // batch) if not quick else max(2, 256 // batch)
+        results = paired(step_maker(batch, "ce"), 7 if not quick else 3, inner)
+        rows.append(rows_for_throughput(f"train step, ce, batch {batch}", results, batch))
+    import ember
+    print(json.dumps({"tuning": ember.get_cpu_tuning(), "rows": rows}))
+
+
+def bench_settings(quick: bool):
+    rows = []
+    for label, settings in SETTINGS.items():
+        env = {k: v for k, v in os.environ.items() if k not in SETTINGS_ENV}
+        env.update(settings)
+        command = [sys.executable, __file__, "--settings-child"] + (["--quick"] if quick else [])
+        out = subprocess.run(command, check=True, capture_output=True, text=True, env=env,
+                             cwd=os.path.dirname(HERE))
+        report = json.loads(out.stdout.strip().splitlines()[-1])
+        for row in report["rows"]:
+            row["name"] = f"{row['name']}, {label}"
+            row["settings"] = dict(settings, **report["tuning"])
+            rows.append(row)
+    return rows
+
+
 SECTIONS = {"step": bench_steps, "infer": bench_inference, "overhead": bench_overhead,
-            "import": bench_import, "memory": bench_memory, "epoch": bench_epoch}
+            "import": bench_import, "memory": bench_memory, "epoch": bench_epoch,
+            "settings": bench_settings}
 
 
 def machine_info():
     import torch
 
-    import ember  # its import sets NumPy's BLAS threads, reported below
+    import ember
     info = {"date": time.strftime("%Y-%m-%d"), "python": platform.python_version(),
             "machine": platform.machine(), "processor": platform.processor(),
             "cpus": os.cpu_count(), "torch": torch.__version__, "numpy": np.__version__,
             "torch_threads": torch.get_num_threads(),
-            "ember_threads": ember.get_num_threads()}
+            "ember_threads": ember.get_num_threads(),
+            "ember_cpu_tuning": ember.get_cpu_tuning()}
     try:
         from threadpoolctl import threadpool_info
         info["numpy_blas"] = [{k: p.get(k) for k in ("internal_api", "version",
@@ -310,10 +357,11 @@ def machine_info():
 
 
 def print_table(rows) -> None:
-    print(f"{'benchmark':<48} {'unit':>8} {'ember (median)':>15} {'torch (median)':>15} "
+    width = max([48] + [len(row["name"]) for row in rows])
+    print(f"{'benchmark':<{width}} {'unit':>8} {'ember (median)':>15} {'torch (median)':>15} "
           f"{'ember/torch':>12}")
     for row in rows:
-        print(f"{row['name']:<48} {row['unit']:>8} {row['ember']['median']:>15,.1f} "
+        print(f"{row['name']:<{width}} {row['unit']:>8} {row['ember']['median']:>15,.1f} "
               f"{row['torch']['median']:>15,.1f} {row['ratio']:>11.2f}x")
     print("ratio > 1: ember is faster (or, for memory, smaller)")
 
@@ -325,9 +373,13 @@ def main(argv=None) -> int:
     parser.add_argument("--only", choices=sorted(SECTIONS), action="append")
     parser.add_argument("--json", default=os.path.join(HERE, "results.json"))
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    parser.add_argument("--settings-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child:
         memory_child(args.memory_child)
+        return 0
+    if args.settings_child:
+        settings_child(args.quick)
         return 0
     info = machine_info()
     print(json.dumps(info, indent=1))

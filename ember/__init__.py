@@ -36,9 +36,10 @@ from . import autograd, cuda, nn, optim, utils  # noqa: E402
 from .nn.functional import log_softmax, softmax  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
-# Process-wide CPU settings for small models (see each module; both can be switched off).
-_malloc.tune()
-_blas.tune()
+# Importing ember changes no process-wide setting unless the environment asks for it
+# (EMBER_MALLOC_TUNING=1); ember scopes OpenBLAS's thread count to its own products.
+from ._parallel import get_cpu_tuning, set_cpu_tuning  # noqa: E402
+_malloc.tune_if_asked()
 
 __version__ = "0.1.0"
 

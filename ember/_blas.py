@@ -1,25 +1,62 @@
-"""Run NumPy's OpenBLAS on one thread: the matrix products of small models are too small to
-share.
+"""Run NumPy's OpenBLAS on one thread while ember multiplies matrices, and leave it as it was
+for everything else in the process.
 
 A training step of a small network makes many matrix products of a few hundred thousand
-multiply-adds each. Splitting one across threads costs more in waking and synchronising
-threads than it saves, and OpenBLAS's waiting threads spin: when the other cores are busy
-(another process, a DataLoader worker), a product can take ten times longer. One thread is as
-fast on an idle machine and far faster on a busy one.
+multiply-adds each. Splitting one across OpenBLAS's threads costs more in waking and
+synchronising them than it saves, and OpenBLAS's waiting threads spin: they compete for the
+cores with ember's own threads (``_parallel``), which split convolutions and large products
+over the batch. So ember runs its own products with OpenBLAS on one thread.
 
-This applies once, at ``import ember``, to the OpenBLAS that NumPy loaded (found in the
-process's memory map, Linux only). Set ``EMBER_BLAS_THREADS`` to another number to choose the
-thread count, or to ``0`` to leave OpenBLAS as it is.
+That setting is scoped, not process-wide: ``limited(function, *args)`` sets OpenBLAS's thread
+count to ember's for the call and puts the previous count back after it. Importing ember
+changes nothing; a user's own NumPy code keeps OpenBLAS's threads. ``_parallel.parallel_for``
+(convolution, pooling, large products) runs inside such a scope. Setting and reading the
+count are plain C calls (about 0.1-0.2 us each); products under ``MIN_SCOPED_WORK``
+multiply-adds skip the scope: OpenBLAS runs them on one thread anyway.
+
+While a scope is open in one thread, the whole process's OpenBLAS count is ember's: NumPy
+code that another thread runs at that moment gets one thread too. Overlapping scopes from
+several threads are counted, and the last to close restores the count.
+
+``EMBER_BLAS_THREADS=N`` (read at import) or ``ember.set_cpu_tuning(blas_threads=N)`` chooses
+ember's count; 0 leaves OpenBLAS alone. Only OpenBLAS is found (Linux, from the process's
+memory map); with another BLAS nothing is changed.
 """
 
 import ctypes
 import os
 import sys
+import threading
+import warnings
 
-# OpenBLAS builds name their setter differently (NumPy's wheels use the scipy_openblas64_ one).
+# OpenBLAS builds name their functions differently (NumPy's wheels use the scipy_openblas64_ ones).
 _SETTERS = ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_",
             "scipy_openblas_set_num_threads", "openblas_set_num_threads")
 _GETTERS = tuple(name.replace("set", "get") for name in _SETTERS)
+
+# OpenBLAS's gemm runs a product of up to 4 x 65,536 multiply-adds on one thread whatever its
+# setting (0.3.31, measured: it starts threads only above about 460,000), so a scope around
+# less work would cost its 0.5 us for nothing.
+MIN_SCOPED_WORK = 4 * 65_536
+
+
+def _default_threads() -> int:
+    setting = os.environ.get("EMBER_BLAS_THREADS")
+    if setting is None:
+        return 1
+    if setting.strip().isdigit():
+        return int(setting)
+    warnings.warn(f"EMBER_BLAS_THREADS={setting!r} is not a non-negative integer; ignored",
+                  RuntimeWarning, stacklevel=2)
+    return 1
+
+
+_threads = _default_threads()  # OpenBLAS's count inside ember's scopes; 0: leave it alone
+_functions = None  # (getter, setter), or () where there is no OpenBLAS; found when first needed
+_lock = threading.Lock()
+_depth = 0  # scopes open, over all threads
+_saved = 0  # OpenBLAS's count before the outermost scope
+_changed = False  # whether the outermost scope changed it
 
 
 def _openblas():
@@ -39,25 +76,75 @@ def _openblas():
     return None
 
 
+def _library_functions() -> tuple:
+    """OpenBLAS's thread-count getter and setter, or () where they cannot be found."""
+    global _functions
+    if _functions is None:
+        library = _openblas()
+        found = ()
+        for getter, setter in zip(_GETTERS, _SETTERS):
+            if library is not None and hasattr(library, getter) and hasattr(library, setter):
+                get, put = getattr(library, getter), getattr(library, setter)
+                get.argtypes, get.restype = (), ctypes.c_int
+                put.argtypes, put.restype = (ctypes.c_int,), None
+                found = (get, put)
+                break
+        _functions = found
+    return _functions
+
+
 def threads() -> "int | None":
     """OpenBLAS's current thread count (None where it cannot be read)."""
-    library = _openblas()
-    for name in _GETTERS:
-        if library is not None and hasattr(library, name):
-            return int(getattr(library, name)())
-    return None
+    functions = _library_functions()
+    return int(functions[0]()) if functions else None
 
 
-def tune() -> bool:
-    """Set OpenBLAS's thread count from ``EMBER_BLAS_THREADS`` (default 1); True when set."""
-    count = int(os.environ.get("EMBER_BLAS_THREADS", "1"))
-    if count <= 0:
-        return False
-    library = _openblas()
-    for name in _SETTERS:
-        if library is not None and hasattr(library, name):
-            setter = getattr(library, name)
-            setter.argtypes = (ctypes.c_int,)
-            setter(count)
-            return True
-    return False
+def get_threads() -> int:
+    """The thread count ember gives OpenBLAS for its own products (0: left alone)."""
+    return _threads
+
+
+def set_threads(count: int) -> None:
+    """Run ember's products with OpenBLAS on ``count`` threads; 0 leaves OpenBLAS alone."""
+    global _threads
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ValueError(f"blas_threads must be a non-negative int, but got {count!r}")
+    _threads = count
+
+
+def limited(function, *args):
+    """``function(*args)`` with OpenBLAS on ember's thread count, the previous count put back
+    after (by the last of overlapping scopes to close)."""
+    global _depth, _saved, _changed
+    count = _threads
+    functions = _library_functions() if count else ()
+    if not functions:
+        return function(*args)
+    get, put = functions
+    with _lock:
+        if _depth == 0:
+            _saved = get()
+            _changed = _saved != count
+            if _changed:
+                put(count)
+        _depth += 1
+    try:
+        return function(*args)
+    finally:
+        with _lock:
+            if _depth > 0:  # 0 only in a forked child that reset the scopes
+                _depth -= 1
+                if _depth == 0 and _changed:
+                    put(_saved)
+
+
+def _reset_in_child() -> None:
+    """A forked child has only the forking thread: close the scopes of the others."""
+    global _lock, _depth
+    _lock = threading.Lock()
+    if _depth and _changed and _functions:
+        _functions[1](_saved)
+    _depth = 0
+
+
+os.register_at_fork(after_in_child=_reset_in_child)

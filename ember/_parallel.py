@@ -18,6 +18,10 @@ Small work runs on the calling thread: waking a sleeping thread costs 10 to 45 m
 on a virtual machine, more than an op on a few thousand numbers takes. So do arrays that are
 not NumPy's (CuPy runs on the GPU and is asynchronous already) and calls made while a split is
 running (nested, or from another thread), which keeps the workers from waiting on each other.
+
+A split runs inside ``_blas.limited``: NumPy's OpenBLAS on one thread (ember's setting) while
+it runs, as it was before and after. ``set_cpu_tuning`` and ``get_cpu_tuning`` are the public
+switches for that and for ``_malloc``'s allocator setting.
 """
 
 import operator
@@ -27,6 +31,8 @@ import threading
 import warnings
 
 import numpy as np
+
+from . import _blas, _malloc
 
 # Below this many arithmetic operations in all, an op runs on the calling thread.
 MIN_PARALLEL_WORK = 1_000_000
@@ -124,8 +130,15 @@ def parallel_for(count: int, body, work: int, like=None) -> list:
     NumPy arrays are split. Returns the chunks' results in order, a single
     ``[body(0, count)]`` when not split. Chunks must write disjoint parts of their outputs.
     """
-    if (not worth_splitting(count, work) or (like is not None and type(like) is not np.ndarray)
-            or not _busy.acquire(blocking=False)):
+    if like is not None and type(like) is not np.ndarray:
+        return [body(0, count)]
+    if count * work >= _blas.MIN_SCOPED_WORK:
+        return _blas.limited(_split, count, body, work)
+    return _split(count, body, work)
+
+
+def _split(count: int, body, work: int) -> list:
+    if not worth_splitting(count, work) or not _busy.acquire(blocking=False):
         return [body(0, count)]
     chunks = min(_threads, count)
     try:
@@ -144,3 +157,27 @@ def parallel_for(count: int, body, work: int, like=None) -> list:
         if isinstance(result, BaseException):
             raise result
     return results
+
+
+def set_cpu_tuning(*, blas_threads: "int | None" = None, malloc: "bool | None" = None) -> None:
+    """Choose ember's CPU settings beyond its own thread count (docs/performance.md).
+
+    ``blas_threads``: the thread count NumPy's OpenBLAS gets while ember multiplies matrices
+    (the default 1, or ``EMBER_BLAS_THREADS``), put back after each; 0 leaves OpenBLAS alone.
+    ``malloc=True`` raises glibc's malloc thresholds so that a training step's large
+    temporaries are reused instead of mapped afresh. That one is process-wide and lasts for
+    the rest of the process: everything in it allocates under the new thresholds. It is
+    refused when ``EMBER_MALLOC_TUNING=0``, and ``malloc=False`` cannot undo it.
+    """
+    if blas_threads is not None:
+        _blas.set_threads(blas_threads)
+    if malloc:
+        _malloc.tune()
+    elif malloc is not None and _malloc.tuned:
+        raise RuntimeError("glibc's malloc thresholds stay raised for the rest of the process")
+
+
+def get_cpu_tuning() -> dict:
+    """``{"blas_threads": ..., "malloc": ...}``: the settings ``set_cpu_tuning`` chooses
+    (``malloc`` is True only where the thresholds were raised)."""
+    return {"blas_threads": _blas.get_threads(), "malloc": _malloc.tuned}
