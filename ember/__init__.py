@@ -17,10 +17,12 @@ from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, n
 from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full,
                            full_like, linspace, normal, ones, ones_like, rand, rand_like, randint,
                            randn, randn_like, randperm, tensor, zeros, zeros_like)
-from .ops.elementwise import (abs, add, ceil, clamp, cos, div, eq, exp, expm1, floor, ge, gt, le,
-                              lerp, log, log1p, log2, log10, lt, maximum, minimum, mul, ne, neg,
-                              pow, reciprocal, relu, result_type, round, rsqrt, sigmoid, sign,
-                              sin, sqrt, sub, tanh, where)
+from .ops.elementwise import (abs, add, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, ceil,
+                              clamp, cos, div, eq, exp, expm1, floor, floor_divide, ge, gt,
+                              isclose, isfinite, isinf, isnan, le, lerp, log, log1p, log2, log10,
+                              logical_not, lt, maximum, minimum, mul, ne, neg, pow, reciprocal,
+                              relu, remainder, result_type, round, rsqrt, sigmoid, sign, sin,
+                              sqrt, sub, tanh, where)
 from .ops.indexing import gather, index_select, masked_fill
 from .ops.linalg import addmm, bmm, dot, matmul, mm, mv
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min,
@@ -69,11 +71,6 @@ def equal(a: Tensor, b: Tensor) -> "bool":
 def allclose(a: Tensor, b: Tensor, rtol=1e-05, atol=1e-08, equal_nan=False) -> "bool":
     """True when all elements are close: ``|a - b| <= atol + rtol * |b|``."""
     return a.allclose(b, rtol, atol, equal_nan)
-
-
-def isclose(a: Tensor, b: Tensor, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
-    from ._backend import array_module
-    return Tensor._wrap(array_module(a._data).isclose(a._data, b._data, rtol, atol, equal_nan))
 
 
 def square(input: Tensor) -> Tensor:

@@ -7,6 +7,8 @@ can tell when a value it saved has been overwritten (``.data`` gets a counter of
 PyTorch, so updates through it go unchecked).
 """
 
+import warnings
+
 import numpy as np
 
 from . import _backend, _dtype
@@ -40,6 +42,13 @@ def to_arguments(args, kwargs):
     return device, dtype
 
 
+_NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
+    "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
+    "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead.")
+
+
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it.
 
@@ -54,7 +63,7 @@ class Tensor:
 
     # _base: the tensor whose memory a view shares (None unless this is a view), and
     # _view_version: the version at which the view's grad_fn was recorded (views only).
-    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_version",
+    __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_version",
                  "_accumulator", "_base", "_view_version", "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__
 
@@ -84,7 +93,7 @@ class Tensor:
             data = _backend.move(data, _backend.device(device))
         self._data = data
         self._requires_grad = False
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._output_nr = 0
         self._version = [0]
@@ -100,7 +109,7 @@ class Tensor:
             data = np.asarray(data)  # NumPy returns scalars, not 0-d arrays, from 0-d operations
         tensor._data = data
         tensor._requires_grad = False
-        tensor.grad = None
+        tensor._grad = None
         tensor.grad_fn = None
         tensor._output_nr = 0
         tensor._accumulator = None
@@ -138,6 +147,19 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
+
+    @property
+    def grad(self) -> "Tensor | None":
+        """The gradient that backward accumulated here (leaves, and tensors that called
+        ``retain_grad()``); reading it on another tensor is almost always a mistake, and warns
+        as PyTorch does."""
+        if self._grad is None and self.grad_fn is not None and not self._retains_grad:
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        self._grad = value
 
     def _edge(self):
         """(node, output index) that receives this tensor's gradient in backward."""
@@ -703,17 +725,22 @@ class Tensor:
         return elementwise.ge(self, other)
 
     def __and__(self, other):
-        return elementwise.logical_op(self, other, "bitwise_and")
+        return elementwise.bitwise_and(self, other)
+
+    __rand__ = __and__
 
     def __or__(self, other):
-        return elementwise.logical_op(self, other, "bitwise_or")
+        return elementwise.bitwise_or(self, other)
+
+    __ror__ = __or__
 
     def __xor__(self, other):
-        return elementwise.logical_op(self, other, "bitwise_xor")
+        return elementwise.bitwise_xor(self, other)
+
+    __rxor__ = __xor__
 
     def __invert__(self):
-        return elementwise.logical_not(self) if self._data.dtype.kind == "b" else \
-            elementwise.bitwise_not(self)
+        return elementwise.bitwise_not(self)
 
     def __getitem__(self, key):
         return indexing.getitem(self, key)
@@ -839,10 +866,22 @@ class Tensor:
                                 equal_nan=equal_nan))
 
     def isnan(self):
-        return Tensor._wrap(array_module(self._data).isnan(self._data))
+        return elementwise.isnan(self)
 
     def isfinite(self):
-        return Tensor._wrap(array_module(self._data).isfinite(self._data))
+        return elementwise.isfinite(self)
+
+    def isinf(self):
+        return elementwise.isinf(self)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return elementwise.isclose(self, other, rtol, atol, equal_nan)
+
+    def remainder(self, other):
+        return elementwise.remainder(self, other)
+
+    def floor_divide(self, other):
+        return elementwise.floor_divide(self, other)
 
     def logical_not(self):
         return elementwise.logical_not(self)

@@ -4,27 +4,9 @@ Functions, ``autograd.grad`` and ``gradcheck``."""
 import numpy as np
 import pytest
 import torch
+from snippets import assert_same, run_both
 
 import ember
-
-
-def run_both(code: str):
-    """Run a snippet with ``lib`` as torch, then as ember; return both ``out`` or errors."""
-    results = []
-    for lib in (torch, ember):
-        scope = {"lib": lib, "np": np}
-        try:
-            exec(code, scope)
-            results.append(repr(scope.get("out")).replace("torch.", "ember."))
-        except Exception as error:  # the error is the outcome being compared
-            results.append(f"{type(error).__name__}: {error}".replace("torch.", "ember."))
-    return results
-
-
-def assert_same(code: str):
-    expected, actual = run_both(code)
-    assert actual == expected, f"\n{code}\ntorch: {expected}\nember: {actual}"
-
 
 # ---- leaves, accumulation, retain_graph ---------------------------------------------------
 

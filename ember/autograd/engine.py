@@ -10,7 +10,7 @@ import heapq
 import itertools
 
 from .. import _tensor
-from .function import BackwardNode
+from .function import BackwardNode, ieee_arithmetic
 
 
 def sum_to_shape(grad, shape):
@@ -27,6 +27,13 @@ def sum_to_shape(grad, shape):
 
 
 def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
+    """The backward pass (``_run_backward``), computing as PyTorch does: without NumPy's
+    floating-point warnings."""
+    with ieee_arithmetic():
+        return _run_backward(roots, grad_roots, retain_graph, capture)
+
+
+def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
     """Propagate ``grad_roots`` (arrays) from ``roots`` (tensors) back through their graph.
 
     Leaves' ``.grad`` is accumulated, unless ``capture`` is given: then the gradients of the

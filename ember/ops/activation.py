@@ -16,6 +16,7 @@ import numpy as np
 from .. import random
 from .._backend import array_module
 from ..autograd.function import Function
+from .reduction import centered, sum_of_squares
 from .shape import normalize_dim
 
 # ---- softmax -----------------------------------------------------------------------------
@@ -250,7 +251,7 @@ class Hardtanh(Function):
         input, = ctx.saved_tensors
         min_val, max_val = ctx.bounds
         inside = (input > min_val) & (input < max_val)
-        return grad_output * inside, None, None
+        return array_module(grad_output).where(inside, grad_output, 0), None, None
 
 
 # ---- normalization -----------------------------------------------------------------------
@@ -330,10 +331,11 @@ class NativeLayerNorm(Function):
     def forward(ctx, input, weight, bias, normalized_ndim, eps):
         xp = array_module(input)
         axes = tuple(range(input.ndim - normalized_ndim, input.ndim))
-        centered = input - input.mean(axis=axes, keepdims=True)
-        variance = (centered * centered).mean(axis=axes, keepdims=True)
-        inverse_std = 1 / xp.sqrt(variance + eps)
-        normalized = centered * inverse_std
+        count = int(np.prod(input.shape[input.ndim - normalized_ndim:]))
+        deviations = centered(input, axes)  # float64 for float32 input, see ``centered``
+        variance = sum_of_squares(deviations, axes, True) / count
+        inverse_std = (1 / xp.sqrt(variance + eps)).astype(input.dtype, copy=False)
+        normalized = (deviations * inverse_std).astype(input.dtype, copy=False)
         output = normalized if weight is None else normalized * weight
         if bias is not None:
             output = output + bias

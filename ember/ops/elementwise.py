@@ -376,8 +376,7 @@ class Log(Function):
     def forward(ctx, a):
         a = _as_float(a)
         ctx.save_for_backward(a)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _backend.array_module(a).log(a)
+        return _backend.array_module(a).log(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -394,8 +393,7 @@ class Log1p(Function):
     def forward(ctx, a):
         a = _as_float(a)
         ctx.save_for_backward(a)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _backend.array_module(a).log1p(a)
+        return _backend.array_module(a).log1p(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -408,8 +406,7 @@ class Expm1(Function):
 
     @staticmethod
     def forward(ctx, a):
-        with np.errstate(over="ignore"):
-            out = _backend.array_module(a).expm1(_as_float(a))
+        out = _backend.array_module(a).expm1(_as_float(a))
         ctx.save_for_backward(out)
         return out
 
@@ -424,8 +421,7 @@ class Log2(Function):
     def forward(ctx, a):
         a = _as_float(a)
         ctx.save_for_backward(a)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _backend.array_module(a).log2(a)
+        return _backend.array_module(a).log2(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -438,8 +434,7 @@ class Log10(Function):
     def forward(ctx, a):
         a = _as_float(a)
         ctx.save_for_backward(a)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _backend.array_module(a).log10(a)
+        return _backend.array_module(a).log10(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -450,8 +445,7 @@ class Log10(Function):
 class Sqrt(Function):
     @staticmethod
     def forward(ctx, a):
-        with np.errstate(invalid="ignore"):
-            out = _backend.array_module(a).sqrt(_as_float(a))
+        out = _backend.array_module(a).sqrt(_as_float(a))
         ctx.save_for_backward(out)
         return out
 
@@ -464,8 +458,7 @@ class Sqrt(Function):
 class Rsqrt(Function):
     @staticmethod
     def forward(ctx, a):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = 1 / _backend.array_module(a).sqrt(_as_float(a))
+        out = 1 / _backend.array_module(a).sqrt(_as_float(a))
         ctx.save_for_backward(out)
         return out
 
@@ -630,8 +623,10 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         out, = ctx.saved_tensors
-        # PyTorch passes the gradient wherever the output is not <= 0: NaNs included.
-        return grad * ~(out <= 0)
+        # PyTorch passes the gradient wherever the output is not <= 0, NaNs included; elsewhere
+        # the gradient is 0, also where an infinite one arrives (a product with a mask of
+        # zeros would make that NaN).
+        return _backend.array_module(grad).where(out <= 0, 0, grad)
 
 
 class Clamp(Function):
@@ -662,7 +657,7 @@ class Clamp(Function):
             inside = a >= low
         if high is not None:
             inside = inside & (a <= high)
-        return grad * inside, None, None
+        return _backend.array_module(grad).where(inside, grad, 0), None, None
 
 
 class Lerp(Function):
@@ -787,7 +782,9 @@ class Fill(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return None, grad
+        # The old values are gone: their gradient is zeros (not None, so a parameter behind
+        # them still gets a .grad, as in PyTorch, and optimizers do not skip it).
+        return _backend.array_module(grad).zeros_like(grad), grad
 
 
 class CopyFrom(Function):
@@ -800,7 +797,7 @@ class CopyFrom(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return None, grad
+        return _backend.array_module(grad).zeros_like(grad), grad
 
 
 class ToCopy(Function):
@@ -902,17 +899,10 @@ def div(a, b, rounding_mode=None, *, out=None):
 def _divide(a, b, rounding_mode):
     if rounding_mode is None:
         return Div.apply(a, b)
-    if rounding_mode == "floor":
-        return floor_divide(a, b)
-    if rounding_mode != "trunc":
+    if rounding_mode not in ("trunc", "floor"):
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                          f"but found '{rounding_mode}'")
-    from .._tensor import Tensor
-    a_data, b_data = promote(a._data, b._data if isinstance(b, Tensor) else b)
-    xp = _backend.array_module(a_data)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        quotient = xp.trunc(xp.true_divide(a_data, b_data))
-    return _no_grad_result(quotient.astype(a_data.dtype, copy=False))
+    return DivRounded.apply(a, b, rounding_mode)
 
 
 def neg(a):
@@ -1100,8 +1090,7 @@ def where(condition, a=None, b=None):
     from .._tensor import Tensor
     condition = condition._data if isinstance(condition, Tensor) else condition
     if a is None and b is None:  # torch.where(condition): one index tensor per dimension
-        return tuple(_no_grad_result(index.astype(np.int64, copy=False))
-                     for index in _backend.array_module(condition).nonzero(condition))
+        return NonzeroTuple.apply(condition)
     return Where.apply(condition, a, b)
 
 
@@ -1124,57 +1113,327 @@ def to_device(a, device):
     return ToCopy.apply(a, None, device)
 
 
-def _no_grad_result(array):
-    from .._tensor import Tensor
-    return Tensor._wrap(array)
+# ---- ops without a gradient: comparisons, logic, integer division, tests of values ---------
 
+class _Compare(Function):
+    """An elementwise comparison, named by ``ufunc``: a bool tensor, no gradient."""
 
-def _compare(name):
-    def compare(a, b):
-        from .._tensor import Tensor
-        a_data = a._data if isinstance(a, Tensor) else a
-        b_data = b._data if isinstance(b, Tensor) else b
-        a_data, b_data = promote(a_data, b_data)
+    differentiable = False
+    ufunc = None
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        a, b = promote(a, b)
         try:
-            result = getattr(_backend.array_module(a_data), name)(a_data, b_data)
+            return getattr(_backend.array_module(a), cls.ufunc)(a, b)
         except ValueError:
-            raise _broadcast_error(a_data, b_data) from None
-        return _no_grad_result(result)
-    compare.__name__ = compare.__qualname__ = name[:2] if name != "not_equal" else "ne"
-    compare.__doc__ = f"Elementwise ``{name}`` as a bool tensor (not differentiable)."
-    return compare
+            raise _broadcast_error(a, b) from None
 
 
-eq = _compare("equal")
-ne = _compare("not_equal")
-lt = _compare("less")
-le = _compare("less_equal")
-gt = _compare("greater")
-ge = _compare("greater_equal")
+class NonzeroTuple(Function):
+    """The indices of the non-zero elements, one index tensor per dimension."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = _backend.array_module(a)
+        return tuple(index.astype(np.int64, copy=False) for index in xp.nonzero(a))
 
 
-def logical_op(a, b, name):
-    """Bitwise (or, on bools, logical) and/or/xor; not differentiable."""
-    from .._tensor import Tensor
-    b_data = b._data if isinstance(b, Tensor) else b
-    return _no_grad_result(getattr(_backend.array_module(a._data), name)(a._data, b_data))
+class Eq(_Compare):
+    ufunc = "equal"
 
 
-def logical_not(a):
-    return _no_grad_result(_backend.array_module(a._data).logical_not(a._data))
+class Ne(_Compare):
+    ufunc = "not_equal"
 
 
-def bitwise_not(a):
-    return _no_grad_result(_backend.array_module(a._data).invert(a._data))
+class Lt(_Compare):
+    ufunc = "less"
 
 
-def floor_divide(a, b):
-    from .._tensor import Tensor
-    a_data, b_data = promote(a._data, b._data if isinstance(b, Tensor) else b)
-    return _no_grad_result(_backend.array_module(a_data).floor_divide(a_data, b_data))
+class Le(_Compare):
+    ufunc = "less_equal"
 
 
-def remainder(a, b):
-    from .._tensor import Tensor
-    a_data, b_data = promote(a._data, b._data if isinstance(b, Tensor) else b)
-    return _no_grad_result(_backend.array_module(a_data).remainder(a_data, b_data))
+class Gt(_Compare):
+    ufunc = "greater"
+
+
+class Ge(_Compare):
+    ufunc = "greater_equal"
+
+
+def _check_integral(kernel: str, *operands) -> None:
+    """PyTorch's error for a bitwise op on a floating-point operand."""
+    for operand in operands:
+        kind = operand.dtype.kind if hasattr(operand, "dtype") else (
+            "f" if isinstance(operand, (float, complex)) else "i")
+        if kind in "fc":
+            dtype = operand.dtype if hasattr(operand, "dtype") else _dtype.get_default_dtype().numpy
+            raise NotImplementedError(f'"{kernel}_cpu" not implemented for '
+                                      f"'{type_name(dtype)}'")
+
+
+class BitwiseAnd(Function):
+    """``&``: logical and of bools, bitwise and of integers."""
+
+    differentiable = False
+    ufunc = "bitwise_and"
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        _check_integral(cls.ufunc, a, b)
+        a, b = promote(a, b)
+        try:
+            return getattr(_backend.array_module(a), cls.ufunc)(a, b)
+        except ValueError:
+            raise _broadcast_error(a, b) from None
+
+
+class BitwiseOr(BitwiseAnd):
+    ufunc = "bitwise_or"
+
+
+class BitwiseXor(BitwiseAnd):
+    ufunc = "bitwise_xor"
+
+
+class BitwiseNot(Function):
+    """``~``: logical not of bools, bitwise not of integers."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a):
+        if a.dtype.kind not in "biu":
+            raise TypeError("~ (operator.invert) is only implemented on integer and "
+                            "Boolean-type tensors")
+        return _backend.array_module(a).invert(a)
+
+
+class LogicalNot(Function):
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a):
+        return _backend.array_module(a).logical_not(a)
+
+
+class IsNan(Function):
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a):
+        return _backend.array_module(a).isnan(a)
+
+
+class IsFinite(Function):
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a):
+        return _backend.array_module(a).isfinite(a)
+
+
+class IsInf(Function):
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a):
+        return _backend.array_module(a).isinf(a)
+
+
+class IsClose(Function):
+    """``|a - b| <= atol + rtol * |b|``, and NaN equal to NaN with ``equal_nan``."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a, b, rtol, atol, equal_nan):
+        if a.dtype != b.dtype:
+            raise RuntimeError(f"{type_name(a.dtype)} did not match {type_name(b.dtype)}")
+        try:
+            return _backend.array_module(a).isclose(a, b, rtol, atol, equal_nan)
+        except ValueError:
+            raise _broadcast_error(a, b) from None
+
+
+def _check_integer_divisor(a, b) -> None:
+    """PyTorch raises for an integer division by zero, where NumPy returns 0 and warns."""
+    if a.dtype.kind in "biu" and bool((b == 0).any() if hasattr(b, "dtype") else b == 0):
+        raise RuntimeError("ZeroDivisionError")
+
+
+class FloorDivide(Function):
+    """``a // b``: the quotient rounded down. PyTorch records a node whose backward raises."""
+
+    node_name = "NotImplemented"
+    scalar_operands = (0, 1)
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        if a.dtype.kind == "b":
+            raise NotImplementedError("\"div_floor_cpu\" not implemented for 'Bool'")
+        _check_integer_divisor(a, b)
+        try:
+            return _backend.array_module(a).floor_divide(a, b)
+        except ValueError:
+            raise _broadcast_error(a, b) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+
+class DivRounded(Function):
+    """``div(a, b, rounding_mode="trunc" or "floor")``: a step function, so the gradient is
+    zero (PyTorch's ``DivBackward2``)."""
+
+    node_name = "DivBackward2"
+    scalar_operands = (0, 1)
+
+    @staticmethod
+    def forward(ctx, a, b, rounding_mode):
+        a, b = promote(a, b)
+        _check_integer_divisor(a, b)
+        xp = _backend.array_module(a)
+        try:
+            if rounding_mode == "floor":
+                return xp.floor_divide(a, b)
+            if a.dtype.kind in "biu":  # integer division that rounds toward zero
+                quotient = xp.floor_divide(a, b)
+                return quotient + ((a % b != 0) & ((a < 0) != (b < 0)))
+            return xp.trunc(a / b)
+        except ValueError:
+            raise _broadcast_error(a, b) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        zeros = _backend.array_module(grad).zeros_like(grad)
+        return zeros, zeros, None
+
+
+class Remainder(Function):
+    """``a % b``, with the sign of ``b`` (Python's modulo). The gradient is 1 for ``a`` and
+    ``-floor(a / b)`` for ``b``."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        _check_integer_divisor(a, b)
+        xp = _backend.array_module(a)
+        try:
+            out = xp.remainder(a, b)
+        except ValueError:
+            raise _broadcast_error(a, b) from None
+        if ctx.needs_input_grad[1]:
+            ctx.save_for_backward(a, b)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_b = None
+        if ctx.needs_input_grad[1]:
+            a, b = ctx.saved_tensors
+            grad_b = -grad * _backend.array_module(grad).floor_divide(a, b)
+        return grad, grad_b
+
+
+def eq(input, other, *, out=None):
+    """``input == other``, elementwise, as a bool tensor."""
+    return write_out("eq", Eq.apply(input, other), out)
+
+
+def ne(input, other, *, out=None):
+    """``input != other``, elementwise, as a bool tensor."""
+    return write_out("ne", Ne.apply(input, other), out)
+
+
+def lt(input, other, *, out=None):
+    """``input < other``, elementwise, as a bool tensor."""
+    return write_out("lt", Lt.apply(input, other), out)
+
+
+def le(input, other, *, out=None):
+    """``input <= other``, elementwise, as a bool tensor."""
+    return write_out("le", Le.apply(input, other), out)
+
+
+def gt(input, other, *, out=None):
+    """``input > other``, elementwise, as a bool tensor."""
+    return write_out("gt", Gt.apply(input, other), out)
+
+
+def ge(input, other, *, out=None):
+    """``input >= other``, elementwise, as a bool tensor."""
+    return write_out("ge", Ge.apply(input, other), out)
+
+
+def bitwise_and(input, other, *, out=None):
+    """``input & other``: and of bools, bitwise and of integers."""
+    return write_out("bitwise_and", BitwiseAnd.apply(input, other), out)
+
+
+def bitwise_or(input, other, *, out=None):
+    """``input | other``: or of bools, bitwise or of integers."""
+    return write_out("bitwise_or", BitwiseOr.apply(input, other), out)
+
+
+def bitwise_xor(input, other, *, out=None):
+    """``input ^ other``: exclusive or of bools, bitwise of integers."""
+    return write_out("bitwise_xor", BitwiseXor.apply(input, other), out)
+
+
+def bitwise_not(input, *, out=None):
+    """``~input``: not of bools, bitwise not of integers."""
+    return write_out("bitwise_not", BitwiseNot.apply(input), out)
+
+
+def logical_not(input, *, out=None):
+    """True where ``input`` is zero (or False)."""
+    return write_out("logical_not", LogicalNot.apply(input), out)
+
+
+def isnan(input):
+    """True where ``input`` is NaN.
+
+    Example:
+        >>> import ember
+        >>> ember.isnan(ember.tensor([1.0, float("nan")]))
+        tensor([False,  True])
+    """
+    return IsNan.apply(input)
+
+
+def isfinite(input):
+    """True where ``input`` is neither infinite nor NaN."""
+    return IsFinite.apply(input)
+
+
+def isinf(input):
+    """True where ``input`` is infinite."""
+    return IsInf.apply(input)
+
+
+def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+    """True where ``|input - other| <= atol + rtol * |other|``, elementwise."""
+    return IsClose.apply(input, other, rtol, atol, equal_nan)
+
+
+def floor_divide(input, other, *, out=None):
+    """``input // other``: the quotient rounded down (integers stay integers)."""
+    return write_out("floor_divide", FloorDivide.apply(input, other), out)
+
+
+def remainder(input, other, *, out=None):
+    """``input % other``, with the sign of ``other``, as Python's ``%``.
+
+    Example:
+        >>> import ember
+        >>> ember.remainder(ember.tensor([5.0, -3.0]), 2)
+        tensor([1., 1.])
+    """
+    return write_out("remainder", Remainder.apply(input, other), out)

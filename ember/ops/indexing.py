@@ -32,7 +32,12 @@ class Select(Function):
     @staticmethod
     def forward(ctx, a, key):
         ctx.shape, ctx.key = a.shape, key
-        return a[key]
+        out = a[key]
+        if out.__class__ is not a.__class__:
+            # NumPy returns a scalar, a copy, when integers select one element; with an
+            # Ellipsis added it returns a 0-d view, which in-place ops must write through.
+            out = a[(*key, Ellipsis) if isinstance(key, tuple) else (key, Ellipsis)]
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -60,9 +65,9 @@ class Index(Function):
 
     @staticmethod
     def forward(ctx, a, key):
-        ctx.shape, ctx.key = a.shape, key
+        ctx.shape, ctx.steps = a.shape, integers_first(key)
         try:
-            return a[key]
+            return _select(a, ctx.steps)
         except IndexError as error:
             raise _torch_index_error(error, a.shape, key) from None
 
@@ -70,8 +75,47 @@ class Index(Function):
     def backward(ctx, grad):
         xp = array_module(grad)
         grad_input = xp.zeros(ctx.shape, grad.dtype)
-        _scatter_add(xp, grad_input, ctx.key, grad)
+        basic, advanced = ctx.steps
+        _scatter_add(xp, grad_input[basic], advanced, grad)
         return grad_input, None
+
+
+def integers_first(key) -> tuple:
+    """The key as two steps, (basic, advanced), applied one after the other.
+
+    PyTorch takes the integers of a key before its index tensors: ``a[0, :, idx]`` is
+    ``a[0][:, idx]``, of shape (3, 2) for a (2, 3, 4) tensor and two indices. NumPy counts the
+    0 as one more index array, and index arrays apart from each other put their dimensions
+    first: (2, 3). Basic indexing gives a view, so the advanced step can also write through it.
+    """
+    items = key if isinstance(key, tuple) else (key,)
+    integers = [isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_))
+                for item in items]
+    if not any(integers) or not any(hasattr(item, "ndim") or isinstance(item, list)
+                                    for item in items):
+        return (Ellipsis,), key
+    basic, advanced = [], []
+    for item, integer in zip(items, integers):
+        if integer:
+            basic.append(item)
+        elif item is None:
+            basic.append(None)
+            advanced.append(slice(None))
+        elif item is Ellipsis:
+            basic.append(Ellipsis)
+            advanced.append(Ellipsis)
+        else:
+            dims = item.ndim if getattr(item, "dtype", None) == np.bool_ else 1
+            basic.extend([slice(None)] * dims)
+            advanced.append(item)
+    if Ellipsis not in basic:
+        basic.append(Ellipsis)  # a view also when the integers select one element
+    return tuple(basic), tuple(advanced)
+
+
+def _select(array, steps):
+    basic, advanced = steps
+    return array[basic][advanced]
 
 
 def _torch_index_error(error: IndexError, shape, key) -> IndexError:
@@ -100,16 +144,17 @@ class IndexPut(Function):
 
     @staticmethod
     def forward(ctx, a, key, value):
-        ctx.key = key
+        ctx.steps = integers_first(key)
         out = a.copy()
         _write(out, key, value)
         return out
 
     @staticmethod
     def backward(ctx, grad):
+        basic, advanced = ctx.steps
         grad_input = grad.copy()
-        grad_input[ctx.key] = 0
-        return grad_input, None, grad[ctx.key]
+        grad_input[basic][advanced] = 0
+        return grad_input, None, _select(grad, ctx.steps)
 
 
 class CopySlices(IndexPut):
@@ -159,10 +204,12 @@ class ViewScatter(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        indices = ctx.indices
-        grad_value = grad.reshape(-1)[indices]
-        grad_base = grad.copy()
-        grad_base.reshape(-1)[indices] = 0
+        # A copy that is an array also when grad is a NumPy scalar (0-d results), so the
+        # flat view below writes into it.
+        grad_base = array_module(grad).array(grad, order="C")
+        flat = grad_base.reshape(-1)
+        grad_value = flat[ctx.indices]
+        flat[ctx.indices] = 0
         return grad_base, grad_value, None
 
 
@@ -200,7 +247,12 @@ class Gather(Function):
     def forward(ctx, a, axis, index):
         ctx.shape, ctx.axis = a.shape, axis
         ctx.save_for_backward(index)
-        return array_module(a).take_along_axis(a, index, axis=axis)
+        xp = array_module(a)
+        # The index may be smaller than the input in the other dimensions: it reads from the
+        # corner of the input of its own size.
+        corner = tuple(slice(None) if d == axis else slice(0, size)
+                       for d, size in enumerate(index.shape))
+        return xp.take_along_axis(a[corner], index, axis=axis)
 
     @staticmethod
     def backward(ctx, grad):
@@ -339,20 +391,21 @@ def _write(array, key, value) -> None:
     The value broadcasts to the indexed shape, also after dropping leading size-1 dimensions
     (``x[0] = tensor([5.])`` works in PyTorch, not in NumPy).
     """
+    basic, advanced = integers_first(key)
     try:
-        array[key] = value
+        array[basic][advanced] = value
         return
     except IndexError as error:
         raise _torch_index_error(error, array.shape, key) from None
     except ValueError:
         if not hasattr(value, "shape"):
             raise
-    target = array[key].shape
+    target = array[basic][advanced].shape
     while value.ndim > len(target) and value.shape[0] == 1:
         value = value[0]
     from .shape import expanded_shape
     expanded_shape(value.shape, target, value.dtype)  # PyTorch's error when it cannot expand
-    array[key] = value
+    array[basic][advanced] = value
 
 
 def masked_fill(input, mask, value):
@@ -367,9 +420,30 @@ def masked_fill(input, mask, value):
 
 
 def gather(input, dim: int, index):
-    """Values of ``input`` at ``index`` along ``dim``."""
+    """Values of ``input`` at ``index`` along ``dim``: ``out[i][j] = input[index[i][j]][j]``
+    for ``dim=0``. ``index`` has ``input``'s number of dimensions and is no larger in the
+    others; the result has ``index``'s shape."""
     from .shape import normalize_dim
-    return Gather.apply(input, normalize_dim(dim, input.ndim), index._data)
+    shape, index = input._data.shape, index._data
+    dim = normalize_dim(dim, len(shape))
+    if index.dtype.kind not in "iu" or index.dtype.itemsize < 4:
+        raise RuntimeError("gather(): Expected dtype int32/int64 for index")
+    if index.ndim != len(shape) and not (index.ndim <= 1 and len(shape) <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input "
+                           "tensor")
+    index = index.reshape(index.shape if len(shape) else ())
+    for d, size in enumerate(index.shape):
+        if d != dim and size > shape[d]:
+            raise RuntimeError(f"Size does not match at dimension {d} expected index "
+                               f"{list(index.shape)} to be no larger than self {list(shape)} "
+                               f"apart from dimension {dim}")
+    bound = shape[dim] if shape else 1
+    if index.size and (int(index.min()) < 0 or int(index.max()) >= bound):
+        bad = int(index.min()) if int(index.min()) < 0 else int(index.max())
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {bound}")
+    if not shape:
+        return Gather.apply(input.reshape(1), 0, index.reshape(1)).reshape(())
+    return Gather.apply(input, dim, index)
 
 
 def index_select(input, dim: int, index):

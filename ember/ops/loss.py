@@ -102,8 +102,7 @@ class NllLoss(Function):
             return total / safe_target.size
         ctx.total_weight = (sample_weight.sum() if sample_weight is not None
                             else xp.zeros((), dtype=input.dtype))
-        with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: 0/0, NaN
-            return total / ctx.total_weight
+        return total / ctx.total_weight
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -114,8 +113,7 @@ class NllLoss(Function):
         else:
             coefficient = -sample_weight * grad_output
         if ctx.reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: 0/0
-                coefficient = coefficient / ctx.total_weight
+            coefficient = coefficient / ctx.total_weight
         if ctx.counted is not None:  # an ignored sample gets no gradient at all
             coefficient = xp.where(ctx.counted, coefficient, 0)
         # The gradient is zero but for each sample's target class, which gets the coefficient.
@@ -141,8 +139,7 @@ class NllLoss2D(NllLoss):
 def _clamped_log(xp, x):
     # PyTorch clamps log to >= -100, so that a probability of exactly 0 or 1 gives a finite
     # loss and gradient.
-    with np.errstate(divide="ignore"):
-        return xp.maximum(xp.log(x), -100)
+    return xp.maximum(xp.log(x), -100)
 
 
 class BinaryCrossEntropy(Function):

@@ -231,35 +231,59 @@ class AvgPool2D(Function):
         return _crop(grad_padded, padding, input_shape), None, None, None, None, None, None
 
 
-def _averaging_matrix(xp, input_size, output_size, dtype):
-    """(output_size, input_size) matrix whose row i averages adaptive window i.
+def _adaptive_windows(input_size: int, output_size: int) -> list:
+    """(start, end) of each adaptive window along one dimension.
 
     Window i spans ``floor(i * n / m)`` to ``ceil((i + 1) * n / m)``: windows cover the input
     exactly and overlap by at most one element when ``m`` does not divide ``n``.
     """
-    matrix = np.zeros((output_size, input_size))
-    for i in range(output_size):
-        start = (i * input_size) // output_size
-        end = -((-(i + 1) * input_size) // output_size)
-        matrix[i, start:end] = 1.0 / (end - start)
-    return xp.asarray(matrix, dtype=dtype)
+    return [((i * input_size) // output_size, -((-(i + 1) * input_size) // output_size))
+            for i in range(output_size)]
+
+
+def _window_means(xp, array, axis: int, windows: list):
+    """The mean of each window of ``array`` along ``axis`` (one output element per window).
+
+    Each mean reads only its own window, so an inf or NaN stays in the windows that hold it
+    (a product with an averaging matrix would spread 0 * inf = NaN to all of them).
+    """
+    means = [array[(slice(None),) * axis + (slice(start, end),)].mean(axis=axis)
+             for start, end in windows]
+    return xp.stack(means, axis=axis)
+
+
+def _window_means_backward(xp, grad, axis: int, windows: list, input_size: int):
+    """The gradient of ``_window_means``: each window's gradient shared among its elements."""
+    shape = list(grad.shape)
+    shape[axis] = input_size
+    grad_input = xp.zeros(shape, grad.dtype)
+    for i, (start, end) in enumerate(windows):
+        inside = (slice(None),) * axis + (slice(start, end),)
+        grad_input[inside] += grad[(slice(None),) * axis + (slice(i, i + 1),)] / (end - start)
+    return grad_input
 
 
 class AdaptiveAvgPool2D(Function):
-    """``adaptive_avg_pool2d`` as two small matrix products: ``rows @ input @ columns.T``."""
+    """``adaptive_avg_pool2d``: the mean of each adaptive window, rows then columns."""
 
     @staticmethod
     def forward(ctx, input, output_size):
         xp = array_module(input)
-        rows = _averaging_matrix(xp, input.shape[-2], output_size[0], input.dtype)
-        columns = _averaging_matrix(xp, input.shape[-1], output_size[1], input.dtype)
-        ctx.matrices = (rows, columns)
-        return rows @ input @ columns.T
+        height, width = input.shape[-2:]
+        rows = _adaptive_windows(height, output_size[0])
+        columns = _adaptive_windows(width, output_size[1])
+        ctx.windows, ctx.sizes = (rows, columns), (height, width)
+        row_axis = input.ndim - 2
+        means = _window_means(xp, input, row_axis, rows)
+        return _window_means(xp, means, row_axis + 1, columns).astype(input.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad_output):
-        rows, columns = ctx.matrices
-        return rows.T @ grad_output @ columns, None
+        xp = array_module(grad_output)
+        (rows, columns), (height, width) = ctx.windows, ctx.sizes
+        row_axis = grad_output.ndim - 2
+        grad = _window_means_backward(xp, grad_output, row_axis + 1, columns, width)
+        return _window_means_backward(xp, grad, row_axis, rows, height), None
 
 
 # ---- the plain functions -----------------------------------------------------------------

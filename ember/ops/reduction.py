@@ -123,6 +123,22 @@ class ProdDim(Prod):
     node_name = "ProdBackward1"
 
 
+def centered(a, axes):
+    """``a`` minus its mean over ``axes``, in float64 when ``a`` is float32 or float16.
+
+    Variances of float32 data lose their digits in float32: the mean of values near 1000 is
+    off by about 1e-4, and that error squared swamps a variance of 1e-7 (NumPy's float32 var
+    of 1000 +- 1e-3 is 1% off; a constant row has a non-zero std). In float64 the mean is exact
+    enough that the deviations keep every digit of float32, as PyTorch's accumulation keeps them.
+    """
+    wide = a if a.dtype.kind != "f" or a.dtype.itemsize >= 8 else a.astype(np.float64)
+    return wide - wide.mean(axis=axes, keepdims=True)
+
+
+def sum_of_squares(deviations, axes, keepdim):
+    return (deviations * deviations).sum(axis=axes, keepdims=keepdim)
+
+
 class Var(Function):
     @staticmethod
     def forward(ctx, a, axes, correction, keepdim):
@@ -130,26 +146,27 @@ class Var(Function):
         ctx.save_for_backward(a)
         ctx.axes, ctx.keepdim = axes, keepdim
         ctx.divisor = builtins.max(0, count - correction)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return a.var(axis=axes, ddof=correction, keepdims=keepdim)
+        variance = sum_of_squares(centered(a, axes), axes, keepdim) / ctx.divisor
+        return variance.astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         a, = ctx.saved_tensors
         grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
-        centered = a - a.mean(axis=ctx.axes, keepdims=True)
-        return grad * 2 * centered / ctx.divisor, None, None, None
+        deviations = centered(a, ctx.axes).astype(a.dtype, copy=False)
+        return grad * 2 * deviations / ctx.divisor, None, None, None
 
 
 class Std(Function):
     @staticmethod
     def forward(ctx, a, axes, correction, keepdim):
         count = int(np.prod([a.shape[i] for i in axes]))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = a.std(axis=axes, ddof=correction, keepdims=keepdim)
+        ctx.divisor = builtins.max(0, count - correction)
+        # The square root in float64 too: a float32 std of 1e20 is fine, its variance is not.
+        variance = sum_of_squares(centered(a, axes), axes, keepdim) / ctx.divisor
+        out = array_module(a).sqrt(variance).astype(a.dtype, copy=False)
         ctx.save_for_backward(a, out)
         ctx.axes, ctx.keepdim = axes, keepdim
-        ctx.divisor = builtins.max(0, count - correction)
         return out
 
     @staticmethod
@@ -157,11 +174,11 @@ class Std(Function):
         a, out = ctx.saved_tensors
         grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
         out = _expand_back(out, a.shape, ctx.axes, ctx.keepdim)
-        centered = a - a.mean(axis=ctx.axes, keepdims=True)
-        # Where the std is 0 every centered value is 0 too; PyTorch's gradient there is 0.
+        deviations = centered(a, ctx.axes).astype(a.dtype, copy=False)
+        # Where the std is 0 every deviation is 0 too; PyTorch's gradient there is 0.
         xp = array_module(a)
         zero = out == 0
-        return xp.where(zero, 0, grad * centered / (ctx.divisor * xp.where(zero, 1, out))), \
+        return xp.where(zero, 0, grad * deviations / (ctx.divisor * xp.where(zero, 1, out))), \
             None, None, None
 
 

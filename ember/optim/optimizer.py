@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import _backend, _dtype
 from .._tensor import Tensor, type_name
+from ..autograd.function import ieee_arithmetic
 from ..autograd.grad_mode import enable_grad
 
 
@@ -47,7 +48,8 @@ def _marks_step_called(step: Callable) -> Callable:
     @functools.wraps(step)
     def step_and_mark(self, *args, **kwargs):
         self._opt_called = True
-        return step(self, *args, **kwargs)
+        with ieee_arithmetic():  # an update that overflows gives inf, silently, as in PyTorch
+            return step(self, *args, **kwargs)
 
     return step_and_mark
 

@@ -1,0 +1,145 @@
+"""Programs that once gave silently wrong numbers, or leaked NumPy's errors and warnings: each
+runs in PyTorch and in ember, and what comes out (values, gradients, errors, warnings) must be
+the same."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from snippets import assert_same
+
+import ember
+
+VIEWS_AND_IN_PLACE = [
+    # An element of a 1-d tensor is a 0-d view: writing to it writes the base.
+    "t = lib.zeros(3); t[1].fill_(7.0); out = t",
+    "t = lib.zeros(2, 3); t[1, 2].add_(5); t[0][1].mul_(3); t[..., 0][1].sub_(1); out = t",
+    "p = lib.ones(4, requires_grad=True)\nwith lib.no_grad(): p[2].mul_(5)\nout = p",
+    "x = lib.tensor(0.7, requires_grad=True); b = x * 1; b.unsqueeze(0).mul_(2); "
+    "(b * 3).backward(); out = (b, x.grad)",
+    "x = lib.tensor([0.7, 2.0], requires_grad=True); b = x * 1; b[1].mul_(2); "
+    "(b * 3).sum().backward(); out = (b, x.grad)",
+    # The old values' gradient is zeros, not None, after zero_/fill_/copy_.
+    "w = lib.tensor([1., 2.], requires_grad=True); y = w * 1; y.zero_(); y.sum().backward(); "
+    "out = w.grad",
+    "w = lib.tensor([1., 2.], requires_grad=True); y = w * 1; y.fill_(3); y.sum().backward(); "
+    "out = w.grad",
+    "w = lib.tensor([1., 2.], requires_grad=True); y = w * 1; y.copy_(lib.tensor([5., 6.])); "
+    "y.sum().backward(); out = w.grad",
+    "w = lib.ones(3, requires_grad=True); s = lib.ones(3, requires_grad=True); y = w * 2; "
+    "y.copy_(s * 3); y.sum().backward(); out = (w.grad, s.grad)",
+]
+
+INDEXING = [
+    # Integers are taken before index tensors, so these tensor dimensions stay in place.
+    "a = lib.arange(24.).reshape(2, 3, 4); out = a[0, :, lib.tensor([1, 2])]",
+    "a = lib.arange(120.).reshape(2, 3, 4, 5); i = lib.tensor([0, 1]); "
+    "out = [a[0, :, i].shape, a[i, 0, :, i].shape, a[:, i, 0, i].shape, a[0, i, :, i].shape, "
+    "a[..., 0, i].shape, a[0, None, i].shape, a[1, a[0] > 50].shape]",
+    "b = lib.zeros(2, 3, 4); b[0, :, lib.tensor([1, 2])] = lib.arange(6.).reshape(3, 2); out = b",
+    "x = lib.arange(24.).reshape(2, 3, 4).requires_grad_(); y = x * 1; "
+    "(y[1, :, lib.tensor([0, 0, 3])] * lib.arange(9.).reshape(3, 3)).sum().backward(); "
+    "out = x.grad",
+    "x = lib.zeros(2, 3, 4, requires_grad=True); y = x * 1; "
+    "y[0, :, lib.tensor([1, 2])] = lib.ones(3, 2) * 7; (y * y).sum().backward(); "
+    "out = (y, x.grad)",
+    # gather reads the corner of the input of the index's size.
+    "out = lib.arange(12.).reshape(3, 4).gather(0, lib.tensor([[2], [0]]))",
+    "x = lib.arange(12.).reshape(3, 4).requires_grad_(); "
+    "x.gather(1, lib.tensor([[0, 0], [3, 1]])).sum().backward(); out = x.grad",
+    "out = lib.tensor(5.).gather(0, lib.tensor(0))",
+    "out = lib.arange(12.).reshape(3, 4).gather(1, lib.zeros(0, 2, dtype=lib.long))",
+    "lib.arange(12.).reshape(3, 4).gather(0, lib.tensor([[2, 1, 0, 0, 0]]))",
+    "lib.arange(12.).reshape(3, 4).gather(0, lib.tensor([2, 0]))",
+    "lib.arange(12.).reshape(3, 4).gather(0, lib.tensor([[5]]))",
+    "lib.arange(12.).reshape(3, 4).gather(0, lib.tensor([[-1]]))",
+    "lib.arange(12.).reshape(3, 4).gather(0, lib.tensor([[1.]]))",
+]
+
+ARITHMETIC = [
+    "x = lib.tensor([5., -3., 0.5], requires_grad=True); y = x % 2; y.sum().backward(); "
+    "out = (y, x.grad, y.grad_fn.name())",
+    "x = lib.tensor([5., -3.], requires_grad=True); d = lib.tensor([2., -2.], requires_grad=True)"
+    "; (x % d).sum().backward(); out = (x.grad, d.grad)",
+    "out = (lib.tensor([5, -3]) % lib.tensor([2, 2]), lib.tensor([5, -3]) // 2, "
+    "lib.tensor([5., -3.]) % 0, lib.tensor([5., -3.]) // 0)",
+    "lib.tensor([5, 3]) // lib.tensor([0, 1])",
+    "lib.tensor([5, 3]) % lib.tensor([1, 0])",
+    "lib.tensor([5]) % 0",
+    "lib.tensor([5]).div(0, rounding_mode='trunc')",
+    "out = lib.tensor([5, -5, 7]).div(lib.tensor([2, 2, -2]), rounding_mode='trunc')",
+    "x = lib.tensor([5., -3.], requires_grad=True); y = x.div(2, rounding_mode='floor'); "
+    "y.sum().backward(); out = (y, x.grad)",
+    "x = lib.tensor([5., -3.], requires_grad=True); (x // 2).sum().backward()",
+    "out = lib.tensor([1., 0., -1.]) / 0",
+    "out = lib.tensor([3.0e38]) * 10",
+    "out = lib.log(lib.tensor([0., -1.]))",
+    "x = lib.tensor([1.], requires_grad=True); lib.sqrt(x - 1).backward(); out = x.grad",
+    "out = lib.tensor([1.]) & lib.tensor([1.])",
+    "out = (lib.tensor([3, 5]) & 1, lib.tensor([True, False]) ^ True, ~lib.tensor([1, 2]), "
+    "~lib.tensor([True]), 1 | lib.tensor([2]))",
+    "~lib.tensor([1.])",
+]
+
+COMPARISONS = [
+    "x = lib.tensor([1., 2., float('nan')], requires_grad=True); "
+    "out = [x > 1, x == x, lib.isnan(x), x.isnan(), lib.isfinite(x), lib.isinf(x), "
+    "lib.isclose(x, x), lib.isclose(x, x, equal_nan=True), lib.logical_not(x)]",
+    "x = lib.tensor([1., 2.], requires_grad=True); out = [(x > 1).requires_grad, "
+    "lib.isnan(x).grad_fn, lib.eq(x, 2).requires_grad, lib.where(x > 1)]",
+    "lib.isclose(lib.tensor([1, 2]), lib.tensor([1., 2.]))",
+]
+
+GRADIENTS_THROUGH_MASKS = [
+    # Where the mask is 0, an infinite upstream gradient gives 0 (a product would give NaN).
+    "x = lib.tensor([-1., 2.], requires_grad=True); lib.log(lib.relu(x)).sum().backward(); "
+    "out = x.grad",
+    "x = lib.tensor([-1., 2.], requires_grad=True); "
+    "lib.log(lib.clamp(x, min=0)).sum().backward(); out = x.grad",
+    "x = lib.tensor([-1., 2., 7.], requires_grad=True); "
+    "lib.log(lib.clamp(x, 0, 6) - 6).sum().backward(); out = x.grad",
+    "x = lib.tensor([-1., 2.], requires_grad=True); lib.log(F.relu6(x)).sum().backward(); "
+    "out = x.grad",
+    "x = lib.tensor([-2., 0.5], requires_grad=True); "
+    "lib.log(F.hardtanh(x) + 1).sum().backward(); out = x.grad",
+    "x = lib.tensor([[[[1., float('inf'), 3.], [2., 3., 4.]]]], requires_grad=True); "
+    "y = F.adaptive_avg_pool2d(x, (1, 2)); y.sum().backward(); out = (y, x.grad)",
+    "x = lib.arange(35.).reshape(1, 1, 5, 7).requires_grad_(); "
+    "y = F.adaptive_avg_pool2d(x, (3, 4)); "
+    "(y * lib.arange(12.).reshape(3, 4)).sum().backward(); out = (y, x.grad)",
+]
+
+VARIANCE = [
+    "x = (1000 + lib.linspace(-1e-3, 1e-3, 11)).float(); out = (x.var().item(), x.std().item())",
+    "x = lib.full((3, 100), 3.3); out = (x.std(1), F.layer_norm(x, (100,)).abs().max())",
+    "x = (1000 + lib.linspace(-1e-3, 1e-3, 11)).float().reshape(1, 11); "
+    "out = F.layer_norm(x, (11,))",
+    "out = lib.tensor([1e20, -1e20]).std()",
+    "x = (1000 + lib.linspace(-1e-3, 1e-3, 11)).float().requires_grad_(); x.std().backward(); "
+    "out = x.grad",
+]
+
+
+@pytest.mark.parametrize("code", VIEWS_AND_IN_PLACE + INDEXING + ARITHMETIC + COMPARISONS
+                         + GRADIENTS_THROUGH_MASKS + VARIANCE)
+def test_same_as_torch(code):
+    assert_same(code)
+
+
+@settings(max_examples=60, deadline=None)
+@given(offset=st.sampled_from([0.0, 0.1, 3.3, 1000.0, -7.7e4]),
+       spread=st.sampled_from([0.0, 1e-3, 1.0]), size=st.integers(2, 40),
+       seed=st.integers(0, 2**16))
+def test_float32_moments_keep_float32_precision(offset, spread, size, seed):
+    """var, std and layer_norm of float32 data within float32 rounding of the exact values
+    (computed in float64 from the same float32 numbers): a constant row has std 0."""
+    values = (offset + spread * np.random.default_rng(seed).standard_normal((3, size)))
+    values = values.astype(np.float32)
+    exact = values.astype(np.float64)
+    x = ember.tensor(values)
+    np.testing.assert_allclose(x.var(1).numpy(), exact.var(1, ddof=1), rtol=2e-6, atol=1e-30)
+    np.testing.assert_allclose(x.std(1).numpy(), exact.std(1, ddof=1), rtol=2e-6, atol=1e-30)
+    centered = exact - exact.mean(1, keepdims=True)
+    normalized = centered / np.sqrt((centered ** 2).mean(1, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(ember.nn.functional.layer_norm(x, (size,)).numpy(), normalized,
+                               rtol=1e-5, atol=1e-6)
