@@ -119,6 +119,40 @@ VARIANCE = [
     "out = x.grad",
 ]
 
+# NumPy's errors and warnings must not leak: PyTorch's result, or PyTorch's error.
+EDGES = [
+    "out = (F.softmax(lib.tensor(2.0), 0), F.log_softmax(lib.tensor(-1.0), 0))",
+    "x = lib.tensor(2.0, requires_grad=True); F.softmax(x, 0).backward(); out = x.grad",
+    "out = (F.log_softmax(lib.zeros(3, 0), 1), F.softmax(lib.zeros(2, 0), 1), "
+    "F.softmax(lib.zeros(0, 4), 1))",
+    "out = lib.logsumexp(lib.zeros(3, 0), 1)",
+    "out = lib.logsumexp(lib.tensor([[-float('inf'), -float('inf')], [1., 2.]]), 1)",
+    "F.cross_entropy(lib.zeros(2, 0), lib.tensor([0, 0]))",
+    "x = lib.zeros(0, requires_grad=True); loss = F.mse_loss(x, lib.zeros(0)); loss.backward(); "
+    "out = (loss, x.grad)",
+    "out = (lib.zeros(0).mean(), lib.zeros(2, 0).mean(1), lib.zeros(0, 3).sum(0))",
+    "b = lib.tensor(1.0); b[()] = 5; out = b",
+    "w = lib.tensor(1.0, requires_grad=True); b = w * 1; b[()] = 5; b.backward(); "
+    "out = (b.item(), w.grad)",
+    "out = (lib.tensor([1, 2], dtype=lib.uint8) + 300, lib.tensor([1, 2], dtype=lib.int8) * 200, "
+    "300 - lib.tensor([1], dtype=lib.uint8), lib.tensor([5], dtype=lib.uint8) > 300)",
+    "out = (lib.tensor([1., 0.]) / 0, lib.tensor([-1.]).sqrt(), lib.tensor([1e30]) ** 2)",
+]
+
+MODULES = [
+    # The registries are the single source of truth.
+    "m = lib.nn.Linear(2, 2, bias=False); p = lib.nn.Parameter(lib.ones(2, 2)); "
+    "m._parameters['weight'] = p; out = (m.weight is p, m(lib.ones(1, 2)))",
+    "m = lib.nn.Linear(2, 2); m._buffers['scale'] = lib.ones(1); del m._parameters['bias']; "
+    "out = (m.scale, list(m.state_dict()), hasattr(m, 'bias'))",
+    "m = lib.nn.Sequential(lib.nn.ReLU()); m._modules['0'] = lib.nn.Tanh(); out = (m[0], m)",
+]
+
+
+@pytest.mark.parametrize("code", EDGES + MODULES)
+def test_edges_and_modules_as_torch(code):
+    assert_same(code)
+
 
 @pytest.mark.parametrize("code", VIEWS_AND_IN_PLACE + INDEXING + ARITHMETIC + COMPARISONS
                          + GRADIENTS_THROUGH_MASKS + VARIANCE)

@@ -22,6 +22,15 @@ from .shape import normalize_dim
 # ---- softmax -----------------------------------------------------------------------------
 
 
+def shifted_by_maximum(input, dim):
+    """``input`` minus its maximum along ``dim`` (a new array, also for 0-d input), so that
+    ``exp`` of it never overflows. A dimension of size 0 has no maximum: nothing is shifted."""
+    xp = array_module(input)
+    if input.size == 0:
+        return input.astype(input.dtype, copy=True)
+    return xp.subtract(input, input.max(axis=dim, keepdims=True), out=xp.empty_like(input))
+
+
 class Softmax(Function):
     """``exp(x) / sum(exp(x))`` along ``dim``, after subtracting the maximum so exp never
     overflows (the result is the same: the factor ``exp(-max)`` cancels)."""
@@ -29,7 +38,7 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, input, dim):
         xp = array_module(input)
-        output = input - input.max(axis=dim, keepdims=True)
+        output = shifted_by_maximum(input, dim)
         xp.exp(output, out=output)
         output /= output.sum(axis=dim, keepdims=True)
         ctx.save_for_backward(output)
@@ -51,7 +60,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, input, dim):
         xp = array_module(input)
-        output = input - input.max(axis=dim, keepdims=True)
+        output = shifted_by_maximum(input, dim)
         output -= xp.log(xp.exp(output).sum(axis=dim, keepdims=True))
         ctx.save_for_backward(output)
         ctx.dim = dim

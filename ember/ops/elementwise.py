@@ -122,9 +122,25 @@ def promote(a, b):
         a = a.astype(dtype)
     if b_is_array and b.dtype != dtype:
         b = b.astype(dtype)
+    if dtype.kind in "iu":
+        a, b = _wrapped(a, dtype), _wrapped(b, dtype)
     if not a_is_array and not b_is_array:
         a = np.asarray(a, dtype)
     return a, b
+
+
+_INTEGER_LIMITS = {}  # dtype -> np.iinfo(dtype), which costs a microsecond to make
+
+
+def _wrapped(value, dtype):
+    """A Python int outside ``dtype``'s range wrapped around into it, as PyTorch casts it
+    (``uint8 + 300`` adds 44); NumPy refuses such a number with OverflowError."""
+    if type(value) is not int:
+        return value
+    limits = _INTEGER_LIMITS.get(dtype) or _INTEGER_LIMITS.setdefault(dtype, np.iinfo(dtype))
+    if limits.min <= value <= limits.max:
+        return value
+    return np.asarray(value, dtype=np.int64).astype(dtype)
 
 
 def _float_operands(a, b):

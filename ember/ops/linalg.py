@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .. import _blas
 from .._backend import array_module
 from .._parallel import parallel_for, worth_splitting
 from ..autograd.function import Function
@@ -27,17 +28,21 @@ def matrix_product(a, b):
 
     The outer-product case (inner size 1) is a broadcast multiply: OpenBLAS's gemm is about 5x
     slower than that when k is 1, which is every weight gradient of a Linear layer at batch
-    size 1. A large product is split into bands of rows for ``parallel_for`` (NumPy's OpenBLAS
-    runs on one thread, see ``_blas``). Its work counts an eighth per multiply-add: a plain
-    product does them several times faster than a convolution, whose work includes copying
-    its columns, so splitting pays only from about 8 million (a batch of 256 through the
-    tutorial net's first Linear layer; at 64, waking a thread costs what it saves).
+    size 1. A large product is split into bands of rows for ``parallel_for``, each on one
+    OpenBLAS thread; a product too small to split but large enough for OpenBLAS to use its
+    threads runs with ember's BLAS thread count (see ``_blas``). Its work counts an eighth per
+    multiply-add: a plain product does them several times faster than a convolution, whose
+    work includes copying its columns, so splitting pays only from about 8 million (a batch of
+    256 through the tutorial net's first Linear layer; at 64, waking a thread costs what it
+    saves).
     """
     if a.shape[-1] == 1:
         return a * b
     (rows, inner), columns = a.shape, b.shape[1]
     work = inner * columns // 8
     if type(a) is not np.ndarray or not worth_splitting(rows, work):
+        if type(a) is np.ndarray and rows * inner * columns >= _blas.MIN_SCOPED_WORK:
+            return _blas.limited(np.matmul, a, b)  # on ember's BLAS threads, see ``_blas``
         return a @ b
     out = np.empty((rows, columns), dtype=np.result_type(a, b))
 

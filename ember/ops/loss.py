@@ -22,8 +22,9 @@ def _reduce(losses, reduction):
     if reduction == "sum":
         return losses.sum()
     if reduction == "mean":
-        # sum / size is ndarray.mean without its Python-level bookkeeping; empty gives NaN.
-        return losses.sum() / losses.size if losses.size else losses.mean()
+        # sum / size is ndarray.mean without its Python-level bookkeeping; empty gives 0 / 0,
+        # NaN, as in PyTorch.
+        return losses.sum() / losses.dtype.type(losses.size)
     return losses
 
 
@@ -40,7 +41,8 @@ class MseLoss(Function):
     @staticmethod
     def backward(ctx, grad_output):
         difference, = ctx.saved_tensors
-        scale = 2.0 / difference.size if ctx.reduction == "mean" else 2.0
+        # The mean of nothing is NaN, and so is its gradient (there are no elements to get it).
+        scale = 2.0 / difference.size if ctx.reduction == "mean" and difference.size else 2.0
         grad_input = grad_output * difference * scale
         grad_target = -grad_input if ctx.needs_input_grad[1] else None
         return grad_input, grad_target, None

@@ -74,11 +74,11 @@ class Mean(Function):
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either "
                                f"a floating point or complex dtype. Got: {type_name(a.dtype)}")
         ctx.shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
-        ctx.count = builtins.max(1, int(np.prod([a.shape[i] for i in axes])))
-        if a.size == 0:
-            return a.mean(axis=axes, keepdims=keepdim)  # NaN, as in PyTorch
-        # The same sum as ndarray.mean, without its Python-level bookkeeping (2-3 us a call).
-        return a.sum(axis=axes, keepdims=keepdim) / ctx.count
+        count = int(np.prod([a.shape[i] for i in axes]))
+        ctx.count = builtins.max(1, count)
+        # The same sum as ndarray.mean, without its Python-level bookkeeping (2-3 us a call);
+        # the mean of nothing is 0 / 0, NaN, as in PyTorch (and without NumPy's warning).
+        return a.sum(axis=axes, keepdims=keepdim) / count
 
     @staticmethod
     def backward(ctx, grad):
@@ -301,7 +301,10 @@ class Logsumexp(Function):
         xp = array_module(a)
         if a.dtype.kind in "biu":  # integers give the default float dtype, as in PyTorch
             a = a.astype(_dtype.get_default_dtype().numpy)
-        peak = a.max(axis=axes, keepdims=True)
+        # Shifted by the largest finite value so that exp cannot overflow; an empty reduction
+        # has none (and sums to 0: log gives -inf, as in PyTorch).
+        peak = a.max(axis=axes, keepdims=True) if a.size else xp.zeros(
+            [1 if i in axes else n for i, n in enumerate(a.shape)], a.dtype)
         peak = xp.where(xp.isfinite(peak), peak, 0)
         out = xp.log(xp.exp(a - peak).sum(axis=axes, keepdims=True)) + peak
         ctx.save_for_backward(a, out)

@@ -4,11 +4,10 @@ A Module keeps what it owns in three dictionaries: ``_parameters`` (learnable ``
 ``_buffers`` (tensors that are state but not learned, such as BatchNorm's running mean) and
 ``_modules`` (child modules); ``__setattr__`` files each assigned value into the right one.
 
-Reading ``self.conv1`` or ``self.weight`` happens on every forward of every layer, so each
-registered value is also kept in the instance ``__dict__``, where ordinary attribute lookup finds
-it at no extra cost. ``_register`` and ``_unregister`` are the only code that writes both places,
-which keeps them in step; ``__getattr__`` remains as the fallback for a value put into a
-registry directly (``module._parameters[name] = p``).
+The three dictionaries are the single source of truth, as in PyTorch: a registered value is
+not an instance attribute, so ordinary attribute lookup misses it and ``__getattr__`` reads it
+from its dictionary. What is put into a dictionary directly (``module._parameters["weight"] =
+p``) is what ``module.weight`` returns.
 """
 
 import itertools
@@ -288,9 +287,9 @@ class Module:
     register_module = add_module
 
     def _register(self, registry: dict, name: str, value) -> None:
-        """Store ``value`` in ``registry`` and, for fast reads, in the instance ``__dict__``."""
+        """Store ``value`` in ``registry``; a plain attribute of that name goes away."""
         registry[name] = value
-        self.__dict__[name] = value
+        self.__dict__.pop(name, None)
 
     def _unregister(self, name: str) -> None:
         """Remove ``name`` from every registry and from the instance ``__dict__``."""
@@ -336,7 +335,7 @@ class Module:
             object.__setattr__(self, name, value)
 
     def __getattr__(self, name: str):
-        # Python calls this only when ordinary lookup (which sees the __dict__ copies) fails.
+        # Python calls this when ordinary lookup fails: for every registered name.
         state = self.__dict__
         parameters = state.get("_parameters")
         if parameters is not None and name in parameters:
