@@ -186,7 +186,7 @@ class Tensor:
             raise RuntimeError("ember cannot track a view of a tensor whose memory layout has "
                                "gaps through an in-place operation; clone() the tensor first")
         refreshed = indexing.AsStrided.apply(base, indices, self._data)
-        self.grad_fn, self._output_nr = refreshed.grad_fn, 0
+        self.grad_fn, self._output_nr, self._requires_grad = refreshed.grad_fn, 0, True
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` whenever backward computes this tensor's gradient; a hook that
@@ -489,6 +489,15 @@ class Tensor:
             if base is not None and base._requires_grad and base.grad_fn is None:
                 raise RuntimeError("a view of a leaf Variable that requires grad is being used "
                                    "in an in-place operation.")
+            node = self.grad_fn
+            if base is not None and node is not None and node._num_outputs > 1 \
+                    and node._function.is_view:
+                name = node.name()[:node.name().rfind("Backward")]
+                raise RuntimeError(
+                    f"Output {self._output_nr} of {name} is a view and is being modified "
+                    "inplace. This view is the output of a function that returns multiple "
+                    "views. Such functions do not allow the output views to be modified "
+                    "inplace. You should replace the inplace operation by an out-of-place one.")
             old = Tensor._wrap(self._data.copy())
             if self._requires_grad:
                 old._requires_grad = True
@@ -546,17 +555,18 @@ class Tensor:
         base.grad_fn, base._output_nr, base._requires_grad = new_base.grad_fn, 0, True
         self._refresh_view()
 
-    def add_(self, other, alpha=1) -> "Tensor":
-        return self._inplace(elementwise.add, other, alpha)
+    def add_(self, other, *, alpha=1) -> "Tensor":
+        return self._inplace(lambda s, o: elementwise.add(s, o, alpha=alpha), other)
 
-    def sub_(self, other, alpha=1) -> "Tensor":
-        return self._inplace(elementwise.sub, other, alpha)
+    def sub_(self, other, *, alpha=1) -> "Tensor":
+        return self._inplace(lambda s, o: elementwise.sub(s, o, alpha=alpha), other)
 
     def mul_(self, other) -> "Tensor":
         return self._inplace(elementwise.mul, other)
 
-    def div_(self, other, rounding_mode=None) -> "Tensor":
-        return self._inplace(elementwise.div, other, rounding_mode)
+    def div_(self, other, *, rounding_mode=None) -> "Tensor":
+        return self._inplace(lambda s, o: elementwise.div(s, o, rounding_mode=rounding_mode),
+                             other)
 
     def pow_(self, exponent) -> "Tensor":
         return self._inplace(elementwise.pow, exponent)
@@ -747,17 +757,17 @@ class Tensor:
 
     # ---- methods that forward to ops ---------------------------------------------------------
 
-    def add(self, other, alpha=1):
-        return elementwise.add(self, other, alpha)
+    def add(self, other, *, alpha=1):
+        return elementwise.add(self, other, alpha=alpha)
 
-    def sub(self, other, alpha=1):
-        return elementwise.sub(self, other, alpha)
+    def sub(self, other, *, alpha=1):
+        return elementwise.sub(self, other, alpha=alpha)
 
     def mul(self, other):
         return elementwise.mul(self, other)
 
-    def div(self, other, rounding_mode=None):
-        return elementwise.div(self, other, rounding_mode)
+    def div(self, other, *, rounding_mode=None):
+        return elementwise.div(self, other, rounding_mode=rounding_mode)
 
     def pow(self, exponent):
         return elementwise.pow(self, exponent)

@@ -148,6 +148,46 @@ MODULES = [
     "m = lib.nn.Sequential(lib.nn.ReLU()); m._modules['0'] = lib.nn.Tanh(); out = (m[0], m)",
 ]
 
+# Found by the differential fuzzer (tests/test_fuzz.py).
+FUZZ_FINDINGS = [
+    # A 0-d result saved for backward (a NumPy scalar) is version-checked like any other.
+    "a = lib.tensor(0.5, dtype=lib.float64, requires_grad=True); v = a.tanh(); v.add_(0.5); "
+    "v.sum().backward()",
+    "a = lib.tensor([0.5, 2.0], requires_grad=True); v = a.exp().sum(); v.mul_(2); v.backward()",
+    # Writing a whole 0-d tensor overwrites its gradient path too.
+    "a = lib.tensor(0.5, dtype=lib.float64, requires_grad=True); v = a * 2; v[...] = 0.5; "
+    "(v * 3).backward(); out = a.grad",
+    "a = lib.tensor(0.3, dtype=lib.float64, requires_grad=True); v0 = F.gelu(a); v1 = F.gelu(a); "
+    "v0[()] = 0.5; (2 * v0 + 3 * v1).backward(); out = a.grad",
+    # A view written with a grad-requiring operand requires grad itself.
+    "x = lib.zeros(2, 2); a = lib.ones(2, requires_grad=True); v = x[0]; v.add_(a); "
+    "(v * lib.tensor([2., 3.])).sum().backward(); out = (v.requires_grad, x.requires_grad, a.grad)",
+    # Views from functions with several outputs refuse in-place changes (with grad).
+    "a = lib.zeros(2, 3, requires_grad=True); x = a * 1; x.unbind(0)[0].add_(1)",
+    "a = lib.zeros(2, 3, requires_grad=True); x = a * 1; x.split(1, 0)[1].mul_(2)",
+    "x = lib.zeros(2, 3); x.unbind(0)[0].add_(1); x.chunk(2, 0)[1].add_(2); out = x",
+    # 0-d pieces are views: writes to the base reach them.
+    "x = lib.zeros(3); v = x[1]; w = lib.zeros(1); u = w.unbind(0)[0]; x.fill_(1.0); "
+    "w.fill_(2.0); out = (v, u)",
+    "a = lib.tensor([0.3, 0.5], dtype=lib.float64, requires_grad=True); "
+    "v = F.layer_norm(a, (2,)); v.relu_(); v.sum().backward(); out = a.grad",
+    "out = (lib.tensor(0.5).transpose(0, 0), lib.tensor(0.5).transpose(0, -1), "
+    "lib.tensor(0.5).squeeze(0), lib.tensor(0.5).squeeze((0,)), lib.tensor(0.5).roll(1))",
+    "lib.tensor(0.5).roll(1, 0)",
+    "lib.tensor(0.5).index_select(0, lib.tensor([0, 0]))",
+    "out = lib.tensor(0.5).index_select(0, lib.tensor([0]))",
+    "lib.zeros((1, 0)).index_select(-1, lib.tensor([0]))",
+    "lib.zeros((2, 3)).index_select(1, lib.tensor([3]))",
+    "lib.zeros(3).index_select(0, lib.tensor([-1]))",
+    "F.conv2d(lib.zeros((1, 1, 1, 0)), lib.ones((1, 1, 1, 1)), padding=1)",
+    "out = F.conv2d(lib.zeros((0, 1, 3, 3)), lib.ones((1, 1, 1, 1))).shape",
+]
+
+
+@pytest.mark.parametrize("code", FUZZ_FINDINGS)
+def test_fuzz_findings_as_torch(code):
+    assert_same(code)
+
 
 @pytest.mark.parametrize("code", EDGES + MODULES)
 def test_edges_and_modules_as_torch(code):

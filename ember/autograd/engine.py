@@ -9,6 +9,8 @@ This is also the one place where a gradient is summed back to the shape of a bro
 import heapq
 import itertools
 
+import numpy as np
+
 from .. import _tensor
 from .function import BackwardNode, ieee_arithmetic
 
@@ -97,6 +99,10 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
             grad = input_grads[position] if position < len(input_grads) else None
             if grad is None:
                 continue
+            if isinstance(grad, np.generic):
+                # NumPy gives a scalar for arithmetic on 0-d arrays; a 0-d array is what
+                # backward formulas may index and write into (grad.copy()[...] = 0).
+                grad = np.asarray(grad)
             if grad.shape != shape:
                 grad = _reshape_gradient(node, position, grad, shape)
             if grad.dtype != dtype:

@@ -167,11 +167,13 @@ class BackwardNode(Node):
         name = name[:name.rfind("Backward")] if "Backward" in name else name
         return f", which is output {index} of {name},"
 
-    def _record_saved_versions(self, inputs, outputs) -> None:
+    def _record_saved_versions(self, inputs, outputs, arrays) -> None:
         """Remember each saved item's version counter, found by identity among inputs/outputs.
 
         Each entry is (counter, version when saved, source): source is the input tensor, or
-        the output's index, that the in-place error message names.
+        the output's index, that the in-place error message names. Outputs are matched by the
+        arrays forward returned (``arrays``): a 0-d result may be a NumPy scalar, which its
+        tensor holds as a new 0-d array.
         """
         versions = []
         for item in self._saved:
@@ -185,8 +187,8 @@ class BackwardNode(Node):
                     entry = (tensor._version, tensor._version[0], tensor)
                     break
             else:
-                for position, tensor in enumerate(outputs):
-                    if data is tensor._data:
+                for position, (tensor, array) in enumerate(zip(outputs, arrays)):
+                    if data is array or data is tensor._data:
                         entry = (tensor._version, tensor._version[0], position)
                         break
             versions.append(entry)
@@ -338,7 +340,7 @@ class Function:
         if len(outputs) > 1:
             ctx._output_shapes = tuple((a.shape, a.dtype) for a in arrays)
         if ctx._saved:
-            ctx._record_saved_versions(args, outputs)
+            ctx._record_saved_versions(args, outputs, arrays)
         non_differentiable = ctx._non_differentiable
         for index, out in enumerate(outputs):
             if non_differentiable and id(raw if single else raw[index]) in non_differentiable:

@@ -345,7 +345,9 @@ class NativeLayerNorm(Function):
         variance = sum_of_squares(deviations, axes, True) / count
         inverse_std = (1 / xp.sqrt(variance + eps)).astype(input.dtype, copy=False)
         normalized = (deviations * inverse_std).astype(input.dtype, copy=False)
-        output = normalized if weight is None else normalized * weight
+        # Without weight and bias the output is a copy: backward needs ``normalized`` as it
+        # is now, whatever in-place op later changes the output (PyTorch saves no output).
+        output = normalized.copy() if weight is None else normalized * weight
         if bias is not None:
             output = output + bias
         ctx.save_for_backward(normalized, inverse_std, weight)

@@ -499,6 +499,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
         from .shape import squeeze, unsqueeze
         return squeeze(conv2d(unsqueeze(input, 0), weight, bias, stride, padding, dilation,
                               groups), 0)
+    if input._data.size == 0 and min(input.shape[:2]) > 0:
+        raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got input "
+                           f"shape: {_shape_list(input.shape)}")
     stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
     if min(stride) <= 0:
         raise RuntimeError("non-positive stride is not supported")

@@ -452,4 +452,18 @@ def index_select(input, dim: int, index):
     index = index._data
     if index.ndim == 0:  # a 0-d index selects one slice and keeps its dimension
         index = index.reshape(1)
-    return IndexSelect.apply(input, normalize_dim(dim, input.ndim), index)
+    dim = normalize_dim(dim, input.ndim)
+    if input.ndim == 0:
+        if index.size != 1:
+            raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got "
+                               f"{index.size} value(s)")
+        return IndexSelect.apply(input.reshape(1), 0, index).reshape(())
+    size = input.shape[dim]
+    if size == 0 and index.size:
+        raise RuntimeError("index_select(): self indexing axis dim should be positive")
+    if index.size and int(index.min()) < 0:
+        raise IndexError("index out of range in self")
+    if index.size and int(index.max()) >= size:
+        raise RuntimeError(f"INDICES element is out of DATA bounds, id={int(index.max())} "
+                           f"axis_dim={size}")
+    return IndexSelect.apply(input, dim, index)

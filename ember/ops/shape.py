@@ -114,7 +114,7 @@ class SqueezeDim(Function):
     @staticmethod
     def forward(ctx, a, axis):
         ctx.shape = a.shape
-        return a.squeeze(axis) if a.shape[axis] == 1 else a.view()
+        return a.squeeze(axis) if a.ndim and a.shape[axis] == 1 else a.view()
 
     @staticmethod
     def backward(ctx, grad):
@@ -130,7 +130,7 @@ class SqueezeDims(Function):
     @staticmethod
     def forward(ctx, a, axes):
         ctx.shape = a.shape
-        return a.squeeze(tuple(axis for axis in axes if a.shape[axis] == 1))
+        return a.squeeze(tuple(axis for axis in axes if a.ndim and a.shape[axis] == 1))
 
     @staticmethod
     def backward(ctx, grad):
@@ -175,11 +175,11 @@ class Transpose(Function):
     @staticmethod
     def forward(ctx, a, dim0, dim1):
         ctx.dims = (dim0, dim1)
-        return a.swapaxes(dim0, dim1)
+        return a.swapaxes(dim0, dim1) if a.ndim else a.view()  # a 0-d tensor has one "dim"
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.swapaxes(*ctx.dims), None, None
+        return grad.swapaxes(*ctx.dims) if grad.ndim else grad, None, None
 
 
 class T(Function):
@@ -290,7 +290,9 @@ class Unbind(Function):
     @staticmethod
     def forward(ctx, a, axis):
         ctx.axis = axis
-        return tuple(a[(slice(None),) * axis + (i,)] for i in range(a.shape[axis]))
+        # The Ellipsis keeps each piece of a 1-d tensor a 0-d view (NumPy returns a copy, a
+        # scalar, for a[i]).
+        return tuple(a[(slice(None),) * axis + (i, Ellipsis)] for i in range(a.shape[axis]))
 
     @staticmethod
     def backward(ctx, *grads):
@@ -580,5 +582,7 @@ def roll(input, shifts, dims=None):
     if len(shifts) != len(dims) and not (not dims and len(shifts) == 1):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
                            f"dims:{len(dims)}")
+    if dims and not input.ndim:
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
     axes = tuple(normalize_dim(d, input.ndim) for d in dims)
-    return Roll.apply(input, shifts, axes if input.ndim else ())
+    return Roll.apply(input, shifts, axes)
