@@ -22,7 +22,8 @@ from .ops.elementwise import (abs, add, bitwise_and, bitwise_not, bitwise_or, bi
                               isclose, isfinite, isinf, isnan, le, lerp, log, log1p, log2, log10,
                               logical_not, lt, maximum, minimum, mul, ne, neg, pow, reciprocal,
                               relu, remainder, result_type, round, rsqrt, sigmoid, sign, sin,
-                              sqrt, sub, tanh, where)
+                              sqrt, sub, tanh, true_divide, where)
+from .ops.elementwise import write_out as _write_out
 from .ops.indexing import gather, index_select, masked_fill
 from .ops.linalg import addmm, bmm, dot, matmul, mm, mv
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min,
@@ -46,14 +47,18 @@ _malloc.tune_if_asked()
 __version__ = "0.1.0"
 
 clip = clamp
-concat = concatenate = cat
+concat = cat
 multiply = mul
 subtract = sub
 divide = div
-true_divide = div
 
 
-def is_tensor(obj) -> "bool":
+def concatenate(tensors, axis: int = 0, out=None) -> Tensor:
+    """``cat`` with NumPy's name for the dimension, as ``torch.concatenate`` has it."""
+    return _write_out("concatenate", cat(tensors, axis), out)
+
+
+def is_tensor(obj, /) -> "bool":
     """True when ``obj`` is an ember Tensor."""
     return isinstance(obj, Tensor)
 
@@ -63,15 +68,16 @@ def numel(input: Tensor) -> "int":
     return input.numel()
 
 
-def equal(a: Tensor, b: Tensor) -> "bool":
+def equal(input: Tensor, other: Tensor) -> "bool":
     """True when both tensors have the same shape and elements."""
-    return a.equal(b)
+    return input.equal(other)
 
 
-def allclose(a: Tensor, b: Tensor, rtol=1e-05, atol=1e-08, equal_nan=False) -> "bool":
-    """True when all elements are close: ``|a - b| <= atol + rtol * |b|``."""
-    return a.allclose(b, rtol, atol, equal_nan)
+def allclose(input: Tensor, other: Tensor, rtol=1e-05, atol=1e-08, equal_nan=False) -> "bool":
+    """True when all elements are close: ``|input - other| <= atol + rtol * |other|``."""
+    return input.allclose(other, rtol, atol, equal_nan)
 
 
-def square(input: Tensor) -> Tensor:
-    return input ** 2
+def square(input: Tensor, *, out=None) -> Tensor:
+    """``input ** 2``, elementwise."""
+    return _write_out("square", input ** 2, out)

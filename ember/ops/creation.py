@@ -75,7 +75,7 @@ def _raise_ragged(data, dim: int = 0) -> None:
         _raise_ragged(item, dim + 1)
 
 
-def tensor(data, dtype=None, device=None, requires_grad: bool = False):
+def tensor(data, *, dtype=None, device=None, requires_grad: bool = False):
     """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays).
 
     Example:
@@ -87,18 +87,18 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False):
     return _finish(_infer_array(data, dtype), dtype, device, requires_grad)
 
 
-def as_tensor(data, dtype=None, device=None):
+def as_tensor(data, *, dtype=None, device=None):
     """Like ``tensor``, but shares memory with a NumPy array or tensor when it can."""
     from .._tensor import Tensor
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype) if (dtype or device) else data
     if isinstance(data, np.ndarray):
         return _finish(from_numpy(data)._data, dtype, device)
-    return tensor(data, dtype, device)
+    return tensor(data, dtype=dtype, device=device)
 
 
-def from_numpy(array: np.ndarray):
-    """A tensor sharing memory with ``array``: a change to one shows in the other.
+def from_numpy(ndarray: np.ndarray):
+    """A tensor sharing memory with ``ndarray``: a change to one shows in the other.
 
     Example:
         >>> import ember, numpy as np
@@ -106,14 +106,14 @@ def from_numpy(array: np.ndarray):
         tensor([5., 1.], dtype=ember.float64)
     """
     from .._tensor import Tensor
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
-    if any(stride < 0 for stride in array.strides):
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    if any(stride < 0 for stride in ndarray.strides):
         raise ValueError("At least one stride in the given numpy array is negative, and tensors "
                          "with negative strides are not currently supported. (You can probably "
                          "work around this by making a copy of your array  with array.copy().) ")
-    _dtype.from_numpy(array.dtype)
-    return Tensor._wrap(array)
+    _dtype.from_numpy(ndarray.dtype)
+    return Tensor._wrap(ndarray)
 
 
 def _filled(fill, size, dtype, device, requires_grad):
@@ -137,7 +137,7 @@ def empty(*size, dtype=None, device=None, requires_grad: bool = False):
     return _filled(lambda xp, s, d: xp.empty(s, d), size, dtype, device, requires_grad)
 
 
-def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False):
+def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False):
     """A tensor of the given size filled with ``fill_value`` (its dtype follows the value)."""
     if dtype is None:
         dtype = _dtype.from_numpy(np.asarray(fill_value).dtype)
@@ -149,12 +149,13 @@ def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False)
                    requires_grad)
 
 
-def eye(n: int, m: "int | None" = None, dtype=None, device=None, requires_grad: bool = False):
+def eye(n: int, m: "int | None" = None, *, dtype=None, device=None,
+        requires_grad: bool = False):
     """The identity matrix (n x m)."""
     return _finish(np.eye(n, m, dtype=_numpy_dtype(dtype)), None, device, requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool = False):
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False):
     """Values from ``start`` up to (not including) ``end`` in steps of ``step``.
 
     Integers give int64, any float gives the default float dtype.
@@ -173,7 +174,8 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
     return _finish(values, dtype, device, requires_grad)
 
 
-def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: bool = False):
+def linspace(start, end, steps: int, *, dtype=None, device=None,
+             requires_grad: bool = False):
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     return _finish(np.linspace(start, end, steps), dtype or _dtype.get_default_dtype(), device,
                    requires_grad)
@@ -193,7 +195,8 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = 
     return _finish(array, None, None, requires_grad)
 
 
-def randint(low, high=None, size=None, generator=None, dtype=None, device=None):
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad: bool = False):
     """Integers from [low, high) (``randint(high, size)`` starts at 0)."""
     if size is None:
         low, high, size = 0, low, high
@@ -201,24 +204,36 @@ def randint(low, high=None, size=None, generator=None, dtype=None, device=None):
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
                            f">= to={high}")
     values = random._rng(generator).integers(low, high, size=tuple(size), dtype=np.int64)
-    return _finish(values, dtype, device)
+    return _finish(values, dtype, device, requires_grad)
 
 
-def randperm(n: int, generator=None, dtype=None, device=None):
+def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False):
     """A random permutation of 0 … n-1."""
-    return _finish(random._rng(generator).permutation(n).astype(np.int64), dtype, device)
+    return _finish(random._rng(generator).permutation(n).astype(np.int64), dtype, device,
+                   requires_grad)
 
 
-def normal(mean: float, std: float, size, generator=None, dtype=None, device=None):
+def normal(mean: float, std: float, size, *, generator=None, dtype=None, device=None,
+           requires_grad: bool = False):
+    """Normal samples of mean ``mean`` and standard deviation ``std`` (numbers), of ``size``."""
     array = random.normal(sizes_from((size,)), mean, std, _numpy_dtype(dtype),
                           _backend.device(device or "cpu"), generator)
-    return _finish(array)
+    return _finish(array, None, None, requires_grad)
 
 
 def _like(make):
-    def like(input, dtype=None, device=None, requires_grad: bool = False, **kwargs):
+    def like(input, *, dtype=None, device=None, requires_grad: bool = False):
         return make(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
-                    requires_grad=requires_grad, **kwargs)
+                    requires_grad=requires_grad)
+    like.__name__ = make.__name__ + "_like"
+    like.__doc__ = f"``{make.__name__}`` with the shape (and default dtype, device) of ``input``."
+    return like
+
+
+def _random_like(make):
+    def like(input, *, generator=None, dtype=None, device=None, requires_grad: bool = False):
+        return make(*input.shape, generator=generator, dtype=dtype or input.dtype,
+                    device=device or input.device, requires_grad=requires_grad)
     like.__name__ = make.__name__ + "_like"
     like.__doc__ = f"``{make.__name__}`` with the shape (and default dtype, device) of ``input``."
     return like
@@ -227,10 +242,10 @@ def _like(make):
 zeros_like = _like(zeros)
 ones_like = _like(ones)
 empty_like = _like(empty)
-rand_like = _like(rand)
-randn_like = _like(randn)
+rand_like = _random_like(rand)
+randn_like = _random_like(randn)
 
 
-def full_like(input, fill_value, dtype=None, device=None, requires_grad: bool = False):
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad: bool = False):
     return full(tuple(input.shape), fill_value, dtype=dtype or input.dtype,
                 device=device or input.device, requires_grad=requires_grad)

@@ -362,14 +362,19 @@ class PowScalarBase(Function):
             out = xp.trunc(real).astype(exponent.dtype)
         else:
             out = base ** exponent
-        ctx.save_for_backward(out)
+        # Saving the exponent (as PyTorch does) also makes changing it in place before backward
+        # an error rather than a silently wrong gradient.
+        ctx.save_for_backward(exponent, out)
         ctx.base = base
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        out, = ctx.saved_tensors
-        return grad * out * np.log(ctx.base), None
+        exponent, out = ctx.saved_tensors
+        grad_exponent = grad * out * np.log(ctx.base)
+        if ctx.base == 0:  # d(0 ** x)/dx is taken as 0 where x >= 0, as PyTorch does
+            grad_exponent = _backend.array_module(grad).where(exponent >= 0, 0, grad_exponent)
+        return grad_exponent, None
 
 
 # ---- unary math ------------------------------------------------------------------------------
@@ -880,36 +885,52 @@ def write_out(name: str, result, out):
     return out
 
 
-def add(a, b, alpha=1, *, out=None):
-    """``a + alpha * b``, broadcasting (into ``out`` when given, see ``write_out``)."""
-    result = Add.apply(a, b, alpha)
-    return result if out is None else write_out("add", result, out)
+def write_out_pair(name: str, result, out):
+    """``write_out`` for ops that return ``(values, indices)``: ``out`` is a pair of tensors."""
+    if out is None:
+        return result
+    values, indices = out
+    return type(result)(write_out(name, result[0], values), write_out(name, result[1], indices))
 
 
-def sub(a, b, alpha=1, *, out=None):
-    """``a - alpha * b``, broadcasting (into ``out`` when given, see ``write_out``)."""
-    result = Sub.apply(a, b, alpha)
-    return result if out is None else write_out("sub", result, out)
+def add(input, other, *, alpha=1, out=None):
+    """``input + alpha * other``, broadcasting (into ``out`` when given, see ``write_out``).
+
+    Example:
+        >>> import ember
+        >>> ember.add(input=ember.ones(2), other=ember.ones(2), alpha=3)
+        tensor([4., 4.])
+    """
+    return write_out("add", Add.apply(input, other, alpha), out)
 
 
-def rsub(a, other):
-    return Rsub.apply(a, other)
+def sub(input, other, *, alpha=1, out=None):
+    """``input - alpha * other``, broadcasting (into ``out`` when given, see ``write_out``)."""
+    return write_out("sub", Sub.apply(input, other, alpha), out)
 
 
-def mul(a, b, *, out=None):
-    """``a * b``, broadcasting (into ``out`` when given, see ``write_out``)."""
-    result = Mul.apply(a, b)
-    return result if out is None else write_out("mul", result, out)
+def rsub(input, other):
+    """``other - input``: ``number - tensor``."""
+    return Rsub.apply(input, other)
 
 
-def div(a, b, rounding_mode=None, *, out=None):
-    """``a / b`` (true division; integers give floats), broadcasting.
+def mul(input, other, *, out=None):
+    """``input * other``, broadcasting (into ``out`` when given, see ``write_out``)."""
+    return write_out("mul", Mul.apply(input, other), out)
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    """``input / other`` (true division; integers give floats), broadcasting.
 
     ``rounding_mode="floor"`` or ``"trunc"`` rounds the quotient, keeping integer dtypes; the
     rounded result has no gradient, as in PyTorch. With ``out``, see ``write_out``.
     """
-    result = _divide(a, b, rounding_mode)
-    return result if out is None else write_out("div", result, out)
+    return write_out("div", _divide(input, other, rounding_mode), out)
+
+
+def true_divide(input, other, *, out=None):
+    """``input / other``: ``div`` without rounding."""
+    return write_out("true_divide", Div.apply(input, other), out)
 
 
 def _divide(a, b, rounding_mode):
@@ -921,20 +942,22 @@ def _divide(a, b, rounding_mode):
     return DivRounded.apply(a, b, rounding_mode)
 
 
-def neg(a):
-    return Neg.apply(a)
+def neg(input, *, out=None):
+    return write_out("neg", Neg.apply(input), out)
 
 
-def reciprocal(a):
-    return Reciprocal.apply(a)
+def reciprocal(input, *, out=None):
+    return write_out("reciprocal", Reciprocal.apply(input), out)
 
 
-def pow(a, exponent):
-    """``a ** exponent`` for a number or a tensor exponent."""
+def pow(input, exponent, *, out=None):
+    """``input ** exponent`` for a number or a tensor exponent (or a number ``input``)."""
     from .._tensor import Tensor
+    if not isinstance(input, Tensor):  # torch.pow(2, tensor)
+        return write_out("pow", PowScalarBase.apply(exponent, input), out)
     if isinstance(exponent, Tensor):
-        return PowTensor.apply(a, exponent)
-    return Pow.apply(a, exponent)
+        return write_out("pow", PowTensor.apply(input, exponent), out)
+    return write_out("pow", Pow.apply(input, exponent), out)
 
 
 def rpow(exponent, base):
@@ -942,37 +965,37 @@ def rpow(exponent, base):
     return PowScalarBase.apply(exponent, base)
 
 
-def exp(a):
-    return Exp.apply(a)
+def exp(input, *, out=None):
+    return write_out("exp", Exp.apply(input), out)
 
 
-def log(a):
-    return Log.apply(a)
+def log(input, *, out=None):
+    return write_out("log", Log.apply(input), out)
 
 
-def log1p(a):
-    """``log(1 + a)``, elementwise; accurate where ``a`` is small.
+def log1p(input, *, out=None):
+    """``log(1 + input)``, elementwise; accurate where ``input`` is small.
 
     Example:
         >>> import ember
         >>> ember.log1p(ember.tensor([0.0, 1.0]))
         tensor([0.0000, 0.6931])
     """
-    return Log1p.apply(a)
+    return write_out("log1p", Log1p.apply(input), out)
 
 
-def expm1(a):
-    """``exp(a) - 1``, elementwise; accurate where ``a`` is small.
+def expm1(input, *, out=None):
+    """``exp(input) - 1``, elementwise; accurate where ``input`` is small.
 
     Example:
         >>> import ember
         >>> ember.expm1(ember.tensor([0.0, 1.0]))
         tensor([0.0000, 1.7183])
     """
-    return Expm1.apply(a)
+    return write_out("expm1", Expm1.apply(input), out)
 
 
-def log2(a):
+def log2(input, *, out=None):
     """Base-2 logarithm, elementwise.
 
     Example:
@@ -980,10 +1003,10 @@ def log2(a):
         >>> ember.log2(ember.tensor([1.0, 8.0]))
         tensor([0., 3.])
     """
-    return Log2.apply(a)
+    return write_out("log2", Log2.apply(input), out)
 
 
-def log10(a):
+def log10(input, *, out=None):
     """Base-10 logarithm, elementwise.
 
     Example:
@@ -991,10 +1014,10 @@ def log10(a):
         >>> ember.log10(ember.tensor([1.0, 10.0]))
         tensor([0., 1.])
     """
-    return Log10.apply(a)
+    return write_out("log10", Log10.apply(input), out)
 
 
-def floor(a):
+def floor(input, *, out=None):
     """The largest integer not above each element (integer tensors come back unchanged).
 
     Example:
@@ -1002,10 +1025,10 @@ def floor(a):
         >>> ember.floor(ember.tensor([-1.5, 1.5]))
         tensor([-2.,  1.])
     """
-    return Floor.apply(a)
+    return write_out("floor", Floor.apply(input), out)
 
 
-def ceil(a):
+def ceil(input, *, out=None):
     """The smallest integer not below each element (integer tensors come back unchanged).
 
     Example:
@@ -1013,10 +1036,10 @@ def ceil(a):
         >>> ember.ceil(ember.tensor([-1.5, 1.5]))
         tensor([-1.,  2.])
     """
-    return Ceil.apply(a)
+    return write_out("ceil", Ceil.apply(input), out)
 
 
-def round(a, *, decimals: "int | None" = None):
+def round(input, *, decimals: "int | None" = None, out=None):
     """Round to the nearest integer (or to ``decimals`` places), halves to even.
 
     Example:
@@ -1025,53 +1048,53 @@ def round(a, *, decimals: "int | None" = None):
         tensor([0., 2., 3.])
     """
     if decimals is None:
-        return Round.apply(a)
-    return RoundDecimals.apply(a, decimals)
+        return write_out("round", Round.apply(input), out)
+    return write_out("round", RoundDecimals.apply(input, decimals), out)
 
 
-def sqrt(a):
-    return Sqrt.apply(a)
+def sqrt(input, *, out=None):
+    return write_out("sqrt", Sqrt.apply(input), out)
 
 
-def rsqrt(a):
-    """``1 / sqrt(a)``."""
-    return Rsqrt.apply(a)
+def rsqrt(input, *, out=None):
+    """``1 / sqrt(input)``."""
+    return write_out("rsqrt", Rsqrt.apply(input), out)
 
 
-def abs(a):
-    return Abs.apply(a)
+def abs(input, *, out=None):
+    return write_out("abs", Abs.apply(input), out)
 
 
-def sign(a):
-    return Sign.apply(a)
+def sign(input, *, out=None):
+    return write_out("sign", Sign.apply(input), out)
 
 
-def sin(a):
-    return Sin.apply(a)
+def sin(input, *, out=None):
+    return write_out("sin", Sin.apply(input), out)
 
 
-def cos(a):
-    return Cos.apply(a)
+def cos(input, *, out=None):
+    return write_out("cos", Cos.apply(input), out)
 
 
-def tanh(a):
-    return Tanh.apply(a)
+def tanh(input, *, out=None):
+    return write_out("tanh", Tanh.apply(input), out)
 
 
-def sigmoid(a):
-    return Sigmoid.apply(a)
+def sigmoid(input, *, out=None):
+    return write_out("sigmoid", Sigmoid.apply(input), out)
 
 
-def relu(a):
-    return Relu.apply(a)
+def relu(input):
+    return Relu.apply(input)
 
 
-def clamp(a, min=None, max=None):
+def clamp(input, min=None, max=None, *, out=None):
     """Limit values to ``[min, max]``; the gradient flows where the input is inside."""
-    return Clamp.apply(a, min, max)
+    return write_out("clamp", Clamp.apply(input, min, max), out)
 
 
-def lerp(input, end, weight):
+def lerp(input, end, weight, *, out=None):
     """``input + weight * (end - input)``; ``weight`` is a number or a tensor (broadcast).
 
     Example:
@@ -1083,20 +1106,22 @@ def lerp(input, end, weight):
     if not isinstance(end, Tensor):
         raise TypeError(f"lerp(): argument 'end' must be Tensor, not {type(end).__name__}")
     if isinstance(weight, Tensor):
-        return LerpTensor.apply(input, end, weight)
-    return Lerp.apply(input, end, weight)
+        return write_out("lerp", LerpTensor.apply(input, end, weight), out)
+    return write_out("lerp", Lerp.apply(input, end, weight), out)
 
 
-def maximum(a, b):
-    return Maximum.apply(a, b)
+def maximum(input, other, *, out=None):
+    """The larger of ``input`` and ``other``, elementwise (NaN wins)."""
+    return write_out("maximum", Maximum.apply(input, other), out)
 
 
-def minimum(a, b):
-    return Minimum.apply(a, b)
+def minimum(input, other, *, out=None):
+    """The smaller of ``input`` and ``other``, elementwise (NaN wins)."""
+    return write_out("minimum", Minimum.apply(input, other), out)
 
 
-def where(condition, a=None, b=None):
-    """``a`` where ``condition`` holds, else ``b``; alone, the indices where it holds.
+def where(condition, input=None, other=None, *, out=None):
+    """``input`` where ``condition`` holds, else ``other``; alone, the indices where it holds.
 
     Example:
         >>> import ember
@@ -1105,9 +1130,9 @@ def where(condition, a=None, b=None):
     """
     from .._tensor import Tensor
     condition = condition._data if isinstance(condition, Tensor) else condition
-    if a is None and b is None:  # torch.where(condition): one index tensor per dimension
+    if input is None and other is None:  # torch.where(condition): one index tensor per dim
         return NonzeroTuple.apply(condition)
-    return Where.apply(condition, a, b)
+    return write_out("where", Where.apply(condition, input, other), out)
 
 
 def fill(a, value):

@@ -169,45 +169,56 @@ def _write_product(name: str, result, out):
     return write_out(name, result, out)
 
 
-def mm(a, b, *, out=None):
+def mm(input, mat2, *, out=None):
     """Product of two matrices (into ``out`` when given, see ``elementwise.write_out``)."""
-    if a.ndim != 2 or b.ndim != 2:
-        raise RuntimeError("self must be a matrix" if a.ndim != 2 else "mat2 must be a matrix")
-    result = Mm.apply(a, b)
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError("self must be a matrix" if input.ndim != 2 else "mat2 must be a matrix")
+    result = Mm.apply(input, mat2)
     return result if out is None else _write_product("mm", result, out)
 
 
-def addmm(bias, mat1, mat2, beta=1, alpha=1):
-    """``beta * bias + alpha * (mat1 @ mat2)``."""
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+    """``beta * input + alpha * (mat1 @ mat2)``; ``input`` (the bias) broadcasts."""
     if beta != 1 or alpha != 1:
-        return bias * beta + mm(mat1, mat2) * alpha
-    return Addmm.apply(bias, mat1, mat2)
+        result = input * beta + mm(mat1, mat2) * alpha
+    else:
+        result = Addmm.apply(input, mat1, mat2)
+    return result if out is None else _write_product("addmm", result, out)
 
 
-def mv(a, v):
-    return Mv.apply(a, v)
+def mv(input, vec, *, out=None):
+    """Product of a matrix and a vector, ``(n, m) @ (m,)``."""
+    if input.ndim != 2 or vec.ndim != 1:
+        # PyTorch's mv is addmv into an empty result: the 1 is that result's dimension count.
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
+    result = Mv.apply(input, vec)
+    return result if out is None else _write_product("mv", result, out)
 
 
-def dot(a, b):
-    if a.ndim != 1 or b.ndim != 1:
-        raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
-    return Dot.apply(a, b)
+def dot(input, tensor, *, out=None):
+    """The inner product of two 1-D tensors of one size and dtype."""
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D "
+                           "tensors")
+    result = Dot.apply(input, tensor)
+    return result if out is None else _write_product("dot", result, out)
 
 
-def bmm(a, b):
+def bmm(input, mat2, *, out=None):
     """Products of two batches of matrices, ``(b, n, k) @ (b, k, m)``, without broadcasting."""
-    if a.ndim != 3:
+    if input.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
-    if b.ndim != 3:
+    if mat2.ndim != 3:
         raise RuntimeError("batch2 must be a 3D tensor")
-    if b.shape[0] != a.shape[0] or b.shape[1] != a.shape[2]:
+    if mat2.shape[0] != input.shape[0] or mat2.shape[1] != input.shape[2]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
-                           f"[{a.shape[0]}, {a.shape[2]}] but got: [{b.shape[0]}, "
-                           f"{b.shape[1]}].")
-    return Bmm.apply(a, b)
+                           f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, "
+                           f"{mat2.shape[1]}].")
+    result = Bmm.apply(input, mat2)
+    return result if out is None else _write_product("bmm", result, out)
 
 
-def matmul(a, b, *, out=None):
+def matmul(input, other, *, out=None):
     """Matrix product with NumPy's rules for 1-D and batched operands.
 
     The graph has PyTorch's shape at its top: a batched product ends in ``UnsafeViewBackward0``
@@ -221,8 +232,18 @@ def matmul(a, b, *, out=None):
 
     With ``out``, the product is stored there (see ``elementwise.write_out``).
     """
-    result = _matmul(a, b)
+    result = _matmul(input, other)
     return result if out is None else _write_product("matmul", result, out)
+
+
+def _check_batch_broadcast(batch_a, batch_b) -> None:
+    """PyTorch's error when the batch dimensions of a matmul do not broadcast."""
+    for offset in range(1, min(len(batch_a), len(batch_b)) + 1):
+        size_a, size_b = batch_a[-offset], batch_b[-offset]
+        if size_a != size_b and size_a != 1 and size_b != 1:
+            dim = max(len(batch_a), len(batch_b)) - offset
+            raise RuntimeError(f"The size of tensor a ({size_a}) must match the size of tensor "
+                               f"b ({size_b}) at non-singleton dimension {dim}")
 
 
 def _matmul(a, b):
@@ -246,6 +267,7 @@ def _matmul(a, b):
         product = Mm.apply(rows, b) if b.ndim == 2 else Mv.apply(rows, b)
         return UnsafeView.apply(product, tuple(a.shape[:-1]) + tuple(b.shape[1:]))
     left = unsqueeze(a, 0) if a.ndim == 1 else a
+    _check_batch_broadcast(left.shape[:-2], b.shape[:-2])
     product = Bmm.apply(left, b)
     shape = product.shape[:-2] + (product.shape[-1],) if a.ndim == 1 else product.shape
     return UnsafeView.apply(product, tuple(shape))

@@ -358,7 +358,36 @@ class LinalgVectorNorm(Function):
 
 # ---- the plain functions -----------------------------------------------------------------
 
-def sum(input, dim=None, keepdim=False, dtype=None):
+def _write_out(name: str, result, out):
+    from .elementwise import write_out
+    return write_out(name, result, out)
+
+
+def _write_values_indices(name: str, result, out):
+    from .elementwise import write_out_pair
+    return write_out_pair(name, result, out)
+
+
+def _check_identity(name: str, input, dim) -> None:
+    """PyTorch's errors for a max-like reduction (no identity) of an empty tensor or dim.
+
+    With no ``dim`` (None or ``()``) an empty tensor is a RuntimeError; otherwise the first of
+    the given dims (as given, negative ones too) that is empty is an IndexError.
+    """
+    shape = input.shape
+    dims = () if dim is None else (dim,) if isinstance(dim, int) else tuple(dim)
+    if not dims:
+        if input.numel() == 0:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                               "input.numel() == 0. Specify the reduction dim with the 'dim' "
+                               "argument.")
+        return
+    for d in dims:
+        if shape and shape[normalize_dim(d, len(shape))] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum of all elements, or over ``dim`` (an int or a tuple)."""
     axes = _axes(dim, input.ndim)
     numpy_dtype = dtype.numpy if dtype is not None else None
@@ -366,16 +395,19 @@ def sum(input, dim=None, keepdim=False, dtype=None):
     return function.apply(input, axes, keepdim, numpy_dtype)
 
 
-def mean(input, dim=None, keepdim=False, dtype=None):
+def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Mean of all elements, or over ``dim``; floating-point input only."""
     axes = _axes(dim, input.ndim)
     numpy_dtype = dtype.numpy if dtype is not None else None
     function = Mean if dim is None else MeanDim
-    return function.apply(input, axes, keepdim, numpy_dtype)
+    return _write_out("mean", function.apply(input, axes, keepdim, numpy_dtype), out)
 
 
-def prod(input, dim=None, keepdim=False):
-    """Product of all elements, or along ``dim``."""
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """Product of all elements, or along ``dim`` (of ``input`` cast to ``dtype`` when given)."""
+    if dtype is not None:
+        from .elementwise import to_dtype
+        input = to_dtype(input, dtype)
     function = Prod if dim is None else ProdDim
     return function.apply(input, _axes(dim, input.ndim), keepdim)
 
@@ -391,44 +423,59 @@ def _check_floating(input) -> None:
         raise RuntimeError("std and var only support floating point and complex dtypes")
 
 
-def var(input, dim=None, unbiased=True, keepdim=False, correction=None):
-    """Variance (Bessel-corrected unless ``unbiased=False`` or ``correction=0``)."""
+def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None, out=None):
+    """Variance (Bessel-corrected unless ``unbiased=False`` or ``correction=0``).
+
+    ``unbiased`` is the older spelling of ``correction`` that PyTorch still accepts, in this
+    position: ``var(x, 0, False, True)``.
+    """
     _check_floating(input)
-    return Var.apply(input, _axes(dim, input.ndim), _correction(unbiased, correction), keepdim)
+    result = Var.apply(input, _axes(dim, input.ndim), _correction(unbiased, correction), keepdim)
+    return _write_out("var", result, out)
 
 
-def std(input, dim=None, unbiased=True, keepdim=False, correction=None):
-    """Standard deviation (Bessel-corrected unless ``unbiased=False`` or ``correction=0``)."""
+def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None, out=None):
+    """Standard deviation (Bessel-corrected unless ``unbiased=False`` or ``correction=0``).
+
+    ``unbiased`` is the older spelling of ``correction``, as in ``var``.
+    """
     _check_floating(input)
-    return Std.apply(input, _axes(dim, input.ndim), _correction(unbiased, correction), keepdim)
+    result = Std.apply(input, _axes(dim, input.ndim), _correction(unbiased, correction), keepdim)
+    return _write_out("std", result, out)
 
 
-def max(input, dim=None, keepdim=False):
+def max(input, dim=None, keepdim=False, *, out=None):
     """Largest element, ``(values, indices)`` along ``dim``, or ``maximum`` of two tensors."""
     if dim is None:
-        return MaxAll.apply(input)
+        return _write_out("max", MaxAll.apply(input), out)
     if not isinstance(dim, int):  # torch.max(a, b) is the elementwise maximum
         from .elementwise import maximum
-        return maximum(input, dim)
-    return max_return(*MaxDim.apply(input, normalize_dim(dim, input.ndim), keepdim, "max"))
+        return maximum(input, dim, out=out)
+    result = max_return(*MaxDim.apply(input, normalize_dim(dim, input.ndim), keepdim, "max"))
+    return _write_values_indices("max", result, out)
 
 
-def min(input, dim=None, keepdim=False):
+def min(input, dim=None, keepdim=False, *, out=None):
     """Smallest element, ``(values, indices)`` along ``dim``, or ``minimum`` of two tensors."""
     if dim is None:
-        return MinAll.apply(input)
+        return _write_out("min", MinAll.apply(input), out)
     if not isinstance(dim, int):
         from .elementwise import minimum
-        return minimum(input, dim)
-    return min_return(*MinDim.apply(input, normalize_dim(dim, input.ndim), keepdim, "min"))
+        return minimum(input, dim, out=out)
+    result = min_return(*MinDim.apply(input, normalize_dim(dim, input.ndim), keepdim, "min"))
+    return _write_values_indices("min", result, out)
 
 
-def amax(input, dim=(), keepdim=False):
-    return Amax.apply(input, _axes(dim, input.ndim), keepdim, "max")
+def amax(input, dim=(), keepdim=False, *, out=None):
+    """Largest elements over ``dim`` (all dims by default); ties share the gradient."""
+    _check_identity("amax", input, dim)
+    return _write_out("amax", Amax.apply(input, _axes(dim, input.ndim), keepdim, "max"), out)
 
 
-def amin(input, dim=(), keepdim=False):
-    return Amin.apply(input, _axes(dim, input.ndim), keepdim, "min")
+def amin(input, dim=(), keepdim=False, *, out=None):
+    """Smallest elements over ``dim`` (all dims by default); ties share the gradient."""
+    _check_identity("amin", input, dim)
+    return _write_out("amin", Amin.apply(input, _axes(dim, input.ndim), keepdim, "min"), out)
 
 
 def _arg(input, dim, keepdim, name):
@@ -436,11 +483,17 @@ def _arg(input, dim, keepdim, name):
     data = input._data
     xp = array_module(data)
     if dim is None:
+        if data.size == 0:
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for "
+                             "input.numel() == 0.")
         result = getattr(xp, name)(data.reshape(-1))
         if keepdim:
             result = xp.asarray(result).reshape((1,) * data.ndim)
     else:
-        result = getattr(xp, name)(data, axis=normalize_dim(dim, data.ndim), keepdims=keepdim)
+        axis = normalize_dim(dim, data.ndim)
+        if data.ndim and data.shape[axis] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
+        result = getattr(xp, name)(data, axis=axis if data.ndim else None, keepdims=keepdim)
     return Tensor._wrap(xp.asarray(result, dtype=np.int64))
 
 
@@ -454,26 +507,55 @@ def argmin(input, dim=None, keepdim=False):
     return _arg(input, dim, keepdim, "argmin")
 
 
-def all(input, dim=None, keepdim=False):
+def all(input, dim=None, keepdim=False, *, out=None):
+    """True when every element (over ``dim``) is non-zero."""
     from .._tensor import Tensor
-    return Tensor._wrap(input._data.all(axis=_axes(dim, input.ndim), keepdims=keepdim))
+    result = Tensor._wrap(input._data.all(axis=_axes(dim, input.ndim), keepdims=keepdim))
+    return _write_out("all", result, out)
 
 
-def any(input, dim=None, keepdim=False):
+def any(input, dim=None, keepdim=False, *, out=None):
+    """True when some element (over ``dim``) is non-zero."""
     from .._tensor import Tensor
-    return Tensor._wrap(input._data.any(axis=_axes(dim, input.ndim), keepdims=keepdim))
+    result = Tensor._wrap(input._data.any(axis=_axes(dim, input.ndim), keepdims=keepdim))
+    return _write_out("any", result, out)
 
 
-def logsumexp(input, dim, keepdim=False):
+def logsumexp(input, dim, keepdim=False, *, out=None):
     """``log(sum(exp(input)))`` over ``dim``, computed without overflow."""
-    return Logsumexp.apply(input, _axes(dim, input.ndim), keepdim)
+    result = Logsumexp.apply(input, _axes(dim, input.ndim), keepdim)
+    return _write_out("logsumexp", result, out)
 
 
-def norm(input, p=2, dim=None, keepdim=False):
-    """Vector p-norm of all elements, or over ``dim``."""
+def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
+    """Vector p-norm of all elements, or over ``dim`` (``"fro"`` is the 2-norm).
+
+    ``dtype`` casts ``input`` first; ``out`` receives the result (see ``write_out``).
+    """
     if p == "fro":
         p = 2
+    if dtype is not None:
+        from .elementwise import to_dtype
+        input = to_dtype(input, dtype)
     if input._data.dtype.kind not in "fc":
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {type_name(input._data.dtype)}")
-    return LinalgVectorNorm.apply(input, float(p), _axes(dim, input.ndim), keepdim)
+    if abs(float(p)) == float("inf"):
+        _check_inf_norm(input, float(p), dim)
+    result = LinalgVectorNorm.apply(input, float(p), _axes(dim, input.ndim), keepdim)
+    return _write_out("norm", result, out)
+
+
+def _check_inf_norm(input, p, dim) -> None:
+    """The max (or min) of absolute values has no identity: PyTorch refuses empty input."""
+    p_name = "inf" if p > 0 else "-inf"
+    dims = () if dim is None else (dim,) if isinstance(dim, int) else tuple(dim)
+    if not dims and input.numel() == 0:
+        raise RuntimeError(f"linalg.vector_norm cannot compute the {p_name} norm on an empty "
+                           "tensor because the operation does not have an identity")
+    for d in dims:
+        if input.shape and input.shape[normalize_dim(d, input.ndim)] == 0:
+            # PyTorch's message has no space before "because".
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {p_name} norm on the "
+                               f"dimension {d}because this dimension is empty and the operation "
+                               "does not have an identity")

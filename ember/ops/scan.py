@@ -4,6 +4,7 @@ import numpy as np
 
 from .._backend import array_module
 from ..autograd.function import Function
+from .elementwise import write_out
 from .shape import normalize_dim
 
 
@@ -70,7 +71,7 @@ class Cumprod(Function):
 
 # ---- the plain functions -----------------------------------------------------------------
 
-def cumsum(input, dim: int, *, dtype=None):
+def cumsum(input, dim: int, *, dtype=None, out=None):
     """Running sum along ``dim``; integer and bool inputs give int64 (or ``dtype``).
 
     Example:
@@ -79,10 +80,10 @@ def cumsum(input, dim: int, *, dtype=None):
         tensor([1, 3, 6])
     """
     axis = normalize_dim(dim, input.ndim)
-    return Cumsum.apply(input, axis, _scan_dtype(input._data, dtype))
+    return write_out("cumsum", Cumsum.apply(input, axis, _scan_dtype(input._data, dtype)), out)
 
 
-def cumprod(input, dim: int, *, dtype=None):
+def cumprod(input, dim: int, *, dtype=None, out=None):
     """Running product along ``dim``; integer and bool inputs give int64 (or ``dtype``).
 
     Example:
@@ -91,4 +92,5 @@ def cumprod(input, dim: int, *, dtype=None):
         tensor([1., 2., 6.])
     """
     axis = normalize_dim(dim, input.ndim)
-    return Cumprod.apply(input, axis, _scan_dtype(input._data, dtype))
+    result = Cumprod.apply(input, axis, _scan_dtype(input._data, dtype))
+    return write_out("cumprod", result, out)

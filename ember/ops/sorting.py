@@ -9,6 +9,7 @@ import numpy as np
 
 from .._backend import array_module
 from ..autograd.function import Function
+from .elementwise import write_out_pair
 from .reduction import _return_type
 from .shape import normalize_dim
 
@@ -74,7 +75,8 @@ class Topk(_SelectAlong):
 
 # ---- the plain functions -----------------------------------------------------------------
 
-def sort(input, dim: int = -1, descending: bool = False, *, stable: "bool | None" = None):
+def sort(input, dim: int = -1, descending: bool = False, *, stable: "bool | None" = None,
+         out=None):
     """Sort along ``dim``: ``(values, indices)`` with ``input.gather(dim, indices) == values``.
 
     The sort is always stable, so ``stable`` changes nothing (but the node's name: PyTorch's
@@ -87,7 +89,8 @@ def sort(input, dim: int = -1, descending: bool = False, *, stable: "bool | None
     """
     axis = normalize_dim(dim, input.ndim)
     function = Sort if stable is None else SortStable
-    return sort_return(*function.apply(input, axis, bool(descending), None))
+    result = sort_return(*function.apply(input, axis, bool(descending), None))
+    return write_out_pair("sort", result, out)
 
 
 def argsort(input, dim: int = -1, descending: bool = False, *, stable: bool = False):
@@ -106,7 +109,8 @@ def argsort(input, dim: int = -1, descending: bool = False, *, stable: bool = Fa
     return Tensor._wrap(_sorted_indices(data, axis, bool(descending)))
 
 
-def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,
+         out=None):
     """The ``k`` largest (or, with ``largest=False``, smallest) elements along ``dim``, as
     ``(values, indices)``, in sorted order.
 
@@ -119,4 +123,4 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     size = input.shape[axis] if input.ndim else 1
     if not 0 <= k <= size:
         raise RuntimeError("selected index k out of range")
-    return topk_return(*Topk.apply(input, axis, bool(largest), k))
+    return write_out_pair("topk", topk_return(*Topk.apply(input, axis, bool(largest), k)), out)
