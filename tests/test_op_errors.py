@@ -90,3 +90,8 @@ def test_scalar_base_pow_gradient_at_zero_base():
         (0.0 ** x).sum().backward()
         grads.append(x.grad.tolist())
     assert grads[0] == grads[1]
+
+
+def test_sign_of_nan_is_zero():
+    values = [float("nan"), -2.0, 0.0, 3.0]
+    assert ember.sign(ember.tensor(values)).tolist() == torch.sign(torch.tensor(values)).tolist()

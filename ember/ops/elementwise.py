@@ -504,7 +504,11 @@ class Abs(Function):
 class Sign(Function):
     @staticmethod
     def forward(ctx, a):
-        return _backend.array_module(a).sign(a)
+        xp = _backend.array_module(a)
+        out = xp.sign(a)
+        if a.dtype.kind == "f":  # PyTorch's sign of NaN is 0; NumPy's is NaN
+            out[xp.isnan(out)] = 0
+        return out
 
     @staticmethod
     def backward(ctx, grad):
