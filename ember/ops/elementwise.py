@@ -507,7 +507,7 @@ class Sign(Function):
         xp = _backend.array_module(a)
         out = xp.sign(a)
         if a.dtype.kind == "f":  # PyTorch's sign of NaN is 0; NumPy's is NaN
-            out[xp.isnan(out)] = 0
+            out = xp.where(xp.isnan(out), out.dtype.type(0), out)
         return out
 
     @staticmethod
