@@ -14,6 +14,7 @@ import numpy as np
 from . import _backend, _dtype
 from ._backend import array_module
 from ._size import Size
+from .autograd import inplace
 from .autograd.function import AccumulateGrad, RemovableHandle
 from .autograd.grad_mode import _GradMode
 from .ops import elementwise, indexing, linalg, reduction, scan, shape, sorting
@@ -165,28 +166,11 @@ class Tensor:
         """(node, output index) that receives this tensor's gradient in backward."""
         if self.grad_fn is not None:
             if self._base is not None and self._view_version != self._version[0]:
-                self._refresh_view()
+                inplace.refresh_view(self)
             return self.grad_fn, self._output_nr
         if self._accumulator is None:
             self._accumulator = AccumulateGrad(self)
         return self._accumulator, 0
-
-    def _refresh_view(self) -> None:
-        """Re-derive a view's grad_fn from its base, whose memory changed in place since.
-
-        The view's old grad_fn leads to the base's graph as it was; the base's in-place op
-        recorded a newer one, and the view's values come from that.
-        """
-        base = self._base
-        self._view_version = self._version[0]
-        if not base._requires_grad:
-            return
-        indices = indexing.view_indices(base._data, self._data)
-        if indices is None:
-            raise RuntimeError("ember cannot track a view of a tensor whose memory layout has "
-                               "gaps through an in-place operation; clone() the tensor first")
-        refreshed = indexing.AsStrided.apply(base, indices, self._data)
-        self.grad_fn, self._output_nr, self._requires_grad = refreshed.grad_fn, 0, True
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` whenever backward computes this tensor's gradient; a hook that
@@ -469,91 +453,9 @@ class Tensor:
 
     # ---- in-place operations ------------------------------------------------------------
 
-    def _check_inplace(self) -> None:
-        if _GradMode.enabled and self._requires_grad and self.grad_fn is None:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                               "in-place operation.")
-
     def _inplace(self, function, *args) -> "Tensor":
-        """Apply ``function(self, *args)`` and store the result in self's memory.
-
-        When the graph is recorded, self becomes the output of ``function``; the old values
-        that function's backward may need are a copy, so overwriting self cannot corrupt them.
-        When self is a view, its base's graph records the change too (``_rebase_view``).
-        """
-        self._check_inplace()
-        record = _GradMode.enabled and (self._requires_grad or any(
-            isinstance(a, Tensor) and a._requires_grad for a in args))
-        if record:
-            base = self._base
-            if base is not None and base._requires_grad and base.grad_fn is None:
-                raise RuntimeError("a view of a leaf Variable that requires grad is being used "
-                                   "in an in-place operation.")
-            node = self.grad_fn
-            if base is not None and node is not None and node._num_outputs > 1 \
-                    and node._function.is_view:
-                name = node.name()[:node.name().rfind("Backward")]
-                raise RuntimeError(
-                    f"Output {self._output_nr} of {name} is a view and is being modified "
-                    "inplace. This view is the output of a function that returns multiple "
-                    "views. Such functions do not allow the output views to be modified "
-                    "inplace. You should replace the inplace operation by an out-of-place one.")
-            old = Tensor._wrap(self._data.copy())
-            if self._requires_grad:
-                old._requires_grad = True
-                old.grad_fn, old._output_nr = self._edge()
-            result = function(old, *args)
-        else:
-            result = function(self, *args)
-        data = result._data
-        if data.shape != self._data.shape:
-            try:
-                data = array_module(data).broadcast_to(data, self._data.shape)
-            except ValueError:
-                raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match "
-                                   f"the broadcast shape {list(data.shape)}") from None
-        # PyTorch casts an in-place result down within a kind (int64 into int8) but never to a
-        # lower kind: float into int, or int into bool.
-        if elementwise.CATEGORY[data.dtype.kind] > elementwise.CATEGORY[self._data.dtype.kind]:
-            raise RuntimeError(f"result type {elementwise.type_name(data.dtype)} can't be cast "
-                               f"to the desired output type "
-                               f"{elementwise.type_name(self._data.dtype)}")
-        if record and self._base is not None:
-            self._rebase_view(data, result)
-            return self
-        self._data[...] = data
-        self._version[0] += 1
-        if record:
-            self.grad_fn = result.grad_fn
-            self._output_nr = result._output_nr
-            self._requires_grad = result._requires_grad
-        return self
-
-    def _rebase_view(self, data, result: "Tensor") -> None:
-        """Write ``data`` into this view and record the change in its base's graph.
-
-        The base's new grad_fn (``CopySlices``, as PyTorch names it) passes the gradient of
-        the viewed elements to ``result`` and the rest to the base's old graph; the view then
-        reads its gradient from the base's new graph.
-        """
-        base = self._base
-        indices = indexing.view_indices(base._data, self._data)
-        if indices is None:
-            raise RuntimeError("ember cannot track an in-place operation on a view of a tensor "
-                               "whose memory layout has gaps; clone() the tensor first")
-        if indices.size != array_module(indices).unique(indices).size:
-            raise RuntimeError("unsupported operation: more than one element of the written-to "
-                               "tensor refers to a single memory location. Please clone() the "
-                               "tensor before performing the operation.")
-        self._data[...] = data
-        self._version[0] += 1
-        old_base = Tensor._wrap(base._data)  # its graph is what matters, not its values
-        if base._requires_grad:
-            old_base._requires_grad = True
-            old_base.grad_fn, old_base._output_nr = base._edge()
-        new_base = indexing.ViewScatter.apply(old_base, result, indices)
-        base.grad_fn, base._output_nr, base._requires_grad = new_base.grad_fn, 0, True
-        self._refresh_view()
+        """``function(self, *args)`` written into self (see ``autograd.inplace``)."""
+        return inplace.apply(self, function, *args)
 
     def add_(self, other, *, alpha=1) -> "Tensor":
         return self._inplace(lambda s, o: elementwise.add(s, o, alpha=alpha), other)
@@ -622,7 +524,6 @@ class Tensor:
             if shape != self._data.shape:
                 raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match "
                                    f"the broadcast shape {list(shape)}")
-        self._check_inplace()
         return self._inplace(elementwise.copy_from, src.to(self.device))
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
@@ -637,13 +538,19 @@ class Tensor:
         return self._inplace(indexing.masked_fill, mask, value)
 
     def __setitem__(self, key, value) -> None:
+        # The elements written must not overlap each other or the value; with index tensors
+        # (x[mask] = x) the value may not share memory at all, with slices it may be the very
+        # view written (x[1:3] += 1 assigns x[1:3] to itself).
+        advanced = indexing.is_advanced(key)
+        inplace.check_writable(self._data if advanced else indexing.region(self._data, key),
+                               (value,), same_ok=not advanced)
         if _GradMode.enabled and (self._requires_grad or (isinstance(value, Tensor)
                                                           and value._requires_grad)):
             if self._requires_grad and self.grad_fn is None and indexing.writes_view(key):
                 # PyTorch writes x[0] = v through the view x[0], and names the view.
                 raise RuntimeError("a view of a leaf Variable that requires grad is being used "
                                    "in an in-place operation.")
-            self._inplace(indexing.index_put, key, value)
+            inplace.apply(self, indexing.index_put, key, value, operands=())
         else:  # nothing to record: write in place, without the out-of-place copy
             indexing.assign(self, key, value)
 
@@ -911,11 +818,11 @@ class Tensor:
     def prod(self, dim=None, keepdim=False):
         return reduction.prod(self, dim, keepdim)
 
-    def var(self, dim=None, unbiased=True, keepdim=False, correction=None):
-        return reduction.var(self, dim, unbiased, keepdim, correction)
+    def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        return reduction.var(self, dim, unbiased, keepdim, correction=correction)
 
-    def std(self, dim=None, unbiased=True, keepdim=False, correction=None):
-        return reduction.std(self, dim, unbiased, keepdim, correction)
+    def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        return reduction.std(self, dim, unbiased, keepdim, correction=correction)
 
     def max(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):

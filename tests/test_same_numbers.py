@@ -180,6 +180,32 @@ FUZZ_FINDINGS = [
     "lib.zeros((2, 3)).index_select(1, lib.tensor([3]))",
     "lib.zeros(3).index_select(0, lib.tensor([-1]))",
     "F.conv2d(lib.zeros((1, 1, 1, 0)), lib.ones((1, 1, 1, 1)), padding=1)",
+    # In-place writes that overlap: refused as in PyTorch; those that do not are allowed.
+    "x = lib.zeros(1, 2); x.expand(1, 2).add_(1); x.expand(1, 1, 2).mul_(3); out = x",
+    "x = lib.zeros(1, 2); x.expand(3, 2).add_(1)",
+    "x = lib.zeros(1, 2); x.expand(3, 2)[0] = 1",
+    "v = lib.ones(3); v.unsqueeze(0).div_(v)",
+    "x = lib.ones(4); x[:3].add_(x[1:])",
+    "v = lib.tensor([1.0, 2.0]); v[lib.tensor([True, True])] = v",
+    "x = lib.ones(3); x.add_(x); y = lib.arange(6.); y[1:3] += 10; y[2:4] *= y[2:4]; "
+    "out = (x, y)",
+    "x = lib.ones(2, 3); x[0].add_(x[1]); out = x",
+    # What backward saved is checked after every later in-place op, also through one.
+    "a = lib.tensor([0.5], dtype=lib.float64, requires_grad=True); v = a * 1; v.sqrt_(); "
+    "v.relu_(); v.sum().backward()",
+    "a = lib.tensor([0.5], dtype=lib.float64, requires_grad=True); v = a * 1; v.exp_(); "
+    "v.sum().backward(); out = a.grad",
+    "a = lib.ones(2, requires_grad=True); w = lib.zeros(2); loss = F.mse_loss(a, w); "
+    "w.copy_(lib.ones(2)); loss.backward()",
+    "a = lib.tensor([[0.3, 0.5]], dtype=lib.float64, requires_grad=True); x = a * 1; "
+    "v = F.layer_norm(x, (2,)); x.fill_(0.5); (v * 2).sum().backward()",
+    # NaN inputs: the gradient of the branch PyTorch takes.
+    "a = lib.tensor([float('nan'), -1.0, 1.0], dtype=lib.float64, requires_grad=True); "
+    "F.elu(a).sum().backward(); out = a.grad",
+    "a = lib.tensor([float('nan'), -0.5, 0.5, -1.0, 1.0, 0.2], dtype=lib.float64, "
+    "requires_grad=True); F.hardtanh(a, -0.5, 0.5).sum().backward(); out = a.grad",
+    "a = lib.tensor([float('nan'), 0.0, 6.0, 7.0, 3.0], requires_grad=True); "
+    "F.relu6(a).sum().backward(); out = a.grad",
     "out = F.conv2d(lib.zeros((0, 1, 3, 3)), lib.ones((1, 1, 1, 1))).shape",
 ]
 

@@ -163,8 +163,9 @@ class BackwardNode(Node):
             node, index = source.grad_fn, source._output_nr
         else:
             return ""
-        name = node.name()
-        name = name[:name.rfind("Backward")] if "Backward" in name else name
+        # PyTorch's name without "Backward" and a 0 after it: Exp, Addmm, but Fill2.
+        base, _, number = node.name().rpartition("Backward")
+        name = (base + ("" if number == "0" else number)) if base else node.name()
         return f", which is output {index} of {name},"
 
     def _record_saved_versions(self, inputs, outputs, arrays) -> None:

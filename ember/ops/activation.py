@@ -16,7 +16,7 @@ import numpy as np
 from .. import random
 from .._backend import array_module
 from ..autograd.function import Function
-from .reduction import centered, sum_of_squares
+from .reduction import sum_of_squares
 from .shape import normalize_dim
 
 # ---- softmax -----------------------------------------------------------------------------
@@ -112,8 +112,9 @@ class Elu(Function):
     def backward(ctx, grad_output):
         input, = ctx.saved_tensors
         xp = array_module(input)
-        slope = xp.where(input > 0, 1, ctx.alpha * xp.exp(input)).astype(input.dtype,
-                                                                         copy=False)
+        # The exponential branch where input <= 0; elsewhere (NaN included) the slope is 1.
+        slope = xp.where(input <= 0, ctx.alpha * xp.exp(input), 1).astype(input.dtype,
+                                                                          copy=False)
         return grad_output * slope, None
 
 
@@ -259,8 +260,9 @@ class Hardtanh(Function):
     def backward(ctx, grad_output):
         input, = ctx.saved_tensors
         min_val, max_val = ctx.bounds
-        inside = (input > min_val) & (input < max_val)
-        return array_module(grad_output).where(inside, grad_output, 0), None, None
+        # The gradient passes except where the input is at or beyond a bound (NaN passes).
+        outside = (input <= min_val) | (input >= max_val)
+        return array_module(grad_output).where(outside, 0, grad_output), None, None
 
 
 # ---- normalization -----------------------------------------------------------------------
@@ -341,22 +343,27 @@ class NativeLayerNorm(Function):
         xp = array_module(input)
         axes = tuple(range(input.ndim - normalized_ndim, input.ndim))
         count = int(np.prod(input.shape[input.ndim - normalized_ndim:]))
-        deviations = centered(input, axes)  # float64 for float32 input, see ``centered``
+        # Accumulated in float64 for float32 input (see ``reduction.centered`` for why).
+        wide = np.float64 if input.dtype.kind == "f" and input.dtype.itemsize < 8 else None
+        mean = input.mean(axis=axes, keepdims=True, dtype=wide)
+        deviations = input - mean
         variance = sum_of_squares(deviations, axes, True) / count
         inverse_std = (1 / xp.sqrt(variance + eps)).astype(input.dtype, copy=False)
         normalized = (deviations * inverse_std).astype(input.dtype, copy=False)
-        # Without weight and bias the output is a copy: backward needs ``normalized`` as it
-        # is now, whatever in-place op later changes the output (PyTorch saves no output).
-        output = normalized.copy() if weight is None else normalized * weight
+        output = normalized if weight is None else normalized * weight
         if bias is not None:
             output = output + bias
-        ctx.save_for_backward(normalized, inverse_std, weight)
+        # As PyTorch: the input, its mean and 1/std, from which backward rebuilds
+        # ``normalized``; an in-place change to the input is then caught, and one to the
+        # output does no harm.
+        ctx.save_for_backward(input, mean, inverse_std, weight)
         ctx.axes = axes
         return output
 
     @staticmethod
     def backward(ctx, grad_output):
-        normalized, inverse_std, weight = ctx.saved_tensors
+        input, mean, inverse_std, weight = ctx.saved_tensors
+        normalized = ((input - mean) * inverse_std).astype(input.dtype, copy=False)
         needs_input, needs_weight, needs_bias = ctx.needs_input_grad[:3]
         leading = tuple(range(grad_output.ndim - len(ctx.axes)))
         grad_input = grad_weight = grad_bias = None

@@ -798,7 +798,7 @@ class Where(Function):
 class Fill(Function):
     """The values of ``value`` broadcast to ``a``'s shape (for ``fill_``, ``uniform_`` …)."""
 
-    node_name = "FillBackward0"
+    node_name = "FillBackward2"  # PyTorch's fill_ with a number
 
     @staticmethod
     def forward(ctx, a, value):

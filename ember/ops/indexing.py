@@ -8,6 +8,7 @@ into zeros of the input's shape, adding where an index repeats.
 import numpy as np
 
 from .._backend import array_module
+from ..autograd import inplace
 from ..autograd.function import Function
 
 
@@ -354,6 +355,21 @@ def getitem(input, key):
     return kind.apply(input, raw)
 
 
+def region(array, key):
+    """The view of ``array`` that a basic ``key`` selects (bounds checked as PyTorch does)."""
+    raw = _raw_key(key)[0]
+    _check_bounds(array.shape, raw)
+    items = raw if isinstance(raw, tuple) else (raw,)
+    if not any(item is Ellipsis for item in items):
+        items += (Ellipsis,)  # a view also when integers select one element
+    return array[items]
+
+
+def is_advanced(key) -> bool:
+    """Whether ``key`` indexes with tensors, lists or masks (a copy, not a view)."""
+    return _raw_key(key)[1] in (Index, CopySlices)
+
+
 def writes_view(key) -> bool:
     """Whether ``x[key] = value`` writes through a view (basic key) in PyTorch."""
     kind = _raw_key(key)[1]
@@ -382,7 +398,7 @@ def assign(input, key, value) -> None:
                                f"least two devices, {input.device} and {value.device}!")
         value = value._data
     _write(input._data, raw, value)
-    input._version[0] += 1
+    inplace.bump_version(input)
 
 
 def _write(array, key, value) -> None:

@@ -34,13 +34,16 @@ class MseLoss(Function):
     @staticmethod
     def forward(ctx, input, target, reduction):
         difference = input - target
-        ctx.save_for_backward(difference)
+        # The inputs, not their difference, as PyTorch saves them: an in-place change to
+        # either before backward is then caught instead of giving a stale gradient.
+        ctx.save_for_backward(input, target)
         ctx.reduction = reduction
         return _reduce(difference * difference, reduction)
 
     @staticmethod
     def backward(ctx, grad_output):
-        difference, = ctx.saved_tensors
+        input, target = ctx.saved_tensors
+        difference = input - target
         # The mean of nothing is NaN, and so is its gradient (there are no elements to get it).
         scale = 2.0 / difference.size if ctx.reduction == "mean" and difference.size else 2.0
         grad_input = grad_output * difference * scale

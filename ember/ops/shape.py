@@ -200,7 +200,12 @@ class Expand(Function):
     @staticmethod
     def forward(ctx, a, shape):
         ctx.shape = a.shape
-        return array_module(a).broadcast_to(a, shape)
+        xp = array_module(a)
+        out = xp.broadcast_to(a, shape)
+        # Writable, as in PyTorch (NumPy makes every broadcast read-only): in-place ops refuse
+        # to write elements that share memory (``autograd.inplace.check_writable``), and the
+        # others, such as one row of ``x.expand(3, 2)``, may be written.
+        return xp.lib.stride_tricks.as_strided(a, out.shape, out.strides)
 
     @staticmethod
     def backward(ctx, grad):
