@@ -72,7 +72,8 @@ class OpInfo:
             ``ember``/``torch``) called with every positional argument by PyTorch's name.
         noncontiguous: whether to run the samples again with strided, non-contiguous views of
             their arrays (on by default).
-        error_inputs: ``error_inputs(rng)`` -> list of ``ErrorInput``, called through ``fn``.
+        error_inputs: a list of ``ErrorInput`` (``err(...)`` makes one), or
+            ``error_inputs(rng)`` returning one; each is called through ``fn``.
         xfail: test name -> a known ember bug that fails the whole row in that test (strict).
     """
 
@@ -92,7 +93,7 @@ class OpInfo:
     inplace: "str | None" = None
     keywords: "tuple | None" = None
     noncontiguous: bool = True
-    error_inputs: "Callable | None" = None
+    error_inputs: "list | Callable | None" = None
     xfail: dict = field(default_factory=dict)
 
     def reference(self):
@@ -106,7 +107,7 @@ class OpInfo:
 
 F_DIV_ROUNDING_ERROR = "F2: div(rounding_mode='round') raises ValueError, PyTorch RuntimeError"
 F_BITWISE_NOT_FLOAT = "F3: bitwise_not(float) raises TypeError, PyTorch NotImplementedError"
-F_FILL_NODE = "F4: fill_'s node is FillBackward0, PyTorch's FillBackward2"
+F_FILL_NODE = "F4: fill_(0-d tensor)'s node is FillBackward2, PyTorch's FillBackward3"
 F_NOT_IMPLEMENTED_NODE = ("F5: floor_divide's node is named NotImplemented, PyTorch's "
                           "torch::autograd::NotImplemented")
 F_REMAINDER_NODE = ("F6: remainder(tensor, tensor)'s node is RemainderBackward0, PyTorch's "
@@ -115,6 +116,10 @@ F_BITWISE_METHODS = "F7: Tensor has no bitwise_and/bitwise_or/bitwise_xor/bitwis
 F_VIEW_NODE = ("F8: after an in-place op on an overlapping view, a view's grad_fn reads "
                "SelectBackward0 until it is used; PyTorch's reads AsStridedBackward0")
 F_LERP_INPLACE = "F9: Tensor.lerp_ is composite: its node is AddBackward0, not LerpBackward0/1"
+F_WHERE_SHAPES = ("F10: where() with shapes that do not broadcast names the wrong shapes, not "
+                  "PyTorch's 'The size of tensor a ...' message")
+F_INDEX_SELECT_RANGE = ("F11: index_select with an index out of range raises RuntimeError "
+                        "'INDICES element is out of DATA bounds...', PyTorch IndexError")
 # Not a bug: PyTorch's parameter names, which another change is teaching ember's functions.
 KEYWORDS_BEING_FIXED = "keyword names: being fixed"
 
@@ -148,6 +153,12 @@ def away_from(rng, points, *shape, dtype=FLOAT32, gap=0.05):
         close = np.abs(values - p) < gap
         values[close] = p + np.where(values[close] >= p, gap, -gap) * 2
     return np.asarray(values, dtype=dtype)
+
+
+def err(args, error, message, kwargs=None, xfail=None):
+    """An ``ErrorInput``: ``fn(lib, *args, **kwargs)`` raises ``error`` with ``message``."""
+    return ErrorInput(Sample(args, kwargs or {}, desc=message[:48]), error, message,
+                      xfail or {})
 
 
 def unary(shape_list=((2, 3), (4,), ()), make=randn):
@@ -219,7 +230,10 @@ def _elementwise_rows():
     for name in ("add", "sub", "mul"):
         rows += [
             OpInfo(name, lambda lib, a, b, _n=name: getattr(lib, _n)(a, b), binary_samples(),
-                   method=name, inplace=f"{name}_", keywords=(name, "input", "other")),
+                   method=name, inplace=f"{name}_", keywords=(name, "input", "other"),
+                   error_inputs=[err((np.ones((2, 3)), np.ones((3, 2))), RuntimeError,
+                                     "The size of tensor a (3) must match the size of tensor "
+                                     "b (2) at non-singleton dimension 1")]),
             OpInfo(f"{name}_scalar", lambda lib, a, s, _n=name: getattr(lib, _n)(a, s),
                    scalar_samples(1.5), method=name, inplace=f"{name}_"),
             # In place, promotion past self's dtype is an error (int64 += float): both raise.
@@ -342,7 +356,10 @@ def _elementwise_rows():
                             Sample((away_from(rng, [-0.5, 0.5], 3, 4),),
                                    {"min": -0.5, "max": 0.5}, desc="both"),
                             Sample((np.arange(6) - 3,), {"min": -1, "max": 1}, desc="int")],
-               method="clamp", inplace="clamp_", keywords=("clamp", "input")),
+               method="clamp", inplace="clamp_", keywords=("clamp", "input"),
+               error_inputs=[err((np.ones(3),), RuntimeError,
+                                     "ember.clamp: At least one of 'min' or 'max' must not be "
+                                     "None")]),
         OpInfo("clamp_method", lambda lib, a: a.clamp(min=0.0),
                unary(make=lambda r, *s: away_from(r, [0], *s))),
         OpInfo("maximum", lambda lib, a, b: lib.maximum(a, b), binary_samples(),
@@ -357,7 +374,11 @@ def _elementwise_rows():
                                    desc="same shape"),
                             Sample((randn(rng, 2, 1) > 0, randn(rng, 3), randn(rng, 2, 3)),
                                    desc="broadcast")],
-               keywords=("where", "condition", "input", "other")),
+               keywords=("where", "condition", "input", "other"),
+               error_inputs=[err((np.array([True, True]), np.ones(3), np.ones(3)), RuntimeError,
+                                     "The size of tensor a (2) must match the size of tensor b "
+                                     "(3) at non-singleton dimension 0",
+                                     xfail={"errors": F_WHERE_SHAPES})]),
         OpInfo("where_scalar", lambda lib, c, a: lib.where(c, a, 0.0),
                lambda rng: [Sample((randn(rng, 2, 3) > 0, randn(rng, 2, 3)))]),
         OpInfo("to_float64", lambda lib, a: a.to(lib.float64), unary()),
@@ -382,14 +403,20 @@ def _elementwise_rows():
 def _reduction_rows():
     return [
         OpInfo("sum", lambda lib, a, **kw: lib.sum(a, **kw), reduction_samples,
-               method="sum", keywords=("sum", "input")),
+               method="sum", keywords=("sum", "input"),
+               error_inputs=[err((np.ones((2, 3)),), IndexError,
+                                     "Dimension out of range (expected to be in "
+                                     "range of [-2, 1], but got 2)", {"dim": 2})]),
         OpInfo("sum_method", lambda lib, a, **kw: a.sum(**kw), reduction_samples),
         OpInfo("sum_int", lambda lib, a, **kw: a.sum(**kw),
                lambda rng: [Sample((np.arange(6, dtype=np.int32).reshape(2, 3),)),
                             Sample((np.array([True, True, False]),), desc="bool")],
                differentiable=False),
         OpInfo("mean", lambda lib, a, **kw: lib.mean(a, **kw), reduction_samples,
-               method="mean", keywords=("mean", "input")),
+               method="mean", keywords=("mean", "input"),
+               error_inputs=[err((np.ones((2, 3), np.int64),), RuntimeError,
+                                     "mean(): could not infer output dtype. Input dtype must be"
+                                     " either a floating point or complex dtype. Got: Long")]),
         OpInfo("mean_method", lambda lib, a, **kw: a.mean(**kw), reduction_samples),
         OpInfo("prod", lambda lib, a, **kw: lib.prod(a, **kw),
                lambda rng: [Sample((positive(rng, 2, 3),)),
@@ -419,7 +446,10 @@ def _reduction_rows():
                           desc="biased dim"),
                    Sample((randn(rng, 3, 4),), {"dim": 1, "correction": 0}, desc="correction")],
                method="std",
-               keywords=("std", "input")),
+               keywords=("std", "input"),
+               error_inputs=[err((np.ones(3, np.int64),), RuntimeError,
+                                     "std and var only support floating point and complex "
+                                     "dtypes")]),
         OpInfo("max_all", lambda lib, a: lib.max(a), unary(((2, 3), (5,)), make=distinct)),
         OpInfo("min_all", lambda lib, a: a.min(), unary(((2, 3), (5,)), make=distinct)),
         OpInfo("max_dim", lambda lib, a, d, **kw: lib.max(a, d, **kw),
@@ -465,7 +495,10 @@ def _reduction_rows():
                             Sample((randn(rng, 2, 3, 4), (0, 2)), desc="tuple dim"),
                             Sample((np.array([[1000.0, 1000.0], [-1000.0, 0.0]], FLOAT32), 1),
                                    desc="large")],
-               method="logsumexp", keywords=("logsumexp", "input", "dim")),
+               method="logsumexp", keywords=("logsumexp", "input", "dim"),
+               error_inputs=[err((np.ones((2, 3)), 2), IndexError,
+                                     "Dimension out of range (expected to be in range of [-2, "
+                                     "1], but got 2)")]),
         OpInfo("norm", lambda lib, a, *args, **kw: lib.norm(a, *args, **kw),
                lambda rng: [Sample((randn(rng, 3, 4),)),
                             Sample((randn(rng, 3, 4), 1), desc="p=1"),
@@ -515,7 +548,9 @@ def _shape_rows():
                lambda rng: [Sample((randn(rng, 2, 6), 3, 4)),
                             Sample((randn(rng, 2, 6), -1), desc="-1"),
                             Sample((randn(rng, 2, 6), (4, -1)), desc="tuple"),
-                            Sample((randn(rng), 1, 1), desc="0-d")]),
+                            Sample((randn(rng), 1, 1), desc="0-d")],
+               error_inputs=[err((np.ones((2, 6)), 5), RuntimeError,
+                                     "shape '[5]' is invalid for input of size 12")]),
         OpInfo("view_as", lambda lib, a, b: a.view_as(b),
                lambda rng: [Sample((randn(rng, 2, 6), randn(rng, 3, 4)), grad=(0,))]),
         OpInfo("reshape", lambda lib, a, *s: lib.reshape(a, s),
@@ -535,19 +570,33 @@ def _shape_rows():
                             Sample((randn(rng, 2, 1, 3), 0), desc="dim not 1"),
                             Sample((randn(rng, 1, 2, 1, 3), (0, 2)), desc="tuple of dims"),
                             Sample((randn(rng, 1, 2, 1), (0, 1, -1)), desc="tuple, not all 1")],
-               method="squeeze", keywords=("squeeze", "input", "dim")),
+               method="squeeze", keywords=("squeeze", "input", "dim"),
+               error_inputs=[err((np.ones((2, 1)), 2), IndexError,
+                                     "Dimension out of range (expected to be in range of [-2, "
+                                     "1], but got 2)")]),
         OpInfo("unsqueeze", lambda lib, a, d: lib.unsqueeze(a, d),
                lambda rng: [Sample((randn(rng, 2, 3), 0)), Sample((randn(rng, 2, 3), -1),
                                                                  desc="-1"),
                             Sample((randn(rng), 0), desc="0-d")],
-               method="unsqueeze", keywords=("unsqueeze", "input", "dim")),
+               method="unsqueeze", keywords=("unsqueeze", "input", "dim"),
+               error_inputs=[err((np.ones((2, 3)), 3), IndexError,
+                                     "Dimension out of range (expected to be in range of [-3, "
+                                     "2], but got 3)")]),
         OpInfo("permute", lambda lib, a, *d: a.permute(*d),
                lambda rng: [Sample((randn(rng, 2, 3, 4), 2, 0, 1)),
-                            Sample((randn(rng, 2, 3, 4), (1, -1, 0)), desc="tuple")]),
+                            Sample((randn(rng, 2, 3, 4), (1, -1, 0)), desc="tuple")],
+               error_inputs=[err((np.ones((2, 3, 4)), 0, 1), RuntimeError,
+                                     "permute(sparse_coo): number of dimensions in the tensor "
+                                     "input does not match the length of the desired ordering "
+                                     "of dimensions i.e. input.dim() = 3 is not equal to "
+                                     "len(dims) = 2")]),
         OpInfo("transpose", lambda lib, a, d0, d1: lib.transpose(a, d0, d1),
                lambda rng: [Sample((randn(rng, 2, 3, 4), 0, 2)),
                             Sample((randn(rng, 2, 3), -1, 0), desc="negative")],
-               method="transpose", keywords=("transpose", "input", "dim0", "dim1")),
+               method="transpose", keywords=("transpose", "input", "dim0", "dim1"),
+               error_inputs=[err((np.ones((2, 3)), 0, 2), IndexError,
+                                     "Dimension out of range (expected to be in range of [-2, "
+                                     "1], but got 2)")]),
         OpInfo("t", lambda lib, a: lib.t(a), unary(((2, 3), (3,))),
                method="t", keywords=("t", "input")),
         OpInfo("T", lambda lib, a: a.T, unary(((2, 3),))),
@@ -555,7 +604,11 @@ def _shape_rows():
         OpInfo("expand", lambda lib, a, *s: a.expand(*s),
                lambda rng: [Sample((randn(rng, 3, 1), 3, 4)),
                             Sample((randn(rng, 3, 1), 2, -1, 4), desc="new dim"),
-                            Sample((randn(rng), 2, 2), desc="0-d")]),
+                            Sample((randn(rng), 2, 2), desc="0-d")],
+               error_inputs=[err((np.ones((3, 2)), 3, 4), RuntimeError,
+                                     "The expanded size of the tensor (4) must match the "
+                                     "existing size (2) at non-singleton dimension 1.  Target "
+                                     "sizes: [3, 4].  Tensor sizes: [3, 2]")]),
         OpInfo("expand_as", lambda lib, a, b: a.expand_as(b),
                lambda rng: [Sample((randn(rng, 1, 4), randn(rng, 3, 4)), grad=(0,))]),
         OpInfo("contiguous", lambda lib, a: a.contiguous() * 1,
@@ -565,31 +618,50 @@ def _shape_rows():
         OpInfo("repeat", lambda lib, a, *r: a.repeat(*r),
                lambda rng: [Sample((randn(rng, 2, 3), 2, 1)),
                             Sample((randn(rng, 2, 3), 2, 1, 3), desc="new dim"),
-                            Sample((randn(rng, 3), (2, 2)), desc="tuple")]),
+                            Sample((randn(rng, 3), (2, 2)), desc="tuple")],
+               error_inputs=[err((np.ones((2, 3)), 2), RuntimeError,
+                                     "Number of dimensions of repeat dims can not be smaller "
+                                     "than number of dimensions of tensor")]),
         OpInfo("cat", lambda lib, ts, **kw: lib.cat(ts, **kw),
                lambda rng: [Sample(([randn(rng, 2, 3), randn(rng, 1, 3)],)),
                             Sample(([randn(rng, 2, 3), randn(rng, 2, 1), randn(rng, 2, 2)],),
                                    {"dim": 1}, desc="dim 1"),
                             Sample(([randn(rng, 2, 3), randn(rng, 2, 1, dtype=np.float64)],),
                                    {"dim": -1}, desc="mixed dtypes")],
-               keywords=("cat", "tensors")),
+               keywords=("cat", "tensors"),
+               error_inputs=[err(([np.ones((2, 3)), np.ones((2, 4))],), RuntimeError,
+                                     "Sizes of tensors must match except in dimension 0. "
+                                     "Expected size 3 but got size 4 for tensor number 1 in the"
+                                     " list."),
+                             err(([np.ones((2, 3)), np.ones((2, 3))],), IndexError,
+                                     "Dimension out of range (expected to be in "
+                                     "range of [-2, 1], but got 2)", {"dim": 2})]),
         OpInfo("stack", lambda lib, ts, **kw: lib.stack(ts, **kw),
                lambda rng: [Sample(([randn(rng, 2, 3), randn(rng, 2, 3)],)),
                             Sample(([randn(rng, 2, 3), randn(rng, 2, 3), randn(rng, 2, 3)],),
                                    {"dim": -1}, desc="dim -1")],
-               keywords=("stack", "tensors")),
+               keywords=("stack", "tensors"),
+               error_inputs=[err(([np.ones((2, 3)), np.ones((3, 2))],), RuntimeError,
+                                     "stack expects each tensor to be equal size, but got [2, "
+                                     "3] at entry 0 and [3, 2] at entry 1")]),
         OpInfo("split", lambda lib, a, s, **kw: lib.split(a, s, **kw),
                lambda rng: [Sample((randn(rng, 5, 2), 2)),
                             Sample((randn(rng, 2, 5), [1, 4]), {"dim": 1}, desc="sizes")],
                method="split", keywords=("split", "tensor", "split_size_or_sections"),
-               xfail={"keywords": KEYWORDS_BEING_FIXED}),
+               xfail={"keywords": KEYWORDS_BEING_FIXED},
+               error_inputs=[err((np.ones(5), [2, 2]), RuntimeError,
+                                     "split_with_sizes expects split_sizes to sum exactly to 5 "
+                                     "(input tensor's size at dimension 0), but got "
+                                     "split_sizes=[2, 2]")]),
         OpInfo("split_sum", lambda lib, a, s: sum(p.sum() * (i + 1)
                                                   for i, p in enumerate(a.split(s))),
                lambda rng: [Sample((randn(rng, 5, 2), 2))], check_grad_fn_name=False),
         OpInfo("chunk", lambda lib, a, c, **kw: lib.chunk(a, c, **kw),
                lambda rng: [Sample((randn(rng, 5, 2), 3)),
                             Sample((randn(rng, 2, 6), 3), {"dim": 1}, desc="dim 1")],
-               method="chunk", keywords=("chunk", "input", "chunks")),
+               method="chunk", keywords=("chunk", "input", "chunks"),
+               error_inputs=[err((np.ones(5), 0), RuntimeError,
+                                     "chunk expects `chunks` to be greater than 0, got: 0")]),
         OpInfo("unbind", lambda lib, a, **kw: lib.unbind(a, **kw),
                lambda rng: [Sample((randn(rng, 3, 2),)),
                             Sample((randn(rng, 2, 3),), {"dim": 1}, desc="dim 1")],
@@ -654,25 +726,37 @@ def _indexing_rows():
         ]
 
     return [
-        OpInfo("getitem", index, samples),
+        OpInfo("getitem", index, samples,
+               error_inputs=[err((np.ones((3, 4)), 3), IndexError,
+                                     "index 3 is out of bounds for dimension 0 with size 3"),
+                             err((np.ones((3, 4)), (slice(None), 4)), IndexError,
+                                     "index 4 is out of bounds for dimension 1 with size 4")]),
         OpInfo("setitem", setitem, setitem_samples),
         OpInfo("masked_fill", lambda lib, a, m, v: lib.masked_fill(a, m, v),
                lambda rng: [Sample((randn(rng, 3, 4), randn(rng, 3, 4) > 0, -1.0)),
                             Sample((randn(rng, 3, 4), randn(rng, 4) > 0, 2.0),
                                    desc="broadcast mask")],
                method="masked_fill", inplace="masked_fill_",
-               keywords=("masked_fill", "input", "mask", "value")),
+               keywords=("masked_fill", "input", "mask", "value"),
+               error_inputs=[err((np.ones((2, 3)), np.ones((2, 3)), 0.0), RuntimeError,
+                                     "masked_fill_ only supports boolean masks, but got mask "
+                                     "with dtype double")]),
         OpInfo("masked_fill_method", lambda lib, a, m: a.masked_fill(m, float("-inf")).exp(),
                lambda rng: [Sample((randn(rng, 3, 4), randn(rng, 3, 4) > 0))]),
         OpInfo("gather", lambda lib, a, d, i: lib.gather(a, d, i),
                lambda rng: [Sample((randn(rng, 3, 4), 1, np.array([[0, 0], [1, 3], [2, 1]]))),
                             Sample((randn(rng, 3, 4), 0, np.array([[0, 1, 2, 0]])),
                                    desc="dim 0")],
-               method="gather", keywords=("gather", "input", "dim", "index")),
+               method="gather", keywords=("gather", "input", "dim", "index"),
+               error_inputs=[err((np.ones((3, 4)), 1, np.array([[4]])), RuntimeError,
+                                     "index 4 is out of bounds for dimension 1 with size 4")]),
         OpInfo("index_select", lambda lib, a, d, i: lib.index_select(a, d, i),
                lambda rng: [Sample((randn(rng, 3, 4), 0, np.array([2, 0, 2]))),
                             Sample((randn(rng, 3, 4), 1, np.array([3, 1])), desc="dim 1")],
-               method="index_select", keywords=("index_select", "input", "dim", "index")),
+               method="index_select", keywords=("index_select", "input", "dim", "index"),
+               error_inputs=[err((np.ones((3, 4)), 0, np.array([3])), IndexError,
+                                     "index out of range in self",
+                                     xfail={"errors": F_INDEX_SELECT_RANGE})]),
     ]
 
 
@@ -683,7 +767,11 @@ def _linalg_rows():
                lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 3, 4))),
                             Sample((randn(rng, 2, 3), randn(rng, 4, 3).T), desc="transposed")],
                **tol,
-               method="mm", keywords=("mm", "input", "mat2")),
+               method="mm", keywords=("mm", "input", "mat2"),
+               error_inputs=[err((np.ones((2, 3)), np.ones((2, 3))), RuntimeError,
+                                     "mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)"),
+                             err((np.ones(3), np.ones((3, 2))), RuntimeError,
+                                     "self must be a matrix")]),
         OpInfo("addmm", lambda lib, c, a, b: lib.addmm(c, a, b),
                lambda rng: [Sample((randn(rng, 4), randn(rng, 2, 3), randn(rng, 3, 4)),
                                    desc="bias vector"),
@@ -698,10 +786,17 @@ def _linalg_rows():
                keywords=("mv", "input", "vec")),
         OpInfo("dot", lambda lib, a, b: lib.dot(a, b),
                lambda rng: [Sample((randn(rng, 4), randn(rng, 4)))], **tol,
-               method="dot", keywords=("dot", "input", "tensor")),
+               method="dot", keywords=("dot", "input", "tensor"),
+               error_inputs=[err((np.ones(3), np.ones(4)), RuntimeError,
+                                     "inconsistent tensor size, expected tensor [3] and src [4]"
+                                     " to have the same number of elements, but got 3 and 4 "
+                                     "elements respectively")]),
         OpInfo("bmm", lambda lib, a, b: lib.bmm(a, b),
                lambda rng: [Sample((randn(rng, 2, 2, 3), randn(rng, 2, 3, 4)))], **tol,
-               method="bmm", keywords=("bmm", "input", "mat2")),
+               method="bmm", keywords=("bmm", "input", "mat2"),
+               error_inputs=[err((np.ones((2, 2, 3)), np.ones((3, 3, 4))), RuntimeError,
+                                     "Expected size for first two dimensions of batch2 tensor "
+                                     "to be: [2, 3] but got: [3, 3].")]),
         OpInfo("matmul", lambda lib, a, b: lib.matmul(a, b),
                lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 3, 4)), desc="2-D"),
                             Sample((randn(rng, 3), randn(rng, 3)), desc="1-D 1-D"),
@@ -714,7 +809,12 @@ def _linalg_rows():
                             Sample((randn(rng, 3), randn(rng, 2, 3, 4)), desc="1-D batched"),
                             Sample((randn(rng, 2, 2, 3), randn(rng, 3)), desc="batched 1-D")],
                **tol,
-               method="matmul", keywords=("matmul", "input", "other")),
+               method="matmul", keywords=("matmul", "input", "other"),
+               error_inputs=[err((np.ones((2, 3)), np.ones((4, 5))), RuntimeError,
+                                     "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)"),
+                             err((np.ones(()), np.ones(3)), RuntimeError,
+                                     "both arguments to matmul need to be at least 1D, but they"
+                                     " are 0D and 1D")]),
         OpInfo("matmul_matrix_batch", lambda lib, a, b: lib.matmul(a, b),
                lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 2, 3, 4)))],
                check_grad_fn_name=False, **tol),  # PyTorch ends in a transposed copy here
@@ -756,19 +856,28 @@ def _functional_rows():
 
     return [
         row("conv2d", lambda lib, x, w, b, **kw: F(lib).conv2d(x, w, b, **kw), conv_samples,
-            keywords=("nn.functional.conv2d", "input", "weight", "bias")),
+            keywords=("nn.functional.conv2d", "input", "weight", "bias"),
+            error_inputs=[err((np.ones((1, 3, 5, 5)), np.ones((4, 2, 3, 3)), None), RuntimeError,
+                                  "Given groups=1, weight of size [4, 2, 3, 3], expected "
+                                  "input[1, 3, 5, 5] to have 2 channels, but got 3 channels "
+                                  "instead")]),
         row("linear", lambda lib, x, w, *b: F(lib).linear(x, w, *b),
             lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 4, 3), randn(rng, 4)),
                                 desc="2-D with bias"),
                          Sample((randn(rng, 2, 3), randn(rng, 4, 3)), desc="no bias"),
                          Sample((randn(rng, 2, 5, 3), randn(rng, 4, 3), randn(rng, 4)),
                                 desc="3-D input")],
-            keywords=("nn.functional.linear", "input", "weight", "bias")),
+            keywords=("nn.functional.linear", "input", "weight", "bias"),
+            error_inputs=[err((np.ones((2, 3)), np.ones((4, 2))), RuntimeError,
+                                  "mat1 and mat2 shapes cannot be multiplied (2x3 and 2x4)")]),
         row("max_pool2d", lambda lib, x, *a, **kw: F(lib).max_pool2d(x, *a, **kw),
             lambda rng: [Sample((distinct(rng, 1, 2, 4, 4), 2), desc="2x2"),
                          Sample((distinct(rng, 2, 1, 5, 5), 3),
                                 {"stride": 2, "padding": 1}, desc="3x3 stride 2 padding 1")],
-            keywords=("nn.functional.max_pool2d", "input", "kernel_size")),
+            keywords=("nn.functional.max_pool2d", "input", "kernel_size"),
+            error_inputs=[err((np.ones((1, 1, 2, 2)), 3), RuntimeError,
+                                  "Given input size: (1x2x2). Calculated output size: (1x0x0). "
+                                  "Output size is too small")]),
         row("avg_pool2d", lambda lib, x, *a, **kw: F(lib).avg_pool2d(x, *a, **kw),
             lambda rng: [Sample((randn(rng, 1, 2, 4, 4), 2), desc="2x2"),
                          Sample((randn(rng, 2, 1, 5, 5), 3),
@@ -776,7 +885,10 @@ def _functional_rows():
             keywords=("nn.functional.avg_pool2d", "input", "kernel_size")),
         row("softmax", lambda lib, x, d: F(lib).softmax(x, dim=d),
             lambda rng: [Sample((randn(rng, 3, 4), 1)), Sample((randn(rng, 3, 4), 0), desc="0"),
-                         Sample((randn(rng, 2, 3, 4), -1), desc="3-D")]),
+                         Sample((randn(rng, 2, 3, 4), -1), desc="3-D")],
+            error_inputs=[err((np.ones((2, 3)), 2), IndexError,
+                                  "Dimension out of range (expected to be in range of [-2, 1], "
+                                  "but got 2)")]),
         row("log_softmax", lambda lib, x, d: F(lib).log_softmax(x, dim=d),
             lambda rng: [Sample((randn(rng, 3, 4), 1)),
                          Sample((randn(rng, 2, 3, 4), 1), desc="3-D")]),
@@ -792,12 +904,17 @@ def _functional_rows():
                                 desc="sum"),
                          Sample((randn(rng, 2, 3, 2, 2), classes(rng, (2, 2, 2), 3)),
                                 desc="spatial")],
-            keywords=("nn.functional.cross_entropy", "input", "target")),
+            keywords=("nn.functional.cross_entropy", "input", "target"),
+            error_inputs=[err((np.ones((2, 3)), np.array([0, 3])), IndexError,
+                                  "Target 3 is out of bounds.")]),
         row("nll_loss", lambda lib, x, t, **kw: F(lib).nll_loss(x, t, **kw),
             lambda rng: [Sample((randn(rng, 4, 5), classes(rng, 4, 5))),
                          Sample((randn(rng, 4, 5), classes(rng, 4, 5)), {"reduction": "none"},
                                 desc="none")],
-            keywords=("nn.functional.nll_loss", "input", "target")),
+            keywords=("nn.functional.nll_loss", "input", "target"),
+            error_inputs=[err((np.ones((2, 3)), np.array([0, 1, 2])), ValueError,
+                                  "Expected input batch_size (2) to match target batch_size "
+                                  "(3).")]),
         row("dropout_p0", lambda lib, x: F(lib).dropout(x, p=0.0),
             unary(((2, 3),)), check_grad_fn_name=False, attribute="dropout"),
         row("dropout_p1", lambda lib, x: F(lib).dropout(x, p=1.0),  # all zeros: no randomness
@@ -875,7 +992,11 @@ def _functional_rows():
                                 {"mean": randn(rng, 3), "var": positive(rng, 3)},
                                 desc="evaluation"),
                          Sample((randn(rng, 2, 3, 4), None, None),
-                                {"training": True, "eps": 1e-3}, desc="no affine")]),
+                                {"training": True, "eps": 1e-3}, desc="no affine")],
+            error_inputs=[err((np.ones((1, 3)), None, None), ValueError,
+                                  "Expected more than 1 value per channel "
+                                  "when training, got input size "
+                                  "ember.Size([1, 3])", {"training": True})]),
         row("layer_norm", lambda lib, x, s, *wb, **kw: F(lib).layer_norm(x, s, *wb, **kw),
             lambda rng: [Sample((randn(rng, 2, 3, 4), (4,), positive(rng, 4), randn(rng, 4)),
                                 desc="last dim"),
@@ -883,7 +1004,10 @@ def _functional_rows():
                                  randn(rng, 3, 4)), desc="two dims"),
                          Sample((randn(rng, 2, 5), (5,)), {"eps": 1e-3},
                                 desc="no affine, eps")],
-            keywords=("nn.functional.layer_norm", "input", "normalized_shape", "weight", "bias")),
+            keywords=("nn.functional.layer_norm", "input", "normalized_shape", "weight", "bias"),
+            error_inputs=[err((np.ones((2, 3)), (4,)), RuntimeError,
+                                  "Given normalized_shape=[4], expected input with shape [*, "
+                                  "4], but got input of size[2, 3]")]),
         row("binary_cross_entropy",
             lambda lib, x, y, *w, **kw: F(lib).binary_cross_entropy(x, y, *w, **kw),
             lambda rng: [Sample((probabilities(rng, 3, 4), probabilities(rng, 3, 4)),
@@ -895,7 +1019,11 @@ def _functional_rows():
                                 desc="weight, sum", grad=(0,)),
                          Sample((probabilities(rng, 5), probabilities(rng, 5)),
                                 {"reduction": "none"}, desc="none", grad=(0,))],
-            keywords=("nn.functional.binary_cross_entropy", "input", "target", "weight")),
+            keywords=("nn.functional.binary_cross_entropy", "input", "target", "weight"),
+            error_inputs=[err((np.full(2, 0.5), np.ones(3)), ValueError,
+                                  "Using a target size (ember.Size([3])) that is different to "
+                                  "the input size (ember.Size([2])) is deprecated. Please "
+                                  "ensure they have the same size.")]),
         row("binary_cross_entropy_with_logits",
             lambda lib, x, y, **kw: F(lib).binary_cross_entropy_with_logits(x, y, **kw),
             lambda rng: [Sample((randn(rng, 3, 4), probabilities(rng, 3, 4))),
@@ -910,7 +1038,10 @@ def _functional_rows():
             lambda rng: [Sample((randn(rng, 1, 2, 6, 6), 3), desc="divides"),
                          Sample((randn(rng, 2, 1, 5, 7), (3, 2)), desc="overlapping windows"),
                          Sample((randn(rng, 2, 4, 4), 1), desc="unbatched, global")],
-            keywords=("nn.functional.adaptive_avg_pool2d", "input", "output_size")),
+            keywords=("nn.functional.adaptive_avg_pool2d", "input", "output_size"),
+            error_inputs=[err((np.ones((2, 3)), 2), RuntimeError,
+                                  "adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got [2,"
+                                  " 3]")]),
         row("l1_loss", lambda lib, x, y, **kw: F(lib).l1_loss(x, y, **kw),
             lambda rng: [Sample((randn(rng, 3, 4), randn(rng, 3, 4))),
                          Sample((randn(rng, 3, 4), randn(rng, 3, 4)), {"reduction": "none"},
@@ -921,7 +1052,9 @@ def _functional_rows():
                          Sample((classes(rng, (2, 3), 3),), desc="2-D, inferred classes")],
             differentiable=False,
             keywords=("nn.functional.one_hot", "input", "num_classes"),
-            xfail={"keywords": KEYWORDS_BEING_FIXED}),
+            xfail={"keywords": KEYWORDS_BEING_FIXED},
+            error_inputs=[err((np.array([0, 3]), 3), RuntimeError,
+                                  "Class values must be smaller than num_classes.")]),
     ]
 
 
@@ -1055,7 +1188,9 @@ def _integer_rows():
                             Sample((np.arange(4), np.array([0, 2, 2, 5])), {"atol": 1},
                                    desc="int64, atol")],
                differentiable=False, method="isclose",
-               keywords=("isclose", "input", "other")),
+               keywords=("isclose", "input", "other"),
+               error_inputs=[err((np.ones(2, np.float32), np.ones(2)), RuntimeError,
+                                     "Float did not match Double")]),
         # No derivative: the node exists and raises when backward reaches it.
         OpInfo("floor_divide", lambda lib, a, b: lib.floor_divide(a, b), division_samples,
                gradcheck=False, method="floor_divide",
@@ -1108,8 +1243,10 @@ def _inplace_rows():
         OpInfo("fill_", lambda lib, a, v: (a * 1).fill_(v),
                lambda rng: [Sample((randn(rng, 2, 3), 2.5)), Sample((randn(rng, 4), -1),
                                                                      desc="int value"),
-                            Sample((np.arange(4), 7), desc="int64")],
-               xfail={"grad_fn_name": F_FILL_NODE}),
+                            Sample((np.arange(4), 7), desc="int64"),
+                            Sample((randn(rng, 2, 3), np.array(1.5, FLOAT32)),
+                                   desc="0-d tensor value", grad=(0,),
+                                   xfail={"grad_fn_name": F_FILL_NODE})]),
         OpInfo("copy_", lambda lib, a, b: (a * 1).copy_(b),
                lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 2, 3))),
                             Sample((randn(rng, 2, 3), randn(rng, 3)), desc="broadcast"),

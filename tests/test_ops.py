@@ -430,7 +430,9 @@ def test_errors(op: OpInfo, device):
     """Each error input raises the row's exception type with the row's exact message, in
     PyTorch and in ember (``torch.`` read as ``ember.``)."""
     _requires(op)
-    cases = op.error_inputs(np.random.default_rng(0))
+    cases = op.error_inputs
+    if callable(cases):
+        cases = cases(np.random.default_rng(sum(map(ord, op.name))))
 
     def check(case):
         what = f"{op.name} [{case.sample.desc}]"
