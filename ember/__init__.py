@@ -36,7 +36,8 @@ from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, s
 
 # The subpackages come after Tensor and the ops, which they import.
 from . import autograd, cuda, nn, optim, utils  # noqa: E402
-from .nn.functional import log_softmax, softmax  # noqa: E402
+from .ops.activation import log_softmax_along as log_softmax  # noqa: E402
+from .ops.activation import softmax_along as softmax  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 # Importing ember changes no process-wide setting unless the environment asks for it
@@ -81,3 +82,4 @@ def allclose(input: Tensor, other: Tensor, rtol=1e-05, atol=1e-08, equal_nan=Fal
 def square(input: Tensor, *, out=None) -> Tensor:
     """``input ** 2``, elementwise."""
     return _write_out("square", input ** 2, out)
+

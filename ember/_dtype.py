@@ -71,7 +71,7 @@ def get_default_dtype() -> dtype:
     return _default_dtype
 
 
-def set_default_dtype(d: dtype) -> None:
+def set_default_dtype(d: dtype, /) -> None:
     """Set the default floating-point dtype (float32 or float64)."""
     global _default_dtype
     if d not in (float16, float32, float64):
@@ -85,8 +85,9 @@ def _category(d: dtype) -> "int":
     return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}[kind]
 
 
-def promote_types(a: dtype, b: dtype) -> dtype:
+def promote_types(type1: dtype, type2: dtype) -> dtype:
     """The smallest dtype both ``a`` and ``b`` convert to safely, as ``torch.promote_types``."""
+    a, b = type1, type2
     if a is b:
         return a
     # Across kinds the higher kind wins as is (int32 + float32 is float32, not NumPy's float64);

@@ -506,7 +506,7 @@ class Tensor:
         return self._inplace(lambda s: s + value * tensor1 / tensor2)
 
     def lerp_(self, end, weight) -> "Tensor":
-        return self._inplace(lambda s: s + weight * (end - s))
+        return self._inplace(elementwise.lerp, end, weight)
 
     def zero_(self) -> "Tensor":
         return self.fill_(0)
@@ -657,6 +657,21 @@ class Tensor:
     __rxor__ = __xor__
 
     def __invert__(self):
+        if self._data.dtype.kind not in "biu":
+            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                            "tensors")
+        return elementwise.bitwise_not(self)
+
+    def bitwise_and(self, other):
+        return elementwise.bitwise_and(self, other)
+
+    def bitwise_or(self, other):
+        return elementwise.bitwise_or(self, other)
+
+    def bitwise_xor(self, other):
+        return elementwise.bitwise_xor(self, other)
+
+    def bitwise_not(self):
         return elementwise.bitwise_not(self)
 
     def __getitem__(self, key):
@@ -890,7 +905,7 @@ class Tensor:
         return shape.view(self, other.shape)
 
     def reshape(self, *shape_args):
-        return shape.reshape(self, *shape_args)
+        return shape.reshape(self, shape.sizes_from(shape_args))
 
     def reshape_as(self, other):
         return shape.reshape(self, other.shape)
@@ -908,7 +923,7 @@ class Tensor:
         return shape.unsqueeze(self, dim)
 
     def permute(self, *dims):
-        return shape.permute(self, *dims)
+        return shape.permute(self, shape.sizes_from(dims))
 
     def transpose(self, dim0, dim1):
         return shape.transpose(self, dim0, dim1)
@@ -918,7 +933,7 @@ class Tensor:
 
     @property
     def T(self):
-        return shape.permute(self, *reversed(range(self._data.ndim)))
+        return shape.permute(self, tuple(reversed(range(self._data.ndim))))
 
     @property
     def mT(self):
@@ -940,7 +955,7 @@ class Tensor:
         return shape.repeat(self, *sizes)
 
     def flip(self, *dims):
-        return shape.flip(self, *dims)
+        return shape.flip(self, shape.sizes_from(dims))
 
     def roll(self, shifts, dims=None):
         return shape.roll(self, shifts, dims)

@@ -9,7 +9,14 @@ Example:
 import argparse
 import sys
 
-from .training import SetupError, evaluate_checkpoint, train
+from .training import (
+    RECIPE_CHECKS,
+    DivergedError,
+    Interrupted,
+    SetupError,
+    evaluate_checkpoint,
+    train,
+)
 from .vision import datasets
 
 TRAIN_DESCRIPTION = """\
@@ -42,12 +49,19 @@ def positive_int(text: str) -> int:
     return value
 
 
-def positive_float(text: str) -> float:
-    """An argparse type: a number above 0."""
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
+def recipe_setting(name: str, convert):
+    """An argparse type for the recipe's setting ``name``: ``convert`` the text (int or float),
+    then check the value as ``RECIPE_CHECKS`` says, so that a bad value stops the command
+    before anything is loaded."""
+    valid, description = RECIPE_CHECKS[name]
+
+    def parse(text: str):
+        value = convert(text)
+        if not valid(value):
+            raise argparse.ArgumentTypeError(f"must be {description}, got {text}")
+        return value
+    parse.__name__ = convert.__name__  # argparse names it when text is not a number at all
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,20 +73,24 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train the tutorial's LeNet on Fashion-MNIST",
                                 description=TRAIN_DESCRIPTION, epilog=TRAIN_EXAMPLES,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    # The recipe's settings default to None, so that a resumed run can tell which ones the
+    # command line gives (and warn that they are ignored); train() fills in the defaults.
     recipe = train.add_argument_group("recipe")
     recipe.add_argument("--epochs", type=positive_int, default=5,
                         help="total epochs to train, also when resuming (default 5)")
-    recipe.add_argument("--batch-size", type=positive_int, default=64,
+    recipe.add_argument("--batch-size", type=recipe_setting("batch_size", int), default=None,
                         help="images per step (default 64)")
-    recipe.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd",
+    recipe.add_argument("--optimizer", choices=["sgd", "adam"], default=None,
                         help="the optimizer (default sgd)")
-    recipe.add_argument("--lr", type=positive_float, default=None,
-                        help="learning rate of the first epoch (default 0.05 for sgd, "
-                        "0.001 for adam)")
-    recipe.add_argument("--momentum", type=float, default=0.9,
-                        help="SGD's momentum (default 0.9; adam ignores it)")
-    recipe.add_argument("--seed", type=int, default=0,
-                        help="seed of the initial weights and the shuffling (default 0)")
+    recipe.add_argument("--lr", type=recipe_setting("lr", float), default=None,
+                        help="learning rate of the first epoch, above 0 and at most 10 "
+                        "(default 0.05 for sgd, 0.001 for adam)")
+    recipe.add_argument("--momentum", type=recipe_setting("momentum", float), default=None,
+                        help="SGD's momentum, at least 0 and below 1 (default 0.9; adam "
+                        "ignores it)")
+    recipe.add_argument("--seed", type=recipe_setting("seed", int), default=None,
+                        help="seed of the initial weights and the shuffling, 0 to 2**63 - 1 "
+                        "(default 0)")
 
     data = train.add_argument_group("data")
     data.add_argument("--data", default=None, metavar="FOLDER",
@@ -80,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "~/.cache/ember/datasets, /usr/share/datasets/fashion-mnist)")
     data.add_argument("--download", action="store_true",
                       help="download the data if it is not found")
-    data.add_argument("--limit", type=positive_int, default=None, metavar="N",
+    data.add_argument("--limit", type=recipe_setting("limit", int), default=None, metavar="N",
                       help="train on the first N training images only")
     data.add_argument("--test-limit", type=positive_int, default=None, metavar="N",
                       help="evaluate on the first N test images only")
@@ -90,8 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="output folder (default runs/latest)")
     run.add_argument("--resume", nargs="?", const=True, default=None, metavar="CHECKPOINT",
                      help="continue the run saved in OUT/checkpoint.pt (or CHECKPOINT) to "
-                     "--epochs, with the recipe it was started with; it reaches exactly the "
-                     "weights of an uninterrupted run")
+                     "--epochs, with the recipe it was started with (recipe options that "
+                     "differ are ignored, with a warning); it reaches exactly the weights of "
+                     "an uninterrupted run")
     run.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     run.add_argument("--no-progress", dest="progress", action="store_false",
                      help="no progress bar")
@@ -112,15 +131,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    if args.lr is None:
-        args.lr = 0.05 if args.optimizer == "sgd" else 0.001
     try:
-        train(args)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: {args.out}/checkpoint.pt holds the last finished epoch; "
-              f"continue with --resume", file=sys.stderr)
+        result = train(args)
+    except Interrupted as interrupted:
+        print(f"\ninterrupted: {interrupted}", file=sys.stderr)
         return 130
-    print(f"outputs in {args.out}: checkpoint.pt, metrics.json, curves.png, confusion.png")
+    except KeyboardInterrupt:
+        print("\ninterrupted before training started; nothing was written", file=sys.stderr)
+        return 130
+    except DivergedError as error:
+        print(f"ember train: error: {error}", file=sys.stderr)
+        return 1
+    if result["outputs"]:
+        print(f"outputs in {args.out}: {', '.join(result['outputs'])}")
     return 0
 
 
@@ -138,7 +161,7 @@ def run_download(args: argparse.Namespace) -> int:
     try:
         for train in (True, False):
             dataset = cls(root=args.root, train=train, download=True)
-    except RuntimeError as error:
+    except (RuntimeError, OSError) as error:  # OSError: a folder that cannot be written
         raise SetupError(str(error)) from error
     print(f"{args.dataset} is ready in {dataset.root}")
     return 0
@@ -150,8 +173,9 @@ COMMANDS = {"train": run_train, "evaluate": run_evaluate, "download": run_downlo
 def main(argv=None) -> int:
     """Run the ``ember`` command with ``argv`` (default: ``sys.argv[1:]``); the exit status.
 
-    A run that cannot start (no data, no CUDA, no checkpoint) prints why, without a traceback,
-    and returns 2, as argparse does for a bad option.
+    A run that cannot start (no data, no CUDA, no usable checkpoint, no writable output folder)
+    prints why in one line, without a traceback, and returns 2, as argparse does for a bad
+    option. A run whose loss diverges returns 1; one stopped by Ctrl-C, 130.
     """
     args = build_parser().parse_args(argv)
     try:

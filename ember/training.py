@@ -16,9 +16,14 @@ Example, from Python as from the command line (``ember train --epochs 1 --limit 
     main(["train", "--epochs", "1", "--limit", "1000", "--out", "runs/quick"])
 """
 
+import contextlib
 import json
 import math
 import os
+import signal
+import sys
+import tempfile
+import threading
 import time
 from argparse import Namespace
 
@@ -39,14 +44,54 @@ CHECKPOINT = "checkpoint.pt"
 # checkpoint, so that it ends where an uninterrupted run would; ``--epochs`` may still change
 # (the schedule then stretches to the new total from the epoch reached).
 RECIPE = ("optimizer", "lr", "momentum", "batch_size", "seed", "limit")
+# The recipe's defaults; the learning rate's depends on the optimizer.
+RECIPE_DEFAULTS = {"optimizer": "sgd", "momentum": 0.9, "batch_size": 64, "seed": 0,
+                   "limit": None}
+DEFAULT_LR = {"sgd": 0.05, "adam": 0.001}
+# Above this, a learning rate only makes the weights diverge (the default SGD rate is 0.05).
+MAX_LR = 10.0
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# What each setting of the recipe may be, checked alike on the command line, in Python and in a
+# checkpoint being resumed: (test, description). NaN fails every comparison, so it never passes.
+RECIPE_CHECKS = {
+    "optimizer": (lambda value: value in DEFAULT_LR, "sgd or adam"),
+    "lr": (lambda value: _is_number(value) and 0 < value <= MAX_LR,
+           f"a number above 0 and at most {MAX_LR:g}"),
+    "momentum": (lambda value: _is_number(value) and 0 <= value < 1,
+                 "a number at least 0 and below 1"),
+    "batch_size": (lambda value: _is_integer(value) and value > 0, "a positive integer"),
+    "seed": (lambda value: _is_integer(value) and 0 <= value < 2 ** 63,
+             "an integer from 0 to 2**63 - 1"),
+    "limit": (lambda value: value is None or (_is_integer(value) and value > 0),
+              "a positive integer"),
+}
 
 
 class SetupError(RuntimeError):
-    """A run cannot start: no data, no such device, no checkpoint. The message says what to do.
+    """A run cannot start: no data, no such device, no usable checkpoint, no writable output
+    folder. The message says what to do.
 
-    The command line prints it without a traceback; errors raised while training are not
-    SetupErrors and keep theirs.
+    The command line prints it in one line, without a traceback, and exits with status 2.
     """
+
+
+class DivergedError(RuntimeError):
+    """The loss became NaN or infinite: the run stops before saving that epoch, so the last
+    good checkpoint stays. The command line prints it without a traceback and exits with 1."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped :func:`train` once it had started training; the message says what the
+    checkpoint holds."""
 
 
 def load_data(root, train: bool, limit=None, download: bool = False):
@@ -58,13 +103,15 @@ def load_data(root, train: bool, limit=None, download: bool = False):
     a whole batch at once, so an epoch does not spend its time in per-image Python code.
 
     Raises:
-        SetupError: the files are not found (or are corrupt); the message lists the ways to get
-            them.
+        SetupError: the files are not found, cannot be read or are corrupt; the message lists
+            the ways to get them.
     """
     transform = transforms.Compose([transforms.ToTensor(), transforms.Pad(2),
                                     transforms.Normalize((MEAN,), (STD,))])
     try:
         dataset = FashionMNIST(root=root, train=train, transform=transform, download=download)
+    except OSError as error:  # a file that is there but cannot be read (or, downloading, written)
+        raise SetupError(f"cannot read Fashion-MNIST: {error}") from error
     except RuntimeError as error:
         raise SetupError(f"{error}\nOn the command line: --data <folder> reads the files from "
                          f"that folder, --download fetches them.") from error
@@ -151,25 +198,153 @@ def _progress(total: int, description: str, enabled: bool):
 
 
 def _load_checkpoint(path: str, device: ember.device) -> dict:
-    """The checkpoint that :func:`train` wrote at ``path``, its tensors on ``device``."""
+    """The checkpoint that :func:`train` wrote at ``path``, its tensors on ``device``.
+
+    Raises:
+        SetupError: there is no file, it cannot be loaded, or it lacks what :func:`train`
+            writes.
+    """
     if not os.path.isfile(path):
         raise SetupError(f"no checkpoint at {path}: train first, or pass the checkpoint's path")
-    checkpoint = ember.load(path, map_location=str(device))
+    try:
+        checkpoint = ember.load(path, map_location=str(device))
+    except Exception as error:  # a damaged file: whatever ember.load raised, there is no run
+        raise SetupError(f"cannot load the checkpoint {path}: {error}") from error
     expected = {"model", "optimizer", "epoch", "metrics", "classes", "args"}
     if not isinstance(checkpoint, dict) or not expected <= checkpoint.keys():
-        raise SetupError(f"{path} is not a checkpoint written by ember train: expected a dict "
-                         f"with the keys {', '.join(sorted(expected))}")
+        missing = sorted(expected - checkpoint.keys()) if isinstance(checkpoint, dict) \
+            else sorted(expected)
+        raise SetupError(f"{path} is not a checkpoint written by ember train: it lacks "
+                         f"{', '.join(missing)}")
+    epoch, metrics = checkpoint["epoch"], checkpoint["metrics"]
+    if not (_is_integer(epoch) and epoch >= 0 and isinstance(metrics, list)
+            and len(metrics) == epoch and isinstance(checkpoint["args"], dict)):
+        raise SetupError(f"{path} is damaged: its epoch count, metrics and settings do not "
+                         f"fit together")
     return checkpoint
+
+
+def _checked_recipe(settings: dict, where: str) -> dict:
+    """The recipe's settings in ``settings``, each checked against ``RECIPE_CHECKS``.
+
+    Raises:
+        SetupError: a setting is missing or invalid; ``where`` says whose settings they are.
+    """
+    recipe = {}
+    for key in RECIPE:
+        valid, description = RECIPE_CHECKS[key]
+        if key not in settings or not valid(settings[key]):
+            found = repr(settings[key]) if key in settings else "missing"
+            raise SetupError(f"{where}: {key} must be {description}, found {found}")
+        recipe[key] = settings[key]
+    return recipe
+
+
+def _new_recipe(args: Namespace) -> Namespace:
+    """``args`` with the recipe's defaults filled in where the caller left None."""
+    settings = {key: getattr(args, key, None) for key in RECIPE}
+    for key, default in RECIPE_DEFAULTS.items():
+        if settings[key] is None:
+            settings[key] = default
+    if settings["lr"] is None:
+        settings["lr"] = DEFAULT_LR.get(settings["optimizer"])
+    recipe = _checked_recipe(settings, "ember train")
+    return Namespace(**{**vars(args), **recipe})
 
 
 def _continue_recipe(args: Namespace, checkpoint: dict, resume_from: str) -> Namespace:
     """``args`` with the recipe of the run being resumed: its optimizer, learning rate,
-    momentum, batch size, seed and training images, whatever the command line says."""
-    recipe = {key: checkpoint["args"][key] for key in RECIPE}
+    momentum, batch size, seed and training images, so that it ends where an uninterrupted
+    run would. Each setting given in ``args`` that differs is ignored, with a warning."""
+    recipe = _checked_recipe(checkpoint["args"], resume_from)
+    for key, value in recipe.items():
+        given = getattr(args, key, None)
+        if given is not None and given != value:
+            print(f"warning: --{key.replace('_', '-')} {given} is ignored: resuming continues "
+                  f"with the checkpoint's {value} (start a new run to change it)",
+                  file=sys.stderr)
     described = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in recipe.items())
     print(f"resuming {resume_from} after epoch {checkpoint['epoch']} with its recipe: "
           f"{described}")
     return Namespace(**{**vars(args), **recipe})
+
+
+def _restore(model, optimizer, checkpoint: dict, path: str) -> None:
+    """Load the checkpoint's model and optimizer states (``optimizer`` may be None).
+
+    Raises:
+        SetupError: the states do not fit the model or the optimizer.
+    """
+    try:
+        model.load_state_dict(checkpoint["model"])
+        if optimizer is not None:
+            optimizer.load_state_dict(checkpoint["optimizer"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as error:
+        problem = " ".join(str(error).split())  # load_state_dict's lists, on one line
+        raise SetupError(f"cannot restore {path}: {problem}") from error
+
+
+def _prepare_output_folder(out: str) -> None:
+    """Make the output folder if needed and check that files can be written in it.
+
+    Raises:
+        SetupError: ``out`` is a file, or the folder cannot be made or written to.
+    """
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise SetupError(f"--out {out} is a file, not a folder")
+    try:
+        os.makedirs(out, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        raise SetupError(f"cannot write to the output folder {out}: "
+                         f"{error.strerror or error}") from error
+
+
+def _plots_available() -> bool:
+    """Whether matplotlib can be imported; if not, says once that the plots are skipped."""
+    try:
+        _pyplot()
+    except ImportError:
+        print("matplotlib is not installed: curves.png and confusion.png are skipped "
+              "(pip install matplotlib, or pip install 'ember[train]', to get them)")
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Hold Ctrl-C (SIGINT) back while the block runs and deliver it after.
+
+    The block writes an epoch's checkpoint and metrics and prints its line: with Ctrl-C held
+    back, either all of that happens or (Ctrl-C before the block) none of it, so the message
+    about what the checkpoint holds is true. Python runs signal handlers in the main thread
+    only; elsewhere the block just runs.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is None:
+        yield  # previous is None: a handler not set from Python, which we could not restore
+        return
+    received = []
+    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            signal.raise_signal(signal.SIGINT)  # handled as it would have been: by default,
+            # KeyboardInterrupt
+
+
+def _holds(path: str, epoch: "int | None") -> str:
+    """What the checkpoint at ``path`` holds, for the messages that end a run early."""
+    return "nothing was saved" if epoch is None else f"{path} holds epoch {epoch}"
+
+
+def _diverged(what: str, lr: float, holds: str) -> DivergedError:
+    """The error that stops a run whose loss is no longer finite: ``what`` says which loss."""
+    return DivergedError(f"{what} (learning rate {lr:g}): the weights have diverged, so the run "
+                         f"stops; {holds}. A smaller --lr may help.")
 
 
 def epoch_record(epoch: int, epochs: int, lr: float, running_loss: float, correct: int,
@@ -203,25 +378,36 @@ def train(args: Namespace) -> dict:
 
     ``args`` has: epochs, batch_size, lr, optimizer, momentum, seed, data, download, out,
     resume (None, True for ``out/checkpoint.pt``, or a path), limit, test_limit, device,
-    progress. After each epoch :func:`train` writes, under ``args.out``, ``checkpoint.pt`` (model
-    and optimizer state, epoch, metrics), ``metrics.json``, ``curves.png`` and ``confusion.png``.
+    progress. A recipe setting (optimizer, lr, momentum, batch_size, seed, limit) left None takes
+    its default, or when resuming the checkpoint's. After each epoch :func:`train` writes, under
+    ``args.out``, ``checkpoint.pt`` (model and optimizer state, epoch, metrics) and
+    ``metrics.json`` (Ctrl-C waits until both are written), then ``curves.png`` and
+    ``confusion.png`` when matplotlib is installed.
 
     Returns:
-        The metrics: ``{"classes": [...], "epochs": [one dict per epoch]}``.
+        The metrics, ``{"classes": [...], "epochs": [one dict per epoch]}``, and the names of
+        the files written, ``"outputs"``.
 
     Raises:
-        SetupError: the data, the device or the checkpoint to resume from is missing.
+        SetupError: the data, the device, the output folder or the checkpoint to resume from
+            cannot be used.
+        DivergedError: the loss became NaN or infinite; that epoch is not saved.
+        Interrupted: Ctrl-C, once training has started; the message says what is saved.
     """
     device = resolve_device(args.device)
-    checkpoint = None
+    checkpoint_path = os.path.join(args.out, CHECKPOINT)
+    checkpoint, saved_epoch = None, None  # saved_epoch: the epoch checkpoint_path holds
     if args.resume:
-        default_path = os.path.join(args.out, CHECKPOINT)
-        resume_from = args.resume if isinstance(args.resume, str) else default_path
+        resume_from = args.resume if isinstance(args.resume, str) else checkpoint_path
         checkpoint = _load_checkpoint(resume_from, device)
         args = _continue_recipe(args, checkpoint, resume_from)
+        if os.path.abspath(resume_from) == os.path.abspath(checkpoint_path):
+            saved_epoch = checkpoint["epoch"]
+    else:
+        args = _new_recipe(args)
+    _prepare_output_folder(args.out)
     train_set, classes = load_data(args.data, True, args.limit, args.download)
     test_set, _ = load_data(args.data, False, args.test_limit, args.download)
-    os.makedirs(args.out, exist_ok=True)
 
     ember.manual_seed(args.seed)
     model = LeNet(num_classes=len(classes)).to(device)
@@ -229,14 +415,15 @@ def train(args: Namespace) -> dict:
     criterion = nn.CrossEntropyLoss()
     history, epochs_done = [], 0
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
+        _restore(model, optimizer, checkpoint, resume_from)
         history, epochs_done = list(checkpoint["metrics"]), checkpoint["epoch"]
         if epochs_done >= args.epochs:
             print(f"nothing to do: the checkpoint has trained {epochs_done} epochs, "
                   f"--epochs asks for {args.epochs}")
-            return {"classes": classes, "epochs": history}
+            return {"classes": classes, "epochs": history, "outputs": []}
     scheduler = make_scheduler(optimizer, args.epochs, epochs_done)
+    plots = _plots_available()
+    outputs = [CHECKPOINT, "metrics.json"] + (["curves.png", "confusion.png"] if plots else [])
 
     shuffle = ember.Generator()  # re-seeded at the start of each epoch
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
@@ -244,41 +431,57 @@ def train(args: Namespace) -> dict:
     test_loader = DataLoader(test_set, batch_size=1000)
     started = time.perf_counter() - (history[-1]["wall_seconds"] if history else 0.0)
 
-    for epoch in range(epochs_done + 1, args.epochs + 1):
-        shuffle.manual_seed(shuffle_seed(args.seed, epoch))
-        lr = optimizer.param_groups[0]["lr"]
-        bar = _progress(len(train_set), f"epoch {epoch}/{args.epochs}", args.progress)
-        epoch_start = time.perf_counter()
-        running_loss, correct, seen = 0.0, 0, 0
-        for images, labels in train_loader:
-            images, labels = images.to(device), labels.to(device)
-            optimizer.zero_grad()
-            output = model(images)
-            loss = criterion(output, labels)
-            loss.backward()
-            optimizer.step()
-            batch = len(labels)
-            running_loss += loss.item() * batch
-            correct += int((output.argmax(1) == labels).sum().item())
-            seen += batch
+    try:
+        for epoch in range(epochs_done + 1, args.epochs + 1):
+            shuffle.manual_seed(shuffle_seed(args.seed, epoch))
+            lr = optimizer.param_groups[0]["lr"]
+            bar = _progress(len(train_set), f"epoch {epoch}/{args.epochs}", args.progress)
+            epoch_start = time.perf_counter()
+            running_loss, correct, seen = 0.0, 0, 0
+            for step, (images, labels) in enumerate(train_loader, start=1):
+                images, labels = images.to(device), labels.to(device)
+                optimizer.zero_grad()
+                output = model(images)
+                loss = criterion(output, labels)
+                batch_loss = loss.item()
+                if not math.isfinite(batch_loss):
+                    raise _diverged(f"epoch {epoch}: the training loss is {batch_loss} at step "
+                                    f"{step}", lr, _holds(checkpoint_path, saved_epoch))
+                loss.backward()
+                optimizer.step()
+                batch = len(labels)
+                running_loss += batch_loss * batch
+                correct += int((output.argmax(1) == labels).sum().item())
+                seen += batch
+                if bar is not None:
+                    bar.update(batch)
+                    bar.set_postfix(loss=f"{running_loss / seen:.4f}", refresh=False)
+            epoch_seconds = time.perf_counter() - epoch_start
             if bar is not None:
-                bar.update(batch)
-                bar.set_postfix(loss=f"{running_loss / seen:.4f}", refresh=False)
-        epoch_seconds = time.perf_counter() - epoch_start
-        if bar is not None:
-            bar.close()
-        scheduler.step()
-        test_loss, test_accuracy, confusion = evaluate(model, test_loader, len(classes),
-                                                       device)
-        history.append(epoch_record(epoch, args.epochs, lr, running_loss, correct, seen,
-                                    test_loss, test_accuracy, epoch_seconds, started))
-        _write_outputs(args, model, optimizer, history, classes, confusion)
-    return {"classes": classes, "epochs": history}
+                bar.close()
+            scheduler.step()
+            test_loss, test_accuracy, confusion = evaluate(model, test_loader, len(classes),
+                                                           device)
+            if not math.isfinite(test_loss):
+                raise _diverged(f"epoch {epoch}: the test loss is {test_loss}", lr,
+                                _holds(checkpoint_path, saved_epoch))
+            with _interrupts_deferred():
+                history.append(epoch_record(epoch, args.epochs, lr, running_loss, correct, seen,
+                                            test_loss, test_accuracy, epoch_seconds, started))
+                _save_checkpoint_and_metrics(args, model, optimizer, history, classes, confusion)
+                saved_epoch = epoch
+            if plots:
+                plot_curves(history, os.path.join(args.out, "curves.png"))
+                plot_confusion(confusion, classes, os.path.join(args.out, "confusion.png"))
+    except KeyboardInterrupt:
+        resume = "; continue with --resume" if saved_epoch is not None else ""
+        raise Interrupted(f"{_holds(checkpoint_path, saved_epoch)}{resume}") from None
+    return {"classes": classes, "epochs": history, "outputs": outputs}
 
 
-def _write_outputs(args: Namespace, model, optimizer, history: list, classes: list,
-                   confusion: np.ndarray) -> None:
-    """The checkpoint, metrics.json and the two plots, rewritten after every epoch."""
+def _save_checkpoint_and_metrics(args: Namespace, model, optimizer, history: list,
+                                 classes: list, confusion: np.ndarray) -> None:
+    """The checkpoint and metrics.json, rewritten after every epoch, each atomically."""
     settings = {key: value for key, value in vars(args).items()
                 if isinstance(value, (int, float, str, bool, type(None)))}
     ember.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -288,8 +491,6 @@ def _write_outputs(args: Namespace, model, optimizer, history: list, classes: li
     metrics = {"classes": classes, "settings": settings, "epochs": history,
                "confusion_matrix": confusion.tolist()}
     _write_json(os.path.join(args.out, "metrics.json"), metrics)
-    plot_curves(history, os.path.join(args.out, "curves.png"))
-    plot_confusion(confusion, classes, os.path.join(args.out, "confusion.png"))
 
 
 def _write_json(path: str, obj) -> None:
@@ -297,6 +498,13 @@ def _write_json(path: str, obj) -> None:
     temporary = path + ".tmp"
     with open(temporary, "w") as f:
         json.dump(obj, f, indent=2)
+    os.replace(temporary, path)
+
+
+def _save_figure(figure, path: str) -> None:
+    """Save ``figure`` as a PNG atomically: a stopped run never leaves half an image."""
+    temporary = path + ".tmp"
+    figure.savefig(temporary, format="png", dpi=100)
     os.replace(temporary, path)
 
 
@@ -325,7 +533,7 @@ def plot_curves(history: list, path: str) -> None:
         axes.grid(alpha=0.3)
         axes.xaxis.get_major_locator().set_params(integer=True)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    _save_figure(figure, path)
     plt.close(figure)
 
 
@@ -344,7 +552,7 @@ def plot_confusion(confusion: np.ndarray, classes: list, path: str) -> None:
                       color="white" if confusion[i, j] > threshold else "black")
     figure.colorbar(image, ax=axes)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    _save_figure(figure, path)
     plt.close(figure)
 
 
@@ -358,7 +566,7 @@ def evaluate_checkpoint(path: str, data=None, device: str = "cpu") -> dict:
     checkpoint = _load_checkpoint(path, device)
     test_set, classes = load_data(data, False)
     model = LeNet(num_classes=len(classes))
-    model.load_state_dict(checkpoint["model"])
+    _restore(model, None, checkpoint, path)
     model.to(device)
     loss, accuracy, confusion = evaluate(model, DataLoader(test_set, batch_size=1000),
                                          len(classes), device)

@@ -105,21 +105,8 @@ class OpInfo:
 # rows they affect carry a strict xfail naming them, so the suite stays green and they stay
 # visible. Remove the mark when the bug is fixed: the test then fails until you do.
 
-F_DIV_ROUNDING_ERROR = "F2: div(rounding_mode='round') raises ValueError, PyTorch RuntimeError"
-F_BITWISE_NOT_FLOAT = "F3: bitwise_not(float) raises TypeError, PyTorch NotImplementedError"
-F_FILL_NODE = "F4: fill_(0-d tensor)'s node is FillBackward2, PyTorch's FillBackward3"
-F_NOT_IMPLEMENTED_NODE = ("F5: floor_divide's node is named NotImplemented, PyTorch's "
-                          "torch::autograd::NotImplemented")
-F_REMAINDER_NODE = ("F6: remainder(tensor, tensor)'s node is RemainderBackward0, PyTorch's "
-                    "RemainderBackward1")
-F_BITWISE_METHODS = "F7: Tensor has no bitwise_and/bitwise_or/bitwise_xor/bitwise_not methods"
 F_VIEW_NODE = ("F8: after an in-place op on an overlapping view, a view's grad_fn reads "
                "SelectBackward0 until it is used; PyTorch's reads AsStridedBackward0")
-F_LERP_INPLACE = "F9: Tensor.lerp_ is composite: its node is AddBackward0, not LerpBackward0/1"
-F_WHERE_SHAPES = ("F10: where() with shapes that do not broadcast names the wrong shapes, not "
-                  "PyTorch's 'The size of tensor a ...' message")
-F_INDEX_SELECT_RANGE = ("F11: index_select with an index out of range raises RuntimeError "
-                        "'INDICES element is out of DATA bounds...', PyTorch IndexError")
 # Not a bug: PyTorch's parameter names, which another change is teaching ember's functions.
 KEYWORDS_BEING_FIXED = "keyword names: being fixed"
 
@@ -344,8 +331,7 @@ def _elementwise_rows():
                                    desc="tensor weight, broadcast"),
                             Sample((randn(rng, 2, 3), randn(rng, 2, 3), randn(rng, 2, 3)),
                                    desc="weight without grad", grad=(0, 1))],
-               method="lerp", inplace="lerp_", keywords=("lerp", "input", "end", "weight"),
-               xfail={"inplace": F_LERP_INPLACE}),
+               method="lerp", inplace="lerp_", keywords=("lerp", "input", "end", "weight")),
         OpInfo("lerp_method", lambda lib, a, b: a.lerp(b, 0.25),
                lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 2, 3)), grad=(0,))]),
         OpInfo("clamp", lambda lib, a, **kw: lib.clamp(a, **kw),
@@ -377,8 +363,7 @@ def _elementwise_rows():
                keywords=("where", "condition", "input", "other"),
                error_inputs=[err((np.array([True, True]), np.ones(3), np.ones(3)), RuntimeError,
                                      "The size of tensor a (2) must match the size of tensor b "
-                                     "(3) at non-singleton dimension 0",
-                                     xfail={"errors": F_WHERE_SHAPES})]),
+                                     "(3) at non-singleton dimension 0")]),
         OpInfo("where_scalar", lambda lib, c, a: lib.where(c, a, 0.0),
                lambda rng: [Sample((randn(rng, 2, 3) > 0, randn(rng, 2, 3)))]),
         OpInfo("to_float64", lambda lib, a: a.to(lib.float64), unary()),
@@ -648,7 +633,6 @@ def _shape_rows():
                lambda rng: [Sample((randn(rng, 5, 2), 2)),
                             Sample((randn(rng, 2, 5), [1, 4]), {"dim": 1}, desc="sizes")],
                method="split", keywords=("split", "tensor", "split_size_or_sections"),
-               xfail={"keywords": KEYWORDS_BEING_FIXED},
                error_inputs=[err((np.ones(5), [2, 2]), RuntimeError,
                                      "split_with_sizes expects split_sizes to sum exactly to 5 "
                                      "(input tensor's size at dimension 0), but got "
@@ -673,8 +657,7 @@ def _shape_rows():
                             Sample((randn(rng, 2, 3, 4), (-1, 0)), desc="two dims"),
                             Sample((randn(rng, 2, 3), ()), desc="no dims"),
                             Sample((noncontig(rng), (1,)), desc="non-contiguous")],
-               method="flip", keywords=("flip", "input", "dims"),
-               xfail={"keywords": KEYWORDS_BEING_FIXED}),
+               method="flip", keywords=("flip", "input", "dims")),
         OpInfo("flip_method", lambda lib, a: a.flip(1) * 2, unary(((2, 3),))),
         OpInfo("roll", lambda lib, a, s, *d: lib.roll(a, s, *d),
                lambda rng: [Sample((randn(rng, 2, 3, 4), 1, 2)),
@@ -755,8 +738,7 @@ def _indexing_rows():
                             Sample((randn(rng, 3, 4), 1, np.array([3, 1])), desc="dim 1")],
                method="index_select", keywords=("index_select", "input", "dim", "index"),
                error_inputs=[err((np.ones((3, 4)), 0, np.array([3])), IndexError,
-                                     "index out of range in self",
-                                     xfail={"errors": F_INDEX_SELECT_RANGE})]),
+                                     "index out of range in self")]),
     ]
 
 
@@ -1131,18 +1113,17 @@ def _integer_rows():
                 Sample((np.arange(3),), desc="int64"), Sample((np.array([True, False]),),
                                                                desc="bool")]
 
-    def division_samples(rng, kwargs=None, tensor_node_finding=None):
+    def division_samples(rng, kwargs=None):
         """Signs mixed, so floor and truncation differ; divisors away from zero."""
-        xfail = {"grad_fn_name": tensor_node_finding} if tensor_node_finding else {}
         return [Sample((randn(rng, 2, 3) * 4, away_from(rng, [0], 2, 3, gap=0.5)),
-                       kwargs or {}, desc="float", xfail=xfail),
+                       kwargs or {}, desc="float"),
                 Sample((randn(rng, 2, 3) * 4, -1.5), kwargs or {}, desc="float, scalar"),
                 Sample((ints(rng, 2, 3), np.array([3, -2, 5])), kwargs or {},
                        desc="int64 broadcast"),
                 Sample((ints(rng, 4), 3), kwargs or {}, desc="int64, int")]
 
     def remainder_samples(rng):
-        return division_samples(rng, tensor_node_finding=F_REMAINDER_NODE)
+        return division_samples(rng)
 
     def float_bitwise_error(name):
         return lambda rng: [ErrorInput(Sample((randn(rng, 2), randn(rng, 2)), desc="float"),
@@ -1154,8 +1135,7 @@ def _integer_rows():
         rows.append(OpInfo(name, lambda lib, a, b, _n=name: getattr(lib, _n)(a, b),
                            bitwise_samples, differentiable=False, method=name,
                            keywords=(name, "input", "other"),
-                           error_inputs=float_bitwise_error(name),
-                           xfail={"method": F_BITWISE_METHODS}))
+                           error_inputs=float_bitwise_error(name)))
     rows += [
         OpInfo("bitwise_operators", lambda lib, a, b: (a & b, a | b, a ^ b, ~a),
                bitwise_samples, differentiable=False),
@@ -1163,12 +1143,11 @@ def _integer_rows():
                lambda rng: [Sample((ints(rng, 2, 3),)), Sample((bools(rng, 4),), desc="bool"),
                             Sample((ints(rng, 3).astype(np.uint8),), desc="uint8")],
                differentiable=False, keywords=("bitwise_not", "input"),
-               method="bitwise_not", xfail={"method": F_BITWISE_METHODS},
+               method="bitwise_not",
                error_inputs=lambda rng: [ErrorInput(Sample((randn(rng, 2),), desc="float"),
                                                     NotImplementedError,
                                                     "\"bitwise_not_cpu\" not implemented for "
-                                                    "'Float'",
-                                                    xfail={"errors": F_BITWISE_NOT_FLOAT})]),
+                                                    "'Float'")]),
         OpInfo("logical_not", lambda lib, a: lib.logical_not(a),
                lambda rng: [Sample((special,), desc="float with nan"),
                             Sample((ints(rng, 2, 3),), desc="int64"),
@@ -1194,13 +1173,12 @@ def _integer_rows():
         # No derivative: the node exists and raises when backward reaches it.
         OpInfo("floor_divide", lambda lib, a, b: lib.floor_divide(a, b), division_samples,
                gradcheck=False, method="floor_divide",
-               xfail={"grad_fn_name": F_NOT_IMPLEMENTED_NODE},
                keywords=("floor_divide", "input", "other"),
                error_inputs=lambda rng: [ErrorInput(
                    Sample((np.arange(3), np.array([1, 0, 2])), desc="int by zero"),
                    RuntimeError, "ZeroDivisionError")]),
         OpInfo("floordiv_operator", lambda lib, a, b: a // b, division_samples,
-               gradcheck=False, xfail={"grad_fn_name": F_NOT_IMPLEMENTED_NODE}),
+               gradcheck=False),
         OpInfo("div_rounding", lambda lib, a, b, **kw: lib.div(a, b, **kw),
                lambda rng: (division_samples(rng, {"rounding_mode": "floor"})
                             + division_samples(rng, {"rounding_mode": "trunc"})),
@@ -1209,7 +1187,7 @@ def _integer_rows():
                error_inputs=lambda rng: [ErrorInput(
                    Sample((randn(rng, 2), 2.0), {"rounding_mode": "round"}, desc="'round'"),
                    RuntimeError, "div expected rounding_mode to be one of None, 'trunc', or "
-                   "'floor' but found 'round'", xfail={"errors": F_DIV_ROUNDING_ERROR})]),
+                   "'floor' but found 'round'")]),
         # Remainder is differentiable in the first operand (gradient 1 away from the jumps).
         OpInfo("remainder", lambda lib, a, b: lib.remainder(a, b), remainder_samples,
                method="remainder", keywords=("remainder", "input", "other")),
@@ -1245,8 +1223,7 @@ def _inplace_rows():
                                                                      desc="int value"),
                             Sample((np.arange(4), 7), desc="int64"),
                             Sample((randn(rng, 2, 3), np.array(1.5, FLOAT32)),
-                                   desc="0-d tensor value", grad=(0,),
-                                   xfail={"grad_fn_name": F_FILL_NODE})]),
+                                   desc="0-d tensor value", grad=(0,))]),
         OpInfo("copy_", lambda lib, a, b: (a * 1).copy_(b),
                lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 2, 3))),
                             Sample((randn(rng, 2, 3), randn(rng, 3)), desc="broadcast"),

@@ -544,11 +544,7 @@ def test_every_function_has_a_row():
 
 # Rows whose op bypasses Function.apply today (issue 9: every op goes through it). Strict:
 # once the op applies a Function, the test fails until the row leaves this list.
-BYPASSES_FUNCTION_APPLY = {
-    name: "F1: built with Tensor._wrap, not Function.apply"
-    for name in ("argmax", "argmin", "all_any", "argsort", "one_hot")
-}
-BYPASSES_FUNCTION_APPLY["dropout_p0"] = "dropout(p=0) returns its input: no op to apply"
+BYPASSES_FUNCTION_APPLY = {"dropout_p0": "dropout(p=0) returns its input: no op to apply"}
 
 
 def test_every_row_applies_a_function():

@@ -14,9 +14,8 @@ Example:
 """
 
 from .. import _dtype
-from .._backend import array_module
 from .._tensor import Tensor
-from ..ops import elementwise, linalg, shape
+from ..ops import elementwise, indexing, linalg, shape
 from ..ops.activation import (
     batch_norm,
     dropout,
@@ -140,5 +139,4 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         raise RuntimeError("Class values must be non-negative.")
     if data.size and int(data.max()) >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
-    xp = array_module(data)
-    return Tensor._wrap((data[..., None] == xp.arange(num_classes)).astype(xp.int64))
+    return indexing.OneHot.apply(tensor, num_classes)

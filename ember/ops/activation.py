@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import random
 from .._backend import array_module
+from ..autograd import inplace
 from ..autograd.function import Function
 from .reduction import sum_of_squares
 from .shape import normalize_dim
@@ -428,6 +429,23 @@ def log_softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
     return LogSoftmax.apply(input, dim)
 
 
+
+def softmax_along(input, dim: int, *, dtype=None):
+    """``ember.softmax`` (``torch.softmax``): ``nn.functional.softmax`` with ``dim`` required.
+
+    Example:
+        >>> import ember
+        >>> ember.softmax(ember.zeros(2), 0)
+        tensor([0.5000, 0.5000])
+    """
+    return softmax(input, dim, dtype=dtype)
+
+
+def log_softmax_along(input, dim: int, *, dtype=None):
+    """``ember.log_softmax`` (``torch.log_softmax``): ``nn.functional.log_softmax`` with
+    ``dim`` required."""
+    return log_softmax(input, dim, dtype=dtype)
+
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
     """``x`` where positive, ``negative_slope * x`` elsewhere.
 
@@ -583,7 +601,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None,
     if training:
         for stat in (running_mean, running_var):
             if stat is not None:
-                stat._version[0] += 1  # updated in place, like any in-place op
+                inplace.bump_version(stat)  # updated in place, like any in-place op
     return output
 
 

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from .. import _backend, _dtype
+from ..autograd import inplace
 from ..autograd.function import Function
 
 CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
@@ -786,8 +787,13 @@ class Where(Function):
         ctx.save_for_backward(condition)
         try:
             return _backend.array_module(condition).where(condition, a, b)
-        except ValueError:  # PyTorch names the two values that do not broadcast
-            raise _broadcast_error(a, b) from None
+        except ValueError:  # PyTorch names the first pair that does not broadcast
+            shapes = [getattr(x, "shape", ()) for x in (condition, a, b)]
+            try:
+                np.broadcast_shapes(shapes[0], shapes[1])
+            except ValueError:
+                raise broadcast_error(shapes[0], shapes[1]) from None
+            raise broadcast_error(np.broadcast_shapes(shapes[0], shapes[1]), shapes[2]) from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -810,6 +816,12 @@ class Fill(Function):
         # The old values are gone: their gradient is zeros (not None, so a parameter behind
         # them still gets a .grad, as in PyTorch, and optimizers do not skip it).
         return _backend.array_module(grad).zeros_like(grad), grad
+
+
+class FillTensor(Fill):
+    """``fill_`` with a 0-d tensor value, which receives the gradient's sum."""
+
+    node_name = "FillBackward3"
 
 
 class CopyFrom(Function):
@@ -885,7 +897,7 @@ def write_out(name: str, result, out):
         out._base = None
         out._version = [out._version[0]]
     out._data[...] = result._data
-    out._version[0] += 1
+    inplace.bump_version(out)
     return out
 
 
@@ -941,7 +953,7 @@ def _divide(a, b, rounding_mode):
     if rounding_mode is None:
         return Div.apply(a, b)
     if rounding_mode not in ("trunc", "floor"):
-        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                          f"but found '{rounding_mode}'")
     return DivRounded.apply(a, b, rounding_mode)
 
@@ -1140,7 +1152,8 @@ def where(condition, input=None, other=None, *, out=None):
 
 
 def fill(a, value):
-    return Fill.apply(a, value)
+    from .._tensor import Tensor
+    return (FillTensor if isinstance(value, Tensor) else Fill).apply(a, value)
 
 
 def copy_from(a, src):
@@ -1253,8 +1266,8 @@ class BitwiseNot(Function):
     @staticmethod
     def forward(ctx, a):
         if a.dtype.kind not in "biu":
-            raise TypeError("~ (operator.invert) is only implemented on integer and "
-                            "Boolean-type tensors")
+            raise NotImplementedError(f'"bitwise_not_cpu" not implemented for '
+                                      f"'{type_name(a.dtype)}'")
         return _backend.array_module(a).invert(a)
 
 
@@ -1314,7 +1327,7 @@ def _check_integer_divisor(a, b) -> None:
 class FloorDivide(Function):
     """``a // b``: the quotient rounded down. PyTorch records a node whose backward raises."""
 
-    node_name = "NotImplemented"
+    node_name = "torch::autograd::NotImplemented"
     scalar_operands = (0, 1)
 
     @staticmethod
@@ -1385,6 +1398,12 @@ class Remainder(Function):
             a, b = ctx.saved_tensors
             grad_b = -grad * _backend.array_module(grad).floor_divide(a, b)
         return grad, grad_b
+
+
+class RemainderTensor(Remainder):
+    """``a % b`` with a tensor ``b``: PyTorch's other overload, and node name."""
+
+    node_name = "RemainderBackward1"
 
 
 def eq(input, other, *, out=None):
@@ -1481,4 +1500,6 @@ def remainder(input, other, *, out=None):
         >>> ember.remainder(ember.tensor([5.0, -3.0]), 2)
         tensor([1., 1.])
     """
-    return write_out("remainder", Remainder.apply(input, other), out)
+    from .._tensor import Tensor
+    function = RemainderTensor if isinstance(other, Tensor) else Remainder
+    return write_out("remainder", function.apply(input, other), out)

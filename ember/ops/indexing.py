@@ -10,6 +10,7 @@ import numpy as np
 from .._backend import array_module
 from ..autograd import inplace
 from ..autograd.function import Function
+from .elementwise import write_out
 
 
 def _scatter_add(xp, target, key, values):
@@ -283,6 +284,17 @@ class IndexSelect(Function):
         return grad_input, None, None
 
 
+class OneHot(Function):
+    """Class indices as one-hot int64 rows (``F.one_hot``); no gradient."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, indices, num_classes):
+        xp = array_module(indices)
+        return (indices[..., None] == xp.arange(num_classes)).astype(xp.int64)
+
+
 # ---- the plain functions -----------------------------------------------------------------
 
 def _raw_key(key):
@@ -435,7 +447,7 @@ def masked_fill(input, mask, value):
     return MaskedFill.apply(input, mask, value)
 
 
-def gather(input, dim: int, index):
+def gather(input, dim: int, index, *, sparse_grad: bool = False, out=None):
     """Values of ``input`` at ``index`` along ``dim``: ``out[i][j] = input[index[i][j]][j]``
     for ``dim=0``. ``index`` has ``input``'s number of dimensions and is no larger in the
     others; the result has ``index``'s shape."""
@@ -457,12 +469,16 @@ def gather(input, dim: int, index):
     if index.size and (int(index.min()) < 0 or int(index.max()) >= bound):
         bad = int(index.min()) if int(index.min()) < 0 else int(index.max())
         raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {bound}")
+    if sparse_grad:
+        raise NotImplementedError("gather(sparse_grad=True): ember has no sparse tensors")
     if not shape:
-        return Gather.apply(input.reshape(1), 0, index.reshape(1)).reshape(())
-    return Gather.apply(input, dim, index)
+        result = Gather.apply(input.reshape(1), 0, index.reshape(1)).reshape(())
+    else:
+        result = Gather.apply(input, dim, index)
+    return write_out("gather", result, out)
 
 
-def index_select(input, dim: int, index):
+def index_select(input, dim: int, index, *, out=None):
     """The slices of ``input`` along ``dim`` at the positions in ``index``."""
     from .shape import normalize_dim
     index = index._data
@@ -477,9 +493,10 @@ def index_select(input, dim: int, index):
     size = input.shape[dim]
     if size == 0 and index.size:
         raise RuntimeError("index_select(): self indexing axis dim should be positive")
-    if index.size and int(index.min()) < 0:
+    if index.size and (int(index.min()) < 0 or int(index.max()) >= size):
+        if input.ndim == 2 and dim == 1 and int(index.min()) >= 0:
+            # PyTorch's kernel for the columns of a matrix words it differently.
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id={int(index.max())} "
+                               f"axis_dim={size}")
         raise IndexError("index out of range in self")
-    if index.size and int(index.max()) >= size:
-        raise RuntimeError(f"INDICES element is out of DATA bounds, id={int(index.max())} "
-                           f"axis_dim={size}")
-    return IndexSelect.apply(input, dim, index)
+    return write_out("index_select", IndexSelect.apply(input, dim, index), out)

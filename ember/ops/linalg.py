@@ -263,7 +263,7 @@ def _matmul(a, b):
     if a.ndim == 1 and b.ndim == 2:
         return SqueezeInplaceDim.apply(Mm.apply(unsqueeze(a, 0), b), 0)
     if b.ndim <= 2:  # (..., n, k) @ (k, m) or (k,): one product on the rows of all matrices
-        rows = reshape(a, -1, a.shape[-1])
+        rows = reshape(a, (-1, a.shape[-1]))
         product = Mm.apply(rows, b) if b.ndim == 2 else Mv.apply(rows, b)
         return UnsafeView.apply(product, tuple(a.shape[:-1]) + tuple(b.shape[1:]))
     left = unsqueeze(a, 0) if a.ndim == 1 else a

@@ -478,23 +478,46 @@ def amin(input, dim=(), keepdim=False, *, out=None):
     return _write_out("amin", Amin.apply(input, _axes(dim, input.ndim), keepdim, "min"), out)
 
 
+class ArgExtremum(Function):
+    """The index of the largest (``argmax``) or smallest element, of the flattened array when
+    ``axis`` is None; no gradient."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a, axis, keepdim, name):
+        xp = array_module(a)
+        if axis is None:
+            result = getattr(xp, name)(a.reshape(-1))
+            if keepdim:
+                result = xp.asarray(result).reshape((1,) * a.ndim)
+        else:
+            result = getattr(xp, name)(a, axis=axis if a.ndim else None, keepdims=keepdim)
+        return xp.asarray(result, dtype=np.int64)
+
+
+class AllAny(Function):
+    """Whether every (``all``) or some (``any``) element over ``axes`` is non-zero."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a, axes, keepdim, name):
+        return getattr(a, name)(axis=axes, keepdims=keepdim)
+
+
 def _arg(input, dim, keepdim, name):
-    from .._tensor import Tensor
     data = input._data
-    xp = array_module(data)
+    axis = None
     if dim is None:
         if data.size == 0:
             raise IndexError(f"{name}(): Expected reduction dim to be specified for "
                              "input.numel() == 0.")
-        result = getattr(xp, name)(data.reshape(-1))
-        if keepdim:
-            result = xp.asarray(result).reshape((1,) * data.ndim)
     else:
         axis = normalize_dim(dim, data.ndim)
         if data.ndim and data.shape[axis] == 0:
             raise IndexError(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
-        result = getattr(xp, name)(data, axis=axis if data.ndim else None, keepdims=keepdim)
-    return Tensor._wrap(xp.asarray(result, dtype=np.int64))
+    return ArgExtremum.apply(input, axis, keepdim, name)
 
 
 def argmax(input, dim=None, keepdim=False):
@@ -509,15 +532,13 @@ def argmin(input, dim=None, keepdim=False):
 
 def all(input, dim=None, keepdim=False, *, out=None):
     """True when every element (over ``dim``) is non-zero."""
-    from .._tensor import Tensor
-    result = Tensor._wrap(input._data.all(axis=_axes(dim, input.ndim), keepdims=keepdim))
+    result = AllAny.apply(input, _axes(dim, input.ndim), keepdim, "all")
     return _write_out("all", result, out)
 
 
 def any(input, dim=None, keepdim=False, *, out=None):
     """True when some element (over ``dim``) is non-zero."""
-    from .._tensor import Tensor
-    result = Tensor._wrap(input._data.any(axis=_axes(dim, input.ndim), keepdims=keepdim))
+    result = AllAny.apply(input, _axes(dim, input.ndim), keepdim, "any")
     return _write_out("any", result, out)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from .._backend import array_module
 from ..autograd.function import Function
+from .elementwise import write_out
 
 
 def normalize_dim(dim: int, ndim: int) -> int:
@@ -351,9 +352,9 @@ def view(input, *shape):
     return View.apply(input, sizes_from(shape))
 
 
-def reshape(input, *shape):
+def reshape(input, shape):
     """Like ``view``, but copies when the input's memory layout allows no view."""
-    shape = infer_shape(sizes_from(shape), input.numel())
+    shape = infer_shape(sizes_from((shape,)), input.numel())
     if _view_of(input._data, shape) is not None:
         return View.apply(input, shape)
     # As in PyTorch: a contiguous copy (CloneBackward0), then a view of it (UnsafeView).
@@ -398,9 +399,9 @@ def unsqueeze(input, dim: int):
     return Unsqueeze.apply(input, normalize_dim(dim, input.ndim + 1))
 
 
-def permute(input, *dims):
-    """Reorder the dimensions."""
-    dims = tuple(normalize_dim(d, input.ndim) for d in sizes_from(dims))
+def permute(input, dims):
+    """Reorder the dimensions: ``dims[i]`` is the input dimension that becomes dimension i."""
+    dims = tuple(normalize_dim(d, input.ndim) for d in sizes_from((dims,)))
     if sorted(dims) != list(range(input.ndim)):
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
                            f"not match the length of the desired ordering of dimensions i.e. "
@@ -472,7 +473,7 @@ def repeat(input, *sizes):
     return Repeat.apply(input, sizes)
 
 
-def cat(tensors, dim: int = 0):
+def cat(tensors, dim: int = 0, *, out=None):
     """Join tensors along an existing dimension.
 
     Example:
@@ -500,10 +501,10 @@ def cat(tensors, dim: int = 0):
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {axis}. "
                                    f"Expected size {expected} but got size {got} for tensor "
                                    f"number {i} in the list.")
-    return Cat.apply(axis, *kept)
+    return write_out("cat", Cat.apply(axis, *kept), out)
 
 
-def stack(tensors, dim: int = 0):
+def stack(tensors, dim: int = 0, *, out=None):
     """Join tensors of the same shape along a new dimension."""
     tensors = list(tensors)
     if not tensors:
@@ -513,11 +514,13 @@ def stack(tensors, dim: int = 0):
             raise RuntimeError(f"stack expects each tensor to be equal size, but got "
                                f"{list(tensors[0].shape)} at entry 0 and {list(tensor.shape)} "
                                f"at entry {i}")
-    return Stack.apply(normalize_dim(dim, tensors[0].ndim + 1), *tensors)
+    return write_out("stack", Stack.apply(normalize_dim(dim, tensors[0].ndim + 1), *tensors),
+                     out)
 
 
-def split(input, split_size_or_sections, dim: int = 0):
+def split(tensor, split_size_or_sections, dim: int = 0):
     """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the given sizes."""
+    input = tensor
     if input.ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
     axis = normalize_dim(dim, input.ndim)
@@ -556,7 +559,7 @@ def unbind(input, dim: int = 0):
     return outputs if isinstance(outputs, tuple) else (outputs,)
 
 
-def flip(input, *dims):
+def flip(input, dims):
     """Reverse the order of elements along ``dims`` (a copy).
 
     Example:
@@ -565,7 +568,7 @@ def flip(input, *dims):
         tensor([[2, 1],
                 [4, 3]])
     """
-    dims = sizes_from(dims)
+    dims = sizes_from((dims,))
     axes = tuple(normalize_dim(d, input.ndim) for d in dims)
     for i, axis in enumerate(axes):
         if axis in axes[:i]:

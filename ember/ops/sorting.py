@@ -101,12 +101,19 @@ def argsort(input, dim: int = -1, descending: bool = False, *, stable: bool = Fa
         >>> ember.argsort(ember.tensor([3.0, 1.0, 2.0]), descending=True)
         tensor([0, 2, 1])
     """
-    from .._tensor import Tensor
-    data = input._data
-    axis = normalize_dim(dim, input.ndim)
-    if data.ndim == 0:
-        return Tensor._wrap(array_module(data).zeros((), np.int64))
-    return Tensor._wrap(_sorted_indices(data, axis, bool(descending)))
+    return Argsort.apply(input, normalize_dim(dim, input.ndim), bool(descending))
+
+
+class Argsort(Function):
+    """The indices that sort an array along ``axis``; no gradient."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a, axis, descending):
+        if a.ndim == 0:
+            return array_module(a).zeros((), np.int64)
+        return _sorted_indices(a, axis, descending)
 
 
 def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,

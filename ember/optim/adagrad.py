@@ -4,6 +4,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from .._backend import array_module
 from .._tensor import Tensor
+from ..autograd.inplace import bump_version
 from .optimizer import Optimizer, _check_non_negative, _gradients, _new_step_tensor
 
 
@@ -93,5 +94,5 @@ class Adagrad(Optimizer):
                 update = xp.divide(grad, denom, out=scratch)
                 update *= decayed_lr
                 param._data -= update
-                param._version[0] += 1
+                bump_version(param)
         return loss

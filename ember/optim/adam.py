@@ -4,6 +4,7 @@ import math
 from typing import Any, Callable, Iterable, Optional, Tuple
 
 from .._tensor import Tensor
+from ..autograd.inplace import bump_version
 from .optimizer import Optimizer, _check_non_negative, _gradients, _new_step_tensor
 
 
@@ -117,5 +118,5 @@ class Adam(Optimizer):
                 update = xp.divide(exp_avg, denom, out=scratch)
                 update *= step_size
                 param._data -= update
-                param._version[0] += 1
+                bump_version(param)
         return loss

@@ -3,6 +3,7 @@
 from typing import Any, Callable, Iterable, Optional
 
 from .._tensor import Tensor
+from ..autograd.inplace import bump_version
 from .optimizer import Optimizer, _check_non_negative, _gradients, _new_step_tensor
 
 
@@ -116,5 +117,5 @@ class RMSprop(Optimizer):
                     update = xp.divide(grad, denom, out=scratch)
                     update *= lr
                     param._data -= update
-                param._version[0] += 1
+                bump_version(param)
         return loss

@@ -3,6 +3,7 @@
 from typing import Any, Callable, Iterable, Optional
 
 from .._tensor import Tensor
+from ..autograd.inplace import bump_version
 from .optimizer import Optimizer, _check_non_negative, _gradients
 
 
@@ -84,5 +85,5 @@ class SGD(Optimizer):
                     grad = grad + momentum * buffer if nesterov else buffer
 
                 param._data -= lr * grad
-                param._version[0] += 1
+                bump_version(param)
         return loss
