@@ -206,6 +206,30 @@ FUZZ_FINDINGS = [
     "requires_grad=True); F.hardtanh(a, -0.5, 0.5).sum().backward(); out = a.grad",
     "a = lib.tensor([float('nan'), 0.0, 6.0, 7.0, 3.0], requires_grad=True); "
     "F.relu6(a).sum().backward(); out = a.grad",
+    "a = lib.tensor([float('nan'), 1.0], dtype=lib.float64, requires_grad=True); "
+    "F.l1_loss(a, lib.zeros(2, dtype=lib.float64), reduction='sum').backward(); out = a.grad",
+    "a = lib.tensor([-0.98, float('nan'), -2.0], dtype=lib.float64, requires_grad=True); "
+    "(a.abs() * 0.5).sum().backward(); out = a.grad",
+    "a = lib.tensor([-1.7], dtype=lib.float64, requires_grad=True); "
+    "v = a.masked_fill(lib.tensor([True]), -1.5); v.sqrt_(); v.sum().backward(); out = a.grad",
+    "a = lib.tensor([-0.0, 4.0], dtype=lib.float64, requires_grad=True); y = a ** 0.5; "
+    "y.sum().backward(); z = a.detach() ** -0.5; out = (y, a.grad, z)",
+    "a = lib.tensor([[1.16, -0.45]], dtype=lib.float64, requires_grad=True); "
+    "v = a.var(0, correction=2); (v * lib.tensor([0.5, -0.25], dtype=lib.float64)).sum()"
+    ".backward(); out = (v, a.grad)",
+    "out = (lib.zeros(0).var(), lib.zeros(2, 0).std(1))",
+    "x = lib.zeros((1, 2, 0), dtype=lib.float64); "
+    "out = F.linear(x, lib.ones((3, 0), dtype=lib.float64))",
+    "out = lib.cat([lib.ones(1, dtype=lib.float32), lib.zeros(0, dtype=lib.float64)])",
+    "a = lib.tensor([0.3, -0.4], dtype=lib.float64, requires_grad=True); v = a / a; v.zero_(); "
+    "v.sum().backward(); out = a.grad",
+    "lib.zeros((0, 4, 2)).gather(0, lib.zeros((1, 4, 2), dtype=lib.int64))",
+    # Reductions, scans and softmax lay their results out afresh, as PyTorch does.
+    "x = lib.zeros(4, 3, 2).permute(2, 0, 1); out = [(y.is_contiguous(), y.stride()) for y in "
+    "(x.sum(1), x.mean(1), x.amax(1), x.prod(1), x.var(1), x.std(1), x.argmax(1), "
+    "x.logsumexp(1), x.norm(dim=1), x.all(1), x.cumsum(1), x.softmax(1), x.max(1).values)]",
+    "x = lib.arange(24.).reshape(4, 3, 2).permute(2, 0, 1).requires_grad_(); y = x.sum(1); "
+    "y.contiguous().add_(1); out = y",
     "out = F.conv2d(lib.zeros((0, 1, 3, 3)), lib.ones((1, 1, 1, 1))).shape",
 ]
 

@@ -254,6 +254,9 @@ class Function:
     # False for ops without a gradient (comparisons, isnan, argmax...): their outputs never
     # require grad, and no node is recorded.
     differentiable = True
+    # True for ops whose results PyTorch lays out afresh in C order (reductions, scans,
+    # softmax), where NumPy keeps a permuted input's memory order.
+    contiguous_output = False
     # Positions of operands that PyTorch wraps as tensors when given a number (``x * 2``): they
     # get a ``(None, 0)`` entry in next_functions, as in PyTorch.
     scalar_operands = ()
@@ -304,6 +307,8 @@ class Function:
             finally:
                 numpy_errors.reset(token)
             single = not isinstance(raw, tuple)
+            if cls.contiguous_output:
+                raw = _in_c_order(ctx, raw, single)
             arrays = (raw,) if single else raw
 
         first = args[0] if cls.is_view else None
@@ -351,6 +356,22 @@ class Function:
             out._requires_grad = True
             out.grad_fn = ctx
             out._output_nr = index
+
+
+def _in_c_order(ctx, raw, single: bool):
+    """``raw`` (one output array or a tuple) with each array in C order, a copy where needed;
+    what forward saved of an output is the copy too, so its version is still checked."""
+    outputs = (raw,) if single else raw
+    replaced = {}
+    for array in outputs:
+        if getattr(array, "ndim", 0) and not array.flags.c_contiguous:
+            replaced[id(array)] = array.copy(order="C")
+    if not replaced:
+        return raw
+    if ctx._saved:
+        ctx._saved = tuple(replaced.get(id(item), item) for item in ctx._saved)
+    outputs = tuple(replaced.get(id(array), array) for array in outputs)
+    return outputs[0] if single else outputs
 
 
 class UserFunction(Function):

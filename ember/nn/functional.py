@@ -13,6 +13,8 @@ Example:
     ember.Size([8, 6, 14, 14])
 """
 
+import math
+
 from .. import _dtype
 from .._tensor import Tensor
 from ..ops import elementwise, indexing, linalg, shape
@@ -75,7 +77,7 @@ def linear(input: Tensor, weight: Tensor, bias: "Tensor | None" = None) -> Tenso
             return linalg.mm(input, weight_t)
         return linalg.addmm(bias, input, weight_t)
     leading = tuple(input.shape[:-1])
-    rows = shape.reshape(input, (-1, input.shape[-1]))
+    rows = shape.reshape(input, (math.prod(leading), input.shape[-1]))
     output = linalg.mm(rows, weight_t) if bias is None else linalg.addmm(bias, rows, weight_t)
     return shape.reshape(output, leading + (weight.shape[0],))
 

@@ -29,12 +29,15 @@ def shifted_by_maximum(input, dim):
     xp = array_module(input)
     if input.size == 0:
         return input.astype(input.dtype, copy=True)
-    return xp.subtract(input, input.max(axis=dim, keepdims=True), out=xp.empty_like(input))
+    return xp.subtract(input, input.max(axis=dim, keepdims=True),
+                       out=xp.empty(input.shape, input.dtype))
 
 
 class Softmax(Function):
     """``exp(x) / sum(exp(x))`` along ``dim``, after subtracting the maximum so exp never
     overflows (the result is the same: the factor ``exp(-max)`` cancels)."""
+
+    contiguous_output = True
 
     @staticmethod
     def forward(ctx, input, dim):
@@ -57,6 +60,8 @@ class Softmax(Function):
 class LogSoftmax(Function):
     """``x - log(sum(exp(x)))`` along ``dim``, computed as ``shifted - log(sum(exp(shifted)))``
     with ``shifted = x - max`` so that no exp overflows."""
+
+    contiguous_output = True
 
     @staticmethod
     def forward(ctx, input, dim):

@@ -258,14 +258,15 @@ class Div(Function):
             out = a / b
         except ValueError:
             raise _broadcast_error(a, b) from None
-        ctx.save_for_backward(b, out if ctx.needs_input_grad[1] else None)
+        # The inputs, as PyTorch saves them (not the output, which in-place ops may change).
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        b, out = ctx.saved_tensors
+        a, b = ctx.saved_tensors
         grad_a = grad / b if ctx.needs_input_grad[0] else None
-        grad_b = -grad * out / b if ctx.needs_input_grad[1] else None
+        grad_b = -grad * a / (b * b) if ctx.needs_input_grad[1] else None
         return grad_a, grad_b
 
 
@@ -306,7 +307,7 @@ class Pow(Function):
         a, _ = promote(a, exponent)
         ctx.save_for_backward(a)
         ctx.exponent = exponent
-        return a ** exponent
+        return _power(a, exponent)
 
     @staticmethod
     def backward(ctx, grad):
@@ -316,7 +317,18 @@ class Pow(Function):
             return grad * 0, None
         if exponent == 2:
             return grad * 2 * a, None
-        return grad * exponent * a ** (exponent - 1), None
+        return grad * exponent * _power(a, exponent - 1), None
+
+
+def _power(a, exponent):
+    """``a ** exponent``, with PyTorch's kernels for square roots: ``sqrt(-0.0)`` is -0.0 and
+    ``1 / sqrt(-0.0)`` is -inf, where NumPy's power gives 0.0 and inf."""
+    xp = _backend.array_module(a)
+    if exponent == 0.5:
+        return xp.sqrt(a)
+    if exponent == -0.5:
+        return 1 / xp.sqrt(a)
+    return a ** exponent
 
 
 class PowTensor(Function):
@@ -499,7 +511,8 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad):
         a, = ctx.saved_tensors
-        return grad * _backend.array_module(a).sign(a)
+        # PyTorch's sgn: 1, -1, or 0 (also at NaN, where NumPy's sign is NaN).
+        return grad * ((a > 0).astype(grad.dtype) - (a < 0).astype(grad.dtype))
 
 
 class Sign(Function):

@@ -241,7 +241,9 @@ class MaskedFill(Function):
     @staticmethod
     def backward(ctx, grad):
         mask, = ctx.saved_tensors
-        return grad * ~mask, None, (grad * mask).sum()
+        xp = array_module(grad)
+        # Selected, not multiplied by the mask: a NaN gradient stays where it arrives.
+        return xp.where(mask, 0, grad), None, xp.where(mask, grad, 0).sum()
 
 
 class Gather(Function):

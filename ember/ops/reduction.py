@@ -1,6 +1,7 @@
 """Reductions: sum, mean, prod, var/std, max/min (with and without dim), argmax, norm, logsumexp."""
 
 import builtins
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -48,6 +49,8 @@ def _expand_back(grad, shape, axes, keepdim):
 
 
 class Sum(Function):
+    contiguous_output = True
+
     @staticmethod
     def forward(ctx, a, axes, keepdim, dtype):
         ctx.shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
@@ -66,6 +69,8 @@ class SumDim(Sum):
 
 
 class Mean(Function):
+    contiguous_output = True
+
     @staticmethod
     def forward(ctx, a, axes, keepdim, dtype):
         if dtype is not None:
@@ -91,6 +96,8 @@ class MeanDim(Mean):
 
 
 class Prod(Function):
+    contiguous_output = True
+
     @staticmethod
     def forward(ctx, a, axes, keepdim):
         # Integers multiply in int64, as in PyTorch (NumPy would pick uint64 for uint8).
@@ -132,21 +139,35 @@ def centered(a, axes):
     enough that the deviations keep every digit of float32, as PyTorch's accumulation keeps them.
     """
     wide = a if a.dtype.kind != "f" or a.dtype.itemsize >= 8 else a.astype(np.float64)
-    return wide - wide.mean(axis=axes, keepdims=True)
+    count = builtins.max(1, int(np.prod([a.shape[i] for i in axes])))  # empty: no deviations
+    return wide - wide.sum(axis=axes, keepdims=True) / count
 
 
 def sum_of_squares(deviations, axes, keepdim):
     return (deviations * deviations).sum(axis=axes, keepdims=keepdim)
 
 
+def _warn_if_no_degrees_of_freedom(name: str, divisor: int) -> None:
+    if divisor <= 0:
+        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly "
+                      "less than the reduction factor (input numel divided by output numel).",
+                      UserWarning, stacklevel=5)
+
+
 class Var(Function):
+    contiguous_output = True
+
     @staticmethod
     def forward(ctx, a, axes, correction, keepdim):
         count = int(np.prod([a.shape[i] for i in axes]))
         ctx.save_for_backward(a)
         ctx.axes, ctx.keepdim = axes, keepdim
-        ctx.divisor = builtins.max(0, count - correction)
-        variance = sum_of_squares(centered(a, axes), axes, keepdim) / ctx.divisor
+        # PyTorch divides by max(0, n - correction) forward, but by n - correction backward
+        # (the gradient of a single element's var with correction 2 is -0, not NaN).
+        ctx.divisor = count - correction
+        _warn_if_no_degrees_of_freedom("var", ctx.divisor)
+        variance = sum_of_squares(centered(a, axes), axes, keepdim) / builtins.max(0,
+                                                                                 ctx.divisor)
         return variance.astype(a.dtype, copy=False)
 
     @staticmethod
@@ -154,14 +175,17 @@ class Var(Function):
         a, = ctx.saved_tensors
         grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
         deviations = centered(a, ctx.axes).astype(a.dtype, copy=False)
-        return grad * 2 * deviations / ctx.divisor, None, None, None
+        return (2.0 / ctx.divisor) * grad * deviations, None, None, None
 
 
 class Std(Function):
+    contiguous_output = True
+
     @staticmethod
     def forward(ctx, a, axes, correction, keepdim):
         count = int(np.prod([a.shape[i] for i in axes]))
         ctx.divisor = builtins.max(0, count - correction)
+        _warn_if_no_degrees_of_freedom("std", count - correction)
         # The square root in float64 too: a float32 std of 1e20 is fine, its variance is not.
         variance = sum_of_squares(centered(a, axes), axes, keepdim) / ctx.divisor
         out = array_module(a).sqrt(variance).astype(a.dtype, copy=False)
@@ -235,6 +259,8 @@ class MinAll(_ExtremumAll):
 class _ExtremumDim(Function):
     """max(dim) / min(dim): values and indices; the gradient goes to the chosen index."""
 
+    contiguous_output = True
+
     @staticmethod
     def forward(ctx, a, axis, keepdim, reduce):
         xp = array_module(a)
@@ -275,6 +301,8 @@ class MinDim(_ExtremumDim):
 
 
 class Amax(Function):
+    contiguous_output = True
+
     @staticmethod
     def forward(ctx, a, axes, keepdim, reduce):
         out = getattr(a, reduce)(axis=axes, keepdims=keepdim)
@@ -296,6 +324,8 @@ class Amin(Amax):
 
 
 class Logsumexp(Function):
+    contiguous_output = True
+
     @staticmethod
     def forward(ctx, a, axes, keepdim):
         xp = array_module(a)
@@ -319,6 +349,8 @@ class Logsumexp(Function):
 
 
 class LinalgVectorNorm(Function):
+    contiguous_output = True
+
     @staticmethod
     def forward(ctx, a, p, axes, keepdim):
         xp = array_module(a)
@@ -482,6 +514,8 @@ class ArgExtremum(Function):
     """The index of the largest (``argmax``) or smallest element, of the flattened array when
     ``axis`` is None; no gradient."""
 
+    contiguous_output = True
+
     differentiable = False
 
     @staticmethod
@@ -498,6 +532,8 @@ class ArgExtremum(Function):
 
 class AllAny(Function):
     """Whether every (``all``) or some (``any``) element over ``axes`` is non-zero."""
+
+    contiguous_output = True
 
     differentiable = False
 

@@ -21,6 +21,8 @@ def _reverse_cumsum(xp, grad, axis):
 
 
 class Cumsum(Function):
+    contiguous_output = True
+
     @staticmethod
     def forward(ctx, a, axis, dtype):
         ctx.axis = axis
@@ -36,6 +38,8 @@ class Cumsum(Function):
 
 
 class Cumprod(Function):
+    contiguous_output = True
+
     @staticmethod
     def forward(ctx, a, axis, dtype):
         out = a.reshape(1).cumprod(dtype=dtype).reshape(()) if a.ndim == 0 else \

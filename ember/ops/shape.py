@@ -8,7 +8,7 @@ import numpy as np
 
 from .._backend import array_module
 from ..autograd.function import Function
-from .elementwise import write_out
+from .elementwise import result_dtype, write_out
 
 
 def normalize_dim(dim: int, ndim: int) -> int:
@@ -243,9 +243,7 @@ class Repeat(Function):
 
 class Cat(Function):
     @staticmethod
-    def forward(ctx, axis, *arrays):
-        from .elementwise import result_dtype
-        dtype = result_dtype(*arrays)
+    def forward(ctx, axis, dtype, *arrays):
         ctx.axis = axis
         ctx.sizes = [a.shape[axis] for a in arrays]
         return array_module(arrays[0]).concatenate([a.astype(dtype, copy=False)
@@ -254,13 +252,13 @@ class Cat(Function):
     @staticmethod
     def backward(ctx, grad):
         xp = array_module(grad)
-        return (None, *xp.split(grad, np.cumsum(ctx.sizes)[:-1].tolist(), axis=ctx.axis))
+        return (None, None,
+                *xp.split(grad, np.cumsum(ctx.sizes)[:-1].tolist(), axis=ctx.axis))
 
 
 class Stack(Function):
     @staticmethod
     def forward(ctx, axis, *arrays):
-        from .elementwise import result_dtype
         dtype = result_dtype(*arrays)
         ctx.axis = axis
         return array_module(arrays[0]).stack([a.astype(dtype, copy=False) for a in arrays],
@@ -501,7 +499,9 @@ def cat(tensors, dim: int = 0, *, out=None):
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {axis}. "
                                    f"Expected size {expected} but got size {got} for tensor "
                                    f"number {i} in the list.")
-    return write_out("cat", Cat.apply(axis, *kept), out)
+    # The dtype is promoted over every tensor, the skipped empty ones too, as in PyTorch.
+    dtype = result_dtype(*(t._data for t in tensors))
+    return write_out("cat", Cat.apply(axis, dtype, *kept), out)
 
 
 def stack(tensors, dim: int = 0, *, out=None):
