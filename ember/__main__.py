@@ -1,7 +1,5 @@
 """``python -m ember``: the same as the ``ember`` command."""
 
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()

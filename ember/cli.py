@@ -9,6 +9,7 @@ Example:
 import argparse
 import sys
 
+from ._parallel import set_cpu_tuning
 from .training import (
     RECIPE_CHECKS,
     DivergedError,
@@ -185,5 +186,13 @@ def main(argv=None) -> int:
         return 2
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The ``ember`` command's process (the console script and ``python -m ember``): a process
+    of ember's own, so it raises glibc's malloc thresholds for its training steps, which a
+    library import may not do (docs/performance.md; ``EMBER_MALLOC_TUNING=0`` refuses it)."""
+    set_cpu_tuning(malloc=True)
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

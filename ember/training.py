@@ -20,6 +20,7 @@ import contextlib
 import json
 import math
 import os
+import pickle
 import signal
 import sys
 import tempfile
@@ -208,7 +209,7 @@ def _load_checkpoint(path: str, device: ember.device) -> dict:
         raise SetupError(f"no checkpoint at {path}: train first, or pass the checkpoint's path")
     try:
         checkpoint = ember.load(path, map_location=str(device))
-    except Exception as error:  # a damaged file: whatever ember.load raised, there is no run
+    except (RuntimeError, pickle.UnpicklingError, OSError) as error:  # what a bad file raises
         raise SetupError(f"cannot load the checkpoint {path}: {error}") from error
     expected = {"model", "optimizer", "epoch", "metrics", "classes", "args"}
     if not isinstance(checkpoint, dict) or not expected <= checkpoint.keys():

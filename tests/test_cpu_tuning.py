@@ -227,3 +227,17 @@ def test_parallel_for_scopes_only_work_openblas_could_split():
     assert _parallel.parallel_for(2, count, work=10) == [2]
     assert set(_parallel.parallel_for(2, count, work=_blas.MIN_SCOPED_WORK)) == {1}
     assert _blas.threads() == 2
+
+
+def test_the_ember_command_tunes_malloc_for_its_own_process():
+    """``ember ...`` is a process of ember's own: it raises the thresholds (importing the
+    command's module does not)."""
+    code = ("import sys; from ember import _malloc, cli\n"
+            "assert not _malloc.tuned\n"
+            "sys.argv = ['ember', '--help']\n"
+            "try:\n    cli.run()\nexcept SystemExit:\n    pass\n"
+            "print(_malloc.tuned)")
+    environment = {k: v for k, v in os.environ.items() if k != "EMBER_MALLOC_TUNING"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=environment, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "True"
