@@ -1,5 +1,7 @@
 """dtype objects: the names PyTorch uses, each backed by a NumPy dtype."""
 
+import builtins
+
 import numpy as np
 
 
@@ -81,8 +83,7 @@ def set_default_dtype(d: dtype, /) -> None:
 
 def _category(d: dtype) -> "int":
     """bool < integer < floating < complex, the order PyTorch promotes across."""
-    kind = d.numpy.kind
-    return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}[kind]
+    return CATEGORY[d.numpy.kind]
 
 
 def promote_types(type1: dtype, type2: dtype) -> dtype:
@@ -95,3 +96,62 @@ def promote_types(type1: dtype, type2: dtype) -> dtype:
     if _category(a) != _category(b):
         return a if _category(a) > _category(b) else b
     return from_numpy(np.promote_types(a.numpy, b.numpy))
+
+
+# ---- PyTorch's type promotion and the names its messages give scalar types ----------------
+
+# NumPy's dtype kinds in PyTorch's order of promotion: bool < integer < floating < complex.
+CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+# PyTorch's names of scalar types, as its error messages print them ("Got Long").
+TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+              "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+              "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+
+# ... and the C++ names some of its messages print instead ("long int").
+C_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
+                "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+                "uint8": "unsigned char", "bool": "bool", "complex64": "c10::complex<float>",
+                "complex128": "c10::complex<double>"}
+
+
+def type_name(numpy_dtype) -> str:
+    """PyTorch's name of a scalar type: ``Float`` for float32, ``Long`` for int64."""
+    return TYPE_NAMES[np.dtype(numpy_dtype).name]
+
+
+def _scalar_dtype(value):
+    """The dtype PyTorch gives a Python number (here ``bool``, ``int``... name ember's dtypes,
+    hence ``builtins``)."""
+    if isinstance(value, builtins.bool):
+        return np.dtype(np.bool_)
+    if isinstance(value, builtins.int):
+        return np.dtype(np.int64)
+    if isinstance(value, builtins.complex):
+        return np.dtype(np.complex64)
+    if isinstance(value, builtins.float):
+        return get_default_dtype().numpy
+    raise TypeError(f"unsupported operand type(s): 'Tensor' and '{type(value).__name__}'")
+
+
+def result_dtype(*operands):
+    """PyTorch's type promotion: dimensioned tensors, then 0-d tensors, then Python scalars.
+
+    The highest category (bool < integer < float < complex) among all operands decides the
+    kind; the dtype comes from the first tier that holds an operand of that category.
+    """
+    tiers = ([], [], [])
+    for operand in operands:
+        if hasattr(operand, "dtype"):
+            tiers[0 if operand.ndim else 1].append(operand.dtype)
+        elif operand is not None:
+            tiers[2].append(_scalar_dtype(operand))
+    highest = max(CATEGORY[d.kind] for tier in tiers for d in tier)
+    for tier in tiers:
+        candidates = [d for d in tier if CATEGORY[d.kind] == highest]
+        if candidates:
+            result = candidates[0]
+            for d in candidates[1:]:
+                result = np.promote_types(result, d)
+            return result
+    raise AssertionError("unreachable")

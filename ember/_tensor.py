@@ -23,7 +23,7 @@ from .ops import elementwise, indexing, linalg, reduction, scan, shape, sorting
 def type_name(item) -> str:
     """PyTorch's legacy type name of a tensor or array, e.g. ``ember.FloatTensor``."""
     data = item._data if isinstance(item, Tensor) else item
-    return f"ember.{elementwise.TYPE_NAMES.get(str(data.dtype), 'Float')}Tensor"
+    return f"ember.{_dtype.TYPE_NAMES.get(str(data.dtype), 'Float')}Tensor"
 
 
 def to_arguments(args, kwargs):
@@ -189,9 +189,10 @@ class Tensor:
         node, index = self._edge()
         if node.tensor_hooks is None:
             node.tensor_hooks = {}
-        hooks = node.tensor_hooks.setdefault(index, [])
-        hooks.append(hook)
-        return RemovableHandle(hooks, hook)
+        hooks = node.tensor_hooks.setdefault(index, {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward."""

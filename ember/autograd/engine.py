@@ -119,7 +119,7 @@ def _run_tensor_hooks(hooks, grads):
     for index, functions in hooks.items():
         if grads[index] is None:
             continue
-        for hook in list(functions):
+        for hook in list(functions.values()):
             result = hook(_tensor.Tensor._wrap(grads[index]))
             if result is not None:
                 grads[index] = result._data

@@ -65,8 +65,8 @@ class Node:
 
     next_functions: tuple = ()
     _num_outputs = 1
-    # Hooks registered on tensors whose gradient this node receives: output index -> the list
-    # of hooks (``Tensor.register_hook``); run by the engine before the node uses the gradient.
+    # Hooks registered on tensors whose gradient this node receives: output index -> {handle
+    # id: hook} (``Tensor.register_hook``); run by the engine before the node uses the gradient.
     tensor_hooks = None
 
     def name(self) -> str:
@@ -385,15 +385,20 @@ class FunctionCtx:
 
 
 class RemovableHandle:
-    """What ``register_hook`` returns: ``handle.remove()`` unregisters the hook."""
+    """What ``register_hook`` and a module's ``register_*_hook`` return: ``handle.remove()``
+    takes the hook out of the dictionary it was filed in, under ``handle.id``.
 
-    def __init__(self, hooks: list, hook) -> None:
+    Also a context manager, which removes the hook on leaving the ``with`` block.
+    """
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: dict) -> None:
         self.hooks = hooks
-        self.hook = hook
+        self.id = next(RemovableHandle._ids)
 
     def remove(self) -> None:
-        if self.hook in self.hooks:
-            self.hooks.remove(self.hook)
+        self.hooks.pop(self.id, None)
 
     def __enter__(self) -> "RemovableHandle":
         return self

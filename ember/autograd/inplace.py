@@ -15,6 +15,7 @@ base's old graph; a view whose base changed re-derives its own node (``refresh_v
 import numpy as np
 
 from .. import _backend, _tensor
+from .._dtype import CATEGORY, type_name
 from .grad_mode import _GradMode
 
 _OVERLAP = ("unsupported operation: some elements of the input tensor and the written-to tensor "
@@ -115,7 +116,6 @@ def _result_for(tensor, data):
     """The op's result, broadcast to ``tensor``'s shape, or PyTorch's error when it cannot go
     there: another shape, or a higher kind of dtype (PyTorch casts int64 into int8 in place,
     but never float into int, or int into bool)."""
-    from ..ops.elementwise import CATEGORY, type_name
     target = tensor._data
     if data.shape != target.shape:
         try:

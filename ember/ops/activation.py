@@ -17,6 +17,7 @@ from .. import random
 from .._backend import array_module
 from ..autograd import inplace
 from ..autograd.function import Function
+from .elementwise import stable_sigmoid
 from .reduction import sum_of_squares
 from .shape import normalize_dim
 
@@ -210,23 +211,18 @@ class Gelu(Function):
         return grad_output * slope, None
 
 
-def _sigmoid(x):
-    # 1 / (1 + exp(-x)) overflows for large negative x; the tanh form never does.
-    return 0.5 * array_module(x).tanh(0.5 * x) + 0.5
-
-
 class Silu(Function):
     """``x * sigmoid(x)`` (also called swish)."""
 
     @staticmethod
     def forward(ctx, input):
         ctx.save_for_backward(input)
-        return input * _sigmoid(input)
+        return input * stable_sigmoid(input)
 
     @staticmethod
     def backward(ctx, grad_output):
         input, = ctx.saved_tensors
-        sigmoid = _sigmoid(input)
+        sigmoid = stable_sigmoid(input)
         return grad_output * sigmoid * (1 + input * (1 - sigmoid))
 
 
@@ -248,8 +244,8 @@ class Softplus(Function):
         input, = ctx.saved_tensors
         xp = array_module(input)
         scaled = input * ctx.beta
-        return xp.where(scaled > ctx.threshold, grad_output, grad_output * _sigmoid(scaled)), \
-            None, None
+        below = grad_output * stable_sigmoid(scaled)
+        return xp.where(scaled > ctx.threshold, grad_output, below), None, None
 
 
 class Hardtanh(Function):

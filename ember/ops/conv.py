@@ -390,8 +390,10 @@ class Convolution(Function):
 
 # ---- the plain functions -----------------------------------------------------------------
 
-def _pair(value, name: str) -> tuple:
-    """An int or a sequence of two ints as a pair; RuntimeError as PyTorch words it."""
+def pair(value, name: str) -> tuple:
+    """An int, or a sequence of one or two ints, as a pair for the two spatial dimensions:
+    3 -> (3, 3); RuntimeError as PyTorch words it for anything longer. ``name`` is the
+    argument's, for the message."""
     if isinstance(value, int):
         return (value, value)
     values = tuple(int(v) for v in value)
@@ -418,7 +420,7 @@ def _padding_amounts(padding, kernel_size, stride, dilation) -> tuple:
             # An odd total cannot be split evenly; PyTorch puts the extra row or column last.
             amounts.append((total // 2, total - total // 2))
         return tuple(amounts)
-    height, width = _pair(padding, "padding")
+    height, width = pair(padding, "padding")
     if height < 0 or width < 0:
         raise RuntimeError("negative padding is not supported")
     return ((height, height), (width, width))
@@ -502,7 +504,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     if input._data.size == 0 and min(input.shape[:2]) > 0:
         raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got input "
                            f"shape: {_shape_list(input.shape)}")
-    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
     if min(stride) <= 0:
         raise RuntimeError("non-positive stride is not supported")
     if min(dilation) <= 0:

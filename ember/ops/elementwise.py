@@ -10,26 +10,9 @@ import warnings
 import numpy as np
 
 from .. import _backend, _dtype
+from .._dtype import C_TYPE_NAMES, CATEGORY, result_dtype, type_name
 from ..autograd import inplace
 from ..autograd.function import Function
-
-CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
-
-# PyTorch's names of scalar types, as its error messages print them ("Got Long").
-TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-              "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-              "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
-
-# ... and the C++ names some of its messages print instead ("long int").
-C_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
-                "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
-                "uint8": "unsigned char", "bool": "bool", "complex64": "c10::complex<float>",
-                "complex128": "c10::complex<double>"}
-
-
-def type_name(numpy_dtype) -> str:
-    """PyTorch's name of a scalar type: ``Float`` for float32, ``Long`` for int64."""
-    return TYPE_NAMES[np.dtype(numpy_dtype).name]
 
 
 def broadcast_error(shape_a, shape_b) -> RuntimeError:
@@ -54,41 +37,6 @@ def check_broadcast(shape_a, shape_b) -> None:
     for size_a, size_b in zip(reversed(shape_a), reversed(shape_b)):
         if size_a != size_b and size_a != 1 and size_b != 1:
             raise broadcast_error(shape_a, shape_b)
-
-
-def _scalar_dtype(value):
-    if isinstance(value, bool):
-        return np.dtype(np.bool_)
-    if isinstance(value, int):
-        return np.dtype(np.int64)
-    if isinstance(value, complex):
-        return np.dtype(np.complex64)
-    if isinstance(value, float):
-        return _dtype.get_default_dtype().numpy
-    raise TypeError(f"unsupported operand type(s): 'Tensor' and '{type(value).__name__}'")
-
-
-def result_dtype(*operands):
-    """PyTorch's type promotion: dimensioned tensors, then 0-d tensors, then Python scalars.
-
-    The highest category (bool < integer < float < complex) among all operands decides the
-    kind; the dtype comes from the first tier that holds an operand of that category.
-    """
-    tiers = ([], [], [])
-    for operand in operands:
-        if hasattr(operand, "dtype"):
-            tiers[0 if operand.ndim else 1].append(operand.dtype)
-        elif operand is not None:
-            tiers[2].append(_scalar_dtype(operand))
-    highest = max(CATEGORY[d.kind] for tier in tiers for d in tier)
-    for tier in tiers:
-        candidates = [d for d in tier if CATEGORY[d.kind] == highest]
-        if candidates:
-            result = candidates[0]
-            for d in candidates[1:]:
-                result = np.promote_types(result, d)
-            return result
-    raise AssertionError("unreachable")
 
 
 def result_type(tensor1, tensor2):
@@ -629,13 +577,17 @@ class Tanh(Function):
         return grad * (1 - out * out)
 
 
+def stable_sigmoid(x):
+    """``1 / (1 + exp(-x))`` as ``0.5 * tanh(x / 2) + 0.5``: the same values, but the first
+    form overflows in exp for large negative x and the tanh form never does."""
+    return 0.5 * _backend.array_module(x).tanh(0.5 * x) + 0.5
+
+
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, a):
-        xp = _backend.array_module(a)
         a = _as_float(a)
-        # 1 / (1 + exp(-a)) overflows for large negative a; the tanh form never does.
-        out = 0.5 * xp.tanh(0.5 * a) + 0.5
+        out = stable_sigmoid(a)
         ctx.save_for_backward(out)
         return out.astype(a.dtype, copy=False)
 

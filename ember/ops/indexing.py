@@ -8,6 +8,7 @@ into zeros of the input's shape, adding where an index repeats.
 import numpy as np
 
 from .._backend import array_module
+from .._dtype import C_TYPE_NAMES
 from ..autograd import inplace
 from ..autograd.function import Function
 from .elementwise import write_out
@@ -60,6 +61,15 @@ class UnsqueezeIndex(Select):
 
 class Alias(Select):
     """Basic indexing that selects everything: ``x[...]``, ``x[:, :]``."""
+
+
+def take_along_backward(grad_values, indices, axis: int, shape):
+    """The gradient of ``take_along_axis(a, indices, axis)`` for an ``a`` of ``shape``: zeros,
+    with each value's gradient put back where its index took it (sort, topk, max(dim))."""
+    xp = array_module(grad_values)
+    grad = xp.zeros(shape, grad_values.dtype)
+    xp.put_along_axis(grad, indices, grad_values, axis=axis)
+    return grad
 
 
 class Index(Function):
@@ -443,7 +453,6 @@ def masked_fill(input, mask, value):
     from .._tensor import Tensor
     mask = mask._data if isinstance(mask, Tensor) else mask
     if mask.dtype != np.bool_:
-        from .elementwise import C_TYPE_NAMES
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
                            f"{C_TYPE_NAMES[mask.dtype.name]}")
     return MaskedFill.apply(input, mask, value)

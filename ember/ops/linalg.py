@@ -4,9 +4,10 @@ import numpy as np
 
 from .. import _blas
 from .._backend import array_module
+from .._dtype import C_TYPE_NAMES, type_name
 from .._parallel import parallel_for, worth_splitting
 from ..autograd.function import Function
-from .elementwise import C_TYPE_NAMES, type_name, write_out
+from .elementwise import write_out
 
 
 def _shape_str(shape) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 
 from .._backend import array_module
 from ..autograd.function import Function
+from .elementwise import stable_sigmoid
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -206,7 +207,7 @@ class BinaryCrossEntropyWithLogits(Function):
             grad_output = grad_output / input.size
         if weight is not None:
             grad_output = grad_output * weight
-        sigmoid = 0.5 * xp.tanh(0.5 * input) + 0.5
+        sigmoid = stable_sigmoid(input)
         grad_input = grad_target = None
         if ctx.needs_input_grad[0]:
             if pos_weight is None:

@@ -18,7 +18,7 @@ import numpy as np
 from .._backend import array_module
 from .._parallel import parallel_for
 from ..autograd.function import Function
-from .conv import kernel_offset_slices
+from .conv import kernel_offset_slices, pair
 
 
 def _pad_last_two(input, padding, output_size, kernel_size, stride, dilation, value):
@@ -288,13 +288,6 @@ class AdaptiveAvgPool2D(Function):
 
 # ---- the plain functions -----------------------------------------------------------------
 
-def _pair(value) -> tuple:
-    if isinstance(value, int):
-        return (value, value)
-    values = tuple(int(v) for v in value)
-    return values * 2 if len(values) == 1 else values
-
-
 def _pool_output_size(input_shape, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
     """Output (Ho, Wo), checking the arguments as PyTorch does."""
     if min(stride) == 0:
@@ -354,9 +347,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                   [13., 15.]]]])
     """
     _check_pool_input(input)
-    kernel_size = _pair(kernel_size)
-    stride = kernel_size if stride is None or stride == [] else _pair(stride)
-    padding, dilation = _pair(padding), _pair(dilation)
+    kernel_size = pair(kernel_size, "kernel_size")
+    stride = kernel_size if stride is None or stride == [] else pair(stride, "stride")
+    padding, dilation = pair(padding, "padding"), pair(dilation, "dilation")
     output_size = _pool_output_size(input.shape, kernel_size, stride, padding, dilation,
                                     ceil_mode)
     plain_2x2 = (kernel_size == (2, 2) and stride == (2, 2) and padding == (0, 0)
@@ -388,9 +381,9 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
                   [10.5000, 12.5000]]]])
     """
     _check_pool_input(input)
-    kernel_size = _pair(kernel_size)
-    stride = kernel_size if stride is None or stride == [] else _pair(stride)
-    padding = _pair(padding)
+    kernel_size = pair(kernel_size, "kernel_size")
+    stride = kernel_size if stride is None or stride == [] else pair(stride, "stride")
+    padding = pair(padding, "padding")
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     output_size = _pool_output_size(input.shape, kernel_size, stride, padding, (1, 1),

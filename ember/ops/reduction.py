@@ -8,8 +8,9 @@ import numpy as np
 
 from .. import _dtype
 from .._backend import array_module
+from .._dtype import type_name
 from ..autograd.function import Function
-from .elementwise import type_name
+from .indexing import take_along_backward
 from .shape import normalize_dim
 
 
@@ -287,9 +288,7 @@ class _ExtremumDim(Function):
         xp = array_module(grad_values)
         if not ctx.keepdim and len(ctx.shape):
             grad_values = xp.expand_dims(grad_values, ctx.axis)
-        grad = xp.zeros(ctx.shape, grad_values.dtype)
-        xp.put_along_axis(grad, indices, grad_values, axis=ctx.axis)
-        return grad, None, None, None
+        return take_along_backward(grad_values, indices, ctx.axis, ctx.shape), None, None, None
 
 
 class MaxDim(_ExtremumDim):

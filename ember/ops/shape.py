@@ -7,8 +7,9 @@ output shares the input's version counter: an in-place change through either is 
 import numpy as np
 
 from .._backend import array_module
+from .._dtype import result_dtype, type_name
 from ..autograd.function import Function
-from .elementwise import result_dtype, write_out
+from .elementwise import write_out
 
 
 def normalize_dim(dim: int, ndim: int) -> int:
@@ -432,7 +433,6 @@ def expand(input, *sizes):
 def expanded_shape(shape: tuple, sizes: tuple, dtype) -> tuple:
     """The shape ``expand(*sizes)`` gives a tensor of ``shape``; PyTorch's errors if none."""
     if len(sizes) < len(shape):
-        from .elementwise import type_name
         raise RuntimeError(f"expand(ember.{type_name(dtype)}Tensor{{{list(shape)}}}, "
                            f"size={list(sizes)}): the number of sizes provided ({len(sizes)}) "
                            f"must be greater or equal to the number of dimensions in the tensor "

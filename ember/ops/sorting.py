@@ -10,6 +10,7 @@ import numpy as np
 from .._backend import array_module
 from ..autograd.function import Function
 from .elementwise import write_out_pair
+from .indexing import take_along_backward
 from .reduction import _return_type
 from .shape import normalize_dim
 
@@ -54,9 +55,7 @@ class _SelectAlong(Function):
         if not ctx.shape:
             return grad_values, None, None, None
         indices, = ctx.saved_tensors
-        grad = array_module(grad_values).zeros(ctx.shape, grad_values.dtype)
-        array_module(grad).put_along_axis(grad, indices, grad_values, axis=ctx.axis)
-        return grad, None, None, None
+        return take_along_backward(grad_values, indices, ctx.axis, ctx.shape), None, None, None
 
 
 class Sort(_SelectAlong):

@@ -2,6 +2,7 @@
 
 import math
 
+from ...ops.conv import pair
 from ...ops.creation import empty
 from .. import functional as F
 from .. import init
@@ -10,13 +11,6 @@ from .module import Module
 
 _PADDING_STRINGS = ("valid", "same")
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-
-def _pair(value) -> tuple:
-    """``value`` for both spatial dimensions: 3 -> (3, 3); a pair stays as it is."""
-    if isinstance(value, (tuple, list)):
-        return tuple(value)
-    return (value, value)
 
 
 class Conv2d(Module):
@@ -54,7 +48,8 @@ class Conv2d(Module):
             raise ValueError("in_channels must be divisible by groups")
         if out_channels % groups != 0:
             raise ValueError("out_channels must be divisible by groups")
-        kernel_size, stride, dilation = _pair(kernel_size), _pair(stride), _pair(dilation)
+        kernel_size, stride, dilation = (pair(kernel_size, "kernel_size"), pair(stride, "stride"),
+                                          pair(dilation, "dilation"))
         if isinstance(padding, str):
             if padding not in _PADDING_STRINGS:
                 raise ValueError(f"Invalid padding string {padding!r}, should be one of "
@@ -62,7 +57,7 @@ class Conv2d(Module):
             if padding == "same" and any(step != 1 for step in stride):
                 raise ValueError("padding='same' is not supported for strided convolutions")
         else:
-            padding = _pair(padding)
+            padding = pair(padding, "padding")
         if padding_mode not in _PADDING_MODES:
             raise ValueError("padding_mode must be one of {'zeros', 'reflect', 'replicate', "
                              f"'circular'}}, but got padding_mode='{padding_mode}'")

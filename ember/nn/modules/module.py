@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 from ... import _dtype
 from ..._tensor import Tensor, to_arguments, type_name
+from ...autograd.function import RemovableHandle
 from ...autograd.grad_mode import no_grad
 from ..parameter import Parameter
 
@@ -37,29 +38,6 @@ def _addindent(text: str, num_spaces: int) -> str:
         return text
     padding = " " * num_spaces
     return "\n".join([first] + [padding + line for line in rest])
-
-
-class RemovableHandle:
-    """Returned by ``register_*_hook``: ``handle.remove()`` unregisters the hook.
-
-    Also a context manager, which removes the hook on leaving the ``with`` block.
-    """
-
-    _next_id = 0
-
-    def __init__(self, hooks: OrderedDict) -> None:
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-        self._hooks = hooks
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self) -> "RemovableHandle":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.remove()
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
