@@ -11,13 +11,12 @@ import warnings
 
 import numpy as np
 
-from . import _backend, _dtype
+from . import _backend, _dtype, autograd
 from ._backend import array_module
 from ._size import Size
 from .autograd import inplace
 from .autograd.function import AccumulateGrad, RemovableHandle
 from .autograd.grad_mode import _GradMode
-from .ops import elementwise, indexing, linalg, reduction, scan, shape, sorting
 
 
 def type_name(item) -> str:
@@ -228,9 +227,8 @@ class Tensor:
             >>> w.grad
             tensor([2., 2., 2.])
         """
-        from .autograd import backward
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
-                 inputs=inputs)
+        autograd.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
+                          inputs=inputs)
 
     def detach(self) -> "Tensor":
         """A tensor sharing this one's memory and version counter, cut off from the graph.
@@ -352,8 +350,7 @@ class Tensor:
         return format(repr(self), spec)
 
     def __repr__(self) -> str:
-        from ._tensor_str import tensor_repr
-        return tensor_repr(self)
+        return _tensor_str.tensor_repr(self)
 
     # ---- conversion ---------------------------------------------------------------------
 
@@ -432,25 +429,20 @@ class Tensor:
         return self.to(_dtype.bool)
 
     def new_tensor(self, data, dtype=None, requires_grad=False) -> "Tensor":
-        from .ops.creation import tensor
-        return tensor(data, dtype=dtype or self.dtype, device=self.device,
+        return creation.tensor(data, dtype=dtype or self.dtype, device=self.device,
                       requires_grad=requires_grad)
 
     def new_zeros(self, *size, dtype=None) -> "Tensor":
-        from .ops.creation import zeros
-        return zeros(*size, dtype=dtype or self.dtype, device=self.device)
+        return creation.zeros(*size, dtype=dtype or self.dtype, device=self.device)
 
     def new_ones(self, *size, dtype=None) -> "Tensor":
-        from .ops.creation import ones
-        return ones(*size, dtype=dtype or self.dtype, device=self.device)
+        return creation.ones(*size, dtype=dtype or self.dtype, device=self.device)
 
     def new_full(self, size, fill_value, dtype=None) -> "Tensor":
-        from .ops.creation import full
-        return full(size, fill_value, dtype=dtype or self.dtype, device=self.device)
+        return creation.full(size, fill_value, dtype=dtype or self.dtype, device=self.device)
 
     def new_empty(self, *size, dtype=None) -> "Tensor":
-        from .ops.creation import empty
-        return empty(*size, dtype=dtype or self.dtype, device=self.device)
+        return creation.empty(*size, dtype=dtype or self.dtype, device=self.device)
 
     # ---- in-place operations ------------------------------------------------------------
 
@@ -528,11 +520,9 @@ class Tensor:
         return self._inplace(elementwise.copy_from, src.to(self.device))
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
-        from . import random
         return self._inplace(elementwise.fill, random.uniform_array(self, a, b))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
-        from . import random
         return self._inplace(elementwise.fill, random.normal_array(self, mean, std))
 
     def masked_fill_(self, mask, value) -> "Tensor":
@@ -887,11 +877,9 @@ class Tensor:
         return sorting.topk(self, k, dim, largest, sorted)
 
     def softmax(self, dim):
-        from .nn import functional
         return functional.softmax(self, dim)
 
     def log_softmax(self, dim):
-        from .nn import functional
         return functional.log_softmax(self, dim)
 
     def norm(self, p=2, dim=None, keepdim=False):
@@ -991,3 +979,10 @@ class Tensor:
 
 # What ``tensor == other`` compares elementwise; anything else (None, a string) is unequal.
 _COMPARABLE = (Tensor, int, float, bool, complex, np.ndarray, np.generic)
+
+
+# The ops come last: each op module imports Tensor at its top, which works because Tensor is
+# defined by now; the methods above look these modules up only when they are called.
+from . import _tensor_str, random
+from .nn import functional
+from .ops import creation, elementwise, indexing, linalg, reduction, scan, shape, sorting

@@ -150,7 +150,7 @@ def rebase_view(view, data, result) -> None:
     viewed elements to ``result`` and the rest to the base's old graph; the view then reads its
     gradient from the base's new graph.
     """
-    from ..ops import indexing
+    from ..ops import indexing  # here, not at the top: ops import this module (and Tensor)
     Tensor = _tensor.Tensor
     base = view._base
     indices = indexing.view_indices(base._data, view._data)
@@ -174,7 +174,7 @@ def refresh_view(view) -> None:
     The view's old grad_fn leads to the base's graph as it was; the base's in-place op recorded
     a newer one, and the view's values come from that.
     """
-    from ..ops import indexing
+    from ..ops import indexing  # as in rebase_view
     base = view._base
     view._view_version = view._version[0]
     if not base._requires_grad:

@@ -15,9 +15,10 @@ import numpy as np
 
 from .. import random
 from .._backend import array_module
+from .._tensor import Tensor
 from ..autograd import inplace
 from ..autograd.function import Function
-from .elementwise import stable_sigmoid
+from .elementwise import stable_sigmoid, to_dtype
 from .reduction import sum_of_squares
 from .shape import normalize_dim
 
@@ -388,7 +389,6 @@ def _softmax_arguments(input, dim, dtype, name: str):
 
     Without ``dim`` it is chosen as PyTorch's deprecated implicit choice does, with its warning.
     """
-    from .elementwise import to_dtype
     if dim is None:
         dim = 0 if input.ndim in (0, 1, 3) else 1
         warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the "
@@ -552,7 +552,6 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
-    from .._tensor import Tensor
     data = input._data
     if p == 1.0:
         mask = array_module(data).zeros(data.shape, dtype=data.dtype)

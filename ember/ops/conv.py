@@ -20,7 +20,10 @@ import numpy as np
 
 from .._backend import array_module
 from .._parallel import parallel_for
+from .._tensor import type_name
 from ..autograd.function import Function
+from .indexing import _scatter_add
+from .shape import squeeze, unsqueeze
 
 
 def _strided_windows(padded, kernel_size, stride, dilation, output_size):
@@ -182,7 +185,6 @@ class _IndexPad(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        from .indexing import _scatter_add
         xp = array_module(grad_output)
         grad = grad_output
         for axis, source in reversed(ctx.sources):
@@ -432,7 +434,6 @@ def _shape_list(shape) -> str:
 
 def _scalar_type(tensor) -> str:
     """PyTorch's scalar type name in messages: ``Float`` for float32, ``Double`` for float64."""
-    from .._tensor import type_name
     return type_name(tensor).removeprefix("ember.").removesuffix("Tensor")
 
 
@@ -498,7 +499,6 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
         raise RuntimeError("Expected 3D (unbatched) or 4D (batched) input to conv2d, but got "
                            f"input of size: {_shape_list(input.shape)}")
     if input.ndim == 3:
-        from .shape import squeeze, unsqueeze
         return squeeze(conv2d(unsqueeze(input, 0), weight, bias, stride, padding, dilation,
                               groups), 0)
     if input._data.size == 0 and min(input.shape[:2]) > 0:

@@ -3,11 +3,11 @@
 import numpy as np
 
 from .. import _backend, _dtype, random
+from .._tensor import Tensor
 from .shape import sizes_from
 
 
 def _finish(array, dtype=None, device=None, requires_grad=False):
-    from .._tensor import Tensor
     if dtype is not None and array.dtype != dtype.numpy:
         array = array.astype(dtype.numpy)
     if device is not None:
@@ -31,7 +31,6 @@ def _infer_array(data, dtype=None):
     A given ``dtype`` is applied while converting: going through float32 first would lose
     float64 values (1e-300 would become 0).
     """
-    from .._tensor import Tensor
     if isinstance(data, Tensor):
         return data._data.copy(order="K")
     if isinstance(data, np.ndarray):  # keeps the strides' order, as torch.tensor does
@@ -89,7 +88,6 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False):
 
 def as_tensor(data, *, dtype=None, device=None):
     """Like ``tensor``, but shares memory with a NumPy array or tensor when it can."""
-    from .._tensor import Tensor
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype) if (dtype or device) else data
     if isinstance(data, np.ndarray):
@@ -105,7 +103,6 @@ def from_numpy(ndarray: np.ndarray):
         >>> a = np.ones(2); t = ember.from_numpy(a); a[0] = 5; t
         tensor([5., 1.], dtype=ember.float64)
     """
-    from .._tensor import Tensor
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
     if any(stride < 0 for stride in ndarray.strides):

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import _backend, _dtype
 from .._dtype import C_TYPE_NAMES, CATEGORY, result_dtype, type_name
+from .._tensor import Tensor
 from ..autograd import inplace
 from ..autograd.function import Function
 
@@ -47,7 +48,6 @@ def result_type(tensor1, tensor2):
         >>> ember.result_type(ember.tensor([1, 2]), 1.0)
         ember.float32
     """
-    from .._tensor import Tensor
     operands = [t._data if isinstance(t, Tensor) else t for t in (tensor1, tensor2)]
     return _dtype.from_numpy(result_dtype(*operands))
 
@@ -836,7 +836,6 @@ def write_out(name: str, result, out):
         >>> ember.add(ember.ones(2), 1, out=result)
         tensor([2., 2.])
     """
-    from .._tensor import Tensor
     if out is None:
         return result
     if not isinstance(out, Tensor):
@@ -933,7 +932,6 @@ def reciprocal(input, *, out=None):
 
 def pow(input, exponent, *, out=None):
     """``input ** exponent`` for a number or a tensor exponent (or a number ``input``)."""
-    from .._tensor import Tensor
     if not isinstance(input, Tensor):  # torch.pow(2, tensor)
         return write_out("pow", PowScalarBase.apply(exponent, input), out)
     if isinstance(exponent, Tensor):
@@ -1083,7 +1081,6 @@ def lerp(input, end, weight, *, out=None):
         >>> ember.lerp(ember.zeros(2), ember.tensor([2.0, 4.0]), 0.25)
         tensor([0.5000, 1.0000])
     """
-    from .._tensor import Tensor
     if not isinstance(end, Tensor):
         raise TypeError(f"lerp(): argument 'end' must be Tensor, not {type(end).__name__}")
     if isinstance(weight, Tensor):
@@ -1109,7 +1106,6 @@ def where(condition, input=None, other=None, *, out=None):
         >>> ember.where(ember.tensor([True, False]), 1.0, 0.0)
         tensor([1., 0.])
     """
-    from .._tensor import Tensor
     condition = condition._data if isinstance(condition, Tensor) else condition
     if input is None and other is None:  # torch.where(condition): one index tensor per dim
         return NonzeroTuple.apply(condition)
@@ -1117,7 +1113,6 @@ def where(condition, input=None, other=None, *, out=None):
 
 
 def fill(a, value):
-    from .._tensor import Tensor
     return (FillTensor if isinstance(value, Tensor) else Fill).apply(a, value)
 
 
@@ -1465,6 +1460,5 @@ def remainder(input, other, *, out=None):
         >>> ember.remainder(ember.tensor([5.0, -3.0]), 2)
         tensor([1., 1.])
     """
-    from .._tensor import Tensor
     function = RemainderTensor if isinstance(other, Tensor) else Remainder
     return write_out("remainder", function.apply(input, other), out)

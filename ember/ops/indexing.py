@@ -9,9 +9,11 @@ import numpy as np
 
 from .._backend import array_module
 from .._dtype import C_TYPE_NAMES
+from .._tensor import Tensor
 from ..autograd import inplace
 from ..autograd.function import Function
 from .elementwise import write_out
+from .shape import expanded_shape, normalize_dim
 
 
 def _scatter_add(xp, target, key, values):
@@ -315,7 +317,6 @@ def _raw_key(key):
     Also raises PyTorch's errors for negative slice steps and out-of-range integers, which
     NumPy would accept or word differently.
     """
-    from .._tensor import Tensor
     items = key if isinstance(key, tuple) else (key,)
     raw, kind, advanced, basic = [], Alias, False, False
     for item in items:
@@ -412,7 +413,6 @@ def index_put(input, key, value):
 
 def assign(input, key, value) -> None:
     """``input[key] = value`` written straight into memory, for when no graph is recorded."""
-    from .._tensor import Tensor
     raw, kind = _raw_key(key)
     if kind is not Index and kind is not CopySlices:
         _check_bounds(input._data.shape, raw)
@@ -443,14 +443,12 @@ def _write(array, key, value) -> None:
     target = array[basic][advanced].shape
     while value.ndim > len(target) and value.shape[0] == 1:
         value = value[0]
-    from .shape import expanded_shape
     expanded_shape(value.shape, target, value.dtype)  # PyTorch's error when it cannot expand
     array[basic][advanced] = value
 
 
 def masked_fill(input, mask, value):
     """``value`` where ``mask`` is True, ``input`` elsewhere."""
-    from .._tensor import Tensor
     mask = mask._data if isinstance(mask, Tensor) else mask
     if mask.dtype != np.bool_:
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
@@ -462,7 +460,6 @@ def gather(input, dim: int, index, *, sparse_grad: bool = False, out=None):
     """Values of ``input`` at ``index`` along ``dim``: ``out[i][j] = input[index[i][j]][j]``
     for ``dim=0``. ``index`` has ``input``'s number of dimensions and is no larger in the
     others; the result has ``index``'s shape."""
-    from .shape import normalize_dim
     shape, index = input._data.shape, index._data
     dim = normalize_dim(dim, len(shape))
     if index.dtype.kind not in "iu" or index.dtype.itemsize < 4:
@@ -491,7 +488,6 @@ def gather(input, dim: int, index, *, sparse_grad: bool = False, out=None):
 
 def index_select(input, dim: int, index, *, out=None):
     """The slices of ``input`` along ``dim`` at the positions in ``index``."""
-    from .shape import normalize_dim
     index = index._data
     if index.ndim == 0:  # a 0-d index selects one slice and keeps its dimension
         index = index.reshape(1)

@@ -6,8 +6,10 @@ from .. import _blas
 from .._backend import array_module
 from .._dtype import C_TYPE_NAMES, type_name
 from .._parallel import parallel_for, worth_splitting
+from .._tensor import Tensor
 from ..autograd.function import Function
 from .elementwise import write_out
+from .shape import SqueezeInplaceDim, UnsafeView, reshape, unsqueeze
 
 
 def _shape_str(shape) -> str:
@@ -248,8 +250,6 @@ def _check_batch_broadcast(batch_a, batch_b) -> None:
 
 
 def _matmul(a, b):
-    from .._tensor import Tensor
-    from .shape import SqueezeInplaceDim, UnsafeView, reshape, unsqueeze
     if not isinstance(b, Tensor) or not isinstance(a, Tensor):
         raise TypeError("matmul(): argument 'other' must be Tensor")
     if a.ndim == 0 or b.ndim == 0:

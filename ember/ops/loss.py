@@ -13,8 +13,15 @@ import warnings
 import numpy as np
 
 from .._backend import array_module
+from .._tensor import type_name
 from ..autograd.function import Function
+from . import elementwise
+from .activation import log_softmax
 from .elementwise import stable_sigmoid
+from .indexing import masked_fill
+from .reduction import mean as mean_of
+from .reduction import sum as sum_of
+from .shape import reshape
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -278,13 +285,12 @@ def _elementwise_reduction(input, target, size_average, reduce, reduction: str) 
 
 def _weighted(losses, weight, reduction: str):
     """``losses * weight`` reduced; ``'mean'`` is the weighted mean ``sum(w * l) / sum(w)``."""
-    from .reduction import sum
     if weight.shape != losses.shape:
         raise ValueError("Weights and input must have the same size.")
     weighted = losses * weight
     if reduction == "none":
         return weighted
-    return sum(weighted) if reduction == "sum" else sum(weighted) / sum(weight)
+    return sum_of(weighted) if reduction == "sum" else sum_of(weighted) / sum_of(weight)
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
@@ -315,19 +321,16 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mea
         >>> ember.nn.functional.l1_loss(ember.tensor([1.0, 2.0]), ember.tensor([1.0, 4.0]))
         tensor(1.)
     """
-    from .elementwise import abs, sub
-    from .reduction import mean, sum
     reduction = _elementwise_reduction(input, target, size_average, reduce, reduction)
-    losses = abs(sub(input, target))
+    losses = elementwise.abs(elementwise.sub(input, target))
     if weight is not None:
         return _weighted(losses, weight, reduction)
     if reduction == "none":
         return losses
-    return mean(losses) if reduction == "mean" else sum(losses)
+    return mean_of(losses) if reduction == "mean" else sum_of(losses)
 
 
 def _target_type_name(target) -> str:
-    from .._tensor import type_name
     return type_name(target).removeprefix("ember.").removesuffix("Tensor")
 
 
@@ -373,7 +376,6 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
         >>> ember.nn.functional.nll_loss(log_probs, ember.tensor([0, 1]))
         tensor(0.3000)
     """
-    from .shape import reshape
     reduction = _reduction(size_average, reduce, reduction)
     _check_nll_shapes(input, target, weight)
     if input.ndim <= 2:
@@ -401,7 +403,6 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         >>> ember.nn.functional.cross_entropy(logits, ember.tensor([0, 1]))
         tensor(0.1269)
     """
-    from .activation import log_softmax
     reduction = _reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
@@ -428,29 +429,25 @@ def _class_weight_shape(input, class_dim) -> tuple:
 def _label_smoothed(nll, log_probabilities, target, weight, ignore_index, reduction,
                     label_smoothing, class_dim):
     """Mix ``nll`` with the loss against the uniform distribution over the classes."""
-    from .indexing import masked_fill
-    from .reduction import sum
     classes = log_probabilities.shape[class_dim]
     weighted = log_probabilities if weight is None else \
         log_probabilities * weight.reshape(_class_weight_shape(log_probabilities, class_dim))
-    uniform_loss = masked_fill(-sum(weighted, class_dim), target == ignore_index, 0.0)
+    uniform_loss = masked_fill(-sum_of(weighted, class_dim), target == ignore_index, 0.0)
     if reduction == "sum":
-        uniform_loss = sum(uniform_loss)
+        uniform_loss = sum_of(uniform_loss)
     elif reduction == "mean":
         counted = target._data != ignore_index
         if weight is None:
             denominator = counted.sum()
         else:
             denominator = weight._data.take(target._data[counted]).sum()
-        uniform_loss = sum(uniform_loss) / float(denominator)
+        uniform_loss = sum_of(uniform_loss) / float(denominator)
     return nll * (1 - label_smoothing) + uniform_loss * (label_smoothing / classes)
 
 
 def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing,
                                  class_dim):
     """Cross-entropy against a full distribution over the classes per sample."""
-    from .activation import log_softmax
-    from .reduction import sum
     if target.shape != input.shape:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
     classes = input.shape[class_dim]
@@ -459,10 +456,10 @@ def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothi
     products = log_softmax(input, class_dim) * target
     if weight is not None:
         products = products * weight.reshape(_class_weight_shape(input, class_dim))
-    losses = -sum(products, class_dim)
+    losses = -sum_of(products, class_dim)
     if reduction == "none":
         return losses
-    total = -sum(products)
+    total = -sum_of(products)
     if reduction == "sum":
         return total
     return total / (input.numel() // classes)

@@ -19,6 +19,7 @@ from .._backend import array_module
 from .._parallel import parallel_for
 from ..autograd.function import Function
 from .conv import kernel_offset_slices, pair
+from .reduction import mean
 
 
 def _pad_last_two(input, padding, output_size, kernel_size, stride, dilation, value):
@@ -404,7 +405,6 @@ def adaptive_avg_pool2d(input, output_size):
         >>> ember.nn.functional.adaptive_avg_pool2d(ember.ones(2, 3, 7, 7), 1).shape
         ember.Size([2, 3, 1, 1])
     """
-    from .reduction import mean
     if input.ndim not in (3, 4):
         raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
                            f"{list(input.shape)}")

@@ -10,6 +10,7 @@ from .. import _dtype
 from .._backend import array_module
 from .._dtype import type_name
 from ..autograd.function import Function
+from . import elementwise
 from .indexing import take_along_backward
 from .shape import normalize_dim
 
@@ -389,14 +390,8 @@ class LinalgVectorNorm(Function):
 
 # ---- the plain functions -----------------------------------------------------------------
 
-def _write_out(name: str, result, out):
-    from .elementwise import write_out
-    return write_out(name, result, out)
-
-
-def _write_values_indices(name: str, result, out):
-    from .elementwise import write_out_pair
-    return write_out_pair(name, result, out)
+_write_out = elementwise.write_out
+_write_values_indices = elementwise.write_out_pair
 
 
 def _check_identity(name: str, input, dim) -> None:
@@ -437,8 +432,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product of all elements, or along ``dim`` (of ``input`` cast to ``dtype`` when given)."""
     if dtype is not None:
-        from .elementwise import to_dtype
-        input = to_dtype(input, dtype)
+        input = elementwise.to_dtype(input, dtype)
     function = Prod if dim is None else ProdDim
     return function.apply(input, _axes(dim, input.ndim), keepdim)
 
@@ -480,8 +474,7 @@ def max(input, dim=None, keepdim=False, *, out=None):
     if dim is None:
         return _write_out("max", MaxAll.apply(input), out)
     if not isinstance(dim, int):  # torch.max(a, b) is the elementwise maximum
-        from .elementwise import maximum
-        return maximum(input, dim, out=out)
+        return elementwise.maximum(input, dim, out=out)
     result = max_return(*MaxDim.apply(input, normalize_dim(dim, input.ndim), keepdim, "max"))
     return _write_values_indices("max", result, out)
 
@@ -491,8 +484,7 @@ def min(input, dim=None, keepdim=False, *, out=None):
     if dim is None:
         return _write_out("min", MinAll.apply(input), out)
     if not isinstance(dim, int):
-        from .elementwise import minimum
-        return minimum(input, dim, out=out)
+        return elementwise.minimum(input, dim, out=out)
     result = min_return(*MinDim.apply(input, normalize_dim(dim, input.ndim), keepdim, "min"))
     return _write_values_indices("min", result, out)
 
@@ -591,8 +583,7 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     if p == "fro":
         p = 2
     if dtype is not None:
-        from .elementwise import to_dtype
-        input = to_dtype(input, dtype)
+        input = elementwise.to_dtype(input, dtype)
     if input._data.dtype.kind not in "fc":
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {type_name(input._data.dtype)}")
