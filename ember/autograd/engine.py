@@ -12,7 +12,7 @@ import itertools
 import numpy as np
 
 from .. import _tensor
-from .function import BackwardNode, ieee_arithmetic
+from .function import QUIET, BackwardNode, numpy_errors
 
 
 def sum_to_shape(grad, shape):
@@ -31,8 +31,11 @@ def sum_to_shape(grad, shape):
 def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
     """The backward pass (``_run_backward``), computing as PyTorch does: without NumPy's
     floating-point warnings."""
-    with ieee_arithmetic():
+    token = numpy_errors.set(QUIET)  # the floating-point policy (autograd/function.py)
+    try:
         return _run_backward(roots, grad_roots, retain_graph, capture)
+    finally:
+        numpy_errors.reset(token)
 
 
 def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import _backend, _dtype
 from .._tensor import Tensor, type_name
-from ..autograd.function import ieee_arithmetic
+from ..autograd.function import QUIET, numpy_errors
 from ..autograd.grad_mode import enable_grad
 
 
@@ -48,8 +48,11 @@ def _marks_step_called(step: Callable) -> Callable:
     @functools.wraps(step)
     def step_and_mark(self, *args, **kwargs):
         self._opt_called = True
-        with ieee_arithmetic():  # an update that overflows gives inf, silently, as in PyTorch
+        token = numpy_errors.set(QUIET)  # an update that overflows gives inf, silently
+        try:
             return step(self, *args, **kwargs)
+        finally:
+            numpy_errors.reset(token)
 
     return step_and_mark
 
@@ -73,9 +76,9 @@ def _gradients(group: dict, weight_decay: float) -> Iterator[Tuple[Tensor, Any, 
     """
     maximize = group["maximize"]
     for param in group["params"]:
-        if param.grad is None:
+        if param._grad is None:  # _grad: parameters are leaves, no warning to give
             continue
-        grad = param.grad._data
+        grad = param._grad._data
         if maximize:
             grad = -grad
         if weight_decay != 0:
@@ -211,11 +214,11 @@ class Optimizer:
         """
         for group in self.param_groups:
             for param in group["params"]:
-                grad = param.grad
+                grad = param._grad
                 if grad is None:
                     continue
                 if set_to_none:
-                    param.grad = None
+                    param._grad = None
                     continue
                 # A gradient computed with create_graph=True is part of a graph: cut it loose
                 # so that zeroing it in place is allowed and records nothing.

@@ -567,13 +567,14 @@ class Module:
             True
         """
         for param in self.parameters():
-            if param.grad is None:
+            grad = param._grad  # parameters are leaves: no non-leaf warning to check for
+            if grad is None:
                 continue
             if set_to_none:
-                param.grad = None
+                param._grad = None
             else:
-                param.grad.detach_()
-                param.grad.zero_()
+                grad.detach_()
+                grad.zero_()
 
     # ---- state_dict ----------------------------------------------------------------------------
 
