@@ -153,7 +153,7 @@ def _warn_if_no_degrees_of_freedom(name: str, divisor: int) -> None:
     if divisor <= 0:
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly "
                       "less than the reduction factor (input numel divided by output numel).",
-                      UserWarning, stacklevel=5)
+                      UserWarning, stacklevel=6)
 
 
 class Var(Function):
@@ -177,7 +177,8 @@ class Var(Function):
         a, = ctx.saved_tensors
         grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
         deviations = centered(a, ctx.axes).astype(a.dtype, copy=False)
-        return (2.0 / ctx.divisor) * grad * deviations, None, None, None
+        scale = 2.0 / ctx.divisor if ctx.divisor else float("inf")  # as C's 2.0 / 0
+        return scale * grad * deviations, None, None, None
 
 
 class Std(Function):
