@@ -218,6 +218,8 @@ FUZZ_FINDINGS = [
     "v = a.var(0, correction=2); (v * lib.tensor([0.5, -0.25], dtype=lib.float64)).sum()"
     ".backward(); out = (v, a.grad)",
     "out = (lib.zeros(0).var(), lib.zeros(2, 0).std(1))",
+    "a = lib.tensor([[-0.82]], dtype=lib.float64, requires_grad=True); v = a.var(0); "
+    "v.sum().backward(); out = (v, a.grad)",
     "x = lib.zeros((1, 2, 0), dtype=lib.float64); "
     "out = F.linear(x, lib.ones((3, 0), dtype=lib.float64))",
     "out = lib.cat([lib.ones(1, dtype=lib.float32), lib.zeros(0, dtype=lib.float64)])",
