@@ -127,6 +127,11 @@ class Tensor:
 
     @property
     def requires_grad(self) -> bool:
+        if not self._requires_grad and self._base is not None \
+                and self._view_version != self._version[0] and self._base._requires_grad:
+            # The base was written in place with a tensor that requires grad since this view
+            # was made: the view's values come from that graph now (PyTorch's view replay).
+            inplace.refresh_view(self)
         return self._requires_grad
 
     @requires_grad.setter

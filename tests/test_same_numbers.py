@@ -226,6 +226,15 @@ FUZZ_FINDINGS = [
     "a = lib.tensor([0.3, -0.4], dtype=lib.float64, requires_grad=True); v = a / a; v.zero_(); "
     "v.sum().backward(); out = a.grad",
     "lib.zeros((0, 4, 2)).gather(0, lib.zeros((1, 4, 2), dtype=lib.int64))",
+    "a = lib.tensor([[-1.65, -0.25]], dtype=lib.float64, requires_grad=True); "
+    "v = lib.logsumexp(a, 0); v.mul_(2); v.sum().backward()",
+    "a = lib.tensor([-1.6], dtype=lib.float64, requires_grad=True); "
+    "w = lib.tensor([-0.4], dtype=lib.float32); v = a * w; u = a / w; w.neg_(); "
+    "(v + u).sum().backward()",
+    "a = lib.tensor([2.], requires_grad=True); b = lib.tensor([3.], dtype=lib.float64, "
+    "requires_grad=True); (a * b + a / b + a * 3 + 2 / a).sum().backward(); out = (a.grad, b.grad)",
+    "x = lib.zeros(2); v = x[0:1]; w = x.reshape(1, 2); x.copy_(lib.ones(2, requires_grad=True)); "
+    "out = (v.requires_grad, w.requires_grad)",
     # Reductions, scans and softmax lay their results out afresh, as PyTorch does.
     "x = lib.zeros(4, 3, 2).permute(2, 0, 1); out = [(y.is_contiguous(), y.stride()) for y in "
     "(x.sum(1), x.mean(1), x.amax(1), x.prod(1), x.var(1), x.std(1), x.argmax(1), "

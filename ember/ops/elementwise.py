@@ -180,20 +180,26 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        a, b = promote(a, b)
-        try:
-            out = a * b
-        except ValueError:
-            raise _broadcast_error(a, b) from None
+        # The operands as given are saved, not their promoted copies, so that an in-place
+        # change to a float32 operand of a float64 product is still caught.
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
                               b if ctx.needs_input_grad[0] else None)
-        return out
+        a, b = promote(a, b)
+        try:
+            return a * b
+        except ValueError:
+            raise _broadcast_error(a, b) from None
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return (grad * b if ctx.needs_input_grad[0] else None,
-                grad * a if ctx.needs_input_grad[1] else None)
+        return (grad * _like(b, grad) if ctx.needs_input_grad[0] else None,
+                grad * _like(a, grad) if ctx.needs_input_grad[1] else None)
+
+
+def _like(operand, grad):
+    """A saved operand in the gradient's dtype (the product's), as forward promoted it."""
+    return operand.astype(grad.dtype, copy=False) if hasattr(operand, "dtype") else operand
 
 
 class Div(Function):
@@ -201,20 +207,21 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        # The inputs as given, as PyTorch saves them (not the output, which in-place ops may
+        # change, nor promoted copies, whose versions nothing tracks).
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         a, b = _float_operands(a, b)
         try:
-            out = a / b
+            return a / b
         except ValueError:
             raise _broadcast_error(a, b) from None
-        # The inputs, as PyTorch saves them (not the output, which in-place ops may change).
-        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
-        return out
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        b = _like(b, grad)
         grad_a = grad / b if ctx.needs_input_grad[0] else None
-        grad_b = -grad * a / (b * b) if ctx.needs_input_grad[1] else None
+        grad_b = -grad * _like(a, grad) / (b * b) if ctx.needs_input_grad[1] else None
         return grad_a, grad_b
 
 

@@ -338,14 +338,16 @@ class Logsumexp(Function):
             [1 if i in axes else n for i, n in enumerate(a.shape)], a.dtype)
         peak = xp.where(xp.isfinite(peak), peak, 0)
         out = xp.log(xp.exp(a - peak).sum(axis=axes, keepdims=True)) + peak
-        ctx.save_for_backward(a, out)
+        out = out if keepdim else out.squeeze(axes)
+        ctx.save_for_backward(a, out)  # the returned array itself: in-place changes are seen
         ctx.axes, ctx.keepdim = axes, keepdim
-        return out if keepdim else out.squeeze(axes)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
         grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
+        out = _expand_back(out, a.shape, ctx.axes, ctx.keepdim)
         return grad * array_module(a).exp(a - out), None, None
 
 
