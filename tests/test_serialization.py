@@ -621,11 +621,11 @@ def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]  # no temporary file left
 
 
-@pytest.mark.skipif(os.name != "posix", reason="SIGKILL and file modes are POSIX")
-def test_killed_save_keeps_the_old_file(tmp_path):
-    path = tmp_path / "ckpt.pt"
-    save({"epoch": 1}, path)
-    child_code = textwrap.dedent("""
+def kill_a_save_midway(path, elements: int) -> int:
+    """Start a process that saves a tensor of ``elements`` float32 numbers to ``path``, kill
+    it (SIGKILL) once the tensor's record is written but the archive is not finished, and
+    return its pid."""
+    child_code = textwrap.dedent(f"""
         import sys, time
         import numpy as np
         from ember import serialization
@@ -635,13 +635,13 @@ def test_killed_save_keeps_the_old_file(tmp_path):
 
         def write_then_stall(self, name, data):
             write_record(self, name, data)
-            if name == "data/0":  # 8 MB are on disk, the archive is not finished
+            if name == "data/0":
                 print("midway", flush=True)
                 time.sleep(60)
 
         serialization._ZipWriter.write_record = write_then_stall
-        weight = Tensor._wrap(np.ones(1 << 21, np.float32))
-        serialization.save({"epoch": 2, "w": weight}, sys.argv[1])
+        weight = Tensor._wrap(np.ones({elements}, np.float32))
+        serialization.save({{"epoch": 2, "w": weight}}, sys.argv[1])
     """)
     env = dict(os.environ, PYTHONPATH=str(REPO))
     child = subprocess.Popen([sys.executable, "-c", child_code, str(path)], cwd=REPO, env=env,
@@ -653,6 +653,14 @@ def test_killed_save_keeps_the_old_file(tmp_path):
         child.wait()
         child.stdout.close()
     assert child.returncode == -signal.SIGKILL
+    return child.pid
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL and file modes are POSIX")
+def test_killed_save_keeps_the_old_file(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    save({"epoch": 1}, path)
+    kill_a_save_midway(path, elements=1 << 21)  # 8 MB are on disk when it is killed
     assert load(path) == {"epoch": 1}
     temporary, = [p for p in tmp_path.iterdir() if p.name != "ckpt.pt"]
     assert temporary.name.startswith(".ckpt.pt.") and temporary.stat().st_size > 8_000_000

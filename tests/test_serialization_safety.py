@@ -10,11 +10,7 @@ import collections
 import io
 import os
 import pickle
-import signal
 import struct
-import subprocess
-import sys
-import textwrap
 import zipfile
 
 import numpy as np
@@ -22,7 +18,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_serialization import REPO, HandPickler, StorageRef, rebuild
+from test_serialization import HandPickler, StorageRef, kill_a_save_midway, rebuild
 
 import ember
 from ember import serialization
@@ -348,36 +344,9 @@ def temporaries(directory) -> list:
 def test_next_save_removes_a_killed_saves_temporary_file(tmp_path):
     path = tmp_path / "ckpt.pt"
     save({"epoch": 1}, path)
-    child_code = textwrap.dedent("""
-        import sys, time
-        import numpy as np
-        from ember import serialization
-        from ember._tensor import Tensor
-
-        write_record = serialization._ZipWriter.write_record
-
-        def write_then_stall(self, name, data):
-            write_record(self, name, data)
-            if name == "data/0":
-                print("midway", flush=True)
-                time.sleep(60)
-
-        serialization._ZipWriter.write_record = write_then_stall
-        weight = Tensor._wrap(np.ones(1 << 18, np.float32))
-        serialization.save({"epoch": 2, "w": weight}, sys.argv[1])
-    """)
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    child = subprocess.Popen([sys.executable, "-c", child_code, str(path)], cwd=REPO, env=env,
-                             stdout=subprocess.PIPE)
-    try:
-        assert child.stdout.readline() == b"midway\n"
-    finally:
-        child.kill()
-        child.wait()
-        child.stdout.close()
-    assert child.returncode == -signal.SIGKILL
+    pid = kill_a_save_midway(path, elements=1 << 18)
     leftover, = temporaries(tmp_path)  # named after the process that wrote it
-    assert leftover.startswith(".ckpt.pt.") and f".{child.pid}." in leftover
+    assert leftover.startswith(".ckpt.pt.") and f".{pid}." in leftover
     assert load(path) == {"epoch": 1}
 
     save({"epoch": 3}, path)
