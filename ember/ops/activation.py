@@ -18,7 +18,7 @@ from .._backend import array_module
 from .._tensor import Tensor
 from ..autograd import inplace
 from ..autograd.function import Function
-from .elementwise import stable_sigmoid, to_dtype
+from .elementwise import stable_sigmoid, to_dtype, zero_where
 from .reduction import sum_of_squares
 from .shape import normalize_dim
 
@@ -265,7 +265,7 @@ class Hardtanh(Function):
         min_val, max_val = ctx.bounds
         # The gradient passes except where the input is at or beyond a bound (NaN passes).
         outside = (input <= min_val) | (input >= max_val)
-        return array_module(grad_output).where(outside, 0, grad_output), None, None
+        return zero_where(grad_output, outside), None, None
 
 
 # ---- normalization -----------------------------------------------------------------------

@@ -12,7 +12,7 @@ from .._dtype import C_TYPE_NAMES
 from .._tensor import Tensor
 from ..autograd import inplace
 from ..autograd.function import Function
-from .elementwise import write_out
+from .elementwise import write_out, zero_where
 from .shape import expanded_shape, normalize_dim
 
 
@@ -253,9 +253,8 @@ class MaskedFill(Function):
     @staticmethod
     def backward(ctx, grad):
         mask, = ctx.saved_tensors
-        xp = array_module(grad)
-        # Selected, not multiplied by the mask: a NaN gradient stays where it arrives.
-        return xp.where(mask, 0, grad), None, xp.where(mask, grad, 0).sum()
+        # Zeros where filled, also where a NaN or inf gradient arrives (not a product).
+        return zero_where(grad, mask), None, zero_where(grad, ~mask).sum()
 
 
 class Gather(Function):
