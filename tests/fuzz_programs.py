@@ -11,8 +11,8 @@ goes, so that later steps can pick dims, shapes and indices that fit the earlier
 a small share of deliberately invalid ones, to compare raise/no-raise). A step on which PyTorch
 raises ends the program.
 
-Exclusions of known ember bugs are marked ``# ember bug, see fuzz_findings N`` (tests/fuzz_findings.md); remove the
-exclusion once the bug is fixed.
+Exclusions of known ember bugs are marked ``# ember bug, see fuzz_findings N``, the finding's
+number in tests/fuzz_findings.md; remove the exclusion once the bug is fixed.
 """
 
 import math
