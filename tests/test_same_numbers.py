@@ -226,6 +226,11 @@ FUZZ_FINDINGS = [
     "a = lib.tensor([0.3, -0.4], dtype=lib.float64, requires_grad=True); v = a / a; v.zero_(); "
     "v.sum().backward(); out = a.grad",
     "lib.zeros((0, 4, 2)).gather(0, lib.zeros((1, 4, 2), dtype=lib.int64))",
+    "F.adaptive_avg_pool2d(lib.zeros((2, 3, 4, 0)), 2)",
+    "F.adaptive_avg_pool2d(lib.zeros((3, 0, 4)), 2)",
+    "out = (F.adaptive_avg_pool2d(lib.zeros((2, 0, 4, 4)), 2).shape, "
+    "F.adaptive_avg_pool2d(lib.zeros((0, 3, 4, 4)), 1).shape)",
+    "lib.zeros((0,)).index_select(0, lib.tensor([0]))",
     "a = lib.tensor([[-1.65, -0.25]], dtype=lib.float64, requires_grad=True); "
     "v = lib.logsumexp(a, 0); v.mul_(2); v.sum().backward()",
     "a = lib.tensor([-1.6], dtype=lib.float64, requires_grad=True); "

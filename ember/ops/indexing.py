@@ -497,7 +497,7 @@ def index_select(input, dim: int, index, *, out=None):
                                f"{index.size} value(s)")
         return IndexSelect.apply(input.reshape(1), 0, index).reshape(())
     size = input.shape[dim]
-    if size == 0 and index.size:
+    if size == 0 and index.size and input.ndim > 1:  # (a 1-d one is out of range, below)
         raise RuntimeError("index_select(): self indexing axis dim should be positive")
     if index.size and (int(index.min()) < 0 or int(index.max()) >= size):
         if input.ndim == 2 and dim == 1 and int(index.min()) >= 0:

@@ -408,6 +408,11 @@ def adaptive_avg_pool2d(input, output_size):
     if input.ndim not in (3, 4):
         raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
                            f"{list(input.shape)}")
+    for d in (input.ndim - 2, input.ndim - 1):  # the batch and channels may be empty
+        if input.shape[d] == 0:
+            raise RuntimeError(f"adaptive_avg_pool2d(): Expected input to have non-zero size for "
+                               f"non-batch dimensions, but input has sizes {list(input.shape)} "
+                               f"with dimension {d} being empty")
     if isinstance(output_size, int):
         output_size = (output_size, output_size)
     if len(output_size) != 2:
