@@ -450,7 +450,7 @@ def test_errors(op: OpInfo, device):
 # ---- every Function has a row ----------------------------------------------------------------
 
 # Functions that need no row, and why. Besides these, a class whose name starts with an
-# underscore is a base that exists only to be subclassed (``_Compare``, ``_IndexPad``): it must
+# underscore is a base that exists only to be subclassed (``_BinaryUfunc``, ``_IndexPad``): it must
 # have subclasses, and they need rows.
 NOT_OPS = {
     "ember.autograd.function.UserFunction": "the base users subclass (ember.autograd.Function)",

@@ -1158,8 +1158,9 @@ def to_device(a, device):
 
 # ---- ops without a gradient: comparisons, logic, integer division, tests of values ---------
 
-class _Compare(Function):
-    """An elementwise comparison, named by ``ufunc``: a bool tensor, no gradient."""
+class _BinaryUfunc(Function):
+    """NumPy's (or CuPy's) function ``ufunc`` of two promoted operands, without a gradient:
+    the comparisons and the bitwise ops."""
 
     differentiable = False
     ufunc = None
@@ -1184,27 +1185,27 @@ class NonzeroTuple(Function):
         return tuple(index.astype(np.int64, copy=False) for index in xp.nonzero(a))
 
 
-class Eq(_Compare):
+class Eq(_BinaryUfunc):
     ufunc = "equal"
 
 
-class Ne(_Compare):
+class Ne(_BinaryUfunc):
     ufunc = "not_equal"
 
 
-class Lt(_Compare):
+class Lt(_BinaryUfunc):
     ufunc = "less"
 
 
-class Le(_Compare):
+class Le(_BinaryUfunc):
     ufunc = "less_equal"
 
 
-class Gt(_Compare):
+class Gt(_BinaryUfunc):
     ufunc = "greater"
 
 
-class Ge(_Compare):
+class Ge(_BinaryUfunc):
     ufunc = "greater_equal"
 
 
@@ -1219,20 +1220,15 @@ def _check_integral(kernel: str, *operands) -> None:
                                       f"'{type_name(dtype)}'")
 
 
-class BitwiseAnd(Function):
+class BitwiseAnd(_BinaryUfunc):
     """``&``: logical and of bools, bitwise and of integers."""
 
-    differentiable = False
     ufunc = "bitwise_and"
 
     @classmethod
     def forward(cls, ctx, a, b):
         _check_integral(cls.ufunc, a, b)
-        a, b = promote(a, b)
-        try:
-            return getattr(_backend.array_module(a), cls.ufunc)(a, b)
-        except ValueError:
-            raise _broadcast_error(a, b) from None
+        return super().forward(ctx, a, b)
 
 
 class BitwiseOr(BitwiseAnd):
