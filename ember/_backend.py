@@ -66,6 +66,13 @@ def array_module(array):
     return np
 
 
+def address(array) -> int:
+    """Where an array's first element lives (host memory for NumPy, device memory for CuPy)."""
+    if cupy is not None and isinstance(array, cupy.ndarray):
+        return array.data.ptr
+    return array.__array_interface__["data"][0]
+
+
 def device_of(array) -> device:
     """The device an array lives on."""
     if cupy is not None and isinstance(array, cupy.ndarray):

@@ -315,8 +315,7 @@ class Tensor:
         return strides if dim is None else strides[dim]
 
     def data_ptr(self) -> int:
-        return self._data.__array_interface__["data"][0] if array_module(self._data) is np \
-            else self._data.data.ptr
+        return _backend.address(self._data)
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
@@ -435,7 +434,7 @@ class Tensor:
 
     def new_tensor(self, data, dtype=None, requires_grad=False) -> "Tensor":
         return creation.tensor(data, dtype=dtype or self.dtype, device=self.device,
-                      requires_grad=requires_grad)
+                               requires_grad=requires_grad)
 
     def new_zeros(self, *size, dtype=None) -> "Tensor":
         return creation.zeros(*size, dtype=dtype or self.dtype, device=self.device)

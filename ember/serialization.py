@@ -101,13 +101,6 @@ def _parameter_type() -> type:
     return Parameter
 
 
-def _address(array) -> int:
-    """Where an array's first element lives (host memory for NumPy, device memory for CuPy)."""
-    if _backend.array_module(array) is np:
-        return array.__array_interface__["data"][0]
-    return array.data.ptr
-
-
 # ---- save: data.pkl -------------------------------------------------------------------------
 
 
@@ -305,7 +298,7 @@ def _locate_view(array, owner) -> Optional[tuple]:
     if owner.dtype != array.dtype or not owner.flags.c_contiguous or array.size == 0:
         return None
     itemsize = array.itemsize
-    offset = _address(array) - _address(owner)
+    offset = _backend.address(array) - _backend.address(owner)
     if offset % itemsize or any(s < 0 or s % itemsize for s in array.strides):
         return None
     return offset // itemsize, tuple(s // itemsize for s in array.strides)

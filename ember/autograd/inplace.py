@@ -49,16 +49,10 @@ def check_writable(data, operands=(), same_ok: bool = True) -> None:
         other = operand._data if isinstance(operand, _tensor.Tensor) else None
         if other is None or type(other) is not type(data):
             continue
-        same = other is data or (_address(data) == _address(other) and data.shape == other.shape
-                                 and data.strides == other.strides)
+        same = other is data or (_backend.address(data) == _backend.address(other)
+                                 and data.shape == other.shape and data.strides == other.strides)
         if (not same or not same_ok) and np.may_share_memory(data, other):
             raise RuntimeError(_OVERLAP)
-
-
-def _address(array) -> int:
-    if _backend.array_module(array) is np:
-        return array.__array_interface__["data"][0]
-    return array.data.ptr
 
 
 def apply(tensor, function, *args, operands=None):

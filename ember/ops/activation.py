@@ -30,7 +30,7 @@ def shifted_by_maximum(input, dim):
     ``exp`` of it never overflows. A dimension of size 0 has no maximum: nothing is shifted."""
     xp = array_module(input)
     if input.size == 0:
-        return input.astype(input.dtype, copy=True)
+        return input.copy()
     return xp.subtract(input, input.max(axis=dim, keepdims=True),
                        out=xp.empty(input.shape, input.dtype))
 

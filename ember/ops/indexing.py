@@ -7,7 +7,7 @@ into zeros of the input's shape, adding where an index repeats.
 
 import numpy as np
 
-from .._backend import array_module
+from .._backend import address, array_module
 from .._dtype import C_TYPE_NAMES
 from .._tensor import Tensor
 from ..autograd import inplace
@@ -37,18 +37,21 @@ class Select(Function):
     @staticmethod
     def forward(ctx, a, key):
         ctx.shape, ctx.key = a.shape, key
-        out = a[key]
-        if out.__class__ is not a.__class__:
-            # NumPy returns a scalar, a copy, when integers select one element; with an
-            # Ellipsis added it returns a 0-d view, which in-place ops must write through.
-            out = a[(*key, Ellipsis) if isinstance(key, tuple) else (key, Ellipsis)]
-        return out
+        return a[view_key(key)]
 
     @staticmethod
     def backward(ctx, grad):
         grad_input = array_module(grad).zeros(ctx.shape, grad.dtype)
         grad_input[ctx.key] = grad
         return grad_input, None
+
+
+def view_key(key) -> tuple:
+    """A basic ``key`` as a tuple that holds an Ellipsis: NumPy returns a scalar, a copy, when
+    integers select one element, but with an Ellipsis a 0-d view, which in-place ops must
+    write through."""
+    items = key if isinstance(key, tuple) else (key,)
+    return items if any(item is Ellipsis for item in items) else (*items, Ellipsis)
 
 
 class Slice(Select):
@@ -122,9 +125,7 @@ def integers_first(key) -> tuple:
             dims = item.ndim if getattr(item, "dtype", None) == np.bool_ else 1
             basic.extend([slice(None)] * dims)
             advanced.append(item)
-    if Ellipsis not in basic:
-        basic.append(Ellipsis)  # a view also when the integers select one element
-    return tuple(basic), tuple(advanced)
+    return view_key(tuple(basic)), tuple(advanced)
 
 
 def _select(array, steps):
@@ -177,12 +178,6 @@ class CopySlices(IndexPut):
     node_name = "torch::autograd::CopySlices"
 
 
-def _address(array) -> int:
-    if array_module(array) is np:
-        return array.__array_interface__["data"][0]
-    return array.data.ptr
-
-
 def view_indices(base, view):
     """Where ``view``'s elements sit in ``base`` (flat C-order positions), from the strides.
 
@@ -196,7 +191,7 @@ def view_indices(base, view):
             return None
     probe[...] = xp.arange(base.size).reshape(base.shape)
     memory = probe.ravel(order="K")
-    offset = (_address(view) - _address(base)) // base.itemsize
+    offset = (address(view) - address(base)) // base.itemsize
     strides = tuple(s // base.itemsize * probe.itemsize for s in view.strides)
     return xp.lib.stride_tricks.as_strided(memory[offset:], view.shape, strides).copy()
 
@@ -383,10 +378,7 @@ def region(array, key):
     """The view of ``array`` that a basic ``key`` selects (bounds checked as PyTorch does)."""
     raw = _raw_key(key)[0]
     _check_bounds(array.shape, raw)
-    items = raw if isinstance(raw, tuple) else (raw,)
-    if not any(item is Ellipsis for item in items):
-        items += (Ellipsis,)  # a view also when integers select one element
-    return array[items]
+    return array[view_key(raw)]
 
 
 def is_advanced(key) -> bool:
