@@ -1,5 +1,6 @@
 """ember.vision: IDX files, MNIST / Fashion-MNIST (found, downloaded, or missing), transforms."""
 
+import contextlib
 import functools
 import gzip
 import hashlib
@@ -226,18 +227,26 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@contextlib.contextmanager
+def local_server(handler):
+    """An HTTP server on 127.0.0.1 with ``handler``, in a thread; yields its base URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 @pytest.fixture
 def server(tmp_path):
     """An HTTP server on 127.0.0.1 serving ``tmp_path / "www"``; yields its base URL."""
     www = tmp_path / "www"
     www.mkdir()
-    handler = functools.partial(QuietHandler, directory=str(www))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with local_server(functools.partial(QuietHandler, directory=str(www))) as url:
+        yield url
 
 
 def serve_fake_mnist(tmp_path, monkeypatch, mirrors):
@@ -337,12 +346,8 @@ class TricklingHandler(QuietHandler):
 @pytest.fixture
 def trickling_server():
     """An HTTP server on 127.0.0.1 that trickles every file; yields its base URL."""
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), TricklingHandler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with local_server(TricklingHandler) as url:
+        yield url
 
 
 def test_a_download_has_a_deadline(tmp_path, monkeypatch, trickling_server):
