@@ -11,6 +11,7 @@ from .._backend import array_module
 from .._dtype import type_name
 from ..autograd.function import Function
 from . import elementwise
+from .elementwise import write_out, write_out_pair
 from .indexing import take_along_backward
 from .shape import normalize_dim
 
@@ -393,8 +394,6 @@ class LinalgVectorNorm(Function):
 
 # ---- the plain functions -----------------------------------------------------------------
 
-_write_out = elementwise.write_out
-_write_values_indices = elementwise.write_out_pair
 
 
 def _check_identity(name: str, input, dim) -> None:
@@ -429,7 +428,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     axes = _axes(dim, input.ndim)
     numpy_dtype = dtype.numpy if dtype is not None else None
     function = Mean if dim is None else MeanDim
-    return _write_out("mean", function.apply(input, axes, keepdim, numpy_dtype), out)
+    return write_out("mean", function.apply(input, axes, keepdim, numpy_dtype), out)
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):
@@ -459,7 +458,7 @@ def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None, out=N
     """
     _check_floating(input)
     result = Var.apply(input, _axes(dim, input.ndim), _correction(unbiased, correction), keepdim)
-    return _write_out("var", result, out)
+    return write_out("var", result, out)
 
 
 def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None, out=None):
@@ -469,39 +468,39 @@ def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None, out=N
     """
     _check_floating(input)
     result = Std.apply(input, _axes(dim, input.ndim), _correction(unbiased, correction), keepdim)
-    return _write_out("std", result, out)
+    return write_out("std", result, out)
 
 
 def max(input, dim=None, keepdim=False, *, out=None):
     """Largest element, ``(values, indices)`` along ``dim``, or ``maximum`` of two tensors."""
     if dim is None:
-        return _write_out("max", MaxAll.apply(input), out)
+        return write_out("max", MaxAll.apply(input), out)
     if not isinstance(dim, int):  # torch.max(a, b) is the elementwise maximum
         return elementwise.maximum(input, dim, out=out)
     result = max_return(*MaxDim.apply(input, normalize_dim(dim, input.ndim), keepdim, "max"))
-    return _write_values_indices("max", result, out)
+    return write_out_pair("max", result, out)
 
 
 def min(input, dim=None, keepdim=False, *, out=None):
     """Smallest element, ``(values, indices)`` along ``dim``, or ``minimum`` of two tensors."""
     if dim is None:
-        return _write_out("min", MinAll.apply(input), out)
+        return write_out("min", MinAll.apply(input), out)
     if not isinstance(dim, int):
         return elementwise.minimum(input, dim, out=out)
     result = min_return(*MinDim.apply(input, normalize_dim(dim, input.ndim), keepdim, "min"))
-    return _write_values_indices("min", result, out)
+    return write_out_pair("min", result, out)
 
 
 def amax(input, dim=(), keepdim=False, *, out=None):
     """Largest elements over ``dim`` (all dims by default); ties share the gradient."""
     _check_identity("amax", input, dim)
-    return _write_out("amax", Amax.apply(input, _axes(dim, input.ndim), keepdim, "max"), out)
+    return write_out("amax", Amax.apply(input, _axes(dim, input.ndim), keepdim, "max"), out)
 
 
 def amin(input, dim=(), keepdim=False, *, out=None):
     """Smallest elements over ``dim`` (all dims by default); ties share the gradient."""
     _check_identity("amin", input, dim)
-    return _write_out("amin", Amin.apply(input, _axes(dim, input.ndim), keepdim, "min"), out)
+    return write_out("amin", Amin.apply(input, _axes(dim, input.ndim), keepdim, "min"), out)
 
 
 class ArgExtremum(Function):
@@ -563,19 +562,19 @@ def argmin(input, dim=None, keepdim=False):
 def all(input, dim=None, keepdim=False, *, out=None):
     """True when every element (over ``dim``) is non-zero."""
     result = AllAny.apply(input, _axes(dim, input.ndim), keepdim, "all")
-    return _write_out("all", result, out)
+    return write_out("all", result, out)
 
 
 def any(input, dim=None, keepdim=False, *, out=None):
     """True when some element (over ``dim``) is non-zero."""
     result = AllAny.apply(input, _axes(dim, input.ndim), keepdim, "any")
-    return _write_out("any", result, out)
+    return write_out("any", result, out)
 
 
 def logsumexp(input, dim, keepdim=False, *, out=None):
     """``log(sum(exp(input)))`` over ``dim``, computed without overflow."""
     result = Logsumexp.apply(input, _axes(dim, input.ndim), keepdim)
-    return _write_out("logsumexp", result, out)
+    return write_out("logsumexp", result, out)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
@@ -593,7 +592,7 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     if abs(float(p)) == float("inf"):
         _check_inf_norm(input, float(p), dim)
     result = LinalgVectorNorm.apply(input, float(p), _axes(dim, input.ndim), keepdim)
-    return _write_out("norm", result, out)
+    return write_out("norm", result, out)
 
 
 def _check_inf_norm(input, p, dim) -> None:
