@@ -17,12 +17,16 @@ from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, n
 from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full,
                            full_like, linspace, normal, ones, ones_like, rand, rand_like, randint,
                            randn, randn_like, randperm, tensor, zeros, zeros_like)
-from .ops.elementwise import (abs, add, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, ceil,
-                              clamp, cos, div, eq, exp, expm1, floor, floor_divide, ge, gt,
-                              isclose, isfinite, isinf, isnan, le, lerp, log, log1p, log2, log10,
-                              logical_not, lt, maximum, minimum, mul, ne, neg, pow, reciprocal,
-                              relu, remainder, result_type, round, rsqrt, sigmoid, sign, sin,
-                              sqrt, sub, tanh, true_divide, where)
+from .ops.elementwise import (abs, acos, acosh, add, arccos, arccosh, arcsin, arcsinh, arctan,
+                              arctan2, arctanh, asin, asinh, atan, atan2, atanh, bitwise_and,
+                              bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
+                              bitwise_xor, ceil, clamp, clamp_max, clamp_min, cos, cosh, div, eq,
+                              erf, erfc, erfinv, exp, exp2, expm1, fix, floor, floor_divide, fmod,
+                              frac, ge, gt, hypot, isclose, isfinite, isinf, isnan, le, lerp, log,
+                              log1p, log2, log10, logaddexp, logical_and, logical_not, logical_or,
+                              logical_xor, lt, maximum, minimum, mul, ne, neg, pow, reciprocal,
+                              relu, remainder, result_type, round, rsqrt, sgn, sigmoid, sign, sin,
+                              sinc, sinh, sqrt, sub, tan, tanh, true_divide, trunc, where)
 from .ops.elementwise import write_out as _write_out
 from .ops.indexing import gather, index_select, masked_fill
 from .ops.linalg import addmm, bmm, dot, matmul, mm, mv

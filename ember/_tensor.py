@@ -470,27 +470,6 @@ class Tensor:
     def pow_(self, exponent) -> "Tensor":
         return self._inplace(elementwise.pow, exponent)
 
-    def neg_(self) -> "Tensor":
-        return self._inplace(elementwise.neg)
-
-    def exp_(self) -> "Tensor":
-        return self._inplace(elementwise.exp)
-
-    def sqrt_(self) -> "Tensor":
-        return self._inplace(elementwise.sqrt)
-
-    def abs_(self) -> "Tensor":
-        return self._inplace(elementwise.abs)
-
-    def relu_(self) -> "Tensor":
-        return self._inplace(elementwise.relu)
-
-    def sigmoid_(self) -> "Tensor":
-        return self._inplace(elementwise.sigmoid)
-
-    def tanh_(self) -> "Tensor":
-        return self._inplace(elementwise.tanh)
-
     def clamp_(self, min=None, max=None) -> "Tensor":
         return self._inplace(elementwise.clamp, min, max)
 
@@ -507,6 +486,9 @@ class Tensor:
 
     def zero_(self) -> "Tensor":
         return self.fill_(0)
+
+    def square_(self) -> "Tensor":
+        return self._inplace(elementwise.pow, 2)
 
     def fill_(self, value) -> "Tensor":
         return self._inplace(elementwise.fill, value)
@@ -613,6 +595,42 @@ class Tensor:
 
     def __itruediv__(self, other):
         return self.div_(other)
+
+    def __lshift__(self, other):
+        return elementwise.bitwise_left_shift(self, other)
+
+    def __rlshift__(self, other):
+        return elementwise.bitwise_left_shift(other, self)
+
+    def __rshift__(self, other):
+        return elementwise.bitwise_right_shift(self, other)
+
+    def __rrshift__(self, other):
+        return elementwise.bitwise_right_shift(other, self)
+
+    def __ilshift__(self, other):
+        return self.bitwise_left_shift_(other)
+
+    def __irshift__(self, other):
+        return self.bitwise_right_shift_(other)
+
+    def __iand__(self, other):
+        return self.bitwise_and_(other)
+
+    def __ior__(self, other):
+        return self.bitwise_or_(other)
+
+    def __ixor__(self, other):
+        return self.bitwise_xor_(other)
+
+    def __imod__(self, other):
+        return self.remainder_(other)
+
+    def __ifloordiv__(self, other):
+        return self.floor_divide_(other)
+
+    def __ipow__(self, exponent):
+        return self.pow_(exponent)
 
     def __eq__(self, other):
         if not isinstance(other, _COMPARABLE):  # None, strings...: plain Python equality
@@ -979,6 +997,46 @@ class Tensor:
 
     def dot(self, other):
         return linalg.dot(self, other)
+
+
+# Elementwise ops whose Tensor methods only forward to the function of the same name in
+# ember.ops.elementwise: ``t.name(*args)``, and ``t.name_(*args)`` written in place.
+_ELEMENTWISE_METHODS = (
+    "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
+    "asin", "asinh", "atan", "atan2", "atanh", "bitwise_left_shift", "bitwise_right_shift",
+    "clamp_max", "clamp_min", "cosh", "erf", "erfc", "erfinv", "exp2", "fix", "fmod", "frac",
+    "hypot", "logaddexp", "logical_and", "logical_or", "logical_xor", "sgn", "sinc", "sinh",
+    "tan", "trunc")
+_ELEMENTWISE_INPLACE = _ELEMENTWISE_METHODS + (
+    "abs", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "ceil", "cos", "exp",
+    "expm1", "floor", "floor_divide", "log", "log10", "log1p", "log2", "logical_not", "neg",
+    "reciprocal", "relu", "remainder", "round", "rsqrt", "sigmoid", "sign", "sin", "sqrt", "tanh")
+_NOT_INPLACE = ("logaddexp",)  # PyTorch has no logaddexp_
+
+
+def _elementwise_method(name: str):
+    def method(self, *args, **kwargs):
+        return getattr(elementwise, name)(self, *args, **kwargs)
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def _elementwise_inplace(name: str):
+    def method(self, *args, **kwargs):
+        own_node = elementwise.INPLACE_FUNCTIONS.get(name)
+        function = own_node.apply if own_node else getattr(elementwise, name)
+        return self._inplace(lambda tensor, *operands: function(tensor, *operands, **kwargs),
+                             *args)
+    method.__name__ = method.__qualname__ = name + "_"
+    return method
+
+
+for _name in _ELEMENTWISE_METHODS:
+    setattr(Tensor, _name, _elementwise_method(_name))
+for _name in _ELEMENTWISE_INPLACE:
+    if _name not in _NOT_INPLACE:
+        setattr(Tensor, _name + "_", _elementwise_inplace(_name))
+del _name
 
 
 # What ``tensor == other`` compares elementwise; anything else (None, a string) is unequal.

@@ -1240,6 +1240,204 @@ def _inplace_rows():
     ]
 
 
+
+# ---- the ops that public PyTorch programs use beyond the core (issue 10) --------------------
+
+_EDGE_SHAPES = ((2, 3), (4,), (), (0,))  # 0-d and empty samples with the usual ones
+
+
+def _more_elementwise_rows():
+    """The unary math family (trigonometric, hyperbolic, error functions), binary math,
+    shifts and logical ops, clamp with tensor bounds, and the in-place forms."""
+    def uniform(low, high):
+        return lambda rng, *shape: np.asarray(rng.uniform(low, high, shape), FLOAT32)
+
+    def nonzero(rng, *shape):
+        return away_from(rng, [0], *shape, gap=0.2)
+
+    unary_domains = {
+        "tan": uniform(-1.2, 1.2), "asin": uniform(-0.9, 0.9), "acos": uniform(-0.9, 0.9),
+        "atan": randn, "sinh": randn, "cosh": randn, "asinh": randn,
+        "acosh": uniform(1.2, 3.0), "atanh": uniform(-0.9, 0.9), "exp2": randn,
+        "sinc": nonzero, "erf": randn, "erfc": randn, "erfinv": uniform(-0.9, 0.9),
+        "frac": lambda rng, *shape: np.asarray(away_from(rng, [0], *shape) * 2.5 + 0.1, FLOAT32),
+    }
+    rows = []
+    for name, make in unary_domains.items():
+        rows.append(OpInfo(name, lambda lib, a, _n=name: getattr(lib, _n)(a),
+                           unary(_EDGE_SHAPES, make=make), method=name, inplace=f"{name}_",
+                           keywords=(name, "input")))
+    aliases = {"arcsin": uniform(-0.9, 0.9), "arccos": uniform(-0.9, 0.9), "arctan": randn,
+               "arcsinh": randn, "arccosh": uniform(1.2, 3.0), "arctanh": uniform(-0.9, 0.9)}
+    for name, make in aliases.items():
+        rows.append(OpInfo(name, lambda lib, a, _n=name: getattr(lib, _n)(a),
+                           unary(make=make), method=name, inplace=f"{name}_"))
+
+    def integer_inputs(rng):
+        return [Sample((np.array([0, 1, -1], np.int64),), desc="int64"),
+                Sample((np.array(1, np.int32),), desc="0-d int32"),
+                Sample((np.zeros(0, np.int64),), desc="empty")]
+
+    rows += [
+        OpInfo("unary_math_int", lambda lib, a: (lib.tan(a), lib.asin(a), lib.atan(a),
+                                                 lib.sinh(a), lib.erf(a), lib.erfc(a),
+                                                 lib.exp2(a), lib.sinc(a), lib.trunc(a),
+                                                 lib.sgn(a)),
+               integer_inputs, differentiable=False),
+        OpInfo("erf_tails", lambda lib, a: (lib.erf(a), lib.erfc(a)),
+               lambda rng: [Sample((np.array([-30.0, -6.0, -0.5, 0.0, 0.5, 6.0, 30.0],
+                                             FLOAT32),))],
+               gradcheck=False),
+        OpInfo("erfinv_edges", lambda lib, a: lib.erfinv(a),
+               lambda rng: [Sample((np.array([-1.0, 1.0, 0.0, 0.999, -0.99999, 1.5],
+                                             FLOAT32),))], differentiable=False),
+        OpInfo("sinc_at_zero", lambda lib, a: lib.sinc(a),
+               lambda rng: [Sample((np.array([0.0, 1.0, -2.0, 0.25], FLOAT32),))],
+               gradcheck=False),
+        OpInfo("trunc", lambda lib, a: lib.trunc(a), unary(_EDGE_SHAPES),
+               method="trunc", inplace="trunc_", keywords=("trunc", "input"),
+               error_inputs=[err((np.array([True]),), NotImplementedError,
+                                 "\"trunc_vml_cpu\" not implemented for 'Bool'")]),
+        OpInfo("fix", lambda lib, a: lib.fix(a), unary(), method="fix", inplace="fix_"),
+        OpInfo("sgn", lambda lib, a: lib.sgn(a), unary(_EDGE_SHAPES), differentiable=False,
+               method="sgn", inplace="sgn_", keywords=("sgn", "input")),
+        # PyTorch's gradient of sgn is a ZeroTensor, which has no NumPy form: times a, it has.
+        OpInfo("sgn_grad", lambda lib, a: lib.sgn(a) * a, unary(), gradcheck=False),
+        OpInfo("frac_errors", lambda lib, a: lib.frac(a), unary(),
+               error_inputs=[err((np.array([1, 2]),), NotImplementedError,
+                                 "\"frac_cpu\" not implemented for 'Long'")]),
+    ]
+    for name in ("cos", "sin", "log", "log2", "log10", "log1p", "expm1", "rsqrt", "reciprocal",
+                 "floor", "ceil", "round", "sign"):
+        rows.append(OpInfo(f"{name}_", lambda lib, a, _n=name: getattr(a * 1, _n + "_")(),
+                           unary(make=positive), gradcheck=name not in ("round", "sign"),
+                           inplace=f"{name}_"))
+    rows += [
+        OpInfo("square_", lambda lib, a: (a * 1).square_(), unary(), inplace="square_"),
+        OpInfo("round_decimals_", lambda lib, a: (a * 1).round_(decimals=1), unary()),
+        OpInfo("logical_not_", lambda lib, a: a.clone().logical_not_(),
+               lambda rng: [Sample((np.array([0, 3, -1]),))], differentiable=False),
+    ]
+
+    def binary_float(make_b=randn):
+        def samples(rng):
+            return binary_samples(make_b)(rng) + [
+                Sample((np.zeros(0, FLOAT32), make_b(rng, 1)), desc="empty"),
+                Sample((np.array([1, 2]), np.array([2.0, 0.5], FLOAT32)), desc="int64, float",
+                       grad=(1,))]
+        return samples
+
+    rows += [
+        OpInfo("atan2", lambda lib, a, b: lib.atan2(a, b), binary_float(nonzero),
+               method="atan2", inplace="atan2_", keywords=("atan2", "input", "other")),
+        OpInfo("arctan2", lambda lib, a, b: lib.arctan2(a, b), binary_samples(nonzero),
+               method="arctan2", inplace="arctan2_"),
+        OpInfo("atan2_int", lambda lib, a, b: lib.atan2(a, b),
+               lambda rng: [Sample((np.array([3, -1]), np.array([4, 2])))],
+               differentiable=False),
+        OpInfo("hypot", lambda lib, a, b: lib.hypot(a, b), binary_float(nonzero),
+               method="hypot", inplace="hypot_", keywords=("hypot", "input", "other"),
+               error_inputs=[err((np.array([3]), np.array([4])), NotImplementedError,
+                                 "\"hypot_cpu\" not implemented for 'Long'"),
+                             err((np.ones(2), 2), TypeError, "hypot(): argument 'other' "
+                                 "(position 2) must be Tensor, not int")]),
+        OpInfo("logaddexp", lambda lib, a, b: lib.logaddexp(a, b), binary_float(),
+               method="logaddexp", keywords=("logaddexp", "input", "other"),
+               error_inputs=[err((np.array([3]), np.array([4])), NotImplementedError,
+                                 "\"logaddexp_cpu\" not implemented for 'Long'")]),
+        OpInfo("logaddexp_large", lambda lib, a, b: lib.logaddexp(a, b),
+               lambda rng: [Sample((np.array([1000.0, -1000.0, 0.0], FLOAT32),
+                                    np.array([1000.0, -1000.0, -50.0], FLOAT32)))]),
+        OpInfo("fmod", lambda lib, a, b: lib.fmod(a, b),
+               lambda rng: [Sample((randn(rng, 2, 3) * 4, away_from(rng, [0], 2, 3, gap=0.5)),
+                                   desc="tensor"),
+                            Sample((randn(rng, 2, 3) * 4, away_from(rng, [0], 3, gap=0.5)),
+                                   desc="broadcast"),
+                            Sample((randn(rng, 2, 3) * 4, np.array(1.5, FLOAT32)),
+                                   desc="0-d divisor", grad=(0,))],
+               method="fmod", inplace="fmod_", keywords=("fmod", "input", "other")),
+        OpInfo("fmod_scalar", lambda lib, a, b: lib.fmod(a, b),
+               lambda rng: [Sample((randn(rng, 2, 3) * 4, 1.5)), Sample((np.asarray(randn(rng) * 4), -2),
+                                                                         desc="0-d, int")],
+               method="fmod", inplace="fmod_"),
+        OpInfo("fmod_int", lambda lib, a, b: lib.fmod(a, b),
+               lambda rng: [Sample((np.array([-7, 7, -3, 3]), 2)),
+                            Sample((np.array([-7, 7]), np.array([3, -3])), desc="tensor"),
+                            Sample((np.array([-7, 7]), 2.5), desc="float divisor")],
+               differentiable=False,
+               error_inputs=[err((np.array([1]), 0), RuntimeError, "ZeroDivisionError")]),
+    ]
+
+    def shift_samples(rng):
+        return [Sample((np.array([1, -8, 5, 3]), np.array([0, 1, 2, 63])), desc="int64"),
+                Sample((np.array([1, 2, 255], np.uint8), 7), desc="uint8, int"),
+                Sample((np.array([[-8], [16]], np.int32), np.array([1, 2], np.int64)),
+                       desc="int32, int64, broadcast"),
+                Sample((np.array([True, False]), 1), desc="bool, int"),
+                Sample((np.zeros(0, np.int64), 1), desc="empty"),
+                Sample((np.array(5, np.int64), np.array(1, np.int64)), desc="0-d")]
+
+    for name, operator in (("bitwise_left_shift", "<<"), ("bitwise_right_shift", ">>")):
+        kernel = "lshift" if operator == "<<" else "rshift"
+        rows += [
+            OpInfo(name, lambda lib, a, b, _n=name: getattr(lib, _n)(a, b), shift_samples,
+                   differentiable=False, method=name, keywords=(name, "input", "other"),
+                   error_inputs=[err((np.ones(2, FLOAT32), 1), NotImplementedError,
+                                     f"\"{kernel}_cpu\" not implemented for 'Float'")]),
+            OpInfo(f"operator{operator}", lambda lib, a, b, _o=operator:
+                   eval(f"a {_o} b"), shift_samples, differentiable=False),
+            OpInfo(f"{name}_", lambda lib, a, b, _n=name: getattr(a.clone(), _n + "_")(b),
+                   lambda rng: [Sample((np.array([1, -8, 5]), np.array([0, 1, 2])))],
+                   differentiable=False),
+        ]
+    for name in ("logical_and", "logical_or", "logical_xor"):
+        rows.append(OpInfo(name, lambda lib, a, b, _n=name: getattr(lib, _n)(a, b),
+                           lambda rng: [Sample((np.array([1.0, 0.0, 2.0, 0.0], FLOAT32),
+                                                np.array([3, 0, 0, 1]))),
+                                        Sample((randn(rng, 2, 1) > 0, randn(rng, 3) > 0),
+                                               desc="bool, broadcast"),
+                                        Sample((np.array(0.0, FLOAT32), np.zeros(0)),
+                                               desc="0-d, empty")],
+                           differentiable=False, method=name, keywords=(name, "input", "other")))
+
+    def bounds(rng):
+        x = randn(rng, 3, 4)
+        low = x + np.where(rng.random((3, 4)) > 0.5, 0.3, -0.3).astype(FLOAT32)
+        return [Sample((x, low, None), desc="tensor min"),
+                Sample((x, None, low), desc="tensor max"),
+                Sample((x, randn(rng, 4) - 1, randn(rng, 3, 1) + 1), desc="broadcast bounds"),
+                Sample((x, np.array(-0.2, FLOAT32), None), desc="0-d min"),
+                Sample((np.arange(6) - 3, np.array([-1.5], FLOAT32), None), desc="int input",
+                       grad=(1,))]
+
+    rows += [
+        OpInfo("clamp_tensor", lambda lib, a, low, high: lib.clamp(a, low, high), bounds,
+               method="clamp", keywords=("clamp", "input", "min", "max"),
+               error_inputs=[err((np.ones(3), np.ones(2), None), RuntimeError,
+                                 "The size of tensor a (3) must match the size of tensor b (2) "
+                                 "at non-singleton dimension 0")]),
+        OpInfo("clamp_tensor_inplace", lambda lib, a, low: (a * 1).clamp_(low),
+               lambda rng: [Sample((away_from(rng, [0], 3), np.zeros(3, FLOAT32)))]),
+        OpInfo("clamp_min", lambda lib, a, low: lib.clamp_min(a, low),
+               lambda rng: [Sample((away_from(rng, [0.2], 2, 3), 0.2), desc="float"),
+                            Sample((away_from(rng, [0], 2, 3), 0), desc="int bound"),
+                            Sample((away_from(rng, [0], 2, 3), np.zeros(3, FLOAT32) + 0.5),
+                                   desc="tensor bound")],
+               method="clamp_min", inplace="clamp_min_", keywords=("clamp_min", "input", "min")),
+        OpInfo("clamp_min_int", lambda lib, a, low: lib.clamp_min(a, low),
+               lambda rng: [Sample((np.arange(4) - 2, 0.5), desc="int input, float bound"),
+                            Sample((np.arange(4) - 2, 1), desc="int input, int bound")],
+               differentiable=False),
+        OpInfo("clamp_max", lambda lib, a, high: lib.clamp_max(a, high),
+               lambda rng: [Sample((away_from(rng, [0.2], 2, 3), 0.2), desc="float"),
+                            Sample((np.asarray(away_from(rng, [0]), FLOAT32), 0), desc="0-d"),
+                            Sample((away_from(rng, [0], 2, 3), np.zeros(3, FLOAT32) - 0.5),
+                                   desc="tensor bound")],
+               method="clamp_max", inplace="clamp_max_", keywords=("clamp_max", "input", "max")),
+    ]
+    return rows
+
+
 op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows()
          + _indexing_rows() + _inplace_rows() + _linalg_rows() + _functional_rows()
-         + _sorting_rows())
+         + _sorting_rows() + _more_elementwise_rows())

@@ -41,6 +41,8 @@ EXCEPTIONS = {
     "log_softmax": "torch.log_softmax has no docstring; ember's is F.log_softmax, whose "
                    "signature F's check compares",
     "masked_fill": "torch.masked_fill has no docstring; it takes (input, mask, value)",
+    "clamp_min": "torch.clamp_min has no docstring; it takes (input, min, *, out)",
+    "clamp_max": "torch.clamp_max has no docstring; it takes (input, max, *, out)",
     "true_divide": "the docstring says (dividend, divisor), but torch.true_divide takes "
                    "(input, other, *, out), as ember's does",
     "set_num_threads": "PyTorch names its one parameter after the builtin `int`; ember's is "

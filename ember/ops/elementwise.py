@@ -572,6 +572,215 @@ class Cos(Function):
         return -grad * _backend.array_module(a).sin(a)
 
 
+# ---- the unary math family: trigonometric, hyperbolic, error functions ---------------------
+# Each is ``ufunc`` of a float input (integers become the default float dtype, as in PyTorch)
+# with its derivative written from the saved input or, where that is simpler, the output.
+
+class _UnaryMath(Function):
+    """``ufunc(a)`` elementwise; ``derivative(saved)`` times the gradient in backward, where
+    ``saved`` is the input, or the output when ``saves_output``."""
+
+    saves_output = False
+
+    @staticmethod
+    def ufunc(xp, a):
+        raise NotImplementedError
+
+    @staticmethod
+    def derivative(xp, saved):
+        raise NotImplementedError
+
+    @classmethod
+    def forward(cls, ctx, a):
+        a = _as_float(a)
+        xp = _backend.array_module(a)
+        out = cls.ufunc(xp, a)
+        ctx.save_for_backward(out if cls.saves_output else a)
+        return out
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        saved, = ctx.saved_tensors
+        return grad * cls.derivative(_backend.array_module(grad), saved)
+
+
+class Tan(_UnaryMath):
+    saves_output = True
+    ufunc = staticmethod(lambda xp, a: xp.tan(a))
+    derivative = staticmethod(lambda xp, out: 1 + out * out)
+
+
+class Asin(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: xp.arcsin(a))
+    derivative = staticmethod(lambda xp, a: 1 / xp.sqrt(1 - a * a))
+
+
+class Acos(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: xp.arccos(a))
+    derivative = staticmethod(lambda xp, a: -1 / xp.sqrt(1 - a * a))
+
+
+class Atan(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: xp.arctan(a))
+    derivative = staticmethod(lambda xp, a: 1 / (1 + a * a))
+
+
+class Sinh(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: xp.sinh(a))
+    derivative = staticmethod(lambda xp, a: xp.cosh(a))
+
+
+class Cosh(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: xp.cosh(a))
+    derivative = staticmethod(lambda xp, a: xp.sinh(a))
+
+
+class Asinh(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: xp.arcsinh(a))
+    derivative = staticmethod(lambda xp, a: 1 / xp.sqrt(a * a + 1))
+
+
+class Acosh(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: xp.arccosh(a))
+    derivative = staticmethod(lambda xp, a: 1 / xp.sqrt((a - 1) * (a + 1)))
+
+
+class Atanh(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: xp.arctanh(a))
+    derivative = staticmethod(lambda xp, a: 1 / (1 - a * a))
+
+
+class Exp2(_UnaryMath):
+    saves_output = True
+    ufunc = staticmethod(lambda xp, a: xp.exp2(a))
+    derivative = staticmethod(lambda xp, out: out * np.log(2.0))
+
+
+def _sinc(xp, a):
+    """``sin(pi a) / (pi a)``, 1 at 0 (NumPy's sinc is this normalized one)."""
+    return xp.sinc(a)
+
+
+class Sinc(_UnaryMath):
+    ufunc = staticmethod(_sinc)
+
+    @staticmethod
+    def derivative(xp, a):
+        # (cos(pi a) - sinc(a)) / a, whose limit at 0 is 0.
+        safe = xp.where(a == 0, 1, a)
+        return xp.where(a == 0, 0, (xp.cos(np.pi * a) - xp.sinc(a)) / safe).astype(a.dtype)
+
+
+def _erf(xp, a):
+    # The series lives with gelu, which needed erf first; imported here, not at the top,
+    # because ember.ops.activation imports this module.
+    from .activation import _erf as erf_float64
+    return erf_float64(a.astype(np.float64)).astype(a.dtype, copy=False)
+
+
+def _erfc(xp, a):
+    from .activation import _erfc_nonnegative
+    tail = _erfc_nonnegative(xp.abs(a).astype(np.float64))
+    return xp.where(a >= 0, tail, 2.0 - tail).astype(a.dtype, copy=False)
+
+
+_TWO_OVER_SQRT_PI = 2.0 / np.sqrt(np.pi)
+
+
+class Erf(_UnaryMath):
+    ufunc = staticmethod(_erf)
+    derivative = staticmethod(lambda xp, a: _TWO_OVER_SQRT_PI * xp.exp(-a * a))
+
+
+class Erfc(_UnaryMath):
+    ufunc = staticmethod(_erfc)
+    derivative = staticmethod(lambda xp, a: -_TWO_OVER_SQRT_PI * xp.exp(-a * a))
+
+
+def _erfinv(xp, y):
+    """The inverse of erf: a first guess from the logistic-like approximation
+    ``sqrt(-2/(pi a) - l/2 + sqrt((2/(pi a) + l/2)^2 - l/a))`` with ``l = log(1 - y^2)``
+    (a = 0.147), then Newton steps on erf, each of which roughly doubles the digits."""
+    wide = y.astype(np.float64)
+    a = 0.147
+    log_term = xp.log1p(-wide * wide)
+    first = 2 / (np.pi * a) + log_term / 2
+    x = xp.sign(wide) * xp.sqrt(xp.sqrt(first * first - log_term / a) - first)
+    inside = xp.abs(wide) < 1
+    x = xp.where(inside, x, xp.where(xp.abs(wide) == 1, xp.sign(wide) * np.inf, np.nan))
+    step_at = xp.where(inside, x, 0.0)
+    for _ in range(3):
+        step = (_erf(xp, step_at) - xp.where(inside, wide, 0.0)) / (
+            _TWO_OVER_SQRT_PI * xp.exp(-step_at * step_at))
+        step_at = step_at - step
+    return xp.where(inside, step_at, x).astype(y.dtype, copy=False)
+
+
+class Erfinv(_UnaryMath):
+    saves_output = True
+    ufunc = staticmethod(_erfinv)
+    derivative = staticmethod(lambda xp, out: (np.sqrt(np.pi) / 2) * xp.exp(out * out))
+
+
+class _NoInplaceDerivative:
+    """PyTorch has no derivative for the in-place forms of asinh, acosh and atanh: their node
+    (``...Backward1``) raises in backward, and ember's does the same."""
+
+    op = None
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        raise NotImplementedError(f"the derivative for 'inplace version of {cls.op}' is not "
+                                  f"implemented.")
+
+
+class AsinhInplace(_NoInplaceDerivative, Asinh):
+    node_name = "AsinhBackward1"
+    op = "asinh"
+
+
+class AcoshInplace(_NoInplaceDerivative, Acosh):
+    node_name = "AcoshBackward1"
+    op = "acosh"
+
+
+class AtanhInplace(_NoInplaceDerivative, Atanh):
+    node_name = "AtanhBackward1"
+    op = "atanh"
+
+
+class Trunc(Function):
+    """Round toward zero; piecewise constant, so the gradient is zero."""
+
+    @staticmethod
+    def forward(ctx, a):
+        _check_rounding_dtype(a, "trunc_vml_cpu")
+        return _backend.array_module(a).trunc(a) if a.dtype.kind in "fc" else a.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _backend.array_module(grad).zeros_like(grad)
+
+
+class Frac(Function):
+    """``a - trunc(a)``: the fractional part, with ``a``'s sign; its gradient is 1."""
+
+    @staticmethod
+    def forward(ctx, a):
+        if a.dtype.kind not in "fc":
+            raise NotImplementedError(f'"frac_cpu" not implemented for '
+                                      f"'{type_name(a.dtype)}'")
+        return a - _backend.array_module(a).trunc(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class Sgn(Sign):
+    """``sgn``: the sign for real tensors (``x / |x|`` for complex ones, which ember lacks)."""
+
+
 class Tanh(Function):
     @staticmethod
     def forward(ctx, a):
@@ -766,6 +975,182 @@ class Minimum(Function):
         a, b = ctx.saved_tensors
         share = (a < b) + 0.5 * (a == b)
         return grad * share, grad * (1 - share)
+
+
+class ClampTensor(Function):
+    """``clamp`` with tensor bounds (either may be None), all broadcast together. The gradient
+    goes to the input where it lies within the bounds (ties included), else to the bound."""
+
+    node_name = "ClampBackward0"
+
+    @staticmethod
+    def forward(ctx, a, low, high):
+        xp = _backend.array_module(a)
+        dtype = result_dtype(*(x for x in (a, low, high) if x is not None))
+        out = a.astype(dtype, copy=False)
+        try:
+            if low is not None:
+                out = xp.maximum(out, low.astype(dtype, copy=False))
+            if high is not None:
+                out = xp.minimum(out, high.astype(dtype, copy=False))
+        except ValueError:
+            bound = low if low is not None else high
+            raise _broadcast_error(a, bound) from None
+        ctx.save_for_backward(a, low, high)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, low, high = ctx.saved_tensors
+        below = a < low if low is not None else False
+        above = a > high if high is not None else False
+        # The upper bound wins where the bounds cross (min > max), as min(max(a, low), high).
+        grad_low = zero_where(grad, ~below | above) if low is not None \
+            and ctx.needs_input_grad[1] else None
+        grad_high = zero_where(grad, ~above) if high is not None and ctx.needs_input_grad[2] \
+            else None
+        return zero_where(grad, below | above), grad_low, grad_high
+
+
+class ClampMin(Function):
+    """``clamp_min(a, number)``: the gradient flows where ``a >= min``."""
+
+    @staticmethod
+    def forward(ctx, a, low):
+        ctx.save_for_backward(a)
+        ctx.low = low
+        if isinstance(low, float):
+            a = _as_float(a)
+        return _backend.array_module(a).maximum(a, low).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return zero_where(grad, ~(a >= ctx.low)), None
+
+
+class ClampMax(Function):
+    """``clamp_max(a, number)``: the gradient flows where ``a <= max``."""
+
+    @staticmethod
+    def forward(ctx, a, high):
+        ctx.save_for_backward(a)
+        ctx.high = high
+        if isinstance(high, float):
+            a = _as_float(a)
+        return _backend.array_module(a).minimum(a, high).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return zero_where(grad, ~(a <= ctx.high)), None
+
+
+class ClampMinTensor(ClampTensor):
+    node_name = "ClampMinBackward1"
+
+
+class ClampMaxTensor(ClampTensor):
+    node_name = "ClampMaxBackward1"
+
+
+def _check_floating(kernel: str, a, b) -> None:
+    """PyTorch's error for ops that have float kernels only (hypot, logaddexp) on integers."""
+    dtype = result_dtype(a, b)
+    if dtype.kind not in "fc":
+        raise NotImplementedError(f'"{kernel}_cpu" not implemented for \'{type_name(dtype)}\'')
+
+
+class Atan2(Function):
+    """``atan2(a, b)``: the angle of the point (b, a); integers give the default float."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = _float_operands(a, b)
+        ctx.save_for_backward(a, b)
+        try:
+            return _backend.array_module(a).arctan2(a, b)
+        except ValueError:
+            raise _broadcast_error(a, b) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        scale = grad / (a * a + b * b)
+        return scale * b, -scale * a
+
+
+class Hypot(Function):
+    """``sqrt(a^2 + b^2)`` without overflow in the squares."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_floating("hypot", a, b)
+        a, b = promote(a, b)
+        try:
+            out = _backend.array_module(a).hypot(a, b)
+        except ValueError:
+            raise _broadcast_error(a, b) from None
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        return grad * a / out, grad * b / out
+
+
+class Logaddexp(Function):
+    """``log(exp(a) + exp(b))``, computed without overflow."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_floating("logaddexp", a, b)
+        a, b = promote(a, b)
+        try:
+            out = _backend.array_module(a).logaddexp(a, b)
+        except ValueError:
+            raise _broadcast_error(a, b) from None
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        xp = _backend.array_module(grad)
+        return grad * xp.exp(a - out), grad * xp.exp(b - out)
+
+
+class Fmod(Function):
+    """``fmod(a, number)``: the remainder with the sign of ``a`` (C's fmod), gradient 1."""
+
+    scalar_operands = (0, 1)
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        _check_integer_divisor(a, b)
+        try:
+            out = _backend.array_module(a).fmod(a, b)
+        except ValueError:
+            raise _broadcast_error(a, b) from None
+        if ctx.needs_input_grad[1]:
+            ctx.save_for_backward(a, b)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_b = None
+        if ctx.needs_input_grad[1]:
+            a, b = ctx.saved_tensors
+            grad_b = -grad * _backend.array_module(grad).trunc(a / b)
+        return grad, grad_b
+
+
+class FmodTensor(Fmod):
+    """``fmod(a, b)`` with a tensor ``b``: PyTorch's other overload, and node name."""
+
+    node_name = "FmodBackward1"
 
 
 class Where(Function):
@@ -1094,8 +1479,159 @@ def relu(input):
 
 
 def clamp(input, min=None, max=None, *, out=None):
-    """Limit values to ``[min, max]``; the gradient flows where the input is inside."""
+    """Limit values to ``[min, max]``; the gradient flows where the input is inside.
+
+    The bounds are both numbers (or None), or both tensors (or None) that broadcast with
+    ``input``.
+
+    Example:
+        >>> import ember
+        >>> ember.clamp(ember.tensor([-2.0, 0.5, 3.0]), min=ember.zeros(3), max=ember.ones(3))
+        tensor([0.0000, 0.5000, 1.0000])
+    """
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        if not all(bound is None or isinstance(bound, Tensor) for bound in (min, max)):
+            raise TypeError(f"clamp() received an invalid combination of arguments - got "
+                            f"(Tensor, {type(min).__name__}, {type(max).__name__}): the bounds "
+                            f"must be both tensors or both numbers")
+        return write_out("clamp", ClampTensor.apply(input, min, max), out)
     return write_out("clamp", Clamp.apply(input, min, max), out)
+
+
+def _unary_function(name: str, function, summary: str, example: str):
+    """The plain function ``name(input, *, out=None)`` of a unary Function, with its docstring."""
+    def unary(input, *, out=None):
+        return write_out(name, function.apply(input), out)
+    unary.__name__ = unary.__qualname__ = name
+    unary.__doc__ = (f"{summary}\n\n    Example:\n        >>> import ember\n"
+                     f"        >>> ember.{name}({example[0]})\n        {example[1]}\n    ")
+    return unary
+
+
+tan = _unary_function("tan", Tan, "The tangent, elementwise.",
+                      ("ember.tensor([0.0, 1.0])", "tensor([0.0000, 1.5574])"))
+asin = _unary_function("asin", Asin, "The inverse sine, elementwise (NaN outside [-1, 1]).",
+                       ("ember.tensor([0.0, 1.0])", "tensor([0.0000, 1.5708])"))
+acos = _unary_function("acos", Acos, "The inverse cosine, elementwise (NaN outside [-1, 1]).",
+                       ("ember.tensor([0.0, 1.0])", "tensor([1.5708, 0.0000])"))
+atan = _unary_function("atan", Atan, "The inverse tangent, elementwise.",
+                       ("ember.tensor([0.0, 1.0])", "tensor([0.0000, 0.7854])"))
+sinh = _unary_function("sinh", Sinh, "The hyperbolic sine, elementwise.",
+                       ("ember.tensor([0.0, 1.0])", "tensor([0.0000, 1.1752])"))
+cosh = _unary_function("cosh", Cosh, "The hyperbolic cosine, elementwise.",
+                       ("ember.tensor([0.0, 1.0])", "tensor([1.0000, 1.5431])"))
+asinh = _unary_function("asinh", Asinh, "The inverse hyperbolic sine, elementwise.",
+                        ("ember.tensor([0.0, 1.0])", "tensor([0.0000, 0.8814])"))
+acosh = _unary_function("acosh", Acosh, "The inverse hyperbolic cosine (NaN below 1).",
+                        ("ember.tensor([1.0, 2.0])", "tensor([0.0000, 1.3170])"))
+atanh = _unary_function("atanh", Atanh, "The inverse hyperbolic tangent (NaN outside [-1, 1]).",
+                        ("ember.tensor([0.0, 0.5])", "tensor([0.0000, 0.5493])"))
+exp2 = _unary_function("exp2", Exp2, "``2 ** input``, elementwise.",
+                       ("ember.tensor([0.0, 3.0])", "tensor([1., 8.])"))
+sinc = _unary_function("sinc", Sinc, "``sin(pi x) / (pi x)``, elementwise, 1 at 0.",
+                       ("ember.tensor([0.0, 0.5])", "tensor([1.0000, 0.6366])"))
+erf = _unary_function("erf", Erf, "The error function, elementwise.",
+                      ("ember.tensor([0.0, 1.0])", "tensor([0.0000, 0.8427])"))
+erfc = _unary_function("erfc", Erfc, "``1 - erf(input)``, accurate where erf is near 1.",
+                       ("ember.tensor([0.0, 1.0])", "tensor([1.0000, 0.1573])"))
+erfinv = _unary_function("erfinv", Erfinv, "The inverse of erf, on (-1, 1).",
+                         ("ember.tensor([0.0, 0.5])", "tensor([0.0000, 0.4769])"))
+trunc = _unary_function("trunc", Trunc, "Round toward zero (integer tensors are unchanged).",
+                        ("ember.tensor([-1.5, 1.5])", "tensor([-1.,  1.])"))
+frac = _unary_function("frac", Frac, "The fractional part ``input - trunc(input)``.",
+                       ("ember.tensor([-1.5, 2.25])", "tensor([-0.5000,  0.2500])"))
+sgn = _unary_function("sgn", Sgn, "The sign (-1, 0 or 1); as ``sign`` for real tensors.",
+                      ("ember.tensor([-2.0, 0.0, 3.0])", "tensor([-1.,  0.,  1.])"))
+# PyTorch names the nodes of these ops' in-place forms ``...Backward1``: Tensor's ``name_``
+# methods apply these Functions instead of the plain ones.
+INPLACE_FUNCTIONS = {"asinh": AsinhInplace, "arcsinh": AsinhInplace,
+                     "acosh": AcoshInplace, "arccosh": AcoshInplace,
+                     "atanh": AtanhInplace, "arctanh": AtanhInplace}
+arcsin, arccos, arctan = asin, acos, atan
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
+fix = trunc
+
+
+def atan2(input, other, *, out=None):
+    """The angle of the point ``(other, input)`` in radians, elementwise, broadcasting.
+
+    Example:
+        >>> import ember
+        >>> ember.atan2(ember.tensor([1.0]), ember.tensor([-1.0]))
+        tensor([2.3562])
+    """
+    return write_out("atan2", Atan2.apply(input, other), out)
+
+
+arctan2 = atan2
+
+
+def hypot(input, other, *, out=None):
+    """``sqrt(input ** 2 + other ** 2)``, elementwise, broadcasting.
+
+    Example:
+        >>> import ember
+        >>> ember.hypot(ember.tensor([3.0]), ember.tensor([4.0]))
+        tensor([5.])
+    """
+    _check_tensor_argument("hypot", "other", other)
+    return write_out("hypot", Hypot.apply(input, other), out)
+
+
+def logaddexp(input, other, *, out=None):
+    """``log(exp(input) + exp(other))``, elementwise, without overflow.
+
+    Example:
+        >>> import ember
+        >>> ember.logaddexp(ember.tensor([1000.0]), ember.tensor([1000.0]))
+        tensor([1000.6931])
+    """
+    _check_tensor_argument("logaddexp", "other", other)
+    return write_out("logaddexp", Logaddexp.apply(input, other), out)
+
+
+def _check_tensor_argument(name: str, parameter: str, value) -> None:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{name}(): argument '{parameter}' (position 2) must be Tensor, not "
+                        f"{type(value).__name__}")
+
+
+def fmod(input, other, *, out=None):
+    """The remainder of ``input / other`` with the sign of ``input`` (C's fmod).
+
+    Example:
+        >>> import ember
+        >>> ember.fmod(ember.tensor([-3.0, 3.0]), 2)
+        tensor([-1.,  1.])
+    """
+    function = FmodTensor if isinstance(other, Tensor) else Fmod
+    return write_out("fmod", function.apply(input, other), out)
+
+
+def clamp_min(input, min, *, out=None):
+    """``clamp(input, min=min)``.
+
+    Example:
+        >>> import ember
+        >>> ember.clamp_min(ember.tensor([-1.0, 2.0]), 0.0)
+        tensor([0., 2.])
+    """
+    if isinstance(min, Tensor):
+        return write_out("clamp_min", ClampMinTensor.apply(input, min, None), out)
+    return write_out("clamp_min", ClampMin.apply(input, min), out)
+
+
+def clamp_max(input, max, *, out=None):
+    """``clamp(input, max=max)``.
+
+    Example:
+        >>> import ember
+        >>> ember.clamp_max(ember.tensor([-1.0, 2.0]), 0.0)
+        tensor([-1.,  0.])
+    """
+    if isinstance(max, Tensor):
+        return write_out("clamp_max", ClampMaxTensor.apply(input, None, max), out)
+    return write_out("clamp_max", ClampMax.apply(input, max), out)
 
 
 def lerp(input, end, weight, *, out=None):
@@ -1224,19 +1760,50 @@ class BitwiseAnd(_BinaryUfunc):
     """``&``: logical and of bools, bitwise and of integers."""
 
     ufunc = "bitwise_and"
+    kernel = "bitwise_and"  # the name of PyTorch's kernel, in its error for floats
 
     @classmethod
     def forward(cls, ctx, a, b):
-        _check_integral(cls.ufunc, a, b)
+        _check_integral(cls.kernel, a, b)
         return super().forward(ctx, a, b)
 
 
 class BitwiseOr(BitwiseAnd):
     ufunc = "bitwise_or"
+    kernel = "bitwise_or"
 
 
 class BitwiseXor(BitwiseAnd):
     ufunc = "bitwise_xor"
+    kernel = "bitwise_xor"
+
+
+class BitwiseLeftShift(BitwiseAnd):
+    """``<<`` of integers: bits shifted in are zeros, and shifts past the width give 0."""
+
+    ufunc = "left_shift"
+    kernel = "lshift"
+
+
+class BitwiseRightShift(BitwiseAnd):
+    """``>>`` of integers: arithmetic, so negative numbers stay negative."""
+
+    ufunc = "right_shift"
+    kernel = "rshift"
+
+
+class LogicalAnd(_BinaryUfunc):
+    """True where both operands are non-zero; any dtypes, a bool result."""
+
+    ufunc = "logical_and"
+
+
+class LogicalOr(_BinaryUfunc):
+    ufunc = "logical_or"
+
+
+class LogicalXor(_BinaryUfunc):
+    ufunc = "logical_xor"
 
 
 class BitwiseNot(Function):
@@ -1435,6 +2002,49 @@ def bitwise_xor(input, other, *, out=None):
 def bitwise_not(input, *, out=None):
     """``~input``: not of bools, bitwise not of integers."""
     return write_out("bitwise_not", BitwiseNot.apply(input), out)
+
+
+def bitwise_left_shift(input, other, *, out=None):
+    """``input << other`` for integers: each shifted left by ``other`` bits.
+
+    Example:
+        >>> import ember
+        >>> ember.bitwise_left_shift(ember.tensor([1, 3]), 2)
+        tensor([ 4, 12])
+    """
+    return write_out("bitwise_left_shift", BitwiseLeftShift.apply(input, other), out)
+
+
+def bitwise_right_shift(input, other, *, out=None):
+    """``input >> other`` for integers: arithmetic shift right by ``other`` bits.
+
+    Example:
+        >>> import ember
+        >>> ember.bitwise_right_shift(ember.tensor([-8, 12]), 2)
+        tensor([-2,  3])
+    """
+    return write_out("bitwise_right_shift", BitwiseRightShift.apply(input, other), out)
+
+
+def logical_and(input, other, *, out=None):
+    """True where both are non-zero (or True).
+
+    Example:
+        >>> import ember
+        >>> ember.logical_and(ember.tensor([1.0, 0.0]), ember.tensor([2, 3]))
+        tensor([ True, False])
+    """
+    return write_out("logical_and", LogicalAnd.apply(input, other), out)
+
+
+def logical_or(input, other, *, out=None):
+    """True where either is non-zero (or True)."""
+    return write_out("logical_or", LogicalOr.apply(input, other), out)
+
+
+def logical_xor(input, other, *, out=None):
+    """True where exactly one of them is non-zero (or True)."""
+    return write_out("logical_xor", LogicalXor.apply(input, other), out)
 
 
 def logical_not(input, *, out=None):
