@@ -28,13 +28,14 @@ from .ops.elementwise import (abs, acos, acosh, add, arccos, arccosh, arcsin, ar
                               relu, remainder, result_type, round, rsqrt, sgn, sigmoid, sign, sin,
                               sinc, sinh, sqrt, sub, tan, tanh, true_divide, trunc, where)
 from .ops.elementwise import write_out as _write_out
-from .ops.indexing import gather, index_select, masked_fill
+from .ops.indexing import (gather, index_add, index_fill, index_select, masked_fill, narrow,
+                            scatter, scatter_add, scatter_reduce)
 from .ops.linalg import addmm, bmm, dot, matmul, mm, mv
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min,
                             norm, prod, std, sum, var)
 from .ops.scan import cumprod, cumsum
 from .ops.shape import (cat, chunk, clone, flatten, flip, permute, reshape, roll, split, squeeze,
-                        stack, t, transpose, unbind, unsqueeze)
+                        stack, t, transpose, tril, triu, unbind, unsqueeze)
 from .ops.sorting import argsort, sort, topk
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 
@@ -61,6 +62,16 @@ divide = div
 def concatenate(tensors, axis: int = 0, out=None) -> Tensor:
     """``cat`` with NumPy's name for the dimension, as ``torch.concatenate`` has it."""
     return _write_out("concatenate", cat(tensors, axis), out)
+
+
+def is_floating_point(input: Tensor) -> "bool":
+    """True when ``input`` holds floating-point numbers."""
+    return input.is_floating_point()
+
+
+def is_complex(input: Tensor) -> "bool":
+    """True when ``input`` holds complex numbers."""
+    return input.is_complex()
 
 
 def is_tensor(obj, /) -> "bool":

@@ -307,6 +307,14 @@ class Tensor:
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
 
+    def is_complex(self) -> bool:
+        return self._data.dtype.kind == "c"
+
+    @property
+    def is_sparse(self) -> bool:
+        """False: ember's tensors are all dense (strided)."""
+        return False
+
     def is_contiguous(self) -> bool:
         return bool(self._data.flags.c_contiguous)
 
@@ -985,6 +993,66 @@ class Tensor:
 
     def index_select(self, dim, index):
         return indexing.index_select(self, dim, index)
+
+    def narrow(self, dim, start, length):
+        return indexing.narrow(self, dim, start, length)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        return indexing.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None) -> "Tensor":
+        return self._inplace(lambda s, i, v: indexing.scatter(s, dim, i, v, value=value,
+                                                              reduce=reduce), index, src)
+
+    def scatter_add(self, dim, index, src):
+        return indexing.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim, index, src) -> "Tensor":
+        return self._inplace(lambda s, i, v: indexing.scatter_add(s, dim, i, v), index, src)
+
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        return indexing.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+
+    def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True) -> "Tensor":
+        return self._inplace(lambda s, i, v: indexing.scatter_reduce(
+            s, dim, i, v, reduce, include_self=include_self), index, src)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return indexing.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim, index, source, *, alpha=1) -> "Tensor":
+        return self._inplace(lambda s, i, v: indexing.index_add(s, dim, i, v, alpha=alpha),
+                             index, source)
+
+    def index_fill(self, dim, index, value):
+        return indexing.index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim, index, value) -> "Tensor":
+        return self._inplace(lambda s, i, v: indexing.index_fill(s, dim, i, v), index, value)
+
+    def tril(self, diagonal=0):
+        return shape.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return shape.triu(self, diagonal)
+
+    def tril_(self, diagonal=0) -> "Tensor":
+        return self._inplace(shape.tril, diagonal)
+
+    def triu_(self, diagonal=0) -> "Tensor":
+        return self._inplace(shape.triu, diagonal)
+
+    def unsqueeze_(self, dim) -> "Tensor":
+        return shape.unsqueeze_(self, dim)
+
+    def squeeze_(self, dim=None) -> "Tensor":
+        return shape.squeeze_(self, dim)
+
+    def t_(self) -> "Tensor":
+        return shape.t_(self)
+
+    def transpose_(self, dim0, dim1) -> "Tensor":
+        return shape.transpose_(self, dim0, dim1)
 
     def matmul(self, other):
         return linalg.matmul(self, other)

@@ -1438,6 +1438,201 @@ def _more_elementwise_rows():
     return rows
 
 
+def _more_indexing_rows():
+    """tril/triu, narrow, the in-place view ops, scatter, scatter_add, scatter_reduce,
+    index_add and index_fill."""
+    index_2d = np.array([[0, 2, 1, 0], [2, 0, 0, 1]])  # repeats, into a (3, 4) input on dim 0
+
+    def scatter_samples(rng):
+        return [Sample((randn(rng, 3, 4), 0, np.array([[0, 1, 2, 0]]), randn(rng, 1, 4)),
+                       desc="dim 0, distinct targets"),
+                # (A src larger than the index: PyTorch's backward fails on it.)
+                Sample((randn(rng, 3, 4), 1, np.array([[3, 1], [0, 2], [1, 0]]),
+                        randn(rng, 3, 2)), desc="dim 1"),
+                Sample((randn(rng, 4), -1, np.array([2, 0]), randn(rng, 2)), desc="1-d"),
+                Sample((np.asarray(randn(rng)), 0, np.array(0), np.asarray(randn(rng))),
+                       desc="0-d"),
+                Sample((randn(rng, 3, 4), 0, np.zeros((0, 1), np.int64), randn(rng, 0, 1)),
+                       desc="empty index")]
+
+    def add_samples(rng):
+        return [Sample((randn(rng, 3, 4), 0, index_2d, randn(rng, 2, 4)), desc="repeats"),
+                Sample((randn(rng, 3, 4), 1, np.array([[3, 3], [0, 3]]), randn(rng, 2, 2)),
+                       desc="dim 1")] + scatter_samples(rng)[2:]
+
+    scatter_errors = [
+        err((np.ones((3, 4)), 0, np.array([[5]]), np.ones((3, 4))), RuntimeError,
+            "index 5 is out of bounds for dimension 0 with size 3"),
+        err((np.ones((3, 4)), 0, np.array([[0.0]]), np.ones((3, 4))), RuntimeError,
+            "scatter(): Expected dtype int32/int64 for index"),
+        err((np.ones((3, 4)), 0, np.array([0]), np.ones((3, 4))), RuntimeError,
+            "Index tensor must have the same number of dimensions as self tensor"),
+        err((np.ones((3, 4)), 0, np.array([[0] * 5]), np.ones((3, 4))), RuntimeError,
+            "Expected index [1, 5] to be no larger than self [3, 4] apart from dimension 0 "
+            "and to be no larger size than src [3, 4]"),
+        err((np.ones((3, 4), FLOAT32), 0, np.array([[0]]), np.ones((3, 4))), RuntimeError,
+            "scatter(): Expected self.dtype to be equal to src.dtype"),
+    ]
+
+    def reduce_samples(reduce):
+        def samples(rng):
+            result = []
+            for include_self in (True, False):
+                result += [Sample((distinct(rng, 3, 4), 0, index_2d, distinct(rng, 2, 4),
+                                   reduce), {"include_self": include_self},
+                                  desc=f"include_self={include_self}"),
+                           Sample((distinct(rng, 5), 0, np.array([1, 1, 3]), distinct(rng, 3),
+                                   reduce), {"include_self": include_self},
+                                  desc=f"1-d, include_self={include_self}")]
+            return result
+        return samples
+
+    def prod_zeros(rng):
+        a = np.array([2.0, 0.0, 3.0, 1.5], FLOAT32)
+        src = np.array([0.0, 4.0, 0.0, 0.5, 2.0], FLOAT32)
+        return [Sample((a, 0, np.array([0, 0, 1, 2, 2]), src, "prod"), desc="zeros"),
+                Sample((a, 0, np.array([3, 3, 1, 2, 2]), src, "prod"),
+                       {"include_self": False}, desc="zeros, without self")]
+
+    def view_inplace(name, *args):
+        return lambda lib, a: getattr(a * 1, name)(*args)
+
+    rows = [
+        OpInfo("tril", lambda lib, a, *d: lib.tril(a, *d),
+               lambda rng: [Sample((randn(rng, 3, 4),)), Sample((randn(rng, 4, 3), 1), desc="+1"),
+                            Sample((randn(rng, 2, 3, 3), -1), desc="batched, -1"),
+                            Sample((randn(rng, 0, 1),), desc="empty"),
+                            Sample((np.arange(9).reshape(3, 3), 5), desc="int64, past the end")],
+               method="tril", inplace="tril_", keywords=("tril", "input", "diagonal"),
+               error_inputs=[err((np.ones(3),), RuntimeError,
+                                 "tril: input tensor must have at least 2 dimensions")]),
+        OpInfo("triu", lambda lib, a, *d: lib.triu(a, *d),
+               lambda rng: [Sample((randn(rng, 3, 4),)), Sample((randn(rng, 4, 3), -1),
+                                                               desc="-1"),
+                            Sample((randn(rng, 2, 3, 3), 2), desc="batched, 2"),
+                            Sample((np.ones((2, 2), bool),), desc="bool")],
+               method="triu", inplace="triu_", keywords=("triu", "input", "diagonal"),
+               error_inputs=[err((np.ones(()),), RuntimeError,
+                                 "triu: input tensor must have at least 2 dimensions")]),
+        OpInfo("narrow", lambda lib, a, d, s, n: lib.narrow(a, d, s, n),
+               lambda rng: [Sample((randn(rng, 3, 4), 0, 1, 2)),
+                            Sample((randn(rng, 3, 4), -1, -3, 2), desc="negative dim, start"),
+                            Sample((randn(rng, 3, 4), 1, np.array(2), 1), desc="0-d start"),
+                            Sample((randn(rng, 3, 4), 1, 4, 0), desc="empty at the end")],
+               method="narrow", keywords=("narrow", "input", "dim", "start", "length"),
+               error_inputs=[err((np.ones((3, 4)), 0, 2, 2), RuntimeError,
+                                 "start (2) + length (2) exceeds dimension size (3)."),
+                             err((np.ones((3, 4)), 0, -4, 1), IndexError,
+                                 "start out of range (expected to be in range of [-3, 3], but "
+                                 "got -4)"),
+                             err((np.ones((3, 4)), 0, 1, -1), RuntimeError,
+                                 "narrow(): length must be non-negative."),
+                             err((np.ones(()), 0, 0, 1), RuntimeError,
+                                 "narrow() cannot be applied to a 0-dim tensor.")]),
+        OpInfo("narrow_then_write", lambda lib, a: (a.narrow(0, 1, 1).mul_(2), a),
+               lambda rng: [Sample((randn(rng, 3, 2),))], differentiable=False),
+        OpInfo("unsqueeze_", view_inplace("unsqueeze_", -1), unary(((2, 3), (), (0,)))),
+        OpInfo("squeeze_", view_inplace("squeeze_"), unary(((1, 3, 1), (2, 1), ()))),
+        OpInfo("squeeze_dim_", view_inplace("squeeze_", 0), unary(((1, 3), (2, 1)))),
+        OpInfo("squeeze_dims_", view_inplace("squeeze_", (0, 2)), unary(((1, 3, 1),))),
+        OpInfo("t_", view_inplace("t_"), unary(((2, 3), (4,)))),
+        OpInfo("transpose_", view_inplace("transpose_", 0, -1), unary(((2, 3, 4), (3, 2)))),
+        OpInfo("unsqueeze_shares_memory",
+               lambda lib, a: (lambda b: (b.unsqueeze_(0).add_(1), a))(a.detach()),
+               unary(), differentiable=False),
+        OpInfo("scatter", lambda lib, a, d, i, s: lib.scatter(a, d, i, s), scatter_samples,
+               method="scatter", inplace="scatter_",
+               keywords=("scatter", "input", "dim", "index", "src"),
+               error_inputs=scatter_errors),
+        OpInfo("scatter_value", lambda lib, a, d, i, v: lib.scatter(a, d, i, v),
+               lambda rng: [Sample((randn(rng, 3, 4), 0, index_2d, 1.5)),
+                            Sample((np.arange(4), 0, np.array([1, 1]), 7), desc="int64")],
+               method="scatter", inplace="scatter_"),
+        OpInfo("scatter_value_keyword", lambda lib, a, i: lib.scatter(a, 1, i, value=-2.0),
+               lambda rng: [Sample((randn(rng, 2, 3), np.array([[2], [0]])))]),
+        OpInfo("scatter_add", lambda lib, a, d, i, s: lib.scatter_add(a, d, i, s), add_samples,
+               method="scatter_add", inplace="scatter_add_",
+               keywords=("scatter_add", "input", "dim", "index", "src"),
+               error_inputs=scatter_errors[:1]),
+        OpInfo("scatter_add_int", lambda lib, a, i, s: lib.scatter_add(a, 0, i, s),
+               lambda rng: [Sample((np.arange(3), np.array([0, 0, 2, 2]),
+                                    np.array([1, 2, 3, 4])))], differentiable=False),
+        OpInfo("scatter_legacy_reduce", lambda lib, a, i, s, r: (a * 1).scatter_(0, i, s,
+                                                                                reduce=r),
+               lambda rng: [Sample((randn(rng, 3, 4), index_2d, randn(rng, 2, 4), "add")),
+                            Sample((randn(rng, 3, 4), index_2d, randn(rng, 2, 4), "multiply"),
+                                   desc="multiply"),
+                            Sample((randn(rng, 3, 4), index_2d, 2.0, "multiply"),
+                                   desc="value")],
+               gradcheck=False,  # its backward raises, in PyTorch and in ember
+               error_inputs=[err((np.ones((3, 4)), index_2d, np.ones((2, 4)), "max"),
+                                 RuntimeError, "reduce argument must be either add or multiply.")]),
+    ]
+    for reduce in ("sum", "prod", "mean", "amax", "amin"):
+        rows.append(OpInfo(f"scatter_reduce_{reduce}",
+                           lambda lib, a, d, i, s, r, **kw: lib.scatter_reduce(a, d, i, s, r,
+                                                                               **kw),
+                           reduce_samples(reduce), method="scatter_reduce",
+                           inplace="scatter_reduce_",
+                           keywords=("scatter_reduce", "input", "dim", "index", "src",
+                                     "reduce")))
+    rows += [
+        OpInfo("scatter_reduce_prod_zeros",
+               lambda lib, a, d, i, s, r, **kw: lib.scatter_reduce(a, d, i, s, r, **kw),
+               prod_zeros, gradcheck=False),
+        OpInfo("scatter_reduce_mean_int",
+               lambda lib, a, i, s, **kw: lib.scatter_reduce(a, 0, i, s, "mean", **kw),
+               lambda rng: [Sample((np.array([1, 2, 3]), np.array([0, 0]), np.array([2, 3]))),
+                            Sample((np.array([1, 2, 3]), np.array([0, 0]), np.array([2, 3])),
+                                   {"include_self": False}, desc="without self")],
+               differentiable=False),
+        OpInfo("scatter_reduce_errors", lambda lib, *args: lib.scatter_reduce(*args),
+               lambda rng: [Sample((randn(rng, 3), 0, np.array([0, 0]), randn(rng, 2),
+                                    "sum"))],
+               error_inputs=[err((np.ones(3), 0, np.array([0]), np.ones(1), "foo"),
+                                 RuntimeError, "reduce argument must be either sum, prod, "
+                                 "mean, amax or amin, got foo")]),
+        OpInfo("index_add", lambda lib, a, d, i, s, **kw: lib.index_add(a, d, i, s, **kw),
+               lambda rng: [Sample((randn(rng, 3, 4), 0, np.array([0, 2, 0]), randn(rng, 3, 4))),
+                            Sample((randn(rng, 3, 4), 1, np.array([3, 1]), randn(rng, 3, 2)),
+                                   {"alpha": 2.5}, desc="dim 1, alpha"),
+                            Sample((np.asarray(randn(rng)), 0, np.array([0]),
+                                    np.asarray(randn(rng))), desc="0-d"),
+                            Sample((randn(rng, 3), 0, np.zeros(0, np.int64),
+                                    np.zeros(0, FLOAT32)), desc="empty index"),
+                            Sample((np.arange(4), 0, np.array([1, 1]), np.array([5, 6])),
+                                   desc="int64")],
+               method="index_add", inplace="index_add_",
+               keywords=("index_add", "input", "dim", "index", "source"),
+               error_inputs=[err((np.ones((3, 4), FLOAT32), 0, np.array([0]),
+                                  np.ones((1, 4))), RuntimeError,
+                                 "index_add_(): self (Float) and source (Double) must have the "
+                                 "same scalar type"),
+                             err((np.ones((3, 4)), 0, np.array([0.0]), np.ones((1, 4))),
+                                 RuntimeError, "index_add_(): Expected dtype int32/int64 for "
+                                 "index but got: Double"),
+                             err((np.ones((3, 4)), 0, np.array([0, 1]), np.ones((1, 4))),
+                                 RuntimeError, "index_add_(): Number of indices (2) should be "
+                                 "equal to source.size(dim): (1), for dim: 0")]),
+        OpInfo("index_fill", lambda lib, a, d, i, v: lib.index_fill(a, d, i, v),
+               lambda rng: [Sample((randn(rng, 3, 4), 0, np.array([0, 2, 0]), -1.5)),
+                            Sample((randn(rng, 3, 4), 1, np.array([3]),
+                                    np.array(2.0, FLOAT32)), desc="0-d tensor value"),
+                            Sample((np.asarray(randn(rng)), 0, np.array([0]), 1.0), desc="0-d"),
+                            Sample((np.arange(4), 0, np.array([-1]), 9), desc="int64, -1")],
+               method="index_fill", inplace="index_fill_",
+               keywords=("index_fill", "input", "dim", "index", "value"),
+               error_inputs=[err((np.ones((3, 4)), 0, np.array([[0]]), 1.0), RuntimeError,
+                                 "Index has to be a vector/scalar"),
+                             err((np.ones((3, 4)), 0, np.array([0], np.int32), 1.0), IndexError,
+                                 "index_fill_(): Expected dtype int64 for index."),
+                             err((np.ones((3, 4)), 0, np.array([0]), np.ones(2)), RuntimeError,
+                                 "index_fill_ only supports a 0-dimensional value tensor, but "
+                                 "got tensor with 1 dimension(s).")]),
+    ]
+    return rows
+
+
 op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows()
          + _indexing_rows() + _inplace_rows() + _linalg_rows() + _functional_rows()
-         + _sorting_rows() + _more_elementwise_rows())
+         + _sorting_rows() + _more_elementwise_rows() + _more_indexing_rows())

@@ -42,6 +42,11 @@ EXCEPTIONS = {
                    "signature F's check compares",
     "masked_fill": "torch.masked_fill has no docstring; it takes (input, mask, value)",
     "clamp_min": "torch.clamp_min has no docstring; it takes (input, min, *, out)",
+    "index_fill": "torch.index_fill has no docstring; it takes (input, dim, index, value)",
+    "scatter": "the docstring lists (input, dim, index, src) only; torch.scatter also takes "
+               "value= (the number overload), reduce= and out=, as ember's does",
+    "scatter_add": "the docstring leaves out out=, which torch.scatter_add takes",
+    "scatter_reduce": "the docstring leaves out out=, which torch.scatter_reduce takes",
     "clamp_max": "torch.clamp_max has no docstring; it takes (input, max, *, out)",
     "true_divide": "the docstring says (dividend, divisor), but torch.true_divide takes "
                    "(input, other, *, out), as ember's does",

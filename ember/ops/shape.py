@@ -8,6 +8,7 @@ import numpy as np
 
 from .._backend import array_module
 from .._dtype import result_dtype, type_name
+from ..autograd import inplace
 from ..autograd.function import Function
 from .elementwise import write_out
 
@@ -196,6 +197,29 @@ class T(Function):
         return grad.T
 
 
+# The in-place forms of the view ops (``x.unsqueeze_(0)``) change ``x``'s shape, not its
+# values; PyTorch names their nodes apart.
+
+class UnsqueezeInplace(Unsqueeze):
+    node_name = "UnsqueezeBackward1"
+
+
+class SqueezeInplace(Squeeze):
+    node_name = "SqueezeBackward3"
+
+
+class SqueezeInplaceDims(SqueezeDims):
+    node_name = "SqueezeBackward5"
+
+
+class TInplace(T):
+    node_name = "TBackward1"
+
+
+class TransposeInplace(Transpose):
+    node_name = "TransposeBackward1"
+
+
 class Expand(Function):
     is_view = True
 
@@ -336,6 +360,33 @@ class Roll(Function):
         if not ctx.axes:
             return xp.roll(grad.reshape(-1), back[0]).reshape(grad.shape), None, None
         return xp.roll(grad, back, ctx.axes), None, None
+
+
+class Tril(Function):
+    """The lower triangle of the last two dimensions (on and below ``diagonal``), zeros
+    above; the gradient keeps the same triangle."""
+
+    @staticmethod
+    def forward(ctx, a, diagonal):
+        ctx.diagonal = diagonal
+        return array_module(a).tril(a, diagonal)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return array_module(grad).tril(grad, ctx.diagonal), None
+
+
+class Triu(Function):
+    """The upper triangle of the last two dimensions (on and above ``diagonal``)."""
+
+    @staticmethod
+    def forward(ctx, a, diagonal):
+        ctx.diagonal = diagonal
+        return array_module(a).triu(a, diagonal)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return array_module(grad).triu(grad, ctx.diagonal), None
 
 
 # ---- the plain functions -----------------------------------------------------------------
@@ -594,3 +645,78 @@ def roll(input, shifts, dims=None):
         raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
     axes = tuple(normalize_dim(d, input.ndim) for d in dims)
     return Roll.apply(input, shifts, axes)
+
+
+def _check_matrix(name: str, input) -> None:
+    if input.ndim < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+
+
+def tril(input, diagonal: int = 0, *, out=None):
+    """The lower triangle of each matrix in ``input`` (the last two dimensions): elements on
+    and below ``diagonal`` (0 the main one, >0 above it, <0 below it), zeros elsewhere.
+
+    Example:
+        >>> import ember
+        >>> ember.tril(ember.ones(3, 3), diagonal=-1)
+        tensor([[0., 0., 0.],
+                [1., 0., 0.],
+                [1., 1., 0.]])
+    """
+    _check_matrix("tril", input)
+    return write_out("tril", Tril.apply(input, int(diagonal)), out)
+
+
+def triu(input, diagonal: int = 0, *, out=None):
+    """The upper triangle of each matrix in ``input``: elements on and above ``diagonal``.
+
+    Example:
+        >>> import ember
+        >>> ember.triu(ember.ones(2, 3), diagonal=1)
+        tensor([[0., 1., 1.],
+                [0., 0., 1.]])
+    """
+    _check_matrix("triu", input)
+    return write_out("triu", Triu.apply(input, int(diagonal)), out)
+
+
+def _restride(input, function, *args):
+    """``input`` made the view ``function.apply(input, *args)`` of its own memory: the shape
+    and strides change in place, and the view's node becomes ``input``'s."""
+    inplace.check_leaf(input)
+    result = function.apply(input, *args)
+    input._data = result._data
+    if result.grad_fn is not None:
+        input.grad_fn, input._output_nr = result.grad_fn, result._output_nr
+    inplace.bump_version(input)
+    return input
+
+
+def unsqueeze_(input, dim: int):
+    """``unsqueeze`` in place: ``input`` gains a dimension of size 1 at ``dim``."""
+    return _restride(input, UnsqueezeInplace, normalize_dim(dim, input.ndim + 1))
+
+
+def squeeze_(input, dim=None):
+    """``squeeze`` in place: ``input`` loses its dimensions of size 1 (only ``dim``'s)."""
+    if dim is None:
+        return _restride(input, SqueezeInplace)
+    if isinstance(dim, (tuple, list)):
+        return _restride(input, SqueezeInplaceDims,
+                         tuple(normalize_dim(d, input.ndim) for d in dim))
+    return _restride(input, SqueezeInplaceDim, normalize_dim(dim, input.ndim))
+
+
+def t_(input):
+    """``t`` in place: a matrix's dimensions swapped."""
+    if input.ndim > 2:
+        raise RuntimeError(f"t_() expects a tensor with <= 2 dimensions, but self is "
+                           f"{input.ndim}D")
+    return _restride(input, TInplace)
+
+
+def transpose_(input, dim0: int, dim1: int):
+    """``transpose`` in place: two dimensions swapped."""
+    ndim = input.ndim
+    return _restride(input, TransposeInplace, normalize_dim(dim0, ndim),
+                     normalize_dim(dim1, ndim))
