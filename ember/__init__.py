@@ -12,11 +12,15 @@ from ._dtype import (bool, complex64, complex128, double, dtype, float, float16,
                      promote_types, set_default_dtype, short, uint8)
 from ._size import Size
 from ._tensor import Tensor
+from ._tensor_types import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,
+                            HalfTensor, IntTensor, LongTensor, ShortTensor, channels_last,
+                            channels_last_3d, contiguous_format, memory_format, preserve_format)
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                                  set_grad_enabled)
-from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full,
-                           full_like, linspace, normal, ones, ones_like, rand, rand_like, randint,
-                           randn, randn_like, randperm, tensor, zeros, zeros_like)
+from .ops.creation import (arange, as_tensor, empty, empty_like, empty_strided, eye, from_numpy,
+                           full, full_like, linspace, multinomial, normal, ones, ones_like, rand,
+                           rand_like, randint, randn, randn_like, randperm, tensor, zeros,
+                           zeros_like)
 from .ops.elementwise import (abs, acos, acosh, add, arccos, arccosh, arcsin, arcsinh, arctan,
                               arctan2, arctanh, asin, asinh, atan, atan2, atanh, bitwise_and,
                               bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,

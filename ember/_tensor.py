@@ -315,8 +315,10 @@ class Tensor:
         """False: ember's tensors are all dense (strided)."""
         return False
 
-    def is_contiguous(self) -> bool:
-        return bool(self._data.flags.c_contiguous)
+    def is_contiguous(self, memory_format=None) -> bool:
+        if memory_format is None:
+            return bool(self._data.flags.c_contiguous)
+        return shape.is_contiguous(self, memory_format)
 
     def stride(self, dim: "int | None" = None):
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
@@ -411,9 +413,11 @@ class Tensor:
         return result
 
     def type(self, dtype=None):
+        """The legacy type name (``ember.FloatTensor``), or a copy converted to ``dtype``: a
+        dtype, a legacy type (``ember.LongTensor``) or its name (``"torch.LongTensor"``)."""
         if dtype is None:
             return type_name(self)
-        return self.to(dtype)
+        return self.to(_tensor_types.dtype_of_type(dtype))
 
     def cpu(self) -> "Tensor":
         return self.to("cpu")
@@ -958,11 +962,11 @@ class Tensor:
     def mT(self):
         return shape.transpose(self, -2, -1)
 
-    def contiguous(self):
-        return shape.contiguous(self)
+    def contiguous(self, memory_format=None):
+        return shape.contiguous(self, memory_format)
 
-    def clone(self):
-        return shape.clone(self)
+    def clone(self, *, memory_format=None):
+        return shape.clone(self, memory_format=memory_format)
 
     def expand(self, *sizes):
         return shape.expand(self, *sizes)
@@ -993,6 +997,9 @@ class Tensor:
 
     def index_select(self, dim, index):
         return indexing.index_select(self, dim, index)
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return creation.multinomial(self, num_samples, replacement, generator=generator)
 
     def narrow(self, dim, start, length):
         return indexing.narrow(self, dim, start, length)
@@ -1113,6 +1120,6 @@ _COMPARABLE = (Tensor, int, float, bool, complex, np.ndarray, np.generic)
 
 # The ops come last: each op module imports Tensor at its top, which works because Tensor is
 # defined by now; the methods above look these modules up only when they are called.
-from . import _tensor_str, random
+from . import _tensor_str, _tensor_types, random
 from .nn import functional
 from .ops import creation, elementwise, indexing, linalg, reduction, scan, shape, sorting

@@ -1592,6 +1592,37 @@ def _more_indexing_rows():
                error_inputs=[err((np.ones(3), 0, np.array([0]), np.ones(1), "foo"),
                                  RuntimeError, "reduce argument must be either sum, prod, "
                                  "mean, amax or amin, got foo")]),
+        # Random draws differ from PyTorch's: one category of non-zero weight per row makes
+        # the samples certain (test_more_ops.py checks the distributions).
+        OpInfo("multinomial", lambda lib, w, n, *r: lib.multinomial(w, n, *r),
+               lambda rng: [Sample((np.array([0.0, 3.0, 0.0], FLOAT32), 4, True)),
+                            Sample((np.array([[0, 0, 1], [2, 0, 0]], FLOAT32), 3, True),
+                                   desc="2-d"),
+                            Sample((np.array([[0, 0.5], [2, 0]], FLOAT32), 1), desc="2-d, 1"),
+                            Sample((np.array([1.0, 0.0, 0.0], np.float64), 2),
+                                   desc="zero weights last")],
+               differentiable=False, method="multinomial",
+               keywords=("multinomial", "input", "num_samples", "replacement"),
+               error_inputs=[err((np.zeros(2, FLOAT32), 1), RuntimeError,
+                                 "invalid multinomial distribution (sum of probabilities <= 0)"),
+                             err((np.array([-1.0, 2.0]), 1), RuntimeError,
+                                 "probability tensor contains either `inf`, `nan` or element "
+                                 "< 0"),
+                             err((np.array([np.inf, 2.0]), 1), RuntimeError,
+                                 "probability tensor contains either `inf`, `nan` or element "
+                                 "< 0"),
+                             err((np.array([1.0, 2.0]), 3), RuntimeError,
+                                 "cannot sample n_sample > prob_dist.size(-1) samples without "
+                                 "replacement"),
+                             err((np.ones((2, 2, 2)), 1), RuntimeError,
+                                 "prob_dist must be 1 or 2 dim"),
+                             err((np.array([1, 2]), 1), RuntimeError,
+                                 "multinomial only supports floating-point dtypes for input, "
+                                 "got: Long"),
+                             err((np.array([1.0, 2.0]), 0), RuntimeError,
+                                 "cannot sample n_sample <= 0 samples"),
+                             err((np.array([[1.0, 2.0], [0.0, 0.0]]), 1, True), RuntimeError,
+                                 "invalid multinomial distribution (sum of probabilities <= 0)")]),
         OpInfo("index_add", lambda lib, a, d, i, s, **kw: lib.index_add(a, d, i, s, **kw),
                lambda rng: [Sample((randn(rng, 3, 4), 0, np.array([0, 2, 0]), randn(rng, 3, 4))),
                             Sample((randn(rng, 3, 4), 1, np.array([3, 1]), randn(rng, 3, 2)),

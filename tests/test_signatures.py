@@ -19,13 +19,12 @@ import torch.nn.functional as TF
 import ember
 import ember.nn.functional as EF
 
-# Parameters of PyTorch that ember leaves out everywhere: it has one layout (strided), no
-# pinned memory and one memory format (contiguous).
+# Parameters of PyTorch that ember leaves out (it has one layout, strided, and no pinned
+# memory), or takes only where programs pass it (memory_format: clone, contiguous).
 UNSUPPORTED = {"layout", "pin_memory", "memory_format"}
 
-# Factory functions make a new tensor; ember's take no ``out=``.
-NO_OUT = {"arange", "empty", "eye", "full", "linspace", "ones", "rand", "randint", "randn",
-          "randperm", "zeros"}
+# Factory functions whose ``out=`` ember leaves out (the common ones take it).
+NO_OUT = set()
 
 # Functions whose PyTorch signature cannot be compared name by name, and why. Each is called
 # with keywords in ``test_overloads_take_keywords`` below.
@@ -115,7 +114,8 @@ def torch_signatures(function, name: str):
 
 
 def ember_signature(function):
-    return [(p.name, p.kind.name) for p in inspect.signature(function).parameters.values()]
+    return [(p.name, p.kind.name) for p in inspect.signature(function).parameters.values()
+            if p.name not in UNSUPPORTED]
 
 
 def _public_functions(ember_module, torch_module):

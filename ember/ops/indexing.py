@@ -582,9 +582,18 @@ def _raw_key(key):
     Also raises PyTorch's errors for negative slice steps and out-of-range integers, which
     NumPy would accept or word differently.
     """
+    if _sequence_as_tuple(key):
+        warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated "
+                      "and will be changed in pytorch 2.9; use x[tuple(seq)] instead of "
+                      "x[seq]. In pytorch 2.9 this will be interpreted as tensor index, "
+                      "x[torch.tensor(seq)], which will result either in an error or a "
+                      "different result", UserWarning, stacklevel=4)
+        key = tuple(key)
     items = key if isinstance(key, tuple) else (key,)
     raw, kind, advanced, basic = [], Alias, False, False
     for item in items:
+        if isinstance(item, range):  # the indices it counts, as an index tensor
+            item = list(item)
         if isinstance(item, Tensor):
             if item._data.dtype.kind not in "iub":
                 raise IndexError("tensors used as indices must be long, int, byte or bool "
@@ -611,6 +620,14 @@ def _raw_key(key):
     if advanced:
         kind = CopySlices if basic else Index
     return (tuple(raw) if isinstance(key, tuple) else raw[0]), kind
+
+
+def _sequence_as_tuple(key) -> bool:
+    """PyTorch's legacy rule: a list holding a slice, Ellipsis, None, a tensor or a sequence
+    (``x[[0, slice(1, 3)]]``, ``x[[[0, 1], [1, 2]]]``) indexes as the tuple of its items."""
+    return isinstance(key, list) and len(key) < 32 and any(
+        isinstance(item, (slice, list, tuple, range, Tensor, np.ndarray)) or item is None
+        or item is Ellipsis for item in key)
 
 
 def _check_bounds(shape, key):

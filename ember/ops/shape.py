@@ -8,6 +8,7 @@ import numpy as np
 
 from .._backend import array_module
 from .._dtype import result_dtype, type_name
+from .._tensor_types import preserve_format
 from ..autograd import inplace
 from ..autograd.function import Function
 from .elementwise import write_out
@@ -240,9 +241,14 @@ class Expand(Function):
 
 
 class Clone(Function):
+    """A copy; ``order`` (the dimensions from outermost to innermost in memory) lays it out
+    other than in C order: channels_last, or the input's own order."""
+
     @staticmethod
-    def forward(ctx, a):
-        return a.copy()
+    def forward(ctx, a, order=None):
+        if order is None:
+            return a.copy()
+        return a.transpose(order).copy().transpose(np.argsort(order))
 
     @staticmethod
     def backward(ctx, grad):
@@ -504,14 +510,50 @@ def expanded_shape(shape: tuple, sizes: tuple, dtype) -> tuple:
     return tuple(target)
 
 
-def contiguous(input):
-    """Self when already contiguous in memory, else a contiguous copy."""
-    return input if input._data.flags.c_contiguous else Clone.apply(input)
+def memory_order(array, memory_format) -> "tuple | None":
+    """The dimensions of ``array`` from outermost to innermost in memory for a layout in
+    ``memory_format`` (None for C order); preserve_format keeps ``array``'s own order."""
+    name = getattr(memory_format, "name", None)
+    if name in (None, "contiguous_format"):
+        return None
+    if name == "preserve_format":
+        # Outermost first: the dimensions by decreasing stride (ties keep their order).
+        order = tuple(sorted(range(array.ndim), key=lambda d: -array.strides[d]))
+        return None if order == tuple(range(array.ndim)) else order
+    rank = {"channels_last": 4, "channels_last_3d": 5}[name]
+    if array.ndim != rank:
+        raise RuntimeError(f"required rank {rank} tensor to use {name} format")
+    return (0,) + tuple(range(2, rank)) + (1,)
 
 
-def clone(input):
-    """A copy that stays in the graph (its gradient flows to ``input``)."""
-    return Clone.apply(input)
+def is_contiguous(input, memory_format=None) -> bool:
+    """Whether ``input``'s elements lie densely in ``memory_format``'s order (C order by
+    default)."""
+    order = memory_order(input._data, memory_format)
+    array = input._data if order is None else input._data.transpose(order)
+    return bool(array.flags.c_contiguous)
+
+
+def contiguous(input, memory_format=None):
+    """Self when already laid out in ``memory_format`` (C order by default), else a copy that
+    is."""
+    if is_contiguous(input, memory_format):
+        return input
+    return Clone.apply(input, memory_order(input._data, memory_format))
+
+
+def clone(input, *, memory_format=None):
+    """A copy that stays in the graph (its gradient flows to ``input``); laid out as
+    ``input`` unless ``memory_format`` says otherwise (PyTorch's ``preserve_format``).
+
+    Example:
+        >>> import ember
+        >>> ember.ones(2, 3).t().clone().stride()
+        (1, 3)
+    """
+    if memory_format is None:
+        memory_format = preserve_format
+    return Clone.apply(input, memory_order(input._data, memory_format))
 
 
 def repeat(input, *sizes):
