@@ -40,7 +40,7 @@ from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max
 from .ops.scan import cumprod, cumsum
 from .ops.shape import (cat, chunk, clone, flatten, flip, permute, reshape, roll, split, squeeze,
                         stack, t, transpose, tril, triu, unbind, unsqueeze)
-from .ops.sorting import argsort, sort, topk
+from .ops.sorting import argsort, sort, topk, unique, unique_consecutive
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 
 # The subpackages come after Tensor and the ops, which they import.

@@ -910,6 +910,12 @@ class Tensor:
     def topk(self, k, dim=-1, largest=True, sorted=True):
         return sorting.topk(self, k, dim, largest, sorted)
 
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return sorting.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        return sorting.unique_consecutive(self, return_inverse, return_counts, dim)
+
     def softmax(self, dim):
         return functional.softmax(self, dim)
 

@@ -41,6 +41,9 @@ EXCEPTIONS = {
                    "signature F's check compares",
     "masked_fill": "torch.masked_fill has no docstring; it takes (input, mask, value)",
     "clamp_min": "torch.clamp_min has no docstring; it takes (input, min, *, out)",
+    "unique": "PyTorch's is a boolean_dispatch wrapper with (*args, **kwargs); its documented "
+              "(input, sorted, return_inverse, return_counts, dim) are ember's",
+    "unique_consecutive": "as unique: (input, return_inverse, return_counts, dim)",
     "index_fill": "torch.index_fill has no docstring; it takes (input, dim, index, value)",
     "scatter": "the docstring lists (input, dim, index, src) only; torch.scatter also takes "
                "value= (the number overload), reduce= and out=, as ember's does",

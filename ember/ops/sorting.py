@@ -1,4 +1,4 @@
-"""Sorting: sort, argsort and topk along one dimension.
+"""Sorting: sort, argsort and topk along one dimension; unique and unique_consecutive.
 
 Sorts are stable (equal elements keep their order, also when descending) and put NaN after
 every number when ascending and before when descending, as PyTorch's CPU sort does. The
@@ -130,3 +130,94 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     if not 0 <= k <= size:
         raise RuntimeError("selected index k out of range")
     return write_out_pair("topk", topk_return(*Topk.apply(input, axis, bool(largest), k)), out)
+
+
+# ---- unique values ---------------------------------------------------------------------------
+
+class Unique(Function):
+    """The distinct values (or slices along ``dim``) in ascending order, and optionally where
+    each element went (``inverse``) and how often each occurs (``counts``). NaNs stay apart,
+    each its own value, as in PyTorch."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a, axis, return_inverse, return_counts):
+        xp = array_module(a)
+        if axis is None:
+            values, inverse, counts = xp.unique(a.reshape(-1), return_inverse=True,
+                                                return_counts=True, equal_nan=False)
+            inverse = inverse.reshape(a.shape)
+        else:
+            values, inverse, counts = xp.unique(a, return_inverse=True, return_counts=True,
+                                                axis=axis, equal_nan=False)
+            inverse = inverse.reshape(-1)
+        outputs = (values,)
+        if return_inverse:
+            outputs += (inverse.astype(np.int64),)
+        if return_counts:
+            outputs += (counts.astype(np.int64),)
+        return outputs if len(outputs) > 1 else values
+
+
+class UniqueConsecutive(Function):
+    """Each run of equal consecutive values (or slices along ``dim``) kept once."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a, axis, return_inverse, return_counts):
+        xp = array_module(a)
+        flat = a.reshape(-1) if axis is None else xp.moveaxis(a, axis, 0)
+        length = flat.shape[0]
+        if length:
+            changed = (flat[1:] != flat[:-1]).reshape(length - 1, -1).any(axis=1)
+            starts = xp.concatenate([xp.ones(1, bool), changed])
+        else:
+            starts = xp.zeros(0, bool)
+        values = flat[starts]
+        if axis is not None:
+            values = xp.moveaxis(values, 0, axis)
+        outputs = (values,)
+        if return_inverse:
+            inverse = xp.cumsum(starts) - 1
+            outputs += (inverse.reshape(a.shape if axis is None else -1).astype(np.int64),)
+        if return_counts:
+            boundaries = xp.concatenate([xp.flatnonzero(starts), xp.asarray([length])])
+            outputs += (xp.diff(boundaries).astype(np.int64),)
+        return outputs if len(outputs) > 1 else values
+
+
+def _unique_dim(input, dim):
+    return None if dim is None else normalize_dim(dim, max(input.ndim, 1))
+
+
+def unique(input, sorted: bool = True, return_inverse: bool = False,
+           return_counts: bool = False, dim: "int | None" = None):
+    """The distinct elements of ``input`` in ascending order (``sorted=False`` gives the same
+    order), with the index of each element's value (``return_inverse``) and the number of
+    times each occurs (``return_counts``); with ``dim``, the distinct slices along it.
+
+    Example:
+        >>> import ember
+        >>> ember.unique(ember.tensor([3, 1, 3, 2]), return_counts=True)
+        (tensor([1, 2, 3]), tensor([1, 1, 2]))
+    """
+    if dim is not None and input.ndim == 0:
+        raise IndexError(f"Dimension out of range (expected to be in range of [-1, 0], but got "
+                         f"{dim})")
+    return Unique.apply(input, _unique_dim(input, dim), return_inverse, return_counts)
+
+
+def unique_consecutive(input, return_inverse: bool = False, return_counts: bool = False,
+                       dim: "int | None" = None):
+    """Each run of equal consecutive elements of ``input`` (or slices along ``dim``) kept
+    once, with the run each element belongs to and the runs' lengths when asked.
+
+    Example:
+        >>> import ember
+        >>> ember.unique_consecutive(ember.tensor([1, 1, 2, 1]), return_counts=True)
+        (tensor([1, 2, 1]), tensor([2, 1, 1]))
+    """
+    return UniqueConsecutive.apply(input, _unique_dim(input, dim), return_inverse,
+                                   return_counts)
