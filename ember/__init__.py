@@ -34,7 +34,8 @@ from .ops.elementwise import (abs, acos, acosh, add, arccos, arccosh, arcsin, ar
 from .ops.elementwise import write_out as _write_out
 from .ops.indexing import (gather, index_add, index_fill, index_select, masked_fill, narrow,
                             scatter, scatter_add, scatter_reduce)
-from .ops.linalg import addmm, bmm, dot, matmul, mm, mv
+from .ops.linalg import addmm, bmm, dot, einsum, matmul, mm, mv
+from .ops.linalg import torch_cross as cross
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min,
                             norm, prod, std, sum, var)
 from .ops.scan import cumprod, cumsum
@@ -44,7 +45,7 @@ from .ops.sorting import argsort, sort, topk, unique, unique_consecutive
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 
 # The subpackages come after Tensor and the ops, which they import.
-from . import autograd, cuda, nn, optim, utils  # noqa: E402
+from . import autograd, cuda, linalg, nn, optim, utils  # noqa: E402
 from .ops.activation import log_softmax_along as log_softmax  # noqa: E402
 from .ops.activation import softmax_along as softmax  # noqa: E402
 from .serialization import load, save  # noqa: E402
