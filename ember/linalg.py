@@ -11,8 +11,7 @@ Example:
 from ._dtype import type_name
 from .ops import reduction
 from .ops.elementwise import to_dtype, write_out
-from .ops.linalg import (LinAlgError, cholesky, cross, det, inv, matmul, slogdet, solve, svd,
-                         svdvals)
+from .ops.linalg import LinAlgError, cholesky, cross, det, inv, matmul, slogdet, solve, svd, svdvals
 
 __all__ = ["LinAlgError", "cholesky", "cross", "det", "inv", "matmul", "matrix_norm", "norm",
            "slogdet", "solve", "svd", "svdvals", "vector_norm"]
