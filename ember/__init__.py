@@ -69,6 +69,16 @@ def concatenate(tensors, axis: int = 0, out=None) -> Tensor:
     return _write_out("concatenate", cat(tensors, axis), out)
 
 
+def inverse(input: Tensor, *, out=None) -> Tensor:
+    """``linalg.inv``: the inverse of each square matrix in ``input``."""
+    return linalg.inv(input, out=out)
+
+
+def det(input: Tensor) -> Tensor:
+    """``linalg.det``: the determinant of each square matrix in ``input``."""
+    return linalg.det(input)
+
+
 def is_floating_point(input: Tensor) -> "bool":
     """True when ``input`` holds floating-point numbers."""
     return input.is_floating_point()

@@ -1079,6 +1079,15 @@ class Tensor:
     def dot(self, other):
         return linalg.dot(self, other)
 
+    def inverse(self):
+        return linalg.inv(self)
+
+    def det(self):
+        return linalg.det(self)
+
+    def cross(self, other, dim=None):
+        return linalg.torch_cross(self, other, dim)
+
 
 # Elementwise ops whose Tensor methods only forward to the function of the same name in
 # ember.ops.elementwise: ``t.name(*args)``, and ``t.name_(*args)`` written in place.

@@ -60,28 +60,20 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None
         result = reduction.norm(A, 2, (rows, columns), keepdim)
     elif ord in ("nuc", 2, -2):
         # The singular values of the matrices, with the two dimensions moved last.
-        values = svdvals(_matrices_last(A, rows, columns))
-        if ord == "nuc":
-            result = reduction.sum(values, -1)
-        else:
-            result = (reduction.amax if ord == 2 else reduction.amin)(values, -1)
-        if keepdim:
-            for d in sorted((rows, columns)):
-                result = result.unsqueeze(d)
+        order = [d for d in range(A.ndim) if d not in (rows, columns)] + [rows, columns]
+        values = svdvals(A.permute(order))
+        reduce = {"nuc": reduction.sum, 2: reduction.amax, -2: reduction.amin}[ord]
+        result = reduce(values, -1, keepdim)
+        if keepdim:  # the two reduced dimensions back in their places, as PyTorch puts them
+            result = result.unsqueeze(-1).permute([order.index(d) for d in range(A.ndim)])
     else:
         # 1: the largest column sum of |A| (over rows); inf: the largest row sum.
         summed, kept = (rows, columns) if abs(ord) == 1 else (columns, rows)
-        sums = reduction.norm(A, 1, summed, True)
-        extreme = reduction.amax if ord > 0 else reduction.amin
-        result = extreme(sums, kept, True)
-        if not keepdim:
-            result = result.squeeze((rows, columns))
+        sums = reduction.norm(A, 1, summed, keepdim)
+        if not keepdim and summed < kept:
+            kept -= 1
+        result = (reduction.amax if ord > 0 else reduction.amin)(sums, kept, keepdim)
     return write_out("linalg.matrix_norm", result, out)
-
-
-def _matrices_last(A, rows: int, columns: int):
-    order = [d for d in range(A.ndim) if d not in (rows, columns)] + [rows, columns]
-    return A.permute(order)
 
 
 def norm(input, ord=None, dim=None, keepdim: bool = False, *, out=None, dtype=None):

@@ -1694,6 +1694,173 @@ def _more_indexing_rows():
     return rows
 
 
+def _more_linalg_rows():
+    """ember.linalg: inverses, determinants, solves, Cholesky, SVD, cross, norms; einsum."""
+    def well_conditioned(rng, *shape):
+        return np.asarray(randn(rng, *shape) + 3 * np.eye(shape[-1]), FLOAT32)
+
+    def spd(rng, *shape):
+        a = randn(rng, *shape)
+        return np.asarray(a @ np.swapaxes(a, -1, -2) + shape[-1] * np.eye(shape[-1]), FLOAT32)
+
+    def square_samples(rng):
+        return [Sample((well_conditioned(rng, 3, 3),)),
+                Sample((well_conditioned(rng, 2, 4, 4),), desc="batched"),
+                Sample((well_conditioned(rng, 1, 1),), desc="1x1"),
+                Sample((np.zeros((0, 1, 1), FLOAT32),), desc="empty batch")]
+
+    square_errors = [
+        err((np.ones((2, 3)),), RuntimeError, "linalg.{0}: A must be batches of square "
+            "matrices, but they are 2 by 3 matrices"),
+        err((np.ones(3),), RuntimeError, "linalg.{0}: The input tensor A must have at least 2 "
+            "dimensions."),
+        err((np.ones((2, 2), np.int64),), RuntimeError, "linalg.{0}: Expected a floating point "
+            "or complex tensor as input. Got Long"),
+    ]
+
+    def errors_for(name):
+        return [err(e.sample.args, e.error, e.message.format(name)) for e in square_errors]
+
+    def gauge_free_svd(lib, a):
+        # Singular vectors are defined up to sign: their squares and the values are not.
+        u, s, vh = lib.linalg.svd(a, full_matrices=False)
+        return u * u, s, vh * vh
+
+    def distinct_singular_values(rng, *shape):
+        u, _, vh = np.linalg.svd(randn(rng, *shape).astype(np.float64), full_matrices=False)
+        k = min(shape[-2:])
+        return np.asarray((u * (np.arange(k, 0, -1) + 0.5)) @ vh, FLOAT32)
+
+    rows = [
+        OpInfo("linalg.inv", lambda lib, a: lib.linalg.inv(a), square_samples,
+               # (LinAlgError's cases, whose types differ by name, are in test_more_ops.py.)
+               keywords=("linalg.inv", "A"), error_inputs=errors_for("inv"), atol=1e-5,
+               rtol=1e-4),
+        OpInfo("inverse", lambda lib, a: lib.inverse(a), square_samples, method="inverse",
+               atol=1e-5, rtol=1e-4),
+        OpInfo("linalg.det", lambda lib, a: lib.linalg.det(a), square_samples,
+               keywords=("linalg.det", "A"), error_inputs=errors_for("det"), atol=1e-4,
+               rtol=1e-4),
+        OpInfo("det", lambda lib, a: lib.det(a), square_samples, method="det", atol=1e-4,
+               rtol=1e-4),
+        OpInfo("linalg.slogdet", lambda lib, a: tuple(lib.linalg.slogdet(a)),
+               lambda rng: [Sample((well_conditioned(rng, 3, 3) * -1,)),
+                            Sample((well_conditioned(rng, 2, 4, 4),), desc="batched")],
+               error_inputs=errors_for("slogdet"), atol=1e-5, rtol=1e-4),
+        OpInfo("linalg.solve", lambda lib, a, b, **kw: lib.linalg.solve(a, b, **kw),
+               lambda rng: [Sample((well_conditioned(rng, 3, 3), randn(rng, 3, 2))),
+                            Sample((well_conditioned(rng, 3, 3), randn(rng, 3)), desc="vector"),
+                            Sample((well_conditioned(rng, 2, 3, 3), randn(rng, 2, 3)),
+                                   desc="batch of vectors"),
+                            Sample((well_conditioned(rng, 2, 3, 3), randn(rng, 3, 4)),
+                                   desc="broadcast B"),
+                            Sample((well_conditioned(rng, 3, 3), randn(rng, 2, 3)),
+                                   {"left": False}, desc="left=False")],
+               keywords=("linalg.solve", "A", "B"), atol=1e-5, rtol=1e-4,
+               error_inputs=[err((np.eye(2), np.ones(3)), RuntimeError,
+                                 "linalg.solve: Incompatible shapes of A and B for the equation "
+                                 "AX = B (2x2 and 3x1)")]),
+        # Symmetrized first: the factorization reads one triangle, the gradient is symmetric.
+        OpInfo("linalg.cholesky",
+               lambda lib, a, **kw: lib.linalg.cholesky((a + a.mT) / 2, **kw),
+               lambda rng: [Sample((spd(rng, 3, 3),)), Sample((spd(rng, 2, 4, 4),),
+                                                              desc="batched"),
+                            Sample((spd(rng, 3, 3),), {"upper": True}, desc="upper")],
+               atol=1e-5, rtol=1e-4),
+        OpInfo("linalg.svd", gauge_free_svd,
+               lambda rng: [Sample((distinct_singular_values(rng, 3, 3),)),
+                            Sample((distinct_singular_values(rng, 4, 2),), desc="tall"),
+                            Sample((distinct_singular_values(rng, 2, 2, 3),),
+                                   desc="wide, batched")],
+               check_grad_fn_name=False, atol=1e-5, rtol=1e-4, grad_atol=1e-4, grad_rtol=1e-3),
+        OpInfo("linalg.svd_values", lambda lib, a: lib.linalg.svd(a).S,
+               lambda rng: [Sample((distinct_singular_values(rng, 3, 4),))], atol=1e-5,
+               rtol=1e-4),
+        OpInfo("linalg.svdvals", lambda lib, a: lib.linalg.svdvals(a),
+               lambda rng: [Sample((distinct_singular_values(rng, 3, 3),)),
+                            Sample((distinct_singular_values(rng, 2, 4, 3),), desc="batched")],
+               keywords=("linalg.svdvals", "A"), atol=1e-5, rtol=1e-4),
+        OpInfo("linalg.cross", lambda lib, a, b, **kw: lib.linalg.cross(a, b, **kw),
+               lambda rng: [Sample((randn(rng, 3), randn(rng, 3))),
+                            Sample((randn(rng, 2, 3), randn(rng, 1, 3)), desc="broadcast"),
+                            Sample((randn(rng, 3, 2), randn(rng, 3, 2)), {"dim": 0},
+                                   desc="dim 0")],
+               keywords=("linalg.cross", "input", "other"),
+               error_inputs=[err((np.ones(2), np.ones(2)), RuntimeError,
+                                 "linalg.cross: inputs dimension -1 must have length 3. Got 2 "
+                                 "and 2")]),
+        OpInfo("cross", lambda lib, a, b: lib.cross(a, b, dim=1),
+               lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 2, 3)))], method="cross"),
+    ]
+    norm_orders = ("fro", "nuc", 2, -2, 1, -1, float("inf"), -float("inf"))
+    for order in norm_orders:
+        rows.append(OpInfo(f"linalg.matrix_norm[{order}]",
+                           lambda lib, a, _o=order, **kw: lib.linalg.matrix_norm(a, _o, **kw),
+                           lambda rng: [Sample((distinct(rng, 3, 4),)),
+                                        Sample((distinct(rng, 2, 3, 3),), {"keepdim": True},
+                                               desc="batched, keepdim"),
+                                        Sample((distinct(rng, 3, 2, 2),), {"dim": (0, 2)},
+                                               desc="dim (0, 2)")],
+                           atol=1e-5, rtol=1e-4))
+    rows += [
+        OpInfo("linalg.matrix_norm_errors", lambda lib, a, *o: lib.linalg.matrix_norm(a, *o),
+               lambda rng: [Sample((randn(rng, 2, 2),))],
+               error_inputs=[err((np.ones(3),), RuntimeError, "linalg.matrix_norm: The input "
+                                 "tensor A must have at least 2 dimensions."),
+                             err((np.ones((2, 2)), 3), RuntimeError,
+                                 "linalg.matrix_norm: Order 3 not supported.")]),
+        OpInfo("linalg.vector_norm", lambda lib, a, *o, **kw: lib.linalg.vector_norm(a, *o, **kw),
+               lambda rng: [Sample((randn(rng, 3, 4),)), Sample((randn(rng, 3, 4), 1),
+                                                               {"dim": 1}, desc="ord 1, dim"),
+                            Sample((distinct(rng, 3, 4), float("inf")), {"dim": (0, 1)},
+                                   desc="inf"),
+                            Sample((randn(rng, 4), 3.0), {"keepdim": True}, desc="ord 3"),
+                            Sample((np.asarray(randn(rng)),), desc="0-d")],
+               keywords=("linalg.vector_norm", "x", "ord"),
+               error_inputs=[err((np.array([1, 2]),), RuntimeError, "linalg.vector_norm: "
+                                 "Expected a floating point or complex tensor as input. Got "
+                                 "Long")]),
+        OpInfo("linalg.norm", lambda lib, a, *o, **kw: lib.linalg.norm(a, *o, **kw),
+               lambda rng: [Sample((randn(rng, 3, 4),)), Sample((distinct(rng, 3, 4), 2),
+                                                               desc="ord 2 matrix"),
+                            Sample((randn(rng, 4), 1), desc="ord 1 vector"),
+                            Sample((randn(rng, 2, 3, 4),), {"dim": 1}, desc="dim"),
+                            Sample((randn(rng, 2, 3, 4), "fro"), {"dim": (1, 2)},
+                                   desc="two dims")],
+               error_inputs=[err((np.ones((2, 2, 2)), "fro"), RuntimeError,
+                                 "linalg.norm: If dim is not specified but ord is, the input "
+                                 "must be 1D or 2D. Got 3D.")]),
+        OpInfo("linalg.matmul", lambda lib, a, b: lib.linalg.matmul(a, b),
+               lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 3, 4)))]),
+    ]
+    einsum_cases = [
+        ("ij,jk->ik", ((2, 3), (3, 4))), ("i,i->", ((3,), (3,))), ("i,j->ij", ((2,), (3,))),
+        ("bij,bjk->bik", ((2, 3, 4), (2, 4, 2))), ("ii->i", ((3, 3),)), ("ii", ((3, 3),)),
+        ("ij->ji", ((2, 3),)), ("ij->", ((2, 3),)), ("...ij,...jk", ((2, 2, 3), (3, 4))),
+        ("b h i d, b h j d -> b h i j", ((1, 2, 3, 4), (1, 2, 5, 4))),
+        ("ij,jk,kl->il", ((2, 3), (3, 4), (4, 2))), ("iij->ij", ((2, 2, 3),)),
+        ("ij,ij->i", ((0, 1), (0, 1))), ("i,->i", ((3,), ())),
+    ]
+    rows += [
+        OpInfo("einsum", lambda lib, eq, *ops: lib.einsum(eq, *ops),
+               lambda rng: [Sample((eq,) + tuple(randn(rng, *s) for s in shapes), desc=eq)
+                            for eq, shapes in einsum_cases],
+               check_grad_fn_name=False, atol=1e-5, rtol=1e-4,
+               error_inputs=[err(("ij,jk", np.ones((2, 3))), RuntimeError,
+                                 "einsum(): fewer operands were provided than specified in the "
+                                 "equation"),
+                             err(("ijk", np.ones((2, 3))), RuntimeError,
+                                 "einsum(): the number of subscripts in the equation (3) does "
+                                 "not match the number of dimensions (2) for operand 0 and no "
+                                 "ellipsis was given")]),
+        OpInfo("einsum_list", lambda lib, eq, a, b: lib.einsum(eq, [a, b]),
+               lambda rng: [Sample(("ij,j", randn(rng, 2, 3), randn(rng, 3)))],
+               check_grad_fn_name=False),
+    ]
+    return rows
+
+
 op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows()
          + _indexing_rows() + _inplace_rows() + _linalg_rows() + _functional_rows()
-         + _sorting_rows() + _more_elementwise_rows() + _more_indexing_rows())
+         + _sorting_rows() + _more_elementwise_rows() + _more_indexing_rows()
+         + _more_linalg_rows())

@@ -494,3 +494,37 @@ def test_indexing_with_ranges_and_lists_of_slices(key):
     ours[key] = -1.0
     theirs[key] = -1.0
     _same(ours, theirs)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda lib: lib.linalg.inv(lib.tensor([[1.0, 2.0], [2.0, 4.0]])),
+     "linalg.inv: The diagonal element 2 is zero, the inversion could not be completed because "
+     "the input matrix is singular."),
+    (lambda lib: lib.linalg.inv(lib.stack([lib.eye(2), lib.zeros(2, 2)])),
+     "linalg.inv: (Batch element 1): The diagonal element 1 is zero, the inversion could not "
+     "be completed because the input matrix is singular."),
+    (lambda lib: lib.linalg.solve(lib.zeros(2, 2), lib.ones(2)),
+     "{lib}.linalg.solve: The solver failed because the input matrix is singular."),
+    (lambda lib: lib.linalg.cholesky(-lib.eye(2)),
+     "linalg.cholesky: The factorization could not be completed because the input is not "
+     "positive-definite (the leading minor of order 1 is not positive-definite)."),
+    (lambda lib: lib.linalg.cholesky(lib.tensor([[1.0, 2.0], [2.0, 1.0]])),
+     "linalg.cholesky: The factorization could not be completed because the input is not "
+     "positive-definite (the leading minor of order 2 is not positive-definite)."),
+])
+def test_linalg_errors_are_linalg_errors(call, message):
+    """A singular or indefinite matrix raises ``linalg.LinAlgError`` (a RuntimeError)."""
+    for lib in (ember, torch):
+        with pytest.raises(lib.linalg.LinAlgError) as info:
+            call(lib)
+        assert str(info.value) == message.format(lib=lib.__name__)
+        assert isinstance(info.value, RuntimeError)
+
+
+def test_cross_without_dim_warns_and_takes_the_first_dim_of_size_3():
+    a, b = np.random.default_rng(0).standard_normal((2, 3, 3)).astype(np.float32)
+    with pytest.warns(UserWarning, match="Using torch.cross without specifying the dim arg"):
+        ours = ember.cross(ember.tensor(a), ember.tensor(b))
+    with pytest.warns(UserWarning):
+        theirs = torch.cross(torch.tensor(a), torch.tensor(b))
+    _same(ours, theirs, atol=1e-5)

@@ -399,26 +399,35 @@ class LinalgSolveEx(Function):
     gradients are ``G_B = solve(A^T, G)`` and ``G_A = -G_B X^T``."""
 
     @staticmethod
-    def forward(ctx, a, b, vector):
+    def forward(ctx, a, b, vector, left):
         xp = array_module(a)
+        if not left:  # X A = B is A^T X^T = B^T
+            a, b = _mT(a), _mT(b)
         rhs = b[..., None] if vector else b
         try:
             out = xp.linalg.solve(a, rhs)
         except np.linalg.LinAlgError:
-            raise LinAlgError("torch.linalg.solve: The solver failed because the input matrix "
+            raise LinAlgError("ember.linalg.solve: The solver failed because the input matrix "
                               "is singular.") from None
         ctx.save_for_backward(a, out)
-        ctx.vector = vector
-        return out[..., 0] if vector else out
+        ctx.vector, ctx.left = vector, left
+        out = out[..., 0] if vector else out
+        return out if left else _mT(out)
 
     @staticmethod
     def backward(ctx, grad):
+        # a and out are those of the left-sided system A X = B that forward solved.
         a, out = ctx.saved_tensors
         xp = array_module(grad)
+        grad = grad if ctx.left else _mT(grad)
         grad = grad[..., None] if ctx.vector else grad
         grad_b = xp.linalg.solve(_mT(a), grad)
         grad_a = -(grad_b @ _mT(out)) if ctx.needs_input_grad[0] else None
-        return grad_a, grad_b[..., 0] if ctx.vector else grad_b, None
+        grad_b = grad_b[..., 0] if ctx.vector else grad_b
+        if not ctx.left:
+            grad_a = None if grad_a is None else _mT(grad_a)
+            grad_b = _mT(grad_b)
+        return grad_a, grad_b, None, None
 
 
 class LinalgCholeskyEx(Function):
@@ -485,11 +494,8 @@ class LinalgSvd(Function):
             grad_u, grad_s, grad_vh = None, grads[0], None
         else:
             grad_u, grad_s, grad_vh = grads
-        if ctx.full_matrices and not ctx.values_only and u.shape[-1] != vh.shape[-1]:
-            raise RuntimeError("linalg_svd_backward: The singular vectors in the complex case "
-                               "are specified up to multiplication by e^{i phi}. The specified "
-                               "loss function depends on this phase term, making it "
-                               "ill-defined.")
+        # With full_matrices, the columns past min(m, n) are arbitrary (any orthonormal
+        # completion): only the first k carry a gradient.
         k = s.shape[-1]
         u, vh = u[..., :, :k], vh[..., :k, :]
         grad_u = None if grad_u is None else grad_u[..., :, :k]
@@ -670,17 +676,16 @@ def solve(A, B, *, left: bool = True, out=None):
         tensor([1.0000, 0.5000])
     """
     _square_float("solve", A)
-    if not left:  # X A = B is A^T X^T = B^T
-        return write_out("linalg.solve", solve(A.mT, B.mT).mT, out)
     n = A.shape[-1]
     # B is a batch of vectors when it has one dimension, or one less than A and A's batch.
-    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
-    rows = B.shape[-1] if vector else B.shape[-2]
+    vector = left and (B.ndim == 1 or (B.ndim == A.ndim - 1
+                                       and tuple(B.shape) == tuple(A.shape[:-1])))
+    rows = B.shape[-1] if vector or not left else B.shape[-2]
     if rows != n:
         columns = 1 if vector else B.shape[-1]
         raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
                            f"AX = B ({n}x{n} and {rows}x{columns})")
-    return write_out("linalg.solve", LinalgSolveEx.apply(A, B, vector), out)
+    return write_out("linalg.solve", LinalgSolveEx.apply(A, B, vector, left), out)
 
 
 def cholesky(A, *, upper: bool = False, out=None):
@@ -770,18 +775,21 @@ def einsum(*args):
     equation, operands = args[0], args[1:]
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    equation = _explicit_equation(equation.replace(" ", ""), [o.ndim for o in operands])
+    equation = equation.replace(" ", "")
+    terms = len(equation.split("->")[0].split(","))
+    if terms != len(operands):
+        raise RuntimeError("einsum(): more operands were provided than specified in the "
+                           "equation" if len(operands) > terms else
+                           "einsum(): fewer operands were provided than specified in the "
+                           "equation")
+    equation = _explicit_equation(equation, [o.ndim for o in operands])
     inputs = equation.split("->")[0].split(",")
-    if len(inputs) != len(operands):
-        raise ValueError("einsum(): more operands were provided than specified in the "
-                         "equation" if len(operands) > len(inputs) else
-                         "einsum(): fewer operands were provided than specified in the equation")
-    for letters, operand in zip(inputs, operands):
+    for index, (letters, operand) in enumerate(zip(inputs, operands)):
         if len(letters) != operand.ndim:
             raise RuntimeError(f"einsum(): the number of subscripts in the equation "
                                f"({len(letters)}) does not match the number of dimensions "
-                               f"({operand.ndim}) for operand {inputs.index(letters)} and no "
-                               f"ellipsis was given")
+                               f"({operand.ndim}) for operand {index} and no ellipsis was "
+                               f"given")
     return Einsum.apply(equation, *operands)
 
 
