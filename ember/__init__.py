@@ -21,16 +21,17 @@ from .ops.creation import (arange, as_tensor, empty, empty_like, empty_strided, 
                            full, full_like, linspace, multinomial, normal, ones, ones_like, rand,
                            rand_like, randint, randn, randn_like, randperm, tensor, zeros,
                            zeros_like)
-from .ops.elementwise import (abs, acos, acosh, add, arccos, arccosh, arcsin, arcsinh, arctan,
-                              arctan2, arctanh, asin, asinh, atan, atan2, atanh, bitwise_and,
-                              bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
-                              bitwise_xor, ceil, clamp, clamp_max, clamp_min, cos, cosh, div, eq,
-                              erf, erfc, erfinv, exp, exp2, expm1, fix, floor, floor_divide, fmod,
-                              frac, ge, gt, hypot, isclose, isfinite, isinf, isnan, le, lerp, log,
-                              log1p, log2, log10, logaddexp, logical_and, logical_not, logical_or,
-                              logical_xor, lt, maximum, minimum, mul, ne, neg, pow, reciprocal,
-                              relu, remainder, result_type, round, rsqrt, sgn, sigmoid, sign, sin,
-                              sinc, sinh, sqrt, sub, tan, tanh, true_divide, trunc, where)
+from .ops.elementwise import (abs, acos, acosh, add, addcdiv, addcmul, arccos, arccosh, arcsin,
+                              arcsinh, arctan, arctan2, arctanh, asin, asinh, atan, atan2, atanh,
+                              bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or,
+                              bitwise_right_shift, bitwise_xor, ceil, clamp, clamp_max, clamp_min,
+                              cos, cosh, div, eq, erf, erfc, erfinv, exp, exp2, expm1, fix, floor,
+                              floor_divide, fmod, frac, ge, gt, hypot, isclose, isfinite, isinf,
+                              isnan, le, lerp, log, log1p, log2, log10, logaddexp, logical_and,
+                              logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne,
+                              neg, pow, reciprocal, relu, remainder, result_type, round, rsqrt,
+                              sgn, sigmoid, sign, sin, sinc, sinh, sqrt, sub, tan, tanh,
+                              true_divide, trunc, where)
 from .ops.elementwise import write_out as _write_out
 from .ops.indexing import (gather, index_add, index_fill, index_select, masked_fill, narrow,
                             scatter, scatter_add, scatter_reduce)
@@ -39,8 +40,9 @@ from .ops.linalg import torch_cross as cross
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min,
                             norm, prod, std, sum, var)
 from .ops.scan import cumprod, cumsum
-from .ops.shape import (cat, chunk, clone, flatten, flip, permute, reshape, roll, split, squeeze,
-                        stack, t, transpose, tril, triu, unbind, unsqueeze)
+from .ops.shape import (cat, chunk, clone, diag, diagonal, diff, flatten, flip, meshgrid, outer,
+                        permute, repeat_interleave, reshape, roll, split, squeeze, stack, t, tile,
+                        trace, transpose, tril, triu, unbind, unsqueeze)
 from .ops.sorting import argsort, sort, topk, unique, unique_consecutive
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 

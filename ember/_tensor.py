@@ -487,11 +487,19 @@ class Tensor:
 
     clip_ = clamp_
 
-    def addcmul_(self, tensor1, tensor2, value=1) -> "Tensor":
-        return self._inplace(lambda s: s + value * tensor1 * tensor2)
+    def addcmul_(self, tensor1, tensor2, *, value=1) -> "Tensor":
+        return self._inplace(lambda s, a, b: elementwise.addcmul(s, a, b, value=value),
+                             tensor1, tensor2)
 
-    def addcdiv_(self, tensor1, tensor2, value=1) -> "Tensor":
-        return self._inplace(lambda s: s + value * tensor1 / tensor2)
+    def addcdiv_(self, tensor1, tensor2, *, value=1) -> "Tensor":
+        return self._inplace(lambda s, a, b: elementwise.addcdiv(s, a, b, value=value),
+                             tensor1, tensor2)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return elementwise.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return elementwise.addcdiv(self, tensor1, tensor2, value=value)
 
     def lerp_(self, end, weight) -> "Tensor":
         return self._inplace(elementwise.lerp, end, weight)
@@ -1042,6 +1050,27 @@ class Tensor:
 
     def index_fill_(self, dim, index, value) -> "Tensor":
         return self._inplace(lambda s, i, v: indexing.index_fill(s, dim, i, v), index, value)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        return shape.diagonal(self, offset, dim1, dim2)
+
+    def diag(self, diagonal=0):
+        return shape.diag(self, diagonal)
+
+    def trace(self):
+        return shape.trace(self)
+
+    def outer(self, vec2):
+        return shape.outer(self, vec2)
+
+    def tile(self, *dims):
+        return shape.tile(self, shape.sizes_from(dims))
+
+    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
+        return shape.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        return shape.diff(self, n, dim, prepend, append)
 
     def tril(self, diagonal=0):
         return shape.tril(self, diagonal)

@@ -1860,7 +1860,100 @@ def _more_linalg_rows():
     return rows
 
 
+def _more_shape_rows():
+    """diag, diagonal, trace, outer, tile, repeat_interleave, meshgrid, diff, addcmul,
+    addcdiv."""
+    return [
+        OpInfo("diagonal", lambda lib, a, *args: lib.diagonal(a, *args),
+               lambda rng: [Sample((randn(rng, 3, 4),)), Sample((randn(rng, 3, 4), 1), desc="+1"),
+                            Sample((randn(rng, 4, 3), -2), desc="-2"),
+                            Sample((randn(rng, 2, 3, 4), -1, 2, 0), desc="3-d, dims 2, 0"),
+                            Sample((randn(rng, 2, 2), 5), desc="past the end")],
+               method="diagonal", keywords=("diagonal", "input", "offset", "dim1", "dim2"),
+               error_inputs=[err((np.ones((2, 2)), 0, 1, 1), RuntimeError,
+                                 "diagonal dimensions cannot be identical 1, 1")]),
+        OpInfo("diagonal_write", lambda lib, a: (lambda h: (h.diagonal().mul_(2), h))(a * 1)[1],
+               lambda rng: [Sample((randn(rng, 3, 3),))]),
+        OpInfo("diag", lambda lib, a, *args: lib.diag(a, *args),
+               lambda rng: [Sample((randn(rng, 3),)), Sample((randn(rng, 3), 1), desc="vector, +1"),
+                            Sample((randn(rng, 3), -2), desc="vector, -2"),
+                            Sample((randn(rng, 3, 4),), desc="matrix"),
+                            Sample((randn(rng, 3, 4), 1), desc="matrix, +1"),
+                            Sample((np.array([1, 2]),), desc="int64")],
+               method="diag", keywords=("diag", "input", "diagonal"),
+               error_inputs=[err((np.ones((2, 2, 2)),), RuntimeError,
+                                 "diag(): Supports 1D or 2D tensors. Got 3D")]),
+        OpInfo("trace", lambda lib, a: lib.trace(a),
+               lambda rng: [Sample((randn(rng, 3, 3),)), Sample((randn(rng, 2, 4),), desc="2x4")],
+               method="trace", keywords=("trace", "input"),
+               error_inputs=[err((np.ones(3),), RuntimeError,
+                                 "trace: expected a matrix, but got tensor with dim 1")]),
+        OpInfo("outer", lambda lib, a, b: lib.outer(a, b),
+               lambda rng: [Sample((randn(rng, 3), randn(rng, 4))),
+                            Sample((np.array([1, 2]), np.array([3, 4])), desc="int64"),
+                            Sample((randn(rng, 0), randn(rng, 2)), desc="empty")],
+               method="outer", keywords=("outer", "input", "vec2"),
+               error_inputs=[err((np.ones((2, 2)), np.ones(2)), RuntimeError,
+                                 "outer: Expected 1-D argument self, but got 2-D")]),
+        OpInfo("tile", lambda lib, a, d: lib.tile(a, d),
+               lambda rng: [Sample((randn(rng, 2, 3), (2, 1))), Sample((randn(rng, 3), (2, 2)),
+                                                                      desc="more dims"),
+                            Sample((randn(rng, 2, 3), (2,)), desc="fewer dims"),
+                            Sample((np.asarray(randn(rng)), (3,)), desc="0-d")],
+               method="tile", keywords=("tile", "input", "dims")),
+        OpInfo("repeat_interleave", lambda lib, a, r, *d: lib.repeat_interleave(a, r, *d),
+               lambda rng: [Sample((randn(rng, 2, 3), 2)), Sample((randn(rng, 2, 3), 2, 1),
+                                                                  desc="dim 1"),
+                            Sample((randn(rng, 2, 3), np.array([1, 3]), 0), desc="counts"),
+                            Sample((np.array([1, 2]), 3), desc="int64")],
+               method="repeat_interleave", check_grad_fn_name=False,
+               error_inputs=[err((np.ones(3), np.array([1, 2]), 0), RuntimeError,
+                                 "repeats must have the same size as input along dim, but got "
+                                 "repeats.size(0) = 2 and input.size(0) = 3")]),
+        OpInfo("repeat_interleave_counts", lambda lib, c: lib.repeat_interleave(c),
+               lambda rng: [Sample((np.array([2, 0, 1]),))], differentiable=False),
+        OpInfo("meshgrid", lambda lib, *ts, **kw: lib.meshgrid(*ts, **kw),
+               lambda rng: [Sample((randn(rng, 2), randn(rng, 3)), {"indexing": "ij"}),
+                            Sample((randn(rng, 2), randn(rng, 3), randn(rng, 4)),
+                                   {"indexing": "xy"}, desc="xy, three"),
+                            Sample((randn(rng, 2),), {"indexing": "xy"}, desc="one")],
+               error_inputs=[err((np.ones(2),), RuntimeError, 'ember.meshgrid: indexing must '
+                                 'be one of "xy" or "ij", but received: ab',
+                                 {"indexing": "ab"})]),
+        OpInfo("diff", lambda lib, a, *args, **kw: lib.diff(a, *args, **kw),
+               lambda rng: [Sample((randn(rng, 5),)), Sample((randn(rng, 3, 4), 2, 0),
+                                                            desc="n=2, dim 0"),
+                            Sample((randn(rng, 3, 4),), {"prepend": randn(rng, 3, 1),
+                                                         "append": randn(rng, 3, 2)},
+                                   desc="prepend, append"),
+                            Sample((np.array([True, False, False]),), desc="bool"),
+                            Sample((np.array([1, 4, 9]),), desc="int64")],
+               method="diff", check_grad_fn_name=False),
+        OpInfo("addcmul", lambda lib, a, b, c, **kw: lib.addcmul(a, b, c, **kw),
+               lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 2, 3), randn(rng, 2, 3))),
+                            Sample((randn(rng, 3), randn(rng, 2, 1), randn(rng, 3)),
+                                   {"value": 0.5}, desc="broadcast, value")],
+               method="addcmul", inplace="addcmul_",
+               keywords=("addcmul", "input", "tensor1", "tensor2")),
+        OpInfo("addcdiv", lambda lib, a, b, c, **kw: lib.addcdiv(a, b, c, **kw),
+               lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 2, 3), positive(rng, 2, 3))),
+                            Sample((randn(rng, 3), randn(rng, 2, 1), positive(rng, 3)),
+                                   {"value": -2}, desc="broadcast, value")],
+               method="addcdiv", inplace="addcdiv_",
+               keywords=("addcdiv", "input", "tensor1", "tensor2"),
+               error_inputs=[err((np.ones(2), np.array([1, 2]), np.array([1, 2])), RuntimeError,
+                                 "Integer division with addcdiv is no longer supported, and in a "
+                                 "future  release addcdiv will perform a true division of tensor1"
+                                 " and tensor2. The historic addcdiv behavior can be implemented "
+                                 "as (input + value * ember.trunc(tensor1 / "
+                                 "tensor2)).to(input.dtype) for integer inputs and as (input + "
+                                 "value * tensor1 / tensor2) for float inputs. The future addcdiv"
+                                 " behavior is just the latter implementation: (input + value * "
+                                 "tensor1 / tensor2), for all dtypes.")]),
+    ]
+
+
 op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows()
          + _indexing_rows() + _inplace_rows() + _linalg_rows() + _functional_rows()
          + _sorting_rows() + _more_elementwise_rows() + _more_indexing_rows()
-         + _more_linalg_rows())
+         + _more_linalg_rows() + _more_shape_rows())

@@ -942,6 +942,63 @@ def _check_lerp_dtypes(start, end) -> None:
                            f"dtype {C_TYPE_NAMES[end.dtype.name]}")
 
 
+class Addcmul(Function):
+    """``input + value * tensor1 * tensor2``, broadcast (the optimizers' moment updates)."""
+
+    @staticmethod
+    def forward(ctx, a, t1, t2, value):
+        ctx.save_for_backward(t1 if ctx.needs_input_grad[2] else None,
+                              t2 if ctx.needs_input_grad[1] else None)
+        ctx.value = value
+        t1, t2 = promote(t1, t2)
+        try:
+            product = t1 * t2
+            a, product = promote(a, product)
+            return a + value * product if value != 1 else a + product
+        except ValueError:
+            raise _broadcast_error(t1, t2) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        t1, t2 = ctx.saved_tensors
+        scaled = grad * ctx.value if ctx.value != 1 else grad
+        return (grad, scaled * t2 if ctx.needs_input_grad[1] else None,
+                scaled * t1 if ctx.needs_input_grad[2] else None, None)
+
+
+class Addcdiv(Function):
+    """``input + value * tensor1 / tensor2``, broadcast (Adam's step)."""
+
+    @staticmethod
+    def forward(ctx, a, t1, t2, value):
+        if t1.dtype.kind in "biu" and t2.dtype.kind in "biu":
+            raise RuntimeError("Integer division with addcdiv is no longer supported, and in a "
+                               "future  release addcdiv will perform a true division of tensor1 "
+                               "and tensor2. The historic addcdiv behavior can be implemented as "
+                               "(input + value * ember.trunc(tensor1 / tensor2)).to(input.dtype) "
+                               "for integer inputs and as (input + value * tensor1 / tensor2) for"
+                               " float inputs. The future addcdiv behavior is just the latter "
+                               "implementation: (input + value * tensor1 / tensor2), for all "
+                               "dtypes.")
+        ctx.save_for_backward(t1 if ctx.needs_input_grad[2] else None, t2)
+        ctx.value = value
+        t1, t2 = promote(t1, t2)
+        try:
+            quotient = t1 / t2
+            a, quotient = promote(a, quotient)
+            return a + value * quotient if value != 1 else a + quotient
+        except ValueError:
+            raise _broadcast_error(t1, t2) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        t1, t2 = ctx.saved_tensors
+        scaled = grad * ctx.value if ctx.value != 1 else grad
+        scaled = scaled / t2
+        return (grad, scaled if ctx.needs_input_grad[1] else None,
+                -scaled * t1 / t2 if ctx.needs_input_grad[2] else None, None)
+
+
 class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
@@ -1647,6 +1704,30 @@ def lerp(input, end, weight, *, out=None):
     if isinstance(weight, Tensor):
         return write_out("lerp", LerpTensor.apply(input, end, weight), out)
     return write_out("lerp", Lerp.apply(input, end, weight), out)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+    """``input + value * tensor1 * tensor2``, elementwise and broadcasting.
+
+    Example:
+        >>> import ember
+        >>> ember.addcmul(ember.ones(2), ember.tensor([1.0, 2.0]), ember.tensor([3.0, 4.0]),
+        ...               value=0.5)
+        tensor([2.5000, 5.0000])
+    """
+    return write_out("addcmul", Addcmul.apply(input, tensor1, tensor2, value), out)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+    """``input + value * tensor1 / tensor2``, elementwise and broadcasting.
+
+    Example:
+        >>> import ember
+        >>> ember.addcdiv(ember.ones(2), ember.tensor([1.0, 2.0]), ember.tensor([4.0, 4.0]),
+        ...               value=2)
+        tensor([1.5000, 2.0000])
+    """
+    return write_out("addcdiv", Addcdiv.apply(input, tensor1, tensor2, value), out)
 
 
 def maximum(input, other, *, out=None):

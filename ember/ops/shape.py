@@ -4,13 +4,17 @@ Ops marked ``is_view`` return arrays that share memory with their input (NumPy v
 output shares the input's version counter: an in-place change through either is seen by both.
 """
 
+import warnings
+
 import numpy as np
 
 from .._backend import array_module
 from .._dtype import result_dtype, type_name
+from .._tensor import Tensor
 from .._tensor_types import preserve_format
 from ..autograd import inplace
 from ..autograd.function import Function
+from . import elementwise
 from .elementwise import write_out
 
 
@@ -395,6 +399,85 @@ class Triu(Function):
         return array_module(grad).triu(grad, ctx.diagonal), None
 
 
+def diagonal_view(a, offset: int, axis1: int, axis2: int):
+    """The writable view of ``a``'s diagonal ``offset`` in the plane (axis1, axis2), as the
+    last dimension (NumPy's own ``diagonal`` is read-only)."""
+    xp = array_module(a)
+    if xp is not np:
+        return xp.diagonal(a, offset, axis1, axis2)
+    # Start at the diagonal's first element, then step along both axes at once.
+    start = [slice(None)] * a.ndim
+    if offset >= 0:
+        start[axis2] = slice(offset, None)
+    else:
+        start[axis1] = slice(-offset, None)
+    corner = a[tuple(start)]
+    length = max(0, min(corner.shape[axis1], corner.shape[axis2]))
+    others = [d for d in range(a.ndim) if d not in (axis1, axis2)]
+    return np.lib.stride_tricks.as_strided(
+        corner, tuple(a.shape[d] for d in others) + (length,),
+        tuple(a.strides[d] for d in others) + (a.strides[axis1] + a.strides[axis2],))
+
+
+class Diagonal(Function):
+    """The diagonal ``offset`` of the plane (dim1, dim2), as the last dimension: a view."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, offset, axis1, axis2):
+        ctx.shape, ctx.args = a.shape, (offset, axis1, axis2)
+        return diagonal_view(a, offset, axis1, axis2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_input = array_module(grad).zeros(ctx.shape, grad.dtype)
+        diagonal_view(grad_input, *ctx.args)[...] = grad
+        return grad_input, None, None, None
+
+
+class DiagonalCopy(Diagonal):
+    """``diag`` of a matrix: its diagonal as a new vector, not a view."""
+
+    node_name = "DiagonalBackward0_copy"
+    is_view = False
+
+    @staticmethod
+    def forward(ctx, a, offset, axis1, axis2):
+        return Diagonal.forward(ctx, a, offset, axis1, axis2).copy()
+
+
+class DiagEmbed(Function):
+    """A vector placed on the diagonal ``offset`` of a square matrix of zeros."""
+
+    @staticmethod
+    def forward(ctx, v, offset):
+        size = v.shape[0] + abs(offset)
+        out = array_module(v).zeros((size, size), v.dtype)
+        diagonal_view(out, offset, 0, 1)[...] = v
+        ctx.offset = offset
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return diagonal_view(grad, ctx.offset, 0, 1).copy(), None
+
+
+class Trace(Function):
+    """The sum of a matrix's main diagonal."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.shape = a.shape
+        return diagonal_view(a, 0, 0, 1).sum()
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_input = array_module(grad).zeros(ctx.shape, grad.dtype)
+        diagonal_view(grad_input, 0, 0, 1)[...] = grad
+        return grad_input
+
+
 # ---- the plain functions -----------------------------------------------------------------
 
 def view(input, *shape):
@@ -762,3 +845,165 @@ def transpose_(input, dim0: int, dim1: int):
     ndim = input.ndim
     return _restride(input, TransposeInplace, normalize_dim(dim0, ndim),
                      normalize_dim(dim1, ndim))
+
+
+def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
+    """The view of the diagonal ``offset`` (above the main one when positive) of the plane
+    (``dim1``, ``dim2``), as the last dimension.
+
+    Example:
+        >>> import ember
+        >>> ember.diagonal(ember.arange(9).reshape(3, 3), offset=1)
+        tensor([1, 5])
+    """
+    axis1, axis2 = normalize_dim(dim1, input.ndim), normalize_dim(dim2, input.ndim)
+    if axis1 == axis2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return Diagonal.apply(input, int(offset), axis1, axis2)
+
+
+def diag(input, diagonal: int = 0, *, out=None):
+    """A vector's square diagonal matrix, or a matrix's diagonal as a vector (``diagonal``
+    picks which: above the main one when positive).
+
+    Example:
+        >>> import ember
+        >>> ember.diag(ember.tensor([1, 2]))
+        tensor([[1, 0],
+                [0, 2]])
+    """
+    if input.ndim == 1:
+        return write_out("diag", DiagEmbed.apply(input, int(diagonal)), out)
+    if input.ndim != 2:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+    return write_out("diag", DiagonalCopy.apply(input, int(diagonal), 0, 1), out)
+
+
+def trace(input):
+    """The sum of the main diagonal of a matrix.
+
+    Example:
+        >>> import ember
+        >>> ember.trace(ember.arange(9.0).reshape(3, 3))
+        tensor(12.)
+    """
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    return Trace.apply(input)
+
+
+def outer(input, vec2, *, out=None):
+    """The outer product of two vectors: ``out[i, j] = input[i] * vec2[j]``.
+
+    Example:
+        >>> import ember
+        >>> ember.outer(ember.tensor([1, 2]), ember.tensor([3, 4]))
+        tensor([[3, 4],
+                [6, 8]])
+    """
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"outer: Expected 1-D argument self, but got {input.ndim}-D"
+                           if input.ndim != 1 else
+                           f"outer: Expected 1-D argument vec2, but got {vec2.ndim}-D")
+    return write_out("outer", elementwise.mul(reshape(input, (-1, 1)), vec2), out)
+
+
+def tile(input, dims):
+    """``input`` repeated ``dims[i]`` times along each dimension (``dims`` shorter than the
+    number of dimensions counts from the last).
+
+    Example:
+        >>> import ember
+        >>> ember.tile(ember.tensor([1, 2]), (2, 2))
+        tensor([[1, 2, 1, 2],
+                [1, 2, 1, 2]])
+    """
+    dims = sizes_from((dims,))
+    return repeat(input, *((1,) * (input.ndim - len(dims)) + tuple(dims)))
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Each element (or slice along ``dim``) repeated ``repeats`` times in place, a number or a
+    tensor of counts; without ``dim``, of the flattened input. With only a tensor of counts,
+    the indices repeated so.
+
+    Example:
+        >>> import ember
+        >>> ember.repeat_interleave(ember.tensor([1, 2]), 2)
+        tensor([1, 1, 2, 2])
+    """
+    from .indexing import index_select  # here: ember.ops.indexing imports this module
+    if repeats is None:  # repeat_interleave(counts): 0, 1, ... each repeated counts[i] times
+        counts = input._data
+        xp = array_module(counts)
+        return Tensor._wrap(xp.repeat(xp.arange(counts.shape[0]), counts))
+    if dim is None:
+        input, dim = flatten(input), 0
+    dim = normalize_dim(dim, input.ndim)
+    xp = array_module(input._data)
+    counts = repeats._data if isinstance(repeats, Tensor) else int(repeats)
+    if isinstance(repeats, Tensor) and counts.ndim and counts.shape[0] != input.shape[dim]:
+        raise RuntimeError("repeats must have the same size as input along dim, but got "
+                           f"repeats.size(0) = {counts.shape[0]} and input.size({dim}) = "
+                           f"{input.shape[dim]}")
+    index = xp.repeat(xp.arange(input.shape[dim]), counts)
+    return index_select(input, dim, Tensor._wrap(index))
+
+
+def meshgrid(*tensors, indexing: "str | None" = None):
+    """Coordinate grids from 1-d tensors: the i-th result varies along dimension i
+    (``indexing="ij"``) or, for the first two, the other way round (``"xy"``).
+
+    Example:
+        >>> import ember
+        >>> rows, columns = ember.meshgrid(ember.tensor([1, 2]), ember.tensor([3, 4, 5]),
+        ...                                indexing="ij")
+        >>> rows.shape
+        ember.Size([2, 3])
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
+                      "indexing argument.", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f'ember.meshgrid: indexing must be one of "xy" or "ij", but '
+                           f"received: {indexing}")
+    swap = indexing == "xy" and len(tensors) >= 2
+    ordered = list(tensors)
+    if swap:
+        ordered[0], ordered[1] = ordered[1], ordered[0]
+    shape = tuple(t.numel() for t in ordered)
+    grids = []
+    for i, t in enumerate(ordered):
+        view_shape = [1] * len(ordered)
+        view_shape[i] = -1
+        grids.append(expand(reshape(t, tuple(view_shape)), *shape))
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
+    """The ``n``-th forward difference along ``dim``: ``out[i] = input[i + 1] - input[i]``,
+    after ``prepend`` and ``append`` are joined on.
+
+    Example:
+        >>> import ember
+        >>> ember.diff(ember.tensor([1, 4, 9, 16]))
+        tensor([3, 5, 7])
+    """
+    from .indexing import narrow  # here: ember.ops.indexing imports this module
+    dim = normalize_dim(dim, input.ndim)
+    if prepend is not None or append is not None:
+        parts = [p for p in (prepend, input, append) if p is not None]
+        input = cat(parts, dim)
+    for _ in range(n):
+        length = input.shape[dim]
+        if length == 0:
+            break
+        later, earlier = narrow(input, dim, 1, length - 1), narrow(input, dim, 0, length - 1)
+        input = elementwise.logical_xor(later, earlier) if input.dtype.numpy.kind == "b" \
+            else elementwise.sub(later, earlier)
+    return input
