@@ -37,13 +37,15 @@ from .ops.indexing import (gather, index_add, index_fill, index_select, masked_f
                             scatter, scatter_add, scatter_reduce)
 from .ops.linalg import addmm, bmm, dot, einsum, matmul, mm, mv
 from .ops.linalg import torch_cross as cross
-from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min,
-                            norm, prod, std, sum, var)
+from .ops.reduction import (all, amax, amin, any, argmax, argmin, bincount, count_nonzero,
+                            histc, logsumexp, max, mean, min, norm, prod, std, std_mean, sum, var,
+                            var_mean)
 from .ops.scan import cumprod, cumsum
 from .ops.shape import (cat, chunk, clone, diag, diagonal, diff, flatten, flip, meshgrid, outer,
                         permute, repeat_interleave, reshape, roll, split, squeeze, stack, t, tile,
                         trace, transpose, tril, triu, unbind, unsqueeze)
-from .ops.sorting import argsort, sort, topk, unique, unique_consecutive
+from .ops.sorting import (argsort, bucketize, isin, kthvalue, median, nonzero, searchsorted,
+                          sort, topk, unique, unique_consecutive)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 
 # The subpackages come after Tensor and the ops, which they import.

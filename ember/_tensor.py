@@ -918,6 +918,27 @@ class Tensor:
     def topk(self, k, dim=-1, largest=True, sorted=True):
         return sorting.topk(self, k, dim, largest, sorted)
 
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return sorting.kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim=None, keepdim=False):
+        return sorting.median(self, dim, keepdim)
+
+    def nonzero(self, *, as_tuple=False):
+        return sorting.nonzero(self, as_tuple=as_tuple)
+
+    def count_nonzero(self, dim=None):
+        return reduction.count_nonzero(self, dim)
+
+    def bincount(self, weights=None, minlength=0):
+        return reduction.bincount(self, weights, minlength)
+
+    def histc(self, bins=100, min=0, max=0):
+        return reduction.histc(self, bins, min, max)
+
+    def isin(self, test_elements, *, assume_unique=False, invert=False):
+        return sorting.isin(self, test_elements, assume_unique=assume_unique, invert=invert)
+
     def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
         return sorting.unique(self, sorted, return_inverse, return_counts, dim)
 

@@ -1,4 +1,5 @@
-"""Sorting: sort, argsort and topk along one dimension; unique and unique_consecutive.
+"""Sorting: sort, argsort and topk along one dimension; unique and unique_consecutive;
+kthvalue and median; searchsorted, bucketize, isin and nonzero.
 
 Sorts are stable (equal elements keep their order, also when descending) and put NaN after
 every number when ascending and before when descending, as PyTorch's CPU sort does. The
@@ -8,8 +9,9 @@ gradient of the values goes back to the positions the indices name.
 import numpy as np
 
 from .._backend import array_module
+from .._tensor import Tensor
 from ..autograd.function import Function
-from .elementwise import write_out_pair
+from .elementwise import where, write_out, write_out_pair
 from .indexing import take_along_backward
 from .reduction import _return_type
 from .shape import normalize_dim
@@ -221,3 +223,248 @@ def unique_consecutive(input, return_inverse: bool = False, return_counts: bool 
     """
     return UniqueConsecutive.apply(input, _unique_dim(input, dim), return_inverse,
                                    return_counts)
+
+
+# ---- order statistics: kthvalue, median --------------------------------------------------------
+
+median_return = _return_type("median")
+kthvalue_return = _return_type("kthvalue")
+
+
+class Kthvalue(Function):
+    """The ``k``-th smallest element along ``axis`` and its index; the gradient goes to that
+    index. NaN sorts after every number."""
+
+    contiguous_output = True
+
+    @classmethod
+    def forward(cls, ctx, a, axis, k, keepdim):
+        xp = array_module(a)
+        order = _sorted_indices(a, axis, False)
+        position = cls._position(xp, a, axis, k)
+        indices = xp.take_along_axis(order, position, axis=axis)
+        values = xp.take_along_axis(a, indices, axis=axis)
+        ctx.shape, ctx.axis = a.shape, axis
+        ctx.save_for_backward(indices)
+        ctx.mark_non_differentiable(indices)
+        if not keepdim:
+            values, indices = values.squeeze(axis), indices.squeeze(axis)
+        return values, indices
+
+    @staticmethod
+    def _position(xp, a, axis, k):
+        shape = list(a.shape)
+        shape[axis] = 1
+        return xp.full(shape, k - 1, np.int64)
+
+    @staticmethod
+    def backward(ctx, grad_values, grad_indices):
+        indices, = ctx.saved_tensors
+        grad = grad_values.reshape(indices.shape)
+        return take_along_backward(grad, indices, ctx.axis, ctx.shape), None, None, None
+
+
+class MedianDim(Kthvalue):
+    """The lower median along ``axis``, or the first NaN where there is one, as PyTorch."""
+
+    node_name = "MedianBackward1"
+
+    @staticmethod
+    def _position(xp, a, axis, k):
+        count = a.shape[axis]
+        if a.dtype.kind != "f":
+            return xp.full(a.shape[:axis] + (1,) + a.shape[axis + 1:], (count - 1) // 2,
+                           np.int64)
+        numbers = (~xp.isnan(a)).sum(axis=axis, keepdims=True)
+        return xp.where(numbers < count, numbers, (count - 1) // 2).astype(np.int64)
+
+
+class Median(Function):
+    """The lower median of all elements (NaN if there is one); the gradient is shared by the
+    elements equal to it, as PyTorch shares it."""
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = array_module(a)
+        flat = a.reshape(-1)
+        if flat.size == 0:
+            out = xp.asarray(np.nan, a.dtype)
+        else:
+            values, _ = MedianDim.forward(ctx, flat, 0, None, False)
+            out = values
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        xp = array_module(grad)
+        chosen = (a == out) | (xp.isnan(a) & xp.isnan(out)) if a.dtype.kind == "f" \
+            else a == out
+        return grad * chosen / chosen.sum()
+
+
+def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False, *, out=None):
+    """``(values, indices)``: the ``k``-th smallest element along ``dim`` and where it is.
+
+    Example:
+        >>> import ember
+        >>> ember.kthvalue(ember.tensor([3.0, 1.0, 2.0]), 2).values
+        tensor(2.)
+    """
+    dim = normalize_dim(dim, max(input.ndim, 1))
+    size = input.shape[dim] if input.ndim else 1
+    if not 1 <= k <= size:
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
+    if not input.ndim:
+        return write_out_pair("kthvalue", kthvalue_return(*Kthvalue.apply(
+            input.reshape(1), 0, k, False)), out)
+    return write_out_pair("kthvalue", kthvalue_return(*Kthvalue.apply(input, dim, k, keepdim)),
+                          out)
+
+
+def median(input, dim=None, keepdim: bool = False, *, out=None):
+    """The lower of the two middle values of all elements, or ``(values, indices)`` along
+    ``dim``; NaN wherever there is a NaN.
+
+    Example:
+        >>> import ember
+        >>> ember.median(ember.tensor([4.0, 1.0, 3.0, 2.0]))
+        tensor(2.)
+    """
+    if dim is None:
+        return write_out("median", Median.apply(input), out)
+    dim = normalize_dim(dim, max(input.ndim, 1))
+    if input.ndim and input.shape[dim] == 0:
+        raise IndexError(f"median(): Expected reduction dim {dim} to have non-zero size.")
+    if not input.ndim:
+        values, indices = MedianDim.apply(input.reshape(1), 0, None, False)
+        return write_out_pair("median", median_return(values, indices), out)
+    return write_out_pair("median", median_return(*MedianDim.apply(input, dim, None, keepdim)),
+                          out)
+
+
+# ---- searching in sorted sequences, membership -------------------------------------------------
+
+class Searchsorted(Function):
+    """For each value, the index where it would go in the sorted ``sequence`` (the last
+    dimension; rows pair with the values' rows when ``sequence`` has several)."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, sequence, values, right, int32):
+        xp = array_module(values)
+        side = "right" if right else "left"
+        dtype = np.int32 if int32 else np.int64
+        if sequence.ndim == 1:
+            return xp.searchsorted(sequence, values, side=side).astype(dtype)
+        rows = sequence.reshape(-1, sequence.shape[-1])
+        wanted = values.reshape(rows.shape[0], -1)
+        out = xp.stack([xp.searchsorted(row, value, side=side)
+                        for row, value in zip(rows, wanted)])
+        return out.reshape(values.shape).astype(dtype)
+
+
+class Isin(Function):
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, elements, test_elements, invert):
+        return array_module(elements).isin(elements, test_elements, invert=invert)
+
+
+class Nonzero(Function):
+    """The indices of the non-zero elements, one row each (an ``(n, ndim)`` int64 tensor)."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = array_module(a)
+        return xp.argwhere(a).astype(np.int64, copy=False)
+
+
+def searchsorted(sorted_sequence, values, *, out_int32: bool = False, right: bool = False,
+                 side=None, out=None, sorter=None):
+    """The indices at which ``values`` would be inserted into ``sorted_sequence`` (its last
+    dimension) to keep it sorted: before equal elements, or after them with ``right=True`` (or
+    ``side="right"``).
+
+    Example:
+        >>> import ember
+        >>> ember.searchsorted(ember.tensor([1, 3, 5]), ember.tensor([3, 6]))
+        tensor([1, 3])
+    """
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but "
+                               f"got {side}")
+        if right and side == "left":
+            raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, "
+                               "got side of left while right was True")
+        right = side == "right"
+    if sorter is not None:
+        sorted_sequence = sorted_sequence.gather(-1, sorter)
+    if not isinstance(values, Tensor):
+        values = Tensor._wrap(array_module(sorted_sequence._data).asarray(values))
+    if sorted_sequence.ndim > 1 and sorted_sequence.shape[:-1] != values.shape[:-1]:
+        raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or "
+                           f"the first N-1 dimensions of boundaries tensor and input value "
+                           f"tensor must match, but we got boundaries tensor "
+                           f"{list(sorted_sequence.shape)} and input value tensor "
+                           f"{list(values.shape)}")
+    result = Searchsorted.apply(sorted_sequence, values, right, out_int32)
+    return write_out("searchsorted", result, out)
+
+
+def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False, out=None):
+    """The bucket of each element of ``input`` between the sorted 1-d ``boundaries``: the index
+    ``i`` with ``boundaries[i - 1] < x <= boundaries[i]`` (``<=`` and ``<`` with ``right``).
+
+    Example:
+        >>> import ember
+        >>> ember.bucketize(ember.tensor([3, 6]), ember.tensor([1, 3, 5]))
+        tensor([1, 3])
+    """
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim("
+                           f"{boundaries.ndim})")
+    if not isinstance(input, Tensor):
+        input = Tensor._wrap(array_module(boundaries._data).asarray(input))
+    return write_out("bucketize", Searchsorted.apply(boundaries, input, right, out_int32), out)
+
+
+def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False):
+    """True where an element of ``elements`` is among ``test_elements`` (False with
+    ``invert``); either may be a number.
+
+    Example:
+        >>> import ember
+        >>> ember.isin(ember.tensor([1, 2, 3]), ember.tensor([2, 5]))
+        tensor([False,  True, False])
+    """
+    def as_tensor(value, like):
+        return value if isinstance(value, Tensor) else Tensor._wrap(
+            array_module(like._data).asarray(value))
+    if not isinstance(elements, Tensor):
+        elements = as_tensor(elements, test_elements)
+    return Isin.apply(elements, as_tensor(test_elements, elements), invert)
+
+
+def nonzero(input, *, out=None, as_tuple: bool = False):
+    """The indices of the non-zero elements: an ``(n, input.ndim)`` tensor, or with
+    ``as_tuple`` one index tensor per dimension (``ember.where(input)``).
+
+    Example:
+        >>> import ember
+        >>> ember.nonzero(ember.tensor([[0, 1], [1, 1]]))
+        tensor([[0, 1],
+                [1, 0],
+                [1, 1]])
+    """
+    if as_tuple:
+        if input.ndim == 0:
+            return (Nonzero.apply(input.reshape(1)).reshape(-1),)
+        return where(input)
+    return write_out("nonzero", Nonzero.apply(input), out)
