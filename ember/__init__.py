@@ -33,17 +33,19 @@ from .ops.elementwise import (abs, acos, acosh, add, addcdiv, addcmul, arccos, a
                               sgn, sigmoid, sign, sin, sinc, sinh, sqrt, sub, tan, tanh,
                               true_divide, trunc, where)
 from .ops.elementwise import write_out as _write_out
-from .ops.indexing import (gather, index_add, index_fill, index_select, masked_fill, narrow,
-                            scatter, scatter_add, scatter_reduce)
+from .ops.indexing import (gather, index_add, index_fill, index_select, masked_fill,
+                            masked_scatter, masked_select, narrow, scatter, scatter_add,
+                            scatter_reduce, select, take_along_dim)
 from .ops.linalg import addmm, bmm, dot, einsum, matmul, mm, mv
 from .ops.linalg import torch_cross as cross
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, bincount, count_nonzero,
                             histc, logsumexp, max, mean, min, norm, prod, std, std_mean, sum, var,
                             var_mean)
 from .ops.scan import cumprod, cumsum
-from .ops.shape import (cat, chunk, clone, diag, diagonal, diff, flatten, flip, meshgrid, outer,
-                        permute, repeat_interleave, reshape, roll, split, squeeze, stack, t, tile,
-                        trace, transpose, tril, triu, unbind, unsqueeze)
+from .ops.shape import (cat, chunk, clone, diag, diagonal, diff, flatten, flip, meshgrid,
+                        moveaxis, movedim, outer, permute, repeat_interleave, reshape, roll, split,
+                        squeeze, stack, swapaxes, swapdims, t, tile, trace, transpose, tril, triu,
+                        unbind, unsqueeze)
 from .ops.sorting import (argsort, bucketize, isin, kthvalue, median, nonzero, searchsorted,
                           sort, topk, unique, unique_consecutive)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state

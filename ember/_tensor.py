@@ -1036,6 +1036,31 @@ class Tensor:
     def multinomial(self, num_samples, replacement=False, *, generator=None):
         return creation.multinomial(self, num_samples, replacement, generator=generator)
 
+    def masked_scatter(self, mask, source):
+        return indexing.masked_scatter(self, mask, source)
+
+    def masked_scatter_(self, mask, source) -> "Tensor":
+        return self._inplace(indexing.masked_scatter, mask, source)
+
+    def masked_select(self, mask):
+        return indexing.masked_select(self, mask)
+
+    def select(self, dim, index):
+        return indexing.select(self, dim, index)
+
+    def take_along_dim(self, indices, dim=None):
+        return indexing.take_along_dim(self, indices, dim)
+
+    def movedim(self, source, destination):
+        return shape.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0, axis1):
+        return shape.transpose(self, axis0, axis1)
+
+    swapdims = swapaxes
+
     def narrow(self, dim, start, length):
         return indexing.narrow(self, dim, start, length)
 

@@ -2054,7 +2054,53 @@ def _more_reduction_rows():
     ]
 
 
+def _more_view_rows():
+    """masked_scatter, masked_select, select, take_along_dim, movedim, swapaxes."""
+    mask = np.array([[True, False, True], [False, True, False]])
+    return [
+        OpInfo("masked_scatter", lambda lib, a, m, s: lib.masked_scatter(a, m, s),
+               lambda rng: [Sample((randn(rng, 2, 3), mask, randn(rng, 5))),
+                            Sample((randn(rng, 2, 3), mask[0], randn(rng, 2, 3)),
+                                   desc="broadcast mask"),
+                            Sample((np.arange(4), np.array([True, False, False, True]),
+                                    np.array([7, 8])), desc="int64")],
+               method="masked_scatter", inplace="masked_scatter_",
+               error_inputs=[err((np.ones((2, 3)), mask, np.ones(2)), RuntimeError,
+                                 "Number of elements of source < number of ones in mask"),
+                             err((np.ones((2, 3)), mask.astype(np.float32), np.ones(5)),
+                                 RuntimeError, "masked_scatter_ only supports boolean masks, "
+                                 "but got mask with dtype Float")]),
+        OpInfo("masked_select", lambda lib, a, m: lib.masked_select(a, m),
+               lambda rng: [Sample((randn(rng, 2, 3), mask)),
+                            Sample((randn(rng, 2, 3), mask[0]), desc="broadcast mask"),
+                            Sample((randn(rng, 3), mask), desc="broadcast input"),
+                            Sample((randn(rng, 2, 3), np.zeros((2, 3), bool)), desc="none")],
+               method="masked_select", keywords=("masked_select", "input", "mask"),
+               error_inputs=[err((np.ones(2), np.ones(2)), RuntimeError,
+                                 "masked_select: expected BoolTensor for mask")]),
+        OpInfo("select", lambda lib, a, d, i: lib.select(a, d, i),
+               lambda rng: [Sample((randn(rng, 2, 3), 1, -1)), Sample((randn(rng, 2, 3), 0, 1),
+                                                                     desc="dim 0")],
+               method="select", keywords=("select", "input", "dim", "index")),
+        OpInfo("take_along_dim", lambda lib, a, i, *d: lib.take_along_dim(a, i, *d),
+               lambda rng: [Sample((randn(rng, 3, 4), np.array([[0], [3], [1]]), 1)),
+                            Sample((randn(rng, 3, 4), np.array([[2, 0, 1, 1]]), 0),
+                                   desc="broadcast index"),
+                            Sample((randn(rng, 3, 4), np.array([5, 0])), desc="flattened")],
+               method="take_along_dim", check_grad_fn_name=False),
+        OpInfo("movedim", lambda lib, a, s, d: lib.movedim(a, s, d),
+               lambda rng: [Sample((randn(rng, 2, 3, 4), 0, -1)),
+                            Sample((randn(rng, 2, 3, 4), (0, 1), (2, 0)), desc="two")],
+               method="movedim", keywords=("movedim", "input", "source", "destination")),
+        OpInfo("moveaxis", lambda lib, a: lib.moveaxis(a, 1, 0), unary(((2, 3),)),
+               method=None),
+        OpInfo("swapaxes", lambda lib, a: lib.swapaxes(a, 0, -1), unary(((2, 3, 4),))),
+        OpInfo("swapdims_method", lambda lib, a: a.swapdims(0, 1), unary(((2, 3),))),
+    ]
+
+
 op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows()
          + _indexing_rows() + _inplace_rows() + _linalg_rows() + _functional_rows()
          + _sorting_rows() + _more_elementwise_rows() + _more_indexing_rows()
-         + _more_linalg_rows() + _more_shape_rows() + _more_reduction_rows())
+         + _more_linalg_rows() + _more_shape_rows() + _more_reduction_rows()
+         + _more_view_rows())

@@ -574,6 +574,54 @@ class IndexFillTensor(IndexFill):
         return zero_where(grad, filled), None, None, zero_where(grad, ~filled).sum()
 
 
+class MaskedScatter(Function):
+    """``input`` with the positions where ``mask`` holds (broadcast, in C order) taken from
+    ``source``'s leading elements; the gradients split between the two by the mask."""
+
+    @staticmethod
+    def forward(ctx, a, mask, source):
+        xp = array_module(a)
+        mask = xp.broadcast_to(mask, a.shape)
+        count = int(mask.sum())
+        out = a.copy()
+        out[mask] = source.reshape(-1)[:count]
+        ctx.save_for_backward(mask)
+        ctx.count, ctx.source_shape = count, source.shape
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        mask, = ctx.saved_tensors
+        xp = array_module(grad)
+        grad_source = None
+        if ctx.needs_input_grad[2]:
+            grad_source = xp.zeros(int(np.prod(ctx.source_shape)), grad.dtype)
+            grad_source[:ctx.count] = grad[mask]
+            grad_source = grad_source.reshape(ctx.source_shape)
+        return zero_where(grad, mask), None, grad_source
+
+
+class MaskedSelect(Function):
+    """The elements where ``mask`` (broadcast with ``input``) holds, as a 1-d tensor."""
+
+    @staticmethod
+    def forward(ctx, a, mask):
+        xp = array_module(a)
+        shape = np.broadcast_shapes(a.shape, mask.shape)
+        mask = xp.broadcast_to(mask, shape)
+        ctx.save_for_backward(mask)
+        ctx.shape = a.shape
+        return xp.broadcast_to(a, shape)[mask]
+
+    @staticmethod
+    def backward(ctx, grad):
+        mask, = ctx.saved_tensors
+        xp = array_module(grad)
+        grad_input = xp.zeros(mask.shape, grad.dtype)
+        grad_input[mask] = grad
+        return grad_input, None
+
+
 # ---- the plain functions -----------------------------------------------------------------
 
 def _raw_key(key):
@@ -973,3 +1021,73 @@ def narrow(input, dim: int, start, length: int):
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
                            f"({size}).")
     return getitem(input, (slice(None),) * dim + (slice(start, start + length),))
+
+
+def masked_scatter(input, mask, source):
+    """``input`` with its elements where ``mask`` holds replaced, in order, by ``source``'s.
+
+    Example:
+        >>> import ember
+        >>> ember.zeros(4).masked_scatter(ember.tensor([True, False, True, False]),
+        ...                               ember.tensor([1.0, 2.0, 3.0]))
+        tensor([1., 0., 2., 0.])
+    """
+    mask = mask._data
+    if mask.dtype != np.bool_:
+        raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with "
+                           f"dtype {type_name(mask.dtype)}")
+    if int(array_module(mask).broadcast_to(mask, input.shape).sum()) > source.numel():
+        raise RuntimeError("Number of elements of source < number of ones in mask")
+    return MaskedScatter.apply(input, mask, source)
+
+
+def masked_select(input, mask, *, out=None):
+    """The elements of ``input`` where ``mask`` (broadcast with it) holds, as a 1-d tensor.
+
+    Example:
+        >>> import ember
+        >>> ember.masked_select(ember.tensor([1, 2, 3]), ember.tensor([True, False, True]))
+        tensor([1, 3])
+    """
+    mask = mask._data
+    if mask.dtype != np.bool_:
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
+    return write_out("masked_select", MaskedSelect.apply(input, mask), out)
+
+
+def select(input, dim: int, index: int):
+    """The view of ``input`` at ``index`` along ``dim``, which it drops.
+
+    Example:
+        >>> import ember
+        >>> ember.select(ember.arange(6).reshape(2, 3), 1, -1)
+        tensor([2, 5])
+    """
+    dim = normalize_dim(dim, input.ndim)
+    return getitem(input, (slice(None),) * dim + (int(index),))
+
+
+def take_along_dim(input, indices, dim=None, *, out=None):
+    """The values of ``input`` at ``indices`` along ``dim`` (broadcasting the other dimensions;
+    of the flattened input without ``dim``), as ``argsort``/``argmax`` results pick them.
+
+    Example:
+        >>> import ember
+        >>> x = ember.tensor([[10, 30, 20]])
+        >>> ember.take_along_dim(x, x.argsort(dim=1), dim=1)
+        tensor([[10, 20, 30]])
+    """
+    if dim is None:
+        return write_out("take_along_dim", gather(input.reshape(-1), 0, indices.reshape(-1)),
+                         out)
+    dim = normalize_dim(dim, input.ndim)
+    # The other dimensions broadcast; along dim each keeps its own size.
+    others = np.broadcast_shapes(_without(input.shape, dim), _without(indices.shape, dim))
+    input_shape = others[:dim] + (input.shape[dim],) + others[dim:]
+    index_shape = others[:dim] + (indices.shape[dim],) + others[dim:]
+    return write_out("take_along_dim", gather(input.expand(*input_shape), dim,
+                                              indices.expand(*index_shape)), out)
+
+
+def _without(shape, dim: int) -> tuple:
+    return tuple(shape[:dim]) + tuple(shape[dim + 1:])

@@ -1007,3 +1007,40 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
         input = elementwise.logical_xor(later, earlier) if input.dtype.numpy.kind == "b" \
             else elementwise.sub(later, earlier)
     return input
+
+
+def movedim(input, source, destination):
+    """``input`` with the dimensions ``source`` moved to ``destination`` (ints or sequences),
+    the others keeping their order: a view.
+
+    Example:
+        >>> import ember
+        >>> ember.movedim(ember.zeros(2, 3, 4), 0, -1).shape
+        ember.Size([3, 4, 2])
+    """
+    source = [source] if isinstance(source, int) else list(source)
+    destination = [destination] if isinstance(destination, int) else list(destination)
+    if len(source) != len(destination):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({source} "
+                           f"dims) should contain the same number of dims as destination "
+                           f"({destination} dims)")
+    ndim = input.ndim
+    source = [normalize_dim(d, ndim) for d in source]
+    destination = [normalize_dim(d, ndim) for d in destination]
+    order = [d for d in range(ndim) if d not in source]
+    for target, moved in sorted(zip(destination, source)):
+        order.insert(target, moved)
+    return permute(input, order)
+
+
+def swapaxes(input, axis0: int, axis1: int):
+    """``transpose`` under NumPy's name."""
+    return transpose(input, axis0, axis1)
+
+
+def swapdims(input, dim0: int, dim1: int):
+    """``transpose`` under another name."""
+    return transpose(input, dim0, dim1)
+
+
+moveaxis = movedim
