@@ -17,37 +17,39 @@ from ._tensor_types import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, Fl
                             channels_last_3d, contiguous_format, memory_format, preserve_format)
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                                  set_grad_enabled)
-from .ops.creation import (arange, as_tensor, empty, empty_like, empty_strided, eye, from_numpy,
-                           full, full_like, linspace, multinomial, normal, ones, ones_like, rand,
-                           rand_like, randint, randn, randn_like, randperm, tensor, zeros,
-                           zeros_like)
+from .ops.creation import (arange, as_tensor, bernoulli, empty, empty_like, empty_strided, eye,
+                           from_numpy, full, full_like, linspace, multinomial, normal, ones,
+                           ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
+                           zeros, zeros_like)
 from .ops.elementwise import (abs, acos, acosh, add, addcdiv, addcmul, arccos, arccosh, arcsin,
                               arcsinh, arctan, arctan2, arctanh, asin, asinh, atan, atan2, atanh,
                               bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or,
                               bitwise_right_shift, bitwise_xor, ceil, clamp, clamp_max, clamp_min,
-                              cos, cosh, div, eq, erf, erfc, erfinv, exp, exp2, expm1, fix, floor,
-                              floor_divide, fmod, frac, ge, gt, hypot, isclose, isfinite, isinf,
-                              isnan, le, lerp, log, log1p, log2, log10, logaddexp, logical_and,
-                              logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne,
-                              neg, pow, reciprocal, relu, remainder, result_type, round, rsqrt,
-                              sgn, sigmoid, sign, sin, sinc, sinh, sqrt, sub, tan, tanh,
-                              true_divide, trunc, where)
+                              cos, cosh, deg2rad, div, eq, erf, erfc, erfinv, exp, exp2, expm1, fix,
+                              floor, floor_divide, fmod, frac, ge, gt, hypot, isclose, isfinite,
+                              isinf, isnan, le, lerp, log, log1p, log2, log10, logaddexp,
+                              logical_and, logical_not, logical_or, logical_xor, lt, maximum,
+                              minimum, mul, nan_to_num, ne, neg, pow, rad2deg, reciprocal, relu,
+                              remainder, result_type, round, rsqrt, sgn, sigmoid, sign, sin, sinc,
+                              sinh, sqrt, sub, tan, tanh, true_divide, trunc, where)
 from .ops.elementwise import write_out as _write_out
 from .ops.indexing import (gather, index_add, index_fill, index_select, masked_fill,
                             masked_scatter, masked_select, narrow, scatter, scatter_add,
                             scatter_reduce, select, take_along_dim)
-from .ops.linalg import addmm, bmm, dot, einsum, matmul, mm, mv
+from .ops.linalg import addmm, addmv, baddbmm, bmm, dot, einsum, matmul, mm, mv
 from .ops.linalg import torch_cross as cross
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, bincount, count_nonzero,
                             histc, logsumexp, max, mean, min, norm, prod, std, std_mean, sum, var,
                             var_mean)
 from .ops.scan import cumprod, cumsum
-from .ops.shape import (cat, chunk, clone, diag, diagonal, diff, flatten, flip, meshgrid,
-                        moveaxis, movedim, outer, permute, repeat_interleave, reshape, roll, split,
-                        squeeze, stack, swapaxes, swapdims, t, tile, trace, transpose, tril, triu,
-                        unbind, unsqueeze)
-from .ops.sorting import (argsort, bucketize, isin, kthvalue, median, nonzero, searchsorted,
-                          sort, topk, unique, unique_consecutive)
+from .ops.shape import (atleast_1d, atleast_2d, atleast_3d, broadcast_tensors, broadcast_to, cat,
+                        chunk, clone, column_stack, diag, diagonal, diff, dstack, flatten, flip,
+                        fliplr, flipud, hstack, meshgrid, moveaxis, movedim, outer, permute,
+                        ravel, repeat_interleave, reshape, roll, split, squeeze, stack, swapaxes,
+                        swapdims, t, tile, trace, transpose, tril, triu, unbind, unflatten,
+                        unsqueeze, vstack)
+from .ops.sorting import (argsort, argwhere, bucketize, isin, kthvalue, median, nonzero,
+                          searchsorted, sort, topk, unique, unique_consecutive)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 
 # The subpackages come after Tensor and the ops, which they import.

@@ -1051,6 +1051,73 @@ class Tensor:
     def take_along_dim(self, indices, dim=None):
         return indexing.take_along_dim(self, indices, dim)
 
+    def ravel(self):
+        return shape.ravel(self)
+
+    def broadcast_to(self, size):
+        return shape.broadcast_to(self, size)
+
+    def fliplr(self):
+        return shape.fliplr(self)
+
+    def flipud(self):
+        return shape.flipud(self)
+
+    def argwhere(self):
+        return sorting.argwhere(self)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return linalg.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1) -> "Tensor":
+        _check_inplace_size(self, (batch1.shape[0], batch1.shape[1], batch2.shape[-1]))
+        return self._inplace(lambda s, a, b: linalg.baddbmm(s, a, b, beta=beta, alpha=alpha),
+                             batch1, batch2)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return linalg.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addmv_(self, mat, vec, *, beta=1, alpha=1) -> "Tensor":
+        _check_inplace_size(self, (mat.shape[0],))
+        return self._inplace(lambda s, a, b: linalg.addmv(s, a, b, beta=beta, alpha=alpha),
+                             mat, vec)
+
+    def cumsum_(self, dim, *, dtype=None) -> "Tensor":
+        return self._inplace(lambda s: scan.cumsum(s, dim, dtype=dtype))
+
+    def cumprod_(self, dim, *, dtype=None) -> "Tensor":
+        return self._inplace(lambda s: scan.cumprod(s, dim, dtype=dtype))
+
+    def type_as(self, other) -> "Tensor":
+        return self.to(other.dtype)
+
+    def is_nonzero(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError("Boolean value of Tensor with "
+                               + ("no values" if self._data.size == 0 else
+                                  "more than one value") + " is ambiguous")
+        return bool(self._data.reshape(()))
+
+    def is_same_size(self, other) -> bool:
+        return self._data.shape == other._data.shape
+
+    def fill_diagonal_(self, fill_value, wrap=False) -> "Tensor":
+        return self._inplace(lambda s: shape.fill_diagonal(s, fill_value, wrap))
+
+    def bernoulli(self, p=None, *, generator=None):
+        return creation.bernoulli(self, p, generator=generator)
+
+    def bernoulli_(self, p=0.5, *, generator=None) -> "Tensor":
+        return self._inplace(elementwise.fill, creation.bernoulli_values(self, p, generator))
+
+    def random_(self, from_=0, to=None, *, generator=None) -> "Tensor":
+        return self._inplace(elementwise.fill,
+                             creation.integer_values(self, from_, to, generator))
+
+    def exponential_(self, lambd=1.0, *, generator=None) -> "Tensor":
+        return self._inplace(elementwise.fill,
+                             creation.exponential_values(self, lambd, generator))
+
     def movedim(self, source, destination):
         return shape.movedim(self, source, destination)
 
@@ -1164,18 +1231,27 @@ class Tensor:
         return linalg.torch_cross(self, other, dim)
 
 
+def _check_inplace_size(tensor, size) -> None:
+    """PyTorch's error for an in-place product (``baddbmm_``, ``addmv_``) into a tensor of
+    another shape, which it does not broadcast."""
+    if tuple(tensor.shape) != tuple(size):
+        raise RuntimeError(f"Bad in-place call: input tensor size {list(tensor.shape)} and "
+                           f"output tensor size {list(size)} should match")
+
+
 # Elementwise ops whose Tensor methods only forward to the function of the same name in
 # ember.ops.elementwise: ``t.name(*args)``, and ``t.name_(*args)`` written in place.
 _ELEMENTWISE_METHODS = (
     "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
     "asin", "asinh", "atan", "atan2", "atanh", "bitwise_left_shift", "bitwise_right_shift",
-    "clamp_max", "clamp_min", "cosh", "erf", "erfc", "erfinv", "exp2", "fix", "fmod", "frac",
-    "hypot", "logaddexp", "logical_and", "logical_or", "logical_xor", "sgn", "sinc", "sinh",
-    "tan", "trunc")
+    "clamp_max", "clamp_min", "cosh", "deg2rad", "erf", "erfc", "erfinv", "exp2", "fix", "fmod",
+    "frac", "hypot", "logaddexp", "logical_and", "logical_or", "logical_xor", "nan_to_num",
+    "rad2deg", "sgn", "sinc", "sinh", "tan", "true_divide", "trunc")
 _ELEMENTWISE_INPLACE = _ELEMENTWISE_METHODS + (
-    "abs", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "ceil", "cos", "exp",
-    "expm1", "floor", "floor_divide", "log", "log10", "log1p", "log2", "logical_not", "neg",
-    "reciprocal", "relu", "remainder", "round", "rsqrt", "sigmoid", "sign", "sin", "sqrt", "tanh")
+    "abs", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "ceil", "cos", "eq", "exp",
+    "expm1", "floor", "floor_divide", "ge", "gt", "le", "log", "log10", "log1p", "log2",
+    "logical_not", "lt", "ne", "neg", "reciprocal", "relu", "remainder", "round", "rsqrt",
+    "sigmoid", "sign", "sin", "sqrt", "tanh")
 _NOT_INPLACE = ("logaddexp",)  # PyTorch has no logaddexp_
 
 

@@ -2099,8 +2099,75 @@ def _more_view_rows():
     ]
 
 
+def _more_misc_rows():
+    """deg2rad, rad2deg, nan_to_num, baddbmm, addmv, stacking helpers, in-place comparisons
+    and scans, fill_diagonal_."""
+    special = np.array([np.nan, np.inf, -np.inf, 1.5, -2.0], FLOAT32)
+    return [
+        OpInfo("deg2rad", lambda lib, a: lib.deg2rad(a), unary(_EDGE_SHAPES), method="deg2rad",
+               inplace="deg2rad_", keywords=("deg2rad", "input")),
+        OpInfo("rad2deg", lambda lib, a: lib.rad2deg(a), unary(), method="rad2deg",
+               inplace="rad2deg_"),
+        OpInfo("nan_to_num", lambda lib, a, *args, **kw: lib.nan_to_num(a, *args, **kw),
+               lambda rng: [Sample((special,)), Sample((special, 1.0, 100.0, -100.0),
+                                                       desc="values"),
+                            Sample((randn(rng, 2, 3),), desc="finite"),
+                            Sample((np.array([1, 2]),), desc="int64")],
+               method="nan_to_num", inplace="nan_to_num_",
+               keywords=("nan_to_num", "input", "nan", "posinf", "neginf"),
+               gradcheck=False),
+        OpInfo("baddbmm", lambda lib, a, b, c, **kw: lib.baddbmm(a, b, c, **kw),
+               lambda rng: [Sample((randn(rng, 2, 3, 2), randn(rng, 2, 3, 4), randn(rng, 2, 4, 2))),
+                            Sample((randn(rng, 2), randn(rng, 2, 3, 4), randn(rng, 2, 4, 2)),
+                                   {"beta": 0.5, "alpha": 2.0}, desc="broadcast, beta, alpha"),
+                            Sample((np.full((1, 1, 1), np.nan, FLOAT32), randn(rng, 1, 2, 2),
+                                    randn(rng, 1, 2, 2)), {"beta": 0}, desc="beta 0 ignores NaN",
+                                   grad=(1, 2))],
+               method="baddbmm", inplace="baddbmm_",
+               keywords=("baddbmm", "input", "batch1", "batch2"),
+               error_inputs=[err((np.ones((2, 2)), np.ones((2, 2)), np.ones((1, 2, 2))),
+                                 RuntimeError, "batch1 must be a 3D tensor"),
+                             err((np.ones((2, 2)), np.ones((1, 2, 3)), np.ones((1, 2, 2))),
+                                 RuntimeError, "Expected size for first two dimensions of batch2 "
+                                 "tensor to be: [1, 3] but got: [1, 2].")]),
+        OpInfo("addmv", lambda lib, a, m, v, **kw: lib.addmv(a, m, v, **kw),
+               lambda rng: [Sample((randn(rng, 2), randn(rng, 2, 3), randn(rng, 3))),
+                            Sample((np.asarray(randn(rng)), randn(rng, 2, 3), randn(rng, 3)),
+                                   {"beta": 2, "alpha": -1}, desc="0-d input, beta, alpha")],
+               method="addmv", inplace="addmv_", keywords=("addmv", "input", "mat", "vec"),
+               error_inputs=[err((np.ones(2), np.ones((2, 3)), np.ones(2)), RuntimeError,
+                                 "size mismatch, got input (2), mat (2x3), vec (2)")]),
+        OpInfo("stacking", lambda lib, a, b: (lib.hstack([a, b]), lib.vstack([a, b]),
+                                              lib.dstack([a, b]), lib.column_stack([a, b])),
+               lambda rng: [Sample((randn(rng, 3), randn(rng, 3)), desc="vectors"),
+                            Sample((randn(rng, 2, 3), randn(rng, 2, 3)), desc="matrices")],
+               check_grad_fn_name=False),
+        OpInfo("atleast", lambda lib, a: (lib.atleast_1d(a), lib.atleast_2d(a), lib.atleast_3d(a)),
+               unary(((), (3,), (2, 3), (2, 3, 4))), check_grad_fn_name=False),
+        OpInfo("broadcasting", lambda lib, a, b: lib.broadcast_tensors(a, b)
+               + (lib.broadcast_to(a, (2, 3, 3)), lib.ravel(b), lib.fliplr(b), lib.flipud(a)),
+               lambda rng: [Sample((randn(rng, 3, 1), randn(rng, 2, 1, 3)))]),
+        OpInfo("argwhere", lambda lib, a: lib.argwhere(a),
+               lambda rng: [Sample((np.array([[0, 1], [2, 0]]),))], differentiable=False,
+               method="argwhere"),
+        OpInfo("comparison_inplace", lambda lib, a, b: tuple(
+            getattr(a.clone(), name)(b) for name in ("eq_", "ne_", "lt_", "le_", "gt_", "ge_")),
+               lambda rng: [Sample((np.array([1.0, 2.0, 3.0], FLOAT32), 2.0)),
+                            Sample((np.array([1, 2, 3]), np.array([3, 2, 1])), desc="int64")],
+               differentiable=False),
+        OpInfo("cumsum_", lambda lib, a: (a * 1).cumsum_(1), unary(((2, 3),)), inplace=None),
+        OpInfo("cumprod_", lambda lib, a: (a * 1).cumprod_(0), unary(((2, 3),), make=positive)),
+        OpInfo("fill_diagonal_", lambda lib, a, v, *w: (a * 1).fill_diagonal_(v, *w),
+               lambda rng: [Sample((randn(rng, 3, 3), 2.0)), Sample((randn(rng, 5, 2), 0.0, True),
+                                                                   desc="tall, wrap"),
+                            Sample((randn(rng, 5, 2), 0.0), desc="tall"),
+                            Sample((randn(rng, 2, 2, 2), -1.0), desc="3-d")],
+               check_grad_fn_name=False),
+    ]
+
+
 op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows()
          + _indexing_rows() + _inplace_rows() + _linalg_rows() + _functional_rows()
          + _sorting_rows() + _more_elementwise_rows() + _more_indexing_rows()
          + _more_linalg_rows() + _more_shape_rows() + _more_reduction_rows()
-         + _more_view_rows())
+         + _more_view_rows() + _more_misc_rows())

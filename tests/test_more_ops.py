@@ -528,3 +528,36 @@ def test_cross_without_dim_warns_and_takes_the_first_dim_of_size_3():
     with pytest.warns(UserWarning):
         theirs = torch.cross(torch.tensor(a), torch.tensor(b))
     _same(ours, theirs, atol=1e-5)
+
+
+def test_random_fills_in_place():
+    """bernoulli_, bernoulli, random_ and exponential_: ranges, means and dtypes."""
+    ember.manual_seed(2)
+    x = ember.empty(20000)
+    assert x.bernoulli_(0.3) is x
+    assert set(np.unique(x.numpy())) <= {0.0, 1.0} and abs(float(x.mean()) - 0.3) < 0.02
+    probabilities = ember.tensor([0.0, 1.0]).repeat(100)
+    np.testing.assert_array_equal(ember.bernoulli(probabilities).numpy(), probabilities.numpy())
+    with pytest.raises(RuntimeError, match="Expected p_in >= 0 && p_in <= 1"):
+        ember.bernoulli(ember.tensor([1.5]))
+    ints = ember.empty(5000, dtype=ember.int64).random_(3, 7)
+    assert set(np.unique(ints.numpy())) == {3, 4, 5, 6}
+    assert set(np.unique(ember.empty(5000).random_(4).numpy())) == {0.0, 1.0, 2.0, 3.0}
+    assert float(ember.empty(5000).random_().max()) <= 2 ** 24
+    draws = ember.empty(20000, dtype=ember.float64).exponential_(2.0)
+    assert draws.dtype == ember.float64 and abs(float(draws.mean()) - 0.5) < 0.02
+    with pytest.raises(RuntimeError, match="random_ expects 'from' to be less than 'to'"):
+        ember.empty(2).random_(5, 5)
+    leaf = ember.ones(2, requires_grad=True)
+    for lib_leaf in (leaf, torch.ones(2, requires_grad=True)):
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+            lib_leaf.bernoulli_(0.5)
+
+
+def test_type_as_and_predicates():
+    _same(ember.ones(2).type_as(ember.tensor([1])), torch.ones(2).type_as(torch.tensor([1])))
+    assert ember.ones(2).is_same_size(ember.zeros(2)) and not ember.ones(2).is_same_size(
+        ember.zeros(3))
+    assert ember.tensor([2.0]).is_nonzero() is True
+    with pytest.raises(RuntimeError, match="more than one value is ambiguous"):
+        ember.ones(2).is_nonzero()

@@ -44,6 +44,8 @@ EXCEPTIONS = {
     "unique": "PyTorch's is a boolean_dispatch wrapper with (*args, **kwargs); its documented "
               "(input, sorted, return_inverse, return_counts, dim) are ember's",
     "unique_consecutive": "as unique: (input, return_inverse, return_counts, dim)",
+    "bernoulli": "the docstring lists (input, *, generator, out); torch.bernoulli also takes "
+                 "p second (its other overload), as ember's does",
     "masked_scatter": "torch.masked_scatter has no docstring; it takes (input, mask, source)",
     "index_fill": "torch.index_fill has no docstring; it takes (input, dim, index, value)",
     "scatter": "the docstring lists (input, dim, index, src) only; torch.scatter also takes "

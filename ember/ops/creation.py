@@ -414,3 +414,58 @@ def multinomial(input, num_samples: int, replacement: bool = False, *, generator
     draws = _backend.move(draws, input.device)
     result = Multinomial.apply(input, draws, replacement, num_samples)
     return write_out("multinomial", result, out)
+
+
+# ---- random values written in place: bernoulli_, random_, exponential_ -----------------------
+
+def bernoulli_values(tensor, p, generator=None):
+    """0/1 draws shaped like ``tensor``, 1 with probability ``p`` (a number or a tensor that
+    broadcasts), in ``tensor``'s dtype."""
+    probabilities = _backend.move(p._data, _backend.CPU) if isinstance(p, Tensor) else p
+    draws = random._rng(generator).random(tensor._data.shape) < probabilities
+    return _backend.move(draws.astype(tensor._data.dtype), tensor.device)
+
+
+def integer_values(tensor, low=0, high=None, generator=None):
+    """Integers from [low, high) shaped like ``tensor``; ``random_(high)`` starts at 0, and
+    without bounds they run to the largest integer the dtype holds exactly (2^24 for float32,
+    as PyTorch)."""
+    if high is None:
+        low, high = (0, low) if low else (0, _largest_exact(tensor._data.dtype) + 1)
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
+                           f"to={high}")
+    draws = random._rng(generator).integers(low, high, size=tensor._data.shape)
+    return _backend.move(draws.astype(tensor._data.dtype), tensor.device)
+
+
+def _largest_exact(dtype) -> int:
+    if dtype.kind == "f":
+        return 2 ** (np.finfo(dtype).nmant + 1)
+    if dtype.kind == "b":
+        return 1
+    return int(np.iinfo(dtype).max)
+
+
+def exponential_values(tensor, lambd=1.0, generator=None):
+    """Exponential draws of rate ``lambd`` shaped like ``tensor``."""
+    draws = random._rng(generator).exponential(1.0 / lambd, size=tensor._data.shape)
+    return _backend.move(draws.astype(tensor._data.dtype), tensor.device)
+
+
+def bernoulli(input, p=None, *, generator=None, out=None):
+    """0/1 draws, each 1 with the probability in ``input`` (or ``p``), in ``input``'s dtype.
+
+    Example:
+        >>> import ember
+        >>> ember.bernoulli(ember.tensor([0.0, 1.0]))
+        tensor([0., 1.])
+    """
+    probabilities = input if p is None else p
+    data = input._data if p is None else None
+    if data is not None and data.size and bool(((data < 0) | (data > 1)).any()):
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could "
+                           "this error message be improved?  If so, please report an "
+                           "enhancement request to PyTorch.)")
+    result = Tensor._wrap(bernoulli_values(input, probabilities, generator))
+    return write_out("bernoulli", result, out)

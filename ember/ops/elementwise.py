@@ -734,6 +734,34 @@ class _NoInplaceDerivative:
                                   f"implemented.")
 
 
+class Deg2Rad(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: a * (np.pi / 180))
+    derivative = staticmethod(lambda xp, a: np.pi / 180)
+
+
+class Rad2Deg(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: a * (180 / np.pi))
+    derivative = staticmethod(lambda xp, a: 180 / np.pi)
+
+
+class NanToNum(Function):
+    """NaN, +inf and -inf replaced by numbers (by default 0 and the dtype's largest and
+    smallest finite values); the gradient flows only where the input was finite."""
+
+    @staticmethod
+    def forward(ctx, a, nan, posinf, neginf):
+        xp = _backend.array_module(a)
+        ctx.save_for_backward(a)
+        if a.dtype.kind != "f":
+            return a.copy()
+        return xp.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return zero_where(grad, ~_backend.array_module(a).isfinite(a)), None, None, None
+
+
 class AsinhInplace(_NoInplaceDerivative, Asinh):
     node_name = "AsinhBackward1"
     op = "asinh"
@@ -1599,6 +1627,24 @@ frac = _unary_function("frac", Frac, "The fractional part ``input - trunc(input)
                        ("ember.tensor([-1.5, 2.25])", "tensor([-0.5000,  0.2500])"))
 sgn = _unary_function("sgn", Sgn, "The sign (-1, 0 or 1); as ``sign`` for real tensors.",
                       ("ember.tensor([-2.0, 0.0, 3.0])", "tensor([-1.,  0.,  1.])"))
+deg2rad = _unary_function("deg2rad", Deg2Rad, "Degrees to radians, elementwise.",
+                          ("ember.tensor([180.0, 90.0])", "tensor([3.1416, 1.5708])"))
+rad2deg = _unary_function("rad2deg", Rad2Deg, "Radians to degrees, elementwise.",
+                          ("ember.tensor([3.1415927])", "tensor([180.])"))
+
+
+def nan_to_num(input, nan: float = 0.0, posinf=None, neginf=None, *, out=None):
+    """``input`` with NaN replaced by ``nan`` and infinities by ``posinf``/``neginf`` (by
+    default the largest and smallest finite values of its dtype).
+
+    Example:
+        >>> import ember
+        >>> ember.nan_to_num(ember.tensor([float("nan"), 1.0]), nan=-1.0)
+        tensor([-1.,  1.])
+    """
+    return write_out("nan_to_num", NanToNum.apply(input, nan, posinf, neginf), out)
+
+
 # PyTorch names the nodes of these ops' in-place forms ``...Backward1``: Tensor's ``name_``
 # methods apply these Functions instead of the plain ones.
 INPLACE_FUNCTIONS = {"asinh": AsinhInplace, "arcsinh": AsinhInplace,

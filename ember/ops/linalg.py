@@ -815,3 +815,82 @@ def _explicit_equation(equation: str, ndims) -> str:
     else:
         output = output.replace("...", ellipsis)
     return ",".join(expanded) + "->" + output
+
+
+class Baddbmm(Function):
+    """``beta * input + alpha * (batch1 @ batch2)`` for batches of matrices."""
+
+    @staticmethod
+    def forward(ctx, bias, batch1, batch2, beta, alpha):
+        ctx.save_for_backward(batch1 if ctx.needs_input_grad[2] else None,
+                              batch2 if ctx.needs_input_grad[1] else None)
+        ctx.beta, ctx.alpha = beta, alpha
+        product = array_module(batch1).matmul(batch1, batch2)
+        if alpha != 1:
+            product = product * alpha
+        if beta == 0:  # PyTorch ignores input then, NaN and inf included
+            return product + array_module(bias).zeros_like(bias)
+        return product + (bias if beta == 1 else beta * bias)
+
+    @staticmethod
+    def backward(ctx, grad):
+        batch1, batch2 = ctx.saved_tensors
+        scaled = grad * ctx.alpha if ctx.alpha != 1 else grad
+        return (grad * ctx.beta if ctx.beta != 1 else grad,
+                scaled @ _mT(batch2) if ctx.needs_input_grad[1] else None,
+                _mT(batch1) @ scaled if ctx.needs_input_grad[2] else None, None, None)
+
+
+class Addmv(Baddbmm):
+    """``beta * input + alpha * (mat @ vec)``: Baddbmm's algebra on a matrix and a vector."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        mat, vec = ctx.saved_tensors
+        xp = array_module(grad)
+        scaled = grad * ctx.alpha if ctx.alpha != 1 else grad
+        return (grad * ctx.beta if ctx.beta != 1 else grad,
+                xp.outer(scaled, vec) if ctx.needs_input_grad[1] else None,
+                mat.T @ scaled if ctx.needs_input_grad[2] else None, None, None)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+    """``beta * input + alpha * (batch1 @ batch2)``, batched matrix products (``input``
+    broadcast); with ``beta=0`` ``input`` is ignored.
+
+    Example:
+        >>> import ember
+        >>> ember.baddbmm(ember.ones(1, 2, 2), ember.ones(1, 2, 3), ember.ones(1, 3, 2),
+        ...               alpha=0.5)
+        tensor([[[2.5000, 2.5000],
+                 [2.5000, 2.5000]]])
+    """
+    if batch1.ndim != 3 or batch2.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor" if batch1.ndim != 3 else
+                           "batch2 must be a 3D tensor")
+    _check_batch_matrices(batch1, batch2)
+    return write_out("baddbmm", Baddbmm.apply(input, batch1, batch2, beta, alpha), out)
+
+
+def _check_batch_matrices(batch1, batch2) -> None:
+    if batch1.shape[0] != batch2.shape[0] or batch1.shape[2] != batch2.shape[1]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{batch1.shape[0]}, {batch1.shape[2]}] but got: "
+                           f"[{batch2.shape[0]}, {batch2.shape[1]}].")
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
+    """``beta * input + alpha * (mat @ vec)``.
+
+    Example:
+        >>> import ember
+        >>> ember.addmv(ember.ones(2), ember.ones(2, 3), ember.ones(3), beta=2)
+        tensor([5., 5.])
+    """
+    if mat.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, "
+                           f"{vec.ndim}")
+    if mat.shape[1] != vec.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({input.shape[0] if input.ndim else 1}), "
+                           f"mat ({mat.shape[0]}x{mat.shape[1]}), vec ({vec.shape[0]})")
+    return write_out("addmv", Addmv.apply(input, mat, vec, beta, alpha), out)

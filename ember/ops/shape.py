@@ -1044,3 +1044,113 @@ def swapdims(input, dim0: int, dim1: int):
 
 
 moveaxis = movedim
+
+
+def ravel(input):
+    """``input`` flattened to one dimension (a view when its memory allows)."""
+    return reshape(input, (-1,))
+
+
+def broadcast_to(input, shape):
+    """``expand``: a view of ``input`` broadcast to ``shape``."""
+    return expand(input, *sizes_from((shape,)))
+
+
+def broadcast_tensors(*tensors):
+    """The tensors expanded (as views) to their common broadcast shape.
+
+    Example:
+        >>> import ember
+        >>> [t.shape for t in ember.broadcast_tensors(ember.ones(2, 1), ember.ones(3))]
+        [ember.Size([2, 3]), ember.Size([2, 3])]
+    """
+    shape = ()
+    for tensor in tensors:
+        elementwise.check_broadcast(shape, tuple(tensor.shape))
+        shape = np.broadcast_shapes(shape, tuple(tensor.shape))
+    return tuple(expand(t, *shape) for t in tensors)
+
+
+def atleast_1d(*tensors):
+    """Each tensor with at least one dimension (a 0-d one becomes a 1-element vector)."""
+    return _atleast(tensors, lambda t: reshape(t, (1,)) if t.ndim == 0 else t)
+
+
+def atleast_2d(*tensors):
+    """Each tensor with at least two dimensions (leading ones added)."""
+    return _atleast(tensors, lambda t: unsqueeze(atleast_1d(t), 0) if t.ndim < 2 else t)
+
+
+def atleast_3d(*tensors):
+    """Each tensor with at least three dimensions (a matrix gains a trailing one)."""
+    def grow(t):
+        if t.ndim == 0:
+            return reshape(t, (1, 1, 1))
+        if t.ndim == 1:
+            return unsqueeze(unsqueeze(t, 0), -1)
+        return unsqueeze(t, -1) if t.ndim == 2 else t
+    return _atleast(tensors, grow)
+
+
+def _atleast(tensors, grow):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return tuple(grow(t) for t in tensors[0])
+    return grow(tensors[0]) if len(tensors) == 1 else tuple(grow(t) for t in tensors)
+
+
+def hstack(tensors, *, out=None):
+    """Joined along the second dimension (the first for vectors)."""
+    tensors = atleast_1d(list(tensors))
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1, out=out)
+
+
+def vstack(tensors, *, out=None):
+    """Joined along the first dimension, vectors as rows."""
+    return cat(atleast_2d(list(tensors)), 0, out=out)
+
+
+def dstack(tensors, *, out=None):
+    """Joined along the third dimension."""
+    return cat(atleast_3d(list(tensors)), 2, out=out)
+
+
+def column_stack(tensors, *, out=None):
+    """Vectors as columns (matrices as they are), joined along the second dimension."""
+    columns = [reshape(t, (-1, 1)) if t.ndim <= 1 else t for t in tensors]
+    return cat(columns, 1, out=out)
+
+
+def fliplr(input):
+    """``flip`` of the second dimension (left to right)."""
+    if input.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(input, (1,))
+
+
+def flipud(input):
+    """``flip`` of the first dimension (up to down)."""
+    if input.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(input, (0,))
+
+
+def fill_diagonal(input, fill_value, wrap: bool = False):
+    """``input`` with its main diagonal (all dimensions' equal indices) set to ``fill_value``;
+    a tall matrix restarts the diagonal every ``columns + 1`` rows when ``wrap``."""
+    if input.ndim < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if input.ndim > 2 and len(set(input.shape)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    xp = array_module(input._data)
+    mask = xp.zeros(input.shape, bool)
+    if input.ndim == 2:
+        rows, columns = input.shape
+        step = columns + 1
+        flat = mask.reshape(-1)
+        end = rows * columns if wrap else min(rows, columns) * columns
+        flat[:end:step] = True
+    else:
+        index = xp.arange(input.shape[0])
+        mask[(index,) * input.ndim] = True
+    from .indexing import masked_fill  # here: ember.ops.indexing imports this module
+    return masked_fill(input, Tensor._wrap(mask), fill_value)

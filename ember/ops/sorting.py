@@ -468,3 +468,8 @@ def nonzero(input, *, out=None, as_tuple: bool = False):
             return (Nonzero.apply(input.reshape(1)).reshape(-1),)
         return where(input)
     return write_out("nonzero", Nonzero.apply(input), out)
+
+
+def argwhere(input):
+    """``nonzero(input)``: the indices of the non-zero elements, one row each."""
+    return Nonzero.apply(input)
