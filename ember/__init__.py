@@ -41,7 +41,7 @@ from .ops.linalg import torch_cross as cross
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, bincount, count_nonzero,
                             histc, logsumexp, max, mean, min, norm, prod, std, std_mean, sum, var,
                             var_mean)
-from .ops.scan import cumprod, cumsum
+from .ops.scan import cummax, cummin, cumprod, cumsum, logcumsumexp
 from .ops.shape import (atleast_1d, atleast_2d, atleast_3d, broadcast_tensors, broadcast_to, cat,
                         chunk, clone, column_stack, diag, diagonal, diff, dstack, flatten, flip,
                         fliplr, flipud, hstack, meshgrid, moveaxis, movedim, outer, permute,

@@ -909,6 +909,15 @@ class Tensor:
     def cumprod(self, dim, *, dtype=None):
         return scan.cumprod(self, dim, dtype=dtype)
 
+    def cummax(self, dim):
+        return scan.cummax(self, dim)
+
+    def cummin(self, dim):
+        return scan.cummin(self, dim)
+
+    def logcumsumexp(self, dim):
+        return scan.logcumsumexp(self, dim)
+
     def sort(self, dim=-1, descending=False, *, stable=None):
         return sorting.sort(self, dim, descending, stable=stable)
 

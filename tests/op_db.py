@@ -2166,8 +2166,34 @@ def _more_misc_rows():
     ]
 
 
+def _more_scan_rows():
+    """cummax, cummin, logcumsumexp."""
+    def scan_samples(rng):
+        return [Sample((distinct(rng, 3, 4), 1)), Sample((distinct(rng, 3, 4), 0), desc="dim 0"),
+                Sample((np.array([1.0, 3.0, 3.0, 2.0], FLOAT32), 0), desc="ties"),
+                Sample((np.asarray(randn(rng)), 0), desc="0-d"),
+                Sample((np.array([4, 1, 5, 2]), -1), desc="int64"),
+                Sample((np.zeros((1, 0), FLOAT32), 1), desc="empty")]
+    rows = [OpInfo(name, lambda lib, a, d, _n=name: tuple(getattr(lib, _n)(a, d)), scan_samples,
+                   method=name, keywords=(name, "input", "dim"), gradcheck=False)
+            for name in ("cummax", "cummin")]
+    rows += [
+        OpInfo("cummax_nan", lambda lib, a: tuple(lib.cummax(a, 0)) + tuple(lib.cummin(a, 0)),
+               lambda rng: [Sample((np.array([1.0, 3.0, 2.0, np.nan, 5.0], FLOAT32),))],
+               gradcheck=False),
+        OpInfo("logcumsumexp", lambda lib, a, d: lib.logcumsumexp(a, d),
+               lambda rng: [Sample((randn(rng, 3, 4), 1)), Sample((randn(rng, 3, 4), 0),
+                                                                 desc="dim 0"),
+                            Sample((np.array([0.0, 0.0, 1000.0, -1000.0], FLOAT32), 0),
+                                   desc="large"),
+                            Sample((np.asarray(randn(rng)), 0), desc="0-d")],
+               method="logcumsumexp", keywords=("logcumsumexp", "input", "dim")),
+    ]
+    return rows
+
+
 op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows()
          + _indexing_rows() + _inplace_rows() + _linalg_rows() + _functional_rows()
          + _sorting_rows() + _more_elementwise_rows() + _more_indexing_rows()
          + _more_linalg_rows() + _more_shape_rows() + _more_reduction_rows()
-         + _more_view_rows() + _more_misc_rows())
+         + _more_view_rows() + _more_misc_rows() + _more_scan_rows())
