@@ -20,27 +20,27 @@ from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, n
 from .ops.creation import (arange, as_tensor, bernoulli, empty, empty_like, empty_strided, eye,
                            from_numpy, full, full_like, linspace, multinomial, normal, ones,
                            ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
-                           zeros, zeros_like)
+                           tril_indices, triu_indices, zeros, zeros_like)
 from .ops.elementwise import (abs, acos, acosh, add, addcdiv, addcmul, arccos, arccosh, arcsin,
                               arcsinh, arctan, arctan2, arctanh, asin, asinh, atan, atan2, atanh,
                               bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or,
                               bitwise_right_shift, bitwise_xor, ceil, clamp, clamp_max, clamp_min,
                               cos, cosh, deg2rad, div, eq, erf, erfc, erfinv, exp, exp2, expm1, fix,
                               floor, floor_divide, fmod, frac, ge, gt, hypot, isclose, isfinite,
-                              isinf, isnan, le, lerp, log, log1p, log2, log10, logaddexp,
-                              logical_and, logical_not, logical_or, logical_xor, lt, maximum,
+                              isinf, isnan, le, lerp, log, log10, log1p, log2, logaddexp,
+                              logical_and, logical_not, logical_or, logical_xor, logit, lt, maximum,
                               minimum, mul, nan_to_num, ne, neg, pow, rad2deg, reciprocal, relu,
                               remainder, result_type, round, rsqrt, sgn, sigmoid, sign, sin, sinc,
-                              sinh, sqrt, sub, tan, tanh, true_divide, trunc, where)
+                              sinh, sqrt, sub, tan, tanh, true_divide, trunc, where, xlogy)
 from .ops.elementwise import write_out as _write_out
 from .ops.indexing import (gather, index_add, index_fill, index_select, masked_fill,
                             masked_scatter, masked_select, narrow, scatter, scatter_add,
                             scatter_reduce, select, take_along_dim)
 from .ops.linalg import addmm, addmv, baddbmm, bmm, dot, einsum, matmul, mm, mv
 from .ops.linalg import torch_cross as cross
-from .ops.reduction import (all, amax, amin, any, argmax, argmin, bincount, count_nonzero,
-                            histc, logsumexp, max, mean, min, norm, prod, std, std_mean, sum, var,
-                            var_mean)
+from .ops.reduction import (all, amax, amin, aminmax, any, argmax, argmin, bincount, count_nonzero,
+                            histc, logsumexp, max, mean, min, nanmean, nansum, norm, prod, std,
+                            std_mean, sum, var, var_mean)
 from .ops.scan import cummax, cummin, cumprod, cumsum, logcumsumexp
 from .ops.shape import (atleast_1d, atleast_2d, atleast_3d, broadcast_tensors, broadcast_to, cat,
                         chunk, clone, column_stack, diag, diagonal, diff, dstack, flatten, flip,

@@ -909,6 +909,15 @@ class Tensor:
     def cumprod(self, dim, *, dtype=None):
         return scan.cumprod(self, dim, dtype=dtype)
 
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        return reduction.nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        return reduction.nanmean(self, dim, keepdim, dtype=dtype)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        return reduction.aminmax(self, dim=dim, keepdim=keepdim)
+
     def cummax(self, dim):
         return scan.cummax(self, dim)
 
@@ -1254,8 +1263,8 @@ _ELEMENTWISE_METHODS = (
     "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
     "asin", "asinh", "atan", "atan2", "atanh", "bitwise_left_shift", "bitwise_right_shift",
     "clamp_max", "clamp_min", "cosh", "deg2rad", "erf", "erfc", "erfinv", "exp2", "fix", "fmod",
-    "frac", "hypot", "logaddexp", "logical_and", "logical_or", "logical_xor", "nan_to_num",
-    "rad2deg", "sgn", "sinc", "sinh", "tan", "true_divide", "trunc")
+    "frac", "hypot", "logaddexp", "logical_and", "logical_or", "logical_xor", "logit",
+    "nan_to_num", "rad2deg", "sgn", "sinc", "sinh", "tan", "true_divide", "trunc", "xlogy")
 _ELEMENTWISE_INPLACE = _ELEMENTWISE_METHODS + (
     "abs", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "ceil", "cos", "eq", "exp",
     "expm1", "floor", "floor_divide", "ge", "gt", "le", "log", "log10", "log1p", "log2",

@@ -2192,8 +2192,65 @@ def _more_scan_rows():
     return rows
 
 
+def _more_nan_rows():
+    """logit, xlogy, nansum, nanmean, aminmax, tril_indices, triu_indices."""
+    with_nan = np.array([[1.0, np.nan, 2.0], [np.nan, np.nan, 3.0]], FLOAT32)
+    return [
+        OpInfo("logit", lambda lib, a, *e: lib.logit(a, *e),
+               lambda rng: [Sample((probabilities(rng, 2, 3),)),
+                            Sample((np.array([0.01, 0.5, 0.99, 0.3], FLOAT32), 0.1),
+                                   desc="eps clamps"),
+                            Sample((np.array([0.0, 1.0, 2.0], FLOAT32),), desc="edges")],
+               method="logit", inplace="logit_", keywords=("logit", "input", "eps"),
+               gradcheck=False),
+        OpInfo("logit_smooth", lambda lib, a: lib.logit(a), unary(make=probabilities)),
+        OpInfo("xlogy", lambda lib, a, b: lib.xlogy(a, b),
+               lambda rng: [Sample((randn(rng, 2, 3), positive(rng, 2, 3))),
+                            Sample((randn(rng, 3), positive(rng, 2, 3)), desc="broadcast"),
+                            Sample((np.array([0.0, 1.0, 2.0], FLOAT32),
+                                    np.array([0.0, 2.0, np.nan], FLOAT32)), desc="zeros, NaN",
+                                   grad=(1,))],
+               method="xlogy", inplace="xlogy_", keywords=("xlogy", "input", "other"),
+               gradcheck=False),
+        OpInfo("xlogy_numbers", lambda lib, a, b: lib.xlogy(a, b),
+               lambda rng: [Sample((2.0, positive(rng, 3)), desc="number x"),
+                            Sample((positive(rng, 3), 3), desc="number y")]),
+        OpInfo("xlogy_smooth", lambda lib, a, b: lib.xlogy(a, b),
+               lambda rng: [Sample((positive(rng, 2, 3), positive(rng, 2, 3)))]),
+        OpInfo("nansum", lambda lib, a, *d, **kw: lib.nansum(a, *d, **kw),
+               lambda rng: [Sample((with_nan,)), Sample((with_nan, 1), desc="dim"),
+                            Sample((with_nan, 0), {"keepdim": True}, desc="keepdim"),
+                            Sample((randn(rng, 2, 3),), desc="no NaN"),
+                            Sample((np.array([1, 2]),), desc="int64")],
+               method="nansum"),
+        OpInfo("nanmean", lambda lib, a, *d, **kw: lib.nanmean(a, *d, **kw),
+               lambda rng: [Sample((with_nan,)), Sample((with_nan, 1), desc="dim"),
+                            Sample((randn(rng, 2, 3), 0), {"keepdim": True}, desc="keepdim")],
+               method="nanmean", check_grad_fn_name=False,
+               error_inputs=[err((np.array([1, 2]),), RuntimeError,
+                                 "nanmean(): expected input to have floating point or complex "
+                                 "dtype but got Long")]),
+        OpInfo("aminmax", lambda lib, a, **kw: tuple(lib.aminmax(a, **kw)),
+               lambda rng: [Sample((distinct(rng, 3, 4),)), Sample((distinct(rng, 3, 4),),
+                                                                   {"dim": 1}, desc="dim"),
+                            Sample((np.array([1.0, 1.0, 0.0], FLOAT32),), desc="ties"),
+                            Sample((np.array([[3, 1], [2, 5]]),), {"dim": 0, "keepdim": True},
+                                   desc="int64, keepdim")],
+               method="aminmax", gradcheck=False,
+               error_inputs=[err((np.zeros(0),), RuntimeError,
+                                 "aminmax(): cannot compute aminmax over an empty dimension as "
+                                 "the operation has no identity.")]),
+        OpInfo("tril_triu_indices", lambda lib, r, c, *o: (lib.tril_indices(r, c, *o),
+                                                           lib.triu_indices(r, c, *o)),
+               lambda rng: [Sample((3, 3)), Sample((3, 4, 1), desc="offset 1"),
+                            Sample((4, 2, -1), desc="offset -1"), Sample((0, 3), desc="empty")],
+               differentiable=False, noncontiguous=False),
+    ]
+
+
 op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows()
          + _indexing_rows() + _inplace_rows() + _linalg_rows() + _functional_rows()
          + _sorting_rows() + _more_elementwise_rows() + _more_indexing_rows()
          + _more_linalg_rows() + _more_shape_rows() + _more_reduction_rows()
-         + _more_view_rows() + _more_misc_rows() + _more_scan_rows())
+         + _more_view_rows() + _more_misc_rows() + _more_scan_rows()
+         + _more_nan_rows())

@@ -469,3 +469,31 @@ def bernoulli(input, p=None, *, generator=None, out=None):
                            "enhancement request to PyTorch.)")
     result = Tensor._wrap(bernoulli_values(input, probabilities, generator))
     return write_out("bernoulli", result, out)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None):
+    """The (row, column) indices of the lower triangle of a ``row`` x ``col`` matrix (on and
+    below the diagonal ``offset``), as a 2 x n tensor in row-major order.
+
+    Example:
+        >>> import ember
+        >>> ember.tril_indices(2, 2)
+        tensor([[0, 1, 1],
+                [0, 0, 1]])
+    """
+    rows, columns = np.tril_indices(row, offset, col)
+    return _finish(np.stack([rows, columns]).astype(np.int64), dtype, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None):
+    """The (row, column) indices of the upper triangle of a ``row`` x ``col`` matrix (on and
+    above the diagonal ``offset``), as a 2 x n tensor in row-major order.
+
+    Example:
+        >>> import ember
+        >>> ember.triu_indices(2, 2)
+        tensor([[0, 0, 1],
+                [0, 1, 1]])
+    """
+    rows, columns = np.triu_indices(row, offset, col)
+    return _finish(np.stack([rows, columns]).astype(np.int64), dtype, device)

@@ -722,6 +722,60 @@ class Erfinv(_UnaryMath):
     derivative = staticmethod(lambda xp, out: (np.sqrt(np.pi) / 2) * xp.exp(out * out))
 
 
+class Logit(Function):
+    """``log(p / (1 - p))``, with ``p`` clamped to ``[eps, 1 - eps]`` when ``eps`` is given
+    (the gradient is then zero outside that range)."""
+
+    @staticmethod
+    def forward(ctx, a, eps):
+        a = _as_float(a)
+        xp = _backend.array_module(a)
+        ctx.save_for_backward(a)
+        ctx.eps = eps
+        p = a if eps is None else xp.clip(a, eps, 1 - eps)
+        return xp.log(p / (1 - p))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        xp = _backend.array_module(grad)
+        result = grad / (a * (1 - a))
+        if ctx.eps is None:  # no derivative outside [0, 1]
+            return xp.where((a < 0) | (a > 1), np.nan, result).astype(result.dtype), None
+        return zero_where(result, (a < ctx.eps) | (a > 1 - ctx.eps)), None
+
+
+class Xlogy(Function):
+    """``x * log(y)``, 0 where ``x`` is 0 (unless ``y`` is NaN)."""
+
+    scalar_operands = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, y):
+        x, y = _float_operands(x, y)
+        array = x if hasattr(x, "dtype") else y
+        xp = _backend.array_module(array)
+        # A number operand in the tensor's dtype (NumPy's log of a Python int is float64).
+        x, y = (xp.asarray(v, array.dtype) if not hasattr(v, "dtype") else v for v in (x, y))
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, y)
+        try:
+            product = x * xp.log(y)
+        except ValueError:
+            raise _broadcast_error(x, y) from None
+        return xp.where((x == 0) & ~xp.isnan(y), 0, product).astype(product.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        xp = _backend.array_module(grad)
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_x = xp.where((x == 0) & ~xp.isnan(y), 0, grad * xp.log(y)) if x is not None \
+                else grad * xp.log(y)
+        grad_y = grad * x / y if ctx.needs_input_grad[1] else None
+        return grad_x, grad_y
+
+
 class _NoInplaceDerivative:
     """PyTorch has no derivative for the in-place forms of asinh, acosh and atanh: their node
     (``...Backward1``) raises in backward, and ember's does the same."""
@@ -1653,6 +1707,41 @@ INPLACE_FUNCTIONS = {"asinh": AsinhInplace, "arcsinh": AsinhInplace,
 arcsin, arccos, arctan = asin, acos, atan
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
 fix = trunc
+
+
+class XlogySelfScalar(Xlogy):
+    node_name = "XlogyBackward1"  # PyTorch's overload with a number x
+
+
+class XlogyOtherScalar(Xlogy):
+    node_name = "XlogyBackward2"  # ... and with a number y
+
+
+def logit(input, eps=None, *, out=None):
+    """``log(p / (1 - p))``, the inverse of sigmoid; ``eps`` clamps ``p`` to
+    ``[eps, 1 - eps]`` first.
+
+    Example:
+        >>> import ember
+        >>> ember.logit(ember.tensor([0.5, 0.75]))
+        tensor([0.0000, 1.0986])
+    """
+    return write_out("logit", Logit.apply(input, eps), out)
+
+
+def xlogy(input, other, *, out=None):
+    """``input * log(other)``, taken as 0 where ``input`` is 0 (unless ``other`` is NaN).
+
+    Example:
+        >>> import ember
+        >>> ember.xlogy(ember.tensor([0.0, 2.0]), ember.tensor([0.0, 1.0]))
+        tensor([0., 0.])
+    """
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("xlogy(): expected a tensor argument")
+    function = (Xlogy if isinstance(input, Tensor) and isinstance(other, Tensor) else
+                XlogySelfScalar if isinstance(other, Tensor) else XlogyOtherScalar)
+    return write_out("xlogy", function.apply(input, other), out)
 
 
 def atan2(input, other, *, out=None):

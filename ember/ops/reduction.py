@@ -252,6 +252,49 @@ class VarMean(StdMean):
     root = False
 
 
+class Nansum(Function):
+    """The sum with NaNs counted as zero; they get no gradient."""
+
+    contiguous_output = True
+
+    @staticmethod
+    def forward(ctx, a, axes, keepdim, dtype):
+        xp = array_module(a)
+        ctx.save_for_backward(a)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return xp.nansum(a, axis=axes, keepdims=keepdim, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
+        return grad * ~array_module(a).isnan(a), None, None, None
+
+
+class Aminmax(Function):
+    """``(min, max)`` at once; each one's gradient is shared by the elements equal to it."""
+
+    contiguous_output = True
+
+    @staticmethod
+    def forward(ctx, a, axes, keepdim):
+        low = a.min(axis=axes, keepdims=keepdim)
+        high = a.max(axis=axes, keepdims=keepdim)
+        ctx.save_for_backward(a, low, high)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return low, high
+
+    @staticmethod
+    def backward(ctx, grad_low, grad_high):
+        a, low, high = ctx.saved_tensors
+        grad = 0
+        for extreme, grad_extreme in ((low, grad_low), (high, grad_high)):
+            chosen = a == _expand_back(extreme, a.shape, ctx.axes, ctx.keepdim)
+            share = chosen / chosen.sum(axis=ctx.axes, keepdims=True)
+            grad = grad + share * _expand_back(grad_extreme, a.shape, ctx.axes, ctx.keepdim)
+        return grad, None, None
+
+
 class CountNonzero(Function):
     differentiable = False
     contiguous_output = True
@@ -767,3 +810,53 @@ def histc(input, bins: int = 100, min=0, max=0, *, out=None):
     if low > high:
         raise RuntimeError("ember.histc: max must be larger than min")
     return write_out("histc", Histc.apply(input, bins, low, high), out)
+
+
+aminmax_return = namedtuple("aminmax", ["min", "max"])
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """The sum of the elements that are not NaN (all, or along ``dim``).
+
+    Example:
+        >>> import ember
+        >>> ember.nansum(ember.tensor([1.0, float("nan"), 2.0]))
+        tensor(3.)
+    """
+    numpy_dtype = dtype.numpy if dtype is not None else (
+        np.dtype(np.int64) if input._data.dtype.kind in "biu" else None)
+    return Nansum.apply(input, _axes(dim, input.ndim), keepdim, numpy_dtype)
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    """The mean of the elements that are not NaN (all, or along ``dim``).
+
+    Example:
+        >>> import ember
+        >>> ember.nanmean(ember.tensor([1.0, float("nan"), 2.0]))
+        tensor(1.5000)
+    """
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError(f"nanmean(): expected input to have floating point or complex "
+                           f"dtype but got {type_name(input._data.dtype)}")
+    counts = sum(elementwise.logical_not(elementwise.isnan(input)), dim, keepdim)
+    return write_out("nanmean", elementwise.div(nansum(input, dim, keepdim, dtype=dtype),
+                                                counts), out)
+
+
+def aminmax(input, *, dim=None, keepdim=False, out=None):
+    """``(min, max)`` of all elements, or along ``dim``.
+
+    Example:
+        >>> import ember
+        >>> ember.aminmax(ember.tensor([3, 1, 2])).max
+        tensor(3)
+    """
+    empty = input.numel() == 0 if dim is None else input.ndim and input.shape[dim] == 0
+    if empty:
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                           "operation has no identity.")
+    low, high = Aminmax.apply(input, _axes(dim, input.ndim), keepdim)
+    if out is not None:
+        low, high = write_out("aminmax", low, out[0]), write_out("aminmax", high, out[1])
+    return aminmax_return(low, high)
