@@ -36,7 +36,7 @@ from .ops.elementwise import write_out as _write_out
 from .ops.indexing import (gather, index_add, index_fill, index_select, masked_fill,
                             masked_scatter, masked_select, narrow, scatter, scatter_add,
                             scatter_reduce, select, take_along_dim)
-from .ops.linalg import addmm, addmv, baddbmm, bmm, dot, einsum, matmul, mm, mv
+from .ops.linalg import addmm, addmv, baddbmm, bmm, cdist, dot, einsum, kron, matmul, mm, mv
 from .ops.linalg import torch_cross as cross
 from .ops.reduction import (all, amax, amin, aminmax, any, argmax, argmin, bincount, count_nonzero,
                             histc, logsumexp, max, mean, min, nanmean, nansum, norm, prod, std,

@@ -1242,6 +1242,12 @@ class Tensor:
     def inverse(self):
         return linalg.inv(self)
 
+    def kron(self, other):
+        return linalg.kron(self, other)
+
+    def matrix_power(self, n):
+        return linalg.matrix_power(self, n)
+
     def det(self):
         return linalg.det(self)
 

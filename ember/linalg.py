@@ -1,5 +1,5 @@
 """``ember.linalg``, as ``torch.linalg``: norms, inverses, determinants, solves, decompositions
-(Cholesky, SVD), the cross product and matmul.
+(Cholesky, SVD, symmetric eigendecomposition), matrix powers, the cross product and matmul.
 
 Example:
     >>> import ember
@@ -11,10 +11,25 @@ Example:
 from ._dtype import type_name
 from .ops import reduction
 from .ops.elementwise import to_dtype, write_out
-from .ops.linalg import LinAlgError, cholesky, cross, det, inv, matmul, slogdet, solve, svd, svdvals
+from .ops.linalg import (
+    LinAlgError,
+    cholesky,
+    cross,
+    det,
+    eigh,
+    eigvalsh,
+    inv,
+    matmul,
+    matrix_power,
+    slogdet,
+    solve,
+    svd,
+    svdvals,
+)
 
-__all__ = ["LinAlgError", "cholesky", "cross", "det", "inv", "matmul", "matrix_norm", "norm",
-           "slogdet", "solve", "svd", "svdvals", "vector_norm"]
+__all__ = ["LinAlgError", "cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "matmul",
+           "matrix_norm", "matrix_power", "norm", "slogdet", "solve", "svd", "svdvals",
+           "vector_norm"]
 
 
 def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None, out=None):

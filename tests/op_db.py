@@ -2248,9 +2248,58 @@ def _more_nan_rows():
     ]
 
 
+def _more_decomposition_rows():
+    """linalg.eigh, eigvalsh, matrix_power; kron, cdist."""
+    def symmetric(rng, *shape):
+        a = randn(rng, *shape).astype(np.float64)
+        # Well separated eigenvalues: a rotation of 1, 2.5, 4, ...
+        q, _ = np.linalg.qr(a)
+        values = 1.0 + 1.5 * np.arange(shape[-1])
+        return np.asarray((q * values[..., None, :]) @ np.swapaxes(q, -1, -2), FLOAT32)
+
+    def gauge_free_eigh(lib, a):
+        values, vectors = lib.linalg.eigh((a + a.mT) / 2)
+        return values, vectors * vectors
+
+    return [
+        OpInfo("linalg.eigh", gauge_free_eigh,
+               lambda rng: [Sample((symmetric(rng, 3, 3),)),
+                            Sample((symmetric(rng, 2, 4, 4),), desc="batched")],
+               check_grad_fn_name=False, atol=1e-5, rtol=1e-4, grad_atol=1e-4, grad_rtol=1e-3),
+        OpInfo("linalg.eigvalsh", lambda lib, a, **kw: lib.linalg.eigvalsh((a + a.mT) / 2, **kw),
+               lambda rng: [Sample((symmetric(rng, 3, 3),)),
+                            Sample((symmetric(rng, 3, 3),), {"UPLO": "U"}, desc="upper")],
+               atol=1e-5, rtol=1e-4),
+        OpInfo("linalg.eigh_errors", lambda lib, a: lib.linalg.eigh(a).eigenvalues,
+               lambda rng: [Sample((symmetric(rng, 2, 2),))], differentiable=False,
+               error_inputs=[err((np.ones((2, 3)),), RuntimeError, "linalg.eigh: A must be "
+                                 "batches of square matrices, but they are 2 by 3 matrices")]),
+        OpInfo("linalg.matrix_power", lambda lib, a, n: lib.linalg.matrix_power(a, n),
+               lambda rng: [Sample((randn(rng, 3, 3) * 0.5, 3)),
+                            Sample((randn(rng, 2, 3, 3) * 0.5, 2), desc="batched"),
+                            Sample((randn(rng, 3, 3) * 0.5 + 2 * np.eye(3, dtype=FLOAT32), -2),
+                                   desc="negative"),
+                            Sample((randn(rng, 3, 3), 1), desc="1")],
+               check_grad_fn_name=False, atol=1e-5, rtol=1e-4),
+        OpInfo("kron", lambda lib, a, b: lib.kron(a, b),
+               lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 2, 2))),
+                            Sample((randn(rng, 3), randn(rng, 2, 2)), desc="1-d, 2-d"),
+                            Sample((np.array([1, 2]), np.array([[1], [3]])), desc="int64")],
+               method="kron", check_grad_fn_name=False),
+        OpInfo("cdist", lambda lib, a, b, *p: lib.cdist(a, b, *p),
+               lambda rng: [Sample((randn(rng, 3, 2), randn(rng, 4, 2))),
+                            Sample((randn(rng, 2, 3, 2), randn(rng, 2, 4, 2), 1.0),
+                                   desc="batched, p=1"),
+                            Sample((randn(rng, 3, 2), randn(rng, 2, 2), 3.0), desc="p=3")],
+               check_grad_fn_name=False, atol=1e-5, rtol=1e-4,
+               error_inputs=[err((np.ones((2, 3)), np.ones((2, 2))), RuntimeError,
+                                 "X1 and X2 must have the same number of columns. X1: 3 X2: 2")]),
+    ]
+
+
 op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows()
          + _indexing_rows() + _inplace_rows() + _linalg_rows() + _functional_rows()
          + _sorting_rows() + _more_elementwise_rows() + _more_indexing_rows()
          + _more_linalg_rows() + _more_shape_rows() + _more_reduction_rows()
          + _more_view_rows() + _more_misc_rows() + _more_scan_rows()
-         + _more_nan_rows())
+         + _more_nan_rows() + _more_decomposition_rows())

@@ -11,6 +11,7 @@ from .._dtype import C_TYPE_NAMES, result_dtype, type_name
 from .._parallel import parallel_for, worth_splitting
 from .._tensor import Tensor
 from ..autograd.function import Function
+from . import reduction
 from .elementwise import broadcast_error, promote, write_out
 from .shape import SqueezeInplaceDim, UnsafeView, reshape, unsqueeze
 
@@ -894,3 +895,129 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
         raise RuntimeError(f"size mismatch, got input ({input.shape[0] if input.ndim else 1}), "
                            f"mat ({mat.shape[0]}x{mat.shape[1]}), vec ({vec.shape[0]})")
     return write_out("addmv", Addmv.apply(input, mat, vec, beta, alpha), out)
+
+
+class LinalgEigh(Function):
+    """Eigenvalues (ascending) and orthonormal eigenvectors of symmetric matrices, from the
+    triangle ``UPLO`` names. The gradient is ``V (skew(V^T G_V) / E + diag(G_L)) V^T`` with
+    ``E[i, j] = L[j] - L[i]`` (PyTorch's formula; it assumes distinct eigenvalues)."""
+
+    @staticmethod
+    def forward(ctx, a, uplo, values_only):
+        xp = array_module(a)
+        values, vectors = xp.linalg.eigh(a, UPLO=uplo)
+        ctx.save_for_backward(values, vectors)
+        ctx.values_only = values_only
+        return values if values_only else (values, vectors)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        values, vectors = ctx.saved_tensors
+        xp = array_module(values)
+        grad_values, grad_vectors = (grads[0], None) if ctx.values_only else grads
+        n = values.shape[-1]
+        if grad_vectors is not None:
+            inner = _mT(vectors) @ grad_vectors
+            inner = 0.5 * (inner - _mT(inner))
+            gaps = values[..., None, :] - values[..., :, None]
+            eye = xp.eye(n, dtype=bool)
+            inner = xp.where(eye, 0, inner / xp.where(eye, 1, gaps))
+        else:
+            inner = xp.zeros(vectors.shape, vectors.dtype)
+        if grad_values is not None:
+            inner = inner + grad_values[..., None, :] * xp.eye(n, dtype=vectors.dtype)
+        return vectors @ inner @ _mT(vectors), None, None
+
+
+eigh_return = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
+
+
+def eigh(A, UPLO: str = "L", *, out=None):
+    """``(eigenvalues, eigenvectors)`` of each symmetric matrix in ``A`` (read from its lower
+    triangle, or the upper one with ``UPLO="U"``), eigenvalues ascending.
+
+    Example:
+        >>> import ember
+        >>> ember.linalg.eigh(ember.tensor([[2.0, 1.0], [1.0, 2.0]])).eigenvalues
+        tensor([1., 3.])
+    """
+    _square_float("eigh", A)
+    values, vectors = LinalgEigh.apply(A, UPLO, False)
+    return eigh_return(values, vectors)
+
+
+def eigvalsh(A, UPLO: str = "L", *, out=None):
+    """The eigenvalues of each symmetric matrix in ``A``, ascending.
+
+    Example:
+        >>> import ember
+        >>> ember.linalg.eigvalsh(ember.tensor([[2.0, 1.0], [1.0, 2.0]]))
+        tensor([1., 3.])
+    """
+    _square_float("eigvalsh", A)
+    return write_out("linalg.eigvalsh", LinalgEigh.apply(A, UPLO, True), out)
+
+
+def matrix_power(A, n: int, *, out=None):
+    """``A`` multiplied by itself ``n`` times (the identity for 0, the inverse's powers for
+    negative ``n``), by repeated squaring.
+
+    Example:
+        >>> import ember
+        >>> ember.linalg.matrix_power(ember.tensor([[1.0, 1.0], [0.0, 1.0]]), 3)
+        tensor([[1., 3.],
+                [0., 1.]])
+    """
+    _check_square("matrix_power", A._data)
+    if n == 0:
+        identity = array_module(A._data).eye(A.shape[-1], dtype=A._data.dtype)
+        result = A * 0 + Tensor._wrap(identity)
+        return write_out("linalg.matrix_power", result, out)
+    base = inv(A) if n < 0 else A
+    result, power = None, abs(n)
+    while power:
+        if power & 1:
+            result = base if result is None else matmul(result, base)
+        power >>= 1
+        if power:
+            base = matmul(base, base)
+    return write_out("linalg.matrix_power", result, out)
+
+
+def kron(input, other, *, out=None):
+    """The Kronecker product: every element of ``input`` times the whole of ``other``, laid out
+    in blocks.
+
+    Example:
+        >>> import ember
+        >>> ember.kron(ember.eye(2), ember.ones(1, 2))
+        tensor([[1., 1., 0., 0.],
+                [0., 0., 1., 1.]])
+    """
+    ndim = max(input.ndim, other.ndim)
+    a = reshape(input, (1,) * (ndim - input.ndim) + tuple(input.shape))
+    b = reshape(other, (1,) * (ndim - other.ndim) + tuple(other.shape))
+    # a's dimension i and b's dimension i interleaved: (a0, b0, a1, b1, ...), then merged.
+    a = reshape(a, tuple(s for size in a.shape for s in (size, 1)))
+    b = reshape(b, tuple(s for size in b.shape for s in (1, size)))
+    shape = tuple(x * y for x, y in zip(a.shape[::2], b.shape[1::2]))
+    return write_out("kron", reshape(a * b, shape), out)
+
+
+def cdist(x1, x2, p: float = 2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    """The ``p``-norm distance between each row of ``x1`` and each row of ``x2`` (batched over
+    leading dimensions): ``out[..., i, j] = ||x1[..., i, :] - x2[..., j, :]||_p``.
+
+    Example:
+        >>> import ember
+        >>> ember.cdist(ember.tensor([[0.0, 0.0]]), ember.tensor([[3.0, 4.0], [0.0, 1.0]]))
+        tensor([[5., 1.]])
+    """
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X{1 if x1.ndim < 2 else 2} "
+                           f"got: {x1.ndim if x1.ndim < 2 else x2.ndim}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
+                           f"{x1.shape[-1]} X2: {x2.shape[-1]}")
+    differences = unsqueeze(x1, -2) - unsqueeze(x2, -3)
+    return reduction.norm(differences, p, -1)
