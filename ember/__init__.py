@@ -44,12 +44,12 @@ from .ops.reduction import (all, amax, amin, aminmax, any, argmax, argmin, binco
 from .ops.scan import cummax, cummin, cumprod, cumsum, logcumsumexp
 from .ops.shape import (atleast_1d, atleast_2d, atleast_3d, broadcast_tensors, broadcast_to, cat,
                         chunk, clone, column_stack, diag, diagonal, diff, dstack, flatten, flip,
-                        fliplr, flipud, hstack, meshgrid, moveaxis, movedim, outer, permute,
-                        ravel, repeat_interleave, reshape, roll, split, squeeze, stack, swapaxes,
-                        swapdims, t, tile, trace, transpose, tril, triu, unbind, unflatten,
-                        unsqueeze, vstack)
+                        fliplr, flipud, hstack, meshgrid, moveaxis, movedim, outer, permute, ravel,
+                        repeat_interleave, reshape, roll, rot90, split, squeeze, stack, swapaxes,
+                        swapdims, t, tensor_split, tile, trace, transpose, tril, triu, unbind,
+                        unflatten, unsqueeze, vstack)
 from .ops.sorting import (argsort, argwhere, bucketize, isin, kthvalue, median, nonzero,
-                          searchsorted, sort, topk, unique, unique_consecutive)
+                          quantile, searchsorted, sort, topk, unique, unique_consecutive)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 
 # The subpackages come after Tensor and the ops, which they import.

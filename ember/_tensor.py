@@ -942,6 +942,9 @@ class Tensor:
     def median(self, dim=None, keepdim=False):
         return sorting.median(self, dim, keepdim)
 
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return sorting.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
     def nonzero(self, *, as_tuple=False):
         return sorting.nonzero(self, as_tuple=as_tuple)
 
@@ -1077,6 +1080,12 @@ class Tensor:
 
     def fliplr(self):
         return shape.fliplr(self)
+
+    def rot90(self, k=1, dims=(0, 1)):
+        return shape.rot90(self, k, dims)
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        return shape.tensor_split(self, indices_or_sections, dim)
 
     def flipud(self):
         return shape.flipud(self)

@@ -2297,9 +2297,61 @@ def _more_decomposition_rows():
     ]
 
 
+F_QUANTILE_NAN = ("quantile of a row with NaN: PyTorch passes the gradient to the NaN element; "
+                  "ember's is 0 there")
+
+
+def _more_order_rows():
+    """quantile, rot90, tensor_split."""
+    with_nan = np.array([[1.0, 5.0, 2.0, 8.0], [3.0, np.nan, 1.0, 0.0]], FLOAT32)
+    rows = [
+        OpInfo(f"quantile_{mode}", lambda lib, a, q, *d, _m=mode, **kw:
+               lib.quantile(a, q, *d, interpolation=_m, **kw),
+               lambda rng: [Sample((distinct(rng, 3, 4), 0.3)),
+                            Sample((distinct(rng, 3, 5), np.array([0.3, 0.55, 0.8], FLOAT32),
+                                    1),
+                                   desc="tensor q, dim"),
+                            Sample((distinct(rng, 3, 4), 0.5, 0), {"keepdim": True},
+                                   desc="keepdim"),
+                            Sample((distinct(rng, 2, 3), np.array([0.1, 0.9], FLOAT32)),
+                                   {"keepdim": True}, desc="all, keepdim")],
+               method="quantile" if mode == "linear" else None, check_grad_fn_name=False,
+               gradcheck=mode == "linear")
+        for mode in ("linear", "lower", "higher", "midpoint", "nearest")]
+    rows += [
+        OpInfo("quantile_nan", lambda lib, a, q=0.5: lib.quantile(a, q, 1),
+               lambda rng: [Sample((with_nan,)),
+                            Sample((with_nan, 1.0), desc="q=1"),
+                            Sample((with_nan, 0.0), desc="q=0")],
+               check_grad_fn_name=False, gradcheck=False,
+               xfail={"backward": F_QUANTILE_NAN, "noncontiguous": F_QUANTILE_NAN},
+               error_inputs=[err((np.ones(3),), RuntimeError,
+                                 "quantile() q must be in the range [0, 1] but got 1.5",
+                                 {"q": 1.5}),
+                             err((np.array([1, 2]),), RuntimeError,
+                                 "quantile() input tensor must be either float or double "
+                                 "dtype", {"q": 0.5})]),
+        OpInfo("rot90", lambda lib, a, *args: lib.rot90(a, *args),
+               lambda rng: [Sample((randn(rng, 2, 3),)), Sample((randn(rng, 2, 3), -1),
+                                                               desc="k=-1"),
+                            Sample((randn(rng, 2, 3, 4), 2, (2, 0)), desc="k=2, dims"),
+                            Sample((randn(rng, 2, 3), 4), desc="k=4")],
+               method="rot90", check_grad_fn_name=False,
+               error_inputs=[err((np.ones(3),), RuntimeError,
+                                 "expected total dims >= 2, but got total dims = 1")]),
+        OpInfo("tensor_split", lambda lib, a, s, *d: lib.tensor_split(a, s, *d),
+               lambda rng: [Sample((randn(rng, 7), 3)), Sample((randn(rng, 7), [1, 5]),
+                                                              desc="indices"),
+                            Sample((randn(rng, 2, 5), 2, 1), desc="dim 1"),
+                            Sample((randn(rng, 4), [3, 1, 9]), desc="unordered, past the end")],
+               method="tensor_split", check_grad_fn_name=False),
+    ]
+    return rows
+
+
 op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows()
          + _indexing_rows() + _inplace_rows() + _linalg_rows() + _functional_rows()
          + _sorting_rows() + _more_elementwise_rows() + _more_indexing_rows()
          + _more_linalg_rows() + _more_shape_rows() + _more_reduction_rows()
          + _more_view_rows() + _more_misc_rows() + _more_scan_rows()
-         + _more_nan_rows() + _more_decomposition_rows())
+         + _more_nan_rows() + _more_decomposition_rows() + _more_order_rows())

@@ -1154,3 +1154,59 @@ def fill_diagonal(input, fill_value, wrap: bool = False):
         mask[(index,) * input.ndim] = True
     from .indexing import masked_fill  # here: ember.ops.indexing imports this module
     return masked_fill(input, Tensor._wrap(mask), fill_value)
+
+
+def rot90(input, k: int = 1, dims=(0, 1)):
+    """``input`` rotated by 90 degrees ``k`` times in the plane ``dims``, from the first
+    towards the second.
+
+    Example:
+        >>> import ember
+        >>> ember.rot90(ember.tensor([[1, 2], [3, 4]]))
+        tensor([[2, 4],
+                [1, 3]])
+    """
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.ndim}")
+    first, second = (normalize_dim(d, input.ndim) for d in dims)
+    if first == second:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {first} "
+                           f"and dim1 = {second}")
+    k %= 4
+    if k == 1:
+        return transpose(flip(input, (second,)), first, second)
+    if k == 2:
+        return flip(input, (first, second))
+    if k == 3:
+        return flip(transpose(input, first, second), (second,))
+    return clone(input)
+
+
+def tensor_split(input, indices_or_sections, dim: int = 0):
+    """Views of ``input`` split along ``dim`` into ``n`` nearly equal parts (the first ones one
+    longer), or at the given indices.
+
+    Example:
+        >>> import ember
+        >>> [t.tolist() for t in ember.tensor_split(ember.arange(5), 2)]
+        [[0, 1, 2], [3, 4]]
+    """
+    from .indexing import narrow  # here: ember.ops.indexing imports this module
+    dim = normalize_dim(dim, input.ndim)
+    size = input.shape[dim]
+    if isinstance(indices_or_sections, Tensor):
+        indices_or_sections = indices_or_sections.tolist()
+    if isinstance(indices_or_sections, int):
+        sections = indices_or_sections
+        if sections <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {sections}")
+        base, extra = divmod(size, sections)
+        lengths = [base + 1] * extra + [base] * (sections - extra)
+        bounds = list(np.cumsum([0] + lengths))
+    else:
+        bounds = [0] + [min(max(int(i), 0), size) for i in indices_or_sections] + [size]
+    return tuple(narrow(input, dim, start, max(stop - start, 0))
+                 for start, stop in zip(bounds[:-1], bounds[1:]))

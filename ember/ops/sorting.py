@@ -11,10 +11,12 @@ import numpy as np
 from .._backend import array_module
 from .._tensor import Tensor
 from ..autograd.function import Function
+from . import elementwise
 from .elementwise import where, write_out, write_out_pair
-from .indexing import take_along_backward
+from .indexing import index_select, take_along_backward
 from .reduction import _return_type
-from .shape import normalize_dim
+from .reduction import any as any_along
+from .shape import flatten, movedim, normalize_dim, reshape, unsqueeze
 
 sort_return = _return_type("sort")
 topk_return = _return_type("topk")
@@ -473,3 +475,75 @@ def nonzero(input, *, out=None, as_tuple: bool = False):
 def argwhere(input):
     """``nonzero(input)``: the indices of the non-zero elements, one row each."""
     return Nonzero.apply(input)
+
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _backend_cpu(array):
+    """``array`` on the CPU (positions, read on the host to pick the sorted elements)."""
+    return array if isinstance(array, np.ndarray) else array.get()
+
+
+def quantile(input, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear",
+             out=None):
+    """The ``q``-quantiles (a number or a 1-d tensor of them, in [0, 1]) of all elements or
+    along ``dim``, between the two nearest sorted values as ``interpolation`` says; NaN where
+    a NaN is present. A tensor ``q`` adds a first dimension, one entry per quantile.
+
+    Example:
+        >>> import ember
+        >>> ember.quantile(ember.tensor([1.0, 2.0, 3.0, 4.0]), 0.4)
+        tensor(2.2000)
+    """
+    if input._data.dtype.kind != "f":
+        raise RuntimeError("quantile() input tensor must be either float or double dtype")
+    if interpolation not in _INTERPOLATIONS:
+        raise RuntimeError(f"quantile() interpolation must be one of linear, lower, higher, "
+                           f"midpoint or nearest, but got {interpolation}")
+    scalar_q = not isinstance(q, Tensor)
+    if not scalar_q and q._data.dtype != input._data.dtype:
+        raise RuntimeError("quantile() q tensor must be same dtype as the input tensor")
+    xp = array_module(input._data)
+    # q as a 1-d tensor of input's dtype: positions are computed in that precision, and a
+    # tensor q receives the gradient of the linear interpolation's weight, as in PyTorch.
+    q = reshape(q, (-1,)) if not scalar_q else Tensor._wrap(xp.asarray([q], input._data.dtype))
+    qs = q._data
+    if qs.size and (bool((qs < 0).any()) or bool((qs > 1).any())):
+        bad = float(qs.min()) if bool((qs < 0).any()) else float(qs.max())
+        raise RuntimeError(f"quantile() q must be in the range [0, 1] but got {bad:g}")
+    values = flatten(input) if dim is None else input
+    axis = 0 if dim is None else normalize_dim(dim, input.ndim)
+    count = values.shape[axis]
+    if count == 0:
+        raise IndexError("quantile() input tensor must be non-empty")
+    ordered = sort(values, axis).values  # NaN last
+    positions = elementwise.mul(q, count - 1)
+    low = np.floor(_backend_cpu(positions._data))
+    high = np.ceil(_backend_cpu(positions._data))
+    if interpolation == "lower":
+        high = low
+    elif interpolation == "higher":
+        low = high
+    elif interpolation == "nearest":
+        low = high = np.round(_backend_cpu(positions._data))
+
+    def sorted_at(where):
+        return index_select(ordered, axis, Tensor._wrap(xp.asarray(where.astype(np.int64))))
+    lower_values, upper_values = sorted_at(low), sorted_at(high)
+    if interpolation == "linear":
+        weights = positions - Tensor._wrap(xp.asarray(low, input._data.dtype))
+    else:
+        weights = Tensor._wrap(xp.asarray(np.where(high > low, 0.5, 0.0), input._data.dtype))
+    shape = [1] * ordered.ndim
+    shape[axis] = qs.shape[0]
+    result = lower_values + reshape(weights, tuple(shape)) * (upper_values - lower_values)
+    has_nan = any_along(elementwise.isnan(values), axis, True)
+    result = where(has_nan, float("nan"), result)
+    result = movedim(result, axis, 0)  # the quantiles first
+    if keepdim:
+        result = reshape(result, (qs.shape[0],) + (1,) * input.ndim) if dim is None else \
+            unsqueeze(result, axis + 1)
+    if scalar_q:
+        result = reshape(result, tuple(result.shape[1:]))
+    return write_out("quantile", result, out)
