@@ -2193,7 +2193,8 @@ def _more_scan_rows():
 
 
 def _more_nan_rows():
-    """logit, xlogy, nansum, nanmean, aminmax, tril_indices, triu_indices."""
+    """logit, xlogy, nansum, nanmean, aminmax (tril_indices and triu_indices, factories, are
+    in test_more_ops.py)."""
     with_nan = np.array([[1.0, np.nan, 2.0], [np.nan, np.nan, 3.0]], FLOAT32)
     return [
         OpInfo("logit", lambda lib, a, *e: lib.logit(a, *e),
@@ -2240,11 +2241,6 @@ def _more_nan_rows():
                error_inputs=[err((np.zeros(0),), RuntimeError,
                                  "aminmax(): cannot compute aminmax over an empty dimension as "
                                  "the operation has no identity.")]),
-        OpInfo("tril_triu_indices", lambda lib, r, c, *o: (lib.tril_indices(r, c, *o),
-                                                           lib.triu_indices(r, c, *o)),
-               lambda rng: [Sample((3, 3)), Sample((3, 4, 1), desc="offset 1"),
-                            Sample((4, 2, -1), desc="offset -1"), Sample((0, 3), desc="empty")],
-               differentiable=False, noncontiguous=False),
     ]
 
 

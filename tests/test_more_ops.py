@@ -561,3 +561,10 @@ def test_type_as_and_predicates():
     assert ember.tensor([2.0]).is_nonzero() is True
     with pytest.raises(RuntimeError, match="more than one value is ambiguous"):
         ember.ones(2).is_nonzero()
+
+
+@pytest.mark.parametrize("args", [(3, 3), (3, 4, 1), (4, 2, -1), (0, 3), (3, 3, 5)])
+def test_triangle_indices(args):
+    for name in ("tril_indices", "triu_indices"):
+        ours, theirs = getattr(ember, name)(*args), getattr(torch, name)(*args)
+        _same(ours, theirs)

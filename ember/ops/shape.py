@@ -372,6 +372,17 @@ class Roll(Function):
         return xp.roll(grad, back, ctx.axes), None, None
 
 
+class RepeatedIndices(Function):
+    """``repeat_interleave(counts)``: each index ``i`` repeated ``counts[i]`` times."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, counts):
+        xp = array_module(counts)
+        return xp.repeat(xp.arange(counts.shape[0]), counts)
+
+
 class Tril(Function):
     """The lower triangle of the last two dimensions (on and below ``diagonal``), zeros
     above; the gradient keeps the same triangle."""
@@ -934,9 +945,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     """
     from .indexing import index_select  # here: ember.ops.indexing imports this module
     if repeats is None:  # repeat_interleave(counts): 0, 1, ... each repeated counts[i] times
-        counts = input._data
-        xp = array_module(counts)
-        return Tensor._wrap(xp.repeat(xp.arange(counts.shape[0]), counts))
+        return RepeatedIndices.apply(input)
     if dim is None:
         input, dim = flatten(input), 0
     dim = normalize_dim(dim, input.ndim)
