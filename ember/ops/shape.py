@@ -631,6 +631,8 @@ def is_contiguous(input, memory_format=None) -> bool:
 def contiguous(input, memory_format=None):
     """Self when already laid out in ``memory_format`` (C order by default), else a copy that
     is."""
+    if memory_format is None:  # the common case, kept short: C order
+        return input if input._data.flags.c_contiguous else Clone.apply(input)
     if is_contiguous(input, memory_format):
         return input
     return Clone.apply(input, memory_order(input._data, memory_format))
@@ -646,6 +648,8 @@ def clone(input, *, memory_format=None):
         (1, 3)
     """
     if memory_format is None:
+        if input._data.flags.c_contiguous:  # the common case: C order is the input's order
+            return Clone.apply(input)
         memory_format = preserve_format
     return Clone.apply(input, memory_order(input._data, memory_format))
 
