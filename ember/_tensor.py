@@ -1063,6 +1063,21 @@ class Tensor:
     def masked_scatter_(self, mask, source) -> "Tensor":
         return self._inplace(indexing.masked_scatter, mask, source)
 
+    def index_put(self, indices, values, accumulate=False):
+        return indexing.index_put_values(self, indices, values, accumulate)
+
+    def index_put_(self, indices, values, accumulate=False) -> "Tensor":
+        if not isinstance(indices, (tuple, list)):  # PyTorch's error names the method
+            indexing.index_put_values(self, indices, values, name="index_put_")
+        return self._inplace(lambda s, v: indexing.index_put_values(s, indices, v, accumulate),
+                             values)
+
+    def index_copy(self, dim, index, source):
+        return indexing.index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim, index, source) -> "Tensor":
+        return self._inplace(lambda s, v: indexing.index_copy(s, dim, index, v), source)
+
     def masked_select(self, mask):
         return indexing.masked_select(self, mask)
 

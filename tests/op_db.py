@@ -2345,9 +2345,50 @@ def _more_order_rows():
     return rows
 
 
+def _more_put_rows():
+    """Tensor.index_put(_) (with accumulate) and index_copy(_)."""
+    rows_index = np.array([0, 2, 0])
+    return [
+        OpInfo("index_put", lambda lib, a, i, v, *acc: a.index_put((i,), v, *acc),
+               lambda rng: [Sample((randn(rng, 3, 2), np.array([0, 2]), randn(rng, 2, 2))),
+                            Sample((randn(rng, 3, 2), rows_index, randn(rng, 3, 2), True),
+                                   desc="accumulate repeats"),
+                            Sample((randn(rng, 3, 2), rows_index, randn(rng, 2), True),
+                                   desc="accumulate, broadcast values"),
+                            Sample((np.arange(4), np.array([1, 1]), np.array(5), True),
+                                   desc="int64")]),
+        OpInfo("index_put_errors", lambda lib, a, i, v: a.index_put(i, v),
+               lambda rng: [Sample((randn(rng, 3), (np.array([1]),), randn(rng, 1)))],
+               error_inputs=[err((np.ones(3), np.array([0]), np.ones(1)), TypeError,
+                                 "index_put(): argument 'indices' (position 1) must be tuple of "
+                                 "Tensors, not Tensor")]),
+        OpInfo("index_put_", lambda lib, a, i, v, *acc: (a * 1).index_put_((i,), v, *acc),
+               lambda rng: [Sample((randn(rng, 3, 2), np.array([0, 2]), randn(rng, 2, 2))),
+                            Sample((randn(rng, 3, 2), rows_index, randn(rng, 3, 2), True),
+                                   desc="accumulate repeats")]),
+        OpInfo("index_put_pairs", lambda lib, a, i, j, v: a.index_put((i, j), v, True),
+               lambda rng: [Sample((randn(rng, 3, 4), np.array([0, 0, 2]), np.array([1, 1, 3]),
+                                    randn(rng, 3)))]),
+        OpInfo("index_copy", lambda lib, a, d, i, s: a.index_copy(d, i, s),
+               lambda rng: [Sample((randn(rng, 3, 2), 0, np.array([2, 0]), randn(rng, 2, 2))),
+                            Sample((randn(rng, 3, 4), 1, np.array([3]), randn(rng, 3, 1)),
+                                   desc="dim 1"),
+                            Sample((np.arange(3), 0, np.array([1]), np.array([9])),
+                                   desc="int64")],
+               inplace="index_copy_",
+               error_inputs=[err((np.ones((3, 2), FLOAT32), 0, np.array([2]), np.ones((1, 2))),
+                                 RuntimeError, "index_copy_(): self and source expected to have "
+                                 "the same dtype, but got (self) Float and (source) Double"),
+                             err((np.ones((3, 2)), 0, np.array([5]), np.ones((1, 2))),
+                                 IndexError, "index_copy_(): index 5 is out of bounds for "
+                                 "dimension 0 with size 3")]),
+    ]
+
+
 op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows()
          + _indexing_rows() + _inplace_rows() + _linalg_rows() + _functional_rows()
          + _sorting_rows() + _more_elementwise_rows() + _more_indexing_rows()
          + _more_linalg_rows() + _more_shape_rows() + _more_reduction_rows()
          + _more_view_rows() + _more_misc_rows() + _more_scan_rows()
-         + _more_nan_rows() + _more_decomposition_rows() + _more_order_rows())
+         + _more_nan_rows() + _more_decomposition_rows() + _more_order_rows()
+         + _more_put_rows())

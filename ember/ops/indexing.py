@@ -622,6 +622,47 @@ class MaskedSelect(Function):
         return grad_input, None
 
 
+class IndexPutAccumulate(Function):
+    """``index_put(indices, values, accumulate=True)``: ``values`` added at the indexed
+    positions, repeats adding up."""
+
+    node_name = "IndexPutBackward0"
+
+    @staticmethod
+    def forward(ctx, a, key, values):
+        xp = array_module(a)
+        out = a.copy()
+        target_shape = out[key].shape
+        _scatter_add(xp, out, key, xp.broadcast_to(values, target_shape))
+        ctx.key = key
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None, grad[ctx.key]
+
+
+class IndexCopy(Function):
+    """``input`` with the slices at ``index`` along ``dim`` replaced by ``source``'s."""
+
+    @staticmethod
+    def forward(ctx, a, axis, index, source):
+        out = a.copy()
+        ctx.key = _index_key(a, axis, index)
+        ctx.axis = axis
+        ctx.save_for_backward(index)
+        out[ctx.key] = source
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        index, = ctx.saved_tensors
+        grad_input = grad.copy()
+        grad_input[ctx.key] = 0
+        grad_source = array_module(grad).take(grad, index, axis=ctx.axis) if grad.ndim else grad
+        return grad_input, None, None, grad_source
+
+
 # ---- the plain functions -----------------------------------------------------------------
 
 def _raw_key(key):
@@ -934,15 +975,17 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bo
     return write_out("scatter_reduce", result, out)
 
 
-def _check_index_vector(name: str, input, dim: int, index):
-    """``index`` as a 1-d integer array for index_add/index_fill, with PyTorch's errors."""
+def _check_index_vector(name: str, input, dim: int, index, prefix: str = ""):
+    """``index`` as a 1-d integer array for index_add/index_fill/index_copy, with PyTorch's
+    errors (``prefix`` starts the message for an index out of range)."""
     if index.ndim > 1:
         raise RuntimeError("Index has to be a vector/scalar")
     index = index.reshape(-1)
     size = input.shape[dim] if input.ndim else 1
     if index.size and (int(index.min()) < -size or int(index.max()) >= size):
         bad = int(index.min()) if int(index.min()) < -size else int(index.max())
-        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+        raise IndexError(f"{prefix}index {bad} is out of bounds for dimension {dim} with size "
+                         f"{size}")
     return index
 
 
@@ -1091,3 +1134,42 @@ def take_along_dim(input, indices, dim=None, *, out=None):
 
 def _without(shape, dim: int) -> tuple:
     return tuple(shape[:dim]) + tuple(shape[dim + 1:])
+
+
+def index_put_values(input, indices, values, accumulate: bool = False, *,
+                     name: str = "index_put"):
+    """``Tensor.index_put``: ``input`` with ``values`` written (or, with ``accumulate``,
+    added) at the positions the tuple of index tensors ``indices`` names.
+
+    Example:
+        >>> import ember
+        >>> ember.zeros(3).index_put((ember.tensor([0, 0]),), ember.tensor(1.0), accumulate=True)
+        tensor([2., 0., 0.])
+    """
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"{name}(): argument 'indices' (position 1) must be tuple of Tensors, "
+                        f"not {type(indices).__name__}")
+    key = tuple(indices)
+    if not accumulate:
+        return index_put(input, key, values)
+    raw, _ = _raw_key(key)
+    return IndexPutAccumulate.apply(input, raw if isinstance(raw, tuple) else (raw,), values)
+
+
+def index_copy(input, dim: int, index, source):
+    """``input`` with the slices at ``index`` along ``dim`` replaced by ``source``'s slices.
+
+    Example:
+        >>> import ember
+        >>> ember.zeros(3, 2).index_copy(0, ember.tensor([2]), ember.ones(1, 2))
+        tensor([[0., 0.],
+                [0., 0.],
+                [1., 1.]])
+    """
+    dim = normalize_dim(dim, max(input.ndim, 1))
+    index = _check_index_vector("index_copy", input, dim, index._data, "index_copy_(): ")
+    if source._data.dtype != input._data.dtype:
+        raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, "
+                           f"but got (self) {type_name(input._data.dtype)} and (source) "
+                           f"{type_name(source._data.dtype)}")
+    return IndexCopy.apply(input, dim, index, source)
