@@ -107,6 +107,8 @@ class OpInfo:
 
 F_VIEW_NODE = ("F8: after an in-place op on an overlapping view, a view's grad_fn reads "
                "SelectBackward0 until it is used; PyTorch's reads AsStridedBackward0")
+F_QUANTILE_NAN = ("quantile of a row with NaN: PyTorch passes the gradient to the NaN element; "
+                  "ember's is 0 there")
 # Not a bug: PyTorch's parameter names, which another change is teaching ember's functions.
 KEYWORDS_BEING_FIXED = "keyword names: being fixed"
 
@@ -2291,10 +2293,6 @@ def _more_decomposition_rows():
                error_inputs=[err((np.ones((2, 3)), np.ones((2, 2))), RuntimeError,
                                  "X1 and X2 must have the same number of columns. X1: 3 X2: 2")]),
     ]
-
-
-F_QUANTILE_NAN = ("quantile of a row with NaN: PyTorch passes the gradient to the NaN element; "
-                  "ember's is 0 there")
 
 
 def _more_order_rows():
