@@ -1,5 +1,5 @@
 """``ember.linalg``, as ``torch.linalg``: norms, inverses, determinants, solves, decompositions
-(Cholesky, SVD, symmetric eigendecomposition), matrix powers, the cross product and matmul.
+(Cholesky, QR, SVD, symmetric eigendecomposition), matrix powers, the cross product and matmul.
 
 Example:
     >>> import ember
@@ -21,6 +21,7 @@ from .ops.linalg import (
     inv,
     matmul,
     matrix_power,
+    qr,
     slogdet,
     solve,
     svd,
@@ -28,7 +29,7 @@ from .ops.linalg import (
 )
 
 __all__ = ["LinAlgError", "cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "matmul",
-           "matrix_norm", "matrix_power", "norm", "slogdet", "solve", "svd", "svdvals",
+           "matrix_norm", "matrix_power", "norm", "qr", "slogdet", "solve", "svd", "svdvals",
            "vector_norm"]
 
 

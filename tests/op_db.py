@@ -2272,6 +2272,16 @@ def _more_decomposition_rows():
                lambda rng: [Sample((symmetric(rng, 2, 2),))], differentiable=False,
                error_inputs=[err((np.ones((2, 3)),), RuntimeError, "linalg.eigh: A must be "
                                  "batches of square matrices, but they are 2 by 3 matrices")]),
+        OpInfo("linalg.qr", lambda lib, a: tuple(lib.linalg.qr(a)),
+               lambda rng: [Sample((randn(rng, 3, 3),)), Sample((randn(rng, 4, 2),), desc="tall"),
+                            Sample((randn(rng, 2, 4, 3),), desc="batched")],
+               atol=1e-5, rtol=1e-4, grad_atol=1e-4, grad_rtol=1e-3,
+               keywords=("linalg.qr", "A"),
+               error_inputs=[err((np.ones(3),), RuntimeError, "linalg.qr: The input tensor A "
+                                 "must have at least 2 dimensions.")]),
+        OpInfo("linalg.qr_complete", lambda lib, a: tuple(lib.linalg.qr(a, "complete")),
+               lambda rng: [Sample((randn(rng, 4, 2),))], differentiable=False, atol=1e-5,
+               rtol=1e-4),
         OpInfo("linalg.matrix_power", lambda lib, a, n: lib.linalg.matrix_power(a, n),
                lambda rng: [Sample((randn(rng, 3, 3) * 0.5, 3)),
                             Sample((randn(rng, 2, 3, 3) * 0.5, 2), desc="batched"),

@@ -1021,3 +1021,57 @@ def cdist(x1, x2, p: float = 2.0, compute_mode="use_mm_for_euclid_dist_if_necess
                            f"{x1.shape[-1]} X2: {x2.shape[-1]}")
     differences = unsqueeze(x1, -2) - unsqueeze(x2, -3)
     return reduction.norm(differences, p, -1)
+
+
+class LinalgQr(Function):
+    """``Q, R`` with ``A = Q R``, ``Q`` with orthonormal columns and ``R`` upper triangular
+    (``mode="reduced"``; ``"complete"`` gives square ``Q``). The gradient, for reduced
+    factors of a matrix with at least as many rows as columns, is
+    ``(G_Q + Q copyltu(M)) R^-T`` with ``M = R G_R^T - G_Q^T Q`` and ``copyltu`` the
+    symmetric matrix with ``M``'s lower triangle."""
+
+    @staticmethod
+    def forward(ctx, a, mode):
+        q, r = array_module(a).linalg.qr(a, mode=mode)
+        ctx.save_for_backward(q, r)
+        ctx.mode = mode
+        return q, r
+
+    @staticmethod
+    def backward(ctx, grad_q, grad_r):
+        q, r = ctx.saved_tensors
+        xp = array_module(q)
+        if q.shape[-1] != r.shape[-2] or r.shape[-2] > r.shape[-1]:
+            raise NotImplementedError("ember's linalg.qr gradient needs mode='reduced' and at "
+                                      "least as many rows as columns")
+        grad_q = xp.zeros_like(q) if grad_q is None else grad_q
+        grad_r = xp.zeros_like(r) if grad_r is None else grad_r
+        m = r @ _mT(grad_r) - _mT(grad_q) @ q
+        lower = xp.tril(m, -1)
+        symmetric = lower + _mT(lower) + xp.tril(xp.triu(m))  # + the diagonal
+        b = grad_q + q @ symmetric
+        # b R^-T, as the solve of R X^T = b^T.
+        return _mT(xp.linalg.solve(r, _mT(b))), None
+
+
+qr_return = namedtuple("qr", ["Q", "R"])
+
+
+def qr(A, mode: str = "reduced", *, out=None):
+    """``(Q, R)`` with ``A = Q R`` for each matrix in ``A``: ``Q`` with orthonormal columns,
+    ``R`` upper triangular (``mode="complete"`` makes ``Q`` square).
+
+    Example:
+        >>> import ember
+        >>> Q, R = ember.linalg.qr(ember.tensor([[3.0, 0.0], [4.0, 1.0]]))
+        >>> (Q @ R).round(decimals=4)
+        tensor([[3., 0.],
+                [4., 1.]])
+    """
+    if A.ndim < 2:
+        raise RuntimeError("linalg.qr: The input tensor A must have at least 2 dimensions.")
+    _check_floating("qr", A._data)
+    if mode not in ("reduced", "complete"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
+                           f"'reduced' (default), 'r', or 'complete'")
+    return qr_return(*LinalgQr.apply(A, mode))
