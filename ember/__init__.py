@@ -36,18 +36,19 @@ from .ops.elementwise import write_out as _write_out
 from .ops.indexing import (gather, index_add, index_fill, index_select, masked_fill,
                             masked_scatter, masked_select, narrow, scatter, scatter_add,
                             scatter_reduce, select, take_along_dim)
-from .ops.linalg import addmm, addmv, baddbmm, bmm, cdist, dot, einsum, kron, matmul, mm, mv
+from .ops.linalg import (addmm, addmv, baddbmm, bmm, cdist, dot, einsum, kron, logdet, matmul,
+                         mm, mv)
 from .ops.linalg import torch_cross as cross
 from .ops.reduction import (all, amax, amin, aminmax, any, argmax, argmin, bincount, count_nonzero,
                             histc, logsumexp, max, mean, min, nanmean, nansum, norm, prod, std,
                             std_mean, sum, var, var_mean)
 from .ops.scan import cummax, cummin, cumprod, cumsum, logcumsumexp
-from .ops.shape import (atleast_1d, atleast_2d, atleast_3d, broadcast_tensors, broadcast_to, cat,
-                        chunk, clone, column_stack, diag, diagonal, diff, dstack, flatten, flip,
-                        fliplr, flipud, hstack, meshgrid, moveaxis, movedim, outer, permute, ravel,
-                        repeat_interleave, reshape, roll, rot90, split, squeeze, stack, swapaxes,
-                        swapdims, t, tensor_split, tile, trace, transpose, tril, triu, unbind,
-                        unflatten, unsqueeze, vstack)
+from .ops.shape import (atleast_1d, atleast_2d, atleast_3d, block_diag, broadcast_tensors,
+                        broadcast_to, cartesian_prod, cat, chunk, clone, column_stack, diag,
+                        diagonal, diff, dstack, flatten, flip, fliplr, flipud, hstack, meshgrid,
+                        moveaxis, movedim, outer, permute, ravel, repeat_interleave, reshape, roll,
+                        rot90, split, squeeze, stack, swapaxes, swapdims, t, tensor_split, tile,
+                        trace, transpose, tril, triu, unbind, unflatten, unsqueeze, vstack)
 from .ops.sorting import (argsort, argwhere, bucketize, isin, kthvalue, median, nonzero,
                           quantile, searchsorted, sort, topk, unique, unique_consecutive)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state

@@ -1275,6 +1275,9 @@ class Tensor:
     def det(self):
         return linalg.det(self)
 
+    def logdet(self):
+        return linalg.logdet(self)
+
     def cross(self, other, dim=None):
         return linalg.torch_cross(self, other, dim)
 

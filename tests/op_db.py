@@ -2393,10 +2393,40 @@ def _more_put_rows():
     ]
 
 
+def _more_combination_rows():
+    """block_diag, cartesian_prod, logdet."""
+    return [
+        OpInfo("block_diag", lambda lib, *ts: lib.block_diag(*ts),
+               lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 1, 2))),
+                            Sample((randn(rng, 2), np.asarray(randn(rng)), randn(rng, 2, 2)),
+                                   desc="vector, 0-d, matrix"),
+                            Sample((np.array([[1, 2]]), np.array(3)), desc="int64")],
+               check_grad_fn_name=False,
+               error_inputs=[err((np.ones((1, 1, 1)),), RuntimeError,
+                                 "ember.block_diag: Input tensors must have 2 or fewer "
+                                 "dimensions. Input 0 has 3 dimensions")]),
+        OpInfo("cartesian_prod", lambda lib, *ts: lib.cartesian_prod(*ts),
+               lambda rng: [Sample((randn(rng, 2), randn(rng, 3))),
+                            Sample((randn(rng, 2), randn(rng, 2), randn(rng, 2)), desc="three"),
+                            Sample((np.array([1, 2]), np.array([3])), desc="int64")],
+               check_grad_fn_name=False),
+        OpInfo("logdet", lambda lib, a: lib.logdet(a),
+               lambda rng: [Sample((randn(rng, 3, 3) + 3 * np.eye(3, dtype=FLOAT32),)),
+                            Sample((np.array([[2.0, 0.0], [0.0, -1.0]], FLOAT32),),
+                                   desc="negative determinant")],
+               method="logdet", check_grad_fn_name=False, gradcheck=False),
+        OpInfo("logdet_singular", lambda lib, a: lib.logdet(a),
+               lambda rng: [Sample((np.zeros((2, 2), FLOAT32),))], differentiable=False),
+        OpInfo("logdet_smooth", lambda lib, a: lib.logdet(a),
+               lambda rng: [Sample((randn(rng, 2, 3, 3) + 3 * np.eye(3, dtype=FLOAT32),))],
+               check_grad_fn_name=False),
+    ]
+
+
 op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows()
          + _indexing_rows() + _inplace_rows() + _linalg_rows() + _functional_rows()
          + _sorting_rows() + _more_elementwise_rows() + _more_indexing_rows()
          + _more_linalg_rows() + _more_shape_rows() + _more_reduction_rows()
          + _more_view_rows() + _more_misc_rows() + _more_scan_rows()
          + _more_nan_rows() + _more_decomposition_rows() + _more_order_rows()
-         + _more_put_rows())
+         + _more_put_rows() + _more_combination_rows())

@@ -12,7 +12,7 @@ from .._parallel import parallel_for, worth_splitting
 from .._tensor import Tensor
 from ..autograd.function import Function
 from . import reduction
-from .elementwise import broadcast_error, promote, write_out
+from .elementwise import broadcast_error, promote, where, write_out
 from .shape import SqueezeInplaceDim, UnsafeView, reshape, unsqueeze
 
 
@@ -374,7 +374,17 @@ class LinalgDet(Function):
         xp = array_module(grad)
         # solve(A^T, det * G * I) is det * inv(A)^T without forming the inverse.
         scale = (grad * out)[..., None, None] * xp.eye(a.shape[-1], dtype=a.dtype)
-        return xp.linalg.solve(_mT(a), scale)
+        return _solve_transposed("det", xp, a, scale)
+
+
+def _solve_transposed(name: str, xp, a, rhs):
+    """``solve(A^T, rhs)`` for the gradients of det and slogdet, which ember does not take
+    at a singular matrix (PyTorch's there come from an SVD)."""
+    try:
+        return xp.linalg.solve(_mT(a), rhs)
+    except np.linalg.LinAlgError:
+        raise NotImplementedError(f"ember: the derivative of linalg.{name} at a singular "
+                                  f"matrix is not implemented") from None
 
 
 class LinalgSlogdet(Function):
@@ -392,7 +402,7 @@ class LinalgSlogdet(Function):
         a, = ctx.saved_tensors
         xp = array_module(grad_logabsdet)
         scale = grad_logabsdet[..., None, None] * xp.eye(a.shape[-1], dtype=a.dtype)
-        return xp.linalg.solve(_mT(a), scale)
+        return _solve_transposed("slogdet", xp, a, scale)
 
 
 class LinalgSolveEx(Function):
@@ -1075,3 +1085,16 @@ def qr(A, mode: str = "reduced", *, out=None):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
                            f"'reduced' (default), 'r', or 'complete'")
     return qr_return(*LinalgQr.apply(A, mode))
+
+
+def logdet(input):
+    """The log of the determinant of each square matrix in ``input``: NaN where the
+    determinant is negative, -inf where it is 0.
+
+    Example:
+        >>> import ember
+        >>> ember.logdet(ember.tensor([[2.0, 0.0], [0.0, 3.0]]))
+        tensor(1.7918)
+    """
+    sign, logabsdet = slogdet(input)
+    return where(sign < 0, float("nan"), logabsdet)

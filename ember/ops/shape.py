@@ -1223,3 +1223,50 @@ def tensor_split(input, indices_or_sections, dim: int = 0):
         bounds = [0] + [min(max(int(i), 0), size) for i in indices_or_sections] + [size]
     return tuple(narrow(input, dim, start, max(stop - start, 0))
                  for start, stop in zip(bounds[:-1], bounds[1:]))
+
+
+def block_diag(*tensors):
+    """The tensors (matrices; vectors as rows, numbers as 1 x 1) placed along the diagonal of
+    a matrix of zeros.
+
+    Example:
+        >>> import ember
+        >>> ember.block_diag(ember.tensor([[1, 2]]), ember.tensor(3))
+        tensor([[1, 2, 0],
+                [0, 0, 3]])
+    """
+    for i, t in enumerate(tensors):
+        if t.ndim > 2:
+            raise RuntimeError(f"ember.block_diag: Input tensors must have 2 or fewer "
+                               f"dimensions. Input {i} has {t.ndim} dimensions")
+    blocks = [reshape(t, (1, -1)) if t.ndim < 2 else t for t in tensors]
+    dtype = result_dtype(*(t._data for t in blocks)) if blocks else np.float32
+    xp = array_module(blocks[0]._data) if blocks else np
+    width = sum(t.shape[1] for t in blocks)
+    rows, start = [], 0
+    for t in blocks:
+        left = Tensor._wrap(xp.zeros((t.shape[0], start), dtype))
+        right = Tensor._wrap(xp.zeros((t.shape[0], width - start - t.shape[1]), dtype))
+        rows.append(cat([left, t, right], 1))
+        start += t.shape[1]
+    if not rows:
+        return Tensor._wrap(np.zeros((0, 0), np.float32))
+    return cat(rows, 0)
+
+
+def cartesian_prod(*tensors):
+    """Every combination of one element from each 1-d tensor, one combination a row (a single
+    tensor comes back as it is).
+
+    Example:
+        >>> import ember
+        >>> ember.cartesian_prod(ember.tensor([1, 2]), ember.tensor([3, 4]))
+        tensor([[1, 3],
+                [1, 4],
+                [2, 3],
+                [2, 4]])
+    """
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([reshape(g, (-1,)) for g in grids], 1)
