@@ -177,6 +177,41 @@ def test_a_pytorch_training_program_prints_pytorchs_numbers(tmp_path):
     assert on_ember.stdout.count("loss") == 3
 
 
+def test_spawned_processes_get_ember_too(tmp_path):
+    """DataLoader workers and Processes started by spawn import the script again, in a fresh
+    interpreter: their ``import torch`` must give ember as well."""
+    script = write(tmp_path / "spawns.py", """
+        import multiprocessing
+        import torch
+        from torch.utils.data import DataLoader, Dataset
+
+        class Squares(Dataset):
+            def __len__(self):
+                return 4
+
+            def __getitem__(self, i):
+                return torch.tensor([float(i * i)])
+
+        def child(queue):
+            import torch.nn
+            queue.put((torch.__name__, torch.nn.__name__, type(torch.ones(1)).__name__))
+
+        if __name__ == "__main__":
+            loader = DataLoader(Squares(), batch_size=2, num_workers=2,
+                                multiprocessing_context="spawn")
+            print([batch.flatten().tolist() for batch in loader])
+            context = multiprocessing.get_context("spawn")
+            queue = context.Queue()
+            process = context.Process(target=child, args=(queue,))
+            process.start()
+            print(queue.get(timeout=60))
+            process.join()
+    """)
+    result = run([script], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "[[0.0, 1.0], [4.0, 9.0]]\n('ember', 'ember.nn', 'Tensor')\n"
+
+
 def test_ember_name():
     assert _run.ember_name("torch") == "ember"
     assert _run.ember_name("torch.nn.functional") == "ember.nn.functional"
