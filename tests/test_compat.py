@@ -117,6 +117,30 @@ def test_default_cuda_device_fails_when_a_tensor_is_made(default_device):
     assert ember.zeros(1).device == ember.device("cpu")
 
 
+@cpu_only
+def test_default_cuda_device_without_an_index_is_the_current_gpu(default_device):
+    """Which PyTorch finds by making a tensor there: without CUDA that raises."""
+    for lib in (torch, ember):
+        lib.set_default_device("cuda")
+        with pytest.raises((RuntimeError, AssertionError)):  # PyTorch's CPU build: Assertion
+            lib.get_default_device()
+        lib.set_default_device(None)
+    ember.set_default_device("cuda")
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        ember.get_default_device()
+
+
+def test_a_device_is_the_default_inside_a_with_block(default_device):
+    for lib in (torch, ember):
+        with lib.device("cuda:1") as inside:
+            assert inside == lib.device("cuda:1") and lib.get_default_device() == inside
+            with lib.device("cpu"):
+                assert lib.zeros(1).device == lib.device("cpu")
+            assert lib.get_default_device() == lib.device("cuda:1")
+        assert lib.get_default_device() == lib.device("cpu")
+        assert lib.zeros(1).device == lib.device("cpu")
+
+
 @with_cuda
 def test_default_cuda_device_puts_new_tensors_there(default_device):
     ember.set_default_device("cuda")
@@ -433,6 +457,11 @@ def test_cuda_queries_with_a_gpu():
     ember.cuda.empty_cache()
     ember.cuda.set_device(0)
     assert ember.cuda.current_device() == 0
+
+
+def test_mps_module_is_pytorchs_without_apple_gpus():
+    for name in ("is_available", "device_count"):
+        assert getattr(ember.mps, name)() == getattr(torch.mps, name)(), name
 
 
 def test_cpu_module_is_pytorchs():
