@@ -81,7 +81,11 @@ def install() -> None:
 
 def alias_in_place(name: str) -> None:
     """Called by the ``torch`` and ``torchvision`` packages in ``_run_aliases`` while a spawned
-    process imports them: install the hook, and make module ``name`` ember's module."""
+    process imports them: install the hook, and make module ``name`` ember's module. Imported
+    by their path inside ember (``ember._run_aliases.torch``, as walking ember's packages
+    does), they stand for nothing and change nothing."""
+    if ember_name(name) is None:
+        return
     if not any(isinstance(finder, TorchAliases) for finder in sys.meta_path):
         sys.meta_path.insert(0, TorchAliases())
     # The import statement that is running returns what sys.modules holds once it finishes.
