@@ -105,8 +105,9 @@ def run_script(script: str, args=()) -> None:
 
     Every ``torch...`` and ``torchvision...`` import in it (and in the modules it imports)
     gets ember's module, also in the processes it spawns. The script runs as ``__main__``
-    with ``__file__`` set, its folder first on ``sys.path`` (then ``SPAWNED_ALIASES``) and
-    ``sys.argv == [script, *args]``. An exception the script does
+    with ``__file__`` its absolute path (as Python gives a main script), its folder first on
+    ``sys.path`` (then ``SPAWNED_ALIASES``) and ``sys.argv`` the script's absolute path and
+    ``args`` (``runpy`` sets ``argv[0]`` to the path it runs). An exception the script does
     not catch prints its traceback (from the script's frame on) and exits with status 1;
     ``sys.exit`` in the script exits with its status, as under ``python``.
 
@@ -114,20 +115,20 @@ def run_script(script: str, args=()) -> None:
         >>> from ember import _run
         >>> _run.run_script("train.py", ["--epochs", "1"])  # doctest: +SKIP
     """
-    if not os.path.isfile(script):
-        raise FileNotFoundError(f"can't open file '{os.path.abspath(script)}': "
-                                "[Errno 2] No such file or directory")
+    path = os.path.abspath(script)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"can't open file '{path}': [Errno 2] No such file or "
+                                "directory")
     install()
     # As ``python script``: the folder of the script (symlinks resolved) replaces the folder
     # Python put first (the current one for -m, the console script's for ``ember``). The
     # aliases' folder follows it, for the processes the program spawns (_run_aliases).
-    sys.path[0] = os.path.dirname(os.path.realpath(script))
+    sys.path[0] = os.path.dirname(os.path.realpath(path))
     sys.path.insert(1, SPAWNED_ALIASES)
-    sys.argv = [script, *args]
+    sys.argv = [path, *args]
     try:
-        runpy.run_path(script, run_name="__main__")
+        runpy.run_path(path, run_name="__main__")
     except Exception as error:
-        path = os.path.abspath(script)
         traceback.print_exception(type(error), error, _script_frames(error.__traceback__,
                                                                       path))
         sys.exit(1)

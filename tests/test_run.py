@@ -78,6 +78,20 @@ def test_the_script_runs_as_python_runs_it(tmp_path):
     assert path0 == str((tmp_path / "prog").resolve())
 
 
+def test_a_script_given_by_a_relative_path(tmp_path):
+    """``__file__`` is absolute, as Python makes a main script's; the folder still counts."""
+    write(tmp_path / "sub" / "near.py", "WHERE = 'near'\n")
+    write(tmp_path / "sub" / "relative.py", """
+        import sys
+        import near
+        print(__file__, sys.argv[1:], sys.path[0], near.WHERE)
+    """)
+    result = run([os.path.join("sub", "relative.py"), "a"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    sub = tmp_path.resolve() / "sub"
+    assert result.stdout == f"{tmp_path / 'sub' / 'relative.py'} ['a'] {sub} near\n"
+
+
 def test_an_uncaught_exception_prints_the_scripts_traceback_and_exits_1(tmp_path):
     script = write(tmp_path / "fails.py", """
         def inner():
