@@ -32,7 +32,7 @@ from ..ops.activation import (
     softmax,
     softplus,
 )
-from ..ops.attention import scaled_dot_product_attention
+from ..ops.attention import multi_head_attention_forward, scaled_dot_product_attention
 from ..ops.conv import conv2d, pad
 from ..ops.loss import (
     binary_cross_entropy,
@@ -50,7 +50,7 @@ __all__ = [
     "hardtanh", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool2d",
     "mse_loss", "nll_loss", "one_hot", "pad", "relu", "relu6", "sigmoid", "silu", "softmax",
     "softplus", "tanh",
-    "scaled_dot_product_attention",
+    "multi_head_attention_forward", "scaled_dot_product_attention",
 ]
 
 
