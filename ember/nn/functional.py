@@ -32,6 +32,7 @@ from ..ops.activation import (
     softmax,
     softplus,
 )
+from ..ops.attention import multi_head_attention_forward, scaled_dot_product_attention
 from ..ops.conv import conv2d, pad
 from ..ops.embedding import embedding
 from ..ops.loss import (
@@ -51,6 +52,7 @@ __all__ = [
     "hardtanh", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool2d",
     "mse_loss", "nll_loss", "one_hot", "pad", "relu", "relu6", "sigmoid", "silu", "softmax",
     "softplus", "tanh",
+    "multi_head_attention_forward", "scaled_dot_product_attention",
 ]
 
 
