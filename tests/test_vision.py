@@ -463,6 +463,148 @@ def test_reprs_match_torchvision():
     assert repr(transforms.Lambda(abs)) == "Lambda()"
 
 
+SIZES = [((32, 48), (16, 24)), ((7, 5), (13, 11)), ((100, 37), (9, 8)), ((10, 10), (10, 10)),
+         ((5, 9), (3, 20))]
+
+
+@pytest.mark.parametrize("size, new_size", SIZES)
+@pytest.mark.parametrize("antialias", [True, False])
+def test_resize_bilinear_matches_torch_interpolate(size, new_size, antialias):
+    """torchvision resizes a tensor with interpolate(bilinear, align_corners=False)."""
+    images = np.random.default_rng(0).random((2, 3, *size), dtype=np.float32)
+    ours = transforms.Resize(new_size, antialias=antialias)(ember.tensor(images))
+    theirs = torch.nn.functional.interpolate(torch.tensor(images), size=new_size,
+                                             mode="bilinear", align_corners=False,
+                                             antialias=antialias)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-5)
+    # uint8 is computed in float32 and rounded: a value a rounding error from .5 may round the
+    # other way than PyTorch's float path (or its fixed-point uint8 kernel).
+    pixels = (images * 255).astype(np.uint8)
+    ours = transforms.Resize(new_size, antialias=antialias)(ember.tensor(pixels))
+    theirs = torch.nn.functional.interpolate(torch.tensor(pixels).float(), size=new_size,
+                                             mode="bilinear", align_corners=False,
+                                             antialias=antialias).round().clamp(0, 255)
+    assert ours.dtype == ember.uint8
+    np.testing.assert_allclose(ours.numpy(), theirs.to(torch.uint8).numpy(), rtol=0, atol=1)
+    # A NumPy image H x W x C is resized in its first two dimensions, and stays NumPy.
+    array = transforms.Resize(new_size, antialias=antialias)(pixels[0].transpose(1, 2, 0))
+    np.testing.assert_array_equal(array.transpose(2, 0, 1), ours.numpy()[0])
+
+
+@pytest.mark.parametrize("size, new_size", SIZES)
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
+def test_resize_nearest_matches_torch_interpolate(size, new_size, mode):
+    images = np.random.default_rng(1).random((1, 2, *size), dtype=np.float32)
+    ours = transforms.Resize(new_size, interpolation=transforms.InterpolationMode(mode))(
+        ember.tensor(images))
+    theirs = torch.nn.functional.interpolate(torch.tensor(images), size=new_size, mode=mode)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_resize_sizes():
+    """One number sizes the shorter side, keeping the aspect ratio rounded down; max_size caps
+    the longer side."""
+    assert transforms.Resize(16)(ember.zeros(3, 32, 50)).shape == (3, 16, 25)
+    assert transforms.Resize([16])(ember.zeros(3, 50, 32)).shape == (3, 25, 16)
+    assert transforms.Resize(16, max_size=20)(ember.zeros(3, 32, 50)).shape == (3, 12, 20)
+    assert transforms.Resize((5, 7))(ember.zeros(2, 1, 9, 9)).shape == (2, 1, 5, 7)
+    assert repr(transforms.Resize(32)) == (
+        "Resize(size=32, interpolation=bilinear, max_size=None, antialias=True)")
+    with pytest.raises(ValueError, match="should have 1 or 2 values"):
+        transforms.Resize((1, 2, 3))
+    with pytest.raises(ValueError, match="must be strictly greater"):
+        transforms.Resize(16, max_size=16)(ember.zeros(1, 4, 4))
+    with pytest.raises(TypeError, match="InterpolationMode"):
+        transforms.Resize(16, interpolation=2)
+    with pytest.raises(NotImplementedError, match="not bicubic"):
+        transforms.Resize(16, interpolation=transforms.InterpolationMode.BICUBIC)
+
+
+def test_center_crop_by_hand():
+    image = ember.arange(5 * 6).reshape(1, 5, 6)
+    # (5 - 2) / 2 = 1.5 rounds to 2 (to even), (6 - 3) / 2 = 1.5 to 2.
+    np.testing.assert_array_equal(transforms.CenterCrop((2, 3))(image).numpy(),
+                                  image.numpy()[:, 2:4, 2:5])
+    # Larger than the image: zeros around it, the extra odd pixel after.
+    padded = transforms.CenterCrop((6, 9))(ember.ones(1, 3, 4)).numpy()[0]
+    expected = np.zeros((6, 9), np.float32)
+    expected[1:4, 2:6] = 1
+    np.testing.assert_array_equal(padded, expected)
+    array = np.arange(4 * 4 * 3, dtype=np.uint8).reshape(4, 4, 3)
+    np.testing.assert_array_equal(transforms.CenterCrop(2)(array), array[1:3, 1:3])
+    assert repr(transforms.CenterCrop(24)) == "CenterCrop(size=(24, 24))"
+
+
+def test_random_crop_and_flips():
+    image = ember.arange(2 * 6 * 6, dtype=ember.float32).reshape(2, 6, 6)
+    crop = transforms.RandomCrop(4, padding=1)
+    ember.manual_seed(0)
+    crops = [crop(image) for _ in range(40)]
+    ember.manual_seed(0)
+    assert all(np.array_equal(a.numpy(), crop(image).numpy()) for a in crops)  # seeded
+    padded = np.pad(image.numpy(), ((0, 0), (1, 1), (1, 1)))
+    windows = {(top, left): padded[:, top:top + 4, left:left + 4]
+               for top in range(5) for left in range(5)}
+    seen = set()
+    for c in crops:
+        found = [key for key, window in windows.items() if np.array_equal(window, c.numpy())]
+        assert found, "a crop that is no window of the padded image"
+        seen.add(found[0])
+    assert len(seen) > 10  # positions vary
+    assert transforms.RandomCrop(8, pad_if_needed=True)(image).shape == (2, 8, 8)
+    with pytest.raises(ValueError, match=r"Required crop size \(8, 8\) is larger than input "
+                                         r"image size \(6, 6\)"):
+        transforms.RandomCrop(8)(image)
+    assert repr(crop) == "RandomCrop(size=(4, 4), padding=1)"
+
+    flip = transforms.RandomHorizontalFlip()
+    ember.manual_seed(1)
+    flips = [flip(image) for _ in range(50)]
+    mirrored = sum(np.array_equal(f.numpy(), image.numpy()[:, :, ::-1]) for f in flips)
+    unchanged = sum(np.array_equal(f.numpy(), image.numpy()) for f in flips)
+    assert mirrored + unchanged == 50 and 10 < mirrored < 40
+    np.testing.assert_array_equal(transforms.RandomVerticalFlip(1.0)(image).numpy(),
+                                  image.numpy()[:, ::-1])
+    array = np.arange(12, dtype=np.uint8).reshape(2, 2, 3)
+    np.testing.assert_array_equal(transforms.RandomHorizontalFlip(1.0)(array), array[:, ::-1])
+    assert repr(flip) == "RandomHorizontalFlip(p=0.5)"
+
+
+def test_grayscale_by_hand():
+    rgb = np.array([[[1.0, 0.5]], [[0.0, 0.5]], [[0.5, 1.0]]], np.float32)  # 3 x 1 x 2
+    gray = transforms.Grayscale()(ember.tensor(rgb))
+    expected = np.float32(0.2989) * rgb[0] + np.float32(0.587) * rgb[1] + \
+        np.float32(0.114) * rgb[2]
+    np.testing.assert_allclose(gray.numpy(), expected[None], rtol=1e-6)
+    three = transforms.Grayscale(3)(ember.tensor(rgb))
+    assert three.shape == (3, 1, 2) and np.array_equal(three.numpy()[2], gray.numpy()[0])
+    pixels = np.array([[[200, 100, 50]]], np.uint8)  # H x W x C: 59.78 + 58.7 + 5.7 = 124.18
+    assert transforms.Grayscale()(pixels).tolist() == [[[124]]]
+    with pytest.raises(ValueError, match="either 1 or 3"):
+        transforms.Grayscale(2)
+
+
+def test_pil_to_tensor_and_convert_image_dtype():
+    pixels = np.array([[[0, 128, 255]]], np.uint8)  # 1 x 1 x 3
+    tensor = transforms.PILToTensor()(pixels)
+    assert tensor.dtype == ember.uint8 and tensor.tolist() == [[[0]], [[128]], [[255]]]
+    from PIL import Image
+    assert transforms.PILToTensor()(Image.fromarray(pixels)).tolist() == tensor.tolist()
+    to_float = transforms.ConvertImageDtype(ember.float32)(tensor)
+    np.testing.assert_allclose(to_float.numpy().ravel(), [0, 128 / 255, 1], rtol=1e-6)
+    # float -> uint8 multiplies by 255.999 and truncates: 0.5 -> 127, 1.0 -> 255.
+    back = transforms.ConvertImageDtype(ember.uint8)(ember.tensor([0.0, 0.5, 1.0]))
+    assert back.dtype == ember.uint8 and back.tolist() == [0, 127, 255]
+    # uint8 -> int16 scales by 32768 / 256 = 128; int16 -> uint8 divides back, rounding down.
+    wide = transforms.ConvertImageDtype(ember.int16)(ember.tensor([1, 255], dtype=ember.uint8))
+    assert wide.dtype == ember.int16 and wide.tolist() == [128, 32640]
+    narrow = transforms.ConvertImageDtype(ember.uint8)(ember.tensor([200, 32767],
+                                                                     dtype=ember.int16))
+    assert narrow.tolist() == [1, 255]
+    with pytest.raises(RuntimeError, match="cannot be performed safely"):
+        transforms.ConvertImageDtype(ember.int64)(ember.zeros(2))
+
+
 TUTORIAL = transforms.Compose([transforms.ToTensor(), transforms.Pad(2),
                                transforms.Normalize((0.2860,), (0.3530,))])
 

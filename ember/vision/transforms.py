@@ -1,9 +1,13 @@
-"""Image transforms: ``Compose``, ``ToTensor``, ``Normalize``, ``Pad``, ``Lambda``.
+"""Image transforms, as torchvision's: ``Compose``, ``ToTensor``, ``PILToTensor``,
+``ConvertImageDtype``, ``Normalize``, ``Resize``, ``CenterCrop``, ``RandomCrop``,
+``RandomHorizontalFlip``, ``RandomVerticalFlip``, ``Grayscale``, ``Pad``, ``Lambda``.
 
 ember has no PIL dependency. An *image* here is a NumPy array or a uint8 ember tensor, laid out
 H x W (grayscale) or H x W x C, as the vision datasets return them; ``ToTensor`` turns it into
 the float C x H x W tensor image the other transforms (and models) expect. Objects that expose
-``__array_interface__`` (a PIL image does) are read as NumPy arrays.
+``__array_interface__`` (a PIL image does) are read as NumPy arrays. The geometric transforms
+take either: a tensor (…, H, W) stays a tensor, an array (H x W or H x W x C) an array. The
+random ones draw from ember's default generator, so ``ember.manual_seed`` repeats them.
 
 Example:
     >>> import numpy as np
@@ -14,6 +18,7 @@ Example:
     ember.Size([1, 32, 32])
 """
 
+import enum
 import numbers
 from typing import Callable, Sequence
 
@@ -22,6 +27,7 @@ import numpy as np
 from .. import _dtype
 from .._backend import array_module
 from .._tensor import Tensor
+from ..ops.creation import rand, randint
 
 
 class Compose:
@@ -261,6 +267,446 @@ class Lambda:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+class PILToTensor:
+    """An image (H x W or H x W x C: a PIL image or an array) as a tensor C x H x W of its own
+    dtype, values unchanged (``ToTensor`` scales uint8 to [0, 1]; this does not).
+
+    Example:
+        >>> import numpy as np
+        >>> from ember.vision import transforms
+        >>> transforms.PILToTensor()(np.full((1, 2), 255, dtype=np.uint8))
+        tensor([[[255, 255]]], dtype=ember.uint8)
+    """
+
+    def __call__(self, pic) -> Tensor:
+        image = _image_array(pic)
+        if image.ndim not in (2, 3):
+            raise ValueError(f"pic should be 2/3 dimensional. Got {image.ndim} dimensions.")
+        if image.ndim == 2:
+            image = image[:, :, None]
+        return Tensor._wrap(array_module(image).array(image.transpose(2, 0, 1), order="C"))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class ConvertImageDtype:
+    """Convert a tensor image to ``dtype``, rescaling its values: floats span [0, 1], integers
+    0 … their maximum (255 for uint8), as in torchvision.
+
+    Float to integer multiplies by (maximum + 1 - 0.001) and truncates, so 1.0 becomes the
+    maximum; integer to integer shifts by the ratio of the ranges.
+
+    Args:
+        dtype: the dtype to convert to.
+
+    Raises:
+        RuntimeError: float32 to int32 or int64, or float64 to int64: the float can't hold
+            every integer of the range, so the conversion is not safe.
+
+    Example:
+        >>> import ember
+        >>> from ember.vision import transforms
+        >>> transforms.ConvertImageDtype(ember.float32)(ember.tensor([0, 51, 255],
+        ...                                                          dtype=ember.uint8))
+        tensor([0.0000, 0.2000, 1.0000])
+    """
+
+    def __init__(self, dtype: _dtype.dtype) -> None:
+        self.dtype = dtype
+
+    def __call__(self, image: Tensor) -> Tensor:
+        if not isinstance(image, Tensor):
+            raise TypeError(f"Input img should be Tensor Image. Got {type(image)}")
+        dtype = self.dtype
+        if image.dtype == dtype:
+            return image
+        if image.is_floating_point():
+            if dtype.is_floating_point:
+                return image.to(dtype)
+            if (image.dtype == _dtype.float32 and dtype in (_dtype.int32, _dtype.int64)) or (
+                    image.dtype == _dtype.float64 and dtype == _dtype.int64):
+                raise RuntimeError(f"The cast from {image.dtype} to {dtype} cannot be performed "
+                                   "safely.")
+            # 1 - 0.001 below the next integer: 1.0 maps to the maximum, not one past it.
+            return image.mul(_integer_max(dtype) + 1.0 - 1e-3).to(dtype)
+        input_max = _integer_max(image.dtype)
+        if dtype.is_floating_point:
+            return image.to(dtype) / input_max
+        output_max = _integer_max(dtype)
+        if input_max > output_max:
+            factor = (input_max + 1) // (output_max + 1)
+            return image.div(factor, rounding_mode="floor").to(dtype)
+        return image.to(dtype) * ((output_max + 1) // (input_max + 1))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def _integer_max(dtype: _dtype.dtype) -> int:
+    """The largest value of an integer dtype (1 for bool)."""
+    return 1 if dtype == _dtype.bool else int(np.iinfo(dtype.numpy).max)
+
+
+def _size_pair(size, name: str = "size") -> tuple:
+    """``size`` as (height, width): an int is a square, a one-element sequence too."""
+    if isinstance(size, numbers.Number):
+        return int(size), int(size)
+    if isinstance(size, Sequence) and len(size) == 1:
+        return size[0], size[0]
+    if not isinstance(size, Sequence) or len(size) != 2:
+        raise ValueError(f"Please provide only two dimensions (h, w) for {name}.")
+    return tuple(size)
+
+
+def _image_size(image) -> tuple:
+    """(height, width): a tensor's last two dimensions, an array's first two."""
+    if isinstance(image, Tensor):
+        if image.ndim < 2:
+            raise TypeError(f"Tensor is not a torch image. Got {image.ndim} dimensions.")
+        return tuple(image.shape[-2:])
+    return tuple(_image_array(image).shape[:2])
+
+
+def _crop(image, top: int, left: int, height: int, width: int):
+    """The region of ``image`` (a view of a tensor, or of an array's first two dimensions)."""
+    if isinstance(image, Tensor):
+        return image[..., top:top + height, left:left + width]
+    return _image_array(image)[top:top + height, left:left + width]
+
+
+class InterpolationMode(enum.Enum):
+    """How ``Resize`` computes new pixels; the values are the modes' names in torchvision.
+
+    Example:
+        >>> from ember.vision.transforms import InterpolationMode
+        >>> InterpolationMode.BILINEAR.value
+        'bilinear'
+    """
+
+    NEAREST = "nearest"
+    NEAREST_EXACT = "nearest-exact"
+    BILINEAR = "bilinear"
+    BICUBIC = "bicubic"
+    BOX = "box"
+    HAMMING = "hamming"
+    LANCZOS = "lanczos"
+
+
+class Resize:
+    """Resize an image to ``size``, as torchvision does for tensors.
+
+    Bilinear resizing with ``antialias`` (the default) averages over all the input pixels each
+    output pixel covers when shrinking (the triangle filter widened by the scale, as Pillow
+    and PyTorch's ``interpolate(..., antialias=True)`` do); without it, from the two nearest
+    pixels only. Integer images are computed in float32, rounded and clamped to their dtype.
+
+    Args:
+        size: (height, width), or one number: the shorter side becomes ``size`` and the
+            longer keeps the aspect ratio (rounded down).
+        interpolation: ``InterpolationMode.BILINEAR``, ``NEAREST`` or ``NEAREST_EXACT``.
+        max_size: with a single ``size``, the most the longer side may become; the image is
+            then made smaller than ``size`` on its shorter side.
+        antialias: filter when shrinking, for bilinear resizing.
+
+    Raises:
+        ValueError: a ``size`` of other than one or two numbers, or ``max_size`` not above a
+            single ``size``.
+        NotImplementedError: another interpolation mode.
+
+    Example:
+        >>> import ember
+        >>> from ember.vision import transforms
+        >>> transforms.Resize(16)(ember.zeros(3, 32, 48)).shape
+        ember.Size([3, 16, 24])
+    """
+
+    _modes = (InterpolationMode.BILINEAR, InterpolationMode.NEAREST,
+              InterpolationMode.NEAREST_EXACT)
+
+    def __init__(self, size, interpolation: InterpolationMode = InterpolationMode.BILINEAR,
+                 max_size: "int | None" = None, antialias: "bool | None" = True) -> None:
+        if not isinstance(size, (int, Sequence)):
+            raise TypeError(f"Size should be int or sequence. Got {type(size)}")
+        if isinstance(size, Sequence) and len(size) not in (1, 2):
+            raise ValueError("If size is a sequence, it should have 1 or 2 values")
+        if isinstance(interpolation, int) or not isinstance(interpolation, InterpolationMode):
+            raise TypeError("Argument interpolation should be of type InterpolationMode")
+        if interpolation not in self._modes:
+            known = ", ".join(mode.value for mode in self._modes)
+            raise NotImplementedError(f"ember's Resize interpolates {known}, not "
+                                      f"{interpolation.value}")
+        self.size = size
+        self.max_size = max_size
+        self.interpolation = interpolation
+        self.antialias = antialias
+
+    def __call__(self, image):
+        height, width = _image_size(image)
+        new_height, new_width = self._output_size(height, width)
+        if isinstance(image, Tensor):
+            data = image._data
+            axes = (data.ndim - 2, data.ndim - 1)
+        else:
+            data = _image_array(image)
+            axes = (0, 1)
+        xp = array_module(data)
+        float_dtype = data.dtype if data.dtype.kind == "f" else np.dtype(np.float32)
+        resized = data.astype(float_dtype)
+        for axis, old, new in zip(axes, (height, width), (new_height, new_width)):
+            weights = xp.asarray(self._weights(old, new), dtype=float_dtype)
+            # Each output pixel is a weighted sum of input pixels along the axis.
+            resized = xp.moveaxis(xp.tensordot(weights, xp.moveaxis(resized, axis, 0), 1), 0,
+                                  axis)
+        if data.dtype.kind != "f":
+            limits = np.iinfo(data.dtype) if data.dtype.kind in "iu" else None
+            resized = xp.round(resized)
+            if limits is not None:
+                resized = xp.clip(resized, limits.min, limits.max)
+        resized = xp.ascontiguousarray(resized.astype(data.dtype, copy=False))
+        return Tensor._wrap(resized) if isinstance(image, Tensor) else resized
+
+    def _output_size(self, height: int, width: int) -> tuple:
+        if not (isinstance(self.size, int) or len(self.size) == 1):
+            if self.max_size is not None:
+                raise ValueError("max_size should only be passed if size specifies the length "
+                                 "of the smaller edge, i.e. size should be an int or a sequence "
+                                 f"of length 1 in torchscript mode; got size={self.size}")
+            return tuple(self.size)
+        requested = self.size if isinstance(self.size, int) else self.size[0]
+        short, long = (width, height) if width <= height else (height, width)
+        new_short, new_long = requested, int(requested * long / short)
+        if self.max_size is not None:
+            if self.max_size <= requested:
+                raise ValueError(f"max_size = {self.max_size} must be strictly greater than the "
+                                 f"requested size for the smaller edge size = {self.size}")
+            if new_long > self.max_size:
+                new_short, new_long = int(self.max_size * new_short / new_long), self.max_size
+        return (new_long, new_short) if width <= height else (new_short, new_long)
+
+    def _weights(self, old: int, new: int) -> np.ndarray:
+        """The new x old matrix whose row i weighs the input pixels of output pixel i."""
+        weights = np.zeros((new, old))
+        scale = old / new
+        if self.interpolation is not InterpolationMode.BILINEAR:
+            # PyTorch's nearest: the pixel at floor(i * scale), in float32 as it computes;
+            # nearest-exact: the pixel whose centre is nearest, floor((i + 0.5) * scale).
+            offset = 0.5 if self.interpolation is InterpolationMode.NEAREST_EXACT else 0.0
+            source = np.floor((np.arange(new, dtype=np.float32) + np.float32(offset))
+                              * np.float32(scale)).astype(np.int64)
+            weights[np.arange(new), np.minimum(source, old - 1)] = 1
+            return weights
+        if self.antialias and scale > 1:
+            support, stretch = scale, 1 / scale  # the triangle widened to cover the scale
+        else:
+            support, stretch = 1.0, 1.0
+        for i in range(new):
+            centre = scale * (i + 0.5)
+            first = max(int(centre - support + 0.5), 0)
+            last = min(int(centre + support + 0.5), old)
+            taps = np.arange(first, last)
+            row = np.maximum(0.0, 1.0 - np.abs((taps - centre + 0.5) * stretch))
+            weights[i, first:last] = row / row.sum()
+        return weights
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(size={self.size}, "
+                f"interpolation={self.interpolation.value}, max_size={self.max_size}, "
+                f"antialias={self.antialias})")
+
+
+class CenterCrop:
+    """Crop the middle of an image; an image smaller than the crop is first padded with zeros.
+
+    Args:
+        size: (height, width) of the crop, or one int for a square.
+
+    Example:
+        >>> import ember
+        >>> from ember.vision import transforms
+        >>> transforms.CenterCrop(2)(ember.arange(16).reshape(1, 4, 4))
+        tensor([[[ 5,  6],
+                 [ 9, 10]]])
+    """
+
+    def __init__(self, size) -> None:
+        self.size = _size_pair(size)
+
+    def __call__(self, image):
+        crop_height, crop_width = self.size
+        height, width = _image_size(image)
+        if crop_height > height or crop_width > width:
+            grow_height, grow_width = max(crop_height - height, 0), max(crop_width - width, 0)
+            image = Pad([grow_width // 2, grow_height // 2, (grow_width + 1) // 2,
+                         (grow_height + 1) // 2])(image)
+            height, width = _image_size(image)
+        # Python's round, as torchvision: halves go to the even number.
+        top, left = int(round((height - crop_height) / 2)), int(round((width - crop_width) / 2))
+        return _crop(image, top, left, crop_height, crop_width)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(size={self.size})"
+
+
+class RandomCrop:
+    """Crop a random region of an image, after padding it if asked.
+
+    The position is drawn from ember's default generator: ``ember.manual_seed`` repeats it.
+
+    Args:
+        size: (height, width) of the crop, or one int for a square.
+        padding: padding added first, as ``Pad`` takes it (None: none).
+        pad_if_needed: pad an image smaller than the crop up to its size.
+        fill, padding_mode: as for ``Pad``.
+
+    Raises:
+        ValueError: the (padded) image is smaller than the crop.
+
+    Example:
+        >>> import ember
+        >>> from ember.vision import transforms
+        >>> transforms.RandomCrop(32, padding=4)(ember.zeros(3, 32, 32)).shape
+        ember.Size([3, 32, 32])
+    """
+
+    def __init__(self, size, padding=None, pad_if_needed: bool = False, fill: float = 0,
+                 padding_mode: str = "constant") -> None:
+        self.size = _size_pair(size)
+        self.padding = padding
+        self.pad_if_needed = pad_if_needed
+        self.fill = fill
+        self.padding_mode = padding_mode
+        if padding is not None:
+            Pad(padding, fill, padding_mode)  # check the arguments now, not at the first image
+
+    def __call__(self, image):
+        if self.padding is not None:
+            image = Pad(self.padding, self.fill, self.padding_mode)(image)
+        height, width = _image_size(image)
+        crop_height, crop_width = self.size
+        if self.pad_if_needed and width < crop_width:
+            image = Pad([crop_width - width, 0], self.fill, self.padding_mode)(image)
+        if self.pad_if_needed and height < crop_height:
+            image = Pad([0, crop_height - height], self.fill, self.padding_mode)(image)
+        top, left, crop_height, crop_width = self.get_params(image, self.size)
+        return _crop(image, top, left, crop_height, crop_width)
+
+    @staticmethod
+    def get_params(image, output_size: tuple) -> tuple:
+        """(top, left, height, width) of a random crop of ``output_size`` from ``image``."""
+        height, width = _image_size(image)
+        crop_height, crop_width = output_size
+        if height < crop_height or width < crop_width:
+            raise ValueError(f"Required crop size {(crop_height, crop_width)} is larger than "
+                             f"input image size {(height, width)}")
+        if (height, width) == (crop_height, crop_width):
+            return 0, 0, height, width
+        top = int(randint(0, height - crop_height + 1, (1,)).item())
+        left = int(randint(0, width - crop_width + 1, (1,)).item())
+        return top, left, crop_height, crop_width
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(size={self.size}, padding={self.padding})"
+
+
+class RandomHorizontalFlip:
+    """Mirror an image left to right with probability ``p`` (ember's default generator draws).
+
+    Example:
+        >>> import ember
+        >>> from ember.vision import transforms
+        >>> transforms.RandomHorizontalFlip(p=1.0)(ember.tensor([[[1, 2, 3]]]))
+        tensor([[[3, 2, 1]]])
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        self.p = p
+
+    def __call__(self, image):
+        if float(rand(1)) >= self.p:
+            return image
+        if isinstance(image, Tensor):
+            return image.flip(-1)
+        return _image_array(image)[:, ::-1]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(p={self.p})"
+
+
+class RandomVerticalFlip(RandomHorizontalFlip):
+    """Mirror an image top to bottom with probability ``p``.
+
+    Example:
+        >>> import ember
+        >>> from ember.vision import transforms
+        >>> transforms.RandomVerticalFlip(p=1.0)(ember.tensor([[[1], [2]]]))
+        tensor([[[2],
+                 [1]]])
+    """
+
+    def __call__(self, image):
+        if float(rand(1)) >= self.p:
+            return image
+        if isinstance(image, Tensor):
+            return image.flip(-2)
+        return _image_array(image)[::-1]
+
+
+class Grayscale:
+    """An RGB image as gray: 0.2989 R + 0.587 G + 0.114 B (ITU-R 601-2 luma), as torchvision.
+
+    A tensor's channels are its third-to-last dimension (…, 3, H, W); an array's its last
+    (H x W x 3). Integer images are truncated back to their dtype. A one-channel image is
+    returned as a copy.
+
+    Args:
+        num_output_channels: 1, or 3 for the gray value in each of R, G and B.
+
+    Example:
+        >>> import ember
+        >>> from ember.vision import transforms
+        >>> transforms.Grayscale()(ember.ones(3, 1, 2))
+        tensor([[[0.9999, 0.9999]]])
+    """
+
+    def __init__(self, num_output_channels: int = 1) -> None:
+        if num_output_channels not in (1, 3):
+            raise ValueError("num_output_channels should be either 1 or 3")
+        self.num_output_channels = num_output_channels
+
+    def __call__(self, image):
+        if isinstance(image, Tensor):
+            channels_axis = image.ndim - 3
+            if image.ndim < 3 or image.shape[-3] not in (1, 3):
+                raise TypeError(f"Input image tensor permitted channel values are [1, 3], but "
+                                f"found {image.shape[-3] if image.ndim >= 3 else None}")
+            gray = Tensor._wrap(self._gray(image._data, channels_axis))
+            return gray.expand(image.shape) if self.num_output_channels == 3 else gray
+        array = _image_array(image)
+        channels = array if array.ndim == 3 else array[:, :, None]
+        if channels.shape[2] not in (1, 3):
+            raise TypeError(f"Input image permitted channel values are [1, 3], but found "
+                            f"{channels.shape[2]}")
+        gray = self._gray(channels, 2)
+        return np.repeat(gray, self.num_output_channels, axis=2)
+
+    @staticmethod
+    def _gray(array, axis: int):
+        """The luma of ``array``, whose channels run along ``axis``, kept as a size-1 axis."""
+        if array.shape[axis] == 1:
+            return array.copy()
+        xp = array_module(array)
+        r, g, b = (xp.take(array, [i], axis=axis) for i in range(3))
+        # Python floats with the image's float dtype (or float32 for integers), as in PyTorch.
+        compute = array.dtype if array.dtype.kind in "fc" else np.float32
+        luma = (0.2989 * r.astype(compute) + 0.587 * g.astype(compute)
+                + 0.114 * b.astype(compute))
+        return luma.astype(array.dtype)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(num_output_channels={self.num_output_channels})"
 
 
 # The transforms whose ``_apply_batch`` gives, for a batch, the stack of what ``__call__`` gives
