@@ -6,7 +6,9 @@ import gzip
 import hashlib
 import http.server
 import os
+import pickle
 import struct
+import tarfile
 import threading
 import time
 
@@ -633,6 +635,115 @@ def test_loader_fast_path_equals_per_sample_path(tmp_path, transform):
         assert fast_images.dtype == slow_images.dtype and fast_labels.dtype == ember.int64
         np.testing.assert_array_equal(fast_images.numpy(), slow_images.numpy())
         np.testing.assert_array_equal(fast_labels.numpy(), slow_labels.numpy())
+
+
+# ---- CIFAR-10 ---------------------------------------------------------------------------------
+
+CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+                 "truck"]
+
+
+def fake_cifar(www, monkeypatch, per_batch: int = 3) -> dict:
+    """Write a small cifar-10-python.tar.gz into ``www`` as CIFAR's is laid out (pickled dicts
+    of a uint8 array N x 3072, channel by channel, and labels), point CIFAR10 at it with the
+    MD5 sums of these files, and return {batch name: (images N x 32 x 32 x 3, labels)}."""
+    rng = np.random.default_rng(0)
+    folder = www / "build" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    batches, sums = {}, {}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        images = rng.integers(0, 256, (per_batch, 32, 32, 3), dtype=np.uint8)
+        labels = rng.integers(0, 10, per_batch).tolist()
+        data = np.ascontiguousarray(images.transpose(0, 3, 1, 2)).reshape(per_batch, 3072)
+        entry = {"batch_label": name, "labels": labels, "data": data, "filenames": ["x.png"]}
+        (folder / name).write_bytes(pickle.dumps(entry, protocol=2))
+        batches[name] = (images, labels)
+    meta = {"num_cases_per_batch": per_batch, "label_names": CIFAR_CLASSES, "num_vis": 3072}
+    (folder / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))
+    for path in folder.iterdir():
+        sums[path.name] = hashlib.md5(path.read_bytes()).hexdigest()
+    archive = www / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname="cifar-10-batches-py")
+    monkeypatch.setattr(datasets.CIFAR10, "tgz_md5", hashlib.md5(archive.read_bytes()).hexdigest())
+    monkeypatch.setattr(datasets.CIFAR10, "train_list",
+                        [[f"data_batch_{i}", sums[f"data_batch_{i}"]] for i in range(1, 6)])
+    monkeypatch.setattr(datasets.CIFAR10, "test_list", [["test_batch", sums["test_batch"]]])
+    monkeypatch.setattr(datasets.CIFAR10, "meta", {"filename": "batches.meta",
+                                                   "key": "label_names",
+                                                   "md5": sums["batches.meta"]})
+    return batches
+
+
+def test_cifar10_downloads_checks_and_reads(tmp_path, monkeypatch, server, capsys):
+    batches = fake_cifar(tmp_path / "www", monkeypatch)
+    monkeypatch.setattr(datasets.CIFAR10, "mirrors", [server + "missing/", server])
+    root = tmp_path / "data"
+    train = datasets.CIFAR10(root=str(root), train=True, download=True,
+                             transform=transforms.ToTensor())
+    assert "Downloading" in capsys.readouterr().out
+    assert (root / "cifar-10-python.tar.gz").is_file()
+    assert len(train) == 15 and train.classes == CIFAR_CLASSES
+    assert train.class_to_idx["truck"] == 9
+    images = np.concatenate([batches[f"data_batch_{i}"][0] for i in range(1, 6)])
+    labels = sum((batches[f"data_batch_{i}"][1] for i in range(1, 6)), [])
+    np.testing.assert_array_equal(train.data.numpy(), images)
+    assert train.targets == labels
+    image, label = train[4]
+    assert image.shape == (3, 32, 32) and label == labels[4]
+    np.testing.assert_allclose(image.numpy(), images[4].transpose(2, 0, 1) / 255, rtol=1e-6)
+    test = datasets.CIFAR10(root=str(root), train=False)
+    np.testing.assert_array_equal(test.data.numpy(), batches["test_batch"][0])
+    assert repr(test) == ("Dataset CIFAR10\n    Number of datapoints: 3\n"
+                          f"    Root location: {root}\n    Split: Test")
+    # Present and intact: download=True fetches nothing.
+    monkeypatch.setattr(datasets.CIFAR10, "mirrors", ["http://127.0.0.1:9/unreachable/"])
+    datasets.CIFAR10(root=str(root), download=True)
+    assert "Files already downloaded and verified" in capsys.readouterr().out
+    batched, targets = next(iter(DataLoader(train, batch_size=4)))
+    assert batched.shape == (4, 3, 32, 32) and targets.tolist() == labels[:4]
+
+
+def test_cifar10_missing_or_damaged(tmp_path, monkeypatch, server):
+    fake_cifar(tmp_path / "www", monkeypatch)
+    with pytest.raises(RuntimeError, match="Dataset not found or corrupted.*download=True"):
+        datasets.CIFAR10(root=str(tmp_path / "data"))
+    monkeypatch.setattr(datasets.CIFAR10, "mirrors", [server])
+    datasets.CIFAR10(root=str(tmp_path / "data"), download=True)
+    batch = tmp_path / "data" / "cifar-10-batches-py" / "data_batch_3"
+    damaged = bytearray(batch.read_bytes())
+    damaged[500] ^= 1  # a pixel changes: only the MD5 sum tells
+    batch.write_bytes(bytes(damaged))
+    with pytest.raises(RuntimeError, match="Dataset not found or corrupted"):
+        datasets.CIFAR10(root=str(tmp_path / "data"))
+    datasets.CIFAR10(root=str(tmp_path / "data"), download=True)  # unpacked again
+    monkeypatch.setattr(datasets.CIFAR10, "tgz_md5", "0" * 32)
+    (tmp_path / "data" / "cifar-10-python.tar.gz").unlink()
+    batch.unlink()
+    with pytest.raises(RuntimeError, match="MD5 checksum mismatch"):
+        datasets.CIFAR10(root=str(tmp_path / "data"), download=True)
+
+
+def test_cifar10_batches_cannot_run_code(tmp_path, monkeypatch):
+    """A batch whose MD5 sum was made to match still can't name os.system."""
+    fake_cifar(tmp_path / "www", monkeypatch)
+    folder = tmp_path / "data" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    for path in (tmp_path / "www" / "build" / "cifar-10-batches-py").iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return os.system, (f"touch {marker}",)
+
+    evil = pickle.dumps({"labels": [], "data": Evil()}, protocol=2)
+    (folder / "test_batch").write_bytes(evil)
+    monkeypatch.setattr(datasets.CIFAR10, "test_list",
+                        [["test_batch", hashlib.md5(evil).hexdigest()]])
+    with pytest.raises(pickle.UnpicklingError, match="names posix.system"):
+        datasets.CIFAR10(root=str(tmp_path / "data"), train=False)
+    assert not marker.exists()
 
 
 # ---- the real Fashion-MNIST, where Debian's package is installed ---------------------------
