@@ -637,6 +637,22 @@ def test_loader_fast_path_equals_per_sample_path(tmp_path, transform):
         np.testing.assert_array_equal(fast_labels.numpy(), slow_labels.numpy())
 
 
+def test_v2_to_image_and_to_dtype_give_what_to_tensor_gives():
+    from PIL import Image
+
+    from ember.vision.transforms import v2
+    pixels = np.random.default_rng(3).integers(0, 256, (4, 5, 3), dtype=np.uint8)
+    pipeline = v2.Compose([v2.ToImage(), v2.ToDtype(ember.float32, scale=True)])
+    for image in (pixels, Image.fromarray(pixels), pixels[:, :, 0]):
+        np.testing.assert_array_equal(pipeline(image).numpy(),
+                                      transforms.ToTensor()(image).numpy())
+    as_image = v2.ToImage()(pixels)
+    assert as_image.dtype == ember.uint8 and as_image.shape == (3, 4, 5)
+    assert v2.ToImage()(as_image) is as_image
+    assert v2.ToDtype(ember.float32)(as_image).max().item() == pixels.max()  # not scaled
+    assert v2.RandomCrop is transforms.RandomCrop and v2.Normalize is transforms.Normalize
+
+
 # ---- CIFAR-10 ---------------------------------------------------------------------------------
 
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",

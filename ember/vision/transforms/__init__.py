@@ -24,10 +24,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .. import _dtype
-from .._backend import array_module
-from .._tensor import Tensor
-from ..ops.creation import rand, randint
+from ... import _dtype
+from ..._backend import array_module
+from ..._tensor import Tensor
+from ...ops.creation import rand, randint
 
 
 class Compose:
