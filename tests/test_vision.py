@@ -762,6 +762,47 @@ def test_cifar10_batches_cannot_run_code(tmp_path, monkeypatch):
     assert not marker.exists()
 
 
+# ---- ImageFolder --------------------------------------------------------------------------------
+
+
+def test_image_folder(tmp_path):
+    from PIL import Image
+    rng = np.random.default_rng(4)
+    pictures = {}
+    for name in ("dog/b.png", "cat/z.png", "cat/sub/a.PNG", "dog/a.bmp", "cat/notes.txt"):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if name.endswith(".txt"):
+            path.write_text("not an image")
+            continue
+        pixels = rng.integers(0, 256, (3, 4, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(path)
+        pictures[str(path)] = pixels
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="Found no valid file for the classes empty. "
+                                                "Supported extensions are: .jpg, .jpeg"):
+        datasets.ImageFolder(tmp_path)
+    folder = datasets.ImageFolder(tmp_path, transform=transforms.ToTensor(), allow_empty=True)
+    assert folder.classes == ["cat", "dog", "empty"] and folder.class_to_idx["dog"] == 1
+    # Class by class; within a class, folder by folder (sorted), files sorted.
+    assert [os.path.relpath(p, tmp_path) for p, _ in folder.samples] == [
+        "cat/z.png", "cat/sub/a.PNG", "dog/a.bmp", "dog/b.png"]
+    assert folder.targets == [0, 0, 1, 1] and folder.imgs == folder.samples
+    image, label = folder[3]
+    assert label == 1 and image.shape == (3, 3, 4)
+    np.testing.assert_allclose(image.numpy(), pictures[folder.samples[3][0]].transpose(2, 0, 1)
+                               / 255, rtol=1e-6)
+    assert repr(folder).startswith(f"Dataset ImageFolder\n    Number of datapoints: 4\n"
+                                   f"    Root location: {tmp_path}\n    Transform: ToTensor()")
+    texts = datasets.DatasetFolder(tmp_path, loader=lambda p: open(p).read(), allow_empty=True,
+                                   is_valid_file=lambda p: p.endswith(".txt"))
+    assert texts[0] == ("not an image", 0)
+    with pytest.raises(ValueError, match="Both extensions and is_valid_file"):
+        datasets.DatasetFolder(tmp_path, loader=open)
+    with pytest.raises(FileNotFoundError, match="Couldn't find any class folder"):
+        datasets.ImageFolder(tmp_path / "empty")
+
+
 # ---- the real Fashion-MNIST, where Debian's package is installed ---------------------------
 
 @pytest.mark.skipif(not os.path.isdir(DEBIAN_FASHION_MNIST),

@@ -291,16 +291,7 @@ class MNIST(Dataset):
         return {name: i for i, name in enumerate(self.classes)}
 
     def __repr__(self) -> str:
-        lines = [f"Dataset {type(self).__name__}",
-                 f"    Number of datapoints: {len(self)}",
-                 f"    Root location: {self.root}",
-                 f"    Split: {'Train' if self.train else 'Test'}"]
-        for label, transform in (("Transform", self.transform),
-                                 ("Target transform", self.target_transform)):
-            if transform is not None:
-                text = repr(transform).replace("\n", "\n" + " " * (6 + len(label)))
-                lines.append(f"    {label}: {text}")
-        return "\n".join(lines)
+        return _dataset_repr(self, [f"Split: {'Train' if self.train else 'Test'}"])
 
 
 class FashionMNIST(MNIST):
@@ -457,6 +448,144 @@ class CIFAR10(Dataset):
     __repr__ = MNIST.__repr__  # torchvision prints every dataset this way
 
 
+IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
+
+def default_loader(path: str):
+    """An image file as an RGB PIL image (ember's transforms read PIL images as arrays).
+
+    Raises:
+        ImportError: Pillow is not installed: ember decodes no image formats itself.
+    """
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ImportError(f"reading {path} needs Pillow (pip install pillow): ember decodes "
+                          "no image formats itself") from None
+    with open(path, "rb") as f:
+        return Image.open(f).convert("RGB")
+
+
+class DatasetFolder(Dataset):
+    """Samples in class folders: ``root/<class>/**/<file>``, labelled by the class folder's
+    position in sorted order, as in torchvision.
+
+    Args:
+        root: the folder of class folders.
+        loader: reads a sample from its path.
+        extensions: the file endings to take (case-insensitive); or give ``is_valid_file``.
+        transform, target_transform: applied to each sample and each label.
+        is_valid_file: says from a path whether to take the file.
+        allow_empty: allow class folders without samples.
+
+    Raises:
+        FileNotFoundError: no class folders, or (without ``allow_empty``) a class without
+            samples.
+        ValueError: both or neither of ``extensions`` and ``is_valid_file`` are given.
+
+    Example:
+        >>> import os, tempfile
+        >>> from ember.vision.datasets import DatasetFolder
+        >>> root = tempfile.mkdtemp()
+        >>> for name in ("cat/a.txt", "dog/b.txt", "dog/c.txt"):
+        ...     os.makedirs(os.path.join(root, os.path.dirname(name)), exist_ok=True)
+        ...     _ = open(os.path.join(root, name), "w").write(name)
+        >>> folder = DatasetFolder(root, loader=lambda path: open(path).read(),
+        ...                        extensions=(".txt",))
+        >>> folder.classes, folder.targets, folder[2]
+        (['cat', 'dog'], [0, 1, 1], ('dog/c.txt', 1))
+    """
+
+    def __init__(self, root: str, loader, extensions=None, transform=None,
+                 target_transform=None, is_valid_file=None, allow_empty: bool = False) -> None:
+        self.root = os.path.expanduser(os.fspath(root))
+        self.transform = transform
+        self.target_transform = target_transform
+        self.classes, self.class_to_idx = self.find_classes(self.root)
+        self.samples = self.make_dataset(self.root, self.class_to_idx, extensions,
+                                         is_valid_file, allow_empty)
+        self.loader = loader
+        self.extensions = extensions
+        self.targets = [target for _, target in self.samples]
+
+    @staticmethod
+    def find_classes(directory: str) -> tuple:
+        """(sorted class folder names, {name: index})."""
+        classes = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir())
+        if not classes:
+            raise FileNotFoundError(f"Couldn't find any class folder in {directory}.")
+        return classes, {name: i for i, name in enumerate(classes)}
+
+    @staticmethod
+    def make_dataset(directory: str, class_to_idx: dict, extensions=None, is_valid_file=None,
+                     allow_empty: bool = False) -> list:
+        """[(path, class index)], class by class, each folder walked in sorted order."""
+        if (extensions is None) == (is_valid_file is None):
+            raise ValueError("Both extensions and is_valid_file cannot be None or not None at "
+                             "the same time")
+        if is_valid_file is None:
+            def is_valid_file(path: str) -> bool:
+                return path.lower().endswith(tuple(extensions) if not isinstance(extensions, str)
+                                             else extensions)
+        samples, empty = [], set(class_to_idx)
+        for name in sorted(class_to_idx):
+            for folder, _, files in sorted(os.walk(os.path.join(directory, name),
+                                                   followlinks=True)):
+                for file in sorted(files):
+                    path = os.path.join(folder, file)
+                    if is_valid_file(path):
+                        samples.append((path, class_to_idx[name]))
+                        empty.discard(name)
+        if empty and not allow_empty:
+            message = f"Found no valid file for the classes {', '.join(sorted(empty))}. "
+            if extensions is not None:
+                listed = extensions if isinstance(extensions, str) else ", ".join(extensions)
+                message += f"Supported extensions are: {listed}"
+            raise FileNotFoundError(message)
+        return samples
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int):
+        path, target = self.samples[index]
+        sample = self.loader(path)
+        if self.transform is not None:
+            sample = self.transform(sample)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return sample, target
+
+    def __repr__(self) -> str:
+        return _dataset_repr(self, [])
+
+
+class ImageFolder(DatasetFolder):
+    """Images in class folders (``root/cat/1.png``, ``root/dog/2.jpg``), read with Pillow as RGB
+    images; ``ToTensor()`` makes them float tensors 3 x H x W.
+
+    Args:
+        root: the folder of class folders.
+        transform, target_transform: applied to each image and each label.
+        loader: reads an image from its path (``default_loader``: Pillow, RGB).
+        is_valid_file: says from a path whether to take the file (default: the extensions in
+            ``IMG_EXTENSIONS``).
+        allow_empty: allow class folders without images.
+
+    Example:
+        >>> from ember.vision import datasets, transforms
+        >>> images = datasets.ImageFolder("photos",
+        ...                               transform=transforms.ToTensor())  # doctest: +SKIP
+    """
+
+    def __init__(self, root: str, transform=None, target_transform=None, loader=default_loader,
+                 is_valid_file=None, allow_empty: bool = False) -> None:
+        super().__init__(root, loader, IMG_EXTENSIONS if is_valid_file is None else None,
+                         transform=transform, target_transform=target_transform,
+                         is_valid_file=is_valid_file, allow_empty=allow_empty)
+        self.imgs = self.samples
+
+
 class _BatchUnpickler(pickle.Unpickler):
     """Reads CIFAR's batches: dicts, lists, strings, bytes, numbers and NumPy arrays, and
     refuses any other global, so a file that is not what it claims can't run code."""
@@ -484,6 +613,20 @@ def _load_pickle(path: str) -> dict:
     if not isinstance(entry, dict):
         raise RuntimeError(f"{path} holds a {type(entry).__name__}, not a CIFAR batch's dict")
     return entry
+
+
+def _dataset_repr(dataset, extra_lines: "list[str]") -> str:
+    """How torchvision prints a dataset: its name, size, root, ``extra_lines``, transforms."""
+    lines = [f"Dataset {type(dataset).__name__}",
+             f"    Number of datapoints: {len(dataset)}",
+             f"    Root location: {dataset.root}"]
+    lines += [f"    {line}" for line in extra_lines]
+    for label, transform in (("Transform", dataset.transform),
+                             ("Target transform", dataset.target_transform)):
+        if transform is not None:
+            text = repr(transform).replace("\n", "\n" + " " * (6 + len(label)))
+            lines.append(f"    {label}: {text}")
+    return "\n".join(lines)
 
 
 def _md5(path: str) -> str:
