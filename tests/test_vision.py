@@ -762,6 +762,30 @@ def test_cifar10_batches_cannot_run_code(tmp_path, monkeypatch):
     assert not marker.exists()
 
 
+def test_cifar100_reads_fine_labels(tmp_path, monkeypatch):
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    images = np.random.default_rng(5).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
+    data = np.ascontiguousarray(images.transpose(0, 3, 1, 2)).reshape(2, 3072)
+    files = {"train": {"data": data, "fine_labels": [99, 7], "coarse_labels": [1, 2]},
+             "test": {"data": data[:1], "fine_labels": [3], "coarse_labels": [0]},
+             "meta": {"fine_label_names": [f"class{i}" for i in range(100)]}}
+    sums = {}
+    for name, content in files.items():
+        raw = pickle.dumps(content, protocol=2)
+        (folder / name).write_bytes(raw)
+        sums[name] = hashlib.md5(raw).hexdigest()
+    monkeypatch.setattr(datasets.CIFAR100, "train_list", [["train", sums["train"]]])
+    monkeypatch.setattr(datasets.CIFAR100, "test_list", [["test", sums["test"]]])
+    monkeypatch.setattr(datasets.CIFAR100, "meta", {"filename": "meta",
+                                                    "key": "fine_label_names",
+                                                    "md5": sums["meta"]})
+    train = datasets.CIFAR100(root=str(tmp_path))
+    assert train.targets == [99, 7] and train.classes[99] == "class99"
+    np.testing.assert_array_equal(train.data.numpy(), images)
+    assert repr(train).startswith("Dataset CIFAR100\n")
+
+
 # ---- ImageFolder --------------------------------------------------------------------------------
 
 

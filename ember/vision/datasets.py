@@ -1,4 +1,5 @@
-"""MNIST and Fashion-MNIST, read from their IDX files (gzip-compressed or plain), and CIFAR-10.
+"""MNIST and Fashion-MNIST, read from their IDX files (gzip-compressed or plain); CIFAR-10 and
+CIFAR-100, read from their Python pickles; ImageFolder, images in class folders.
 
 Where the files are looked for, when ``root`` is None, in this order:
 
@@ -446,6 +447,25 @@ class CIFAR10(Dataset):
                 Tensor._wrap(np.asarray(self.targets, dtype=np.int64)[rows])]
 
     __repr__ = MNIST.__repr__  # torchvision prints every dataset this way
+
+
+class CIFAR100(CIFAR10):
+    """CIFAR-100: as CIFAR-10, with 100 classes (the "fine" labels), 500 training and 100
+    test images each; one training and one test batch in ``cifar-100-python``.
+
+    Example:
+        >>> from ember.vision.datasets import CIFAR100
+        >>> CIFAR100.meta["key"]
+        'fine_label_names'
+    """
+
+    base_folder = "cifar-100-python"
+    filename = "cifar-100-python.tar.gz"
+    tgz_md5 = "eb9058c3a382ffc7106e4002c42a8d85"
+    train_list = [["train", "16019d7e3df5f24257cddd939b257f8d"]]
+    test_list = [["test", "f0ef6b0ae62326f3e7ffdfab6717acfc"]]
+    meta = {"filename": "meta", "key": "fine_label_names",
+            "md5": "7973b15100ade9c7d40fb424638fde48"}
 
 
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
