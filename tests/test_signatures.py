@@ -45,6 +45,7 @@ EXCEPTIONS = {
                    "(input, other, *, out), as ember's does",
     "set_num_threads": "PyTorch names its one parameter after the builtin `int`; ember's is "
                        "`count` (called positionally, as everyone does)",
+    "set_num_interop_threads": "as set_num_threads",
 }
 
 # Functions defined outside the ops files that this test covers, whose parameters still differ
@@ -98,6 +99,10 @@ def torch_signatures(function, name: str):
         pass
     lines = (function.__doc__ or "").strip().splitlines()
     overloads = [line.strip() for line in lines[:1]]
+    for line in lines[1:]:  # a long first signature wraps (scaled_dot_product_attention's)
+        if overloads[0].count("(") <= overloads[0].count(")"):
+            break
+        overloads[0] += " " + line.strip()
     overloads += [line.strip() for line in lines if line.strip().startswith(f".. function:: "
                                                                              f"{name}(")]
     return [_parse_signature(line, name) for line in overloads if f"{name}(" in line]
