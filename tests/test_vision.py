@@ -488,9 +488,36 @@ def test_resize_bilinear_matches_torch_interpolate(size, new_size, antialias):
                                              antialias=antialias).round().clamp(0, 255)
     assert ours.dtype == ember.uint8
     np.testing.assert_allclose(ours.numpy(), theirs.to(torch.uint8).numpy(), rtol=0, atol=1)
-    # A NumPy image H x W x C is resized in its first two dimensions, and stays NumPy.
-    array = transforms.Resize(new_size, antialias=antialias)(pixels[0].transpose(1, 2, 0))
-    np.testing.assert_array_equal(array.transpose(2, 0, 1), ours.numpy()[0])
+    # A float NumPy image H x W x C is resized in its first two dimensions, and stays NumPy.
+    array = transforms.Resize(new_size, antialias=antialias)(images[0].transpose(1, 2, 0))
+    np.testing.assert_allclose(array.transpose(2, 0, 1), theirs_float(images, new_size,
+                                                                      antialias)[0], atol=1e-5)
+
+
+def theirs_float(images, new_size, antialias):
+    return torch.nn.functional.interpolate(torch.tensor(images), size=new_size, mode="bilinear",
+                                           align_corners=False, antialias=antialias).numpy()
+
+
+# Sizes where Pillow's order of passes is known: one side only, or one side grows.
+PILLOW_SIZES = [((32, 48), (32, 24)), ((32, 48), (16, 48)), ((7, 5), (13, 11)),
+                ((100, 37), (9, 37)), ((5, 9), (3, 20)), ((10, 10), (10, 10)),
+                ((40, 10), (20, 30)), ((9, 5), (20, 3)), ((64, 64), (20, 20))]
+
+
+@pytest.mark.parametrize("size, new_size", PILLOW_SIZES)
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_resize_of_pil_images_gives_pillows_numbers(size, new_size, mode):
+    """torchvision resizes a PIL image with Pillow; a uint8 array stands for one."""
+    from PIL import Image
+    rng = np.random.default_rng(size[0])
+    for shape in (size, (*size, 3)):
+        pixels = rng.integers(0, 256, shape, dtype=np.uint8)
+        resample = Image.BILINEAR if mode == "bilinear" else Image.NEAREST
+        expected = np.asarray(Image.fromarray(pixels).resize(new_size[::-1], resample))
+        transform = transforms.Resize(new_size, interpolation=transforms.InterpolationMode(mode))
+        np.testing.assert_array_equal(transform(pixels), expected)
+        np.testing.assert_array_equal(transform(Image.fromarray(pixels)), expected)
 
 
 @pytest.mark.parametrize("size, new_size", SIZES)
@@ -581,7 +608,15 @@ def test_grayscale_by_hand():
     three = transforms.Grayscale(3)(ember.tensor(rgb))
     assert three.shape == (3, 1, 2) and np.array_equal(three.numpy()[2], gray.numpy()[0])
     pixels = np.array([[[200, 100, 50]]], np.uint8)  # H x W x C: 59.78 + 58.7 + 5.7 = 124.18
-    assert transforms.Grayscale()(pixels).tolist() == [[[124]]]
+    assert transforms.Grayscale()(pixels).tolist() == [[124]]
+    truncated = transforms.Grayscale()(ember.tensor(pixels.transpose(2, 0, 1)))
+    assert truncated.dtype == ember.uint8 and truncated.tolist() == [[[124]]]
+    # Arrays stand for PIL images: converted as Pillow converts to "L".
+    from PIL import Image
+    many = np.random.default_rng(6).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(transforms.Grayscale()(many),
+                                  np.asarray(Image.fromarray(many).convert("L")))
+    assert transforms.Grayscale(3)(many).shape == (20, 30, 3)
     with pytest.raises(ValueError, match="either 1 or 3"):
         transforms.Grayscale(2)
 
