@@ -34,6 +34,7 @@ code; it could also keep the loader busy for hours or make it allocate terabytes
   storage types, dtypes, ``torch.Size``, ``torch.device``, ``OrderedDict``, ``set``,
   ``complex``, and bytes (``_codecs.encode`` with the latin-1 codec only, ``bytearray`` of bytes
   only). Any other global raises ``pickle.UnpicklingError`` naming it, before it is imported.
+  No global can be changed (pickle's BUILD on one is refused): each is shared by the process.
 - **Sizes.** Every size the file declares is checked against the file's real size before
   anything is allocated: each record lies inside the file, each storage's element count matches
   its record, each tensor lies inside its storage with sizes and strides that fit in int64.
@@ -569,8 +570,11 @@ class _StorageType(_Unchangeable):
 _UNTYPED_STORAGE = _StorageType("UntypedStorage", _dtype.uint8)  # bytes; tensors give the dtype
 
 
-class _Storage:
-    """A storage read from the archive: a flat array on the device it is loaded to."""
+class _Storage(_Unchangeable):
+    """A storage read from the archive: a flat array on the device it is loaded to.
+
+    Unchangeable: its tensors are checked to fit its array, which BUILD could swap.
+    """
 
     __slots__ = ("array", "_computed")
 
@@ -698,6 +702,15 @@ def _complex(real=0.0, imag=0.0) -> complex:
     return complex(real, imag)
 
 
+def _ordered_dict(*args) -> collections.OrderedDict:
+    """``OrderedDict()``, as pickle saves one: its items follow by SETITEMS, whose keys are
+    checked. Not ``OrderedDict(pairs)``, whose keys no check would see."""
+    if args:
+        raise pickle.UnpicklingError(f"OrderedDict of {args!r:.100}: a checkpoint's "
+                                     "OrderedDicts are made empty, then filled")
+    return collections.OrderedDict()
+
+
 def _set(items=()) -> set:
     """``set(items)``, as pickle saves a set, of items whose hash a file can't choose."""
     _check_plain_keys(items)
@@ -732,7 +745,7 @@ def _allowed_globals() -> dict:
     change them.
     """
     allowed = {
-        ("collections", "OrderedDict"): _Allowed(collections.OrderedDict),
+        ("collections", "OrderedDict"): _Allowed(_ordered_dict),
         ("torch._utils", "_rebuild_tensor_v2"): _Allowed(_rebuild_tensor_v2),
         ("torch._utils", "_rebuild_tensor_v3"): _Allowed(_rebuild_tensor_v3),
         ("torch._utils", "_rebuild_parameter"): _Allowed(_rebuild_parameter),
@@ -1104,14 +1117,19 @@ class _WeightsOnlyUnpickler(_ArchiveUnpickling, pickle._Unpickler):
     def __init__(self, file: IO[bytes], *args, **kwargs) -> None:
         super().__init__(file, *args, **kwargs)
         self._work_left = len(file.getbuffer())
+        self._globals: set = set()  # id() of each global find_class returned
+
 
     def find_class(self, module: str, name: str):
         if module == "torch" or module.startswith("torch."):
-            return super().find_class(module, name)
+            found = super().find_class(module, name)
+            self._globals.add(id(found))
+            return found
         found = _ALLOWED_GLOBALS.get((module, name))
         if found is None:
             found = _safe_global(f"{module}.{name}")
         if found is not None:
+            self._globals.add(id(found))
             return found
         raise pickle.UnpicklingError(
             f"Weights only load failed: ember.load refuses to unpickle '{module}.{name}' from "
@@ -1135,8 +1153,17 @@ class _WeightsOnlyUnpickler(_ArchiveUnpickling, pickle._Unpickler):
         self._spend(self.stack[-1])  # the arguments of the call
         super().load_reduce()
 
+    def _instantiate(self, klass, args) -> None:  # the calls of the INST and OBJ opcodes
+        self._spend(args)
+        super()._instantiate(klass, args)
+
     def load_build(self) -> None:
-        state = self.stack[-1]
+        state, target = self.stack[-1], self.stack[-2]
+        # A global is shared by every load in the process, an allowed class of the caller's
+        # too: BUILD on it would change what later code sees.
+        if id(target) in self._globals:
+            raise pickle.UnpicklingError(f"data.pkl tries to change {target!r:.100}, a global "
+                                         "it names")
         self._spend(state if isinstance(state, tuple) else (state,))
         super().load_build()
 
