@@ -160,7 +160,8 @@ def _pickler_type(pickle_module) -> type:
         _PICKLERS[base] = type("_CheckpointPickler", (_CheckpointPicklerMixin, base),
                                {"dispatch": dict(base.dispatch)})
         _PICKLERS[base].dispatch[_Global] = _CheckpointPicklerMixin.save_name
-        _PICKLERS[base].dispatch[_dtype.dtype] = _CheckpointPicklerMixin.save_dtype
+        for dtype_type in (_dtype.dtype, type(_dtype.bfloat16)):  # dispatch is by exact type
+            _PICKLERS[base].dispatch[dtype_type] = _CheckpointPicklerMixin.save_dtype
     return _PICKLERS[base]
 
 
@@ -760,7 +761,7 @@ def _allowed_globals() -> dict:
         allowed[module, "bytearray"] = _Allowed(_bytearray)
     for name, dtype in _STORAGE_TYPES.items():
         allowed["torch", name] = _StorageType(name, dtype)
-    for dtype in _dtype.ALL:
+    for dtype in (*_dtype.ALL, _dtype.bfloat16):  # bfloat16 names a dtype, holds no tensor
         allowed["torch", dtype.name] = dtype
     return allowed
 

@@ -6,6 +6,7 @@ Where the machine has no GPU, PyTorch here is a CPU-only build, and ember is CPU
 (no CuPy, or no GPU); the tests that compare "no accelerator" behaviour are skipped on a GPU.
 """
 
+import io
 import os
 import pickle
 import subprocess
@@ -428,6 +429,16 @@ def test_bfloat16_is_a_dtype_no_tensor_can_have():
         with pytest.raises(TypeError, match=message):
             use()
     assert ember.cuda.is_bf16_supported() is False
+
+
+def test_bfloat16_pickles_and_saves_as_the_one_dtype():
+    """A program's settings may hold the dtype (an autocast config): it round-trips, and
+    ember.save writes it as torch.bfloat16, which both loads read."""
+    assert pickle.loads(pickle.dumps(ember.bfloat16)) is ember.bfloat16
+    buffer = io.BytesIO()
+    ember.save({"amp_dtype": ember.bfloat16}, buffer)
+    assert ember.load(io.BytesIO(buffer.getvalue()))["amp_dtype"] is ember.bfloat16
+    assert torch.load(io.BytesIO(buffer.getvalue()))["amp_dtype"] is torch.bfloat16
 
 
 # ---- cuda, cpu ---------------------------------------------------------------------------------
