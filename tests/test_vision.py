@@ -893,3 +893,26 @@ def test_debian_fashion_mnist():
         assert np.bincount(labels).tolist() == [count // 10] * 10
         assert hashlib.md5(dataset.data.numpy()[0].tobytes()).hexdigest() == first_image_md5
         assert dataset.classes[dataset[0][1]] == "Ankle boot"
+
+
+def test_pil_images_stay_pil_images_with_pillows_pixels():
+    """As torchvision's, each geometric transform returns a PIL image for a PIL image (a
+    program's own transform after it may call PIL methods), with the pixels Pillow gives."""
+    from PIL import Image, ImageOps
+    pixels = np.random.default_rng(5).integers(0, 256, (9, 12, 3), dtype=np.uint8)
+    image = Image.fromarray(pixels)
+    expected = [
+        (transforms.CenterCrop(4), image.crop((4, 2, 8, 6))),
+        (transforms.Pad(2), ImageOps.expand(image, 2)),
+        (transforms.RandomHorizontalFlip(1.0), image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)),
+        (transforms.RandomVerticalFlip(1.0), image.transpose(Image.Transpose.FLIP_TOP_BOTTOM)),
+        (transforms.Grayscale(), image.convert("L")),
+        (transforms.Resize((5, 7)), image.resize((7, 5), Image.Resampling.BILINEAR)),
+    ]
+    for transform, pillows in expected:
+        result = transform(image)
+        assert isinstance(result, Image.Image) and result.mode == pillows.mode, transform
+        np.testing.assert_array_equal(np.asarray(result), np.asarray(pillows))
+    cropped = transforms.RandomCrop(6, padding=1)(image)
+    assert isinstance(cropped, Image.Image) and cropped.size == (6, 6)
+    assert isinstance(transforms.RandomHorizontalFlip(0.0)(image), Image.Image)
