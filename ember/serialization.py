@@ -1316,14 +1316,22 @@ def _load(file: IO[bytes], source: str, map_location: MapLocation, unpickler_typ
 def _record_data_offset(mapped: mmap.mmap, info: zipfile.ZipInfo, source: str) -> int:
     """Where a record's bytes start in the file: after its local header, name and extra field.
 
-    The lengths come from the file, so the result is checked to leave the record inside it.
+    The lengths come from the file, so the result is checked to leave the record inside it,
+    and the header must name the record, as zipfile checks when ``load`` reads without mmap:
+    the two ways of loading read one file one way.
     """
     header = mapped[info.header_offset:info.header_offset + _LOCAL_HEADER.size]
     if len(header) < _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
         raise RuntimeError(f"{source} is corrupt: record '{info.filename}' has no local header "
                            f"at offset {info.header_offset}")
     name_length, extra_length = struct.unpack_from("<HH", header, 26)
-    offset = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
+    name_start = info.header_offset + _LOCAL_HEADER.size
+    name = mapped[name_start:name_start + name_length]
+    if name.decode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace") != \
+            info.orig_filename:
+        raise RuntimeError(f"{source} is corrupt: the header of record '{info.filename}' names "
+                           f"{name!r:.100}")
+    offset = name_start + name_length + extra_length
     if offset + info.file_size > len(mapped):
         raise RuntimeError(f"{source} is corrupt: record '{info.filename}' runs past the end of "
                            "the file")

@@ -506,3 +506,15 @@ def test_build_on_a_storage_is_refused():
     data_pkl = storage[:-1] + body((None, {"array": None})) + b"b."
     assert_refused(archive_with(data_pkl, {"data/0": b"\x00" * 8}), pickle.UnpicklingError,
                    match="change")
+
+
+def test_mmap_checks_the_record_names_as_zipfile_does(tmp_path):
+    """A local header that names another record than the directory does: zipfile refuses it
+    when load reads, and load with mmap, which finds the bytes itself, refuses it too."""
+    data = plain_checkpoint()
+    at = data.index(b"archive/data/0")  # in its local header, before the central directory's
+    path = tmp_path / "renamed.pt"
+    path.write_bytes(data[:at] + b"archive/data/9" + data[at + 14:])
+    for use_mmap in (False, True):
+        with pytest.raises(RuntimeError, match="corrupt"):
+            load(path, mmap=use_mmap)
