@@ -1158,6 +1158,14 @@ class _WeightsOnlyUnpickler(_ArchiveUnpickling, pickle._Unpickler):
         self._spend(args)
         super()._instantiate(klass, args)
 
+    def load_newobj(self) -> None:  # cls.__new__(cls, *args), for the caller's allowed classes
+        self._spend(self.stack[-1])
+        super().load_newobj()
+
+    def load_newobj_ex(self) -> None:  # cls.__new__(cls, *args, **kwargs)
+        self._spend((*self.stack[-2], *self.stack[-1].values()))
+        super().load_newobj_ex()
+
     def load_build(self) -> None:
         state, target = self.stack[-1], self.stack[-2]
         # A global is shared by every load in the process, an allowed class of the caller's
@@ -1189,6 +1197,8 @@ class _WeightsOnlyUnpickler(_ArchiveUnpickling, pickle._Unpickler):
         super().load_frozenset()
 
     dispatch[pickle.REDUCE[0]] = load_reduce
+    dispatch[pickle.NEWOBJ[0]] = load_newobj
+    dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
     dispatch[pickle.BUILD[0]] = load_build
     dispatch[pickle.SETITEM[0]] = load_setitem
     dispatch[pickle.SETITEMS[0]] = load_setitems

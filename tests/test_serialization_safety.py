@@ -518,3 +518,18 @@ def test_mmap_checks_the_record_names_as_zipfile_does(tmp_path):
     for use_mmap in (False, True):
         with pytest.raises(RuntimeError, match="corrupt"):
             load(path, mmap=use_mmap)
+
+
+class Point(tuple):
+    pass
+
+
+def test_newobj_calls_count_as_work():
+    """NEWOBJ makes an allowed class's instance, cls.__new__(cls, *args): one memoized list of
+    1,000 items passed to 10,000 of them would be ten million steps."""
+    cls = f"c{__name__}\nPoint\n".encode()
+    first = cls + b"q\xc8" + body((list(range(1000)),)) + b"q\xc9\x81"  # memo 200, 201
+    data_pkl = b"\x80\x02](" + first + b"h\xc8h\xc9\x81" * 10_000 + b"e."
+    with serialization.safe_globals([Point]):
+        assert len(load_bytes(archive_with(b"\x80\x02" + first + b"."))) == 1000
+        assert_refused(archive_with(data_pkl), pickle.UnpicklingError, match="more work")
