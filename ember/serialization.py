@@ -1107,10 +1107,11 @@ class _WeightsOnlyUnpickler(_ArchiveUnpickling, pickle._Unpickler):
     indices in the file (a 12-byte pickle can make it allocate gigabytes) and can't be taught
     the limits below; data.pkl is small next to the storages, so the cost hardly shows.
 
-    The limits: the allowed functions and pickle's BUILD together may take no more items than
-    data.pkl has bytes (each item of a real checkpoint is written out once, in at least one
-    byte; a hostile file would pass one memoized list to set() a million times), and dict keys
-    and set items are plain (see ``_check_plain_keys``).
+    The limits: the calls of allowed functions and classes (by the REDUCE, NEWOBJ, INST and OBJ
+    opcodes) and pickle's BUILD together may take no more items than data.pkl has bytes (each
+    item of a real checkpoint is written out once, in at least one byte; a hostile file would
+    pass one memoized list to set() a million times); dict keys and set items are plain (see
+    ``_check_plain_keys``); and BUILD never changes a global.
     """
 
     dispatch = dict(pickle._Unpickler.dispatch)
