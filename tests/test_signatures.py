@@ -45,10 +45,7 @@ EXCEPTIONS = {
                    "(input, other, *, out), as ember's does",
     "set_num_threads": "PyTorch names its one parameter after the builtin `int`; ember's is "
                        "`count` (called positionally, as everyone does)",
-    "save": "ember writes its own pickle stream (it must not need PyTorch to save), so it "
-            "takes no pickle_module or protocol arguments; (obj, f) are PyTorch's",
-    "load": "ember's loader is its own safe unpickler: no pickle_module, mmap or pickle "
-            "arguments; (f, map_location, weights_only) are PyTorch's",
+    "set_num_interop_threads": "as set_num_threads",
 }
 
 # Functions defined outside the ops files that this test covers, whose parameters still differ
