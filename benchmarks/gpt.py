@@ -3,6 +3,7 @@
     python benchmarks/gpt.py                 # 4 layers, 4 heads, 128 features, 64 tokens, 12
     python benchmarks/gpt.py --steps 50      # more steps per measurement
     python benchmarks/gpt.py --profile       # cProfile of ember's steps, the top 25 entries
+    python benchmarks/gpt.py --threads 1     # both frameworks on one thread (a busy machine)
 
 The model is written once for either framework, in the spirit of karpathy/nanoGPT's
 ``model.py``: token and position embeddings, pre-norm blocks of causal self-attention (through
@@ -203,7 +204,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="steps per measurement")
     parser.add_argument("--repeats", type=int, default=3, help="measurements per framework")
     parser.add_argument("--profile", action="store_true", help="cProfile ember's steps")
+    parser.add_argument("--threads", type=int, help="threads per op in both frameworks")
     args = parser.parse_args()
+    if args.threads:
+        for lib in frameworks().values():
+            lib.set_num_threads(args.threads)
     if args.profile:
         profile(args.steps)
         return

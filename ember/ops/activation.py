@@ -194,18 +194,30 @@ def _erf(z):
     return result
 
 
+# Elements per piece of ``_normal_cdf``: the series makes a dozen temporaries, and at this
+# size they stay in cache and malloc hands the same blocks back for the next piece, where
+# whole-array temporaries of a transformer's activations are mapped afresh (page faults) each
+# time; pieces were 5x faster for a (12, 64, 512) float32 input.
+_CDF_PIECE = 1 << 16
+
+
 def _normal_cdf(x):
     """The standard normal CDF ``0.5 * (1 + erf(x / sqrt(2)))`` in x's dtype.
 
     Formed as PyTorch forms it, so that far in the lower tail it rounds to exactly 0 as
     PyTorch's does (and ``gelu`` gives -0.0 there, not a tiny number).
     """
-    z = x.astype(np.float64 if x.dtype.itemsize >= 8 else np.float32)
-    z *= 1.0 / math.sqrt(2.0)
-    erf = _erf(z).astype(x.dtype, copy=False)
-    erf += 1
-    erf *= 0.5
-    return erf
+    flat = x.reshape(-1)
+    cdf = array_module(x).empty(flat.shape, x.dtype)
+    for start in range(0, flat.size, _CDF_PIECE):
+        piece = flat[start:start + _CDF_PIECE]
+        z = piece.astype(np.float64 if x.dtype.itemsize >= 8 else np.float32)
+        z *= 1.0 / math.sqrt(2.0)
+        erf = _erf(z).astype(x.dtype, copy=False)
+        erf += 1
+        erf *= 0.5
+        cdf[start:start + _CDF_PIECE] = erf
+    return cdf.reshape(x.shape)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
