@@ -223,3 +223,17 @@ def test_warnings_and_errors_as_pytorch():
             model(lib.ones(SRC, 2, D_MODEL), lib.ones(TGT, 3, D_MODEL))
         with pytest.raises(RuntimeError, match="the feature number of src and tgt must be"):
             model(lib.ones(SRC, 2, D_MODEL), lib.ones(TGT, 2, 4))
+
+
+def test_layer_norm_refuses_parameters_of_another_dtype_as_pytorch():
+    cases = [("float64", "float32", "mixed dtype (CPU): all inputs must share same datatype."),
+             ("float32", "float64", "mixed dtype (CPU): expect parameter to have scalar type "
+                                    "of Float")]
+    for lib in (ember, torch):
+        for input_dtype, parameter_dtype, message in cases:
+            x = lib.ones(2, 3, dtype=getattr(lib, input_dtype))
+            parameter = lib.ones(3, dtype=getattr(lib, parameter_dtype))
+            for weight, bias in ((parameter, None), (None, parameter)):
+                with pytest.raises(RuntimeError, match=message.replace("(", r"\(")
+                                   .replace(")", r"\)")):
+                    lib.nn.functional.layer_norm(x, (3,), weight, bias)

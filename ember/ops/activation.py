@@ -19,7 +19,6 @@ from .._tensor import Tensor
 from ..autograd import inplace
 from ..autograd.function import Function
 from .elementwise import stable_sigmoid, to_dtype, zero_where
-from .reduction import sum_of_squares
 from .shape import normalize_dim
 
 # ---- softmax -----------------------------------------------------------------------------
@@ -250,9 +249,15 @@ class Gelu(Function):
             d_inner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_TANH_CUBIC * input * input)
             slope = 0.5 * (1 + tanh) + 0.5 * input * (1 - tanh * tanh) * d_inner
         else:
-            density = xp.exp(-0.5 * input * input) * (1.0 / math.sqrt(2.0 * math.pi))
-            slope = cdf + input * density
-        return grad_output * slope, None
+            # cdf + input * density, in one temporary (an array also for 0-d input).
+            slope = xp.multiply(input, input, out=xp.empty_like(input))
+            slope *= -0.5
+            xp.exp(slope, out=slope)
+            slope *= input
+            slope *= 1.0 / math.sqrt(2.0 * math.pi)
+            slope += cdf
+        slope *= grad_output
+        return slope, None
 
 
 class Silu(Function):
@@ -321,7 +326,11 @@ def _normalization_backward(grad_normalized, normalized, inverse_std, axes):
     """
     mean_grad = grad_normalized.mean(axis=axes, keepdims=True)
     mean_projection = (grad_normalized * normalized).mean(axis=axes, keepdims=True)
-    return inverse_std * (grad_normalized - mean_grad - normalized * mean_projection)
+    grad_input = normalized * mean_projection
+    array_module(grad_input).subtract(grad_normalized, grad_input, out=grad_input)
+    grad_input -= mean_grad
+    grad_input *= inverse_std
+    return grad_input
 
 
 class NativeBatchNorm(Function):
@@ -382,7 +391,12 @@ class NativeBatchNorm(Function):
 
 
 class NativeLayerNorm(Function):
-    """Layer normalization over the last ``len(normalized_shape)`` dimensions."""
+    """Layer normalization over the last ``len(normalized_shape)`` dimensions.
+
+    Written with as few whole-array temporaries as the arithmetic allows (in-place steps,
+    the sums of squares as a row-wise dot product): a transformer calls it twice per block,
+    and at its sizes each temporary costs more than the arithmetic on it.
+    """
 
     @staticmethod
     def forward(ctx, input, weight, bias, normalized_ndim, eps):
@@ -393,12 +407,16 @@ class NativeLayerNorm(Function):
         wide = np.float64 if input.dtype.kind == "f" and input.dtype.itemsize < 8 else None
         mean = input.mean(axis=axes, keepdims=True, dtype=wide)
         deviations = input - mean
-        variance = sum_of_squares(deviations, axes, True) / count
-        inverse_std = (1 / xp.sqrt(variance + eps)).astype(input.dtype, copy=False)
-        normalized = (deviations * inverse_std).astype(input.dtype, copy=False)
-        output = normalized if weight is None else normalized * weight
+        variance = _row_sums_of_squares(deviations, normalized_ndim).reshape(mean.shape)
+        variance /= count
+        variance += eps
+        inverse_std = (1 / xp.sqrt(variance)).astype(input.dtype, copy=False)
+        deviations *= inverse_std
+        output = deviations.astype(input.dtype, copy=False)
+        if weight is not None:
+            output *= weight
         if bias is not None:
-            output = output + bias
+            output += bias
         # As PyTorch: the input, its mean and 1/std, from which backward rebuilds
         # ``normalized``; an in-place change to the input is then caught, and one to the
         # output does no harm.
@@ -409,19 +427,29 @@ class NativeLayerNorm(Function):
     @staticmethod
     def backward(ctx, grad_output):
         input, mean, inverse_std, weight = ctx.saved_tensors
-        normalized = ((input - mean) * inverse_std).astype(input.dtype, copy=False)
+        normalized = input - mean
+        normalized *= inverse_std
+        normalized = normalized.astype(input.dtype, copy=False)
         needs_input, needs_weight, needs_bias = ctx.needs_input_grad[:3]
         leading = tuple(range(grad_output.ndim - len(ctx.axes)))
         grad_input = grad_weight = grad_bias = None
-        if needs_input:
-            grad_normalized = grad_output if weight is None else grad_output * weight
-            grad_input = _normalization_backward(grad_normalized, normalized, inverse_std,
-                                                 ctx.axes)
         if needs_weight:
             grad_weight = (grad_output * normalized).sum(axis=leading)
         if needs_bias:
             grad_bias = grad_output.sum(axis=leading)
+        if needs_input:
+            grad_normalized = grad_output if weight is None else grad_output * weight
+            grad_input = _normalization_backward(grad_normalized, normalized, inverse_std,
+                                                 ctx.axes)
         return grad_input, grad_weight, grad_bias, None, None
+
+
+def _row_sums_of_squares(deviations, normalized_ndim: int):
+    """Each sum of squares over the last ``normalized_ndim`` dimensions, as a dot product of
+    the rows with themselves (no array of squares)."""
+    leading = deviations.shape[:deviations.ndim - normalized_ndim]
+    rows = deviations.reshape(math.prod(leading), -1 if deviations.size else 0)
+    return array_module(rows).einsum("ij,ij->i", rows, rows)
 
 
 # ---- the plain functions -----------------------------------------------------------------
@@ -665,4 +693,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
         raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input "
                            f"with shape [*, {', '.join(str(s) for s in normalized_shape)}], "
                            f"but got input of size{list(input.shape)}")
+    for parameter in (weight, bias):
+        # PyTorch's CPU kernel takes float32 parameters with lower-precision input only.
+        if parameter is not None and parameter.dtype != input.dtype and \
+                input.dtype.itemsize >= 4:
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float"
+                               if input.dtype.itemsize == 4 else
+                               "mixed dtype (CPU): all inputs must share same datatype.")
     return NativeLayerNorm.apply(input, weight, bias, count, eps)
