@@ -237,3 +237,25 @@ def test_layer_norm_refuses_parameters_of_another_dtype_as_pytorch():
                 with pytest.raises(RuntimeError, match=message.replace("(", r"\(")
                                    .replace(")", r"\)")):
                     lib.nn.functional.layer_norm(x, (3,), weight, bias)
+
+
+def test_the_benchmarks_gpt_trains_as_in_pytorch():
+    """benchmarks/gpt.py's nanoGPT-style model (tied embedding, causal attention through
+    scaled_dot_product_attention, AdamW groups, gradient clipping): the same losses over
+    three steps in both libraries, from the same weights."""
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "benchmarks", "gpt.py")
+    spec = importlib.util.spec_from_file_location("bench_gpt", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    libs = {"ember": ember, "torch": torch}
+    models, optimizers = bench.build(libs)
+    losses = {name: [] for name in libs}
+    for idx, targets in bench.batches(3):
+        for name, lib in libs.items():
+            step = bench.step_function(lib, models[name], optimizers[name])
+            losses[name].append(step(lib.tensor(idx), lib.tensor(targets)).item())
+    np.testing.assert_allclose(losses["ember"], losses["torch"], rtol=1e-5)
+    assert models["ember"].transformer.wte.weight is models["ember"].lm_head.weight
