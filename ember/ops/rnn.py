@@ -24,8 +24,12 @@ Gate order is PyTorch's: LSTM ``i, f, g, o``; GRU ``r, z, n`` with
 pre-activations are scaled by ``[1/2, 1/2, 1, 1/2]``, and the same vector rescales the result.
 """
 
+import numpy as np
+
+from .. import _blas
 from .._backend import array_module
 from ..autograd.function import Function
+from .linalg import matrix_product
 
 
 def _steps(input, batch_sizes, reverse: bool) -> tuple:
@@ -46,7 +50,7 @@ def _steps(input, batch_sizes, reverse: bool) -> tuple:
 
 def _project(rows, weight_ih, *biases):
     """``rows @ weight_ihᵀ`` plus the biases that are not None: all time steps at once."""
-    projected = rows @ weight_ih.T
+    projected = matrix_product(rows, weight_ih.T)
     for bias in biases:
         if bias is not None:
             projected += bias
@@ -69,7 +73,12 @@ def _activate(xp, pre, scale, offset, tanh_out, out):
     """Sigmoid or tanh per column of ``pre``: ``tanh_out`` gets ``tanh(pre * scale)`` (which
     backward reads), ``out`` the activations."""
     xp.multiply(pre, scale, out=tanh_out)
-    xp.tanh(tanh_out, out=tanh_out)
+    _activate_scaled(xp, tanh_out, scale, offset, tanh_out, out)
+
+
+def _activate_scaled(xp, scaled_pre, scale, offset, tanh_out, out):
+    """``_activate`` for pre-activations already multiplied by ``scale``."""
+    xp.tanh(scaled_pre, out=tanh_out)
     xp.multiply(tanh_out, scale, out=out)
     out += offset
 
@@ -83,13 +92,18 @@ def _activation_derivative(xp, tanh_values, scale):
     return derivative
 
 
+def _scoped(xp, loop, *args):
+    """``loop(*args)`` with NumPy's OpenBLAS on ember's thread count (see ``ember._blas``):
+    one scope for all the small per-step products of a layer instead of one per product."""
+    return _blas.limited(loop, *args) if xp is np else loop(*args)
+
+
 # ---- LSTM -----------------------------------------------------------------------------------
 
-def _lstm_forward_step(xp, pre, c_prev, scale, offset, tanh_gates, gates, c_out, tanh_c):
-    """One LSTM step from the gate pre-activations ``pre`` (batch, 4H): writes the gates, the
-    new cell state and its tanh into the given buffers; returns ``o * tanh(c)``."""
+def _lstm_cell_update(xp, gates, c_prev, c_out, tanh_c):
+    """From the activated gates (batch, 4H) and the previous cell state: writes the new cell
+    state and its tanh; returns ``o * tanh(c)``."""
     hidden = c_prev.shape[1]
-    _activate(xp, pre, scale, offset, tanh_gates, gates)
     i, f = gates[:, :hidden], gates[:, hidden:2 * hidden]
     g, o = gates[:, 2 * hidden:3 * hidden], gates[:, 3 * hidden:]
     xp.multiply(f, c_prev, out=c_out)
@@ -98,21 +112,65 @@ def _lstm_forward_step(xp, pre, c_prev, scale, offset, tanh_gates, gates, c_out,
     return o * tanh_c
 
 
-def _lstm_backward_step(xp, grad_m, grad_c, gates, tanh_gates, c_prev, tanh_c, scale,
-                        grad_pre) -> None:
+def _lstm_backward_factors(xp, gates, tanh_gates, tanh_c, scale) -> tuple:
+    """What the backward of LSTM steps multiplies by, computed for all steps at once:
+    ``o * (1 - tanh(c)²)`` and the gates' activation derivatives."""
+    hidden = tanh_c.shape[1]
+    return (gates[:, 3 * hidden:] * (1 - tanh_c * tanh_c),
+            _activation_derivative(xp, tanh_gates, scale))
+
+
+def _lstm_backward_step(xp, grad_m, grad_c, gates, c_prev, tanh_c, o_tanh_derivative,
+                        derivative, grad_pre) -> None:
     """Backward of one LSTM step: from the gradient of ``o * tanh(c)`` (``grad_m``) and of the
     new cell state (``grad_c``, updated in place to the previous cell state's), writes the
     gradient of the gate pre-activations into ``grad_pre``."""
     hidden = c_prev.shape[1]
-    i, f = gates[:, :hidden], gates[:, hidden:2 * hidden]
-    g, o = gates[:, 2 * hidden:3 * hidden], gates[:, 3 * hidden:]
+    i, f, g = gates[:, :hidden], gates[:, hidden:2 * hidden], gates[:, 2 * hidden:3 * hidden]
     xp.multiply(grad_m, tanh_c, out=grad_pre[:, 3 * hidden:])
-    grad_c += grad_m * o * (1 - tanh_c * tanh_c)
+    grad_c += grad_m * o_tanh_derivative
     xp.multiply(grad_c, g, out=grad_pre[:, :hidden])
     xp.multiply(grad_c, c_prev, out=grad_pre[:, hidden:2 * hidden])
     xp.multiply(grad_c, i, out=grad_pre[:, 2 * hidden:3 * hidden])
     grad_c *= f
-    grad_pre *= _activation_derivative(xp, tanh_gates, scale)
+    grad_pre *= derivative
+
+
+def _lstm_forward_loop(xp, steps, scaled_pre, weight_hh_t, weight_hr, scale, offset, h, c,
+                       saved) -> None:
+    """The time steps of an LSTM layer; ``h`` and ``c`` advance in place and ``saved`` (the
+    arrays ``LSTMLayer`` keeps) is filled row by row."""
+    output, h_prev, c_prev, gates, tanh_gates, tanh_c, cells = saved
+    for start, size in steps:
+        step = slice(start, start + size)
+        pre = scaled_pre[step]
+        pre += h[:size] @ weight_hh_t
+        h_prev[step], c_prev[step] = h[:size], c[:size]
+        _activate_scaled(xp, pre, scale, offset, tanh_gates[step], gates[step])
+        m = _lstm_cell_update(xp, gates[step], c_prev[step], c[:size], tanh_c[step])
+        if weight_hr is not None:
+            cells[step] = m
+            m = m @ weight_hr.T
+        output[step] = h[:size] = m
+
+
+def _lstm_backward_loop(xp, steps, grad_output, weight_hh, weight_hr, grad_h, grad_c, saved,
+                        factors, grad_pre, grad_h_all) -> None:
+    """The time steps of an LSTM layer in reverse: ``grad_h`` and ``grad_c`` go back in
+    place, ``grad_pre`` (and ``grad_h_all`` with a projection) fill row by row."""
+    _, _, c_prev, gates, _, tanh_c, _ = saved
+    o_tanh_derivative, derivative = factors
+    for start, size in reversed(steps):
+        step = slice(start, start + size)
+        grad_m = grad_h[:size]
+        grad_m += grad_output[step]
+        if weight_hr is not None:
+            grad_h_all[step] = grad_m
+            grad_m = grad_m @ weight_hr
+        _lstm_backward_step(xp, grad_m, grad_c[:size], gates[step], c_prev[step],
+                            tanh_c[step], o_tanh_derivative[step], derivative[step],
+                            grad_pre[step])
+        xp.matmul(grad_pre[step], weight_hh, out=grad_h[:size])
 
 
 class LSTMLayer(Function):
@@ -132,52 +190,33 @@ class LSTMLayer(Function):
         xp = array_module(input)
         rows, steps = _steps(input, batch_sizes, reverse)
         count, hidden = rows.shape[0], cx.shape[1]
-        pre_all = _project(rows, weight_ih, bias_ih, bias_hh)
-        scale, offset = _gate_scale(xp, hidden, 4, 2, pre_all.dtype)
+        scaled_pre = _project(rows, weight_ih, bias_ih, bias_hh)
+        scale, offset = _gate_scale(xp, hidden, 4, 2, scaled_pre.dtype)
+        scaled_pre *= scale  # so that each step's one tanh call does all four gates
         h, c = hx.copy(), cx.copy()
-        output = xp.empty((count, h.shape[1]), pre_all.dtype)
-        h_prev, c_prev = xp.empty_like(output), xp.empty((count, hidden), pre_all.dtype)
-        gates, tanh_gates = xp.empty_like(pre_all), xp.empty_like(pre_all)
-        tanh_c = xp.empty_like(c_prev)
-        cells = xp.empty_like(c_prev) if weight_hr is not None else None
-        weight_hh_t = weight_hh.T
-        for start, size in steps:
-            step = slice(start, start + size)
-            pre = pre_all[step]
-            pre += h[:size] @ weight_hh_t
-            h_prev[step], c_prev[step] = h[:size], c[:size]
-            m = _lstm_forward_step(xp, pre, c_prev[step], scale, offset, tanh_gates[step],
-                                   gates[step], c[:size], tanh_c[step])
-            if weight_hr is not None:
-                cells[step] = m
-                m = m @ weight_hr.T
-            output[step] = m
-            h[:size] = m
+        output = xp.empty((count, h.shape[1]), scaled_pre.dtype)
+        saved = (output, xp.empty_like(output), xp.empty((count, hidden), scaled_pre.dtype),
+                 xp.empty_like(scaled_pre), xp.empty_like(scaled_pre),
+                 xp.empty((count, hidden), scaled_pre.dtype),
+                 xp.empty((count, hidden), scaled_pre.dtype) if weight_hr is not None else None)
+        _scoped(xp, _lstm_forward_loop, xp, steps, scaled_pre, (weight_hh * scale[:, None]).T,
+                weight_hr, scale, offset, h, c, saved)
         ctx.steps, ctx.scale = steps, scale
-        ctx.save_for_backward(input, weight_ih, weight_hh, weight_hr, h_prev, c_prev, gates,
-                              tanh_gates, tanh_c, cells)
+        ctx.save_for_backward(input, weight_ih, weight_hh, weight_hr, *saved)
         return output.reshape(input.shape[:-1] + (h.shape[1],)), h, c
 
     @staticmethod
     def backward(ctx, grad_output, grad_hn, grad_cn):
-        (input, weight_ih, weight_hh, weight_hr, h_prev, c_prev, gates, tanh_gates, tanh_c,
-         cells) = ctx.saved_tensors
+        input, weight_ih, weight_hh, weight_hr, *saved = ctx.saved_tensors
+        _, h_prev, _, gates, tanh_gates, tanh_c, cells = saved
         xp = array_module(grad_output)
-        grad_output = grad_output.reshape(h_prev.shape)
         grad_h, grad_c = grad_hn.copy(), grad_cn.copy()
         grad_pre = xp.empty_like(gates)
         grad_h_all = xp.empty_like(h_prev) if weight_hr is not None else None
-        for start, size in reversed(ctx.steps):
-            step = slice(start, start + size)
-            grad_m = grad_h[:size]
-            grad_m += grad_output[step]
-            if weight_hr is not None:
-                grad_h_all[step] = grad_m
-                grad_m = grad_m @ weight_hr
-            _lstm_backward_step(xp, grad_m, grad_c[:size], gates[step], tanh_gates[step],
-                                c_prev[step], tanh_c[step], ctx.scale, grad_pre[step])
-            grad_h[:size] = grad_pre[step] @ weight_hh
-        grad_weight_hr = (grad_h_all.T @ cells if weight_hr is not None
+        factors = _lstm_backward_factors(xp, gates, tanh_gates, tanh_c, ctx.scale)
+        _scoped(xp, _lstm_backward_loop, xp, ctx.steps, grad_output.reshape(h_prev.shape),
+                weight_hh, weight_hr, grad_h, grad_c, saved, factors, grad_pre, grad_h_all)
+        grad_weight_hr = (matrix_product(grad_h_all.T, cells) if weight_hr is not None
                           and ctx.needs_input_grad[7] else None)
         return (*_input_side_grads(ctx, grad_pre, input, weight_ih, h_prev, grad_pre),
                 grad_h, grad_c, grad_weight_hr, None, None)
@@ -189,9 +228,9 @@ def _input_side_grads(ctx, grad_pre_x, input, weight_ih, h_prev, grad_pre_h) -> 
     needs = ctx.needs_input_grad
     rows = input.reshape(-1, input.shape[-1])
     return (
-        (grad_pre_x @ weight_ih).reshape(input.shape) if needs[0] else None,
-        grad_pre_x.T @ rows if needs[1] else None,
-        grad_pre_h.T @ h_prev if needs[2] else None,
+        matrix_product(grad_pre_x, weight_ih).reshape(input.shape) if needs[0] else None,
+        matrix_product(grad_pre_x.T, rows) if needs[1] else None,
+        matrix_product(grad_pre_h.T, h_prev) if needs[2] else None,
         grad_pre_x.sum(0) if needs[3] else None,
         grad_pre_h.sum(0) if needs[4] else None,
     )
@@ -252,7 +291,7 @@ class GRULayer(Function):
         weight_hh_t = weight_hh.T
         for start, size in steps:
             step = slice(start, start + size)
-            pre_h = h[:size] @ weight_hh_t
+            pre_h = matrix_product(h[:size], weight_hh_t)
             if bias_hh is not None:
                 pre_h += bias_hh
             h_prev[step], pre_h_n[step] = h[:size], pre_h[:, 2 * hidden:]
@@ -278,7 +317,7 @@ class GRULayer(Function):
             bypass = _gru_backward_step(xp, grad, h_prev[step], rz[step], tanh_rz[step],
                                         n[step], pre_h_n[step], ctx.scale, grad_pre_x[step],
                                         grad_pre_h[step])
-            bypass += grad_pre_h[step] @ weight_hh
+            bypass += matrix_product(grad_pre_h[step], weight_hh)
             grad_h[:size] = bypass
         return (*_input_side_grads(ctx, grad_pre_x, input, weight_ih, h_prev, grad_pre_h),
                 grad_h, None, None)
@@ -307,7 +346,7 @@ class RNNLayer(Function):
             step = slice(start, start + size)
             h_prev[step] = h[:size]
             out = output[step]
-            out += h[:size] @ weight_hh_t
+            out += matrix_product(h[:size], weight_hh_t)
             if nonlinearity == "tanh":
                 xp.tanh(out, out=out)
             else:
@@ -333,7 +372,7 @@ class RNNLayer(Function):
                 xp.multiply(grad, 1 - out * out, out=grad_pre[step])
             else:
                 xp.multiply(grad, out > 0, out=grad_pre[step])
-            grad_h[:size] = grad_pre[step] @ weight_hh
+            grad_h[:size] = matrix_product(grad_pre[step], weight_hh)
         return (*_input_side_grads(ctx, grad_pre, input, weight_ih, h_prev, grad_pre),
                 grad_h, None, None, None)
 
@@ -352,7 +391,8 @@ class ThnnFusedLstmCell(Function):
         scale, offset = _gate_scale(xp, cx.shape[1], 4, 2, pre.dtype)
         gates, tanh_gates = xp.empty_like(pre), xp.empty_like(pre)
         cy, tanh_c = xp.empty_like(pre, shape=cx.shape), xp.empty_like(pre, shape=cx.shape)
-        hy = _lstm_forward_step(xp, pre, cx, scale, offset, tanh_gates, gates, cy, tanh_c)
+        _activate(xp, pre, scale, offset, tanh_gates, gates)
+        hy = _lstm_cell_update(xp, gates, cx, cy, tanh_c)
         ctx.scale = scale
         ctx.save_for_backward(cx, gates, tanh_gates, tanh_c)
         return hy, cy
@@ -363,7 +403,8 @@ class ThnnFusedLstmCell(Function):
         xp = array_module(grad_hy)
         grad_c = grad_cy.copy()
         grad_pre = xp.empty_like(gates)
-        _lstm_backward_step(xp, grad_hy, grad_c, gates, tanh_gates, cx, tanh_c, ctx.scale,
+        _lstm_backward_step(xp, grad_hy, grad_c, gates, cx, tanh_c,
+                            *_lstm_backward_factors(xp, gates, tanh_gates, tanh_c, ctx.scale),
                             grad_pre)
         return _cell_grads(ctx, grad_pre, grad_pre, grad_c)
 
