@@ -279,13 +279,7 @@ class RNN(RNNBase):
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' "
                              "or 'relu'.")
         super().__init__(mode, *args, **kwargs)
-        self.nonlinearity = nonlinearity
-
-    def extra_repr(self) -> str:
-        text = super().extra_repr()
-        if self.nonlinearity != "tanh":
-            text += f", nonlinearity={self.nonlinearity}"
-        return text
+        self.nonlinearity = nonlinearity  # (PyTorch's print form leaves it out)
 
 
 class LSTM(RNNBase):
