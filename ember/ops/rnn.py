@@ -456,3 +456,35 @@ def _cell_grads(ctx, grad_input_gates, grad_hidden_gates, grad_state) -> tuple:
             grad_state if needs[2] else None,
             grad_input_gates.sum(0) if needs[3] else None,
             grad_hidden_gates.sum(0) if needs[4] else None)
+
+
+# ---- the plain functions -----------------------------------------------------------------
+
+def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One LSTM step (PyTorch's ``torch.lstm_cell``): ``hx`` is ``(h, c)``, each (batch,
+    hidden); returns ``(h', c')``. Two products, then one fused node for the gates.
+
+    Example:
+        >>> import ember
+        >>> from ember.ops.rnn import lstm_cell
+        >>> h, c = lstm_cell(ember.ones(2, 3), (ember.zeros(2, 4), ember.zeros(2, 4)),
+        ...                  ember.ones(16, 3), ember.ones(16, 4))
+        >>> h.shape, c.shape
+        (ember.Size([2, 4]), ember.Size([2, 4]))
+    """
+    h, c = hx
+    return ThnnFusedLstmCell.apply(input.matmul(w_ih.t()), h.matmul(w_hh.t()), c, b_ih, b_hh)
+
+
+def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One GRU step (PyTorch's ``torch.gru_cell``): ``hx`` is (batch, hidden); returns ``h'``.
+    Two products, then one fused node for the gates.
+
+    Example:
+        >>> import ember
+        >>> from ember.ops.rnn import gru_cell
+        >>> gru_cell(ember.ones(2, 3), ember.zeros(2, 4), ember.ones(12, 3),
+        ...          ember.ones(12, 4)).shape
+        ember.Size([2, 4])
+    """
+    return ThnnFusedGruCell.apply(input.matmul(w_ih.t()), hx.matmul(w_hh.t()), hx, b_ih, b_hh)

@@ -442,9 +442,8 @@ class LSTMCell(RNNCellBase):
     def forward(self, input, hx=None):
         input, (h, c), unbatched = self._batched(input, list(hx) if hx is not None
                                                   else [None, None])
-        hy, cy = ops.ThnnFusedLstmCell.apply(
-            input.matmul(self.weight_ih.t()), h.matmul(self.weight_hh.t()), c, self.bias_ih,
-            self.bias_hh)
+        hy, cy = ops.lstm_cell(input, (h, c), self.weight_ih, self.weight_hh, self.bias_ih,
+                               self.bias_hh)
         return (hy.squeeze(0), cy.squeeze(0)) if unbatched else (hy, cy)
 
 
@@ -465,7 +464,5 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         input, (h,), unbatched = self._batched(input, [hx])
-        hy = ops.ThnnFusedGruCell.apply(input.matmul(self.weight_ih.t()),
-                                        h.matmul(self.weight_hh.t()), h, self.bias_ih,
-                                        self.bias_hh)
+        hy = ops.gru_cell(input, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return hy.squeeze(0) if unbatched else hy
