@@ -243,6 +243,12 @@ def _gru_forward_step(xp, pre_x, pre_h, h_prev, scale, offset, tanh_rz, rz, n):
     writes ``r, z`` (and their tanh form) and ``n``; returns the new hidden state."""
     hidden = h_prev.shape[1]
     _activate(xp, pre_x[:, :2 * hidden] + pre_h[:, :2 * hidden], scale, offset, tanh_rz, rz)
+    return _gru_new_state(xp, pre_x, pre_h, h_prev, rz, n)
+
+
+def _gru_new_state(xp, pre_x, pre_h, h_prev, rz, n):
+    """From the activated ``r, z``: writes ``n`` and returns ``n + z * (h - n)``."""
+    hidden = h_prev.shape[1]
     r, z = rz[:, :hidden], rz[:, hidden:]
     xp.multiply(r, pre_h[:, 2 * hidden:], out=n)
     n += pre_x[:, 2 * hidden:]
@@ -250,22 +256,64 @@ def _gru_forward_step(xp, pre_x, pre_h, h_prev, scale, offset, tanh_rz, rz, n):
     return n + z * (h_prev - n)
 
 
-def _gru_backward_step(xp, grad_h, h_prev, rz, tanh_rz, n, pre_h_n, scale, grad_pre_x,
-                       grad_pre_h):
+def _gru_backward_factors(xp, h_prev, rz, tanh_rz, n, scale) -> tuple:
+    """What the backward of GRU steps multiplies by, for all steps at once: ``1 - z``,
+    ``h - n``, ``1 - n²`` and the derivatives of ``r, z``."""
+    z = rz[:, h_prev.shape[1]:]
+    return 1 - z, h_prev - n, 1 - n * n, _activation_derivative(xp, tanh_rz, scale)
+
+
+def _gru_backward_step(xp, grad_h, rz, pre_h_n, factors, grad_pre_x, grad_pre_h):
     """Backward of one GRU step: writes the gradients of both projections and returns the
     part of the previous hidden state's gradient that bypasses ``W_hh`` (``grad_h * z``)."""
-    hidden = h_prev.shape[1]
+    one_minus_z, h_minus_n, n_derivative, rz_derivative = factors
+    hidden = grad_h.shape[1]
     r, z = rz[:, :hidden], rz[:, hidden:]
     grad_n = grad_pre_x[:, 2 * hidden:]
-    xp.multiply(grad_h, 1 - z, out=grad_n)
-    grad_n *= 1 - n * n
+    xp.multiply(grad_h, one_minus_z, out=grad_n)
+    grad_n *= n_derivative
     grad_rz = grad_pre_x[:, :2 * hidden]
     xp.multiply(grad_n, pre_h_n, out=grad_rz[:, :hidden])
-    xp.multiply(grad_h, h_prev - n, out=grad_rz[:, hidden:])
-    grad_rz *= _activation_derivative(xp, tanh_rz, scale)
+    xp.multiply(grad_h, h_minus_n, out=grad_rz[:, hidden:])
+    grad_rz *= rz_derivative
     grad_pre_h[:, :2 * hidden] = grad_rz
     xp.multiply(grad_n, r, out=grad_pre_h[:, 2 * hidden:])
     return grad_h * z
+
+
+def _gru_forward_loop(xp, steps, pre_x, weight_hh_t, bias_hh, scale, offset, h, saved):
+    """The time steps of a GRU layer; ``h`` advances in place and ``saved`` (the arrays
+    ``GRULayer`` keeps) is filled row by row."""
+    output, h_prev, rz, tanh_rz, n, pre_h_n = saved
+    hidden = h.shape[1]
+    for start, size in steps:
+        step = slice(start, start + size)
+        pre_h = h[:size] @ weight_hh_t
+        if bias_hh is not None:
+            pre_h += bias_hh
+        h_prev[step], pre_h_n[step] = h[:size], pre_h[:, 2 * hidden:]
+        # r and z: input and hidden parts, both already scaled for the one tanh call
+        pre_rz = pre_x[step, :2 * hidden]
+        pre_rz += pre_h[:, :2 * hidden]
+        _activate_scaled(xp, pre_rz, scale, offset, tanh_rz[step], rz[step])
+        output[step] = h[:size] = _gru_new_state(xp, pre_x[step], pre_h, h_prev[step],
+                                                 rz[step], n[step])
+
+
+def _gru_backward_loop(xp, steps, grad_output, weight_hh, grad_h, saved, factors, grad_pre_x,
+                       grad_pre_h) -> None:
+    """The time steps of a GRU layer in reverse: ``grad_h`` goes back in place; the
+    projections' gradients fill row by row."""
+    _, _, rz, _, _, pre_h_n = saved
+    for start, size in reversed(steps):
+        step = slice(start, start + size)
+        grad = grad_h[:size]
+        grad += grad_output[step]
+        bypass = _gru_backward_step(xp, grad, rz[step], pre_h_n[step],
+                                    [factor[step] for factor in factors], grad_pre_x[step],
+                                    grad_pre_h[step])
+        xp.matmul(grad_pre_h[step], weight_hh, out=grad_h[:size])
+        grad_h[:size] += bypass
 
 
 class GRULayer(Function):
@@ -281,49 +329,63 @@ class GRULayer(Function):
         rows, steps = _steps(input, batch_sizes, reverse)
         count, hidden = rows.shape[0], weight_hh.shape[1]
         pre_x = _project(rows, weight_ih, bias_ih)
-        scale, offset = _gate_scale(xp, hidden, 2, None, pre_x.dtype)
+        dtype = pre_x.dtype
+        scale, offset = _gate_scale(xp, hidden, 2, None, dtype)
+        # r and z's pre-activations scaled by 1/2 (sigmoid as tanh), n's as they are
+        scale_all = xp.concatenate([scale, xp.ones(hidden, dtype)])
+        pre_x *= scale_all
         h = hx.copy()
-        output, h_prev = xp.empty((count, hidden), pre_x.dtype), xp.empty((count, hidden),
-                                                                          pre_x.dtype)
-        rz, tanh_rz = xp.empty((count, 2 * hidden), pre_x.dtype), xp.empty((count, 2 * hidden),
-                                                                          pre_x.dtype)
-        n, pre_h_n = xp.empty_like(output), xp.empty_like(output)
-        weight_hh_t = weight_hh.T
-        for start, size in steps:
-            step = slice(start, start + size)
-            pre_h = matrix_product(h[:size], weight_hh_t)
-            if bias_hh is not None:
-                pre_h += bias_hh
-            h_prev[step], pre_h_n[step] = h[:size], pre_h[:, 2 * hidden:]
-            h[:size] = output[step] = _gru_forward_step(
-                xp, pre_x[step], pre_h, h[:size], scale, offset, tanh_rz[step], rz[step],
-                n[step])
+        saved = (xp.empty((count, hidden), dtype), xp.empty((count, hidden), dtype),
+                 xp.empty((count, 2 * hidden), dtype), xp.empty((count, 2 * hidden), dtype),
+                 xp.empty((count, hidden), dtype), xp.empty((count, hidden), dtype))
+        _scoped(xp, _gru_forward_loop, xp, steps, pre_x, (weight_hh * scale_all[:, None]).T,
+                None if bias_hh is None else bias_hh * scale_all, scale, offset, h, saved)
         ctx.steps, ctx.scale = steps, scale
-        ctx.save_for_backward(input, weight_ih, weight_hh, h_prev, rz, tanh_rz, n, pre_h_n)
-        return output.reshape(input.shape[:-1] + (hidden,)), h
+        ctx.save_for_backward(input, weight_ih, weight_hh, *saved)
+        return saved[0].reshape(input.shape[:-1] + (hidden,)), h
 
     @staticmethod
     def backward(ctx, grad_output, grad_hn):
-        input, weight_ih, weight_hh, h_prev, rz, tanh_rz, n, pre_h_n = ctx.saved_tensors
+        input, weight_ih, weight_hh, *saved = ctx.saved_tensors
+        _, h_prev, rz, tanh_rz, n, _ = saved
         xp = array_module(grad_output)
-        grad_output = grad_output.reshape(h_prev.shape)
         grad_h = grad_hn.copy()
         grad_pre_x = xp.empty_like(tanh_rz, shape=(h_prev.shape[0], 3 * h_prev.shape[1]))
         grad_pre_h = xp.empty_like(grad_pre_x)
-        for start, size in reversed(ctx.steps):
-            step = slice(start, start + size)
-            grad = grad_h[:size]
-            grad += grad_output[step]
-            bypass = _gru_backward_step(xp, grad, h_prev[step], rz[step], tanh_rz[step],
-                                        n[step], pre_h_n[step], ctx.scale, grad_pre_x[step],
-                                        grad_pre_h[step])
-            bypass += matrix_product(grad_pre_h[step], weight_hh)
-            grad_h[:size] = bypass
+        factors = _gru_backward_factors(xp, h_prev, rz, tanh_rz, n, ctx.scale)
+        _scoped(xp, _gru_backward_loop, xp, ctx.steps, grad_output.reshape(h_prev.shape),
+                weight_hh, grad_h, saved, factors, grad_pre_x, grad_pre_h)
         return (*_input_side_grads(ctx, grad_pre_x, input, weight_ih, h_prev, grad_pre_h),
                 grad_h, None, None)
 
 
 # ---- Elman RNN (tanh or relu) -----------------------------------------------------------------
+
+def _rnn_forward_loop(xp, steps, output, weight_hh_t, nonlinearity: str, h, h_prev) -> None:
+    """The time steps of an Elman RNN layer: ``output`` holds the input projections and
+    becomes the hidden states; ``h`` advances in place."""
+    for start, size in steps:
+        step = slice(start, start + size)
+        h_prev[step] = h[:size]
+        out = output[step]
+        out += h[:size] @ weight_hh_t
+        if nonlinearity == "tanh":
+            xp.tanh(out, out=out)
+        else:
+            xp.maximum(out, 0, out=out)
+        h[:size] = out
+
+
+def _rnn_backward_loop(xp, steps, grad_output, weight_hh, derivative, grad_h,
+                       grad_pre) -> None:
+    """The time steps of an Elman RNN layer in reverse."""
+    for start, size in reversed(steps):
+        step = slice(start, start + size)
+        grad = grad_h[:size]
+        grad += grad_output[step]
+        xp.multiply(grad, derivative[step], out=grad_pre[step])
+        xp.matmul(grad_pre[step], weight_hh, out=grad_h[:size])
+
 
 class RNNLayer(Function):
     """One Elman RNN layer (``h' = tanh or relu(W_ih x + b_ih + W_hh h + b_hh)``) in one
@@ -341,17 +403,7 @@ class RNNLayer(Function):
         output = _project(rows, weight_ih, bias_ih, bias_hh)
         h = hx.copy()
         h_prev = xp.empty_like(output)
-        weight_hh_t = weight_hh.T
-        for start, size in steps:
-            step = slice(start, start + size)
-            h_prev[step] = h[:size]
-            out = output[step]
-            out += matrix_product(h[:size], weight_hh_t)
-            if nonlinearity == "tanh":
-                xp.tanh(out, out=out)
-            else:
-                xp.maximum(out, 0, out=out)
-            h[:size] = out
+        _scoped(xp, _rnn_forward_loop, xp, steps, output, weight_hh.T, nonlinearity, h, h_prev)
         ctx.steps, ctx.nonlinearity = steps, nonlinearity
         ctx.save_for_backward(input, weight_ih, weight_hh, h_prev, output)
         return output.reshape(input.shape[:-1] + (h.shape[1],)), h
@@ -360,19 +412,11 @@ class RNNLayer(Function):
     def backward(ctx, grad_output, grad_hn):
         input, weight_ih, weight_hh, h_prev, output = ctx.saved_tensors
         xp = array_module(grad_output)
-        grad_output = grad_output.reshape(output.shape)
+        derivative = 1 - output * output if ctx.nonlinearity == "tanh" else output > 0
         grad_h = grad_hn.copy()
         grad_pre = xp.empty_like(output)
-        for start, size in reversed(ctx.steps):
-            step = slice(start, start + size)
-            grad = grad_h[:size]
-            grad += grad_output[step]
-            out = output[step]
-            if ctx.nonlinearity == "tanh":
-                xp.multiply(grad, 1 - out * out, out=grad_pre[step])
-            else:
-                xp.multiply(grad, out > 0, out=grad_pre[step])
-            grad_h[:size] = matrix_product(grad_pre[step], weight_hh)
+        _scoped(xp, _rnn_backward_loop, xp, ctx.steps, grad_output.reshape(output.shape),
+                weight_hh, derivative, grad_h, grad_pre)
         return (*_input_side_grads(ctx, grad_pre, input, weight_ih, h_prev, grad_pre),
                 grad_h, None, None, None)
 
@@ -434,8 +478,8 @@ class ThnnFusedGruCell(Function):
         xp = array_module(grad_hy)
         grad_pre_x = xp.empty_like(grad_hy, shape=(hx.shape[0], 3 * hx.shape[1]))
         grad_pre_h = xp.empty_like(grad_pre_x)
-        grad_hx = _gru_backward_step(xp, grad_hy, hx, rz, tanh_rz, n, pre_h_n, ctx.scale,
-                                     grad_pre_x, grad_pre_h)
+        factors = _gru_backward_factors(xp, hx, rz, tanh_rz, n, ctx.scale)
+        grad_hx = _gru_backward_step(xp, grad_hy, rz, pre_h_n, factors, grad_pre_x, grad_pre_h)
         return _cell_grads(ctx, grad_pre_x, grad_pre_h, grad_hx)
 
 
