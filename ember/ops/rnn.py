@@ -227,12 +227,21 @@ def _input_side_grads(ctx, grad_pre_x, input, weight_ih, h_prev, grad_pre_h) -> 
     projections (``grad_pre_x``, all steps) and of the hidden ones (``grad_pre_h``)."""
     needs = ctx.needs_input_grad
     rows = input.reshape(-1, input.shape[-1])
+    grad_bias_ih = grad_pre_x.sum(0) if needs[3] else None
+    if not needs[4]:
+        grad_bias_hh = None
+    elif grad_pre_h is grad_pre_x and grad_bias_ih is not None:
+        # LSTM and RNN add both biases to the same pre-activation: one sum serves both (the
+        # engine copies an array it hands to two leaves)
+        grad_bias_hh = grad_bias_ih
+    else:
+        grad_bias_hh = grad_pre_h.sum(0)
     return (
         matrix_product(grad_pre_x, weight_ih).reshape(input.shape) if needs[0] else None,
         matrix_product(grad_pre_x.T, rows) if needs[1] else None,
         matrix_product(grad_pre_h.T, h_prev) if needs[2] else None,
-        grad_pre_x.sum(0) if needs[3] else None,
-        grad_pre_h.sum(0) if needs[4] else None,
+        grad_bias_ih,
+        grad_bias_hh,
     )
 
 
