@@ -389,3 +389,45 @@ def test_pytorchs_module_paths_resolve():
     from ember.nn.utils.rnn import PackedSequence
     assert (LSTM, Embedding) == (ember.nn.LSTM, ember.nn.Embedding)
     assert ember.nn.utils.rnn.PackedSequence is PackedSequence
+
+
+def char_model_losses(lib, state=None, steps=3):
+    """A char-level language model as PyTorch tutorials write one (Embedding, a 2-layer LSTM
+    with dropout, Linear, cross entropy, Adam): the loss after each of ``steps`` updates."""
+    class CharModel(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = lib.nn.Embedding(11, 6)
+            self.lstm = lib.nn.LSTM(6, 8, num_layers=2, batch_first=True, dropout=0.0)
+            self.head = lib.nn.Linear(8, 11)
+
+        def forward(self, tokens, hidden=None):
+            output, hidden = self.lstm(self.embed(tokens), hidden)
+            return self.head(output), hidden
+
+    model = CharModel()
+    if state is not None:
+        model.load_state_dict({key: to_ember(value) for key, value in state.items()})
+    optimizer = lib.optim.Adam(model.parameters(), lr=0.01)
+    tokens = lib.tensor(np.random.default_rng(6).integers(0, 11, (4, 9)))
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        logits, (h, c) = model(tokens[:, :-1])
+        loss = lib.nn.functional.cross_entropy(logits.reshape(-1, 11), tokens[:, 1:].reshape(-1))
+        loss.backward()
+        lib.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        losses.append(loss.item())
+    return model, losses
+
+
+def test_char_language_model_trains_as_in_pytorch():
+    torch.manual_seed(0)
+    torch_model, torch_losses = char_model_losses(torch)
+    torch.manual_seed(0)
+    initial = char_model_losses(torch, steps=0)[0].state_dict()
+    ember_model, ember_losses = char_model_losses(ember, initial)
+    np.testing.assert_allclose(ember_losses, torch_losses, rtol=1e-5)
+    for name, parameter in torch_model.named_parameters():
+        close(dict(ember_model.named_parameters())[name], parameter, atol=1e-5)
