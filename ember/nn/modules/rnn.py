@@ -92,7 +92,6 @@ class RNNBase(Module):
                                                             dtype=dtype)))
                     names.append(prefix + suffix)
                 self._all_weights.append(names)
-        self._flat_weights_names = [name for names in self._all_weights for name in names]
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -103,10 +102,6 @@ class RNNBase(Module):
 
     def flatten_parameters(self) -> None:
         """Kept for PyTorch programs (cuDNN wants one weight buffer); ember needs none."""
-
-    @property
-    def _flat_weights(self) -> list:
-        return [getattr(self, name) for name in self._flat_weights_names]
 
     @property
     def all_weights(self) -> list:
