@@ -2,6 +2,7 @@
 
     python benchmarks/rnn.py            # the three cases below, 20 repetitions each
     python benchmarks/rnn.py --quick    # 5 repetitions
+    python benchmarks/rnn.py --torch-threads 1    # PyTorch on one thread, as ember's products
 
 Cases: a 2-layer LSTM (input 64, hidden 128, batch 32, 50 steps); an LSTMCell stepped by hand
 over the same sequence (the loop of time-series examples); an embedding lookup with a small
@@ -88,7 +89,12 @@ def measure(cases: dict, repetitions: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 repetitions instead of 20")
+    parser.add_argument("--torch-threads", type=int, default=0,
+                        help="PyTorch's intra-op threads (default: PyTorch's own choice)")
     args = parser.parse_args()
+    if args.torch_threads:
+        import torch
+        torch.set_num_threads(args.torch_threads)
     results = measure(CASES, 5 if args.quick else 20)
     print(f"{'case':<18}{'ember ms':>10}{'torch ms':>10}{'torch/ember':>13}")
     for name, result in results.items():
