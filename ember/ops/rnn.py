@@ -21,7 +21,13 @@ not started (reverse).
 Gate order is PyTorch's: LSTM ``i, f, g, o``; GRU ``r, z, n`` with
 ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``. Sigmoid is computed as
 ``0.5 * tanh(x / 2) + 0.5`` so that all gates go through one ``tanh`` call: the gate
-pre-activations are scaled by ``[1/2, 1/2, 1, 1/2]``, and the same vector rescales the result.
+pre-activations are scaled by ``[1/2, 1/2, 1, 1/2]`` (the layers fold that into the input
+projection and ``W_hh`` once per call), and the same vector rescales the result. (Its error is
+absolute, ~1e-8 in float32: a sigmoid below that comes out as 0.)
+
+Node names: the LSTM layer's is PyTorch's; GRU and RNN layers have none to copy (PyTorch's CPU
+graph for them is per-step ops under a ``StackBackward0``), so theirs are ``GRULayerBackward0``
+and ``RNNLayerBackward0``. The cells' fused nodes are named after PyTorch's fused cell ops.
 """
 
 import numpy as np
