@@ -1243,7 +1243,7 @@ def _inplace_rows():
 def _recurrent_rows():
     """Embedding, the recurrent layers (one Function per layer and direction, called
     directly: PyTorch's reference is ``torch.lstm``/``gru``/``rnn_*`` with one layer) and the
-    fused cells (``torch.lstm_cell``/``gru_cell``)."""
+    one-node cells (``torch.lstm_cell``/``gru_cell``)."""
     def embedding(lib, weight, indices, **kwargs):
         return lib.nn.functional.embedding(indices, weight, **kwargs)
 

@@ -1,4 +1,4 @@
-"""Recurrent layers as whole-sequence Functions, and the fused LSTM and GRU cells.
+"""Recurrent layers as whole-sequence Functions, and the LSTM and GRU cells as one node each.
 
 A recurrent layer is overhead-bound: each time step is a small matrix product and a dozen
 elementwise operations on (batch, hidden) arrays. Recorded op by op, a 50-step LSTM makes
@@ -23,11 +23,12 @@ Gate order is PyTorch's: LSTM ``i, f, g, o``; GRU ``r, z, n`` with
 ``0.5 * tanh(x / 2) + 0.5`` so that all gates go through one ``tanh`` call: the gate
 pre-activations are scaled by ``[1/2, 1/2, 1, 1/2]`` (the layers fold that into the input
 projection and ``W_hh`` once per call), and the same vector rescales the result. (Its error is
-absolute, ~1e-8 in float32: a sigmoid below that comes out as 0.)
+absolute, a few 1e-8 in float32: a sigmoid below that comes out as 0.)
 
 Node names: the LSTM layer's is PyTorch's; GRU and RNN layers have none to copy (PyTorch's CPU
 graph for them is per-step ops under a ``StackBackward0``), so theirs are ``GRULayerBackward0``
-and ``RNNLayerBackward0``. The cells' fused nodes are named after PyTorch's fused cell ops.
+and ``RNNLayerBackward0``; the cells' are ``LstmCellBackward0`` and ``GruCellBackward0``
+(PyTorch's CPU cells are compositions, ending in ``MulBackward0`` and ``AddBackward0``).
 """
 
 import numpy as np
@@ -436,92 +437,86 @@ class RNNLayer(Function):
                 grad_h, None, None, None)
 
 
-# ---- fused cells (nn.LSTMCell, nn.GRUCell) -----------------------------------------------------
+# ---- one-step cells (nn.LSTMCell, nn.GRUCell) -----------------------------------------------
 
-class ThnnFusedLstmCell(Function):
-    """The elementwise part of an LSTM cell in one node (PyTorch's ``_thnn_fused_lstm_cell``):
-    from ``x @ W_ihᵀ``, ``h @ W_hhᵀ``, the cell state and the two biases (or None), the new
-    hidden and cell states."""
+class LstmCell(Function):
+    """One LSTM step in one node: both products, the gates and the new states.
+
+    Inputs in the layers' order: ``input, weight_ih, weight_hh, bias_ih, bias_hh, hx, cx``
+    (biases may be None). Outputs: the new hidden and cell states. A cell is called once per
+    step from Python, so the node count per step is what costs: one here, where the
+    composition ``t, mm, t, mm, gates`` would make five.
+    """
 
     @staticmethod
-    def forward(ctx, input_gates, hidden_gates, cx, input_bias, hidden_bias):
-        xp = array_module(input_gates)
-        pre = _project_cell(input_gates, hidden_gates, input_bias, hidden_bias)
+    def forward(ctx, input, weight_ih, weight_hh, bias_ih, bias_hh, hx, cx):
+        xp = array_module(input)
+        pre = _project(input, weight_ih, bias_ih, bias_hh)
+        pre += matrix_product(hx, weight_hh.T)
         scale, offset = _gate_scale(xp, cx.shape[1], 4, 2, pre.dtype)
         gates, tanh_gates = xp.empty_like(pre), xp.empty_like(pre)
         cy, tanh_c = xp.empty_like(pre, shape=cx.shape), xp.empty_like(pre, shape=cx.shape)
         _activate(xp, pre, scale, offset, tanh_gates, gates)
         hy = _lstm_cell_update(xp, gates, cx, cy, tanh_c)
         ctx.scale = scale
-        ctx.save_for_backward(cx, gates, tanh_gates, tanh_c)
+        ctx.save_for_backward(input, weight_ih, weight_hh, hx, cx, gates, tanh_gates, tanh_c)
         return hy, cy
 
     @staticmethod
     def backward(ctx, grad_hy, grad_cy):
-        cx, gates, tanh_gates, tanh_c = ctx.saved_tensors
+        input, weight_ih, weight_hh, hx, cx, gates, tanh_gates, tanh_c = ctx.saved_tensors
         xp = array_module(grad_hy)
         grad_c = grad_cy.copy()
         grad_pre = xp.empty_like(gates)
         _lstm_backward_step(xp, grad_hy, grad_c, gates, cx, tanh_c,
                             *_lstm_backward_factors(xp, gates, tanh_gates, tanh_c, ctx.scale),
                             grad_pre)
-        return _cell_grads(ctx, grad_pre, grad_pre, grad_c)
+        grad_hx = matrix_product(grad_pre, weight_hh) if ctx.needs_input_grad[5] else None
+        return (*_input_side_grads(ctx, grad_pre, input, weight_ih, hx, grad_pre), grad_hx,
+                grad_c)
 
 
-class ThnnFusedGruCell(Function):
-    """The elementwise part of a GRU cell in one node (PyTorch's ``_thnn_fused_gru_cell``):
-    from ``x @ W_ihᵀ``, ``h @ W_hhᵀ``, the hidden state and the two biases (or None), the new
-    hidden state."""
+class GruCell(Function):
+    """One GRU step in one node: both products, the gates and the new hidden state.
+
+    Inputs in the layers' order: ``input, weight_ih, weight_hh, bias_ih, bias_hh, hx`` (biases
+    may be None). Output: the new hidden state.
+    """
 
     @staticmethod
-    def forward(ctx, input_gates, hidden_gates, hx, input_bias, hidden_bias):
-        xp = array_module(input_gates)
-        pre_x = input_gates if input_bias is None else input_gates + input_bias
-        pre_h = hidden_gates if hidden_bias is None else hidden_gates + hidden_bias
+    def forward(ctx, input, weight_ih, weight_hh, bias_ih, bias_hh, hx):
+        xp = array_module(input)
+        pre_x = _project(input, weight_ih, bias_ih)
+        pre_h = _project(hx, weight_hh, bias_hh)
         hidden = hx.shape[1]
         scale, offset = _gate_scale(xp, hidden, 2, None, pre_x.dtype)
         rz = xp.empty_like(pre_x, shape=(hx.shape[0], 2 * hidden))
         tanh_rz, n = xp.empty_like(rz), xp.empty_like(pre_x, shape=hx.shape)
         hy = _gru_forward_step(xp, pre_x, pre_h, hx, scale, offset, tanh_rz, rz, n)
         ctx.scale = scale
-        ctx.save_for_backward(hx, rz, tanh_rz, n, pre_h[:, 2 * hidden:])
+        ctx.save_for_backward(input, weight_ih, weight_hh, hx, rz, tanh_rz, n,
+                              pre_h[:, 2 * hidden:])
         return hy
 
     @staticmethod
     def backward(ctx, grad_hy):
-        hx, rz, tanh_rz, n, pre_h_n = ctx.saved_tensors
+        input, weight_ih, weight_hh, hx, rz, tanh_rz, n, pre_h_n = ctx.saved_tensors
         xp = array_module(grad_hy)
         grad_pre_x = xp.empty_like(grad_hy, shape=(hx.shape[0], 3 * hx.shape[1]))
         grad_pre_h = xp.empty_like(grad_pre_x)
         factors = _gru_backward_factors(xp, hx, rz, tanh_rz, n, ctx.scale)
         grad_hx = _gru_backward_step(xp, grad_hy, rz, pre_h_n, factors, grad_pre_x, grad_pre_h)
-        return _cell_grads(ctx, grad_pre_x, grad_pre_h, grad_hx)
-
-
-def _project_cell(input_gates, hidden_gates, input_bias, hidden_bias):
-    """The sum of the cell's two projections and its biases (a new array)."""
-    pre = input_gates + hidden_gates
-    for bias in (input_bias, hidden_bias):
-        if bias is not None:
-            pre += bias
-    return pre
-
-
-def _cell_grads(ctx, grad_input_gates, grad_hidden_gates, grad_state) -> tuple:
-    """A fused cell's gradients: both projections, the state, and the two biases."""
-    needs = ctx.needs_input_grad
-    return (grad_input_gates if needs[0] else None,
-            grad_hidden_gates if needs[1] else None,
-            grad_state if needs[2] else None,
-            grad_input_gates.sum(0) if needs[3] else None,
-            grad_hidden_gates.sum(0) if needs[4] else None)
+        if ctx.needs_input_grad[5]:
+            grad_hx += matrix_product(grad_pre_h, weight_hh)
+        return (*_input_side_grads(ctx, grad_pre_x, input, weight_ih, hx, grad_pre_h),
+                grad_hx)
 
 
 # ---- the plain functions -----------------------------------------------------------------
 
 def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """One LSTM step (PyTorch's ``torch.lstm_cell``): ``hx`` is ``(h, c)``, each (batch,
-    hidden); returns ``(h', c')``. Two products, then one fused node for the gates.
+    hidden); returns ``(h', c')``.
 
     Example:
         >>> import ember
@@ -532,12 +527,11 @@ def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
         (ember.Size([2, 4]), ember.Size([2, 4]))
     """
     h, c = hx
-    return ThnnFusedLstmCell.apply(input.matmul(w_ih.t()), h.matmul(w_hh.t()), c, b_ih, b_hh)
+    return LstmCell.apply(input, w_ih, w_hh, b_ih, b_hh, h, c)
 
 
 def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """One GRU step (PyTorch's ``torch.gru_cell``): ``hx`` is (batch, hidden); returns ``h'``.
-    Two products, then one fused node for the gates.
 
     Example:
         >>> import ember
@@ -546,4 +540,4 @@ def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
         ...          ember.ones(12, 4)).shape
         ember.Size([2, 4])
     """
-    return ThnnFusedGruCell.apply(input.matmul(w_ih.t()), hx.matmul(w_hh.t()), hx, b_ih, b_hh)
+    return GruCell.apply(input, w_ih, w_hh, b_ih, b_hh, hx)

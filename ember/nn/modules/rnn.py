@@ -3,7 +3,8 @@
 A multi-layer, possibly bidirectional layer runs one Function per layer and direction
 (``ember.ops.rnn``), each over the whole sequence; the directions' outputs are concatenated
 along the features, with dropout between layers while training. The cells run one step:
-two matrix products and one fused Function for the gate arithmetic.
+one Function for both products and the gate arithmetic (``ember.ops.rnn.LstmCell``,
+``GruCell``).
 """
 
 import math
