@@ -16,6 +16,7 @@ from .._backend import array_module
 from .._tensor import Tensor, type_name
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
+from .linalg import matrix_product
 
 # Below this vocabulary size the one-hot product beats sorting (measured with 16k indices and
 # 384 columns: equal near 64 rows; the product's cost grows with the vocabulary).
@@ -25,6 +26,10 @@ _ONE_HOT_ROWS = 64
 def _scatter_rows(xp, index, grad, num_rows: int):
     """A (num_rows, D) array whose row ``k`` sums ``grad[j]`` over every ``j`` with
     ``index[j] == k``; ``index`` is 1-d, ``grad`` is (len(index), D)."""
+    if xp is np and num_rows <= _ONE_HOT_ROWS and index.size:
+        one_hot = np.zeros((num_rows, index.size), grad.dtype)
+        one_hot[index, np.arange(index.size)] = 1
+        return matrix_product(one_hot, grad)  # on ember's BLAS threads, as every product
     out = xp.zeros((num_rows, grad.shape[1]), grad.dtype)
     if index.size == 0:
         return out
@@ -32,10 +37,6 @@ def _scatter_rows(xp, index, grad, num_rows: int):
         import cupyx
         cupyx.scatter_add(out, index, grad)
         return out
-    if num_rows <= _ONE_HOT_ROWS:
-        one_hot = np.zeros((num_rows, index.size), grad.dtype)
-        one_hot[index, np.arange(index.size)] = 1
-        return np.matmul(one_hot, grad, out=out)
     order = np.argsort(index, kind="stable")
     sorted_index = index[order]
     starts = np.flatnonzero(np.concatenate(([True], sorted_index[1:] != sorted_index[:-1])))
