@@ -431,3 +431,26 @@ def test_char_language_model_trains_as_in_pytorch():
     np.testing.assert_allclose(ember_losses, torch_losses, rtol=1e-5)
     for name, parameter in torch_model.named_parameters():
         close(dict(ember_model.named_parameters())[name], parameter, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_output_changed_in_place_before_backward(kind):
+    """PyTorch's LSTM keeps its output for backward (changing it raises); its GRU and RNN
+    outputs are copies (changing them leaves the gradients right): ember does the same."""
+    ember_module, torch_module = twin(kind, INPUT, HIDDEN)
+    pairs = leaves(np.random.default_rng(7), (SEQ, BATCH, INPUT))
+    errors, grads = [], []
+    for module, x in ((ember_module, pairs[0][0]), (torch_module, pairs[0][1])):
+        output, _ = module(x)
+        output.mul_(2)
+        try:
+            output.sum().backward()
+        except RuntimeError as error:
+            errors.append(str(error).split(":")[0])
+        else:
+            grads.append(x.grad)
+    if kind == "LSTM":
+        assert errors == ["one of the variables needed for gradient computation has been "
+                          "modified by an inplace operation"] * 2
+    else:
+        close(*grads)

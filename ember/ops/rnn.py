@@ -209,8 +209,11 @@ class LSTMLayer(Function):
         _scoped(xp, _lstm_forward_loop, xp, steps, scaled_pre, (weight_hh * scale[:, None]).T,
                 weight_hr, scale, offset, h, c, saved)
         ctx.steps, ctx.scale = steps, scale
-        ctx.save_for_backward(input, weight_ih, weight_hh, weight_hr, *saved)
-        return output.reshape(input.shape[:-1] + (h.shape[1],)), h, c
+        # The output is kept as returned, so that changing it in place before backward raises
+        # PyTorch's error, as its LSTM node keeps its output too.
+        result = output.reshape(input.shape[:-1] + (h.shape[1],))
+        ctx.save_for_backward(input, weight_ih, weight_hh, weight_hr, result, *saved[1:])
+        return result, h, c
 
     @staticmethod
     def backward(ctx, grad_output, grad_hn, grad_cn):
@@ -420,18 +423,20 @@ class RNNLayer(Function):
         h = hx.copy()
         h_prev = xp.empty_like(output)
         _scoped(xp, _rnn_forward_loop, xp, steps, output, weight_hh.T, nonlinearity, h, h_prev)
-        ctx.steps, ctx.nonlinearity = steps, nonlinearity
-        ctx.save_for_backward(input, weight_ih, weight_hh, h_prev, output)
+        ctx.steps = steps
+        # The derivative, not the output, is kept: the caller may change the output in place
+        # (PyTorch's output is a copy of what its backward keeps).
+        derivative = 1 - output * output if nonlinearity == "tanh" else output > 0
+        ctx.save_for_backward(input, weight_ih, weight_hh, h_prev, derivative)
         return output.reshape(input.shape[:-1] + (h.shape[1],)), h
 
     @staticmethod
     def backward(ctx, grad_output, grad_hn):
-        input, weight_ih, weight_hh, h_prev, output = ctx.saved_tensors
+        input, weight_ih, weight_hh, h_prev, derivative = ctx.saved_tensors
         xp = array_module(grad_output)
-        derivative = 1 - output * output if ctx.nonlinearity == "tanh" else output > 0
         grad_h = grad_hn.copy()
-        grad_pre = xp.empty_like(output)
-        _scoped(xp, _rnn_backward_loop, xp, ctx.steps, grad_output.reshape(output.shape),
+        grad_pre = xp.empty_like(h_prev)
+        _scoped(xp, _rnn_backward_loop, xp, ctx.steps, grad_output.reshape(h_prev.shape),
                 weight_hh, derivative, grad_h, grad_pre)
         return (*_input_side_grads(ctx, grad_pre, input, weight_ih, h_prev, grad_pre),
                 grad_h, None, None, None)
