@@ -1301,8 +1301,201 @@ def _attention_rows():
                 "Number of heads in key and value must divide the number of heads in ",
                 {"enable_gqa": True}),
         ])]
+def _recurrent_rows():
+    """Embedding, the recurrent layers (one Function per layer and direction, called
+    directly: PyTorch's reference is ``torch.lstm``/``gru``/``rnn_*`` with one layer) and the
+    one-node cells (``torch.lstm_cell``/``gru_cell``)."""
+    def embedding(lib, weight, indices, **kwargs):
+        return lib.nn.functional.embedding(indices, weight, **kwargs)
+
+    def embedding_samples(rng):
+        indices = np.array([[1, 4, 1], [0, 5, 5]])
+        return [
+            Sample((randn(rng, 6, 3), indices), desc="2-D indices, repeats"),
+            Sample((randn(rng, 6, 3), indices.astype(np.int32)), desc="int32"),
+            Sample((randn(rng, 6, 3), np.array(2)), desc="0-d index"),
+            Sample((randn(rng, 200, 2), np.array([3, 199, 3, 0])), desc="large vocabulary"),
+        ]
+
+    def embedding_rule_samples(rng):
+        """Gradients that are PyTorch's rules rather than derivatives: no finite differences."""
+        indices = np.array([[1, 4, 1], [0, 5, 5]])
+        return [
+            Sample((randn(rng, 6, 3), indices.astype(np.int32)), {"padding_idx": 5},
+                   desc="int32, padding_idx"),
+            Sample((randn(rng, 6, 3), indices), {"padding_idx": -1, "scale_grad_by_freq": True},
+                   desc="negative padding_idx, scale_grad_by_freq"),
+            Sample((randn(rng, 300, 2), np.array([3, 299, 3, 0])), {"padding_idx": 0,
+                                                                   "scale_grad_by_freq": True},
+                   desc="large vocabulary, both"),
+        ]
+
+    def layer_args(rng, gates, hidden=2, proj=0, bias=True, length=4, batch=2,
+                   batch_sizes=None):
+        """x (length, batch, 3), or packed (sum(batch_sizes), 3); the weights and biases (or
+        None) of one layer; its batch and output sizes."""
+        out = proj or hidden
+        if batch_sizes is not None:
+            x, batch = randn(rng, sum(batch_sizes), 3), batch_sizes[0]
+        else:
+            x = randn(rng, length, batch, 3)
+        weights = (randn(rng, gates * hidden, 3) * 0.5, randn(rng, gates * hidden, out) * 0.5)
+        biases = ((randn(rng, gates * hidden), randn(rng, gates * hidden)) if bias
+                  else (None, None))
+        return x, weights, biases, batch, out
+
+    def lstm(lib, x, w_ih, w_hh, b_ih, b_hh, h0, c0, w_hr=None, batch_sizes=None,
+             reverse=False):
+        return lib.ops.rnn.LSTMLayer.apply(x, w_ih, w_hh, b_ih, b_hh, h0, c0, w_hr,
+                                           batch_sizes, reverse)
+
+    def lstm_samples(rng):
+        samples = []
+        for desc, kwargs, options in [
+                ("padded", {}, {}), ("reverse", {}, {"reverse": True}),
+                ("no bias", {"bias": False}, {}),
+                ("packed", {"batch_sizes": (3, 2, 2, 1)}, {"batch_sizes": (3, 2, 2, 1)}),
+                ("packed, reverse", {"batch_sizes": (3, 1)},
+                 {"batch_sizes": (3, 1), "reverse": True}),
+                ("one step, batch 1", {"length": 1, "batch": 1}, {})]:
+            x, weights, biases, batch, out = layer_args(rng, 4, **kwargs)
+            samples.append(Sample((x, *weights, *biases, randn(rng, batch, out),
+                                   randn(rng, batch, 2)), options, desc=desc))
+        x, weights, biases, batch, out = layer_args(rng, 4, proj=1)
+        samples.append(Sample((x, *weights, *biases, randn(rng, batch, 1), randn(rng, batch, 2),
+                               randn(rng, 1, 2)), desc="proj_size 1"))
+        return samples
+
+    def reverse_packed(torch, data, batch_sizes):
+        """Each packed sequence reversed in time (its own inverse)."""
+        packed = torch.nn.utils.rnn.PackedSequence(data, torch.tensor(batch_sizes))
+        padded, lengths = torch.nn.utils.rnn.pad_packed_sequence(packed)
+        steps = torch.arange(padded.shape[0])[:, None]
+        index = torch.where(steps < lengths, lengths - 1 - steps, steps)
+        index = index[..., None].expand(padded.shape)
+        return torch.nn.utils.rnn.pack_padded_sequence(padded.gather(0, index), lengths).data
+
+    def torch_layer(torch, name, x, params, has_biases, states, batch_sizes, reverse):
+        """PyTorch's one-layer op (``torch.lstm``...) in one direction, states unstacked."""
+        hx = tuple(state[None] for state in states) if name == "lstm" else states[0][None]
+        if batch_sizes is None:
+            def flip(value):
+                return value.flip(0)
+        else:
+            def flip(value):
+                return reverse_packed(torch, value, batch_sizes)
+        x = flip(x) if reverse else x
+        if batch_sizes is not None:
+            result = getattr(torch, name)(x, torch.tensor(batch_sizes), hx, params, has_biases,
+                                          1, 0.0, False, False)
+        else:
+            result = getattr(torch, name)(x, hx, params, has_biases, 1, 0.0, False, False,
+                                          False)
+        return (flip(result[0]) if reverse else result[0], *(s[0] for s in result[1:]))
+
+    def lstm_torch(torch, x, w_ih, w_hh, b_ih, b_hh, h0, c0, w_hr=None, batch_sizes=None,
+                   reverse=False):
+        params = [w for w in (w_ih, w_hh, b_ih, b_hh, w_hr) if w is not None]
+        return torch_layer(torch, "lstm", x, params, b_ih is not None, (h0, c0), batch_sizes,
+                           reverse)
+
+    def single_state(name):
+        def call(lib, x, w_ih, w_hh, b_ih, b_hh, h0, batch_sizes=None, reverse=False):
+            if lib.__name__ == "torch":
+                params = [w for w in (w_ih, w_hh, b_ih, b_hh) if w is not None]
+                return torch_layer(lib, name, x, params, b_ih is not None, (h0,), batch_sizes,
+                                   reverse)
+            if name == "gru":
+                return lib.ops.rnn.GRULayer.apply(x, w_ih, w_hh, b_ih, b_hh, h0, batch_sizes,
+                                                  reverse)
+            return lib.ops.rnn.RNNLayer.apply(x, w_ih, w_hh, b_ih, b_hh, h0, name[4:],
+                                              batch_sizes, reverse)
+        return call
+
+    def single_state_samples(gates):
+        def samples(rng):
+            result = []
+            for desc, kwargs, options in [
+                    ("padded", {}, {}), ("reverse", {}, {"reverse": True}),
+                    ("no bias", {"bias": False}, {}),
+                    ("packed", {"batch_sizes": (3, 2, 2, 1)},
+                     {"batch_sizes": (3, 2, 2, 1)}),
+                    ("packed, reverse", {"batch_sizes": (3, 1)},
+                     {"batch_sizes": (3, 1), "reverse": True}),
+                    ("one step, batch 1", {"length": 1, "batch": 1}, {})]:
+                x, weights, biases, batch, out = layer_args(rng, gates, **kwargs)
+                result.append(Sample((x, *weights, *biases, randn(rng, batch, out)), options,
+                                     desc=desc))
+            return result
+        return samples
+
+    def relu_samples(rng):
+        # away from relu's kink, for the finite differences: positive weights and inputs
+        samples = single_state_samples(1)(rng)
+        for sample in samples:
+            sample.args = tuple(np.abs(a) + 0.1 if isinstance(a, np.ndarray) else a
+                                for a in sample.args)
+        return samples
+
+    def cell(name):
+        def call(lib, x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
+            namespace = lib if lib.__name__ == "torch" else lib.ops.rnn
+            hx = (h, c) if name == "lstm_cell" else h
+            return getattr(namespace, name)(x, hx, w_ih, w_hh, b_ih, b_hh)
+        return call
+
+    def cell_samples(gates):
+        def samples(rng):
+            def args(batch, bias=True):
+                weights = (randn(rng, gates * 3, 2), randn(rng, gates * 3, 3))
+                biases = (randn(rng, gates * 3), randn(rng, gates * 3)) if bias else ()
+                return (randn(rng, batch, 2), randn(rng, batch, 3), randn(rng, batch, 3),
+                        *weights, *biases)
+            return [Sample(args(4), desc="batch 4"), Sample(args(1, bias=False),
+                                                             desc="no bias")]
+        return samples
+
+    def gru_cell(lib, x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
+        # c is unused: the samples are shared with lstm_cell's
+        namespace = lib if lib.__name__ == "torch" else lib.ops.rnn
+        return namespace.gru_cell(x, h, w_ih, w_hh, b_ih, b_hh)
+
+    def gru_cell_samples(rng):
+        samples = cell_samples(3)(rng)
+        for sample in samples:
+            sample.grad = tuple(i for i in range(len(sample.args)) if i != 2)
+        return samples
+
+    tol = {"atol": 1e-5, "grad_atol": 1e-4}
+    return [
+        OpInfo("nn.functional.embedding", embedding, embedding_samples,
+               keywords=("nn.functional.embedding", "weight", "input"),
+               error_inputs=[
+                   err((np.ones((4, 2)), np.array([4])), IndexError,
+                       "index out of range in self"),
+                   err((np.ones((4, 2)), np.array([-1])), IndexError,
+                       "index out of range in self"),
+                   err((np.ones((4, 2)), np.array([1.0], np.float32)), RuntimeError,
+                       "Expected tensor for argument #1 'indices' to have one of the following "
+                       "scalar types: Long, Int; but got ember.FloatTensor instead (while "
+                       "checking arguments for embedding)"),
+                   err((np.ones(4), np.array([1])), RuntimeError, "'weight' must be 2-D")]),
+        OpInfo("nn.functional.embedding_grad_rules", embedding, embedding_rule_samples,
+               gradcheck=False),
+        OpInfo("lstm_layer", lstm, lstm_samples, torch_fn=lstm_torch,
+               check_grad_fn_name=False, **tol),
+        OpInfo("gru_layer", single_state("gru"), single_state_samples(3),
+               check_grad_fn_name=False, **tol),
+        OpInfo("rnn_tanh_layer", single_state("rnn_tanh"), single_state_samples(1),
+               check_grad_fn_name=False, **tol),
+        OpInfo("rnn_relu_layer", single_state("rnn_relu"), relu_samples,
+               check_grad_fn_name=False, **tol),
+        OpInfo("lstm_cell", cell("lstm_cell"), cell_samples(4), check_grad_fn_name=False,
+               **tol),
+        OpInfo("gru_cell", gru_cell, gru_cell_samples, check_grad_fn_name=False, **tol),
+    ]
 
 
 op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows()
          + _indexing_rows() + _inplace_rows() + _linalg_rows() + _functional_rows()
-         + _sorting_rows() + _attention_rows())
+         + _sorting_rows() + _attention_rows() + _recurrent_rows())

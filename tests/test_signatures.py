@@ -238,3 +238,29 @@ def test_overloads_take_keywords():
         assert lib.masked_fill(input=x, mask=x > 0, value=0.0).shape == (2, 3)
         assert lib.nn.functional.max_pool2d(input=x[None, None], kernel_size=2).shape \
             == (1, 1, 1, 1)
+
+
+# Public callables outside ``ember``/``ember.nn.functional`` whose parameters are compared the
+# same way: nn.utils.rnn, and the constructors and forwards of the embedding and recurrent
+# layers (RNN, LSTM and GRU take ``*args, **kwargs`` in both, checked through RNNBase).
+LAYER_CALLABLES = [
+    "nn.utils.rnn.pad_sequence", "nn.utils.rnn.pack_padded_sequence",
+    "nn.utils.rnn.pad_packed_sequence", "nn.utils.rnn.pack_sequence",
+    "nn.utils.rnn.unpad_sequence", "nn.utils.rnn.unpack_sequence",
+    "nn.utils.rnn.invert_permutation", "nn.Embedding.__init__", "nn.Embedding.from_pretrained",
+    "nn.Embedding.forward", "nn.RNNBase.__init__", "nn.RNN.forward", "nn.LSTM.forward",
+    "nn.GRU.forward", "nn.RNNCell.__init__", "nn.LSTMCell.__init__", "nn.GRUCell.__init__",
+    "nn.RNNCell.forward", "nn.LSTMCell.forward", "nn.GRUCell.forward",
+]
+
+
+def _attribute(module, dotted: str):
+    for name in dotted.split("."):
+        module = getattr(module, name)
+    return module
+
+
+@pytest.mark.parametrize("name", LAYER_CALLABLES)
+def test_layer_parameters_match_pytorch(name):
+    assert (ember_signature(_attribute(ember, name))
+            == torch_signatures(_attribute(torch, name), name.rsplit(".", 1)[-1])[0])
