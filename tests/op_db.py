@@ -1240,6 +1240,85 @@ def _inplace_rows():
     ]
 
 
+def _layer_rows():
+    """Activations, losses and layers beyond the tutorial's (the rest of torch.nn that public
+    programs use): ember.nn.functional, as the functional rows."""
+    def F(lib):
+        return lib.nn.functional
+
+    tol = {"atol": 1e-5, "rtol": 1e-4, "grad_atol": 1e-4, "grad_rtol": 1e-4}
+
+    def row(name, fn, samples, **kwargs):
+        attribute = kwargs.pop("attribute", name)
+        return OpInfo(name, fn, samples, requires=f"nn.functional.{attribute}",
+                      **{**tol, **kwargs})
+
+    def pointwise(name, kinks=(0,), scale=1.0, **kwargs):
+        """A row for ``F.<name>(x)`` and one for its in-place form, on inputs off the kinks."""
+        def samples(rng):
+            return [Sample((away_from(rng, kinks, 3, 4) * scale,)),
+                    Sample((away_from(rng, kinks, 5) * scale,), desc="1-D"),
+                    Sample((np.array(scale * 0.7, FLOAT32),), desc="0-d")]
+
+        rows = [row(name, lambda lib, x, **kw: getattr(F(lib), name)(x, **kw), samples,
+                    keywords=(f"nn.functional.{name}", "input"), **kwargs)]
+        if kwargs.pop("inplace", True):
+            rows.append(row(f"{name}_inplace",
+                            lambda lib, x: getattr(F(lib), name)(x * 1, inplace=True),
+                            lambda rng: samples(rng)[:2], attribute=name, **kwargs))
+        return rows
+
+    return [
+        *pointwise("mish"),
+        *pointwise("hardswish", kinks=(-3, 3), scale=3.0),
+        *pointwise("hardsigmoid", kinks=(-3, 3), scale=3.0),
+        *pointwise("selu"),
+        *pointwise("celu"),
+        row("celu_alpha", lambda lib, x, **kw: F(lib).celu(x, **{"alpha": 2.0, **kw}),
+            lambda rng: [Sample((away_from(rng, [0], 3, 4),))], attribute="celu",
+            error_inputs=[err((np.ones(2),), RuntimeError,
+                              "ZeroDivisionError: alpha cannot be 0 for CELU", {"alpha": 0.0})]),
+        row("threshold", lambda lib, x, *a, **kw: F(lib).threshold(x, *a, **kw),
+            lambda rng: [Sample((away_from(rng, [0.2], 3, 4), 0.2, -3.0)),
+                         Sample((away_from(rng, [0.0], 5), 0.0, 0.0), desc="relu"),
+                         Sample((np.array(1.5, FLOAT32), 1.0, 2.0), desc="0-d")],
+            keywords=("nn.functional.threshold", "input", "threshold", "value")),
+        row("threshold_inplace", lambda lib, x: F(lib).threshold(x * 1, 0.1, 2.0, True),
+            lambda rng: [Sample((away_from(rng, [0.1], 3, 4),))], attribute="threshold"),
+        row("logsigmoid", lambda lib, x: F(lib).logsigmoid(x),
+            lambda rng: [Sample((randn(rng, 3, 4) * 5,)),
+                         Sample((np.array(-30.0, FLOAT32),), desc="0-d, far negative")]),
+        row("glu", lambda lib, x, *a: F(lib).glu(x, *a),
+            lambda rng: [Sample((randn(rng, 3, 4),)), Sample((randn(rng, 4, 3), 0), desc="dim 0"),
+                         Sample((randn(rng, 2, 6, 2), 1), desc="3-D, dim 1")],
+            keywords=("nn.functional.glu", "input", "dim"),
+            error_inputs=[err((np.ones((2, 3)),), RuntimeError,
+                              "Halving dimension must be even, but dimension 1 is size 3")]),
+        row("hardshrink", lambda lib, x, *a: F(lib).hardshrink(x, *a),
+            lambda rng: [Sample((away_from(rng, [-0.5, 0.5], 3, 4),)),
+                         Sample((away_from(rng, [-1, 1], 5), 1.0), desc="lambd 1")]),
+        row("softshrink", lambda lib, x, *a: F(lib).softshrink(x, *a),
+            lambda rng: [Sample((away_from(rng, [-0.5, 0.5], 3, 4),)),
+                         Sample((away_from(rng, [-1, 1], 5), 1.0), desc="lambd 1")],
+            error_inputs=[err((np.ones(2, FLOAT32), -1.0), RuntimeError,
+                              "lambda must be in range [0, 3.40282e+38] for input dtype Float, "
+                              "but found -1")]),
+        row("prelu", lambda lib, x, w: F(lib).prelu(x, w),
+            lambda rng: [Sample((away_from(rng, [0], 2, 3, 4), positive(rng, 3)),
+                                desc="per channel"),
+                         Sample((away_from(rng, [0], 2, 3), positive(rng, 1)), desc="shared"),
+                         Sample((away_from(rng, [0], 5), positive(rng, 1)), desc="1-D")],
+            keywords=("nn.functional.prelu", "input", "weight"),
+            error_inputs=[err((np.ones((2, 3)), np.ones(2)), RuntimeError,
+                              "Mismatch of parameter numbers and input channel size. Found "
+                              "parameter numbers = 2 and channel size = 3.")]),
+        row("softsign", lambda lib, x: F(lib).softsign(x), unary()),
+        row("tanhshrink", lambda lib, x: F(lib).tanhshrink(x), unary()),
+        row("softmin", lambda lib, x, d: F(lib).softmin(x, d),
+            lambda rng: [Sample((randn(rng, 3, 4), 1)), Sample((randn(rng, 2, 3, 4), 0))]),
+    ]
+
+
 op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows()
          + _indexing_rows() + _inplace_rows() + _linalg_rows() + _functional_rows()
-         + _sorting_rows())
+         + _sorting_rows() + _layer_rows())

@@ -20,17 +20,31 @@ from .._tensor import Tensor
 from ..ops import elementwise, indexing, linalg, shape
 from ..ops.activation import (
     batch_norm,
+    celu,
     dropout,
     elu,
     gelu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
     hardtanh,
     layer_norm,
     leaky_relu,
     log_softmax,
+    logsigmoid,
+    mish,
+    prelu,
     relu6,
+    selu,
     silu,
     softmax,
+    softmin,
     softplus,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
 )
 from ..ops.conv import conv2d, pad
 from ..ops.loss import (
@@ -49,6 +63,9 @@ __all__ = [
     "hardtanh", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool2d",
     "mse_loss", "nll_loss", "one_hot", "pad", "relu", "relu6", "sigmoid", "silu", "softmax",
     "softplus", "tanh",
+    # activations, losses and layers that programs beyond the tutorial use
+    "celu", "glu", "hardshrink", "hardsigmoid", "hardswish", "logsigmoid", "mish", "prelu",
+    "selu", "softmin", "softshrink", "softsign", "tanhshrink", "threshold",
 ]
 
 
