@@ -50,10 +50,25 @@ from ..ops.conv import conv2d, pad
 from ..ops.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
+    cosine_embedding_loss,
+    cosine_similarity,
     cross_entropy,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    huber_loss,
+    kl_div,
     l1_loss,
+    margin_ranking_loss,
     mse_loss,
+    multi_margin_loss,
+    multilabel_soft_margin_loss,
     nll_loss,
+    normalize,
+    pairwise_distance,
+    poisson_nll_loss,
+    smooth_l1_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
 )
 from ..ops.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 
@@ -66,6 +81,10 @@ __all__ = [
     # activations, losses and layers that programs beyond the tutorial use
     "celu", "glu", "hardshrink", "hardsigmoid", "hardswish", "logsigmoid", "mish", "prelu",
     "selu", "softmin", "softshrink", "softsign", "tanhshrink", "threshold",
+    "cosine_embedding_loss", "cosine_similarity", "gaussian_nll_loss", "hinge_embedding_loss",
+    "huber_loss", "kl_div", "margin_ranking_loss", "multi_margin_loss",
+    "multilabel_soft_margin_loss", "normalize", "pairwise_distance", "poisson_nll_loss",
+    "smooth_l1_loss", "soft_margin_loss", "triplet_margin_loss",
 ]
 
 
