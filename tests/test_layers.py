@@ -115,3 +115,68 @@ def test_activation_errors_like_torch():
             lib.nn.Softmax2d()(lib.ones(2, 3))
         with pytest.raises(AssertionError):
             lib.nn.Hardtanh(1.0, -1.0)
+
+
+# ---- layers with parameters or shapes of their own ----------------------------------------
+
+# name -> (build(nn), input shapes, forward args after the inputs)
+LAYERS = {
+    "Conv1d": (lambda nn: nn.Conv1d(4, 6, 3), [(2, 4, 9)]),
+    "Conv1d-options": (lambda nn: nn.Conv1d(4, 6, 3, stride=2, padding=2, dilation=2, groups=2,
+                                            bias=False), [(2, 4, 9)]),
+    "Conv1d-same-reflect": (lambda nn: nn.Conv1d(3, 2, 4, padding="same",
+                                                 padding_mode="reflect"), [(2, 3, 8)]),
+    "Conv1d-circular": (lambda nn: nn.Conv1d(3, 2, 3, padding=1, padding_mode="circular"),
+                        [(3, 7)]),
+    "Conv2d-groups-same": (lambda nn: nn.Conv2d(4, 8, 3, padding="same", groups=4),
+                           [(2, 4, 6, 6)]),
+    "Conv2d-replicate": (lambda nn: nn.Conv2d(2, 3, (3, 2), padding=(1, 2),
+                                              padding_mode="replicate"), [(1, 2, 5, 5)]),
+    "ConvTranspose2d": (lambda nn: nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1,
+                                                      bias=False), [(2, 8, 4, 4)]),
+    "ConvTranspose2d-options": (lambda nn: nn.ConvTranspose2d(4, 6, (3, 2), stride=(2, 3),
+                                                              padding=(1, 0),
+                                                              output_padding=(1, 2), groups=2,
+                                                              dilation=(2, 1)), [(2, 4, 3, 4)]),
+    "ConvTranspose1d": (lambda nn: nn.ConvTranspose1d(4, 2, 3, stride=2, output_padding=1),
+                        [(2, 4, 5)]),
+}
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_layer_matches_torch(name, rng):
+    build, shapes, *args = LAYERS[name]
+    _check_layer(lambda lib: build(lib.nn), shapes, rng, args=tuple(args[0]) if args else ())
+
+
+def test_conv_transpose_output_size_matches_torch(rng):
+    def build(lib):
+        return lib.nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1)
+
+    ours, theirs = build(ember), build(torch)
+    _copy_weights(ours, theirs)
+    array = rng.standard_normal((1, 3, 5, 5)).astype(np.float32)
+    for size in ([10, 10], (1, 2, 9, 10)):
+        output = ours(ember.tensor(array), output_size=size)
+        expected = theirs(torch.tensor(array), output_size=size)
+        np.testing.assert_allclose(_to_numpy(output), expected.detach().numpy(), rtol=RTOL,
+                                   atol=ATOL)
+    for lib in (ember, torch):
+        with pytest.raises(ValueError, match="requested an output size of"):
+            build(lib)(lib.ones(1, 3, 5, 5), output_size=[12, 12])
+        with pytest.raises(ValueError, match='^Only "zeros" padding mode is supported for '
+                                             "ConvTranspose2d$"):
+            lib.nn.ConvTranspose2d(2, 2, 3, padding_mode="reflect")
+
+
+def test_conv_default_init_bounds_match_torch():
+    """kaiming-uniform(a=sqrt(5)): weight and bias within 1/sqrt(fan_in); fan_in of a
+    transposed convolution counts its weight's dimension 1 (out_channels / groups)."""
+    for build, fan_in in ((lambda nn: nn.Conv1d(4, 6, 3), 12),
+                          (lambda nn: nn.ConvTranspose2d(4, 6, 3, groups=2), 27)):
+        layer = build(ember.nn)
+        bound = 1 / np.sqrt(fan_in)
+        for parameter in (layer.weight, layer.bias):
+            values = _to_numpy(parameter)
+            assert np.abs(values).max() <= bound
+            assert np.abs(values).max() > bound / 2

@@ -46,7 +46,7 @@ from ..ops.activation import (
     tanhshrink,
     threshold,
 )
-from ..ops.conv import conv2d, pad
+from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, pad
 from ..ops.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -85,6 +85,7 @@ __all__ = [
     "huber_loss", "kl_div", "margin_ranking_loss", "multi_margin_loss",
     "multilabel_soft_margin_loss", "normalize", "pairwise_distance", "poisson_nll_loss",
     "smooth_l1_loss", "soft_margin_loss", "triplet_margin_loss",
+    "conv1d", "conv_transpose1d", "conv_transpose2d",
 ]
 
 
