@@ -140,6 +140,20 @@ LAYERS = {
                                                               dilation=(2, 1)), [(2, 4, 3, 4)]),
     "ConvTranspose1d": (lambda nn: nn.ConvTranspose1d(4, 2, 3, stride=2, output_padding=1),
                         [(2, 4, 5)]),
+    "MaxPool1d": (lambda nn: nn.MaxPool1d(3, 2, 1, ceil_mode=True), [(2, 3, 10)]),
+    "AvgPool1d": (lambda nn: nn.AvgPool1d(3, 2, 1, count_include_pad=False), [(2, 3, 10)]),
+    "AdaptiveAvgPool1d": (lambda nn: nn.AdaptiveAvgPool1d(4), [(2, 3, 10)]),
+    "AdaptiveMaxPool1d": (lambda nn: nn.AdaptiveMaxPool1d(3), [(2, 3, 10)]),
+    "AdaptiveMaxPool2d": (lambda nn: nn.AdaptiveMaxPool2d((2, None)), [(2, 3, 5, 4)]),
+    "Upsample-nearest": (lambda nn: nn.Upsample(scale_factor=2), [(2, 3, 4, 5)]),
+    "Upsample-bilinear": (lambda nn: nn.Upsample(size=(7, 3), mode="bilinear"), [(2, 3, 4, 5)]),
+    "Upsample-linear": (lambda nn: nn.Upsample(scale_factor=1.5, mode="linear",
+                                               align_corners=True), [(2, 3, 6)]),
+    "UpsamplingNearest2d": (lambda nn: nn.UpsamplingNearest2d(size=5), [(1, 2, 3, 3)]),
+    "UpsamplingBilinear2d": (lambda nn: nn.UpsamplingBilinear2d(scale_factor=2),
+                             [(1, 2, 3, 3)]),
+    "PixelShuffle": (lambda nn: nn.PixelShuffle(2), [(2, 8, 3, 3)]),
+    "PixelUnshuffle": (lambda nn: nn.PixelUnshuffle(2), [(2, 2, 4, 6)]),
 }
 
 

@@ -70,7 +70,17 @@ from ..ops.loss import (
     soft_margin_loss,
     triplet_margin_loss,
 )
-from ..ops.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from ..ops.pooling import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
+from ..ops.resample import interpolate, pixel_shuffle, pixel_unshuffle, upsample
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
@@ -86,6 +96,8 @@ __all__ = [
     "multilabel_soft_margin_loss", "normalize", "pairwise_distance", "poisson_nll_loss",
     "smooth_l1_loss", "soft_margin_loss", "triplet_margin_loss",
     "conv1d", "conv_transpose1d", "conv_transpose2d",
+    "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
+    "interpolate", "max_pool1d", "pixel_shuffle", "pixel_unshuffle", "upsample",
 ]
 
 

@@ -1,5 +1,6 @@
-"""Pooling layers: MaxPool2d, AvgPool2d and AdaptiveAvgPool2d."""
+"""Pooling layers: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d."""
 
+from ...ops.conv import _single
 from .. import functional as F
 from .module import Module
 
@@ -100,3 +101,102 @@ class AdaptiveAvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class MaxPool1d(MaxPool2d):
+    """The maximum over each ``kernel_size`` window of an (N, C, L) or (C, L) input; the
+    arguments are MaxPool2d's, one int each.
+
+    Example:
+        >>> import ember
+        >>> pool = ember.nn.MaxPool1d(2)
+        >>> pool
+        MaxPool1d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+        >>> pool(ember.ones(1, 3, 8)).shape
+        ember.Size([1, 3, 4])
+    """
+
+    def forward(self, input):
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+
+class AvgPool1d(Module):
+    """The mean over each ``kernel_size`` window of an (N, C, L) or (C, L) input.
+
+    Example:
+        >>> import ember
+        >>> pool = ember.nn.AvgPool1d(3, stride=2)
+        >>> pool
+        AvgPool1d(kernel_size=(3,), stride=(2,), padding=(0,))
+        >>> pool(ember.ones(1, 3, 9)).shape
+        ember.Size([1, 3, 4])
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__()
+        self.kernel_size = _single(kernel_size, "kernel_size")
+        self.stride = _single(stride if stride is not None else kernel_size, "stride")
+        self.padding = _single(padding, "padding")
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, input):
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
+    """Average pooling whose windows give an output of length ``output_size``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.AdaptiveAvgPool1d(4)(ember.ones(2, 3, 10)).shape
+        ember.Size([2, 3, 4])
+    """
+
+    def forward(self, input):
+        return F.adaptive_avg_pool1d(input, self.output_size)
+
+
+class AdaptiveMaxPool2d(Module):
+    """Max pooling whose windows are chosen to give an output of ``output_size``.
+
+    Args:
+        output_size: the output's (height, width), or one int for both; None keeps that
+            dimension of the input.
+        return_indices: also return each maximum's flat position in its plane.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.AdaptiveMaxPool2d((2, 3))(ember.ones(1, 3, 7, 5)).shape
+        ember.Size([1, 3, 2, 3])
+    """
+
+    def __init__(self, output_size, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, input):
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
+    """Max pooling whose windows give an output of length ``output_size``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.AdaptiveMaxPool1d(2)(ember.tensor([[1.0, 3.0, 2.0, 0.0]]))
+        tensor([[3., 2.]])
+    """
+
+    def forward(self, input):
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)

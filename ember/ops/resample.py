@@ -1,0 +1,321 @@
+"""Resampling: interpolate (nearest and linear, along one or two dimensions), pixel_shuffle
+and pixel_unshuffle.
+
+Linear interpolation is separable: bilinear is linear along the width, then along the height,
+which computes each output exactly as PyTorch's kernel does,
+``h0 * (w0 * x00 + w1 * x01) + h1 * (w0 * x10 + w1 * x11)``. Along one dimension each output
+takes its two neighbours ``low`` and ``high`` with weights ``1 - lam`` and ``lam``; nearest
+takes one source. The source positions are computed in the input's dtype, as PyTorch's CPU
+kernels do, so that rounding picks the same neighbours. Backward adds each output's gradient
+back to its sources (``_scatter_add``: sources repeat when upsampling).
+"""
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from .._backend import array_module
+from ..autograd.function import Function
+from .indexing import _scatter_add
+from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
+
+
+def _nearest_sources(input_size: int, output_size: int, scale) -> np.ndarray:
+    """The input position each output position copies, as PyTorch's ``nearest`` picks it:
+    ``floor(i * input_size / output_size)`` (or ``i / scale_factor``), in float32."""
+    if output_size == input_size:
+        return np.arange(output_size)
+    if output_size == 2 * input_size:
+        return np.arange(output_size) >> 1
+    step = np.float32(1.0 / scale if scale is not None else input_size / output_size)
+    positions = np.floor(np.arange(output_size, dtype=np.float32) * step).astype(np.int64)
+    return np.minimum(positions, input_size - 1)
+
+
+def _linear_sources(input_size: int, output_size: int, scale, align_corners: bool, dtype):
+    """``(low, high, lam)`` per output position: its two input neighbours and the weight of
+    the higher one, as PyTorch's linear modes compute them (in the input's dtype)."""
+    dtype = np.dtype(dtype).type
+    if align_corners:
+        step = (input_size - 1) / (output_size - 1) if output_size > 1 else 0.0
+    else:
+        step = 1.0 / scale if scale is not None else input_size / output_size
+    step = dtype(step)
+    index = np.arange(output_size, dtype=dtype)
+    if align_corners:
+        source = step * index
+    else:
+        # Pixel centres: output i sits at input (i + 0.5) * step - 0.5, clamped at the edge.
+        source = np.maximum(step * (index + dtype(0.5)) - dtype(0.5), dtype(0))
+    low = source.astype(np.int64)
+    high = low + (low < input_size - 1)
+    lam = (source - low.astype(dtype)).astype(dtype)
+    return low, high, lam
+
+
+class _Resample(Function):
+    """Interpolation along the last ``len(plans)`` dimensions, one dimension at a time.
+
+    ``plans`` holds, per dimension from the last one back, ``(sources,)`` for nearest or
+    ``(low, high, lam)`` for linear interpolation.
+    """
+
+    @staticmethod
+    def forward(ctx, input, plans):
+        xp = array_module(input)
+        output = input
+        for offset, plan in enumerate(plans):
+            axis = input.ndim - 1 - offset
+            output = _resample_axis(xp, output, axis, plan)
+        ctx.plans, ctx.shape = plans, input.shape
+        return output if output is not input else input.copy()
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        xp = array_module(grad_output)
+        grad = grad_output
+        shape = ctx.shape
+        for offset, plan in reversed(list(enumerate(ctx.plans))):
+            axis = grad.ndim - 1 - offset
+            grad = _resample_axis_backward(xp, grad, axis, plan, shape[axis])
+        return grad, None
+
+
+def _shaped_along(xp, values, axis: int, ndim: int):
+    """``values`` (1-D) as an array that broadcasts along ``axis`` of an ``ndim`` array."""
+    return xp.asarray(values).reshape((-1,) + (1,) * (ndim - 1 - axis))
+
+
+def _resample_axis(xp, array, axis: int, plan):
+    if len(plan) == 1:
+        return xp.take(array, xp.asarray(plan[0]), axis=axis)
+    low, high, lam = plan
+    weight_high = _shaped_along(xp, lam, axis, array.ndim)
+    weight_low = 1 - weight_high
+    return (weight_low * xp.take(array, xp.asarray(low), axis=axis)
+            + weight_high * xp.take(array, xp.asarray(high), axis=axis))
+
+
+def _resample_axis_backward(xp, grad, axis: int, plan, input_size: int):
+    shape = grad.shape[:axis] + (input_size,) + grad.shape[axis + 1:]
+    grad_input = xp.zeros(shape, dtype=grad.dtype)
+    before = (slice(None),) * axis
+    if len(plan) == 1:
+        _scatter_add(xp, grad_input, before + (xp.asarray(plan[0]),), grad)
+        return grad_input
+    low, high, lam = plan
+    weight_high = _shaped_along(xp, lam, axis, grad.ndim)
+    _scatter_add(xp, grad_input, before + (xp.asarray(low),), grad * (1 - weight_high))
+    _scatter_add(xp, grad_input, before + (xp.asarray(high),), grad * weight_high)
+    return grad_input
+
+
+class UpsampleNearest1D(_Resample):
+    pass
+
+
+class UpsampleNearest2D(_Resample):
+    pass
+
+
+class UpsampleLinear1D(_Resample):
+    pass
+
+
+class UpsampleBilinear2D(_Resample):
+    pass
+
+
+_INTERPOLATION_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area",
+                        "nearest-exact")
+_LINEAR_MODES = {"linear": 1, "bilinear": 2, "trilinear": 3}
+
+
+def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
+                align_corners=None, recompute_scale_factor=None, antialias: bool = False):
+    """Resize the spatial dimensions (all after the first two) of (N, C, L) or (N, C, H, W).
+
+    Args:
+        input: (N, C, L) for ``'nearest'``, ``'linear'`` and ``'area'``; (N, C, H, W) for
+            ``'nearest'``, ``'bilinear'`` and ``'area'``.
+        size: the output's spatial size (an int for all, or one per dimension).
+        scale_factor: or a multiplier of each spatial size (the output size is rounded down).
+        mode: ``'nearest'``, ``'linear'``, ``'bilinear'`` or ``'area'`` (adaptive average
+            pooling).
+        align_corners: for the linear modes: whether the corner pixels of input and output
+            line up (True) or their outer edges do (False, the default).
+        recompute_scale_factor: compute the scale from the output size, rather than using
+            ``scale_factor``, when placing sources.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.interpolate(ember.tensor([[[1.0, 2.0]]]), scale_factor=2)
+        tensor([[[1., 1., 2., 2.]]])
+        >>> ember.nn.functional.interpolate(ember.tensor([[[1.0, 2.0]]]), size=4, mode="linear",
+        ...                                 align_corners=True)
+        tensor([[[1.0000, 1.3333, 1.6667, 2.0000]]])
+    """
+    if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    if align_corners is None:
+        align_corners = False
+    dims = input.ndim - 2
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    spatial = list(input.shape[2:])
+    if size is not None:
+        sizes = [size] * dims if isinstance(size, numbers.Integral) else list(size)
+        if len(sizes) != dims:
+            raise ValueError(f"Input and output must have the same number of spatial "
+                             f"dimensions, but got input with spatial dimensions of {spatial} "
+                             f"and output size of {size}. Please provide input tensor in (N, C, "
+                             f"d1, d2, ...,dK) format and output size in (o1, o2, ...,oK) "
+                             f"format.")
+        output_size, scales = [int(s) for s in sizes], [None] * dims
+    else:
+        scales = [scale_factor] * dims if isinstance(scale_factor, numbers.Real) \
+            else list(scale_factor)
+        if len(scales) != dims:
+            raise ValueError(f"Input and scale_factor must have the same number of spatial "
+                             f"dimensions, but got input with spatial dimensions of {spatial} "
+                             f"and scale_factor of shape {scale_factor}. Please provide input "
+                             f"tensor in (N, C, d1, d2, ...,dK) format and scale_factor in (s1, "
+                             f"s2, ...,sK) format.")
+        output_size = [math.floor(float(n) * float(s)) for n, s in zip(spatial, scales)]
+        if recompute_scale_factor:
+            scales = [None] * dims
+    if antialias:
+        raise NotImplementedError("ember's interpolate has no anti-aliasing (antialias=True)")
+    if mode == "area":
+        pool = {1: adaptive_avg_pool1d, 2: adaptive_avg_pool2d}.get(dims)
+        if pool is None:
+            raise NotImplementedError(f"ember's interpolate supports mode 'area' on 3D and 4D "
+                                      f"input, got {input.ndim}D")
+        return pool(input, output_size)
+    if mode == "nearest" and dims in (1, 2):
+        plans = tuple((_nearest_sources(spatial[d], output_size[d], scales[d]),)
+                      for d in reversed(range(dims)))
+        return (UpsampleNearest1D if dims == 1 else UpsampleNearest2D).apply(input, plans)
+    if mode in _LINEAR_MODES and _LINEAR_MODES[mode] == dims and dims in (1, 2):
+        dtype = input._data.dtype if input._data.dtype.kind == "f" else np.float32
+        plans = tuple(_linear_sources(spatial[d], output_size[d], scales[d], align_corners,
+                                      dtype) for d in reversed(range(dims)))
+        return (UpsampleLinear1D if dims == 1 else UpsampleBilinear2D).apply(input, plans)
+    if mode in _LINEAR_MODES:
+        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
+                                  f"{_LINEAR_MODES[mode] + 2}D input")
+    if mode not in _INTERPOLATION_MODES:
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got "
+                                  f"{input.ndim}D) for the modes: nearest | linear | bilinear | "
+                                  f"bicubic | trilinear | lanczos | area | nearest-exact (got "
+                                  f"{mode})")
+    raise NotImplementedError(f"ember's interpolate supports nearest, linear, bilinear and area "
+                              f"on 3D and 4D input; got mode {mode!r} on {input.ndim}D input")
+
+
+def upsample(input, size=None, scale_factor=None, mode: str = "nearest", align_corners=None):
+    """The deprecated name of ``interpolate`` (it warns, as PyTorch's does).
+
+    Example:
+        >>> import warnings
+        >>> import ember
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     ember.nn.functional.upsample(ember.ones(1, 1, 2), scale_factor=2).shape
+        ember.Size([1, 1, 4])
+    """
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+class PixelShuffle(Function):
+    """(*, C r^2, H, W) -> (*, C, H r, W r): channel blocks become spatial blocks."""
+
+    @staticmethod
+    def forward(ctx, input, factor):
+        *lead, channels, height, width = input.shape
+        ctx.factor = factor
+        blocks = input.reshape(*lead, channels // factor ** 2, factor, factor, height, width)
+        depth = len(lead)
+        # (..., C, r, r, H, W) -> (..., C, H, r, W, r)
+        order = tuple(range(depth)) + tuple(depth + i for i in (0, 3, 1, 4, 2))
+        return blocks.transpose(order).reshape(*lead, channels // factor ** 2, height * factor,
+                                               width * factor)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return _unshuffle(grad_output, ctx.factor), None
+
+
+def _unshuffle(array, factor: int):
+    *lead, channels, height, width = array.shape
+    blocks = array.reshape(*lead, channels, height // factor, factor, width // factor, factor)
+    depth = len(lead)
+    # (..., C, H, r, W, r) -> (..., C, r, r, H, W)
+    order = tuple(range(depth)) + tuple(depth + i for i in (0, 2, 4, 1, 3))
+    return blocks.transpose(order).reshape(*lead, channels * factor * factor, height // factor,
+                                           width // factor)
+
+
+class PixelUnshuffle(Function):
+    """(*, C, H r, W r) -> (*, C r^2, H, W): the inverse of pixel_shuffle."""
+
+    @staticmethod
+    def forward(ctx, input, factor):
+        ctx.factor = factor
+        return _unshuffle(input, factor)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return PixelShuffle.forward(ctx, grad_output, ctx.factor), None
+
+
+def pixel_shuffle(input, upscale_factor: int):
+    """Rearrange (*, C r^2, H, W) into (*, C, H r, W r) (sub-pixel convolution's upsampling).
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.pixel_shuffle(ember.arange(4.0).reshape(1, 4, 1, 1), 2)
+        tensor([[[[0., 1.],
+                  [2., 3.]]]])
+    """
+    if input.ndim < 3:
+        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got "
+                           f"input with {input.ndim} dimension(s)")
+    if upscale_factor <= 0:
+        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got "
+                           f"{upscale_factor}")
+    channels = input.shape[-3]
+    if channels % (upscale_factor * upscale_factor):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
+                           f"divisible by the square of upscale_factor, but input.size(-3)="
+                           f"{channels} is not divisible by {upscale_factor * upscale_factor}")
+    return PixelShuffle.apply(input, upscale_factor)
+
+
+def pixel_unshuffle(input, downscale_factor: int):
+    """Rearrange (*, C, H r, W r) into (*, C r^2, H, W), the inverse of pixel_shuffle.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.pixel_unshuffle(ember.arange(4.0).reshape(1, 1, 2, 2), 2).shape
+        ember.Size([1, 4, 1, 1])
+    """
+    if input.ndim < 3:
+        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but "
+                           f"got input with {input.ndim} dimension(s)")
+    if downscale_factor <= 0:
+        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got "
+                           f"{downscale_factor}")
+    for name, dim in (("height", -2), ("width", -1)):
+        if input.shape[dim] % downscale_factor:
+            raise RuntimeError(f"pixel_unshuffle expects {name} to be divisible by "
+                               f"downscale_factor, but input.size({dim})={input.shape[dim]} is "
+                               f"not divisible by {downscale_factor}")
+    return PixelUnshuffle.apply(input, downscale_factor)
