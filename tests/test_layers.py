@@ -154,6 +154,30 @@ LAYERS = {
                              [(1, 2, 3, 3)]),
     "PixelShuffle": (lambda nn: nn.PixelShuffle(2), [(2, 8, 3, 3)]),
     "PixelUnshuffle": (lambda nn: nn.PixelUnshuffle(2), [(2, 2, 4, 6)]),
+    "GroupNorm": (lambda nn: nn.GroupNorm(2, 4), [(3, 4, 5)]),
+    "GroupNorm-no-affine": (lambda nn: nn.GroupNorm(3, 6, eps=1e-3, affine=False),
+                            [(2, 6, 3, 3)]),
+    "InstanceNorm1d": (lambda nn: nn.InstanceNorm1d(3), [(2, 3, 6)]),
+    "InstanceNorm2d-affine-stats": (lambda nn: nn.InstanceNorm2d(3, affine=True,
+                                                                 track_running_stats=True),
+                                    [(2, 3, 4, 4)]),
+    "InstanceNorm2d-unbatched": (lambda nn: nn.InstanceNorm2d(3), [(3, 4, 4)]),
+    "BatchNorm3d": (lambda nn: nn.BatchNorm3d(2), [(2, 2, 3, 3, 3)]),
+    "RMSNorm": (lambda nn: nn.RMSNorm(5), [(2, 3, 5)]),
+    "RMSNorm-shape-eps": (lambda nn: nn.RMSNorm([3, 5], eps=1e-4, elementwise_affine=False),
+                          [(2, 3, 5)]),
+    "LocalResponseNorm": (lambda nn: nn.LocalResponseNorm(3), [(2, 5, 3, 3)]),
+    "ZeroPad2d": (lambda nn: nn.ZeroPad2d((1, 1, 2, 0)), [(2, 3, 4, 4)]),
+    "ZeroPad1d": (lambda nn: nn.ZeroPad1d(2), [(2, 3, 4)]),
+    "ConstantPad1d": (lambda nn: nn.ConstantPad1d((2, 1), 3.5), [(2, 3, 4)]),
+    "ConstantPad2d": (lambda nn: nn.ConstantPad2d(1, -1.0), [(2, 3, 4)]),
+    "ConstantPad3d": (lambda nn: nn.ConstantPad3d((1, 0, 0, 1, 1, 1), 2), [(1, 2, 3, 3)]),
+    "ReflectionPad1d": (lambda nn: nn.ReflectionPad1d(2), [(2, 3, 4)]),
+    "ReflectionPad2d": (lambda nn: nn.ReflectionPad2d((1, 2, 0, 1)), [(2, 3, 4, 4)]),
+    "ReplicationPad2d": (lambda nn: nn.ReplicationPad2d(2), [(1, 3, 4, 4)]),
+    "ReplicationPad1d": (lambda nn: nn.ReplicationPad1d((3, 0)), [(1, 3, 4)]),
+    "CircularPad2d": (lambda nn: nn.CircularPad2d(1), [(1, 2, 3, 3)]),
+    "ReflectionPad3d": (lambda nn: nn.ReflectionPad3d(1), [(1, 2, 3, 3, 3)]),
 }
 
 
@@ -194,3 +218,80 @@ def test_conv_default_init_bounds_match_torch():
             values = _to_numpy(parameter)
             assert np.abs(values).max() <= bound
             assert np.abs(values).max() > bound / 2
+
+
+@pytest.mark.parametrize("name", ["Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"])
+def test_channel_and_alpha_dropout(name, rng):
+    ours, theirs = getattr(ember.nn, name)(0.4), getattr(torch.nn, name)(0.4)
+    assert repr(ours) == repr(theirs)
+    shape = {"Dropout1d": (4, 50, 3), "Dropout2d": (4, 50, 2, 3),
+             "Dropout3d": (4, 50, 2, 2, 2), "AlphaDropout": (40, 50)}[name]
+    x = ember.tensor(rng.standard_normal(shape).astype(np.float32) + 2, requires_grad=True)
+    output = ours(x)
+    assert output.grad_fn.name() == theirs(torch.ones(shape, requires_grad=True)).grad_fn.name()
+    output.sum().backward()
+    values, grad = _to_numpy(output), _to_numpy(x.grad)
+    if name == "AlphaDropout":
+        dropped = grad == 0
+        scale = 1 / np.sqrt((1.7580993408473766 ** 2 * 0.4 + 1) * 0.6)
+        # Kept elements are a * x + b; dropped ones the saturation value, the same constant.
+        assert 0.25 < dropped.mean() < 0.55
+        assert np.allclose(grad[~dropped], scale)
+        assert np.ptp(values[dropped]) < 1e-5
+    else:
+        # Each (sample, channel) is kept whole, scaled by 1 / (1 - p), or zeroed whole.
+        per_channel = grad.reshape(shape[0], shape[1], -1)
+        assert np.all(np.ptp(per_channel, axis=2) == 0)
+        kept = per_channel != 0
+        np.testing.assert_allclose(per_channel[kept], 1 / 0.6, rtol=1e-6)
+        assert 0.2 < (per_channel[..., 0] == 0).mean() < 0.6
+    ours.eval()
+    assert ours(x) is x
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1"):
+        getattr(ember.nn, name)(1.5)
+
+
+def test_dropout1d_rejects_other_ranks_like_torch():
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match="^dropout1d: Expected 2D or 3D input, but "
+                                               "received a 4D input"):
+            lib.nn.functional.dropout1d(lib.ones(1, 2, 3, 4))
+
+
+def test_instance_norm_running_stats_match_torch(rng):
+    ours, theirs = ember.nn.InstanceNorm1d(3, track_running_stats=True), \
+        torch.nn.InstanceNorm1d(3, track_running_stats=True)
+    for _ in range(3):
+        array = rng.standard_normal((4, 3, 6)).astype(np.float32)
+        ours(ember.tensor(array))
+        theirs(torch.tensor(array))
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        np.testing.assert_allclose(_to_numpy(getattr(ours, name)),
+                                   getattr(theirs, name).numpy(), rtol=1e-5, atol=1e-6)
+    ours.eval()
+    theirs.eval()
+    array = rng.standard_normal((2, 3, 6)).astype(np.float32)
+    np.testing.assert_allclose(_to_numpy(ours(ember.tensor(array))),
+                               theirs(torch.tensor(array)).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_parameter_dict_matches_torch():
+    def build(lib):
+        return lib.nn.ParameterDict({"b": lib.nn.Parameter(lib.ones(2)), "a": lib.zeros(3)})
+
+    ours, theirs = build(ember), build(torch)
+    assert repr(ours).replace("ember", "torch") == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["a", "b"]
+    assert isinstance(ours["a"], ember.nn.Parameter)
+    ours["c"] = ember.ones(1, 2, dtype=ember.float64)
+    theirs["c"] = torch.ones(1, 2, dtype=torch.float64)
+    assert repr(ours).replace("ember", "torch") == repr(theirs)
+    assert tuple(ours.pop("c").shape) == (1, 2) and list(ours) == ["a", "b"]
+    assert ours.get("z", 5) == 5 and "a" in ours and len(ours) == 2
+    model = ember.nn.Module()
+    model.scales = ours
+    assert [name for name, _ in model.named_parameters()] == ["scales.a", "scales.b"]
+    with pytest.raises(TypeError, match="Index given to ParameterDict cannot be used as a key"):
+        ours[1]
+    with pytest.raises(RuntimeError, match="ParameterDict should not be called."):
+        ours(1)

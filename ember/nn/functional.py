@@ -70,6 +70,16 @@ from ..ops.loss import (
     soft_margin_loss,
     triplet_margin_loss,
 )
+from ..ops.normalization import (
+    alpha_dropout,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    group_norm,
+    instance_norm,
+    local_response_norm,
+    rms_norm,
+)
 from ..ops.pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -98,6 +108,8 @@ __all__ = [
     "conv1d", "conv_transpose1d", "conv_transpose2d",
     "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
     "interpolate", "max_pool1d", "pixel_shuffle", "pixel_unshuffle", "upsample",
+    "alpha_dropout", "dropout1d", "dropout2d", "dropout3d", "group_norm", "instance_norm",
+    "local_response_norm", "rms_norm",
 ]
 
 

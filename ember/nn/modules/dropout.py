@@ -34,3 +34,60 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(Dropout):
+    """In training, zero whole channels of (N, C, L) or (C, L) input with probability ``p``
+    (scaling the rest by 1/(1-p)): neighbouring positions are correlated, so dropping single
+    elements would not regularize.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.Dropout1d(0.2)
+        Dropout1d(p=0.2, inplace=False)
+    """
+
+    def forward(self, input):
+        return F.dropout1d(input, self.p, self.training, self.inplace)
+
+
+class Dropout2d(Dropout):
+    """In training, zero whole channels of (N, C, H, W) input with probability ``p``.
+
+    Example:
+        >>> import ember
+        >>> drop = ember.nn.Dropout2d()
+        >>> mask = drop(ember.ones(1, 8, 2, 2))[0, :, 0, 0]
+        >>> sorted(set(mask.tolist())) in ([0.0, 2.0], [0.0], [2.0])
+        True
+    """
+
+    def forward(self, input):
+        return F.dropout2d(input, self.p, self.training, self.inplace)
+
+
+class Dropout3d(Dropout):
+    """In training, zero whole channels of (N, C, D, H, W) input with probability ``p``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.Dropout3d().eval()(ember.ones(1, 2, 1, 1, 1)).shape
+        ember.Size([1, 2, 1, 1, 1])
+    """
+
+    def forward(self, input):
+        return F.dropout3d(input, self.p, self.training, self.inplace)
+
+
+class AlphaDropout(Dropout):
+    """Dropout for SELU networks: keeps the mean and variance of self-normalizing
+    activations (dropped values become SELU's saturation value).
+
+    Example:
+        >>> import ember
+        >>> ember.nn.AlphaDropout(0.1)
+        AlphaDropout(p=0.1, inplace=False)
+    """
+
+    def forward(self, input):
+        return F.alpha_dropout(input, self.p, self.training, self.inplace)
