@@ -295,3 +295,73 @@ def test_parameter_dict_matches_torch():
         ours[1]
     with pytest.raises(RuntimeError, match="ParameterDict should not be called."):
         ours(1)
+
+
+# ---- whole programs -------------------------------------------------------------------------
+
+def _dcgan(lib):
+    """pytorch/examples dcgan's generator and discriminator, at a small size, initialised by
+    its ``weights_init`` through ``Module.apply``."""
+    nn = lib.nn
+    generator = nn.Sequential(
+        nn.ConvTranspose2d(8, 16, 4, 1, 0, bias=False), nn.BatchNorm2d(16), nn.ReLU(True),
+        nn.ConvTranspose2d(16, 8, 4, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(True),
+        nn.ConvTranspose2d(8, 3, 4, 2, 1, bias=False), nn.Tanh())
+    discriminator = nn.Sequential(
+        nn.Conv2d(3, 8, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(8, 16, 4, 2, 1, bias=False), nn.BatchNorm2d(16),
+        nn.LeakyReLU(0.2, inplace=True), nn.Conv2d(16, 1, 4, 1, 0, bias=False), nn.Sigmoid())
+
+    def weights_init(m):
+        name = m.__class__.__name__
+        if name.find("Conv") != -1:
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        elif name.find("BatchNorm") != -1:
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+    generator.apply(weights_init)
+    discriminator.apply(weights_init)
+    return generator, discriminator
+
+
+def test_dcgan_training_steps_match_torch(rng):
+    (generator, discriminator), (tgenerator, tdiscriminator) = _dcgan(ember), _dcgan(torch)
+    assert repr(generator) == repr(tgenerator)
+    _copy_weights(generator, tgenerator)
+    _copy_weights(discriminator, tdiscriminator)
+    optimizers = [ember.optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999))
+                  for m in (generator, discriminator)]
+    references = [torch.optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999))
+                  for m in (tgenerator, tdiscriminator)]
+
+    def step(lib, generator, discriminator, optimizers, real, noise):
+        criterion = lib.nn.BCELoss()
+        optimizer_g, optimizer_d = optimizers
+        discriminator.zero_grad()
+        output = discriminator(real).view(-1)
+        error_real = criterion(output, lib.full((real.shape[0],), 1.0))
+        error_real.backward()
+        fake = generator(noise)
+        error_fake = criterion(discriminator(fake.detach()).view(-1),
+                               lib.full((real.shape[0],), 0.0))
+        error_fake.backward()
+        optimizer_d.step()
+        generator.zero_grad()
+        error_g = criterion(discriminator(fake).view(-1), lib.full((real.shape[0],), 1.0))
+        error_g.backward()
+        optimizer_g.step()
+        return [error_real.item(), error_fake.item(), error_g.item()]
+
+    for _ in range(3):
+        real = rng.uniform(-1, 1, (4, 3, 16, 16)).astype(np.float32)
+        noise = rng.standard_normal((4, 8, 1, 1)).astype(np.float32)
+        losses = step(ember, generator, discriminator, optimizers, ember.tensor(real),
+                      ember.tensor(noise))
+        expected = step(torch, tgenerator, tdiscriminator, references, torch.tensor(real),
+                        torch.tensor(noise))
+        np.testing.assert_allclose(losses, expected, rtol=1e-4)
+    for (name, mine), (_, reference) in zip(generator.named_parameters(),
+                                            tgenerator.named_parameters()):
+        np.testing.assert_allclose(_to_numpy(mine), reference.detach().numpy(), rtol=1e-4,
+                                   atol=1e-5, err_msg=name)

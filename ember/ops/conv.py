@@ -400,6 +400,13 @@ class Convolution(Function):
 
 
 
+def _batched_product(xp, matrix, axis: int, batch):
+    """``matrix`` (contracted along ``axis``) times each ``batch[b]`` (its rows): a (B, M, N)
+    result. One tensordot (a single BLAS product): NumPy's matmul runs a broadcast matrix
+    against a stack several times slower."""
+    return xp.tensordot(matrix, batch, axes=([axis], [1])).transpose(1, 0, 2)
+
+
 class ConvolutionTranspose(Function):
     """``conv_transpose2d``: the adjoint of a convolution (the gradient of conv2d's input),
     which spreads each input pixel over a kernel-sized patch of a larger output.
@@ -428,13 +435,17 @@ class ConvolutionTranspose(Function):
                           + dilation[d] * (kernel_size[d] - 1) + 1 + output_padding[d]
                           for d in range(2))
         output_size = tuple(full_size[d] - 2 * padding[d] for d in range(2))
-        # Each input pixel's contribution to its patch: (g, C_out/g*kh*kw, C_in/g) @ input.
+        # Each input pixel's contribution to its patch, weight^T @ input per group: the
+        # columns (B, C_out*kh*kw, H*W) that col2im adds into the image.
         grouped_weight = weight_4d.reshape(groups, in_channels // groups, -1)
-        columns = grouped_weight.swapaxes(-1, -2) @ input.reshape(
-            batch, groups, in_channels // groups, height * width)
+        grouped_input = input.reshape(batch, groups, in_channels // groups, height * width)
+        patch = grouped_weight.shape[2]
+        columns = xp.empty((batch, groups * patch, height * width), dtype=input.dtype)
+        for group in range(groups):
+            columns[:, group * patch:(group + 1) * patch] = _batched_product(
+                xp, grouped_weight[group], 0, grouped_input[:, group])
         image = xp.empty((batch, out_channels) + full_size, dtype=input.dtype)
-        col2im(columns.reshape(batch, -1, height * width), image, kernel_size, stride, dilation,
-               (height, width))
+        col2im(columns, image, kernel_size, stride, dilation, (height, width))
         (top, left) = padding
         output = image[:, :, top:top + output_size[0], left:left + output_size[1]]
         output = xp.ascontiguousarray(output)
@@ -459,15 +470,24 @@ class ConvolutionTranspose(Function):
         (top, left) = padding
         # The cropped border and the output padding are back, as zeros: the full result.
         full = pad_spatial(grad_output, ((top, top), (left, left)))
+        xp = array_module(grad_output)
         columns = im2col(full, kernel_size, stride, dilation, input_size).reshape(
             batch, groups, -1, input_size[0] * input_size[1])
+        group_channels = in_channels // groups
         grad_input = grad_weight = grad_bias = None
         if needs_input:
-            grouped_weight = weight.reshape(groups, in_channels // groups, -1)
-            grad_input = (grouped_weight @ columns).reshape(input_shape_nd)
+            grouped_weight = weight.reshape(groups, group_channels, -1)
+            grad_input = xp.empty((batch, in_channels, columns.shape[3]), grad_output.dtype)
+            for group in range(groups):
+                grad_input[:, group * group_channels:(group + 1) * group_channels] = \
+                    _batched_product(xp, grouped_weight[group], 1, columns[:, group])
+            grad_input = grad_input.reshape(input_shape_nd)
         if needs_weight:
-            grouped_input = input.reshape(batch, groups, in_channels // groups, -1)
-            grad_weight = (grouped_input @ columns.swapaxes(-1, -2)).sum(axis=0)
+            grouped_input = input.reshape(batch, groups, group_channels, -1)
+            # Summed over the images and positions: one tensordot per group.
+            grad_weight = xp.stack([xp.tensordot(grouped_input[:, group], columns[:, group],
+                                                 axes=([0, 2], [0, 2]))
+                                    for group in range(groups)])
             grad_weight = grad_weight.reshape(weight_shape_nd)
         if needs_bias:
             grad_bias = grad_output.sum(axis=(0, 2, 3))
