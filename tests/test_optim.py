@@ -542,6 +542,11 @@ SCHEDULERS = [
     ("PolynomialLR", dict(total_iters=7, power=2.0)),
     ("CosineAnnealingWarmRestarts", dict(T_0=3, T_mult=2, eta_min=0.01)),
     ("CosineAnnealingWarmRestarts", dict(T_0=4)),
+    ("MultiplicativeLR", dict(lr_lambda=lambda epoch: 0.9 if epoch % 2 else 1.05)),
+    ("CyclicLR", dict(base_lr=[0.01, 0.02], max_lr=0.2, step_size_up=3, step_size_down=2)),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=2, mode="triangular2")),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=3, mode="exp_range", gamma=0.9,
+                      cycle_momentum=False)),
 ]
 SCHEDULER_IDS = [f"{name}-{index}" for index, (name, _) in enumerate(SCHEDULERS)]
 
@@ -981,3 +986,39 @@ def test_cosine_warm_restarts_fractional_epochs_match_torch():
         assert scheduler.get_last_lr() == pytest.approx(expected.get_last_lr(), rel=1e-12)
     with pytest.raises(ValueError, match="^Expected non-negative epoch, but got -1$"):
         scheduler.step(-1)
+
+
+def _chained(lib):
+    optimizer, constant = _scheduled(lib, "ConstantLR", dict(factor=0.5, total_iters=3))
+    decay = lib.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.9)
+    return optimizer, lib.optim.lr_scheduler.ChainedScheduler([constant, decay])
+
+
+def test_chained_scheduler_matches_torch():
+    (optimizer, scheduler), (reference, expected) = _chained(ember), _chained(torch)
+    for _ in range(6):
+        assert scheduler.get_last_lr() == pytest.approx(expected.get_last_lr(), rel=1e-12)
+        optimizer.step()
+        reference.step()
+        scheduler.step()
+        expected.step()
+    assert set(scheduler.state_dict()) <= set(expected.state_dict())
+
+
+def test_cyclic_lr_cycles_adam_beta1_like_torch():
+    optimizer, scheduler = _scheduled(ember, "CyclicLR", dict(base_lr=0.01, max_lr=0.1,
+                                                              step_size_up=2), "Adam")
+    reference, expected = _scheduled(torch, "CyclicLR", dict(base_lr=0.01, max_lr=0.1,
+                                                             step_size_up=2), "Adam")
+    for _ in range(7):
+        optimizer.step()
+        reference.step()
+        scheduler.step()
+        expected.step()
+        assert _momenta(optimizer) == pytest.approx(_momenta(reference), rel=1e-12)
+        assert scheduler.get_last_lr() == pytest.approx(expected.get_last_lr(), rel=1e-12)
+
+
+def test_sparse_adam_is_refused_clearly():
+    with pytest.raises(NotImplementedError, match="sparse gradients"):
+        ember.optim.SparseAdam([ember.ones(2, requires_grad=True)])

@@ -940,3 +940,200 @@ class ReduceLROnPlateau(LRScheduler):
             new_lr = max(old_lr * self.factor, min_lr)
             if old_lr - new_lr > self.eps:
                 group["lr"] = new_lr
+
+
+class MultiplicativeLR(LambdaLR):
+    """Multiply the learning rate by ``lr_lambda(epoch)`` at every epoch (after the first).
+
+    Args:
+        optimizer: the optimizer whose learning rates this scheduler sets.
+        lr_lambda: a function of the epoch returning a factor, or a list with one per group.
+        last_epoch: index of the last epoch seen (-1 starts a new schedule).
+
+    Example:
+        >>> import ember
+        >>> opt = ember.optim.SGD([ember.ones(1, requires_grad=True)], lr=1.0)
+        >>> scheduler = ember.optim.lr_scheduler.MultiplicativeLR(opt, lambda epoch: 0.5)
+        >>> for epoch in range(2):
+        ...     opt.step()
+        ...     scheduler.step()
+        >>> scheduler.get_last_lr()
+        [0.25]
+    """
+
+    def __init__(self, optimizer: Optimizer,
+                 lr_lambda: Union[Callable[[int], float], Sequence[Callable[[int], float]]],
+                 last_epoch: int = -1) -> None:
+        for fn in lr_lambda if isinstance(lr_lambda, (list, tuple)) else [lr_lambda]:
+            if not callable(fn):
+                raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
+        super().__init__(optimizer, lr_lambda, last_epoch)
+
+    def get_lr(self) -> List[float]:
+        rates = [group["lr"] for group in self.optimizer.param_groups]
+        if self._is_initial:
+            return rates
+        return [rate * fn(self.last_epoch) for fn, rate in zip(self.lr_lambdas, rates)]
+
+
+class ChainedScheduler(LRScheduler):
+    """Step several schedulers of one optimizer together, each applying its change to the
+    rates the previous ones set (their chainable forms compose).
+
+    Example:
+        >>> import ember
+        >>> from ember.optim import lr_scheduler
+        >>> opt = ember.optim.SGD([ember.ones(1, requires_grad=True)], lr=1.0)
+        >>> scheduler = lr_scheduler.ChainedScheduler([
+        ...     lr_scheduler.ConstantLR(opt, factor=0.5, total_iters=2),
+        ...     lr_scheduler.ExponentialLR(opt, gamma=0.9)])
+        >>> opt.step()
+        >>> scheduler.step()
+        >>> [round(rate, 4) for rate in scheduler.get_last_lr()]
+        [0.45]
+    """
+
+    def __init__(self, schedulers: Sequence[LRScheduler],
+                 optimizer: Union[Optimizer, None] = None) -> None:
+        name = type(self).__name__
+        if len(schedulers) < 1:
+            raise ValueError(f"{name} expects at least one scheduler to be chained, but got no "
+                             "scheduler.")
+        optimizer = optimizer or schedulers[0].optimizer
+        for index, scheduler in enumerate(schedulers):
+            if not hasattr(scheduler, "optimizer"):
+                raise TypeError(f"{name} at index {index} should have `optimizer` as its "
+                                "attribute.")
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(f"{name} does not support `ReduceLROnPlateau` scheduler as it "
+                                 "requires additional kwargs to be specified when calling "
+                                 f"`step`, but got one at index {index} in the given "
+                                 "schedulers sequence.")
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(f"{name} expects all schedulers to belong to the same "
+                                 f"optimizer, but got scheduler {type(scheduler).__name__} at "
+                                 f"index {index} has {scheduler.optimizer}, which is different "
+                                 f"from {type(optimizer).__name__}.")
+        self._schedulers = list(schedulers)
+        self.optimizer = optimizer
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def step(self) -> None:
+        """Step every scheduler, in order."""
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    state_dict = SequentialLR.state_dict
+    load_state_dict = SequentialLR.load_state_dict
+
+
+class CyclicLR(LRScheduler):
+    """Cycle the learning rate between ``base_lr`` and ``max_lr`` (Smith, 2017), stepped
+    after every batch; the momentum (or Adam's beta1) cycles the opposite way.
+
+    Each cycle rises for ``step_size_up`` steps and falls for ``step_size_down``. ``mode``
+    scales the amplitude per cycle: ``'triangular'`` keeps it, ``'triangular2'`` halves it
+    each cycle, ``'exp_range'`` multiplies it by ``gamma ** step``; or ``scale_fn`` (of the
+    cycle number, or of the step with ``scale_mode='iterations'``) does.
+
+    Example:
+        >>> import ember
+        >>> opt = ember.optim.SGD([ember.ones(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        >>> scheduler = ember.optim.lr_scheduler.CyclicLR(opt, 0.1, 0.5, step_size_up=2)
+        >>> rates = []
+        >>> for batch in range(5):
+        ...     rates.append(round(scheduler.get_last_lr()[0], 4))
+        ...     opt.step()
+        ...     scheduler.step()
+        >>> rates
+        [0.1, 0.3, 0.5, 0.3, 0.1]
+    """
+
+    def __init__(self, optimizer: Optimizer, base_lr: Union[float, List[float]],
+                 max_lr: Union[float, List[float]], step_size_up: int = 2000,
+                 step_size_down: Union[int, None] = None, mode: str = "triangular",
+                 gamma: float = 1.0, scale_fn: Union[Callable[[float], float], None] = None,
+                 scale_mode: str = "cycle", cycle_momentum: bool = True,
+                 base_momentum: float = 0.8, max_momentum: float = 0.9,
+                 last_epoch: int = -1) -> None:
+        _check_optimizer(optimizer)
+        self.optimizer = optimizer
+        base_lrs = _per_group("base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for rate, group in zip(base_lrs, optimizer.param_groups):
+                group["lr"] = rate
+        self.max_lrs = _per_group("max_lr", optimizer, max_lr)
+        step_size_up = float(step_size_up)
+        step_size_down = float(step_size_down) if step_size_down is not None else step_size_up
+        self.total_size = step_size_up + step_size_down
+        self.step_ratio = step_size_up / self.total_size
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError("mode is invalid and scale_fn is None")
+        self.mode = mode
+        self.gamma = gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode if scale_fn is not None else \
+            {"triangular": "cycle", "triangular2": "cycle", "exp_range": "iterations"}[mode]
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("optimizer must support momentum or beta1 with "
+                                 "`cycle_momentum` option enabled")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
+            self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for group, group_max, group_base in zip(optimizer.param_groups,
+                                                        self.max_momentums,
+                                                        self.base_momentums):
+                    self._set_momentum(group, group_max)
+                    group["max_momentum"] = group_max
+                    group["base_momentum"] = group_base
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    _set_momentum = OneCycleLR._set_momentum
+
+    def scale_fn(self, x: float) -> float:
+        """The amplitude's factor for cycle (or step) ``x``."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def get_lr(self) -> List[float]:
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        if x <= self.step_ratio:
+            scale_factor = x / self.step_ratio
+        else:
+            scale_factor = (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        rates = [base_lr + (max_lr - base_lr) * scale_factor * scale
+                 for base_lr, max_lr in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, base, top in zip(self.optimizer.param_groups, self.base_momentums,
+                                        self.max_momentums):
+                self._set_momentum(group, top - (top - base) * scale_factor * scale)
+        return rates
+
+    def state_dict(self) -> dict:
+        """The attributes; a custom ``scale_fn`` only if it is a callable object."""
+        state = {key: value for key, value in self.__dict__.items()
+                 if key not in ("optimizer", "_scale_fn_custom")}
+        fn = self._scale_fn_custom
+        state["_scale_fn_custom"] = None if fn is None or isinstance(fn, types.FunctionType) \
+            else fn.__dict__.copy()
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the attributes, and those of a callable ``scale_fn`` object."""
+        state = dict(state_dict)
+        saved_fn = state.pop("_scale_fn_custom")
+        self.__dict__.update(state)
+        if saved_fn is not None:
+            self._scale_fn_custom.__dict__.update(saved_fn)
