@@ -46,7 +46,9 @@ from ..ops.activation import (
     tanhshrink,
     threshold,
 )
+from ..ops.attention import multi_head_attention_forward, scaled_dot_product_attention
 from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, pad
+from ..ops.embedding import embedding
 from ..ops.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -94,7 +96,8 @@ from ..ops.resample import interpolate, pixel_shuffle, pixel_unshuffle, upsample
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "gelu",
+    "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu",
+    "embedding", "gelu",
     "hardtanh", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool2d",
     "mse_loss", "nll_loss", "one_hot", "pad", "relu", "relu6", "sigmoid", "silu", "softmax",
     "softplus", "tanh",
@@ -110,6 +113,7 @@ __all__ = [
     "interpolate", "max_pool1d", "pixel_shuffle", "pixel_unshuffle", "upsample",
     "alpha_dropout", "dropout1d", "dropout2d", "dropout3d", "group_norm", "instance_norm",
     "local_response_norm", "rms_norm",
+    "multi_head_attention_forward", "scaled_dot_product_attention",
 ]
 
 
