@@ -178,6 +178,8 @@ LAYERS = {
     "ReplicationPad1d": (lambda nn: nn.ReplicationPad1d((3, 0)), [(1, 3, 4)]),
     "CircularPad2d": (lambda nn: nn.CircularPad2d(1), [(1, 2, 3, 3)]),
     "ReflectionPad3d": (lambda nn: nn.ReflectionPad3d(1), [(1, 2, 3, 3, 3)]),
+    "Bilinear": (lambda nn: nn.Bilinear(3, 4, 5), [(6, 3), (6, 4)]),
+    "Bilinear-3d-no-bias": (lambda nn: nn.Bilinear(2, 3, 4, bias=False), [(2, 5, 2), (2, 5, 3)]),
 }
 
 

@@ -112,7 +112,7 @@ __all__ = [
     "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
     "interpolate", "max_pool1d", "pixel_shuffle", "pixel_unshuffle", "upsample",
     "alpha_dropout", "dropout1d", "dropout2d", "dropout3d", "group_norm", "instance_norm",
-    "local_response_norm", "rms_norm",
+    "local_response_norm", "rms_norm", "bilinear",
     "multi_head_attention_forward", "scaled_dot_product_attention",
 ]
 
@@ -145,6 +145,39 @@ def linear(input: Tensor, weight: Tensor, bias: "Tensor | None" = None) -> Tenso
     rows = shape.reshape(input, (math.prod(leading), input.shape[-1]))
     output = linalg.mm(rows, weight_t) if bias is None else linalg.addmm(bias, rows, weight_t)
     return shape.reshape(output, leading + (weight.shape[0],))
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
+             bias: "Tensor | None" = None) -> Tensor:
+    """``y[o] = x1 @ weight[o] @ x2 + bias[o]``: a bilinear form per output feature.
+
+    ``weight`` is (out, in1, in2); the inputs (..., in1) and (..., in2) share their leading
+    dimensions. One matrix product gives ``x1 @ weight[o]`` for every o at once.
+
+    Example:
+        >>> import ember
+        >>> import ember.nn.functional as F
+        >>> F.bilinear(ember.ones(1, 2), ember.ones(1, 3), ember.ones(4, 2, 3)).shape
+        ember.Size([1, 4])
+    """
+    leading = tuple(input1.shape[:-1])
+    if leading != tuple(input2.shape[:-1]):
+        dim = next(d for d, (a, b) in enumerate(zip(input1.shape, input2.shape)) if a != b)
+        raise RuntimeError(f"bilinear(): input batch dimensions do not match at dim {dim}: got "
+                           f"{input1.shape[dim]} and {input2.shape[dim]}")
+    out_features, in1, in2 = weight.shape
+    for index, (name, size) in enumerate((("input1", in1), ("input2", in2))):
+        given = (input1, input2)[index].shape[-1]
+        if given != size:
+            raise RuntimeError(f"bilinear(): {name} size does not match weight size: got "
+                               f"{given} but expected {size}")
+    rows1 = shape.reshape(input1, (math.prod(leading), in1))
+    rows2 = shape.reshape(input2, (math.prod(leading), 1, in2))
+    # (B, in1) @ (in1, out * in2): every x1 @ weight[o], then the dot with x2 for each o.
+    stacked = shape.reshape(shape.permute(weight, (1, 0, 2)), (in1, out_features * in2))
+    products = shape.reshape(linalg.mm(rows1, stacked), (-1, out_features, in2))
+    output = shape.reshape((products * rows2).sum(-1), leading + (out_features,))
+    return output if bias is None else output + bias
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
