@@ -1551,6 +1551,18 @@ def _layer_rows():
                          Sample((randn(rng, 2, 3, 7),), {"scale_factor": 3, "mode": "linear"},
                                 desc="1-D")],
             attribute="interpolate"),
+        row("interpolate_bicubic", lambda lib, x, **kw: F(lib).interpolate(x, **kw),
+            lambda rng: [Sample((randn(rng, 2, 3, 4, 5),), {"scale_factor": 2,
+                                                             "mode": "bicubic"}, desc="x2"),
+                         Sample((randn(rng, 1, 2, 5, 6),), {"size": (9, 4), "mode": "bicubic",
+                                                             "align_corners": True},
+                                desc="align_corners, shrink")],
+            attribute="interpolate",
+            error_inputs=[err((np.ones((2, 3)),), NotImplementedError,
+                              "Input Error: Only 3D, 4D and 5D input Tensors supported (got 2D) "
+                              "for the modes: nearest | linear | bilinear | bicubic | trilinear "
+                              "| lanczos | area | nearest-exact (got bicubic)",
+                              {"scale_factor": 2, "mode": "bicubic"})]),
         row("pixel_shuffle", lambda lib, x, r: F(lib).pixel_shuffle(x, r),
             lambda rng: [Sample((randn(rng, 2, 12, 3, 4), 2)), Sample((randn(rng, 9, 2, 3), 3),
                                                                      desc="unbatched")],

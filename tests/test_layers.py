@@ -150,6 +150,8 @@ LAYERS = {
     "Upsample-linear": (lambda nn: nn.Upsample(scale_factor=1.5, mode="linear",
                                                align_corners=True), [(2, 3, 6)]),
     "UpsamplingNearest2d": (lambda nn: nn.UpsamplingNearest2d(size=5), [(1, 2, 3, 3)]),
+    "Upsample-bicubic": (lambda nn: nn.Upsample(scale_factor=(2, 1.5), mode="bicubic"),
+                         [(2, 3, 4, 5)]),
     "UpsamplingBilinear2d": (lambda nn: nn.UpsamplingBilinear2d(scale_factor=2),
                              [(1, 2, 3, 3)]),
     "PixelShuffle": (lambda nn: nn.PixelShuffle(2), [(2, 8, 3, 3)]),

@@ -1,13 +1,13 @@
-"""Resampling: interpolate (nearest and linear, along one or two dimensions), pixel_shuffle
-and pixel_unshuffle.
+"""Resampling: interpolate (nearest, linear and cubic, along one or two dimensions),
+pixel_shuffle and pixel_unshuffle.
 
-Linear interpolation is separable: bilinear is linear along the width, then along the height,
-which computes each output exactly as PyTorch's kernel does,
+Interpolation is separable: bilinear is linear along the width, then along the height, which
+computes each output exactly as PyTorch's kernel does,
 ``h0 * (w0 * x00 + w1 * x01) + h1 * (w0 * x10 + w1 * x11)``. Along one dimension each output
 takes its two neighbours ``low`` and ``high`` with weights ``1 - lam`` and ``lam``; nearest
-takes one source. The source positions are computed in the input's dtype, as PyTorch's CPU
-kernels do, so that rounding picks the same neighbours. Backward adds each output's gradient
-back to its sources (``_scatter_add``: sources repeat when upsampling).
+takes one source and cubic four. The source positions are computed in the input's dtype, as
+PyTorch's CPU kernels do, so that rounding picks the same neighbours. Backward adds each
+output's gradient back to its sources (``_scatter_add``: sources repeat when upsampling).
 """
 
 import math
@@ -35,9 +35,23 @@ def _nearest_sources(input_size: int, output_size: int, scale) -> np.ndarray:
 
 
 def _linear_sources(input_size: int, output_size: int, scale, align_corners: bool, dtype):
-    """``(low, high, lam)`` per output position: its two input neighbours and the weight of
-    the higher one, as PyTorch's linear modes compute them (in the input's dtype)."""
+    """The taps ``((low, 1 - lam), (high, lam))`` per output position: its two input
+    neighbours and their weights, as PyTorch's linear modes compute them (in the input's
+    dtype)."""
     dtype = np.dtype(dtype).type
+    source = _source_positions(input_size, output_size, scale, align_corners, dtype)
+    # Pixel centres below the first one clamp to it (the cubic mode extrapolates instead).
+    source = np.maximum(source, dtype(0))
+    low = source.astype(np.int64)
+    high = low + (low < input_size - 1)
+    lam = (source - low.astype(dtype)).astype(dtype)
+    return ((low, (dtype(1) - lam).astype(dtype)), (high, lam))
+
+
+def _source_positions(input_size: int, output_size: int, scale, align_corners: bool, dtype):
+    """Where each output position sits in the input's coordinates (PyTorch's
+    ``area_pixel_compute_source_index``): corners aligned, or pixel centres,
+    ``(i + 0.5) * step - 0.5``."""
     if align_corners:
         step = (input_size - 1) / (output_size - 1) if output_size > 1 else 0.0
     else:
@@ -45,41 +59,59 @@ def _linear_sources(input_size: int, output_size: int, scale, align_corners: boo
     step = dtype(step)
     index = np.arange(output_size, dtype=dtype)
     if align_corners:
-        source = step * index
-    else:
-        # Pixel centres: output i sits at input (i + 0.5) * step - 0.5, clamped at the edge.
-        source = np.maximum(step * (index + dtype(0.5)) - dtype(0.5), dtype(0))
-    low = source.astype(np.int64)
-    high = low + (low < input_size - 1)
-    lam = (source - low.astype(dtype)).astype(dtype)
-    return low, high, lam
+        return step * index
+    return step * (index + dtype(0.5)) - dtype(0.5)
+
+
+# Keys' cubic convolution kernel with a = -0.75, as PyTorch's bicubic mode uses.
+_CUBIC_A = -0.75
+
+
+def _cubic_sources(input_size: int, output_size: int, scale, align_corners: bool, dtype):
+    """The four taps of each output position for bicubic interpolation: the input positions
+    ``floor(x) - 1 ... floor(x) + 2`` (clamped to the edges) and Keys' weights."""
+    dtype = np.dtype(dtype).type
+    source = _source_positions(input_size, output_size, scale, align_corners, dtype)
+    floor = np.floor(source)
+    t = (source - floor).astype(dtype)
+    a = dtype(_CUBIC_A)
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    weights = (far(t + 1), near(t), near(1 - t), far(2 - t))
+    start = floor.astype(np.int64) - 1
+    return tuple((np.clip(start + k, 0, input_size - 1), weights[k].astype(dtype))
+                 for k in range(4))
 
 
 class _Resample(Function):
     """Interpolation along the last ``len(plans)`` dimensions, one dimension at a time.
 
-    ``plans`` holds, per dimension from the last one back, ``(sources,)`` for nearest or
-    ``(low, high, lam)`` for linear interpolation.
+    ``plans`` holds, per dimension from the last one back, the taps of every output
+    position: ``(sources, weights)`` pairs (one pair for nearest, with no weights; two for
+    linear; four for cubic), each output the sum of ``weights * input[sources]``.
     """
 
     @staticmethod
     def forward(ctx, input, plans):
         xp = array_module(input)
         output = input
-        for offset, plan in enumerate(plans):
-            axis = input.ndim - 1 - offset
-            output = _resample_axis(xp, output, axis, plan)
+        for offset, taps in enumerate(plans):
+            output = _resample_axis(xp, output, input.ndim - 1 - offset, taps)
         ctx.plans, ctx.shape = plans, input.shape
-        return output if output is not input else input.copy()
+        return output
 
     @staticmethod
     def backward(ctx, grad_output):
         xp = array_module(grad_output)
         grad = grad_output
-        shape = ctx.shape
-        for offset, plan in reversed(list(enumerate(ctx.plans))):
+        for offset, taps in reversed(list(enumerate(ctx.plans))):
             axis = grad.ndim - 1 - offset
-            grad = _resample_axis_backward(xp, grad, axis, plan, shape[axis])
+            grad = _resample_axis_backward(xp, grad, axis, taps, ctx.shape[axis])
         return grad, None
 
 
@@ -88,27 +120,24 @@ def _shaped_along(xp, values, axis: int, ndim: int):
     return xp.asarray(values).reshape((-1,) + (1,) * (ndim - 1 - axis))
 
 
-def _resample_axis(xp, array, axis: int, plan):
-    if len(plan) == 1:
-        return xp.take(array, xp.asarray(plan[0]), axis=axis)
-    low, high, lam = plan
-    weight_high = _shaped_along(xp, lam, axis, array.ndim)
-    weight_low = 1 - weight_high
-    return (weight_low * xp.take(array, xp.asarray(low), axis=axis)
-            + weight_high * xp.take(array, xp.asarray(high), axis=axis))
+def _resample_axis(xp, array, axis: int, taps):
+    output = None
+    for sources, weights in taps:
+        term = xp.take(array, xp.asarray(sources), axis=axis)
+        if weights is not None:
+            term = _shaped_along(xp, weights, axis, array.ndim) * term
+        # Summed in tap order, as PyTorch's kernels add them.
+        output = term if output is None else output + term
+    return output
 
 
-def _resample_axis_backward(xp, grad, axis: int, plan, input_size: int):
+def _resample_axis_backward(xp, grad, axis: int, taps, input_size: int):
     shape = grad.shape[:axis] + (input_size,) + grad.shape[axis + 1:]
     grad_input = xp.zeros(shape, dtype=grad.dtype)
     before = (slice(None),) * axis
-    if len(plan) == 1:
-        _scatter_add(xp, grad_input, before + (xp.asarray(plan[0]),), grad)
-        return grad_input
-    low, high, lam = plan
-    weight_high = _shaped_along(xp, lam, axis, grad.ndim)
-    _scatter_add(xp, grad_input, before + (xp.asarray(low),), grad * (1 - weight_high))
-    _scatter_add(xp, grad_input, before + (xp.asarray(high),), grad * weight_high)
+    for sources, weights in taps:
+        share = grad if weights is None else grad * _shaped_along(xp, weights, axis, grad.ndim)
+        _scatter_add(xp, grad_input, before + (xp.asarray(sources),), share)
     return grad_input
 
 
@@ -128,6 +157,10 @@ class UpsampleBilinear2D(_Resample):
     pass
 
 
+class UpsampleBicubic2D(_Resample):
+    pass
+
+
 _INTERPOLATION_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area",
                         "nearest-exact")
 _LINEAR_MODES = {"linear": 1, "bilinear": 2, "trilinear": 3}
@@ -142,8 +175,9 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
             ``'nearest'``, ``'bilinear'`` and ``'area'``.
         size: the output's spatial size (an int for all, or one per dimension).
         scale_factor: or a multiplier of each spatial size (the output size is rounded down).
-        mode: ``'nearest'``, ``'linear'``, ``'bilinear'`` or ``'area'`` (adaptive average
-            pooling).
+        mode: ``'nearest'``, ``'linear'``, ``'bilinear'``, ``'bicubic'`` (Keys' cubic
+            convolution, a = -0.75; values may overshoot the input's range) or ``'area'``
+            (adaptive average pooling).
         align_corners: for the linear modes: whether the corner pixels of input and output
             line up (True) or their outer edges do (False, the default).
         recompute_scale_factor: compute the scale from the output size, rather than using
@@ -162,6 +196,11 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
                          "linear | bilinear | bicubic | trilinear")
     if align_corners is None:
         align_corners = False
+    if input.ndim not in (3, 4, 5):
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got "
+                                  f"{input.ndim}D) for the modes: nearest | linear | bilinear | "
+                                  f"bicubic | trilinear | lanczos | area | nearest-exact (got "
+                                  f"{mode})")
     dims = input.ndim - 2
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
@@ -198,7 +237,7 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
                                       f"input, got {input.ndim}D")
         return pool(input, output_size)
     if mode == "nearest" and dims in (1, 2):
-        plans = tuple((_nearest_sources(spatial[d], output_size[d], scales[d]),)
+        plans = tuple(((_nearest_sources(spatial[d], output_size[d], scales[d]), None),)
                       for d in reversed(range(dims)))
         return (UpsampleNearest1D if dims == 1 else UpsampleNearest2D).apply(input, plans)
     if mode in _LINEAR_MODES and _LINEAR_MODES[mode] == dims and dims in (1, 2):
@@ -206,16 +245,23 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
         plans = tuple(_linear_sources(spatial[d], output_size[d], scales[d], align_corners,
                                       dtype) for d in reversed(range(dims)))
         return (UpsampleLinear1D if dims == 1 else UpsampleBilinear2D).apply(input, plans)
-    if mode in _LINEAR_MODES:
+    if mode == "bicubic" and dims == 2:
+        dtype = input._data.dtype if input._data.dtype.kind == "f" else np.float32
+        plans = tuple(_cubic_sources(spatial[d], output_size[d], scales[d], align_corners,
+                                     dtype) for d in reversed(range(dims)))
+        return UpsampleBicubic2D.apply(input, plans)
+    if mode in _LINEAR_MODES or mode == "bicubic":
+        needed = _LINEAR_MODES.get(mode, 2) + 2
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
-                                  f"{_LINEAR_MODES[mode] + 2}D input")
+                                  f"{needed}D input")
     if mode not in _INTERPOLATION_MODES:
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got "
                                   f"{input.ndim}D) for the modes: nearest | linear | bilinear | "
                                   f"bicubic | trilinear | lanczos | area | nearest-exact (got "
                                   f"{mode})")
-    raise NotImplementedError(f"ember's interpolate supports nearest, linear, bilinear and area "
-                              f"on 3D and 4D input; got mode {mode!r} on {input.ndim}D input")
+    raise NotImplementedError(f"ember's interpolate supports nearest, linear, bilinear, bicubic "
+                              f"and area on 3D and 4D input; got mode {mode!r} on {input.ndim}D "
+                              f"input")
 
 
 def upsample(input, size=None, scale_factor=None, mode: str = "nearest", align_corners=None):
