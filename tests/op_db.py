@@ -1477,6 +1477,33 @@ def _layer_rows():
                               RuntimeError, "Given input size per channel: (2 x 2). Calculated "
                               "output size per channel: (-2 x -2). Output size is too small",
                               {"padding": 3})]),
+        row("unfold", lambda lib, x, *a, **kw: F(lib).unfold(x, *a, **kw),
+            lambda rng: [Sample((randn(rng, 2, 3, 5, 6), (2, 3)), {"dilation": (1, 2),
+                                                                   "padding": 1,
+                                                                   "stride": (2, 1)},
+                                desc="options"),
+                         Sample((randn(rng, 3, 4, 4), 2), desc="unbatched")],
+            keywords=("nn.functional.unfold", "input", "kernel_size"),
+            error_inputs=[err((np.ones((1, 3, 1, 1)), 2), RuntimeError,
+                              "Given input with spatial size (1, 1), kernel_size=(2, 2), "
+                              "dilation=(1, 1), padding=(0, 0), calculated shape of the array of "
+                              "sliding blocks as (0, 0), but its components must be at least "
+                              "one.")]),
+        row("fold", lambda lib, x, *a, **kw: F(lib).fold(x, *a, **kw),
+            lambda rng: [Sample((randn(rng, 2, 18, 12), (5, 6), (2, 3)),
+                                {"dilation": (1, 2), "padding": 1, "stride": (2, 1)},
+                                desc="options"),
+                         Sample((randn(rng, 12, 16), (5, 5), 2), desc="unbatched")],
+            keywords=("nn.functional.fold", "input", "output_size", "kernel_size"),
+            error_inputs=[err((np.ones((1, 12, 5)), (4, 5), 2), RuntimeError,
+                              "Given output_size=(4, 5), kernel_size=(2, 2), dilation=(1, 1), "
+                              "padding=(0, 0), stride=(1, 1), expected size of input's "
+                              "dimension 2 to match the calculated number of sliding blocks 3 * "
+                              "4 = 12, but got input.size(2)=5."),
+                          err((np.ones((1, 10, 12)), (4, 5), 2), RuntimeError,
+                              "Expected size of input's dimension 1 to be divisible by the "
+                              "product of kernel_size, but got input.size(1)=10 and "
+                              "kernel_size=(2, 2).")]),
         row("conv_transpose1d",
             lambda lib, x, w, b, **kw: F(lib).conv_transpose1d(x, w, b, **kw),
             lambda rng: [Sample((randn(rng, 2, 3, 5), randn(rng, 3, 2, 3), randn(rng, 2)),

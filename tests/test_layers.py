@@ -181,6 +181,8 @@ LAYERS = {
     "CircularPad2d": (lambda nn: nn.CircularPad2d(1), [(1, 2, 3, 3)]),
     "ReflectionPad3d": (lambda nn: nn.ReflectionPad3d(1), [(1, 2, 3, 3, 3)]),
     "Bilinear": (lambda nn: nn.Bilinear(3, 4, 5), [(6, 3), (6, 4)]),
+    "Unfold": (lambda nn: nn.Unfold((2, 3), padding=1, stride=2), [(2, 3, 5, 6)]),
+    "Fold": (lambda nn: nn.Fold((4, 5), 2), [(2, 8, 12)]),
     "Bilinear-3d-no-bias": (lambda nn: nn.Bilinear(2, 3, 4, bias=False), [(2, 5, 2), (2, 5, 3)]),
 }
 

@@ -47,7 +47,15 @@ from ..ops.activation import (
     threshold,
 )
 from ..ops.attention import multi_head_attention_forward, scaled_dot_product_attention
-from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, pad
+from ..ops.conv import (
+    conv1d,
+    conv2d,
+    conv_transpose1d,
+    conv_transpose2d,
+    fold,
+    pad,
+    unfold,
+)
 from ..ops.embedding import embedding
 from ..ops.loss import (
     binary_cross_entropy,
@@ -112,7 +120,7 @@ __all__ = [
     "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
     "interpolate", "max_pool1d", "pixel_shuffle", "pixel_unshuffle", "upsample",
     "alpha_dropout", "dropout1d", "dropout2d", "dropout3d", "group_norm", "instance_norm",
-    "local_response_norm", "rms_norm", "bilinear",
+    "local_response_norm", "rms_norm", "bilinear", "fold", "unfold",
     "multi_head_attention_forward", "scaled_dot_product_attention",
 ]
 

@@ -494,6 +494,59 @@ class ConvolutionTranspose(Function):
         return grad_input, grad_weight, grad_bias, None, None, None, None, None
 
 
+
+class Im2Col(Function):
+    """``unfold``: the sliding ``kernel_size`` blocks of (B, C, H, W) as columns
+    (B, C*kh*kw, L), L the number of blocks; the im2col of a convolution, as an op."""
+
+    @staticmethod
+    def forward(ctx, input, kernel_size, dilation, padding, stride, blocks):
+        # An unbatched (C, H, W) input is a batch of one, in the same node.
+        batched = input.ndim == 4
+        padded = pad_spatial(input if batched else input[None], tuple((p, p) for p in padding))
+        ctx.geometry = (input.shape, padded.shape, kernel_size, dilation, padding, stride, blocks)
+        columns = im2col(padded, kernel_size, stride, dilation, blocks)
+        return columns if batched else columns[0]
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input_shape, padded_shape, kernel_size, dilation, padding, stride, blocks = ctx.geometry
+        image = array_module(grad_output).empty(padded_shape, dtype=grad_output.dtype)
+        col2im(grad_output.reshape(padded_shape[0], -1, grad_output.shape[-1]), image,
+               kernel_size, stride, dilation, blocks)
+        (top, left), (height, width) = padding, input_shape[-2:]
+        grad_input = image[:, :, top:top + height, left:left + width].reshape(input_shape)
+        return grad_input, None, None, None, None, None
+
+
+class Col2Im(Function):
+    """``fold``: columns (B, C*kh*kw, L) added back into (B, C, H, W) at their blocks; the
+    adjoint of unfold (overlapping blocks sum)."""
+
+    @staticmethod
+    def forward(ctx, input, output_size, kernel_size, dilation, padding, stride, blocks):
+        xp = array_module(input)
+        batched = input.ndim == 3  # else one unbatched (C*kh*kw, L), in the same node
+        columns = input if batched else input[None]
+        channels = columns.shape[1] // (kernel_size[0] * kernel_size[1])
+        (top, left) = padding
+        image = xp.empty((columns.shape[0], channels, output_size[0] + 2 * top,
+                          output_size[1] + 2 * left), dtype=input.dtype)
+        col2im(columns, image, kernel_size, stride, dilation, blocks)
+        ctx.geometry = (input.shape, kernel_size, dilation, padding, stride, blocks)
+        output = xp.ascontiguousarray(image[:, :, top:top + output_size[0],
+                                            left:left + output_size[1]])
+        return output if batched else output[0]
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input_shape, kernel_size, dilation, (top, left), stride, blocks = ctx.geometry
+        grad = grad_output if grad_output.ndim == 4 else grad_output[None]
+        padded = pad_spatial(grad, ((top, top), (left, left)))
+        grad_input = im2col(padded, kernel_size, stride, dilation, blocks).reshape(input_shape)
+        return grad_input, None, None, None, None, None, None
+
+
 # ---- the plain functions -----------------------------------------------------------------
 
 def pair(value, name: str) -> tuple:
@@ -784,6 +837,77 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
                            dilation, 2)
+
+
+def _sliding_blocks(spatial, kernel_size, dilation, padding, stride, what: str) -> tuple:
+    """The number of blocks along each dimension, with PyTorch's checks and messages."""
+    if min(kernel_size) <= 0 or min(dilation) <= 0 or min(stride) <= 0 or min(padding) < 0:
+        raise RuntimeError(f"kernel_size, dilation and stride should be greater than zero and "
+                           f"padding non-negative, but got kernel_size={kernel_size}, dilation="
+                           f"{dilation}, padding={padding}, stride={stride}")
+    blocks = tuple((spatial[d] + 2 * padding[d] - dilation[d] * (kernel_size[d] - 1) - 1)
+                   // stride[d] + 1 for d in range(2))
+    if min(blocks) < 1:
+        raise RuntimeError(f"Given {what} spatial size {tuple(spatial)}, kernel_size="
+                           f"{kernel_size}, dilation={dilation}, padding={padding}, calculated "
+                           f"shape of the array of sliding blocks as {blocks}, but its "
+                           f"components must be at least one.")
+    return blocks
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """The sliding ``kernel_size`` blocks of (B, C, H, W) (or (C, H, W)) as columns:
+    (B, C*kh*kw, L) with L the number of blocks, each column one block (im2col).
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.unfold(ember.arange(9.0).reshape(1, 1, 3, 3), 2)
+        tensor([[[0., 1., 3., 4.],
+                 [1., 2., 4., 5.],
+                 [3., 4., 6., 7.],
+                 [4., 5., 7., 8.]]])
+    """
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"Input Error: Only 3D or 4D input Tensors are supported (got "
+                           f"{input.ndim}D)")
+    kernel_size, dilation = pair(kernel_size, "kernel_size"), pair(dilation, "dilation")
+    padding, stride = pair(padding, "padding"), pair(stride, "stride")
+    blocks = _sliding_blocks(tuple(input.shape[-2:]), kernel_size, dilation, padding, stride,
+                             "input with")
+    return Im2Col.apply(input, kernel_size, dilation, padding, stride, blocks)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """The adjoint of unfold: columns (B, C*kh*kw, L) (or (C*kh*kw, L)) summed back into
+    (B, C, H, W) with ``(H, W) = output_size``; where blocks overlap, their values add.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.fold(ember.ones(1, 4, 4), (3, 3), 2)
+        tensor([[[[1., 2., 1.],
+                  [2., 4., 2.],
+                  [1., 2., 1.]]]])
+    """
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Input Error: Only unbatched (2D) or batched (3D) input Tensors are "
+                           f"supported (got {input.ndim}D)")
+    output_size, kernel_size = pair(output_size, "output_size"), pair(kernel_size, "kernel_size")
+    dilation, padding, stride = (pair(dilation, "dilation"), pair(padding, "padding"),
+                                 pair(stride, "stride"))
+    channel_dim = input.ndim - 2
+    if input.shape[channel_dim] % (kernel_size[0] * kernel_size[1]):
+        raise RuntimeError(f"Expected size of input's dimension {channel_dim} to be divisible by "
+                           f"the product of kernel_size, but got input.size({channel_dim})="
+                           f"{input.shape[channel_dim]} and kernel_size={kernel_size}.")
+    blocks = _sliding_blocks(output_size, kernel_size, dilation, padding, stride, "output with")
+    if input.shape[-1] != blocks[0] * blocks[1]:
+        raise RuntimeError(f"Given output_size={output_size}, kernel_size={kernel_size}, "
+                           f"dilation={dilation}, padding={padding}, stride={stride}, expected "
+                           f"size of input's dimension {input.ndim - 1} to match the calculated "
+                           f"number of sliding blocks {blocks[0]} * {blocks[1]} = "
+                           f"{blocks[0] * blocks[1]}, but got input.size({input.ndim - 1})="
+                           f"{input.shape[-1]}.")
+    return Col2Im.apply(input, output_size, kernel_size, dilation, padding, stride, blocks)
 
 
 def pad(input, pad, mode: str = "constant", value=None):
