@@ -371,3 +371,32 @@ def test_dcgan_training_steps_match_torch(rng):
                                             tgenerator.named_parameters()):
         np.testing.assert_allclose(_to_numpy(mine), reference.detach().numpy(), rtol=1e-4,
                                    atol=1e-5, err_msg=name)
+
+
+def test_spatial_transformer_matches_torch(rng):
+    """The PyTorch tutorial's spatial transformer: a small network predicts theta, and
+    affine_grid with grid_sample resamples the input; gradients reach the network."""
+    def build(lib):
+        nn = lib.nn
+        return nn.Sequential(nn.Flatten(), nn.Linear(2 * 6 * 6, 6), nn.Tanh())
+
+    ours, theirs = build(ember), build(torch)
+    _copy_weights(ours, theirs)
+    array = rng.standard_normal((3, 2, 6, 6)).astype(np.float32)
+
+    def transform(lib, network, x):
+        theta = network(x).view(-1, 2, 3) * 0.5 + lib.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+        grid = lib.nn.functional.affine_grid(theta, x.size(), align_corners=False)
+        return lib.nn.functional.grid_sample(x, grid, align_corners=False)
+
+    x, reference = ember.tensor(array, requires_grad=True), torch.tensor(array,
+                                                                         requires_grad=True)
+    output, expected = transform(ember, ours, x), transform(torch, theirs, reference)
+    np.testing.assert_allclose(_to_numpy(output), expected.detach().numpy(), rtol=RTOL,
+                               atol=ATOL)
+    (output ** 2).sum().backward()
+    (expected ** 2).sum().backward()
+    np.testing.assert_allclose(_to_numpy(x.grad), reference.grad.numpy(), rtol=RTOL, atol=ATOL)
+    for (name, mine), (_, other) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(_to_numpy(mine.grad), other.grad.numpy(), rtol=1e-4,
+                                   atol=1e-5, err_msg=name)

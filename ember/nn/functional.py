@@ -100,7 +100,14 @@ from ..ops.pooling import (
     max_pool1d,
     max_pool2d,
 )
-from ..ops.resample import interpolate, pixel_shuffle, pixel_unshuffle, upsample
+from ..ops.resample import (
+    affine_grid,
+    grid_sample,
+    interpolate,
+    pixel_shuffle,
+    pixel_unshuffle,
+    upsample,
+)
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
@@ -120,7 +127,8 @@ __all__ = [
     "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
     "interpolate", "max_pool1d", "pixel_shuffle", "pixel_unshuffle", "upsample",
     "alpha_dropout", "dropout1d", "dropout2d", "dropout3d", "group_norm", "instance_norm",
-    "local_response_norm", "rms_norm", "bilinear", "fold", "unfold",
+    "local_response_norm", "rms_norm", "bilinear", "fold", "unfold", "affine_grid",
+    "grid_sample",
     "multi_head_attention_forward", "scaled_dot_product_attention",
 ]
 

@@ -1,5 +1,5 @@
 """Resampling: interpolate (nearest, linear and cubic, along one or two dimensions),
-pixel_shuffle and pixel_unshuffle.
+pixel_shuffle and pixel_unshuffle; and the spatial transformer's affine_grid and grid_sample.
 
 Interpolation is separable: bilinear is linear along the width, then along the height, which
 computes each output exactly as PyTorch's kernel does,
@@ -365,3 +365,236 @@ def pixel_unshuffle(input, downscale_factor: int):
                                f"downscale_factor, but input.size({dim})={input.shape[dim]} is "
                                f"not divisible by {downscale_factor}")
     return PixelUnshuffle.apply(input, downscale_factor)
+
+
+# ---- spatial transformers: affine_grid and grid_sample -----------------------------------
+
+_ALIGN_CORNERS_WARNING = ("Default grid_sample and affine_grid behavior has changed to "
+                          "align_corners=False since 1.3.0. Please specify align_corners=True if "
+                          "the old behavior is desired. See the documentation of grid_sample for "
+                          "details.")
+
+
+def _base_grid(xp, height: int, width: int, align_corners: bool, dtype):
+    """(H*W, 3) rows ``[x, y, 1]`` of each pixel's normalized coordinates in [-1, 1]."""
+    def axis(size):
+        values = xp.linspace(-1, 1, size, dtype=dtype) if size > 1 else xp.zeros(1, dtype)
+        return values if align_corners else values * dtype((size - 1) / size)
+
+    ys, xs = xp.meshgrid(axis(height), axis(width), indexing="ij")
+    return xp.stack([xs.ravel(), ys.ravel(), xp.ones(height * width, dtype)], axis=1)
+
+
+class AffineGridGenerator(Function):
+    """``affine_grid``: each output pixel's normalized coordinates ``[x, y, 1]`` mapped by
+    ``theta`` (N, 2, 3) to where grid_sample should read."""
+
+    @staticmethod
+    def forward(ctx, theta, size, align_corners):
+        xp = array_module(theta)
+        batch, _, height, width = size
+        base = _base_grid(xp, height, width, align_corners, theta.dtype.type)
+        ctx.base = base
+        grid = xp.matmul(base, theta.swapaxes(1, 2))  # (N, H*W, 2)
+        return grid.reshape(batch, height, width, 2)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        batch = grad_output.shape[0]
+        grad = grad_output.reshape(batch, -1, 2)
+        return grad.swapaxes(1, 2) @ ctx.base, None, None
+
+
+def _unnormalize(coordinate, size: int, align_corners: bool):
+    """Normalized [-1, 1] coordinates as pixel positions, and d(position)/d(coordinate)."""
+    if align_corners:
+        return (coordinate + 1) / 2 * (size - 1), (size - 1) / 2
+    return ((coordinate + 1) * size - 1) / 2, size / 2
+
+
+def _reflect(xp, position, size: int, align_corners: bool):
+    """Positions reflected into the image (PyTorch's ``reflect_coordinates``), and the sign of
+    d(reflected)/d(position)."""
+    low, span = (0.0, 2.0 * (size - 1)) if align_corners else (-0.5, 2.0 * size)
+    if span <= 0:
+        return xp.zeros_like(position), xp.zeros_like(position)
+    half = span / 2
+    shifted = xp.abs(position - low)
+    sign = xp.where(position < low, -1.0, 1.0)
+    flips = xp.floor(shifted / half)
+    extra = shifted - flips * half
+    even = flips % 2 == 0
+    reflected = xp.where(even, extra + low, half - extra + low)
+    return reflected, sign * xp.where(even, 1.0, -1.0)
+
+
+def _source_coordinates(xp, coordinate, size: int, padding_mode: str, align_corners: bool):
+    """Pixel positions to sample for normalized coordinates, and their derivative."""
+    position, slope = _unnormalize(coordinate, size, align_corners)
+    slope = xp.full_like(position, slope)
+    if padding_mode == "reflection":
+        position, sign = _reflect(xp, position, size, align_corners)
+        slope = slope * sign
+    if padding_mode in ("border", "reflection"):
+        inside = (position > 0) & (position < size - 1)
+        slope = xp.where(inside, slope, 0.0)
+        position = xp.clip(position, 0, size - 1)
+    return position.astype(coordinate.dtype, copy=False), slope.astype(coordinate.dtype,
+                                                                       copy=False)
+
+
+def _corner_values(xp, planes, rows, columns, height: int, width: int):
+    """``planes[n, c, rows, columns]`` for (N, P) integer positions, 0 outside the image;
+    also the flat positions and the in-image mask for the backward scatter."""
+    inside = (rows >= 0) & (rows < height) & (columns >= 0) & (columns < width)
+    flat = xp.where(inside, rows * width + columns, 0)
+    values = xp.take_along_axis(planes, flat[:, None, :], axis=2)
+    return xp.where(inside[:, None, :], values, 0), flat, inside
+
+
+class GridSampler2D(Function):
+    """``grid_sample`` on (N, C, H, W): the input read at each grid point (normalized
+    coordinates in [-1, 1]), by bilinear interpolation of the 4 nearest pixels or the nearest
+    one; outside the image by ``padding_mode``."""
+
+    @staticmethod
+    def forward(ctx, input, grid, mode, padding_mode, align_corners):
+        xp = array_module(input)
+        batch, channels, height, width = input.shape
+        out_height, out_width = grid.shape[1:3]
+        points = grid.reshape(batch, -1, 2)
+        x, _ = _source_coordinates(xp, points[..., 0], width, padding_mode, align_corners)
+        y, _ = _source_coordinates(xp, points[..., 1], height, padding_mode, align_corners)
+        planes = input.reshape(batch, channels, height * width)
+        ctx.save_for_backward(input, grid)
+        ctx.options = (mode, padding_mode, align_corners)
+        if mode == "nearest":
+            rows, columns = xp.rint(y).astype(np.int64), xp.rint(x).astype(np.int64)
+            output, _, _ = _corner_values(xp, planes, rows, columns, height, width)
+        else:
+            output = 0
+            for weight, rows, columns in _bilinear_corners(xp, x, y):
+                values, _, _ = _corner_values(xp, planes, rows, columns, height, width)
+                output = output + values * weight[:, None, :]
+        return output.reshape(batch, channels, out_height, out_width).astype(input.dtype,
+                                                                              copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, grid = ctx.saved_tensors
+        mode, padding_mode, align_corners = ctx.options
+        xp = array_module(input)
+        batch, channels, height, width = input.shape
+        points = grid.reshape(batch, -1, 2)
+        x, dx = _source_coordinates(xp, points[..., 0], width, padding_mode, align_corners)
+        y, dy = _source_coordinates(xp, points[..., 1], height, padding_mode, align_corners)
+        planes = input.reshape(batch, channels, height * width)
+        grad = grad_output.reshape(batch, channels, -1)
+        grad_planes = xp.zeros_like(planes) if ctx.needs_input_grad[0] else None
+        grad_grid = xp.zeros_like(points)
+        batch_index = xp.arange(batch)[:, None, None]
+        channel_index = xp.arange(channels)[None, :, None]
+        if mode == "nearest":
+            corners = [(None, xp.rint(y).astype(np.int64), xp.rint(x).astype(np.int64))]
+        else:
+            corners = _bilinear_corners(xp, x, y, with_slopes=True)
+        for corner in corners:
+            weight, rows, columns = corner[:3]
+            values, flat, inside = _corner_values(xp, planes, rows, columns, height, width)
+            if grad_planes is not None:
+                share = grad if weight is None else grad * weight[:, None, :]
+                share = xp.where(inside[:, None, :], share, 0)
+                _scatter_add(xp, grad_planes, (batch_index, channel_index, flat[:, None, :]),
+                             share)
+            if weight is not None:
+                slope_x, slope_y = corner[3:]
+                along = (grad * values).sum(axis=1)
+                grad_grid[..., 0] += along * slope_x
+                grad_grid[..., 1] += along * slope_y
+        grad_grid[..., 0] *= dx
+        grad_grid[..., 1] *= dy
+        grad_input = None if grad_planes is None else grad_planes.reshape(input.shape)
+        return grad_input, grad_grid.reshape(grid.shape), None, None, None
+
+
+def _bilinear_corners(xp, x, y, with_slopes: bool = False):
+    """The 4 pixels around each position (x, y) with their bilinear weights (and, with
+    ``with_slopes``, each weight's derivatives along x and y)."""
+    west, north = xp.floor(x), xp.floor(y)
+    east, south = west + 1, north + 1
+    corners = []
+    for column, row, wx, wy, sx, sy in (
+            (west, north, east - x, south - y, -1, -1), (east, north, x - west, south - y, 1, -1),
+            (west, south, east - x, y - north, -1, 1), (east, south, x - west, y - north, 1, 1)):
+        corner = (wx * wy, row.astype(np.int64), column.astype(np.int64))
+        if with_slopes:
+            corner += (sx * wy, sy * wx)
+        corners.append(corner)
+    return corners
+
+
+def affine_grid(theta, size, align_corners=None):
+    """The sampling grid of an affine transform: for each pixel of an output of ``size``
+    (N, C, H, W), ``theta`` (N, 2, 3) applied to its normalized coordinates ``[x, y, 1]``.
+
+    With grid_sample this is the spatial transformer (Jaderberg et al., 2015).
+
+    Example:
+        >>> import ember
+        >>> identity = ember.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
+        >>> ember.nn.functional.affine_grid(identity, (1, 1, 1, 2), align_corners=True)
+        tensor([[[[-1.,  0.],
+                  [ 1.,  0.]]]])
+    """
+    if align_corners is None:
+        warnings.warn(_ALIGN_CORNERS_WARNING, stacklevel=2)
+        align_corners = False
+    if not theta.is_floating_point():
+        raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    size = tuple(int(s) for s in size)
+    if len(size) != 4:
+        raise NotImplementedError(f"ember's affine_grid supports 4-D sizes (N, C, H, W) only, "
+                                  f"got size {list(size)}")
+    if theta.ndim != 3 or tuple(theta.shape[1:]) != (2, 3):
+        raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size "
+                         f"{size}. Got {theta.shape}.")
+    if min(size[2:]) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+    return AffineGridGenerator.apply(theta, size, align_corners)
+
+
+def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros",
+                align_corners=None):
+    """Read ``input`` (N, C, H, W) at the positions ``grid`` (N, Ho, Wo, 2) gives in
+    normalized coordinates (-1 the left or top edge, 1 the right or bottom one).
+
+    Args:
+        mode: ``'bilinear'`` or ``'nearest'``.
+        padding_mode: outside the image, ``'zeros'``, the nearest ``'border'`` pixel, or the
+            ``'reflection'`` of the image.
+        align_corners: whether -1 and 1 are the centres of the corner pixels (True) or their
+            outer edges (False).
+
+    Example:
+        >>> import ember
+        >>> image = ember.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
+        >>> ember.nn.functional.grid_sample(image, ember.zeros(1, 1, 1, 2), align_corners=True)
+        tensor([[[[2.5000]]]])
+    """
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', "
+                         f"'nearest' or 'bicubic', but got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
+                         f"'border', or 'reflection', but got: '{padding_mode}'")
+    if align_corners is None:
+        warnings.warn(_ALIGN_CORNERS_WARNING, stacklevel=2)
+        align_corners = False
+    if input.ndim != 4 or grid.ndim != 4 or grid.shape[0] != input.shape[0] \
+            or grid.shape[-1] != 2:
+        raise RuntimeError(f"grid_sampler(): expected 4-D input and grid (N, H, W, 2) of the "
+                           f"same batch size, but got input with sizes {list(input.shape)} and "
+                           f"grid with sizes {list(grid.shape)}")
+    if mode == "bicubic":
+        raise NotImplementedError("ember's grid_sample supports modes 'bilinear' and 'nearest'")
+    return GridSampler2D.apply(input, grid, mode, padding_mode, align_corners)
