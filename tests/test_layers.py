@@ -400,3 +400,17 @@ def test_spatial_transformer_matches_torch(rng):
     for (name, mine), (_, other) in zip(ours.named_parameters(), theirs.named_parameters()):
         np.testing.assert_allclose(_to_numpy(mine.grad), other.grad.numpy(), rtol=1e-4,
                                    atol=1e-5, err_msg=name)
+
+
+def test_class_hierarchy_matches_torch():
+    """``isinstance(m, nn.Conv2d)``-style checks in initialisation code see what they see in
+    PyTorch: a Conv1d is no Conv2d, a ReLU6 is a Hardtanh."""
+    pairs = [("Conv1d", "Conv2d"), ("ConvTranspose1d", "ConvTranspose2d"),
+             ("MaxPool1d", "MaxPool2d"), ("AdaptiveAvgPool1d", "AdaptiveAvgPool2d"),
+             ("AdaptiveMaxPool1d", "AdaptiveMaxPool2d"), ("Dropout2d", "Dropout"),
+             ("AlphaDropout", "Dropout"), ("ReflectionPad2d", "ReflectionPad1d"),
+             ("Softshrink", "Hardshrink"), ("ReLU6", "Hardtanh"),
+             ("UpsamplingNearest2d", "Upsample"), ("InstanceNorm2d", "BatchNorm2d")]
+    for name, other in pairs:
+        assert issubclass(getattr(ember.nn, name), getattr(ember.nn, other)) == \
+            issubclass(getattr(torch.nn, name), getattr(torch.nn, other)), (name, other)

@@ -277,18 +277,6 @@ class SELU(_Pointwise):
     _function = "selu"
 
 
-class ReLU6(_Pointwise):
-    """``min(max(0, x), 6)``, elementwise.
-
-    Example:
-        >>> import ember
-        >>> ember.nn.ReLU6()(ember.tensor([-1.0, 8.0]))
-        tensor([0., 6.])
-    """
-
-    _function = "relu6"
-
-
 class CELU(Module):
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``, elementwise.
 
@@ -340,6 +328,22 @@ class Hardtanh(Module):
 
     def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}{_inplace_suffix(self.inplace)}"
+
+
+class ReLU6(Hardtanh):
+    """``min(max(0, x), 6)``, elementwise: Hardtanh between 0 and 6, as in PyTorch.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.ReLU6()(ember.tensor([-1.0, 8.0]))
+        tensor([0., 6.])
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class PReLU(Module):
@@ -443,7 +447,18 @@ class Tanhshrink(_Stateless):
     _function = "tanhshrink"
 
 
-class Hardshrink(Module):
+class _Shrink(Module):
+    """A shrinkage with its threshold ``lambd``."""
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Hardshrink(_Shrink):
     """``x`` where ``|x| > lambd``, else 0.
 
     Example:
@@ -452,18 +467,11 @@ class Hardshrink(Module):
         tensor([0.0000, 0.7000])
     """
 
-    def __init__(self, lambd: float = 0.5) -> None:
-        super().__init__()
-        self.lambd = lambd
-
     def forward(self, input):
         return F.hardshrink(input, self.lambd)
 
-    def extra_repr(self) -> str:
-        return f"{self.lambd}"
 
-
-class Softshrink(Hardshrink):
+class Softshrink(_Shrink):
     """``x`` moved ``lambd`` towards 0; 0 where ``|x| <= lambd``.
 
     Example:

@@ -49,30 +49,8 @@ class _ConvNd(Module):
         return text
 
 
-class Conv2d(_ConvNd):
-    """A 2-D convolution over input of shape (N, C_in, H, W), or (C_in, H, W).
-
-    Args:
-        in_channels: channels of the input.
-        out_channels: channels the convolution produces.
-        kernel_size: the kernel's (height, width), or one int for both.
-        stride: the step between kernel positions.
-        padding: zeros added on each side, or ``"valid"`` (none) or ``"same"`` (output as large
-            as the input; stride 1 only).
-        dilation: the spacing between kernel elements.
-        groups: split the channels into this many independent convolutions.
-        bias: whether to learn an additive bias per output channel.
-        padding_mode: ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``.
-        device, dtype: where and of what type to create the parameters.
-
-    Example:
-        >>> import ember
-        >>> conv = ember.nn.Conv2d(1, 6, 3)
-        >>> conv
-        Conv2d(1, 6, kernel_size=(3, 3), stride=(1, 1))
-        >>> conv(ember.ones(2, 1, 32, 32)).shape
-        ember.Size([2, 6, 30, 30])
-    """
+class _Conv(_ConvNd):
+    """A convolution: the layer anatomy Conv1d and Conv2d share."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
@@ -140,7 +118,33 @@ class Conv2d(_ConvNd):
                            self.dilation, self.groups)
 
 
-class Conv1d(Conv2d):
+class Conv2d(_Conv):
+    """A 2-D convolution over input of shape (N, C_in, H, W), or (C_in, H, W).
+
+    Args:
+        in_channels: channels of the input.
+        out_channels: channels the convolution produces.
+        kernel_size: the kernel's (height, width), or one int for both.
+        stride: the step between kernel positions.
+        padding: zeros added on each side, or ``"valid"`` (none) or ``"same"`` (output as large
+            as the input; stride 1 only).
+        dilation: the spacing between kernel elements.
+        groups: split the channels into this many independent convolutions.
+        bias: whether to learn an additive bias per output channel.
+        padding_mode: ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``.
+        device, dtype: where and of what type to create the parameters.
+
+    Example:
+        >>> import ember
+        >>> conv = ember.nn.Conv2d(1, 6, 3)
+        >>> conv
+        Conv2d(1, 6, kernel_size=(3, 3), stride=(1, 1))
+        >>> conv(ember.ones(2, 1, 32, 32)).shape
+        ember.Size([2, 6, 30, 30])
+    """
+
+
+class Conv1d(_Conv):
     """A 1-D convolution over input of shape (N, C_in, L), or (C_in, L): the arguments of
     Conv2d, each one int (or a one-element tuple).
 
@@ -156,38 +160,15 @@ class Conv1d(Conv2d):
     _dims = 1
 
 
-class ConvTranspose2d(_ConvNd):
-    """A transposed 2-D convolution (the gradient of Conv2d with respect to its input): it
-    upsamples, as in the generator of a DCGAN.
-
-    Args:
-        in_channels, out_channels, kernel_size, stride, dilation, groups, bias, device, dtype:
-            as Conv2d's; the weight is (in_channels, out_channels / groups, kh, kw).
-        padding: rows and columns cropped from each side of the full result
-            (``dilation * (kernel_size - 1) - padding`` of zero padding in the equivalent
-            convolution).
-        output_padding: rows and columns added at the end, to pick among the output sizes
-            that a strided Conv2d maps to the same input size.
-        padding_mode: only ``"zeros"``.
-
-    ``forward(input, output_size=None)`` also takes the wanted output size, from which
-    ``output_padding`` is computed.
-
-    Example:
-        >>> import ember
-        >>> up = ember.nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1)
-        >>> up
-        ConvTranspose2d(8, 4, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))
-        >>> up(ember.ones(1, 8, 16, 16)).shape
-        ember.Size([1, 4, 32, 32])
-    """
+class _ConvTransposeNd(_ConvNd):
+    """A transposed convolution: what ConvTranspose1d and ConvTranspose2d share."""
 
     _transposed = True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
                  padding_mode: str = "zeros", device=None, dtype=None) -> None:
-        Module.__init__(self)
+        super().__init__()
         if padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for '
                              f'{type(self).__name__}')
@@ -238,7 +219,34 @@ class ConvTranspose2d(_ConvNd):
                           self._output_padding(input, output_size), self.groups, self.dilation)
 
 
-class ConvTranspose1d(ConvTranspose2d):
+class ConvTranspose2d(_ConvTransposeNd):
+    """A transposed 2-D convolution (the gradient of Conv2d with respect to its input): it
+    upsamples, as in the generator of a DCGAN.
+
+    Args:
+        in_channels, out_channels, kernel_size, stride, dilation, groups, bias, device, dtype:
+            as Conv2d's; the weight is (in_channels, out_channels / groups, kh, kw).
+        padding: rows and columns cropped from each side of the full result
+            (``dilation * (kernel_size - 1) - padding`` of zero padding in the equivalent
+            convolution).
+        output_padding: rows and columns added at the end, to pick among the output sizes
+            that a strided Conv2d maps to the same input size.
+        padding_mode: only ``"zeros"``.
+
+    ``forward(input, output_size=None)`` also takes the wanted output size, from which
+    ``output_padding`` is computed.
+
+    Example:
+        >>> import ember
+        >>> up = ember.nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1)
+        >>> up
+        ConvTranspose2d(8, 4, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))
+        >>> up(ember.ones(1, 8, 16, 16)).shape
+        ember.Size([1, 4, 32, 32])
+    """
+
+
+class ConvTranspose1d(_ConvTransposeNd):
     """A transposed 1-D convolution over (N, C_in, L) or (C_in, L): the arguments of
     ConvTranspose2d, each one int (or a one-element tuple).
 

@@ -4,7 +4,21 @@ from .. import functional as F
 from .module import Module
 
 
-class Dropout(Module):
+class _DropoutNd(Module):
+    """The options every dropout layer has: ``p`` and ``inplace``."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if p < 0 or p > 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p = p
+        self.inplace = inplace
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout(_DropoutNd):
     """In training, zero each element with probability ``p`` and scale the rest by 1/(1-p).
 
     In evaluation mode (``model.eval()``) it returns its input unchanged.
@@ -22,21 +36,11 @@ class Dropout(Module):
         tensor([1., 1., 1.])
     """
 
-    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
-        super().__init__()
-        if p < 0 or p > 1:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
-        self.inplace = inplace
-
     def forward(self, input):
         return F.dropout(input, self.p, self.training, self.inplace)
 
-    def extra_repr(self) -> str:
-        return f"p={self.p}, inplace={self.inplace}"
 
-
-class Dropout1d(Dropout):
+class Dropout1d(_DropoutNd):
     """In training, zero whole channels of (N, C, L) or (C, L) input with probability ``p``
     (scaling the rest by 1/(1-p)): neighbouring positions are correlated, so dropping single
     elements would not regularize.
@@ -51,7 +55,7 @@ class Dropout1d(Dropout):
         return F.dropout1d(input, self.p, self.training, self.inplace)
 
 
-class Dropout2d(Dropout):
+class Dropout2d(_DropoutNd):
     """In training, zero whole channels of (N, C, H, W) input with probability ``p``.
 
     Example:
@@ -66,7 +70,7 @@ class Dropout2d(Dropout):
         return F.dropout2d(input, self.p, self.training, self.inplace)
 
 
-class Dropout3d(Dropout):
+class Dropout3d(_DropoutNd):
     """In training, zero whole channels of (N, C, D, H, W) input with probability ``p``.
 
     Example:
@@ -79,7 +83,7 @@ class Dropout3d(Dropout):
         return F.dropout3d(input, self.p, self.training, self.inplace)
 
 
-class AlphaDropout(Dropout):
+class AlphaDropout(_DropoutNd):
     """Dropout for SELU networks: keeps the mean and variance of self-normalizing
     activations (dropped values become SELU's saturation value).
 

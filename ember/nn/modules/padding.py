@@ -118,7 +118,11 @@ class ZeroPad3d(_ZeroPad):
     _dims = 3
 
 
-class ReflectionPad1d(_Pad):
+class _ReflectionPadNd(_Pad):
+    _mode = "reflect"
+
+
+class ReflectionPad1d(_ReflectionPadNd):
     """Pad the last dimension with the reflection of the input around its edge values.
 
     Example:
@@ -130,7 +134,7 @@ class ReflectionPad1d(_Pad):
     _mode = "reflect"
 
 
-class ReflectionPad2d(ReflectionPad1d):
+class ReflectionPad2d(_ReflectionPadNd):
     """Pad the last two dimensions by reflection: (left, right, top, bottom) or one int.
 
     Example:
@@ -142,7 +146,7 @@ class ReflectionPad2d(ReflectionPad1d):
     _dims = 2
 
 
-class ReflectionPad3d(ReflectionPad1d):
+class ReflectionPad3d(_ReflectionPadNd):
     """Pad the last three dimensions by reflection.
 
     Example:
@@ -154,7 +158,11 @@ class ReflectionPad3d(ReflectionPad1d):
     _dims = 3
 
 
-class ReplicationPad1d(_Pad):
+class _ReplicationPadNd(_Pad):
+    _mode = "replicate"
+
+
+class ReplicationPad1d(_ReplicationPadNd):
     """Pad the last dimension by repeating the edge values.
 
     Example:
@@ -166,7 +174,7 @@ class ReplicationPad1d(_Pad):
     _mode = "replicate"
 
 
-class ReplicationPad2d(ReplicationPad1d):
+class ReplicationPad2d(_ReplicationPadNd):
     """Pad the last two dimensions by repeating the edge values.
 
     Example:
@@ -178,7 +186,7 @@ class ReplicationPad2d(ReplicationPad1d):
     _dims = 2
 
 
-class ReplicationPad3d(ReplicationPad1d):
+class ReplicationPad3d(_ReplicationPadNd):
     """Pad the last three dimensions by repeating the edge values.
 
     Example:
@@ -190,7 +198,11 @@ class ReplicationPad3d(ReplicationPad1d):
     _dims = 3
 
 
-class CircularPad1d(_Pad):
+class _CircularPadNd(_Pad):
+    _mode = "circular"
+
+
+class CircularPad1d(_CircularPadNd):
     """Pad the last dimension by wrapping around.
 
     Example:
@@ -202,7 +214,7 @@ class CircularPad1d(_Pad):
     _mode = "circular"
 
 
-class CircularPad2d(CircularPad1d):
+class CircularPad2d(_CircularPadNd):
     """Pad the last two dimensions by wrapping around.
 
     Example:
@@ -214,7 +226,7 @@ class CircularPad2d(CircularPad1d):
     _dims = 2
 
 
-class CircularPad3d(CircularPad1d):
+class CircularPad3d(_CircularPadNd):
     """Pad the last three dimensions by wrapping around.
 
     Example:
