@@ -331,6 +331,8 @@ class MultiMarginLoss(Function):
         if weight is not None:
             per_class = per_class * weight[target][:, None]
         losses = per_class.sum(axis=1) / batched.shape[1]
+        # Backward uses the hinges; the input is saved so that an in-place change to it (which
+        # would make them stale) raises, as in PyTorch.
         ctx.save_for_backward(input, weight)
         ctx.hinge, ctx.target, ctx.options = hinge, target, (p, reduction)
         if reduction == "none":
