@@ -164,6 +164,7 @@ LAYERS = {
                                                                  track_running_stats=True),
                                     [(2, 3, 4, 4)]),
     "InstanceNorm2d-unbatched": (lambda nn: nn.InstanceNorm2d(3), [(3, 4, 4)]),
+    "InstanceNorm3d": (lambda nn: nn.InstanceNorm3d(2, affine=True), [(2, 2, 2, 3, 3)]),
     "BatchNorm3d": (lambda nn: nn.BatchNorm3d(2), [(2, 2, 3, 3, 3)]),
     "RMSNorm": (lambda nn: nn.RMSNorm(5), [(2, 3, 5)]),
     "RMSNorm-shape-eps": (lambda nn: nn.RMSNorm([3, 5], eps=1e-4, elementwise_affine=False),
@@ -226,24 +227,28 @@ def test_conv_default_init_bounds_match_torch():
             assert np.abs(values).max() > bound / 2
 
 
-@pytest.mark.parametrize("name", ["Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"])
+@pytest.mark.parametrize("name", ["Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+                                  "FeatureAlphaDropout"])
 def test_channel_and_alpha_dropout(name, rng):
     ours, theirs = getattr(ember.nn, name)(0.4), getattr(torch.nn, name)(0.4)
     assert repr(ours) == repr(theirs)
     shape = {"Dropout1d": (4, 50, 3), "Dropout2d": (4, 50, 2, 3),
-             "Dropout3d": (4, 50, 2, 2, 2), "AlphaDropout": (40, 50)}[name]
+             "Dropout3d": (4, 50, 2, 2, 2), "AlphaDropout": (40, 50),
+             "FeatureAlphaDropout": (4, 50, 3)}[name]
     x = ember.tensor(rng.standard_normal(shape).astype(np.float32) + 2, requires_grad=True)
     output = ours(x)
     assert output.grad_fn.name() == theirs(torch.ones(shape, requires_grad=True)).grad_fn.name()
     output.sum().backward()
     values, grad = _to_numpy(output), _to_numpy(x.grad)
-    if name == "AlphaDropout":
+    if "Alpha" in name:
         dropped = grad == 0
         scale = 1 / np.sqrt((1.7580993408473766 ** 2 * 0.4 + 1) * 0.6)
         # Kept elements are a * x + b; dropped ones the saturation value, the same constant.
         assert 0.25 < dropped.mean() < 0.55
         assert np.allclose(grad[~dropped], scale)
         assert np.ptp(values[dropped]) < 1e-5
+        if name == "FeatureAlphaDropout":  # whole channels
+            assert np.all(np.ptp(grad.reshape(shape[0], shape[1], -1), axis=2) == 0)
     else:
         # Each (sample, channel) is kept whole, scaled by 1 / (1 - p), or zeroed whole.
         per_channel = grad.reshape(shape[0], shape[1], -1)

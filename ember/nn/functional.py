@@ -85,6 +85,7 @@ from ..ops.normalization import (
     dropout1d,
     dropout2d,
     dropout3d,
+    feature_alpha_dropout,
     group_norm,
     instance_norm,
     local_response_norm,
@@ -128,7 +129,7 @@ __all__ = [
     "interpolate", "max_pool1d", "pixel_shuffle", "pixel_unshuffle", "upsample",
     "alpha_dropout", "dropout1d", "dropout2d", "dropout3d", "group_norm", "instance_norm",
     "local_response_norm", "rms_norm", "bilinear", "fold", "unfold", "affine_grid",
-    "grid_sample",
+    "grid_sample", "feature_alpha_dropout",
     "multi_head_attention_forward", "scaled_dot_product_attention",
 ]
 

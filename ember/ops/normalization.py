@@ -1,6 +1,6 @@
 """Normalizations beyond batch_norm and layer_norm (those live in ``activation``):
 group_norm, instance_norm, rms_norm and local_response_norm; and channel-wise dropout
-(dropout1d, dropout2d, dropout3d) and alpha_dropout.
+(dropout1d, dropout2d, dropout3d), alpha_dropout and feature_alpha_dropout.
 
 group_norm is one op (PyTorch's NativeGroupNorm); the others are compositions, as PyTorch
 writes them: instance_norm is batch_norm on a (1, N*C, ...) view, rms_norm and
@@ -276,6 +276,24 @@ def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool =
         >>> ember.nn.functional.alpha_dropout(ember.ones(3), 0.5)
         tensor([1., 1., 1.])
     """
+    return _alpha_dropout(input, p, training, inplace, feature=False)
+
+
+def feature_alpha_dropout(input, p: float = 0.5, training: bool = False,
+                          inplace: bool = False):
+    """alpha_dropout of whole channels (dimension 1): each channel is kept or set to SELU's
+    saturation value as a whole.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.feature_alpha_dropout(ember.ones(2, 3), 0.5)
+        tensor([[1., 1., 1.],
+                [1., 1., 1.]])
+    """
+    return _alpha_dropout(input, p, training, inplace, feature=True)
+
+
+def _alpha_dropout(input, p: float, training: bool, inplace: bool, feature: bool):
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
@@ -283,7 +301,9 @@ def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool =
     if p == 1.0:
         return input.mul(0.0) if not inplace else input.mul_(0.0)
     data = input._data
-    keep = (random.uniform(data.shape, 0.0, 1.0, np.float32, input.device) >= p).astype(
+    # One draw per (sample, channel) for the feature form, broadcast over the positions.
+    shape = data.shape[:2] + (1,) * (data.ndim - 2) if feature else data.shape
+    keep = (random.uniform(shape, 0.0, 1.0, np.float32, input.device) >= p).astype(
         data.dtype)
     scale = 1.0 / math.sqrt((_ALPHA_PRIME ** 2 * p + 1) * (1 - p))
     shift = Tensor._wrap(((keep - 1) * (_ALPHA_PRIME * scale) + _ALPHA_PRIME * scale * p)

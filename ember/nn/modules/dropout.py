@@ -95,3 +95,16 @@ class AlphaDropout(_DropoutNd):
 
     def forward(self, input):
         return F.alpha_dropout(input, self.p, self.training, self.inplace)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """AlphaDropout of whole channels (dimension 1), for SELU networks of convolutions.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.FeatureAlphaDropout(0.3)
+        FeatureAlphaDropout(p=0.3, inplace=False)
+    """
+
+    def forward(self, input):
+        return F.feature_alpha_dropout(input, self.p, self.training, self.inplace)

@@ -1,4 +1,4 @@
-"""Normalization layers: BatchNorm1d/2d/3d, InstanceNorm1d/2d, GroupNorm, LayerNorm, RMSNorm
+"""Normalization layers: BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, GroupNorm, LayerNorm, RMSNorm
 and LocalResponseNorm."""
 
 from ... import _dtype
@@ -256,6 +256,18 @@ class InstanceNorm2d(_InstanceNorm):
     """
 
     _spatial = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of (N, C, D, H, W) or (C, D, H, W) input.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.InstanceNorm3d(2)(ember.randn(1, 2, 2, 3, 3)).shape
+        ember.Size([1, 2, 2, 3, 3])
+    """
+
+    _spatial = 3
 
 
 class GroupNorm(Module):
