@@ -1528,6 +1528,22 @@ def _layer_rows():
             lambda lib, x, s: F(lib).adaptive_max_pool2d(x, s, return_indices=True),
             lambda rng: [Sample((distinct(rng, 1, 2, 5, 7), (2, 3)))],
             attribute="adaptive_max_pool2d"),
+        row("max_unpool2d", lambda lib, x, i, *a, **kw: F(lib).max_unpool2d(x, i, *a, **kw),
+            lambda rng: [Sample((randn(rng, 2, 3, 2, 3),  # a 4x6 output: 24 places a plane
+                                 np.stack([rng.permutation(24)[:6] for _ in range(6)])
+                                 .reshape(2, 3, 2, 3), 2), desc="default size"),
+                         Sample((randn(rng, 3, 2, 2), np.array([[[0, 3], [5, 9]]] * 3),
+                                 2), {"output_size": (5, 5)}, desc="unbatched, output_size")],
+            keywords=("nn.functional.max_unpool2d", "input", "indices", "kernel_size"),
+            error_inputs=[err((np.ones((1, 1, 2, 2), FLOAT32), np.array([[[[0, 1], [2, 18]]]]),
+                               2), RuntimeError, "Found an invalid max index: 18 (output "
+                                                 "volumes are of size 4x4)"),
+                          err((np.ones((1, 1, 2, 2), FLOAT32), np.zeros((1, 1, 2, 2)), 2),
+                              RuntimeError, "elements in indices should be type int64 but got: "
+                                            "Double")]),
+        row("max_unpool1d", lambda lib, x, i, *a: F(lib).max_unpool1d(x, i, *a),
+            lambda rng: [Sample((randn(rng, 2, 3, 3), np.tile(np.array([1, 2, 5]), (2, 3, 1)),
+                                 2))]),
         row("max_pool1d", lambda lib, x, *a, **kw: F(lib).max_pool1d(x, *a, **kw),
             lambda rng: [Sample((distinct(rng, 2, 3, 8), 2), desc="2"),
                          Sample((distinct(rng, 3, 9), 3), {"stride": 2, "padding": 1,

@@ -419,3 +419,22 @@ def test_class_hierarchy_matches_torch():
     for name, other in pairs:
         assert issubclass(getattr(ember.nn, name), getattr(ember.nn, other)) == \
             issubclass(getattr(torch.nn, name), getattr(torch.nn, other)), (name, other)
+
+
+def test_max_unpool_inverts_max_pool_like_torch(rng):
+    array = rng.standard_normal((2, 3, 6, 4)).astype(np.float32)
+    results = []
+    for lib in (ember, torch):
+        pool = lib.nn.MaxPool2d(2, return_indices=True)
+        unpool = lib.nn.MaxUnpool2d(2)
+        x = lib.tensor(array, requires_grad=True)
+        output = unpool(*pool(x))
+        (output * output).sum().backward()
+        results.append((repr(unpool), output.detach().numpy(), x.grad.numpy()))
+        pool1d, unpool1d = lib.nn.MaxPool1d(2, return_indices=True), lib.nn.MaxUnpool1d(2)
+        results[-1] += (repr(unpool1d), unpool1d(*pool1d(lib.tensor(array[0]))).numpy())
+    for mine, expected in zip(*results):
+        if isinstance(mine, str):
+            assert mine == expected
+        else:
+            np.testing.assert_allclose(mine, expected, rtol=RTOL, atol=ATOL)

@@ -100,6 +100,8 @@ from ..ops.pooling import (
     avg_pool2d,
     max_pool1d,
     max_pool2d,
+    max_unpool1d,
+    max_unpool2d,
 )
 from ..ops.resample import (
     affine_grid,
@@ -129,7 +131,7 @@ __all__ = [
     "interpolate", "max_pool1d", "pixel_shuffle", "pixel_unshuffle", "upsample",
     "alpha_dropout", "dropout1d", "dropout2d", "dropout3d", "group_norm", "instance_norm",
     "local_response_norm", "rms_norm", "bilinear", "fold", "unfold", "affine_grid",
-    "grid_sample", "feature_alpha_dropout",
+    "grid_sample", "feature_alpha_dropout", "max_unpool1d", "max_unpool2d",
     "multi_head_attention_forward", "scaled_dot_product_attention",
 ]
 

@@ -1,6 +1,6 @@
 """Pooling over the last two dimensions: max_pool2d, avg_pool2d, adaptive_avg_pool2d,
-adaptive_max_pool2d; and their 1-D forms, which pool an image of height 1 (as PyTorch does:
-their nodes are the squeeze after the 2-D op).
+adaptive_max_pool2d, max_unpool2d; and their 1-D forms, which pool an image of height 1 (as
+PyTorch does: their nodes are the squeeze after the 2-D op).
 
 Each works on input of shape (..., H, W), so batched (B, C, H, W) and unbatched (C, H, W)
 input take the same path. A pooling window at output position (y, x) covers the rows
@@ -19,6 +19,7 @@ import numpy as np
 
 from .._backend import array_module
 from .._parallel import parallel_for
+from .._tensor import type_name
 from ..autograd.function import Function
 from .conv import _single, kernel_offset_slices, pair
 from .indexing import _scatter_add
@@ -331,6 +332,31 @@ class AdaptiveMaxPool2D(Function):
         return grad_input.reshape(input_shape), None, None
 
 
+
+class MaxUnpool2D(Function):
+    """``max_unpool2d``: each value put back at its index (as max_pool2d's ``return_indices``
+    gives them) in a zero plane of ``output_size``; the gradient is read back from there."""
+
+    @staticmethod
+    def forward(ctx, input, indices, output_size):
+        xp = array_module(input)
+        planes = math.prod(input.shape[:-2])
+        flat_indices = indices.reshape(planes, -1)
+        output = xp.zeros((planes, output_size[0] * output_size[1]), dtype=input.dtype)
+        xp.put_along_axis(output, flat_indices, input.reshape(planes, -1), axis=1)
+        ctx.save_for_backward(indices)
+        return output.reshape(input.shape[:-2] + tuple(output_size))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        indices, = ctx.saved_tensors
+        xp = array_module(grad_output)
+        planes = math.prod(indices.shape[:-2])
+        grad = xp.take_along_axis(grad_output.reshape(planes, -1), indices.reshape(planes, -1),
+                                  axis=1)
+        return grad.reshape(indices.shape), None, None
+
+
 # ---- the plain functions -----------------------------------------------------------------
 
 def _pool_output_size(input_shape, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
@@ -580,3 +606,73 @@ def adaptive_max_pool1d(input, output_size, return_indices: bool = False):
     (size,) = _single(output_size, "output_size")
     return _squeezed(AdaptiveMaxPool2D.apply(unsqueeze(input, -2), (1, size), return_indices),
                      return_indices)
+
+
+def _unpool_output_size(input, kernel_size, stride, padding, output_size) -> tuple:
+    """The default size ``(H - 1) * stride - 2 * padding + kernel_size``, or ``output_size``
+    checked to lie strictly within one stride of it (as PyTorch checks)."""
+    dims = len(kernel_size)
+    default = [(input.shape[input.ndim - dims + d] - 1) * stride[d] - 2 * padding[d]
+               + kernel_size[d] for d in range(dims)]
+    if output_size is None:
+        return tuple(default)
+    wanted = list(output_size)[-dims:]
+    for d in range(dims):
+        low, high = default[d] - stride[d], default[d] + stride[d]
+        if not low < wanted[d] < high:
+            raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be between '
+                             f"{low} and {high})")
+    return tuple(int(size) for size in wanted)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool2d: each value of ``input`` written at its ``indices``
+    (from ``max_pool2d(..., return_indices=True)``) in an otherwise zero output.
+
+    Example:
+        >>> import ember
+        >>> x = ember.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
+        >>> pooled, indices = ember.nn.functional.max_pool2d(x, 2, return_indices=True)
+        >>> ember.nn.functional.max_unpool2d(pooled, indices, 2)
+        tensor([[[[0., 0.],
+                  [0., 4.]]]])
+    """
+    kernel_size = pair(kernel_size, "kernel_size")
+    stride = kernel_size if stride is None else pair(stride, "stride")
+    padding = pair(padding, "padding")
+    if indices._data.dtype != np.int64:
+        raise RuntimeError(f"elements in indices should be type int64 but got: "
+                           f"{type_name(indices).removeprefix('ember.').removesuffix('Tensor')}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
+                           f"({list(input.shape)}) but got indices tensor with shape: "
+                           f"{list(indices.shape)}")
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"Input to max_unpooling2d should be a 3d or 4d Tensor, but got a "
+                           f"tensor with {input.ndim} dimensions.")
+    size = _unpool_output_size(input, kernel_size, stride, padding, output_size)
+    data = indices._data
+    if data.size and (int(data.min()) < 0 or int(data.max()) >= size[0] * size[1]):
+        bad = int(data.max()) if int(data.max()) >= size[0] * size[1] else int(data.min())
+        raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
+                           f"{size[0]}x{size[1]})")
+    return MaxUnpool2D.apply(input, data, size)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool1d (max_unpool2d on a plane of height 1).
+
+    Example:
+        >>> import ember
+        >>> x = ember.tensor([[[1.0, 3.0, 2.0, 0.0]]])
+        >>> pooled, indices = ember.nn.functional.max_pool1d(x, 2, return_indices=True)
+        >>> ember.nn.functional.max_unpool1d(pooled, indices, 2)
+        tensor([[[0., 3., 2., 0.]]])
+    """
+    (kernel,) = _single(kernel_size, "kernel_size")
+    stride = kernel if stride is None else _single(stride, "stride")[0]
+    (padding,) = _single(padding, "padding")
+    if output_size is not None:
+        output_size = (1, list(output_size)[-1])
+    return squeeze(max_unpool2d(unsqueeze(input, -2), unsqueeze(indices, -2), (1, kernel),
+                                (1, stride), (0, padding), output_size), -2)

@@ -1,6 +1,7 @@
-"""Pooling layers: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d."""
+"""Pooling layers: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d and
+MaxUnpool1d/2d."""
 
-from ...ops.conv import _single
+from ...ops.conv import _single, pair
 from .. import functional as F
 from .module import Module
 
@@ -212,3 +213,51 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
 
     def forward(self, input):
         return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class _MaxUnpoolNd(Module):
+    """max_unpool's options: ``kernel_size``, ``stride`` (default: the kernel) and
+    ``padding``."""
+
+    _dims = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0) -> None:
+        super().__init__()
+        convert = _single if self._dims == 1 else pair
+        self.kernel_size = convert(kernel_size, "kernel_size")
+        self.stride = convert(stride if stride is not None else kernel_size, "stride")
+        self.padding = convert(padding, "padding")
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Put each value back where MaxPool2d found it (``return_indices=True``); zeros elsewhere.
+
+    Example:
+        >>> import ember
+        >>> pool, unpool = ember.nn.MaxPool2d(2, return_indices=True), ember.nn.MaxUnpool2d(2)
+        >>> unpool(*pool(ember.ones(1, 1, 4, 4))).shape
+        ember.Size([1, 1, 4, 4])
+    """
+
+    def forward(self, input, indices, output_size=None):
+        return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding,
+                              output_size)
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Put each value back where MaxPool1d found it; zeros elsewhere.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.MaxUnpool1d(2)
+        MaxUnpool1d(kernel_size=(2,), stride=(2,), padding=(0,))
+    """
+
+    _dims = 1
+
+    def forward(self, input, indices, output_size=None):
+        return F.max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding,
+                              output_size)
