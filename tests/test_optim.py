@@ -1022,3 +1022,47 @@ def test_cyclic_lr_cycles_adam_beta1_like_torch():
 def test_sparse_adam_is_refused_clearly():
     with pytest.raises(NotImplementedError, match="sparse gradients"):
         ember.optim.SparseAdam([ember.ones(2, requires_grad=True)])
+
+
+def test_lbfgs_trains_time_sequence_prediction_like_torch():
+    """pytorch/examples time_sequence_prediction: two LSTMCells and a Linear in float64,
+    ``LBFGS(seq.parameters(), lr=0.8)`` stepped with a closure; the losses match PyTorch's."""
+    def build(lib):
+        nn = lib.nn
+
+        class Sequence(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm1, self.lstm2 = nn.LSTMCell(1, 8), nn.LSTMCell(8, 8)
+                self.linear = nn.Linear(8, 1)
+
+            def forward(self, input):
+                state1 = (lib.zeros(input.size(0), 8, dtype=lib.double),) * 2
+                state2 = (lib.zeros(input.size(0), 8, dtype=lib.double),) * 2
+                outputs = []
+                for input_t in input.split(1, dim=1):
+                    state1 = self.lstm1(input_t, state1)
+                    state2 = self.lstm2(state1[0], state2)
+                    outputs.append(self.linear(state2[0]))
+                return lib.cat(outputs, dim=1)
+
+        return Sequence().double()
+
+    ours, theirs = build(ember), build(torch)
+    ours.load_state_dict({key: ember.tensor(value.detach().numpy())
+                          for key, value in theirs.state_dict().items()})
+    waves = np.sin(np.arange(4 * 10).reshape(4, 10) / 4.0)
+    results = []
+    for lib, model in ((ember, ours), (torch, theirs)):
+        inputs, targets = lib.tensor(waves[:, :-1]), lib.tensor(waves[:, 1:])
+        optimizer = lib.optim.LBFGS(model.parameters(), lr=0.8)
+
+        def closure(lib=lib, model=model, optimizer=optimizer, inputs=inputs,
+                    targets=targets):
+            optimizer.zero_grad()
+            loss = lib.nn.MSELoss()(model(inputs), targets)
+            loss.backward()
+            return loss
+
+        results.append([optimizer.step(closure).item() for _ in range(2)])
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-8)
