@@ -36,6 +36,9 @@ EXCEPTIONS = {
     "normal": "the docstring lists the overloads without their factory keywords (generator, "
               "dtype, device, requires_grad), which PyTorch takes",
     "max_pool2d": "PyTorch's is a boolean_dispatch wrapper with (*args, **kwargs)",
+    "max_pool1d": "as max_pool2d",
+    "adaptive_max_pool1d": "as max_pool2d",
+    "adaptive_max_pool2d": "as max_pool2d",
     "is_grad_enabled": "its docstring's first line is not a signature",
     "relu": "torch.relu has no docstring; it takes (input) only",
     "log_softmax": "torch.log_softmax has no docstring; ember's is F.log_softmax, whose "
@@ -238,6 +241,12 @@ def test_overloads_take_keywords():
         assert lib.masked_fill(input=x, mask=x > 0, value=0.0).shape == (2, 3)
         assert lib.nn.functional.max_pool2d(input=x[None, None], kernel_size=2).shape \
             == (1, 1, 1, 1)
+        assert lib.nn.functional.max_pool1d(input=x, kernel_size=2, stride=1,
+                                            return_indices=True)[1].shape == (2, 2)
+        assert lib.nn.functional.adaptive_max_pool1d(input=x[None], output_size=1,
+                                                     return_indices=False).shape == (1, 2, 1)
+        assert lib.nn.functional.adaptive_max_pool2d(input=x[None], output_size=(1, 2)).shape \
+            == (1, 1, 2)
 
 
 # Public callables outside ``ember``/``ember.nn.functional`` whose parameters are compared the
