@@ -40,7 +40,10 @@ from . import autograd, cuda, nn, optim, utils  # noqa: E402
 from . import (accelerator, amp, backends, cpu, distributed, mps,  # noqa: E402
                multiprocessing, onnx, version)
 from .amp import autocast  # noqa: E402
-from .backends import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
+from .backends import (are_deterministic_algorithms_enabled,  # noqa: E402
+                       get_float32_matmul_precision,
+                       is_deterministic_algorithms_warn_only_enabled,
+                       set_float32_matmul_precision, use_deterministic_algorithms)
 from .ops.activation import log_softmax_along as log_softmax  # noqa: E402
 from .ops.activation import softmax_along as softmax  # noqa: E402
 from .serialization import load, save  # noqa: E402

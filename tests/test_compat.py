@@ -198,6 +198,22 @@ def test_allow_tf32_and_matmul_precision_are_one_setting():
 
 # ---- threads -----------------------------------------------------------------------------------
 
+def test_deterministic_algorithms_switch_is_pytorchs():
+    try:
+        for lib in (torch, ember):
+            assert lib.are_deterministic_algorithms_enabled() is False
+            lib.use_deterministic_algorithms(True, warn_only=True)
+            assert lib.are_deterministic_algorithms_enabled() is True
+            assert lib.is_deterministic_algorithms_warn_only_enabled() is True
+        for args, kwargs in ((("yes",), {}), ((True,), {"warn_only": 1})):
+            assert raised(ember.use_deterministic_algorithms, *args, **kwargs) == \
+                raised(torch.use_deterministic_algorithms, *args, **kwargs)
+    finally:
+        torch.use_deterministic_algorithms(False)
+        ember.use_deterministic_algorithms(False)
+    assert ember.is_deterministic_algorithms_warn_only_enabled() is False
+
+
 def test_interop_threads_are_set_once_per_process():
     """In a fresh process, as the setting is once per process in both libraries."""
     program = (
