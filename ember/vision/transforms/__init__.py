@@ -383,6 +383,9 @@ def _image_size(image) -> tuple:
         if image.ndim < 2:
             raise TypeError(f"Tensor is not a torch image. Got {image.ndim} dimensions.")
         return tuple(image.shape[-2:])
+    if _pillow(image) is not None:  # without copying its pixels into an array
+        width, height = image.size
+        return height, width
     return tuple(_image_array(image).shape[:2])
 
 
