@@ -1,6 +1,7 @@
-"""The ``ember`` command (also ``python -m ember``): train, evaluate, download.
+"""The ``ember`` command (also ``python -m ember``): train, evaluate, download, run.
 
 Example:
+    ember run train.py --epochs 2                 a PyTorch program, on ember
     ember train --epochs 2 --limit 5000 --out runs/quick
     ember train --epochs 4 --limit 5000 --out runs/quick --resume
     ember evaluate runs/quick/checkpoint.pt
@@ -9,6 +10,7 @@ Example:
 import argparse
 import sys
 
+from . import _run
 from ._parallel import set_cpu_tuning
 from .training import (
     RECIPE_CHECKS,
@@ -42,6 +44,13 @@ examples:
 """
 
 
+RUN_DESCRIPTION = """\
+Run an unmodified PyTorch program on ember, as 'python SCRIPT ARGS' would run it: each import of
+torch... gets ember's module of that path (torch.nn.functional is ember.nn.functional) and each
+import of torchvision... gets ember.vision's (torchvision.transforms is ember.vision.transforms).
+"""
+
+
 def positive_int(text: str) -> int:
     """An argparse type: an integer above 0."""
     value = int(text)
@@ -68,7 +77,8 @@ def recipe_setting(name: str, convert):
 def build_parser() -> argparse.ArgumentParser:
     """The parser of the ``ember`` command and its subcommands."""
     parser = argparse.ArgumentParser(prog="ember", description="ember: PyTorch's programming "
-                                     "model on NumPy. Train and evaluate on Fashion-MNIST.")
+                                     "model on NumPy. Run PyTorch programs; train and evaluate "
+                                     "on Fashion-MNIST.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", help="train the tutorial's LeNet on Fashion-MNIST",
@@ -128,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("dataset", choices=["fashion-mnist", "mnist"])
     download.add_argument("--root", default=None,
                           help="where to put it (default: $EMBER_DATA or the cache folder)")
+
+    run = commands.add_parser("run", help="run a PyTorch program on ember",
+                              description=RUN_DESCRIPTION)
+    run.add_argument("script", help="the program, e.g. train.py")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
     return parser
 
 
@@ -168,7 +183,16 @@ def run_download(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": run_train, "evaluate": run_evaluate, "download": run_download}
+def run_program(args: argparse.Namespace) -> int:
+    try:
+        _run.run_script(args.script, args.args)
+    except (FileNotFoundError, RuntimeError) as error:  # no such script; torch imported
+        raise SetupError(str(error)) from error
+    return 0
+
+
+COMMANDS = {"train": run_train, "evaluate": run_evaluate, "download": run_download,
+            "run": run_program}
 
 
 def main(argv=None) -> int:
@@ -176,7 +200,9 @@ def main(argv=None) -> int:
 
     A run that cannot start (no data, no CUDA, no usable checkpoint, no writable output folder)
     prints why in one line, without a traceback, and returns 2, as argparse does for a bad
-    option. A run whose loss diverges returns 1; one stopped by Ctrl-C, 130.
+    option. A run whose loss diverges returns 1; one stopped by Ctrl-C, 130. ``ember run``
+    exits as ``python SCRIPT`` does: the script's ``sys.exit`` status, 1 after an uncaught
+    exception.
     """
     args = build_parser().parse_args(argv)
     try:

@@ -35,6 +35,9 @@ EXCEPTIONS = {
     "normal": "the docstring lists the overloads without their factory keywords (generator, "
               "dtype, device, requires_grad), which PyTorch takes",
     "max_pool2d": "PyTorch's is a boolean_dispatch wrapper with (*args, **kwargs)",
+    "max_pool1d": "as max_pool2d",
+    "adaptive_max_pool1d": "as max_pool2d",
+    "adaptive_max_pool2d": "as max_pool2d",
     "is_grad_enabled": "its docstring's first line is not a signature",
     "relu": "torch.relu has no docstring; it takes (input) only",
     "log_softmax": "torch.log_softmax has no docstring; ember's is F.log_softmax, whose "
@@ -57,10 +60,7 @@ EXCEPTIONS = {
                    "(input, other, *, out), as ember's does",
     "set_num_threads": "PyTorch names its one parameter after the builtin `int`; ember's is "
                        "`count` (called positionally, as everyone does)",
-    "save": "ember writes its own pickle stream (it must not need PyTorch to save), so it "
-            "takes no pickle_module or protocol arguments; (obj, f) are PyTorch's",
-    "load": "ember's loader is its own safe unpickler: no pickle_module, mmap or pickle "
-            "arguments; (f, map_location, weights_only) are PyTorch's",
+    "set_num_interop_threads": "as set_num_threads",
 }
 
 # Functions defined outside the ops files that this test covers, whose parameters still differ
@@ -114,6 +114,10 @@ def torch_signatures(function, name: str):
         pass
     lines = (function.__doc__ or "").strip().splitlines()
     overloads = [line.strip() for line in lines[:1]]
+    for line in lines[1:]:  # a long first signature wraps (scaled_dot_product_attention's)
+        if overloads[0].count("(") <= overloads[0].count(")"):
+            break
+        overloads[0] += " " + line.strip()
     overloads += [line.strip() for line in lines if line.strip().startswith(f".. function:: "
                                                                              f"{name}(")]
     return [_parse_signature(line, name) for line in overloads if f"{name}(" in line]
@@ -250,3 +254,35 @@ def test_overloads_take_keywords():
         assert lib.masked_fill(input=x, mask=x > 0, value=0.0).shape == (2, 3)
         assert lib.nn.functional.max_pool2d(input=x[None, None], kernel_size=2).shape \
             == (1, 1, 1, 1)
+        assert lib.nn.functional.max_pool1d(input=x, kernel_size=2, stride=1,
+                                            return_indices=True)[1].shape == (2, 2)
+        assert lib.nn.functional.adaptive_max_pool1d(input=x[None], output_size=1,
+                                                     return_indices=False).shape == (1, 2, 1)
+        assert lib.nn.functional.adaptive_max_pool2d(input=x[None], output_size=(1, 2)).shape \
+            == (1, 1, 2)
+
+
+# Public callables outside ``ember``/``ember.nn.functional`` whose parameters are compared the
+# same way: nn.utils.rnn, and the constructors and forwards of the embedding and recurrent
+# layers (RNN, LSTM and GRU take ``*args, **kwargs`` in both, checked through RNNBase).
+LAYER_CALLABLES = [
+    "nn.utils.rnn.pad_sequence", "nn.utils.rnn.pack_padded_sequence",
+    "nn.utils.rnn.pad_packed_sequence", "nn.utils.rnn.pack_sequence",
+    "nn.utils.rnn.unpad_sequence", "nn.utils.rnn.unpack_sequence",
+    "nn.utils.rnn.invert_permutation", "nn.Embedding.__init__", "nn.Embedding.from_pretrained",
+    "nn.Embedding.forward", "nn.RNNBase.__init__", "nn.RNN.forward", "nn.LSTM.forward",
+    "nn.GRU.forward", "nn.RNNCell.__init__", "nn.LSTMCell.__init__", "nn.GRUCell.__init__",
+    "nn.RNNCell.forward", "nn.LSTMCell.forward", "nn.GRUCell.forward",
+]
+
+
+def _attribute(module, dotted: str):
+    for name in dotted.split("."):
+        module = getattr(module, name)
+    return module
+
+
+@pytest.mark.parametrize("name", LAYER_CALLABLES)
+def test_layer_parameters_match_pytorch(name):
+    assert (ember_signature(_attribute(ember, name))
+            == torch_signatures(_attribute(torch, name), name.rsplit(".", 1)[-1])[0])

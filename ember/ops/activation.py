@@ -15,11 +15,10 @@ import numpy as np
 
 from .. import random
 from .._backend import array_module
-from .._tensor import Tensor
+from .._tensor import Tensor, type_name
 from ..autograd import inplace
 from ..autograd.function import Function
 from .elementwise import stable_sigmoid, to_dtype, zero_where
-from .reduction import sum_of_squares
 from .shape import normalize_dim
 
 # ---- softmax -----------------------------------------------------------------------------
@@ -133,41 +132,70 @@ class EluInplace(Elu):
 
 
 # erfc by a Chebyshev series in t = 2 / (2 + z): log(erfc(z) * exp(z^2) / t) is smooth on
-# z >= 0 including infinity, so 21 terms give about 1e-13 relative error up to z = 26, where
-# erfc underflows float64. NumPy has no erf; the series is fitted once, from math.erfc.
-_ERFC_TERMS = 21
-_ERFC_LARGEST = 26.0
-_ERFC_SMALLEST_T = 2.0 / (2.0 + _ERFC_LARGEST)
+# z >= 0 including infinity, so few terms give high accuracy. NumPy has no erf; the series is
+# fitted once per (terms, range), from math.erfc. For float64 results, 21 terms give about
+# 1e-13 relative error up to z = 26, where erfc underflows float64. Float32 (and float16)
+# results are computed in float32 with 9 terms up to z = 6 (about 1e-7; beyond 6, 1 - erfc
+# rounds to 1): a quarter of the passes over half the bytes, which matters because GELU's
+# erf dominated a small transformer's training step.
+_ERFC_SERIES = {np.dtype(np.float64): (21, 26.0), np.dtype(np.float32): (9, 6.0)}
 
 
 @functools.cache
-def _erfc_coefficients() -> tuple:
+def _erfc_coefficients(terms: int, largest: float) -> tuple:
+    """The series' coefficients as a polynomial in u (t mapped to [-1, 1]), highest power
+    first. Horner's rule on them takes two passes a term where Clenshaw's recurrence takes
+    three; the conversion from the Chebyshev basis costs no accuracy here, since the
+    coefficients fall faster (by 4x or more a term) than the power basis grows (2.4x)."""
     def log_scaled_erfc(t):
         z = 2.0 / t - 2.0
         return np.log(np.vectorize(math.erfc)(z) / t) + z * z
 
-    series = np.polynomial.Chebyshev.interpolate(log_scaled_erfc, _ERFC_TERMS - 1,
-                                                 domain=[_ERFC_SMALLEST_T, 1.0])
-    return tuple(series.coef.tolist())
+    series = np.polynomial.Chebyshev.interpolate(log_scaled_erfc, terms - 1,
+                                                 domain=[2.0 / (2.0 + largest), 1.0])
+    return tuple(np.polynomial.chebyshev.cheb2poly(series.coef)[::-1].tolist())
 
 
 def _erfc_nonnegative(z):
-    """erfc(z) for z >= 0 (an array, float64), to about 1e-13 relative error."""
-    coefficients = _erfc_coefficients()
-    t = 2.0 / (2.0 + z)
-    u = (2.0 * t - 1.0 - _ERFC_SMALLEST_T) / (1.0 - _ERFC_SMALLEST_T)  # t's domain to [-1, 1]
-    # Clenshaw's recurrence sums the series without forming the polynomials.
-    b1, b2 = 0.0, 0.0
-    for c in coefficients[:0:-1]:
-        b1, b2 = 2.0 * u * b1 - b2 + c, b1
-    series = u * b1 - b2 + coefficients[0]
-    return t * array_module(z).exp(series - z * z)
+    """erfc(z) for z >= 0, a float64 or float32 array, by the series for its dtype.
+
+    Overwrites ``z``'s own memory (callers pass a temporary).
+    """
+    xp = array_module(z)
+    terms, largest = _ERFC_SERIES[z.dtype]
+    coefficients = _erfc_coefficients(terms, largest)
+    smallest_t = 2.0 / (2.0 + largest)
+    xp.minimum(z, largest, out=z)  # past the fitted range the series diverges; erfc is ~0
+    t = z + 2.0
+    xp.divide(2.0, t, out=t)
+    u = t * (2.0 / (1.0 - smallest_t))  # t's domain mapped to [-1, 1]
+    u -= (1.0 + smallest_t) / (1.0 - smallest_t)
+    series = u * coefficients[0]
+    series += coefficients[1]
+    for c in coefficients[2:]:
+        series *= u
+        series += c
+    z *= z
+    series -= z
+    xp.exp(series, out=series)
+    series *= t
+    return series
 
 
 def _erf(z):
-    """erf(z) for a float64 array, to about 1e-13 absolute error (erf is odd)."""
+    """erf(z) for a float64 or float32 array (erf is odd)."""
     xp = array_module(z)
-    return xp.sign(z) * (1.0 - _erfc_nonnegative(xp.abs(z)))
+    result = _erfc_nonnegative(xp.abs(z))
+    xp.subtract(1.0, result, out=result)
+    result *= xp.sign(z)  # not copysign: erf(0) is exactly 0, where 1 - erfc(0) is ~1e-14
+    return result
+
+
+# Elements per piece of ``_normal_cdf``: the series makes a dozen temporaries, and at this
+# size they stay in cache and malloc hands the same blocks back for the next piece, where
+# whole-array temporaries of a transformer's activations are mapped afresh (page faults) each
+# time; pieces were 5x faster for a (12, 64, 512) float32 input.
+_CDF_PIECE = 1 << 16
 
 
 def _normal_cdf(x):
@@ -176,8 +204,17 @@ def _normal_cdf(x):
     Formed as PyTorch forms it, so that far in the lower tail it rounds to exactly 0 as
     PyTorch's does (and ``gelu`` gives -0.0 there, not a tiny number).
     """
-    erf = _erf(x.astype(np.float64) * (1.0 / math.sqrt(2.0))).astype(x.dtype, copy=False)
-    return 0.5 * (1 + erf)
+    flat = x.reshape(-1)
+    cdf = array_module(x).empty(flat.shape, x.dtype)
+    for start in range(0, flat.size, _CDF_PIECE):
+        piece = flat[start:start + _CDF_PIECE]
+        z = piece.astype(np.float64 if x.dtype.itemsize >= 8 else np.float32)
+        z *= 1.0 / math.sqrt(2.0)
+        erf = _erf(z).astype(x.dtype, copy=False)
+        erf += 1
+        erf *= 0.5
+        cdf[start:start + _CDF_PIECE] = erf
+    return cdf.reshape(x.shape)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -190,16 +227,19 @@ class Gelu(Function):
     @staticmethod
     def forward(ctx, input, approximate):
         xp = array_module(input)
-        ctx.save_for_backward(input)
         ctx.approximate = approximate
         if approximate == "tanh":
+            ctx.save_for_backward(input, None)
             inner = _SQRT_2_OVER_PI * (input + _GELU_TANH_CUBIC * input * input * input)
             return 0.5 * input * (1 + xp.tanh(inner))
-        return input * _normal_cdf(input)
+        # The CDF is kept for backward's slope: computing erf is most of GELU's time.
+        cdf = _normal_cdf(input)
+        ctx.save_for_backward(input, cdf)
+        return input * cdf
 
     @staticmethod
     def backward(ctx, grad_output):
-        input, = ctx.saved_tensors
+        input, cdf = ctx.saved_tensors
         xp = array_module(input)
         if ctx.approximate == "tanh":
             inner = _SQRT_2_OVER_PI * (input + _GELU_TANH_CUBIC * input * input * input)
@@ -207,9 +247,15 @@ class Gelu(Function):
             d_inner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_TANH_CUBIC * input * input)
             slope = 0.5 * (1 + tanh) + 0.5 * input * (1 - tanh * tanh) * d_inner
         else:
-            density = xp.exp(-0.5 * input * input) * (1.0 / math.sqrt(2.0 * math.pi))
-            slope = _normal_cdf(input) + input * density
-        return grad_output * slope, None
+            # cdf + input * density, in one temporary (an array also for 0-d input).
+            slope = xp.multiply(input, input, out=xp.empty_like(input))
+            slope *= -0.5
+            xp.exp(slope, out=slope)
+            slope *= input
+            slope *= 1.0 / math.sqrt(2.0 * math.pi)
+            slope += cdf
+        slope *= grad_output
+        return slope, None
 
 
 class Silu(Function):
@@ -268,6 +314,221 @@ class Hardtanh(Function):
         return zero_where(grad_output, outside), None, None
 
 
+
+class Mish(Function):
+    """``x * tanh(softplus(x))``."""
+
+    @staticmethod
+    def forward(ctx, input):
+        xp = array_module(input)
+        ctx.save_for_backward(input)
+        return input * xp.tanh(xp.logaddexp(0, input)).astype(input.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        xp = array_module(input)
+        tanh = xp.tanh(xp.logaddexp(0, input)).astype(input.dtype, copy=False)
+        # d/dx [x * tanh(sp(x))] = tanh(sp) + x * (1 - tanh(sp)^2) * sigmoid(x)
+        return grad_output * (tanh + input * stable_sigmoid(input) * (1 - tanh * tanh))
+
+
+class MishInplace(Mish):
+    node_name = "MishBackward0"  # PyTorch's in-place mish keeps the out-of-place node name
+
+
+class Hardswish(Function):
+    """``x * relu6(x + 3) / 6``: 0 below -3, x above 3, a quadratic in between."""
+
+    @staticmethod
+    def forward(ctx, input):
+        xp = array_module(input)
+        ctx.save_for_backward(input)
+        return input * xp.clip(input + 3, 0, 6).astype(input.dtype, copy=False) / 6
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        xp = array_module(input)
+        middle = grad_output * (input / 3 + 0.5)
+        return xp.where(input < -3, 0, xp.where(input <= 3, middle, grad_output))
+
+
+class Hardsigmoid(Function):
+    """``relu6(x + 3) / 6``: a piecewise-linear sigmoid."""
+
+    @staticmethod
+    def forward(ctx, input):
+        xp = array_module(input)
+        ctx.save_for_backward(input)
+        return xp.clip(input + 3, 0, 6).astype(input.dtype, copy=False) / 6
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        return zero_where(grad_output / 6, (input <= -3) | (input >= 3))
+
+
+class ScaledElu(Function):
+    """``scale * elu(x * input_scale, alpha)``: selu and celu are PyTorch's ``elu`` with
+    these extra factors, so their nodes are named after elu (selu) or celu."""
+
+    node_name = "EluBackward0"
+
+    @staticmethod
+    def forward(ctx, input, alpha, scale, input_scale):
+        xp = array_module(input)
+        ctx.save_for_backward(input)
+        ctx.factors = (alpha, scale, input_scale)
+        negative = alpha * xp.expm1(input * input_scale)
+        return (scale * xp.where(input > 0, input, negative)).astype(input.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        xp = array_module(input)
+        alpha, scale, input_scale = ctx.factors
+        slope = xp.where(input <= 0, scale * alpha * input_scale * xp.exp(input * input_scale),
+                         scale).astype(input.dtype, copy=False)
+        return grad_output * slope, None, None, None
+
+
+class ScaledEluInplace(ScaledElu):
+    node_name = "EluBackward1"
+
+
+class Celu(ScaledElu):
+    node_name = "CeluBackward0"
+
+
+class CeluInplace(ScaledElu):
+    node_name = "CeluBackward1"
+
+
+class Threshold(Function):
+    """``x`` where ``x > threshold``, else ``value``."""
+
+    @staticmethod
+    def forward(ctx, input, threshold, value):
+        xp = array_module(input)
+        ctx.save_for_backward(input)
+        ctx.threshold = threshold
+        return xp.where(input > threshold, input, value).astype(input.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        return zero_where(grad_output, input <= ctx.threshold), None, None
+
+
+class ThresholdInplace(Threshold):
+    node_name = "ThresholdBackward1"
+
+
+class LogSigmoid(Function):
+    """``log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))``, which never overflows."""
+
+    @staticmethod
+    def forward(ctx, input):
+        xp = array_module(input)
+        ctx.save_for_backward(input)
+        return (xp.minimum(input, 0) - xp.log1p(xp.exp(-xp.abs(input)))).astype(
+            input.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        return grad_output * stable_sigmoid(-input)
+
+
+class Glu(Function):
+    """The gated linear unit: ``a * sigmoid(b)`` for the halves a, b of ``dim``."""
+
+    @staticmethod
+    def forward(ctx, input, dim):
+        xp = array_module(input)
+        first, second = xp.split(input, 2, axis=dim)
+        gate = stable_sigmoid(second)
+        ctx.save_for_backward(input)
+        ctx.dim = dim
+        return first * gate
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        xp = array_module(input)
+        first, second = xp.split(input, 2, axis=ctx.dim)
+        gate = stable_sigmoid(second)
+        grad_first = grad_output * gate
+        grad_second = grad_first * first * (1 - gate)
+        return xp.concatenate([grad_first, grad_second], axis=ctx.dim), None
+
+
+class Hardshrink(Function):
+    """``x`` where ``|x| > lambd``, else 0."""
+
+    @staticmethod
+    def forward(ctx, input, lambd):
+        xp = array_module(input)
+        ctx.save_for_backward(input)
+        ctx.lambd = lambd
+        return xp.where((input >= -lambd) & (input <= lambd), 0, input).astype(input.dtype,
+                                                                              copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        return zero_where(grad_output, (input >= -ctx.lambd) & (input <= ctx.lambd)), None
+
+
+class Softshrink(Function):
+    """``x`` moved ``lambd`` towards 0, and 0 where ``|x| <= lambd``."""
+
+    @staticmethod
+    def forward(ctx, input, lambd):
+        xp = array_module(input)
+        ctx.save_for_backward(input)
+        ctx.lambd = lambd
+        shrunk = xp.where(input > lambd, input - lambd, xp.where(input < -lambd,
+                                                                 input + lambd, 0))
+        return shrunk.astype(input.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        return zero_where(grad_output, (input >= -ctx.lambd) & (input <= ctx.lambd)), None
+
+
+class PreluKernel(Function):
+    """``x`` where positive, ``weight * x`` elsewhere, with one weight per channel (dim 1)
+    or one for all."""
+
+    @staticmethod
+    def forward(ctx, input, weight):
+        xp = array_module(input)
+        shape = (1, -1) + (1,) * (input.ndim - 2) if input.ndim >= 2 and weight.size > 1 \
+            else (1,) * max(input.ndim, 1)
+        slope = weight.reshape(shape)
+        ctx.save_for_backward(input, weight)
+        ctx.shape = shape
+        return xp.where(input > 0, input, slope * input).astype(input.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight = ctx.saved_tensors
+        xp = array_module(input)
+        positive = input > 0
+        grad_input = grad_weight = None
+        if ctx.needs_input_grad[0]:
+            grad_input = xp.where(positive, grad_output, weight.reshape(ctx.shape) * grad_output)
+        if ctx.needs_input_grad[1]:
+            negative_part = xp.where(positive, 0, grad_output * input)
+            axes = tuple(d for d in range(input.ndim) if ctx.shape[d] == 1) \
+                if weight.size > 1 else None
+            grad_weight = negative_part.sum(axis=axes).reshape(weight.shape)
+        return grad_input, grad_weight
+
+
 # ---- normalization -----------------------------------------------------------------------
 
 def _normalization_backward(grad_normalized, normalized, inverse_std, axes):
@@ -278,7 +539,11 @@ def _normalization_backward(grad_normalized, normalized, inverse_std, axes):
     """
     mean_grad = grad_normalized.mean(axis=axes, keepdims=True)
     mean_projection = (grad_normalized * normalized).mean(axis=axes, keepdims=True)
-    return inverse_std * (grad_normalized - mean_grad - normalized * mean_projection)
+    grad_input = normalized * mean_projection
+    array_module(grad_input).subtract(grad_normalized, grad_input, out=grad_input)
+    grad_input -= mean_grad
+    grad_input *= inverse_std
+    return grad_input
 
 
 class NativeBatchNorm(Function):
@@ -339,7 +604,12 @@ class NativeBatchNorm(Function):
 
 
 class NativeLayerNorm(Function):
-    """Layer normalization over the last ``len(normalized_shape)`` dimensions."""
+    """Layer normalization over the last ``len(normalized_shape)`` dimensions.
+
+    Written with as few whole-array temporaries as the arithmetic allows (in-place steps,
+    the sums of squares as a row-wise dot product): a transformer calls it twice per block,
+    and at its sizes each temporary costs more than the arithmetic on it.
+    """
 
     @staticmethod
     def forward(ctx, input, weight, bias, normalized_ndim, eps):
@@ -350,12 +620,16 @@ class NativeLayerNorm(Function):
         wide = np.float64 if input.dtype.kind == "f" and input.dtype.itemsize < 8 else None
         mean = input.mean(axis=axes, keepdims=True, dtype=wide)
         deviations = input - mean
-        variance = sum_of_squares(deviations, axes, True) / count
-        inverse_std = (1 / xp.sqrt(variance + eps)).astype(input.dtype, copy=False)
-        normalized = (deviations * inverse_std).astype(input.dtype, copy=False)
-        output = normalized if weight is None else normalized * weight
+        variance = _row_sums_of_squares(deviations, normalized_ndim).reshape(mean.shape)
+        variance /= count
+        variance += eps
+        inverse_std = (1 / xp.sqrt(variance)).astype(input.dtype, copy=False)
+        deviations *= inverse_std
+        output = deviations.astype(input.dtype, copy=False)
+        if weight is not None:
+            output *= weight
         if bias is not None:
-            output = output + bias
+            output += bias
         # As PyTorch: the input, its mean and 1/std, from which backward rebuilds
         # ``normalized``; an in-place change to the input is then caught, and one to the
         # output does no harm.
@@ -366,19 +640,29 @@ class NativeLayerNorm(Function):
     @staticmethod
     def backward(ctx, grad_output):
         input, mean, inverse_std, weight = ctx.saved_tensors
-        normalized = ((input - mean) * inverse_std).astype(input.dtype, copy=False)
+        normalized = input - mean
+        normalized *= inverse_std
+        normalized = normalized.astype(input.dtype, copy=False)
         needs_input, needs_weight, needs_bias = ctx.needs_input_grad[:3]
         leading = tuple(range(grad_output.ndim - len(ctx.axes)))
         grad_input = grad_weight = grad_bias = None
-        if needs_input:
-            grad_normalized = grad_output if weight is None else grad_output * weight
-            grad_input = _normalization_backward(grad_normalized, normalized, inverse_std,
-                                                 ctx.axes)
         if needs_weight:
             grad_weight = (grad_output * normalized).sum(axis=leading)
         if needs_bias:
             grad_bias = grad_output.sum(axis=leading)
+        if needs_input:
+            grad_normalized = grad_output if weight is None else grad_output * weight
+            grad_input = _normalization_backward(grad_normalized, normalized, inverse_std,
+                                                 ctx.axes)
         return grad_input, grad_weight, grad_bias, None, None
+
+
+def _row_sums_of_squares(deviations, normalized_ndim: int):
+    """Each sum of squares over the last ``normalized_ndim`` dimensions, as a dot product of
+    the rows with themselves (no array of squares)."""
+    leading = deviations.shape[:deviations.ndim - normalized_ndim]
+    rows = deviations.reshape(math.prod(leading), -1 if deviations.size else 0)
+    return array_module(rows).einsum("ij,ij->i", rows, rows)
 
 
 # ---- the plain functions -----------------------------------------------------------------
@@ -622,4 +906,202 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
         raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input "
                            f"with shape [*, {', '.join(str(s) for s in normalized_shape)}], "
                            f"but got input of size{list(input.shape)}")
+    for parameter in (weight, bias):
+        # PyTorch's CPU kernel takes float32 parameters with lower-precision input only.
+        if parameter is not None and parameter.dtype != input.dtype and \
+                input.dtype.itemsize >= 4:
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float"
+                               if input.dtype.itemsize == 4 else
+                               "mixed dtype (CPU): all inputs must share same datatype.")
     return NativeLayerNorm.apply(input, weight, bias, count, eps)
+
+
+def mish(input, inplace: bool = False):
+    """``x * tanh(softplus(x))``, a smooth self-gated activation.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.mish(ember.tensor([-1.0, 0.0, 1.0]))
+        tensor([-0.3034,  0.0000,  0.8651])
+    """
+    if inplace:
+        return input._inplace(MishInplace.apply)
+    return Mish.apply(input)
+
+
+def hardswish(input, inplace: bool = False):
+    """``x * relu6(x + 3) / 6``, MobileNetV3's cheap swish.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.hardswish(ember.tensor([-4.0, 1.0, 4.0]))
+        tensor([-0.0000, 0.6667, 4.0000])
+    """
+    if inplace:
+        return input._inplace(Hardswish.apply)
+    return Hardswish.apply(input)
+
+
+def hardsigmoid(input, inplace: bool = False):
+    """``relu6(x + 3) / 6``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.hardsigmoid(ember.tensor([-4.0, 0.0, 1.5]))
+        tensor([0.0000, 0.5000, 0.7500])
+    """
+    if inplace:
+        return input._inplace(Hardsigmoid.apply)
+    return Hardsigmoid.apply(input)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace: bool = False):
+    """``scale * elu(x, alpha)`` with the self-normalizing constants (Klambauer et al., 2017)
+    ``alpha = 1.6733`` and ``scale = 1.0507``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.selu(ember.tensor([-1.0, 1.0]))
+        tensor([-1.1113,  1.0507])
+    """
+    if inplace:
+        return input._inplace(ScaledEluInplace.apply, _SELU_ALPHA, _SELU_SCALE, 1.0)
+    return ScaledElu.apply(input, _SELU_ALPHA, _SELU_SCALE, 1.0)
+
+
+def celu(input, alpha: float = 1.0, inplace: bool = False):
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.celu(ember.tensor([-1.0, 1.0]), alpha=2.0)
+        tensor([-0.7869,  1.0000])
+    """
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    if inplace:
+        return input._inplace(CeluInplace.apply, alpha, 1.0, 1.0 / alpha)
+    return Celu.apply(input, alpha, 1.0, 1.0 / alpha)
+
+
+def threshold(input, threshold: float, value: float, inplace: bool = False):
+    """``x`` where ``x > threshold``, else ``value``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.threshold(ember.tensor([0.5, 2.0]), 1.0, -1.0)
+        tensor([-1.,  2.])
+    """
+    if inplace:
+        return input._inplace(ThresholdInplace.apply, threshold, value)
+    return Threshold.apply(input, threshold, value)
+
+
+def logsigmoid(input):
+    """``log(sigmoid(x))``, computed without overflow.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.logsigmoid(ember.tensor([0.0, -100.0]))
+        tensor([  -0.6931, -100.0000])
+    """
+    return LogSigmoid.apply(input)
+
+
+def glu(input, dim: int = -1):
+    """The gated linear unit: split ``dim`` in halves a and b, return ``a * sigmoid(b)``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.glu(ember.tensor([2.0, 0.0]))
+        tensor([1.])
+    """
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    dim = normalize_dim(dim, input.ndim)
+    if input.shape[dim] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim} is size "
+                           f"{input.shape[dim]}")
+    return Glu.apply(input, dim)
+
+
+def hardshrink(input, lambd: float = 0.5):
+    """``x`` where ``|x| > lambd``, else 0.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.hardshrink(ember.tensor([-1.0, 0.3, 0.7]))
+        tensor([-1.0000,  0.0000,  0.7000])
+    """
+    return Hardshrink.apply(input, lambd)
+
+
+def softshrink(input, lambd: float = 0.5):
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.softshrink(ember.tensor([-1.0, 0.3, 0.7]))
+        tensor([-0.5000,  0.0000,  0.2000])
+    """
+    if lambd < 0:
+        largest = float(np.finfo(input._data.dtype).max)
+        dtype = type_name(input).removeprefix("ember.").removesuffix("Tensor")
+        raise RuntimeError(f"lambda must be in range [0, {largest:g}] for input dtype {dtype}, "
+                           f"but found {lambd:g}")
+    return Softshrink.apply(input, lambd)
+
+
+def prelu(input, weight):
+    """``x`` where positive, ``weight * x`` elsewhere; ``weight`` holds one slope, or one per
+    channel (dimension 1).
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.prelu(ember.tensor([-2.0, 3.0]), ember.tensor([0.25]))
+        tensor([-0.5000,  3.0000])
+    """
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if weight.numel() != 1 and weight.numel() != channels:
+        raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
+                           f"parameter numbers = {weight.numel()} and channel size = "
+                           f"{channels}.")
+    return PreluKernel.apply(input, weight)
+
+
+def softsign(input):
+    """``x / (1 + |x|)``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.softsign(ember.tensor([-3.0, 1.0]))
+        tensor([-0.7500,  0.5000])
+    """
+    return input / (input.abs() + 1)
+
+
+def tanhshrink(input):
+    """``x - tanh(x)``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.tanhshrink(ember.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.2384])
+    """
+    return input - input.tanh()
+
+
+def softmin(input, dim=None, _stacklevel: int = 3, dtype=None):
+    """``softmax(-x)`` along ``dim``: the smallest entries get the largest weights.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.softmin(ember.tensor([1.0, 2.0]), dim=0)
+        tensor([0.7311, 0.2689])
+    """
+    input, dim = _softmax_arguments(input, dim, dtype, "softmin")
+    return Softmax.apply(-input, dim)

@@ -10,11 +10,16 @@ from .elementwise import write_out
 from .shape import sizes_from
 
 
+def _device(device) -> _backend.device:
+    """The device a new tensor goes to: ``device``, or else the default device."""
+    return _backend.default_device if device is None else _backend.device(device)
+
+
 def _finish(array, dtype=None, device=None, requires_grad=False):
     if dtype is not None and array.dtype != dtype.numpy:
         array = array.astype(dtype.numpy)
-    if device is not None:
-        array = _backend.move(array, _backend.device(device))
+    if device is not None or _backend.default_device is not _backend.CPU:
+        array = _backend.move(array, _device(device))
     tensor = Tensor._wrap(array)
     if requires_grad:
         if array.dtype.kind not in "fc":
@@ -118,7 +123,7 @@ def from_numpy(ndarray: np.ndarray):
 
 def _filled(fill, size, dtype, device, requires_grad):
     shape = sizes_from(size)
-    xp = _backend.module_for(_backend.device(device or "cpu"))
+    xp = _backend.module_for(_device(device))
     return _finish(fill(xp, shape, _numpy_dtype(dtype)), None, device, requires_grad)
 
 
@@ -194,7 +199,7 @@ def empty_strided(size, stride, *, dtype=None, device=None, requires_grad: bool 
         raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality of "
                            f"strides ({len(stride)})")
     numpy_dtype = _numpy_dtype(dtype)
-    xp = _backend.module_for(_backend.device(device or "cpu"))
+    xp = _backend.module_for(_device(device))
     extent = 1 + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else 0
     buffer = xp.empty(extent, numpy_dtype)
     itemsize = np.dtype(numpy_dtype).itemsize
@@ -269,7 +274,7 @@ def rand(*size, generator=None, out=None, dtype=None, device=None,
     """Uniform samples from [0, 1) (into ``out`` when given)."""
     def make(dtype):
         array = random.uniform(sizes_from(size), 0.0, 1.0, _numpy_dtype(dtype),
-                               _backend.device(device or "cpu"), generator)
+                               _device(device), generator)
         return _finish(array, None, None, requires_grad)
     return _into("rand", make, out, dtype, requires_grad)
 
@@ -279,7 +284,7 @@ def randn(*size, generator=None, out=None, dtype=None, device=None,
     """Standard normal samples (into ``out`` when given)."""
     def make(dtype):
         array = random.normal(sizes_from(size), 0.0, 1.0, _numpy_dtype(dtype),
-                              _backend.device(device or "cpu"), generator)
+                              _device(device), generator)
         return _finish(array, None, None, requires_grad)
     return _into("randn", make, out, dtype, requires_grad)
 
@@ -312,7 +317,7 @@ def normal(mean: float, std: float, size, *, generator=None, dtype=None, device=
            requires_grad: bool = False):
     """Normal samples of mean ``mean`` and standard deviation ``std`` (numbers), of ``size``."""
     array = random.normal(sizes_from((size,)), mean, std, _numpy_dtype(dtype),
-                          _backend.device(device or "cpu"), generator)
+                          _device(device), generator)
     return _finish(array, None, None, requires_grad)
 
 
