@@ -673,14 +673,17 @@ class Sinc(_UnaryMath):
 
 def _erf(xp, a):
     # The series lives with gelu, which needed erf first; imported here, not at the top,
-    # because ember.ops.activation imports this module.
+    # because ember.ops.activation imports this module. It works on 1-d (or larger) float64
+    # arrays, in their own memory: a flat float64 copy of ``a`` is both.
     from .activation import _erf as erf_float64
-    return erf_float64(a.astype(np.float64)).astype(a.dtype, copy=False)
+    wide = a.astype(np.float64).reshape(-1)
+    return erf_float64(wide).reshape(a.shape).astype(a.dtype, copy=False)
 
 
 def _erfc(xp, a):
     from .activation import _erfc_nonnegative
-    tail = _erfc_nonnegative(xp.abs(a).astype(np.float64))
+    wide = a.astype(np.float64).reshape(-1)
+    tail = _erfc_nonnegative(xp.abs(wide)).reshape(a.shape)
     return xp.where(a >= 0, tail, 2.0 - tail).astype(a.dtype, copy=False)
 
 
