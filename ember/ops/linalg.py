@@ -1074,9 +1074,9 @@ def qr(A, mode: str = "reduced", *, out=None):
     Example:
         >>> import ember
         >>> Q, R = ember.linalg.qr(ember.tensor([[3.0, 0.0], [4.0, 1.0]]))
-        >>> (Q @ R).round(decimals=4)
-        tensor([[3., 0.],
-                [4., 1.]])
+        >>> R.abs()
+        tensor([[5.0000, 0.8000],
+                [0.0000, 0.6000]])
     """
     if A.ndim < 2:
         raise RuntimeError("linalg.qr: The input tensor A must have at least 2 dimensions.")
