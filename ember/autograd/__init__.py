@@ -8,7 +8,7 @@ from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, se
 from .gradcheck import gradcheck
 
 __all__ = ["Function", "FunctionCtx", "backward", "grad", "gradcheck", "no_grad", "enable_grad",
-           "set_grad_enabled", "is_grad_enabled", "inference_mode"]
+           "set_grad_enabled", "is_grad_enabled", "inference_mode", "functional", "profiler"]
 
 
 def _as_list(x):
@@ -100,3 +100,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "is the desired behavior.")
         gradients.append(None if result is None else _tensor.Tensor._wrap(result))
     return tuple(gradients)
+
+
+# Submodules that use ``grad`` and ``Function`` above, as torch.autograd imports them.
+from . import functional, profiler  # noqa: E402
