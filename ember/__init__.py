@@ -40,7 +40,6 @@ from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, s
 from . import autograd, cuda, nn, optim, utils  # noqa: E402
 from . import (accelerator, amp, backends, cpu, distributed, mps,  # noqa: E402
                multiprocessing, onnx, version)
-from . import profiler  # noqa: E402
 from .amp import autocast  # noqa: E402
 from .backends import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
 from .ops.activation import log_softmax_along as log_softmax  # noqa: E402
@@ -90,3 +89,11 @@ def square(input: Tensor, *, out=None) -> Tensor:
     """``input ** 2``, elementwise."""
     return _write_out("square", input ** 2, out)
 
+
+def __getattr__(name: str):
+    # ``ember.profiler`` (torch.profiler) is an attribute after ``import ember``, as in PyTorch,
+    # loaded on first use so that importing ember does not pay for it.
+    if name == "profiler":
+        import importlib
+        return importlib.import_module(f"{__name__}.profiler")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

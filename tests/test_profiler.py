@@ -180,3 +180,21 @@ def test_profile_without_schedule_records_everything():
         ember.ones(2).log()
     assert saved == [prof] and keys(prof) == ["Exp", "Log"]
     assert ember.profiler.record_function is profiler.record_function
+
+
+def test_import_ember_loads_neither_profiler_nor_autograd_functional():
+    # They load on first use (ember.profiler, ember.autograd.profiler/.functional), so
+    # importing ember does not pay for them.
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = ("import sys, ember\n"
+            "lazy = ['ember.profiler', 'ember.autograd.profiler', 'ember.autograd.functional',\n"
+            "        'ember.utils.tensorboard', 'ember.vision.io']\n"
+            "print([name for name in lazy if name in sys.modules])\n"
+            "print(ember.profiler.profile.__module__, ember.autograd.functional.__name__)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "PYTHONPATH": root})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[]", "ember.profiler ember.autograd.functional"]

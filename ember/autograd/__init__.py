@@ -1,5 +1,7 @@
 """Reverse-mode automatic differentiation: ``backward``, ``grad``, ``Function``, ``gradcheck``."""
 
+import importlib
+
 from .. import _tensor
 from . import engine
 from .function import FunctionCtx
@@ -102,5 +104,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(gradients)
 
 
-# Submodules that use ``grad`` and ``Function`` above, as torch.autograd imports them.
-from . import functional, profiler  # noqa: E402
+def __getattr__(name: str):
+    # ``functional`` and ``profiler`` are attributes as in torch.autograd, loaded on first use
+    # so that importing ember does not pay for them.
+    if name in ("functional", "profiler"):
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,6 +14,8 @@ autograd does not compute; they raise NotImplementedError, as ``create_graph=Tru
 """
 
 from .. import _tensor
+from ..ops.creation import zeros_like
+from ..ops.shape import stack
 from . import grad as autograd_grad
 from .grad_mode import enable_grad
 
@@ -36,8 +38,6 @@ def _as_tuple(value, arg_name: str, fn_name: str):
 
 
 def _zeros_like(tensor):
-    # ember.ops imports Tensor, whose module imports this package: ops are imported at use.
-    from ..ops.creation import zeros_like
     return zeros_like(tensor).detach()
 
 
@@ -139,7 +139,6 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
 def _jacobians(outputs, inputs, strict: bool) -> tuple:
     """One tuple per output of its Jacobians (output shape + input shape) for every input,
     from one backward pass per output element."""
-    from ..ops.shape import stack
     jacobians = []
     for out_index, output in enumerate(outputs):
         rows = [[] for _ in inputs]

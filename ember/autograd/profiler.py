@@ -19,7 +19,6 @@ Example:
 """
 
 import contextlib
-import json
 import os
 import threading
 import time
@@ -173,6 +172,7 @@ class EventList(list):
 
     def export_chrome_trace(self, path: str) -> None:
         """Write the events in Chrome's trace format (open in chrome://tracing or Perfetto)."""
+        import json  # here, not at the top: importing ember would pay for it on every run
         trace = [{"name": event.name, "ph": "X", "ts": event.start_us,
                   "dur": event.cpu_time_total, "pid": os.getpid(), "tid": event.thread,
                   "cat": "cpu_op", "args": {"Input Dims": event.input_shapes}}
