@@ -236,3 +236,41 @@ def test_close_then_add_opens_a_new_file(tmp_path):
     files = event_files(str(tmp_path))
     assert len(files) == 2
     assert sorted(scalars(path) for path in files) == [[("x", 0, 1.0)], [("x", 1, 2.0)]]
+
+
+def plugin_content(value):
+    """(plugin name, content) of a Summary.Value's metadata."""
+    plugin_data = parse(parse(value[9][0])[1][0])
+    return plugin_data[1][0].decode(), plugin_data.get(2, [b""])[0]
+
+
+def test_add_hparams(tmp_path):
+    with SummaryWriter(log_dir=str(tmp_path)) as writer:
+        writer.add_hparams({"lr": 0.1, "opt": "adam", "bs": 32, "skip": None},
+                           {"hparam/acc": 0.75}, hparam_domain_discrete={"bs": [16, 32]},
+                           run_name="run1", global_step=4)
+    events = read_events(event_files(str(tmp_path / "run1"))[0])[1:]
+    tags = [event["values"][0][1][0].decode() for event in events]
+    assert tags == ["_hparams_/experiment", "_hparams_/session_start_info",
+                    "_hparams_/session_end_info", "hparam/acc"]
+    assert all(event["step"] == 4 for event in events)
+    contents = [plugin_content(event["values"][0]) for event in events[:3]]
+    assert all(name == "hparams" for name, _ in contents)
+    experiment = parse(parse(contents[0][1])[2][0])
+    infos = [parse(info) for info in experiment[4]]
+    assert [(i[1][0], i[4][0]) for i in infos] == [(b"lr", 3), (b"opt", 1), (b"bs", 3)]
+    domain = [parse(v) for v in parse(infos[2][5][0])[1]]
+    assert [struct.unpack("<d", v[2][0])[0] for v in domain] == [16.0, 32.0]
+    assert parse(parse(experiment[5][0])[1][0])[2] == [b"hparam/acc"]
+    start = {}
+    for entry in parse(parse(contents[1][1])[3][0])[1]:
+        entry = parse(entry)
+        start[entry[1][0].decode()] = parse(entry[2][0])
+    assert start["opt"][3] == [b"adam"]
+    assert struct.unpack("<d", start["lr"][2][0])[0] == 0.1 and "skip" not in start
+    assert parse(parse(contents[2][1])[4][0])[1] == [1]  # STATUS_SUCCESS
+    assert scalars(event_files(str(tmp_path / "run1"))[0]) == [("hparam/acc", 4, 0.75)]
+    with pytest.raises(TypeError, match="should be dictionary"):
+        writer.add_hparams([("lr", 0.1)], {})
+    with pytest.raises(ValueError, match="one of int, float, str, bool"):
+        writer.add_hparams({"lr": [0.1]}, {})

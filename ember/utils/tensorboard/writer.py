@@ -196,6 +196,77 @@ def histogram(tag: str, values, bins, max_bins=None) -> bytes:
     return _summary(_bytes_field(1, tag.encode()) + _bytes_field(5, histo))
 
 
+def _plugin_summary(tag: str, plugin_name: str, content: bytes) -> bytes:
+    """A ``Summary`` with one Value{tag = 1, metadata = 9} that only carries plugin data:
+    SummaryMetadata{plugin_data = 1: PluginData{plugin_name = 1, content = 2}}."""
+    plugin_data = _bytes_field(1, plugin_name.encode()) + _bytes_field(2, content)
+    return _summary(_bytes_field(1, tag.encode()) + _bytes_field(9, _bytes_field(1, plugin_data)))
+
+
+# The hparams plugin's messages: google.protobuf.Value{number_value = 2, string_value = 3,
+# bool_value = 4}, ListValue{values = 1}; HParamInfo{name = 1, type = 4, domain_discrete = 5};
+# MetricInfo{name = 1: MetricName{tag = 2}}; Experiment{hparam_infos = 4, metric_infos = 5};
+# SessionStartInfo{hparams = 1: map entries {key = 1, value = 2}}; SessionEndInfo{status = 1};
+# HParamsPluginData{experiment = 2, session_start_info = 3, session_end_info = 4}.
+_DATA_TYPE_STRING, _DATA_TYPE_FLOAT64 = 1, 3
+_STATUS_SUCCESS = 1
+
+
+def _struct_value(value) -> bytes:
+    if isinstance(value, str):
+        return _bytes_field(3, value.encode())
+    return _double_field(2, float(value))
+
+
+def hparams(hparam_dict: dict, metric_dict: dict, hparam_domain_discrete=None) -> tuple:
+    """The three ``Summary`` messages of TensorBoard's hparams plugin: the experiment (names
+    and types of the hyperparameters, names of the metrics), the session start (the values)
+    and the session end (success).
+
+    Numbers, bools (as PyTorch does, recorded as numbers) and one-element tensors are
+    FLOAT64 hyperparameters, strings STRING ones; None values are left out.
+    """
+    if not isinstance(hparam_dict, dict):
+        raise TypeError("parameter: hparam_dict should be a dictionary, nothing logged.")
+    if not isinstance(metric_dict, dict):
+        raise TypeError("parameter: metric_dict should be a dictionary, nothing logged.")
+    hparam_domain_discrete = hparam_domain_discrete or {}
+    if not isinstance(hparam_domain_discrete, dict):
+        raise TypeError("parameter: hparam_domain_discrete should be a dictionary, nothing "
+                        "logged.")
+    for key, domain in hparam_domain_discrete.items():
+        if (key not in hparam_dict or not isinstance(domain, list)
+                or not all(isinstance(d, type(hparam_dict[key])) for d in domain)):
+            raise TypeError(f"parameter: hparam_domain_discrete[{key}] should be a list of same "
+                            f"type as hparam_dict[{key}].")
+    infos, entries = b"", b""
+    for key, value in hparam_dict.items():
+        if value is None:
+            continue
+        if isinstance(value, _tensor.Tensor):
+            value = float(_as_numpy(value).reshape(-1)[0])
+            domain = None
+        elif isinstance(value, (int, float, str)):
+            domain = hparam_domain_discrete.get(key)
+        else:
+            raise ValueError("value should be one of int, float, str, bool, or torch.Tensor")
+        data_type = _DATA_TYPE_STRING if isinstance(value, str) else _DATA_TYPE_FLOAT64
+        entries += _bytes_field(1, _bytes_field(1, key.encode())
+                                + _bytes_field(2, _struct_value(value)))
+        info = _bytes_field(1, key.encode()) + _int_field(4, data_type)
+        if domain is not None:
+            info += _bytes_field(5, b"".join(_bytes_field(1, _struct_value(d)) for d in domain))
+        infos += _bytes_field(4, info)
+    metrics = b"".join(_bytes_field(5, _bytes_field(1, _bytes_field(2, key.encode())))
+                       for key in metric_dict)
+    experiment = _plugin_summary("_hparams_/experiment", "hparams",
+                                 _bytes_field(2, infos + metrics))
+    start = _plugin_summary("_hparams_/session_start_info", "hparams", _bytes_field(3, entries))
+    end = _plugin_summary("_hparams_/session_end_info", "hparams",
+                          _bytes_field(4, _int_field(1, _STATUS_SUCCESS)))
+    return experiment, start, end
+
+
 # --- writers --------------------------------------------------------------------------------
 
 _file_numbers = itertools.count()  # the last part of each event file's name, process-wide
@@ -274,7 +345,8 @@ def _tensorflow_bins() -> list:
 
 
 class SummaryWriter:
-    """Write scalars, text and histograms to event files in ``log_dir`` for TensorBoard.
+    """Write scalars, text, histograms and hyperparameters to event files in ``log_dir`` for
+    TensorBoard.
 
     Args:
         log_dir: the folder; by default ``runs/<Mon>DD_HH-MM-SS_<hostname><comment>``.
@@ -347,6 +419,23 @@ class SummaryWriter:
     def add_text(self, tag: str, text_string: str, global_step=None, walltime=None) -> None:
         """Log a string (shown by TensorBoard's text tab, as Markdown)."""
         self._get_file_writer().add_summary(text(tag, text_string), global_step, walltime)
+
+    def add_hparams(self, hparam_dict: dict, metric_dict: dict, hparam_domain_discrete=None,
+                    run_name=None, global_step=None) -> None:
+        """Log a run's hyperparameters and final metrics for TensorBoard's HParams tab, in the
+        folder ``<log_dir>/<run_name>`` (by default the current time); each metric is also
+        logged as a scalar there."""
+        if type(hparam_dict) is not dict or type(metric_dict) is not dict:
+            raise TypeError("hparam_dict and metric_dict should be dictionary.")
+        summaries = hparams(hparam_dict, metric_dict, hparam_domain_discrete)
+        if not run_name:
+            run_name = str(time.time())
+        log_dir = os.path.join(self._get_file_writer().get_logdir(), run_name)
+        with SummaryWriter(log_dir=log_dir) as run_writer:
+            for summary in summaries:
+                run_writer.file_writer.add_summary(summary, global_step)
+            for key, value in metric_dict.items():
+                run_writer.add_scalar(key, value, global_step)
 
     def add_histogram(self, tag: str, values, global_step=None, bins="tensorflow",
                       walltime=None, max_bins=None) -> None:
