@@ -274,3 +274,14 @@ def test_add_hparams(tmp_path):
         writer.add_hparams([("lr", 0.1)], {})
     with pytest.raises(ValueError, match="one of int, float, str, bool"):
         writer.add_hparams({"lr": [0.1]}, {})
+
+
+def test_add_scalar_new_style(tmp_path):
+    with SummaryWriter(log_dir=str(tmp_path)) as writer:
+        writer.add_scalar("a", 1.5, 1, new_style=True)
+        writer.add_scalar("b", 2.5, 2, new_style=True, double_precision=True)
+    values = [event["values"][0] for event in read_events(event_files(str(tmp_path))[0])[1:]]
+    assert [plugin_content(value) for value in values] == [("scalars", b""), ("scalars", b"")]
+    float_tensor, double_tensor = (parse(value[8][0]) for value in values)
+    assert float_tensor[1] == [1] and struct.unpack("<f", float_tensor[5][0]) == (1.5,)
+    assert double_tensor[1] == [2] and struct.unpack("<d", double_tensor[6][0]) == (2.5,)

@@ -144,13 +144,23 @@ def _as_numpy(value) -> np.ndarray:
                               "expected.")
 
 
-def scalar(tag: str, value) -> bytes:
-    """A ``Summary`` with one ``Value{tag = 1, simple_value = 2}``."""
+def scalar(tag: str, value, new_style: bool = False, double_precision: bool = False) -> bytes:
+    """A ``Summary`` with one ``Value{tag = 1, simple_value = 2}``; ``new_style``: with a
+    tensor instead, Value{tag = 1, tensor = 8, metadata = 9 (the "scalars" plugin)}, the
+    tensor a TensorProto{dtype = 1 (DT_FLOAT or DT_DOUBLE), float_val = 5 or double_val = 6}."""
     array = _as_numpy(value).squeeze()
     if array.ndim != 0:
         raise AssertionError(f"Tensor should contain one element (0 dimensions). Was given "
                              f"size: {array.size} and {array.ndim} dimensions.")
-    return _summary(_bytes_field(1, tag.encode()) + _float_field(2, float(array)))
+    if not new_style:
+        return _summary(_bytes_field(1, tag.encode()) + _float_field(2, float(array)))
+    if double_precision:
+        tensor = _int_field(1, 2) + _bytes_field(6, struct.pack("<d", float(array)))
+    else:
+        tensor = _int_field(1, 1) + _bytes_field(5, struct.pack("<f", float(array)))
+    metadata = _bytes_field(1, _bytes_field(1, b"scalars"))
+    return _summary(_bytes_field(1, tag.encode()) + _bytes_field(8, tensor)
+                    + _bytes_field(9, metadata))
 
 
 def text(tag: str, text_string: str) -> bytes:
@@ -397,11 +407,10 @@ class SummaryWriter:
 
     def add_scalar(self, tag: str, scalar_value, global_step=None, walltime=None,
                    new_style: bool = False, double_precision: bool = False) -> None:
-        """Log one number (a float, int, 0-d or one-element Tensor or array) under ``tag``."""
-        if new_style:
-            raise NotImplementedError("ember's SummaryWriter writes scalars as simple_value "
-                                      "(new_style=False)")
-        self._get_file_writer().add_summary(scalar(tag, scalar_value), global_step, walltime)
+        """Log one number (a float, int, 0-d or one-element Tensor or array) under ``tag``;
+        ``new_style`` stores it as a one-element tensor (float64 with ``double_precision``)."""
+        summary = scalar(tag, scalar_value, new_style, double_precision)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
 
     def add_scalars(self, main_tag: str, tag_scalar_dict: dict, global_step=None,
                     walltime=None) -> None:
