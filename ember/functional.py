@@ -1,7 +1,7 @@
 """``torch.functional``: the module PyTorch keeps some top-level functions in (``einsum``,
 ``meshgrid``, ``norm``, ``split``, ``unique`` ...); each name here is ember's top-level function
-of that name, found when it is first read. ``broadcast_shapes`` and ``broadcast_tensors`` live
-here and ember exports them.
+of that name, found when it is first read. ``broadcast_shapes`` lives here and ember exports
+it.
 
 Example:
     >>> import ember
@@ -15,9 +15,8 @@ Example:
 import importlib
 
 from ._size import Size
-from ._tensor import Tensor
 
-# PyTorch 2.13's ``torch.functional.__all__``; all but the two defined here resolve through
+# PyTorch 2.13's ``torch.functional.__all__``; all but ``broadcast_shapes`` resolve through
 # ``__getattr__`` below.
 _TORCH_NAMES = ("atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes", "broadcast_tensors",
                 "cartesian_prod", "block_diag", "cdist", "chain_matmul", "einsum", "istft", "lu",
@@ -52,43 +51,6 @@ def broadcast_shapes(*shapes) -> Size:
     if any(size < 0 for size in result):
         raise ValueError("Attempting to broadcast a dimension with negative length!")
     return Size(result)
-
-
-def broadcast_tensors(*tensors) -> tuple:
-    """Views of ``tensors`` expanded to their common broadcast shape (gradients flow back to
-    each input, summed over the broadcast dimensions). One tensor comes back as itself.
-
-    Example:
-        >>> import ember
-        >>> x, y = ember.broadcast_tensors(ember.zeros(2, 1), ember.arange(3))
-        >>> y
-        tensor([[0, 1, 2],
-                [0, 1, 2]])
-    """
-    for position, tensor in enumerate(tensors):
-        if not isinstance(tensor, Tensor):
-            raise TypeError(f"expected Tensor as element {position} in argument 0, but got "
-                            f"{type(tensor).__name__}")
-    if len(tensors) <= 1:
-        return tuple(tensors)
-    shape = tuple(tensors[0].shape)
-    for tensor in tensors[1:]:
-        shape = _broadcast_pair(shape, tuple(tensor.shape))
-    return tuple(tensor.expand(shape) for tensor in tensors)
-
-
-def _broadcast_pair(a: tuple, b: tuple) -> tuple:
-    """The broadcast of shapes ``a`` and ``b``, with PyTorch's error for tensors that do not
-    broadcast (it names dimensions of the result, counted from the front)."""
-    ndim = max(len(a), len(b))
-    a, b = (1,) * (ndim - len(a)) + a, (1,) * (ndim - len(b)) + b
-    result = []
-    for dim, (size_a, size_b) in enumerate(zip(a, b)):
-        if size_a != size_b and size_a != 1 and size_b != 1:
-            raise RuntimeError(f"The size of tensor a ({size_a}) must match the size of tensor "
-                               f"b ({size_b}) at non-singleton dimension {dim}")
-        result.append(size_b if size_a == 1 else size_a)
-    return tuple(result)
 
 
 def __getattr__(name: str):
