@@ -2,10 +2,10 @@
 C x H x W, and encoded files are 1-d uint8 tensors of their bytes.
 
 Decoding and encoding go through Pillow (imported when first needed; a clear ImportError
-without it). Pillow decodes what torchvision's libpng and libjpeg do, with one difference in
-``ImageReadMode.GRAY`` from colour: Pillow weighs R, G, B by ITU-R 601 (0.299, 0.587, 0.114),
-as libjpeg does, where libpng uses sRGB weights, so a gray read of a colour PNG can differ from
-torchvision's by a level or so.
+without it). PNG pixels are the file's exactly, as with torchvision's libpng. Two places where
+values can differ from torchvision's by a level or so: JPEG pixels (Pillow's libjpeg build
+and settings are not torchvision's), and ``ImageReadMode.GRAY`` from a colour PNG (Pillow
+weighs R, G, B by ITU-R 601, 0.299/0.587/0.114, where libpng uses sRGB weights).
 
 Example:
     >>> import ember
