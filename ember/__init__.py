@@ -16,6 +16,7 @@ from ._tensor import Tensor
 from ._tensor_types import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,
                             HalfTensor, IntTensor, LongTensor, ShortTensor, channels_last,
                             channels_last_3d, contiguous_format, memory_format, preserve_format)
+from .functional import broadcast_shapes
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                                  set_grad_enabled)
 from .ops.creation import (arange, as_tensor, bernoulli, empty, empty_like, empty_strided, eye,
@@ -130,3 +131,11 @@ def square(input: Tensor, *, out=None) -> Tensor:
     """``input ** 2``, elementwise."""
     return _write_out("square", input ** 2, out)
 
+
+def __getattr__(name: str):
+    # ``ember.profiler`` (torch.profiler) is an attribute after ``import ember``, as in PyTorch,
+    # loaded on first use so that importing ember does not pay for it.
+    if name == "profiler":
+        import importlib
+        return importlib.import_module(f"{__name__}.profiler")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
