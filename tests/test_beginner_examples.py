@@ -3,10 +3,10 @@
 Each example runs twice in this process: as written (on ember) and with its ember imports turned
 into torch imports. The two frameworks draw different random numbers for one seed, so both runs
 draw from the same seeded NumPy generator instead: the framework's ``rand``/``randn``/``randint``
-(and their ``_like`` forms), the ``nn.init`` functions ``nn.Linear`` uses, and Python's
-``random`` are patched for the run. Then the printed lines must match: the text between numbers
-exactly (with ``torch.`` read as ``ember.``), the numbers to a tolerance that float32 training
-loops need, since NumPy and PyTorch sum in different orders.
+(and their ``_like`` forms), ``multinomial``, the ``nn.init`` functions the layers use, and
+Python's ``random`` are patched for the run. Then the printed lines must match: the text between
+numbers exactly (with ``torch.`` read as ``ember.``), the numbers to a tolerance that float32
+training loops need, since NumPy and PyTorch sum in different orders.
 """
 
 import contextlib
@@ -67,8 +67,26 @@ def shared_random(fw, monkeypatch, rng):
             low, high, size = 0, low, high
         return fw.tensor(rng.integers(low, high, size=tuple(size)), dtype=dtype or fw.int64)
 
+    def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+        # by the inverse of the cumulative distribution: a category of probability 0 is never
+        # drawn, and probabilities that differ in the last float32 bits almost never matter
+        if num_samples > 1 and not replacement:
+            raise NotImplementedError("the shared multinomial draws with replacement only")
+        weights = np.asarray(input.detach().tolist(), dtype=np.float64)
+        rows = weights.reshape(-1, weights.shape[-1])
+        cumulative = np.cumsum(rows, axis=1)
+        draws = rng.random((len(rows), num_samples)) * cumulative[:, -1:]
+        picks = [np.searchsorted(c, d, side="right") for c, d in zip(cumulative, draws)]
+        picks = np.minimum(np.stack(picks), rows.shape[1] - 1)
+        return fw.tensor(picks.reshape(*weights.shape[:-1], num_samples), dtype=fw.int64)
+
     def uniform_(tensor, a=0.0, b=1.0, generator=None):
         values = rng.uniform(a, b, size=tuple(tensor.shape))
+        with fw.no_grad():
+            return tensor.copy_(fw.tensor(values, dtype=tensor.dtype))
+
+    def normal_(tensor, mean=0.0, std=1.0, generator=None):
+        values = rng.normal(mean, std, size=tuple(tensor.shape))
         with fw.no_grad():
             return tensor.copy_(fw.tensor(values, dtype=tensor.dtype))
 
@@ -82,12 +100,16 @@ def shared_random(fw, monkeypatch, rng):
     for name, function in [("rand", rand), ("randn", randn), ("rand_like", rand_like),
                            ("randn_like", randn_like), ("randint", randint)]:
         monkeypatch.setattr(fw, name, function)
+    if hasattr(fw, "multinomial"):  # a framework without one fails where an example calls it
+        monkeypatch.setattr(fw, "multinomial", multinomial)
     monkeypatch.setattr(fw.nn.init, "uniform_", uniform_)
+    monkeypatch.setattr(fw.nn.init, "normal_", normal_)
     monkeypatch.setattr(fw.nn.init, "kaiming_uniform_", kaiming_uniform_)
 
 
-def run_example(name, fw, monkeypatch):
-    """Run examples/<name>.py on ``fw`` with the shared random draws; return what it printed."""
+def run_example(name, fw, monkeypatch, argv=()):
+    """Run examples/<name>.py with command-line arguments ``argv`` on ``fw`` with the shared
+    random draws; return what it printed."""
     path = os.path.join(EXAMPLES, f"{name}.py")
     with open(path) as file:
         source = file.read()
@@ -97,6 +119,7 @@ def run_example(name, fw, monkeypatch):
     with monkeypatch.context() as patch:
         shared_random(fw, patch, np.random.default_rng(SEED))
         random.seed(SEED)
+        patch.setattr(sys, "argv", [path, *argv])
         with contextlib.redirect_stdout(out):
             exec(compile(source, path, "exec"), {"__name__": "__main__", "__file__": path})
     return out.getvalue()
