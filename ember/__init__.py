@@ -5,11 +5,12 @@ data loading, printing the same numbers.
 """
 
 from . import _blas, _dtype, _malloc
-from ._backend import device
-from ._parallel import get_num_threads, set_num_threads
-from ._dtype import (bool, complex64, complex128, double, dtype, float, float16, float32,
-                     float64, get_default_dtype, half, int, int8, int16, int32, int64, long,
-                     promote_types, set_default_dtype, short, uint8)
+from ._backend import device, get_default_device, set_default_device
+from ._parallel import (get_num_interop_threads, get_num_threads, set_num_interop_threads,
+                        set_num_threads)
+from ._dtype import (bfloat16, bool, complex64, complex128, double, dtype, float, float16,
+                     float32, float64, get_default_dtype, half, int, int8, int16, int32, int64,
+                     long, promote_types, set_default_dtype, short, uint8)
 from ._size import Size
 from ._tensor import Tensor
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
@@ -36,6 +37,10 @@ from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, s
 
 # The subpackages come after Tensor and the ops, which they import.
 from . import autograd, cuda, nn, optim, utils  # noqa: E402
+from . import (accelerator, amp, backends, cpu, distributed, multiprocessing,  # noqa: E402
+               onnx, version)
+from .amp import autocast  # noqa: E402
+from .backends import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
 from .ops.activation import log_softmax_along as log_softmax  # noqa: E402
 from .ops.activation import softmax_along as softmax  # noqa: E402
 from .serialization import load, save  # noqa: E402
@@ -45,7 +50,7 @@ from .serialization import load, save  # noqa: E402
 from ._parallel import get_cpu_tuning, set_cpu_tuning  # noqa: E402
 _malloc.tune_if_asked()
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402
 
 clip = clamp
 concat = cat

@@ -56,7 +56,31 @@ class device:
         return hash((self.type, self.index))
 
 
+_device_class = device  # set_default_device's parameter is named device, as PyTorch's
 CPU = device("cpu")
+
+# Where creation ops (zeros, tensor, randn, ...) put a tensor when no device is given.
+default_device = CPU
+
+
+def set_default_device(device: "device | str | int | None") -> None:
+    """Make ``device`` the one creation ops use when they are given none (None: the CPU).
+
+    As in PyTorch, the device is checked when a tensor is made there: with only the CPU,
+    ``set_default_device("cuda")`` succeeds and the next ``ember.zeros(2)`` raises.
+
+    Example:
+        >>> import ember
+        >>> ember.set_default_device("cpu"); ember.zeros(1).device
+        device(type='cpu')
+    """
+    global default_device
+    default_device = CPU if device is None else _device_class(device)
+
+
+def get_default_device() -> device:
+    """The device creation ops use when they are given none (``set_default_device``)."""
+    return default_device
 
 
 def array_module(array):

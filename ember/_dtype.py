@@ -47,6 +47,29 @@ bool = dtype("bool", np.bool_)
 complex64 = dtype("complex64", np.complex64)
 complex128 = dtype("complex128", np.complex128)
 
+
+
+class _Unheld(dtype):
+    """A PyTorch dtype that NumPy has no type for: it can be named, compared and printed, and
+    any attempt to make or convert a tensor of it raises TypeError."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str, itemsize: "int") -> None:
+        self.name = name
+        self.is_floating_point, self.is_complex, self.is_signed = True, False, True
+        self.itemsize = itemsize
+
+    @property
+    def numpy(self):
+        raise TypeError(f"ember has no {self.name} tensors: NumPy, which holds ember's data, "
+                        f"has no {self.name} type (use float16 or float32)")
+
+
+# bfloat16: programs name it (autocast, is_bf16_supported checks), but NumPy cannot hold it,
+# and computing in float32 instead would silently change the numbers.
+bfloat16 = _Unheld("bfloat16", 2)
+
 ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool, complex64, complex128)
 _BY_NUMPY = {d.numpy: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL}

@@ -74,6 +74,34 @@ def set_num_threads(count: int) -> None:
     _threads = count
 
 
+# ember runs one op after another, with no pool of inter-op threads; the count is kept for
+# programs that set and read it, under PyTorch's rule that it is set at most once.
+_interop_threads = _threads
+_interop_set = False
+
+
+def get_num_interop_threads() -> int:
+    """The inter-op thread count (``torch.get_num_interop_threads``); ember runs ops one after
+    another, so it only reports what ``set_num_interop_threads`` set (at first, the cores)."""
+    return _interop_threads
+
+
+def set_num_interop_threads(count: int) -> None:
+    """Record the inter-op thread count: once per process, as in PyTorch."""
+    global _interop_threads, _interop_set
+    try:
+        count = operator.index(count)
+    except TypeError:
+        raise RuntimeError("set_num_interop_threads expects an int, but got "
+                           f"{type(count).__name__}") from None
+    if count <= 0:
+        raise RuntimeError("set_num_interop_threads expects a positive integer")
+    if _interop_set:
+        raise RuntimeError("Error: cannot set number of interop threads after parallel work "
+                           "has started or set_num_interop_threads called")
+    _interop_threads, _interop_set = count, True
+
+
 def _work(inbox: queue.SimpleQueue) -> None:
     while True:
         body, start, stop, results, index, done = inbox.get()

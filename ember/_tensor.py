@@ -61,6 +61,9 @@ class Tensor:
         tensor([2., 4.])
     """
 
+    # Named where programs meet it: type(t) prints <class 'ember.Tensor'>, as torch.Tensor's.
+    __module__ = "ember"
+
     # _base: the tensor whose memory a view shares (None unless this is a view), and
     # _view_version: the version at which the view's grad_fn was recorded (views only).
     __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_version",

@@ -1,6 +1,7 @@
-"""The ``ember`` command (also ``python -m ember``): train, evaluate, download.
+"""The ``ember`` command (also ``python -m ember``): train, evaluate, download, run.
 
 Example:
+    ember run train.py --epochs 2                 a PyTorch program, on ember
     ember train --epochs 2 --limit 5000 --out runs/quick
     ember train --epochs 4 --limit 5000 --out runs/quick --resume
     ember evaluate runs/quick/checkpoint.pt
@@ -9,6 +10,7 @@ Example:
 import argparse
 import sys
 
+from . import _run
 from ._parallel import set_cpu_tuning
 from .training import (
     RECIPE_CHECKS,
@@ -39,6 +41,13 @@ examples:
   ember train --optimizer adam --epochs 10      Adam at its default rate, 0.001
   ember train --limit 5000 --epochs 2 --out runs/quick
   ember train --epochs 4 --out runs/quick --resume    continue runs/quick to epoch 4
+"""
+
+
+RUN_DESCRIPTION = """\
+Run an unmodified PyTorch program on ember, as 'python SCRIPT ARGS' would run it: each import of
+torch... gets ember's module of that path (torch.nn.functional is ember.nn.functional) and each
+import of torchvision... gets ember.vision's (torchvision.transforms is ember.vision.transforms).
 """
 
 
@@ -128,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("dataset", choices=["fashion-mnist", "mnist"])
     download.add_argument("--root", default=None,
                           help="where to put it (default: $EMBER_DATA or the cache folder)")
+
+    run = commands.add_parser("run", help="run a PyTorch program on ember",
+                              description=RUN_DESCRIPTION)
+    run.add_argument("script", help="the program, e.g. train.py")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
     return parser
 
 
@@ -168,7 +182,16 @@ def run_download(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": run_train, "evaluate": run_evaluate, "download": run_download}
+def run_program(args: argparse.Namespace) -> int:
+    try:
+        _run.run_script(args.script, args.args)
+    except (FileNotFoundError, RuntimeError) as error:  # no such script; torch imported
+        raise SetupError(str(error)) from error
+    return 0
+
+
+COMMANDS = {"train": run_train, "evaluate": run_evaluate, "download": run_download,
+            "run": run_program}
 
 
 def main(argv=None) -> int:

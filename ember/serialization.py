@@ -48,16 +48,22 @@ code; it could also keep the loader busy for hours or make it allocate terabytes
 - **Errors.** Whatever is wrong with a file, ``load`` raises ``RuntimeError`` or
   ``pickle.UnpicklingError``, with a message naming the file.
 
-``save`` writes ``data.pkl`` itself rather than through ``pickle.Pickler``: the standard pickler
-names a global only after importing it, and ember must not need PyTorch to save. Saving to a
-path goes through a temporary file, ``.<name>.<host>.<pid>.<random>.tmp``, renamed over the
-target once complete: the target is never half-written, and a later save removes temporary
-files that a killed process left.
+``weights_only=False`` drops these rules: the file is trusted, and any global is imported.
+``add_safe_globals`` (or the ``safe_globals`` context manager) adds the caller's own classes and
+functions to the allow-list, as in PyTorch.
+
+``save`` pickles with Python's own pickler, taught to write PyTorch's names (``torch.Size``,
+``torch._utils._rebuild_tensor_v2``) without importing them: ember must not need PyTorch to
+save. It pickles into memory first, so an object that can't be pickled writes nothing. Saving
+to a path goes through a temporary file, ``.<name>.<host>.<pid>.<random>.tmp``, renamed over
+the target once complete: the target is never half-written, and a later save removes
+temporary files that a killed process left.
 """
 
 import collections
 import contextlib
 import io
+import mmap
 import os
 import pickle
 import socket
@@ -65,6 +71,7 @@ import struct
 import sys
 import tempfile
 import uuid
+import warnings
 import zipfile
 import zlib
 from typing import IO, Any, Callable, Optional, Union
@@ -105,7 +112,11 @@ def _parameter_type() -> type:
 
 
 class _Global:
-    """A global that data.pkl names, e.g. ``torch.FloatStorage``."""
+    """A global that data.pkl names, e.g. ``torch.FloatStorage``, written without importing it.
+
+    Callable only so that pickle accepts it as the function of a reduce tuple; the unpickler
+    calls what the name stands for, never this object.
+    """
 
     __slots__ = ("module", "name")
 
@@ -113,9 +124,12 @@ class _Global:
         self.module = module
         self.name = name
 
+    def __call__(self, *args):
+        raise TypeError(f"{self.module}.{self.name} is a name written into a checkpoint")
 
-class _Call:
-    """The call ``function(*args)`` in data.pkl, which the unpickler makes to rebuild an object."""
+
+class _Rebuild:
+    """``function(*args)`` in data.pkl, e.g. a tensor's rebuild inside a parameter's."""
 
     __slots__ = ("function", "args")
 
@@ -124,8 +138,8 @@ class _Call:
         self.args = args
 
 
-class _PersistentId:
-    """An object that data.pkl refers to by an id and that lives outside it: a storage."""
+class _StorageRef:
+    """A storage in data.pkl: written as a persistent id, its bytes as a record of its own."""
 
     __slots__ = ("id",)
 
@@ -133,138 +147,76 @@ class _PersistentId:
         self.id = id
 
 
-class _PickleWriter:
-    """Writes data.pkl: a protocol-2 pickle of the few types a checkpoint holds.
+def _pickler_type(pickle_module) -> type:
+    """The pickler class ``save`` uses with ``pickle_module`` (Python's pickle, or one like dill
+    whose Pickler extends Python's own)."""
+    base = pickle._Pickler if pickle_module is pickle else pickle_module.Pickler
+    if not (isinstance(base, type) and issubclass(base, pickle._Pickler)):
+        raise TypeError(f"ember.save can't pickle with {pickle_module!r}: its Pickler must "
+                        "extend pickle._Pickler, Python's pickler, which ember teaches to "
+                        "write PyTorch's names without importing PyTorch")
+    if base not in _PICKLERS:
+        _PICKLERS[base] = type("_CheckpointPickler", (_CheckpointPicklerMixin, base),
+                               {"dispatch": dict(base.dispatch)})
+        _PICKLERS[base].dispatch[_Global] = _CheckpointPicklerMixin.save_name
+        _PICKLERS[base].dispatch[_dtype.dtype] = _CheckpointPicklerMixin.save_dtype
+    return _PICKLERS[base]
 
-    Each ``_save_*`` method writes the opcodes ``pickle.Pickler`` would write for that type
-    (``python -m pickletools`` prints them). Nothing is memoized, so an object reachable twice
-    is written twice; tensors still share memory after loading, through their storages.
+
+_PICKLERS: dict = {}  # pickler base class -> the checkpoint pickler built on it
+
+
+class _CheckpointPicklerMixin:
+    """Pickles any object as ``pickle`` does, and tensors, dtypes, sizes and devices as
+    ``torch.save`` does: ``torch.load`` reads the tensors as its own.
+
+    It extends Python's pickler, not the faster C one, because only Python's lets a subclass
+    write a global by name: the C one imports each global to check it, and ember must not need
+    PyTorch to save. Tensor data stays out of data.pkl: ``self.storages`` collects the arrays
+    to write as records ``data/0``, ``data/1``, ...
     """
 
-    def __init__(self) -> None:
-        self.storages: list = []  # the arrays to write as data/0, data/1, ...
+    def __init__(self, file: IO[bytes], protocol: int) -> None:
+        super().__init__(file, protocol)
+        self.storages: list = []
         self._storage_keys: dict = {}  # id(array in self.storages) -> its key
-        self._chunks: list = []
-        self._containers_open: set = set()  # ids of the containers being written, to stop cycles
         self._parameter_type = _parameter_type()
 
-    def dump(self, obj) -> bytes:
-        self._chunks.append(pickle.PROTO + bytes([2]))
-        self._save(obj)
-        self._chunks.append(pickle.STOP)
-        return b"".join(self._chunks)
+    def persistent_id(self, obj):
+        return obj.id if type(obj) is _StorageRef else None
 
-    def _save(self, obj) -> None:
-        write = self._chunks.append
-        if obj is None:
-            write(pickle.NONE)
-        elif isinstance(obj, (bool, np.bool_)):
-            write(pickle.NEWTRUE if obj else pickle.NEWFALSE)
-        elif isinstance(obj, (int, np.integer)):
-            self._save_int(int(obj))
-        elif isinstance(obj, (float, np.floating)):
-            write(pickle.BINFLOAT + struct.pack(">d", float(obj)))
-        elif isinstance(obj, str):
-            encoded = obj.encode("utf-8", "surrogatepass")
-            write(pickle.BINUNICODE + struct.pack("<I", len(encoded)) + encoded)
-        elif isinstance(obj, Tensor):
-            self._save_tensor(obj)
-        elif isinstance(obj, _dtype.dtype):
-            self._save_global(_Global("torch", obj.name))
-        elif isinstance(obj, Size):
-            self._save(_Call(_Global("torch", "Size"), (tuple(obj),)))
-        elif isinstance(obj, _backend.device):
-            args = (obj.type,) if obj.index is None else (obj.type, obj.index)
-            self._save(_Call(_Global("torch", "device"), args))
-        elif isinstance(obj, (dict, list, tuple)):
-            self._save_container(obj)
-        elif isinstance(obj, _Global):
-            self._save_global(obj)
-        elif isinstance(obj, _Call):
-            self._save_global(obj.function)
-            self._save(obj.args)
-            write(pickle.REDUCE)
-        elif isinstance(obj, _PersistentId):
-            self._save(obj.id)
-            write(pickle.BINPERSID)
-        else:
-            raise TypeError(
-                f"ember.save can't save an object of type {type(obj).__module__}."
-                f"{type(obj).__qualname__}: it saves tensors, dtypes, ember.Size, ember.device, "
-                "None, bools, ints, floats, strings, and dicts, lists and tuples of these")
+    def reducer_override(self, obj):
+        if isinstance(obj, Tensor):
+            return self._reduce_tensor(obj)
+        if type(obj) is _Rebuild:
+            return obj.function, obj.args
+        if isinstance(obj, Size):
+            return _Global("torch", "Size"), (tuple(obj),)
+        if isinstance(obj, _backend.device):
+            return _Global("torch", "device"), ((obj.type,) if obj.index is None
+                                                else (obj.type, obj.index))
+        return NotImplemented
 
-    def _save_int(self, value: int) -> None:
-        write = self._chunks.append
-        if 0 <= value < 0x100:
-            write(pickle.BININT1 + bytes([value]))
-        elif 0 <= value < 0x10000:
-            write(pickle.BININT2 + struct.pack("<H", value))
-        elif -0x80000000 <= value < 0x80000000:
-            write(pickle.BININT + struct.pack("<i", value))
-        else:
-            encoded = value.to_bytes((value.bit_length() + 8) // 8, "little", signed=True)
-            if len(encoded) > 0xFF:
-                raise OverflowError(f"ember.save can't save an integer of {len(encoded)} bytes")
-            write(pickle.LONG1 + bytes([len(encoded)]) + encoded)
+    def save_name(self, obj: _Global) -> None:
+        self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode("utf-8"))
 
-    def _save_global(self, value: _Global) -> None:
-        self._chunks.append(pickle.GLOBAL + f"{value.module}\n{value.name}\n".encode("utf-8"))
+    def save_dtype(self, obj: _dtype.dtype) -> None:
+        self.save_name(_Global("torch", obj.name))
 
-    def _save_container(self, container) -> None:
-        if id(container) in self._containers_open:
-            raise ValueError("ember.save can't save a container that contains itself")
-        self._containers_open.add(id(container))
-        try:
-            if isinstance(container, dict):
-                self._save_dict(container)
-            elif isinstance(container, list):
-                self._chunks.append(pickle.EMPTY_LIST)
-                if container:
-                    self._chunks.append(pickle.MARK)
-                    for item in container:
-                        self._save(item)
-                    self._chunks.append(pickle.APPENDS)
-            elif container:
-                self._chunks.append(pickle.MARK)
-                for item in container:
-                    self._save(item)
-                self._chunks.append(pickle.TUPLE)
-            else:
-                self._chunks.append(pickle.EMPTY_TUPLE)
-        finally:
-            self._containers_open.discard(id(container))
-
-    def _save_dict(self, mapping: dict) -> None:
-        """A dict; an OrderedDict keeps its type and its attributes (a state_dict's _metadata)."""
-        ordered = isinstance(mapping, collections.OrderedDict)
-        if ordered:
-            self._save(_Call(_Global("collections", "OrderedDict"), ()))
-        else:
-            self._chunks.append(pickle.EMPTY_DICT)
-        if mapping:
-            self._chunks.append(pickle.MARK)
-            for key, value in mapping.items():
-                self._save(key)
-                self._save(value)
-            self._chunks.append(pickle.SETITEMS)
-        if ordered and vars(mapping):
-            self._save(vars(mapping))
-            self._chunks.append(pickle.BUILD)
-
-    def _save_tensor(self, tensor: Tensor) -> None:
+    def _reduce_tensor(self, tensor: Tensor) -> tuple:
         storage, offset, stride = self._storage_view(tensor._data)
-        is_parameter = isinstance(tensor, self._parameter_type)
         hooks = collections.OrderedDict()
-        rebuild = _Call(_Global("torch._utils", "_rebuild_tensor_v2"),
-                        (storage, offset, tuple(tensor._data.shape), stride,
-                         tensor.requires_grad and not is_parameter, hooks))
-        if is_parameter:
-            rebuild = _Call(_Global("torch._utils", "_rebuild_parameter"),
-                            (rebuild, tensor.requires_grad, hooks))
-        self._save(rebuild)
+        is_parameter = isinstance(tensor, self._parameter_type)
+        args = (storage, offset, tuple(tensor._data.shape), stride,
+                tensor.requires_grad and not is_parameter, hooks)
+        if not is_parameter:
+            return _Global("torch._utils", "_rebuild_tensor_v2"), args
+        rebuild = _Rebuild(_Global("torch._utils", "_rebuild_tensor_v2"), args)
+        return _Global("torch._utils", "_rebuild_parameter"), (rebuild, tensor.requires_grad,
+                                                               hooks)
 
     def _storage_view(self, array) -> tuple:
-        """(storage's persistent id, offset, stride) that rebuild ``array`` as a view.
+        """(storage, offset, stride) that rebuild ``array`` as a view.
 
         The storage is the array that owns ``array``'s memory when ``array`` is a strided view
         into it, so views of one array share one storage; otherwise it is a contiguous copy.
@@ -284,8 +236,8 @@ class _PickleWriter:
             self.storages.append(owner)
         storage_type = _STORAGE_TYPE_NAMES[_dtype.from_numpy(owner.dtype)]
         location = str(_backend.device_of(owner))
-        storage = _PersistentId(("storage", _Global("torch", storage_type), str(key), location,
-                                 int(owner.size)))
+        storage = _StorageRef(("storage", _Global("torch", storage_type), str(key), location,
+                               int(owner.size)))
         return (storage, *view)
 
 
@@ -400,16 +352,22 @@ def _zip64_extra(size: int, offset: int) -> bytes:
     return struct.pack(f"<HH{len(fields)}Q", 0x0001, 8 * len(fields), *fields)
 
 
-def _write_checkpoint(file: IO[bytes], folder: str, data_pkl: bytes, storages: list) -> None:
+def _write_checkpoint(file: IO[bytes], folder: str, data_pkl: bytes, storages: list,
+                      byteorder_first: bool) -> None:
+    """The archive, its records in PyTorch's order. ``torch.save(_disable_byteorder_record=
+    True)`` doesn't leave the byteorder record out: PyTorch's writer adds it at the end."""
     archive = _ZipWriter(file, folder)
     archive.write_record("data.pkl", data_pkl)
     archive.write_record(".format_version", b"1")
     archive.write_record(".storage_alignment", str(_ALIGNMENT).encode())
-    archive.write_record("byteorder", sys.byteorder.encode())
+    if byteorder_first:
+        archive.write_record("byteorder", sys.byteorder.encode())
     for key, array in enumerate(storages):
         host = _backend.move(array, _backend.CPU)  # one storage at a time, to bound memory
         archive.write_record(f"data/{key}", host.reshape(-1).view(np.uint8))
     archive.write_record("version", b"3\n")
+    if not byteorder_first:
+        archive.write_record("byteorder", sys.byteorder.encode())
     archive.write_record(".data/serialization_id", f"{uuid.uuid4().int:040d}".encode())
     archive.finish()
 
@@ -417,26 +375,41 @@ def _write_checkpoint(file: IO[bytes], folder: str, data_pkl: bytes, storages: l
 # ---- save ----------------------------------------------------------------------------------
 
 
-def save(obj: Any, f: FileLike) -> None:
-    """Save ``obj`` (a state_dict, an optimizer's state, any nest of tensors) to a file.
+def save(obj: Any, f: FileLike, pickle_module: Any = pickle, pickle_protocol: int = 2,
+         _use_new_zipfile_serialization: bool = True,
+         _disable_byteorder_record: bool = False) -> None:
+    """Save ``obj`` (a state_dict, an optimizer's state, a whole model, any picklable object).
 
-    The file is a PyTorch checkpoint: ``torch.load(f, weights_only=True)`` reads it. Tensors on
-    the GPU are saved as their CPU data, with their device noted for ``load``. Tensors that
-    share memory are saved once, as views of one storage; as in PyTorch, a view saves all of
-    the array it views, so save ``t[:10].clone()`` to save only those ten elements.
+    The file is a PyTorch checkpoint. Tensors, dtypes, ``ember.Size`` and ``ember.device`` are
+    written as ``torch.save`` writes torch's, so ``torch.load`` reads a state_dict or a nest
+    of tensors as torch tensors (``weights_only=True`` suffices); everything else is pickled
+    as ``pickle`` would (a whole ember module then loads with ``ember.load(f,
+    weights_only=False)``, not in PyTorch). Tensors on the GPU are saved as their CPU data,
+    with their device noted for ``load``. Tensors that share memory are saved once, as views
+    of one storage; as in PyTorch, a view saves all of the array it views, so save
+    ``t[:10].clone()`` to save only those ten elements.
 
-    Saving to a path is atomic: ember writes a temporary file in the same folder, flushes it to
-    disk and renames it over ``f``. If saving fails or the process dies midway, the file that
-    was at ``f`` stays as it was; a failed save removes its temporary file, and the next save
-    to ``f`` removes those of processes that died.
+    Nothing is written until ``obj`` is pickled, so an object that can't be pickled leaves
+    ``f`` untouched. Saving to a path is atomic: ember writes a temporary file in the same
+    folder, flushes it to disk and renames it over ``f``. If saving fails or the process dies
+    midway, the file that was at ``f`` stays as it was; a failed save removes its temporary
+    file, and the next save to ``f`` removes those of processes that died.
 
     Args:
-        obj: what to save: tensors, dtypes, ``ember.Size``, ``ember.device``, None, bools,
-            ints, floats, strings, and dicts (OrderedDicts too), lists and tuples of these.
-        f: a path (``str`` or ``os.PathLike``), or a binary file object to write to directly.
+        obj: what to save.
+        f: a path (``str`` or ``os.PathLike``), or a binary file object to write to.
+        pickle_module: the module whose Pickler pickles ``obj``: ``pickle``, or one whose
+            Pickler extends Python's ``pickle._Pickler`` (dill's does).
+        pickle_protocol: the pickle protocol of data.pkl; PyTorch's default is 2.
+        _use_new_zipfile_serialization: must be True: ember writes only the zip format
+            (PyTorch's since 1.6), not the legacy one.
+        _disable_byteorder_record: write the ``byteorder`` record last instead of before the
+            storages, as PyTorch 2.13 does (its writer adds the record regardless).
 
     Raises:
-        TypeError: ``obj`` holds an object of another type (checked before any file is touched).
+        pickle.PicklingError, TypeError, AttributeError: ``obj`` holds something that can't be
+            pickled (a lambda, a lock, an open file), as with ``pickle.dump``; nothing is
+            written then.
 
     Example:
         >>> import ember, tempfile, os
@@ -445,15 +418,24 @@ def save(obj: Any, f: FileLike) -> None:
         >>> ember.load(path)["weight"].shape
         ember.Size([2, 3])
     """
-    writer = _PickleWriter()
-    data_pkl = writer.dump(obj)
+    if not _use_new_zipfile_serialization:
+        raise NotImplementedError("ember.save writes only the zip format that PyTorch uses "
+                                  "since 1.6; _use_new_zipfile_serialization=False would ask "
+                                  "for the legacy one")
+    data_pkl = io.BytesIO()
+    pickler = _pickler_type(pickle_module)(data_pkl, pickle_protocol)
+    pickler.dump(obj)
+
+    def write(file: IO[bytes], folder: str) -> None:
+        _write_checkpoint(file, folder, data_pkl.getvalue(), pickler.storages,
+                          not _disable_byteorder_record)
+
     if not isinstance(f, (str, os.PathLike)):
-        _write_checkpoint(f, "archive", data_pkl, writer.storages)
+        write(f, "archive")
         return
     path = os.path.realpath(f)  # through a symlink, replace the file it points to
     folder = os.path.splitext(os.path.basename(path))[0] or "archive"
-    _replace_atomically(path, lambda file: _write_checkpoint(file, folder, data_pkl,
-                                                              writer.storages))
+    _replace_atomically(path, lambda file: write(file, folder))
 
 
 def _replace_atomically(path: str, write: Callable[[IO[bytes]], None]) -> None:
@@ -773,6 +755,114 @@ def _allowed_globals() -> dict:
 _ALLOWED_GLOBALS = _allowed_globals()
 
 
+# ---- load: the globals the caller allows -----------------------------------------------------
+
+_safe_globals: list = []  # what add_safe_globals was given, in order
+
+
+def add_safe_globals(safe_globals: list) -> None:
+    """Let ``load(weights_only=True)`` unpickle these classes and functions too.
+
+    Each entry is a class or function, found in data.pkl by its ``module.qualname``, or a pair
+    ``(obj, "module.name")`` for one that data.pkl names otherwise. Allow only what you trust:
+    the file may call an allowed function with any arguments, and make instances of an allowed
+    class without calling ``__init__``.
+
+    Args:
+        safe_globals: the classes and functions to allow, kept until ``clear_safe_globals``.
+
+    Raises:
+        TypeError: an entry is neither a class, a function nor such a pair.
+
+    Example:
+        >>> import fractions, io, ember
+        >>> from ember import serialization
+        >>> buffer = io.BytesIO()
+        >>> ember.save([fractions.Fraction(1, 3)], buffer)
+        >>> serialization.add_safe_globals([fractions.Fraction])
+        >>> _ = buffer.seek(0)
+        >>> ember.load(buffer)
+        [Fraction(1, 3)]
+        >>> serialization.clear_safe_globals()
+    """
+    for entry in safe_globals:
+        _safe_global_name(entry)  # check them all before allowing any
+    _safe_globals.extend(safe_globals)
+
+
+def get_safe_globals() -> list:
+    """The classes and functions that ``add_safe_globals`` allowed, in order.
+
+    Example:
+        >>> from ember import serialization
+        >>> serialization.get_safe_globals()
+        []
+    """
+    return list(_safe_globals)
+
+
+def clear_safe_globals() -> None:
+    """Forget every global that ``add_safe_globals`` allowed.
+
+    Example:
+        >>> import fractions
+        >>> from ember import serialization
+        >>> serialization.add_safe_globals([fractions.Fraction])
+        >>> serialization.clear_safe_globals()
+        >>> serialization.get_safe_globals()
+        []
+    """
+    _safe_globals.clear()
+
+
+class safe_globals:
+    """A context manager that allows globals as ``add_safe_globals`` does, within its block.
+
+    Args:
+        safe_globals: the classes and functions to allow, each as ``add_safe_globals`` takes.
+
+    Example:
+        >>> import fractions, io, ember
+        >>> from ember import serialization
+        >>> buffer = io.BytesIO()
+        >>> ember.save({"ratio": fractions.Fraction(1, 3)}, buffer)
+        >>> with serialization.safe_globals([fractions.Fraction]):
+        ...     _ = buffer.seek(0)
+        ...     ember.load(buffer)
+        {'ratio': Fraction(1, 3)}
+    """
+
+    def __init__(self, safe_globals: list) -> None:
+        self.safe_globals = list(safe_globals)
+
+    def __enter__(self) -> None:
+        add_safe_globals(self.safe_globals)
+
+    def __exit__(self, *exc_info) -> None:
+        for entry in self.safe_globals:
+            with contextlib.suppress(ValueError):  # clear_safe_globals in the block removed it
+                _safe_globals.remove(entry)
+
+
+def _safe_global_name(entry) -> str:
+    """The ``module.name`` by which data.pkl names an entry of ``add_safe_globals``."""
+    if isinstance(entry, tuple):
+        if len(entry) == 2 and isinstance(entry[1], str):
+            return entry[1]
+    elif hasattr(entry, "__module__") and hasattr(entry, "__qualname__"):
+        return f"{entry.__module__}.{entry.__qualname__}"
+    raise TypeError(f"add_safe_globals takes classes, functions and (obj, 'module.name') "
+                    f"pairs, not {entry!r:.100}")
+
+
+def _safe_global(full_name: str) -> Any:
+    """The object that ``add_safe_globals`` allowed under ``full_name``, or None."""
+    for entry in reversed(_safe_globals):
+        if _safe_global_name(entry) == full_name:
+            return entry[0] if isinstance(entry, tuple) else entry
+    return None
+
+
 # ---- load: the zip archive ------------------------------------------------------------------
 
 # What zipfile raises on a damaged archive: its own errors, NotImplementedError for a feature
@@ -887,38 +977,26 @@ def _byteorder(archive: zipfile.ZipFile, folder: str, source: str) -> str:
 # ---- load: data.pkl -----------------------------------------------------------------------
 
 
-class _Unpickler(pickle._Unpickler):
-    """Reads data.pkl: globals come from the allow-list, storages from the archive's records.
+class _ArchiveUnpickling:
+    """What every unpickler of data.pkl does: PyTorch's names stand for ember's, and storages
+    come from the archive's records (or, with ``mmap``, are mapped from the file)."""
 
-    It is Python's own unpickler, not the faster C one, because the C one trusts the memo
-    indices in the file (a 12-byte pickle can make it allocate gigabytes) and can't be taught
-    the limits below; data.pkl is small next to the storages, so the cost hardly shows.
-
-    With ``weights_only`` it also keeps a file from making ``load`` do more work than its size
-    warrants: the allowed functions and pickle's BUILD together may take no more items than
-    data.pkl has bytes (each item of a real checkpoint is written out once, in at least one
-    byte; a hostile file would pass one memoized list to set() a million times), and dict keys
-    and set items are plain (see ``_check_plain_keys``).
-    """
-
-    dispatch = dict(pickle._Unpickler.dispatch)
-
-    def __init__(self, data_pkl: bytes, archive: zipfile.ZipFile, folder: str, source: str,
-                 map_location: MapLocation, weights_only: bool) -> None:
-        super().__init__(io.BytesIO(data_pkl))
+    def __init__(self, file: IO[bytes], archive: zipfile.ZipFile, folder: str, source: str,
+                 map_location: MapLocation, mapped: Optional[mmap.mmap],
+                 **pickle_load_args) -> None:
+        super().__init__(file, **pickle_load_args)
         self._archive = archive
         self._folder = folder
         self._source = source
         self._map_location = map_location
-        self._weights_only = weights_only
-        self._work_left = len(data_pkl)
+        self._mapped = mapped
         self._byteorder = _byteorder(archive, folder, source)
         self._storages: dict = {}
         self.map_location_error: Optional[BaseException] = None  # the caller's own, if any
 
     def find_class(self, module: str, name: str):
-        found = _ALLOWED_GLOBALS.get((module, name))
         if module == "torch" or module.startswith("torch."):
+            found = _ALLOWED_GLOBALS.get((module, name))
             if found is not None:
                 return found
             raise pickle.UnpicklingError(
@@ -926,69 +1004,7 @@ class _Unpickler(pickle._Unpickler):
                 "has no equivalent. It loads dense tensors of dtype "
                 + ", ".join(d.name for d in _STORAGE_TYPES.values())
                 + " and the containers, numbers and strings around them")
-        if not self._weights_only:
-            return super().find_class(module, name)
-        if found is not None:
-            return found
-        raise pickle.UnpicklingError(
-            f"Weights only load failed: ember.load refuses to unpickle '{module}.{name}' "
-            f"from {self._source}, because unpickling it could run arbitrary code. With "
-            "weights_only=True ember.load rebuilds only tensors and the containers, numbers "
-            "and strings around them; pass weights_only=False only for a file you trust")
-
-    # -- the opcodes that do work in proportion to what they are given
-
-    def _spend(self, values) -> None:
-        """Charge the items in ``values`` (a container's length, 1 for anything else)."""
-        if not self._weights_only:
-            return
-        for value in values:
-            self._work_left -= len(value) if isinstance(value, (str, bytes, tuple, list, dict,
-                                                                set)) else 1
-        if self._work_left < 0:
-            raise pickle.UnpicklingError("data.pkl passes the same values to calls again and "
-                                         "again, asking for more work than its size warrants")
-
-    def _check_keys(self, keys) -> None:
-        if self._weights_only:
-            _check_plain_keys(keys)
-
-    def load_reduce(self) -> None:
-        self._spend(self.stack[-1])  # the arguments of the call
-        super().load_reduce()
-
-    def load_build(self) -> None:
-        state = self.stack[-1]
-        self._spend(state if isinstance(state, tuple) else (state,))
-        super().load_build()
-
-    def load_setitem(self) -> None:
-        self._check_keys(self.stack[-2:-1])
-        super().load_setitem()
-
-    def load_setitems(self) -> None:
-        self._check_keys(self.stack[::2])  # after MARK, self.stack holds key, value, key, ...
-        super().load_setitems()
-
-    def load_dict(self) -> None:
-        self._check_keys(self.stack[::2])
-        super().load_dict()
-
-    def load_additems(self) -> None:
-        self._check_keys(self.stack)
-        super().load_additems()
-
-    def load_frozenset(self) -> None:
-        self._check_keys(self.stack)
-        super().load_frozenset()
-
-    dispatch[pickle.REDUCE[0]] = load_reduce
-    dispatch[pickle.BUILD[0]] = load_build
-    dispatch[pickle.SETITEM[0]] = load_setitem
-    dispatch[pickle.SETITEMS[0]] = load_setitems
-    dispatch[pickle.DICT[0]] = load_dict
-    dispatch[pickle.ADDITEMS[0]] = load_additems
-    dispatch[pickle.FROZENSET[0]] = load_frozenset
+        return super().find_class(module, name)
 
     # -- storages
 
@@ -1013,10 +1029,15 @@ class _Unpickler(pickle._Unpickler):
             raise RuntimeError(f"{self._source} is corrupt: record '{name}' holds "
                                f"{info.file_size} bytes, but data.pkl expects {numel} elements "
                                f"of {dtype} ({nbytes} bytes)")
-        array = np.empty(numel, dtype.numpy)
-        _read_record(self._archive, info, self._source, into=memoryview(array.view(np.uint8)))
+        if self._mapped is None:
+            array = np.empty(numel, dtype.numpy)
+            _read_record(self._archive, info, self._source,
+                         into=memoryview(array.view(np.uint8)))
+        else:  # a copy-on-write view of the file: writes to it stay in this process
+            array = np.frombuffer(self._mapped, dtype.numpy, numel,
+                                  _record_data_offset(self._mapped, info, self._source))
         if self._byteorder != sys.byteorder:
-            array.byteswap(inplace=True)
+            array = array.byteswap(inplace=self._mapped is None)
         return array
 
     def _place(self, array, location: str):
@@ -1053,16 +1074,117 @@ class _Unpickler(pickle._Unpickler):
         return saved
 
 
+def _trusting_unpickler(pickle_module) -> type:
+    """The unpickler of ``load(weights_only=False)``: ``pickle_module``'s, imports any global."""
+    base = pickle_module.Unpickler
+    if base not in _TRUSTING_UNPICKLERS:
+        _TRUSTING_UNPICKLERS[base] = type("_TrustingUnpickler", (_ArchiveUnpickling, base), {})
+    return _TRUSTING_UNPICKLERS[base]
+
+
+_TRUSTING_UNPICKLERS: dict = {}  # pickle_module.Unpickler -> the unpickler built on it
+
+
+class _WeightsOnlyUnpickler(_ArchiveUnpickling, pickle._Unpickler):
+    """Reads data.pkl with ``weights_only``: globals come from the allow-list (ember's and the
+    caller's ``add_safe_globals``), and the file can't make ``load`` do much work.
+
+    It is Python's own unpickler, not the faster C one, because the C one trusts the memo
+    indices in the file (a 12-byte pickle can make it allocate gigabytes) and can't be taught
+    the limits below; data.pkl is small next to the storages, so the cost hardly shows.
+
+    The limits: the allowed functions and pickle's BUILD together may take no more items than
+    data.pkl has bytes (each item of a real checkpoint is written out once, in at least one
+    byte; a hostile file would pass one memoized list to set() a million times), and dict keys
+    and set items are plain (see ``_check_plain_keys``).
+    """
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+
+    def __init__(self, file: IO[bytes], *args, **kwargs) -> None:
+        super().__init__(file, *args, **kwargs)
+        self._work_left = len(file.getbuffer())
+
+    def find_class(self, module: str, name: str):
+        if module == "torch" or module.startswith("torch."):
+            return super().find_class(module, name)
+        found = _ALLOWED_GLOBALS.get((module, name))
+        if found is None:
+            found = _safe_global(f"{module}.{name}")
+        if found is not None:
+            return found
+        raise pickle.UnpicklingError(
+            f"Weights only load failed: ember.load refuses to unpickle '{module}.{name}' from "
+            f"{self._source} with weights_only=True, because unpickling it could run arbitrary "
+            "code. Only if you trust the file: load it with weights_only=False, or allow this "
+            f"global with ember.serialization.add_safe_globals([{module}.{name}]) or the "
+            f"ember.serialization.safe_globals([{module}.{name}]) context manager")
+
+    # -- the opcodes that do work in proportion to what they are given
+
+    def _spend(self, values) -> None:
+        """Charge the items in ``values`` (a container's length, 1 for anything else)."""
+        for value in values:
+            self._work_left -= len(value) if isinstance(value, (str, bytes, tuple, list, dict,
+                                                                set)) else 1
+        if self._work_left < 0:
+            raise pickle.UnpicklingError("data.pkl passes the same values to calls again and "
+                                         "again, asking for more work than its size warrants")
+
+    def load_reduce(self) -> None:
+        self._spend(self.stack[-1])  # the arguments of the call
+        super().load_reduce()
+
+    def load_build(self) -> None:
+        state = self.stack[-1]
+        self._spend(state if isinstance(state, tuple) else (state,))
+        super().load_build()
+
+    def load_setitem(self) -> None:
+        _check_plain_keys(self.stack[-2:-1])
+        super().load_setitem()
+
+    def load_setitems(self) -> None:
+        _check_plain_keys(self.stack[::2])  # after MARK, self.stack holds key, value, key, ...
+        super().load_setitems()
+
+    def load_dict(self) -> None:
+        _check_plain_keys(self.stack[::2])
+        super().load_dict()
+
+    def load_additems(self) -> None:
+        _check_plain_keys(self.stack)
+        super().load_additems()
+
+    def load_frozenset(self) -> None:
+        _check_plain_keys(self.stack)
+        super().load_frozenset()
+
+    dispatch[pickle.REDUCE[0]] = load_reduce
+    dispatch[pickle.BUILD[0]] = load_build
+    dispatch[pickle.SETITEM[0]] = load_setitem
+    dispatch[pickle.SETITEMS[0]] = load_setitems
+    dispatch[pickle.DICT[0]] = load_dict
+    dispatch[pickle.ADDITEMS[0]] = load_additems
+    dispatch[pickle.FROZENSET[0]] = load_frozenset
+
+
 # ---- load ------------------------------------------------------------------------------------
 
 
-def load(f: FileLike, map_location: MapLocation = None, weights_only: bool = True) -> Any:
+def load(f: FileLike, map_location: MapLocation = None, pickle_module: Any = None, *,
+         weights_only: Optional[bool] = None, mmap: Optional[bool] = None,
+         **pickle_load_args) -> Any:
     """Load an object saved by ``ember.save`` or ``torch.save``.
 
-    Loading never runs code from the file: data.pkl may name only tensors' rebuild functions,
-    storage types, dtypes, ``torch.Size``, ``torch.device`` and plain containers, and any other
-    name raises ``pickle.UnpicklingError`` before it is imported. Nor can a small file make it
-    allocate or compute much more than the file's size: see "Safety" in the module docstring.
+    With ``weights_only`` (the default) loading never runs code from the file: data.pkl may
+    name only tensors' rebuild functions, storage types, dtypes, ``torch.Size``,
+    ``torch.device``, plain containers and the globals the caller allowed with
+    ``add_safe_globals``; any other name raises ``pickle.UnpicklingError`` before it is
+    imported. Nor can a small file make it allocate or compute much more than the file's size:
+    see "Safety" in the module docstring. ``weights_only=False`` unpickles whatever the file
+    holds (a whole model, any Python object), as ``pickle.load`` would: only for files you
+    trust. Either way PyTorch's tensors, dtypes, sizes and devices load as ember's.
 
     Args:
         f: a path (``str`` or ``os.PathLike``) or a seekable binary file object.
@@ -1071,20 +1193,32 @@ def load(f: FileLike, map_location: MapLocation = None, weights_only: bool = Tru
             ``ember.device`` sends them all there; a dict maps saved locations to devices
             (``{"cuda:1": "cuda:0"}``); a callable ``(storage, location)`` gets each storage as
             a 1-D CPU tensor and returns it moved, or None for the default.
-        weights_only: keep the allow-list and the limits. Pass False only for a file you trust:
-            other globals are then imported and called, which can run any code.
+        pickle_module: the module whose Unpickler reads data.pkl with ``weights_only=False``
+            (default ``pickle``). Giving one makes ``weights_only`` default to False, as in
+            PyTorch.
+        weights_only: keep the allow-list and the limits. None means True, unless
+            ``pickle_module`` is given. Pass False only for a file you trust: other globals
+            are then imported and called, which can run any code.
+        mmap: map the file's storages into memory instead of reading them (``f`` must be a
+            path): loading takes no time or memory for the tensors' data until it is read,
+            and writes to the tensors stay in this process (copy-on-write).
+        pickle_load_args: passed to the Unpickler with ``weights_only=False``, e.g.
+            ``encoding="latin1"`` (default ``"utf-8"``).
 
     Returns:
         The saved object, with ember tensors (``ember.nn.Parameter`` for parameters). Tensors
         that shared memory when saved share it again.
 
     Raises:
-        pickle.UnpicklingError: data.pkl names a global outside the allow-list, passes a limit,
-            or is corrupt; the message names the file.
+        pickle.UnpicklingError: with ``weights_only``, data.pkl names a global outside the
+            allow-list (the message says how to allow it), passes a limit, or is corrupt; the
+            message names the file.
         RuntimeError: the file is empty, damaged, not a checkpoint, ambiguous (two records of
             one name), holds compressed records, or its records don't match data.pkl; the
-            message names the file. No other error comes from the file's contents (an error
-            that a ``map_location`` function raises passes through unchanged).
+            message names the file. Also ``weights_only=True`` with a ``pickle_module``, and
+            ``mmap`` with a file object. With ``weights_only`` no other error comes from the
+            file's contents (an error that a ``map_location`` function raises passes through
+            unchanged).
 
     Example:
         >>> import ember, io
@@ -1094,13 +1228,31 @@ def load(f: FileLike, map_location: MapLocation = None, weights_only: bool = Tru
         >>> ember.load(buffer, map_location="cpu")
         {'bias': tensor([0., 0., 0.])}
     """
+    if weights_only is None:
+        weights_only = pickle_module is None
+    if weights_only and pickle_module is not None:
+        raise RuntimeError("Can not safely load weights when explicit pickle_module is "
+                           "specified")
+    if weights_only and pickle_load_args:
+        warnings.warn("pickle_load_args only works if `weights_only=False`.", stacklevel=2)
+    if weights_only:
+        unpickler_type = _WeightsOnlyUnpickler
+        pickle_load_args = {}
+    else:
+        unpickler_type = _trusting_unpickler(pickle if pickle_module is None else pickle_module)
+        pickle_load_args.setdefault("encoding", "utf-8")
+    if mmap and not isinstance(f, (str, os.PathLike)):
+        raise ValueError("f must be a file path in order to use the mmap argument")
     if isinstance(f, (str, os.PathLike)):
         with open(f, "rb") as file:
-            return _load(file, os.fspath(f), map_location, weights_only)
-    return _load(f, repr(getattr(f, "name", f)), map_location, weights_only)
+            return _load(file, os.fspath(f), map_location, unpickler_type, bool(mmap),
+                         pickle_load_args)
+    return _load(f, repr(getattr(f, "name", f)), map_location, unpickler_type, False,
+                 pickle_load_args)
 
 
-def _load(file: IO[bytes], source: str, map_location: MapLocation, weights_only: bool) -> Any:
+def _load(file: IO[bytes], source: str, map_location: MapLocation, unpickler_type: type,
+          use_mmap: bool, pickle_load_args: dict) -> Any:
     start = file.tell()
     head = file.read(4)
     file.seek(start)
@@ -1110,20 +1262,44 @@ def _load(file: IO[bytes], source: str, map_location: MapLocation, weights_only:
         raise RuntimeError(f"{source} is in PyTorch's legacy format (before version 1.6), which "
                            "ember does not read; load it with torch.load and save it again")
     archive, folder = _open_archive(file, source)
+    # The whole file, copy-on-write; the tensors' arrays keep the mapping alive after the file
+    # is closed.
+    mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_COPY) if use_mmap else None
+    weights_only = unpickler_type is _WeightsOnlyUnpickler
     with archive:
         data_pkl = _read_record(archive, archive.getinfo(f"{folder}/data.pkl"), source)
-        unpickler = _Unpickler(data_pkl, archive, folder, source, map_location, weights_only)
+        unpickler = unpickler_type(io.BytesIO(data_pkl), archive, folder, source, map_location,
+                                   mapped, **pickle_load_args)
         try:
             return unpickler.load()
         except MemoryError:  # a checkpoint too big for this machine is not a damaged one
             raise
         except Exception as error:
             # data.pkl is a program the file gives the unpickler: whatever goes wrong while it
-            # runs is the file's fault, and is told as one of the two documented errors.
+            # runs is the file's fault, and is told as one of the two documented errors. A file
+            # loaded with weights_only=False is trusted, and its errors pass as they are.
             documented = isinstance(error, (pickle.UnpicklingError, RuntimeError))
-            if error is unpickler.map_location_error or (documented and source in str(error)):
+            if (not weights_only or error is unpickler.map_location_error
+                    or (documented and source in str(error))):
                 raise
             raise _unpickling_error(error, source) from error
+
+
+def _record_data_offset(mapped: mmap.mmap, info: zipfile.ZipInfo, source: str) -> int:
+    """Where a record's bytes start in the file: after its local header, name and extra field.
+
+    The lengths come from the file, so the result is checked to leave the record inside it.
+    """
+    header = mapped[info.header_offset:info.header_offset + _LOCAL_HEADER.size]
+    if len(header) < _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+        raise RuntimeError(f"{source} is corrupt: record '{info.filename}' has no local header "
+                           f"at offset {info.header_offset}")
+    name_length, extra_length = struct.unpack_from("<HH", header, 26)
+    offset = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
+    if offset + info.file_size > len(mapped):
+        raise RuntimeError(f"{source} is corrupt: record '{info.filename}' runs past the end of "
+                           "the file")
+    return offset
 
 
 def _unpickling_error(error: Exception, source: str) -> Exception:

@@ -1240,6 +1240,69 @@ def _inplace_rows():
     ]
 
 
+def _attention_rows():
+    """F.scaled_dot_product_attention: masks, causal, scale, GQA, dropout, broadcasting."""
+    def sdpa(lib, *args, **kwargs):
+        return lib.nn.functional.scaled_dot_product_attention(*args, **kwargs)
+
+    def qkv(rng, batch, length, source, dim=4, value_dim=None, kv_batch=None):
+        kv_batch = batch if kv_batch is None else kv_batch
+        return (randn(rng, *batch, length, dim), randn(rng, *kv_batch, source, dim),
+                randn(rng, *kv_batch, source, value_dim or dim))
+
+    def samples(rng):
+        none_for_row_1 = np.ones((3, 5), bool)
+        none_for_row_1[1] = False
+        return [
+            Sample(qkv(rng, (2, 3), 3, 5), desc="4-D"),
+            Sample(qkv(rng, (2, 2), 4, 4), {"is_causal": True}, desc="causal"),
+            Sample(qkv(rng, (1, 2), 3, 5), {"is_causal": True}, desc="causal, L < S"),
+            Sample(qkv(rng, (1, 2), 5, 3), {"is_causal": True}, desc="causal, L > S"),
+            Sample(qkv(rng, (2, 2), 3, 5) + (rng.random((3, 5)) > 0.4,), desc="bool mask"),
+            Sample(qkv(rng, (2, 2), 3, 5) + (none_for_row_1,), desc="fully masked row"),
+            Sample(qkv(rng, (2, 2), 3, 5) + (randn(rng, 2, 1, 3, 5),), grad=(0, 1, 2),
+                   desc="float mask"),
+            Sample(qkv(rng, (2, 2), 3, 5) + (randn(rng, 2, 1, 5),), desc="float mask, grad"),
+            Sample(qkv(rng, (1, 2), 3, 5) + (rng.random((3, 5)) > 0.4,), {"scale": 0.3},
+                   desc="bool mask, scale"),
+            Sample(qkv(rng, (2, 6), 3, 5, kv_batch=(2, 2)), {"enable_gqa": True}, desc="GQA"),
+            Sample(qkv(rng, (3,), 3, 5, value_dim=6), desc="3-D, value dim 6"),
+            Sample(qkv(rng, (4, 1), 3, 5, kv_batch=(4, 2)), desc="broadcast batch"),
+            Sample(qkv(rng, (1, 2), 3, 5), {"dropout_p": 1.0}, desc="dropout 1"),
+        ]
+
+    return [OpInfo(
+        "scaled_dot_product_attention", sdpa, samples,
+        requires="nn.functional.scaled_dot_product_attention",
+        keywords=("nn.functional.scaled_dot_product_attention", "query", "key", "value",
+                  "attn_mask"),
+        error_inputs=[
+            err((np.ones((3,), FLOAT32), np.ones((1, 1, 5, 3), FLOAT32),
+                 np.ones((1, 1, 5, 3), FLOAT32)), RuntimeError,
+                "Expected query, key, and value to all be  at least 2 dimensional, but got "
+                "query.dim: 1 key.dim: 4 and value.dim: 4 instead."),
+            err((np.ones((1, 1, 2, 3), FLOAT32), np.ones((1, 1, 5, 3)),
+                 np.ones((1, 1, 5, 3), FLOAT32)), RuntimeError,
+                "Expected query, key, and value to have the same dtype, but got query.dtype: "
+                "float key.dtype: double and value.dtype: float instead."),
+            err((np.ones((1, 1, 2, 3), FLOAT32),) * 3 + (np.ones((2, 2), np.int64),),
+                RuntimeError, "Expected attn_mask dtype to be bool or float or to match query "
+                "dtype, but got attn_mask.dtype: long int and  query.dtype: float instead."),
+            err((np.ones((1, 1, 2, 4), FLOAT32), np.ones((1, 1, 5, 3), FLOAT32),
+                 np.ones((1, 1, 5, 3), FLOAT32)), RuntimeError,
+                "Expected size for first two dimensions of batch2 tensor to be: [1, 4] but "
+                "got: [1, 3]."),
+            err((np.ones((2, 8, 2, 4), FLOAT32), np.ones((2, 3, 5, 4), FLOAT32),
+                 np.ones((2, 3, 5, 4), FLOAT32)), RuntimeError,
+                "The size of tensor a (8) must match the size of tensor b (3) at "
+                "non-singleton dimension 1"),
+            err((np.ones((2, 8, 2, 4), FLOAT32), np.ones((2, 3, 5, 4), FLOAT32),
+                 np.ones((2, 3, 5, 4), FLOAT32)), RuntimeError,
+                "Number of heads in key and value must divide the number of heads in ",
+                {"enable_gqa": True}),
+        ])]
+
+
 op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows()
          + _indexing_rows() + _inplace_rows() + _linalg_rows() + _functional_rows()
-         + _sorting_rows())
+         + _sorting_rows() + _attention_rows())

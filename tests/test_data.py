@@ -1,12 +1,14 @@
 """ember.utils.data against torch.utils.data: the same datasets give the same batches and errors."""
 
 import collections
+import itertools
 import multiprocessing
 import os
 import random
 import subprocess
 import sys
 import time
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -193,6 +195,43 @@ def test_weighted_random_sampler():
 def test_weighted_random_sampler_errors_match_torch(args):
     assert raised(lambda: data.WeightedRandomSampler(*args)) == \
         raised(lambda: torch_data.WeightedRandomSampler(*args))
+
+
+@pytest.mark.parametrize("weights", [[1.0, -1.0], [0.0, 0.0], [1.0, float("nan")],
+                                     [1.0, float("inf")]])
+def test_weighted_random_sampler_bad_weights_match_torch(weights):
+    """As in PyTorch, the weights are checked when drawing, not when the sampler is made."""
+    assert raised(lambda: list(data.WeightedRandomSampler(weights, 3))) == \
+        raised(lambda: list(torch_data.WeightedRandomSampler(weights, 3)))
+
+
+def test_weighted_sampler_draws_as_numpy_choice():
+    """Chunked draws are the numbers one call of Generator.choice would draw."""
+    weights = np.array([0.5, 3.0, 0.0, 1.0, 2.5])
+    drawn = list(data.WeightedRandomSampler(weights, 1000,
+                                            generator=ember.Generator().manual_seed(3)))
+    rng = ember.random._rng(ember.Generator().manual_seed(3))
+    assert drawn == rng.choice(5, size=1000, p=weights / weights.sum()).tolist()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: data.RandomSampler(range(10), replacement=True, num_samples=10 ** 10),
+    lambda: data.WeightedRandomSampler([1.0, 2.0, 3.0], num_samples=10 ** 10),
+    lambda: data.RandomSampler(range(10), num_samples=10 ** 10),
+])
+def test_samplers_of_huge_num_samples_draw_lazily(make):
+    """10**10 indices would take 74 GiB at once: the first 100 must come from a few small
+    draws (PyTorch draws 32 at a time)."""
+    sampler = make()
+    assert len(sampler) == 10 ** 10
+    tracemalloc.start()
+    try:
+        first = list(itertools.islice(iter(sampler), 100))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(first) == 100 and all(0 <= index < 10 for index in first)
+    assert peak < 1 << 20, f"{peak} bytes to draw 100 indices"
 
 
 @pytest.mark.parametrize("batch_size, drop_last", [(1, False), (3, False), (3, True),

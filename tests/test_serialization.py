@@ -1,16 +1,19 @@
 """save / load: PyTorch's checkpoint format in both directions, safety, and atomic saves."""
 
 import collections
+import contextlib
 import fractions
 import io
 import os
 import pickle
 import pickletools
+import re
 import signal
 import struct
 import subprocess
 import sys
 import textwrap
+import types
 import zipfile
 from pathlib import Path
 
@@ -597,14 +600,195 @@ def test_file_objects(tmp_path):
         assert load(file)[0].tolist() == [1.0]
 
 
-def test_unsupported_objects_fail_before_writing(tmp_path):
-    with pytest.raises(TypeError, match="can't save an object of type fractions.Fraction"):
-        save({"ratio": fractions.Fraction(1, 3)}, tmp_path / "x.pt")
-    loop = []
+class Point:
+    """A plain Python class, pickled by reference to this module."""
+
+    def __init__(self, x, y) -> None:
+        self.x, self.y = x, y
+
+    def __eq__(self, other) -> bool:
+        return type(other) is Point and (self.x, self.y) == (other.x, other.y)
+
+
+def any_objects() -> dict:
+    loop = [1]
     loop.append(loop)
-    with pytest.raises(ValueError, match="contains itself"):
-        save(loop, tmp_path / "x.pt")
-    assert list(tmp_path.iterdir()) == []
+    return {"array": np.arange(6, dtype=np.int16).reshape(2, 3), "ratio": fractions.Fraction(1, 3),
+            "point": Point(1, [2.5]), "scalar": np.float32(0.5), "loop": loop}
+
+
+def assert_same_objects(loaded: dict, saved: dict) -> None:
+    np.testing.assert_array_equal(loaded["array"], saved["array"])
+    assert loaded["array"].dtype == saved["array"].dtype
+    assert loaded["ratio"] == saved["ratio"] and loaded["point"] == saved["point"]
+    assert type(loaded["scalar"]) is np.float32 and loaded["scalar"] == 0.5
+    assert loaded["loop"][0] == 1 and loaded["loop"][1] is loaded["loop"]
+
+
+@pytest.mark.parametrize("writer", ["ember", "torch"])
+def test_any_picklable_object_both_ways(tmp_path, writer):
+    """What pickle can save, both save; both loaders read either file with weights_only=False,
+    and with weights_only=True both refuse the first global outside their allow-list."""
+    path = tmp_path / "objects.pt"
+    (save if writer == "ember" else torch.save)(any_objects(), path)
+    assert_same_objects(load(path, weights_only=False), any_objects())
+    assert_same_objects(torch.load(path, weights_only=False), any_objects())
+    with pytest.raises(pickle.UnpicklingError) as ours:
+        load(path)
+    with pytest.raises(pickle.UnpicklingError) as theirs:
+        torch.load(path)
+    refused = re.search(r"GLOBAL (\S+) was not an allowed global", str(theirs.value)).group(1)
+    assert f"'{refused}'" in str(ours.value)
+    for advice in (f"add_safe_globals([{refused}])", f"safe_globals([{refused}])"):
+        assert advice in str(ours.value) and advice in str(theirs.value)
+    assert "weights_only=False" in str(ours.value)
+    assert "`weights_only` set to `False`" in str(theirs.value)
+
+
+def test_numpy_array_alone_saves_and_loads(tmp_path):
+    array = np.linspace(0, 1, 5)
+    save(array, tmp_path / "a.pt")
+    np.testing.assert_array_equal(torch.load(tmp_path / "a.pt", weights_only=False), array)
+    np.testing.assert_array_equal(load(tmp_path / "a.pt", weights_only=False), array)
+    torch.save(array, tmp_path / "b.pt")
+    np.testing.assert_array_equal(load(tmp_path / "b.pt", weights_only=False), array)
+
+
+def test_a_whole_module_loads_back_whole(tmp_path):
+    ember.manual_seed(0)
+    model = ember.nn.Sequential(ember.nn.Linear(3, 4), ember.nn.BatchNorm1d(4), ember.nn.ReLU())
+    model(ember.randn(5, 3))  # running statistics change
+    save(model, tmp_path / "model.pt")
+    loaded = load(tmp_path / "model.pt", weights_only=False)
+    assert type(loaded) is ember.nn.Sequential and repr(loaded) == repr(model)
+    for (name, ours), (_, theirs) in zip(loaded.state_dict().items(), model.state_dict().items()):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=name)
+    assert type(loaded[0].weight) is ember.nn.Parameter and loaded[0].weight.requires_grad
+    x = ember.randn(2, 3)
+    model.eval()
+    loaded.eval()
+    np.testing.assert_array_equal(loaded(x).detach().numpy(), model(x).detach().numpy())
+    with pytest.raises(pickle.UnpicklingError,
+                       match="'ember.nn.modules.container.Sequential'.*weights_only=False"):
+        load(tmp_path / "model.pt")
+
+
+def test_a_whole_optimizer_and_shared_objects(tmp_path):
+    """Pickle's memo keeps identity: a parameter in both the model and the optimizer loads as
+    one object, as in PyTorch."""
+    layer = ember.nn.Linear(2, 2)
+    optimizer = ember.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9)
+    layer(ember.ones(1, 2)).sum().backward()
+    optimizer.step()
+    save({"layer": layer, "optimizer": optimizer}, tmp_path / "both.pt")
+    loaded = load(tmp_path / "both.pt", weights_only=False)
+    assert loaded["optimizer"].param_groups[0]["params"][0] is loaded["layer"].weight
+    assert loaded["optimizer"].state_dict()["state"][0]["momentum_buffer"].tolist() == (
+        optimizer.state_dict()["state"][0]["momentum_buffer"].tolist())
+    weight = ember.ones(2)
+    save([weight, weight], tmp_path / "twice.pt")
+    first, second = load(tmp_path / "twice.pt")
+    theirs = torch.load(tmp_path / "twice.pt")
+    assert first is second and theirs[0] is theirs[1]
+
+
+def test_a_torch_module_saved_whole_is_named(tmp_path):
+    torch.save(torch.nn.Linear(2, 3), tmp_path / "linear.pt")
+    with pytest.raises(pickle.UnpicklingError,
+                       match="can't rebuild 'torch.nn.modules.linear.Linear'"):
+        load(tmp_path / "linear.pt", weights_only=False)
+
+
+def test_unpicklable_objects_fail_before_writing(tmp_path):
+    bad = {"w": ember.ones(2), "f": lambda x: x}
+    with pytest.raises(AttributeError, match="Can't pickle local object"):
+        torch.save(bad, io.BytesIO())  # the C pickler's error; Python's, ember's, differs
+    with pytest.raises(pickle.PicklingError, match="Can't pickle <function .*<lambda>"):
+        save(bad, tmp_path / "x.pt")
+    buffer = io.BytesIO()
+    with pytest.raises(pickle.PicklingError, match="Can't pickle <function .*<lambda>"):
+        save(bad, buffer)
+    assert list(tmp_path.iterdir()) == [] and buffer.getvalue() == b""
+
+
+def test_safe_globals_as_torch(tmp_path):
+    save({"ratio": fractions.Fraction(1, 3), "point": Point(1, 2)}, tmp_path / "x.pt")
+    allowed = [fractions.Fraction, Point]
+    try:
+        serialization.add_safe_globals(allowed)
+        torch.serialization.add_safe_globals(allowed)
+        assert serialization.get_safe_globals() == allowed
+        assert all(entry in torch.serialization.get_safe_globals() for entry in allowed)
+        assert load(tmp_path / "x.pt") == torch.load(tmp_path / "x.pt")
+        serialization.clear_safe_globals()
+        assert serialization.get_safe_globals() == []
+        with pytest.raises(pickle.UnpicklingError, match="fractions.Fraction"):
+            load(tmp_path / "x.pt")
+        with serialization.safe_globals(allowed):
+            assert serialization.get_safe_globals() == allowed
+            assert load(tmp_path / "x.pt")["point"] == Point(1, 2)
+        assert serialization.get_safe_globals() == []
+        # A global named otherwise than its own module and name, as a pair.
+        with serialization.safe_globals([(fractions.Fraction, "fractions.Fraction"),
+                                         (Point, f"{__name__}.Point")]):
+            assert load(tmp_path / "x.pt")["ratio"] == fractions.Fraction(1, 3)
+        with pytest.raises(TypeError, match="add_safe_globals takes"):
+            serialization.add_safe_globals([3])
+        assert serialization.get_safe_globals() == []
+    finally:
+        serialization.clear_safe_globals()
+        torch.serialization.clear_safe_globals()
+
+
+def test_load_arguments_as_torch(tmp_path):
+    save({"ratio": fractions.Fraction(1, 3)}, tmp_path / "x.pt")
+    for loader in (load, torch.load):
+        # An explicit pickle_module makes weights_only default to False ...
+        loaded = loader(tmp_path / "x.pt", pickle_module=pickle)
+        assert loaded == {"ratio": fractions.Fraction(1, 3)}
+        # ... and can't be combined with weights_only=True.
+        with pytest.raises(RuntimeError, match="explicit pickle_module"):
+            loader(tmp_path / "x.pt", pickle_module=pickle, weights_only=True)
+        with pytest.raises(ValueError, match="must be a file path .* mmap"):
+            loader(io.BytesIO((tmp_path / "x.pt").read_bytes()), mmap=True)
+        # weights_only=True ignores pickle's arguments, and says so.
+        with pytest.warns(UserWarning, match="pickle_load_args only works"), \
+                contextlib.suppress(pickle.UnpicklingError):
+            loader(tmp_path / "x.pt", weights_only=True, encoding="latin1")
+        assert loader(tmp_path / "x.pt", weights_only=False, encoding="latin1")["ratio"] == (
+            fractions.Fraction(1, 3))
+
+
+def test_mmap_maps_the_file(tmp_path):
+    weights = {"w": ember.arange(100, dtype=ember.float32), "b": ember.ones(3, dtype=ember.int64)}
+    save(weights, tmp_path / "w.pt")
+    before = (tmp_path / "w.pt").read_bytes()
+    loaded = load(tmp_path / "w.pt", mmap=True)
+    theirs = torch.load(tmp_path / "w.pt", mmap=True)
+    for key in weights:
+        assert loaded[key].tolist() == weights[key].tolist() == theirs[key].tolist()
+        assert loaded[key].numpy().base is not None  # a view of the mapping, not a copy
+    loaded["w"].add_(1)  # copy-on-write: the file keeps its bytes
+    assert (tmp_path / "w.pt").read_bytes() == before and load(tmp_path / "w.pt")["w"][0] == 0
+
+
+def test_save_arguments_as_torch(tmp_path):
+    weights = {"w": ember.ones(2)}
+    save(weights, tmp_path / "p4.pt", pickle_protocol=4)
+    # PyTorch's weights_only unpickler knows protocol 2's opcodes only, also for its own files.
+    assert torch.load(tmp_path / "p4.pt", weights_only=False)["w"].tolist() == [1.0, 1.0]
+    assert load(tmp_path / "p4.pt")["w"].tolist() == [1.0, 1.0]
+    save(weights, tmp_path / "nb.pt", _disable_byteorder_record=True)
+    torch.save({"w": torch.ones(2)}, tmp_path / "torch_nb.pt", _disable_byteorder_record=True)
+    names = [name.split("/", 1)[1] for name in zipfile.ZipFile(tmp_path / "nb.pt").namelist()]
+    assert names == [name.split("/", 1)[1]
+                     for name in zipfile.ZipFile(tmp_path / "torch_nb.pt").namelist()]
+    assert load(tmp_path / "nb.pt")["w"].tolist() == [1.0, 1.0]
+    with pytest.raises(TypeError, match="must extend pickle._Pickler"):
+        c_pickle = types.SimpleNamespace(Pickler=pickle.Pickler)
+        save(weights, tmp_path / "c.pt", pickle_module=c_pickle)
+    with pytest.raises(NotImplementedError, match="zip format"):
+        save(weights, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
 
 
 def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ Example:
 """
 
 from .. import _backend
+from . import amp
 
 
 def is_available() -> bool:
@@ -49,3 +50,36 @@ def manual_seed(seed: int) -> None:
 
 
 manual_seed_all = manual_seed
+
+
+def set_device(device) -> None:
+    """Make GPU ``device`` (an index, ``"cuda:1"`` or an ``ember.device``) the current one."""
+    _require()
+    _backend.cupy.cuda.Device(_backend.device(device).index or 0).use()
+
+
+def get_device_name(device=None) -> str:
+    """The name of GPU ``device`` (default: the current one), e.g. ``"NVIDIA H100"``."""
+    _require()
+    index = current_device() if device is None else _backend.device(device).index or 0
+    return _backend.cupy.cuda.runtime.getDeviceProperties(index)["name"].decode()
+
+
+def is_bf16_supported(including_emulation: bool = True) -> bool:
+    """False: ember has no bfloat16 tensors (NumPy and CuPy have no bfloat16 type), so a
+    program that checks this picks float16 or float32 instead."""
+    return False
+
+
+def empty_cache() -> None:
+    """Give the GPU memory that CuPy's pool holds unused back to the driver (nothing to do
+    without CUDA)."""
+    if is_available():
+        _backend.cupy.get_default_memory_pool().free_all_blocks()
+
+
+def memory_allocated(device=None) -> int:
+    """Bytes of GPU memory that tensors use now (0 without CUDA), from CuPy's memory pool."""
+    if not is_available():
+        return 0
+    return _backend.cupy.get_default_memory_pool().used_bytes()

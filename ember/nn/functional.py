@@ -32,7 +32,9 @@ from ..ops.activation import (
     softmax,
     softplus,
 )
+from ..ops.attention import multi_head_attention_forward, scaled_dot_product_attention
 from ..ops.conv import conv2d, pad
+from ..ops.embedding import embedding
 from ..ops.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -45,10 +47,12 @@ from ..ops.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "gelu",
+    "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu",
+    "embedding", "gelu",
     "hardtanh", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool2d",
     "mse_loss", "nll_loss", "one_hot", "pad", "relu", "relu6", "sigmoid", "silu", "softmax",
     "softplus", "tanh",
+    "multi_head_attention_forward", "scaled_dot_product_attention",
 ]
 
 

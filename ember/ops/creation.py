@@ -7,11 +7,16 @@ from .._tensor import Tensor
 from .shape import sizes_from
 
 
+def _device(device) -> _backend.device:
+    """The device a new tensor goes to: ``device``, or else the default device."""
+    return _backend.default_device if device is None else _backend.device(device)
+
+
 def _finish(array, dtype=None, device=None, requires_grad=False):
     if dtype is not None and array.dtype != dtype.numpy:
         array = array.astype(dtype.numpy)
-    if device is not None:
-        array = _backend.move(array, _backend.device(device))
+    if device is not None or _backend.default_device is not _backend.CPU:
+        array = _backend.move(array, _device(device))
     tensor = Tensor._wrap(array)
     if requires_grad:
         if array.dtype.kind not in "fc":
@@ -115,7 +120,7 @@ def from_numpy(ndarray: np.ndarray):
 
 def _filled(fill, size, dtype, device, requires_grad):
     shape = sizes_from(size)
-    xp = _backend.module_for(_backend.device(device or "cpu"))
+    xp = _backend.module_for(_device(device))
     return _finish(fill(xp, shape, _numpy_dtype(dtype)), None, device, requires_grad)
 
 
@@ -181,14 +186,14 @@ def linspace(start, end, steps: int, *, dtype=None, device=None,
 def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False):
     """Uniform samples from [0, 1)."""
     array = random.uniform(sizes_from(size), 0.0, 1.0, _numpy_dtype(dtype),
-                           _backend.device(device or "cpu"), generator)
+                           _device(device), generator)
     return _finish(array, None, None, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False):
     """Standard normal samples."""
     array = random.normal(sizes_from(size), 0.0, 1.0, _numpy_dtype(dtype),
-                          _backend.device(device or "cpu"), generator)
+                          _device(device), generator)
     return _finish(array, None, None, requires_grad)
 
 
@@ -214,7 +219,7 @@ def normal(mean: float, std: float, size, *, generator=None, dtype=None, device=
            requires_grad: bool = False):
     """Normal samples of mean ``mean`` and standard deviation ``std`` (numbers), of ``size``."""
     array = random.normal(sizes_from((size,)), mean, std, _numpy_dtype(dtype),
-                          _backend.device(device or "cpu"), generator)
+                          _device(device), generator)
     return _finish(array, None, None, requires_grad)
 
 

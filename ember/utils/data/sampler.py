@@ -13,6 +13,8 @@ from ...ops.creation import randint, randperm
 
 T_co = TypeVar("T_co", covariant=True)
 
+_CHUNK = 32  # indices drawn at a time by samplers with replacement, as in PyTorch
+
 
 def _draw_seed(generator=None) -> int:
     """A 62-bit seed drawn from ``generator`` (the default generator when None)."""
@@ -104,7 +106,10 @@ class RandomSampler(Sampler[int]):
         if generator is None:
             generator = random.Generator().manual_seed(_draw_seed())
         if self.replacement:
-            yield from randint(0, n, (self.num_samples,), generator=generator).tolist()
+            # In chunks, as PyTorch draws: num_samples may be far more than fits in memory.
+            for start in range(0, self.num_samples, _CHUNK):
+                size = min(_CHUNK, self.num_samples - start)
+                yield from randint(0, n, (size,), generator=generator).tolist()
             return
         for _ in range(self.num_samples // n):
             yield from randperm(n, generator=generator).tolist()
@@ -168,10 +173,20 @@ class WeightedRandomSampler(Sampler[int]):
         self.generator = generator
 
     def __iter__(self) -> Iterator[int]:
-        probabilities = self.weights / self.weights.sum()
-        drawn = random._rng(self.generator).choice(len(self.weights), size=self.num_samples,
-                                                   replace=self.replacement, p=probabilities)
-        return iter(drawn.tolist())
+        _check_distribution(self.weights)
+        rng = random._rng(self.generator)
+        if not self.replacement:  # at most len(weights) draws: no need for chunks
+            drawn = rng.choice(len(self.weights), size=self.num_samples, replace=False,
+                               p=self.weights / self.weights.sum())
+            yield from drawn.tolist()
+            return
+        # Inverse-CDF draws in chunks (the numbers rng.choice would draw, whose draws of all
+        # num_samples at once could need more memory than there is).
+        cdf = np.cumsum(self.weights / self.weights.sum())
+        cdf /= cdf[-1]
+        for start in range(0, self.num_samples, _CHUNK):
+            size = min(_CHUNK, self.num_samples - start)
+            yield from cdf.searchsorted(rng.random(size), side="right").tolist()
 
     def __len__(self) -> int:
         return self.num_samples
@@ -216,6 +231,18 @@ class BatchSampler(Sampler[list]):
         if self.drop_last:
             return len(self.sampler) // self.batch_size
         return -(-len(self.sampler) // self.batch_size)
+
+
+def _check_distribution(weights: np.ndarray) -> None:
+    """PyTorch's checks of multinomial weights, with its messages."""
+    if np.any(weights < 0) or np.any(np.isnan(weights)):
+        raise RuntimeError("invalid multinomial distribution (encountering probability entry "
+                           "< 0)")
+    if np.any(np.isinf(weights)):
+        raise RuntimeError("invalid multinomial distribution (encountering probability entry "
+                           "= infinity or NaN)")
+    if weights.sum() <= 0:
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
 
 
 def _is_positive_int(value) -> bool:
