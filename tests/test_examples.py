@@ -217,3 +217,13 @@ def test_image_classifier_runs_on_ember_as_on_pytorch(name, tmp_path, rng, monke
     loss, correct = program.evaluate(model, loader, torch.nn.CrossEntropyLoss(), "cpu")
     assert f"{100 * correct:.1f}" == f"{accuracy:.1f}"
     assert abs(loss - test_loss) < 1e-3
+
+
+def test_examples_import_what_they_run_on():
+    """The sequence models import ember as torch; image_classifier is plain PyTorch."""
+    for name in [*SEQUENCE_EXAMPLES, "image_classifier"]:
+        with open(os.path.join(EXAMPLES, f"{name}.py")) as file:
+            source = file.read()
+        plain = name == "image_classifier"
+        assert bool(re.search(r"^import torch$", source, flags=re.M)) == plain, name
+        assert bool(re.search(r"^(import|from) ember\b", source, flags=re.M)) != plain, name
