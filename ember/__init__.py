@@ -37,8 +37,8 @@ from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, s
 
 # The subpackages come after Tensor and the ops, which they import.
 from . import autograd, cuda, nn, optim, utils  # noqa: E402
-from . import (accelerator, amp, backends, cpu, distributed, multiprocessing,  # noqa: E402
-               onnx, version)
+from . import (accelerator, amp, backends, cpu, distributed, mps,  # noqa: E402
+               multiprocessing, onnx, version)
 from .amp import autocast  # noqa: E402
 from .backends import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
 from .ops.activation import log_softmax_along as log_softmax  # noqa: E402

@@ -55,12 +55,23 @@ class device:
     def __hash__(self) -> int:
         return hash((self.type, self.index))
 
+    def __enter__(self) -> "device":
+        """``with ember.device("cuda"):`` makes it the default device inside the block."""
+        _entered.append(default_device)
+        set_default_device(self)
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback) -> None:
+        set_default_device(_entered.pop())
+
 
 _device_class = device  # set_default_device's parameter is named device, as PyTorch's
 CPU = device("cpu")
 
-# Where creation ops (zeros, tensor, randn, ...) put a tensor when no device is given.
+# Where creation ops (zeros, tensor, randn, ...) put a tensor when no device is given, and
+# the defaults that enclosing ``with device(...)`` blocks replaced.
 default_device = CPU
+_entered = []
 
 
 def set_default_device(device: "device | str | int | None") -> None:
@@ -79,7 +90,10 @@ def set_default_device(device: "device | str | int | None") -> None:
 
 
 def get_default_device() -> device:
-    """The device creation ops use when they are given none (``set_default_device``)."""
+    """The device creation ops use when they are given none (``set_default_device``); for
+    ``"cuda"`` without an index, the current GPU's (so it raises without CUDA, as PyTorch)."""
+    if default_device.type == "cuda" and default_device.index is None:
+        return device_of(module_for(default_device).empty(0))
     return default_device
 
 

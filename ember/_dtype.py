@@ -48,7 +48,6 @@ complex64 = dtype("complex64", np.complex64)
 complex128 = dtype("complex128", np.complex128)
 
 
-
 class _Unheld(dtype):
     """A PyTorch dtype that NumPy has no type for: it can be named, compared and printed, and
     any attempt to make or convert a tensor of it raises TypeError."""

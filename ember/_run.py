@@ -6,7 +6,9 @@ with ``ember.vision``'s: ``torch.nn.functional`` is ``ember.nn.functional``, and
 ``torchvision.transforms`` is ``ember.vision.transforms``. The hook hands back ember's module
 object itself, so ``torch.nn is ember.nn`` and a program sees one module under both names. It
 then runs the script as ``python SCRIPT.py`` would: as ``__main__``, with its folder first on
-``sys.path`` and ``sys.argv`` set to the script and its arguments.
+``sys.path`` and ``sys.argv`` set to the script and its arguments. Processes the program starts
+with multiprocessing's spawn method (DataLoader workers, ``Process``) get ember too, through
+the stand-in packages of ``_run_aliases``.
 
 Example:
     >>> from ember import _run
@@ -24,6 +26,9 @@ import traceback
 
 # The top-level package each aliased name stands for, and ember's package in its place.
 ALIASES = {"torch": "ember", "torchvision": "ember.vision"}
+
+# The folder of stand-in torch and torchvision packages for spawned processes.
+SPAWNED_ALIASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_run_aliases")
 
 
 def ember_name(name: str) -> "str | None":
@@ -74,6 +79,19 @@ def install() -> None:
     sys.meta_path.insert(0, TorchAliases())
 
 
+def alias_in_place(name: str) -> None:
+    """Called by the ``torch`` and ``torchvision`` packages in ``_run_aliases`` while a spawned
+    process imports them: install the hook, and make module ``name`` ember's module. Imported
+    by their path inside ember (``ember._run_aliases.torch``, as walking ember's packages
+    does), they stand for nothing and change nothing."""
+    if ember_name(name) is None:
+        return
+    if not any(isinstance(finder, TorchAliases) for finder in sys.meta_path):
+        sys.meta_path.insert(0, TorchAliases())
+    # The import statement that is running returns what sys.modules holds once it finishes.
+    sys.modules[name] = importlib.import_module(ember_name(name))
+
+
 def _script_frames(tb, script: str):
     """The traceback ``tb`` from the first frame in ``script`` on (without ember run's own)."""
     start = tb
@@ -86,8 +104,10 @@ def run_script(script: str, args=()) -> None:
     """Run the PyTorch program ``script`` with ``args`` on ember, as ``python script args``.
 
     Every ``torch...`` and ``torchvision...`` import in it (and in the modules it imports)
-    gets ember's module. The script runs as ``__main__`` with ``__file__`` set, its folder
-    first on ``sys.path`` and ``sys.argv == [script, *args]``. An exception the script does
+    gets ember's module, also in the processes it spawns. The script runs as ``__main__``
+    with ``__file__`` its absolute path (as Python gives a main script), its folder first on
+    ``sys.path`` (then ``SPAWNED_ALIASES``) and ``sys.argv`` the script's absolute path and
+    ``args`` (``runpy`` sets ``argv[0]`` to the path it runs). An exception the script does
     not catch prints its traceback (from the script's frame on) and exits with status 1;
     ``sys.exit`` in the script exits with its status, as under ``python``.
 
@@ -95,18 +115,20 @@ def run_script(script: str, args=()) -> None:
         >>> from ember import _run
         >>> _run.run_script("train.py", ["--epochs", "1"])  # doctest: +SKIP
     """
-    if not os.path.isfile(script):
-        raise FileNotFoundError(f"can't open file '{os.path.abspath(script)}': "
-                                "[Errno 2] No such file or directory")
+    path = os.path.abspath(script)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"can't open file '{path}': [Errno 2] No such file or "
+                                "directory")
     install()
     # As ``python script``: the folder of the script (symlinks resolved) replaces the folder
-    # Python put first (the current one for -m, the console script's for ``ember``).
-    sys.path[0] = os.path.dirname(os.path.realpath(script))
-    sys.argv = [script, *args]
+    # Python put first (the current one for -m, the console script's for ``ember``). The
+    # aliases' folder follows it, for the processes the program spawns (_run_aliases).
+    sys.path[0] = os.path.dirname(os.path.realpath(path))
+    sys.path.insert(1, SPAWNED_ALIASES)
+    sys.argv = [path, *args]
     try:
-        runpy.run_path(script, run_name="__main__")
+        runpy.run_path(path, run_name="__main__")
     except Exception as error:
-        path = os.path.abspath(script)
         traceback.print_exception(type(error), error, _script_frames(error.__traceback__,
                                                                       path))
         sys.exit(1)

@@ -77,7 +77,8 @@ def recipe_setting(name: str, convert):
 def build_parser() -> argparse.ArgumentParser:
     """The parser of the ``ember`` command and its subcommands."""
     parser = argparse.ArgumentParser(prog="ember", description="ember: PyTorch's programming "
-                                     "model on NumPy. Train and evaluate on Fashion-MNIST.")
+                                     "model on NumPy. Run PyTorch programs; train and evaluate "
+                                     "on Fashion-MNIST.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", help="train the tutorial's LeNet on Fashion-MNIST",
@@ -199,7 +200,9 @@ def main(argv=None) -> int:
 
     A run that cannot start (no data, no CUDA, no usable checkpoint, no writable output folder)
     prints why in one line, without a traceback, and returns 2, as argparse does for a bad
-    option. A run whose loss diverges returns 1; one stopped by Ctrl-C, 130.
+    option. A run whose loss diverges returns 1; one stopped by Ctrl-C, 130. ``ember run``
+    exits as ``python SCRIPT`` does: the script's ``sys.exit`` status, 1 after an uncaught
+    exception.
     """
     args = build_parser().parse_args(argv)
     try:

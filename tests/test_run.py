@@ -78,6 +78,20 @@ def test_the_script_runs_as_python_runs_it(tmp_path):
     assert path0 == str((tmp_path / "prog").resolve())
 
 
+def test_a_script_given_by_a_relative_path(tmp_path):
+    """``__file__`` is absolute, as Python makes a main script's; the folder still counts."""
+    write(tmp_path / "sub" / "near.py", "WHERE = 'near'\n")
+    write(tmp_path / "sub" / "relative.py", """
+        import sys
+        import near
+        print(__file__, sys.argv[1:], sys.path[0], near.WHERE)
+    """)
+    result = run([os.path.join("sub", "relative.py"), "a"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    sub = tmp_path.resolve() / "sub"
+    assert result.stdout == f"{tmp_path / 'sub' / 'relative.py'} ['a'] {sub} near\n"
+
+
 def test_an_uncaught_exception_prints_the_scripts_traceback_and_exits_1(tmp_path):
     script = write(tmp_path / "fails.py", """
         def inner():
@@ -175,6 +189,41 @@ def test_a_pytorch_training_program_prints_pytorchs_numbers(tmp_path):
     assert on_torch.returncode == 0, on_torch.stderr
     assert on_ember.stdout == on_torch.stdout
     assert on_ember.stdout.count("loss") == 3
+
+
+def test_spawned_processes_get_ember_too(tmp_path):
+    """DataLoader workers and Processes started by spawn import the script again, in a fresh
+    interpreter: their ``import torch`` must give ember as well."""
+    script = write(tmp_path / "spawns.py", """
+        import multiprocessing
+        import torch
+        from torch.utils.data import DataLoader, Dataset
+
+        class Squares(Dataset):
+            def __len__(self):
+                return 4
+
+            def __getitem__(self, i):
+                return torch.tensor([float(i * i)])
+
+        def child(queue):
+            import torch.nn
+            queue.put((torch.__name__, torch.nn.__name__, type(torch.ones(1)).__name__))
+
+        if __name__ == "__main__":
+            loader = DataLoader(Squares(), batch_size=2, num_workers=2,
+                                multiprocessing_context="spawn")
+            print([batch.flatten().tolist() for batch in loader])
+            context = multiprocessing.get_context("spawn")
+            queue = context.Queue()
+            process = context.Process(target=child, args=(queue,))
+            process.start()
+            print(queue.get(timeout=60))
+            process.join()
+    """)
+    result = run([script], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "[[0.0, 1.0], [4.0, 9.0]]\n('ember', 'ember.nn', 'Tensor')\n"
 
 
 def test_ember_name():

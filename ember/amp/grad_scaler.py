@@ -8,6 +8,7 @@ import numpy as np
 from .. import _backend, _dtype
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
+from ..ops.shape import stack
 
 # Where an optimizer is in one iteration: scale → (unscale_) → step → update.
 READY, UNSCALED, STEPPED = "ready", "unscaled", "stepped"
@@ -107,12 +108,12 @@ class GradScaler:
         if any(grad.dtype is _dtype.float16 for grad in grads):
             raise ValueError("Attempting to unscale FP16 gradients.")
         inverse = _float32(1.0 / self._scale)  # the reciprocal in float64, as PyTorch's
-        found_inf = None
         with no_grad():
+            # Checked before scaling, as PyTorch's kernel does; read back once (a GPU sync).
+            finite = [grad.isfinite().all() for grad in grads]
             for grad in grads:
-                found_inf = bool(found_inf) or not bool(grad.isfinite().all())
                 grad.mul_(inverse)
-        state["found_inf"] = found_inf
+        state["found_inf"] = not bool(stack(finite).all()) if grads else None
         state["stage"] = UNSCALED
 
     def step(self, optimizer, *args, **kwargs):

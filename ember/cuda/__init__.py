@@ -1,4 +1,5 @@
-"""``ember.cuda``: whether a GPU is usable, how many, and waiting for queued GPU work.
+"""``ember.cuda``: whether a GPU is usable, how many, their names and memory, and waiting for
+queued GPU work; ``ember.cuda.amp`` holds PyTorch's older names of ``ember.amp``'s tools.
 
 GPU tensors are CuPy arrays; without CuPy (``pip install 'ember[cuda]'``) or without a driver,
 ``is_available()`` is False and ember runs on the CPU.

@@ -31,7 +31,13 @@ def _not_implemented(name: str):
 
 
 # The calls programs make once a process group would exist.
-for _name in ("all_gather", "all_reduce", "barrier", "broadcast", "destroy_process_group",
-              "get_rank", "get_world_size", "init_process_group", "reduce", "reduce_scatter"):
-    globals()[_name] = _not_implemented(_name)
-del _name
+all_gather = _not_implemented("all_gather")
+all_reduce = _not_implemented("all_reduce")
+barrier = _not_implemented("barrier")
+broadcast = _not_implemented("broadcast")
+destroy_process_group = _not_implemented("destroy_process_group")
+get_rank = _not_implemented("get_rank")
+get_world_size = _not_implemented("get_world_size")
+init_process_group = _not_implemented("init_process_group")
+reduce = _not_implemented("reduce")
+reduce_scatter = _not_implemented("reduce_scatter")

@@ -1,0 +1,5 @@
+"""``torch`` in a process that ``ember run``'s program started by spawning: ember itself."""
+
+from ember import _run
+
+_run.alias_in_place(__name__)
