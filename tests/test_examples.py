@@ -45,7 +45,6 @@ SEQUENCE_EXAMPLES = {
 MISSING = {
     "char_lstm": "needs multinomial (branch ops)",
     "tiny_gpt": "needs multinomial (branch ops)",
-    "image_classifier": "needs ember run and torch.accelerator (branch run)",
 }
 
 
@@ -163,8 +162,8 @@ def test_image_classifier_runs_on_ember_as_on_pytorch(name, tmp_path, rng, monke
     tiny_fashion_mnist(tmp_path / "data", rng)
     stand_in = tmp_path / "stand_in" / "torchvision"
     stand_in.mkdir(parents=True)
-    for name, source in TORCHVISION_STAND_IN.items():
-        (stand_in / name).write_text(textwrap.dedent(source))
+    for filename, source in TORCHVISION_STAND_IN.items():
+        (stand_in / filename).write_text(textwrap.dedent(source))
     script = os.path.join(EXAMPLES, f"{name}.py")
     arguments = ["--data", str(tmp_path / "data"), "--limit", "640", "--epochs", "2"]
 
@@ -177,8 +176,8 @@ def test_image_classifier_runs_on_ember_as_on_pytorch(name, tmp_path, rng, monke
 
     # On PyTorch: the program's module, imported beside the stand-in, then its main().
     monkeypatch.syspath_prepend(str(tmp_path / "stand_in"))
-    for name in [name for name in sys.modules if name.partition(".")[0] == "torchvision"]:
-        monkeypatch.delitem(sys.modules, name)
+    for module in [module for module in sys.modules if module.split(".")[0] == "torchvision"]:
+        monkeypatch.delitem(sys.modules, module)
     spec = importlib.util.spec_from_file_location(name, script)
     program = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(program)
