@@ -107,6 +107,18 @@ def shared_random(fw, monkeypatch, rng):
     monkeypatch.setattr(fw.nn.init, "kaiming_uniform_", kaiming_uniform_)
 
 
+@contextlib.contextmanager
+def one_torch_thread():
+    """PyTorch on one thread for the block: on a loaded machine with few cores its thread pool
+    spins waiting for busy cores, and these small models ran 10-30 times slower with two."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def run_example(name, fw, monkeypatch, argv=()):
     """Run examples/<name>.py with command-line arguments ``argv`` on ``fw`` with the shared
     random draws; return what it printed."""
@@ -120,7 +132,7 @@ def run_example(name, fw, monkeypatch, argv=()):
         shared_random(fw, patch, np.random.default_rng(SEED))
         random.seed(SEED)
         patch.setattr(sys, "argv", [path, *argv])
-        with contextlib.redirect_stdout(out):
+        with contextlib.redirect_stdout(out), one_torch_thread():
             exec(compile(source, path, "exec"), {"__name__": "__main__", "__file__": path})
     return out.getvalue()
 

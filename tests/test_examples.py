@@ -25,7 +25,13 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-from test_beginner_examples import EXAMPLES, NUMBER, assert_same_line, run_example
+from test_beginner_examples import (
+    EXAMPLES,
+    NUMBER,
+    assert_same_line,
+    one_torch_thread,
+    run_example,
+)
 
 import ember
 
@@ -184,13 +190,8 @@ def test_image_classifier_runs_on_ember_as_on_pytorch(name, tmp_path, rng, monke
     assert program.torch is torch
     monkeypatch.setattr(sys, "argv", [script, *arguments, "--out", str(tmp_path / "torch.pt")])
     out = io.StringIO()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # its thread pool only contends for the few cores a CI runner has
-    try:
-        with contextlib.redirect_stdout(out):
-            program.main()
-    finally:
-        torch.set_num_threads(threads)
+    with contextlib.redirect_stdout(out), one_torch_thread():
+        program.main()
     theirs = out.getvalue().splitlines()
 
     # The same lines, apart from the numbers, the output file and the predicted classes.
