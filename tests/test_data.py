@@ -205,6 +205,15 @@ def test_weighted_random_sampler_bad_weights_match_torch(weights):
         raised(lambda: list(torch_data.WeightedRandomSampler(weights, 3)))
 
 
+def test_random_sampler_with_replacement_draws_as_randint():
+    drawn = list(data.RandomSampler(range(7), replacement=True, num_samples=100,
+                                    generator=ember.Generator().manual_seed(4)))
+    generator = ember.Generator().manual_seed(4)
+    expected = [ember.randint(0, 7, (32,), generator=generator).tolist() for _ in range(3)]
+    expected.append(ember.randint(0, 7, (4,), generator=generator).tolist())
+    assert drawn == sum(expected, [])
+
+
 def test_weighted_sampler_draws_as_numpy_choice():
     """Chunked draws are the numbers one call of Generator.choice would draw."""
     weights = np.array([0.5, 3.0, 0.0, 1.0, 2.5])

@@ -57,6 +57,11 @@ INDEXING = [
 ]
 
 ARITHMETIC = [
+    # Where either input is NaN neither loses: both get the whole gradient, as in PyTorch.
+    "x = lib.tensor([float('nan'), 1., 2., float('nan')], requires_grad=True); "
+    "y = lib.tensor([1., float('nan'), 2., float('nan')], requires_grad=True); "
+    "(lib.maximum(x, y) + lib.minimum(x, y) * 3).sum().backward(); "
+    "(lib.maximum(x, x) * 5).sum().backward(); out = (x.grad, y.grad)",
     "x = lib.tensor([5., -3., 0.5], requires_grad=True); y = x % 2; y.sum().backward(); "
     "out = (y, x.grad, y.grad_fn.name())",
     "x = lib.tensor([5., -3.], requires_grad=True); d = lib.tensor([2., -2.], requires_grad=True)"

@@ -304,10 +304,12 @@ def test_ember_optimizer_state_dict_loads_in_torch(tmp_path):
 # ---- torch.save -> ember.load ----------------------------------------------------------------
 
 
-def test_state_dict_saved_by_torch_loads_in_ember(tmp_path):
+@pytest.mark.parametrize("weights_only", [True, False])
+def test_state_dict_saved_by_torch_loads_in_ember(tmp_path, weights_only):
+    """Trusting the file or not, PyTorch's storages become ember tensors."""
     expected = torch_state_dict()
     torch.save(expected, tmp_path / "net.pt")
-    loaded = load(tmp_path / "net.pt")
+    loaded = load(tmp_path / "net.pt", weights_only=weights_only)
     assert type(loaded) is collections.OrderedDict and list(loaded) == list(expected)
     assert loaded._metadata == expected._metadata
     for key, value in expected.items():

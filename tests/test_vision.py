@@ -6,7 +6,9 @@ import gzip
 import hashlib
 import http.server
 import os
+import pickle
 import struct
+import tarfile
 import threading
 import time
 
@@ -463,6 +465,183 @@ def test_reprs_match_torchvision():
     assert repr(transforms.Lambda(abs)) == "Lambda()"
 
 
+SIZES = [((32, 48), (16, 24)), ((7, 5), (13, 11)), ((100, 37), (9, 8)), ((10, 10), (10, 10)),
+         ((5, 9), (3, 20))]
+
+
+@pytest.mark.parametrize("size, new_size", SIZES)
+@pytest.mark.parametrize("antialias", [True, False])
+def test_resize_bilinear_matches_torch_interpolate(size, new_size, antialias):
+    """torchvision resizes a tensor with interpolate(bilinear, align_corners=False)."""
+    images = np.random.default_rng(0).random((2, 3, *size), dtype=np.float32)
+    ours = transforms.Resize(new_size, antialias=antialias)(ember.tensor(images))
+    theirs = torch.nn.functional.interpolate(torch.tensor(images), size=new_size,
+                                             mode="bilinear", align_corners=False,
+                                             antialias=antialias)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-5)
+    # uint8 is computed in float32 and rounded: a value a rounding error from .5 may round the
+    # other way than PyTorch's float path (or its fixed-point uint8 kernel).
+    pixels = (images * 255).astype(np.uint8)
+    ours = transforms.Resize(new_size, antialias=antialias)(ember.tensor(pixels))
+    theirs = torch.nn.functional.interpolate(torch.tensor(pixels).float(), size=new_size,
+                                             mode="bilinear", align_corners=False,
+                                             antialias=antialias).round().clamp(0, 255)
+    assert ours.dtype == ember.uint8
+    np.testing.assert_allclose(ours.numpy(), theirs.to(torch.uint8).numpy(), rtol=0, atol=1)
+    # A float NumPy image H x W x C is resized in its first two dimensions, and stays NumPy.
+    array = transforms.Resize(new_size, antialias=antialias)(images[0].transpose(1, 2, 0))
+    np.testing.assert_allclose(array.transpose(2, 0, 1), theirs_float(images, new_size,
+                                                                      antialias)[0], atol=1e-5)
+
+
+def theirs_float(images, new_size, antialias):
+    return torch.nn.functional.interpolate(torch.tensor(images), size=new_size, mode="bilinear",
+                                           align_corners=False, antialias=antialias).numpy()
+
+
+# Sizes where Pillow's order of passes is known: one side only, or one side grows.
+PILLOW_SIZES = [((32, 48), (32, 24)), ((32, 48), (16, 48)), ((7, 5), (13, 11)),
+                ((100, 37), (9, 37)), ((5, 9), (3, 20)), ((10, 10), (10, 10)),
+                ((40, 10), (20, 30)), ((9, 5), (20, 3)), ((64, 64), (20, 20))]
+
+
+@pytest.mark.parametrize("size, new_size", PILLOW_SIZES)
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_resize_of_pil_images_gives_pillows_numbers(size, new_size, mode):
+    """torchvision resizes a PIL image with Pillow; a uint8 array stands for one."""
+    from PIL import Image
+    rng = np.random.default_rng(size[0])
+    for shape in (size, (*size, 3)):
+        pixels = rng.integers(0, 256, shape, dtype=np.uint8)
+        resample = Image.BILINEAR if mode == "bilinear" else Image.NEAREST
+        expected = np.asarray(Image.fromarray(pixels).resize(new_size[::-1], resample))
+        transform = transforms.Resize(new_size, interpolation=transforms.InterpolationMode(mode))
+        np.testing.assert_array_equal(transform(pixels), expected)
+        np.testing.assert_array_equal(transform(Image.fromarray(pixels)), expected)
+
+
+@pytest.mark.parametrize("size, new_size", SIZES)
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
+def test_resize_nearest_matches_torch_interpolate(size, new_size, mode):
+    images = np.random.default_rng(1).random((1, 2, *size), dtype=np.float32)
+    ours = transforms.Resize(new_size, interpolation=transforms.InterpolationMode(mode))(
+        ember.tensor(images))
+    theirs = torch.nn.functional.interpolate(torch.tensor(images), size=new_size, mode=mode)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_resize_sizes():
+    """One number sizes the shorter side, keeping the aspect ratio rounded down; max_size caps
+    the longer side."""
+    assert transforms.Resize(16)(ember.zeros(3, 32, 50)).shape == (3, 16, 25)
+    assert transforms.Resize([16])(ember.zeros(3, 50, 32)).shape == (3, 25, 16)
+    assert transforms.Resize(16, max_size=20)(ember.zeros(3, 32, 50)).shape == (3, 12, 20)
+    assert transforms.Resize((5, 7))(ember.zeros(2, 1, 9, 9)).shape == (2, 1, 5, 7)
+    assert repr(transforms.Resize(32)) == (
+        "Resize(size=32, interpolation=bilinear, max_size=None, antialias=True)")
+    with pytest.raises(ValueError, match="should have 1 or 2 values"):
+        transforms.Resize((1, 2, 3))
+    with pytest.raises(ValueError, match="must be strictly greater"):
+        transforms.Resize(16, max_size=16)(ember.zeros(1, 4, 4))
+    with pytest.raises(TypeError, match="InterpolationMode"):
+        transforms.Resize(16, interpolation=2)
+    with pytest.raises(NotImplementedError, match="not bicubic"):
+        transforms.Resize(16, interpolation=transforms.InterpolationMode.BICUBIC)
+
+
+def test_center_crop_by_hand():
+    image = ember.arange(5 * 6).reshape(1, 5, 6)
+    # (5 - 2) / 2 = 1.5 rounds to 2 (to even), (6 - 3) / 2 = 1.5 to 2.
+    np.testing.assert_array_equal(transforms.CenterCrop((2, 3))(image).numpy(),
+                                  image.numpy()[:, 2:4, 2:5])
+    # Larger than the image: zeros around it, the extra odd pixel after.
+    padded = transforms.CenterCrop((6, 9))(ember.ones(1, 3, 4)).numpy()[0]
+    expected = np.zeros((6, 9), np.float32)
+    expected[1:4, 2:6] = 1
+    np.testing.assert_array_equal(padded, expected)
+    array = np.arange(4 * 4 * 3, dtype=np.uint8).reshape(4, 4, 3)
+    np.testing.assert_array_equal(transforms.CenterCrop(2)(array), array[1:3, 1:3])
+    assert repr(transforms.CenterCrop(24)) == "CenterCrop(size=(24, 24))"
+
+
+def test_random_crop_and_flips():
+    image = ember.arange(2 * 6 * 6, dtype=ember.float32).reshape(2, 6, 6)
+    crop = transforms.RandomCrop(4, padding=1)
+    ember.manual_seed(0)
+    crops = [crop(image) for _ in range(40)]
+    ember.manual_seed(0)
+    assert all(np.array_equal(a.numpy(), crop(image).numpy()) for a in crops)  # seeded
+    padded = np.pad(image.numpy(), ((0, 0), (1, 1), (1, 1)))
+    windows = {(top, left): padded[:, top:top + 4, left:left + 4]
+               for top in range(5) for left in range(5)}
+    seen = set()
+    for c in crops:
+        found = [key for key, window in windows.items() if np.array_equal(window, c.numpy())]
+        assert found, "a crop that is no window of the padded image"
+        seen.add(found[0])
+    assert len(seen) > 10  # positions vary
+    assert transforms.RandomCrop(8, pad_if_needed=True)(image).shape == (2, 8, 8)
+    with pytest.raises(ValueError, match=r"Required crop size \(8, 8\) is larger than input "
+                                         r"image size \(6, 6\)"):
+        transforms.RandomCrop(8)(image)
+    assert repr(crop) == "RandomCrop(size=(4, 4), padding=1)"
+
+    flip = transforms.RandomHorizontalFlip()
+    ember.manual_seed(1)
+    flips = [flip(image) for _ in range(50)]
+    mirrored = sum(np.array_equal(f.numpy(), image.numpy()[:, :, ::-1]) for f in flips)
+    unchanged = sum(np.array_equal(f.numpy(), image.numpy()) for f in flips)
+    assert mirrored + unchanged == 50 and 10 < mirrored < 40
+    np.testing.assert_array_equal(transforms.RandomVerticalFlip(1.0)(image).numpy(),
+                                  image.numpy()[:, ::-1])
+    array = np.arange(12, dtype=np.uint8).reshape(2, 2, 3)
+    np.testing.assert_array_equal(transforms.RandomHorizontalFlip(1.0)(array), array[:, ::-1])
+    assert repr(flip) == "RandomHorizontalFlip(p=0.5)"
+
+
+def test_grayscale_by_hand():
+    rgb = np.array([[[1.0, 0.5]], [[0.0, 0.5]], [[0.5, 1.0]]], np.float32)  # 3 x 1 x 2
+    gray = transforms.Grayscale()(ember.tensor(rgb))
+    expected = np.float32(0.2989) * rgb[0] + np.float32(0.587) * rgb[1] + \
+        np.float32(0.114) * rgb[2]
+    np.testing.assert_allclose(gray.numpy(), expected[None], rtol=1e-6)
+    three = transforms.Grayscale(3)(ember.tensor(rgb))
+    assert three.shape == (3, 1, 2) and np.array_equal(three.numpy()[2], gray.numpy()[0])
+    pixels = np.array([[[200, 100, 50]]], np.uint8)  # H x W x C: 59.78 + 58.7 + 5.7 = 124.18
+    assert transforms.Grayscale()(pixels).tolist() == [[124]]
+    truncated = transforms.Grayscale()(ember.tensor(pixels.transpose(2, 0, 1)))
+    assert truncated.dtype == ember.uint8 and truncated.tolist() == [[[124]]]
+    # Arrays stand for PIL images: converted as Pillow converts to "L".
+    from PIL import Image
+    many = np.random.default_rng(6).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(transforms.Grayscale()(many),
+                                  np.asarray(Image.fromarray(many).convert("L")))
+    assert transforms.Grayscale(3)(many).shape == (20, 30, 3)
+    with pytest.raises(ValueError, match="either 1 or 3"):
+        transforms.Grayscale(2)
+
+
+def test_pil_to_tensor_and_convert_image_dtype():
+    pixels = np.array([[[0, 128, 255]]], np.uint8)  # 1 x 1 x 3
+    tensor = transforms.PILToTensor()(pixels)
+    assert tensor.dtype == ember.uint8 and tensor.tolist() == [[[0]], [[128]], [[255]]]
+    from PIL import Image
+    assert transforms.PILToTensor()(Image.fromarray(pixels)).tolist() == tensor.tolist()
+    to_float = transforms.ConvertImageDtype(ember.float32)(tensor)
+    np.testing.assert_allclose(to_float.numpy().ravel(), [0, 128 / 255, 1], rtol=1e-6)
+    # float -> uint8 multiplies by 255.999 and truncates: 0.5 -> 127, 1.0 -> 255.
+    back = transforms.ConvertImageDtype(ember.uint8)(ember.tensor([0.0, 0.5, 1.0]))
+    assert back.dtype == ember.uint8 and back.tolist() == [0, 127, 255]
+    # uint8 -> int16 scales by 32768 / 256 = 128; int16 -> uint8 divides back, rounding down.
+    wide = transforms.ConvertImageDtype(ember.int16)(ember.tensor([1, 255], dtype=ember.uint8))
+    assert wide.dtype == ember.int16 and wide.tolist() == [128, 32640]
+    narrow = transforms.ConvertImageDtype(ember.uint8)(ember.tensor([200, 32767],
+                                                                     dtype=ember.int16))
+    assert narrow.tolist() == [1, 255]
+    with pytest.raises(RuntimeError, match="cannot be performed safely"):
+        transforms.ConvertImageDtype(ember.int64)(ember.zeros(2))
+
+
 TUTORIAL = transforms.Compose([transforms.ToTensor(), transforms.Pad(2),
                                transforms.Normalize((0.2860,), (0.3530,))])
 
@@ -491,6 +670,196 @@ def test_loader_fast_path_equals_per_sample_path(tmp_path, transform):
         assert fast_images.dtype == slow_images.dtype and fast_labels.dtype == ember.int64
         np.testing.assert_array_equal(fast_images.numpy(), slow_images.numpy())
         np.testing.assert_array_equal(fast_labels.numpy(), slow_labels.numpy())
+
+
+def test_v2_to_image_and_to_dtype_give_what_to_tensor_gives():
+    from PIL import Image
+
+    from ember.vision.transforms import v2
+    pixels = np.random.default_rng(3).integers(0, 256, (4, 5, 3), dtype=np.uint8)
+    pipeline = v2.Compose([v2.ToImage(), v2.ToDtype(ember.float32, scale=True)])
+    for image in (pixels, Image.fromarray(pixels), pixels[:, :, 0]):
+        np.testing.assert_array_equal(pipeline(image).numpy(),
+                                      transforms.ToTensor()(image).numpy())
+    as_image = v2.ToImage()(pixels)
+    assert as_image.dtype == ember.uint8 and as_image.shape == (3, 4, 5)
+    assert v2.ToImage()(as_image) is as_image
+    assert v2.ToDtype(ember.float32)(as_image).max().item() == pixels.max()  # not scaled
+    assert v2.RandomCrop is transforms.RandomCrop and v2.Normalize is transforms.Normalize
+
+
+# ---- CIFAR-10 ---------------------------------------------------------------------------------
+
+CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+                 "truck"]
+
+
+def fake_cifar(www, monkeypatch, per_batch: int = 3) -> dict:
+    """Write a small cifar-10-python.tar.gz into ``www`` as CIFAR's is laid out (pickled dicts
+    of a uint8 array N x 3072, channel by channel, and labels), point CIFAR10 at it with the
+    MD5 sums of these files, and return {batch name: (images N x 32 x 32 x 3, labels)}."""
+    rng = np.random.default_rng(0)
+    folder = www / "build" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    batches, sums = {}, {}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        images = rng.integers(0, 256, (per_batch, 32, 32, 3), dtype=np.uint8)
+        labels = rng.integers(0, 10, per_batch).tolist()
+        data = np.ascontiguousarray(images.transpose(0, 3, 1, 2)).reshape(per_batch, 3072)
+        entry = {"batch_label": name, "labels": labels, "data": data, "filenames": ["x.png"]}
+        (folder / name).write_bytes(pickle.dumps(entry, protocol=2))
+        batches[name] = (images, labels)
+    meta = {"num_cases_per_batch": per_batch, "label_names": CIFAR_CLASSES, "num_vis": 3072}
+    (folder / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))
+    for path in folder.iterdir():
+        sums[path.name] = hashlib.md5(path.read_bytes()).hexdigest()
+    archive = www / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname="cifar-10-batches-py")
+    monkeypatch.setattr(datasets.CIFAR10, "tgz_md5", hashlib.md5(archive.read_bytes()).hexdigest())
+    monkeypatch.setattr(datasets.CIFAR10, "train_list",
+                        [[f"data_batch_{i}", sums[f"data_batch_{i}"]] for i in range(1, 6)])
+    monkeypatch.setattr(datasets.CIFAR10, "test_list", [["test_batch", sums["test_batch"]]])
+    monkeypatch.setattr(datasets.CIFAR10, "meta", {"filename": "batches.meta",
+                                                   "key": "label_names",
+                                                   "md5": sums["batches.meta"]})
+    return batches
+
+
+def test_cifar10_downloads_checks_and_reads(tmp_path, monkeypatch, server, capsys):
+    batches = fake_cifar(tmp_path / "www", monkeypatch)
+    monkeypatch.setattr(datasets.CIFAR10, "mirrors", [server + "missing/", server])
+    root = tmp_path / "data"
+    train = datasets.CIFAR10(root=str(root), train=True, download=True,
+                             transform=transforms.ToTensor())
+    assert "Downloading" in capsys.readouterr().out
+    assert (root / "cifar-10-python.tar.gz").is_file()
+    assert len(train) == 15 and train.classes == CIFAR_CLASSES
+    assert train.class_to_idx["truck"] == 9
+    images = np.concatenate([batches[f"data_batch_{i}"][0] for i in range(1, 6)])
+    labels = sum((batches[f"data_batch_{i}"][1] for i in range(1, 6)), [])
+    np.testing.assert_array_equal(train.data.numpy(), images)
+    assert train.targets == labels
+    image, label = train[4]
+    assert image.shape == (3, 32, 32) and label == labels[4]
+    np.testing.assert_allclose(image.numpy(), images[4].transpose(2, 0, 1) / 255, rtol=1e-6)
+    test = datasets.CIFAR10(root=str(root), train=False)
+    np.testing.assert_array_equal(test.data.numpy(), batches["test_batch"][0])
+    assert repr(test) == ("Dataset CIFAR10\n    Number of datapoints: 3\n"
+                          f"    Root location: {root}\n    Split: Test")
+    # Present and intact: download=True fetches nothing.
+    monkeypatch.setattr(datasets.CIFAR10, "mirrors", ["http://127.0.0.1:9/unreachable/"])
+    datasets.CIFAR10(root=str(root), download=True)
+    assert "Files already downloaded and verified" in capsys.readouterr().out
+    batched, targets = next(iter(DataLoader(train, batch_size=4)))
+    assert batched.shape == (4, 3, 32, 32) and targets.tolist() == labels[:4]
+
+
+def test_cifar10_missing_or_damaged(tmp_path, monkeypatch, server):
+    fake_cifar(tmp_path / "www", monkeypatch)
+    with pytest.raises(RuntimeError, match="Dataset not found or corrupted.*download=True"):
+        datasets.CIFAR10(root=str(tmp_path / "data"))
+    monkeypatch.setattr(datasets.CIFAR10, "mirrors", [server])
+    datasets.CIFAR10(root=str(tmp_path / "data"), download=True)
+    batch = tmp_path / "data" / "cifar-10-batches-py" / "data_batch_3"
+    damaged = bytearray(batch.read_bytes())
+    damaged[500] ^= 1  # a pixel changes: only the MD5 sum tells
+    batch.write_bytes(bytes(damaged))
+    with pytest.raises(RuntimeError, match="Dataset not found or corrupted"):
+        datasets.CIFAR10(root=str(tmp_path / "data"))
+    datasets.CIFAR10(root=str(tmp_path / "data"), download=True)  # unpacked again
+    monkeypatch.setattr(datasets.CIFAR10, "tgz_md5", "0" * 32)
+    (tmp_path / "data" / "cifar-10-python.tar.gz").unlink()
+    batch.unlink()
+    with pytest.raises(RuntimeError, match="MD5 checksum mismatch"):
+        datasets.CIFAR10(root=str(tmp_path / "data"), download=True)
+
+
+def test_cifar10_batches_cannot_run_code(tmp_path, monkeypatch):
+    """A batch whose MD5 sum was made to match still can't name os.system."""
+    fake_cifar(tmp_path / "www", monkeypatch)
+    folder = tmp_path / "data" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    for path in (tmp_path / "www" / "build" / "cifar-10-batches-py").iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return os.system, (f"touch {marker}",)
+
+    evil = pickle.dumps({"labels": [], "data": Evil()}, protocol=2)
+    (folder / "test_batch").write_bytes(evil)
+    monkeypatch.setattr(datasets.CIFAR10, "test_list",
+                        [["test_batch", hashlib.md5(evil).hexdigest()]])
+    with pytest.raises(pickle.UnpicklingError, match="names posix.system"):
+        datasets.CIFAR10(root=str(tmp_path / "data"), train=False)
+    assert not marker.exists()
+
+
+def test_cifar100_reads_fine_labels(tmp_path, monkeypatch):
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    images = np.random.default_rng(5).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
+    data = np.ascontiguousarray(images.transpose(0, 3, 1, 2)).reshape(2, 3072)
+    files = {"train": {"data": data, "fine_labels": [99, 7], "coarse_labels": [1, 2]},
+             "test": {"data": data[:1], "fine_labels": [3], "coarse_labels": [0]},
+             "meta": {"fine_label_names": [f"class{i}" for i in range(100)]}}
+    sums = {}
+    for name, content in files.items():
+        raw = pickle.dumps(content, protocol=2)
+        (folder / name).write_bytes(raw)
+        sums[name] = hashlib.md5(raw).hexdigest()
+    monkeypatch.setattr(datasets.CIFAR100, "train_list", [["train", sums["train"]]])
+    monkeypatch.setattr(datasets.CIFAR100, "test_list", [["test", sums["test"]]])
+    monkeypatch.setattr(datasets.CIFAR100, "meta", {"filename": "meta",
+                                                    "key": "fine_label_names",
+                                                    "md5": sums["meta"]})
+    train = datasets.CIFAR100(root=str(tmp_path))
+    assert train.targets == [99, 7] and train.classes[99] == "class99"
+    np.testing.assert_array_equal(train.data.numpy(), images)
+    assert repr(train).startswith("Dataset CIFAR100\n")
+
+
+# ---- ImageFolder --------------------------------------------------------------------------------
+
+
+def test_image_folder(tmp_path):
+    from PIL import Image
+    rng = np.random.default_rng(4)
+    pictures = {}
+    for name in ("dog/b.png", "cat/z.png", "cat/sub/a.PNG", "dog/a.bmp", "cat/notes.txt"):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if name.endswith(".txt"):
+            path.write_text("not an image")
+            continue
+        pixels = rng.integers(0, 256, (3, 4, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(path)
+        pictures[str(path)] = pixels
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="Found no valid file for the classes empty. "
+                                                "Supported extensions are: .jpg, .jpeg"):
+        datasets.ImageFolder(tmp_path)
+    folder = datasets.ImageFolder(tmp_path, transform=transforms.ToTensor(), allow_empty=True)
+    assert folder.classes == ["cat", "dog", "empty"] and folder.class_to_idx["dog"] == 1
+    # Class by class; within a class, folder by folder (sorted), files sorted.
+    assert [os.path.relpath(p, tmp_path) for p, _ in folder.samples] == [
+        "cat/z.png", "cat/sub/a.PNG", "dog/a.bmp", "dog/b.png"]
+    assert folder.targets == [0, 0, 1, 1] and folder.imgs == folder.samples
+    image, label = folder[3]
+    assert label == 1 and image.shape == (3, 3, 4)
+    np.testing.assert_allclose(image.numpy(), pictures[folder.samples[3][0]].transpose(2, 0, 1)
+                               / 255, rtol=1e-6)
+    assert repr(folder).startswith(f"Dataset ImageFolder\n    Number of datapoints: 4\n"
+                                   f"    Root location: {tmp_path}\n    Transform: ToTensor()")
+    texts = datasets.DatasetFolder(tmp_path, loader=lambda p: open(p).read(), allow_empty=True,
+                                   is_valid_file=lambda p: p.endswith(".txt"))
+    assert texts[0] == ("not an image", 0)
+    with pytest.raises(ValueError, match="Both extensions and is_valid_file"):
+        datasets.DatasetFolder(tmp_path, loader=open)
+    with pytest.raises(FileNotFoundError, match="Couldn't find any class folder"):
+        datasets.ImageFolder(tmp_path / "empty")
 
 
 # ---- the real Fashion-MNIST, where Debian's package is installed ---------------------------

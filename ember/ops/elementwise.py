@@ -733,6 +733,14 @@ def _check_lerp_dtypes(start, end) -> None:
                            f"dtype {C_TYPE_NAMES[end.dtype.name]}")
 
 
+def extremum_grads(grad, a, b, a_loses, b_loses):
+    """The gradients of ``maximum``/``minimum`` for inputs ``a`` and ``b``: each input gets the
+    gradient except where it loses, and ties share it equally, as PyTorch's formula has it.
+    Where either is NaN neither loses, so both get the whole gradient (PyTorch's too)."""
+    at_ties = 1 - 0.5 * (a == b).astype(grad.dtype)
+    return zero_where(grad, a_loses) * at_ties, zero_where(grad, b_loses) * at_ties
+
+
 class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
@@ -746,9 +754,7 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        # Ties share the gradient equally, as PyTorch does.
-        share = (a > b) + 0.5 * (a == b)
-        return grad * share, grad * (1 - share)
+        return extremum_grads(grad, a, b, a_loses=a < b, b_loses=a > b)
 
 
 class Minimum(Function):
@@ -764,8 +770,7 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        share = (a < b) + 0.5 * (a == b)
-        return grad * share, grad * (1 - share)
+        return extremum_grads(grad, a, b, a_loses=a > b, b_loses=a < b)
 
 
 class Where(Function):

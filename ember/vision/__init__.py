@@ -1,4 +1,5 @@
-"""Computer vision, as in torchvision: datasets (MNIST, Fashion-MNIST) and image transforms.
+"""Computer vision, as in torchvision: datasets (MNIST, Fashion-MNIST, CIFAR-10), image
+transforms, models (LeNet, ResNet, VGG, AlexNet) and utils (make_grid, save_image).
 
 Example:
     >>> from ember.vision import datasets, transforms
@@ -6,6 +7,6 @@ Example:
     'T-shirt/top'
 """
 
-from . import datasets, transforms
+from . import datasets, models, transforms, utils
 
-__all__ = ["datasets", "transforms"]
+__all__ = ["datasets", "models", "transforms", "utils"]

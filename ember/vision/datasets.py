@@ -1,4 +1,5 @@
-"""MNIST and Fashion-MNIST, read from their IDX files (gzip-compressed or plain).
+"""MNIST and Fashion-MNIST, read from their IDX files (gzip-compressed or plain); CIFAR-10 and
+CIFAR-100, read from their Python pickles; ImageFolder, images in class folders.
 
 Where the files are looked for, when ``root`` is None, in this order:
 
@@ -17,11 +18,14 @@ An item is ``(image, label)``: the image a uint8 ember tensor H x W (28 x 28) th
 transforms in ``ember.vision.transforms`` accept, the label an int.
 """
 
+import codecs
 import gzip
 import hashlib
 import http.client
 import os
+import pickle
 import struct
+import tarfile
 import tempfile
 import time
 import urllib.request
@@ -39,6 +43,8 @@ _IDX_TYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 IMAGES_MAGIC = 2051  # 0x00000803: uint8, 3 dimensions (count, rows, columns)
 LABELS_MAGIC = 2049  # 0x00000801: uint8, 1 dimension (count)
+# NumPy's function that unpickles an array, whichever module (numpy.core or numpy._core) it is in.
+_NUMPY_RECONSTRUCT = np.zeros(0).__reduce__()[0]
 
 # The longest the download of one file from one mirror may take, in seconds, from the request to
 # the last byte. Without it a server sending a byte now and then would hold the download forever:
@@ -286,16 +292,7 @@ class MNIST(Dataset):
         return {name: i for i, name in enumerate(self.classes)}
 
     def __repr__(self) -> str:
-        lines = [f"Dataset {type(self).__name__}",
-                 f"    Number of datapoints: {len(self)}",
-                 f"    Root location: {self.root}",
-                 f"    Split: {'Train' if self.train else 'Test'}"]
-        for label, transform in (("Transform", self.transform),
-                                 ("Target transform", self.target_transform)):
-            if transform is not None:
-                text = repr(transform).replace("\n", "\n" + " " * (6 + len(label)))
-                lines.append(f"    {label}: {text}")
-        return "\n".join(lines)
+        return _dataset_repr(self, [f"Split: {'Train' if self.train else 'Test'}"])
 
 
 class FashionMNIST(MNIST):
@@ -324,6 +321,332 @@ class FashionMNIST(MNIST):
                "Sneaker", "Bag", "Ankle boot"]
     system_folders = ["/usr/share/datasets/fashion-mnist"]
     system_package = "dataset-fashion-mnist"
+
+
+class CIFAR10(Dataset):
+    """CIFAR-10: 50,000 training and 10,000 test color images, 32 x 32, 10 classes.
+
+    Read from the Python version of the dataset (``cifar-10-python.tar.gz``): the folder
+    ``cifar-10-batches-py`` with the batches ``data_batch_1`` … ``data_batch_5``,
+    ``test_batch`` and ``batches.meta``, each a pickle checked against its MD5 sum before it is
+    read. The pickles are read with an unpickler that rebuilds dicts, lists, strings, numbers
+    and NumPy arrays only, so even a file that isn't CIFAR's can't run code.
+
+    Args:
+        root: the folder that holds ``cifar-10-batches-py`` (or gets it, with ``download``);
+            when None, ``$EMBER_DATA`` or the cache folder (see the module docstring).
+        train: the training split; otherwise the test split.
+        transform: applied to each image (a uint8 tensor H x W x C, 32 x 32 x 3), e.g.
+            ``ToTensor()``.
+        target_transform: applied to each label (an int).
+        download: fetch ``cifar-10-python.tar.gz`` into ``root`` when the batches are missing
+            or damaged, check its MD5 sum, and unpack it there.
+        download_deadline: the most seconds the download may take before it is abandoned.
+
+    Attributes:
+        data: all images of the split, a uint8 tensor N x 32 x 32 x 3.
+        targets: all labels, a list of ints (as torchvision's).
+        classes: the class names, indexed by label, from ``batches.meta``.
+
+    Raises:
+        RuntimeError: the batches are missing or damaged (and ``download`` is false).
+
+    Example:
+        >>> from ember.vision.datasets import CIFAR10
+        >>> from ember.vision import transforms
+        >>> train = CIFAR10(root="data", download=True,
+        ...                 transform=transforms.ToTensor())  # doctest: +SKIP
+        >>> train[0][0].shape, train.classes[train[0][1]]  # doctest: +SKIP
+        (ember.Size([3, 32, 32]), 'frog')
+    """
+
+    base_folder = "cifar-10-batches-py"
+    mirrors = ["https://www.cs.toronto.edu/~kriz/"]
+    filename = "cifar-10-python.tar.gz"
+    tgz_md5 = "c58f30108f718f92721af3b95e74349a"
+    train_list = [
+        ["data_batch_1", "c99cafc152244af753f735de768cd75f"],
+        ["data_batch_2", "d4bba439e000b95fd0a9bffe97cbabec"],
+        ["data_batch_3", "54ebc095f3ab1f0389bbae665268c751"],
+        ["data_batch_4", "634d18415352ddfa80567beed471001a"],
+        ["data_batch_5", "482c414d41f54cd18b22e5b47cb7c3cb"],
+    ]
+    test_list = [["test_batch", "40351d587109b95175f43aff81a1287e"]]
+    meta = {"filename": "batches.meta", "key": "label_names",
+            "md5": "5ff9c542aee3614f3951f8cda6e48888"}
+
+    def __init__(self, root: "str | None" = None, train: bool = True, transform=None,
+                 target_transform=None, download: bool = False, *,
+                 download_deadline: float = DOWNLOAD_DEADLINE) -> None:
+        self.root = os.path.expanduser(root) if root is not None else MNIST._default_roots()[0]
+        self.train = train
+        self.transform = transform
+        self.target_transform = target_transform
+        self.download_deadline = download_deadline
+        if download:
+            self.download()
+        if not self._check_integrity():
+            raise RuntimeError(f"Dataset not found or corrupted in {self.root}. You can use "
+                               "download=True to download it")
+        images, labels = [], []
+        for name, _ in self.train_list if train else self.test_list:
+            entry = _load_pickle(os.path.join(self.root, self.base_folder, name))
+            images.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+            labels.extend(entry["labels"] if "labels" in entry else entry["fine_labels"])
+        # Stored channel by channel (N x 3 x 32 x 32); images are H x W x C, as torchvision's.
+        self.data = Tensor._wrap(np.ascontiguousarray(np.vstack(images).transpose(0, 2, 3, 1)))
+        self.targets = [int(label) for label in labels]
+        meta = _load_pickle(os.path.join(self.root, self.base_folder, self.meta["filename"]))
+        self.classes = list(meta[self.meta["key"]])
+        self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
+
+    def _check_integrity(self) -> bool:
+        """Whether every batch and the meta file are present with their MD5 sums."""
+        files = [*self.train_list, *self.test_list, (self.meta["filename"], self.meta["md5"])]
+        for name, md5 in files:
+            path = os.path.join(self.root, self.base_folder, name)
+            if not os.path.isfile(path) or _md5(path) != md5:
+                return False
+        return True
+
+    def download(self) -> None:
+        """Fetch and unpack the archive, unless the batches are present and intact."""
+        if self._check_integrity():
+            print("Files already downloaded and verified")
+            return
+        os.makedirs(self.root, exist_ok=True)
+        archive = os.path.join(self.root, self.filename)
+        if not (os.path.isfile(archive) and _md5(archive) == self.tgz_md5):
+            _download(self.filename, self.tgz_md5, self.mirrors, archive,
+                      self.download_deadline)
+        print(f"Extracting {archive} to {self.root}")
+        with tarfile.open(archive, "r:gz") as tar:
+            # The "data" filter refuses members that would land outside root (absolute paths,
+            # "..", links out of it) and special files.
+            tar.extractall(self.root, filter="data")
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int):
+        image = Tensor._wrap(self.data._data[index].copy())  # a copy: transforms may write
+        target = self.targets[index]
+        if self.transform is not None:
+            image = self.transform(image)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return image, target
+
+    def _get_batch(self, indices):
+        """The DataLoader's fast path: a batch in one fancy index and one batched transform."""
+        transform = batch_transform(self.transform)
+        if transform is None or self.target_transform is not None:
+            return None
+        rows = np.asarray(indices, dtype=np.int64)
+        return [transform(Tensor._wrap(self.data._data[rows])),
+                Tensor._wrap(np.asarray(self.targets, dtype=np.int64)[rows])]
+
+    __repr__ = MNIST.__repr__  # torchvision prints every dataset this way
+
+
+class CIFAR100(CIFAR10):
+    """CIFAR-100: as CIFAR-10, with 100 classes (the "fine" labels), 500 training and 100
+    test images each; one training and one test batch in ``cifar-100-python``.
+
+    Example:
+        >>> from ember.vision.datasets import CIFAR100
+        >>> CIFAR100.meta["key"]
+        'fine_label_names'
+    """
+
+    base_folder = "cifar-100-python"
+    filename = "cifar-100-python.tar.gz"
+    tgz_md5 = "eb9058c3a382ffc7106e4002c42a8d85"
+    train_list = [["train", "16019d7e3df5f24257cddd939b257f8d"]]
+    test_list = [["test", "f0ef6b0ae62326f3e7ffdfab6717acfc"]]
+    meta = {"filename": "meta", "key": "fine_label_names",
+            "md5": "7973b15100ade9c7d40fb424638fde48"}
+
+
+IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
+
+def default_loader(path: str):
+    """An image file as an RGB PIL image (ember's transforms read PIL images as arrays).
+
+    Raises:
+        ImportError: Pillow is not installed: ember decodes no image formats itself.
+    """
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ImportError(f"reading {path} needs Pillow (pip install pillow): ember decodes "
+                          "no image formats itself") from None
+    with open(path, "rb") as f:
+        return Image.open(f).convert("RGB")
+
+
+class DatasetFolder(Dataset):
+    """Samples in class folders: ``root/<class>/**/<file>``, labelled by the class folder's
+    position in sorted order, as in torchvision.
+
+    Args:
+        root: the folder of class folders.
+        loader: reads a sample from its path.
+        extensions: the file endings to take (case-insensitive); or give ``is_valid_file``.
+        transform, target_transform: applied to each sample and each label.
+        is_valid_file: says from a path whether to take the file.
+        allow_empty: allow class folders without samples.
+
+    Raises:
+        FileNotFoundError: no class folders, or (without ``allow_empty``) a class without
+            samples.
+        ValueError: both or neither of ``extensions`` and ``is_valid_file`` are given.
+
+    Example:
+        >>> import os, tempfile
+        >>> from ember.vision.datasets import DatasetFolder
+        >>> root = tempfile.mkdtemp()
+        >>> for name in ("cat/a.txt", "dog/b.txt", "dog/c.txt"):
+        ...     os.makedirs(os.path.join(root, os.path.dirname(name)), exist_ok=True)
+        ...     _ = open(os.path.join(root, name), "w").write(name)
+        >>> folder = DatasetFolder(root, loader=lambda path: open(path).read(),
+        ...                        extensions=(".txt",))
+        >>> folder.classes, folder.targets, folder[2]
+        (['cat', 'dog'], [0, 1, 1], ('dog/c.txt', 1))
+    """
+
+    def __init__(self, root: str, loader, extensions=None, transform=None,
+                 target_transform=None, is_valid_file=None, allow_empty: bool = False) -> None:
+        self.root = os.path.expanduser(os.fspath(root))
+        self.transform = transform
+        self.target_transform = target_transform
+        self.classes, self.class_to_idx = self.find_classes(self.root)
+        self.samples = self.make_dataset(self.root, self.class_to_idx, extensions,
+                                         is_valid_file, allow_empty)
+        self.loader = loader
+        self.extensions = extensions
+        self.targets = [target for _, target in self.samples]
+
+    @staticmethod
+    def find_classes(directory: str) -> tuple:
+        """(sorted class folder names, {name: index})."""
+        classes = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir())
+        if not classes:
+            raise FileNotFoundError(f"Couldn't find any class folder in {directory}.")
+        return classes, {name: i for i, name in enumerate(classes)}
+
+    @staticmethod
+    def make_dataset(directory: str, class_to_idx: dict, extensions=None, is_valid_file=None,
+                     allow_empty: bool = False) -> list:
+        """[(path, class index)], class by class, each folder walked in sorted order."""
+        if (extensions is None) == (is_valid_file is None):
+            raise ValueError("Both extensions and is_valid_file cannot be None or not None at "
+                             "the same time")
+        if is_valid_file is None:
+            def is_valid_file(path: str) -> bool:
+                return path.lower().endswith(tuple(extensions) if not isinstance(extensions, str)
+                                             else extensions)
+        samples, empty = [], set(class_to_idx)
+        for name in sorted(class_to_idx):
+            for folder, _, files in sorted(os.walk(os.path.join(directory, name),
+                                                   followlinks=True)):
+                for file in sorted(files):
+                    path = os.path.join(folder, file)
+                    if is_valid_file(path):
+                        samples.append((path, class_to_idx[name]))
+                        empty.discard(name)
+        if empty and not allow_empty:
+            message = f"Found no valid file for the classes {', '.join(sorted(empty))}. "
+            if extensions is not None:
+                listed = extensions if isinstance(extensions, str) else ", ".join(extensions)
+                message += f"Supported extensions are: {listed}"
+            raise FileNotFoundError(message)
+        return samples
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int):
+        path, target = self.samples[index]
+        sample = self.loader(path)
+        if self.transform is not None:
+            sample = self.transform(sample)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return sample, target
+
+    def __repr__(self) -> str:
+        return _dataset_repr(self, [])
+
+
+class ImageFolder(DatasetFolder):
+    """Images in class folders (``root/cat/1.png``, ``root/dog/2.jpg``), read with Pillow as RGB
+    images; ``ToTensor()`` makes them float tensors 3 x H x W.
+
+    Args:
+        root: the folder of class folders.
+        transform, target_transform: applied to each image and each label.
+        loader: reads an image from its path (``default_loader``: Pillow, RGB).
+        is_valid_file: says from a path whether to take the file (default: the extensions in
+            ``IMG_EXTENSIONS``).
+        allow_empty: allow class folders without images.
+
+    Example:
+        >>> from ember.vision import datasets, transforms
+        >>> images = datasets.ImageFolder("photos",
+        ...                               transform=transforms.ToTensor())  # doctest: +SKIP
+    """
+
+    def __init__(self, root: str, transform=None, target_transform=None, loader=default_loader,
+                 is_valid_file=None, allow_empty: bool = False) -> None:
+        super().__init__(root, loader, IMG_EXTENSIONS if is_valid_file is None else None,
+                         transform=transform, target_transform=target_transform,
+                         is_valid_file=is_valid_file, allow_empty=allow_empty)
+        self.imgs = self.samples
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Reads CIFAR's batches: dicts, lists, strings, bytes, numbers and NumPy arrays, and
+    refuses any other global, so a file that is not what it claims can't run code."""
+
+    _allowed = {
+        ("numpy.core.multiarray", "_reconstruct"): _NUMPY_RECONSTRUCT,
+        ("numpy._core.multiarray", "_reconstruct"): _NUMPY_RECONSTRUCT,
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("_codecs", "encode"): codecs.encode,  # how protocol 2 writes Python 3's bytes
+    }
+
+    def find_class(self, module: str, name: str):
+        found = self._allowed.get((module, name))
+        if found is None:
+            raise pickle.UnpicklingError(f"a CIFAR batch holds arrays, lists and strings; "
+                                         f"this file names {module}.{name}")
+        return found
+
+
+def _load_pickle(path: str) -> dict:
+    """A CIFAR batch or meta file: a dict whose keys, written by Python 2, read as str."""
+    with open(path, "rb") as f:
+        entry = _BatchUnpickler(f, encoding="latin1").load()
+    if not isinstance(entry, dict):
+        raise RuntimeError(f"{path} holds a {type(entry).__name__}, not a CIFAR batch's dict")
+    return entry
+
+
+def _dataset_repr(dataset, extra_lines: "list[str]") -> str:
+    """How torchvision prints a dataset: its name, size, root, ``extra_lines``, transforms."""
+    lines = [f"Dataset {type(dataset).__name__}",
+             f"    Number of datapoints: {len(dataset)}",
+             f"    Root location: {dataset.root}"]
+    lines += [f"    {line}" for line in extra_lines]
+    for label, transform in (("Transform", dataset.transform),
+                             ("Target transform", dataset.target_transform)):
+        if transform is not None:
+            text = repr(transform).replace("\n", "\n" + " " * (6 + len(label)))
+            lines.append(f"    {label}: {text}")
+    return "\n".join(lines)
 
 
 def _md5(path: str) -> str:

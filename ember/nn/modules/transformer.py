@@ -266,13 +266,12 @@ class TransformerEncoder(Module):
         mask = _canonical_mask(mask, "mask", None, "", src.dtype, False)
         first = self.layers[0]
         padding = self._packed_padding(src, mask, src_key_padding_mask)
-        layer_padding_mask = None if padding is not None else src_key_padding_mask
         is_causal = _detect_is_causal_mask(mask, is_causal,
                                            _get_seq_len(src, first.self_attn.batch_first))
         output = src
         for layer in self.layers:
             output = layer(output, src_mask=mask, is_causal=is_causal,
-                           src_key_padding_mask=layer_padding_mask)
+                           src_key_padding_mask=src_key_padding_mask)
         if padding is not None:
             output = output.masked_fill(padding.unsqueeze(-1), 0.0)
         if self.norm is not None:

@@ -106,10 +106,13 @@ class RandomSampler(Sampler[int]):
         if generator is None:
             generator = random.Generator().manual_seed(_draw_seed())
         if self.replacement:
-            # In chunks, as PyTorch draws: num_samples may be far more than fits in memory.
+            # In chunks, as PyTorch draws: num_samples may be far more than fits in memory. The
+            # numbers are ember.randint's, drawn from its NumPy generator without the tensor
+            # around them (a tenth of the time, for 32 numbers).
+            rng = random._rng(generator)
             for start in range(0, self.num_samples, _CHUNK):
                 size = min(_CHUNK, self.num_samples - start)
-                yield from randint(0, n, (size,), generator=generator).tolist()
+                yield from rng.integers(0, n, size, dtype=np.int64).tolist()
             return
         for _ in range(self.num_samples // n):
             yield from randperm(n, generator=generator).tolist()
