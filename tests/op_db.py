@@ -1240,6 +1240,455 @@ def _inplace_rows():
     ]
 
 
+def _layer_rows():
+    """Activations, losses and layers beyond the tutorial's (the rest of torch.nn that public
+    programs use): ember.nn.functional, as the functional rows."""
+    def F(lib):
+        return lib.nn.functional
+
+    tol = {"atol": 1e-5, "rtol": 1e-4, "grad_atol": 1e-4, "grad_rtol": 1e-4}
+
+    def row(name, fn, samples, **kwargs):
+        attribute = kwargs.pop("attribute", name)
+        return OpInfo(name, fn, samples, requires=f"nn.functional.{attribute}",
+                      **{**tol, **kwargs})
+
+    def pointwise(name, kinks=(0,), scale=1.0, **kwargs):
+        """A row for ``F.<name>(x)`` and one for its in-place form, on inputs off the kinks."""
+        def samples(rng):
+            return [Sample((away_from(rng, kinks, 3, 4) * scale,)),
+                    Sample((away_from(rng, kinks, 5) * scale,), desc="1-D"),
+                    Sample((np.array(scale * 0.7, FLOAT32),), desc="0-d")]
+
+        rows = [row(name, lambda lib, x, **kw: getattr(F(lib), name)(x, **kw), samples,
+                    keywords=(f"nn.functional.{name}", "input"), **kwargs)]
+        if kwargs.pop("inplace", True):
+            rows.append(row(f"{name}_inplace",
+                            lambda lib, x: getattr(F(lib), name)(x * 1, inplace=True),
+                            lambda rng: samples(rng)[:2], attribute=name, **kwargs))
+        return rows
+
+    return [
+        *pointwise("mish"),
+        *pointwise("hardswish", kinks=(-3, 3), scale=3.0),
+        *pointwise("hardsigmoid", kinks=(-3, 3), scale=3.0),
+        *pointwise("selu"),
+        *pointwise("celu"),
+        row("celu_alpha", lambda lib, x, **kw: F(lib).celu(x, **{"alpha": 2.0, **kw}),
+            lambda rng: [Sample((away_from(rng, [0], 3, 4),))], attribute="celu",
+            error_inputs=[err((np.ones(2),), RuntimeError,
+                              "ZeroDivisionError: alpha cannot be 0 for CELU", {"alpha": 0.0})]),
+        row("threshold", lambda lib, x, *a, **kw: F(lib).threshold(x, *a, **kw),
+            lambda rng: [Sample((away_from(rng, [0.2], 3, 4), 0.2, -3.0)),
+                         Sample((away_from(rng, [0.0], 5), 0.0, 0.0), desc="relu"),
+                         Sample((np.array(1.5, FLOAT32), 1.0, 2.0), desc="0-d")],
+            keywords=("nn.functional.threshold", "input", "threshold", "value")),
+        row("threshold_inplace", lambda lib, x: F(lib).threshold(x * 1, 0.1, 2.0, True),
+            lambda rng: [Sample((away_from(rng, [0.1], 3, 4),))], attribute="threshold"),
+        row("logsigmoid", lambda lib, x: F(lib).logsigmoid(x),
+            lambda rng: [Sample((randn(rng, 3, 4) * 5,)),
+                         Sample((np.array(-30.0, FLOAT32),), desc="0-d, far negative")]),
+        row("glu", lambda lib, x, *a: F(lib).glu(x, *a),
+            lambda rng: [Sample((randn(rng, 3, 4),)), Sample((randn(rng, 4, 3), 0), desc="dim 0"),
+                         Sample((randn(rng, 2, 6, 2), 1), desc="3-D, dim 1")],
+            keywords=("nn.functional.glu", "input", "dim"),
+            error_inputs=[err((np.ones((2, 3)),), RuntimeError,
+                              "Halving dimension must be even, but dimension 1 is size 3")]),
+        row("hardshrink", lambda lib, x, *a: F(lib).hardshrink(x, *a),
+            lambda rng: [Sample((away_from(rng, [-0.5, 0.5], 3, 4),)),
+                         Sample((away_from(rng, [-1, 1], 5), 1.0), desc="lambd 1")]),
+        row("softshrink", lambda lib, x, *a: F(lib).softshrink(x, *a),
+            lambda rng: [Sample((away_from(rng, [-0.5, 0.5], 3, 4),)),
+                         Sample((away_from(rng, [-1, 1], 5), 1.0), desc="lambd 1")],
+            error_inputs=[err((np.ones(2, FLOAT32), -1.0), RuntimeError,
+                              "lambda must be in range [0, 3.40282e+38] for input dtype Float, "
+                              "but found -1")]),
+        row("prelu", lambda lib, x, w: F(lib).prelu(x, w),
+            lambda rng: [Sample((away_from(rng, [0], 2, 3, 4), positive(rng, 3)),
+                                desc="per channel"),
+                         Sample((away_from(rng, [0], 2, 3), positive(rng, 1)), desc="shared"),
+                         Sample((away_from(rng, [0], 5), positive(rng, 1)), desc="1-D")],
+            keywords=("nn.functional.prelu", "input", "weight"),
+            error_inputs=[err((np.ones((2, 3)), np.ones(2)), RuntimeError,
+                              "Mismatch of parameter numbers and input channel size. Found "
+                              "parameter numbers = 2 and channel size = 3.")]),
+        row("softsign", lambda lib, x: F(lib).softsign(x), unary()),
+        row("tanhshrink", lambda lib, x: F(lib).tanhshrink(x), unary()),
+        row("softmin", lambda lib, x, d: F(lib).softmin(x, d),
+            lambda rng: [Sample((randn(rng, 3, 4), 1)), Sample((randn(rng, 2, 3, 4), 0))]),
+        # ---- losses
+        row("smooth_l1_loss", lambda lib, x, y, **kw: F(lib).smooth_l1_loss(x, y, **kw),
+            lambda rng: [Sample((away_from(rng, [-1, 1], 3, 4), np.zeros((3, 4), FLOAT32))),
+                         Sample((randn(rng, 3, 4), randn(rng, 3, 4)),
+                                {"beta": 0.5, "reduction": "sum"}, desc="beta, sum, target grad"),
+                         Sample((randn(rng, 5), randn(rng, 5)), {"reduction": "none"},
+                                desc="none", grad=(0,)),
+                         Sample((randn(rng, 3, 4), randn(rng, 3, 4)), {"beta": 0.0},
+                                desc="beta 0 is l1", grad=(0,)),
+                         Sample((np.array(0.3, FLOAT32), np.array(-2.0, FLOAT32)), desc="0-d")],
+            gradcheck=False,  # random differences may sit on the kinks at +-beta
+            keywords=("nn.functional.smooth_l1_loss", "input", "target"),
+            error_inputs=[err((np.ones(2, FLOAT32), np.ones(2, FLOAT32)), RuntimeError,
+                              "smooth_l1_loss does not support negative values for beta.",
+                              {"beta": -1.0})]),
+        row("huber_loss", lambda lib, x, y, **kw: F(lib).huber_loss(x, y, **kw),
+            lambda rng: [Sample((away_from(rng, [-1, 1], 3, 4), np.zeros((3, 4), FLOAT32))),
+                         Sample((away_from(rng, [-0.5, 0.5], 3, 4), np.zeros((3, 4), FLOAT32)),
+                                {"delta": 0.5, "reduction": "sum"}, desc="delta, sum"),
+                         Sample((away_from(rng, [-1, 1], 5), np.zeros(5, FLOAT32)),
+                                {"reduction": "none"}, desc="none"),
+                         Sample((away_from(rng, [-1, 1], 2, 3), np.zeros((2, 3), FLOAT32)),
+                                {"weight": positive(rng, 2, 3)}, desc="weight", grad=(0,))],
+            keywords=("nn.functional.huber_loss", "input", "target")),
+        row("soft_margin_loss", lambda lib, x, y, **kw: F(lib).soft_margin_loss(x, y, **kw),
+            lambda rng: [Sample((randn(rng, 3, 4), np.sign(randn(rng, 3, 4))), grad=(0,)),
+                         Sample((randn(rng, 5), np.sign(randn(rng, 5))), {"reduction": "none"},
+                                desc="none", grad=(0,))],
+            keywords=("nn.functional.soft_margin_loss", "input", "target")),
+        row("multi_margin_loss", lambda lib, x, t, **kw: F(lib).multi_margin_loss(x, t, **kw),
+            lambda rng: [Sample((distinct(rng, 4, 5) * 0.1, rng.integers(0, 5, 4))),
+                         Sample((distinct(rng, 4, 5) * 0.1, rng.integers(0, 5, 4)),
+                                {"p": 2, "margin": 0.5, "weight": positive(rng, 5),
+                                 "reduction": "sum"}, desc="p 2, weight, sum", grad=(0,)),
+                         Sample((distinct(rng, 3, 4) * 0.1, rng.integers(0, 4, 3)),
+                                {"reduction": "none"}, desc="none"),
+                         Sample((distinct(rng, 5) * 0.1, np.array(2)), desc="1-D")],
+            keywords=("nn.functional.multi_margin_loss", "input", "target"),
+            error_inputs=[err((np.ones((2, 3), FLOAT32), np.array([0, 1])), ValueError,
+                              "only p == 1 and p == 2 supported", {"p": 3})]),
+        row("kl_div", lambda lib, x, y, **kw: F(lib).kl_div(x, y, **kw),
+            lambda rng: [Sample((randn(rng, 3, 4), probabilities(rng, 3, 4)),
+                                {"reduction": "batchmean"}, grad=(0,)),
+                         Sample((randn(rng, 3, 4), np.where(randn(rng, 3, 4) > 0, 0.5, 0.0)
+                                 .astype(FLOAT32)), {"reduction": "sum"},
+                                desc="zeros in the target", grad=(0,)),
+                         Sample((randn(rng, 3, 4), randn(rng, 3, 4)),
+                                {"reduction": "none", "log_target": True}, desc="log target")],
+            check_grad_fn_name=False,
+            keywords=("nn.functional.kl_div", "input", "target"),
+            error_inputs=[err((np.ones(2, FLOAT32), np.ones(2, FLOAT32)), ValueError,
+                              "average is not a valid value for reduction",
+                              {"reduction": "average"})]),
+        row("margin_ranking_loss",
+            lambda lib, a, b, t, **kw: F(lib).margin_ranking_loss(a, b, t, **kw),
+            lambda rng: [Sample((randn(rng, 6), randn(rng, 6), np.sign(randn(rng, 6))),
+                                {"margin": 0.1}, grad=(0, 1))],
+            keywords=("nn.functional.margin_ranking_loss", "input1", "input2", "target")),
+        row("hinge_embedding_loss", lambda lib, x, t, **kw: F(lib).hinge_embedding_loss(x, t,
+                                                                                        **kw),
+            lambda rng: [Sample((away_from(rng, [1.0], 3, 4), np.sign(randn(rng, 3, 4))),
+                                grad=(0,))],
+            keywords=("nn.functional.hinge_embedding_loss", "input", "target")),
+        row("cosine_embedding_loss",
+            lambda lib, a, b, t, **kw: F(lib).cosine_embedding_loss(a, b, t, **kw),
+            lambda rng: [Sample((randn(rng, 4, 5), randn(rng, 4, 5), np.sign(randn(rng, 4))),
+                                {"margin": -0.5}, grad=(0, 1))],
+            keywords=("nn.functional.cosine_embedding_loss", "input1", "input2", "target")),
+        row("triplet_margin_loss",
+            lambda lib, a, pos, neg, **kw: F(lib).triplet_margin_loss(a, pos, neg, **kw),
+            lambda rng: [Sample((randn(rng, 4, 5), randn(rng, 4, 5), randn(rng, 4, 5)),
+                                {"margin": 2.0}),
+                         Sample((randn(rng, 4, 5), randn(rng, 4, 5), randn(rng, 4, 5)),
+                                {"swap": True, "p": 1.0, "margin": 3.0}, desc="swap, p 1")],
+            check_grad_fn_name=False,
+            keywords=("nn.functional.triplet_margin_loss", "anchor", "positive", "negative"),
+            error_inputs=[err((np.ones((2, 3)), np.ones((2, 3)), np.ones((2, 3))), ValueError,
+                              "margin must be greater than 0, got 0.0", {"margin": 0.0})]),
+        row("poisson_nll_loss", lambda lib, x, y, **kw: F(lib).poisson_nll_loss(x, y, **kw),
+            lambda rng: [Sample((randn(rng, 3, 4), positive(rng, 3, 4) * 2), grad=(0,)),
+                         Sample((positive(rng, 3, 4), positive(rng, 3, 4) * 2),
+                                {"log_input": False, "full": True, "reduction": "sum"},
+                                desc="rates, full, sum", grad=(0,))],
+            keywords=("nn.functional.poisson_nll_loss", "input", "target")),
+        row("gaussian_nll_loss",
+            lambda lib, x, y, v, **kw: F(lib).gaussian_nll_loss(x, y, v, **kw),
+            lambda rng: [Sample((randn(rng, 3, 4), randn(rng, 3, 4), positive(rng, 3, 4))),
+                         Sample((randn(rng, 3, 4), randn(rng, 3, 4), positive(rng, 3)),
+                                {"full": True, "reduction": "sum"}, desc="per sample, full"),
+                         Sample((randn(rng, 3, 4), randn(rng, 3, 4), positive(rng, 3, 1)),
+                                {"reduction": "none"}, desc="shared")],
+            check_grad_fn_name=False,
+            keywords=("nn.functional.gaussian_nll_loss", "input", "target", "var"),
+            error_inputs=[err((np.ones((2, 3)), np.ones((2, 3)), np.ones((3, 2))), ValueError,
+                              "var is of incorrect size")]),
+        row("multilabel_soft_margin_loss",
+            lambda lib, x, y, **kw: F(lib).multilabel_soft_margin_loss(x, y, **kw),
+            lambda rng: [Sample((randn(rng, 3, 4), (randn(rng, 3, 4) > 0).astype(FLOAT32)),
+                                grad=(0,)),
+                         Sample((randn(rng, 3, 4), (randn(rng, 3, 4) > 0).astype(FLOAT32)),
+                                {"weight": positive(rng, 4), "reduction": "none"},
+                                desc="weight, none", grad=(0,))],
+            keywords=("nn.functional.multilabel_soft_margin_loss", "input", "target")),
+        row("pairwise_distance", lambda lib, a, b, **kw: F(lib).pairwise_distance(a, b, **kw),
+            lambda rng: [Sample((randn(rng, 4, 5), randn(rng, 4, 5))),
+                         Sample((randn(rng, 4, 5), randn(rng, 5)), {"p": 1.0, "keepdim": True},
+                                desc="broadcast, p 1, keepdim")],
+            check_grad_fn_name=False),  # PyTorch's node is NormBackward1, ember's norm's another
+        row("cosine_similarity", lambda lib, a, b, **kw: F(lib).cosine_similarity(a, b, **kw),
+            lambda rng: [Sample((randn(rng, 4, 5), randn(rng, 4, 5))),
+                         Sample((randn(rng, 4, 5), randn(rng, 1, 5)), {"dim": -1},
+                                desc="broadcast, last dim"),
+                         Sample((np.zeros((2, 3), FLOAT32), randn(rng, 2, 3)),
+                                desc="a zero vector", grad=(1,))]),
+        # ---- convolutions
+        row("conv1d", lambda lib, x, w, b, **kw: F(lib).conv1d(x, w, b, **kw),
+            lambda rng: [Sample((randn(rng, 2, 3, 8), randn(rng, 4, 3, 3), randn(rng, 4)),
+                                desc="bias"),
+                         Sample((randn(rng, 1, 4, 9), randn(rng, 6, 2, 3), None),
+                                {"stride": 2, "padding": 1, "dilation": 2, "groups": 2},
+                                desc="stride, padding, dilation, groups"),
+                         Sample((randn(rng, 2, 3, 7), randn(rng, 2, 3, 4), randn(rng, 2)),
+                                {"padding": "same"}, desc="same, even kernel"),
+                         Sample((randn(rng, 3, 6), randn(rng, 2, 3, 2), None),
+                                desc="unbatched")],
+            keywords=("nn.functional.conv1d", "input", "weight", "bias"),
+            error_inputs=[err((np.ones((1, 3, 5)), np.ones((4, 2, 3)), None), RuntimeError,
+                              "Given groups=1, weight of size [4, 2, 3], expected input[1, 3, 5] "
+                              "to have 2 channels, but got 3 channels instead"),
+                          err((np.ones((1, 2, 2)), np.ones((4, 2, 3)), None), RuntimeError,
+                              "Calculated padded input size per channel: (2). Kernel size: (3). "
+                              "Kernel size can't be greater than actual input size"),
+                          err((np.ones((1, 2, 2, 3)), np.ones((4, 2, 3)), None), RuntimeError,
+                              "Expected 2D (unbatched) or 3D (batched) input to conv1d, but got "
+                              "input of size: [1, 2, 2, 3]")]),
+        row("conv_transpose2d",
+            lambda lib, x, w, b, **kw: F(lib).conv_transpose2d(x, w, b, **kw),
+            lambda rng: [Sample((randn(rng, 2, 3, 4, 4), randn(rng, 3, 2, 3, 3), randn(rng, 2)),
+                                desc="bias"),
+                         Sample((randn(rng, 1, 4, 3, 5), randn(rng, 4, 3, 4, 4), None),
+                                {"stride": 2, "padding": 1}, desc="DCGAN upsampling"),
+                         Sample((randn(rng, 1, 4, 3, 4), randn(rng, 4, 1, 3, 2), randn(rng, 2)),
+                                {"stride": (2, 3), "padding": (1, 0), "output_padding": (1, 2),
+                                 "groups": 2, "dilation": (2, 1)},
+                                desc="output_padding, groups, dilation"),
+                         Sample((randn(rng, 2, 3, 3), randn(rng, 2, 2, 2, 2), None),
+                                desc="unbatched")],
+            keywords=("nn.functional.conv_transpose2d", "input", "weight", "bias"),
+            error_inputs=[err((np.ones((1, 3, 5, 5)), np.ones((4, 2, 3, 3)), None),
+                              RuntimeError, "Given transposed=1, weight of size [4, 2, 3, 3], "
+                              "expected input[1, 3, 5, 5] to have 4 channels, but got 3 "
+                              "channels instead"),
+                          err((np.ones((1, 4, 5, 5)), np.ones((4, 2, 3, 3)), None),
+                              RuntimeError, "output padding must be smaller than either stride "
+                              "or dilation, but got output_padding_height: 1 "
+                              "output_padding_width: 1 stride_height: 1 stride_width: 1 "
+                              "dilation_height: 1 dilation_width: 1", {"output_padding": 1}),
+                          err((np.ones((1, 4, 2, 2)), np.ones((4, 2, 3, 3)), None),
+                              RuntimeError, "Given input size per channel: (2 x 2). Calculated "
+                              "output size per channel: (-2 x -2). Output size is too small",
+                              {"padding": 3})]),
+        row("unfold", lambda lib, x, *a, **kw: F(lib).unfold(x, *a, **kw),
+            lambda rng: [Sample((randn(rng, 2, 3, 5, 6), (2, 3)), {"dilation": (1, 2),
+                                                                   "padding": 1,
+                                                                   "stride": (2, 1)},
+                                desc="options"),
+                         Sample((randn(rng, 3, 4, 4), 2), desc="unbatched")],
+            keywords=("nn.functional.unfold", "input", "kernel_size"),
+            error_inputs=[err((np.ones((1, 3, 1, 1)), 2), RuntimeError,
+                              "Given input with spatial size (1, 1), kernel_size=(2, 2), "
+                              "dilation=(1, 1), padding=(0, 0), calculated shape of the array of "
+                              "sliding blocks as (0, 0), but its components must be at least "
+                              "one.")]),
+        row("fold", lambda lib, x, *a, **kw: F(lib).fold(x, *a, **kw),
+            lambda rng: [Sample((randn(rng, 2, 18, 12), (5, 6), (2, 3)),
+                                {"dilation": (1, 2), "padding": 1, "stride": (2, 1)},
+                                desc="options"),
+                         Sample((randn(rng, 12, 16), (5, 5), 2), desc="unbatched")],
+            keywords=("nn.functional.fold", "input", "output_size", "kernel_size"),
+            error_inputs=[err((np.ones((1, 12, 5)), (4, 5), 2), RuntimeError,
+                              "Given output_size=(4, 5), kernel_size=(2, 2), dilation=(1, 1), "
+                              "padding=(0, 0), stride=(1, 1), expected size of input's "
+                              "dimension 2 to match the calculated number of sliding blocks 3 * "
+                              "4 = 12, but got input.size(2)=5."),
+                          err((np.ones((1, 10, 12)), (4, 5), 2), RuntimeError,
+                              "Expected size of input's dimension 1 to be divisible by the "
+                              "product of kernel_size, but got input.size(1)=10 and "
+                              "kernel_size=(2, 2).")]),
+        row("conv_transpose1d",
+            lambda lib, x, w, b, **kw: F(lib).conv_transpose1d(x, w, b, **kw),
+            lambda rng: [Sample((randn(rng, 2, 3, 5), randn(rng, 3, 2, 3), randn(rng, 2)),
+                                desc="bias"),
+                         Sample((randn(rng, 1, 4, 6), randn(rng, 4, 1, 3), randn(rng, 2)),
+                                {"stride": 3, "padding": 2, "output_padding": 1, "groups": 2},
+                                desc="stride, padding, output_padding, groups"),
+                         Sample((randn(rng, 2, 5), randn(rng, 2, 3, 2), None),
+                                desc="unbatched")],
+            keywords=("nn.functional.conv_transpose1d", "input", "weight", "bias")),
+        # ---- pooling and resampling
+        row("adaptive_max_pool2d", lambda lib, x, s, **kw: F(lib).adaptive_max_pool2d(x, s,
+                                                                                      **kw),
+            lambda rng: [Sample((distinct(rng, 1, 2, 6, 6), 3), desc="divides"),
+                         Sample((distinct(rng, 2, 1, 5, 7), (3, 2)), desc="overlapping windows"),
+                         Sample((distinct(rng, 2, 4, 4), (None, 1)), desc="unbatched, None")],
+            keywords=("nn.functional.adaptive_max_pool2d", "input", "output_size"),
+            error_inputs=[err((np.ones((2, 3)), 2), RuntimeError,
+                              "adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: "
+                              "[2, 3]")]),
+        row("adaptive_max_pool2d_indices",
+            lambda lib, x, s: F(lib).adaptive_max_pool2d(x, s, return_indices=True),
+            lambda rng: [Sample((distinct(rng, 1, 2, 5, 7), (2, 3)))],
+            attribute="adaptive_max_pool2d"),
+        row("max_unpool2d", lambda lib, x, i, *a, **kw: F(lib).max_unpool2d(x, i, *a, **kw),
+            lambda rng: [Sample((randn(rng, 2, 3, 2, 3),  # a 4x6 output: 24 places a plane
+                                 np.stack([rng.permutation(24)[:6] for _ in range(6)])
+                                 .reshape(2, 3, 2, 3), 2), desc="default size"),
+                         Sample((randn(rng, 3, 2, 2), np.array([[[0, 3], [5, 9]]] * 3),
+                                 2), {"output_size": (5, 5)}, desc="unbatched, output_size")],
+            keywords=("nn.functional.max_unpool2d", "input", "indices", "kernel_size"),
+            error_inputs=[err((np.ones((1, 1, 2, 2), FLOAT32), np.array([[[[0, 1], [2, 18]]]]),
+                               2), RuntimeError, "Found an invalid max index: 18 (output "
+                                                 "volumes are of size 4x4)"),
+                          err((np.ones((1, 1, 2, 2), FLOAT32), np.zeros((1, 1, 2, 2)), 2),
+                              RuntimeError, "elements in indices should be type int64 but got: "
+                                            "Double")]),
+        row("max_unpool1d", lambda lib, x, i, *a: F(lib).max_unpool1d(x, i, *a),
+            lambda rng: [Sample((randn(rng, 2, 3, 3), np.tile(np.array([1, 2, 5]), (2, 3, 1)),
+                                 2))]),
+        row("max_pool1d", lambda lib, x, *a, **kw: F(lib).max_pool1d(x, *a, **kw),
+            lambda rng: [Sample((distinct(rng, 2, 3, 8), 2), desc="2"),
+                         Sample((distinct(rng, 3, 9), 3), {"stride": 2, "padding": 1,
+                                                         "dilation": 2, "ceil_mode": True},
+                                desc="unbatched, options")],
+            error_inputs=[err((np.ones((2, 3, 4, 5)), 2), RuntimeError,
+                              "max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 "
+                              "dim batch size for input, but got:[2, 3, 4, 5]")]),
+        row("avg_pool1d", lambda lib, x, *a, **kw: F(lib).avg_pool1d(x, *a, **kw),
+            lambda rng: [Sample((randn(rng, 2, 3, 8), 2)),
+                         Sample((randn(rng, 3, 9), 3), {"stride": 2, "padding": 1,
+                                                      "count_include_pad": False},
+                                desc="unbatched, options")],
+            keywords=("nn.functional.avg_pool1d", "input", "kernel_size")),
+        row("adaptive_avg_pool1d", lambda lib, x, s: F(lib).adaptive_avg_pool1d(x, s),
+            lambda rng: [Sample((randn(rng, 2, 3, 9), 4)), Sample((randn(rng, 3, 5), 5),
+                                                                 desc="identity, unbatched")],
+            keywords=("nn.functional.adaptive_avg_pool1d", "input", "output_size")),
+        row("adaptive_max_pool1d", lambda lib, x, s: F(lib).adaptive_max_pool1d(x, s),
+            lambda rng: [Sample((distinct(rng, 2, 3, 9), 4))]),
+        row("interpolate_nearest", lambda lib, x, **kw: F(lib).interpolate(x, **kw),
+            lambda rng: [Sample((randn(rng, 2, 3, 4, 5),), {"scale_factor": 2}, desc="x2"),
+                         Sample((randn(rng, 1, 2, 5, 6),), {"size": (7, 4)}, desc="size"),
+                         Sample((randn(rng, 1, 2, 5, 6),), {"scale_factor": (1.7, 0.6)},
+                                desc="fractional scales"),
+                         Sample((randn(rng, 2, 3, 7),), {"size": 12}, desc="1-D")],
+            attribute="interpolate",
+            error_inputs=[err((np.ones((1, 2, 3)),), ValueError,
+                              "only one of size or scale_factor should be defined",
+                              {"size": 3, "scale_factor": 2}),
+                          err((np.ones((1, 2, 3)),), NotImplementedError,
+                              "Got 3D input, but bilinear mode needs 4D input",
+                              {"scale_factor": 2, "mode": "bilinear"}),
+                          err((np.ones((1, 2, 3)),), ValueError,
+                              "align_corners option can only be set with the interpolating "
+                              "modes: linear | bilinear | bicubic | trilinear",
+                              {"scale_factor": 2, "align_corners": True})]),
+        row("interpolate_linear", lambda lib, x, **kw: F(lib).interpolate(x, **kw),
+            lambda rng: [Sample((randn(rng, 2, 3, 4, 5),), {"scale_factor": 2,
+                                                             "mode": "bilinear"}, desc="x2"),
+                         Sample((randn(rng, 1, 2, 5, 6),), {"size": (3, 11), "mode": "bilinear",
+                                                             "align_corners": True},
+                                desc="align_corners, shrink"),
+                         Sample((randn(rng, 1, 2, 5, 6),), {"scale_factor": 1.5,
+                                                             "mode": "bilinear",
+                                                             "recompute_scale_factor": True},
+                                desc="recompute"),
+                         Sample((randn(rng, 2, 3, 7),), {"scale_factor": 3, "mode": "linear"},
+                                desc="1-D")],
+            attribute="interpolate"),
+        row("interpolate_bicubic", lambda lib, x, **kw: F(lib).interpolate(x, **kw),
+            lambda rng: [Sample((randn(rng, 2, 3, 4, 5),), {"scale_factor": 2,
+                                                             "mode": "bicubic"}, desc="x2"),
+                         Sample((randn(rng, 1, 2, 5, 6),), {"size": (9, 4), "mode": "bicubic",
+                                                             "align_corners": True},
+                                desc="align_corners, shrink")],
+            attribute="interpolate",
+            error_inputs=[err((np.ones((2, 3)),), NotImplementedError,
+                              "Input Error: Only 3D, 4D and 5D input Tensors supported (got 2D) "
+                              "for the modes: nearest | linear | bilinear | bicubic | trilinear "
+                              "| lanczos | area | nearest-exact (got bicubic)",
+                              {"scale_factor": 2, "mode": "bicubic"})]),
+        row("affine_grid", lambda lib, t, s, **kw: F(lib).affine_grid(t, s, **kw),
+            lambda rng: [Sample((randn(rng, 2, 2, 3), (2, 3, 4, 5)), {"align_corners": False}),
+                         Sample((randn(rng, 1, 2, 3), (1, 1, 3, 1)), {"align_corners": True},
+                                desc="align_corners, width 1")],
+            keywords=("nn.functional.affine_grid", "theta", "size"),
+            error_inputs=[err((np.ones((2, 3, 3)), (2, 3, 4, 5)), ValueError,
+                              "Expected a batch of 2D affine matrices of shape Nx2x3 for size "
+                              "(2, 3, 4, 5). Got ember.Size([2, 3, 3]).",
+                              {"align_corners": False})]),
+        row("grid_sample", lambda lib, x, g, **kw: F(lib).grid_sample(x, g, **kw),
+            lambda rng: [Sample((randn(rng, 2, 3, 4, 5),
+                                 rng.uniform(-1.2, 1.2, (2, 3, 6, 2)).astype(FLOAT32)),
+                                {"align_corners": False}, desc="zeros"),
+                         Sample((randn(rng, 1, 2, 4, 4),
+                                 rng.uniform(-1.4, 1.4, (1, 5, 2, 2)).astype(FLOAT32)),
+                                {"padding_mode": "border", "align_corners": True},
+                                desc="border, align_corners"),
+                         Sample((randn(rng, 1, 2, 3, 5),
+                                 rng.uniform(-1.6, 1.6, (1, 4, 3, 2)).astype(FLOAT32)),
+                                {"padding_mode": "reflection", "align_corners": False},
+                                desc="reflection"),
+                         Sample((randn(rng, 1, 2, 3, 5),
+                                 rng.uniform(-1.0, 1.0, (1, 4, 3, 2)).astype(FLOAT32)),
+                                {"mode": "nearest", "align_corners": False}, desc="nearest",
+                                grad=(0,))],
+            keywords=("nn.functional.grid_sample", "input", "grid"),
+            error_inputs=[err((np.ones((1, 1, 2, 2)), np.zeros((1, 1, 1, 2))), ValueError,
+                              "nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
+                              "'border', or 'reflection', but got: 'wrap'",
+                              {"padding_mode": "wrap"})]),
+        row("pixel_shuffle", lambda lib, x, r: F(lib).pixel_shuffle(x, r),
+            lambda rng: [Sample((randn(rng, 2, 12, 3, 4), 2)), Sample((randn(rng, 9, 2, 3), 3),
+                                                                     desc="unbatched")],
+            error_inputs=[err((np.ones((1, 3, 2, 2)), 2), RuntimeError,
+                              "pixel_shuffle expects its input's 'channel' dimension to be "
+                              "divisible by the square of upscale_factor, but input.size(-3)=3 "
+                              "is not divisible by 4")]),
+        row("pixel_unshuffle", lambda lib, x, r: F(lib).pixel_unshuffle(x, r),
+            lambda rng: [Sample((randn(rng, 2, 3, 4, 6), 2))],
+            error_inputs=[err((np.ones((1, 3, 3, 2)), 2), RuntimeError,
+                              "pixel_unshuffle expects height to be divisible by "
+                              "downscale_factor, but input.size(-2)=3 is not divisible by 2")]),
+        # ---- normalization and channel dropout
+        row("group_norm", lambda lib, x, g, *wb, **kw: F(lib).group_norm(x, g, *wb, **kw),
+            lambda rng: [Sample((randn(rng, 3, 4, 5, 2), 2, positive(rng, 4), randn(rng, 4)),
+                                desc="affine"),
+                         Sample((randn(rng, 2, 6, 5), 3), {"eps": 1e-3}, desc="no affine"),
+                         Sample((randn(rng, 2, 4), 4, positive(rng, 4), None),
+                                desc="2-D, a group per channel")],
+            keywords=("nn.functional.group_norm", "input", "num_groups", "weight", "bias"),
+            error_inputs=[err((np.ones((2, 3, 4)), 2), RuntimeError,
+                              "Expected number of channels in input to be divisible by "
+                              "num_groups, but got input of shape [2, 3, 4] and num_groups=2")]),
+        row("instance_norm", lambda lib, x, *a, **kw: F(lib).instance_norm(x, *a, **kw),
+            lambda rng: [Sample((randn(rng, 3, 4, 5),)),
+                         Sample((randn(rng, 2, 3, 4, 4),), {"weight": positive(rng, 3),
+                                                            "bias": randn(rng, 3)},
+                                desc="affine")],
+            keywords=("nn.functional.instance_norm", "input")),
+        row("rms_norm", lambda lib, x, s, *w, **kw: F(lib).rms_norm(x, s, *w, **kw),
+            lambda rng: [Sample((randn(rng, 3, 4, 5), (5,), positive(rng, 5))),
+                         Sample((randn(rng, 3, 4, 5), (4, 5)), {"eps": 1e-3},
+                                desc="two dims, eps")],
+            keywords=("nn.functional.rms_norm", "input", "normalized_shape", "weight")),
+        row("local_response_norm", lambda lib, x, n, **kw: F(lib).local_response_norm(x, n,
+                                                                                      **kw),
+            lambda rng: [Sample((randn(rng, 2, 5, 4, 3), 3)),
+                         Sample((randn(rng, 2, 5, 4), 2), {"alpha": 1.0, "beta": 0.5, "k": 2.0},
+                                desc="3-D, options")],
+            keywords=("nn.functional.local_response_norm", "input", "size")),
+        row("dropout2d_p1", lambda lib, x: F(lib).dropout2d(x, p=1.0),  # all zeros
+            lambda rng: [Sample((randn(rng, 2, 3, 4, 4),))], check_grad_fn_name=False,
+            attribute="dropout2d"),
+        row("dropout1d_p1", lambda lib, x: F(lib).dropout1d(x, p=1.0),
+            lambda rng: [Sample((randn(rng, 2, 3, 4),))], check_grad_fn_name=False,
+            attribute="dropout1d"),
+        row("normalize", lambda lib, x, **kw: F(lib).normalize(x, **kw),
+            lambda rng: [Sample((randn(rng, 4, 5),)),
+                         Sample((randn(rng, 2, 3, 4),), {"p": 1.0, "dim": -1}, desc="p 1")],
+            keywords=("nn.functional.normalize", "input")),
+    ]
+
+
 def _attention_rows():
     """F.scaled_dot_product_attention: masks, causal, scale, GQA, dropout, broadcasting."""
     def sdpa(lib, *args, **kwargs):
@@ -1301,8 +1750,201 @@ def _attention_rows():
                 "Number of heads in key and value must divide the number of heads in ",
                 {"enable_gqa": True}),
         ])]
+def _recurrent_rows():
+    """Embedding, the recurrent layers (one Function per layer and direction, called
+    directly: PyTorch's reference is ``torch.lstm``/``gru``/``rnn_*`` with one layer) and the
+    one-node cells (``torch.lstm_cell``/``gru_cell``)."""
+    def embedding(lib, weight, indices, **kwargs):
+        return lib.nn.functional.embedding(indices, weight, **kwargs)
+
+    def embedding_samples(rng):
+        indices = np.array([[1, 4, 1], [0, 5, 5]])
+        return [
+            Sample((randn(rng, 6, 3), indices), desc="2-D indices, repeats"),
+            Sample((randn(rng, 6, 3), indices.astype(np.int32)), desc="int32"),
+            Sample((randn(rng, 6, 3), np.array(2)), desc="0-d index"),
+            Sample((randn(rng, 200, 2), np.array([3, 199, 3, 0])), desc="large vocabulary"),
+        ]
+
+    def embedding_rule_samples(rng):
+        """Gradients that are PyTorch's rules rather than derivatives: no finite differences."""
+        indices = np.array([[1, 4, 1], [0, 5, 5]])
+        return [
+            Sample((randn(rng, 6, 3), indices.astype(np.int32)), {"padding_idx": 5},
+                   desc="int32, padding_idx"),
+            Sample((randn(rng, 6, 3), indices), {"padding_idx": -1, "scale_grad_by_freq": True},
+                   desc="negative padding_idx, scale_grad_by_freq"),
+            Sample((randn(rng, 300, 2), np.array([3, 299, 3, 0])), {"padding_idx": 0,
+                                                                   "scale_grad_by_freq": True},
+                   desc="large vocabulary, both"),
+        ]
+
+    def layer_args(rng, gates, hidden=2, proj=0, bias=True, length=4, batch=2,
+                   batch_sizes=None):
+        """x (length, batch, 3), or packed (sum(batch_sizes), 3); the weights and biases (or
+        None) of one layer; its batch and output sizes."""
+        out = proj or hidden
+        if batch_sizes is not None:
+            x, batch = randn(rng, sum(batch_sizes), 3), batch_sizes[0]
+        else:
+            x = randn(rng, length, batch, 3)
+        weights = (randn(rng, gates * hidden, 3) * 0.5, randn(rng, gates * hidden, out) * 0.5)
+        biases = ((randn(rng, gates * hidden), randn(rng, gates * hidden)) if bias
+                  else (None, None))
+        return x, weights, biases, batch, out
+
+    def lstm(lib, x, w_ih, w_hh, b_ih, b_hh, h0, c0, w_hr=None, batch_sizes=None,
+             reverse=False):
+        return lib.ops.rnn.LSTMLayer.apply(x, w_ih, w_hh, b_ih, b_hh, h0, c0, w_hr,
+                                           batch_sizes, reverse)
+
+    def lstm_samples(rng):
+        samples = []
+        for desc, kwargs, options in [
+                ("padded", {}, {}), ("reverse", {}, {"reverse": True}),
+                ("no bias", {"bias": False}, {}),
+                ("packed", {"batch_sizes": (3, 2, 2, 1)}, {"batch_sizes": (3, 2, 2, 1)}),
+                ("packed, reverse", {"batch_sizes": (3, 1)},
+                 {"batch_sizes": (3, 1), "reverse": True}),
+                ("one step, batch 1", {"length": 1, "batch": 1}, {})]:
+            x, weights, biases, batch, out = layer_args(rng, 4, **kwargs)
+            samples.append(Sample((x, *weights, *biases, randn(rng, batch, out),
+                                   randn(rng, batch, 2)), options, desc=desc))
+        x, weights, biases, batch, out = layer_args(rng, 4, proj=1)
+        samples.append(Sample((x, *weights, *biases, randn(rng, batch, 1), randn(rng, batch, 2),
+                               randn(rng, 1, 2)), desc="proj_size 1"))
+        return samples
+
+    def reverse_packed(torch, data, batch_sizes):
+        """Each packed sequence reversed in time (its own inverse)."""
+        packed = torch.nn.utils.rnn.PackedSequence(data, torch.tensor(batch_sizes))
+        padded, lengths = torch.nn.utils.rnn.pad_packed_sequence(packed)
+        steps = torch.arange(padded.shape[0])[:, None]
+        index = torch.where(steps < lengths, lengths - 1 - steps, steps)
+        index = index[..., None].expand(padded.shape)
+        return torch.nn.utils.rnn.pack_padded_sequence(padded.gather(0, index), lengths).data
+
+    def torch_layer(torch, name, x, params, has_biases, states, batch_sizes, reverse):
+        """PyTorch's one-layer op (``torch.lstm``...) in one direction, states unstacked."""
+        hx = tuple(state[None] for state in states) if name == "lstm" else states[0][None]
+        if batch_sizes is None:
+            def flip(value):
+                return value.flip(0)
+        else:
+            def flip(value):
+                return reverse_packed(torch, value, batch_sizes)
+        x = flip(x) if reverse else x
+        if batch_sizes is not None:
+            result = getattr(torch, name)(x, torch.tensor(batch_sizes), hx, params, has_biases,
+                                          1, 0.0, False, False)
+        else:
+            result = getattr(torch, name)(x, hx, params, has_biases, 1, 0.0, False, False,
+                                          False)
+        return (flip(result[0]) if reverse else result[0], *(s[0] for s in result[1:]))
+
+    def lstm_torch(torch, x, w_ih, w_hh, b_ih, b_hh, h0, c0, w_hr=None, batch_sizes=None,
+                   reverse=False):
+        params = [w for w in (w_ih, w_hh, b_ih, b_hh, w_hr) if w is not None]
+        return torch_layer(torch, "lstm", x, params, b_ih is not None, (h0, c0), batch_sizes,
+                           reverse)
+
+    def single_state(name):
+        def call(lib, x, w_ih, w_hh, b_ih, b_hh, h0, batch_sizes=None, reverse=False):
+            if lib.__name__ == "torch":
+                params = [w for w in (w_ih, w_hh, b_ih, b_hh) if w is not None]
+                return torch_layer(lib, name, x, params, b_ih is not None, (h0,), batch_sizes,
+                                   reverse)
+            if name == "gru":
+                return lib.ops.rnn.GRULayer.apply(x, w_ih, w_hh, b_ih, b_hh, h0, batch_sizes,
+                                                  reverse)
+            return lib.ops.rnn.RNNLayer.apply(x, w_ih, w_hh, b_ih, b_hh, h0, name[4:],
+                                              batch_sizes, reverse)
+        return call
+
+    def single_state_samples(gates):
+        def samples(rng):
+            result = []
+            for desc, kwargs, options in [
+                    ("padded", {}, {}), ("reverse", {}, {"reverse": True}),
+                    ("no bias", {"bias": False}, {}),
+                    ("packed", {"batch_sizes": (3, 2, 2, 1)},
+                     {"batch_sizes": (3, 2, 2, 1)}),
+                    ("packed, reverse", {"batch_sizes": (3, 1)},
+                     {"batch_sizes": (3, 1), "reverse": True}),
+                    ("one step, batch 1", {"length": 1, "batch": 1}, {})]:
+                x, weights, biases, batch, out = layer_args(rng, gates, **kwargs)
+                result.append(Sample((x, *weights, *biases, randn(rng, batch, out)), options,
+                                     desc=desc))
+            return result
+        return samples
+
+    def relu_samples(rng):
+        # away from relu's kink, for the finite differences: positive weights and inputs
+        samples = single_state_samples(1)(rng)
+        for sample in samples:
+            sample.args = tuple(np.abs(a) + 0.1 if isinstance(a, np.ndarray) else a
+                                for a in sample.args)
+        return samples
+
+    def cell(name):
+        def call(lib, x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
+            namespace = lib if lib.__name__ == "torch" else lib.ops.rnn
+            hx = (h, c) if name == "lstm_cell" else h
+            return getattr(namespace, name)(x, hx, w_ih, w_hh, b_ih, b_hh)
+        return call
+
+    def cell_samples(gates):
+        def samples(rng):
+            def args(batch, bias=True):
+                weights = (randn(rng, gates * 3, 2), randn(rng, gates * 3, 3))
+                biases = (randn(rng, gates * 3), randn(rng, gates * 3)) if bias else ()
+                return (randn(rng, batch, 2), randn(rng, batch, 3), randn(rng, batch, 3),
+                        *weights, *biases)
+            return [Sample(args(4), desc="batch 4"), Sample(args(1, bias=False),
+                                                             desc="no bias")]
+        return samples
+
+    def gru_cell(lib, x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
+        # c is unused: the samples are shared with lstm_cell's
+        namespace = lib if lib.__name__ == "torch" else lib.ops.rnn
+        return namespace.gru_cell(x, h, w_ih, w_hh, b_ih, b_hh)
+
+    def gru_cell_samples(rng):
+        samples = cell_samples(3)(rng)
+        for sample in samples:
+            sample.grad = tuple(i for i in range(len(sample.args)) if i != 2)
+        return samples
+
+    tol = {"atol": 1e-5, "grad_atol": 1e-4}
+    return [
+        OpInfo("nn.functional.embedding", embedding, embedding_samples,
+               keywords=("nn.functional.embedding", "weight", "input"),
+               error_inputs=[
+                   err((np.ones((4, 2)), np.array([4])), IndexError,
+                       "index out of range in self"),
+                   err((np.ones((4, 2)), np.array([-1])), IndexError,
+                       "index out of range in self"),
+                   err((np.ones((4, 2)), np.array([1.0], np.float32)), RuntimeError,
+                       "Expected tensor for argument #1 'indices' to have one of the following "
+                       "scalar types: Long, Int; but got ember.FloatTensor instead (while "
+                       "checking arguments for embedding)"),
+                   err((np.ones(4), np.array([1])), RuntimeError, "'weight' must be 2-D")]),
+        OpInfo("nn.functional.embedding_grad_rules", embedding, embedding_rule_samples,
+               gradcheck=False),
+        OpInfo("lstm_layer", lstm, lstm_samples, torch_fn=lstm_torch,
+               check_grad_fn_name=False, **tol),
+        OpInfo("gru_layer", single_state("gru"), single_state_samples(3),
+               check_grad_fn_name=False, **tol),
+        OpInfo("rnn_tanh_layer", single_state("rnn_tanh"), single_state_samples(1),
+               check_grad_fn_name=False, **tol),
+        OpInfo("rnn_relu_layer", single_state("rnn_relu"), relu_samples,
+               check_grad_fn_name=False, **tol),
+        OpInfo("lstm_cell", cell("lstm_cell"), cell_samples(4), check_grad_fn_name=False,
+               **tol),
+        OpInfo("gru_cell", gru_cell, gru_cell_samples, check_grad_fn_name=False, **tol),
+    ]
 
 
 op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows()
          + _indexing_rows() + _inplace_rows() + _linalg_rows() + _functional_rows()
-         + _sorting_rows() + _attention_rows())
+         + _sorting_rows() + _attention_rows() + _recurrent_rows() + _layer_rows())

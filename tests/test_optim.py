@@ -57,8 +57,55 @@ _ADAGRAD = st.fixed_dictionaries({
     "eps": st.sampled_from([1e-10, 1e-3]),
     "maximize": st.booleans(),
 })
+_ADADELTA = st.fixed_dictionaries({
+    "lr": st.sampled_from([1.0, 0.5]),
+    "rho": st.sampled_from([0.9, 0.5]),
+    "eps": st.sampled_from([1e-6, 1e-3]),
+    "weight_decay": st.sampled_from([0, 0.1]),
+    "maximize": st.booleans(),
+})
+_ADAMAX = st.fixed_dictionaries({
+    "lr": st.sampled_from([2e-3, 0.05]),
+    "betas": st.sampled_from([(0.9, 0.999), (0.5, 0.9)]),
+    "eps": st.sampled_from([1e-8, 1e-3]),
+    "weight_decay": st.sampled_from([0, 0.1]),
+    "maximize": st.booleans(),
+})
+_NADAM = st.fixed_dictionaries({
+    "lr": st.sampled_from([2e-3, 0.05]),
+    "betas": st.sampled_from([(0.9, 0.999), (0.5, 0.9)]),
+    "eps": st.sampled_from([1e-8, 1e-3]),
+    "weight_decay": st.sampled_from([0, 0.1]),
+    "momentum_decay": st.sampled_from([4e-3, 0.1]),
+    "decoupled_weight_decay": st.booleans(),
+    "maximize": st.booleans(),
+})
+_RADAM = st.fixed_dictionaries({
+    "lr": st.sampled_from([1e-3, 0.05]),
+    # beta2 = 0.5 makes rho_t pass 5 within the steps: both branches run.
+    "betas": st.sampled_from([(0.9, 0.999), (0.5, 0.5)]),
+    "eps": st.sampled_from([1e-8, 1e-3]),
+    "weight_decay": st.sampled_from([0, 0.1]),
+    "decoupled_weight_decay": st.booleans(),
+    "maximize": st.booleans(),
+})
+_ASGD = st.fixed_dictionaries({
+    "lr": st.sampled_from([1e-2, 0.1]),
+    "lambd": st.sampled_from([1e-4, 0.1]),
+    "alpha": st.sampled_from([0.75, 0.5]),
+    "t0": st.sampled_from([1e6, 2.0]),  # t0 = 2: the averaging starts within the steps
+    "weight_decay": st.sampled_from([0, 0.1]),
+    "maximize": st.booleans(),
+})
+_RPROP = st.fixed_dictionaries({
+    "lr": st.sampled_from([1e-2, 0.1]),
+    "etas": st.sampled_from([(0.5, 1.2), (0.3, 2.0)]),
+    "step_sizes": st.sampled_from([(1e-6, 50), (0.02, 0.15)]),
+    "maximize": st.booleans(),
+})
 HYPERPARAMETERS = {"SGD": _SGD, "Adam": _ADAM, "AdamW": _ADAM, "RMSprop": _RMSPROP,
-                   "Adagrad": _ADAGRAD}
+                   "Adagrad": _ADAGRAD, "Adadelta": _ADADELTA, "Adamax": _ADAMAX,
+                   "NAdam": _NADAM, "RAdam": _RADAM, "ASGD": _ASGD, "Rprop": _RPROP}
 NAMES = list(HYPERPARAMETERS)
 
 # One representative setting per optimizer, for the tests that do not vary hyperparameters.
@@ -68,6 +115,12 @@ TYPICAL = {
     "AdamW": dict(lr=0.05),
     "RMSprop": dict(lr=0.01, momentum=0.9, centered=True),
     "Adagrad": dict(lr=0.1, lr_decay=0.01),
+    "Adadelta": dict(lr=0.5, weight_decay=1e-2),
+    "Adamax": dict(lr=0.05, weight_decay=1e-2),
+    "NAdam": dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True),
+    "RAdam": dict(lr=0.05, betas=(0.5, 0.5), weight_decay=0.1),
+    "ASGD": dict(lr=0.1, lambd=0.1, t0=2.0, weight_decay=1e-2),
+    "Rprop": dict(lr=0.1, step_sizes=(0.01, 0.3)),
 }
 
 
@@ -403,6 +456,16 @@ HYPERPARAMETER_ERRORS = [
     ("RMSprop", dict(weight_decay=-1)), ("RMSprop", dict(alpha=-1)),
     ("Adagrad", dict(lr=-1)), ("Adagrad", dict(lr_decay=-1)), ("Adagrad", dict(eps=-1)),
     ("Adagrad", dict(weight_decay=-1)), ("Adagrad", dict(initial_accumulator_value=-1)),
+    ("Adadelta", dict(lr=-1)), ("Adadelta", dict(rho=1.5)), ("Adadelta", dict(eps=-1)),
+    ("Adadelta", dict(weight_decay=-1)),
+    ("Adamax", dict(lr=-1)), ("Adamax", dict(eps=-1)), ("Adamax", dict(betas=(0.9, 1.0))),
+    ("Adamax", dict(weight_decay=-1)),
+    ("NAdam", dict(lr=-1)), ("NAdam", dict(betas=(-0.1, 0.9))),
+    ("NAdam", dict(momentum_decay=-1)), ("NAdam", dict(weight_decay=-1)),
+    ("RAdam", dict(lr=-1)), ("RAdam", dict(eps=-1)), ("RAdam", dict(betas=(0.9, 1.5))),
+    ("ASGD", dict(lr=-1)), ("ASGD", dict(weight_decay=-1)),
+    ("Rprop", dict(lr=-1)), ("Rprop", dict(etas=(1.5, 2.0))), ("Rprop", dict(etas=(0.5, 0.9))),
+    ("LBFGS", dict(lr=-1)),
 ]
 
 
@@ -474,6 +537,16 @@ SCHEDULERS = [
     ("OneCycleLR", dict(max_lr=[1.0, 0.5], total_steps=20)),
     ("OneCycleLR", dict(max_lr=0.3, epochs=3, steps_per_epoch=5, three_phase=True,
                         anneal_strategy="linear", pct_start=0.25)),
+    ("ConstantLR", dict(factor=0.5, total_iters=3)),
+    ("LinearLR", dict(start_factor=0.1, end_factor=0.9, total_iters=6)),
+    ("PolynomialLR", dict(total_iters=7, power=2.0)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=3, T_mult=2, eta_min=0.01)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=4)),
+    ("MultiplicativeLR", dict(lr_lambda=lambda epoch: 0.9 if epoch % 2 else 1.05)),
+    ("CyclicLR", dict(base_lr=[0.01, 0.02], max_lr=0.2, step_size_up=3, step_size_down=2)),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=2, mode="triangular2")),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=3, mode="exp_range", gamma=0.9,
+                      cycle_momentum=False)),
 ]
 SCHEDULER_IDS = [f"{name}-{index}" for index, (name, _) in enumerate(SCHEDULERS)]
 
@@ -663,3 +736,333 @@ def test_scheduler_errors():
     with pytest.raises(ValueError, match="Tried to step 3 times. The specified number of total "
                                          "steps is 2"):
         scheduler.step()
+
+
+# ---- LBFGS --------------------------------------------------------------------------------
+
+def _rosenbrock_run(lib, dtype, line_search_fn, steps=5, history_size=5, state=None):
+    """LBFGS on the 4-d Rosenbrock function; the parameters after each ``step``."""
+    x = lib.tensor(np.array([-1.5, 2.0, 0.5, -0.7], dtype=dtype), requires_grad=True)
+    optimizer = lib.optim.LBFGS([x], lr=1 if line_search_fn else 0.1, max_iter=10,
+                                history_size=history_size, line_search_fn=line_search_fn)
+    if state is not None:
+        optimizer.load_state_dict(state)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
+        loss.backward()
+        return loss
+
+    iterates = []
+    for _ in range(steps):
+        optimizer.step(closure)
+        iterates.append(_to_numpy(x).copy())
+    return np.array(iterates), optimizer
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs_on_rosenbrock_matches_torch_iterates(line_search_fn):
+    ours, optimizer = _rosenbrock_run(ember, "float64", line_search_fn)
+    expected, reference = _rosenbrock_run(torch, "float64", line_search_fn)
+    np.testing.assert_allclose(ours, expected, rtol=1e-10, atol=1e-12)
+    state, torch_state = optimizer.state_dict()["state"][0], reference.state_dict()["state"][0]
+    assert list(state) == list(torch_state)
+    for key in ("func_evals", "n_iter", "prev_loss"):
+        assert state[key] == pytest.approx(torch_state[key], rel=1e-10)
+    for key in ("d", "prev_flat_grad"):
+        np.testing.assert_allclose(_to_numpy(state[key]), torch_state[key].numpy(), rtol=1e-7,
+                                   atol=1e-12)
+    assert len(state["old_dirs"]) == len(torch_state["old_dirs"]) == 5  # the history is full
+    assert optimizer.state_dict()["param_groups"] == reference.state_dict()["param_groups"]
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs_float32_matches_torch_on_a_quadratic(line_search_fn, rng):
+    """float32 scalars round as PyTorch's 0-d tensors do (Rosenbrock's ill-conditioning would
+    amplify the last bit of a dot product, so a well-conditioned problem here)."""
+    target, scales = rng.standard_normal(6).astype(np.float32), np.linspace(1, 4, 6)
+
+    def run(lib):
+        x = lib.zeros(6, requires_grad=True)
+        optimizer = lib.optim.LBFGS([x], lr=0.8, max_iter=4, line_search_fn=line_search_fn)
+        goal, weights = lib.tensor(target), lib.tensor(scales.astype(np.float32))
+
+        def closure():
+            optimizer.zero_grad()
+            loss = (weights * (x - goal) ** 2).sum() + (x ** 4).sum() * 0.01
+            loss.backward()
+            return loss
+
+        losses = [optimizer.step(closure).item() for _ in range(3)]
+        return losses, _to_numpy(x)
+
+    (losses, x), (expected_losses, expected_x) = run(ember), run(torch)
+    np.testing.assert_allclose(losses, expected_losses, rtol=1e-5)
+    np.testing.assert_allclose(x, expected_x, rtol=1e-5, atol=1e-6)
+
+
+def _to_ember(value):
+    """A PyTorch state value with its tensors as ember tensors."""
+    if isinstance(value, torch.Tensor):
+        return ember.tensor(value.numpy())
+    if isinstance(value, list):
+        return [_to_ember(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _to_ember(item) for key, item in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs_resumes_from_its_own_and_torchs_state_dict(line_search_fn):
+    uninterrupted, _ = _rosenbrock_run(ember, "float64", line_search_fn, steps=4)
+    first, optimizer = _rosenbrock_run(ember, "float64", line_search_fn, steps=2)
+    _, reference = _rosenbrock_run(torch, "float64", line_search_fn, steps=2)
+    for saved in (optimizer.state_dict(), _to_ember(reference.state_dict())):
+        # Restart from the parameters after two steps, with the saved history.
+        def resumed(lib, state):
+            x = lib.tensor(first[-1], requires_grad=True)
+            optimizer = lib.optim.LBFGS([x], lr=1 if line_search_fn else 0.1, max_iter=10,
+                                        history_size=5, line_search_fn=line_search_fn)
+            optimizer.load_state_dict(state)
+
+            def closure():
+                optimizer.zero_grad()
+                loss = (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
+                loss.backward()
+                return loss
+
+            return [_to_numpy(x).copy() for _ in range(2) if optimizer.step(closure) is not None]
+
+        np.testing.assert_allclose(resumed(ember, saved), uninterrupted[2:], rtol=1e-10)
+
+
+def test_lbfgs_time_sequence_prediction_pattern():
+    """pytorch/examples time_sequence_prediction: ``LBFGS(params, lr=0.8)`` with a closure
+    around a small network; the losses match PyTorch's."""
+    rng = np.random.default_rng(0)
+    inputs = rng.standard_normal((16, 3)).astype(np.float32)
+    targets = np.sin(inputs.sum(axis=1, keepdims=True)).astype(np.float32)
+    weights = [rng.standard_normal(shape).astype(np.float32) * 0.5
+               for shape in ((3, 8), (8,), (8, 1), (1,))]
+
+    def run(lib):
+        params = [lib.tensor(w, requires_grad=True) for w in weights]
+        optimizer = lib.optim.LBFGS(params, lr=0.8)
+        x, y = lib.tensor(inputs), lib.tensor(targets)
+
+        def closure():
+            optimizer.zero_grad()
+            hidden = lib.tanh(x @ params[0] + params[1])
+            loss = ((hidden @ params[2] + params[3] - y) ** 2).mean()
+            loss.backward()
+            return loss
+
+        return [optimizer.step(closure).item() for _ in range(3)]
+
+    np.testing.assert_allclose(run(ember), run(torch), rtol=2e-4)
+
+
+def test_lbfgs_errors_like_torch():
+    a, b = ember.ones(1, requires_grad=True), ember.ones(1, requires_grad=True)
+    with pytest.raises(ValueError, match="^LBFGS doesn't support per-parameter options "):
+        ember.optim.LBFGS([{"params": [a]}, {"params": [b]}])
+    optimizer = ember.optim.LBFGS([a], line_search_fn="backtracking")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = (a * a).sum()
+        loss.backward()
+        return loss
+
+    with pytest.raises(RuntimeError, match="^only 'strong_wolfe' is supported$"):
+        optimizer.step(closure)
+    assert repr(ember.optim.LBFGS([a])) == repr(torch.optim.LBFGS([torch.ones(1,
+                                                                           requires_grad=True)]))
+
+
+def test_lbfgs_stops_at_once_on_a_zero_gradient():
+    x = ember.zeros(3, requires_grad=True)
+    optimizer = ember.optim.LBFGS([x])
+
+    def closure():
+        optimizer.zero_grad()
+        loss = (x * x).sum()
+        loss.backward()
+        return loss
+
+    assert optimizer.step(closure).item() == 0.0
+    assert optimizer.state[x] == {"func_evals": 1, "n_iter": 0}
+
+
+# ---- SequentialLR and ReduceLROnPlateau -----------------------------------------------------
+
+def _sequential(lib):
+    optimizer, warmup = _scheduled(lib, "LinearLR", dict(start_factor=0.2, total_iters=3))
+    decay = lib.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=5)
+    late = lib.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    scheduler = lib.optim.lr_scheduler.SequentialLR(optimizer, [warmup, decay, late],
+                                                    milestones=[3, 8])
+    return optimizer, scheduler
+
+
+def test_sequential_lr_matches_torch():
+    (optimizer, scheduler), (reference, expected) = _sequential(ember), _sequential(torch)
+    for _ in range(14):
+        assert scheduler.get_last_lr() == pytest.approx(expected.get_last_lr(), rel=1e-12)
+        assert [g["lr"] for g in optimizer.param_groups] == pytest.approx(
+            [g["lr"] for g in reference.param_groups], rel=1e-12)
+        optimizer.step()
+        reference.step()
+        scheduler.step()
+        expected.step()
+    state = scheduler.state_dict()
+    assert set(state) <= set(expected.state_dict())
+    assert state["last_epoch"] == expected.state_dict()["last_epoch"]
+
+    resumed_optimizer, resumed = _sequential(ember)
+    resumed_optimizer.load_state_dict(optimizer.state_dict())
+    resumed.load_state_dict(state)
+    for _ in range(3):
+        scheduler.step()
+        resumed.step()
+        assert resumed.get_last_lr() == scheduler.get_last_lr()
+
+
+def test_sequential_lr_errors_like_torch():
+    def build(lib, case):
+        optimizer, first = _scheduled(lib, "StepLR", dict(step_size=2))
+        other, _ = _scheduled(lib, "StepLR", dict(step_size=2))
+        schedulers = {"none": [], "milestones": [first, first],
+                      "optimizer": [first, lib.optim.lr_scheduler.StepLR(other, 2)],
+                      "plateau": [first, lib.optim.lr_scheduler.ReduceLROnPlateau(optimizer)]}
+        milestones = [] if case in ("none", "milestones") else [3]
+        lib.optim.lr_scheduler.SequentialLR(optimizer, schedulers[case], milestones)
+
+    for case in ("none", "milestones", "plateau"):
+        ours = _outcome(lambda case=case: build(ember, case))
+        assert ours[0] == "ValueError"
+        assert ours == _outcome(lambda case=case: build(torch, case))
+    assert _outcome(lambda: build(ember, "optimizer"))[0] == "ValueError"
+
+
+PLATEAUS = [dict(), dict(mode="max", factor=0.5, patience=1, threshold_mode="abs", cooldown=2),
+            dict(patience=0, min_lr=[0.02, 0.04], threshold=0.1, eps=1e-3)]
+
+
+@pytest.mark.parametrize("kwargs", PLATEAUS)
+def test_reduce_lr_on_plateau_matches_torch(kwargs):
+    metrics = [1.0, 0.9, 0.95, 0.95, 0.97, 0.89, 0.9, 0.91, 0.92, 0.5, 0.6, 0.7, 0.8, 0.9] * 3
+    optimizer, scheduler = _scheduled(ember, "ReduceLROnPlateau", kwargs)
+    reference, expected = _scheduled(torch, "ReduceLROnPlateau", kwargs)
+    for metric in metrics:
+        optimizer.step()
+        reference.step()
+        scheduler.step(ember.tensor(metric))
+        expected.step(torch.tensor(metric))
+        assert scheduler.get_last_lr() == pytest.approx(expected.get_last_lr(), rel=1e-12)
+        assert scheduler.num_bad_epochs == expected.num_bad_epochs
+    state, torch_state = scheduler.state_dict(), expected.state_dict()
+    assert {key: torch_state[key] for key in state} == state
+
+
+def test_reduce_lr_on_plateau_errors_like_torch():
+    for kwargs in (dict(factor=1.0), dict(mode="middle"), dict(threshold_mode="log"),
+                   dict(min_lr=[0.1])):
+        ours = _outcome(lambda kwargs=kwargs: _scheduled(ember, "ReduceLROnPlateau", kwargs))
+        assert ours[0] == "ValueError"
+        assert ours == _outcome(lambda kwargs=kwargs: _scheduled(torch, "ReduceLROnPlateau",
+                                                                 kwargs))
+
+
+def test_cosine_warm_restarts_fractional_epochs_match_torch():
+    (optimizer, scheduler), (_, expected) = (
+        _scheduled(lib, "CosineAnnealingWarmRestarts", dict(T_0=2, T_mult=3))
+        for lib in (ember, torch))
+    for epoch in np.arange(0, 12, 0.25):
+        optimizer.step()
+        scheduler.step(float(epoch))
+        expected.step(float(epoch))
+        assert scheduler.get_last_lr() == pytest.approx(expected.get_last_lr(), rel=1e-12)
+    with pytest.raises(ValueError, match="^Expected non-negative epoch, but got -1$"):
+        scheduler.step(-1)
+
+
+def _chained(lib):
+    optimizer, constant = _scheduled(lib, "ConstantLR", dict(factor=0.5, total_iters=3))
+    decay = lib.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.9)
+    return optimizer, lib.optim.lr_scheduler.ChainedScheduler([constant, decay])
+
+
+def test_chained_scheduler_matches_torch():
+    (optimizer, scheduler), (reference, expected) = _chained(ember), _chained(torch)
+    for _ in range(6):
+        assert scheduler.get_last_lr() == pytest.approx(expected.get_last_lr(), rel=1e-12)
+        optimizer.step()
+        reference.step()
+        scheduler.step()
+        expected.step()
+    assert set(scheduler.state_dict()) <= set(expected.state_dict())
+
+
+def test_cyclic_lr_cycles_adam_beta1_like_torch():
+    optimizer, scheduler = _scheduled(ember, "CyclicLR", dict(base_lr=0.01, max_lr=0.1,
+                                                              step_size_up=2), "Adam")
+    reference, expected = _scheduled(torch, "CyclicLR", dict(base_lr=0.01, max_lr=0.1,
+                                                             step_size_up=2), "Adam")
+    for _ in range(7):
+        optimizer.step()
+        reference.step()
+        scheduler.step()
+        expected.step()
+        assert _momenta(optimizer) == pytest.approx(_momenta(reference), rel=1e-12)
+        assert scheduler.get_last_lr() == pytest.approx(expected.get_last_lr(), rel=1e-12)
+
+
+def test_sparse_adam_is_refused_clearly():
+    with pytest.raises(NotImplementedError, match="sparse gradients"):
+        ember.optim.SparseAdam([ember.ones(2, requires_grad=True)])
+
+
+def test_lbfgs_trains_time_sequence_prediction_like_torch():
+    """pytorch/examples time_sequence_prediction: two LSTMCells and a Linear in float64,
+    ``LBFGS(seq.parameters(), lr=0.8)`` stepped with a closure; the losses match PyTorch's."""
+    def build(lib):
+        nn = lib.nn
+
+        class Sequence(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm1, self.lstm2 = nn.LSTMCell(1, 8), nn.LSTMCell(8, 8)
+                self.linear = nn.Linear(8, 1)
+
+            def forward(self, input):
+                state1 = (lib.zeros(input.size(0), 8, dtype=lib.double),) * 2
+                state2 = (lib.zeros(input.size(0), 8, dtype=lib.double),) * 2
+                outputs = []
+                for input_t in input.split(1, dim=1):
+                    state1 = self.lstm1(input_t, state1)
+                    state2 = self.lstm2(state1[0], state2)
+                    outputs.append(self.linear(state2[0]))
+                return lib.cat(outputs, dim=1)
+
+        return Sequence().double()
+
+    ours, theirs = build(ember), build(torch)
+    ours.load_state_dict({key: ember.tensor(value.detach().numpy())
+                          for key, value in theirs.state_dict().items()})
+    waves = np.sin(np.arange(4 * 10).reshape(4, 10) / 4.0)
+    results = []
+    for lib, model in ((ember, ours), (torch, theirs)):
+        inputs, targets = lib.tensor(waves[:, :-1]), lib.tensor(waves[:, 1:])
+        optimizer = lib.optim.LBFGS(model.parameters(), lr=0.8)
+
+        def closure(lib=lib, model=model, optimizer=optimizer, inputs=inputs,
+                    targets=targets):
+            optimizer.zero_grad()
+            loss = lib.nn.MSELoss()(model(inputs), targets)
+            loss.backward()
+            return loss
+
+        results.append([optimizer.step(closure).item() for _ in range(2)])
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-8)

@@ -36,6 +36,9 @@ EXCEPTIONS = {
     "normal": "the docstring lists the overloads without their factory keywords (generator, "
               "dtype, device, requires_grad), which PyTorch takes",
     "max_pool2d": "PyTorch's is a boolean_dispatch wrapper with (*args, **kwargs)",
+    "max_pool1d": "as max_pool2d",
+    "adaptive_max_pool1d": "as max_pool2d",
+    "adaptive_max_pool2d": "as max_pool2d",
     "is_grad_enabled": "its docstring's first line is not a signature",
     "relu": "torch.relu has no docstring; it takes (input) only",
     "log_softmax": "torch.log_softmax has no docstring; ember's is F.log_softmax, whose "
@@ -238,3 +241,35 @@ def test_overloads_take_keywords():
         assert lib.masked_fill(input=x, mask=x > 0, value=0.0).shape == (2, 3)
         assert lib.nn.functional.max_pool2d(input=x[None, None], kernel_size=2).shape \
             == (1, 1, 1, 1)
+        assert lib.nn.functional.max_pool1d(input=x, kernel_size=2, stride=1,
+                                            return_indices=True)[1].shape == (2, 2)
+        assert lib.nn.functional.adaptive_max_pool1d(input=x[None], output_size=1,
+                                                     return_indices=False).shape == (1, 2, 1)
+        assert lib.nn.functional.adaptive_max_pool2d(input=x[None], output_size=(1, 2)).shape \
+            == (1, 1, 2)
+
+
+# Public callables outside ``ember``/``ember.nn.functional`` whose parameters are compared the
+# same way: nn.utils.rnn, and the constructors and forwards of the embedding and recurrent
+# layers (RNN, LSTM and GRU take ``*args, **kwargs`` in both, checked through RNNBase).
+LAYER_CALLABLES = [
+    "nn.utils.rnn.pad_sequence", "nn.utils.rnn.pack_padded_sequence",
+    "nn.utils.rnn.pad_packed_sequence", "nn.utils.rnn.pack_sequence",
+    "nn.utils.rnn.unpad_sequence", "nn.utils.rnn.unpack_sequence",
+    "nn.utils.rnn.invert_permutation", "nn.Embedding.__init__", "nn.Embedding.from_pretrained",
+    "nn.Embedding.forward", "nn.RNNBase.__init__", "nn.RNN.forward", "nn.LSTM.forward",
+    "nn.GRU.forward", "nn.RNNCell.__init__", "nn.LSTMCell.__init__", "nn.GRUCell.__init__",
+    "nn.RNNCell.forward", "nn.LSTMCell.forward", "nn.GRUCell.forward",
+]
+
+
+def _attribute(module, dotted: str):
+    for name in dotted.split("."):
+        module = getattr(module, name)
+    return module
+
+
+@pytest.mark.parametrize("name", LAYER_CALLABLES)
+def test_layer_parameters_match_pytorch(name):
+    assert (ember_signature(_attribute(ember, name))
+            == torch_signatures(_attribute(torch, name), name.rsplit(".", 1)[-1])[0])

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import random
 from .._backend import array_module
-from .._tensor import Tensor
+from .._tensor import Tensor, type_name
 from ..autograd import inplace
 from ..autograd.function import Function
 from .elementwise import stable_sigmoid, to_dtype, zero_where
@@ -312,6 +312,221 @@ class Hardtanh(Function):
         # The gradient passes except where the input is at or beyond a bound (NaN passes).
         outside = (input <= min_val) | (input >= max_val)
         return zero_where(grad_output, outside), None, None
+
+
+
+class Mish(Function):
+    """``x * tanh(softplus(x))``."""
+
+    @staticmethod
+    def forward(ctx, input):
+        xp = array_module(input)
+        ctx.save_for_backward(input)
+        return input * xp.tanh(xp.logaddexp(0, input)).astype(input.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        xp = array_module(input)
+        tanh = xp.tanh(xp.logaddexp(0, input)).astype(input.dtype, copy=False)
+        # d/dx [x * tanh(sp(x))] = tanh(sp) + x * (1 - tanh(sp)^2) * sigmoid(x)
+        return grad_output * (tanh + input * stable_sigmoid(input) * (1 - tanh * tanh))
+
+
+class MishInplace(Mish):
+    node_name = "MishBackward0"  # PyTorch's in-place mish keeps the out-of-place node name
+
+
+class Hardswish(Function):
+    """``x * relu6(x + 3) / 6``: 0 below -3, x above 3, a quadratic in between."""
+
+    @staticmethod
+    def forward(ctx, input):
+        xp = array_module(input)
+        ctx.save_for_backward(input)
+        return input * xp.clip(input + 3, 0, 6).astype(input.dtype, copy=False) / 6
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        xp = array_module(input)
+        middle = grad_output * (input / 3 + 0.5)
+        return xp.where(input < -3, 0, xp.where(input <= 3, middle, grad_output))
+
+
+class Hardsigmoid(Function):
+    """``relu6(x + 3) / 6``: a piecewise-linear sigmoid."""
+
+    @staticmethod
+    def forward(ctx, input):
+        xp = array_module(input)
+        ctx.save_for_backward(input)
+        return xp.clip(input + 3, 0, 6).astype(input.dtype, copy=False) / 6
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        return zero_where(grad_output / 6, (input <= -3) | (input >= 3))
+
+
+class ScaledElu(Function):
+    """``scale * elu(x * input_scale, alpha)``: selu and celu are PyTorch's ``elu`` with
+    these extra factors, so their nodes are named after elu (selu) or celu."""
+
+    node_name = "EluBackward0"
+
+    @staticmethod
+    def forward(ctx, input, alpha, scale, input_scale):
+        xp = array_module(input)
+        ctx.save_for_backward(input)
+        ctx.factors = (alpha, scale, input_scale)
+        negative = alpha * xp.expm1(input * input_scale)
+        return (scale * xp.where(input > 0, input, negative)).astype(input.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        xp = array_module(input)
+        alpha, scale, input_scale = ctx.factors
+        slope = xp.where(input <= 0, scale * alpha * input_scale * xp.exp(input * input_scale),
+                         scale).astype(input.dtype, copy=False)
+        return grad_output * slope, None, None, None
+
+
+class ScaledEluInplace(ScaledElu):
+    node_name = "EluBackward1"
+
+
+class Celu(ScaledElu):
+    node_name = "CeluBackward0"
+
+
+class CeluInplace(ScaledElu):
+    node_name = "CeluBackward1"
+
+
+class Threshold(Function):
+    """``x`` where ``x > threshold``, else ``value``."""
+
+    @staticmethod
+    def forward(ctx, input, threshold, value):
+        xp = array_module(input)
+        ctx.save_for_backward(input)
+        ctx.threshold = threshold
+        return xp.where(input > threshold, input, value).astype(input.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        return zero_where(grad_output, input <= ctx.threshold), None, None
+
+
+class ThresholdInplace(Threshold):
+    node_name = "ThresholdBackward1"
+
+
+class LogSigmoid(Function):
+    """``log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))``, which never overflows."""
+
+    @staticmethod
+    def forward(ctx, input):
+        xp = array_module(input)
+        ctx.save_for_backward(input)
+        return (xp.minimum(input, 0) - xp.log1p(xp.exp(-xp.abs(input)))).astype(
+            input.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        return grad_output * stable_sigmoid(-input)
+
+
+class Glu(Function):
+    """The gated linear unit: ``a * sigmoid(b)`` for the halves a, b of ``dim``."""
+
+    @staticmethod
+    def forward(ctx, input, dim):
+        xp = array_module(input)
+        first, second = xp.split(input, 2, axis=dim)
+        gate = stable_sigmoid(second)
+        ctx.save_for_backward(input)
+        ctx.dim = dim
+        return first * gate
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        xp = array_module(input)
+        first, second = xp.split(input, 2, axis=ctx.dim)
+        gate = stable_sigmoid(second)
+        grad_first = grad_output * gate
+        grad_second = grad_first * first * (1 - gate)
+        return xp.concatenate([grad_first, grad_second], axis=ctx.dim), None
+
+
+class Hardshrink(Function):
+    """``x`` where ``|x| > lambd``, else 0."""
+
+    @staticmethod
+    def forward(ctx, input, lambd):
+        xp = array_module(input)
+        ctx.save_for_backward(input)
+        ctx.lambd = lambd
+        return xp.where((input >= -lambd) & (input <= lambd), 0, input).astype(input.dtype,
+                                                                              copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        return zero_where(grad_output, (input >= -ctx.lambd) & (input <= ctx.lambd)), None
+
+
+class Softshrink(Function):
+    """``x`` moved ``lambd`` towards 0, and 0 where ``|x| <= lambd``."""
+
+    @staticmethod
+    def forward(ctx, input, lambd):
+        xp = array_module(input)
+        ctx.save_for_backward(input)
+        ctx.lambd = lambd
+        shrunk = xp.where(input > lambd, input - lambd, xp.where(input < -lambd,
+                                                                 input + lambd, 0))
+        return shrunk.astype(input.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        return zero_where(grad_output, (input >= -ctx.lambd) & (input <= ctx.lambd)), None
+
+
+class PreluKernel(Function):
+    """``x`` where positive, ``weight * x`` elsewhere, with one weight per channel (dim 1)
+    or one for all."""
+
+    @staticmethod
+    def forward(ctx, input, weight):
+        xp = array_module(input)
+        shape = (1, -1) + (1,) * (input.ndim - 2) if input.ndim >= 2 and weight.size > 1 \
+            else (1,) * max(input.ndim, 1)
+        slope = weight.reshape(shape)
+        ctx.save_for_backward(input, weight)
+        ctx.shape = shape
+        return xp.where(input > 0, input, slope * input).astype(input.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight = ctx.saved_tensors
+        xp = array_module(input)
+        positive = input > 0
+        grad_input = grad_weight = None
+        if ctx.needs_input_grad[0]:
+            grad_input = xp.where(positive, grad_output, weight.reshape(ctx.shape) * grad_output)
+        if ctx.needs_input_grad[1]:
+            negative_part = xp.where(positive, 0, grad_output * input)
+            axes = tuple(d for d in range(input.ndim) if ctx.shape[d] == 1) \
+                if weight.size > 1 else None
+            grad_weight = negative_part.sum(axis=axes).reshape(weight.shape)
+        return grad_input, grad_weight
 
 
 # ---- normalization -----------------------------------------------------------------------
@@ -699,3 +914,194 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
                                if input.dtype.itemsize == 4 else
                                "mixed dtype (CPU): all inputs must share same datatype.")
     return NativeLayerNorm.apply(input, weight, bias, count, eps)
+
+
+def mish(input, inplace: bool = False):
+    """``x * tanh(softplus(x))``, a smooth self-gated activation.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.mish(ember.tensor([-1.0, 0.0, 1.0]))
+        tensor([-0.3034,  0.0000,  0.8651])
+    """
+    if inplace:
+        return input._inplace(MishInplace.apply)
+    return Mish.apply(input)
+
+
+def hardswish(input, inplace: bool = False):
+    """``x * relu6(x + 3) / 6``, MobileNetV3's cheap swish.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.hardswish(ember.tensor([-4.0, 1.0, 4.0]))
+        tensor([-0.0000, 0.6667, 4.0000])
+    """
+    if inplace:
+        return input._inplace(Hardswish.apply)
+    return Hardswish.apply(input)
+
+
+def hardsigmoid(input, inplace: bool = False):
+    """``relu6(x + 3) / 6``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.hardsigmoid(ember.tensor([-4.0, 0.0, 1.5]))
+        tensor([0.0000, 0.5000, 0.7500])
+    """
+    if inplace:
+        return input._inplace(Hardsigmoid.apply)
+    return Hardsigmoid.apply(input)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace: bool = False):
+    """``scale * elu(x, alpha)`` with the self-normalizing constants (Klambauer et al., 2017)
+    ``alpha = 1.6733`` and ``scale = 1.0507``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.selu(ember.tensor([-1.0, 1.0]))
+        tensor([-1.1113,  1.0507])
+    """
+    if inplace:
+        return input._inplace(ScaledEluInplace.apply, _SELU_ALPHA, _SELU_SCALE, 1.0)
+    return ScaledElu.apply(input, _SELU_ALPHA, _SELU_SCALE, 1.0)
+
+
+def celu(input, alpha: float = 1.0, inplace: bool = False):
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.celu(ember.tensor([-1.0, 1.0]), alpha=2.0)
+        tensor([-0.7869,  1.0000])
+    """
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    if inplace:
+        return input._inplace(CeluInplace.apply, alpha, 1.0, 1.0 / alpha)
+    return Celu.apply(input, alpha, 1.0, 1.0 / alpha)
+
+
+def threshold(input, threshold: float, value: float, inplace: bool = False):
+    """``x`` where ``x > threshold``, else ``value``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.threshold(ember.tensor([0.5, 2.0]), 1.0, -1.0)
+        tensor([-1.,  2.])
+    """
+    if inplace:
+        return input._inplace(ThresholdInplace.apply, threshold, value)
+    return Threshold.apply(input, threshold, value)
+
+
+def logsigmoid(input):
+    """``log(sigmoid(x))``, computed without overflow.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.logsigmoid(ember.tensor([0.0, -100.0]))
+        tensor([  -0.6931, -100.0000])
+    """
+    return LogSigmoid.apply(input)
+
+
+def glu(input, dim: int = -1):
+    """The gated linear unit: split ``dim`` in halves a and b, return ``a * sigmoid(b)``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.glu(ember.tensor([2.0, 0.0]))
+        tensor([1.])
+    """
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    dim = normalize_dim(dim, input.ndim)
+    if input.shape[dim] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim} is size "
+                           f"{input.shape[dim]}")
+    return Glu.apply(input, dim)
+
+
+def hardshrink(input, lambd: float = 0.5):
+    """``x`` where ``|x| > lambd``, else 0.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.hardshrink(ember.tensor([-1.0, 0.3, 0.7]))
+        tensor([-1.0000,  0.0000,  0.7000])
+    """
+    return Hardshrink.apply(input, lambd)
+
+
+def softshrink(input, lambd: float = 0.5):
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.softshrink(ember.tensor([-1.0, 0.3, 0.7]))
+        tensor([-0.5000,  0.0000,  0.2000])
+    """
+    if lambd < 0:
+        largest = float(np.finfo(input._data.dtype).max)
+        dtype = type_name(input).removeprefix("ember.").removesuffix("Tensor")
+        raise RuntimeError(f"lambda must be in range [0, {largest:g}] for input dtype {dtype}, "
+                           f"but found {lambd:g}")
+    return Softshrink.apply(input, lambd)
+
+
+def prelu(input, weight):
+    """``x`` where positive, ``weight * x`` elsewhere; ``weight`` holds one slope, or one per
+    channel (dimension 1).
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.prelu(ember.tensor([-2.0, 3.0]), ember.tensor([0.25]))
+        tensor([-0.5000,  3.0000])
+    """
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if weight.numel() != 1 and weight.numel() != channels:
+        raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
+                           f"parameter numbers = {weight.numel()} and channel size = "
+                           f"{channels}.")
+    return PreluKernel.apply(input, weight)
+
+
+def softsign(input):
+    """``x / (1 + |x|)``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.softsign(ember.tensor([-3.0, 1.0]))
+        tensor([-0.7500,  0.5000])
+    """
+    return input / (input.abs() + 1)
+
+
+def tanhshrink(input):
+    """``x - tanh(x)``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.tanhshrink(ember.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.2384])
+    """
+    return input - input.tanh()
+
+
+def softmin(input, dim=None, _stacklevel: int = 3, dtype=None):
+    """``softmax(-x)`` along ``dim``: the smallest entries get the largest weights.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.softmin(ember.tensor([1.0, 2.0]), dim=0)
+        tensor([0.7311, 0.2689])
+    """
+    input, dim = _softmax_arguments(input, dim, dtype, "softmin")
+    return Softmax.apply(-input, dim)

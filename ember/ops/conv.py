@@ -303,18 +303,23 @@ class Convolution(Function):
     @staticmethod
     def forward(ctx, input, weight, bias, stride, padding, dilation, groups):
         xp = array_module(input)
+        # conv1d: (B, C, L) as an image of height 1; the result is shaped back below.
+        ctx.shapes = (input.shape, weight.shape)
+        weight_4d = weight
+        if input.ndim == 3:
+            input, weight_4d = input[:, :, None], weight[:, :, None]
         batch = input.shape[0]
-        out_channels = weight.shape[0]
-        kernel_size = weight.shape[2:]
+        out_channels = weight_4d.shape[0]
+        kernel_size = weight_4d.shape[2:]
         padded = pad_spatial(input, padding)
         output_size = tuple(
             (padded.shape[2 + d] - dilation[d] * (kernel_size[d] - 1) - 1) // stride[d] + 1
             for d in range(2))
         positions = output_size[0] * output_size[1]
-        patch = weight[0].size  # C/groups * kh * kw: one column's share of one group
+        patch = weight_4d[0].size  # C/groups * kh * kw: one column's share of one group
 
         # Groups become a batch dimension: (groups, O/g, K/g) @ (b, groups, K/g, Ho*Wo).
-        grouped_weight = weight.reshape(groups, out_channels // groups, patch)
+        grouped_weight = weight_4d.reshape(groups, out_channels // groups, patch)
         needs_input, needs_weight = ctx.needs_input_grad[:2]
         # Backward needs the columns for the weight's gradient: keep all of them then.
         columns = (xp.empty((batch, groups * patch, positions), dtype=input.dtype)
@@ -338,7 +343,7 @@ class Convolution(Function):
         ctx.save_for_backward(columns, weight if needs_input else None)
         ctx.geometry = (padded.shape, input.shape, kernel_size, stride, padding, dilation,
                         groups, output_size)
-        return output
+        return output if len(ctx.shapes[0]) == 4 else output[:, :, 0]
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -347,6 +352,9 @@ class Convolution(Function):
          output_size) = ctx.geometry
         needs_input, needs_weight, needs_bias = ctx.needs_input_grad[:3]
         xp = array_module(grad_output)
+        input_shape_nd, weight_shape_nd = ctx.shapes
+        if grad_output.ndim == 3:
+            grad_output = grad_output[:, :, None]
         batch, out_channels = grad_output.shape[:2]
         positions = output_size[0] * output_size[1]
         patch = padded_shape[1] // groups * kernel_size[0] * kernel_size[1]  # as in forward
@@ -382,12 +390,161 @@ class Convolution(Function):
         if needs_input:
             (top, _), (left, _) = padding
             grad_input = grad_padded[:, :, top:top + input_shape[2], left:left + input_shape[3]]
+            grad_input = grad_input.reshape(input_shape_nd)
         if needs_weight:
             grad_weight = sum(share[0] for share in shares)
-            grad_weight = grad_weight.reshape(out_channels, -1, *kernel_size)
+            grad_weight = grad_weight.reshape(weight_shape_nd)
         if needs_bias:
             grad_bias = sum(share[1] for share in shares)
         return grad_input, grad_weight, grad_bias, None, None, None, None
+
+
+
+def _batched_product(xp, matrix, axis: int, batch):
+    """``matrix`` (contracted along ``axis``) times each ``batch[b]`` (its rows): a (B, M, N)
+    result. One tensordot (a single BLAS product): NumPy's matmul runs a broadcast matrix
+    against a stack several times slower."""
+    return xp.tensordot(matrix, batch, axes=([axis], [1])).transpose(1, 0, 2)
+
+
+class ConvolutionTranspose(Function):
+    """``conv_transpose2d``: the adjoint of a convolution (the gradient of conv2d's input),
+    which spreads each input pixel over a kernel-sized patch of a larger output.
+
+    input (B, C_in, H, W), weight (C_in, C_out/groups, kh, kw); ``padding`` crops
+    ``(ph, pw)`` from each side of the full result and ``output_padding`` adds rows and
+    columns at the end. Forward is conv2d's input-gradient path (weight^T @ input, then
+    col2im); backward is conv2d's forward (im2col of the output's gradient). PyTorch runs both
+    directions through one op, so the node is ConvolutionBackward0 here too. A (B, C, L)
+    input is a 1-D transposed convolution, run as an image of height 1.
+    """
+
+    node_name = "ConvolutionBackward0"
+
+    @staticmethod
+    def forward(ctx, input, weight, bias, stride, padding, output_padding, dilation, groups):
+        xp = array_module(input)
+        ctx.shapes = (input.shape, weight.shape)
+        weight_4d = weight
+        if input.ndim == 3:
+            input, weight_4d = input[:, :, None], weight[:, :, None]
+        batch, in_channels, height, width = input.shape
+        kernel_size = weight_4d.shape[2:]
+        out_channels = weight_4d.shape[1] * groups
+        full_size = tuple((input.shape[2 + d] - 1) * stride[d]
+                          + dilation[d] * (kernel_size[d] - 1) + 1 + output_padding[d]
+                          for d in range(2))
+        output_size = tuple(full_size[d] - 2 * padding[d] for d in range(2))
+        # Each input pixel's contribution to its patch, weight^T @ input per group: the
+        # columns (B, C_out*kh*kw, H*W) that col2im adds into the image.
+        grouped_weight = weight_4d.reshape(groups, in_channels // groups, -1)
+        grouped_input = input.reshape(batch, groups, in_channels // groups, height * width)
+        patch = grouped_weight.shape[2]
+        columns = xp.empty((batch, groups * patch, height * width), dtype=input.dtype)
+        for group in range(groups):
+            columns[:, group * patch:(group + 1) * patch] = _batched_product(
+                xp, grouped_weight[group], 0, grouped_input[:, group])
+        image = xp.empty((batch, out_channels) + full_size, dtype=input.dtype)
+        col2im(columns, image, kernel_size, stride, dilation, (height, width))
+        (top, left) = padding
+        output = image[:, :, top:top + output_size[0], left:left + output_size[1]]
+        output = xp.ascontiguousarray(output)
+        if bias is not None:
+            output += bias.reshape(-1, 1, 1)
+        needs_input, needs_weight = ctx.needs_input_grad[:2]
+        ctx.save_for_backward(input if needs_weight else None, weight if needs_input else None)
+        ctx.geometry = (kernel_size, stride, padding, dilation, groups)
+        return output if len(ctx.shapes[0]) == 4 else output[:, :, 0]
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight = ctx.saved_tensors
+        kernel_size, stride, padding, dilation, groups = ctx.geometry
+        input_shape_nd, weight_shape_nd = ctx.shapes
+        if grad_output.ndim == 3:
+            grad_output = grad_output[:, :, None]
+        needs_input, needs_weight, needs_bias = ctx.needs_input_grad[:3]
+        batch, out_channels = grad_output.shape[:2]
+        in_channels = input_shape_nd[1]
+        input_size = (1,) * (4 - len(input_shape_nd)) + tuple(input_shape_nd[2:])
+        (top, left) = padding
+        # The cropped border and the output padding are back, as zeros: the full result.
+        full = pad_spatial(grad_output, ((top, top), (left, left)))
+        xp = array_module(grad_output)
+        columns = im2col(full, kernel_size, stride, dilation, input_size).reshape(
+            batch, groups, -1, input_size[0] * input_size[1])
+        group_channels = in_channels // groups
+        grad_input = grad_weight = grad_bias = None
+        if needs_input:
+            grouped_weight = weight.reshape(groups, group_channels, -1)
+            grad_input = xp.empty((batch, in_channels, columns.shape[3]), grad_output.dtype)
+            for group in range(groups):
+                grad_input[:, group * group_channels:(group + 1) * group_channels] = \
+                    _batched_product(xp, grouped_weight[group], 1, columns[:, group])
+            grad_input = grad_input.reshape(input_shape_nd)
+        if needs_weight:
+            grouped_input = input.reshape(batch, groups, group_channels, -1)
+            # Summed over the images and positions: one tensordot per group.
+            grad_weight = xp.stack([xp.tensordot(grouped_input[:, group], columns[:, group],
+                                                 axes=([0, 2], [0, 2]))
+                                    for group in range(groups)])
+            grad_weight = grad_weight.reshape(weight_shape_nd)
+        if needs_bias:
+            grad_bias = grad_output.sum(axis=(0, 2, 3))
+        return grad_input, grad_weight, grad_bias, None, None, None, None, None
+
+
+
+class Im2Col(Function):
+    """``unfold``: the sliding ``kernel_size`` blocks of (B, C, H, W) as columns
+    (B, C*kh*kw, L), L the number of blocks; the im2col of a convolution, as an op."""
+
+    @staticmethod
+    def forward(ctx, input, kernel_size, dilation, padding, stride, blocks):
+        # An unbatched (C, H, W) input is a batch of one, in the same node.
+        batched = input.ndim == 4
+        padded = pad_spatial(input if batched else input[None], tuple((p, p) for p in padding))
+        ctx.geometry = (input.shape, padded.shape, kernel_size, dilation, padding, stride, blocks)
+        columns = im2col(padded, kernel_size, stride, dilation, blocks)
+        return columns if batched else columns[0]
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input_shape, padded_shape, kernel_size, dilation, padding, stride, blocks = ctx.geometry
+        image = array_module(grad_output).empty(padded_shape, dtype=grad_output.dtype)
+        col2im(grad_output.reshape(padded_shape[0], -1, grad_output.shape[-1]), image,
+               kernel_size, stride, dilation, blocks)
+        (top, left), (height, width) = padding, input_shape[-2:]
+        grad_input = image[:, :, top:top + height, left:left + width].reshape(input_shape)
+        return grad_input, None, None, None, None, None
+
+
+class Col2Im(Function):
+    """``fold``: columns (B, C*kh*kw, L) added back into (B, C, H, W) at their blocks; the
+    adjoint of unfold (overlapping blocks sum)."""
+
+    @staticmethod
+    def forward(ctx, input, output_size, kernel_size, dilation, padding, stride, blocks):
+        xp = array_module(input)
+        batched = input.ndim == 3  # else one unbatched (C*kh*kw, L), in the same node
+        columns = input if batched else input[None]
+        channels = columns.shape[1] // (kernel_size[0] * kernel_size[1])
+        (top, left) = padding
+        image = xp.empty((columns.shape[0], channels, output_size[0] + 2 * top,
+                          output_size[1] + 2 * left), dtype=input.dtype)
+        col2im(columns, image, kernel_size, stride, dilation, blocks)
+        ctx.geometry = (input.shape, kernel_size, dilation, padding, stride, blocks)
+        output = xp.ascontiguousarray(image[:, :, top:top + output_size[0],
+                                            left:left + output_size[1]])
+        return output if batched else output[0]
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input_shape, kernel_size, dilation, (top, left), stride, blocks = ctx.geometry
+        grad = grad_output if grad_output.ndim == 4 else grad_output[None]
+        padded = pad_spatial(grad, ((top, top), (left, left)))
+        grad_input = im2col(padded, kernel_size, stride, dilation, blocks).reshape(input_shape)
+        return grad_input, None, None, None, None, None, None
 
 
 # ---- the plain functions -----------------------------------------------------------------
@@ -440,11 +597,19 @@ def _scalar_type(tensor) -> str:
 def _check_conv2d(input, weight, bias, groups, padding, dilation) -> None:
     """The argument checks of PyTorch's convolution, with its messages."""
     # Raw array shapes: Tensor.shape builds a Size each time, and this runs on every call.
-    input_shape, weight_shape = input._data.shape, weight._data.shape
+    weight_shape = weight._data.shape
     if len(weight_shape) != 4:
         raise RuntimeError(f"Expected 4-dimensional weight for conv2d, but got "
                            f"{len(weight_shape)}-dimensional weight of size "
                            f"{_shape_list(weight_shape)}")
+    _check_convolution(input, weight, bias, groups, padding, dilation)
+
+
+def _check_convolution(input, weight, bias, groups, padding, dilation,
+                       transposed: bool = False) -> None:
+    """The checks PyTorch's convolutions share, for any number of spatial dimensions (that of
+    ``padding``, a (before, after) pair per dimension)."""
+    input_shape, weight_shape = input._data.shape, weight._data.shape
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
     out_channels, group_channels = weight_shape[:2]
@@ -452,26 +617,34 @@ def _check_conv2d(input, weight, bias, groups, padding, dilation) -> None:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
                            f"at dimension 0, but got weight of size "
                            f"[{_shape_list(weight_shape)}] instead")
-    if input_shape[1] != group_channels * groups:
-        raise RuntimeError(f"Given groups={groups}, weight of size {_shape_list(weight_shape)}, "
+    given = "transposed=1" if transposed else f"groups={groups}"
+    # A transposed convolution's weight is (C_in, C_out / groups, ...).
+    in_channels = out_channels if transposed else group_channels * groups
+    if input_shape[1] != in_channels:
+        raise RuntimeError(f"Given {given}, weight of size {_shape_list(weight_shape)}, "
                            f"expected input{_shape_list(input_shape)} to have "
-                           f"{group_channels * groups} channels, but got {input_shape[1]} "
+                           f"{in_channels} channels, but got {input_shape[1]} "
                            f"channels instead")
-    if bias is not None and bias._data.shape != (out_channels,):
-        raise RuntimeError(f"Given weight of size {_shape_list(weight_shape)}, expected bias to "
-                           f"be 1-dimensional with {out_channels} elements, but got bias of "
+    bias_size = group_channels * groups if transposed else out_channels
+    if bias is not None and bias._data.shape != (bias_size,):
+        prefix = f"Given {given}, weight" if transposed else "Given weight"
+        raise RuntimeError(f"{prefix} of size {_shape_list(weight_shape)}, expected bias to "
+                           f"be 1-dimensional with {bias_size} elements, but got bias of "
                            f"size {_shape_list(bias._data.shape)} instead")
     for tensor in (weight, bias):
         if tensor is not None and tensor._data.dtype != input._data.dtype:
             raise RuntimeError(f"expected scalar type {_scalar_type(input)} but found "
                                f"{_scalar_type(tensor)}")
-    padded_size = [input_shape[2 + d] + sum(padding[d]) for d in range(2)]
-    kernel_extent = [dilation[d] * (weight_shape[2 + d] - 1) + 1 for d in range(2)]
-    if padded_size[0] < kernel_extent[0] or padded_size[1] < kernel_extent[1]:
-        raise RuntimeError(f"Calculated padded input size per channel: ({padded_size[0]} x "
-                           f"{padded_size[1]}). Kernel size: ({kernel_extent[0]} x "
-                           f"{kernel_extent[1]}). Kernel size can't be greater than actual input "
-                           f"size")
+    if transposed:
+        return
+    dims = range(len(padding))
+    padded_size = [input_shape[2 + d] + sum(padding[d]) for d in dims]
+    kernel_extent = [dilation[d] * (weight_shape[2 + d] - 1) + 1 for d in dims]
+    if any(size < extent for size, extent in zip(padded_size, kernel_extent)):
+        raise RuntimeError(f"Calculated padded input size per channel: "
+                           f"({' x '.join(map(str, padded_size))}). Kernel size: "
+                           f"({' x '.join(map(str, kernel_extent))}). Kernel size can't be "
+                           f"greater than actual input size")
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
@@ -513,6 +686,228 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     padding = _padding_amounts(padding, kernel_size, stride, dilation)
     _check_conv2d(input, weight, bias, groups, padding, dilation)
     return Convolution.apply(input, weight, bias, stride, padding, dilation, groups)
+
+
+def _single(value, name: str) -> tuple:
+    """An int or a one-element sequence as a 1-tuple, for the one dimension of conv1d."""
+    if isinstance(value, int):
+        return (value,)
+    values = tuple(int(v) for v in value)
+    if len(values) != 1:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of 1 values "
+                           f"to match the convolution dimensions, but got {name}={list(values)}")
+    return values
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+    """1-D convolution over (B, C, L) or (C, L): conv2d on an image of height 1, in one op.
+
+    Args:
+        input: (B, C, L), or (C, L) unbatched.
+        weight: (O, C/groups, k).
+        bias: (O,) or None.
+        stride, padding, dilation: ints (or one-element tuples); ``padding`` may also be
+            ``'valid'`` or ``'same'``.
+        groups: split the channels into this many independent convolutions.
+
+    Returns:
+        (B, O, Lo) with ``Lo = (L + 2*p - d*(k-1) - 1) // s + 1``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.conv1d(ember.ones(1, 2, 5), ember.ones(3, 2, 3)).shape
+        ember.Size([1, 3, 3])
+    """
+    if input.ndim not in (2, 3):
+        raise RuntimeError("Expected 2D (unbatched) or 3D (batched) input to conv1d, but got "
+                           f"input of size: {_shape_list(input.shape)}")
+    if weight.ndim != 3:
+        raise RuntimeError(f"Expected {weight.ndim}-dimensional input for {weight.ndim}-"
+                           f"dimensional weight {_shape_list(weight.shape)}, but got "
+                           f"{input.ndim + (input.ndim == 2)}-dimensional input of size "
+                           f"{_shape_list(input.shape if input.ndim == 3 else (1, *input.shape))}"
+                           f" instead")
+    if input.ndim == 2:
+        return squeeze(conv1d(unsqueeze(input, 0), weight, bias, stride, padding, dilation,
+                              groups), 0)
+    (stride,), (dilation,) = _single(stride, "stride"), _single(dilation, "dilation")
+    if stride <= 0:
+        raise RuntimeError("non-positive stride is not supported")
+    if dilation <= 0:
+        raise RuntimeError("dilation should be greater than zero")
+    kernel = weight._data.shape[2]
+    if isinstance(padding, str):
+        amounts = _padding_amounts(padding, (1, kernel), (1, stride), (1, dilation))[1]
+    else:
+        (amount,) = _single(padding, "padding")
+        if amount < 0:
+            raise RuntimeError("negative padding is not supported")
+        amounts = (amount, amount)
+    _check_convolution(input, weight, bias, groups, (amounts,), (dilation,))
+    return Convolution.apply(input, weight, bias, (1, stride), ((0, 0), amounts), (1, dilation),
+                             groups)
+
+
+def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation,
+                    dims: int):
+    """The checks and the call shared by conv_transpose1d and conv_transpose2d."""
+    name = f"conv_transpose{dims}d"
+    if input.ndim not in (dims + 1, dims + 2):
+        raise RuntimeError(f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to "
+                           f"{name}, but got input of size: {_shape_list(input.shape)}")
+    if input.ndim == dims + 1:
+        return squeeze(_conv_transpose(unsqueeze(input, 0), weight, bias, stride, padding,
+                                       output_padding, groups, dilation, dims), 0)
+    if weight.ndim != dims + 2:
+        raise RuntimeError(f"Expected {weight.ndim}-dimensional input for {weight.ndim}-"
+                           f"dimensional weight {_shape_list(weight.shape)}, but got "
+                           f"{input.ndim}-dimensional input of size "
+                           f"{_shape_list(input.shape)} instead")
+    convert = _single if dims == 1 else pair
+    stride, padding = convert(stride, "stride"), convert(padding, "padding")
+    output_padding = convert(output_padding, "output_padding")
+    dilation = convert(dilation, "dilation")
+    if min(stride) <= 0:
+        raise RuntimeError("non-positive stride is not supported")
+    if min(dilation) <= 0:
+        raise RuntimeError("dilation should be greater than zero")
+    if min(padding) < 0:
+        raise RuntimeError("negative padding is not supported")
+    if min(output_padding) < 0:
+        raise RuntimeError("negative output_padding is not supported")
+    if any(extra >= max(step, rate) for extra, step, rate in zip(output_padding, stride,
+                                                                 dilation)):
+        # PyTorch words this check for two dimensions, also for conv_transpose1d.
+        shown = [(0,) * (2 - dims) + tuple(values) for values in (output_padding, stride,
+                                                                  dilation)]
+        raise RuntimeError(
+            f"output padding must be smaller than either stride or dilation, but got "
+            f"output_padding_height: {shown[0][0]} output_padding_width: {shown[0][1]} "
+            f"stride_height: {shown[1][0]} stride_width: {shown[1][1]} dilation_height: "
+            f"{shown[2][0]} dilation_width: {shown[2][1]}")
+    _check_convolution(input, weight, bias, groups, tuple((p, p) for p in padding), dilation,
+                       transposed=True)
+    kernel_size = weight._data.shape[2:]
+    output_size = [(input.shape[2 + d] - 1) * stride[d] - 2 * padding[d]
+                   + dilation[d] * (kernel_size[d] - 1) + output_padding[d] + 1
+                   for d in range(dims)]
+    if min(output_size) < 1:
+        sizes = " x ".join(str(size) for size in input.shape[2:])
+        raise RuntimeError(f"Given input size per channel: ({sizes}). Calculated output size "
+                           f"per channel: ({' x '.join(map(str, output_size))}). Output size "
+                           f"is too small")
+    if dims == 1:
+        stride, padding = (1,) + stride, (0,) + padding
+        output_padding, dilation = (0,) + output_padding, (1,) + dilation
+    return ConvolutionTranspose.apply(input, weight, bias, stride, padding, output_padding,
+                                      dilation, groups)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups: int = 1, dilation=1):
+    """The transposed 1-D convolution (sometimes called a deconvolution): the adjoint of
+    conv1d, which makes a longer sequence from a shorter one.
+
+    ``weight`` is (C_in, C_out/groups, k). The output length is
+    ``(L - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.conv_transpose1d(ember.ones(1, 2, 4), ember.ones(2, 3, 3),
+        ...                                      stride=2).shape
+        ember.Size([1, 3, 9])
+    """
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 1)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups: int = 1, dilation=1):
+    """The transposed 2-D convolution: the adjoint of conv2d, which upsamples an image (the
+    generator of a DCGAN is a stack of these).
+
+    ``weight`` is (C_in, C_out/groups, kh, kw). Each output side is
+    ``(H - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.conv_transpose2d(ember.ones(1, 4, 5, 5), ember.ones(4, 2, 4, 4),
+        ...                                      stride=2, padding=1).shape
+        ember.Size([1, 2, 10, 10])
+    """
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 2)
+
+
+def _sliding_blocks(spatial, kernel_size, dilation, padding, stride, what: str) -> tuple:
+    """The number of blocks along each dimension, with PyTorch's checks and messages."""
+    if min(kernel_size) <= 0 or min(dilation) <= 0 or min(stride) <= 0 or min(padding) < 0:
+        raise RuntimeError(f"kernel_size, dilation and stride should be greater than zero and "
+                           f"padding non-negative, but got kernel_size={kernel_size}, dilation="
+                           f"{dilation}, padding={padding}, stride={stride}")
+    blocks = tuple((spatial[d] + 2 * padding[d] - dilation[d] * (kernel_size[d] - 1) - 1)
+                   // stride[d] + 1 for d in range(2))
+    if min(blocks) < 1:
+        raise RuntimeError(f"Given {what} spatial size {tuple(spatial)}, kernel_size="
+                           f"{kernel_size}, dilation={dilation}, padding={padding}, calculated "
+                           f"shape of the array of sliding blocks as {blocks}, but its "
+                           f"components must be at least one.")
+    return blocks
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """The sliding ``kernel_size`` blocks of (B, C, H, W) (or (C, H, W)) as columns:
+    (B, C*kh*kw, L) with L the number of blocks, each column one block (im2col).
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.unfold(ember.arange(9.0).reshape(1, 1, 3, 3), 2)
+        tensor([[[0., 1., 3., 4.],
+                 [1., 2., 4., 5.],
+                 [3., 4., 6., 7.],
+                 [4., 5., 7., 8.]]])
+    """
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"Input Error: Only 3D or 4D input Tensors are supported (got "
+                           f"{input.ndim}D)")
+    kernel_size, dilation = pair(kernel_size, "kernel_size"), pair(dilation, "dilation")
+    padding, stride = pair(padding, "padding"), pair(stride, "stride")
+    blocks = _sliding_blocks(tuple(input.shape[-2:]), kernel_size, dilation, padding, stride,
+                             "input with")
+    return Im2Col.apply(input, kernel_size, dilation, padding, stride, blocks)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """The adjoint of unfold: columns (B, C*kh*kw, L) (or (C*kh*kw, L)) summed back into
+    (B, C, H, W) with ``(H, W) = output_size``; where blocks overlap, their values add.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.fold(ember.ones(1, 4, 4), (3, 3), 2)
+        tensor([[[[1., 2., 1.],
+                  [2., 4., 2.],
+                  [1., 2., 1.]]]])
+    """
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Input Error: Only unbatched (2D) or batched (3D) input Tensors are "
+                           f"supported (got {input.ndim}D)")
+    output_size, kernel_size = pair(output_size, "output_size"), pair(kernel_size, "kernel_size")
+    dilation, padding, stride = (pair(dilation, "dilation"), pair(padding, "padding"),
+                                 pair(stride, "stride"))
+    channel_dim = input.ndim - 2
+    if input.shape[channel_dim] % (kernel_size[0] * kernel_size[1]):
+        raise RuntimeError(f"Expected size of input's dimension {channel_dim} to be divisible by "
+                           f"the product of kernel_size, but got input.size({channel_dim})="
+                           f"{input.shape[channel_dim]} and kernel_size={kernel_size}.")
+    blocks = _sliding_blocks(output_size, kernel_size, dilation, padding, stride, "output with")
+    if input.shape[-1] != blocks[0] * blocks[1]:
+        raise RuntimeError(f"Given output_size={output_size}, kernel_size={kernel_size}, "
+                           f"dilation={dilation}, padding={padding}, stride={stride}, expected "
+                           f"size of input's dimension {input.ndim - 1} to match the calculated "
+                           f"number of sliding blocks {blocks[0]} * {blocks[1]} = "
+                           f"{blocks[0] * blocks[1]}, but got input.size({input.ndim - 1})="
+                           f"{input.shape[-1]}.")
+    return Col2Im.apply(input, output_size, kernel_size, dilation, padding, stride, blocks)
 
 
 def pad(input, pad, mode: str = "constant", value=None):

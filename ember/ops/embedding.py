@@ -3,12 +3,20 @@
 The forward is one ``take``; the backward adds each output row's gradient into the weight row
 it came from. Indices repeat (every occurrence of a character or token), so the backward is a
 scatter-add, and NumPy's ``np.add.at`` is slow at it (it loops in C per index, without
-vectorising over the embedding dimension). Two vectorised forms replace it here:
+vectorising over the embedding dimension; ``np.add.reduceat`` over rows is little better).
+Here the indices are sorted once and the gradient rows gathered in that order (``take``), so
+the rows of each index lie together, and then:
 
-- a small vocabulary: a one-hot matrix (vocabulary x indices) times the gradient, one BLAS call;
-- otherwise: sort the indices, gather the gradient rows in that order, and sum each run of equal
-  indices with ``np.add.reduceat``.
+- an index with many rows (more than sqrt(n)) gets one contiguous ``sum``;
+- the others, with few rows each, are added rank by rank: the first row of every such index in
+  one vectorised assignment, then the second rows, and so on.
+
+Each loop runs at most sqrt(n) times, whatever the distribution of indices (a small vocabulary,
+a large one, one padding index repeated everywhere). Tiny lookups (a makemore batch) skip the
+sorting: a one-hot matrix (vocabulary x indices) times the gradient is one small product.
 """
+
+import math
 
 import numpy as np
 
@@ -16,10 +24,10 @@ from .._backend import array_module
 from .._tensor import Tensor, type_name
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
+from .linalg import matrix_product
 
-# Below this vocabulary size the one-hot product beats sorting (measured with 16k indices and
-# 384 columns: equal near 64 rows; the product's cost grows with the vocabulary).
-_ONE_HOT_ROWS = 64
+# Up to this many one-hot entries (vocabulary x indices), the one-hot product beats sorting.
+_ONE_HOT_ENTRIES = 1 << 16
 
 
 def _scatter_rows(xp, index, grad, num_rows: int):
@@ -32,14 +40,29 @@ def _scatter_rows(xp, index, grad, num_rows: int):
         import cupyx
         cupyx.scatter_add(out, index, grad)
         return out
-    if num_rows <= _ONE_HOT_ROWS:
+    if num_rows * index.size <= _ONE_HOT_ENTRIES:
         one_hot = np.zeros((num_rows, index.size), grad.dtype)
         one_hot[index, np.arange(index.size)] = 1
-        return np.matmul(one_hot, grad, out=out)
+        return matrix_product(one_hot, grad)
     order = np.argsort(index, kind="stable")
     sorted_index = index[order]
+    rows = np.take(grad, order, axis=0)  # (take is several times faster than rows[order])
     starts = np.flatnonzero(np.concatenate(([True], sorted_index[1:] != sorted_index[:-1])))
-    out[sorted_index[starts]] = np.add.reduceat(grad[order], starts, axis=0)
+    counts = np.diff(np.append(starts, index.size))
+    targets = sorted_index[starts]
+    limit = math.isqrt(index.size) + 1
+    heavy = counts > limit
+    for target, start, count in zip(targets[heavy].tolist(), starts[heavy].tolist(),
+                                    counts[heavy].tolist()):
+        np.sum(rows[start:start + count], axis=0, out=out[target])
+    light = np.flatnonzero(~heavy)
+    light = light[np.argsort(-counts[light], kind="stable")]  # most rows first
+    light_counts = counts[light]
+    light_starts, light_targets = starts[light], targets[light]
+    for rank in range(int(light_counts[0]) if light.size else 0):
+        # the indices with more than ``rank`` rows: a prefix, as they are sorted by count
+        present = int(np.searchsorted(-light_counts, -rank, side="left"))
+        out[light_targets[:present]] += rows[light_starts[:present] + rank]
     return out
 
 

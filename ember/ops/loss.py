@@ -1,5 +1,7 @@
-"""Loss functions: mse_loss, l1_loss, nll_loss, cross_entropy, binary_cross_entropy and
-binary_cross_entropy_with_logits.
+"""Loss functions: mse_loss, l1_loss, nll_loss, cross_entropy, binary_cross_entropy,
+binary_cross_entropy_with_logits, smooth_l1_loss, huber_loss, kl_div, the margin and
+embedding losses, and the distances they use (pairwise_distance, cosine_similarity,
+normalize).
 
 Each takes ``reduction``: ``'none'`` keeps one loss per element (or per sample), ``'sum'``
 adds them and ``'mean'`` averages them (for nll_loss with class weights, a weighted average).
@@ -16,7 +18,8 @@ from .._backend import array_module
 from .._tensor import type_name
 from ..autograd.function import Function
 from . import elementwise
-from .activation import log_softmax
+from .activation import log_softmax, logsigmoid
+from .creation import ones_like
 from .elementwise import stable_sigmoid
 from .indexing import masked_fill
 from .reduction import mean as mean_of
@@ -230,6 +233,130 @@ class BinaryCrossEntropyWithLogits(Function):
                 softplus_negative = xp.log1p(xp.exp(-xp.abs(input))) + xp.maximum(-input, 0)
                 grad_target = grad_output * ((pos_weight - 1) * softplus_negative - input)
         return grad_input, grad_target, None, None, None
+
+
+
+class SmoothL1Loss(Function):
+    """``0.5 * d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 * beta``, for
+    ``d = input - target``, reduced."""
+
+    @staticmethod
+    def forward(ctx, input, target, reduction, beta):
+        xp = array_module(input)
+        ctx.save_for_backward(input, target)
+        ctx.reduction, ctx.beta = reduction, beta
+        distance = xp.abs(input - target)
+        losses = xp.where(distance < beta, 0.5 * distance * distance / beta,
+                          distance - 0.5 * beta).astype(distance.dtype, copy=False)
+        return _reduce(losses, reduction)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, target = ctx.saved_tensors
+        xp = array_module(input)
+        difference = input - target
+        beta = ctx.beta
+        if ctx.reduction == "mean":
+            grad_output = grad_output / difference.size
+        slope = xp.where(difference < -beta, -1.0, xp.where(difference > beta, 1.0,
+                                                            difference / beta))
+        grad_input = (grad_output * slope).astype(difference.dtype, copy=False)
+        grad_target = -grad_input if ctx.needs_input_grad[1] else None
+        return grad_input, grad_target, None, None
+
+
+class HuberLoss(Function):
+    """``0.5 * d^2`` where ``|d| < delta``, else ``delta * (|d| - 0.5 * delta)``, for
+    ``d = input - target``, reduced: smooth_l1 scaled by ``delta``."""
+
+    @staticmethod
+    def forward(ctx, input, target, reduction, delta):
+        xp = array_module(input)
+        ctx.save_for_backward(input, target)
+        ctx.reduction, ctx.delta = reduction, delta
+        distance = xp.abs(input - target)
+        losses = xp.where(distance < delta, 0.5 * distance * distance,
+                          delta * (distance - 0.5 * delta)).astype(distance.dtype, copy=False)
+        return _reduce(losses, reduction)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, target = ctx.saved_tensors
+        xp = array_module(input)
+        difference = input - target
+        delta = ctx.delta
+        if ctx.reduction == "mean":
+            grad_output = grad_output / difference.size
+        slope = xp.clip(difference, -delta, delta)
+        grad_input = (grad_output * slope).astype(difference.dtype, copy=False)
+        grad_target = -grad_input if ctx.needs_input_grad[1] else None
+        return grad_input, grad_target, None, None
+
+
+class SoftMarginLoss(Function):
+    """``log(1 + exp(-target * input))`` for targets of +1 or -1, reduced."""
+
+    @staticmethod
+    def forward(ctx, input, target, reduction):
+        xp = array_module(input)
+        ctx.save_for_backward(input, target)
+        ctx.reduction = reduction
+        return _reduce(xp.logaddexp(0, -target * input).astype(input.dtype, copy=False),
+                       reduction)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, target = ctx.saved_tensors
+        if ctx.reduction == "mean":
+            grad_output = grad_output / input.size
+        # d/dx log(1 + exp(-y x)) = -y * sigmoid(-y x)
+        return -target * stable_sigmoid(-target * input) * grad_output, None, None
+
+
+class MultiMarginLoss(Function):
+    """The multi-class hinge loss: for each sample with target class y,
+    ``sum over i != y of max(0, margin - x[y] + x[i]) ** p * weight[y]``, divided by the
+    number of classes, then reduced."""
+
+    @staticmethod
+    def forward(ctx, input, target, p, margin, weight, reduction):
+        xp = array_module(input)
+        batched = input.reshape(-1, input.shape[-1])
+        rows = xp.arange(batched.shape[0])
+        target = target.reshape(-1)
+        picked = batched[rows, target][:, None]
+        hinge = xp.maximum(margin - picked + batched, 0)
+        hinge[rows, target] = 0
+        per_class = hinge if p == 1 else hinge * hinge
+        if weight is not None:
+            per_class = per_class * weight[target][:, None]
+        losses = per_class.sum(axis=1) / batched.shape[1]
+        # Backward uses the hinges; the input is saved so that an in-place change to it (which
+        # would make them stale) raises, as in PyTorch.
+        ctx.save_for_backward(input, weight)
+        ctx.hinge, ctx.target, ctx.options = hinge, target, (p, reduction)
+        if reduction == "none":
+            return losses.reshape(input.shape[:-1])
+        return _reduce(losses, reduction)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight = ctx.saved_tensors
+        xp = array_module(input)
+        hinge, target = ctx.hinge, ctx.target
+        p, reduction = ctx.options
+        samples, classes = hinge.shape
+        scale = grad_output.reshape(-1, 1) if reduction == "none" else grad_output
+        if reduction == "mean":
+            scale = scale / samples
+        slope = (hinge > 0).astype(input.dtype) if p == 1 else 2 * hinge
+        if weight is not None:
+            slope = slope * weight[target][:, None]
+        grad = slope * (scale / classes)
+        rows = xp.arange(samples)
+        grad[rows, target] = -grad.sum(axis=1)
+        return grad.reshape(input.shape).astype(input.dtype, copy=False), None, None, None, \
+            None, None
 
 
 # ---- the plain functions -----------------------------------------------------------------
@@ -505,3 +632,362 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         raise ValueError(f"Target size ({target.shape!r}) must be the same as input size "
                          f"({input.shape!r})")
     return BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight, reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0):
+    """A squared error for small differences and an absolute one for large:
+    ``0.5 * d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 * beta``.
+
+    Less sensitive to outliers than mse_loss (Fast R-CNN's box regression loss); ``beta=0``
+    is l1_loss.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.smooth_l1_loss(ember.tensor([0.5, 3.0]), ember.zeros(2))
+        tensor(1.3125)
+    """
+    reduction = _elementwise_reduction(input, target, size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0.0:
+        return l1_loss(input, target, reduction=reduction)
+    return SmoothL1Loss.apply(input, target, reduction, beta)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weight=None):
+    """``0.5 * d^2`` where ``|d| < delta``, else ``delta * (|d| - 0.5 * delta)``.
+
+    ``weight`` (the input's shape) weighs each element's loss before the reduction.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.huber_loss(ember.tensor([0.5, 3.0]), ember.zeros(2), delta=2.0)
+        tensor(2.0625)
+    """
+    reduction = _elementwise_reduction(input, target, None, None, reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    if weight is None:
+        return HuberLoss.apply(input, target, reduction, delta)
+    if weight.shape != input.shape:
+        raise ValueError("Weights and input must have the same size.")
+    weighted = HuberLoss.apply(input, target, "none", delta) * weight
+    return _apply_reduction(weighted, reduction)
+
+
+def _apply_reduction(losses, reduction: str):
+    if reduction == "mean":
+        return mean_of(losses)
+    return sum_of(losses) if reduction == "sum" else losses
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False):
+    """The Kullback-Leibler divergence ``target * (log(target) - input)``, with ``input`` log
+    probabilities (and ``target`` too when ``log_target``).
+
+    ``reduction='batchmean'`` divides the sum by the batch size, which is the divergence's
+    definition; ``'mean'`` divides by the number of elements (and warns, as PyTorch does).
+
+    Example:
+        >>> import ember
+        >>> log_q = ember.tensor([[0.5, 0.5]]).log()
+        >>> ember.nn.functional.kl_div(log_q, ember.tensor([[0.9, 0.1]]), reduction="batchmean")
+        tensor(0.3681)
+    """
+    if size_average is not None or reduce is not None:
+        reduction = _reduction(size_average, reduce, reduction)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", UserWarning, stacklevel=2)
+    elif reduction not in ("batchmean", "none", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if log_target:
+        losses = elementwise.exp(target) * (target - input)
+    else:
+        # xlogy: 0 * log(0) counts as 0, so a target of 0 adds nothing.
+        entropy = masked_fill(target * elementwise.log(target), target == 0, 0.0)
+        losses = entropy - target * input
+    if reduction == "batchmean":
+        total = sum_of(losses)
+        return total / input.shape[0] if input.ndim else total
+    return _apply_reduction(losses, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
+    """The two-class logistic loss ``log(1 + exp(-target * input))`` for targets of +1 or -1.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.soft_margin_loss(ember.tensor([2.0, -1.0]),
+        ...                                      ember.tensor([1.0, 1.0]))
+        tensor(0.7201)
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    _broadcast_shape(input, target)
+    return SoftMarginLoss.apply(input, target, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin: float = 0, size_average=None,
+                        reduce=None, reduction: str = "mean"):
+    """``max(0, -target * (input1 - input2) + margin)``: target 1 asks for ``input1`` to rank
+    higher, -1 for ``input2``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.margin_ranking_loss(ember.tensor([1.0]), ember.tensor([2.0]),
+        ...                                         ember.tensor([1.0]))
+        tensor(1.)
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    if input1.ndim != input2.ndim or input1.ndim != target.ndim:
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension "
+                           f"but got sizes: input1: {input1.shape}, input2: {input2.shape}, "
+                           f"target: {target.shape} ")
+    losses = (-target * (input1 - input2) + margin).clamp(min=0)
+    return _apply_reduction(losses, reduction)
+
+
+def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, reduce=None,
+                         reduction: str = "mean"):
+    """``input`` where ``target`` is 1 and ``max(0, margin - input)`` where it is -1: for
+    distances that should be small between similar pairs and large between others.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.hinge_embedding_loss(ember.tensor([0.3, 0.4]),
+        ...                                          ember.tensor([1.0, -1.0]))
+        tensor(0.4500)
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    below_margin = masked_fill((margin - input).clamp(min=0), target == 1, 0.0)
+    kept = masked_fill(input, target == -1, 0.0)
+    return _apply_reduction(below_margin + kept, reduction)
+
+
+# Added to each squared norm, as PyTorch's cosine_embedding_loss does, so that 0 / 0 is 0.
+_COSINE_EPSILON = 1e-12
+
+
+def cosine_embedding_loss(input1, input2, target, margin: float = 0, size_average=None,
+                          reduce=None, reduction: str = "mean"):
+    """``1 - cos(x1, x2)`` where ``target`` is 1, ``max(0, cos(x1, x2) - margin)`` where it
+    is -1; the cosine is taken along the last dimension.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.cosine_embedding_loss(ember.tensor([[1.0, 0.0]]),
+        ...                                           ember.tensor([[1.0, 1.0]]),
+        ...                                           ember.tensor([1.0]))
+        tensor(0.2929)
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    if input1.ndim != input2.ndim:
+        raise RuntimeError(f"cosine_embedding_loss : All input tensors should have same "
+                           f"dimension but got sizes: input1: {input1.shape}, input2: "
+                           f"{input2.shape}, target: {target.shape} ")
+    dim = input1.ndim - 1
+    if target.ndim != dim:
+        raise RuntimeError(f"{dim}D target tensor expects {dim + 1}D input tensors, but found "
+                           f"inputs with sizes {list(input1.shape)} and {list(input2.shape)}.")
+    products = sum_of(input1 * input2, dim)
+    squares1 = sum_of(input1 * input1, dim) + _COSINE_EPSILON
+    squares2 = sum_of(input2 * input2, dim) + _COSINE_EPSILON
+    cosine = products / elementwise.sqrt(squares1 * squares2)
+    similar = masked_fill(1 - cosine, target != 1, 0.0)
+    dissimilar = masked_fill((cosine - margin).clamp(min=0), target != -1, 0.0)
+    return _apply_reduction(similar + dissimilar, reduction)
+
+
+def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
+    """The p-norm of ``x1 - x2 + eps`` along the last dimension.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.pairwise_distance(ember.tensor([[3.0, 0.0]]),
+        ...                                       ember.tensor([[0.0, 4.0]]))
+        tensor([5.])
+    """
+    dim = max(x1.ndim, x2.ndim) - 1
+    return (x1 - x2 + eps).norm(p, dim, keepdim)
+
+
+def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
+    """The cosine of the angle between ``x1`` and ``x2`` along ``dim``; each norm is taken
+    as at least ``eps``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.cosine_similarity(ember.tensor([[1.0, 0.0]]),
+        ...                                       ember.tensor([[1.0, 1.0]]))
+        tensor([0.7071])
+    """
+    x1, x2 = x1.expand(_broadcast_sizes(x1, x2)), x2.expand(_broadcast_sizes(x1, x2))
+    # As PyTorch: the norms are raised to eps without the clamp taking part in the gradient.
+    norm1, norm2 = x1.norm(2, dim, True), x2.norm(2, dim, True)
+    norm1 = norm1 + (norm1.clamp(min=eps) - norm1).detach()
+    norm2 = norm2 + (norm2.clamp(min=eps) - norm2).detach()
+    return sum_of((x1 / norm1) * (x2 / norm2), dim)
+
+
+def _broadcast_sizes(a, b) -> tuple:
+    _broadcast_shape(a, b)
+    width = max(a.ndim, b.ndim)
+    left = (1,) * (width - a.ndim) + tuple(a.shape)
+    right = (1,) * (width - b.ndim) + tuple(b.shape)
+    return tuple(max(m, n) for m, n in zip(left, right))
+
+
+def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None):
+    """``input`` divided by its p-norm along ``dim`` (at least ``eps``).
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.normalize(ember.tensor([[3.0, 4.0]]))
+        tensor([[0.6000, 0.8000]])
+    """
+    denominator = input.norm(p, dim, True).clamp(min=eps).expand_as(input)
+    if out is None:
+        return input / denominator
+    return elementwise.div(input, denominator, out=out)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
+                        reduction: str = "mean"):
+    """``max(0, d(anchor, positive) - d(anchor, negative) + margin)`` with ``d`` the
+    pairwise p-norm distance; ``swap`` also uses ``d(positive, negative)`` when it is smaller.
+
+    Example:
+        >>> import ember
+        >>> a, pos, neg = ember.tensor([[0.0, 0.0]]), ember.tensor([[1.0, 0.0]]), ember.zeros(1, 2)
+        >>> ember.nn.functional.triplet_margin_loss(a, pos, neg)
+        tensor(2.0000)
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    dims = (anchor.ndim, positive.ndim, negative.ndim)
+    if len(set(dims)) != 1:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the "
+                           f"same number of dimensions, but got: anchor {dims[0]}D, positive "
+                           f"{dims[1]}D, and negative {dims[2]}D inputs")
+    positive_distance = pairwise_distance(anchor, positive, p, eps)
+    negative_distance = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        negative_distance = negative_distance.minimum(pairwise_distance(positive, negative, p,
+                                                                        eps))
+    losses = (margin + positive_distance - negative_distance).clamp(min=0)
+    return _apply_reduction(losses, reduction)
+
+
+def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
+                     size_average=None, eps: float = 1e-8, reduce=None,
+                     reduction: str = "mean"):
+    """The negative log-likelihood of ``target`` under a Poisson distribution of rate
+    ``exp(input)`` (``log_input``) or ``input``: ``exp(x) - t * x`` or ``x - t * log(x + eps)``.
+
+    ``full`` adds Stirling's approximation of ``log(t!)`` for targets above 1.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.poisson_nll_loss(ember.zeros(2), ember.tensor([1.0, 2.0]))
+        tensor(1.)
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    if log_input:
+        losses = elementwise.exp(input) - target * input
+    else:
+        losses = input - target * elementwise.log(input + eps)
+    if full:
+        stirling = (target * elementwise.log(target) - target
+                    + 0.5 * elementwise.log(2 * math.pi * target))
+        losses = losses + masked_fill(stirling, target <= 1, 0.0)
+    return _apply_reduction(losses, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean"):
+    """The negative log-likelihood of ``target`` under normal distributions of mean ``input``
+    and variance ``var``: ``0.5 * (log(var) + (input - target)^2 / var)``.
+
+    ``var`` has the input's shape, or one fewer dimension (one variance per sample), or a size
+    of 1 in one dimension (shared); values below ``eps`` count as ``eps``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.gaussian_nll_loss(ember.tensor([1.0]), ember.tensor([3.0]),
+        ...                                       ember.tensor([4.0]))
+        tensor(1.1931)
+    """
+    if isinstance(var, (int, float)):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = elementwise.mul(ones_like(input), var)
+    elif bool((var._data < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    if var.shape != input.shape:
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (input.ndim == var.ndim and sum(
+                size for size, other in zip(var.shape, input.shape) if size != other) == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not valid")
+    # As PyTorch: the clamp takes no part in the gradient.
+    var = var + (var.clamp(min=eps) - var).detach()
+    losses = 0.5 * (elementwise.log(var) + (input - target) ** 2 / var)
+    if full:
+        losses = losses + 0.5 * math.log(2 * math.pi)
+    return _apply_reduction(losses, reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction: str = "mean"):
+    """Binary cross-entropy of ``sigmoid(input)`` for each of C labels, averaged over the
+    labels (the last dimension); targets are 0 or 1.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.multilabel_soft_margin_loss(ember.zeros(1, 2),
+        ...                                                 ember.tensor([[1.0, 0.0]]))
+        tensor(0.6931)
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    losses = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        losses = losses * weight
+    class_dim = input.ndim - 1
+    losses = sum_of(losses, class_dim) / input.shape[class_dim]
+    return _apply_reduction(losses, reduction)
+
+
+def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None,
+                      size_average=None, reduce=None, reduction: str = "mean"):
+    """The multi-class hinge loss: ``max(0, margin - x[y] + x[i]) ** p`` summed over the
+    classes i other than the target y (times ``weight[y]``), divided by the class count.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.multi_margin_loss(ember.tensor([[0.1, 0.2, 0.4, 0.8]]),
+        ...                                       ember.tensor([3]))
+        tensor(0.3250)
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.ndim != 1:
+        raise ValueError("weight must be one-dimensional")
+    if input.ndim > 2 or (input.ndim == 2 and (target.ndim != 1
+                                                or target.shape[0] != input.shape[0])):
+        raise RuntimeError(f"inconsistent target size, expected {input.shape[0]} but got "
+                           f"{list(target.shape)}")
+    classes = input.shape[-1] if input.ndim else 1
+    data = target._data
+    if data.size and (int(data.min()) < 0 or int(data.max()) >= classes):
+        raise RuntimeError("target out of range")
+    return MultiMarginLoss.apply(input if input.ndim else input.reshape(1), data, p, margin,
+                                 weight, reduction)

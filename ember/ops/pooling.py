@@ -1,4 +1,6 @@
-"""Pooling over the last two dimensions: max_pool2d, avg_pool2d, adaptive_avg_pool2d.
+"""Pooling over the last two dimensions: max_pool2d, avg_pool2d, adaptive_avg_pool2d,
+adaptive_max_pool2d, max_unpool2d; and their 1-D forms, which pool an image of height 1 (as
+PyTorch does: their nodes are the squeeze after the 2-D op).
 
 Each works on input of shape (..., H, W), so batched (B, C, H, W) and unbatched (C, H, W)
 input take the same path. A pooling window at output position (y, x) covers the rows
@@ -17,9 +19,12 @@ import numpy as np
 
 from .._backend import array_module
 from .._parallel import parallel_for
+from .._tensor import type_name
 from ..autograd.function import Function
-from .conv import kernel_offset_slices, pair
+from .conv import _single, kernel_offset_slices, pair
+from .indexing import _scatter_add
 from .reduction import mean
+from .shape import squeeze, unsqueeze
 
 
 def _pad_last_two(input, padding, output_size, kernel_size, stride, dilation, value):
@@ -287,6 +292,71 @@ class AdaptiveAvgPool2D(Function):
         return _window_means_backward(xp, grad, row_axis, rows, height), None
 
 
+
+class AdaptiveMaxPool2D(Function):
+    """``adaptive_max_pool2d``: the maximum of each adaptive window (windows as
+    adaptive_avg_pool2d's), and its position ``row * W + column`` in the input."""
+
+    @staticmethod
+    def forward(ctx, input, output_size, return_indices):
+        xp = array_module(input)
+        height, width = input.shape[-2:]
+        rows = _adaptive_windows(height, output_size[0])
+        columns = _adaptive_windows(width, output_size[1])
+        lead = input.shape[:-2]
+        output = xp.empty(lead + tuple(output_size), dtype=input.dtype)
+        indices = xp.empty(lead + tuple(output_size), dtype=np.int64)
+        for i, (top, bottom) in enumerate(rows):
+            for j, (left, right) in enumerate(columns):
+                window = input[..., top:bottom, left:right].reshape(lead + (-1,))
+                # argmax picks the first maximum (and the first NaN), as PyTorch's scan does.
+                position = xp.argmax(window, axis=-1)
+                output[..., i, j] = xp.take_along_axis(window, position[..., None], -1)[..., 0]
+                span = right - left
+                indices[..., i, j] = (top + position // span) * width + left + position % span
+        ctx.save_for_backward(indices)
+        ctx.input_shape = input.shape
+        return (output, indices) if return_indices else output
+
+    @staticmethod
+    def backward(ctx, grad_output, grad_indices=None):
+        indices, = ctx.saved_tensors
+        xp = array_module(grad_output)
+        input_shape = ctx.input_shape
+        planes = math.prod(input_shape[:-2])
+        grad_input = xp.zeros((planes, input_shape[-2] * input_shape[-1]), grad_output.dtype)
+        # Windows overlap when the sizes do not divide: one element may win twice.
+        flat_indices = indices.reshape(planes, -1)
+        plane = xp.broadcast_to(xp.arange(planes)[:, None], flat_indices.shape)
+        _scatter_add(xp, grad_input, (plane, flat_indices), grad_output.reshape(planes, -1))
+        return grad_input.reshape(input_shape), None, None
+
+
+
+class MaxUnpool2D(Function):
+    """``max_unpool2d``: each value put back at its index (as max_pool2d's ``return_indices``
+    gives them) in a zero plane of ``output_size``; the gradient is read back from there."""
+
+    @staticmethod
+    def forward(ctx, input, indices, output_size):
+        xp = array_module(input)
+        planes = math.prod(input.shape[:-2])
+        flat_indices = indices.reshape(planes, -1)
+        output = xp.zeros((planes, output_size[0] * output_size[1]), dtype=input.dtype)
+        xp.put_along_axis(output, flat_indices, input.reshape(planes, -1), axis=1)
+        ctx.save_for_backward(indices)
+        return output.reshape(input.shape[:-2] + tuple(output_size))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        indices, = ctx.saved_tensors
+        xp = array_module(grad_output)
+        planes = math.prod(indices.shape[:-2])
+        grad = xp.take_along_axis(grad_output.reshape(planes, -1), indices.reshape(planes, -1),
+                                  axis=1)
+        return grad.reshape(indices.shape), None, None
+
+
 # ---- the plain functions -----------------------------------------------------------------
 
 def _pool_output_size(input_shape, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
@@ -423,3 +493,186 @@ def adaptive_avg_pool2d(input, output_size):
         # Global average pooling is a plain mean, and PyTorch records it as one.
         return mean(input, (-2, -1), keepdim=True)
     return AdaptiveAvgPool2D.apply(input, output_size)
+
+
+def _adaptive_output_size(input, output_size, name: str) -> tuple:
+    """``output_size`` as a pair, None entries filled with the input's sizes."""
+    if isinstance(output_size, int):
+        output_size = (output_size, output_size)
+    if len(output_size) != 2:
+        raise RuntimeError(f"{name}: output_size must be 2")
+    return tuple(input.shape[-2 + d] if size is None else int(size)
+                 for d, size in enumerate(output_size))
+
+
+def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
+    """The maximum over windows sized so that the last two dimensions become
+    ``output_size``; with ``return_indices``, also each maximum's flat position in its plane.
+
+    Example:
+        >>> import ember
+        >>> x = ember.arange(16.0).reshape(1, 1, 4, 4)
+        >>> ember.nn.functional.adaptive_max_pool2d(x, 2)
+        tensor([[[[ 5.,  7.],
+                  [13., 15.]]]])
+    """
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: "
+                           f"{list(input.shape)}")
+    for d in (input.ndim - 2, input.ndim - 1):
+        if input.shape[d] == 0:
+            raise RuntimeError(f"adaptive_max_pool2d(): Expected input to have non-zero size for "
+                               f"non-batch dimensions, but input has sizes {list(input.shape)} "
+                               f"with dimension {d} being empty")
+    output_size = _adaptive_output_size(input, output_size, "adaptive_max_pool2d")
+    return AdaptiveMaxPool2D.apply(input, output_size, return_indices)
+
+
+def _check_1d(input, name: str) -> None:
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor "
+                           f"for argument #1 'self' (while checking arguments for {name})")
+
+
+def _squeezed(result, return_indices: bool):
+    """The 2-D op's result (and indices) with the unit height removed again."""
+    if return_indices:
+        output, indices = result
+        return squeeze(output, -2), squeeze(indices, -2)
+    return squeeze(result, -2)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """The maximum over each ``kernel_size`` window of the last dimension of (B, C, L) or
+    (C, L) input; the arguments are max_pool2d's, one int each.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.max_pool1d(ember.tensor([[1.0, 3.0, 2.0, 0.0]]), 2)
+        tensor([[3., 2.]])
+    """
+    if input.ndim not in (2, 3) or 0 in tuple(input.shape)[-2:]:
+        raise RuntimeError(f"max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 "
+                           f"dim batch size for input, but got:{list(input.shape)}")
+    (kernel,) = _single(kernel_size, "kernel_size")
+    stride = kernel if stride is None or stride == [] else _single(stride, "stride")[0]
+    (padding,), (dilation,) = _single(padding, "padding"), _single(dilation, "dilation")
+    result = max_pool2d(unsqueeze(input, -2), (1, kernel), (1, stride), (0, padding),
+                        (1, dilation), ceil_mode, return_indices)
+    return _squeezed(result, return_indices)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True):
+    """The mean over each ``kernel_size`` window of the last dimension of (B, C, L) or (C, L)
+    input; the arguments are avg_pool2d's, one int each.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.avg_pool1d(ember.tensor([[1.0, 3.0, 2.0, 0.0]]), 2)
+        tensor([[2., 1.]])
+    """
+    _check_1d(input, "avg_pool1d")
+    (kernel,) = _single(kernel_size, "kernel_size")
+    stride = kernel if stride is None or stride == [] else _single(stride, "stride")[0]
+    (padding,) = _single(padding, "padding")
+    return squeeze(avg_pool2d(unsqueeze(input, -2), (1, kernel), (1, stride), (0, padding),
+                              ceil_mode, count_include_pad), -2)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """The mean over windows sized so that the last dimension becomes ``output_size``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.adaptive_avg_pool1d(ember.tensor([[1.0, 3.0, 2.0, 0.0]]), 2)
+        tensor([[2., 1.]])
+    """
+    _check_1d(input, "adaptive_avg_pool1d")
+    (size,) = _single(output_size, "output_size")
+    return squeeze(AdaptiveAvgPool2D.apply(unsqueeze(input, -2), (1, size)), -2)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices: bool = False):
+    """The maximum over windows sized so that the last dimension becomes ``output_size``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.functional.adaptive_max_pool1d(ember.tensor([[1.0, 3.0, 2.0, 0.0]]), 2)
+        tensor([[3., 2.]])
+    """
+    _check_1d(input, "adaptive_max_pool1d")
+    (size,) = _single(output_size, "output_size")
+    return _squeezed(AdaptiveMaxPool2D.apply(unsqueeze(input, -2), (1, size), return_indices),
+                     return_indices)
+
+
+def _unpool_output_size(input, kernel_size, stride, padding, output_size) -> tuple:
+    """The default size ``(H - 1) * stride - 2 * padding + kernel_size``, or ``output_size``
+    checked to lie strictly within one stride of it (as PyTorch checks)."""
+    dims = len(kernel_size)
+    default = [(input.shape[input.ndim - dims + d] - 1) * stride[d] - 2 * padding[d]
+               + kernel_size[d] for d in range(dims)]
+    if output_size is None:
+        return tuple(default)
+    wanted = list(output_size)[-dims:]
+    for d in range(dims):
+        low, high = default[d] - stride[d], default[d] + stride[d]
+        if not low < wanted[d] < high:
+            raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be between '
+                             f"{low} and {high})")
+    return tuple(int(size) for size in wanted)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool2d: each value of ``input`` written at its ``indices``
+    (from ``max_pool2d(..., return_indices=True)``) in an otherwise zero output.
+
+    Example:
+        >>> import ember
+        >>> x = ember.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
+        >>> pooled, indices = ember.nn.functional.max_pool2d(x, 2, return_indices=True)
+        >>> ember.nn.functional.max_unpool2d(pooled, indices, 2)
+        tensor([[[[0., 0.],
+                  [0., 4.]]]])
+    """
+    kernel_size = pair(kernel_size, "kernel_size")
+    stride = kernel_size if stride is None else pair(stride, "stride")
+    padding = pair(padding, "padding")
+    if indices._data.dtype != np.int64:
+        raise RuntimeError(f"elements in indices should be type int64 but got: "
+                           f"{type_name(indices).removeprefix('ember.').removesuffix('Tensor')}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
+                           f"({list(input.shape)}) but got indices tensor with shape: "
+                           f"{list(indices.shape)}")
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"Input to max_unpooling2d should be a 3d or 4d Tensor, but got a "
+                           f"tensor with {input.ndim} dimensions.")
+    size = _unpool_output_size(input, kernel_size, stride, padding, output_size)
+    data = indices._data
+    if data.size and (int(data.min()) < 0 or int(data.max()) >= size[0] * size[1]):
+        bad = int(data.max()) if int(data.max()) >= size[0] * size[1] else int(data.min())
+        raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
+                           f"{size[0]}x{size[1]})")
+    return MaxUnpool2D.apply(input, data, size)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool1d (max_unpool2d on a plane of height 1).
+
+    Example:
+        >>> import ember
+        >>> x = ember.tensor([[[1.0, 3.0, 2.0, 0.0]]])
+        >>> pooled, indices = ember.nn.functional.max_pool1d(x, 2, return_indices=True)
+        >>> ember.nn.functional.max_unpool1d(pooled, indices, 2)
+        tensor([[[0., 3., 2., 0.]]])
+    """
+    (kernel,) = _single(kernel_size, "kernel_size")
+    stride = kernel if stride is None else _single(stride, "stride")[0]
+    (padding,) = _single(padding, "padding")
+    if output_size is not None:
+        output_size = (1, list(output_size)[-1])
+    return squeeze(max_unpool2d(unsqueeze(input, -2), unsqueeze(indices, -2), (1, kernel),
+                                (1, stride), (0, padding), output_size), -2)

@@ -1,4 +1,4 @@
-"""Recurrent layers as whole-sequence Functions, and the fused LSTM and GRU cells.
+"""Recurrent layers as whole-sequence Functions, and the LSTM and GRU cells as one node each.
 
 A recurrent layer is overhead-bound: each time step is a small matrix product and a dozen
 elementwise operations on (batch, hidden) arrays. Recorded op by op, a 50-step LSTM makes
@@ -21,11 +21,22 @@ not started (reverse).
 Gate order is PyTorch's: LSTM ``i, f, g, o``; GRU ``r, z, n`` with
 ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``. Sigmoid is computed as
 ``0.5 * tanh(x / 2) + 0.5`` so that all gates go through one ``tanh`` call: the gate
-pre-activations are scaled by ``[1/2, 1/2, 1, 1/2]``, and the same vector rescales the result.
+pre-activations are scaled by ``[1/2, 1/2, 1, 1/2]`` (the layers fold that into the input
+projection and ``W_hh`` once per call), and the same vector rescales the result. (Its error is
+absolute, a few 1e-8 in float32: a sigmoid below that comes out as 0.)
+
+Node names: the LSTM layer's is PyTorch's; GRU and RNN layers have none to copy (PyTorch's CPU
+graph for them is per-step ops under a ``StackBackward0``), so theirs are ``GRULayerBackward0``
+and ``RNNLayerBackward0``; the cells' are ``LstmCellBackward0`` and ``GruCellBackward0``
+(PyTorch's CPU cells are compositions, ending in ``MulBackward0`` and ``AddBackward0``).
 """
 
+import numpy as np
+
+from .. import _blas
 from .._backend import array_module
 from ..autograd.function import Function
+from .linalg import matrix_product
 
 
 def _steps(input, batch_sizes, reverse: bool) -> tuple:
@@ -46,7 +57,7 @@ def _steps(input, batch_sizes, reverse: bool) -> tuple:
 
 def _project(rows, weight_ih, *biases):
     """``rows @ weight_ihᵀ`` plus the biases that are not None: all time steps at once."""
-    projected = rows @ weight_ih.T
+    projected = matrix_product(rows, weight_ih.T)
     for bias in biases:
         if bias is not None:
             projected += bias
@@ -69,7 +80,12 @@ def _activate(xp, pre, scale, offset, tanh_out, out):
     """Sigmoid or tanh per column of ``pre``: ``tanh_out`` gets ``tanh(pre * scale)`` (which
     backward reads), ``out`` the activations."""
     xp.multiply(pre, scale, out=tanh_out)
-    xp.tanh(tanh_out, out=tanh_out)
+    _activate_scaled(xp, tanh_out, scale, offset, tanh_out, out)
+
+
+def _activate_scaled(xp, scaled_pre, scale, offset, tanh_out, out):
+    """``_activate`` for pre-activations already multiplied by ``scale``."""
+    xp.tanh(scaled_pre, out=tanh_out)
     xp.multiply(tanh_out, scale, out=out)
     out += offset
 
@@ -83,13 +99,18 @@ def _activation_derivative(xp, tanh_values, scale):
     return derivative
 
 
+def _scoped(xp, loop, *args):
+    """``loop(*args)`` with NumPy's OpenBLAS on ember's thread count (see ``ember._blas``):
+    one scope for all the small per-step products of a layer instead of one per product."""
+    return _blas.limited(loop, *args) if xp is np else loop(*args)
+
+
 # ---- LSTM -----------------------------------------------------------------------------------
 
-def _lstm_forward_step(xp, pre, c_prev, scale, offset, tanh_gates, gates, c_out, tanh_c):
-    """One LSTM step from the gate pre-activations ``pre`` (batch, 4H): writes the gates, the
-    new cell state and its tanh into the given buffers; returns ``o * tanh(c)``."""
+def _lstm_cell_update(xp, gates, c_prev, c_out, tanh_c):
+    """From the activated gates (batch, 4H) and the previous cell state: writes the new cell
+    state and its tanh; returns ``o * tanh(c)``."""
     hidden = c_prev.shape[1]
-    _activate(xp, pre, scale, offset, tanh_gates, gates)
     i, f = gates[:, :hidden], gates[:, hidden:2 * hidden]
     g, o = gates[:, 2 * hidden:3 * hidden], gates[:, 3 * hidden:]
     xp.multiply(f, c_prev, out=c_out)
@@ -98,21 +119,65 @@ def _lstm_forward_step(xp, pre, c_prev, scale, offset, tanh_gates, gates, c_out,
     return o * tanh_c
 
 
-def _lstm_backward_step(xp, grad_m, grad_c, gates, tanh_gates, c_prev, tanh_c, scale,
-                        grad_pre) -> None:
+def _lstm_backward_factors(xp, gates, tanh_gates, tanh_c, scale) -> tuple:
+    """What the backward of LSTM steps multiplies by, computed for all steps at once:
+    ``o * (1 - tanh(c)²)`` and the gates' activation derivatives."""
+    hidden = tanh_c.shape[1]
+    return (gates[:, 3 * hidden:] * (1 - tanh_c * tanh_c),
+            _activation_derivative(xp, tanh_gates, scale))
+
+
+def _lstm_backward_step(xp, grad_m, grad_c, gates, c_prev, tanh_c, o_tanh_derivative,
+                        derivative, grad_pre) -> None:
     """Backward of one LSTM step: from the gradient of ``o * tanh(c)`` (``grad_m``) and of the
     new cell state (``grad_c``, updated in place to the previous cell state's), writes the
     gradient of the gate pre-activations into ``grad_pre``."""
     hidden = c_prev.shape[1]
-    i, f = gates[:, :hidden], gates[:, hidden:2 * hidden]
-    g, o = gates[:, 2 * hidden:3 * hidden], gates[:, 3 * hidden:]
+    i, f, g = gates[:, :hidden], gates[:, hidden:2 * hidden], gates[:, 2 * hidden:3 * hidden]
     xp.multiply(grad_m, tanh_c, out=grad_pre[:, 3 * hidden:])
-    grad_c += grad_m * o * (1 - tanh_c * tanh_c)
+    grad_c += grad_m * o_tanh_derivative
     xp.multiply(grad_c, g, out=grad_pre[:, :hidden])
     xp.multiply(grad_c, c_prev, out=grad_pre[:, hidden:2 * hidden])
     xp.multiply(grad_c, i, out=grad_pre[:, 2 * hidden:3 * hidden])
     grad_c *= f
-    grad_pre *= _activation_derivative(xp, tanh_gates, scale)
+    grad_pre *= derivative
+
+
+def _lstm_forward_loop(xp, steps, scaled_pre, weight_hh_t, weight_hr, scale, offset, h, c,
+                       saved) -> None:
+    """The time steps of an LSTM layer; ``h`` and ``c`` advance in place and ``saved`` (the
+    arrays ``LSTMLayer`` keeps) is filled row by row."""
+    output, h_prev, c_prev, gates, tanh_gates, tanh_c, cells = saved
+    for start, size in steps:
+        step = slice(start, start + size)
+        pre = scaled_pre[step]
+        pre += h[:size] @ weight_hh_t
+        h_prev[step], c_prev[step] = h[:size], c[:size]
+        _activate_scaled(xp, pre, scale, offset, tanh_gates[step], gates[step])
+        m = _lstm_cell_update(xp, gates[step], c_prev[step], c[:size], tanh_c[step])
+        if weight_hr is not None:
+            cells[step] = m
+            m = m @ weight_hr.T
+        output[step] = h[:size] = m
+
+
+def _lstm_backward_loop(xp, steps, grad_output, weight_hh, weight_hr, grad_h, grad_c, saved,
+                        factors, grad_pre, grad_h_all) -> None:
+    """The time steps of an LSTM layer in reverse: ``grad_h`` and ``grad_c`` go back in
+    place, ``grad_pre`` (and ``grad_h_all`` with a projection) fill row by row."""
+    _, _, c_prev, gates, _, tanh_c, _ = saved
+    o_tanh_derivative, derivative = factors
+    for start, size in reversed(steps):
+        step = slice(start, start + size)
+        grad_m = grad_h[:size]
+        grad_m += grad_output[step]
+        if weight_hr is not None:
+            grad_h_all[step] = grad_m
+            grad_m = grad_m @ weight_hr
+        _lstm_backward_step(xp, grad_m, grad_c[:size], gates[step], c_prev[step],
+                            tanh_c[step], o_tanh_derivative[step], derivative[step],
+                            grad_pre[step])
+        xp.matmul(grad_pre[step], weight_hh, out=grad_h[:size])
 
 
 class LSTMLayer(Function):
@@ -132,52 +197,36 @@ class LSTMLayer(Function):
         xp = array_module(input)
         rows, steps = _steps(input, batch_sizes, reverse)
         count, hidden = rows.shape[0], cx.shape[1]
-        pre_all = _project(rows, weight_ih, bias_ih, bias_hh)
-        scale, offset = _gate_scale(xp, hidden, 4, 2, pre_all.dtype)
+        scaled_pre = _project(rows, weight_ih, bias_ih, bias_hh)
+        scale, offset = _gate_scale(xp, hidden, 4, 2, scaled_pre.dtype)
+        scaled_pre *= scale  # so that each step's one tanh call does all four gates
         h, c = hx.copy(), cx.copy()
-        output = xp.empty((count, h.shape[1]), pre_all.dtype)
-        h_prev, c_prev = xp.empty_like(output), xp.empty((count, hidden), pre_all.dtype)
-        gates, tanh_gates = xp.empty_like(pre_all), xp.empty_like(pre_all)
-        tanh_c = xp.empty_like(c_prev)
-        cells = xp.empty_like(c_prev) if weight_hr is not None else None
-        weight_hh_t = weight_hh.T
-        for start, size in steps:
-            step = slice(start, start + size)
-            pre = pre_all[step]
-            pre += h[:size] @ weight_hh_t
-            h_prev[step], c_prev[step] = h[:size], c[:size]
-            m = _lstm_forward_step(xp, pre, c_prev[step], scale, offset, tanh_gates[step],
-                                   gates[step], c[:size], tanh_c[step])
-            if weight_hr is not None:
-                cells[step] = m
-                m = m @ weight_hr.T
-            output[step] = m
-            h[:size] = m
+        output = xp.empty((count, h.shape[1]), scaled_pre.dtype)
+        saved = (output, xp.empty_like(output), xp.empty((count, hidden), scaled_pre.dtype),
+                 xp.empty_like(scaled_pre), xp.empty_like(scaled_pre),
+                 xp.empty((count, hidden), scaled_pre.dtype),
+                 xp.empty((count, hidden), scaled_pre.dtype) if weight_hr is not None else None)
+        _scoped(xp, _lstm_forward_loop, xp, steps, scaled_pre, (weight_hh * scale[:, None]).T,
+                weight_hr, scale, offset, h, c, saved)
         ctx.steps, ctx.scale = steps, scale
-        ctx.save_for_backward(input, weight_ih, weight_hh, weight_hr, h_prev, c_prev, gates,
-                              tanh_gates, tanh_c, cells)
-        return output.reshape(input.shape[:-1] + (h.shape[1],)), h, c
+        # The output is kept as returned, so that changing it in place before backward raises
+        # PyTorch's error, as its LSTM node keeps its output too.
+        result = output.reshape(input.shape[:-1] + (h.shape[1],))
+        ctx.save_for_backward(input, weight_ih, weight_hh, weight_hr, result, *saved[1:])
+        return result, h, c
 
     @staticmethod
     def backward(ctx, grad_output, grad_hn, grad_cn):
-        (input, weight_ih, weight_hh, weight_hr, h_prev, c_prev, gates, tanh_gates, tanh_c,
-         cells) = ctx.saved_tensors
+        input, weight_ih, weight_hh, weight_hr, *saved = ctx.saved_tensors
+        _, h_prev, _, gates, tanh_gates, tanh_c, cells = saved
         xp = array_module(grad_output)
-        grad_output = grad_output.reshape(h_prev.shape)
         grad_h, grad_c = grad_hn.copy(), grad_cn.copy()
         grad_pre = xp.empty_like(gates)
         grad_h_all = xp.empty_like(h_prev) if weight_hr is not None else None
-        for start, size in reversed(ctx.steps):
-            step = slice(start, start + size)
-            grad_m = grad_h[:size]
-            grad_m += grad_output[step]
-            if weight_hr is not None:
-                grad_h_all[step] = grad_m
-                grad_m = grad_m @ weight_hr
-            _lstm_backward_step(xp, grad_m, grad_c[:size], gates[step], tanh_gates[step],
-                                c_prev[step], tanh_c[step], ctx.scale, grad_pre[step])
-            grad_h[:size] = grad_pre[step] @ weight_hh
-        grad_weight_hr = (grad_h_all.T @ cells if weight_hr is not None
+        factors = _lstm_backward_factors(xp, gates, tanh_gates, tanh_c, ctx.scale)
+        _scoped(xp, _lstm_backward_loop, xp, ctx.steps, grad_output.reshape(h_prev.shape),
+                weight_hh, weight_hr, grad_h, grad_c, saved, factors, grad_pre, grad_h_all)
+        grad_weight_hr = (matrix_product(grad_h_all.T, cells) if weight_hr is not None
                           and ctx.needs_input_grad[7] else None)
         return (*_input_side_grads(ctx, grad_pre, input, weight_ih, h_prev, grad_pre),
                 grad_h, grad_c, grad_weight_hr, None, None)
@@ -188,12 +237,21 @@ def _input_side_grads(ctx, grad_pre_x, input, weight_ih, h_prev, grad_pre_h) -> 
     projections (``grad_pre_x``, all steps) and of the hidden ones (``grad_pre_h``)."""
     needs = ctx.needs_input_grad
     rows = input.reshape(-1, input.shape[-1])
+    grad_bias_ih = grad_pre_x.sum(0) if needs[3] else None
+    if not needs[4]:
+        grad_bias_hh = None
+    elif grad_pre_h is grad_pre_x and grad_bias_ih is not None:
+        # LSTM and RNN add both biases to the same pre-activation: one sum serves both (the
+        # engine copies an array it hands to two leaves)
+        grad_bias_hh = grad_bias_ih
+    else:
+        grad_bias_hh = grad_pre_h.sum(0)
     return (
-        (grad_pre_x @ weight_ih).reshape(input.shape) if needs[0] else None,
-        grad_pre_x.T @ rows if needs[1] else None,
-        grad_pre_h.T @ h_prev if needs[2] else None,
-        grad_pre_x.sum(0) if needs[3] else None,
-        grad_pre_h.sum(0) if needs[4] else None,
+        matrix_product(grad_pre_x, weight_ih).reshape(input.shape) if needs[0] else None,
+        matrix_product(grad_pre_x.T, rows) if needs[1] else None,
+        matrix_product(grad_pre_h.T, h_prev) if needs[2] else None,
+        grad_bias_ih,
+        grad_bias_hh,
     )
 
 
@@ -204,6 +262,12 @@ def _gru_forward_step(xp, pre_x, pre_h, h_prev, scale, offset, tanh_rz, rz, n):
     writes ``r, z`` (and their tanh form) and ``n``; returns the new hidden state."""
     hidden = h_prev.shape[1]
     _activate(xp, pre_x[:, :2 * hidden] + pre_h[:, :2 * hidden], scale, offset, tanh_rz, rz)
+    return _gru_new_state(xp, pre_x, pre_h, h_prev, rz, n)
+
+
+def _gru_new_state(xp, pre_x, pre_h, h_prev, rz, n):
+    """From the activated ``r, z``: writes ``n`` and returns ``n + z * (h - n)``."""
+    hidden = h_prev.shape[1]
     r, z = rz[:, :hidden], rz[:, hidden:]
     xp.multiply(r, pre_h[:, 2 * hidden:], out=n)
     n += pre_x[:, 2 * hidden:]
@@ -211,22 +275,64 @@ def _gru_forward_step(xp, pre_x, pre_h, h_prev, scale, offset, tanh_rz, rz, n):
     return n + z * (h_prev - n)
 
 
-def _gru_backward_step(xp, grad_h, h_prev, rz, tanh_rz, n, pre_h_n, scale, grad_pre_x,
-                       grad_pre_h):
+def _gru_backward_factors(xp, h_prev, rz, tanh_rz, n, scale) -> tuple:
+    """What the backward of GRU steps multiplies by, for all steps at once: ``1 - z``,
+    ``h - n``, ``1 - n²`` and the derivatives of ``r, z``."""
+    z = rz[:, h_prev.shape[1]:]
+    return 1 - z, h_prev - n, 1 - n * n, _activation_derivative(xp, tanh_rz, scale)
+
+
+def _gru_backward_step(xp, grad_h, rz, pre_h_n, factors, grad_pre_x, grad_pre_h):
     """Backward of one GRU step: writes the gradients of both projections and returns the
     part of the previous hidden state's gradient that bypasses ``W_hh`` (``grad_h * z``)."""
-    hidden = h_prev.shape[1]
+    one_minus_z, h_minus_n, n_derivative, rz_derivative = factors
+    hidden = grad_h.shape[1]
     r, z = rz[:, :hidden], rz[:, hidden:]
     grad_n = grad_pre_x[:, 2 * hidden:]
-    xp.multiply(grad_h, 1 - z, out=grad_n)
-    grad_n *= 1 - n * n
+    xp.multiply(grad_h, one_minus_z, out=grad_n)
+    grad_n *= n_derivative
     grad_rz = grad_pre_x[:, :2 * hidden]
     xp.multiply(grad_n, pre_h_n, out=grad_rz[:, :hidden])
-    xp.multiply(grad_h, h_prev - n, out=grad_rz[:, hidden:])
-    grad_rz *= _activation_derivative(xp, tanh_rz, scale)
+    xp.multiply(grad_h, h_minus_n, out=grad_rz[:, hidden:])
+    grad_rz *= rz_derivative
     grad_pre_h[:, :2 * hidden] = grad_rz
     xp.multiply(grad_n, r, out=grad_pre_h[:, 2 * hidden:])
     return grad_h * z
+
+
+def _gru_forward_loop(xp, steps, pre_x, weight_hh_t, bias_hh, scale, offset, h, saved):
+    """The time steps of a GRU layer; ``h`` advances in place and ``saved`` (the arrays
+    ``GRULayer`` keeps) is filled row by row."""
+    output, h_prev, rz, tanh_rz, n, pre_h_n = saved
+    hidden = h.shape[1]
+    for start, size in steps:
+        step = slice(start, start + size)
+        pre_h = h[:size] @ weight_hh_t
+        if bias_hh is not None:
+            pre_h += bias_hh
+        h_prev[step], pre_h_n[step] = h[:size], pre_h[:, 2 * hidden:]
+        # r and z: input and hidden parts, both already scaled for the one tanh call
+        pre_rz = pre_x[step, :2 * hidden]
+        pre_rz += pre_h[:, :2 * hidden]
+        _activate_scaled(xp, pre_rz, scale, offset, tanh_rz[step], rz[step])
+        output[step] = h[:size] = _gru_new_state(xp, pre_x[step], pre_h, h_prev[step],
+                                                 rz[step], n[step])
+
+
+def _gru_backward_loop(xp, steps, grad_output, weight_hh, grad_h, saved, factors, grad_pre_x,
+                       grad_pre_h) -> None:
+    """The time steps of a GRU layer in reverse: ``grad_h`` goes back in place; the
+    projections' gradients fill row by row."""
+    _, _, rz, _, _, pre_h_n = saved
+    for start, size in reversed(steps):
+        step = slice(start, start + size)
+        grad = grad_h[:size]
+        grad += grad_output[step]
+        bypass = _gru_backward_step(xp, grad, rz[step], pre_h_n[step],
+                                    [factor[step] for factor in factors], grad_pre_x[step],
+                                    grad_pre_h[step])
+        xp.matmul(grad_pre_h[step], weight_hh, out=grad_h[:size])
+        grad_h[:size] += bypass
 
 
 class GRULayer(Function):
@@ -242,49 +348,63 @@ class GRULayer(Function):
         rows, steps = _steps(input, batch_sizes, reverse)
         count, hidden = rows.shape[0], weight_hh.shape[1]
         pre_x = _project(rows, weight_ih, bias_ih)
-        scale, offset = _gate_scale(xp, hidden, 2, None, pre_x.dtype)
+        dtype = pre_x.dtype
+        scale, offset = _gate_scale(xp, hidden, 2, None, dtype)
+        # r and z's pre-activations scaled by 1/2 (sigmoid as tanh), n's as they are
+        scale_all = xp.concatenate([scale, xp.ones(hidden, dtype)])
+        pre_x *= scale_all
         h = hx.copy()
-        output, h_prev = xp.empty((count, hidden), pre_x.dtype), xp.empty((count, hidden),
-                                                                          pre_x.dtype)
-        rz, tanh_rz = xp.empty((count, 2 * hidden), pre_x.dtype), xp.empty((count, 2 * hidden),
-                                                                          pre_x.dtype)
-        n, pre_h_n = xp.empty_like(output), xp.empty_like(output)
-        weight_hh_t = weight_hh.T
-        for start, size in steps:
-            step = slice(start, start + size)
-            pre_h = h[:size] @ weight_hh_t
-            if bias_hh is not None:
-                pre_h += bias_hh
-            h_prev[step], pre_h_n[step] = h[:size], pre_h[:, 2 * hidden:]
-            h[:size] = output[step] = _gru_forward_step(
-                xp, pre_x[step], pre_h, h[:size], scale, offset, tanh_rz[step], rz[step],
-                n[step])
+        saved = (xp.empty((count, hidden), dtype), xp.empty((count, hidden), dtype),
+                 xp.empty((count, 2 * hidden), dtype), xp.empty((count, 2 * hidden), dtype),
+                 xp.empty((count, hidden), dtype), xp.empty((count, hidden), dtype))
+        _scoped(xp, _gru_forward_loop, xp, steps, pre_x, (weight_hh * scale_all[:, None]).T,
+                None if bias_hh is None else bias_hh * scale_all, scale, offset, h, saved)
         ctx.steps, ctx.scale = steps, scale
-        ctx.save_for_backward(input, weight_ih, weight_hh, h_prev, rz, tanh_rz, n, pre_h_n)
-        return output.reshape(input.shape[:-1] + (hidden,)), h
+        ctx.save_for_backward(input, weight_ih, weight_hh, *saved)
+        return saved[0].reshape(input.shape[:-1] + (hidden,)), h
 
     @staticmethod
     def backward(ctx, grad_output, grad_hn):
-        input, weight_ih, weight_hh, h_prev, rz, tanh_rz, n, pre_h_n = ctx.saved_tensors
+        input, weight_ih, weight_hh, *saved = ctx.saved_tensors
+        _, h_prev, rz, tanh_rz, n, _ = saved
         xp = array_module(grad_output)
-        grad_output = grad_output.reshape(h_prev.shape)
         grad_h = grad_hn.copy()
         grad_pre_x = xp.empty_like(tanh_rz, shape=(h_prev.shape[0], 3 * h_prev.shape[1]))
         grad_pre_h = xp.empty_like(grad_pre_x)
-        for start, size in reversed(ctx.steps):
-            step = slice(start, start + size)
-            grad = grad_h[:size]
-            grad += grad_output[step]
-            bypass = _gru_backward_step(xp, grad, h_prev[step], rz[step], tanh_rz[step],
-                                        n[step], pre_h_n[step], ctx.scale, grad_pre_x[step],
-                                        grad_pre_h[step])
-            bypass += grad_pre_h[step] @ weight_hh
-            grad_h[:size] = bypass
+        factors = _gru_backward_factors(xp, h_prev, rz, tanh_rz, n, ctx.scale)
+        _scoped(xp, _gru_backward_loop, xp, ctx.steps, grad_output.reshape(h_prev.shape),
+                weight_hh, grad_h, saved, factors, grad_pre_x, grad_pre_h)
         return (*_input_side_grads(ctx, grad_pre_x, input, weight_ih, h_prev, grad_pre_h),
                 grad_h, None, None)
 
 
 # ---- Elman RNN (tanh or relu) -----------------------------------------------------------------
+
+def _rnn_forward_loop(xp, steps, output, weight_hh_t, nonlinearity: str, h, h_prev) -> None:
+    """The time steps of an Elman RNN layer: ``output`` holds the input projections and
+    becomes the hidden states; ``h`` advances in place."""
+    for start, size in steps:
+        step = slice(start, start + size)
+        h_prev[step] = h[:size]
+        out = output[step]
+        out += h[:size] @ weight_hh_t
+        if nonlinearity == "tanh":
+            xp.tanh(out, out=out)
+        else:
+            xp.maximum(out, 0, out=out)
+        h[:size] = out
+
+
+def _rnn_backward_loop(xp, steps, grad_output, weight_hh, derivative, grad_h,
+                       grad_pre) -> None:
+    """The time steps of an Elman RNN layer in reverse."""
+    for start, size in reversed(steps):
+        step = slice(start, start + size)
+        grad = grad_h[:size]
+        grad += grad_output[step]
+        xp.multiply(grad, derivative[step], out=grad_pre[step])
+        xp.matmul(grad_pre[step], weight_hh, out=grad_h[:size])
+
 
 class RNNLayer(Function):
     """One Elman RNN layer (``h' = tanh or relu(W_ih x + b_ih + W_hh h + b_hh)``) in one
@@ -302,116 +422,127 @@ class RNNLayer(Function):
         output = _project(rows, weight_ih, bias_ih, bias_hh)
         h = hx.copy()
         h_prev = xp.empty_like(output)
-        weight_hh_t = weight_hh.T
-        for start, size in steps:
-            step = slice(start, start + size)
-            h_prev[step] = h[:size]
-            out = output[step]
-            out += h[:size] @ weight_hh_t
-            if nonlinearity == "tanh":
-                xp.tanh(out, out=out)
-            else:
-                xp.maximum(out, 0, out=out)
-            h[:size] = out
-        ctx.steps, ctx.nonlinearity = steps, nonlinearity
-        ctx.save_for_backward(input, weight_ih, weight_hh, h_prev, output)
+        _scoped(xp, _rnn_forward_loop, xp, steps, output, weight_hh.T, nonlinearity, h, h_prev)
+        ctx.steps = steps
+        # The derivative, not the output, is kept: the caller may change the output in place
+        # (PyTorch's output is a copy of what its backward keeps).
+        derivative = 1 - output * output if nonlinearity == "tanh" else output > 0
+        ctx.save_for_backward(input, weight_ih, weight_hh, h_prev, derivative)
         return output.reshape(input.shape[:-1] + (h.shape[1],)), h
 
     @staticmethod
     def backward(ctx, grad_output, grad_hn):
-        input, weight_ih, weight_hh, h_prev, output = ctx.saved_tensors
+        input, weight_ih, weight_hh, h_prev, derivative = ctx.saved_tensors
         xp = array_module(grad_output)
-        grad_output = grad_output.reshape(output.shape)
         grad_h = grad_hn.copy()
-        grad_pre = xp.empty_like(output)
-        for start, size in reversed(ctx.steps):
-            step = slice(start, start + size)
-            grad = grad_h[:size]
-            grad += grad_output[step]
-            out = output[step]
-            if ctx.nonlinearity == "tanh":
-                xp.multiply(grad, 1 - out * out, out=grad_pre[step])
-            else:
-                xp.multiply(grad, out > 0, out=grad_pre[step])
-            grad_h[:size] = grad_pre[step] @ weight_hh
+        grad_pre = xp.empty_like(h_prev)
+        _scoped(xp, _rnn_backward_loop, xp, ctx.steps, grad_output.reshape(h_prev.shape),
+                weight_hh, derivative, grad_h, grad_pre)
         return (*_input_side_grads(ctx, grad_pre, input, weight_ih, h_prev, grad_pre),
                 grad_h, None, None, None)
 
 
-# ---- fused cells (nn.LSTMCell, nn.GRUCell) -----------------------------------------------------
+# ---- one-step cells (nn.LSTMCell, nn.GRUCell) -----------------------------------------------
 
-class ThnnFusedLstmCell(Function):
-    """The elementwise part of an LSTM cell in one node (PyTorch's ``_thnn_fused_lstm_cell``):
-    from ``x @ W_ihᵀ``, ``h @ W_hhᵀ``, the cell state and the two biases (or None), the new
-    hidden and cell states."""
+class LstmCell(Function):
+    """One LSTM step in one node: both products, the gates and the new states.
+
+    Inputs in the layers' order: ``input, weight_ih, weight_hh, bias_ih, bias_hh, hx, cx``
+    (biases may be None). Outputs: the new hidden and cell states. A cell is called once per
+    step from Python, so the node count per step is what costs: one here, where the
+    composition ``t, mm, t, mm, gates`` would make five.
+    """
 
     @staticmethod
-    def forward(ctx, input_gates, hidden_gates, cx, input_bias, hidden_bias):
-        xp = array_module(input_gates)
-        pre = _project_cell(input_gates, hidden_gates, input_bias, hidden_bias)
+    def forward(ctx, input, weight_ih, weight_hh, bias_ih, bias_hh, hx, cx):
+        xp = array_module(input)
+        pre = _project(input, weight_ih, bias_ih, bias_hh)
+        pre += matrix_product(hx, weight_hh.T)
         scale, offset = _gate_scale(xp, cx.shape[1], 4, 2, pre.dtype)
         gates, tanh_gates = xp.empty_like(pre), xp.empty_like(pre)
         cy, tanh_c = xp.empty_like(pre, shape=cx.shape), xp.empty_like(pre, shape=cx.shape)
-        hy = _lstm_forward_step(xp, pre, cx, scale, offset, tanh_gates, gates, cy, tanh_c)
+        _activate(xp, pre, scale, offset, tanh_gates, gates)
+        hy = _lstm_cell_update(xp, gates, cx, cy, tanh_c)
         ctx.scale = scale
-        ctx.save_for_backward(cx, gates, tanh_gates, tanh_c)
+        ctx.save_for_backward(input, weight_ih, weight_hh, hx, cx, gates, tanh_gates, tanh_c)
         return hy, cy
 
     @staticmethod
     def backward(ctx, grad_hy, grad_cy):
-        cx, gates, tanh_gates, tanh_c = ctx.saved_tensors
+        input, weight_ih, weight_hh, hx, cx, gates, tanh_gates, tanh_c = ctx.saved_tensors
         xp = array_module(grad_hy)
         grad_c = grad_cy.copy()
         grad_pre = xp.empty_like(gates)
-        _lstm_backward_step(xp, grad_hy, grad_c, gates, tanh_gates, cx, tanh_c, ctx.scale,
+        _lstm_backward_step(xp, grad_hy, grad_c, gates, cx, tanh_c,
+                            *_lstm_backward_factors(xp, gates, tanh_gates, tanh_c, ctx.scale),
                             grad_pre)
-        return _cell_grads(ctx, grad_pre, grad_pre, grad_c)
+        grad_hx = matrix_product(grad_pre, weight_hh) if ctx.needs_input_grad[5] else None
+        return (*_input_side_grads(ctx, grad_pre, input, weight_ih, hx, grad_pre), grad_hx,
+                grad_c)
 
 
-class ThnnFusedGruCell(Function):
-    """The elementwise part of a GRU cell in one node (PyTorch's ``_thnn_fused_gru_cell``):
-    from ``x @ W_ihᵀ``, ``h @ W_hhᵀ``, the hidden state and the two biases (or None), the new
-    hidden state."""
+class GruCell(Function):
+    """One GRU step in one node: both products, the gates and the new hidden state.
+
+    Inputs in the layers' order: ``input, weight_ih, weight_hh, bias_ih, bias_hh, hx`` (biases
+    may be None). Output: the new hidden state.
+    """
 
     @staticmethod
-    def forward(ctx, input_gates, hidden_gates, hx, input_bias, hidden_bias):
-        xp = array_module(input_gates)
-        pre_x = input_gates if input_bias is None else input_gates + input_bias
-        pre_h = hidden_gates if hidden_bias is None else hidden_gates + hidden_bias
+    def forward(ctx, input, weight_ih, weight_hh, bias_ih, bias_hh, hx):
+        xp = array_module(input)
+        pre_x = _project(input, weight_ih, bias_ih)
+        pre_h = _project(hx, weight_hh, bias_hh)
         hidden = hx.shape[1]
         scale, offset = _gate_scale(xp, hidden, 2, None, pre_x.dtype)
         rz = xp.empty_like(pre_x, shape=(hx.shape[0], 2 * hidden))
         tanh_rz, n = xp.empty_like(rz), xp.empty_like(pre_x, shape=hx.shape)
         hy = _gru_forward_step(xp, pre_x, pre_h, hx, scale, offset, tanh_rz, rz, n)
         ctx.scale = scale
-        ctx.save_for_backward(hx, rz, tanh_rz, n, pre_h[:, 2 * hidden:])
+        ctx.save_for_backward(input, weight_ih, weight_hh, hx, rz, tanh_rz, n,
+                              pre_h[:, 2 * hidden:])
         return hy
 
     @staticmethod
     def backward(ctx, grad_hy):
-        hx, rz, tanh_rz, n, pre_h_n = ctx.saved_tensors
+        input, weight_ih, weight_hh, hx, rz, tanh_rz, n, pre_h_n = ctx.saved_tensors
         xp = array_module(grad_hy)
         grad_pre_x = xp.empty_like(grad_hy, shape=(hx.shape[0], 3 * hx.shape[1]))
         grad_pre_h = xp.empty_like(grad_pre_x)
-        grad_hx = _gru_backward_step(xp, grad_hy, hx, rz, tanh_rz, n, pre_h_n, ctx.scale,
-                                     grad_pre_x, grad_pre_h)
-        return _cell_grads(ctx, grad_pre_x, grad_pre_h, grad_hx)
+        factors = _gru_backward_factors(xp, hx, rz, tanh_rz, n, ctx.scale)
+        grad_hx = _gru_backward_step(xp, grad_hy, rz, pre_h_n, factors, grad_pre_x, grad_pre_h)
+        if ctx.needs_input_grad[5]:
+            grad_hx += matrix_product(grad_pre_h, weight_hh)
+        return (*_input_side_grads(ctx, grad_pre_x, input, weight_ih, hx, grad_pre_h),
+                grad_hx)
 
 
-def _project_cell(input_gates, hidden_gates, input_bias, hidden_bias):
-    """The sum of the cell's two projections and its biases (a new array)."""
-    pre = input_gates + hidden_gates
-    for bias in (input_bias, hidden_bias):
-        if bias is not None:
-            pre += bias
-    return pre
+# ---- the plain functions -----------------------------------------------------------------
+
+def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One LSTM step (PyTorch's ``torch.lstm_cell``): ``hx`` is ``(h, c)``, each (batch,
+    hidden); returns ``(h', c')``.
+
+    Example:
+        >>> import ember
+        >>> from ember.ops.rnn import lstm_cell
+        >>> h, c = lstm_cell(ember.ones(2, 3), (ember.zeros(2, 4), ember.zeros(2, 4)),
+        ...                  ember.ones(16, 3), ember.ones(16, 4))
+        >>> h.shape, c.shape
+        (ember.Size([2, 4]), ember.Size([2, 4]))
+    """
+    h, c = hx
+    return LstmCell.apply(input, w_ih, w_hh, b_ih, b_hh, h, c)
 
 
-def _cell_grads(ctx, grad_input_gates, grad_hidden_gates, grad_state) -> tuple:
-    """A fused cell's gradients: both projections, the state, and the two biases."""
-    needs = ctx.needs_input_grad
-    return (grad_input_gates if needs[0] else None,
-            grad_hidden_gates if needs[1] else None,
-            grad_state if needs[2] else None,
-            grad_input_gates.sum(0) if needs[3] else None,
-            grad_hidden_gates.sum(0) if needs[4] else None)
+def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One GRU step (PyTorch's ``torch.gru_cell``): ``hx`` is (batch, hidden); returns ``h'``.
+
+    Example:
+        >>> import ember
+        >>> from ember.ops.rnn import gru_cell
+        >>> gru_cell(ember.ones(2, 3), ember.zeros(2, 4), ember.ones(12, 3),
+        ...          ember.ones(12, 4)).shape
+        ember.Size([2, 4])
+    """
+    return GruCell.apply(input, w_ih, w_hh, b_ih, b_hh, hx)

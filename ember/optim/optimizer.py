@@ -63,6 +63,22 @@ def _check_non_negative(description: str, value: float) -> None:
         raise ValueError(f"Invalid {description}: {value}")
 
 
+def _check_betas(betas) -> None:
+    """PyTorch's ValueError for a beta outside ``[0, 1)``, naming its index."""
+    for index, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
+
+
+def _lerp(start, end, weight: float) -> None:
+    """``start += weight * (end - start)`` in place, rounded as PyTorch's ``lerp_`` rounds:
+    from the nearer end, so that the result is exact at ``weight`` 0 and 1."""
+    if abs(weight) < 0.5:
+        start += weight * (end - start)
+    else:
+        start[...] = end - (end - start) * (1 - weight)
+
+
 def _gradients(group: dict, weight_decay: float) -> Iterator[Tuple[Tensor, Any, Any]]:
     """``(param, xp, grad)`` for each parameter of ``group`` that has a gradient.
 

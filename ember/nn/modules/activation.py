@@ -3,6 +3,8 @@
 MultiheadAttention lives here too, as in PyTorch (``torch.nn.modules.activation``).
 """
 
+import warnings
+
 from ...ops.creation import empty
 from .. import functional as F
 from .. import init
@@ -205,6 +207,339 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class _Pointwise(Module):
+    """An activation with only an ``inplace`` option; ``_function`` names the F function and
+    ``_shows_inplace`` whether PyTorch's repr prints the option."""
+
+    _function = ""
+    _shows_inplace = True
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return getattr(F, self._function)(input, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace and self._shows_inplace else ""
+
+
+class Mish(_Pointwise):
+    """``x * tanh(softplus(x))``, elementwise.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.Mish()(ember.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.8651])
+    """
+
+    _function = "mish"
+
+
+class Hardswish(_Pointwise):
+    """``x * relu6(x + 3) / 6``, elementwise.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.Hardswish()(ember.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.6667])
+    """
+
+    _function = "hardswish"
+    _shows_inplace = False  # as PyTorch's repr
+
+
+class Hardsigmoid(_Pointwise):
+    """``relu6(x + 3) / 6``, elementwise.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.Hardsigmoid()(ember.tensor([0.0, 1.5]))
+        tensor([0.5000, 0.7500])
+    """
+
+    _function = "hardsigmoid"
+    _shows_inplace = False  # as PyTorch's repr
+
+
+class SELU(_Pointwise):
+    """``1.0507 * elu(x, alpha=1.6733)``: self-normalizing units.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.SELU()(ember.tensor([1.0]))
+        tensor([1.0507])
+    """
+
+    _function = "selu"
+
+
+class CELU(Module):
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``, elementwise.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.CELU(alpha=2.0)(ember.tensor([-1.0, 1.0]))
+        tensor([-0.7869,  1.0000])
+    """
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha = alpha
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.celu(input, self.alpha, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}{_inplace_suffix(self.inplace)}"
+
+
+class Hardtanh(Module):
+    """``x`` clipped to ``[min_val, max_val]``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.Hardtanh()(ember.tensor([-2.0, 0.5]))
+        tensor([-1.0000,  0.5000])
+    """
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
+                 min_value: "float | None" = None, max_value: "float | None" = None) -> None:
+        super().__init__()
+        if min_value is not None or max_value is not None:
+            warnings.warn("keyword argument `min_value` is deprecated and rename to `min_val`"
+                          if min_value is not None else
+                          "keyword argument `max_value` is deprecated and rename to `max_val`",
+                          FutureWarning, stacklevel=2)
+            min_val = min_val if min_value is None else min_value
+            max_val = max_val if max_value is None else max_value
+        self.min_val = min_val
+        self.max_val = max_val
+        self.inplace = inplace
+        if self.max_val <= self.min_val:
+            raise AssertionError("max_val must be greater than min_val")
+
+    def forward(self, input):
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}{_inplace_suffix(self.inplace)}"
+
+
+class ReLU6(Hardtanh):
+    """``min(max(0, x), 6)``, elementwise: Hardtanh between 0 and 6, as in PyTorch.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.ReLU6()(ember.tensor([-1.0, 8.0]))
+        tensor([0., 6.])
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class PReLU(Module):
+    """``x`` where positive, ``weight * x`` elsewhere, with a learned slope: one for all
+    channels, or one per channel (dimension 1).
+
+    Args:
+        num_parameters: 1, or the number of channels.
+        init: the slopes' starting value.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.PReLU()(ember.tensor([-2.0, 3.0]))
+        tensor([-0.5000,  3.0000], grad_fn=<PreluKernelBackward0>)
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None,
+                 dtype=None) -> None:
+        self.num_parameters = num_parameters
+        super().__init__()
+        self.init = init
+        self.weight = Parameter(empty(num_parameters, device=device, dtype=dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Every slope set to ``init``."""
+        init.constant_(self.weight, self.init)
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+class Threshold(Module):
+    """``x`` where ``x > threshold``, else ``value``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.Threshold(1.0, -1.0)(ember.tensor([0.5, 2.0]))
+        tensor([-1.,  2.])
+    """
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__()
+        self.threshold = threshold
+        self.value = value
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.threshold(input, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self) -> str:
+        return (f"threshold={self.threshold}, value={self.value}"
+                f"{_inplace_suffix(self.inplace)}")
+
+
+class _Stateless(Module):
+    """An activation without options: ``_function`` names the F function."""
+
+    _function = ""
+
+    def forward(self, input):
+        return getattr(F, self._function)(input)
+
+
+class LogSigmoid(_Stateless):
+    """``log(sigmoid(x))``, elementwise.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.LogSigmoid()(ember.zeros(1))
+        tensor([-0.6931])
+    """
+
+    _function = "logsigmoid"
+
+
+class Softsign(_Stateless):
+    """``x / (1 + |x|)``, elementwise.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.Softsign()(ember.tensor([1.0]))
+        tensor([0.5000])
+    """
+
+    _function = "softsign"
+
+
+class Tanhshrink(_Stateless):
+    """``x - tanh(x)``, elementwise.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.Tanhshrink()(ember.tensor([1.0]))
+        tensor([0.2384])
+    """
+
+    _function = "tanhshrink"
+
+
+class _Shrink(Module):
+    """A shrinkage with its threshold ``lambd``."""
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Hardshrink(_Shrink):
+    """``x`` where ``|x| > lambd``, else 0.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.Hardshrink()(ember.tensor([0.3, 0.7]))
+        tensor([0.0000, 0.7000])
+    """
+
+    def forward(self, input):
+        return F.hardshrink(input, self.lambd)
+
+
+class Softshrink(_Shrink):
+    """``x`` moved ``lambd`` towards 0; 0 where ``|x| <= lambd``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.Softshrink()(ember.tensor([0.3, 0.7]))
+        tensor([0.0000, 0.2000])
+    """
+
+    def forward(self, input):
+        return F.softshrink(input, self.lambd)
+
+
+class GLU(Module):
+    """The gated linear unit: ``a * sigmoid(b)`` for the two halves of ``dim``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.GLU()(ember.tensor([[2.0, 0.0]]))
+        tensor([[1.]])
+    """
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.glu(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmin(Module):
+    """``softmax(-x)`` along ``dim``.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.Softmin(dim=0)(ember.tensor([1.0, 2.0]))
+        tensor([0.7311, 0.2689])
+    """
+
+    def __init__(self, dim: "int | None" = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.softmin(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax2d(Module):
+    """Softmax over the channels at each position of a (N, C, H, W) or (C, H, W) input.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.Softmax2d()(ember.zeros(2, 1, 1))
+        tensor([[[0.5000]],
+        <BLANKLINE>
+                [[0.5000]]])
+    """
+
+    def forward(self, input):
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D "
+                             "instead")
+        return F.softmax(input, -3)
 
 
 # ---- multi-head attention ----------------------------------------------------------------

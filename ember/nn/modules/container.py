@@ -8,7 +8,7 @@ import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
-from ..._tensor import Tensor
+from ..._tensor import Tensor, type_name
 from ..parameter import Parameter
 from .module import Module, _addindent
 
@@ -359,3 +359,123 @@ class ParameterList(Module):
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("ParameterList should not be called.")
+
+
+class ParameterDict(Module):
+    """A dict of parameters, registered under their (string) keys; tensors become Parameters.
+
+    Built from, or updated with, a plain dict, the keys are taken in sorted order (as in
+    PyTorch); an OrderedDict, a ParameterDict or a sequence of pairs keeps its order.
+
+    Example:
+        >>> import ember
+        >>> from ember import nn
+        >>> scales = nn.ParameterDict({"gamma": ember.ones(3), "beta": ember.zeros(3)})
+        >>> scales
+        ParameterDict(
+            (beta): Parameter containing: [ember.FloatTensor of size 3]
+            (gamma): Parameter containing: [ember.FloatTensor of size 3]
+        )
+        >>> [name for name, _ in scales.named_parameters()]
+        ['beta', 'gamma']
+    """
+
+    def __init__(self, parameters=None) -> None:
+        super().__init__()
+        self._keys: dict = {}
+        if parameters is not None:
+            self.update(parameters)
+
+    @staticmethod
+    def _check_key(key) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"Index given to ParameterDict cannot be used as a key as it is not "
+                            f"a string (type is '{type(key).__name__}'). Open an issue on github "
+                            f"if you need non-string keys.")
+
+    def __getitem__(self, key: str):
+        self._check_key(key)
+        return getattr(self, key)
+
+    def __setitem__(self, key: str, value) -> None:
+        self._check_key(key)
+        self._keys[key] = None
+        if isinstance(value, Tensor) and not isinstance(value, Parameter):
+            value = Parameter(value)
+        setattr(self, key, value)
+
+    def __delitem__(self, key: str) -> None:
+        del self._keys[key]
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __contains__(self, key) -> bool:
+        return key in self._keys
+
+    def keys(self):
+        """The keys, in order."""
+        return self._keys.keys()
+
+    def items(self):
+        """``(key, parameter)`` pairs, in order."""
+        return ((key, self[key]) for key in self._keys)
+
+    def values(self):
+        """The parameters, in order."""
+        return (self[key] for key in self._keys)
+
+    def get(self, key: str, default=None):
+        """``self[key]`` if present, else ``default``."""
+        return self[key] if key in self else default
+
+    def pop(self, key: str):
+        """Remove ``key`` and return its parameter."""
+        value = self[key]
+        del self[key]
+        return value
+
+    def clear(self) -> None:
+        """Remove every entry."""
+        for key in list(self._keys):
+            del self[key]
+
+    def update(self, parameters) -> None:
+        """Add or replace the entries of ``parameters`` (a mapping or a sequence of pairs)."""
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            pairs = list(parameters.items())
+        elif isinstance(parameters, Mapping):
+            pairs = sorted(parameters.items())
+        elif isinstance(parameters, Iterable):
+            pairs = []
+            for index, pair in enumerate(parameters):
+                if not isinstance(pair, Iterable) or len(pair) != 2:
+                    raise ValueError(f"ParameterDict update sequence element #{index} has "
+                                     f"length {len(pair) if hasattr(pair, '__len__') else 1}; "
+                                     f"2 is required")
+                pairs.append(tuple(pair))
+        else:
+            raise TypeError("ParametersDict.update should be called with an iterable of "
+                            f"key/value pairs, but got {type(parameters).__name__}")
+        for key, value in pairs:
+            self[key] = value
+
+    def extra_repr(self) -> str:
+        lines = []
+        for key, value in self.items():
+            if isinstance(value, Tensor):
+                size = "x".join(str(n) for n in value.size())
+                device = f" ({value.device})" if value.device.type == "cuda" else ""
+                kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
+                lines.append(f"  ({key}): {kind} containing: [{type_name(value)} of size "
+                             f"{size}{device}]")
+            else:
+                lines.append(f"  ({key}): Object of type: {type(value).__name__}")
+        return "\n".join(lines)
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterDict should not be called.")

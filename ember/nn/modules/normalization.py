@@ -1,4 +1,5 @@
-"""Normalization layers: BatchNorm1d, BatchNorm2d and LayerNorm."""
+"""Normalization layers: BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, GroupNorm, LayerNorm, RMSNorm
+and LocalResponseNorm."""
 
 from ... import _dtype
 from ...ops.creation import empty, ones, tensor, zeros
@@ -184,3 +185,209 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation over (N, C, D, H, W) input, per channel C (the arguments are
+    BatchNorm2d's).
+
+    Example:
+        >>> import ember
+        >>> ember.nn.BatchNorm3d(2)(ember.randn(2, 2, 3, 3, 3)).shape
+        ember.Size([2, 2, 3, 3, 3])
+    """
+
+    def _check_input_dim(self, input) -> None:
+        if input.dim() != 5:
+            raise ValueError(f"expected 5D input (got {input.dim()}D input)")
+
+
+class _InstanceNorm(_BatchNorm):
+    """Instance normalisation: each channel of each sample normalised over its positions.
+
+    The arguments are BatchNorm's, with ``affine`` and ``track_running_stats`` off by default.
+    """
+
+    _spatial = 1
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+                 affine: bool = False, track_running_stats: bool = False, device=None,
+                 dtype=None, *, bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype, bias=bias)
+
+    def forward(self, input):
+        batched = self._spatial + 2
+        if input.dim() not in (batched - 1, batched):
+            raise ValueError(f"expected {batched - 1}D or {batched}D input (got {input.dim()}D "
+                             f"input)")
+        unbatched = input.dim() == batched - 1
+        if unbatched:
+            input = input.unsqueeze(0)
+        if input.shape[1] != self.num_features and self.affine:
+            raise ValueError(f"expected input's size at dim=1 to match num_features "
+                             f"({self.num_features}), but got: {input.shape[1]}.")
+        use_input_stats = self.training or not self.track_running_stats
+        output = F.instance_norm(input, self.running_mean, self.running_var, self.weight,
+                                 self.bias, use_input_stats, self.momentum, self.eps)
+        return output.squeeze(0) if unbatched else output
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) or (C, L) input.
+
+    Example:
+        >>> import ember
+        >>> norm = ember.nn.InstanceNorm1d(3)
+        >>> norm(ember.tensor([[1.0, 3.0], [2.0, 6.0], [0.0, 0.0]]))
+        tensor([[-1.0000,  1.0000],
+                [-1.0000,  1.0000],
+                [ 0.0000,  0.0000]])
+    """
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) or (C, H, W) input (style transfer's).
+
+    Example:
+        >>> import ember
+        >>> ember.nn.InstanceNorm2d(3, affine=True)(ember.randn(2, 3, 4, 4)).shape
+        ember.Size([2, 3, 4, 4])
+    """
+
+    _spatial = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of (N, C, D, H, W) or (C, D, H, W) input.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.InstanceNorm3d(2)(ember.randn(1, 2, 2, 3, 3)).shape
+        ember.Size([1, 2, 2, 3, 3])
+    """
+
+    _spatial = 3
+
+
+class GroupNorm(Module):
+    """Normalise groups of channels: the C channels of each sample fall in ``num_groups``
+    groups, each normalised over its channels and positions.
+
+    Args:
+        num_groups: the number of groups; it divides ``num_channels``.
+        num_channels: C.
+        eps: added to the variance, for numerical stability.
+        affine: whether to learn a per-channel scale and shift.
+        bias: whether to learn the shift, when ``affine``.
+
+    Example:
+        >>> import ember
+        >>> gn = ember.nn.GroupNorm(2, 4)
+        >>> gn
+        GroupNorm(2, 4, eps=1e-05, affine=True, bias=True)
+        >>> gn(ember.randn(3, 4, 5)).shape
+        ember.Size([3, 4, 5])
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, device=None, dtype=None, *, bias: bool = True) -> None:
+        super().__init__()
+        if num_channels % num_groups != 0:
+            raise ValueError("num_channels must be divisible by num_groups")
+        self.num_groups = num_groups
+        self.num_channels = num_channels
+        self.eps = eps
+        self.affine = affine
+        if affine:
+            self.weight = Parameter(empty(num_channels, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+        if affine and bias:
+            self.bias = Parameter(empty(num_channels, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Scale 1, shift 0."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, "
+                f"affine={self.affine}, bias={self.bias is not None}")
+
+
+class RMSNorm(Module):
+    """Root-mean-square normalisation over the last dimensions (``normalized_shape``):
+    ``x / sqrt(mean(x^2) + eps) * weight``, LayerNorm without the centring.
+
+    Args:
+        normalized_shape: the trailing shape to normalise over.
+        eps: added to the mean square; None for the dtype's machine epsilon.
+        elementwise_affine: whether to learn an elementwise scale.
+
+    Example:
+        >>> import ember
+        >>> norm = ember.nn.RMSNorm(4)
+        >>> norm
+        RMSNorm((4,), eps=None, elementwise_affine=True)
+        >>> norm(ember.randn(2, 4)).shape
+        ember.Size([2, 4])
+    """
+
+    def __init__(self, normalized_shape, eps: "float | None" = None,
+                 elementwise_affine: bool = True, device=None, dtype=None) -> None:
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(empty(*self.normalized_shape, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Scale 1."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, input):
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class LocalResponseNorm(Module):
+    """Normalise each value by the activity of ``size`` neighbouring channels (AlexNet).
+
+    Example:
+        >>> import ember
+        >>> ember.nn.LocalResponseNorm(2)
+        LocalResponseNorm(2, alpha=0.0001, beta=0.75, k=1.0)
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                 k: float = 1.0) -> None:
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

@@ -3,7 +3,8 @@
 A multi-layer, possibly bidirectional layer runs one Function per layer and direction
 (``ember.ops.rnn``), each over the whole sequence; the directions' outputs are concatenated
 along the features, with dropout between layers while training. The cells run one step:
-two matrix products and one fused Function for the gate arithmetic.
+one Function for both products and the gate arithmetic (``ember.ops.rnn.LstmCell``,
+``GruCell``).
 """
 
 import math
@@ -92,7 +93,6 @@ class RNNBase(Module):
                                                             dtype=dtype)))
                     names.append(prefix + suffix)
                 self._all_weights.append(names)
-        self._flat_weights_names = [name for names in self._all_weights for name in names]
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -103,10 +103,6 @@ class RNNBase(Module):
 
     def flatten_parameters(self) -> None:
         """Kept for PyTorch programs (cuDNN wants one weight buffer); ember needs none."""
-
-    @property
-    def _flat_weights(self) -> list:
-        return [getattr(self, name) for name in self._flat_weights_names]
 
     @property
     def all_weights(self) -> list:
@@ -279,13 +275,7 @@ class RNN(RNNBase):
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' "
                              "or 'relu'.")
         super().__init__(mode, *args, **kwargs)
-        self.nonlinearity = nonlinearity
-
-    def extra_repr(self) -> str:
-        text = super().extra_repr()
-        if self.nonlinearity != "tanh":
-            text += f", nonlinearity={self.nonlinearity}"
-        return text
+        self.nonlinearity = nonlinearity  # (PyTorch's print form leaves it out)
 
 
 class LSTM(RNNBase):
@@ -448,9 +438,8 @@ class LSTMCell(RNNCellBase):
     def forward(self, input, hx=None):
         input, (h, c), unbatched = self._batched(input, list(hx) if hx is not None
                                                   else [None, None])
-        hy, cy = ops.ThnnFusedLstmCell.apply(
-            input.matmul(self.weight_ih.t()), h.matmul(self.weight_hh.t()), c, self.bias_ih,
-            self.bias_hh)
+        hy, cy = ops.lstm_cell(input, (h, c), self.weight_ih, self.weight_hh, self.bias_ih,
+                               self.bias_hh)
         return (hy.squeeze(0), cy.squeeze(0)) if unbatched else (hy, cy)
 
 
@@ -471,7 +460,5 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         input, (h,), unbatched = self._batched(input, [hx])
-        hy = ops.ThnnFusedGruCell.apply(input.matmul(self.weight_ih.t()),
-                                        h.matmul(self.weight_hh.t()), h, self.bias_ih,
-                                        self.bias_hh)
+        hy = ops.gru_cell(input, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return hy.squeeze(0) if unbatched else hy
