@@ -71,7 +71,7 @@ bfloat16 = _Unheld("bfloat16", 2)
 
 ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool, complex64, complex128)
 _BY_NUMPY = {d.numpy: d for d in ALL}
-_BY_NAME = {d.name: d for d in ALL}
+_BY_NAME = {d.name: d for d in (*ALL, bfloat16)}  # what unpickling a dtype finds it by
 
 
 def _dtype_by_name(name: str) -> dtype:

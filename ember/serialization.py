@@ -34,6 +34,7 @@ code; it could also keep the loader busy for hours or make it allocate terabytes
   storage types, dtypes, ``torch.Size``, ``torch.device``, ``OrderedDict``, ``set``,
   ``complex``, and bytes (``_codecs.encode`` with the latin-1 codec only, ``bytearray`` of bytes
   only). Any other global raises ``pickle.UnpicklingError`` naming it, before it is imported.
+  No global can be changed (pickle's BUILD on one is refused): each is shared by the process.
 - **Sizes.** Every size the file declares is checked against the file's real size before
   anything is allocated: each record lies inside the file, each storage's element count matches
   its record, each tensor lies inside its storage with sizes and strides that fit in int64.
@@ -159,7 +160,8 @@ def _pickler_type(pickle_module) -> type:
         _PICKLERS[base] = type("_CheckpointPickler", (_CheckpointPicklerMixin, base),
                                {"dispatch": dict(base.dispatch)})
         _PICKLERS[base].dispatch[_Global] = _CheckpointPicklerMixin.save_name
-        _PICKLERS[base].dispatch[_dtype.dtype] = _CheckpointPicklerMixin.save_dtype
+        for dtype_type in (_dtype.dtype, type(_dtype.bfloat16)):  # dispatch is by exact type
+            _PICKLERS[base].dispatch[dtype_type] = _CheckpointPicklerMixin.save_dtype
     return _PICKLERS[base]
 
 
@@ -569,8 +571,11 @@ class _StorageType(_Unchangeable):
 _UNTYPED_STORAGE = _StorageType("UntypedStorage", _dtype.uint8)  # bytes; tensors give the dtype
 
 
-class _Storage:
-    """A storage read from the archive: a flat array on the device it is loaded to."""
+class _Storage(_Unchangeable):
+    """A storage read from the archive: a flat array on the device it is loaded to.
+
+    Unchangeable: its tensors are checked to fit its array, which BUILD could swap.
+    """
 
     __slots__ = ("array", "_computed")
 
@@ -698,6 +703,15 @@ def _complex(real=0.0, imag=0.0) -> complex:
     return complex(real, imag)
 
 
+def _ordered_dict(*args) -> collections.OrderedDict:
+    """``OrderedDict()``, as pickle saves one: its items follow by SETITEMS, whose keys are
+    checked. Not ``OrderedDict(pairs)``, whose keys no check would see."""
+    if args:
+        raise pickle.UnpicklingError(f"OrderedDict of {args!r:.100}: a checkpoint's "
+                                     "OrderedDicts are made empty, then filled")
+    return collections.OrderedDict()
+
+
 def _set(items=()) -> set:
     """``set(items)``, as pickle saves a set, of items whose hash a file can't choose."""
     _check_plain_keys(items)
@@ -732,7 +746,7 @@ def _allowed_globals() -> dict:
     change them.
     """
     allowed = {
-        ("collections", "OrderedDict"): _Allowed(collections.OrderedDict),
+        ("collections", "OrderedDict"): _Allowed(_ordered_dict),
         ("torch._utils", "_rebuild_tensor_v2"): _Allowed(_rebuild_tensor_v2),
         ("torch._utils", "_rebuild_tensor_v3"): _Allowed(_rebuild_tensor_v3),
         ("torch._utils", "_rebuild_parameter"): _Allowed(_rebuild_parameter),
@@ -747,7 +761,7 @@ def _allowed_globals() -> dict:
         allowed[module, "bytearray"] = _Allowed(_bytearray)
     for name, dtype in _STORAGE_TYPES.items():
         allowed["torch", name] = _StorageType(name, dtype)
-    for dtype in _dtype.ALL:
+    for dtype in (*_dtype.ALL, _dtype.bfloat16):  # bfloat16 names a dtype, holds no tensor
         allowed["torch", dtype.name] = dtype
     return allowed
 
@@ -1093,10 +1107,11 @@ class _WeightsOnlyUnpickler(_ArchiveUnpickling, pickle._Unpickler):
     indices in the file (a 12-byte pickle can make it allocate gigabytes) and can't be taught
     the limits below; data.pkl is small next to the storages, so the cost hardly shows.
 
-    The limits: the allowed functions and pickle's BUILD together may take no more items than
-    data.pkl has bytes (each item of a real checkpoint is written out once, in at least one
-    byte; a hostile file would pass one memoized list to set() a million times), and dict keys
-    and set items are plain (see ``_check_plain_keys``).
+    The limits: the calls of allowed functions and classes (by the REDUCE, NEWOBJ, INST and OBJ
+    opcodes) and pickle's BUILD together may take no more items than data.pkl has bytes (each
+    item of a real checkpoint is written out once, in at least one byte; a hostile file would
+    pass one memoized list to set() a million times); dict keys and set items are plain (see
+    ``_check_plain_keys``); and BUILD never changes a global.
     """
 
     dispatch = dict(pickle._Unpickler.dispatch)
@@ -1104,14 +1119,19 @@ class _WeightsOnlyUnpickler(_ArchiveUnpickling, pickle._Unpickler):
     def __init__(self, file: IO[bytes], *args, **kwargs) -> None:
         super().__init__(file, *args, **kwargs)
         self._work_left = len(file.getbuffer())
+        self._globals: set = set()  # id() of each global find_class returned
+
 
     def find_class(self, module: str, name: str):
         if module == "torch" or module.startswith("torch."):
-            return super().find_class(module, name)
+            found = super().find_class(module, name)
+            self._globals.add(id(found))
+            return found
         found = _ALLOWED_GLOBALS.get((module, name))
         if found is None:
             found = _safe_global(f"{module}.{name}")
         if found is not None:
+            self._globals.add(id(found))
             return found
         raise pickle.UnpicklingError(
             f"Weights only load failed: ember.load refuses to unpickle '{module}.{name}' from "
@@ -1135,8 +1155,25 @@ class _WeightsOnlyUnpickler(_ArchiveUnpickling, pickle._Unpickler):
         self._spend(self.stack[-1])  # the arguments of the call
         super().load_reduce()
 
+    def _instantiate(self, klass, args) -> None:  # the calls of the INST and OBJ opcodes
+        self._spend(args)
+        super()._instantiate(klass, args)
+
+    def load_newobj(self) -> None:  # cls.__new__(cls, *args), for the caller's allowed classes
+        self._spend(self.stack[-1])
+        super().load_newobj()
+
+    def load_newobj_ex(self) -> None:  # cls.__new__(cls, *args, **kwargs)
+        self._spend((*self.stack[-2], *self.stack[-1].values()))
+        super().load_newobj_ex()
+
     def load_build(self) -> None:
-        state = self.stack[-1]
+        state, target = self.stack[-1], self.stack[-2]
+        # A global is shared by every load in the process, an allowed class of the caller's
+        # too: BUILD on it would change what later code sees.
+        if id(target) in self._globals:
+            raise pickle.UnpicklingError(f"data.pkl tries to change {target!r:.100}, a global "
+                                         "it names")
         self._spend(state if isinstance(state, tuple) else (state,))
         super().load_build()
 
@@ -1161,6 +1198,8 @@ class _WeightsOnlyUnpickler(_ArchiveUnpickling, pickle._Unpickler):
         super().load_frozenset()
 
     dispatch[pickle.REDUCE[0]] = load_reduce
+    dispatch[pickle.NEWOBJ[0]] = load_newobj
+    dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
     dispatch[pickle.BUILD[0]] = load_build
     dispatch[pickle.SETITEM[0]] = load_setitem
     dispatch[pickle.SETITEMS[0]] = load_setitems
@@ -1288,14 +1327,22 @@ def _load(file: IO[bytes], source: str, map_location: MapLocation, unpickler_typ
 def _record_data_offset(mapped: mmap.mmap, info: zipfile.ZipInfo, source: str) -> int:
     """Where a record's bytes start in the file: after its local header, name and extra field.
 
-    The lengths come from the file, so the result is checked to leave the record inside it.
+    The lengths come from the file, so the result is checked to leave the record inside it,
+    and the header must name the record, as zipfile checks when ``load`` reads without mmap:
+    the two ways of loading read one file one way.
     """
     header = mapped[info.header_offset:info.header_offset + _LOCAL_HEADER.size]
     if len(header) < _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
         raise RuntimeError(f"{source} is corrupt: record '{info.filename}' has no local header "
                            f"at offset {info.header_offset}")
     name_length, extra_length = struct.unpack_from("<HH", header, 26)
-    offset = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
+    name_start = info.header_offset + _LOCAL_HEADER.size
+    name = mapped[name_start:name_start + name_length]
+    if name.decode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace") != \
+            info.orig_filename:
+        raise RuntimeError(f"{source} is corrupt: the header of record '{info.filename}' names "
+                           f"{name!r:.100}")
+    offset = name_start + name_length + extra_length
     if offset + info.file_size > len(mapped):
         raise RuntimeError(f"{source} is corrupt: record '{info.filename}' runs past the end of "
                            "the file")

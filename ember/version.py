@@ -10,9 +10,10 @@ from . import _backend
 
 __version__ = "0.1.0"
 
-# The CUDA runtime version CuPy was built for ("12.4"), or None without CuPy, as
-# torch.version.cuda is None in a CPU-only build.
+
 def _cuda_version() -> "str | None":
+    """The CUDA runtime version CuPy was built for ("12.4"), or None without CuPy, as
+    ``torch.version.cuda`` is None in a CPU-only build."""
     if _backend.cupy is None:
         return None
     try:

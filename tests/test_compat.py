@@ -6,6 +6,7 @@ Where the machine has no GPU, PyTorch here is a CPU-only build, and ember is CPU
 (no CuPy, or no GPU); the tests that compare "no accelerator" behaviour are skipped on a GPU.
 """
 
+import io
 import os
 import pickle
 import subprocess
@@ -196,6 +197,22 @@ def test_allow_tf32_and_matmul_precision_are_one_setting():
 
 
 # ---- threads -----------------------------------------------------------------------------------
+
+def test_deterministic_algorithms_switch_is_pytorchs():
+    try:
+        for lib in (torch, ember):
+            assert lib.are_deterministic_algorithms_enabled() is False
+            lib.use_deterministic_algorithms(True, warn_only=True)
+            assert lib.are_deterministic_algorithms_enabled() is True
+            assert lib.is_deterministic_algorithms_warn_only_enabled() is True
+        for args, kwargs in ((("yes",), {}), ((True,), {"warn_only": 1})):
+            assert raised(ember.use_deterministic_algorithms, *args, **kwargs) == \
+                raised(torch.use_deterministic_algorithms, *args, **kwargs)
+    finally:
+        torch.use_deterministic_algorithms(False)
+        ember.use_deterministic_algorithms(False)
+    assert ember.is_deterministic_algorithms_warn_only_enabled() is False
+
 
 def test_interop_threads_are_set_once_per_process():
     """In a fresh process, as the setting is once per process in both libraries."""
@@ -428,6 +445,16 @@ def test_bfloat16_is_a_dtype_no_tensor_can_have():
         with pytest.raises(TypeError, match=message):
             use()
     assert ember.cuda.is_bf16_supported() is False
+
+
+def test_bfloat16_pickles_and_saves_as_the_one_dtype():
+    """A program's settings may hold the dtype (an autocast config): it round-trips, and
+    ember.save writes it as torch.bfloat16, which both loads read."""
+    assert pickle.loads(pickle.dumps(ember.bfloat16)) is ember.bfloat16
+    buffer = io.BytesIO()
+    ember.save({"amp_dtype": ember.bfloat16}, buffer)
+    assert ember.load(io.BytesIO(buffer.getvalue()))["amp_dtype"] is ember.bfloat16
+    assert torch.load(io.BytesIO(buffer.getvalue()))["amp_dtype"] is torch.bfloat16
 
 
 # ---- cuda, cpu ---------------------------------------------------------------------------------

@@ -205,6 +205,26 @@ def test_weighted_random_sampler_bad_weights_match_torch(weights):
         raised(lambda: list(torch_data.WeightedRandomSampler(weights, 3)))
 
 
+def test_weighted_sampler_without_replacement_as_torch():
+    """Zero weights are drawn once the others are; more draws than weights raise."""
+    drawn = list(data.WeightedRandomSampler([1.0, 0.0, 2.0, 0.0], 4, replacement=False))
+    assert sorted(drawn[:2]) == [0, 2] and sorted(drawn[2:]) == [1, 3]
+    assert len(list(torch_data.WeightedRandomSampler([1.0, 0.0, 2.0, 0.0], 4,
+                                                     replacement=False))) == 4
+    first = [next(iter(data.WeightedRandomSampler([1.0, 3.0], 1, replacement=False)))
+             for _ in range(400)]
+    assert 250 < first.count(1) < 350  # drawn first with probability 3/4
+    args = ([1.0, 1.0], 3, False)
+    assert raised(lambda: list(data.WeightedRandomSampler(*args))) == \
+        raised(lambda: list(torch_data.WeightedRandomSampler(*args)))
+
+
+def test_random_sampler_of_an_empty_dataset_with_replacement_as_torch():
+    def draw(module):
+        return list(module.RandomSampler(range(0), replacement=True, num_samples=3))
+    assert raised(lambda: draw(data)) == raised(lambda: draw(torch_data))
+
+
 def test_random_sampler_with_replacement_draws_as_randint():
     drawn = list(data.RandomSampler(range(7), replacement=True, num_samples=100,
                                     generator=ember.Generator().manual_seed(4)))

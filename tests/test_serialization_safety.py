@@ -467,3 +467,69 @@ def test_weights_only_false_trusts_the_file():
     """The limits guard against hostile files; a file trusted to run code may have any keys."""
     obj = {(1, 2): "pair", 2 ** 70: "big"}
     assert load_bytes(archive_with(pickle.dumps(obj, protocol=2)), weights_only=False) == obj
+
+
+def test_ordered_dict_from_pairs_is_refused():
+    """OrderedDict(pairs) would insert keys no check sees (here 200 with one hash); pickle
+    makes an OrderedDict empty and fills it by SETITEMS, whose keys are checked."""
+    pairs = ([(key, None) for key in colliding_ints(200)],)
+    data_pkl = b"\x80\x02" + reduce_ops("collections.OrderedDict", body(pairs)) + b"."
+    assert_refused(archive_with(data_pkl), pickle.UnpicklingError, match="made empty")
+
+
+def test_calls_by_the_obj_and_inst_opcodes_count_as_work():
+    """OBJ and INST call a global as REDUCE does: one memoized list passed to 10,000 set()s."""
+    first = b"(c__builtin__\nset\n" + body(list(range(1000))) + b"q\x00o"
+    data_pkl = b"\x80\x02](" + first + b"(c__builtin__\nset\nh\x00o" * 10_000 + b"e."
+    assert_refused(archive_with(data_pkl), pickle.UnpicklingError, match="more work")
+    inst = b"(" + body(list(range(1000))) + b"q\x00i__builtin__\nset\n"
+    data_pkl = b"\x80\x02](" + inst + b"(h\x00i__builtin__\nset\n" * 10_000 + b"e."
+    assert_refused(archive_with(data_pkl), pickle.UnpicklingError, match="more work")
+
+
+class Allowed:
+    threshold = 0.5
+
+
+def test_build_on_a_callers_allowed_class_is_refused():
+    """BUILD on a global sets attributes on it for the whole process: the class is shared."""
+    name = f"{__name__}\nAllowed\n".encode()
+    data_pkl = b"\x80\x02c" + name + body((None, {"threshold": 2.0})) + b"b."
+    with serialization.safe_globals([Allowed]):
+        assert_refused(archive_with(data_pkl), pickle.UnpicklingError, match="change")
+    assert Allowed.threshold == 0.5
+
+
+def test_build_on_a_storage_is_refused():
+    """A tensor is checked to fit its storage's array; BUILD could swap the array after."""
+    storage = pickled(StorageRef(torch.FloatStorage, "0", "cpu", 2))
+    data_pkl = storage[:-1] + body((None, {"array": None})) + b"b."
+    assert_refused(archive_with(data_pkl, {"data/0": b"\x00" * 8}), pickle.UnpicklingError,
+                   match="change")
+
+
+def test_mmap_checks_the_record_names_as_zipfile_does(tmp_path):
+    """A local header that names another record than the directory does: zipfile refuses it
+    when load reads, and load with mmap, which finds the bytes itself, refuses it too."""
+    data = plain_checkpoint()
+    at = data.index(b"archive/data/0")  # in its local header, before the central directory's
+    path = tmp_path / "renamed.pt"
+    path.write_bytes(data[:at] + b"archive/data/9" + data[at + 14:])
+    for use_mmap in (False, True):
+        with pytest.raises(RuntimeError, match="corrupt"):
+            load(path, mmap=use_mmap)
+
+
+class Point(tuple):
+    pass
+
+
+def test_newobj_calls_count_as_work():
+    """NEWOBJ makes an allowed class's instance, cls.__new__(cls, *args): one memoized list of
+    1,000 items passed to 10,000 of them would be ten million steps."""
+    cls = f"c{__name__}\nPoint\n".encode()
+    first = cls + b"q\xc8" + body((list(range(1000)),)) + b"q\xc9\x81"  # memo 200, 201
+    data_pkl = b"\x80\x02](" + first + b"h\xc8h\xc9\x81" * 10_000 + b"e."
+    with serialization.safe_globals([Point]):
+        assert len(load_bytes(archive_with(b"\x80\x02" + first + b"."))) == 1000
+        assert_refused(archive_with(data_pkl), pickle.UnpicklingError, match="more work")

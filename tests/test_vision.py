@@ -738,13 +738,13 @@ def test_cifar10_downloads_checks_and_reads(tmp_path, monkeypatch, server, capsy
     assert train.class_to_idx["truck"] == 9
     images = np.concatenate([batches[f"data_batch_{i}"][0] for i in range(1, 6)])
     labels = sum((batches[f"data_batch_{i}"][1] for i in range(1, 6)), [])
-    np.testing.assert_array_equal(train.data.numpy(), images)
+    np.testing.assert_array_equal(train.data, images)
     assert train.targets == labels
     image, label = train[4]
     assert image.shape == (3, 32, 32) and label == labels[4]
     np.testing.assert_allclose(image.numpy(), images[4].transpose(2, 0, 1) / 255, rtol=1e-6)
     test = datasets.CIFAR10(root=str(root), train=False)
-    np.testing.assert_array_equal(test.data.numpy(), batches["test_batch"][0])
+    np.testing.assert_array_equal(test.data, batches["test_batch"][0])
     assert repr(test) == ("Dataset CIFAR10\n    Number of datapoints: 3\n"
                           f"    Root location: {root}\n    Split: Test")
     # Present and intact: download=True fetches nothing.
@@ -753,6 +753,14 @@ def test_cifar10_downloads_checks_and_reads(tmp_path, monkeypatch, server, capsy
     assert "Files already downloaded and verified" in capsys.readouterr().out
     batched, targets = next(iter(DataLoader(train, batch_size=4)))
     assert batched.shape == (4, 3, 32, 32) and targets.tolist() == labels[:4]
+    # The usual augmentation, before ToTensor: images are H x W x C, as torchvision's PIL ones.
+    ember.manual_seed(0)
+    train.transform = transforms.Compose([transforms.RandomCrop(32, padding=4),
+                                          transforms.RandomHorizontalFlip(), transforms.ToTensor()])
+    assert next(iter(DataLoader(train, batch_size=4)))[0].shape == (4, 3, 32, 32)
+    train.transform = transforms.Compose([transforms.CenterCrop(16), transforms.ToTensor()])
+    np.testing.assert_allclose(train[4][0].numpy(),
+                               images[4, 8:24, 8:24].transpose(2, 0, 1) / 255, rtol=1e-6)
 
 
 def test_cifar10_missing_or_damaged(tmp_path, monkeypatch, server):
@@ -817,7 +825,7 @@ def test_cifar100_reads_fine_labels(tmp_path, monkeypatch):
                                                     "md5": sums["meta"]})
     train = datasets.CIFAR100(root=str(tmp_path))
     assert train.targets == [99, 7] and train.classes[99] == "class99"
-    np.testing.assert_array_equal(train.data.numpy(), images)
+    np.testing.assert_array_equal(train.data, images)
     assert repr(train).startswith("Dataset CIFAR100\n")
 
 
@@ -885,3 +893,26 @@ def test_debian_fashion_mnist():
         assert np.bincount(labels).tolist() == [count // 10] * 10
         assert hashlib.md5(dataset.data.numpy()[0].tobytes()).hexdigest() == first_image_md5
         assert dataset.classes[dataset[0][1]] == "Ankle boot"
+
+
+def test_pil_images_stay_pil_images_with_pillows_pixels():
+    """As torchvision's, each geometric transform returns a PIL image for a PIL image (a
+    program's own transform after it may call PIL methods), with the pixels Pillow gives."""
+    from PIL import Image, ImageOps
+    pixels = np.random.default_rng(5).integers(0, 256, (9, 12, 3), dtype=np.uint8)
+    image = Image.fromarray(pixels)
+    expected = [
+        (transforms.CenterCrop(4), image.crop((4, 2, 8, 6))),
+        (transforms.Pad(2), ImageOps.expand(image, 2)),
+        (transforms.RandomHorizontalFlip(1.0), image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)),
+        (transforms.RandomVerticalFlip(1.0), image.transpose(Image.Transpose.FLIP_TOP_BOTTOM)),
+        (transforms.Grayscale(), image.convert("L")),
+        (transforms.Resize((5, 7)), image.resize((7, 5), Image.Resampling.BILINEAR)),
+    ]
+    for transform, pillows in expected:
+        result = transform(image)
+        assert isinstance(result, Image.Image) and result.mode == pillows.mode, transform
+        np.testing.assert_array_equal(np.asarray(result), np.asarray(pillows))
+    cropped = transforms.RandomCrop(6, padding=1)(image)
+    assert isinstance(cropped, Image.Image) and cropped.size == (6, 6)
+    assert isinstance(transforms.RandomHorizontalFlip(0.0)(image), Image.Image)

@@ -336,15 +336,16 @@ class CIFAR10(Dataset):
         root: the folder that holds ``cifar-10-batches-py`` (or gets it, with ``download``);
             when None, ``$EMBER_DATA`` or the cache folder (see the module docstring).
         train: the training split; otherwise the test split.
-        transform: applied to each image (a uint8 tensor H x W x C, 32 x 32 x 3), e.g.
-            ``ToTensor()``.
+        transform: applied to each image, a uint8 NumPy array H x W x C (32 x 32 x 3), which
+            ember's transforms read as torchvision's read the PIL image it gives, e.g.
+            ``Compose([RandomCrop(32, padding=4), ToTensor()])``.
         target_transform: applied to each label (an int).
         download: fetch ``cifar-10-python.tar.gz`` into ``root`` when the batches are missing
             or damaged, check its MD5 sum, and unpack it there.
         download_deadline: the most seconds the download may take before it is abandoned.
 
     Attributes:
-        data: all images of the split, a uint8 tensor N x 32 x 32 x 3.
+        data: all images of the split, a uint8 NumPy array N x 32 x 32 x 3, as torchvision's.
         targets: all labels, a list of ints (as torchvision's).
         classes: the class names, indexed by label, from ``batches.meta``.
 
@@ -394,7 +395,7 @@ class CIFAR10(Dataset):
             images.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
             labels.extend(entry["labels"] if "labels" in entry else entry["fine_labels"])
         # Stored channel by channel (N x 3 x 32 x 32); images are H x W x C, as torchvision's.
-        self.data = Tensor._wrap(np.ascontiguousarray(np.vstack(images).transpose(0, 2, 3, 1)))
+        self.data = np.ascontiguousarray(np.vstack(images).transpose(0, 2, 3, 1))
         self.targets = [int(label) for label in labels]
         meta = _load_pickle(os.path.join(self.root, self.base_folder, self.meta["filename"]))
         self.classes = list(meta[self.meta["key"]])
@@ -429,7 +430,9 @@ class CIFAR10(Dataset):
         return len(self.data)
 
     def __getitem__(self, index: int):
-        image = Tensor._wrap(self.data._data[index].copy())  # a copy: transforms may write
+        # An array, not a tensor: a tensor's last dimensions are read as H x W, an array's as
+        # H x W x C, as a PIL image's. A copy: transforms may write to it.
+        image = self.data[index].copy()
         target = self.targets[index]
         if self.transform is not None:
             image = self.transform(image)
@@ -443,7 +446,7 @@ class CIFAR10(Dataset):
         if transform is None or self.target_transform is not None:
             return None
         rows = np.asarray(indices, dtype=np.int64)
-        return [transform(Tensor._wrap(self.data._data[rows])),
+        return [transform(Tensor._wrap(self.data[rows])),
                 Tensor._wrap(np.asarray(self.targets, dtype=np.int64)[rows])]
 
     __repr__ = MNIST.__repr__  # torchvision prints every dataset this way

@@ -2,12 +2,12 @@
 ``ConvertImageDtype``, ``Normalize``, ``Resize``, ``CenterCrop``, ``RandomCrop``,
 ``RandomHorizontalFlip``, ``RandomVerticalFlip``, ``Grayscale``, ``Pad``, ``Lambda``.
 
-ember has no PIL dependency. An *image* here is a NumPy array or a uint8 ember tensor, laid out
-H x W (grayscale) or H x W x C, as the vision datasets return them; ``ToTensor`` turns it into
-the float C x H x W tensor image the other transforms (and models) expect. Objects that expose
-``__array_interface__`` (a PIL image does) are read as NumPy arrays. The geometric transforms
-take either: a tensor (…, H, W) stays a tensor, an array (H x W or H x W x C) an array. The
-random ones draw from ember's default generator, so ``ember.manual_seed`` repeats them.
+ember has no PIL dependency. An *image* is a PIL image, a NumPy array laid out as one (H x W,
+or H x W x C: CIFAR's images), or a tensor whose last two dimensions are H x W (MNIST's uint8
+images, the float C x H x W tensor images that ``ToTensor`` makes and models take). The
+geometric transforms give back the kind of image they get: a PIL image stays a PIL image (as
+in torchvision), an array an array, a tensor a tensor. The random ones draw from ember's
+default generator, so ``ember.manual_seed`` repeats them.
 
 Example:
     >>> import numpy as np
@@ -20,6 +20,7 @@ Example:
 
 import enum
 import numbers
+import sys
 from typing import Callable, Sequence
 
 import numpy as np
@@ -100,6 +101,21 @@ def _image_array(pic):
     if hasattr(pic, "__array_interface__"):
         return np.asarray(pic)
     raise TypeError(f"pic should be PIL Image or ndarray. Got {type(pic)}")
+
+
+def _pillow(image):
+    """Pillow's ``PIL.Image`` module when ``image`` is a PIL image, else None (holding a PIL
+    image, the program has imported Pillow: ember never needs to)."""
+    pil = sys.modules.get("PIL.Image")
+    return pil if pil is not None and isinstance(image, pil.Image) else None
+
+
+def _like(image, array):
+    """``array``, a transform's result for ``image``, as the kind of image ``image`` is: a PIL
+    image for a PIL image (torchvision's transforms return one, and a program's own transforms
+    may call its methods), the array otherwise."""
+    pil = _pillow(image)
+    return array if pil is None else pil.fromarray(np.ascontiguousarray(array))
 
 
 def _float_image(image) -> Tensor:
@@ -223,7 +239,7 @@ class Pad:
             return Tensor._wrap(self._pad(data, before + self._height_width()))
         array = _image_array(image)
         after = [(0, 0)] * (array.ndim - 2)
-        return self._pad(array, self._height_width() + after)
+        return _like(image, self._pad(array, self._height_width() + after))
 
     _apply_batch = __call__  # tensors are padded in their last two dimensions, batch or not
 
@@ -367,6 +383,9 @@ def _image_size(image) -> tuple:
         if image.ndim < 2:
             raise TypeError(f"Tensor is not a torch image. Got {image.ndim} dimensions.")
         return tuple(image.shape[-2:])
+    if _pillow(image) is not None:  # without copying its pixels into an array
+        width, height = image.size
+        return height, width
     return tuple(_image_array(image).shape[:2])
 
 
@@ -374,7 +393,7 @@ def _crop(image, top: int, left: int, height: int, width: int):
     """The region of ``image`` (a view of a tensor, or of an array's first two dimensions)."""
     if isinstance(image, Tensor):
         return image[..., top:top + height, left:left + width]
-    return _image_array(image)[top:top + height, left:left + width]
+    return _like(image, _image_array(image)[top:top + height, left:left + width])
 
 
 class InterpolationMode(enum.Enum):
@@ -402,10 +421,11 @@ class Resize:
     output pixel covers when shrinking (the triangle filter widened by the scale, as Pillow
     and PyTorch's ``interpolate(..., antialias=True)`` do); without it, from the two nearest
     pixels only. A tensor is resized as ``interpolate`` resizes it; integer tensors are
-    computed in float32, rounded and clamped to their dtype. A uint8 array (or PIL image)
-    is resized as Pillow resizes a PIL image (always antialiased, in fixed point; its nearest
-    takes the pixel under each new pixel's centre): Pillow's numbers when one side changes,
-    and nearly always when both do (see ``_resize_like_pillow``).
+    computed in float32, rounded and clamped to their dtype. A PIL image is resized by Pillow,
+    as torchvision resizes it; a uint8 array, which stands for one, as Pillow would (always
+    antialiased, in fixed point; its nearest takes the pixel under each new pixel's centre):
+    Pillow's numbers when one side changes, and nearly always when both do (see
+    ``_resize_like_pillow``).
 
     Args:
         size: (height, width), or one number: the shorter side becomes ``size`` and the
@@ -450,6 +470,11 @@ class Resize:
     def __call__(self, image):
         height, width = _image_size(image)
         new_height, new_width = self._output_size(height, width)
+        pil = _pillow(image)
+        if pil is not None:  # as torchvision: Pillow resizes it (nearest-exact is its nearest)
+            bilinear = self.interpolation is InterpolationMode.BILINEAR
+            return image.resize((new_width, new_height), pil.Resampling.BILINEAR if bilinear
+                                else pil.Resampling.NEAREST)
         if not isinstance(image, Tensor):
             array = _image_array(image)
             if array.dtype == np.uint8:
@@ -686,7 +711,7 @@ class RandomHorizontalFlip:
             return image
         if isinstance(image, Tensor):
             return image.flip(-1)
-        return _image_array(image)[:, ::-1]
+        return _like(image, _image_array(image)[:, ::-1])
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(p={self.p})"
@@ -708,7 +733,7 @@ class RandomVerticalFlip(RandomHorizontalFlip):
             return image
         if isinstance(image, Tensor):
             return image.flip(-2)
-        return _image_array(image)[::-1]
+        return _like(image, _image_array(image)[::-1])
 
 
 class Grayscale:
@@ -756,7 +781,8 @@ class Grayscale:
         else:
             gray = self._gray(channels, 2)
         # As a PIL image: H x W ("L") for one channel, H x W x 3 ("RGB") for three.
-        return gray[:, :, 0] if self.num_output_channels == 1 else np.repeat(gray, 3, axis=2)
+        return _like(image, gray[:, :, 0] if self.num_output_channels == 1
+                     else np.repeat(gray, 3, axis=2))
 
     @staticmethod
     def _gray(array, axis: int):
