@@ -47,20 +47,7 @@ SEQUENCE_EXAMPLES = {
                      "--test-size", "20"], (1e-4, 1e-5)),
 }
 
-# What each still lacks on this branch, merged from the branches that add it.
-MISSING = {
-    "char_lstm": "needs multinomial (branch ops)",
-    "tiny_gpt": "needs multinomial (branch ops)",
-}
-
-
-def examples_to_test(names):
-    """``names`` as pytest parameters, a strict xfail for each that MISSING names."""
-    return [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=MISSING[name]))
-            if name in MISSING else name for name in names]
-
-
-@pytest.mark.parametrize("name", examples_to_test(SEQUENCE_EXAMPLES))
+@pytest.mark.parametrize("name", list(SEQUENCE_EXAMPLES))
 def test_sequence_example_prints_what_pytorch_prints(name, monkeypatch):
     argv, (rtol, atol) = SEQUENCE_EXAMPLES[name]
     ours = run_example(name, ember, monkeypatch, argv).splitlines()
@@ -71,7 +58,7 @@ def test_sequence_example_prints_what_pytorch_prints(name, monkeypatch):
         assert_same_line(mine, reference, rtol, atol)
 
 
-@pytest.mark.parametrize("name", examples_to_test(SEQUENCE_EXAMPLES))
+@pytest.mark.parametrize("name", list(SEQUENCE_EXAMPLES))
 def test_sequence_example_runs_as_a_script(name):
     """On ember's own random numbers (multinomial included), as ``python examples/NAME.py``."""
     argv, _ = SEQUENCE_EXAMPLES[name]
@@ -82,13 +69,12 @@ def test_sequence_example_runs_as_a_script(name):
     assert "loss" in result.stdout
 
 
-@pytest.mark.parametrize("name", examples_to_test(["char_lstm"]))
-def test_sampled_text_continues_the_prompt(name, monkeypatch):
+def test_sampled_text_continues_the_prompt(monkeypatch):
     """char_lstm ends with its prompt and --sample-length characters of the text's alphabet."""
-    output = run_example(name, ember, monkeypatch, SEQUENCE_EXAMPLES[name][0])
+    output = run_example("char_lstm", ember, monkeypatch, SEQUENCE_EXAMPLES["char_lstm"][0])
     namespace = {}
-    with open(os.path.join(EXAMPLES, f"{name}.py")) as file:
-        exec(compile(file.read(), f"{name}.py", "exec"), namespace)
+    with open(os.path.join(EXAMPLES, "char_lstm.py")) as file:
+        exec(compile(file.read(), "char_lstm.py", "exec"), namespace)
     last_step = [line for line in output.splitlines() if line.startswith("step")][-1]
     sample = output.split(last_step + "\n")[1][:-1]  # the sample may hold newlines itself
     assert sample.startswith("The keeper ") and len(sample) == len("The keeper ") + 60, sample
@@ -163,14 +149,13 @@ def tiny_fashion_mnist(root, rng):
         write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
 
 
-@pytest.mark.parametrize("name", examples_to_test(["image_classifier"]))
-def test_image_classifier_runs_on_ember_as_on_pytorch(name, tmp_path, rng, monkeypatch):
+def test_image_classifier_runs_on_ember_as_on_pytorch(tmp_path, rng, monkeypatch):
     tiny_fashion_mnist(tmp_path / "data", rng)
     stand_in = tmp_path / "stand_in" / "torchvision"
     stand_in.mkdir(parents=True)
     for filename, source in TORCHVISION_STAND_IN.items():
         (stand_in / filename).write_text(textwrap.dedent(source))
-    script = os.path.join(EXAMPLES, f"{name}.py")
+    script = os.path.join(EXAMPLES, "image_classifier.py")
     arguments = ["--data", str(tmp_path / "data"), "--limit", "640", "--epochs", "2"]
 
     result = subprocess.run([sys.executable, "-m", "ember", "run", script, *arguments,
@@ -184,7 +169,7 @@ def test_image_classifier_runs_on_ember_as_on_pytorch(name, tmp_path, rng, monke
     monkeypatch.syspath_prepend(str(tmp_path / "stand_in"))
     for module in [module for module in sys.modules if module.split(".")[0] == "torchvision"]:
         monkeypatch.delitem(sys.modules, module)
-    spec = importlib.util.spec_from_file_location(name, script)
+    spec = importlib.util.spec_from_file_location("image_classifier", script)
     program = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(program)
     assert program.torch is torch
