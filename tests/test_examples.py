@@ -47,6 +47,7 @@ SEQUENCE_EXAMPLES = {
                      "--test-size", "20"], (1e-4, 1e-5)),
 }
 
+
 @pytest.mark.parametrize("name", list(SEQUENCE_EXAMPLES))
 def test_sequence_example_prints_what_pytorch_prints(name, monkeypatch):
     argv, (rtol, atol) = SEQUENCE_EXAMPLES[name]
