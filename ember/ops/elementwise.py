@@ -1103,8 +1103,8 @@ class Addcdiv(Function):
 class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)  # as given, so that in-place changes to them are caught
         a, b = promote(a, b)
-        ctx.save_for_backward(a, b)
         try:
             return _backend.array_module(a).maximum(a, b)
         except ValueError:
@@ -1112,15 +1112,15 @@ class Maximum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
+        a, b = (_like(operand, grad) for operand in ctx.saved_tensors)
         return extremum_grads(grad, a, b, a_loses=a < b, b_loses=a > b)
 
 
 class Minimum(Function):
     @staticmethod
     def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)  # as given, so that in-place changes to them are caught
         a, b = promote(a, b)
-        ctx.save_for_backward(a, b)
         try:
             return _backend.array_module(a).minimum(a, b)
         except ValueError:
@@ -1128,7 +1128,7 @@ class Minimum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
+        a, b = (_like(operand, grad) for operand in ctx.saved_tensors)
         return extremum_grads(grad, a, b, a_loses=a > b, b_loses=a < b)
 
 
@@ -1157,14 +1157,20 @@ class ClampTensor(Function):
     @staticmethod
     def backward(ctx, grad):
         a, low, high = ctx.saved_tensors
-        below = a < low if low is not None else False
-        above = a > high if high is not None else False
-        # The upper bound wins where the bounds cross (min > max), as min(max(a, low), high).
-        grad_low = zero_where(grad, ~below | above) if low is not None \
-            and ctx.needs_input_grad[1] else None
-        grad_high = zero_where(grad, ~above) if high is not None and ctx.needs_input_grad[2] \
-            else None
-        return zero_where(grad, below | above), grad_low, grad_high
+        # PyTorch's rule: the input's gradient where it lies within both bounds (so a NaN
+        # anywhere blocks it); the lower bound's where the input is below it and the bounds
+        # don't cross; the upper bound's where the input is above it or the bounds cross
+        # (min > max gives max everywhere).
+        inside, below, above = True, False, False
+        if low is not None:
+            inside = a >= low
+            below = a < low if high is None else (a < low) & (low < high)
+        if high is not None:
+            inside = inside & (a <= high)
+            above = a > high if low is None else (a > high) | (high < low)
+        grad_low = zero_where(grad, ~below) if ctx.needs_input_grad[1] else None
+        grad_high = zero_where(grad, ~above) if ctx.needs_input_grad[2] else None
+        return zero_where(grad, ~inside), grad_low, grad_high
 
 
 class ClampMin(Function):

@@ -363,7 +363,10 @@ class _ExtremumAll(Function):
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
         mask = _is_extremum(a, out)
-        return grad * mask / mask.sum()
+        share = grad / mask.sum(dtype=grad.dtype)
+        # Only the extrema get the gradient, even a NaN or infinite one (grad * mask would
+        # spread NaN to every element), as in PyTorch.
+        return elementwise.zero_where(array_module(a).broadcast_to(share, a.shape), ~mask)
 
 
 class MaxAll(_ExtremumAll):
