@@ -57,6 +57,10 @@ INDEXING = [
 ]
 
 ARITHMETIC = [
+    # Global average pooling is PyTorch's mean: an empty image gives NaN, other sizes raise.
+    "a = lib.zeros(2, 2, 0, 3, requires_grad=True); y = lib.nn.functional.adaptive_avg_pool2d("
+    "a, 1); y.sum().backward(); out = (y, a.grad.shape, y.grad_fn.name())",
+    "lib.nn.functional.adaptive_avg_pool2d(lib.zeros(1, 1, 0, 1), 2)",
     # maximum saves its operands as given: changing one in place is caught at backward.
     "w = lib.tensor(-0.5, dtype=lib.float64, requires_grad=True); u = lib.tensor(-1.5); "
     "v = lib.maximum(w, u); u.fill_(0.5); v.backward()",

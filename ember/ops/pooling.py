@@ -478,11 +478,6 @@ def adaptive_avg_pool2d(input, output_size):
     if input.ndim not in (3, 4):
         raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
                            f"{list(input.shape)}")
-    for d in (input.ndim - 2, input.ndim - 1):  # the batch and channels may be empty
-        if input.shape[d] == 0:
-            raise RuntimeError(f"adaptive_avg_pool2d(): Expected input to have non-zero size for "
-                               f"non-batch dimensions, but input has sizes {list(input.shape)} "
-                               f"with dimension {d} being empty")
     if isinstance(output_size, int):
         output_size = (output_size, output_size)
     if len(output_size) != 2:
@@ -491,7 +486,13 @@ def adaptive_avg_pool2d(input, output_size):
                         for d, size in enumerate(output_size))
     if output_size == (1, 1):
         # Global average pooling is a plain mean, and PyTorch records it as one.
+        # (PyTorch's mean: so an empty image gives NaN here, where other sizes raise.)
         return mean(input, (-2, -1), keepdim=True)
+    for d in (input.ndim - 2, input.ndim - 1):  # the batch and channels may be empty
+        if input.shape[d] == 0:
+            raise RuntimeError(f"adaptive_avg_pool2d(): Expected input to have non-zero size for "
+                               f"non-batch dimensions, but input has sizes {list(input.shape)} "
+                               f"with dimension {d} being empty")
     return AdaptiveAvgPool2D.apply(input, output_size)
 
 
