@@ -496,17 +496,28 @@ def _save_checkpoint_and_metrics(args: Namespace, model, optimizer, history: lis
 
 def _write_json(path: str, obj) -> None:
     """Write ``obj`` as JSON atomically (temporary file, then rename)."""
-    temporary = path + ".tmp"
-    with open(temporary, "w") as f:
-        json.dump(obj, f, indent=2)
-    os.replace(temporary, path)
+    def write(temporary):
+        with open(temporary, "w") as f:
+            json.dump(obj, f, indent=2)
+    _replace_atomically(path, write)
 
 
 def _save_figure(figure, path: str) -> None:
     """Save ``figure`` as a PNG atomically: a stopped run never leaves half an image."""
+    _replace_atomically(path, lambda temporary: figure.savefig(temporary, format="png", dpi=100))
+
+
+def _replace_atomically(path: str, write) -> None:
+    """``write(temporary)``, then rename the temporary file onto ``path``. If anything stops
+    it, Ctrl-C included, the temporary file is removed and ``path`` is left as it was."""
     temporary = path + ".tmp"
-    figure.savefig(temporary, format="png", dpi=100)
-    os.replace(temporary, path)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
+        raise
 
 
 def _pyplot():

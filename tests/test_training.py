@@ -422,3 +422,24 @@ def test_ctrl_c_at_any_moment_leaves_what_the_message_says(tmp_path):
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=120)
         assert_interrupted_consistently(out, process.returncode, first + stdout, stderr)
+
+
+def test_a_save_stopped_by_ctrl_c_leaves_no_temporary_file(tmp_path):
+    """Ctrl-C while a figure or metrics.json is written leaves the old file and no .tmp."""
+    from ember import training
+
+    class Figure:
+        def savefig(self, path, **kwargs):
+            with open(path, "wb") as f:
+                f.write(b"half an image")
+            raise KeyboardInterrupt
+
+    target = tmp_path / "curves.png"
+    target.write_bytes(b"the previous epoch's image")
+    with pytest.raises(KeyboardInterrupt):
+        training._save_figure(Figure(), str(target))
+    assert os.listdir(tmp_path) == ["curves.png"]
+    assert target.read_bytes() == b"the previous epoch's image"
+    with pytest.raises(TypeError):
+        training._write_json(str(tmp_path / "metrics.json"), {"not json": object()})
+    assert os.listdir(tmp_path) == ["curves.png"]
