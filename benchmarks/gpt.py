@@ -5,6 +5,11 @@
     python benchmarks/gpt.py --profile       # cProfile of ember's steps, the top 25 entries
     python benchmarks/gpt.py --threads 1     # both frameworks on one thread (a busy machine)
 
+Each step is timed twice: wall-clock and the process's CPU time (user + system). On a machine
+that other jobs keep busy, the wall-clock time mostly measures waiting for a core; with one
+thread per framework the CPU time is the steadier figure, and its system part shows the cost
+of page faults (memory the allocator returned to the system and maps afresh).
+
 The model is written once for either framework, in the spirit of karpathy/nanoGPT's
 ``model.py``: token and position embeddings, pre-norm blocks of causal self-attention (through
 ``F.scaled_dot_product_attention(..., is_causal=True)``) and a GELU MLP, the output layer's
@@ -171,16 +176,19 @@ def measure(steps: int, repeats: int) -> dict:
                 for name in libs}
     losses = {name: [] for name in libs}
     samples = {name: [] for name in libs}
+    cpu = {name: [] for name in libs}
     for repeat in range(repeats + 1):  # the first round warms up and is not counted
         for name in ("ember", "torch"):  # alternating, so both see the same machine state
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             for idx, targets in inputs[name]:
                 loss = steppers[name](idx, targets)
                 if repeat == 0:
                     losses[name].append(loss.item())
             if repeat:
                 samples[name].append((time.perf_counter() - start) / steps * 1000)
+                cpu[name].append((time.process_time() - start_cpu) / steps * 1000)
     return {"ms": {name: statistics.median(values) for name, values in samples.items()},
+            "cpu_ms": {name: statistics.median(values) for name, values in cpu.items()},
             "spread": {name: (min(values), max(values)) for name, values in samples.items()},
             "first_losses": losses}
 
@@ -217,8 +225,10 @@ def main() -> None:
           f"features, {CONFIG['block_size']} tokens, batch {BATCH}: ms per training step")
     for name in ("ember", "torch"):
         low, high = result["spread"][name]
-        print(f"  {name:6s} {result['ms'][name]:8.1f}   (min {low:.1f}, max {high:.1f})")
-    print(f"  ratio ember / torch: {result['ms']['ember'] / result['ms']['torch']:.2f}")
+        print(f"  {name:6s} {result['ms'][name]:8.1f}   (min {low:.1f}, max {high:.1f})   "
+              f"CPU {result['cpu_ms'][name]:.1f}")
+    print(f"  ratio ember / torch: {result['ms']['ember'] / result['ms']['torch']:.2f}   "
+          f"CPU {result['cpu_ms']['ember'] / result['cpu_ms']['torch']:.2f}")
     first = {name: values[:3] for name, values in result["first_losses"].items()}
     print(f"  first losses: ember {first['ember']}, torch {first['torch']}")
 

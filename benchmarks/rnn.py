@@ -8,7 +8,8 @@ Cases: a 2-layer LSTM (input 64, hidden 128, batch 32, 50 steps); an LSTMCell st
 over the same sequence (the loop of time-series examples); an embedding lookup with a small
 vocabulary feeding a GRU (a char-level model's first layers). Both frameworks get the same
 inputs and weights and run alternately in one process; the table shows the median
-milliseconds and the ratio PyTorch / ember (above 1: ember is faster).
+milliseconds and the ratio PyTorch / ember (above 1: ember is faster), of wall-clock time and
+of the process's CPU time (the steadier of the two on a machine other jobs keep busy).
 """
 
 import argparse
@@ -77,12 +78,16 @@ def measure(cases: dict, repetitions: int) -> dict:
                 model.load_state_dict({k: ember.tensor(v.numpy()) for k, v in state.items()})
             steps[label] = (model, step)
         times = {"ember": [], "torch": []}
+        cpu = {"ember": [], "torch": []}
         for _ in range(repetitions + 1):  # the first round warms up
             for label in ("ember", "torch"):
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 steps[label][1]()
                 times[label].append((time.perf_counter() - start) * 1e3)
+                cpu[label].append((time.process_time() - start_cpu) * 1e3)
         results[name] = {label: statistics.median(values[1:]) for label, values in times.items()}
+        results[name].update({f"{label} cpu": statistics.median(values[1:])
+                              for label, values in cpu.items()})
     return results
 
 
@@ -96,10 +101,12 @@ def main() -> None:
         import torch
         torch.set_num_threads(args.torch_threads)
     results = measure(CASES, 5 if args.quick else 20)
-    print(f"{'case':<18}{'ember ms':>10}{'torch ms':>10}{'torch/ember':>13}")
+    print(f"{'case':<18}{'ember ms':>10}{'torch ms':>10}{'torch/ember':>13}"
+          f"{'ember CPU':>11}{'torch CPU':>11}{'torch/ember':>13}")
     for name, result in results.items():
         print(f"{name:<18}{result['ember']:>10.2f}{result['torch']:>10.2f}"
-              f"{result['torch'] / result['ember']:>13.2f}")
+              f"{result['torch'] / result['ember']:>13.2f}{result['ember cpu']:>11.2f}"
+              f"{result['torch cpu']:>11.2f}{result['torch cpu'] / result['ember cpu']:>13.2f}")
 
 
 if __name__ == "__main__":
