@@ -13,6 +13,7 @@ from ._dtype import (bfloat16, bool, complex64, complex128, double, dtype, finfo
                      int32, int64, long, promote_types, set_default_dtype, short, uint8)
 from ._size import Size
 from ._tensor import Tensor
+from ._tensor_str import set_printoptions
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                                  set_grad_enabled)
 from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full,
