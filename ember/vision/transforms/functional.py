@@ -296,9 +296,8 @@ def adjust_hue(img, hue_factor: float):
     """The image with its hue turned by ``hue_factor`` of a full turn (in [-0.5, 0.5]).
 
     A tensor is converted to HSV in floats, as torchvision converts tensors; an integer one is
-    scaled to [0, 1] first and back after. A uint8 array is computed the same way (Pillow's
-    integer HSV, which torchvision uses for PIL images, can differ by one level); a PIL image
-    goes through Pillow's HSV as in torchvision.
+    scaled to [0, 1] first and back after. A PIL image goes through Pillow's 8-bit HSV, as in
+    torchvision, and so does a uint8 array (H x W x 3), computed as Pillow computes it.
     """
     if not -0.5 <= hue_factor <= 0.5:
         raise ValueError(f"hue_factor ({hue_factor}) is not in [-0.5, 0.5].")
@@ -319,8 +318,50 @@ def adjust_hue(img, hue_factor: float):
         turned = Tensor._wrap(_turn_hue(data, hue_factor, data.ndim - 3))
         return convert_image_dtype(turned, dtype) if not img.is_floating_point() else turned
     array = _image_array(img)
-    turned = _turn_hue(array.astype(np.float32) / 255, hue_factor, 2)
-    return _like(img, (turned * (255 + 1.0 - 1e-3)).astype(np.uint8))
+    if array.dtype != np.uint8 or array.shape[2] != 3:
+        raise TypeError("ember turns the hue of H x W x 3 uint8 image arrays (as RGB PIL "
+                        f"images), not {array.dtype} with {array.shape[2]} channels")
+    hsv = _pillow_rgb_to_hsv(array)
+    # Hue is a byte in Pillow's HSV: the turn wraps around 256.
+    hsv[:, :, 0] += np.uint8(np.int8(int(hue_factor * 255)))
+    return _like(img, _pillow_hsv_to_rgb(hsv))
+
+
+def _pillow_rgb_to_hsv(rgb: np.ndarray) -> np.ndarray:
+    """Pillow's ``convert("HSV")`` of a uint8 H x W x 3 array: each of H, S and V a byte
+    (float32 ratios, truncated), bit for bit."""
+    values = rgb.astype(np.int64)
+    r, g, b = values[..., 0], values[..., 1], values[..., 2]
+    high, low = values.max(axis=-1), values.min(axis=-1)
+    gray = high == low
+    spread = np.where(gray, 1, high - low).astype(np.float32)
+    saturation = (high - low).astype(np.float32) / np.where(high == 0, 1, high).astype(np.float32)
+    rc, gc, bc = ((high - c).astype(np.float32) / spread for c in (r, g, b))
+    hue = np.where(r == high, bc - gc, np.where(g == high, 2.0 + rc.astype(np.float64) - bc,
+                                                 4.0 + gc.astype(np.float64) - rc))
+    hue = np.fmod(hue.astype(np.float32).astype(np.float64) / 6.0 + 1.0, 1.0).astype(np.float32)
+    byte_hue = np.clip((hue.astype(np.float64) * 255.0).astype(np.int64), 0, 255)
+    byte_saturation = np.clip((saturation.astype(np.float64) * 255.0).astype(np.int64), 0, 255)
+    return np.stack([np.where(gray, 0, byte_hue), np.where(gray, 0, byte_saturation), high],
+                    axis=-1).astype(np.uint8)
+
+
+def _pillow_hsv_to_rgb(hsv: np.ndarray) -> np.ndarray:
+    """Pillow's ``convert("RGB")`` of an HSV uint8 H x W x 3 array, bit for bit."""
+    hue, saturation, value = (hsv[..., i].astype(np.float64) for i in range(3))
+    sector = np.floor(hue * 6.0 / 255.0)
+    # Pillow keeps these two in C floats and computes the rest in doubles.
+    fraction = (hue * 6.0 / 255.0 - sector).astype(np.float32).astype(np.float64)
+    saturation = (saturation / 255.0).astype(np.float32).astype(np.float64)
+    p = np.clip(np.round(value * (1.0 - saturation)), 0, 255)
+    q = np.clip(np.round(value * (1.0 - saturation * fraction)), 0, 255)
+    t = np.clip(np.round(value * (1.0 - saturation * (1.0 - fraction))), 0, 255)
+    choices = ((value, t, p), (q, value, p), (p, value, t), (p, q, value), (t, p, value),
+               (value, p, q))
+    sector = sector.astype(np.int64) % 6
+    rgb = np.stack([np.choose(sector, [choice[c] for choice in choices]) for c in range(3)],
+                   axis=-1)
+    return np.where((hsv[..., 1] == 0)[..., None], hsv[..., 2:3], rgb).astype(np.uint8)
 
 
 def _turn_hue(rgb, hue_factor: float, axis: int):
