@@ -139,8 +139,10 @@ def test_mnist_reads_both_layouts(tmp_path, monkeypatch, layout, compress):
         np.testing.assert_array_equal(dataset.data.numpy(), images)
         np.testing.assert_array_equal(dataset.targets.numpy(), labels)
         image, label = dataset[1]
-        assert isinstance(image, ember.Tensor) and image.dtype == ember.uint8
+        # An array standing for torchvision's PIL image (mode "L").
+        assert isinstance(image, np.ndarray) and image.dtype == np.uint8
         assert image.shape == (28, 28) and isinstance(label, int) and label == labels[1]
+        np.testing.assert_array_equal(image, images[1])
 
 
 def test_items_are_copies_and_transforms_apply(tmp_path):
@@ -152,8 +154,28 @@ def test_items_are_copies_and_transforms_apply(tmp_path):
     np.testing.assert_allclose(image.numpy()[0], arrays["train"][0][0] / 255, rtol=1e-6)
     assert label == arrays["train"][1][0] + 100
     plain = datasets.MNIST(root=str(tmp_path))
-    plain[0][0].fill_(0)
+    plain[0][0][...] = 0
     assert plain.data[0].numpy().any()  # writing to an item leaves the dataset alone
+
+
+def test_mnist_items_take_the_transforms_of_pil_images(tmp_path):
+    """torchvision's MNIST items are PIL images: Grayscale(3) makes them RGB, Resize is
+    Pillow's, and the per-item path gives what the batched fast path gives."""
+    from PIL import Image
+    arrays = fake_mnist(tmp_path)
+    pixels = arrays["train"][0][0]
+    dataset = datasets.MNIST(root=str(tmp_path), transform=transforms.Compose([
+        transforms.Grayscale(num_output_channels=3), transforms.Resize(14)]))
+    image, _ = dataset[0]
+    expected = np.asarray(Image.fromarray(pixels).convert("RGB").resize((14, 14),
+                                                                       Image.BILINEAR))
+    np.testing.assert_array_equal(image, expected)
+    pipeline = transforms.Compose([transforms.ToTensor(), transforms.Pad(2),
+                                   transforms.Normalize((0.5,), (0.25,))])
+    dataset = datasets.MNIST(root=str(tmp_path), transform=pipeline)
+    batch = dataset._get_batch([0, 1])[0]
+    np.testing.assert_array_equal(batch.numpy(), np.stack([dataset[0][0].numpy(),
+                                                           dataset[1][0].numpy()]))
 
 
 def test_dataset_attributes_and_repr(tmp_path):
