@@ -181,6 +181,15 @@ def test_non_reentrant_checkpoint_reaches_parameters_without_input_grad():
     np.testing.assert_array_equal(layer.bias.grad.numpy(), [6.0, 6.0])
 
 
+def test_checkpoint_under_no_grad_just_runs_the_function():
+    layer = ember.nn.Linear(3, 2)
+    with ember.no_grad():
+        for reentrant in (True, False):
+            out = checkpoint(layer, ember.ones(1, 3, requires_grad=True),
+                             use_reentrant=reentrant)
+            assert out.grad_fn is None and not out.requires_grad
+
+
 def test_reentrant_checkpoint_warns_as_torch():
     layer = ember.nn.Linear(3, 2)
     with pytest.warns(UserWarning, match="use_reentrant parameter should be passed"):

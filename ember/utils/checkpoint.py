@@ -24,7 +24,7 @@ from typing import Any, Callable, ContextManager, Tuple
 from .. import _tensor, random
 from ..autograd import Function, backward, grad
 from ..autograd.function import AccumulateGrad, _sequence_numbers
-from ..autograd.grad_mode import enable_grad, no_grad
+from ..autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
 
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError"]
 
@@ -93,6 +93,9 @@ def checkpoint(function, *args, use_reentrant=None,
             outputs = function(*args)
         return _finish(run, outputs, [a for a in args if isinstance(a, _tensor.Tensor)])
     forward_context, recompute_context = context_fn()
+    if not is_grad_enabled():  # no backward will come (evaluation): nothing to checkpoint
+        with forward_context:
+            return function(*args, **kwargs)
     run = _Run(function, args, kwargs, preserve, determinism_check, reentrant=False,
                recompute_context=lambda: recompute_context)
     start = next(_sequence_numbers)  # nodes numbered from here on are the function's own
