@@ -14,30 +14,50 @@ from ._dtype import (bfloat16, bool, complex64, complex128, double, dtype, finfo
 from ._size import Size
 from ._tensor import Tensor
 from ._tensor_str import set_printoptions
+from ._tensor_types import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,
+                            HalfTensor, IntTensor, LongTensor, ShortTensor, channels_last,
+                            channels_last_3d, contiguous_format, memory_format, preserve_format)
+from .functional import broadcast_shapes
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                                  set_grad_enabled)
-from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full,
-                           full_like, linspace, normal, ones, ones_like, rand, rand_like, randint,
-                           randn, randn_like, randperm, tensor, zeros, zeros_like)
-from .ops.elementwise import (abs, add, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, ceil,
-                              clamp, cos, div, eq, exp, expm1, floor, floor_divide, ge, gt,
-                              isclose, isfinite, isinf, isnan, le, lerp, log, log1p, log2, log10,
-                              logical_not, lt, maximum, minimum, mul, ne, neg, pow, reciprocal,
-                              relu, remainder, result_type, round, rsqrt, sigmoid, sign, sin,
-                              sqrt, sub, tanh, true_divide, where)
+from .ops.creation import (arange, as_tensor, bernoulli, empty, empty_like, empty_strided, eye,
+                           from_numpy, full, full_like, linspace, multinomial, normal, ones,
+                           ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
+                           tril_indices, triu_indices, zeros, zeros_like)
+from .ops.elementwise import (abs, acos, acosh, add, addcdiv, addcmul, arccos, arccosh, arcsin,
+                              arcsinh, arctan, arctan2, arctanh, asin, asinh, atan, atan2, atanh,
+                              bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or,
+                              bitwise_right_shift, bitwise_xor, ceil, clamp, clamp_max, clamp_min,
+                              cos, cosh, deg2rad, div, eq, erf, erfc, erfinv, exp, exp2, expm1, fix,
+                              floor, floor_divide, fmod, frac, ge, gt, hypot, isclose, isfinite,
+                              isinf, isnan, le, lerp, log, log10, log1p, log2, logaddexp,
+                              logical_and, logical_not, logical_or, logical_xor, logit, lt, maximum,
+                              minimum, mul, nan_to_num, ne, neg, pow, rad2deg, reciprocal, relu,
+                              remainder, result_type, round, rsqrt, sgn, sigmoid, sign, sin, sinc,
+                              sinh, sqrt, sub, tan, tanh, true_divide, trunc, where, xlogy)
 from .ops.elementwise import write_out as _write_out
-from .ops.indexing import gather, index_select, masked_fill
-from .ops.linalg import addmm, bmm, dot, matmul, mm, mv
-from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min,
-                            norm, prod, std, sum, var)
-from .ops.scan import cumprod, cumsum
-from .ops.shape import (cat, chunk, clone, flatten, flip, permute, reshape, roll, split, squeeze,
-                        stack, t, transpose, unbind, unsqueeze)
-from .ops.sorting import argsort, sort, topk
+from .ops.indexing import (gather, index_add, index_fill, index_select, masked_fill,
+                            masked_scatter, masked_select, narrow, scatter, scatter_add,
+                            scatter_reduce, select, take_along_dim)
+from .ops.linalg import (addmm, addmv, baddbmm, bmm, cdist, dot, einsum, kron, logdet, matmul,
+                         mm, mv)
+from .ops.linalg import torch_cross as cross
+from .ops.reduction import (all, amax, amin, aminmax, any, argmax, argmin, bincount, count_nonzero,
+                            histc, logsumexp, max, mean, min, nanmean, nansum, norm, prod, std,
+                            std_mean, sum, var, var_mean)
+from .ops.scan import cummax, cummin, cumprod, cumsum, logcumsumexp
+from .ops.shape import (atleast_1d, atleast_2d, atleast_3d, block_diag, broadcast_tensors,
+                        broadcast_to, cartesian_prod, cat, chunk, clone, column_stack, diag,
+                        diagonal, diff, dstack, flatten, flip, fliplr, flipud, hstack, meshgrid,
+                        moveaxis, movedim, outer, permute, ravel, repeat_interleave, reshape, roll,
+                        rot90, split, squeeze, stack, swapaxes, swapdims, t, tensor_split, tile,
+                        trace, transpose, tril, triu, unbind, unflatten, unsqueeze, vstack)
+from .ops.sorting import (argsort, argwhere, bucketize, isin, kthvalue, median, nonzero,
+                          quantile, searchsorted, sort, topk, unique, unique_consecutive)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 
 # The subpackages come after Tensor and the ops, which they import.
-from . import autograd, cuda, nn, optim, utils  # noqa: E402
+from . import autograd, cuda, linalg, nn, optim, utils  # noqa: E402
 from . import (accelerator, amp, backends, cpu, distributed, mps,  # noqa: E402
                multiprocessing, onnx, version)
 from .amp import autocast  # noqa: E402
@@ -68,6 +88,26 @@ def concatenate(tensors, axis: int = 0, out=None) -> Tensor:
     return _write_out("concatenate", cat(tensors, axis), out)
 
 
+def inverse(input: Tensor, *, out=None) -> Tensor:
+    """``linalg.inv``: the inverse of each square matrix in ``input``."""
+    return linalg.inv(input, out=out)
+
+
+def det(input: Tensor) -> Tensor:
+    """``linalg.det``: the determinant of each square matrix in ``input``."""
+    return linalg.det(input)
+
+
+def is_floating_point(input: Tensor) -> "bool":
+    """True when ``input`` holds floating-point numbers."""
+    return input.is_floating_point()
+
+
+def is_complex(input: Tensor) -> "bool":
+    """True when ``input`` holds complex numbers."""
+    return input.is_complex()
+
+
 def is_tensor(obj, /) -> "bool":
     """True when ``obj`` is an ember Tensor."""
     return isinstance(obj, Tensor)
@@ -92,3 +132,11 @@ def square(input: Tensor, *, out=None) -> Tensor:
     """``input ** 2``, elementwise."""
     return _write_out("square", input ** 2, out)
 
+
+def __getattr__(name: str):
+    # ``ember.profiler`` (torch.profiler) is an attribute after ``import ember``, as in PyTorch,
+    # loaded on first use so that importing ember does not pay for it.
+    if name == "profiler":
+        import importlib
+        return importlib.import_module(f"{__name__}.profiler")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -310,8 +310,18 @@ class Tensor:
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
 
-    def is_contiguous(self) -> bool:
-        return bool(self._data.flags.c_contiguous)
+    def is_complex(self) -> bool:
+        return self._data.dtype.kind == "c"
+
+    @property
+    def is_sparse(self) -> bool:
+        """False: ember's tensors are all dense (strided)."""
+        return False
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        if memory_format is None:
+            return bool(self._data.flags.c_contiguous)
+        return shape.is_contiguous(self, memory_format)
 
     def stride(self, dim: "int | None" = None):
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
@@ -406,9 +416,11 @@ class Tensor:
         return result
 
     def type(self, dtype=None):
+        """The legacy type name (``ember.FloatTensor``), or a copy converted to ``dtype``: a
+        dtype, a legacy type (``ember.LongTensor``) or its name (``"torch.LongTensor"``)."""
         if dtype is None:
             return type_name(self)
-        return self.to(dtype)
+        return self.to(_tensor_types.dtype_of_type(dtype))
 
     def cpu(self) -> "Tensor":
         return self.to("cpu")
@@ -473,43 +485,33 @@ class Tensor:
     def pow_(self, exponent) -> "Tensor":
         return self._inplace(elementwise.pow, exponent)
 
-    def neg_(self) -> "Tensor":
-        return self._inplace(elementwise.neg)
-
-    def exp_(self) -> "Tensor":
-        return self._inplace(elementwise.exp)
-
-    def sqrt_(self) -> "Tensor":
-        return self._inplace(elementwise.sqrt)
-
-    def abs_(self) -> "Tensor":
-        return self._inplace(elementwise.abs)
-
-    def relu_(self) -> "Tensor":
-        return self._inplace(elementwise.relu)
-
-    def sigmoid_(self) -> "Tensor":
-        return self._inplace(elementwise.sigmoid)
-
-    def tanh_(self) -> "Tensor":
-        return self._inplace(elementwise.tanh)
-
     def clamp_(self, min=None, max=None) -> "Tensor":
         return self._inplace(elementwise.clamp, min, max)
 
     clip_ = clamp_
 
-    def addcmul_(self, tensor1, tensor2, value=1) -> "Tensor":
-        return self._inplace(lambda s: s + value * tensor1 * tensor2)
+    def addcmul_(self, tensor1, tensor2, *, value=1) -> "Tensor":
+        return self._inplace(lambda s, a, b: elementwise.addcmul(s, a, b, value=value),
+                             tensor1, tensor2)
 
-    def addcdiv_(self, tensor1, tensor2, value=1) -> "Tensor":
-        return self._inplace(lambda s: s + value * tensor1 / tensor2)
+    def addcdiv_(self, tensor1, tensor2, *, value=1) -> "Tensor":
+        return self._inplace(lambda s, a, b: elementwise.addcdiv(s, a, b, value=value),
+                             tensor1, tensor2)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return elementwise.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return elementwise.addcdiv(self, tensor1, tensor2, value=value)
 
     def lerp_(self, end, weight) -> "Tensor":
         return self._inplace(elementwise.lerp, end, weight)
 
     def zero_(self) -> "Tensor":
         return self.fill_(0)
+
+    def square_(self) -> "Tensor":
+        return self._inplace(elementwise.pow, 2)
 
     def fill_(self, value) -> "Tensor":
         return self._inplace(elementwise.fill, value)
@@ -616,6 +618,42 @@ class Tensor:
 
     def __itruediv__(self, other):
         return self.div_(other)
+
+    def __lshift__(self, other):
+        return elementwise.bitwise_left_shift(self, other)
+
+    def __rlshift__(self, other):
+        return elementwise.bitwise_left_shift(other, self)
+
+    def __rshift__(self, other):
+        return elementwise.bitwise_right_shift(self, other)
+
+    def __rrshift__(self, other):
+        return elementwise.bitwise_right_shift(other, self)
+
+    def __ilshift__(self, other):
+        return self.bitwise_left_shift_(other)
+
+    def __irshift__(self, other):
+        return self.bitwise_right_shift_(other)
+
+    def __iand__(self, other):
+        return self.bitwise_and_(other)
+
+    def __ior__(self, other):
+        return self.bitwise_or_(other)
+
+    def __ixor__(self, other):
+        return self.bitwise_xor_(other)
+
+    def __imod__(self, other):
+        return self.remainder_(other)
+
+    def __ifloordiv__(self, other):
+        return self.floor_divide_(other)
+
+    def __ipow__(self, exponent):
+        return self.pow_(exponent)
 
     def __eq__(self, other):
         if not isinstance(other, _COMPARABLE):  # None, strings...: plain Python equality
@@ -874,6 +912,24 @@ class Tensor:
     def cumprod(self, dim, *, dtype=None):
         return scan.cumprod(self, dim, dtype=dtype)
 
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        return reduction.nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        return reduction.nanmean(self, dim, keepdim, dtype=dtype)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        return reduction.aminmax(self, dim=dim, keepdim=keepdim)
+
+    def cummax(self, dim):
+        return scan.cummax(self, dim)
+
+    def cummin(self, dim):
+        return scan.cummin(self, dim)
+
+    def logcumsumexp(self, dim):
+        return scan.logcumsumexp(self, dim)
+
     def sort(self, dim=-1, descending=False, *, stable=None):
         return sorting.sort(self, dim, descending, stable=stable)
 
@@ -882,6 +938,36 @@ class Tensor:
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         return sorting.topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return sorting.kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim=None, keepdim=False):
+        return sorting.median(self, dim, keepdim)
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return sorting.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nonzero(self, *, as_tuple=False):
+        return sorting.nonzero(self, as_tuple=as_tuple)
+
+    def count_nonzero(self, dim=None):
+        return reduction.count_nonzero(self, dim)
+
+    def bincount(self, weights=None, minlength=0):
+        return reduction.bincount(self, weights, minlength)
+
+    def histc(self, bins=100, min=0, max=0):
+        return reduction.histc(self, bins, min, max)
+
+    def isin(self, test_elements, *, assume_unique=False, invert=False):
+        return sorting.isin(self, test_elements, assume_unique=assume_unique, invert=invert)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return sorting.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        return sorting.unique_consecutive(self, return_inverse, return_counts, dim)
 
     def softmax(self, dim):
         return functional.softmax(self, dim)
@@ -935,11 +1021,11 @@ class Tensor:
     def mT(self):
         return shape.transpose(self, -2, -1)
 
-    def contiguous(self):
-        return shape.contiguous(self)
+    def contiguous(self, memory_format=None):
+        return shape.contiguous(self, memory_format)
 
-    def clone(self):
-        return shape.clone(self)
+    def clone(self, *, memory_format=None):
+        return shape.clone(self, memory_format=memory_format)
 
     def expand(self, *sizes):
         return shape.expand(self, *sizes)
@@ -971,6 +1057,203 @@ class Tensor:
     def index_select(self, dim, index):
         return indexing.index_select(self, dim, index)
 
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return creation.multinomial(self, num_samples, replacement, generator=generator)
+
+    def masked_scatter(self, mask, source):
+        return indexing.masked_scatter(self, mask, source)
+
+    def masked_scatter_(self, mask, source) -> "Tensor":
+        return self._inplace(indexing.masked_scatter, mask, source)
+
+    def index_put(self, indices, values, accumulate=False):
+        return indexing.index_put_values(self, indices, values, accumulate)
+
+    def index_put_(self, indices, values, accumulate=False) -> "Tensor":
+        if not isinstance(indices, (tuple, list)):  # PyTorch's error names the method
+            indexing.index_put_values(self, indices, values, name="index_put_")
+        return self._inplace(lambda s, v: indexing.index_put_values(s, indices, v, accumulate),
+                             values)
+
+    def index_copy(self, dim, index, source):
+        return indexing.index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim, index, source) -> "Tensor":
+        return self._inplace(lambda s, v: indexing.index_copy(s, dim, index, v), source)
+
+    def masked_select(self, mask):
+        return indexing.masked_select(self, mask)
+
+    def select(self, dim, index):
+        return indexing.select(self, dim, index)
+
+    def take_along_dim(self, indices, dim=None):
+        return indexing.take_along_dim(self, indices, dim)
+
+    def ravel(self):
+        return shape.ravel(self)
+
+    def broadcast_to(self, size):
+        return shape.broadcast_to(self, size)
+
+    def fliplr(self):
+        return shape.fliplr(self)
+
+    def rot90(self, k=1, dims=(0, 1)):
+        return shape.rot90(self, k, dims)
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        return shape.tensor_split(self, indices_or_sections, dim)
+
+    def flipud(self):
+        return shape.flipud(self)
+
+    def argwhere(self):
+        return sorting.argwhere(self)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return linalg.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1) -> "Tensor":
+        _check_inplace_size(self, (batch1.shape[0], batch1.shape[1], batch2.shape[-1]))
+        return self._inplace(lambda s, a, b: linalg.baddbmm(s, a, b, beta=beta, alpha=alpha),
+                             batch1, batch2)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return linalg.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addmv_(self, mat, vec, *, beta=1, alpha=1) -> "Tensor":
+        _check_inplace_size(self, (mat.shape[0],))
+        return self._inplace(lambda s, a, b: linalg.addmv(s, a, b, beta=beta, alpha=alpha),
+                             mat, vec)
+
+    def cumsum_(self, dim, *, dtype=None) -> "Tensor":
+        return self._inplace(lambda s: scan.cumsum(s, dim, dtype=dtype))
+
+    def cumprod_(self, dim, *, dtype=None) -> "Tensor":
+        return self._inplace(lambda s: scan.cumprod(s, dim, dtype=dtype))
+
+    def type_as(self, other) -> "Tensor":
+        return self.to(other.dtype)
+
+    def is_nonzero(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError("Boolean value of Tensor with "
+                               + ("no values" if self._data.size == 0 else
+                                  "more than one value") + " is ambiguous")
+        return bool(self._data.reshape(()))
+
+    def is_same_size(self, other) -> bool:
+        return self._data.shape == other._data.shape
+
+    def fill_diagonal_(self, fill_value, wrap=False) -> "Tensor":
+        return self._inplace(lambda s: shape.fill_diagonal(s, fill_value, wrap))
+
+    def bernoulli(self, p=None, *, generator=None):
+        return creation.bernoulli(self, p, generator=generator)
+
+    def bernoulli_(self, p=0.5, *, generator=None) -> "Tensor":
+        return self._inplace(elementwise.fill, creation.bernoulli_values(self, p, generator))
+
+    def random_(self, from_=0, to=None, *, generator=None) -> "Tensor":
+        return self._inplace(elementwise.fill,
+                             creation.integer_values(self, from_, to, generator))
+
+    def exponential_(self, lambd=1.0, *, generator=None) -> "Tensor":
+        return self._inplace(elementwise.fill,
+                             creation.exponential_values(self, lambd, generator))
+
+    def movedim(self, source, destination):
+        return shape.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0, axis1):
+        return shape.transpose(self, axis0, axis1)
+
+    swapdims = swapaxes
+
+    def narrow(self, dim, start, length):
+        return indexing.narrow(self, dim, start, length)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        return indexing.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None) -> "Tensor":
+        return self._inplace(lambda s, i, v: indexing.scatter(s, dim, i, v, value=value,
+                                                              reduce=reduce), index, src)
+
+    def scatter_add(self, dim, index, src):
+        return indexing.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim, index, src) -> "Tensor":
+        return self._inplace(lambda s, i, v: indexing.scatter_add(s, dim, i, v), index, src)
+
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        return indexing.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+
+    def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True) -> "Tensor":
+        return self._inplace(lambda s, i, v: indexing.scatter_reduce(
+            s, dim, i, v, reduce, include_self=include_self), index, src)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return indexing.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim, index, source, *, alpha=1) -> "Tensor":
+        return self._inplace(lambda s, i, v: indexing.index_add(s, dim, i, v, alpha=alpha),
+                             index, source)
+
+    def index_fill(self, dim, index, value):
+        return indexing.index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim, index, value) -> "Tensor":
+        return self._inplace(lambda s, i, v: indexing.index_fill(s, dim, i, v), index, value)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        return shape.diagonal(self, offset, dim1, dim2)
+
+    def diag(self, diagonal=0):
+        return shape.diag(self, diagonal)
+
+    def trace(self):
+        return shape.trace(self)
+
+    def outer(self, vec2):
+        return shape.outer(self, vec2)
+
+    def tile(self, *dims):
+        return shape.tile(self, shape.sizes_from(dims))
+
+    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
+        return shape.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        return shape.diff(self, n, dim, prepend, append)
+
+    def tril(self, diagonal=0):
+        return shape.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return shape.triu(self, diagonal)
+
+    def tril_(self, diagonal=0) -> "Tensor":
+        return self._inplace(shape.tril, diagonal)
+
+    def triu_(self, diagonal=0) -> "Tensor":
+        return self._inplace(shape.triu, diagonal)
+
+    def unsqueeze_(self, dim) -> "Tensor":
+        return shape.unsqueeze_(self, dim)
+
+    def squeeze_(self, dim=None) -> "Tensor":
+        return shape.squeeze_(self, dim)
+
+    def t_(self) -> "Tensor":
+        return shape.t_(self)
+
+    def transpose_(self, dim0, dim1) -> "Tensor":
+        return shape.transpose_(self, dim0, dim1)
+
     def matmul(self, other):
         return linalg.matmul(self, other)
 
@@ -983,6 +1266,73 @@ class Tensor:
     def dot(self, other):
         return linalg.dot(self, other)
 
+    def inverse(self):
+        return linalg.inv(self)
+
+    def kron(self, other):
+        return linalg.kron(self, other)
+
+    def matrix_power(self, n):
+        return linalg.matrix_power(self, n)
+
+    def det(self):
+        return linalg.det(self)
+
+    def logdet(self):
+        return linalg.logdet(self)
+
+    def cross(self, other, dim=None):
+        return linalg.torch_cross(self, other, dim)
+
+
+def _check_inplace_size(tensor, size) -> None:
+    """PyTorch's error for an in-place product (``baddbmm_``, ``addmv_``) into a tensor of
+    another shape, which it does not broadcast."""
+    if tuple(tensor.shape) != tuple(size):
+        raise RuntimeError(f"Bad in-place call: input tensor size {list(tensor.shape)} and "
+                           f"output tensor size {list(size)} should match")
+
+
+# Elementwise ops whose Tensor methods only forward to the function of the same name in
+# ember.ops.elementwise: ``t.name(*args)``, and ``t.name_(*args)`` written in place.
+_ELEMENTWISE_METHODS = (
+    "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
+    "asin", "asinh", "atan", "atan2", "atanh", "bitwise_left_shift", "bitwise_right_shift",
+    "clamp_max", "clamp_min", "cosh", "deg2rad", "erf", "erfc", "erfinv", "exp2", "fix", "fmod",
+    "frac", "hypot", "logaddexp", "logical_and", "logical_or", "logical_xor", "logit",
+    "nan_to_num", "rad2deg", "sgn", "sinc", "sinh", "tan", "true_divide", "trunc", "xlogy")
+_ELEMENTWISE_INPLACE = _ELEMENTWISE_METHODS + (
+    "abs", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "ceil", "cos", "eq", "exp",
+    "expm1", "floor", "floor_divide", "ge", "gt", "le", "log", "log10", "log1p", "log2",
+    "logical_not", "lt", "ne", "neg", "reciprocal", "relu", "remainder", "round", "rsqrt",
+    "sigmoid", "sign", "sin", "sqrt", "tanh")
+_NOT_INPLACE = ("logaddexp",)  # PyTorch has no logaddexp_
+
+
+def _elementwise_method(name: str):
+    def method(self, *args, **kwargs):
+        return getattr(elementwise, name)(self, *args, **kwargs)
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def _elementwise_inplace(name: str):
+    def method(self, *args, **kwargs):
+        own_node = elementwise.INPLACE_FUNCTIONS.get(name)
+        function = own_node.apply if own_node else getattr(elementwise, name)
+        return self._inplace(lambda tensor, *operands: function(tensor, *operands, **kwargs),
+                             *args)
+    method.__name__ = method.__qualname__ = name + "_"
+    return method
+
+
+for _name in _ELEMENTWISE_METHODS:
+    setattr(Tensor, _name, _elementwise_method(_name))
+for _name in _ELEMENTWISE_INPLACE:
+    if _name not in _NOT_INPLACE:
+        setattr(Tensor, _name + "_", _elementwise_inplace(_name))
+del _name
+
 
 # What ``tensor == other`` compares elementwise; anything else (None, a string) is unequal.
 _COMPARABLE = (Tensor, int, float, bool, complex, np.ndarray, np.generic)
@@ -990,6 +1340,6 @@ _COMPARABLE = (Tensor, int, float, bool, complex, np.ndarray, np.generic)
 
 # The ops come last: each op module imports Tensor at its top, which works because Tensor is
 # defined by now; the methods above look these modules up only when they are called.
-from . import _tensor_str, random
+from . import _tensor_str, _tensor_types, random
 from .nn import functional
 from .ops import creation, elementwise, indexing, linalg, reduction, scan, shape, sorting

@@ -107,6 +107,8 @@ class OpInfo:
 
 F_VIEW_NODE = ("F8: after an in-place op on an overlapping view, a view's grad_fn reads "
                "SelectBackward0 until it is used; PyTorch's reads AsStridedBackward0")
+F_QUANTILE_NAN = ("quantile of a row with NaN: PyTorch passes the gradient to the NaN element; "
+                  "ember's is 0 there")
 # Not a bug: PyTorch's parameter names, which another change is teaching ember's functions.
 KEYWORDS_BEING_FIXED = "keyword names: being fixed"
 
@@ -1945,6 +1947,1193 @@ def _recurrent_rows():
     ]
 
 
+# ---- the ops that public PyTorch programs use beyond the core (issue 10) --------------------
+
+_EDGE_SHAPES = ((2, 3), (4,), (), (0,))  # 0-d and empty samples with the usual ones
+
+
+def _more_elementwise_rows():
+    """The unary math family (trigonometric, hyperbolic, error functions), binary math,
+    shifts and logical ops, clamp with tensor bounds, and the in-place forms."""
+    def uniform(low, high):
+        return lambda rng, *shape: np.asarray(rng.uniform(low, high, shape), FLOAT32)
+
+    def nonzero(rng, *shape):
+        return away_from(rng, [0], *shape, gap=0.2)
+
+    unary_domains = {
+        "tan": uniform(-1.2, 1.2), "asin": uniform(-0.9, 0.9), "acos": uniform(-0.9, 0.9),
+        "atan": randn, "sinh": randn, "cosh": randn, "asinh": randn,
+        "acosh": uniform(1.2, 3.0), "atanh": uniform(-0.9, 0.9), "exp2": randn,
+        "sinc": nonzero, "erf": randn, "erfc": randn, "erfinv": uniform(-0.9, 0.9),
+        "frac": lambda rng, *shape: np.asarray(away_from(rng, [0], *shape) * 2.5 + 0.1, FLOAT32),
+    }
+    rows = []
+    for name, make in unary_domains.items():
+        rows.append(OpInfo(name, lambda lib, a, _n=name: getattr(lib, _n)(a),
+                           unary(_EDGE_SHAPES, make=make), method=name, inplace=f"{name}_",
+                           keywords=(name, "input")))
+    aliases = {"arcsin": uniform(-0.9, 0.9), "arccos": uniform(-0.9, 0.9), "arctan": randn,
+               "arcsinh": randn, "arccosh": uniform(1.2, 3.0), "arctanh": uniform(-0.9, 0.9)}
+    for name, make in aliases.items():
+        rows.append(OpInfo(name, lambda lib, a, _n=name: getattr(lib, _n)(a),
+                           unary(make=make), method=name, inplace=f"{name}_"))
+
+    def integer_inputs(rng):
+        return [Sample((np.array([0, 1, -1], np.int64),), desc="int64"),
+                Sample((np.array(1, np.int32),), desc="0-d int32"),
+                Sample((np.zeros(0, np.int64),), desc="empty")]
+
+    rows += [
+        OpInfo("unary_math_int", lambda lib, a: (lib.tan(a), lib.asin(a), lib.atan(a),
+                                                 lib.sinh(a), lib.erf(a), lib.erfc(a),
+                                                 lib.exp2(a), lib.sinc(a), lib.trunc(a),
+                                                 lib.sgn(a)),
+               integer_inputs, differentiable=False),
+        OpInfo("erf_tails", lambda lib, a: (lib.erf(a), lib.erfc(a)),
+               lambda rng: [Sample((np.array([-30.0, -6.0, -0.5, 0.0, 0.5, 6.0, 30.0],
+                                             FLOAT32),)),
+                            Sample((np.array([1e-30, -1e-8, 0.4999, 0.5001], np.float64),),
+                                   desc="tiny, near the switch, float64")],
+               gradcheck=False),
+        OpInfo("erfinv_edges", lambda lib, a: lib.erfinv(a),
+               lambda rng: [Sample((np.array([-1.0, 1.0, 0.0, 0.999, -0.99999, 1.5],
+                                             FLOAT32),))], differentiable=False),
+        OpInfo("sinc_at_zero", lambda lib, a: lib.sinc(a),
+               lambda rng: [Sample((np.array([0.0, 1.0, -2.0, 0.25], FLOAT32),))],
+               gradcheck=False),
+        OpInfo("trunc", lambda lib, a: lib.trunc(a), unary(_EDGE_SHAPES),
+               method="trunc", inplace="trunc_", keywords=("trunc", "input"),
+               error_inputs=[err((np.array([True]),), NotImplementedError,
+                                 "\"trunc_vml_cpu\" not implemented for 'Bool'")]),
+        OpInfo("fix", lambda lib, a: lib.fix(a), unary(), method="fix", inplace="fix_"),
+        OpInfo("sgn", lambda lib, a: lib.sgn(a), unary(_EDGE_SHAPES), differentiable=False,
+               method="sgn", inplace="sgn_", keywords=("sgn", "input")),
+        # PyTorch's gradient of sgn is a ZeroTensor, which has no NumPy form: times a, it has.
+        OpInfo("sgn_grad", lambda lib, a: lib.sgn(a) * a, unary(), gradcheck=False),
+        OpInfo("frac_errors", lambda lib, a: lib.frac(a), unary(),
+               error_inputs=[err((np.array([1, 2]),), NotImplementedError,
+                                 "\"frac_cpu\" not implemented for 'Long'")]),
+    ]
+    for name in ("cos", "sin", "log", "log2", "log10", "log1p", "expm1", "rsqrt", "reciprocal",
+                 "floor", "ceil", "round", "sign"):
+        rows.append(OpInfo(f"{name}_", lambda lib, a, _n=name: getattr(a * 1, _n + "_")(),
+                           unary(make=positive), gradcheck=name not in ("round", "sign"),
+                           inplace=f"{name}_"))
+    rows += [
+        OpInfo("square_", lambda lib, a: (a * 1).square_(), unary(), inplace="square_"),
+        OpInfo("round_decimals_", lambda lib, a: (a * 1).round_(decimals=1), unary()),
+        OpInfo("logical_not_", lambda lib, a: a.clone().logical_not_(),
+               lambda rng: [Sample((np.array([0, 3, -1]),))], differentiable=False),
+    ]
+
+    def binary_float(make_b=randn):
+        def samples(rng):
+            return binary_samples(make_b)(rng) + [
+                Sample((np.zeros(0, FLOAT32), make_b(rng, 1)), desc="empty"),
+                Sample((np.array([1, 2]), np.array([2.0, 0.5], FLOAT32)), desc="int64, float",
+                       grad=(1,))]
+        return samples
+
+    rows += [
+        OpInfo("atan2", lambda lib, a, b: lib.atan2(a, b), binary_float(nonzero),
+               method="atan2", inplace="atan2_", keywords=("atan2", "input", "other")),
+        OpInfo("arctan2", lambda lib, a, b: lib.arctan2(a, b), binary_samples(nonzero),
+               method="arctan2", inplace="arctan2_"),
+        OpInfo("atan2_int", lambda lib, a, b: lib.atan2(a, b),
+               lambda rng: [Sample((np.array([3, -1]), np.array([4, 2])))],
+               differentiable=False),
+        OpInfo("hypot", lambda lib, a, b: lib.hypot(a, b), binary_float(nonzero),
+               method="hypot", inplace="hypot_", keywords=("hypot", "input", "other"),
+               error_inputs=[err((np.array([3]), np.array([4])), NotImplementedError,
+                                 "\"hypot_cpu\" not implemented for 'Long'"),
+                             err((np.ones(2), 2), TypeError, "hypot(): argument 'other' "
+                                 "(position 2) must be Tensor, not int")]),
+        OpInfo("logaddexp", lambda lib, a, b: lib.logaddexp(a, b), binary_float(),
+               method="logaddexp", keywords=("logaddexp", "input", "other"),
+               error_inputs=[err((np.array([3]), np.array([4])), NotImplementedError,
+                                 "\"logaddexp_cpu\" not implemented for 'Long'")]),
+        OpInfo("logaddexp_large", lambda lib, a, b: lib.logaddexp(a, b),
+               lambda rng: [Sample((np.array([1000.0, -1000.0, 0.0], FLOAT32),
+                                    np.array([1000.0, -1000.0, -50.0], FLOAT32)))]),
+        OpInfo("fmod", lambda lib, a, b: lib.fmod(a, b),
+               lambda rng: [Sample((randn(rng, 2, 3) * 4, away_from(rng, [0], 2, 3, gap=0.5)),
+                                   desc="tensor"),
+                            Sample((randn(rng, 2, 3) * 4, away_from(rng, [0], 3, gap=0.5)),
+                                   desc="broadcast"),
+                            Sample((randn(rng, 2, 3) * 4, np.array(1.5, FLOAT32)),
+                                   desc="0-d divisor", grad=(0,))],
+               method="fmod", inplace="fmod_", keywords=("fmod", "input", "other")),
+        OpInfo("fmod_scalar", lambda lib, a, b: lib.fmod(a, b),
+               lambda rng: [Sample((randn(rng, 2, 3) * 4, 1.5)),
+                            Sample((np.asarray(randn(rng) * 4), -2), desc="0-d, int")],
+               method="fmod", inplace="fmod_"),
+        OpInfo("fmod_int", lambda lib, a, b: lib.fmod(a, b),
+               lambda rng: [Sample((np.array([-7, 7, -3, 3]), 2)),
+                            Sample((np.array([-7, 7]), np.array([3, -3])), desc="tensor"),
+                            Sample((np.array([-7, 7]), 2.5), desc="float divisor")],
+               differentiable=False,
+               error_inputs=[err((np.array([1]), 0), RuntimeError, "ZeroDivisionError")]),
+    ]
+
+    def shift_samples(rng):
+        return [Sample((np.array([1, -8, 5, 3]), np.array([0, 1, 2, 63])), desc="int64"),
+                Sample((np.array([1, 2, 255], np.uint8), 7), desc="uint8, int"),
+                Sample((np.array([[-8], [16]], np.int32), np.array([1, 2], np.int64)),
+                       desc="int32, int64, broadcast"),
+                Sample((np.array([True, False]), 1), desc="bool, int"),
+                Sample((np.zeros(0, np.int64), 1), desc="empty"),
+                Sample((np.array(5, np.int64), np.array(1, np.int64)), desc="0-d")]
+
+    for name, operator in (("bitwise_left_shift", "<<"), ("bitwise_right_shift", ">>")):
+        kernel = "lshift" if operator == "<<" else "rshift"
+        rows += [
+            OpInfo(name, lambda lib, a, b, _n=name: getattr(lib, _n)(a, b), shift_samples,
+                   differentiable=False, method=name, keywords=(name, "input", "other"),
+                   error_inputs=[err((np.ones(2, FLOAT32), 1), NotImplementedError,
+                                     f"\"{kernel}_cpu\" not implemented for 'Float'")]),
+            OpInfo(f"operator{operator}", lambda lib, a, b, _o=operator:
+                   eval(f"a {_o} b"), shift_samples, differentiable=False),
+            OpInfo(f"{name}_", lambda lib, a, b, _n=name: getattr(a.clone(), _n + "_")(b),
+                   lambda rng: [Sample((np.array([1, -8, 5]), np.array([0, 1, 2])))],
+                   differentiable=False),
+        ]
+    for name in ("logical_and", "logical_or", "logical_xor"):
+        rows.append(OpInfo(name, lambda lib, a, b, _n=name: getattr(lib, _n)(a, b),
+                           lambda rng: [Sample((np.array([1.0, 0.0, 2.0, 0.0], FLOAT32),
+                                                np.array([3, 0, 0, 1]))),
+                                        Sample((randn(rng, 2, 1) > 0, randn(rng, 3) > 0),
+                                               desc="bool, broadcast"),
+                                        Sample((np.array(0.0, FLOAT32), np.zeros(0)),
+                                               desc="0-d, empty")],
+                           differentiable=False, method=name, keywords=(name, "input", "other")))
+
+    def bounds(rng):
+        x = randn(rng, 3, 4)
+        low = x + np.where(rng.random((3, 4)) > 0.5, 0.3, -0.3).astype(FLOAT32)
+        return [Sample((x, low, None), desc="tensor min"),
+                Sample((x, None, low), desc="tensor max"),
+                Sample((x, randn(rng, 4) - 1, randn(rng, 3, 1) + 1), desc="broadcast bounds"),
+                Sample((x, np.array(-0.2, FLOAT32), None), desc="0-d min"),
+                Sample((np.arange(6) - 3, np.array([-1.5], FLOAT32), None), desc="int input",
+                       grad=(1,))]
+
+    rows += [
+        OpInfo("clamp_tensor", lambda lib, a, low, high: lib.clamp(a, low, high), bounds,
+               method="clamp", keywords=("clamp", "input", "min", "max"),
+               error_inputs=[err((np.ones(3), np.ones(2), None), RuntimeError,
+                                 "The size of tensor a (3) must match the size of tensor b (2) "
+                                 "at non-singleton dimension 0")]),
+        OpInfo("clamp_tensor_inplace", lambda lib, a, low: (a * 1).clamp_(low),
+               lambda rng: [Sample((away_from(rng, [0], 3), np.zeros(3, FLOAT32)))]),
+        OpInfo("clamp_min", lambda lib, a, low: lib.clamp_min(a, low),
+               lambda rng: [Sample((away_from(rng, [0.2], 2, 3), 0.2), desc="float"),
+                            Sample((away_from(rng, [0], 2, 3), 0), desc="int bound"),
+                            Sample((away_from(rng, [0], 2, 3), np.zeros(3, FLOAT32) + 0.5),
+                                   desc="tensor bound")],
+               method="clamp_min", inplace="clamp_min_", keywords=("clamp_min", "input", "min")),
+        OpInfo("clamp_min_int", lambda lib, a, low: lib.clamp_min(a, low),
+               lambda rng: [Sample((np.arange(4) - 2, 0.5), desc="int input, float bound"),
+                            Sample((np.arange(4) - 2, 1), desc="int input, int bound")],
+               differentiable=False),
+        OpInfo("clamp_max", lambda lib, a, high: lib.clamp_max(a, high),
+               lambda rng: [Sample((away_from(rng, [0.2], 2, 3), 0.2), desc="float"),
+                            Sample((np.asarray(away_from(rng, [0]), FLOAT32), 0), desc="0-d"),
+                            Sample((away_from(rng, [0], 2, 3), np.zeros(3, FLOAT32) - 0.5),
+                                   desc="tensor bound")],
+               method="clamp_max", inplace="clamp_max_", keywords=("clamp_max", "input", "max")),
+    ]
+    return rows
+
+
+def _more_indexing_rows():
+    """tril/triu, narrow, the in-place view ops, scatter, scatter_add, scatter_reduce,
+    index_add and index_fill."""
+    index_2d = np.array([[0, 2, 1, 0], [2, 0, 0, 1]])  # repeats, into a (3, 4) input on dim 0
+
+    def scatter_samples(rng):
+        return [Sample((randn(rng, 3, 4), 0, np.array([[0, 1, 2, 0]]), randn(rng, 1, 4)),
+                       desc="dim 0, distinct targets"),
+                # (A src larger than the index: PyTorch's backward fails on it.)
+                Sample((randn(rng, 3, 4), 1, np.array([[3, 1], [0, 2], [1, 0]]),
+                        randn(rng, 3, 2)), desc="dim 1"),
+                Sample((randn(rng, 4), -1, np.array([2, 0]), randn(rng, 2)), desc="1-d"),
+                Sample((np.asarray(randn(rng)), 0, np.array(0), np.asarray(randn(rng))),
+                       desc="0-d"),
+                Sample((randn(rng, 3, 4), 0, np.zeros((0, 1), np.int64), randn(rng, 0, 1)),
+                       desc="empty index")]
+
+    def add_samples(rng):
+        return [Sample((randn(rng, 3, 4), 0, index_2d, randn(rng, 2, 4)), desc="repeats"),
+                Sample((randn(rng, 3, 4), 1, np.array([[3, 3], [0, 3]]), randn(rng, 2, 2)),
+                       desc="dim 1")] + scatter_samples(rng)[2:]
+
+    scatter_errors = [
+        err((np.ones((3, 4)), 0, np.array([[5]]), np.ones((3, 4))), RuntimeError,
+            "index 5 is out of bounds for dimension 0 with size 3"),
+        err((np.ones((3, 4)), 0, np.array([[0.0]]), np.ones((3, 4))), RuntimeError,
+            "scatter(): Expected dtype int32/int64 for index"),
+        err((np.ones((3, 4)), 0, np.array([0]), np.ones((3, 4))), RuntimeError,
+            "Index tensor must have the same number of dimensions as self tensor"),
+        err((np.ones((3, 4)), 0, np.array([[0] * 5]), np.ones((3, 4))), RuntimeError,
+            "Expected index [1, 5] to be no larger than self [3, 4] apart from dimension 0 "
+            "and to be no larger size than src [3, 4]"),
+        err((np.ones((3, 4), FLOAT32), 0, np.array([[0]]), np.ones((3, 4))), RuntimeError,
+            "scatter(): Expected self.dtype to be equal to src.dtype"),
+    ]
+
+    def reduce_samples(reduce):
+        def samples(rng):
+            result = []
+            for include_self in (True, False):
+                result += [Sample((distinct(rng, 3, 4), 0, index_2d, distinct(rng, 2, 4),
+                                   reduce), {"include_self": include_self},
+                                  desc=f"include_self={include_self}"),
+                           Sample((distinct(rng, 5), 0, np.array([1, 1, 3]), distinct(rng, 3),
+                                   reduce), {"include_self": include_self},
+                                  desc=f"1-d, include_self={include_self}")]
+            return result
+        return samples
+
+    def prod_zeros(rng):
+        a = np.array([2.0, 0.0, 3.0, 1.5], FLOAT32)
+        src = np.array([0.0, 4.0, 0.0, 0.5, 2.0], FLOAT32)
+        return [Sample((a, 0, np.array([0, 0, 1, 2, 2]), src, "prod"), desc="zeros"),
+                Sample((a, 0, np.array([3, 3, 1, 2, 2]), src, "prod"),
+                       {"include_self": False}, desc="zeros, without self")]
+
+    def view_inplace(name, *args):
+        return lambda lib, a: getattr(a * 1, name)(*args)
+
+    rows = [
+        OpInfo("tril", lambda lib, a, *d: lib.tril(a, *d),
+               lambda rng: [Sample((randn(rng, 3, 4),)), Sample((randn(rng, 4, 3), 1), desc="+1"),
+                            Sample((randn(rng, 2, 3, 3), -1), desc="batched, -1"),
+                            Sample((randn(rng, 0, 1),), desc="empty"),
+                            Sample((np.arange(9).reshape(3, 3), 5), desc="int64, past the end")],
+               method="tril", inplace="tril_", keywords=("tril", "input", "diagonal"),
+               error_inputs=[err((np.ones(3),), RuntimeError,
+                                 "tril: input tensor must have at least 2 dimensions")]),
+        OpInfo("triu", lambda lib, a, *d: lib.triu(a, *d),
+               lambda rng: [Sample((randn(rng, 3, 4),)), Sample((randn(rng, 4, 3), -1),
+                                                               desc="-1"),
+                            Sample((randn(rng, 2, 3, 3), 2), desc="batched, 2"),
+                            Sample((np.ones((2, 2), bool),), desc="bool")],
+               method="triu", inplace="triu_", keywords=("triu", "input", "diagonal"),
+               error_inputs=[err((np.ones(()),), RuntimeError,
+                                 "triu: input tensor must have at least 2 dimensions")]),
+        OpInfo("narrow", lambda lib, a, d, s, n: lib.narrow(a, d, s, n),
+               lambda rng: [Sample((randn(rng, 3, 4), 0, 1, 2)),
+                            Sample((randn(rng, 3, 4), -1, -3, 2), desc="negative dim, start"),
+                            Sample((randn(rng, 3, 4), 1, np.array(2), 1), desc="0-d start"),
+                            Sample((randn(rng, 3, 4), 1, 4, 0), desc="empty at the end")],
+               method="narrow", keywords=("narrow", "input", "dim", "start", "length"),
+               error_inputs=[err((np.ones((3, 4)), 0, 2, 2), RuntimeError,
+                                 "start (2) + length (2) exceeds dimension size (3)."),
+                             err((np.ones((3, 4)), 0, -4, 1), IndexError,
+                                 "start out of range (expected to be in range of [-3, 3], but "
+                                 "got -4)"),
+                             err((np.ones((3, 4)), 0, 1, -1), RuntimeError,
+                                 "narrow(): length must be non-negative."),
+                             err((np.ones(()), 0, 0, 1), RuntimeError,
+                                 "narrow() cannot be applied to a 0-dim tensor.")]),
+        OpInfo("narrow_then_write", lambda lib, a: (a.narrow(0, 1, 1).mul_(2), a),
+               lambda rng: [Sample((randn(rng, 3, 2),))], differentiable=False),
+        OpInfo("unsqueeze_", view_inplace("unsqueeze_", -1), unary(((2, 3), (), (0,)))),
+        OpInfo("squeeze_", view_inplace("squeeze_"), unary(((1, 3, 1), (2, 1), ()))),
+        OpInfo("squeeze_dim_", view_inplace("squeeze_", 0), unary(((1, 3), (2, 1)))),
+        OpInfo("squeeze_dims_", view_inplace("squeeze_", (0, 2)), unary(((1, 3, 1),))),
+        OpInfo("t_", view_inplace("t_"), unary(((2, 3), (4,)))),
+        OpInfo("transpose_", view_inplace("transpose_", 0, -1), unary(((2, 3, 4), (3, 2)))),
+        OpInfo("unsqueeze_shares_memory",
+               lambda lib, a: (lambda b: (b.unsqueeze_(0).add_(1), a))(a.detach()),
+               unary(), differentiable=False),
+        OpInfo("scatter", lambda lib, a, d, i, s: lib.scatter(a, d, i, s), scatter_samples,
+               method="scatter", inplace="scatter_",
+               keywords=("scatter", "input", "dim", "index", "src"),
+               error_inputs=scatter_errors),
+        OpInfo("scatter_value", lambda lib, a, d, i, v: lib.scatter(a, d, i, v),
+               lambda rng: [Sample((randn(rng, 3, 4), 0, index_2d, 1.5)),
+                            Sample((np.arange(4), 0, np.array([1, 1]), 7), desc="int64")],
+               method="scatter", inplace="scatter_"),
+        OpInfo("scatter_value_keyword", lambda lib, a, i: lib.scatter(a, 1, i, value=-2.0),
+               lambda rng: [Sample((randn(rng, 2, 3), np.array([[2], [0]])))]),
+        OpInfo("scatter_add", lambda lib, a, d, i, s: lib.scatter_add(a, d, i, s), add_samples,
+               method="scatter_add", inplace="scatter_add_",
+               keywords=("scatter_add", "input", "dim", "index", "src"),
+               error_inputs=scatter_errors[:1]),
+        OpInfo("scatter_add_int", lambda lib, a, i, s: lib.scatter_add(a, 0, i, s),
+               lambda rng: [Sample((np.arange(3), np.array([0, 0, 2, 2]),
+                                    np.array([1, 2, 3, 4])))], differentiable=False),
+        OpInfo("scatter_legacy_reduce", lambda lib, a, i, s, r: (a * 1).scatter_(0, i, s,
+                                                                                reduce=r),
+               lambda rng: [Sample((randn(rng, 3, 4), index_2d, randn(rng, 2, 4), "add")),
+                            Sample((randn(rng, 3, 4), index_2d, randn(rng, 2, 4), "multiply"),
+                                   desc="multiply"),
+                            Sample((randn(rng, 3, 4), index_2d, 2.0, "multiply"),
+                                   desc="value")],
+               gradcheck=False,  # its backward raises, in PyTorch and in ember
+               error_inputs=[err((np.ones((3, 4)), index_2d, np.ones((2, 4)), "max"),
+                                 RuntimeError, "reduce argument must be either add or multiply.")]),
+    ]
+    for reduce in ("sum", "prod", "mean", "amax", "amin"):
+        rows.append(OpInfo(f"scatter_reduce_{reduce}",
+                           lambda lib, a, d, i, s, r, **kw: lib.scatter_reduce(a, d, i, s, r,
+                                                                               **kw),
+                           reduce_samples(reduce), method="scatter_reduce",
+                           inplace="scatter_reduce_",
+                           keywords=("scatter_reduce", "input", "dim", "index", "src",
+                                     "reduce")))
+    rows += [
+        OpInfo("scatter_reduce_prod_zeros",
+               lambda lib, a, d, i, s, r, **kw: lib.scatter_reduce(a, d, i, s, r, **kw),
+               prod_zeros, gradcheck=False),
+        OpInfo("scatter_reduce_mean_int",
+               lambda lib, a, i, s, **kw: lib.scatter_reduce(a, 0, i, s, "mean", **kw),
+               lambda rng: [Sample((np.array([1, 2, 3]), np.array([0, 0]), np.array([2, 3]))),
+                            Sample((np.array([1, 2, 3]), np.array([0, 0]), np.array([2, 3])),
+                                   {"include_self": False}, desc="without self")],
+               differentiable=False),
+        OpInfo("scatter_reduce_errors", lambda lib, *args: lib.scatter_reduce(*args),
+               lambda rng: [Sample((randn(rng, 3), 0, np.array([0, 0]), randn(rng, 2),
+                                    "sum"))],
+               error_inputs=[err((np.ones(3), 0, np.array([0]), np.ones(1), "foo"),
+                                 RuntimeError, "reduce argument must be either sum, prod, "
+                                 "mean, amax or amin, got foo")]),
+        OpInfo("unique", lambda lib, a, **kw: lib.unique(a, **kw),
+               lambda rng: [Sample((np.array([3, 1, 2, 3, 1, 5]),)),
+                            Sample((np.array([[3, 1], [2, 3]]),), {"return_inverse": True,
+                                                                   "return_counts": True},
+                                   desc="2-d, inverse, counts"),
+                            Sample((np.array([2.0, np.nan, 1.0, np.nan, 2.0], FLOAT32),),
+                                   {"return_counts": True}, desc="NaNs apart"),
+                            Sample((np.array(5),), {"return_inverse": True}, desc="0-d"),
+                            Sample((np.zeros(0, FLOAT32),), {"return_counts": True},
+                                   desc="empty"),
+                            Sample((np.array([[1, 2], [1, 2], [0, 1]]),),
+                                   {"dim": 0, "return_inverse": True, "return_counts": True},
+                                   desc="rows"),
+                            Sample((np.array([[1, 0, 1], [2, 0, 2]]),), {"dim": -1},
+                                   desc="columns"),
+                            Sample((np.array([True, False, True]),), {"sorted": False},
+                                   desc="bool, sorted=False")],
+               differentiable=False, method="unique",
+               keywords=("unique", "input")),
+        OpInfo("unique_consecutive", lambda lib, a, **kw: lib.unique_consecutive(a, **kw),
+               lambda rng: [Sample((np.array([1, 1, 2, 2, 3, 1, 1]),),
+                                   {"return_inverse": True, "return_counts": True}),
+                            Sample((np.array([[1, 1], [1, 1], [0, 1]]),),
+                                   {"dim": 0, "return_inverse": True, "return_counts": True},
+                                   desc="rows"),
+                            Sample((np.array([[1, 1], [2, 2]]),), {"return_inverse": True},
+                                   desc="2-d flattened"),
+                            Sample((np.zeros(0),), {"return_counts": True}, desc="empty")],
+               differentiable=False, method="unique_consecutive",
+               keywords=("unique_consecutive", "input")),
+        # Random draws differ from PyTorch's: one category of non-zero weight per row makes
+        # the samples certain (test_more_ops.py checks the distributions).
+        OpInfo("multinomial", lambda lib, w, n, *r: lib.multinomial(w, n, *r),
+               lambda rng: [Sample((np.array([0.0, 3.0, 0.0], FLOAT32), 4, True)),
+                            Sample((np.array([[0, 0, 1], [2, 0, 0]], FLOAT32), 3, True),
+                                   desc="2-d"),
+                            Sample((np.array([[0, 0.5], [2, 0]], FLOAT32), 1), desc="2-d, 1"),
+                            Sample((np.array([1.0, 0.0, 0.0], np.float64), 2),
+                                   desc="zero weights last")],
+               differentiable=False, method="multinomial",
+               keywords=("multinomial", "input", "num_samples", "replacement"),
+               error_inputs=[err((np.zeros(2, FLOAT32), 1), RuntimeError,
+                                 "invalid multinomial distribution (sum of probabilities <= 0)"),
+                             err((np.array([-1.0, 2.0]), 1), RuntimeError,
+                                 "probability tensor contains either `inf`, `nan` or element "
+                                 "< 0"),
+                             err((np.array([np.inf, 2.0]), 1), RuntimeError,
+                                 "probability tensor contains either `inf`, `nan` or element "
+                                 "< 0"),
+                             err((np.array([1.0, 2.0]), 3), RuntimeError,
+                                 "cannot sample n_sample > prob_dist.size(-1) samples without "
+                                 "replacement"),
+                             err((np.ones((2, 2, 2)), 1), RuntimeError,
+                                 "prob_dist must be 1 or 2 dim"),
+                             err((np.array([1, 2]), 1), RuntimeError,
+                                 "multinomial only supports floating-point dtypes for input, "
+                                 "got: Long"),
+                             err((np.array([1.0, 2.0]), 0), RuntimeError,
+                                 "cannot sample n_sample <= 0 samples"),
+                             err((np.array([[1.0, 2.0], [0.0, 0.0]]), 1, True), RuntimeError,
+                                 "invalid multinomial distribution (sum of probabilities <= 0)")]),
+        OpInfo("index_add", lambda lib, a, d, i, s, **kw: lib.index_add(a, d, i, s, **kw),
+               lambda rng: [Sample((randn(rng, 3, 4), 0, np.array([0, 2, 0]), randn(rng, 3, 4))),
+                            Sample((randn(rng, 3, 4), 1, np.array([3, 1]), randn(rng, 3, 2)),
+                                   {"alpha": 2.5}, desc="dim 1, alpha"),
+                            Sample((np.asarray(randn(rng)), 0, np.array([0]),
+                                    np.asarray(randn(rng))), desc="0-d"),
+                            Sample((randn(rng, 3), 0, np.zeros(0, np.int64),
+                                    np.zeros(0, FLOAT32)), desc="empty index"),
+                            Sample((np.arange(4), 0, np.array([1, 1]), np.array([5, 6])),
+                                   desc="int64")],
+               method="index_add", inplace="index_add_",
+               keywords=("index_add", "input", "dim", "index", "source"),
+               error_inputs=[err((np.ones((3, 4), FLOAT32), 0, np.array([0]),
+                                  np.ones((1, 4))), RuntimeError,
+                                 "index_add_(): self (Float) and source (Double) must have the "
+                                 "same scalar type"),
+                             err((np.ones((3, 4)), 0, np.array([0.0]), np.ones((1, 4))),
+                                 RuntimeError, "index_add_(): Expected dtype int32/int64 for "
+                                 "index but got: Double"),
+                             err((np.ones((3, 4)), 0, np.array([0, 1]), np.ones((1, 4))),
+                                 RuntimeError, "index_add_(): Number of indices (2) should be "
+                                 "equal to source.size(dim): (1), for dim: 0")]),
+        OpInfo("index_fill", lambda lib, a, d, i, v: lib.index_fill(a, d, i, v),
+               lambda rng: [Sample((randn(rng, 3, 4), 0, np.array([0, 2, 0]), -1.5)),
+                            Sample((randn(rng, 3, 4), 1, np.array([3]),
+                                    np.array(2.0, FLOAT32)), desc="0-d tensor value"),
+                            Sample((np.asarray(randn(rng)), 0, np.array([0]), 1.0), desc="0-d"),
+                            Sample((np.arange(4), 0, np.array([-1]), 9), desc="int64, -1")],
+               method="index_fill", inplace="index_fill_",
+               keywords=("index_fill", "input", "dim", "index", "value"),
+               error_inputs=[err((np.ones((3, 4)), 0, np.array([[0]]), 1.0), RuntimeError,
+                                 "Index has to be a vector/scalar"),
+                             err((np.ones((3, 4)), 0, np.array([0], np.int32), 1.0), IndexError,
+                                 "index_fill_(): Expected dtype int64 for index."),
+                             err((np.ones((3, 4)), 0, np.array([0]), np.ones(2)), RuntimeError,
+                                 "index_fill_ only supports a 0-dimensional value tensor, but "
+                                 "got tensor with 1 dimension(s).")]),
+    ]
+    return rows
+
+
+def _more_linalg_rows():
+    """ember.linalg: inverses, determinants, solves, Cholesky, SVD, cross, norms; einsum."""
+    def well_conditioned(rng, *shape):
+        return np.asarray(randn(rng, *shape) + 3 * np.eye(shape[-1]), FLOAT32)
+
+    def spd(rng, *shape):
+        a = randn(rng, *shape)
+        return np.asarray(a @ np.swapaxes(a, -1, -2) + shape[-1] * np.eye(shape[-1]), FLOAT32)
+
+    def square_samples(rng):
+        return [Sample((well_conditioned(rng, 3, 3),)),
+                Sample((well_conditioned(rng, 2, 4, 4),), desc="batched"),
+                Sample((well_conditioned(rng, 1, 1),), desc="1x1"),
+                Sample((np.zeros((0, 1, 1), FLOAT32),), desc="empty batch")]
+
+    square_errors = [
+        err((np.ones((2, 3)),), RuntimeError, "linalg.{0}: A must be batches of square "
+            "matrices, but they are 2 by 3 matrices"),
+        err((np.ones(3),), RuntimeError, "linalg.{0}: The input tensor A must have at least 2 "
+            "dimensions."),
+        err((np.ones((2, 2), np.int64),), RuntimeError, "linalg.{0}: Expected a floating point "
+            "or complex tensor as input. Got Long"),
+    ]
+
+    def errors_for(name):
+        return [err(e.sample.args, e.error, e.message.format(name)) for e in square_errors]
+
+    def gauge_free_svd(lib, a):
+        # Singular vectors are defined up to sign: their squares and the values are not.
+        u, s, vh = lib.linalg.svd(a, full_matrices=False)
+        return u * u, s, vh * vh
+
+    def distinct_singular_values(rng, *shape):
+        u, _, vh = np.linalg.svd(randn(rng, *shape).astype(np.float64), full_matrices=False)
+        k = min(shape[-2:])
+        return np.asarray((u * (np.arange(k, 0, -1) + 0.5)) @ vh, FLOAT32)
+
+    rows = [
+        OpInfo("linalg.inv", lambda lib, a: lib.linalg.inv(a), square_samples,
+               # (LinAlgError's cases, whose types differ by name, are in test_more_ops.py.)
+               keywords=("linalg.inv", "A"), error_inputs=errors_for("inv"), atol=1e-5,
+               rtol=1e-4),
+        OpInfo("inverse", lambda lib, a: lib.inverse(a), square_samples, method="inverse",
+               atol=1e-5, rtol=1e-4),
+        OpInfo("linalg.det", lambda lib, a: lib.linalg.det(a), square_samples,
+               keywords=("linalg.det", "A"), error_inputs=errors_for("det"), atol=1e-4,
+               rtol=1e-4),
+        OpInfo("det", lambda lib, a: lib.det(a), square_samples, method="det", atol=1e-4,
+               rtol=1e-4),
+        OpInfo("linalg.slogdet", lambda lib, a: tuple(lib.linalg.slogdet(a)),
+               lambda rng: [Sample((well_conditioned(rng, 3, 3) * -1,)),
+                            Sample((well_conditioned(rng, 2, 4, 4),), desc="batched")],
+               error_inputs=errors_for("slogdet"), atol=1e-5, rtol=1e-4),
+        OpInfo("linalg.solve", lambda lib, a, b, **kw: lib.linalg.solve(a, b, **kw),
+               lambda rng: [Sample((well_conditioned(rng, 3, 3), randn(rng, 3, 2))),
+                            Sample((well_conditioned(rng, 3, 3), randn(rng, 3)), desc="vector"),
+                            Sample((well_conditioned(rng, 2, 3, 3), randn(rng, 2, 3)),
+                                   desc="batch of vectors"),
+                            Sample((well_conditioned(rng, 2, 3, 3), randn(rng, 3, 4)),
+                                   desc="broadcast B"),
+                            Sample((well_conditioned(rng, 3, 3), randn(rng, 2, 3)),
+                                   {"left": False}, desc="left=False")],
+               keywords=("linalg.solve", "A", "B"), atol=1e-5, rtol=1e-4,
+               error_inputs=[err((np.eye(2), np.ones(3)), RuntimeError,
+                                 "linalg.solve: Incompatible shapes of A and B for the equation "
+                                 "AX = B (2x2 and 3x1)")]),
+        # Symmetrized first: the factorization reads one triangle, the gradient is symmetric.
+        OpInfo("linalg.cholesky",
+               lambda lib, a, **kw: lib.linalg.cholesky((a + a.mT) / 2, **kw),
+               lambda rng: [Sample((spd(rng, 3, 3),)), Sample((spd(rng, 2, 4, 4),),
+                                                              desc="batched"),
+                            Sample((spd(rng, 3, 3),), {"upper": True}, desc="upper")],
+               atol=1e-5, rtol=1e-4),
+        OpInfo("linalg.svd", gauge_free_svd,
+               lambda rng: [Sample((distinct_singular_values(rng, 3, 3),)),
+                            Sample((distinct_singular_values(rng, 4, 2),), desc="tall"),
+                            Sample((distinct_singular_values(rng, 2, 2, 3),),
+                                   desc="wide, batched")],
+               check_grad_fn_name=False, atol=1e-5, rtol=1e-4, grad_atol=1e-4, grad_rtol=1e-3),
+        OpInfo("linalg.svd_values", lambda lib, a: lib.linalg.svd(a).S,
+               lambda rng: [Sample((distinct_singular_values(rng, 3, 4),))], atol=1e-5,
+               rtol=1e-4),
+        OpInfo("linalg.svdvals", lambda lib, a: lib.linalg.svdvals(a),
+               lambda rng: [Sample((distinct_singular_values(rng, 3, 3),)),
+                            Sample((distinct_singular_values(rng, 2, 4, 3),), desc="batched")],
+               keywords=("linalg.svdvals", "A"), atol=1e-5, rtol=1e-4),
+        OpInfo("linalg.cross", lambda lib, a, b, **kw: lib.linalg.cross(a, b, **kw),
+               lambda rng: [Sample((randn(rng, 3), randn(rng, 3))),
+                            Sample((randn(rng, 2, 3), randn(rng, 1, 3)), desc="broadcast"),
+                            Sample((randn(rng, 3, 2), randn(rng, 3, 2)), {"dim": 0},
+                                   desc="dim 0")],
+               keywords=("linalg.cross", "input", "other"),
+               error_inputs=[err((np.ones(2), np.ones(2)), RuntimeError,
+                                 "linalg.cross: inputs dimension -1 must have length 3. Got 2 "
+                                 "and 2")]),
+        OpInfo("cross", lambda lib, a, b: lib.cross(a, b, dim=1),
+               lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 2, 3)))], method="cross"),
+    ]
+    norm_orders = ("fro", "nuc", 2, -2, 1, -1, float("inf"), -float("inf"))
+    for order in norm_orders:
+        rows.append(OpInfo(f"linalg.matrix_norm[{order}]",
+                           lambda lib, a, _o=order, **kw: lib.linalg.matrix_norm(a, _o, **kw),
+                           lambda rng: [Sample((distinct(rng, 3, 4),)),
+                                        Sample((distinct(rng, 2, 3, 3),), {"keepdim": True},
+                                               desc="batched, keepdim"),
+                                        Sample((distinct(rng, 3, 2, 2),), {"dim": (0, 2)},
+                                               desc="dim (0, 2)")],
+                           atol=1e-5, rtol=1e-4))
+    rows += [
+        OpInfo("linalg.matrix_norm_errors", lambda lib, a, *o: lib.linalg.matrix_norm(a, *o),
+               lambda rng: [Sample((randn(rng, 2, 2),))],
+               error_inputs=[err((np.ones(3),), RuntimeError, "linalg.matrix_norm: The input "
+                                 "tensor A must have at least 2 dimensions."),
+                             err((np.ones((2, 2)), 3), RuntimeError,
+                                 "linalg.matrix_norm: Order 3 not supported.")]),
+        OpInfo("linalg.vector_norm", lambda lib, a, *o, **kw: lib.linalg.vector_norm(a, *o, **kw),
+               lambda rng: [Sample((randn(rng, 3, 4),)), Sample((randn(rng, 3, 4), 1),
+                                                               {"dim": 1}, desc="ord 1, dim"),
+                            Sample((distinct(rng, 3, 4), float("inf")), {"dim": (0, 1)},
+                                   desc="inf"),
+                            Sample((randn(rng, 4), 3.0), {"keepdim": True}, desc="ord 3"),
+                            Sample((np.asarray(randn(rng)),), desc="0-d")],
+               keywords=("linalg.vector_norm", "x", "ord"),
+               error_inputs=[err((np.array([1, 2]),), RuntimeError, "linalg.vector_norm: "
+                                 "Expected a floating point or complex tensor as input. Got "
+                                 "Long")]),
+        OpInfo("linalg.norm", lambda lib, a, *o, **kw: lib.linalg.norm(a, *o, **kw),
+               lambda rng: [Sample((randn(rng, 3, 4),)), Sample((distinct(rng, 3, 4), 2),
+                                                               desc="ord 2 matrix"),
+                            Sample((randn(rng, 4), 1), desc="ord 1 vector"),
+                            Sample((randn(rng, 2, 3, 4),), {"dim": 1}, desc="dim"),
+                            Sample((randn(rng, 2, 3, 4), "fro"), {"dim": (1, 2)},
+                                   desc="two dims")],
+               error_inputs=[err((np.ones((2, 2, 2)), "fro"), RuntimeError,
+                                 "linalg.norm: If dim is not specified but ord is, the input "
+                                 "must be 1D or 2D. Got 3D.")]),
+        OpInfo("linalg.matmul", lambda lib, a, b: lib.linalg.matmul(a, b),
+               lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 3, 4)))]),
+    ]
+    einsum_cases = [
+        ("ij,jk->ik", ((2, 3), (3, 4))), ("i,i->", ((3,), (3,))), ("i,j->ij", ((2,), (3,))),
+        ("bij,bjk->bik", ((2, 3, 4), (2, 4, 2))), ("ii->i", ((3, 3),)), ("ii", ((3, 3),)),
+        ("ij->ji", ((2, 3),)), ("ij->", ((2, 3),)), ("...ij,...jk", ((2, 2, 3), (3, 4))),
+        ("b h i d, b h j d -> b h i j", ((1, 2, 3, 4), (1, 2, 5, 4))),
+        ("ij,jk,kl->il", ((2, 3), (3, 4), (4, 2))), ("iij->ij", ((2, 2, 3),)),
+        ("ij,ij->i", ((0, 1), (0, 1))), ("i,->i", ((3,), ())),
+    ]
+    rows += [
+        OpInfo("einsum", lambda lib, eq, *ops: lib.einsum(eq, *ops),
+               lambda rng: [Sample((eq,) + tuple(randn(rng, *s) for s in shapes), desc=eq)
+                            for eq, shapes in einsum_cases],
+               check_grad_fn_name=False, atol=1e-5, rtol=1e-4,
+               error_inputs=[err(("ij,jk", np.ones((2, 3))), RuntimeError,
+                                 "einsum(): fewer operands were provided than specified in the "
+                                 "equation"),
+                             err(("ijk", np.ones((2, 3))), RuntimeError,
+                                 "einsum(): the number of subscripts in the equation (3) does "
+                                 "not match the number of dimensions (2) for operand 0 and no "
+                                 "ellipsis was given")]),
+        OpInfo("einsum_list", lambda lib, eq, a, b: lib.einsum(eq, [a, b]),
+               lambda rng: [Sample(("ij,j", randn(rng, 2, 3), randn(rng, 3)))],
+               check_grad_fn_name=False),
+    ]
+    return rows
+
+
+def _more_shape_rows():
+    """diag, diagonal, trace, outer, tile, repeat_interleave, meshgrid, diff, addcmul,
+    addcdiv."""
+    return [
+        OpInfo("diagonal", lambda lib, a, *args: lib.diagonal(a, *args),
+               lambda rng: [Sample((randn(rng, 3, 4),)), Sample((randn(rng, 3, 4), 1), desc="+1"),
+                            Sample((randn(rng, 4, 3), -2), desc="-2"),
+                            Sample((randn(rng, 2, 3, 4), -1, 2, 0), desc="3-d, dims 2, 0"),
+                            Sample((randn(rng, 2, 2), 5), desc="past the end")],
+               method="diagonal", keywords=("diagonal", "input", "offset", "dim1", "dim2"),
+               error_inputs=[err((np.ones((2, 2)), 0, 1, 1), RuntimeError,
+                                 "diagonal dimensions cannot be identical 1, 1")]),
+        OpInfo("diagonal_write", lambda lib, a: (lambda h: (h.diagonal().mul_(2), h))(a * 1)[1],
+               lambda rng: [Sample((randn(rng, 3, 3),))]),
+        OpInfo("diag", lambda lib, a, *args: lib.diag(a, *args),
+               lambda rng: [Sample((randn(rng, 3),)), Sample((randn(rng, 3), 1), desc="vector, +1"),
+                            Sample((randn(rng, 3), -2), desc="vector, -2"),
+                            Sample((randn(rng, 3, 4),), desc="matrix"),
+                            Sample((randn(rng, 3, 4), 1), desc="matrix, +1"),
+                            Sample((np.array([1, 2]),), desc="int64")],
+               method="diag", keywords=("diag", "input", "diagonal"),
+               error_inputs=[err((np.ones((2, 2, 2)),), RuntimeError,
+                                 "diag(): Supports 1D or 2D tensors. Got 3D")]),
+        OpInfo("trace", lambda lib, a: lib.trace(a),
+               lambda rng: [Sample((randn(rng, 3, 3),)), Sample((randn(rng, 2, 4),), desc="2x4")],
+               method="trace", keywords=("trace", "input"),
+               error_inputs=[err((np.ones(3),), RuntimeError,
+                                 "trace: expected a matrix, but got tensor with dim 1")]),
+        OpInfo("outer", lambda lib, a, b: lib.outer(a, b),
+               lambda rng: [Sample((randn(rng, 3), randn(rng, 4))),
+                            Sample((np.array([1, 2]), np.array([3, 4])), desc="int64"),
+                            Sample((randn(rng, 0), randn(rng, 2)), desc="empty")],
+               method="outer", keywords=("outer", "input", "vec2"),
+               error_inputs=[err((np.ones((2, 2)), np.ones(2)), RuntimeError,
+                                 "outer: Expected 1-D argument self, but got 2-D")]),
+        OpInfo("tile", lambda lib, a, d: lib.tile(a, d),
+               lambda rng: [Sample((randn(rng, 2, 3), (2, 1))), Sample((randn(rng, 3), (2, 2)),
+                                                                      desc="more dims"),
+                            Sample((randn(rng, 2, 3), (2,)), desc="fewer dims"),
+                            Sample((np.asarray(randn(rng)), (3,)), desc="0-d")],
+               method="tile", keywords=("tile", "input", "dims")),
+        OpInfo("repeat_interleave", lambda lib, a, r, *d: lib.repeat_interleave(a, r, *d),
+               lambda rng: [Sample((randn(rng, 2, 3), 2)), Sample((randn(rng, 2, 3), 2, 1),
+                                                                  desc="dim 1"),
+                            Sample((randn(rng, 2, 3), np.array([1, 3]), 0), desc="counts"),
+                            Sample((np.array([1, 2]), 3), desc="int64")],
+               method="repeat_interleave", check_grad_fn_name=False,
+               error_inputs=[err((np.ones(3), np.array([1, 2]), 0), RuntimeError,
+                                 "repeats must have the same size as input along dim, but got "
+                                 "repeats.size(0) = 2 and input.size(0) = 3")]),
+        OpInfo("repeat_interleave_counts", lambda lib, c: lib.repeat_interleave(c),
+               lambda rng: [Sample((np.array([2, 0, 1]),))], differentiable=False),
+        OpInfo("meshgrid", lambda lib, *ts, **kw: lib.meshgrid(*ts, **kw),
+               lambda rng: [Sample((randn(rng, 2), randn(rng, 3)), {"indexing": "ij"}),
+                            Sample((randn(rng, 2), randn(rng, 3), randn(rng, 4)),
+                                   {"indexing": "xy"}, desc="xy, three"),
+                            Sample((randn(rng, 2),), {"indexing": "xy"}, desc="one")],
+               error_inputs=[err((np.ones(2),), RuntimeError, 'ember.meshgrid: indexing must '
+                                 'be one of "xy" or "ij", but received: ab',
+                                 {"indexing": "ab"})]),
+        OpInfo("diff", lambda lib, a, *args, **kw: lib.diff(a, *args, **kw),
+               lambda rng: [Sample((randn(rng, 5),)), Sample((randn(rng, 3, 4), 2, 0),
+                                                            desc="n=2, dim 0"),
+                            Sample((randn(rng, 3, 4),), {"prepend": randn(rng, 3, 1),
+                                                         "append": randn(rng, 3, 2)},
+                                   desc="prepend, append"),
+                            Sample((np.array([True, False, False]),), desc="bool"),
+                            Sample((np.array([1, 4, 9]),), desc="int64")],
+               method="diff", check_grad_fn_name=False),
+        OpInfo("addcmul", lambda lib, a, b, c, **kw: lib.addcmul(a, b, c, **kw),
+               lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 2, 3), randn(rng, 2, 3))),
+                            Sample((randn(rng, 3), randn(rng, 2, 1), randn(rng, 3)),
+                                   {"value": 0.5}, desc="broadcast, value")],
+               method="addcmul", inplace="addcmul_",
+               keywords=("addcmul", "input", "tensor1", "tensor2")),
+        OpInfo("addcdiv", lambda lib, a, b, c, **kw: lib.addcdiv(a, b, c, **kw),
+               lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 2, 3), positive(rng, 2, 3))),
+                            Sample((randn(rng, 3), randn(rng, 2, 1), positive(rng, 3)),
+                                   {"value": -2}, desc="broadcast, value")],
+               method="addcdiv", inplace="addcdiv_",
+               keywords=("addcdiv", "input", "tensor1", "tensor2"),
+               error_inputs=[err((np.ones(2), np.array([1, 2]), np.array([1, 2])), RuntimeError,
+                                 "Integer division with addcdiv is no longer supported, and in a "
+                                 "future  release addcdiv will perform a true division of tensor1"
+                                 " and tensor2. The historic addcdiv behavior can be implemented "
+                                 "as (input + value * ember.trunc(tensor1 / "
+                                 "tensor2)).to(input.dtype) for integer inputs and as (input + "
+                                 "value * tensor1 / tensor2) for float inputs. The future addcdiv"
+                                 " behavior is just the latter implementation: (input + value * "
+                                 "tensor1 / tensor2), for all dtypes.")]),
+    ]
+
+
+def _more_reduction_rows():
+    """std_mean, var_mean, count_nonzero, median, kthvalue, bincount, histc, searchsorted,
+    bucketize, isin, nonzero."""
+    nan_rows = np.array([[3.0, 1.0, 2.0, 0.5], [np.nan, 0.0, 1.0, np.nan]], FLOAT32)
+    return [
+        OpInfo("std_mean", lambda lib, a, *d, **kw: lib.std_mean(a, *d, **kw),
+               lambda rng: reduction_samples(rng)[:3] + [
+                   Sample((randn(rng, 3, 4), 1), {"correction": 0}, desc="correction 0")],
+               keywords=("std_mean", "input", "dim")),
+        OpInfo("var_mean", lambda lib, a, *d, **kw: lib.var_mean(a, *d, **kw),
+               lambda rng: reduction_samples(rng)[:3] + [
+                   Sample((randn(rng, 3, 4), (0, 1)), {"keepdim": True}, desc="all, keepdim")],
+               keywords=("var_mean", "input", "dim")),
+        OpInfo("count_nonzero", lambda lib, a, *d: lib.count_nonzero(a, *d),
+               lambda rng: [Sample((np.array([[0, 1], [2, 3]]),)),
+                            Sample((np.array([[0.0, 1.5], [0.0, 3.0]], FLOAT32), 0), desc="dim"),
+                            Sample((np.array([[True, False]]), (0, 1)), desc="bool, dims"),
+                            Sample((np.zeros(0),), desc="empty")],
+               differentiable=False, method="count_nonzero",
+               keywords=("count_nonzero", "input", "dim")),
+        OpInfo("median", lambda lib, a: lib.median(a),
+               lambda rng: [Sample((distinct(rng, 3, 4),)), Sample((distinct(rng, 4),),
+                                                                   desc="even count"),
+                            Sample((np.array([1.0, 2.0, 2.0, 3.0], FLOAT32),),
+                                   desc="ties share the gradient"),
+                            Sample((np.asarray(randn(rng)),), desc="0-d"),
+                            Sample((nan_rows,), desc="NaN")],
+               method="median", gradcheck=False),
+        OpInfo("median_dim", lambda lib, a, d, **kw: tuple(lib.median(a, d, **kw)),
+               lambda rng: [Sample((distinct(rng, 3, 4), 1)), Sample((distinct(rng, 3, 4), 0),
+                                                                     {"keepdim": True},
+                                                                     desc="keepdim"),
+                            Sample((np.array([3, 1, 2]), 0), desc="int64")],
+               error_inputs=[err((np.zeros((0, 2)), 0), IndexError,
+                                 "median(): Expected reduction dim 0 to have non-zero size.")]),
+        OpInfo("kthvalue", lambda lib, a, k, *d, **kw: tuple(lib.kthvalue(a, k, *d, **kw)),
+               lambda rng: [Sample((distinct(rng, 3, 4), 2)), Sample((distinct(rng, 3, 4), 3, 0),
+                                                                     desc="dim 0"),
+                            Sample((np.asarray(randn(rng)), 1), desc="0-d")],
+               keywords=("kthvalue", "input", "k", "dim"),
+               error_inputs=[err((np.ones(3), 4), RuntimeError,
+                                 "kthvalue(): selected number k out of range for dimension 0")]),
+        # NaN: the median is NaN, at the first NaN; kthvalue sorts NaN last.
+        OpInfo("median_kthvalue_nan", lambda lib, a: (tuple(lib.median(a, 1)),
+                                                      tuple(lib.kthvalue(a, 4, 1, True))),
+               lambda rng: [Sample((nan_rows,))], gradcheck=False),
+        OpInfo("bincount", lambda lib, a, *args: lib.bincount(a, *args),
+               lambda rng: [Sample((np.array([0, 2, 2, 5]),)),
+                            Sample((np.array([0, 1, 1]), np.array([0.5, 1.0, 2.0], FLOAT32)),
+                                   desc="weights"),
+                            Sample((np.array([1]), None, 4), desc="minlength"),
+                            Sample((np.zeros(0, np.int64),), desc="empty")],
+               differentiable=False,
+               error_inputs=[err((np.array([-1]),), RuntimeError,
+                                 "bincount only supports 1-d non-negative integral inputs."),
+                             err((np.array([1.0]),), NotImplementedError,
+                                 "\"bincount_cpu\" not implemented for 'Double'")]),
+        OpInfo("histc", lambda lib, a, **kw: lib.histc(a, **kw),
+               lambda rng: [Sample((randn(rng, 20),)), Sample((randn(rng, 20),),
+                                                              {"bins": 4, "min": -1, "max": 1},
+                                                              desc="range"),
+                            Sample((np.array([2.0, 2.0], FLOAT32),), {"bins": 4},
+                                   desc="one value")],
+               differentiable=False,
+               error_inputs=[err((np.array([1, 2]),), NotImplementedError,
+                                 "\"histogram_cpu\" not implemented for 'Long'"),
+                             err((np.ones(2),), RuntimeError,
+                                 "ember.histc: max must be larger than min",
+                                 {"min": 3, "max": 1})]),
+        OpInfo("searchsorted", lambda lib, s, v, **kw: lib.searchsorted(s, v, **kw),
+               lambda rng: [Sample((np.array([1, 3, 5]), np.array([3, 6, 0]))),
+                            Sample((np.array([1.0, 3.0, 5.0]), np.array([[3.0], [5.0]])),
+                                   {"right": True}, desc="right"),
+                            Sample((np.array([[1, 3], [2, 4]]), np.array([[3], [3]])),
+                                   {"side": "right"}, desc="rows"),
+                            Sample((np.array([1, 3, 5]), 3), desc="number"),
+                            Sample((np.array([1, 3]), np.array([2])), {"out_int32": True},
+                                   desc="int32")],
+               differentiable=False),
+        OpInfo("bucketize", lambda lib, a, b, **kw: lib.bucketize(a, b, **kw),
+               lambda rng: [Sample((np.array([3, 6, 0]), np.array([1, 3, 5]))),
+                            Sample((randn(rng, 2, 3), np.array([-1.0, 0.0, 1.0], FLOAT32)),
+                                   {"right": True}, desc="2-d, right")],
+               differentiable=False, keywords=("bucketize", "input", "boundaries")),
+        OpInfo("isin", lambda lib, a, b, **kw: lib.isin(a, b, **kw),
+               lambda rng: [Sample((np.array([1, 2, 3]), np.array([2, 5]))),
+                            Sample((np.array([[1, 2], [3, 4]]), 2), desc="number"),
+                            Sample((np.array([1.0, 2.0], FLOAT32), np.array([2.0], FLOAT32)),
+                                   {"invert": True}, desc="invert")],
+               differentiable=False),
+        OpInfo("nonzero", lambda lib, a, **kw: lib.nonzero(a, **kw),
+               lambda rng: [Sample((np.array([[0, 1], [1, 1]]),)),
+                            Sample((np.array([[0.0, 1.5], [0.0, 0.0]], FLOAT32),),
+                                   {"as_tuple": True}, desc="as_tuple"),
+                            Sample((np.array(3),), desc="0-d"),
+                            Sample((np.array(3),), {"as_tuple": True}, desc="0-d, as_tuple"),
+                            Sample((np.zeros((0, 1)),), desc="empty")],
+               differentiable=False, method="nonzero", keywords=("nonzero", "input")),
+    ]
+
+
+def _more_view_rows():
+    """masked_scatter, masked_select, select, take_along_dim, movedim, swapaxes."""
+    mask = np.array([[True, False, True], [False, True, False]])
+    return [
+        OpInfo("masked_scatter", lambda lib, a, m, s: lib.masked_scatter(a, m, s),
+               lambda rng: [Sample((randn(rng, 2, 3), mask, randn(rng, 5))),
+                            Sample((randn(rng, 2, 3), mask[0], randn(rng, 2, 3)),
+                                   desc="broadcast mask"),
+                            Sample((np.arange(4), np.array([True, False, False, True]),
+                                    np.array([7, 8])), desc="int64")],
+               method="masked_scatter", inplace="masked_scatter_",
+               error_inputs=[err((np.ones((2, 3)), mask, np.ones(2)), RuntimeError,
+                                 "Number of elements of source < number of ones in mask"),
+                             err((np.ones((2, 3)), mask.astype(np.float32), np.ones(5)),
+                                 RuntimeError, "masked_scatter_ only supports boolean masks, "
+                                 "but got mask with dtype Float")]),
+        OpInfo("masked_select", lambda lib, a, m: lib.masked_select(a, m),
+               lambda rng: [Sample((randn(rng, 2, 3), mask)),
+                            Sample((randn(rng, 2, 3), mask[0]), desc="broadcast mask"),
+                            Sample((randn(rng, 3), mask), desc="broadcast input"),
+                            Sample((randn(rng, 2, 3), np.zeros((2, 3), bool)), desc="none")],
+               method="masked_select", keywords=("masked_select", "input", "mask"),
+               error_inputs=[err((np.ones(2), np.ones(2)), RuntimeError,
+                                 "masked_select: expected BoolTensor for mask")]),
+        OpInfo("select", lambda lib, a, d, i: lib.select(a, d, i),
+               lambda rng: [Sample((randn(rng, 2, 3), 1, -1)), Sample((randn(rng, 2, 3), 0, 1),
+                                                                     desc="dim 0")],
+               method="select", keywords=("select", "input", "dim", "index")),
+        OpInfo("take_along_dim", lambda lib, a, i, *d: lib.take_along_dim(a, i, *d),
+               lambda rng: [Sample((randn(rng, 3, 4), np.array([[0], [3], [1]]), 1)),
+                            Sample((randn(rng, 3, 4), np.array([[2, 0, 1, 1]]), 0),
+                                   desc="broadcast index"),
+                            Sample((randn(rng, 3, 4), np.array([5, 0])), desc="flattened")],
+               method="take_along_dim", check_grad_fn_name=False),
+        OpInfo("movedim", lambda lib, a, s, d: lib.movedim(a, s, d),
+               lambda rng: [Sample((randn(rng, 2, 3, 4), 0, -1)),
+                            Sample((randn(rng, 2, 3, 4), (0, 1), (2, 0)), desc="two")],
+               method="movedim", keywords=("movedim", "input", "source", "destination")),
+        OpInfo("moveaxis", lambda lib, a: lib.moveaxis(a, 1, 0), unary(((2, 3),)),
+               method=None),
+        OpInfo("swapaxes", lambda lib, a: lib.swapaxes(a, 0, -1), unary(((2, 3, 4),))),
+        OpInfo("swapdims_method", lambda lib, a: a.swapdims(0, 1), unary(((2, 3),))),
+    ]
+
+
+def _more_misc_rows():
+    """deg2rad, rad2deg, nan_to_num, baddbmm, addmv, stacking helpers, in-place comparisons
+    and scans, fill_diagonal_."""
+    special = np.array([np.nan, np.inf, -np.inf, 1.5, -2.0], FLOAT32)
+    return [
+        OpInfo("deg2rad", lambda lib, a: lib.deg2rad(a), unary(_EDGE_SHAPES), method="deg2rad",
+               inplace="deg2rad_", keywords=("deg2rad", "input")),
+        OpInfo("rad2deg", lambda lib, a: lib.rad2deg(a), unary(), method="rad2deg",
+               inplace="rad2deg_"),
+        OpInfo("nan_to_num", lambda lib, a, *args, **kw: lib.nan_to_num(a, *args, **kw),
+               lambda rng: [Sample((special,)), Sample((special, 1.0, 100.0, -100.0),
+                                                       desc="values"),
+                            Sample((randn(rng, 2, 3),), desc="finite"),
+                            Sample((np.array([1, 2]),), desc="int64")],
+               method="nan_to_num", inplace="nan_to_num_",
+               keywords=("nan_to_num", "input", "nan", "posinf", "neginf"),
+               gradcheck=False),
+        OpInfo("baddbmm", lambda lib, a, b, c, **kw: lib.baddbmm(a, b, c, **kw),
+               lambda rng: [Sample((randn(rng, 2, 3, 2), randn(rng, 2, 3, 4), randn(rng, 2, 4, 2))),
+                            Sample((randn(rng, 2), randn(rng, 2, 3, 4), randn(rng, 2, 4, 2)),
+                                   {"beta": 0.5, "alpha": 2.0}, desc="broadcast, beta, alpha"),
+                            Sample((np.full((1, 1, 1), np.nan, FLOAT32), randn(rng, 1, 2, 2),
+                                    randn(rng, 1, 2, 2)), {"beta": 0}, desc="beta 0 ignores NaN",
+                                   grad=(1, 2))],
+               method="baddbmm", inplace="baddbmm_",
+               keywords=("baddbmm", "input", "batch1", "batch2"),
+               error_inputs=[err((np.ones((2, 2)), np.ones((2, 2)), np.ones((1, 2, 2))),
+                                 RuntimeError, "batch1 must be a 3D tensor"),
+                             err((np.ones((2, 2)), np.ones((1, 2, 3)), np.ones((1, 2, 2))),
+                                 RuntimeError, "Expected size for first two dimensions of batch2 "
+                                 "tensor to be: [1, 3] but got: [1, 2].")]),
+        OpInfo("addmv", lambda lib, a, m, v, **kw: lib.addmv(a, m, v, **kw),
+               lambda rng: [Sample((randn(rng, 2), randn(rng, 2, 3), randn(rng, 3))),
+                            Sample((np.asarray(randn(rng)), randn(rng, 2, 3), randn(rng, 3)),
+                                   {"beta": 2, "alpha": -1}, desc="0-d input, beta, alpha")],
+               method="addmv", inplace="addmv_", keywords=("addmv", "input", "mat", "vec"),
+               error_inputs=[err((np.ones(2), np.ones((2, 3)), np.ones(2)), RuntimeError,
+                                 "size mismatch, got input (2), mat (2x3), vec (2)")]),
+        OpInfo("stacking", lambda lib, a, b: (lib.hstack([a, b]), lib.vstack([a, b]),
+                                              lib.dstack([a, b]), lib.column_stack([a, b])),
+               lambda rng: [Sample((randn(rng, 3), randn(rng, 3)), desc="vectors"),
+                            Sample((randn(rng, 2, 3), randn(rng, 2, 3)), desc="matrices")],
+               check_grad_fn_name=False),
+        OpInfo("atleast", lambda lib, a: (lib.atleast_1d(a), lib.atleast_2d(a), lib.atleast_3d(a)),
+               unary(((), (3,), (2, 3), (2, 3, 4))), check_grad_fn_name=False),
+        OpInfo("broadcasting", lambda lib, a, b: lib.broadcast_tensors(a, b)
+               + (lib.broadcast_to(a, (2, 3, 3)), lib.ravel(b), lib.fliplr(b), lib.flipud(a)),
+               lambda rng: [Sample((randn(rng, 3, 1), randn(rng, 2, 1, 3)))]),
+        OpInfo("argwhere", lambda lib, a: lib.argwhere(a),
+               lambda rng: [Sample((np.array([[0, 1], [2, 0]]),))], differentiable=False,
+               method="argwhere"),
+        OpInfo("comparison_inplace", lambda lib, a, b: tuple(
+            getattr(a.clone(), name)(b) for name in ("eq_", "ne_", "lt_", "le_", "gt_", "ge_")),
+               lambda rng: [Sample((np.array([1.0, 2.0, 3.0], FLOAT32), 2.0)),
+                            Sample((np.array([1, 2, 3]), np.array([3, 2, 1])), desc="int64")],
+               differentiable=False),
+        OpInfo("cumsum_", lambda lib, a: (a * 1).cumsum_(1), unary(((2, 3),)), inplace=None),
+        OpInfo("cumprod_", lambda lib, a: (a * 1).cumprod_(0), unary(((2, 3),), make=positive)),
+        OpInfo("fill_diagonal_", lambda lib, a, v, *w: (a * 1).fill_diagonal_(v, *w),
+               lambda rng: [Sample((randn(rng, 3, 3), 2.0)), Sample((randn(rng, 5, 2), 0.0, True),
+                                                                   desc="tall, wrap"),
+                            Sample((randn(rng, 5, 2), 0.0), desc="tall"),
+                            Sample((randn(rng, 2, 2, 2), -1.0), desc="3-d")],
+               check_grad_fn_name=False),
+    ]
+
+
+def _more_scan_rows():
+    """cummax, cummin, logcumsumexp."""
+    def scan_samples(rng):
+        return [Sample((distinct(rng, 3, 4), 1)), Sample((distinct(rng, 3, 4), 0), desc="dim 0"),
+                Sample((np.array([1.0, 3.0, 3.0, 2.0], FLOAT32), 0), desc="ties"),
+                Sample((np.asarray(randn(rng)), 0), desc="0-d"),
+                Sample((np.array([4, 1, 5, 2]), -1), desc="int64"),
+                Sample((np.zeros((1, 0), FLOAT32), 1), desc="empty")]
+    rows = [OpInfo(name, lambda lib, a, d, _n=name: tuple(getattr(lib, _n)(a, d)), scan_samples,
+                   method=name, keywords=(name, "input", "dim"), gradcheck=False)
+            for name in ("cummax", "cummin")]
+    rows += [
+        OpInfo("cummax_nan", lambda lib, a: tuple(lib.cummax(a, 0)) + tuple(lib.cummin(a, 0)),
+               lambda rng: [Sample((np.array([1.0, 3.0, 2.0, np.nan, 5.0], FLOAT32),))],
+               gradcheck=False),
+        OpInfo("logcumsumexp", lambda lib, a, d: lib.logcumsumexp(a, d),
+               lambda rng: [Sample((randn(rng, 3, 4), 1)), Sample((randn(rng, 3, 4), 0),
+                                                                 desc="dim 0"),
+                            Sample((np.array([0.0, 0.0, 1000.0, -1000.0], FLOAT32), 0),
+                                   desc="large"),
+                            Sample((np.asarray(randn(rng)), 0), desc="0-d")],
+               method="logcumsumexp", keywords=("logcumsumexp", "input", "dim")),
+    ]
+    return rows
+
+
+def _more_nan_rows():
+    """logit, xlogy, nansum, nanmean, aminmax (tril_indices and triu_indices, factories, are
+    in test_more_ops.py)."""
+    with_nan = np.array([[1.0, np.nan, 2.0], [np.nan, np.nan, 3.0]], FLOAT32)
+    return [
+        OpInfo("logit", lambda lib, a, *e: lib.logit(a, *e),
+               lambda rng: [Sample((probabilities(rng, 2, 3),)),
+                            Sample((np.array([0.01, 0.5, 0.99, 0.3], FLOAT32), 0.1),
+                                   desc="eps clamps"),
+                            Sample((np.array([0.0, 1.0, 2.0], FLOAT32),), desc="edges")],
+               method="logit", inplace="logit_", keywords=("logit", "input", "eps"),
+               gradcheck=False),
+        OpInfo("logit_smooth", lambda lib, a: lib.logit(a), unary(make=probabilities)),
+        OpInfo("xlogy", lambda lib, a, b: lib.xlogy(a, b),
+               lambda rng: [Sample((randn(rng, 2, 3), positive(rng, 2, 3))),
+                            Sample((randn(rng, 3), positive(rng, 2, 3)), desc="broadcast"),
+                            Sample((np.array([0.0, 1.0, 2.0], FLOAT32),
+                                    np.array([0.0, 2.0, np.nan], FLOAT32)), desc="zeros, NaN",
+                                   grad=(1,))],
+               method="xlogy", inplace="xlogy_", keywords=("xlogy", "input", "other"),
+               gradcheck=False),
+        OpInfo("xlogy_numbers", lambda lib, a, b: lib.xlogy(a, b),
+               lambda rng: [Sample((2.0, positive(rng, 3)), desc="number x"),
+                            Sample((positive(rng, 3), 3), desc="number y")]),
+        OpInfo("xlogy_smooth", lambda lib, a, b: lib.xlogy(a, b),
+               lambda rng: [Sample((positive(rng, 2, 3), positive(rng, 2, 3)))]),
+        OpInfo("nansum", lambda lib, a, *d, **kw: lib.nansum(a, *d, **kw),
+               lambda rng: [Sample((with_nan,)), Sample((with_nan, 1), desc="dim"),
+                            Sample((with_nan, 0), {"keepdim": True}, desc="keepdim"),
+                            Sample((randn(rng, 2, 3),), desc="no NaN"),
+                            Sample((np.array([1, 2]),), desc="int64")],
+               method="nansum"),
+        OpInfo("nanmean", lambda lib, a, *d, **kw: lib.nanmean(a, *d, **kw),
+               lambda rng: [Sample((with_nan,)), Sample((with_nan, 1), desc="dim"),
+                            Sample((randn(rng, 2, 3), 0), {"keepdim": True}, desc="keepdim")],
+               method="nanmean", check_grad_fn_name=False,
+               error_inputs=[err((np.array([1, 2]),), RuntimeError,
+                                 "nanmean(): expected input to have floating point or complex "
+                                 "dtype but got Long")]),
+        OpInfo("aminmax", lambda lib, a, **kw: tuple(lib.aminmax(a, **kw)),
+               lambda rng: [Sample((distinct(rng, 3, 4),)), Sample((distinct(rng, 3, 4),),
+                                                                   {"dim": 1}, desc="dim"),
+                            Sample((np.array([1.0, 1.0, 0.0], FLOAT32),), desc="ties"),
+                            Sample((np.array([[3, 1], [2, 5]]),), {"dim": 0, "keepdim": True},
+                                   desc="int64, keepdim")],
+               method="aminmax", gradcheck=False,
+               error_inputs=[err((np.zeros(0),), RuntimeError,
+                                 "aminmax(): cannot compute aminmax over an empty dimension as "
+                                 "the operation has no identity.")]),
+    ]
+
+
+def _more_decomposition_rows():
+    """linalg.eigh, eigvalsh, matrix_power; kron, cdist."""
+    def symmetric(rng, *shape):
+        a = randn(rng, *shape).astype(np.float64)
+        # Well separated eigenvalues: a rotation of 1, 2.5, 4, ...
+        q, _ = np.linalg.qr(a)
+        values = 1.0 + 1.5 * np.arange(shape[-1])
+        return np.asarray((q * values[..., None, :]) @ np.swapaxes(q, -1, -2), FLOAT32)
+
+    def gauge_free_eigh(lib, a):
+        values, vectors = lib.linalg.eigh((a + a.mT) / 2)
+        return values, vectors * vectors
+
+    return [
+        OpInfo("linalg.eigh", gauge_free_eigh,
+               lambda rng: [Sample((symmetric(rng, 3, 3),)),
+                            Sample((symmetric(rng, 2, 4, 4),), desc="batched")],
+               check_grad_fn_name=False, atol=1e-5, rtol=1e-4, grad_atol=1e-4, grad_rtol=1e-3),
+        OpInfo("linalg.eigvalsh", lambda lib, a, **kw: lib.linalg.eigvalsh((a + a.mT) / 2, **kw),
+               lambda rng: [Sample((symmetric(rng, 3, 3),)),
+                            Sample((symmetric(rng, 3, 3),), {"UPLO": "U"}, desc="upper")],
+               atol=1e-5, rtol=1e-4),
+        OpInfo("linalg.eigh_errors", lambda lib, a: lib.linalg.eigh(a).eigenvalues,
+               lambda rng: [Sample((symmetric(rng, 2, 2),))], differentiable=False,
+               error_inputs=[err((np.ones((2, 3)),), RuntimeError, "linalg.eigh: A must be "
+                                 "batches of square matrices, but they are 2 by 3 matrices")]),
+        OpInfo("linalg.qr", lambda lib, a: tuple(lib.linalg.qr(a)),
+               lambda rng: [Sample((randn(rng, 3, 3),)), Sample((randn(rng, 4, 2),), desc="tall"),
+                            Sample((randn(rng, 2, 4, 3),), desc="batched")],
+               atol=1e-5, rtol=1e-4, grad_atol=1e-4, grad_rtol=1e-3,
+               keywords=("linalg.qr", "A"),
+               error_inputs=[err((np.ones(3),), RuntimeError, "linalg.qr: The input tensor A "
+                                 "must have at least 2 dimensions.")]),
+        OpInfo("linalg.qr_complete", lambda lib, a: tuple(lib.linalg.qr(a, "complete")),
+               lambda rng: [Sample((randn(rng, 4, 2),))], differentiable=False, atol=1e-5,
+               rtol=1e-4),
+        OpInfo("linalg.matrix_power", lambda lib, a, n: lib.linalg.matrix_power(a, n),
+               lambda rng: [Sample((randn(rng, 3, 3) * 0.5, 3)),
+                            Sample((randn(rng, 2, 3, 3) * 0.5, 2), desc="batched"),
+                            Sample((randn(rng, 3, 3) * 0.5 + 2 * np.eye(3, dtype=FLOAT32), -2),
+                                   desc="negative"),
+                            Sample((randn(rng, 3, 3), 1), desc="1")],
+               check_grad_fn_name=False, atol=1e-5, rtol=1e-4),
+        OpInfo("kron", lambda lib, a, b: lib.kron(a, b),
+               lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 2, 2))),
+                            Sample((randn(rng, 3), randn(rng, 2, 2)), desc="1-d, 2-d"),
+                            Sample((np.array([1, 2]), np.array([[1], [3]])), desc="int64")],
+               method="kron", check_grad_fn_name=False),
+        OpInfo("cdist", lambda lib, a, b, *p: lib.cdist(a, b, *p),
+               lambda rng: [Sample((randn(rng, 3, 2), randn(rng, 4, 2))),
+                            Sample((randn(rng, 2, 3, 2), randn(rng, 2, 4, 2), 1.0),
+                                   desc="batched, p=1"),
+                            Sample((randn(rng, 3, 2), randn(rng, 2, 2), 3.0), desc="p=3")],
+               check_grad_fn_name=False, atol=1e-5, rtol=1e-4,
+               error_inputs=[err((np.ones((2, 3)), np.ones((2, 2))), RuntimeError,
+                                 "X1 and X2 must have the same number of columns. X1: 3 X2: 2")]),
+    ]
+
+
+def _more_order_rows():
+    """quantile, rot90, tensor_split."""
+    with_nan = np.array([[1.0, 5.0, 2.0, 8.0], [3.0, np.nan, 1.0, 0.0]], FLOAT32)
+    rows = [
+        OpInfo(f"quantile_{mode}", lambda lib, a, q, *d, _m=mode, **kw:
+               lib.quantile(a, q, *d, interpolation=_m, **kw),
+               lambda rng: [Sample((distinct(rng, 3, 4), 0.3)),
+                            Sample((distinct(rng, 3, 5), np.array([0.3, 0.55, 0.8], FLOAT32),
+                                    1),
+                                   desc="tensor q, dim"),
+                            Sample((distinct(rng, 3, 4), 0.5, 0), {"keepdim": True},
+                                   desc="keepdim"),
+                            Sample((distinct(rng, 2, 3), np.array([0.1, 0.9], FLOAT32)),
+                                   {"keepdim": True}, desc="all, keepdim")],
+               method="quantile" if mode == "linear" else None, check_grad_fn_name=False,
+               gradcheck=mode == "linear")
+        for mode in ("linear", "lower", "higher", "midpoint", "nearest")]
+    rows += [
+        OpInfo("quantile_nan", lambda lib, a, q=0.5: lib.quantile(a, q, 1),
+               lambda rng: [Sample((with_nan,)),
+                            Sample((with_nan, 1.0), desc="q=1"),
+                            Sample((with_nan, 0.0), desc="q=0")],
+               check_grad_fn_name=False, gradcheck=False,
+               xfail={"backward": F_QUANTILE_NAN, "noncontiguous": F_QUANTILE_NAN},
+               error_inputs=[err((np.ones(3),), RuntimeError,
+                                 "quantile() q must be in the range [0, 1] but got 1.5",
+                                 {"q": 1.5}),
+                             err((np.array([1, 2]),), RuntimeError,
+                                 "quantile() input tensor must be either float or double "
+                                 "dtype", {"q": 0.5})]),
+        OpInfo("rot90", lambda lib, a, *args: lib.rot90(a, *args),
+               lambda rng: [Sample((randn(rng, 2, 3),)), Sample((randn(rng, 2, 3), -1),
+                                                               desc="k=-1"),
+                            Sample((randn(rng, 2, 3, 4), 2, (2, 0)), desc="k=2, dims"),
+                            Sample((randn(rng, 2, 3), 4), desc="k=4")],
+               method="rot90", check_grad_fn_name=False,
+               error_inputs=[err((np.ones(3),), RuntimeError,
+                                 "expected total dims >= 2, but got total dims = 1")]),
+        OpInfo("tensor_split", lambda lib, a, s, *d: lib.tensor_split(a, s, *d),
+               lambda rng: [Sample((randn(rng, 7), 3)), Sample((randn(rng, 7), [1, 5]),
+                                                              desc="indices"),
+                            Sample((randn(rng, 2, 5), 2, 1), desc="dim 1"),
+                            Sample((randn(rng, 4), [3, 1, 9]), desc="unordered, past the end")],
+               method="tensor_split", check_grad_fn_name=False),
+    ]
+    return rows
+
+
+def _more_put_rows():
+    """Tensor.index_put(_) (with accumulate) and index_copy(_)."""
+    rows_index = np.array([0, 2, 0])
+    return [
+        OpInfo("index_put", lambda lib, a, i, v, *acc: a.index_put((i,), v, *acc),
+               lambda rng: [Sample((randn(rng, 3, 2), np.array([0, 2]), randn(rng, 2, 2))),
+                            Sample((randn(rng, 3, 2), rows_index, randn(rng, 3, 2), True),
+                                   desc="accumulate repeats"),
+                            Sample((randn(rng, 3, 2), rows_index, randn(rng, 2), True),
+                                   desc="accumulate, broadcast values"),
+                            Sample((np.arange(4), np.array([1, 1]), np.array(5), True),
+                                   desc="int64")]),
+        OpInfo("index_put_errors", lambda lib, a, i, v: a.index_put(i, v),
+               lambda rng: [Sample((randn(rng, 3), (np.array([1]),), randn(rng, 1)))],
+               error_inputs=[err((np.ones(3), np.array([0]), np.ones(1)), TypeError,
+                                 "index_put(): argument 'indices' (position 1) must be tuple of "
+                                 "Tensors, not Tensor")]),
+        OpInfo("index_put_", lambda lib, a, i, v, *acc: (a * 1).index_put_((i,), v, *acc),
+               lambda rng: [Sample((randn(rng, 3, 2), np.array([0, 2]), randn(rng, 2, 2))),
+                            Sample((randn(rng, 3, 2), rows_index, randn(rng, 3, 2), True),
+                                   desc="accumulate repeats")]),
+        OpInfo("index_put_pairs", lambda lib, a, i, j, v: a.index_put((i, j), v, True),
+               lambda rng: [Sample((randn(rng, 3, 4), np.array([0, 0, 2]), np.array([1, 1, 3]),
+                                    randn(rng, 3)))]),
+        OpInfo("index_copy", lambda lib, a, d, i, s: a.index_copy(d, i, s),
+               lambda rng: [Sample((randn(rng, 3, 2), 0, np.array([2, 0]), randn(rng, 2, 2))),
+                            Sample((randn(rng, 3, 4), 1, np.array([3]), randn(rng, 3, 1)),
+                                   desc="dim 1"),
+                            Sample((np.arange(3), 0, np.array([1]), np.array([9])),
+                                   desc="int64")],
+               inplace="index_copy_",
+               error_inputs=[err((np.ones((3, 2), FLOAT32), 0, np.array([2]), np.ones((1, 2))),
+                                 RuntimeError, "index_copy_(): self and source expected to have "
+                                 "the same dtype, but got (self) Float and (source) Double"),
+                             err((np.ones((3, 2)), 0, np.array([5]), np.ones((1, 2))),
+                                 IndexError, "index_copy_(): index 5 is out of bounds for "
+                                 "dimension 0 with size 3")]),
+    ]
+
+
+def _more_combination_rows():
+    """block_diag, cartesian_prod, logdet."""
+    return [
+        OpInfo("block_diag", lambda lib, *ts: lib.block_diag(*ts),
+               lambda rng: [Sample((randn(rng, 2, 3), randn(rng, 1, 2))),
+                            Sample((randn(rng, 2), np.asarray(randn(rng)), randn(rng, 2, 2)),
+                                   desc="vector, 0-d, matrix"),
+                            Sample((np.array([[1, 2]]), np.array(3)), desc="int64")],
+               check_grad_fn_name=False,
+               error_inputs=[err((np.ones((1, 1, 1)),), RuntimeError,
+                                 "ember.block_diag: Input tensors must have 2 or fewer "
+                                 "dimensions. Input 0 has 3 dimensions")]),
+        OpInfo("cartesian_prod", lambda lib, *ts: lib.cartesian_prod(*ts),
+               lambda rng: [Sample((randn(rng, 2), randn(rng, 3))),
+                            Sample((randn(rng, 2), randn(rng, 2), randn(rng, 2)), desc="three"),
+                            Sample((np.array([1, 2]), np.array([3])), desc="int64")],
+               check_grad_fn_name=False),
+        OpInfo("logdet", lambda lib, a: lib.logdet(a),
+               lambda rng: [Sample((randn(rng, 3, 3) + 3 * np.eye(3, dtype=FLOAT32),)),
+                            Sample((np.array([[2.0, 0.0], [0.0, -1.0]], FLOAT32),),
+                                   desc="negative determinant")],
+               method="logdet", check_grad_fn_name=False, gradcheck=False),
+        OpInfo("logdet_singular", lambda lib, a: lib.logdet(a),
+               lambda rng: [Sample((np.zeros((2, 2), FLOAT32),))], differentiable=False),
+        OpInfo("logdet_smooth", lambda lib, a: lib.logdet(a),
+               lambda rng: [Sample((randn(rng, 2, 3, 3) + 3 * np.eye(3, dtype=FLOAT32),))],
+               check_grad_fn_name=False),
+    ]
+
+
 op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows()
          + _indexing_rows() + _inplace_rows() + _linalg_rows() + _functional_rows()
-         + _sorting_rows() + _attention_rows() + _recurrent_rows() + _layer_rows())
+         + _sorting_rows() + _attention_rows() + _recurrent_rows() + _layer_rows()
+         + _more_elementwise_rows() + _more_indexing_rows()
+         + _more_linalg_rows() + _more_shape_rows() + _more_reduction_rows()
+         + _more_view_rows() + _more_misc_rows() + _more_scan_rows()
+         + _more_nan_rows() + _more_decomposition_rows() + _more_order_rows()
+         + _more_put_rows() + _more_combination_rows())

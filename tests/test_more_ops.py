@@ -299,3 +299,272 @@ def test_pad_circular_around_nothing_is_an_error():
     with pytest.raises(RuntimeError, match="nothing to wrap around"):
         F.pad(ember.zeros(1, 2, 4), (-4, 1), mode="circular")
     assert F.pad(ember.zeros(1, 2, 4), (-2, -2), mode="circular").shape == (1, 2, 0)
+
+
+# ---- issue 10: multinomial, factories with out=, legacy types, memory formats, indexing -----
+
+def test_multinomial_distribution_with_replacement():
+    """Frequencies of 40000 draws per row within 1.5% of the weights (normalized)."""
+    ember.manual_seed(0)
+    weights = [[1.0, 2.0, 7.0, 0.0], [0.0, 5.0, 5.0, 0.0]]
+    draws = ember.multinomial(ember.tensor(weights), 40000, replacement=True)
+    assert draws.shape == (2, 40000) and draws.dtype == ember.int64
+    for row, weight in zip(draws.numpy(), weights):
+        frequencies = np.bincount(row, minlength=4) / row.size
+        np.testing.assert_allclose(frequencies, np.array(weight) / sum(weight), atol=0.015)
+
+
+def test_multinomial_without_replacement():
+    """No repeats in a row; the first draw follows the weights; zero weights come last."""
+    ember.manual_seed(1)
+    weights = ember.tensor([[1.0, 3.0, 0.0, 4.0]]).repeat(20000, 1)
+    draws = ember.multinomial(weights, 3).numpy()
+    assert all(len(set(row)) == 3 for row in draws[:100])
+    assert not (draws == 2).any()  # three categories of weight > 0: the zero one never drawn
+    np.testing.assert_allclose(np.bincount(draws[:, 0], minlength=4) / len(draws),
+                               [0.125, 0.375, 0.0, 0.5], atol=0.015)
+    assert ember.multinomial(ember.tensor([0.0, 2.0, 0.0]), 3).tolist()[0] == 1
+
+
+def test_multinomial_generator_and_out():
+    weights = ember.tensor([0.2, 0.3, 0.5])
+    first = ember.multinomial(weights, 10, True, generator=ember.Generator().manual_seed(3))
+    again = ember.multinomial(weights, 10, True, generator=ember.Generator().manual_seed(3))
+    assert first.tolist() == again.tolist()
+    out = ember.empty(0, dtype=ember.int64)
+    assert ember.multinomial(weights, 2, out=out) is out and out.shape == (2,)
+    assert weights.multinomial(1).shape == (1,)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib, out: lib.zeros(2, 3, out=out),
+    lambda lib, out: lib.ones((4,), out=out),
+    lambda lib, out: lib.full((2, 2), 7, out=out),
+    lambda lib, out: lib.arange(5, out=out),
+    lambda lib, out: lib.arange(0, 1, 0.25, out=out),
+    lambda lib, out: lib.linspace(0, 1, 5, out=out),
+    lambda lib, out: lib.eye(3, out=out),
+    lambda lib, out: lib.empty(2, 2, out=out).shape,
+])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_factories_write_into_out(make, dtype):
+    """The result goes into ``out`` (resized silently) in out's dtype, as in PyTorch."""
+    ours_out = ember.empty(5, dtype=getattr(ember, dtype))
+    theirs_out = torch.empty(5, dtype=getattr(torch, dtype))
+    try:
+        theirs = make(torch, theirs_out)
+    except Exception as error:  # arange(0, 1, 0.25) into int64: its step rounds to 0
+        with pytest.raises(type(error)):
+            make(ember, ours_out)
+        return
+    ours = make(ember, ours_out)
+    if isinstance(theirs, torch.Size):
+        assert tuple(ours) == tuple(theirs) and ours_out.shape == theirs_out.shape
+        return
+    assert ours is ours_out
+    _same(ours, theirs)
+
+
+def test_random_factories_write_into_out():
+    out = ember.empty(3, dtype=ember.float64)
+    for make in (ember.rand, ember.randn):
+        assert make(2, 4, out=out) is out and out.shape == (2, 4) and out.dtype == ember.float64
+    ints = ember.empty(0, dtype=ember.int64)
+    assert ember.randint(0, 5, (6,), out=ints) is ints and ints.shape == (6,)
+    assert 0 <= int(ints.min()) and int(ints.max()) < 5
+    assert sorted(ember.randperm(4, out=ints).tolist()) == [0, 1, 2, 3]
+
+
+def test_factory_out_errors_as_pytorch():
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match=r"dtype Float does not match dtype of out "
+                                                r"parameter \(Double\)"):
+            lib.zeros(2, dtype=lib.float32, out=lib.empty(2, dtype=lib.float64))
+        with pytest.raises(RuntimeError, match="functions with out=... arguments don't "
+                                               "support automatic differentiation"):
+            lib.ones(2, out=lib.empty(2, requires_grad=True))
+
+
+def test_empty_forms_and_empty_strided():
+    for ours, theirs in ((ember.empty(0), torch.empty(0)),
+                         (ember.empty((2, 3)), torch.empty((2, 3))),
+                         (ember.empty(2, 3, dtype=ember.int32), torch.empty(2, 3,
+                                                                           dtype=torch.int32)),
+                         (ember.empty([]), torch.empty([]))):
+        assert tuple(ours.shape) == tuple(theirs.shape)
+        assert str(ours.dtype)[6:] == str(theirs.dtype)[6:]
+    ours, theirs = ember.empty_strided((2, 3), (1, 2)), torch.empty_strided((2, 3), (1, 2))
+    assert ours.stride() == theirs.stride() and ours.shape == theirs.shape
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match=r"dimensionality of sizes \(2\) must match "
+                                               r"dimensionality of strides \(1\)"):
+            lib.empty_strided((2, 3), (1,))
+
+
+@pytest.mark.parametrize("name", ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor",
+                                  "IntTensor", "ShortTensor", "CharTensor", "ByteTensor",
+                                  "BoolTensor"])
+def test_legacy_tensor_types(name):
+    """Called with sizes or data; isinstance by dtype; ``t.type(...)`` converts."""
+    ours_type, theirs_type = getattr(ember, name), getattr(torch, name)
+    ours, theirs = ours_type([1, 0, 2]), theirs_type([1, 0, 2])
+    _same(ours, theirs)
+    assert type(ours) is ember.Tensor
+    assert ours_type(2, 3).shape == theirs_type(2, 3).shape
+    assert ours_type(ember.Size([4])).shape == (4,)
+    for dtype in ("float32", "int64", "bool"):
+        assert isinstance(ember.zeros(1, dtype=getattr(ember, dtype)), ours_type) == \
+            isinstance(torch.zeros(1, dtype=getattr(torch, dtype)), theirs_type)
+    converted = ember.tensor([1.5, 0.0]).type(ours_type)
+    _same(converted, torch.tensor([1.5, 0.0]).type(theirs_type))
+    assert ember.tensor([1.5]).type(f"torch.{name}").dtype == converted.dtype
+
+
+def test_legacy_constructors_and_type_names():
+    assert ember.Tensor(2, 3).shape == (2, 3)
+    _same(ember.Tensor([1, 2]), torch.Tensor([1, 2]))
+    assert ember.ones(2).type() == "ember.FloatTensor"
+    assert ember.ones(2, dtype=ember.int64).type() == "ember.LongTensor"
+    with pytest.raises(TypeError):
+        ember.FloatTensor(ember.tensor([1, 2]))
+    with pytest.raises(ValueError, match="invalid type"):
+        ember.ones(2).type("torch.NoSuchTensor")
+
+
+def test_predicates():
+    for make in (lambda lib: lib.ones(2), lambda lib: lib.ones(2, dtype=lib.int64),
+                 lambda lib: lib.ones(2, dtype=lib.bool)):
+        ours, theirs = make(ember), make(torch)
+        assert ember.is_floating_point(ours) == torch.is_floating_point(theirs)
+        assert ember.is_complex(ours) == torch.is_complex(theirs) is False
+        assert ours.is_complex() == theirs.is_complex()
+        assert ours.is_sparse == theirs.is_sparse is False
+    assert ember.ones(1, requires_grad=True).is_leaf
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.ones(2, 3, 4, 5).contiguous(memory_format=lib.channels_last),
+    lambda lib: lib.ones(2, 3, 4, 5).clone(memory_format=lib.channels_last),
+    lambda lib: lib.ones(2, 3, 4, 5).contiguous(memory_format=lib.channels_last).clone(),
+    lambda lib: lib.ones(2, 3, 4, 5).contiguous(memory_format=lib.channels_last)
+    .contiguous(),
+    lambda lib: lib.ones(2, 3, 4, 5).contiguous(memory_format=lib.channels_last)
+    .clone(memory_format=lib.contiguous_format),
+    lambda lib: lib.ones(2, 3, 4).permute(2, 0, 1).clone(),
+    lambda lib: lib.ones(2, 3, 4).permute(2, 0, 1).clone(memory_format=lib.preserve_format),
+    lambda lib: lib.ones(2, 3, 4)[:, ::2].clone(),
+    lambda lib: lib.ones(2, 3).t().contiguous(memory_format=lib.contiguous_format),
+    lambda lib: lib.ones(1, 2, 3, 4, 5).contiguous(memory_format=lib.channels_last_3d),
+])
+def test_memory_formats(make):
+    ours, theirs = make(ember), make(torch)
+    assert ours.stride() == theirs.stride()
+    assert ours.is_contiguous() == theirs.is_contiguous()
+    if ours.ndim == 4:
+        assert ours.is_contiguous(memory_format=ember.channels_last) == \
+            theirs.is_contiguous(memory_format=torch.channels_last)
+    assert repr(ember.channels_last) == "ember.channels_last"
+
+
+def test_memory_format_errors_and_gradient():
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last "
+                                               "format"):
+            lib.ones(2, 3).contiguous(memory_format=lib.channels_last)
+    x = ember.randn(2, 3, 2, 2, requires_grad=True)
+    y = x.contiguous(memory_format=ember.channels_last)
+    (y * ember.arange(24.0).reshape(2, 3, 2, 2)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.arange(24.0).reshape(2, 3, 2, 2))
+
+
+@pytest.mark.parametrize("key", [range(1, 3), range(0, 3, 2), (range(2), 1), [0, slice(1, 3)],
+                                 [[0, 1], [1, 2]], [slice(None), [0, 2]], [None, 0]])
+def test_indexing_with_ranges_and_lists_of_slices(key):
+    """A range indexes as the list of its numbers; a list holding slices or sequences indexes
+    as the tuple of its items (PyTorch's legacy rule, with its warning)."""
+    ours, theirs = _pair(np.arange(15.0).reshape(3, 5))
+    with warnings.catch_warnings(record=True) as ours_warnings:
+        warnings.simplefilter("always")
+        ours_value = ours[key]
+    with warnings.catch_warnings(record=True) as theirs_warnings:
+        warnings.simplefilter("always")
+        theirs_value = theirs[key]
+    _same(ours_value, theirs_value)
+    assert len(ours_warnings) == len(theirs_warnings)
+    ours[key] = -1.0
+    theirs[key] = -1.0
+    _same(ours, theirs)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda lib: lib.linalg.inv(lib.tensor([[1.0, 2.0], [2.0, 4.0]])),
+     "linalg.inv: The diagonal element 2 is zero, the inversion could not be completed because "
+     "the input matrix is singular."),
+    (lambda lib: lib.linalg.inv(lib.stack([lib.eye(2), lib.zeros(2, 2)])),
+     "linalg.inv: (Batch element 1): The diagonal element 1 is zero, the inversion could not "
+     "be completed because the input matrix is singular."),
+    (lambda lib: lib.linalg.solve(lib.zeros(2, 2), lib.ones(2)),
+     "{lib}.linalg.solve: The solver failed because the input matrix is singular."),
+    (lambda lib: lib.linalg.cholesky(-lib.eye(2)),
+     "linalg.cholesky: The factorization could not be completed because the input is not "
+     "positive-definite (the leading minor of order 1 is not positive-definite)."),
+    (lambda lib: lib.linalg.cholesky(lib.tensor([[1.0, 2.0], [2.0, 1.0]])),
+     "linalg.cholesky: The factorization could not be completed because the input is not "
+     "positive-definite (the leading minor of order 2 is not positive-definite)."),
+])
+def test_linalg_errors_are_linalg_errors(call, message):
+    """A singular or indefinite matrix raises ``linalg.LinAlgError`` (a RuntimeError)."""
+    for lib in (ember, torch):
+        with pytest.raises(lib.linalg.LinAlgError) as info:
+            call(lib)
+        assert str(info.value) == message.format(lib=lib.__name__)
+        assert isinstance(info.value, RuntimeError)
+
+
+def test_cross_without_dim_warns_and_takes_the_first_dim_of_size_3():
+    a, b = np.random.default_rng(0).standard_normal((2, 3, 3)).astype(np.float32)
+    with pytest.warns(UserWarning, match="Using torch.cross without specifying the dim arg"):
+        ours = ember.cross(ember.tensor(a), ember.tensor(b))
+    with pytest.warns(UserWarning):
+        theirs = torch.cross(torch.tensor(a), torch.tensor(b))
+    _same(ours, theirs, atol=1e-5)
+
+
+def test_random_fills_in_place():
+    """bernoulli_, bernoulli, random_ and exponential_: ranges, means and dtypes."""
+    ember.manual_seed(2)
+    x = ember.empty(20000)
+    assert x.bernoulli_(0.3) is x
+    assert set(np.unique(x.numpy())) <= {0.0, 1.0} and abs(float(x.mean()) - 0.3) < 0.02
+    probabilities = ember.tensor([0.0, 1.0]).repeat(100)
+    np.testing.assert_array_equal(ember.bernoulli(probabilities).numpy(), probabilities.numpy())
+    with pytest.raises(RuntimeError, match="Expected p_in >= 0 && p_in <= 1"):
+        ember.bernoulli(ember.tensor([1.5]))
+    ints = ember.empty(5000, dtype=ember.int64).random_(3, 7)
+    assert set(np.unique(ints.numpy())) == {3, 4, 5, 6}
+    assert set(np.unique(ember.empty(5000).random_(4).numpy())) == {0.0, 1.0, 2.0, 3.0}
+    assert float(ember.empty(5000).random_().max()) <= 2 ** 24
+    draws = ember.empty(20000, dtype=ember.float64).exponential_(2.0)
+    assert draws.dtype == ember.float64 and abs(float(draws.mean()) - 0.5) < 0.02
+    with pytest.raises(RuntimeError, match="random_ expects 'from' to be less than 'to'"):
+        ember.empty(2).random_(5, 5)
+    leaf = ember.ones(2, requires_grad=True)
+    for lib_leaf in (leaf, torch.ones(2, requires_grad=True)):
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+            lib_leaf.bernoulli_(0.5)
+
+
+def test_type_as_and_predicates():
+    _same(ember.ones(2).type_as(ember.tensor([1])), torch.ones(2).type_as(torch.tensor([1])))
+    assert ember.ones(2).is_same_size(ember.zeros(2)) and not ember.ones(2).is_same_size(
+        ember.zeros(3))
+    assert ember.tensor([2.0]).is_nonzero() is True
+    with pytest.raises(RuntimeError, match="more than one value is ambiguous"):
+        ember.ones(2).is_nonzero()
+
+
+@pytest.mark.parametrize("args", [(3, 3), (3, 4, 1), (4, 2, -1), (0, 3), (3, 3, 5)])
+def test_triangle_indices(args):
+    for name in ("tril_indices", "triu_indices"):
+        ours, theirs = getattr(ember, name)(*args), getattr(torch, name)(*args)
+        _same(ours, theirs)

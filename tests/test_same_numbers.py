@@ -57,6 +57,20 @@ INDEXING = [
 ]
 
 ARITHMETIC = [
+    # maximum saves its operands as given: changing one in place is caught at backward.
+    "w = lib.tensor(-0.5, dtype=lib.float64, requires_grad=True); u = lib.tensor(-1.5); "
+    "v = lib.maximum(w, u); u.fill_(0.5); v.backward()",
+    # max()/min() over all elements: only the extrema get the gradient, even NaN or inf.
+    "a = lib.tensor([1., 3., 2.], requires_grad=True); (a.max() * float('nan')).backward(); "
+    "b = lib.tensor([3., 3., 1.], requires_grad=True); (b.min() * float('inf')).backward(); "
+    "c = lib.tensor([3., 3., 1.], requires_grad=True); (c.max() * float('inf')).backward(); "
+    "out = (a.grad, b.grad, c.grad)",
+    # clamp with tensor bounds: NaN blocks the input's gradient; crossed bounds give max's.
+    "x = lib.tensor([float('nan'), 1., 5., .5, float('nan'), 0., 2.5, 9., 2., 1.], "
+    "requires_grad=True); lo = lib.tensor([0., 2., 0., float('nan'), 3., 3., 3., 3., 2., 2.], "
+    "requires_grad=True); hi = lib.tensor([1., 3., 4., 1., float('nan'), 1., 1., 1., 2., 2.], "
+    "requires_grad=True); y = lib.clamp(x, lo, hi); y.sum().backward(); "
+    "out = (y, x.grad, lo.grad, hi.grad)",
     # Where either input is NaN neither loses: both get the whole gradient, as in PyTorch.
     "x = lib.tensor([float('nan'), 1., 2., float('nan')], requires_grad=True); "
     "y = lib.tensor([1., float('nan'), 2., float('nan')], requires_grad=True); "

@@ -19,13 +19,12 @@ import torch.nn.functional as TF
 import ember
 import ember.nn.functional as EF
 
-# Parameters of PyTorch that ember leaves out everywhere: it has one layout (strided), no
-# pinned memory and one memory format (contiguous).
+# Parameters of PyTorch that ember leaves out (it has one layout, strided, and no pinned
+# memory), or takes only where programs pass it (memory_format: clone, contiguous).
 UNSUPPORTED = {"layout", "pin_memory", "memory_format"}
 
-# Factory functions make a new tensor; ember's take no ``out=``.
-NO_OUT = {"arange", "empty", "eye", "full", "linspace", "ones", "rand", "randint", "randn",
-          "randperm", "zeros"}
+# Factory functions whose ``out=`` ember leaves out (the common ones take it).
+NO_OUT = set()
 
 # Functions whose PyTorch signature cannot be compared name by name, and why. Each is called
 # with keywords in ``test_overloads_take_keywords`` below.
@@ -44,6 +43,19 @@ EXCEPTIONS = {
     "log_softmax": "torch.log_softmax has no docstring; ember's is F.log_softmax, whose "
                    "signature F's check compares",
     "masked_fill": "torch.masked_fill has no docstring; it takes (input, mask, value)",
+    "clamp_min": "torch.clamp_min has no docstring; it takes (input, min, *, out)",
+    "unique": "PyTorch's is a boolean_dispatch wrapper with (*args, **kwargs); its documented "
+              "(input, sorted, return_inverse, return_counts, dim) are ember's",
+    "unique_consecutive": "as unique: (input, return_inverse, return_counts, dim)",
+    "bernoulli": "the docstring lists (input, *, generator, out); torch.bernoulli also takes "
+                 "p second (its other overload), as ember's does",
+    "masked_scatter": "torch.masked_scatter has no docstring; it takes (input, mask, source)",
+    "index_fill": "torch.index_fill has no docstring; it takes (input, dim, index, value)",
+    "scatter": "the docstring lists (input, dim, index, src) only; torch.scatter also takes "
+               "value= (the number overload), reduce= and out=, as ember's does",
+    "scatter_add": "the docstring leaves out out=, which torch.scatter_add takes",
+    "scatter_reduce": "the docstring leaves out out=, which torch.scatter_reduce takes",
+    "clamp_max": "torch.clamp_max has no docstring; it takes (input, max, *, out)",
     "true_divide": "the docstring says (dividend, divisor), but torch.true_divide takes "
                    "(input, other, *, out), as ember's does",
     "set_num_threads": "PyTorch names its one parameter after the builtin `int`; ember's is "
@@ -112,7 +124,8 @@ def torch_signatures(function, name: str):
 
 
 def ember_signature(function):
-    return [(p.name, p.kind.name) for p in inspect.signature(function).parameters.values()]
+    return [(p.name, p.kind.name) for p in inspect.signature(function).parameters.values()
+            if p.name not in UNSUPPORTED]
 
 
 def _public_functions(ember_module, torch_module):

@@ -1,5 +1,7 @@
 """Reverse-mode automatic differentiation: ``backward``, ``grad``, ``Function``, ``gradcheck``."""
 
+import importlib
+
 from .. import _tensor
 from . import engine
 from .function import FunctionCtx
@@ -8,7 +10,7 @@ from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, se
 from .gradcheck import gradcheck
 
 __all__ = ["Function", "FunctionCtx", "backward", "grad", "gradcheck", "no_grad", "enable_grad",
-           "set_grad_enabled", "is_grad_enabled", "inference_mode"]
+           "set_grad_enabled", "is_grad_enabled", "inference_mode", "functional", "profiler"]
 
 
 def _as_list(x):
@@ -100,3 +102,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "is the desired behavior.")
         gradients.append(None if result is None else _tensor.Tensor._wrap(result))
     return tuple(gradients)
+
+
+def __getattr__(name: str):
+    # ``functional`` and ``profiler`` are attributes as in torch.autograd, loaded on first use
+    # so that importing ember does not pay for them.
+    if name in ("functional", "profiler"):
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,6 +21,8 @@ def numerical_jacobian(function, inputs, index, eps):
             minus = _flat_outputs(function(*inputs))
             data[position] = original
             columns.append((plus - minus) / (2 * eps))
+    if not columns:  # an empty input: a Jacobian without columns
+        return np.zeros((_flat_outputs(function(*inputs)).size, 0))
     return np.stack(columns, axis=1)
 
 
@@ -58,6 +60,8 @@ def analytical_jacobian(function, inputs, index):
                                  retain_graph=True, allow_unused=True)
             rows.append(np.zeros(inputs[index].numel()) if g is None
                         else _as_numpy(g._data).reshape(-1))
+    if not rows:  # empty outputs: a Jacobian without rows
+        return np.zeros((0, inputs[index].numel()))
     return np.stack(rows, axis=0)
 
 

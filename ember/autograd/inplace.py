@@ -43,7 +43,9 @@ def check_writable(data, operands=(), same_ok: bool = True) -> None:
     ``expand(3, 2).add_(1)`` (two elements of the target share memory) or
     ``v.unsqueeze(0).div_(v)`` (an operand shares memory with the target other than element
     for element; with ``same_ok=False``, as ``v[mask] = v`` has it, not even so)."""
-    if any(stride == 0 and size > 1 for stride, size in zip(data.strides, data.shape)):
+    # An empty array overlaps nothing (NumPy gives its dimensions stride 0).
+    if data.size and any(stride == 0 and size > 1
+                         for stride, size in zip(data.strides, data.shape)):
         raise RuntimeError(_INTERNAL_OVERLAP)
     for operand in operands:
         other = operand._data if isinstance(operand, _tensor.Tensor) else None

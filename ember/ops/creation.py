@@ -4,6 +4,9 @@ import numpy as np
 
 from .. import _backend, _dtype, random
 from .._tensor import Tensor
+from ..autograd import inplace
+from ..autograd.function import Function
+from .elementwise import write_out
 from .shape import sizes_from
 
 
@@ -124,23 +127,91 @@ def _filled(fill, size, dtype, device, requires_grad):
     return _finish(fill(xp, shape, _numpy_dtype(dtype)), None, device, requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False):
-    """A tensor of zeros of the given size."""
-    return _filled(lambda xp, s, d: xp.zeros(s, d), size, dtype, device, requires_grad)
+def _into(name: str, make, out, dtype, requires_grad: bool):
+    """PyTorch's ``out=`` for factory functions: ``make(dtype)`` written into ``out``, which is
+    resized (silently) to the result's shape and keeps its dtype; without ``out``, the result.
+
+    Example:
+        >>> import ember
+        >>> buffer = ember.empty(0, dtype=ember.float64)
+        >>> ember.ones(2, out=buffer)
+        tensor([1., 1.], dtype=ember.float64)
+    """
+    if out is None:
+        return make(dtype)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if dtype is not None and dtype != out.dtype:
+        raise RuntimeError(f"dtype {_dtype.type_name(dtype.numpy)} does not match dtype of out "
+                           f"parameter ({_dtype.type_name(out._data.dtype)})")
+    if requires_grad or out._grad_recorded:
+        raise RuntimeError(f"aten::{name}(): functions with out=... arguments don't support "
+                           f"automatic differentiation, but one of the arguments requires grad.")
+    result = make(out.dtype)._data
+    if out._data.shape != result.shape:
+        out._data = _backend.array_module(out._data).empty(result.shape, out._data.dtype)
+        out._base = None
+        out._version = [out._version[0]]
+    out._data[...] = _backend.move(result, out.device)
+    inplace.bump_version(out)
+    return out
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False):
-    """A tensor of ones of the given size."""
-    return _filled(lambda xp, s, d: xp.ones(s, d), size, dtype, device, requires_grad)
+def zeros(*size, out=None, dtype=None, device=None, requires_grad: bool = False):
+    """A tensor of zeros of the given size (into ``out`` when given)."""
+    return _into("zeros", lambda dtype: _filled(lambda xp, s, d: xp.zeros(s, d), size, dtype,
+                                                device, requires_grad),
+                 out, dtype, requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False):
-    """A tensor of the given size with unspecified values."""
-    return _filled(lambda xp, s, d: xp.empty(s, d), size, dtype, device, requires_grad)
+def ones(*size, out=None, dtype=None, device=None, requires_grad: bool = False):
+    """A tensor of ones of the given size (into ``out`` when given)."""
+    return _into("ones", lambda dtype: _filled(lambda xp, s, d: xp.ones(s, d), size, dtype,
+                                               device, requires_grad),
+                 out, dtype, requires_grad)
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False):
+def empty(*size, out=None, dtype=None, device=None, requires_grad: bool = False):
+    """A tensor of the given size with unspecified values: ``empty(2, 3)``, ``empty((2, 3))``
+    and ``empty(0)`` as in PyTorch (``out``, when given, is resized to the size).
+
+    Example:
+        >>> import ember
+        >>> ember.empty((2, 3), dtype=ember.int32).shape
+        ember.Size([2, 3])
+    """
+    return _into("empty", lambda dtype: _filled(lambda xp, s, d: xp.empty(s, d), size, dtype,
+                                                device, requires_grad),
+                 out, dtype, requires_grad)
+
+
+def empty_strided(size, stride, *, dtype=None, device=None, requires_grad: bool = False):
+    """A tensor of ``size`` with unspecified values laid out with the given element
+    ``stride``s (a view of a buffer just large enough).
+
+    Example:
+        >>> import ember
+        >>> ember.empty_strided((2, 3), (1, 2)).stride()
+        (1, 2)
+    """
+    size, stride = tuple(size), tuple(stride)
+    if len(size) != len(stride):
+        raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality of "
+                           f"strides ({len(stride)})")
+    numpy_dtype = _numpy_dtype(dtype)
+    xp = _backend.module_for(_device(device))
+    extent = 1 + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else 0
+    buffer = xp.empty(extent, numpy_dtype)
+    itemsize = np.dtype(numpy_dtype).itemsize
+    array = xp.lib.stride_tricks.as_strided(buffer, size, tuple(s * itemsize for s in stride))
+    return _finish(array, None, None, requires_grad)
+
+
+def full(size, fill_value, *, out=None, dtype=None, device=None, requires_grad: bool = False):
     """A tensor of the given size filled with ``fill_value`` (its dtype follows the value)."""
+    if out is not None:
+        return _into("full", lambda dtype: full(size, fill_value, dtype=dtype, device=device),
+                     out, dtype, requires_grad)
     if dtype is None:
         dtype = _dtype.from_numpy(np.asarray(fill_value).dtype)
         if dtype.is_floating_point:
@@ -151,17 +222,23 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
                    requires_grad)
 
 
-def eye(n: int, m: "int | None" = None, *, dtype=None, device=None,
+def eye(n: int, m: "int | None" = None, *, out=None, dtype=None, device=None,
         requires_grad: bool = False):
     """The identity matrix (n x m)."""
-    return _finish(np.eye(n, m, dtype=_numpy_dtype(dtype)), None, device, requires_grad)
+    return _into("eye", lambda dtype: _finish(np.eye(n, m, dtype=_numpy_dtype(dtype)), None,
+                                              device, requires_grad),
+                 out, dtype, requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False):
+def arange(start, end=None, step=1, *, out=None, dtype=None, device=None,
+           requires_grad: bool = False):
     """Values from ``start`` up to (not including) ``end`` in steps of ``step``.
 
     Integers give int64, any float gives the default float dtype.
     """
+    if out is not None:
+        return _into("arange", lambda dtype: arange(start, end, step, dtype=dtype,
+                                                    device=device), out, dtype, requires_grad)
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -171,35 +248,54 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
     if dtype is None:
         integral = all(isinstance(v, int) for v in (start, end, step))
         dtype = _dtype.int64 if integral else _dtype.get_default_dtype()
-    values = np.arange(start, end, step, dtype=np.float64 if dtype.is_floating_point
-                       else np.int64)
+    if dtype.is_floating_point:
+        values = np.arange(start, end, step, dtype=np.float64)
+    else:
+        # PyTorch counts the elements in floating point, then steps by the step cast to an
+        # integer: arange(0, 3.5, 1.5) of int64 is [0, 1, 2], and a step below 1 is an error.
+        length = max(int(np.ceil((end - start) / step)), 0)
+        if int(step) == 0:
+            raise ValueError("step must be nonzero")
+        values = int(start) + np.arange(length, dtype=np.int64) * int(step)
     return _finish(values, dtype, device, requires_grad)
 
 
-def linspace(start, end, steps: int, *, dtype=None, device=None,
+def linspace(start, end, steps: int, *, out=None, dtype=None, device=None,
              requires_grad: bool = False):
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
-    return _finish(np.linspace(start, end, steps), dtype or _dtype.get_default_dtype(), device,
-                   requires_grad)
+    return _into("linspace", lambda dtype: _finish(np.linspace(start, end, steps),
+                                                   dtype or _dtype.get_default_dtype(), device,
+                                                   requires_grad),
+                 out, dtype, requires_grad)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False):
-    """Uniform samples from [0, 1)."""
-    array = random.uniform(sizes_from(size), 0.0, 1.0, _numpy_dtype(dtype),
-                           _device(device), generator)
-    return _finish(array, None, None, requires_grad)
+def rand(*size, generator=None, out=None, dtype=None, device=None,
+         requires_grad: bool = False):
+    """Uniform samples from [0, 1) (into ``out`` when given)."""
+    def make(dtype):
+        array = random.uniform(sizes_from(size), 0.0, 1.0, _numpy_dtype(dtype),
+                               _device(device), generator)
+        return _finish(array, None, None, requires_grad)
+    return _into("rand", make, out, dtype, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False):
-    """Standard normal samples."""
-    array = random.normal(sizes_from(size), 0.0, 1.0, _numpy_dtype(dtype),
-                          _device(device), generator)
-    return _finish(array, None, None, requires_grad)
+def randn(*size, generator=None, out=None, dtype=None, device=None,
+          requires_grad: bool = False):
+    """Standard normal samples (into ``out`` when given)."""
+    def make(dtype):
+        array = random.normal(sizes_from(size), 0.0, 1.0, _numpy_dtype(dtype),
+                              _device(device), generator)
+        return _finish(array, None, None, requires_grad)
+    return _into("randn", make, out, dtype, requires_grad)
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
+def randint(low, high=None, size=None, *, generator=None, out=None, dtype=None, device=None,
             requires_grad: bool = False):
     """Integers from [low, high) (``randint(high, size)`` starts at 0)."""
+    if out is not None:
+        return _into("randint", lambda dtype: randint(low, high, size, generator=generator,
+                                                      dtype=dtype, device=device),
+                     out, dtype, requires_grad)
     if size is None:
         low, high, size = 0, low, high
     if high <= low:
@@ -209,10 +305,12 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     return _finish(values, dtype, device, requires_grad)
 
 
-def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False):
+def randperm(n: int, *, generator=None, out=None, dtype=None, device=None,
+             requires_grad: bool = False):
     """A random permutation of 0 … n-1."""
-    return _finish(random._rng(generator).permutation(n).astype(np.int64), dtype, device,
-                   requires_grad)
+    return _into("randperm", lambda dtype: _finish(
+        random._rng(generator).permutation(n).astype(np.int64), dtype, device, requires_grad),
+        out, dtype, requires_grad)
 
 
 def normal(mean: float, std: float, size, *, generator=None, dtype=None, device=None,
@@ -251,3 +349,156 @@ randn_like = _random_like(randn)
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad: bool = False):
     return full(tuple(input.shape), fill_value, dtype=dtype or input.dtype,
                 device=device or input.device, requires_grad=requires_grad)
+
+
+class Multinomial(Function):
+    """Category indices drawn from the rows of non-negative weights, given the random draws:
+    uniform ones (with replacement, inverted through each row's cumulative weights) or
+    exponential ones (without: the ``k`` largest ``weight / draw`` are a weighted sample
+    without replacement, the exponential race)."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, weights, draws, replacement, num_samples):
+        xp = _backend.array_module(weights)
+        shape = weights.shape[:-1] + (num_samples,)
+        weights = weights.astype(np.float64).reshape(-1, weights.shape[-1])
+        draws = draws.reshape(weights.shape[0], -1)
+        rows, categories = weights.shape
+        if replacement:
+            cumulative = xp.cumsum(weights, axis=-1)
+            cumulative /= cumulative[:, -1:]
+            # One searchsorted for every row: row r's values are shifted into [2r, 2r + 1].
+            shift = 2.0 * xp.arange(rows)[:, None]
+            # 'right': a draw lands after every category whose cumulative weight is <= it, so
+            # the empty intervals of zero weights are never chosen.
+            chosen = xp.searchsorted((cumulative + shift).reshape(-1),
+                                     (draws + shift).reshape(-1), side="right")
+            chosen = chosen.reshape(rows, -1) - categories * xp.arange(rows)[:, None]
+            chosen = xp.minimum(chosen, categories - 1)
+        else:
+            chosen = xp.argsort(-(weights / draws), axis=-1, kind="stable")[:, :num_samples]
+        return chosen.astype(np.int64).reshape(shape)
+
+
+def multinomial(input, num_samples: int, replacement: bool = False, *, generator=None,
+                out=None):
+    """``num_samples`` category indices drawn from each row of ``input``, whose (non-negative,
+    not necessarily normalized) weights give the probabilities; without ``replacement`` no
+    index repeats within a row.
+
+    Example:
+        >>> import ember
+        >>> ember.multinomial(ember.tensor([0.0, 1.0, 0.0]), 2, replacement=True)
+        tensor([1, 1])
+    """
+    data = input._data
+    if data.dtype.kind != "f":
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                           f"{_dtype.type_name(data.dtype)}")
+    if data.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    categories = data.shape[-1]
+    if not replacement and num_samples > categories:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement")
+    xp = _backend.array_module(data)
+    if data.size and bool((~xp.isfinite(data) | (data < 0)).any()):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if not data.size or bool((data.sum(axis=-1) <= 0).any()):
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    rng = random._rng(generator)
+    rows = data.shape[:-1]
+    if replacement:
+        draws = rng.random(rows + (num_samples,))
+    else:
+        draws = rng.exponential(size=rows + (categories,))
+    draws = _backend.move(draws, input.device)
+    result = Multinomial.apply(input, draws, replacement, num_samples)
+    return write_out("multinomial", result, out)
+
+
+# ---- random values written in place: bernoulli_, random_, exponential_ -----------------------
+
+def bernoulli_values(tensor, p, generator=None):
+    """0/1 draws shaped like ``tensor``, 1 with probability ``p`` (a number or a tensor that
+    broadcasts), in ``tensor``'s dtype."""
+    probabilities = _backend.move(p._data, _backend.CPU) if isinstance(p, Tensor) else p
+    draws = random._rng(generator).random(tensor._data.shape) < probabilities
+    return _backend.move(draws.astype(tensor._data.dtype), tensor.device)
+
+
+def integer_values(tensor, low=0, high=None, generator=None):
+    """Integers from [low, high) shaped like ``tensor``; ``random_(high)`` starts at 0, and
+    without bounds they run to the largest integer the dtype holds exactly (2^24 for float32,
+    as PyTorch)."""
+    if high is None:
+        low, high = (0, low) if low else (0, _largest_exact(tensor._data.dtype) + 1)
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
+                           f"to={high}")
+    draws = random._rng(generator).integers(low, high, size=tensor._data.shape)
+    return _backend.move(draws.astype(tensor._data.dtype), tensor.device)
+
+
+def _largest_exact(dtype) -> int:
+    if dtype.kind == "f":
+        return 2 ** (np.finfo(dtype).nmant + 1)
+    if dtype.kind == "b":
+        return 1
+    return int(np.iinfo(dtype).max)
+
+
+def exponential_values(tensor, lambd=1.0, generator=None):
+    """Exponential draws of rate ``lambd`` shaped like ``tensor``."""
+    draws = random._rng(generator).exponential(1.0 / lambd, size=tensor._data.shape)
+    return _backend.move(draws.astype(tensor._data.dtype), tensor.device)
+
+
+def bernoulli(input, p=None, *, generator=None, out=None):
+    """0/1 draws, each 1 with the probability in ``input`` (or ``p``), in ``input``'s dtype.
+
+    Example:
+        >>> import ember
+        >>> ember.bernoulli(ember.tensor([0.0, 1.0]))
+        tensor([0., 1.])
+    """
+    probabilities = input if p is None else p
+    data = input._data if p is None else None
+    if data is not None and data.size and bool(((data < 0) | (data > 1)).any()):
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could "
+                           "this error message be improved?  If so, please report an "
+                           "enhancement request to PyTorch.)")
+    result = Tensor._wrap(bernoulli_values(input, probabilities, generator))
+    return write_out("bernoulli", result, out)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None):
+    """The (row, column) indices of the lower triangle of a ``row`` x ``col`` matrix (on and
+    below the diagonal ``offset``), as a 2 x n tensor in row-major order.
+
+    Example:
+        >>> import ember
+        >>> ember.tril_indices(2, 2)
+        tensor([[0, 1, 1],
+                [0, 0, 1]])
+    """
+    rows, columns = np.tril_indices(row, offset, col)
+    return _finish(np.stack([rows, columns]).astype(np.int64), dtype, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None):
+    """The (row, column) indices of the upper triangle of a ``row`` x ``col`` matrix (on and
+    above the diagonal ``offset``), as a 2 x n tensor in row-major order.
+
+    Example:
+        >>> import ember
+        >>> ember.triu_indices(2, 2)
+        tensor([[0, 0, 1],
+                [0, 1, 1]])
+    """
+    rows, columns = np.triu_indices(row, offset, col)
+    return _finish(np.stack([rows, columns]).astype(np.int64), dtype, device)

@@ -572,6 +572,308 @@ class Cos(Function):
         return -grad * _backend.array_module(a).sin(a)
 
 
+# ---- the unary math family: trigonometric, hyperbolic, error functions ---------------------
+# Each is ``ufunc`` of a float input (integers become the default float dtype, as in PyTorch)
+# with its derivative written from the saved input or, where that is simpler, the output.
+
+class _UnaryMath(Function):
+    """``ufunc(a)`` elementwise; ``derivative(saved)`` times the gradient in backward, where
+    ``saved`` is the input, or the output when ``saves_output``."""
+
+    saves_output = False
+
+    @staticmethod
+    def ufunc(xp, a):
+        raise NotImplementedError
+
+    @staticmethod
+    def derivative(xp, saved):
+        raise NotImplementedError
+
+    @classmethod
+    def forward(cls, ctx, a):
+        a = _as_float(a)
+        xp = _backend.array_module(a)
+        out = cls.ufunc(xp, a)
+        ctx.save_for_backward(out if cls.saves_output else a)
+        return out
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        saved, = ctx.saved_tensors
+        return grad * cls.derivative(_backend.array_module(grad), saved)
+
+
+class Tan(_UnaryMath):
+    saves_output = True
+    ufunc = staticmethod(lambda xp, a: xp.tan(a))
+    derivative = staticmethod(lambda xp, out: 1 + out * out)
+
+
+class Asin(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: xp.arcsin(a))
+    derivative = staticmethod(lambda xp, a: 1 / xp.sqrt(1 - a * a))
+
+
+class Acos(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: xp.arccos(a))
+    derivative = staticmethod(lambda xp, a: -1 / xp.sqrt(1 - a * a))
+
+
+class Atan(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: xp.arctan(a))
+    derivative = staticmethod(lambda xp, a: 1 / (1 + a * a))
+
+
+class Sinh(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: xp.sinh(a))
+    derivative = staticmethod(lambda xp, a: xp.cosh(a))
+
+
+class Cosh(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: xp.cosh(a))
+    derivative = staticmethod(lambda xp, a: xp.sinh(a))
+
+
+class Asinh(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: xp.arcsinh(a))
+    derivative = staticmethod(lambda xp, a: 1 / xp.sqrt(a * a + 1))
+
+
+class Acosh(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: xp.arccosh(a))
+    derivative = staticmethod(lambda xp, a: 1 / xp.sqrt((a - 1) * (a + 1)))
+
+
+class Atanh(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: xp.arctanh(a))
+    derivative = staticmethod(lambda xp, a: 1 / (1 - a * a))
+
+
+class Exp2(_UnaryMath):
+    saves_output = True
+    ufunc = staticmethod(lambda xp, a: xp.exp2(a))
+    derivative = staticmethod(lambda xp, out: out * np.log(2.0))
+
+
+def _sinc(xp, a):
+    """``sin(pi a) / (pi a)``, 1 at 0 (NumPy's sinc is this normalized one)."""
+    return xp.sinc(a)
+
+
+class Sinc(_UnaryMath):
+    ufunc = staticmethod(_sinc)
+
+    @staticmethod
+    def derivative(xp, a):
+        # (cos(pi a) - sinc(a)) / a, whose limit at 0 is 0.
+        safe = xp.where(a == 0, 1, a)
+        return xp.where(a == 0, 0, (xp.cos(np.pi * a) - xp.sinc(a)) / safe).astype(a.dtype)
+
+
+def _erf(xp, a):
+    """erf in float64: its Maclaurin series below 0.5 (where ``1 - erfc`` would cancel to an
+    absolute error of 1e-14, wrong in sign for tiny values), gelu's erfc series above."""
+    # Imported here, not at the top, because ember.ops.activation imports this module. Its
+    # series works on 1-d (or larger) float64 arrays, in their own memory: a flat copy.
+    from .activation import _erf as erf_series
+    wide = a.astype(np.float64).reshape(-1)
+    squared = wide * wide
+    term, series = wide.copy(), wide.copy()
+    for n in range(1, 14):  # |z| < 0.5: the 14th term is below 1e-19
+        term *= -squared / n
+        series += term / (2 * n + 1)
+    small = _TWO_OVER_SQRT_PI * series
+    result = xp.where(xp.abs(wide) < 0.5, small, erf_series(wide.copy()))
+    return result.reshape(a.shape).astype(a.dtype, copy=False)
+
+
+def _erfc(xp, a):
+    from .activation import _erfc_nonnegative
+    wide = a.astype(np.float64).reshape(-1)
+    tail = _erfc_nonnegative(xp.abs(wide)).reshape(a.shape)
+    return xp.where(a >= 0, tail, 2.0 - tail).astype(a.dtype, copy=False)
+
+
+_TWO_OVER_SQRT_PI = 2.0 / np.sqrt(np.pi)
+
+
+class Erf(_UnaryMath):
+    ufunc = staticmethod(_erf)
+    derivative = staticmethod(lambda xp, a: _TWO_OVER_SQRT_PI * xp.exp(-a * a))
+
+
+class Erfc(_UnaryMath):
+    ufunc = staticmethod(_erfc)
+    derivative = staticmethod(lambda xp, a: -_TWO_OVER_SQRT_PI * xp.exp(-a * a))
+
+
+def _erfinv(xp, y):
+    """The inverse of erf: a first guess from the logistic-like approximation
+    ``sqrt(-2/(pi a) - l/2 + sqrt((2/(pi a) + l/2)^2 - l/a))`` with ``l = log(1 - y^2)``
+    (a = 0.147), then Newton steps on erf, each of which roughly doubles the digits."""
+    wide = y.astype(np.float64)
+    a = 0.147
+    log_term = xp.log1p(-wide * wide)
+    first = 2 / (np.pi * a) + log_term / 2
+    x = xp.sign(wide) * xp.sqrt(xp.sqrt(first * first - log_term / a) - first)
+    inside = xp.abs(wide) < 1
+    x = xp.where(inside, x, xp.where(xp.abs(wide) == 1, xp.sign(wide) * np.inf, np.nan))
+    step_at = xp.where(inside, x, 0.0)
+    for _ in range(3):
+        step = (_erf(xp, step_at) - xp.where(inside, wide, 0.0)) / (
+            _TWO_OVER_SQRT_PI * xp.exp(-step_at * step_at))
+        step_at = step_at - step
+    return xp.where(inside, step_at, x).astype(y.dtype, copy=False)
+
+
+class Erfinv(_UnaryMath):
+    saves_output = True
+    ufunc = staticmethod(_erfinv)
+    derivative = staticmethod(lambda xp, out: (np.sqrt(np.pi) / 2) * xp.exp(out * out))
+
+
+class Logit(Function):
+    """``log(p / (1 - p))``, with ``p`` clamped to ``[eps, 1 - eps]`` when ``eps`` is given
+    (the gradient is then zero outside that range)."""
+
+    @staticmethod
+    def forward(ctx, a, eps):
+        a = _as_float(a)
+        xp = _backend.array_module(a)
+        ctx.save_for_backward(a)
+        ctx.eps = eps
+        p = a if eps is None else xp.clip(a, eps, 1 - eps)
+        return xp.log(p / (1 - p))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        xp = _backend.array_module(grad)
+        result = grad / (a * (1 - a))
+        if ctx.eps is None:  # no derivative outside [0, 1]
+            return xp.where((a < 0) | (a > 1), np.nan, result).astype(result.dtype), None
+        return zero_where(result, (a < ctx.eps) | (a > 1 - ctx.eps)), None
+
+
+class Xlogy(Function):
+    """``x * log(y)``, 0 where ``x`` is 0 (unless ``y`` is NaN)."""
+
+    scalar_operands = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, y):
+        x, y = _float_operands(x, y)
+        array = x if hasattr(x, "dtype") else y
+        xp = _backend.array_module(array)
+        # A number operand in the tensor's dtype (NumPy's log of a Python int is float64).
+        x, y = (xp.asarray(v, array.dtype) if not hasattr(v, "dtype") else v for v in (x, y))
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, y)
+        try:
+            product = x * xp.log(y)
+        except ValueError:
+            raise _broadcast_error(x, y) from None
+        return xp.where((x == 0) & ~xp.isnan(y), 0, product).astype(product.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        xp = _backend.array_module(grad)
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_x = xp.where((x == 0) & ~xp.isnan(y), 0, grad * xp.log(y)) if x is not None \
+                else grad * xp.log(y)
+        grad_y = grad * x / y if ctx.needs_input_grad[1] else None
+        return grad_x, grad_y
+
+
+class _NoInplaceDerivative:
+    """PyTorch has no derivative for the in-place forms of asinh, acosh and atanh: their node
+    (``...Backward1``) raises in backward, and ember's does the same."""
+
+    op = None
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        raise NotImplementedError(f"the derivative for 'inplace version of {cls.op}' is not "
+                                  f"implemented.")
+
+
+class Deg2Rad(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: a * (np.pi / 180))
+    derivative = staticmethod(lambda xp, a: np.pi / 180)
+
+
+class Rad2Deg(_UnaryMath):
+    ufunc = staticmethod(lambda xp, a: a * (180 / np.pi))
+    derivative = staticmethod(lambda xp, a: 180 / np.pi)
+
+
+class NanToNum(Function):
+    """NaN, +inf and -inf replaced by numbers (by default 0 and the dtype's largest and
+    smallest finite values); the gradient flows only where the input was finite."""
+
+    @staticmethod
+    def forward(ctx, a, nan, posinf, neginf):
+        xp = _backend.array_module(a)
+        ctx.save_for_backward(a)
+        if a.dtype.kind != "f":
+            return a.copy()
+        return xp.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return zero_where(grad, ~_backend.array_module(a).isfinite(a)), None, None, None
+
+
+class AsinhInplace(_NoInplaceDerivative, Asinh):
+    node_name = "AsinhBackward1"
+    op = "asinh"
+
+
+class AcoshInplace(_NoInplaceDerivative, Acosh):
+    node_name = "AcoshBackward1"
+    op = "acosh"
+
+
+class AtanhInplace(_NoInplaceDerivative, Atanh):
+    node_name = "AtanhBackward1"
+    op = "atanh"
+
+
+class Trunc(Function):
+    """Round toward zero; piecewise constant, so the gradient is zero."""
+
+    @staticmethod
+    def forward(ctx, a):
+        _check_rounding_dtype(a, "trunc_vml_cpu")
+        return _backend.array_module(a).trunc(a) if a.dtype.kind in "fc" else a.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _backend.array_module(grad).zeros_like(grad)
+
+
+class Frac(Function):
+    """``a - trunc(a)``: the fractional part, with ``a``'s sign; its gradient is 1."""
+
+    @staticmethod
+    def forward(ctx, a):
+        if a.dtype.kind not in "fc":
+            raise NotImplementedError(f'"frac_cpu" not implemented for '
+                                      f"'{type_name(a.dtype)}'")
+        return a - _backend.array_module(a).trunc(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class Sgn(Sign):
+    """``sgn``: the sign for real tensors (``x / |x|`` for complex ones, which ember lacks)."""
+
+
 class Tanh(Function):
     @staticmethod
     def forward(ctx, a):
@@ -741,11 +1043,68 @@ def extremum_grads(grad, a, b, a_loses, b_loses):
     return zero_where(grad, a_loses) * at_ties, zero_where(grad, b_loses) * at_ties
 
 
+class Addcmul(Function):
+    """``input + value * tensor1 * tensor2``, broadcast (the optimizers' moment updates)."""
+
+    @staticmethod
+    def forward(ctx, a, t1, t2, value):
+        ctx.save_for_backward(t1 if ctx.needs_input_grad[2] else None,
+                              t2 if ctx.needs_input_grad[1] else None)
+        ctx.value = value
+        t1, t2 = promote(t1, t2)
+        try:
+            product = t1 * t2
+            a, product = promote(a, product)
+            return a + value * product if value != 1 else a + product
+        except ValueError:
+            raise _broadcast_error(t1, t2) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        t1, t2 = ctx.saved_tensors
+        scaled = grad * ctx.value if ctx.value != 1 else grad
+        return (grad, scaled * t2 if ctx.needs_input_grad[1] else None,
+                scaled * t1 if ctx.needs_input_grad[2] else None, None)
+
+
+class Addcdiv(Function):
+    """``input + value * tensor1 / tensor2``, broadcast (Adam's step)."""
+
+    @staticmethod
+    def forward(ctx, a, t1, t2, value):
+        if t1.dtype.kind in "biu" and t2.dtype.kind in "biu":
+            raise RuntimeError("Integer division with addcdiv is no longer supported, and in a "
+                               "future  release addcdiv will perform a true division of tensor1 "
+                               "and tensor2. The historic addcdiv behavior can be implemented as "
+                               "(input + value * ember.trunc(tensor1 / tensor2)).to(input.dtype) "
+                               "for integer inputs and as (input + value * tensor1 / tensor2) for"
+                               " float inputs. The future addcdiv behavior is just the latter "
+                               "implementation: (input + value * tensor1 / tensor2), for all "
+                               "dtypes.")
+        ctx.save_for_backward(t1 if ctx.needs_input_grad[2] else None, t2)
+        ctx.value = value
+        t1, t2 = promote(t1, t2)
+        try:
+            quotient = t1 / t2
+            a, quotient = promote(a, quotient)
+            return a + value * quotient if value != 1 else a + quotient
+        except ValueError:
+            raise _broadcast_error(t1, t2) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        t1, t2 = ctx.saved_tensors
+        scaled = grad * ctx.value if ctx.value != 1 else grad
+        scaled = scaled / t2
+        return (grad, scaled if ctx.needs_input_grad[1] else None,
+                -scaled * t1 / t2 if ctx.needs_input_grad[2] else None, None)
+
+
 class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)  # as given, so that in-place changes to them are caught
         a, b = promote(a, b)
-        ctx.save_for_backward(a, b)
         try:
             return _backend.array_module(a).maximum(a, b)
         except ValueError:
@@ -753,15 +1112,15 @@ class Maximum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
+        a, b = (_like(operand, grad) for operand in ctx.saved_tensors)
         return extremum_grads(grad, a, b, a_loses=a < b, b_loses=a > b)
 
 
 class Minimum(Function):
     @staticmethod
     def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)  # as given, so that in-place changes to them are caught
         a, b = promote(a, b)
-        ctx.save_for_backward(a, b)
         try:
             return _backend.array_module(a).minimum(a, b)
         except ValueError:
@@ -769,8 +1128,190 @@ class Minimum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
+        a, b = (_like(operand, grad) for operand in ctx.saved_tensors)
         return extremum_grads(grad, a, b, a_loses=a > b, b_loses=a < b)
+
+
+class ClampTensor(Function):
+    """``clamp`` with tensor bounds (either may be None), all broadcast together. The gradient
+    goes to the input where it lies within the bounds (ties included), else to the bound."""
+
+    node_name = "ClampBackward0"
+
+    @staticmethod
+    def forward(ctx, a, low, high):
+        xp = _backend.array_module(a)
+        dtype = result_dtype(*(x for x in (a, low, high) if x is not None))
+        out = a.astype(dtype, copy=False)
+        try:
+            if low is not None:
+                out = xp.maximum(out, low.astype(dtype, copy=False))
+            if high is not None:
+                out = xp.minimum(out, high.astype(dtype, copy=False))
+        except ValueError:
+            bound = low if low is not None else high
+            raise _broadcast_error(a, bound) from None
+        ctx.save_for_backward(a, low, high)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, low, high = ctx.saved_tensors
+        # PyTorch's rule: the input's gradient where it lies within both bounds (so a NaN
+        # anywhere blocks it); the lower bound's where the input is below it and the bounds
+        # don't cross; the upper bound's where the input is above it or the bounds cross
+        # (min > max gives max everywhere).
+        inside, below, above = True, False, False
+        if low is not None:
+            inside = a >= low
+            below = a < low if high is None else (a < low) & (low < high)
+        if high is not None:
+            inside = inside & (a <= high)
+            above = a > high if low is None else (a > high) | (high < low)
+        grad_low = zero_where(grad, ~below) if ctx.needs_input_grad[1] else None
+        grad_high = zero_where(grad, ~above) if ctx.needs_input_grad[2] else None
+        return zero_where(grad, ~inside), grad_low, grad_high
+
+
+class ClampMin(Function):
+    """``clamp_min(a, number)``: the gradient flows where ``a >= min``."""
+
+    @staticmethod
+    def forward(ctx, a, low):
+        ctx.save_for_backward(a)
+        ctx.low = low
+        if isinstance(low, float):
+            a = _as_float(a)
+        return _backend.array_module(a).maximum(a, low).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return zero_where(grad, ~(a >= ctx.low)), None
+
+
+class ClampMax(Function):
+    """``clamp_max(a, number)``: the gradient flows where ``a <= max``."""
+
+    @staticmethod
+    def forward(ctx, a, high):
+        ctx.save_for_backward(a)
+        ctx.high = high
+        if isinstance(high, float):
+            a = _as_float(a)
+        return _backend.array_module(a).minimum(a, high).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return zero_where(grad, ~(a <= ctx.high)), None
+
+
+class ClampMinTensor(ClampTensor):
+    node_name = "ClampMinBackward1"
+
+
+class ClampMaxTensor(ClampTensor):
+    node_name = "ClampMaxBackward1"
+
+
+def _check_floating(kernel: str, a, b) -> None:
+    """PyTorch's error for ops that have float kernels only (hypot, logaddexp) on integers."""
+    dtype = result_dtype(a, b)
+    if dtype.kind not in "fc":
+        raise NotImplementedError(f'"{kernel}_cpu" not implemented for \'{type_name(dtype)}\'')
+
+
+class Atan2(Function):
+    """``atan2(a, b)``: the angle of the point (b, a); integers give the default float."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = _float_operands(a, b)
+        ctx.save_for_backward(a, b)
+        try:
+            return _backend.array_module(a).arctan2(a, b)
+        except ValueError:
+            raise _broadcast_error(a, b) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        scale = grad / (a * a + b * b)
+        return scale * b, -scale * a
+
+
+class Hypot(Function):
+    """``sqrt(a^2 + b^2)`` without overflow in the squares."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_floating("hypot", a, b)
+        a, b = promote(a, b)
+        try:
+            out = _backend.array_module(a).hypot(a, b)
+        except ValueError:
+            raise _broadcast_error(a, b) from None
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        return grad * a / out, grad * b / out
+
+
+class Logaddexp(Function):
+    """``log(exp(a) + exp(b))``, computed without overflow."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_floating("logaddexp", a, b)
+        a, b = promote(a, b)
+        try:
+            out = _backend.array_module(a).logaddexp(a, b)
+        except ValueError:
+            raise _broadcast_error(a, b) from None
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        xp = _backend.array_module(grad)
+        return grad * xp.exp(a - out), grad * xp.exp(b - out)
+
+
+class Fmod(Function):
+    """``fmod(a, number)``: the remainder with the sign of ``a`` (C's fmod), gradient 1."""
+
+    scalar_operands = (0, 1)
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        _check_integer_divisor(a, b)
+        try:
+            out = _backend.array_module(a).fmod(a, b)
+        except ValueError:
+            raise _broadcast_error(a, b) from None
+        if ctx.needs_input_grad[1]:
+            ctx.save_for_backward(a, b)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_b = None
+        if ctx.needs_input_grad[1]:
+            a, b = ctx.saved_tensors
+            grad_b = -grad * _backend.array_module(grad).trunc(a / b)
+        return grad, grad_b
+
+
+class FmodTensor(Fmod):
+    """``fmod(a, b)`` with a tensor ``b``: PyTorch's other overload, and node name."""
+
+    node_name = "FmodBackward1"
 
 
 class Where(Function):
@@ -1099,8 +1640,212 @@ def relu(input):
 
 
 def clamp(input, min=None, max=None, *, out=None):
-    """Limit values to ``[min, max]``; the gradient flows where the input is inside."""
+    """Limit values to ``[min, max]``; the gradient flows where the input is inside.
+
+    The bounds are both numbers (or None), or both tensors (or None) that broadcast with
+    ``input``.
+
+    Example:
+        >>> import ember
+        >>> ember.clamp(ember.tensor([-2.0, 0.5, 3.0]), min=ember.zeros(3), max=ember.ones(3))
+        tensor([0.0000, 0.5000, 1.0000])
+    """
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        if not all(bound is None or isinstance(bound, Tensor) for bound in (min, max)):
+            raise TypeError(f"clamp() received an invalid combination of arguments - got "
+                            f"(Tensor, {type(min).__name__}, {type(max).__name__}): the bounds "
+                            f"must be both tensors or both numbers")
+        return write_out("clamp", ClampTensor.apply(input, min, max), out)
     return write_out("clamp", Clamp.apply(input, min, max), out)
+
+
+def _unary_function(name: str, function, summary: str, example: str):
+    """The plain function ``name(input, *, out=None)`` of a unary Function, with its docstring."""
+    def unary(input, *, out=None):
+        return write_out(name, function.apply(input), out)
+    unary.__name__ = unary.__qualname__ = name
+    unary.__doc__ = (f"{summary}\n\n    Example:\n        >>> import ember\n"
+                     f"        >>> ember.{name}({example[0]})\n        {example[1]}\n    ")
+    return unary
+
+
+tan = _unary_function("tan", Tan, "The tangent, elementwise.",
+                      ("ember.tensor([0.0, 1.0])", "tensor([0.0000, 1.5574])"))
+asin = _unary_function("asin", Asin, "The inverse sine, elementwise (NaN outside [-1, 1]).",
+                       ("ember.tensor([0.0, 1.0])", "tensor([0.0000, 1.5708])"))
+acos = _unary_function("acos", Acos, "The inverse cosine, elementwise (NaN outside [-1, 1]).",
+                       ("ember.tensor([0.0, 1.0])", "tensor([1.5708, 0.0000])"))
+atan = _unary_function("atan", Atan, "The inverse tangent, elementwise.",
+                       ("ember.tensor([0.0, 1.0])", "tensor([0.0000, 0.7854])"))
+sinh = _unary_function("sinh", Sinh, "The hyperbolic sine, elementwise.",
+                       ("ember.tensor([0.0, 1.0])", "tensor([0.0000, 1.1752])"))
+cosh = _unary_function("cosh", Cosh, "The hyperbolic cosine, elementwise.",
+                       ("ember.tensor([0.0, 1.0])", "tensor([1.0000, 1.5431])"))
+asinh = _unary_function("asinh", Asinh, "The inverse hyperbolic sine, elementwise.",
+                        ("ember.tensor([0.0, 1.0])", "tensor([0.0000, 0.8814])"))
+acosh = _unary_function("acosh", Acosh, "The inverse hyperbolic cosine (NaN below 1).",
+                        ("ember.tensor([1.0, 2.0])", "tensor([0.0000, 1.3170])"))
+atanh = _unary_function("atanh", Atanh, "The inverse hyperbolic tangent (NaN outside [-1, 1]).",
+                        ("ember.tensor([0.0, 0.5])", "tensor([0.0000, 0.5493])"))
+exp2 = _unary_function("exp2", Exp2, "``2 ** input``, elementwise.",
+                       ("ember.tensor([0.0, 3.0])", "tensor([1., 8.])"))
+sinc = _unary_function("sinc", Sinc, "``sin(pi x) / (pi x)``, elementwise, 1 at 0.",
+                       ("ember.tensor([0.0, 0.5])", "tensor([1.0000, 0.6366])"))
+erf = _unary_function("erf", Erf, "The error function, elementwise.",
+                      ("ember.tensor([0.0, 1.0])", "tensor([0.0000, 0.8427])"))
+erfc = _unary_function("erfc", Erfc, "``1 - erf(input)``, accurate where erf is near 1.",
+                       ("ember.tensor([0.0, 1.0])", "tensor([1.0000, 0.1573])"))
+erfinv = _unary_function("erfinv", Erfinv, "The inverse of erf, on (-1, 1).",
+                         ("ember.tensor([0.0, 0.5])", "tensor([0.0000, 0.4769])"))
+trunc = _unary_function("trunc", Trunc, "Round toward zero (integer tensors are unchanged).",
+                        ("ember.tensor([-1.5, 1.5])", "tensor([-1.,  1.])"))
+frac = _unary_function("frac", Frac, "The fractional part ``input - trunc(input)``.",
+                       ("ember.tensor([-1.5, 2.25])", "tensor([-0.5000,  0.2500])"))
+sgn = _unary_function("sgn", Sgn, "The sign (-1, 0 or 1); as ``sign`` for real tensors.",
+                      ("ember.tensor([-2.0, 0.0, 3.0])", "tensor([-1.,  0.,  1.])"))
+deg2rad = _unary_function("deg2rad", Deg2Rad, "Degrees to radians, elementwise.",
+                          ("ember.tensor([180.0, 90.0])", "tensor([3.1416, 1.5708])"))
+rad2deg = _unary_function("rad2deg", Rad2Deg, "Radians to degrees, elementwise.",
+                          ("ember.tensor([3.1415927])", "tensor([180.])"))
+
+
+def nan_to_num(input, nan: float = 0.0, posinf=None, neginf=None, *, out=None):
+    """``input`` with NaN replaced by ``nan`` and infinities by ``posinf``/``neginf`` (by
+    default the largest and smallest finite values of its dtype).
+
+    Example:
+        >>> import ember
+        >>> ember.nan_to_num(ember.tensor([float("nan"), 1.0]), nan=-1.0)
+        tensor([-1.,  1.])
+    """
+    return write_out("nan_to_num", NanToNum.apply(input, nan, posinf, neginf), out)
+
+
+# PyTorch names the nodes of these ops' in-place forms ``...Backward1``: Tensor's ``name_``
+# methods apply these Functions instead of the plain ones.
+INPLACE_FUNCTIONS = {"asinh": AsinhInplace, "arcsinh": AsinhInplace,
+                     "acosh": AcoshInplace, "arccosh": AcoshInplace,
+                     "atanh": AtanhInplace, "arctanh": AtanhInplace}
+arcsin, arccos, arctan = asin, acos, atan
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
+fix = trunc
+
+
+class XlogySelfScalar(Xlogy):
+    node_name = "XlogyBackward1"  # PyTorch's overload with a number x
+
+
+class XlogyOtherScalar(Xlogy):
+    node_name = "XlogyBackward2"  # ... and with a number y
+
+
+def logit(input, eps=None, *, out=None):
+    """``log(p / (1 - p))``, the inverse of sigmoid; ``eps`` clamps ``p`` to
+    ``[eps, 1 - eps]`` first.
+
+    Example:
+        >>> import ember
+        >>> ember.logit(ember.tensor([0.5, 0.75]))
+        tensor([0.0000, 1.0986])
+    """
+    return write_out("logit", Logit.apply(input, eps), out)
+
+
+def xlogy(input, other, *, out=None):
+    """``input * log(other)``, taken as 0 where ``input`` is 0 (unless ``other`` is NaN).
+
+    Example:
+        >>> import ember
+        >>> ember.xlogy(ember.tensor([0.0, 2.0]), ember.tensor([0.0, 1.0]))
+        tensor([0., 0.])
+    """
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("xlogy(): expected a tensor argument")
+    function = (Xlogy if isinstance(input, Tensor) and isinstance(other, Tensor) else
+                XlogySelfScalar if isinstance(other, Tensor) else XlogyOtherScalar)
+    return write_out("xlogy", function.apply(input, other), out)
+
+
+def atan2(input, other, *, out=None):
+    """The angle of the point ``(other, input)`` in radians, elementwise, broadcasting.
+
+    Example:
+        >>> import ember
+        >>> ember.atan2(ember.tensor([1.0]), ember.tensor([-1.0]))
+        tensor([2.3562])
+    """
+    return write_out("atan2", Atan2.apply(input, other), out)
+
+
+arctan2 = atan2
+
+
+def hypot(input, other, *, out=None):
+    """``sqrt(input ** 2 + other ** 2)``, elementwise, broadcasting.
+
+    Example:
+        >>> import ember
+        >>> ember.hypot(ember.tensor([3.0]), ember.tensor([4.0]))
+        tensor([5.])
+    """
+    _check_tensor_argument("hypot", "other", other)
+    return write_out("hypot", Hypot.apply(input, other), out)
+
+
+def logaddexp(input, other, *, out=None):
+    """``log(exp(input) + exp(other))``, elementwise, without overflow.
+
+    Example:
+        >>> import ember
+        >>> ember.logaddexp(ember.tensor([1000.0]), ember.tensor([1000.0]))
+        tensor([1000.6932])
+    """
+    _check_tensor_argument("logaddexp", "other", other)
+    return write_out("logaddexp", Logaddexp.apply(input, other), out)
+
+
+def _check_tensor_argument(name: str, parameter: str, value) -> None:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{name}(): argument '{parameter}' (position 2) must be Tensor, not "
+                        f"{type(value).__name__}")
+
+
+def fmod(input, other, *, out=None):
+    """The remainder of ``input / other`` with the sign of ``input`` (C's fmod).
+
+    Example:
+        >>> import ember
+        >>> ember.fmod(ember.tensor([-3.0, 3.0]), 2)
+        tensor([-1.,  1.])
+    """
+    function = FmodTensor if isinstance(other, Tensor) else Fmod
+    return write_out("fmod", function.apply(input, other), out)
+
+
+def clamp_min(input, min, *, out=None):
+    """``clamp(input, min=min)``.
+
+    Example:
+        >>> import ember
+        >>> ember.clamp_min(ember.tensor([-1.0, 2.0]), 0.0)
+        tensor([0., 2.])
+    """
+    if isinstance(min, Tensor):
+        return write_out("clamp_min", ClampMinTensor.apply(input, min, None), out)
+    return write_out("clamp_min", ClampMin.apply(input, min), out)
+
+
+def clamp_max(input, max, *, out=None):
+    """``clamp(input, max=max)``.
+
+    Example:
+        >>> import ember
+        >>> ember.clamp_max(ember.tensor([-1.0, 2.0]), 0.0)
+        tensor([-1.,  0.])
+    """
+    if isinstance(max, Tensor):
+        return write_out("clamp_max", ClampMaxTensor.apply(input, None, max), out)
+    return write_out("clamp_max", ClampMax.apply(input, max), out)
 
 
 def lerp(input, end, weight, *, out=None):
@@ -1116,6 +1861,30 @@ def lerp(input, end, weight, *, out=None):
     if isinstance(weight, Tensor):
         return write_out("lerp", LerpTensor.apply(input, end, weight), out)
     return write_out("lerp", Lerp.apply(input, end, weight), out)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+    """``input + value * tensor1 * tensor2``, elementwise and broadcasting.
+
+    Example:
+        >>> import ember
+        >>> ember.addcmul(ember.ones(2), ember.tensor([1.0, 2.0]), ember.tensor([3.0, 4.0]),
+        ...               value=0.5)
+        tensor([2.5000, 5.0000])
+    """
+    return write_out("addcmul", Addcmul.apply(input, tensor1, tensor2, value), out)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+    """``input + value * tensor1 / tensor2``, elementwise and broadcasting.
+
+    Example:
+        >>> import ember
+        >>> ember.addcdiv(ember.ones(2), ember.tensor([1.0, 2.0]), ember.tensor([4.0, 4.0]),
+        ...               value=2)
+        tensor([1.5000, 2.0000])
+    """
+    return write_out("addcdiv", Addcdiv.apply(input, tensor1, tensor2, value), out)
 
 
 def maximum(input, other, *, out=None):
@@ -1229,19 +1998,50 @@ class BitwiseAnd(_BinaryUfunc):
     """``&``: logical and of bools, bitwise and of integers."""
 
     ufunc = "bitwise_and"
+    kernel = "bitwise_and"  # the name of PyTorch's kernel, in its error for floats
 
     @classmethod
     def forward(cls, ctx, a, b):
-        _check_integral(cls.ufunc, a, b)
+        _check_integral(cls.kernel, a, b)
         return super().forward(ctx, a, b)
 
 
 class BitwiseOr(BitwiseAnd):
     ufunc = "bitwise_or"
+    kernel = "bitwise_or"
 
 
 class BitwiseXor(BitwiseAnd):
     ufunc = "bitwise_xor"
+    kernel = "bitwise_xor"
+
+
+class BitwiseLeftShift(BitwiseAnd):
+    """``<<`` of integers: bits shifted in are zeros, and shifts past the width give 0."""
+
+    ufunc = "left_shift"
+    kernel = "lshift"
+
+
+class BitwiseRightShift(BitwiseAnd):
+    """``>>`` of integers: arithmetic, so negative numbers stay negative."""
+
+    ufunc = "right_shift"
+    kernel = "rshift"
+
+
+class LogicalAnd(_BinaryUfunc):
+    """True where both operands are non-zero; any dtypes, a bool result."""
+
+    ufunc = "logical_and"
+
+
+class LogicalOr(_BinaryUfunc):
+    ufunc = "logical_or"
+
+
+class LogicalXor(_BinaryUfunc):
+    ufunc = "logical_xor"
 
 
 class BitwiseNot(Function):
@@ -1440,6 +2240,49 @@ def bitwise_xor(input, other, *, out=None):
 def bitwise_not(input, *, out=None):
     """``~input``: not of bools, bitwise not of integers."""
     return write_out("bitwise_not", BitwiseNot.apply(input), out)
+
+
+def bitwise_left_shift(input, other, *, out=None):
+    """``input << other`` for integers: each shifted left by ``other`` bits.
+
+    Example:
+        >>> import ember
+        >>> ember.bitwise_left_shift(ember.tensor([1, 3]), 2)
+        tensor([ 4, 12])
+    """
+    return write_out("bitwise_left_shift", BitwiseLeftShift.apply(input, other), out)
+
+
+def bitwise_right_shift(input, other, *, out=None):
+    """``input >> other`` for integers: arithmetic shift right by ``other`` bits.
+
+    Example:
+        >>> import ember
+        >>> ember.bitwise_right_shift(ember.tensor([-8, 12]), 2)
+        tensor([-2,  3])
+    """
+    return write_out("bitwise_right_shift", BitwiseRightShift.apply(input, other), out)
+
+
+def logical_and(input, other, *, out=None):
+    """True where both are non-zero (or True).
+
+    Example:
+        >>> import ember
+        >>> ember.logical_and(ember.tensor([1.0, 0.0]), ember.tensor([2, 3]))
+        tensor([ True, False])
+    """
+    return write_out("logical_and", LogicalAnd.apply(input, other), out)
+
+
+def logical_or(input, other, *, out=None):
+    """True where either is non-zero (or True)."""
+    return write_out("logical_or", LogicalOr.apply(input, other), out)
+
+
+def logical_xor(input, other, *, out=None):
+    """True where exactly one of them is non-zero (or True)."""
+    return write_out("logical_xor", LogicalXor.apply(input, other), out)
 
 
 def logical_not(input, *, out=None):

@@ -210,6 +210,128 @@ class Std(Function):
             None, None, None
 
 
+class StdMean(Function):
+    """``(std, mean)`` in one pass; the mean's gradient spreads evenly, the std's as ``Std``'s."""
+
+    contiguous_output = True
+    root = True  # VarMean sets False
+
+    @classmethod
+    def forward(cls, ctx, a, axes, correction, keepdim):
+        count = int(np.prod([a.shape[i] for i in axes]))
+        ctx.count, ctx.divisor = count, count - correction
+        _warn_if_no_degrees_of_freedom("std_mean" if cls.root else "var_mean", ctx.divisor)
+        deviations = centered(a, axes)
+        spread = sum_of_squares(deviations, axes, keepdim) / builtins.max(0, ctx.divisor)
+        if cls.root:
+            spread = array_module(a).sqrt(spread)
+        spread = spread.astype(a.dtype, copy=False)
+        mean = a.mean(axis=axes, keepdims=keepdim)
+        ctx.save_for_backward(a, spread)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return spread, mean.astype(a.dtype, copy=False)
+
+    @classmethod
+    def backward(cls, ctx, grad_spread, grad_mean):
+        a, spread = ctx.saved_tensors
+        xp = array_module(a)
+        grad_input = _expand_back(grad_mean, a.shape, ctx.axes, ctx.keepdim) / ctx.count
+        deviations = centered(a, ctx.axes).astype(a.dtype, copy=False)
+        grad_spread = _expand_back(grad_spread, a.shape, ctx.axes, ctx.keepdim)
+        if cls.root:
+            spread = _expand_back(spread, a.shape, ctx.axes, ctx.keepdim)
+            zero = spread == 0
+            grad_input = grad_input + xp.where(
+                zero, 0, grad_spread * deviations / (ctx.divisor * xp.where(zero, 1, spread)))
+        else:
+            grad_input = grad_input + grad_spread * deviations * (2.0 / ctx.divisor)
+        return grad_input, None, None, None
+
+
+class VarMean(StdMean):
+    root = False
+
+
+class Nansum(Function):
+    """The sum with NaNs counted as zero; they get no gradient."""
+
+    contiguous_output = True
+
+    @staticmethod
+    def forward(ctx, a, axes, keepdim, dtype):
+        xp = array_module(a)
+        ctx.save_for_backward(a)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return xp.nansum(a, axis=axes, keepdims=keepdim, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
+        return grad * ~array_module(a).isnan(a), None, None, None
+
+
+class Aminmax(Function):
+    """``(min, max)`` at once; each one's gradient is shared by the elements equal to it."""
+
+    contiguous_output = True
+
+    @staticmethod
+    def forward(ctx, a, axes, keepdim):
+        low = a.min(axis=axes, keepdims=keepdim)
+        high = a.max(axis=axes, keepdims=keepdim)
+        ctx.save_for_backward(a, low, high)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return low, high
+
+    @staticmethod
+    def backward(ctx, grad_low, grad_high):
+        a, low, high = ctx.saved_tensors
+        grad = 0
+        for extreme, grad_extreme in ((low, grad_low), (high, grad_high)):
+            chosen = a == _expand_back(extreme, a.shape, ctx.axes, ctx.keepdim)
+            share = chosen / chosen.sum(axis=ctx.axes, keepdims=True)
+            grad = grad + share * _expand_back(grad_extreme, a.shape, ctx.axes, ctx.keepdim)
+        return grad, None, None
+
+
+class CountNonzero(Function):
+    differentiable = False
+    contiguous_output = True
+
+    @staticmethod
+    def forward(ctx, a, axes):
+        return (a != 0).sum(axis=axes).astype(np.int64)
+
+
+class Bincount(Function):
+    """How often each value 0, 1, ... occurs in a 1-d int tensor (the sum of ``weights`` at
+    its positions, when given)."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a, weights, minlength):
+        xp = array_module(a)
+        out = xp.bincount(a, weights=weights, minlength=minlength)
+        if weights is None:
+            return out.astype(np.int64)
+        return out.astype(weights.dtype if weights.dtype.kind == "f" else np.float64)
+
+
+class Histc(Function):
+    """A histogram of ``bins`` equal bins between ``low`` and ``high`` (the data's range when
+    both are 0); values outside are not counted."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a, bins, low, high):
+        xp = array_module(a)
+        counts, _ = xp.histogram(a, bins=bins, range=(low, high))
+        return counts.astype(a.dtype)
+
+
 def _is_extremum(a, out):
     """Where ``a`` holds the reduction's result ``out``: a NaN result comes from the NaNs."""
     xp = array_module(a)
@@ -241,7 +363,10 @@ class _ExtremumAll(Function):
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
         mask = _is_extremum(a, out)
-        return grad * mask / mask.sum()
+        share = grad / mask.sum(dtype=grad.dtype)
+        # Only the extrema get the gradient, even a NaN or infinite one (grad * mask would
+        # spread NaN to every element), as in PyTorch.
+        return elementwise.zero_where(array_module(a).broadcast_to(share, a.shape), ~mask)
 
 
 class MaxAll(_ExtremumAll):
@@ -608,3 +733,133 @@ def _check_inf_norm(input, p, dim) -> None:
             raise RuntimeError(f"linalg.vector_norm cannot compute the {p_name} norm on the "
                                f"dimension {d}because this dimension is empty and the operation "
                                "does not have an identity")
+
+
+def std_mean(input, dim=None, *, correction=1, keepdim=False, out=None):
+    """``(std, mean)`` over ``dim`` (all elements by default), with ``correction`` as ``std``.
+
+    Example:
+        >>> import ember
+        >>> ember.std_mean(ember.tensor([1.0, 2.0, 3.0]))
+        (tensor(1.), tensor(2.))
+    """
+    _check_floating(input)
+    return StdMean.apply(input, _axes(dim, input.ndim), correction, keepdim)
+
+
+def var_mean(input, dim=None, *, correction=1, keepdim=False, out=None):
+    """``(var, mean)`` over ``dim`` (all elements by default), with ``correction`` as ``var``.
+
+    Example:
+        >>> import ember
+        >>> ember.var_mean(ember.tensor([1.0, 2.0, 3.0]))
+        (tensor(1.), tensor(2.))
+    """
+    _check_floating(input)
+    return VarMean.apply(input, _axes(dim, input.ndim), correction, keepdim)
+
+
+def count_nonzero(input, dim=None):
+    """The number of non-zero elements (along ``dim``, an int or a tuple).
+
+    Example:
+        >>> import ember
+        >>> ember.count_nonzero(ember.tensor([[0, 1], [2, 3]]), dim=0)
+        tensor([1, 2])
+    """
+    return CountNonzero.apply(input, _axes(dim, input.ndim))
+
+
+def bincount(input, weights=None, minlength: int = 0):
+    """How often each of 0, 1, ... occurs in the 1-d non-negative int tensor ``input`` (summing
+    ``weights`` instead of counting ones when given).
+
+    Example:
+        >>> import ember
+        >>> ember.bincount(ember.tensor([0, 2, 2]))
+        tensor([1, 0, 2])
+    """
+    data = input._data
+    if data.ndim != 1:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if data.dtype.kind not in "iub":
+        raise NotImplementedError(f'"bincount_cpu" not implemented for '
+                                  f"'{type_name(data.dtype)}'")
+    if data.size and int(data.min()) < 0:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if minlength < 0:
+        raise RuntimeError("minlength should be >= 0")
+    return Bincount.apply(input, weights, minlength)
+
+
+def histc(input, bins: int = 100, min=0, max=0, *, out=None):
+    """A histogram: counts of ``input`` in ``bins`` equal bins from ``min`` to ``max`` (the
+    smallest and largest element when both are 0), in ``input``'s dtype.
+
+    Example:
+        >>> import ember
+        >>> ember.histc(ember.tensor([1.0, 2.0, 1.0]), bins=4, min=0, max=3)
+        tensor([0., 2., 1., 0.])
+    """
+    data = input._data
+    if data.dtype.kind != "f":
+        raise NotImplementedError(f'"histogram_cpu" not implemented for '
+                                  f"'{type_name(data.dtype)}'")
+    low, high = float(min), float(max)
+    if low == high and data.size:
+        low, high = float(data.min()), float(data.max())
+    if low == high:  # one value (or none): PyTorch widens the range by one each way
+        low, high = low - 1, high + 1
+    if low > high:
+        raise RuntimeError("ember.histc: max must be larger than min")
+    return write_out("histc", Histc.apply(input, bins, low, high), out)
+
+
+aminmax_return = namedtuple("aminmax", ["min", "max"])
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """The sum of the elements that are not NaN (all, or along ``dim``).
+
+    Example:
+        >>> import ember
+        >>> ember.nansum(ember.tensor([1.0, float("nan"), 2.0]))
+        tensor(3.)
+    """
+    numpy_dtype = dtype.numpy if dtype is not None else (
+        np.dtype(np.int64) if input._data.dtype.kind in "biu" else None)
+    return Nansum.apply(input, _axes(dim, input.ndim), keepdim, numpy_dtype)
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    """The mean of the elements that are not NaN (all, or along ``dim``).
+
+    Example:
+        >>> import ember
+        >>> ember.nanmean(ember.tensor([1.0, float("nan"), 2.0]))
+        tensor(1.5000)
+    """
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError(f"nanmean(): expected input to have floating point or complex "
+                           f"dtype but got {type_name(input._data.dtype)}")
+    counts = sum(elementwise.logical_not(elementwise.isnan(input)), dim, keepdim)
+    return write_out("nanmean", elementwise.div(nansum(input, dim, keepdim, dtype=dtype),
+                                                counts), out)
+
+
+def aminmax(input, *, dim=None, keepdim=False, out=None):
+    """``(min, max)`` of all elements, or along ``dim``.
+
+    Example:
+        >>> import ember
+        >>> ember.aminmax(ember.tensor([3, 1, 2])).max
+        tensor(3)
+    """
+    empty = input.numel() == 0 if dim is None else input.ndim and input.shape[dim] == 0
+    if empty:
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                           "operation has no identity.")
+    low, high = Aminmax.apply(input, _axes(dim, input.ndim), keepdim)
+    if out is not None:
+        low, high = write_out("aminmax", low, out[0]), write_out("aminmax", high, out[1])
+    return aminmax_return(low, high)

@@ -4,11 +4,17 @@ Ops marked ``is_view`` return arrays that share memory with their input (NumPy v
 output shares the input's version counter: an in-place change through either is seen by both.
 """
 
+import warnings
+
 import numpy as np
 
 from .._backend import array_module
 from .._dtype import result_dtype, type_name
+from .._tensor import Tensor
+from .._tensor_types import preserve_format
+from ..autograd import inplace
 from ..autograd.function import Function
+from . import elementwise
 from .elementwise import write_out
 
 
@@ -196,6 +202,29 @@ class T(Function):
         return grad.T
 
 
+# The in-place forms of the view ops (``x.unsqueeze_(0)``) change ``x``'s shape, not its
+# values; PyTorch names their nodes apart.
+
+class UnsqueezeInplace(Unsqueeze):
+    node_name = "UnsqueezeBackward1"
+
+
+class SqueezeInplace(Squeeze):
+    node_name = "SqueezeBackward3"
+
+
+class SqueezeInplaceDims(SqueezeDims):
+    node_name = "SqueezeBackward5"
+
+
+class TInplace(T):
+    node_name = "TBackward1"
+
+
+class TransposeInplace(Transpose):
+    node_name = "TransposeBackward1"
+
+
 class Expand(Function):
     is_view = True
 
@@ -216,9 +245,14 @@ class Expand(Function):
 
 
 class Clone(Function):
+    """A copy; ``order`` (the dimensions from outermost to innermost in memory) lays it out
+    other than in C order: channels_last, or the input's own order."""
+
     @staticmethod
-    def forward(ctx, a):
-        return a.copy()
+    def forward(ctx, a, order=None):
+        if order is None:
+            return a.copy()
+        return a.transpose(order).copy().transpose(np.argsort(order))
 
     @staticmethod
     def backward(ctx, grad):
@@ -338,6 +372,123 @@ class Roll(Function):
         return xp.roll(grad, back, ctx.axes), None, None
 
 
+class RepeatedIndices(Function):
+    """``repeat_interleave(counts)``: each index ``i`` repeated ``counts[i]`` times."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, counts):
+        xp = array_module(counts)
+        return xp.repeat(xp.arange(counts.shape[0]), counts)
+
+
+class Tril(Function):
+    """The lower triangle of the last two dimensions (on and below ``diagonal``), zeros
+    above; the gradient keeps the same triangle."""
+
+    @staticmethod
+    def forward(ctx, a, diagonal):
+        ctx.diagonal = diagonal
+        return array_module(a).tril(a, diagonal)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return array_module(grad).tril(grad, ctx.diagonal), None
+
+
+class Triu(Function):
+    """The upper triangle of the last two dimensions (on and above ``diagonal``)."""
+
+    @staticmethod
+    def forward(ctx, a, diagonal):
+        ctx.diagonal = diagonal
+        return array_module(a).triu(a, diagonal)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return array_module(grad).triu(grad, ctx.diagonal), None
+
+
+def diagonal_view(a, offset: int, axis1: int, axis2: int):
+    """The writable view of ``a``'s diagonal ``offset`` in the plane (axis1, axis2), as the
+    last dimension (NumPy's own ``diagonal`` is read-only)."""
+    xp = array_module(a)
+    if xp is not np:
+        return xp.diagonal(a, offset, axis1, axis2)
+    # Start at the diagonal's first element, then step along both axes at once.
+    start = [slice(None)] * a.ndim
+    if offset >= 0:
+        start[axis2] = slice(offset, None)
+    else:
+        start[axis1] = slice(-offset, None)
+    corner = a[tuple(start)]
+    length = max(0, min(corner.shape[axis1], corner.shape[axis2]))
+    others = [d for d in range(a.ndim) if d not in (axis1, axis2)]
+    return np.lib.stride_tricks.as_strided(
+        corner, tuple(a.shape[d] for d in others) + (length,),
+        tuple(a.strides[d] for d in others) + (a.strides[axis1] + a.strides[axis2],))
+
+
+class Diagonal(Function):
+    """The diagonal ``offset`` of the plane (dim1, dim2), as the last dimension: a view."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, offset, axis1, axis2):
+        ctx.shape, ctx.args = a.shape, (offset, axis1, axis2)
+        return diagonal_view(a, offset, axis1, axis2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_input = array_module(grad).zeros(ctx.shape, grad.dtype)
+        diagonal_view(grad_input, *ctx.args)[...] = grad
+        return grad_input, None, None, None
+
+
+class DiagonalCopy(Diagonal):
+    """``diag`` of a matrix: its diagonal as a new vector, not a view."""
+
+    node_name = "DiagonalBackward0_copy"
+    is_view = False
+
+    @staticmethod
+    def forward(ctx, a, offset, axis1, axis2):
+        return Diagonal.forward(ctx, a, offset, axis1, axis2).copy()
+
+
+class DiagEmbed(Function):
+    """A vector placed on the diagonal ``offset`` of a square matrix of zeros."""
+
+    @staticmethod
+    def forward(ctx, v, offset):
+        size = v.shape[0] + abs(offset)
+        out = array_module(v).zeros((size, size), v.dtype)
+        diagonal_view(out, offset, 0, 1)[...] = v
+        ctx.offset = offset
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return diagonal_view(grad, ctx.offset, 0, 1).copy(), None
+
+
+class Trace(Function):
+    """The sum of a matrix's main diagonal."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.shape = a.shape
+        return diagonal_view(a, 0, 0, 1).sum()
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_input = array_module(grad).zeros(ctx.shape, grad.dtype)
+        diagonal_view(grad_input, 0, 0, 1)[...] = grad
+        return grad_input
+
+
 # ---- the plain functions -----------------------------------------------------------------
 
 def view(input, *shape):
@@ -453,14 +604,54 @@ def expanded_shape(shape: tuple, sizes: tuple, dtype) -> tuple:
     return tuple(target)
 
 
-def contiguous(input):
-    """Self when already contiguous in memory, else a contiguous copy."""
-    return input if input._data.flags.c_contiguous else Clone.apply(input)
+def memory_order(array, memory_format) -> "tuple | None":
+    """The dimensions of ``array`` from outermost to innermost in memory for a layout in
+    ``memory_format`` (None for C order); preserve_format keeps ``array``'s own order."""
+    name = getattr(memory_format, "name", None)
+    if name in (None, "contiguous_format"):
+        return None
+    if name == "preserve_format":
+        # Outermost first: the dimensions by decreasing stride (ties keep their order).
+        order = tuple(sorted(range(array.ndim), key=lambda d: -array.strides[d]))
+        return None if order == tuple(range(array.ndim)) else order
+    rank = {"channels_last": 4, "channels_last_3d": 5}[name]
+    if array.ndim != rank:
+        raise RuntimeError(f"required rank {rank} tensor to use {name} format")
+    return (0,) + tuple(range(2, rank)) + (1,)
 
 
-def clone(input):
-    """A copy that stays in the graph (its gradient flows to ``input``)."""
-    return Clone.apply(input)
+def is_contiguous(input, memory_format=None) -> bool:
+    """Whether ``input``'s elements lie densely in ``memory_format``'s order (C order by
+    default)."""
+    order = memory_order(input._data, memory_format)
+    array = input._data if order is None else input._data.transpose(order)
+    return bool(array.flags.c_contiguous)
+
+
+def contiguous(input, memory_format=None):
+    """Self when already laid out in ``memory_format`` (C order by default), else a copy that
+    is."""
+    if memory_format is None:  # the common case, kept short: C order
+        return input if input._data.flags.c_contiguous else Clone.apply(input)
+    if is_contiguous(input, memory_format):
+        return input
+    return Clone.apply(input, memory_order(input._data, memory_format))
+
+
+def clone(input, *, memory_format=None):
+    """A copy that stays in the graph (its gradient flows to ``input``); laid out as
+    ``input`` unless ``memory_format`` says otherwise (PyTorch's ``preserve_format``).
+
+    Example:
+        >>> import ember
+        >>> ember.ones(2, 3).t().clone().stride()
+        (1, 3)
+    """
+    if memory_format is None:
+        if input._data.flags.c_contiguous:  # the common case: C order is the input's order
+            return Clone.apply(input)
+        memory_format = preserve_format
+    return Clone.apply(input, memory_order(input._data, memory_format))
 
 
 def repeat(input, *sizes):
@@ -594,3 +785,488 @@ def roll(input, shifts, dims=None):
         raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
     axes = tuple(normalize_dim(d, input.ndim) for d in dims)
     return Roll.apply(input, shifts, axes)
+
+
+def _check_matrix(name: str, input) -> None:
+    if input.ndim < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+
+
+def tril(input, diagonal: int = 0, *, out=None):
+    """The lower triangle of each matrix in ``input`` (the last two dimensions): elements on
+    and below ``diagonal`` (0 the main one, >0 above it, <0 below it), zeros elsewhere.
+
+    Example:
+        >>> import ember
+        >>> ember.tril(ember.ones(3, 3), diagonal=-1)
+        tensor([[0., 0., 0.],
+                [1., 0., 0.],
+                [1., 1., 0.]])
+    """
+    _check_matrix("tril", input)
+    return write_out("tril", Tril.apply(input, int(diagonal)), out)
+
+
+def triu(input, diagonal: int = 0, *, out=None):
+    """The upper triangle of each matrix in ``input``: elements on and above ``diagonal``.
+
+    Example:
+        >>> import ember
+        >>> ember.triu(ember.ones(2, 3), diagonal=1)
+        tensor([[0., 1., 1.],
+                [0., 0., 1.]])
+    """
+    _check_matrix("triu", input)
+    return write_out("triu", Triu.apply(input, int(diagonal)), out)
+
+
+def _restride(input, function, *args):
+    """``input`` made the view ``function.apply(input, *args)`` of its own memory: the shape
+    and strides change in place, and the view's node becomes ``input``'s."""
+    inplace.check_leaf(input)
+    result = function.apply(input, *args)
+    input._data = result._data
+    if result.grad_fn is not None:
+        input.grad_fn, input._output_nr = result.grad_fn, result._output_nr
+    inplace.bump_version(input)
+    return input
+
+
+def unsqueeze_(input, dim: int):
+    """``unsqueeze`` in place: ``input`` gains a dimension of size 1 at ``dim``."""
+    return _restride(input, UnsqueezeInplace, normalize_dim(dim, input.ndim + 1))
+
+
+def squeeze_(input, dim=None):
+    """``squeeze`` in place: ``input`` loses its dimensions of size 1 (only ``dim``'s)."""
+    if dim is None:
+        return _restride(input, SqueezeInplace)
+    if isinstance(dim, (tuple, list)):
+        return _restride(input, SqueezeInplaceDims,
+                         tuple(normalize_dim(d, input.ndim) for d in dim))
+    return _restride(input, SqueezeInplaceDim, normalize_dim(dim, input.ndim))
+
+
+def t_(input):
+    """``t`` in place: a matrix's dimensions swapped."""
+    if input.ndim > 2:
+        raise RuntimeError(f"t_() expects a tensor with <= 2 dimensions, but self is "
+                           f"{input.ndim}D")
+    return _restride(input, TInplace)
+
+
+def transpose_(input, dim0: int, dim1: int):
+    """``transpose`` in place: two dimensions swapped."""
+    ndim = input.ndim
+    return _restride(input, TransposeInplace, normalize_dim(dim0, ndim),
+                     normalize_dim(dim1, ndim))
+
+
+def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
+    """The view of the diagonal ``offset`` (above the main one when positive) of the plane
+    (``dim1``, ``dim2``), as the last dimension.
+
+    Example:
+        >>> import ember
+        >>> ember.diagonal(ember.arange(9).reshape(3, 3), offset=1)
+        tensor([1, 5])
+    """
+    axis1, axis2 = normalize_dim(dim1, input.ndim), normalize_dim(dim2, input.ndim)
+    if axis1 == axis2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return Diagonal.apply(input, int(offset), axis1, axis2)
+
+
+def diag(input, diagonal: int = 0, *, out=None):
+    """A vector's square diagonal matrix, or a matrix's diagonal as a vector (``diagonal``
+    picks which: above the main one when positive).
+
+    Example:
+        >>> import ember
+        >>> ember.diag(ember.tensor([1, 2]))
+        tensor([[1, 0],
+                [0, 2]])
+    """
+    if input.ndim == 1:
+        return write_out("diag", DiagEmbed.apply(input, int(diagonal)), out)
+    if input.ndim != 2:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+    return write_out("diag", DiagonalCopy.apply(input, int(diagonal), 0, 1), out)
+
+
+def trace(input):
+    """The sum of the main diagonal of a matrix.
+
+    Example:
+        >>> import ember
+        >>> ember.trace(ember.arange(9.0).reshape(3, 3))
+        tensor(12.)
+    """
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    return Trace.apply(input)
+
+
+def outer(input, vec2, *, out=None):
+    """The outer product of two vectors: ``out[i, j] = input[i] * vec2[j]``.
+
+    Example:
+        >>> import ember
+        >>> ember.outer(ember.tensor([1, 2]), ember.tensor([3, 4]))
+        tensor([[3, 4],
+                [6, 8]])
+    """
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"outer: Expected 1-D argument self, but got {input.ndim}-D"
+                           if input.ndim != 1 else
+                           f"outer: Expected 1-D argument vec2, but got {vec2.ndim}-D")
+    return write_out("outer", elementwise.mul(reshape(input, (-1, 1)), vec2), out)
+
+
+def tile(input, dims):
+    """``input`` repeated ``dims[i]`` times along each dimension (``dims`` shorter than the
+    number of dimensions counts from the last).
+
+    Example:
+        >>> import ember
+        >>> ember.tile(ember.tensor([1, 2]), (2, 2))
+        tensor([[1, 2, 1, 2],
+                [1, 2, 1, 2]])
+    """
+    dims = sizes_from((dims,))
+    return repeat(input, *((1,) * (input.ndim - len(dims)) + tuple(dims)))
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Each element (or slice along ``dim``) repeated ``repeats`` times in place, a number or a
+    tensor of counts; without ``dim``, of the flattened input. With only a tensor of counts,
+    the indices repeated so.
+
+    Example:
+        >>> import ember
+        >>> ember.repeat_interleave(ember.tensor([1, 2]), 2)
+        tensor([1, 1, 2, 2])
+    """
+    from .indexing import index_select  # here: ember.ops.indexing imports this module
+    if repeats is None:  # repeat_interleave(counts): 0, 1, ... each repeated counts[i] times
+        return RepeatedIndices.apply(input)
+    if dim is None:
+        input, dim = flatten(input), 0
+    dim = normalize_dim(dim, input.ndim)
+    xp = array_module(input._data)
+    counts = repeats._data if isinstance(repeats, Tensor) else int(repeats)
+    if isinstance(repeats, Tensor) and counts.ndim and counts.shape[0] != input.shape[dim]:
+        raise RuntimeError("repeats must have the same size as input along dim, but got "
+                           f"repeats.size(0) = {counts.shape[0]} and input.size({dim}) = "
+                           f"{input.shape[dim]}")
+    index = xp.repeat(xp.arange(input.shape[dim]), counts)
+    return index_select(input, dim, Tensor._wrap(index))
+
+
+def meshgrid(*tensors, indexing: "str | None" = None):
+    """Coordinate grids from 1-d tensors: the i-th result varies along dimension i
+    (``indexing="ij"``) or, for the first two, the other way round (``"xy"``).
+
+    Example:
+        >>> import ember
+        >>> rows, columns = ember.meshgrid(ember.tensor([1, 2]), ember.tensor([3, 4, 5]),
+        ...                                indexing="ij")
+        >>> rows.shape
+        ember.Size([2, 3])
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
+                      "indexing argument.", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f'ember.meshgrid: indexing must be one of "xy" or "ij", but '
+                           f"received: {indexing}")
+    swap = indexing == "xy" and len(tensors) >= 2
+    ordered = list(tensors)
+    if swap:
+        ordered[0], ordered[1] = ordered[1], ordered[0]
+    shape = tuple(t.numel() for t in ordered)
+    grids = []
+    for i, t in enumerate(ordered):
+        view_shape = [1] * len(ordered)
+        view_shape[i] = -1
+        grids.append(expand(reshape(t, tuple(view_shape)), *shape))
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
+    """The ``n``-th forward difference along ``dim``: ``out[i] = input[i + 1] - input[i]``,
+    after ``prepend`` and ``append`` are joined on.
+
+    Example:
+        >>> import ember
+        >>> ember.diff(ember.tensor([1, 4, 9, 16]))
+        tensor([3, 5, 7])
+    """
+    from .indexing import narrow  # here: ember.ops.indexing imports this module
+    dim = normalize_dim(dim, input.ndim)
+    if prepend is not None or append is not None:
+        parts = [p for p in (prepend, input, append) if p is not None]
+        input = cat(parts, dim)
+    for _ in range(n):
+        length = input.shape[dim]
+        if length == 0:
+            break
+        later, earlier = narrow(input, dim, 1, length - 1), narrow(input, dim, 0, length - 1)
+        input = elementwise.logical_xor(later, earlier) if input.dtype.numpy.kind == "b" \
+            else elementwise.sub(later, earlier)
+    return input
+
+
+def movedim(input, source, destination):
+    """``input`` with the dimensions ``source`` moved to ``destination`` (ints or sequences),
+    the others keeping their order: a view.
+
+    Example:
+        >>> import ember
+        >>> ember.movedim(ember.zeros(2, 3, 4), 0, -1).shape
+        ember.Size([3, 4, 2])
+    """
+    source = [source] if isinstance(source, int) else list(source)
+    destination = [destination] if isinstance(destination, int) else list(destination)
+    if len(source) != len(destination):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({source} "
+                           f"dims) should contain the same number of dims as destination "
+                           f"({destination} dims)")
+    ndim = input.ndim
+    source = [normalize_dim(d, ndim) for d in source]
+    destination = [normalize_dim(d, ndim) for d in destination]
+    order = [d for d in range(ndim) if d not in source]
+    for target, moved in sorted(zip(destination, source)):
+        order.insert(target, moved)
+    return permute(input, order)
+
+
+def swapaxes(input, axis0: int, axis1: int):
+    """``transpose`` under NumPy's name."""
+    return transpose(input, axis0, axis1)
+
+
+def swapdims(input, dim0: int, dim1: int):
+    """``transpose`` under another name."""
+    return transpose(input, dim0, dim1)
+
+
+moveaxis = movedim
+
+
+def ravel(input):
+    """``input`` flattened to one dimension (a view when its memory allows)."""
+    return reshape(input, (-1,))
+
+
+def broadcast_to(input, shape):
+    """``expand``: a view of ``input`` broadcast to ``shape``."""
+    return expand(input, *sizes_from((shape,)))
+
+
+def broadcast_tensors(*tensors):
+    """The tensors expanded (as views) to their common broadcast shape.
+
+    Example:
+        >>> import ember
+        >>> [t.shape for t in ember.broadcast_tensors(ember.ones(2, 1), ember.ones(3))]
+        [ember.Size([2, 3]), ember.Size([2, 3])]
+    """
+    shape = ()
+    for tensor in tensors:
+        elementwise.check_broadcast(shape, tuple(tensor.shape))
+        shape = np.broadcast_shapes(shape, tuple(tensor.shape))
+    return tuple(expand(t, *shape) for t in tensors)
+
+
+def atleast_1d(*tensors):
+    """Each tensor with at least one dimension (a 0-d one becomes a 1-element vector)."""
+    return _atleast(tensors, lambda t: reshape(t, (1,)) if t.ndim == 0 else t)
+
+
+def atleast_2d(*tensors):
+    """Each tensor with at least two dimensions (leading ones added)."""
+    return _atleast(tensors, lambda t: unsqueeze(atleast_1d(t), 0) if t.ndim < 2 else t)
+
+
+def atleast_3d(*tensors):
+    """Each tensor with at least three dimensions (a matrix gains a trailing one)."""
+    def grow(t):
+        if t.ndim == 0:
+            return reshape(t, (1, 1, 1))
+        if t.ndim == 1:
+            return unsqueeze(unsqueeze(t, 0), -1)
+        return unsqueeze(t, -1) if t.ndim == 2 else t
+    return _atleast(tensors, grow)
+
+
+def _atleast(tensors, grow):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return tuple(grow(t) for t in tensors[0])
+    return grow(tensors[0]) if len(tensors) == 1 else tuple(grow(t) for t in tensors)
+
+
+def hstack(tensors, *, out=None):
+    """Joined along the second dimension (the first for vectors)."""
+    tensors = atleast_1d(list(tensors))
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1, out=out)
+
+
+def vstack(tensors, *, out=None):
+    """Joined along the first dimension, vectors as rows."""
+    return cat(atleast_2d(list(tensors)), 0, out=out)
+
+
+def dstack(tensors, *, out=None):
+    """Joined along the third dimension."""
+    return cat(atleast_3d(list(tensors)), 2, out=out)
+
+
+def column_stack(tensors, *, out=None):
+    """Vectors as columns (matrices as they are), joined along the second dimension."""
+    columns = [reshape(t, (-1, 1)) if t.ndim <= 1 else t for t in tensors]
+    return cat(columns, 1, out=out)
+
+
+def fliplr(input):
+    """``flip`` of the second dimension (left to right)."""
+    if input.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(input, (1,))
+
+
+def flipud(input):
+    """``flip`` of the first dimension (up to down)."""
+    if input.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(input, (0,))
+
+
+def fill_diagonal(input, fill_value, wrap: bool = False):
+    """``input`` with its main diagonal (all dimensions' equal indices) set to ``fill_value``;
+    a tall matrix restarts the diagonal every ``columns + 1`` rows when ``wrap``."""
+    if input.ndim < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if input.ndim > 2 and len(set(input.shape)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    xp = array_module(input._data)
+    mask = xp.zeros(input.shape, bool)
+    if input.ndim == 2:
+        rows, columns = input.shape
+        step = columns + 1
+        flat = mask.reshape(-1)
+        end = rows * columns if wrap else min(rows, columns) * columns
+        flat[:end:step] = True
+    else:
+        index = xp.arange(input.shape[0])
+        mask[(index,) * input.ndim] = True
+    from .indexing import masked_fill  # here: ember.ops.indexing imports this module
+    return masked_fill(input, Tensor._wrap(mask), fill_value)
+
+
+def rot90(input, k: int = 1, dims=(0, 1)):
+    """``input`` rotated by 90 degrees ``k`` times in the plane ``dims``, from the first
+    towards the second.
+
+    Example:
+        >>> import ember
+        >>> ember.rot90(ember.tensor([[1, 2], [3, 4]]))
+        tensor([[2, 4],
+                [1, 3]])
+    """
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.ndim}")
+    first, second = (normalize_dim(d, input.ndim) for d in dims)
+    if first == second:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {first} "
+                           f"and dim1 = {second}")
+    k %= 4
+    if k == 1:
+        return transpose(flip(input, (second,)), first, second)
+    if k == 2:
+        return flip(input, (first, second))
+    if k == 3:
+        return flip(transpose(input, first, second), (second,))
+    return clone(input)
+
+
+def tensor_split(input, indices_or_sections, dim: int = 0):
+    """Views of ``input`` split along ``dim`` into ``n`` nearly equal parts (the first ones one
+    longer), or at the given indices.
+
+    Example:
+        >>> import ember
+        >>> [t.tolist() for t in ember.tensor_split(ember.arange(5), 2)]
+        [[0, 1, 2], [3, 4]]
+    """
+    from .indexing import narrow  # here: ember.ops.indexing imports this module
+    dim = normalize_dim(dim, input.ndim)
+    size = input.shape[dim]
+    if isinstance(indices_or_sections, Tensor):
+        indices_or_sections = indices_or_sections.tolist()
+    if isinstance(indices_or_sections, int):
+        sections = indices_or_sections
+        if sections <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {sections}")
+        base, extra = divmod(size, sections)
+        lengths = [base + 1] * extra + [base] * (sections - extra)
+        bounds = list(np.cumsum([0] + lengths))
+    else:
+        bounds = [0] + [min(max(int(i), 0), size) for i in indices_or_sections] + [size]
+    return tuple(narrow(input, dim, start, max(stop - start, 0))
+                 for start, stop in zip(bounds[:-1], bounds[1:]))
+
+
+def block_diag(*tensors):
+    """The tensors (matrices; vectors as rows, numbers as 1 x 1) placed along the diagonal of
+    a matrix of zeros.
+
+    Example:
+        >>> import ember
+        >>> ember.block_diag(ember.tensor([[1, 2]]), ember.tensor(3))
+        tensor([[1, 2, 0],
+                [0, 0, 3]])
+    """
+    for i, t in enumerate(tensors):
+        if t.ndim > 2:
+            raise RuntimeError(f"ember.block_diag: Input tensors must have 2 or fewer "
+                               f"dimensions. Input {i} has {t.ndim} dimensions")
+    blocks = [reshape(t, (1, -1)) if t.ndim < 2 else t for t in tensors]
+    dtype = result_dtype(*(t._data for t in blocks)) if blocks else np.float32
+    xp = array_module(blocks[0]._data) if blocks else np
+    width = sum(t.shape[1] for t in blocks)
+    rows, start = [], 0
+    for t in blocks:
+        left = Tensor._wrap(xp.zeros((t.shape[0], start), dtype))
+        right = Tensor._wrap(xp.zeros((t.shape[0], width - start - t.shape[1]), dtype))
+        rows.append(cat([left, t, right], 1))
+        start += t.shape[1]
+    if not rows:
+        return Tensor._wrap(np.zeros((0, 0), np.float32))
+    return cat(rows, 0)
+
+
+def cartesian_prod(*tensors):
+    """Every combination of one element from each 1-d tensor, one combination a row (a single
+    tensor comes back as it is).
+
+    Example:
+        >>> import ember
+        >>> ember.cartesian_prod(ember.tensor([1, 2]), ember.tensor([3, 4]))
+        tensor([[1, 3],
+                [1, 4],
+                [2, 3],
+                [2, 4]])
+    """
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([reshape(g, (-1,)) for g in grids], 1)
