@@ -181,6 +181,24 @@ def test_non_reentrant_checkpoint_reaches_parameters_without_input_grad():
     np.testing.assert_array_equal(layer.bias.grad.numpy(), [6.0, 6.0])
 
 
+def test_a_recomputation_of_other_shapes_is_a_checkpoint_error():
+    calls = []
+
+    def growing(x):
+        calls.append(1)
+        return x.repeat(len(calls))
+
+    x = ember.ones(2, requires_grad=True)
+    out = checkpoint(growing, x, use_reentrant=False)
+    with pytest.raises(ember.utils.checkpoint.CheckpointError, match="different metadata"):
+        out.sum().backward()
+    assert issubclass(ember.utils.checkpoint.CheckpointError, RuntimeError)
+    calls.clear()
+    out = checkpoint(growing, x, use_reentrant=False, determinism_check="none")
+    with pytest.raises(RuntimeError, match="shape"):  # the engine's own check then
+        out.sum().backward()
+
+
 def test_checkpoint_under_no_grad_just_runs_the_function():
     layer = ember.nn.Linear(3, 2)
     with ember.no_grad():
