@@ -8,11 +8,12 @@ from . import _blas, _dtype, _malloc
 from ._backend import device, get_default_device, set_default_device
 from ._parallel import (get_num_interop_threads, get_num_threads, set_num_interop_threads,
                         set_num_threads)
-from ._dtype import (bfloat16, bool, complex64, complex128, double, dtype, float, float16,
-                     float32, float64, get_default_dtype, half, int, int8, int16, int32, int64,
-                     long, promote_types, set_default_dtype, short, uint8)
+from ._dtype import (bfloat16, bool, complex64, complex128, double, dtype, finfo, float,
+                     float16, float32, float64, get_default_dtype, half, iinfo, int, int8, int16,
+                     int32, int64, long, promote_types, set_default_dtype, short, uint8)
 from ._size import Size
 from ._tensor import Tensor
+from ._tensor_str import set_printoptions
 from ._tensor_types import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,
                             HalfTensor, IntTensor, LongTensor, ShortTensor, channels_last,
                             channels_last_3d, contiguous_format, memory_format, preserve_format)

@@ -177,3 +177,93 @@ def result_dtype(*operands):
                 result = np.promote_types(result, d)
             return result
     raise AssertionError("unreachable")
+
+
+# ---- finfo and iinfo: the numeric limits of a dtype ----------------------------------------
+
+class finfo:
+    """The limits of a floating-point dtype, as ``torch.finfo``: ``bits``, ``eps`` (the gap
+    between 1 and the next number), ``max``, ``min``, ``tiny`` (= ``smallest_normal``),
+    ``resolution`` (10 ** -decimal digits) and ``dtype`` (its name). A complex dtype gives its
+    parts' limits; no argument gives the default dtype's.
+
+    Example:
+        >>> import ember
+        >>> ember.finfo(ember.float16).max
+        65504.0
+        >>> ember.finfo(ember.float32)
+        finfo(resolution=1e-06, min=-3.40282e+38, max=3.40282e+38, eps=1.19209e-07, \
+smallest_normal=1.17549e-38, tiny=1.17549e-38, dtype=float32)
+    """
+
+    __slots__ = ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype")
+
+    def __init__(self, type: "dtype | None" = None) -> None:
+        if type is None:
+            type = get_default_dtype()
+        if not isinstance(type, dtype):
+            raise TypeError("finfo(): argument 'type' (position 1) must be ember.dtype, not "
+                            f"{builtins.type(type).__name__}")
+        if not (type.is_floating_point or type.is_complex):
+            raise TypeError("ember.finfo() requires a floating point input type. Use "
+                            "ember.iinfo to handle 'ember.finfo'")
+        if type is bfloat16:
+            # NumPy has no bfloat16: float32's exponent with 8 bits of significand.
+            self.bits, self.eps, self.max = 16, 2.0 ** -7, (2 - 2.0 ** -7) * 2.0 ** 127
+            self.tiny = self.smallest_normal = 2.0 ** -126
+            self.resolution, self.dtype = 0.01, "bfloat16"
+        else:
+            info = np.finfo(type.numpy)
+            self.bits, self.eps, self.max = info.bits, builtins.float(info.eps), \
+                builtins.float(info.max)
+            self.tiny = self.smallest_normal = builtins.float(info.smallest_normal)
+            self.resolution, self.dtype = 10.0 ** -info.precision, info.dtype.name
+        self.min = -self.max
+
+    def __eq__(self, other) -> "bool":
+        return isinstance(other, finfo) and self.dtype == other.dtype
+
+    def __hash__(self) -> "int":
+        return hash(("finfo", self.dtype))
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, "
+                f"tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """The limits of an integer dtype, as ``torch.iinfo``: ``bits``, ``max``, ``min`` and
+    ``dtype`` (its name).
+
+    Example:
+        >>> import ember
+        >>> ember.iinfo(ember.uint8)
+        iinfo(min=0, max=255, dtype=uint8)
+        >>> ember.iinfo(ember.int64).max
+        9223372036854775807
+    """
+
+    __slots__ = ("bits", "max", "min", "dtype")
+
+    def __init__(self, type: dtype) -> None:
+        if not isinstance(type, dtype):
+            raise TypeError("iinfo(): argument 'type' (position 1) must be ember.dtype, not "
+                            f"{builtins.type(type).__name__}")
+        if type is bool:
+            raise TypeError("ember.bool is not supported by ember.iinfo")
+        if type.is_floating_point or type.is_complex:
+            raise TypeError("ember.iinfo() requires an integer input type. Use ember.finfo to "
+                            "handle 'ember.iinfo'")
+        info = np.iinfo(type.numpy)
+        self.bits, self.max, self.min = info.bits, builtins.int(info.max), builtins.int(info.min)
+        self.dtype = info.dtype.name
+
+    def __eq__(self, other) -> "bool":
+        return isinstance(other, iinfo) and self.dtype == other.dtype
+
+    def __hash__(self) -> "int":
+        return hash(("iinfo", self.dtype))
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

@@ -1237,7 +1237,10 @@ def load(f: FileLike, map_location: MapLocation = None, pickle_module: Any = Non
             PyTorch.
         weights_only: keep the allow-list and the limits. None means True, unless
             ``pickle_module`` is given. Pass False only for a file you trust: other globals
-            are then imported and called, which can run any code.
+            are then imported and called, which can run any code. As in PyTorch, the
+            environment variable ``TORCH_FORCE_WEIGHTS_ONLY_LOAD=1`` makes it True whatever is
+            passed, and ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` makes None mean False (with a
+            warning); both set raises RuntimeError.
         mmap: map the file's storages into memory instead of reading them (``f`` must be a
             path): loading takes no time or memory for the tensors' data until it is read,
             and writes to the tensors stay in this process (copy-on-write).
@@ -1267,8 +1270,7 @@ def load(f: FileLike, map_location: MapLocation = None, pickle_module: Any = Non
         >>> ember.load(buffer, map_location="cpu")
         {'bias': tensor([0., 0., 0.])}
     """
-    if weights_only is None:
-        weights_only = pickle_module is None
+    weights_only = _forced_weights_only(weights_only, pickle_module is None)
     if weights_only and pickle_module is not None:
         raise RuntimeError("Can not safely load weights when explicit pickle_module is "
                            "specified")
@@ -1288,6 +1290,29 @@ def load(f: FileLike, map_location: MapLocation = None, pickle_module: Any = Non
                          pickle_load_args)
     return _load(f, repr(getattr(f, "name", f)), map_location, unpickler_type, False,
                  pickle_load_args)
+
+
+def _forced_weights_only(weights_only: Optional[bool], default: bool) -> bool:
+    """``weights_only`` after PyTorch's environment switches: ``TORCH_FORCE_WEIGHTS_ONLY_LOAD``
+    forces the allow-list even over an explicit False; ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``
+    (for trusted files saved as whole objects) turns it off only where the caller left
+    ``weights_only`` unset, with a warning."""
+    true_values = ("1", "y", "yes", "true")
+    force = os.getenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "0").lower() in true_values
+    force_no = os.getenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "0").lower() in true_values
+    if force and force_no:
+        raise RuntimeError("Only one of `TORCH_FORCE_WEIGHTS_ONLY_LOAD` or "
+                           "`TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD` should be set, but both were set.")
+    if force:
+        return True
+    if weights_only is None:
+        if force_no:
+            warnings.warn("Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD detected, since "
+                          "the `weights_only` argument was not explicitly passed to `ember.load`, "
+                          "forcing weights_only=False.", UserWarning, stacklevel=3)
+            return False
+        return default
+    return weights_only
 
 
 def _load(file: IO[bytes], source: str, map_location: MapLocation, unpickler_type: type,

@@ -3129,6 +3129,34 @@ def _more_combination_rows():
     ]
 
 
+def _checkpoint_rows():
+    """utils.checkpoint: values and gradients through the recomputation, both variants."""
+    def segment(a, b):
+        return (a * b).sin() + a
+
+    def checkpointed(lib, a, b, use_reentrant, **kwargs):
+        return lib.utils.checkpoint.checkpoint(segment, a, b, use_reentrant=use_reentrant,
+                                               **kwargs)
+
+    def samples(rng):
+        return [Sample((randn(rng, 3, 4), randn(rng, 4), reentrant),
+                       desc=f"use_reentrant={reentrant}") for reentrant in (True, False)] + [
+            Sample((randn(rng), randn(rng), False), desc="0-d"),
+            Sample((randn(rng, 0, 1), randn(rng, 1), True), desc="empty"),
+            Sample((randn(rng, 2, 3), randn(rng, 3), False), grad=(1,),
+                   desc="only the second argument requires grad"),
+        ]
+
+    # Non-reentrant outputs hang on ember's CheckpointFunctionBackward node, where PyTorch's
+    # saved-tensor hooks leave the last op's (AddBackward0).
+    return [OpInfo("utils.checkpoint", checkpointed, samples, check_grad_fn_name=False,
+                   requires="utils.checkpoint.checkpoint",
+                   error_inputs=[err((np.ones(2, FLOAT32), np.ones(2, FLOAT32), False),
+                                     ValueError, "determinism_check should be one of "
+                                     "['default', 'none'], but got bad",
+                                     {"determinism_check": "bad"})])]
+
+
 op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows()
          + _indexing_rows() + _inplace_rows() + _linalg_rows() + _functional_rows()
          + _sorting_rows() + _attention_rows() + _recurrent_rows() + _layer_rows()
@@ -3136,4 +3164,4 @@ op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows
          + _more_linalg_rows() + _more_shape_rows() + _more_reduction_rows()
          + _more_view_rows() + _more_misc_rows() + _more_scan_rows()
          + _more_nan_rows() + _more_decomposition_rows() + _more_order_rows()
-         + _more_put_rows() + _more_combination_rows())
+         + _more_put_rows() + _more_combination_rows() + _checkpoint_rows())

@@ -139,8 +139,10 @@ def test_mnist_reads_both_layouts(tmp_path, monkeypatch, layout, compress):
         np.testing.assert_array_equal(dataset.data.numpy(), images)
         np.testing.assert_array_equal(dataset.targets.numpy(), labels)
         image, label = dataset[1]
-        assert isinstance(image, ember.Tensor) and image.dtype == ember.uint8
+        # An array standing for torchvision's PIL image (mode "L").
+        assert isinstance(image, np.ndarray) and image.dtype == np.uint8
         assert image.shape == (28, 28) and isinstance(label, int) and label == labels[1]
+        np.testing.assert_array_equal(image, images[1])
 
 
 def test_items_are_copies_and_transforms_apply(tmp_path):
@@ -152,8 +154,28 @@ def test_items_are_copies_and_transforms_apply(tmp_path):
     np.testing.assert_allclose(image.numpy()[0], arrays["train"][0][0] / 255, rtol=1e-6)
     assert label == arrays["train"][1][0] + 100
     plain = datasets.MNIST(root=str(tmp_path))
-    plain[0][0].fill_(0)
+    plain[0][0][...] = 0
     assert plain.data[0].numpy().any()  # writing to an item leaves the dataset alone
+
+
+def test_mnist_items_take_the_transforms_of_pil_images(tmp_path):
+    """torchvision's MNIST items are PIL images: Grayscale(3) makes them RGB, Resize is
+    Pillow's, and the per-item path gives what the batched fast path gives."""
+    from PIL import Image
+    arrays = fake_mnist(tmp_path)
+    pixels = arrays["train"][0][0]
+    dataset = datasets.MNIST(root=str(tmp_path), transform=transforms.Compose([
+        transforms.Grayscale(num_output_channels=3), transforms.Resize(14)]))
+    image, _ = dataset[0]
+    expected = np.asarray(Image.fromarray(pixels).convert("RGB").resize((14, 14),
+                                                                       Image.BILINEAR))
+    np.testing.assert_array_equal(image, expected)
+    pipeline = transforms.Compose([transforms.ToTensor(), transforms.Pad(2),
+                                   transforms.Normalize((0.5,), (0.25,))])
+    dataset = datasets.MNIST(root=str(tmp_path), transform=pipeline)
+    batch = dataset._get_batch([0, 1])[0]
+    np.testing.assert_array_equal(batch.numpy(), np.stack([dataset[0][0].numpy(),
+                                                           dataset[1][0].numpy()]))
 
 
 def test_dataset_attributes_and_repr(tmp_path):
@@ -916,3 +938,213 @@ def test_pil_images_stay_pil_images_with_pillows_pixels():
     cropped = transforms.RandomCrop(6, padding=1)(image)
     assert isinstance(cropped, Image.Image) and cropped.size == (6, 6)
     assert isinstance(transforms.RandomHorizontalFlip(0.0)(image), Image.Image)
+
+
+# ---- transforms.functional and the transforms built on it ---------------------------------
+
+from ember.vision.transforms import functional as TF  # noqa: E402
+
+
+@pytest.mark.parametrize("kind, adjust", [("Brightness", TF.adjust_brightness),
+                                          ("Contrast", TF.adjust_contrast),
+                                          ("Color", TF.adjust_saturation)])
+@pytest.mark.parametrize("factor", [0.0, 0.3, 0.77, 1.0, 1.6, 2.9])
+def test_colour_of_arrays_and_pil_images_is_pillows(kind, adjust, factor):
+    """torchvision changes a PIL image with ImageEnhance; a uint8 array stands for one."""
+    from PIL import Image, ImageEnhance
+    rng = np.random.default_rng(7)
+    for shape in ((7, 9, 3), (6, 5)):
+        pixels = rng.integers(0, 256, shape, dtype=np.uint8)
+        image = Image.fromarray(pixels)
+        expected = np.asarray(getattr(ImageEnhance, kind)(image).enhance(factor))
+        np.testing.assert_array_equal(adjust(pixels, factor), expected)
+        changed = adjust(image, factor)
+        assert isinstance(changed, Image.Image)
+        np.testing.assert_array_equal(np.asarray(changed), expected)
+
+
+@pytest.mark.parametrize("hue_factor", [-0.5, -0.3, 0.0, 0.2, 0.5])
+def test_hue_of_arrays_is_pillows(hue_factor):
+    from PIL import Image
+    pixels = np.random.default_rng(3).integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    pixels[0, :4] = [[5, 5, 5], [0, 0, 0], [255, 255, 255], [255, 0, 0]]
+    expected = np.asarray(TF.adjust_hue(Image.fromarray(pixels), hue_factor))
+    np.testing.assert_array_equal(TF.adjust_hue(pixels, hue_factor), expected)
+
+
+def test_pillows_hsv_is_reproduced_across_the_colour_cube():
+    """Every third level of each channel (all 2^24 colours agree too: too slow for a test)."""
+    from PIL import Image
+    levels = np.arange(0, 256, 3)
+    every = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1)
+    every = every.reshape(len(levels), -1, 3).astype(np.uint8)
+    np.testing.assert_array_equal(TF._pillow_rgb_to_hsv(every),
+                                  np.asarray(Image.fromarray(every).convert("HSV")))
+    bands = [Image.fromarray(np.ascontiguousarray(every[..., i])) for i in range(3)]
+    np.testing.assert_array_equal(TF._pillow_hsv_to_rgb(every),
+                                  np.asarray(Image.merge("HSV", bands).convert("RGB")))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "uint8"])
+def test_colour_of_tensors_as_torchvision_computes_it(dtype):
+    """torchvision's tensor formulas, written with torch ops: blend with black, the mean gray
+    or the gray image, computed in float and truncated back to an integer dtype."""
+    rng = np.random.default_rng(5)
+    floats = rng.random((2, 3, 4, 5)).astype(np.float32)
+    values = floats if dtype == "float32" else (floats * 255).astype(np.uint8)
+    top = 1.0 if dtype == "float32" else 255.0
+    image, theirs = ember.tensor(values), torch.tensor(values)
+    computed = theirs.float()
+
+    def blend(other, factor):
+        blended = (computed * factor + other * (1 - factor)).clamp(0, top)
+        return blended.to(theirs.dtype).numpy()
+
+    r, g, b = computed.unbind(-3)
+    gray = (0.2989 * r + 0.587 * g + 0.114 * b).to(theirs.dtype).float().unsqueeze(-3)
+    for factor in (0.0, 0.4, 1.0, 1.7):
+        np.testing.assert_allclose(TF.adjust_brightness(image, factor).numpy(),
+                                   blend(torch.zeros(()), factor), atol=1e-6)
+        np.testing.assert_allclose(TF.adjust_saturation(image, factor).numpy(),
+                                   blend(gray, factor), atol=1e-6)
+        np.testing.assert_allclose(TF.adjust_contrast(image, factor).numpy(),
+                                   blend(gray.mean((-3, -2, -1), keepdim=True), factor),
+                                   atol=1e-6)
+
+
+@pytest.mark.parametrize("hue_factor", [-0.5, -0.2, 0.1, 0.5])
+def test_hue_of_tensors_is_the_hsv_turn(hue_factor):
+    import colorsys
+    values = np.random.default_rng(2).random((3, 4, 5))
+    turned = TF.adjust_hue(ember.tensor(values), hue_factor).numpy()
+    for i in range(4):
+        for j in range(5):
+            h, s, v = colorsys.rgb_to_hsv(*values[:, i, j])
+            np.testing.assert_allclose(turned[:, i, j],
+                                       colorsys.hsv_to_rgb((h + hue_factor) % 1.0, s, v),
+                                       atol=1e-12)
+
+
+def test_colour_arguments_are_checked():
+    with pytest.raises(ValueError, match=r"brightness_factor \(-1\) is not non-negative"):
+        TF.adjust_brightness(ember.zeros(3, 2, 2), -1)
+    with pytest.raises(ValueError, match=r"hue_factor \(0.6\) is not in \[-0.5, 0.5\]"):
+        TF.adjust_hue(ember.zeros(3, 2, 2), 0.6)
+    gray = ember.rand(1, 2, 2)
+    assert TF.adjust_hue(gray, 0.2) is gray and TF.adjust_saturation(gray, 0.5) is gray
+
+
+def test_functional_geometry_matches_pillow_and_the_classes():
+    from PIL import Image
+    pixels = np.random.default_rng(4).integers(0, 256, (5, 6, 3), dtype=np.uint8)
+    image = Image.fromarray(pixels)
+    # A region partly outside the image is zeros there, as Pillow's crop gives.
+    for box in ((1, 2, 3, 4), (-1, 1, 3, 3), (2, 4, 6, 5)):
+        top, left, height, width = box
+        expected = np.asarray(image.crop((left, top, left + width, top + height)))
+        np.testing.assert_array_equal(TF.crop(pixels, *box), expected)
+        np.testing.assert_array_equal(np.asarray(TF.crop(image, *box)), expected)
+        np.testing.assert_array_equal(
+            TF.crop(ember.tensor(pixels).permute(2, 0, 1), *box).permute(1, 2, 0).numpy(),
+            expected)
+    np.testing.assert_array_equal(TF.hflip(pixels), pixels[:, ::-1])
+    np.testing.assert_array_equal(np.asarray(TF.vflip(image)), pixels[::-1])
+    np.testing.assert_array_equal(TF.resize(pixels, (3, 4)),
+                                  transforms.Resize((3, 4))(pixels))
+    np.testing.assert_array_equal(TF.center_crop(pixels, 3), transforms.CenterCrop(3)(pixels))
+    assert TF.get_image_size(pixels) == [6, 5]
+
+
+def test_to_pil_image_and_back():
+    from PIL import Image
+    floats = ember.rand(3, 4, 5)
+    image = transforms.ToPILImage()(floats)
+    assert isinstance(image, Image.Image) and image.mode == "RGB" and image.size == (5, 4)
+    np.testing.assert_array_equal(np.asarray(image),
+                                  (floats.numpy() * 255).astype(np.uint8).transpose(1, 2, 0))
+    gray = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    assert TF.to_pil_image(gray).mode == "L"
+    np.testing.assert_array_equal(np.asarray(TF.to_pil_image(gray)), gray)
+    assert TF.to_pil_image(ember.rand(1, 2, 2), mode="F").mode == "F"
+    assert repr(transforms.ToPILImage()) == "ToPILImage()"
+    with pytest.raises(ValueError, match="Incorrect mode"):
+        TF.to_pil_image(gray, mode="RGB")
+    with pytest.raises(ValueError, match="should not have > 4 channels"):
+        TF.to_pil_image(ember.rand(5, 2, 2))
+
+
+def test_random_resized_crop():
+    crop = transforms.RandomResizedCrop(8)
+    assert repr(crop) == ("RandomResizedCrop(size=(8, 8), scale=(0.08, 1.0), "
+                          "ratio=(0.75, 1.3333), interpolation=bilinear, antialias=True)")
+    image = ember.rand(3, 32, 40)
+    assert crop(image).shape == (3, 8, 8)
+    for _ in range(50):
+        top, left, height, width = crop.get_params(image, (0.08, 1.0), (3 / 4, 4 / 3))
+        assert 0 <= top <= 32 - height and 0 <= left <= 40 - width
+        # Rounding each side may push the drawn area and ratio a little out of their ranges.
+        assert 0.07 * 32 * 40 <= height * width <= 32 * 40
+        assert 0.7 <= width / height <= 1.4
+    # No region of this area fits: the centre crop of the whole image within the ratio.
+    assert crop.get_params(image, (2.0, 3.0), (1.0, 1.0)) == (0, 4, 32, 32)
+    assert crop.get_params(ember.rand(3, 10, 10), (2.0, 3.0), (0.5, 2.0)) == (0, 0, 10, 10)
+    # The same crop, drawn again after seeding, resized as resized_crop does.
+    ember.manual_seed(3)
+    params = crop.get_params(image, crop.scale, crop.ratio)
+    ember.manual_seed(3)
+    np.testing.assert_array_equal(crop(image).numpy(),
+                                  TF.resized_crop(image, *params, [8, 8]).numpy())
+    with pytest.warns(UserWarning, match=r"should be of kind \(min, max\)"):
+        transforms.RandomResizedCrop(8, scale=(1.0, 0.5))
+
+
+def test_color_jitter():
+    assert repr(transforms.ColorJitter(0.5, (0.2, 0.9), 0, 0.1)) == (
+        "ColorJitter(brightness=(0.5, 1.5), contrast=(0.2, 0.9), saturation=None, "
+        "hue=(-0.1, 0.1))")
+    assert transforms.ColorJitter(brightness=2).brightness == (0.0, 3.0)
+    with pytest.raises(ValueError, match="If brightness is a single number, it must be non "
+                                         "negative"):
+        transforms.ColorJitter(brightness=-1)
+    with pytest.raises(ValueError, match=r"hue values should be between \(-0.5, 0.5\)"):
+        transforms.ColorJitter(hue=0.7)
+    with pytest.raises(TypeError, match="contrast should be a single number or a list/tuple"):
+        transforms.ColorJitter(contrast=(1, 2, 3))
+    jitter = transforms.ColorJitter(brightness=0.5, saturation=0.5)
+    image = ember.rand(3, 4, 4)
+    ember.manual_seed(1)
+    order, brightness, contrast, saturation, hue = jitter.get_params(
+        jitter.brightness, jitter.contrast, jitter.saturation, jitter.hue)
+    assert contrast is None and hue is None and 0.5 <= brightness <= 1.5
+    expected = image
+    for index in order.tolist():
+        if index == 0:
+            expected = TF.adjust_brightness(expected, brightness)
+        elif index == 2:
+            expected = TF.adjust_saturation(expected, saturation)
+    ember.manual_seed(1)
+    np.testing.assert_array_equal(jitter(image).numpy(), expected.numpy())
+
+
+def test_random_apply_choice_and_order():
+    flip = transforms.RandomHorizontalFlip(1.0)
+    image = ember.tensor([[[1, 2, 3]]])
+    assert transforms.RandomApply([flip], p=1.0)(image).tolist() == [[[3, 2, 1]]]
+    assert transforms.RandomApply([flip], p=0.0)(image) is image
+    assert repr(transforms.RandomApply([flip], p=0.3)) == (
+        "RandomApply(\n    p=0.3\n    RandomHorizontalFlip(p=1.0)\n)")
+    assert repr(transforms.RandomOrder([flip])) == (
+        "RandomOrder(\n    RandomHorizontalFlip(p=1.0)\n)")
+    assert repr(transforms.RandomChoice([flip], p=[1.0])) == (
+        "RandomChoice(transforms=[RandomHorizontalFlip(p=1.0)], p=[1.0])")
+    pad, crop = transforms.Pad(1), transforms.CenterCrop(1)
+    choice = transforms.RandomChoice([pad, crop], p=[0.0, 1.0])
+    assert choice(ember.zeros(1, 3, 3)).shape == (1, 1, 1)
+    # Pad then crop, or crop then pad: both orders happen.
+    shapes = {tuple(transforms.RandomOrder([pad, crop])(ember.zeros(1, 3, 3)).shape)
+              for _ in range(40)}
+    assert shapes == {(1, 1, 1), (1, 3, 3)}
+    with pytest.raises(TypeError, match="Argument transforms should be a sequence"):
+        transforms.RandomOrder(flip)
+    with pytest.raises(TypeError, match="Argument p should be a sequence"):
+        transforms.RandomChoice([flip], p=1.0)

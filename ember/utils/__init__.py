@@ -1,5 +1,6 @@
-"""Utilities that sit beside the tensor library, as in ``torch.utils``: data loading."""
+"""Utilities that sit beside the tensor library, as in ``torch.utils``: data loading and
+activation checkpointing."""
 
-from . import data
+from . import checkpoint, data
 
-__all__ = ["data"]
+__all__ = ["checkpoint", "data"]

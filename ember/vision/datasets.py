@@ -124,7 +124,9 @@ class MNIST(Dataset):
         root: the folder with the files (directly or in ``MNIST/raw/``); when None, the
             folders listed in this module's docstring are searched.
         train: the training split; otherwise the test split.
-        transform: applied to each image (a uint8 tensor H x W), e.g. ``ToTensor()``.
+        transform: applied to each image, e.g. ``ToTensor()``. An image is a uint8 NumPy
+            array H x W, standing for the PIL image (mode "L") torchvision gives, so that
+            transforms treat it as one (``Resize`` as Pillow, ``Grayscale(3)`` to H x W x 3).
         target_transform: applied to each label (an int).
         download: fetch the files from ``mirrors`` when they are not found, checking their
             MD5 sums, into ``root/MNIST/raw`` (``root`` defaulting to ``$EMBER_DATA`` or the
@@ -270,7 +272,9 @@ class MNIST(Dataset):
         return len(self.data)
 
     def __getitem__(self, index: int):
-        image = Tensor._wrap(self.data._data[index].copy())  # a copy: transforms may write
+        # An array, as CIFAR10's: it stands for torchvision's PIL image. A copy: transforms
+        # may write to it.
+        image = self.data._data[index].copy()
         target = int(self.targets._data[index])
         if self.transform is not None:
             image = self.transform(image)

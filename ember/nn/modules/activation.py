@@ -9,7 +9,7 @@ from ...ops.creation import empty
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
-from .linear import Linear
+from .linear import NonDynamicallyQuantizableLinear
 from .module import Module
 
 
@@ -543,11 +543,6 @@ class Softmax2d(Module):
 
 
 # ---- multi-head attention ----------------------------------------------------------------
-
-class NonDynamicallyQuantizableLinear(Linear):
-    """A ``Linear`` under PyTorch's name for MultiheadAttention's output projection, which
-    ``print(model)`` shows."""
-
 
 class MultiheadAttention(Module):
     """Attention over several heads: project query, key and value, attend in each head

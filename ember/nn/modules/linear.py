@@ -75,6 +75,12 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """A ``Linear`` under PyTorch's name for MultiheadAttention's output projection, which
+    ``print(model)`` shows; it lives here, in ``nn.modules.linear``, as in PyTorch, so that
+    pickles and ``add_safe_globals`` name it where PyTorch does."""
+
+
 class Bilinear(Module):
     """A bilinear layer: ``y[o] = x1 @ weight[o] @ x2 + bias[o]``.
 

@@ -1,6 +1,8 @@
 """Image transforms, as torchvision's: ``Compose``, ``ToTensor``, ``PILToTensor``,
-``ConvertImageDtype``, ``Normalize``, ``Resize``, ``CenterCrop``, ``RandomCrop``,
-``RandomHorizontalFlip``, ``RandomVerticalFlip``, ``Grayscale``, ``Pad``, ``Lambda``.
+``ToPILImage``, ``ConvertImageDtype``, ``Normalize``, ``Resize``, ``CenterCrop``,
+``RandomCrop``, ``RandomResizedCrop``, ``RandomHorizontalFlip``, ``RandomVerticalFlip``,
+``ColorJitter``, ``Grayscale``, ``Pad``, ``Lambda``, ``RandomApply``, ``RandomChoice``,
+``RandomOrder``; their functional forms are in ``transforms.functional``.
 
 ember has no PIL dependency. An *image* is a PIL image, a NumPy array laid out as one (H x W,
 or H x W x C: CIFAR's images), or a tensor whose last two dimensions are H x W (MNIST's uint8
@@ -19,8 +21,11 @@ Example:
 """
 
 import enum
+import math
 import numbers
+import random
 import sys
+import warnings
 from typing import Callable, Sequence
 
 import numpy as np
@@ -28,7 +33,7 @@ import numpy as np
 from ... import _dtype
 from ..._backend import array_module
 from ..._tensor import Tensor
-from ...ops.creation import rand, randint
+from ...ops.creation import rand, randint, randperm
 
 
 class Compose:
@@ -709,9 +714,7 @@ class RandomHorizontalFlip:
     def __call__(self, image):
         if float(rand(1)) >= self.p:
             return image
-        if isinstance(image, Tensor):
-            return image.flip(-1)
-        return _like(image, _image_array(image)[:, ::-1])
+        return functional.hflip(image)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(p={self.p})"
@@ -731,9 +734,7 @@ class RandomVerticalFlip(RandomHorizontalFlip):
     def __call__(self, image):
         if float(rand(1)) >= self.p:
             return image
-        if isinstance(image, Tensor):
-            return image.flip(-2)
-        return _like(image, _image_array(image)[::-1])
+        return functional.vflip(image)
 
 
 class Grayscale:
@@ -801,6 +802,258 @@ class Grayscale:
         return f"{type(self).__name__}(num_output_channels={self.num_output_channels})"
 
 
+class RandomResizedCrop:
+    """Crop a random region of random area and aspect ratio, and resize it to ``size``: the
+    usual ImageNet training augmentation, as torchvision's.
+
+    Up to 10 times, an area (a fraction of the image's drawn uniformly from ``scale``) and an
+    aspect ratio (width / height, drawn log-uniformly from ``ratio``) are drawn; the first
+    region that fits is cropped at a uniformly drawn position. If none fits, the centre crop
+    of the largest region within ``ratio`` is taken. Draws come from ember's default generator.
+
+    Args:
+        size: (height, width) of the output, or one int for a square.
+        scale: the range of the crop's area, as a fraction of the image's.
+        ratio: the range of the crop's aspect ratio.
+        interpolation, antialias: as for ``Resize``.
+
+    Example:
+        >>> import ember
+        >>> from ember.vision import transforms
+        >>> transforms.RandomResizedCrop(8)(ember.rand(3, 32, 32)).shape
+        ember.Size([3, 8, 8])
+    """
+
+    def __init__(self, size, scale: tuple = (0.08, 1.0), ratio: tuple = (3.0 / 4.0, 4.0 / 3.0),
+                 interpolation: InterpolationMode = InterpolationMode.BILINEAR,
+                 antialias: "bool | None" = True) -> None:
+        self.size = _size_pair(size)
+        if not isinstance(scale, Sequence):
+            raise TypeError("Scale should be a sequence")
+        if not isinstance(ratio, Sequence):
+            raise TypeError("Ratio should be a sequence")
+        if scale[0] > scale[1] or ratio[0] > ratio[1]:
+            warnings.warn("Scale and ratio should be of kind (min, max)", stacklevel=2)
+        Resize(self.size, interpolation, antialias=antialias)  # check the mode now
+        self.scale = scale
+        self.ratio = ratio
+        self.interpolation = interpolation
+        self.antialias = antialias
+
+    @staticmethod
+    def get_params(img, scale: Sequence[float], ratio: Sequence[float]) -> tuple:
+        """(top, left, height, width) of a random crop, as ``__call__`` draws it."""
+        height, width = _image_size(img)
+        area = height * width
+        log_low, log_high = math.log(ratio[0]), math.log(ratio[1])
+        for _ in range(10):
+            target_area = area * _uniform(scale[0], scale[1])
+            aspect_ratio = math.exp(_uniform(log_low, log_high))
+            crop_width = int(round(math.sqrt(target_area * aspect_ratio)))
+            crop_height = int(round(math.sqrt(target_area / aspect_ratio)))
+            if 0 < crop_width <= width and 0 < crop_height <= height:
+                top = int(randint(0, height - crop_height + 1, (1,)).item())
+                left = int(randint(0, width - crop_width + 1, (1,)).item())
+                return top, left, crop_height, crop_width
+        # No draw fitted: the whole image, cut down to the nearest ratio allowed, centred.
+        image_ratio = width / height
+        if image_ratio < min(ratio):
+            crop_width, crop_height = width, int(round(width / min(ratio)))
+        elif image_ratio > max(ratio):
+            crop_height, crop_width = height, int(round(height * max(ratio)))
+        else:
+            crop_height, crop_width = height, width
+        return (height - crop_height) // 2, (width - crop_width) // 2, crop_height, crop_width
+
+    def __call__(self, img):
+        top, left, height, width = self.get_params(img, self.scale, self.ratio)
+        return functional.resized_crop(img, top, left, height, width, self.size,
+                                       self.interpolation, antialias=self.antialias)
+
+    def __repr__(self) -> str:
+        scale = tuple(round(s, 4) for s in self.scale)
+        ratio = tuple(round(r, 4) for r in self.ratio)
+        return (f"{type(self).__name__}(size={self.size}, scale={scale}, ratio={ratio}, "
+                f"interpolation={self.interpolation.value}, antialias={self.antialias})")
+
+
+def _uniform(low: float, high: float) -> float:
+    """One number drawn uniformly from [low, high) by ember's default generator."""
+    return float(rand(1, dtype=_dtype.float64)) * (high - low) + low
+
+
+class ColorJitter:
+    """Change brightness, contrast, saturation and hue by random factors, in a random order.
+
+    Each argument is a number ``x`` (the factor is drawn from [max(0, 1 - x), 1 + x]; for hue,
+    from [-x, x]) or a (min, max) pair; 0 leaves that property alone. The factors and the
+    order are drawn from ember's default generator; the changes are
+    ``functional.adjust_brightness`` and the like.
+
+    Example:
+        >>> import ember
+        >>> from ember.vision import transforms
+        >>> transforms.ColorJitter(brightness=0.5)
+        ColorJitter(brightness=(0.5, 1.5), contrast=None, saturation=None, hue=None)
+    """
+
+    def __init__(self, brightness=0, contrast=0, saturation=0, hue=0) -> None:
+        self.brightness = self._check_input(brightness, "brightness")
+        self.contrast = self._check_input(contrast, "contrast")
+        self.saturation = self._check_input(saturation, "saturation")
+        self.hue = self._check_input(hue, "hue", center=0, bound=(-0.5, 0.5),
+                                     clip_first_on_zero=False)
+
+    @staticmethod
+    def _check_input(value, name: str, center: float = 1, bound: tuple = (0, float("inf")),
+                     clip_first_on_zero: bool = True):
+        """The (min, max) range of a factor, or None when it is the identity's."""
+        if isinstance(value, numbers.Number):
+            if value < 0:
+                raise ValueError(f"If {name} is a single number, it must be non negative.")
+            value = [center - float(value), center + float(value)]
+            if clip_first_on_zero:
+                value[0] = max(value[0], 0.0)
+        elif isinstance(value, (tuple, list)) and len(value) == 2:
+            value = [float(value[0]), float(value[1])]
+        else:
+            raise TypeError(f"{name} should be a single number or a list/tuple with length 2.")
+        if not bound[0] <= value[0] <= value[1] <= bound[1]:
+            raise ValueError(f"{name} values should be between {bound}, but got {value}.")
+        if value[0] == value[1] == center:
+            return None
+        return tuple(value)
+
+    @staticmethod
+    def get_params(brightness, contrast, saturation, hue) -> tuple:
+        """(order of the four changes, brightness, contrast, saturation and hue factors); a
+        factor is None where its range is."""
+        order = randperm(4)
+        factors = [None if r is None else _uniform(r[0], r[1])
+                   for r in (brightness, contrast, saturation, hue)]
+        return (order, *factors)
+
+    def __call__(self, img):
+        order, *factors = self.get_params(self.brightness, self.contrast, self.saturation,
+                                          self.hue)
+        changes = (functional.adjust_brightness, functional.adjust_contrast,
+                   functional.adjust_saturation, functional.adjust_hue)
+        for index in order.tolist():
+            if factors[index] is not None:
+                img = changes[index](img, factors[index])
+        return img
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(brightness={self.brightness}, contrast={self.contrast}, "
+                f"saturation={self.saturation}, hue={self.hue})")
+
+
+class ToPILImage:
+    """A tensor (C x H x W) or array (H x W x C) as a PIL image (``functional.to_pil_image``);
+    needs Pillow.
+
+    Args:
+        mode: the PIL mode; None infers it from the channels and dtype.
+    """
+
+    def __init__(self, mode: "str | None" = None) -> None:
+        self.mode = mode
+
+    def __call__(self, pic):
+        return functional.to_pil_image(pic, self.mode)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(" + ("" if self.mode is None else
+                                            f"mode={self.mode}") + ")"
+
+
+class _RandomTransforms:
+    """Holds a sequence of transforms, as torchvision's ``RandomTransforms``."""
+
+    def __init__(self, transforms: Sequence[Callable]) -> None:
+        if not isinstance(transforms, Sequence):
+            raise TypeError("Argument transforms should be a sequence")
+        self.transforms = transforms
+
+    def __repr__(self) -> str:
+        lines = [f"    {t}" for t in self.transforms]
+        return f"{type(self).__name__}(\n" + "".join(line + "\n" for line in lines) + ")"
+
+
+class RandomApply(_RandomTransforms):
+    """Apply all of ``transforms``, in order, with probability ``p`` (drawn once per image
+    from ember's default generator), else none.
+
+    Example:
+        >>> import ember
+        >>> from ember.vision import transforms
+        >>> transforms.RandomApply([transforms.RandomHorizontalFlip(1.0)], p=1.0)(
+        ...     ember.tensor([[[1, 2]]]))
+        tensor([[[2, 1]]])
+    """
+
+    def __init__(self, transforms: Sequence[Callable], p: float = 0.5) -> None:
+        super().__init__(transforms)
+        self.p = p
+
+    def __call__(self, img):
+        if self.p < float(rand(1)):
+            return img
+        for transform in self.transforms:
+            img = transform(img)
+        return img
+
+    def __repr__(self) -> str:
+        lines = [f"    p={self.p}"] + [f"    {t}" for t in self.transforms]
+        return f"{type(self).__name__}(\n" + "".join(line + "\n" for line in lines) + ")"
+
+
+class RandomChoice(_RandomTransforms):
+    """Apply one of ``transforms``, chosen with weights ``p`` (None: equally) by Python's
+    ``random``, as torchvision chooses (``random.seed`` repeats it).
+
+    Example:
+        >>> import ember
+        >>> from ember.vision import transforms
+        >>> transforms.RandomChoice([transforms.RandomVerticalFlip(1.0)])(
+        ...     ember.tensor([[[1], [2]]])).flatten()
+        tensor([2, 1])
+    """
+
+    def __init__(self, transforms: Sequence[Callable], p: "Sequence[float] | None" = None
+                 ) -> None:
+        super().__init__(transforms)
+        if p is not None and not isinstance(p, Sequence):
+            raise TypeError("Argument p should be a sequence")
+        self.p = p
+
+    def __call__(self, *args):
+        transform = random.choices(self.transforms, weights=self.p)[0]
+        return transform(*args)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(transforms={self.transforms}, p={self.p})"
+
+
+class RandomOrder(_RandomTransforms):
+    """Apply all of ``transforms`` in an order shuffled by Python's ``random``, as
+    torchvision shuffles it.
+
+    Example:
+        >>> import ember
+        >>> from ember.vision import transforms
+        >>> transforms.RandomOrder([transforms.Pad(1)])(ember.zeros(1, 2, 2)).shape
+        ember.Size([1, 4, 4])
+    """
+
+    def __call__(self, img):
+        order = list(range(len(self.transforms)))
+        random.shuffle(order)
+        for index in order:
+            img = self.transforms[index](img)
+        return img
+
+
 # The transforms whose ``_apply_batch`` gives, for a batch, the stack of what ``__call__`` gives
 # for each image. Exact types only: a subclass may change ``__call__`` and not ``_apply_batch``.
 _BATCHABLE = (ToTensor, Normalize, Pad)
@@ -835,3 +1088,7 @@ def batch_transform(transform) -> "Callable | None":
 
 def _identity(batch):
     return batch
+
+
+# The functional forms call the classes above, and the classes above call them at run time.
+from . import functional  # noqa: E402

@@ -14,6 +14,7 @@ from ... import _dtype
 from ..._tensor import Tensor
 from . import (
     CenterCrop,
+    ColorJitter,
     Compose,
     ConvertImageDtype,
     Grayscale,
@@ -22,16 +23,23 @@ from . import (
     Normalize,
     Pad,
     PILToTensor,
+    RandomApply,
+    RandomChoice,
     RandomCrop,
     RandomHorizontalFlip,
+    RandomOrder,
+    RandomResizedCrop,
     RandomVerticalFlip,
     Resize,
+    ToPILImage,
     ToTensor,
 )
 
-__all__ = ["CenterCrop", "Compose", "ConvertImageDtype", "Grayscale", "InterpolationMode",
-           "Lambda", "Normalize", "Pad", "PILToTensor", "RandomCrop", "RandomHorizontalFlip",
-           "RandomVerticalFlip", "Resize", "ToDtype", "ToImage", "ToTensor"]
+__all__ = ["CenterCrop", "ColorJitter", "Compose", "ConvertImageDtype", "Grayscale",
+           "InterpolationMode", "Lambda", "Normalize", "Pad", "PILToTensor", "RandomApply",
+           "RandomChoice", "RandomCrop", "RandomHorizontalFlip", "RandomOrder",
+           "RandomResizedCrop", "RandomVerticalFlip", "Resize", "ToDtype", "ToImage",
+           "ToPILImage", "ToTensor"]
 
 
 class ToImage:
