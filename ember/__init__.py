@@ -39,6 +39,7 @@ from .ops.elementwise import write_out as _write_out
 from .ops.indexing import (gather, index_add, index_fill, index_select, masked_fill,
                             masked_scatter, masked_select, narrow, scatter, scatter_add,
                             scatter_reduce, select, take_along_dim)
+from .ops.linalg import legacy_svd as svd
 from .ops.linalg import (addmm, addmv, baddbmm, bmm, cdist, dot, einsum, kron, logdet, matmul,
                          mm, mv)
 from .ops.linalg import torch_cross as cross

@@ -1278,6 +1278,9 @@ class Tensor:
     def det(self):
         return linalg.det(self)
 
+    def svd(self, some=True, compute_uv=True):
+        return linalg.legacy_svd(self, some, compute_uv)
+
     def logdet(self):
         return linalg.logdet(self)
 

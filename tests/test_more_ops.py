@@ -568,3 +568,35 @@ def test_triangle_indices(args):
     for name in ("tril_indices", "triu_indices"):
         ours, theirs = getattr(ember, name)(*args), getattr(torch, name)(*args)
         _same(ours, theirs)
+
+
+def test_legacy_svd_as_pytorch():
+    """torch.svd returns V (not its transpose), reduced unless some=False, and zero U and V
+    when compute_uv=False; the gradient through a sign-free use equals PyTorch's."""
+    rng = np.random.default_rng(0)
+    values, weights = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 4, 3))
+    results = {}
+    for lib in (ember, torch):
+        a = lib.tensor(values, requires_grad=True)
+        U, S, V = lib.svd(a)
+        product = (U * S.unsqueeze(-2)) @ V.transpose(-2, -1) + U @ V.transpose(-2, -1)
+        (product * lib.tensor(weights)).sum().backward()
+        full = lib.svd(a.detach(), some=False)
+        values_only = a.detach().svd(compute_uv=False)
+        results[lib] = (product.detach().numpy(), S.detach().numpy(), a.grad.numpy(),
+                        tuple(full.U.shape), tuple(full.V.shape),
+                        values_only.U.numpy(), values_only.V.numpy(), values_only.S.numpy(),
+                        V.grad_fn.name())
+    for ours, theirs in zip(results[ember], results[torch]):
+        if isinstance(ours, np.ndarray):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+        else:
+            assert ours == theirs
+
+
+def test_randint_takes_size_by_keyword():
+    for lib in (ember, torch):
+        assert tuple(lib.randint(5, size=(3,)).shape) == (3,)
+        assert tuple(lib.randint(5, (2, 2)).shape) == (2, 2)
+        assert tuple(lib.randint(2, 5, size=(4,)).shape) == (4,)
+        assert int(lib.randint(3, 4, size=()).item()) == 3

@@ -296,8 +296,10 @@ def randint(low, high=None, size=None, *, generator=None, out=None, dtype=None, 
         return _into("randint", lambda dtype: randint(low, high, size, generator=generator,
                                                       dtype=dtype, device=device),
                      out, dtype, requires_grad)
-    if size is None:
+    if size is None:  # randint(high, size)
         low, high, size = 0, low, high
+    elif high is None:  # randint(high, size=size)
+        low, high = 0, low
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
                            f">= to={high}")

@@ -11,7 +11,7 @@ from .._dtype import C_TYPE_NAMES, result_dtype, type_name
 from .._parallel import parallel_for, worth_splitting
 from .._tensor import Tensor
 from ..autograd.function import Function
-from . import reduction
+from . import creation, reduction
 from .elementwise import broadcast_error, promote, where, write_out
 from .shape import SqueezeInplaceDim, UnsafeView, reshape, unsqueeze
 
@@ -743,6 +743,33 @@ def svdvals(A, *, driver=None, out=None):
         raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
     _check_floating("svd", A._data)
     return write_out("linalg.svdvals", LinalgSvd.apply(A, False, True), out)
+
+
+legacy_svd_return = namedtuple("svd", ["U", "S", "V"])
+
+
+def legacy_svd(input, some: bool = True, compute_uv: bool = True, *, out=None):
+    """``torch.svd``, the older form of ``linalg.svd``: ``(U, S, V)`` with
+    ``input = U diag(S) V^T`` (V itself, not its transpose), reduced unless ``some=False``.
+    With ``compute_uv=False`` only S is computed, and U and V are square zero matrices.
+
+    Example:
+        >>> import ember
+        >>> ember.svd(ember.tensor([[3.0, 0.0], [0.0, -2.0]])).V
+        tensor([[ 1.,  0.],
+                [-0.,  1.]])
+    """
+    if compute_uv:
+        U, S, Vh = svd(input, full_matrices=not some)
+        result = (U, S, Vh.transpose(-2, -1))
+    else:
+        batch, (m, n) = input.shape[:-2], input.shape[-2:]
+        result = (creation.zeros(*batch, m, m, dtype=input.dtype, device=input.device),
+                  svdvals(input),
+                  creation.zeros(*batch, n, n, dtype=input.dtype, device=input.device))
+    if out is not None:
+        result = tuple(write_out("svd", value, into) for value, into in zip(result, out))
+    return legacy_svd_return(*result)
 
 
 def cross(input, other, *, dim: int = -1, out=None):
