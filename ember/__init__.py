@@ -141,3 +141,27 @@ def __getattr__(name: str):
         import importlib
         return importlib.import_module(f"{__name__}.profiler")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# PyTorch's top-level in-place forms: ``torch.sin_(t)`` is ``t.sin_()``.
+_INPLACE_FUNCTIONS = (
+    "abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_",
+    "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_",
+    "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_", "detach_", "erf_", "erfc_", "exp2_",
+    "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "index_put_", "log10_", "log1p_",
+    "log2_", "log_", "logit_", "nan_to_num_", "neg_", "rad2deg_", "reciprocal_",
+    "relu_", "round_", "rsqrt_", "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_",
+    "tan_", "tanh_", "trunc_", "xlogy_", "zero_")
+
+
+def _inplace_function(name: str):
+    def function(input: Tensor, *args, **kwargs) -> Tensor:
+        return getattr(input, name)(*args, **kwargs)
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"``input.{name}(...)``: ``{name[:-1]}`` in place."
+    return function
+
+
+for _name in _INPLACE_FUNCTIONS:
+    globals()[_name] = _inplace_function(_name)
+del _name

@@ -600,3 +600,20 @@ def test_randint_takes_size_by_keyword():
         assert tuple(lib.randint(5, (2, 2)).shape) == (2, 2)
         assert tuple(lib.randint(2, 5, size=(4,)).shape) == (4,)
         assert int(lib.randint(3, 4, size=()).item()) == 3
+
+
+@pytest.mark.parametrize("name", ember._INPLACE_FUNCTIONS)
+def test_top_level_inplace_functions_as_pytorch(name):
+    """``torch.sin_(t)`` changes ``t`` as ``t.sin_()`` does and returns it."""
+    arguments = {"addmv_": lambda lib: (lib.ones(3, 2), lib.ones(2)),
+                 "clamp_": lambda lib: (0.2, 0.4), "clip_": lambda lib: (0.2, 0.4),
+                 "clamp_max_": lambda lib: (0.4,), "clamp_min_": lambda lib: (0.4,),
+                 "fill_": lambda lib: (3.0,), "xlogy_": lambda lib: (2.0,),
+                 "index_put_": lambda lib: ((lib.tensor([1]),), lib.tensor(9.0))}
+    results = []
+    for lib in (ember, torch):
+        t = lib.tensor([0.25, 0.5, 0.75])
+        returned = getattr(lib, name)(t, *arguments.get(name, lambda lib: ())(lib))
+        assert returned is t
+        results.append(t.numpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6)

@@ -135,6 +135,8 @@ def _public_functions(ember_module, torch_module):
             continue
         if inspect.isclass(ours) or inspect.ismodule(ours) or not callable(ours):
             continue
+        if name in getattr(ember_module, "_INPLACE_FUNCTIONS", ()):
+            continue  # torch.sin_(t) is t.sin_(): PyTorch documents no signature for them
         yield name, ours, getattr(torch_module, name)
 
 
