@@ -8,7 +8,7 @@ from .._tensor import Tensor
 from ..autograd.inplace import bump_version
 from .optimizer import (
     Optimizer,
-    _check_betas,
+    _check_adam_hyperparameters,
     _check_non_negative,
     _gradients,
     _lerp,
@@ -64,10 +64,7 @@ class NAdam(Optimizer):
                  decoupled_weight_decay: bool = False, *, foreach: Optional[bool] = None,
                  maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False) -> None:
-        _check_non_negative("learning rate", lr)
-        _check_non_negative("epsilon value", eps)
-        _check_betas(betas)
-        _check_non_negative("weight_decay value", weight_decay)
+        _check_adam_hyperparameters(lr, eps, betas, weight_decay)
         _check_non_negative("momentum_decay value", momentum_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay,

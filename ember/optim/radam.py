@@ -7,8 +7,7 @@ from .._tensor import Tensor
 from ..autograd.inplace import bump_version
 from .optimizer import (
     Optimizer,
-    _check_betas,
-    _check_non_negative,
+    _check_adam_hyperparameters,
     _gradients,
     _lerp,
     _new_step_tensor,
@@ -64,10 +63,7 @@ class RAdam(Optimizer):
                  weight_decay: float = 0, decoupled_weight_decay: bool = False, *,
                  foreach: Optional[bool] = None, maximize: bool = False,
                  capturable: bool = False, differentiable: bool = False) -> None:
-        _check_non_negative("learning rate", lr)
-        _check_non_negative("epsilon value", eps)
-        _check_betas(betas)
-        _check_non_negative("weight_decay value", weight_decay)
+        _check_adam_hyperparameters(lr, eps, betas, weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         maximize=maximize, foreach=foreach, capturable=capturable,
                         decoupled_weight_decay=decoupled_weight_decay,
