@@ -3,9 +3,14 @@
 import math
 from typing import Any, Callable, Iterable, Optional, Tuple
 
-from .._tensor import Tensor
 from ..autograd.inplace import bump_version
-from .optimizer import Optimizer, _check_adam_hyperparameters, _gradients, _new_step_tensor
+from .optimizer import (
+    Optimizer,
+    _check_adam_hyperparameters,
+    _gradients,
+    _new_step_tensor,
+    _zeros_state,
+)
 
 
 class Adam(Optimizer):
@@ -80,10 +85,10 @@ class Adam(Optimizer):
                 state = self.state[param]
                 if not state:
                     state["step"] = _new_step_tensor()
-                    state["exp_avg"] = Tensor._wrap(xp.zeros_like(param._data))
-                    state["exp_avg_sq"] = Tensor._wrap(xp.zeros_like(param._data))
+                    state["exp_avg"] = _zeros_state(param)
+                    state["exp_avg_sq"] = _zeros_state(param)
                     if amsgrad:
-                        state["max_exp_avg_sq"] = Tensor._wrap(xp.zeros_like(param._data))
+                        state["max_exp_avg_sq"] = _zeros_state(param)
                 step_counter = state["step"]._data
                 step_counter += 1
                 step = float(step_counter)

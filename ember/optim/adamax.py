@@ -2,7 +2,6 @@
 
 from typing import Any, Callable, Iterable, Optional, Tuple
 
-from .._tensor import Tensor
 from ..autograd.inplace import bump_version
 from .optimizer import (
     Optimizer,
@@ -10,6 +9,7 @@ from .optimizer import (
     _gradients,
     _lerp,
     _new_step_tensor,
+    _zeros_state,
 )
 
 
@@ -68,8 +68,8 @@ class Adamax(Optimizer):
                 state = self.state[param]
                 if not state:
                     state["step"] = _new_step_tensor()
-                    state["exp_avg"] = Tensor._wrap(xp.zeros_like(param._data))
-                    state["exp_inf"] = Tensor._wrap(xp.zeros_like(param._data))
+                    state["exp_avg"] = _zeros_state(param)
+                    state["exp_inf"] = _zeros_state(param)
                 state["step"]._data += 1
                 step = float(state["step"]._data)
                 exp_avg, exp_inf = state["exp_avg"]._data, state["exp_inf"]._data

@@ -13,6 +13,7 @@ from .optimizer import (
     _gradients,
     _lerp,
     _new_step_tensor,
+    _zeros_state,
 )
 
 
@@ -85,8 +86,8 @@ class NAdam(Optimizer):
                 if not state:
                     state["step"] = _new_step_tensor()
                     state["mu_product"] = Tensor._wrap(np.ones((), dtype=np.float32))
-                    state["exp_avg"] = Tensor._wrap(xp.zeros_like(param._data))
-                    state["exp_avg_sq"] = Tensor._wrap(xp.zeros_like(param._data))
+                    state["exp_avg"] = _zeros_state(param)
+                    state["exp_avg_sq"] = _zeros_state(param)
                 state["step"]._data += 1
                 step = float(state["step"]._data)
                 if decoupled and weight_decay != 0:

@@ -111,6 +111,11 @@ def _new_step_tensor() -> Tensor:
     return Tensor._wrap(np.zeros((), dtype=_dtype.get_default_dtype().numpy))
 
 
+def _zeros_state(param: Tensor) -> Tensor:
+    """A new running buffer of ``param``'s state: zeros of its shape and dtype, on its device."""
+    return Tensor._wrap(_backend.array_module(param._data).zeros_like(param._data))
+
+
 class Optimizer:
     """Base class of all optimizers.
 

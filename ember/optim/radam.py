@@ -3,7 +3,6 @@
 import math
 from typing import Any, Callable, Iterable, Optional, Tuple
 
-from .._tensor import Tensor
 from ..autograd.inplace import bump_version
 from .optimizer import (
     Optimizer,
@@ -11,6 +10,7 @@ from .optimizer import (
     _gradients,
     _lerp,
     _new_step_tensor,
+    _zeros_state,
 )
 
 
@@ -82,8 +82,8 @@ class RAdam(Optimizer):
                 state = self.state[param]
                 if not state:
                     state["step"] = _new_step_tensor()
-                    state["exp_avg"] = Tensor._wrap(xp.zeros_like(param._data))
-                    state["exp_avg_sq"] = Tensor._wrap(xp.zeros_like(param._data))
+                    state["exp_avg"] = _zeros_state(param)
+                    state["exp_avg_sq"] = _zeros_state(param)
                 state["step"]._data += 1
                 step = float(state["step"]._data)
                 if decoupled and weight_decay != 0:
