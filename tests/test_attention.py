@@ -11,18 +11,10 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from twins import as_numpy, copy_weights
 
 import ember
 import ember.nn.functional as F
-
-
-def as_numpy(tensor) -> np.ndarray:
-    return tensor.detach().numpy()
-
-
-def copy_weights(ember_module, torch_module) -> None:
-    ember_module.load_state_dict({key: ember.tensor(value.detach().numpy())
-                                  for key, value in torch_module.state_dict().items()})
 
 
 def leaves(arrays, lib):

@@ -7,24 +7,16 @@ of the input, the initial states and every parameter.
 
 import itertools
 import math
-import warnings
 
 import numpy as np
 import pytest
 import torch
+from twins import as_numpy, copy_weights, errors_of, to_ember
 
 import ember
 from ember.nn.utils import rnn as ember_rnn_utils
 
 INPUT, HIDDEN, SEQ, BATCH = 3, 5, 4, 2
-
-
-def to_ember(tensor: torch.Tensor, requires_grad: bool = False) -> ember.Tensor:
-    return ember.tensor(tensor.detach().numpy(), requires_grad=requires_grad)
-
-
-def as_numpy(tensor) -> np.ndarray:
-    return np.asarray(tensor.detach().numpy())
 
 
 def close(ember_value, torch_value, atol=2e-6, rtol=1e-5) -> None:
@@ -36,8 +28,7 @@ def twin(kind: str, *args, **kwargs):
     """The same layer in both libraries, ember's with PyTorch's weights."""
     torch_module = getattr(torch.nn, kind)(*args, **kwargs)
     ember_module = getattr(ember.nn, kind)(*args, **kwargs)
-    ember_module.load_state_dict({key: to_ember(value)
-                                  for key, value in torch_module.state_dict().items()})
+    copy_weights(ember_module, torch_module)
     return ember_module, torch_module
 
 
@@ -288,17 +279,6 @@ def test_grad_fn_of_a_single_lstm_layer_is_pytorchs():
     x = np.ones((SEQ, BATCH, INPUT), np.float32)
     assert (ember_module(ember.tensor(x))[0].grad_fn.name()
             == torch_module(torch.tensor(x))[0].grad_fn.name())
-
-
-def errors_of(call):
-    """The (type, message) each library raises for ``call(lib)``."""
-    raised = []
-    for lib in (ember, torch):
-        with pytest.raises(Exception) as info, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            call(lib)
-        raised.append((info.type, str(info.value).replace("torch", "ember")))
-    return raised
 
 
 @pytest.mark.parametrize("call", [

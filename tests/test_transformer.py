@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from twins import as_numpy, copy_weights
 
 import ember
 
@@ -17,17 +18,12 @@ D_MODEL, HEADS, FEEDFORWARD = 8, 2, 16
 SRC, TGT, BATCH = 5, 4, 3
 
 
-def as_numpy(tensor) -> np.ndarray:
-    return tensor.detach().numpy()
-
-
 def build(make):
     """``make(lib)`` in both libraries, PyTorch's weights copied into ember's model."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the nested-tensor note; test_warnings checks it
         ours, theirs = make(ember), make(torch)
-    ours.load_state_dict({key: ember.tensor(value.detach().numpy())
-                          for key, value in theirs.state_dict().items()})
+    copy_weights(ours, theirs)
     return ours, theirs
 
 
