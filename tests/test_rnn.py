@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from twins import as_numpy, copy_weights, errors_of, to_ember
+from twins import as_numpy, check_parameter_grads, copy_weights, errors_of, to_ember
 
 import ember
 from ember.nn.utils import rnn as ember_rnn_utils
@@ -50,12 +50,6 @@ def backward_both(ember_outputs, torch_outputs, rng) -> None:
         ember_total = ember_total + (ember_out * to_ember(weights)).sum()
     torch_total.backward()
     ember_total.backward()
-
-
-def check_parameter_grads(ember_module, torch_module) -> None:
-    ember_parameters = dict(ember_module.named_parameters())
-    for name, parameter in torch_module.named_parameters():
-        close(ember_parameters[name].grad, parameter.grad, atol=1e-5)
 
 
 CONFIGS = [dict(num_layers=layers, bias=bias, batch_first=batch_first,
@@ -107,7 +101,7 @@ def test_layer_matches_pytorch(kind, extra, config, with_state):
     close(ember_x.grad, torch_x.grad)
     for ember_state, torch_state in states:
         close(ember_state.grad, torch_state.grad)
-    check_parameter_grads(ember_module, torch_module)
+    check_parameter_grads(ember_module, torch_module, rtol=1e-5)
 
 
 @pytest.mark.parametrize("kind, extra", KINDS, ids=_ids)
@@ -151,7 +145,7 @@ def test_packed_sequence_matches_pytorch(kind, extra, bidirectional, enforce_sor
     close(ember_x.grad, torch_x.grad)
     for ember_state, torch_state in states:
         close(ember_state.grad, torch_state.grad)
-    check_parameter_grads(ember_module, torch_module)
+    check_parameter_grads(ember_module, torch_module, rtol=1e-5)
 
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
@@ -202,7 +196,7 @@ def test_cell_matches_pytorch(kind, extra, bias, batched, with_state):
     close(ember_x.grad, torch_x.grad)
     for ember_state, torch_state in states:
         close(ember_state.grad, torch_state.grad)
-    check_parameter_grads(ember_module, torch_module)
+    check_parameter_grads(ember_module, torch_module, rtol=1e-5)
 
 
 def test_lstm_cell_loop_matches_pytorch():

@@ -25,6 +25,15 @@ def copy_weights(ember_module, torch_module) -> None:
                                   for key, value in torch_module.state_dict().items()})
 
 
+def check_parameter_grads(ember_module, torch_module, rtol: float = 1e-4,
+                          atol: float = 1e-5) -> None:
+    """Each parameter's gradient in ember is PyTorch's, parameters matched by name."""
+    ember_parameters = dict(ember_module.named_parameters())
+    for name, parameter in torch_module.named_parameters():
+        np.testing.assert_allclose(as_numpy(ember_parameters[name].grad),
+                                   as_numpy(parameter.grad), rtol=rtol, atol=atol, err_msg=name)
+
+
 def errors_of(call):
     """The (type, message) each library raises for ``call(lib)``, PyTorch's with "torch" read
     as "ember"."""
