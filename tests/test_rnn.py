@@ -52,6 +52,19 @@ def backward_both(ember_outputs, torch_outputs, rng) -> None:
     ember_total.backward()
 
 
+def check_outputs_and_grads(ember_module, torch_module, ember_all, torch_all, pairs, rng):
+    """The two layers' outputs (and final states) are equal, and after one backward so are the
+    gradients of every parameter and of ``pairs``, (ember, torch) leaves: the input and the
+    initial states."""
+    for ember_value, torch_value in zip(ember_all, torch_all):
+        assert tuple(ember_value.shape) == tuple(torch_value.shape)
+        close(ember_value, torch_value)
+    backward_both(ember_all, torch_all, rng)
+    for ember_leaf, torch_leaf in pairs:
+        close(ember_leaf.grad, torch_leaf.grad)
+    check_parameter_grads(ember_module, torch_module, rtol=1e-5)
+
+
 CONFIGS = [dict(num_layers=layers, bias=bias, batch_first=batch_first,
                 bidirectional=bidirectional)
            for layers, bias, batch_first, bidirectional
@@ -94,14 +107,8 @@ def test_layer_matches_pytorch(kind, extra, config, with_state):
         ember_out, ember_h = ember_module(ember_x, hx[0])
         torch_out, torch_h = torch_module(torch_x, hx[1])
         ember_all, torch_all = (ember_out, ember_h), (torch_out, torch_h)
-    for ember_value, torch_value in zip(ember_all, torch_all):
-        assert tuple(ember_value.shape) == tuple(torch_value.shape)
-        close(ember_value, torch_value)
-    backward_both(ember_all, torch_all, rng)
-    close(ember_x.grad, torch_x.grad)
-    for ember_state, torch_state in states:
-        close(ember_state.grad, torch_state.grad)
-    check_parameter_grads(ember_module, torch_module, rtol=1e-5)
+    check_outputs_and_grads(ember_module, torch_module, ember_all, torch_all,
+                            [(ember_x, torch_x), *states], rng)
 
 
 @pytest.mark.parametrize("kind, extra", KINDS, ids=_ids)
@@ -139,13 +146,8 @@ def test_packed_sequence_matches_pytorch(kind, extra, bidirectional, enforce_sor
                                                                       batch_first=True)
     np.testing.assert_array_equal(ember_lengths.numpy(), torch_lengths.numpy())
     ember_all, torch_all = (ember_out, *ember_finals), (torch_out, *torch_finals)
-    for ember_value, torch_value in zip(ember_all, torch_all):
-        close(ember_value, torch_value)
-    backward_both(ember_all, torch_all, rng)
-    close(ember_x.grad, torch_x.grad)
-    for ember_state, torch_state in states:
-        close(ember_state.grad, torch_state.grad)
-    check_parameter_grads(ember_module, torch_module, rtol=1e-5)
+    check_outputs_and_grads(ember_module, torch_module, ember_all, torch_all,
+                            [(ember_x, torch_x), *states], rng)
 
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
@@ -189,14 +191,8 @@ def test_cell_matches_pytorch(kind, extra, bias, batched, with_state):
         states = states[:1]
         hx = states[0] if states else (None, None)
         ember_all, torch_all = (ember_module(ember_x, hx[0]),), (torch_module(torch_x, hx[1]),)
-    for ember_value, torch_value in zip(ember_all, torch_all):
-        assert tuple(ember_value.shape) == tuple(torch_value.shape)
-        close(ember_value, torch_value)
-    backward_both(ember_all, torch_all, rng)
-    close(ember_x.grad, torch_x.grad)
-    for ember_state, torch_state in states:
-        close(ember_state.grad, torch_state.grad)
-    check_parameter_grads(ember_module, torch_module, rtol=1e-5)
+    check_outputs_and_grads(ember_module, torch_module, ember_all, torch_all,
+                            [(ember_x, torch_x), *states], rng)
 
 
 def test_lstm_cell_loop_matches_pytorch():
