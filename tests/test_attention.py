@@ -11,18 +11,10 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from twins import as_numpy, check_parameter_grads, copy_weights
 
 import ember
 import ember.nn.functional as F
-
-
-def as_numpy(tensor) -> np.ndarray:
-    return tensor.detach().numpy()
-
-
-def copy_weights(ember_module, torch_module) -> None:
-    ember_module.load_state_dict({key: ember.tensor(value.detach().numpy())
-                                  for key, value in torch_module.state_dict().items()})
 
 
 def leaves(arrays, lib):
@@ -139,10 +131,7 @@ def compare_mha(ours, theirs, arrays, rng, **kwargs):
         loss.backward()
     for a, b in zip(our_inputs, their_inputs):
         np.testing.assert_allclose(as_numpy(a.grad), as_numpy(b.grad), rtol=1e-4, atol=1e-5)
-    our_parameters = dict(ours.named_parameters())
-    for name, parameter in theirs.named_parameters():
-        np.testing.assert_allclose(as_numpy(our_parameters[name].grad), as_numpy(parameter.grad),
-                                   rtol=1e-4, atol=1e-5, err_msg=name)
+    check_parameter_grads(ours, theirs)
     ours.zero_grad()
     theirs.zero_grad()
 

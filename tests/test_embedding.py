@@ -2,23 +2,15 @@
 scale_grad_by_freq, repeated indices, each backward path), max_norm, init, print forms and
 errors."""
 
-import warnings
 
 import numpy as np
 import pytest
 import torch
+from twins import as_numpy, copy_weights, errors_of
 
 import ember
 import ember.nn.functional as F
 from ember.ops import embedding as embedding_ops
-
-
-def to_ember(tensor: torch.Tensor, requires_grad: bool = False) -> ember.Tensor:
-    return ember.tensor(tensor.detach().numpy(), requires_grad=requires_grad)
-
-
-def as_numpy(tensor) -> np.ndarray:
-    return np.asarray(tensor.detach().numpy())
 
 
 @pytest.mark.parametrize("num_embeddings", [10, 300])
@@ -104,7 +96,7 @@ def test_max_norm_renormalises_looked_up_rows_in_place(norm_type):
 def test_module_matches_pytorch_with_the_same_weights():
     torch_module = torch.nn.Embedding(20, 5, padding_idx=3)
     ember_module = ember.nn.Embedding(20, 5, padding_idx=3)
-    ember_module.load_state_dict({k: to_ember(v) for k, v in torch_module.state_dict().items()})
+    copy_weights(ember_module, torch_module)
     assert list(ember_module.state_dict()) == list(torch_module.state_dict())
     indices = np.array([[3, 4, 4], [19, 0, 3]])
     ember_out = ember_module(ember.tensor(indices))
@@ -153,16 +145,6 @@ def test_from_pretrained():
     module = ember.nn.Embedding(4, 2, _weight=ember.tensor(weights))
     np.testing.assert_array_equal(as_numpy(module.weight), weights)
     assert module.weight.requires_grad
-
-
-def errors_of(call):
-    raised = []
-    for lib in (ember, torch):
-        with pytest.raises(Exception) as info, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            call(lib)
-        raised.append((info.type, str(info.value).replace("torch", "ember")))
-    return raised
 
 
 @pytest.mark.parametrize("call", [

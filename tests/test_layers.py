@@ -9,19 +9,11 @@ forward output and the gradients of the input and of every parameter.
 import numpy as np
 import pytest
 import torch
+from twins import as_numpy, copy_weights
 
 import ember
 
 RTOL, ATOL = 1e-4, 1e-5
-
-
-def _to_numpy(tensor) -> np.ndarray:
-    return tensor.detach().cpu().numpy()
-
-
-def _copy_weights(ours, theirs) -> None:
-    ours.load_state_dict({key: ember.tensor(value.detach().numpy())
-                          for key, value in theirs.state_dict().items()})
 
 
 def _check_layer(build, shapes, rng, grad=True, train=True, args=()):
@@ -30,14 +22,14 @@ def _check_layer(build, shapes, rng, grad=True, train=True, args=()):
     ours, theirs = build(ember), build(torch)
     assert repr(ours) == repr(theirs)
     assert list(ours.state_dict()) == list(theirs.state_dict())
-    _copy_weights(ours, theirs)
+    copy_weights(ours, theirs)
     ours.train(train)
     theirs.train(train)
     arrays = [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
     inputs = [ember.tensor(a, requires_grad=grad) for a in arrays]
     references = [torch.tensor(a, requires_grad=grad) for a in arrays]
     output, expected = ours(*inputs, *args), theirs(*references, *args)
-    np.testing.assert_allclose(_to_numpy(output), expected.detach().numpy(), rtol=RTOL,
+    np.testing.assert_allclose(as_numpy(output), expected.detach().numpy(), rtol=RTOL,
                                atol=ATOL)
     assert output.shape == tuple(expected.shape)
     if not grad:
@@ -46,14 +38,14 @@ def _check_layer(build, shapes, rng, grad=True, train=True, args=()):
     (output * ember.tensor(weights)).sum().backward()
     (expected * torch.tensor(weights)).sum().backward()
     for mine, reference in zip(inputs, references):
-        np.testing.assert_allclose(_to_numpy(mine.grad), reference.grad.numpy(), rtol=RTOL,
+        np.testing.assert_allclose(as_numpy(mine.grad), reference.grad.numpy(), rtol=RTOL,
                                    atol=ATOL)
     for (name, mine), (_, reference) in zip(ours.named_parameters(),
                                             theirs.named_parameters()):
-        np.testing.assert_allclose(_to_numpy(mine.grad), reference.grad.numpy(), rtol=RTOL,
+        np.testing.assert_allclose(as_numpy(mine.grad), reference.grad.numpy(), rtol=RTOL,
                                    atol=ATOL, err_msg=name)
     for (name, mine), (_, reference) in zip(ours.named_buffers(), theirs.named_buffers()):
-        np.testing.assert_allclose(_to_numpy(mine), reference.numpy(), rtol=RTOL, atol=ATOL,
+        np.testing.assert_allclose(as_numpy(mine), reference.numpy(), rtol=RTOL, atol=ATOL,
                                    err_msg=name)
     return ours, theirs
 
@@ -89,22 +81,22 @@ def test_activation_matches_torch(name, rng):
     ours, theirs = build(ember.nn), build(torch.nn)
     assert repr(ours) == repr(theirs)
     assert list(ours.state_dict()) == list(theirs.state_dict())
-    _copy_weights(ours, theirs)
+    copy_weights(ours, theirs)
     array = (rng.standard_normal((2, 3, 4, 4)) * 3).astype(np.float32)
     x, reference = ember.tensor(array, requires_grad=True), torch.tensor(array,
                                                                          requires_grad=True)
     # An in-place layer needs a non-leaf input.
     output = ours(x * 1 if inplace else x)
     expected = theirs(reference * 1 if inplace else reference)
-    np.testing.assert_allclose(_to_numpy(output), expected.detach().numpy(), rtol=RTOL,
+    np.testing.assert_allclose(as_numpy(output), expected.detach().numpy(), rtol=RTOL,
                                atol=ATOL)
     assert output.grad_fn.name() == expected.grad_fn.name()
     weights = rng.standard_normal(tuple(expected.shape)).astype(np.float32)
     (output * ember.tensor(weights)).sum().backward()
     (expected * torch.tensor(weights)).sum().backward()
-    np.testing.assert_allclose(_to_numpy(x.grad), reference.grad.numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(as_numpy(x.grad), reference.grad.numpy(), rtol=RTOL, atol=ATOL)
     for (_, mine), (_, other) in zip(ours.named_parameters(), theirs.named_parameters()):
-        np.testing.assert_allclose(_to_numpy(mine.grad), other.grad.numpy(), rtol=RTOL,
+        np.testing.assert_allclose(as_numpy(mine.grad), other.grad.numpy(), rtol=RTOL,
                                    atol=ATOL)
 
 
@@ -199,12 +191,12 @@ def test_conv_transpose_output_size_matches_torch(rng):
         return lib.nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1)
 
     ours, theirs = build(ember), build(torch)
-    _copy_weights(ours, theirs)
+    copy_weights(ours, theirs)
     array = rng.standard_normal((1, 3, 5, 5)).astype(np.float32)
     for size in ([10, 10], (1, 2, 9, 10)):
         output = ours(ember.tensor(array), output_size=size)
         expected = theirs(torch.tensor(array), output_size=size)
-        np.testing.assert_allclose(_to_numpy(output), expected.detach().numpy(), rtol=RTOL,
+        np.testing.assert_allclose(as_numpy(output), expected.detach().numpy(), rtol=RTOL,
                                    atol=ATOL)
     for lib in (ember, torch):
         with pytest.raises(ValueError, match="requested an output size of"):
@@ -222,7 +214,7 @@ def test_conv_default_init_bounds_match_torch():
         layer = build(ember.nn)
         bound = 1 / np.sqrt(fan_in)
         for parameter in (layer.weight, layer.bias):
-            values = _to_numpy(parameter)
+            values = as_numpy(parameter)
             assert np.abs(values).max() <= bound
             assert np.abs(values).max() > bound / 2
 
@@ -239,7 +231,7 @@ def test_channel_and_alpha_dropout(name, rng):
     output = ours(x)
     assert output.grad_fn.name() == theirs(torch.ones(shape, requires_grad=True)).grad_fn.name()
     output.sum().backward()
-    values, grad = _to_numpy(output), _to_numpy(x.grad)
+    values, grad = as_numpy(output), as_numpy(x.grad)
     if "Alpha" in name:
         dropped = grad == 0
         scale = 1 / np.sqrt((1.7580993408473766 ** 2 * 0.4 + 1) * 0.6)
@@ -277,12 +269,12 @@ def test_instance_norm_running_stats_match_torch(rng):
         ours(ember.tensor(array))
         theirs(torch.tensor(array))
     for name in ("running_mean", "running_var", "num_batches_tracked"):
-        np.testing.assert_allclose(_to_numpy(getattr(ours, name)),
+        np.testing.assert_allclose(as_numpy(getattr(ours, name)),
                                    getattr(theirs, name).numpy(), rtol=1e-5, atol=1e-6)
     ours.eval()
     theirs.eval()
     array = rng.standard_normal((2, 3, 6)).astype(np.float32)
-    np.testing.assert_allclose(_to_numpy(ours(ember.tensor(array))),
+    np.testing.assert_allclose(as_numpy(ours(ember.tensor(array))),
                                theirs(torch.tensor(array)).numpy(), rtol=1e-5, atol=1e-5)
 
 
@@ -339,8 +331,8 @@ def _dcgan(lib):
 def test_dcgan_training_steps_match_torch(rng):
     (generator, discriminator), (tgenerator, tdiscriminator) = _dcgan(ember), _dcgan(torch)
     assert repr(generator) == repr(tgenerator)
-    _copy_weights(generator, tgenerator)
-    _copy_weights(discriminator, tdiscriminator)
+    copy_weights(generator, tgenerator)
+    copy_weights(discriminator, tdiscriminator)
     optimizers = [ember.optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999))
                   for m in (generator, discriminator)]
     references = [torch.optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -374,7 +366,7 @@ def test_dcgan_training_steps_match_torch(rng):
         np.testing.assert_allclose(losses, expected, rtol=1e-4)
     for (name, mine), (_, reference) in zip(generator.named_parameters(),
                                             tgenerator.named_parameters()):
-        np.testing.assert_allclose(_to_numpy(mine), reference.detach().numpy(), rtol=1e-4,
+        np.testing.assert_allclose(as_numpy(mine), reference.detach().numpy(), rtol=1e-4,
                                    atol=1e-5, err_msg=name)
 
 
@@ -386,7 +378,7 @@ def test_spatial_transformer_matches_torch(rng):
         return nn.Sequential(nn.Flatten(), nn.Linear(2 * 6 * 6, 6), nn.Tanh())
 
     ours, theirs = build(ember), build(torch)
-    _copy_weights(ours, theirs)
+    copy_weights(ours, theirs)
     array = rng.standard_normal((3, 2, 6, 6)).astype(np.float32)
 
     def transform(lib, network, x):
@@ -397,13 +389,13 @@ def test_spatial_transformer_matches_torch(rng):
     x, reference = ember.tensor(array, requires_grad=True), torch.tensor(array,
                                                                          requires_grad=True)
     output, expected = transform(ember, ours, x), transform(torch, theirs, reference)
-    np.testing.assert_allclose(_to_numpy(output), expected.detach().numpy(), rtol=RTOL,
+    np.testing.assert_allclose(as_numpy(output), expected.detach().numpy(), rtol=RTOL,
                                atol=ATOL)
     (output ** 2).sum().backward()
     (expected ** 2).sum().backward()
-    np.testing.assert_allclose(_to_numpy(x.grad), reference.grad.numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(as_numpy(x.grad), reference.grad.numpy(), rtol=RTOL, atol=ATOL)
     for (name, mine), (_, other) in zip(ours.named_parameters(), theirs.named_parameters()):
-        np.testing.assert_allclose(_to_numpy(mine.grad), other.grad.numpy(), rtol=1e-4,
+        np.testing.assert_allclose(as_numpy(mine.grad), other.grad.numpy(), rtol=1e-4,
                                    atol=1e-5, err_msg=name)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 from nets import tutorial_net
+from twins import as_numpy, copy_weights, to_ember
 
 import ember
 import ember.nn as nn
@@ -22,23 +23,9 @@ import ember.nn as nn
 LIBS = (ember, torch)
 
 
-def to_ember(tensor: torch.Tensor) -> ember.Tensor:
-    return ember.tensor(tensor.detach().numpy())
-
-
-def as_numpy(tensor) -> np.ndarray:
-    return np.asarray(tensor.detach().cpu().numpy() if isinstance(tensor, ember.Tensor)
-                      else tensor.detach().numpy())
-
-
 def same_text(ember_text: str, torch_text: str) -> None:
     """The two texts are equal once PyTorch's module name is read as ember's."""
     assert ember_text == torch_text.replace("torch", "ember")
-
-
-def copy_weights(ember_module, torch_module) -> None:
-    ember_module.load_state_dict({key: to_ember(value)
-                                  for key, value in torch_module.state_dict().items()})
 
 
 def nested_sequential(lib):

@@ -7,24 +7,16 @@ of the input, the initial states and every parameter.
 
 import itertools
 import math
-import warnings
 
 import numpy as np
 import pytest
 import torch
+from twins import as_numpy, check_parameter_grads, copy_weights, errors_of, to_ember
 
 import ember
 from ember.nn.utils import rnn as ember_rnn_utils
 
 INPUT, HIDDEN, SEQ, BATCH = 3, 5, 4, 2
-
-
-def to_ember(tensor: torch.Tensor, requires_grad: bool = False) -> ember.Tensor:
-    return ember.tensor(tensor.detach().numpy(), requires_grad=requires_grad)
-
-
-def as_numpy(tensor) -> np.ndarray:
-    return np.asarray(tensor.detach().numpy())
 
 
 def close(ember_value, torch_value, atol=2e-6, rtol=1e-5) -> None:
@@ -36,8 +28,7 @@ def twin(kind: str, *args, **kwargs):
     """The same layer in both libraries, ember's with PyTorch's weights."""
     torch_module = getattr(torch.nn, kind)(*args, **kwargs)
     ember_module = getattr(ember.nn, kind)(*args, **kwargs)
-    ember_module.load_state_dict({key: to_ember(value)
-                                  for key, value in torch_module.state_dict().items()})
+    copy_weights(ember_module, torch_module)
     return ember_module, torch_module
 
 
@@ -61,10 +52,17 @@ def backward_both(ember_outputs, torch_outputs, rng) -> None:
     ember_total.backward()
 
 
-def check_parameter_grads(ember_module, torch_module) -> None:
-    ember_parameters = dict(ember_module.named_parameters())
-    for name, parameter in torch_module.named_parameters():
-        close(ember_parameters[name].grad, parameter.grad, atol=1e-5)
+def check_outputs_and_grads(ember_module, torch_module, ember_all, torch_all, pairs, rng):
+    """The two layers' outputs (and final states) are equal, and after one backward so are the
+    gradients of every parameter and of ``pairs``, (ember, torch) leaves: the input and the
+    initial states."""
+    for ember_value, torch_value in zip(ember_all, torch_all):
+        assert tuple(ember_value.shape) == tuple(torch_value.shape)
+        close(ember_value, torch_value)
+    backward_both(ember_all, torch_all, rng)
+    for ember_leaf, torch_leaf in pairs:
+        close(ember_leaf.grad, torch_leaf.grad)
+    check_parameter_grads(ember_module, torch_module, rtol=1e-5)
 
 
 CONFIGS = [dict(num_layers=layers, bias=bias, batch_first=batch_first,
@@ -109,14 +107,8 @@ def test_layer_matches_pytorch(kind, extra, config, with_state):
         ember_out, ember_h = ember_module(ember_x, hx[0])
         torch_out, torch_h = torch_module(torch_x, hx[1])
         ember_all, torch_all = (ember_out, ember_h), (torch_out, torch_h)
-    for ember_value, torch_value in zip(ember_all, torch_all):
-        assert tuple(ember_value.shape) == tuple(torch_value.shape)
-        close(ember_value, torch_value)
-    backward_both(ember_all, torch_all, rng)
-    close(ember_x.grad, torch_x.grad)
-    for ember_state, torch_state in states:
-        close(ember_state.grad, torch_state.grad)
-    check_parameter_grads(ember_module, torch_module)
+    check_outputs_and_grads(ember_module, torch_module, ember_all, torch_all,
+                            [(ember_x, torch_x), *states], rng)
 
 
 @pytest.mark.parametrize("kind, extra", KINDS, ids=_ids)
@@ -154,13 +146,8 @@ def test_packed_sequence_matches_pytorch(kind, extra, bidirectional, enforce_sor
                                                                       batch_first=True)
     np.testing.assert_array_equal(ember_lengths.numpy(), torch_lengths.numpy())
     ember_all, torch_all = (ember_out, *ember_finals), (torch_out, *torch_finals)
-    for ember_value, torch_value in zip(ember_all, torch_all):
-        close(ember_value, torch_value)
-    backward_both(ember_all, torch_all, rng)
-    close(ember_x.grad, torch_x.grad)
-    for ember_state, torch_state in states:
-        close(ember_state.grad, torch_state.grad)
-    check_parameter_grads(ember_module, torch_module)
+    check_outputs_and_grads(ember_module, torch_module, ember_all, torch_all,
+                            [(ember_x, torch_x), *states], rng)
 
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
@@ -204,14 +191,8 @@ def test_cell_matches_pytorch(kind, extra, bias, batched, with_state):
         states = states[:1]
         hx = states[0] if states else (None, None)
         ember_all, torch_all = (ember_module(ember_x, hx[0]),), (torch_module(torch_x, hx[1]),)
-    for ember_value, torch_value in zip(ember_all, torch_all):
-        assert tuple(ember_value.shape) == tuple(torch_value.shape)
-        close(ember_value, torch_value)
-    backward_both(ember_all, torch_all, rng)
-    close(ember_x.grad, torch_x.grad)
-    for ember_state, torch_state in states:
-        close(ember_state.grad, torch_state.grad)
-    check_parameter_grads(ember_module, torch_module)
+    check_outputs_and_grads(ember_module, torch_module, ember_all, torch_all,
+                            [(ember_x, torch_x), *states], rng)
 
 
 def test_lstm_cell_loop_matches_pytorch():
@@ -288,17 +269,6 @@ def test_grad_fn_of_a_single_lstm_layer_is_pytorchs():
     x = np.ones((SEQ, BATCH, INPUT), np.float32)
     assert (ember_module(ember.tensor(x))[0].grad_fn.name()
             == torch_module(torch.tensor(x))[0].grad_fn.name())
-
-
-def errors_of(call):
-    """The (type, message) each library raises for ``call(lib)``."""
-    raised = []
-    for lib in (ember, torch):
-        with pytest.raises(Exception) as info, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            call(lib)
-        raised.append((info.type, str(info.value).replace("torch", "ember")))
-    return raised
 
 
 @pytest.mark.parametrize("call", [

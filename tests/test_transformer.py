@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from twins import as_numpy, check_parameter_grads, copy_weights
 
 import ember
 
@@ -17,17 +18,12 @@ D_MODEL, HEADS, FEEDFORWARD = 8, 2, 16
 SRC, TGT, BATCH = 5, 4, 3
 
 
-def as_numpy(tensor) -> np.ndarray:
-    return tensor.detach().numpy()
-
-
 def build(make):
     """``make(lib)`` in both libraries, PyTorch's weights copied into ember's model."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the nested-tensor note; test_warnings checks it
         ours, theirs = make(ember), make(torch)
-    ours.load_state_dict({key: ember.tensor(value.detach().numpy())
-                          for key, value in theirs.state_dict().items()})
+    copy_weights(ours, theirs)
     return ours, theirs
 
 
@@ -52,10 +48,7 @@ def compare(ours, theirs, arrays, rng, train=False, **masks):
     (expected * torch.tensor(seed)).sum().backward()
     for a, b in zip(our_inputs, their_inputs):
         np.testing.assert_allclose(as_numpy(a.grad), as_numpy(b.grad), rtol=1e-4, atol=1e-5)
-    our_parameters = dict(ours.named_parameters())
-    for name, parameter in theirs.named_parameters():
-        np.testing.assert_allclose(as_numpy(our_parameters[name].grad), as_numpy(parameter.grad),
-                                   rtol=1e-4, atol=1e-5, err_msg=name)
+    check_parameter_grads(ours, theirs)
     ours.zero_grad()
     theirs.zero_grad()
 

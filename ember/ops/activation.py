@@ -889,6 +889,20 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None,
     return output
 
 
+def _normalized_dims(input, normalized_shape) -> int:
+    """How many trailing dimensions layer_norm and rms_norm normalise over: those of
+    ``normalized_shape`` (an int or a sequence), which must end ``input``'s shape."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    count = len(normalized_shape)
+    if count == 0 or tuple(input.shape[-count:]) != normalized_shape:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input "
+                           f"with shape [*, {', '.join(str(s) for s in normalized_shape)}], "
+                           f"but got input of size{list(input.shape)}")
+    return count
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
     """Normalize over the last dimensions (``normalized_shape``) of each sample, then scale
     and shift by ``weight`` and ``bias`` (both of ``normalized_shape``).
@@ -898,14 +912,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
         >>> ember.nn.functional.layer_norm(ember.tensor([[1.0, 3.0]]), (2,))
         tensor([[-1.0000,  1.0000]])
     """
-    if isinstance(normalized_shape, int):
-        normalized_shape = (normalized_shape,)
-    normalized_shape = tuple(normalized_shape)
-    count = len(normalized_shape)
-    if count == 0 or tuple(input.shape[-count:]) != normalized_shape:
-        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input "
-                           f"with shape [*, {', '.join(str(s) for s in normalized_shape)}], "
-                           f"but got input of size{list(input.shape)}")
+    count = _normalized_dims(input, normalized_shape)
     for parameter in (weight, bias):
         # PyTorch's CPU kernel takes float32 parameters with lower-precision input only.
         if parameter is not None and parameter.dtype != input.dtype and \

@@ -492,43 +492,38 @@ def _check_rounding_dtype(a, kernel: str, integers: bool = True) -> None:
         raise NotImplementedError(f'"{kernel}" not implemented for \'{type_name(a.dtype)}\'')
 
 
-class Floor(Function):
-    """Round down; piecewise constant, so PyTorch's gradient is zero everywhere."""
+class _Rounding(Function):
+    """Floor, ceil, round and trunc: NumPy's function named ``op``; integer tensors come back
+    unchanged. Piecewise constant, so PyTorch's gradient is zero everywhere."""
 
-    @staticmethod
-    def forward(ctx, a):
-        _check_rounding_dtype(a, "floor_vml_cpu")
-        return _backend.array_module(a).floor(a) if a.dtype.kind in "fc" else a.copy()
+    op = None
 
-    @staticmethod
-    def backward(ctx, grad):
-        return _backend.array_module(grad).zeros_like(grad)
-
-
-class Ceil(Function):
-    """Round up; the gradient is zero, as for floor."""
-
-    @staticmethod
-    def forward(ctx, a):
-        _check_rounding_dtype(a, "ceil_vml_cpu")
-        return _backend.array_module(a).ceil(a) if a.dtype.kind in "fc" else a.copy()
+    @classmethod
+    def forward(cls, ctx, a):
+        _check_rounding_dtype(a, f"{cls.op}_vml_cpu")
+        return getattr(_backend.array_module(a), cls.op)(a) if a.dtype.kind in "fc" else a.copy()
 
     @staticmethod
     def backward(ctx, grad):
         return _backend.array_module(grad).zeros_like(grad)
 
 
-class Round(Function):
-    """Round half to even (as NumPy and PyTorch both do); the gradient is zero."""
+class Floor(_Rounding):
+    """Round down."""
 
-    @staticmethod
-    def forward(ctx, a):
-        _check_rounding_dtype(a, "round_vml_cpu")
-        return _backend.array_module(a).round(a) if a.dtype.kind in "fc" else a.copy()
+    op = "floor"
 
-    @staticmethod
-    def backward(ctx, grad):
-        return _backend.array_module(grad).zeros_like(grad)
+
+class Ceil(_Rounding):
+    """Round up."""
+
+    op = "ceil"
+
+
+class Round(_Rounding):
+    """Round half to even (as NumPy and PyTorch both do)."""
+
+    op = "round"
 
 
 class RoundDecimals(Function):
@@ -842,17 +837,10 @@ class AtanhInplace(_NoInplaceDerivative, Atanh):
     op = "atanh"
 
 
-class Trunc(Function):
-    """Round toward zero; piecewise constant, so the gradient is zero."""
+class Trunc(_Rounding):
+    """Round toward zero."""
 
-    @staticmethod
-    def forward(ctx, a):
-        _check_rounding_dtype(a, "trunc_vml_cpu")
-        return _backend.array_module(a).trunc(a) if a.dtype.kind in "fc" else a.copy()
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _backend.array_module(grad).zeros_like(grad)
+    op = "trunc"
 
 
 class Frac(Function):

@@ -17,7 +17,7 @@ from .._backend import array_module
 from .._tensor import Tensor
 from ..autograd import inplace
 from ..autograd.function import Function
-from .activation import _normalization_backward, batch_norm
+from .activation import _normalization_backward, _normalized_dims, batch_norm
 from .conv import pad
 from .pooling import avg_pool2d
 from .reduction import sum_of_squares
@@ -142,14 +142,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         >>> ember.nn.functional.rms_norm(ember.tensor([[3.0, 4.0]]), (2,))
         tensor([[0.8485, 1.1314]])
     """
-    if isinstance(normalized_shape, int):
-        normalized_shape = (normalized_shape,)
-    normalized_shape = tuple(normalized_shape)
-    count = len(normalized_shape)
-    if count == 0 or tuple(input.shape[-count:]) != normalized_shape:
-        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input "
-                           f"with shape [*, {', '.join(str(s) for s in normalized_shape)}], "
-                           f"but got input of size{list(input.shape)}")
+    count = _normalized_dims(input, normalized_shape)
     if eps is None:
         eps = float(np.finfo(input._data.dtype).eps)
     dims = tuple(range(-count, 0))

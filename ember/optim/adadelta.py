@@ -2,9 +2,8 @@
 
 from typing import Any, Callable, Iterable, Optional
 
-from .._tensor import Tensor
 from ..autograd.inplace import bump_version
-from .optimizer import Optimizer, _check_non_negative, _gradients, _new_step_tensor
+from .optimizer import Optimizer, _check_non_negative, _gradients, _new_step_tensor, _zeros_state
 
 
 class Adadelta(Optimizer):
@@ -65,8 +64,8 @@ class Adadelta(Optimizer):
                 state = self.state[param]
                 if not state:
                     state["step"] = _new_step_tensor()
-                    state["square_avg"] = Tensor._wrap(xp.zeros_like(param._data))
-                    state["acc_delta"] = Tensor._wrap(xp.zeros_like(param._data))
+                    state["square_avg"] = _zeros_state(param)
+                    state["acc_delta"] = _zeros_state(param)
                 state["step"]._data += 1
                 square_avg = state["square_avg"]._data
                 acc_delta = state["acc_delta"]._data

@@ -3,9 +3,14 @@
 import math
 from typing import Any, Callable, Iterable, Optional, Tuple
 
-from .._tensor import Tensor
 from ..autograd.inplace import bump_version
-from .optimizer import Optimizer, _check_non_negative, _gradients, _new_step_tensor
+from .optimizer import (
+    Optimizer,
+    _check_adam_hyperparameters,
+    _gradients,
+    _new_step_tensor,
+    _zeros_state,
+)
 
 
 class Adam(Optimizer):
@@ -54,12 +59,7 @@ class Adam(Optimizer):
                  foreach: Optional[bool] = None, maximize: bool = False,
                  capturable: bool = False, differentiable: bool = False,
                  fused: Optional[bool] = None, decoupled_weight_decay: bool = False) -> None:
-        _check_non_negative("learning rate", lr)
-        _check_non_negative("epsilon value", eps)
-        for index, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
-        _check_non_negative("weight_decay value", weight_decay)
+        _check_adam_hyperparameters(lr, eps, betas, weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize, foreach=foreach,
                         capturable=capturable, differentiable=differentiable, fused=fused,
@@ -85,10 +85,10 @@ class Adam(Optimizer):
                 state = self.state[param]
                 if not state:
                     state["step"] = _new_step_tensor()
-                    state["exp_avg"] = Tensor._wrap(xp.zeros_like(param._data))
-                    state["exp_avg_sq"] = Tensor._wrap(xp.zeros_like(param._data))
+                    state["exp_avg"] = _zeros_state(param)
+                    state["exp_avg_sq"] = _zeros_state(param)
                     if amsgrad:
-                        state["max_exp_avg_sq"] = Tensor._wrap(xp.zeros_like(param._data))
+                        state["max_exp_avg_sq"] = _zeros_state(param)
                 step_counter = state["step"]._data
                 step_counter += 1
                 step = float(step_counter)

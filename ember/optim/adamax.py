@@ -2,15 +2,14 @@
 
 from typing import Any, Callable, Iterable, Optional, Tuple
 
-from .._tensor import Tensor
 from ..autograd.inplace import bump_version
 from .optimizer import (
     Optimizer,
-    _check_betas,
-    _check_non_negative,
+    _check_adam_hyperparameters,
     _gradients,
     _lerp,
     _new_step_tensor,
+    _zeros_state,
 )
 
 
@@ -53,10 +52,7 @@ class Adamax(Optimizer):
                  weight_decay: float = 0, foreach: Optional[bool] = None, *,
                  maximize: bool = False, differentiable: bool = False,
                  capturable: bool = False) -> None:
-        _check_non_negative("learning rate", lr)
-        _check_non_negative("epsilon value", eps)
-        _check_betas(betas)
-        _check_non_negative("weight_decay value", weight_decay)
+        _check_adam_hyperparameters(lr, eps, betas, weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         foreach=foreach, maximize=maximize, differentiable=differentiable,
                         capturable=capturable)
@@ -72,8 +68,8 @@ class Adamax(Optimizer):
                 state = self.state[param]
                 if not state:
                     state["step"] = _new_step_tensor()
-                    state["exp_avg"] = Tensor._wrap(xp.zeros_like(param._data))
-                    state["exp_inf"] = Tensor._wrap(xp.zeros_like(param._data))
+                    state["exp_avg"] = _zeros_state(param)
+                    state["exp_inf"] = _zeros_state(param)
                 state["step"]._data += 1
                 step = float(state["step"]._data)
                 exp_avg, exp_inf = state["exp_avg"]._data, state["exp_inf"]._data

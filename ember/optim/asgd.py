@@ -6,7 +6,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.inplace import bump_version
-from .optimizer import Optimizer, _check_non_negative, _gradients, _new_step_tensor
+from .optimizer import Optimizer, _check_non_negative, _gradients, _new_step_tensor, _zeros_state
 
 
 class ASGD(Optimizer):
@@ -62,13 +62,13 @@ class ASGD(Optimizer):
         loss = self._evaluate(closure)
         for group in self.param_groups:
             lr, lambd, alpha, t0 = group["lr"], group["lambd"], group["alpha"], group["t0"]
-            for param, xp, grad in _gradients(group, group["weight_decay"]):
+            for param, _, grad in _gradients(group, group["weight_decay"]):
                 state = self.state[param]
                 if not state:
                     state["step"] = _new_step_tensor()
                     state["eta"] = Tensor._wrap(np.array(lr, dtype=np.float32))
                     state["mu"] = Tensor._wrap(np.ones((), dtype=np.float32))
-                    state["ax"] = Tensor._wrap(xp.zeros_like(param._data))
+                    state["ax"] = _zeros_state(param)
                 state["step"]._data += 1
                 step = float(state["step"]._data)
                 # eta and mu are float32 tensors, as in PyTorch: read back after rounding.

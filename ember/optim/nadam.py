@@ -8,11 +8,12 @@ from .._tensor import Tensor
 from ..autograd.inplace import bump_version
 from .optimizer import (
     Optimizer,
-    _check_betas,
+    _check_adam_hyperparameters,
     _check_non_negative,
     _gradients,
     _lerp,
     _new_step_tensor,
+    _zeros_state,
 )
 
 
@@ -64,10 +65,7 @@ class NAdam(Optimizer):
                  decoupled_weight_decay: bool = False, *, foreach: Optional[bool] = None,
                  maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False) -> None:
-        _check_non_negative("learning rate", lr)
-        _check_non_negative("epsilon value", eps)
-        _check_betas(betas)
-        _check_non_negative("weight_decay value", weight_decay)
+        _check_adam_hyperparameters(lr, eps, betas, weight_decay)
         _check_non_negative("momentum_decay value", momentum_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay,
@@ -88,8 +86,8 @@ class NAdam(Optimizer):
                 if not state:
                     state["step"] = _new_step_tensor()
                     state["mu_product"] = Tensor._wrap(np.ones((), dtype=np.float32))
-                    state["exp_avg"] = Tensor._wrap(xp.zeros_like(param._data))
-                    state["exp_avg_sq"] = Tensor._wrap(xp.zeros_like(param._data))
+                    state["exp_avg"] = _zeros_state(param)
+                    state["exp_avg_sq"] = _zeros_state(param)
                 state["step"]._data += 1
                 step = float(state["step"]._data)
                 if decoupled and weight_decay != 0:

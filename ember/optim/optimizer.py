@@ -63,11 +63,15 @@ def _check_non_negative(description: str, value: float) -> None:
         raise ValueError(f"Invalid {description}: {value}")
 
 
-def _check_betas(betas) -> None:
-    """PyTorch's ValueError for a beta outside ``[0, 1)``, naming its index."""
+def _check_adam_hyperparameters(lr: float, eps: float, betas, weight_decay: float) -> None:
+    """The checks Adam and its variants share, in PyTorch's order: ValueErrors for a negative
+    rate, epsilon or weight decay, and for a beta outside ``[0, 1)`` (naming its index)."""
+    _check_non_negative("learning rate", lr)
+    _check_non_negative("epsilon value", eps)
     for index, beta in enumerate(betas):
         if not 0.0 <= beta < 1.0:
             raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
+    _check_non_negative("weight_decay value", weight_decay)
 
 
 def _lerp(start, end, weight: float) -> None:
@@ -105,6 +109,11 @@ def _gradients(group: dict, weight_decay: float) -> Iterator[Tuple[Tensor, Any, 
 def _new_step_tensor() -> Tensor:
     """A 0-d step counter on the CPU, as PyTorch keeps it: reading it never syncs a GPU."""
     return Tensor._wrap(np.zeros((), dtype=_dtype.get_default_dtype().numpy))
+
+
+def _zeros_state(param: Tensor) -> Tensor:
+    """A new running buffer of ``param``'s state: zeros of its shape and dtype, on its device."""
+    return Tensor._wrap(_backend.array_module(param._data).zeros_like(param._data))
 
 
 class Optimizer:

@@ -3,15 +3,14 @@
 import math
 from typing import Any, Callable, Iterable, Optional, Tuple
 
-from .._tensor import Tensor
 from ..autograd.inplace import bump_version
 from .optimizer import (
     Optimizer,
-    _check_betas,
-    _check_non_negative,
+    _check_adam_hyperparameters,
     _gradients,
     _lerp,
     _new_step_tensor,
+    _zeros_state,
 )
 
 
@@ -64,10 +63,7 @@ class RAdam(Optimizer):
                  weight_decay: float = 0, decoupled_weight_decay: bool = False, *,
                  foreach: Optional[bool] = None, maximize: bool = False,
                  capturable: bool = False, differentiable: bool = False) -> None:
-        _check_non_negative("learning rate", lr)
-        _check_non_negative("epsilon value", eps)
-        _check_betas(betas)
-        _check_non_negative("weight_decay value", weight_decay)
+        _check_adam_hyperparameters(lr, eps, betas, weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         maximize=maximize, foreach=foreach, capturable=capturable,
                         decoupled_weight_decay=decoupled_weight_decay,
@@ -86,8 +82,8 @@ class RAdam(Optimizer):
                 state = self.state[param]
                 if not state:
                     state["step"] = _new_step_tensor()
-                    state["exp_avg"] = Tensor._wrap(xp.zeros_like(param._data))
-                    state["exp_avg_sq"] = Tensor._wrap(xp.zeros_like(param._data))
+                    state["exp_avg"] = _zeros_state(param)
+                    state["exp_avg_sq"] = _zeros_state(param)
                 state["step"]._data += 1
                 step = float(state["step"]._data)
                 if decoupled and weight_decay != 0:

@@ -2,9 +2,8 @@
 
 from typing import Any, Callable, Iterable, Optional
 
-from .._tensor import Tensor
 from ..autograd.inplace import bump_version
-from .optimizer import Optimizer, _check_non_negative, _gradients, _new_step_tensor
+from .optimizer import Optimizer, _check_non_negative, _gradients, _new_step_tensor, _zeros_state
 
 
 class RMSprop(Optimizer):
@@ -83,11 +82,11 @@ class RMSprop(Optimizer):
                 state = self.state[param]
                 if not state:
                     state["step"] = _new_step_tensor()
-                    state["square_avg"] = Tensor._wrap(xp.zeros_like(param._data))
+                    state["square_avg"] = _zeros_state(param)
                     if momentum > 0:
-                        state["momentum_buffer"] = Tensor._wrap(xp.zeros_like(param._data))
+                        state["momentum_buffer"] = _zeros_state(param)
                     if centered:
-                        state["grad_avg"] = Tensor._wrap(xp.zeros_like(param._data))
+                        state["grad_avg"] = _zeros_state(param)
                 state["step"]._data += 1
 
                 # Every intermediate goes through one scratch array: no other temporaries.

@@ -4,7 +4,7 @@ from typing import Any, Callable, Iterable, Optional, Tuple
 
 from .._tensor import Tensor
 from ..autograd.inplace import bump_version
-from .optimizer import Optimizer, _check_non_negative, _gradients, _new_step_tensor
+from .optimizer import Optimizer, _check_non_negative, _gradients, _new_step_tensor, _zeros_state
 
 
 class Rprop(Optimizer):
@@ -67,7 +67,7 @@ class Rprop(Optimizer):
                 state = self.state[param]
                 if not state:
                     state["step"] = _new_step_tensor()
-                    state["prev"] = Tensor._wrap(xp.zeros_like(param._data))
+                    state["prev"] = _zeros_state(param)
                     state["step_size"] = Tensor._wrap(xp.full_like(param._data, group["lr"]))
                 state["step"]._data += 1
                 prev, step_size = state["prev"]._data, state["step_size"]._data

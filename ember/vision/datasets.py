@@ -276,11 +276,7 @@ class MNIST(Dataset):
         # may write to it.
         image = self.data._data[index].copy()
         target = int(self.targets._data[index])
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return image, target
+        return _transformed(self, image, target)
 
     def _get_batch(self, indices):
         """The DataLoader's fast path: a batch in one fancy index and one batched transform."""
@@ -438,11 +434,7 @@ class CIFAR10(Dataset):
         # H x W x C, as a PIL image's. A copy: transforms may write to it.
         image = self.data[index].copy()
         target = self.targets[index]
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return image, target
+        return _transformed(self, image, target)
 
     def _get_batch(self, indices):
         """The DataLoader's fast path: a batch in one fancy index and one batched transform."""
@@ -577,11 +569,7 @@ class DatasetFolder(Dataset):
     def __getitem__(self, index: int):
         path, target = self.samples[index]
         sample = self.loader(path)
-        if self.transform is not None:
-            sample = self.transform(sample)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return sample, target
+        return _transformed(self, sample, target)
 
     def __repr__(self) -> str:
         return _dataset_repr(self, [])
@@ -654,6 +642,16 @@ def _dataset_repr(dataset, extra_lines: "list[str]") -> str:
             text = repr(transform).replace("\n", "\n" + " " * (6 + len(label)))
             lines.append(f"    {label}: {text}")
     return "\n".join(lines)
+
+
+def _transformed(dataset, sample, target) -> tuple:
+    """An item of ``dataset``: ``(sample, target)`` through its transform and target transform,
+    each where it has one."""
+    if dataset.transform is not None:
+        sample = dataset.transform(sample)
+    if dataset.target_transform is not None:
+        target = dataset.target_transform(target)
+    return sample, target
 
 
 def _md5(path: str) -> str:

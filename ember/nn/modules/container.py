@@ -42,6 +42,19 @@ def _delete(container: Module, index) -> None:
     _renumber(container, modules)
 
 
+def _entry_repr(label, value, typename: bool = False) -> str:
+    """ParameterList's and ParameterDict's line for one entry: a tensor's kind, dtype (its
+    tensor type with ``typename``, as PyTorch prints a ParameterDict), size and CUDA device;
+    any other object's type."""
+    if not isinstance(value, Tensor):
+        return f"  ({label}): Object of type: {type(value).__name__}"
+    size = "x".join(str(n) for n in value.size())
+    device = f" ({value.device})" if value.device.type == "cuda" else ""
+    kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
+    dtype = type_name(value) if typename else value.dtype
+    return f"  ({label}): {kind} containing: [{dtype} of size {size}{device}]"
+
+
 class Sequential(Module):
     """A chain of modules: the output of each is the input of the next.
 
@@ -345,17 +358,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self) -> str:
-        lines = []
-        for index, value in enumerate(self):
-            if isinstance(value, Tensor):
-                size = "x".join(str(n) for n in value.size())
-                device = f" ({value.device})" if value.device.type == "cuda" else ""
-                kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
-                lines.append(f"  ({index}): {kind} containing: [{value.dtype} of size "
-                             f"{size}{device}]")
-            else:
-                lines.append(f"  ({index}): Object of type: {type(value).__name__}")
-        return "\n".join(lines)
+        return "\n".join(_entry_repr(index, value) for index, value in enumerate(self))
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("ParameterList should not be called.")
@@ -465,17 +468,7 @@ class ParameterDict(Module):
             self[key] = value
 
     def extra_repr(self) -> str:
-        lines = []
-        for key, value in self.items():
-            if isinstance(value, Tensor):
-                size = "x".join(str(n) for n in value.size())
-                device = f" ({value.device})" if value.device.type == "cuda" else ""
-                kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
-                lines.append(f"  ({key}): {kind} containing: [{type_name(value)} of size "
-                             f"{size}{device}]")
-            else:
-                lines.append(f"  ({key}): Object of type: {type(value).__name__}")
-        return "\n".join(lines)
+        return "\n".join(_entry_repr(key, value, typename=True) for key, value in self.items())
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("ParameterDict should not be called.")

@@ -131,8 +131,6 @@ class ReflectionPad1d(_ReflectionPadNd):
         tensor([[3., 2., 1., 2., 3., 2., 1.]])
     """
 
-    _mode = "reflect"
-
 
 class ReflectionPad2d(_ReflectionPadNd):
     """Pad the last two dimensions by reflection: (left, right, top, bottom) or one int.
@@ -171,8 +169,6 @@ class ReplicationPad1d(_ReplicationPadNd):
         tensor([[1., 1., 2., 2., 2.]])
     """
 
-    _mode = "replicate"
-
 
 class ReplicationPad2d(_ReplicationPadNd):
     """Pad the last two dimensions by repeating the edge values.
@@ -210,8 +206,6 @@ class CircularPad1d(_CircularPadNd):
         >>> ember.nn.CircularPad1d(1)(ember.tensor([[1.0, 2.0, 3.0]]))
         tensor([[3., 1., 2., 3., 1.]])
     """
-
-    _mode = "circular"
 
 
 class CircularPad2d(_CircularPadNd):

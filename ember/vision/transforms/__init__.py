@@ -78,12 +78,7 @@ class ToTensor:
     """
 
     def __call__(self, pic) -> Tensor:
-        image = _image_array(pic)
-        if image.ndim not in (2, 3):
-            raise ValueError(f"pic should be 2/3 dimensional. Got {image.ndim} dimensions.")
-        if image.ndim == 2:
-            image = image[:, :, None]
-        return _float_image(image.transpose(2, 0, 1))
+        return _float_image(_chw_array(pic))
 
     def _apply_batch(self, batch: Tensor) -> Tensor:
         """``__call__`` on each image of a batch (N x H x W or N x H x W x C), stacked."""
@@ -106,6 +101,17 @@ def _image_array(pic):
     if hasattr(pic, "__array_interface__"):
         return np.asarray(pic)
     raise TypeError(f"pic should be PIL Image or ndarray. Got {type(pic)}")
+
+
+def _chw_array(pic):
+    """ToTensor's and PILToTensor's reading of an H x W x C (or grey H x W) picture: its
+    array as C x H x W, a view."""
+    image = _image_array(pic)
+    if image.ndim not in (2, 3):
+        raise ValueError(f"pic should be 2/3 dimensional. Got {image.ndim} dimensions.")
+    if image.ndim == 2:
+        image = image[:, :, None]
+    return image.transpose(2, 0, 1)
 
 
 def _pillow(image):
@@ -302,12 +308,8 @@ class PILToTensor:
     """
 
     def __call__(self, pic) -> Tensor:
-        image = _image_array(pic)
-        if image.ndim not in (2, 3):
-            raise ValueError(f"pic should be 2/3 dimensional. Got {image.ndim} dimensions.")
-        if image.ndim == 2:
-            image = image[:, :, None]
-        return Tensor._wrap(array_module(image).array(image.transpose(2, 0, 1), order="C"))
+        image = _chw_array(pic)
+        return Tensor._wrap(array_module(image).array(image, order="C"))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
