@@ -33,6 +33,7 @@ import numpy as np
 import ember
 from ember import nn, optim
 from ember.optim import lr_scheduler
+from ember.serialization import _replace_atomically
 from ember.utils.data import DataLoader, Subset
 from ember.vision import transforms
 from ember.vision.datasets import FashionMNIST
@@ -496,28 +497,13 @@ def _save_checkpoint_and_metrics(args: Namespace, model, optimizer, history: lis
 
 def _write_json(path: str, obj) -> None:
     """Write ``obj`` as JSON atomically (temporary file, then rename)."""
-    def write(temporary):
-        with open(temporary, "w") as f:
-            json.dump(obj, f, indent=2)
-    _replace_atomically(path, write)
+    text = json.dumps(obj, indent=2)
+    _replace_atomically(path, lambda file: file.write(text.encode()))
 
 
 def _save_figure(figure, path: str) -> None:
     """Save ``figure`` as a PNG atomically: a stopped run never leaves half an image."""
-    _replace_atomically(path, lambda temporary: figure.savefig(temporary, format="png", dpi=100))
-
-
-def _replace_atomically(path: str, write) -> None:
-    """``write(temporary)``, then rename the temporary file onto ``path``. If anything stops
-    it, Ctrl-C included, the temporary file is removed and ``path`` is left as it was."""
-    temporary = path + ".tmp"
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
-        raise
+    _replace_atomically(path, lambda file: figure.savefig(file, format="png", dpi=100))
 
 
 def _pyplot():

@@ -429,9 +429,8 @@ def test_a_save_stopped_by_ctrl_c_leaves_no_temporary_file(tmp_path):
     from ember import training
 
     class Figure:
-        def savefig(self, path, **kwargs):
-            with open(path, "wb") as f:
-                f.write(b"half an image")
+        def savefig(self, file, **kwargs):
+            file.write(b"half an image")
             raise KeyboardInterrupt
 
     target = tmp_path / "curves.png"
