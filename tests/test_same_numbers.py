@@ -69,6 +69,9 @@ ARITHMETIC = [
     "b = lib.tensor([3., 3., 1.], requires_grad=True); (b.min() * float('inf')).backward(); "
     "c = lib.tensor([3., 3., 1.], requires_grad=True); (c.max() * float('inf')).backward(); "
     "out = (a.grad, b.grad, c.grad)",
+    "a = lib.tensor([1., 3., 2.], requires_grad=True); (a.median() * float('nan')).backward(); "
+    "b = lib.tensor([3., 3., 1.], requires_grad=True); (b.median() * float('inf')).backward(); "
+    "out = (a.grad, b.grad)",
     # clamp with tensor bounds: NaN blocks the input's gradient; crossed bounds give max's.
     "x = lib.tensor([float('nan'), 1., 5., .5, float('nan'), 0., 2.5, 9., 2., 1.], "
     "requires_grad=True); lo = lib.tensor([0., 2., 0., float('nan'), 3., 3., 3., 3., 2., 2.], "

@@ -341,6 +341,15 @@ def _is_extremum(a, out):
     return mask
 
 
+def evenly_distribute(grad, a, out):
+    """The gradient of a reduction to one value ``out`` of ``a`` (max, min, median over all
+    elements): shared evenly by the elements equal to it. Only they get it, even a NaN or
+    infinite one (``grad * mask`` would spread NaN to every element), as in PyTorch."""
+    mask = _is_extremum(a, out)
+    share = grad / mask.sum(dtype=grad.dtype)
+    return elementwise.zero_where(array_module(a).broadcast_to(share, a.shape), ~mask)
+
+
 class _ExtremumAll(Function):
     """max() / min() over all elements; ties share the gradient evenly, as PyTorch does."""
 
@@ -362,11 +371,7 @@ class _ExtremumAll(Function):
     @staticmethod
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
-        mask = _is_extremum(a, out)
-        share = grad / mask.sum(dtype=grad.dtype)
-        # Only the extrema get the gradient, even a NaN or infinite one (grad * mask would
-        # spread NaN to every element), as in PyTorch.
-        return elementwise.zero_where(array_module(a).broadcast_to(share, a.shape), ~mask)
+        return evenly_distribute(grad, a, out)
 
 
 class MaxAll(_ExtremumAll):

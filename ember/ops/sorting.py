@@ -14,7 +14,7 @@ from ..autograd.function import Function
 from . import elementwise
 from .elementwise import where, write_out, write_out_pair
 from .indexing import index_select, take_along_backward
-from .reduction import _return_type
+from .reduction import _return_type, evenly_distribute
 from .reduction import any as any_along
 from .shape import flatten, movedim, normalize_dim, reshape, unsqueeze
 
@@ -300,10 +300,7 @@ class Median(Function):
     @staticmethod
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
-        xp = array_module(grad)
-        chosen = (a == out) | (xp.isnan(a) & xp.isnan(out)) if a.dtype.kind == "f" \
-            else a == out
-        return grad * chosen / chosen.sum()
+        return evenly_distribute(grad, a, out)
 
 
 def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False, *, out=None):
