@@ -5,6 +5,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+NUMPY_ONLY_TESTS := tests/test_ops.py tests/test_optim.py tests/test_nn_functional.py \
+	tests/test_losses.py tests/test_same_numbers.py tests/test_tutorial.py tests/test_compiled.py
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
 .PHONY: demo test setup setup-test data bench clean
@@ -34,9 +36,12 @@ demo: setup data
 test: setup-test data
 	$(VENV)/bin/ruff check ember tests benchmarks examples
 	$(PY) -m pytest -q -n 2 -p no:cacheprovider
+	@# The op, loss, optimizer and same-number tests once more on the NumPy code alone: the
+	@# compiled kernels (ember/_C) and their fallback both match PyTorch.
+	EMBER_NO_EXTENSION=1 $(PY) -m pytest -q -n 2 -p no:cacheprovider $(NUMPY_ONLY_TESTS)
 
 bench: setup-test data
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) runs build *.egg-info
+	rm -rf $(VENV) runs build *.egg-info ember/_C/*.so

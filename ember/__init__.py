@@ -76,6 +76,13 @@ from ._parallel import get_cpu_tuning, set_cpu_tuning  # noqa: E402
 _malloc.tune_if_asked()
 
 from .version import __version__  # noqa: E402
+from . import __config__  # noqa: E402
+
+
+def show_config() -> None:
+    """Print how ember was built and what it runs on (``ember.__config__.show()``): whether
+    the compiled CPU kernels are in use, thread counts, versions."""
+    print(__config__.show(), end="")
 
 clip = clamp
 concat = cat

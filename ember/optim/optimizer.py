@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Tuple
 
 import numpy as np
 
-from .. import _backend, _dtype
+from .. import _C, _backend, _dtype
 from .._tensor import Tensor, type_name
 from ..autograd.function import QUIET, numpy_errors
 from ..autograd.grad_mode import enable_grad
@@ -104,6 +104,23 @@ def _gradients(group: dict, weight_decay: float) -> Iterator[Tuple[Tensor, Any, 
         if weight_decay != 0:
             grad = grad + weight_decay * param._data
         yield param, _backend.array_module(param._data), grad
+
+
+def compiled_update_applies(params: list, states: list) -> bool:
+    """Whether an optimizer's compiled kernel (ember/_C) can update ``params`` in one call:
+    the extension is built, and every parameter, its gradient and each state tensor in
+    ``states`` (None entries are new state the caller will create) are C-contiguous NumPy
+    arrays of one float dtype, float32 or float64. Otherwise the optimizer runs its NumPy code.
+    """
+    if _C.kernels is None or not params:
+        return False
+    dtype = params[0]._data.dtype
+    if dtype != np.float32 and dtype != np.float64:
+        return False
+    arrays = [p._data for p in params] + [p._grad._data for p in params]
+    arrays += [s._data for s in states if s is not None]
+    return all(type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous
+               and a.flags.writeable for a in arrays)
 
 
 def _new_step_tensor() -> Tensor:

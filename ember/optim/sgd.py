@@ -2,9 +2,12 @@
 
 from typing import Any, Callable, Iterable, Optional
 
+import numpy as np
+
+from .. import _C
 from .._tensor import Tensor
 from ..autograd.inplace import bump_version
-from .optimizer import Optimizer, _check_non_negative, _gradients
+from .optimizer import Optimizer, _check_non_negative, _gradients, compiled_update_applies
 
 
 class SGD(Optimizer):
@@ -63,27 +66,61 @@ class SGD(Optimizer):
         """Update every parameter that has a gradient; return the closure's loss, if given."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            lr = group["lr"]
-            momentum = group["momentum"]
-            dampening = group["dampening"]
-            weight_decay = group["weight_decay"]
-            nesterov = group["nesterov"]
-            for param, xp, grad in _gradients(group, weight_decay):
-                if momentum != 0:
-                    state = self.state[param]
-                    buffer_tensor = state.get("momentum_buffer")
-                    if buffer_tensor is None:
-                        # xp.array copies, and keeps a 0-d result an array (NumPy arithmetic on
-                        # 0-d arrays returns scalars, which cannot be updated in place).
-                        buffer = xp.array(grad)
-                        state["momentum_buffer"] = Tensor._wrap(buffer)
-                    else:
-                        buffer = buffer_tensor._data
-                        buffer *= momentum
-                        # Skip the multiplication by one in the common undampened case.
-                        buffer += grad if dampening == 0 else (1 - dampening) * grad
-                    grad = grad + momentum * buffer if nesterov else buffer
-
-                param._data -= lr * grad
-                bump_version(param)
+            params = [param for param in group["params"] if param._grad is not None]
+            buffers = [self.state[param].get("momentum_buffer") for param in params] \
+                if group["momentum"] != 0 else []
+            if compiled_update_applies(params, buffers):
+                self._update_compiled(group, params, buffers)
+            else:
+                self._update(group, params)
         return loss
+
+    def _update(self, group: dict, params: list) -> None:
+        """The update, parameter by parameter, in NumPy (or CuPy) calls."""
+        lr = group["lr"]
+        momentum = group["momentum"]
+        dampening = group["dampening"]
+        nesterov = group["nesterov"]
+        for param, xp, grad in _gradients(group, group["weight_decay"]):
+            if momentum != 0:
+                state = self.state[param]
+                buffer_tensor = state.get("momentum_buffer")
+                if buffer_tensor is None:
+                    # xp.array copies, and keeps a 0-d result an array (NumPy arithmetic on
+                    # 0-d arrays returns scalars, which cannot be updated in place).
+                    buffer = xp.array(grad)
+                    state["momentum_buffer"] = Tensor._wrap(buffer)
+                else:
+                    buffer = buffer_tensor._data
+                    buffer *= momentum
+                    # Skip the multiplication by one in the common undampened case.
+                    buffer += grad if dampening == 0 else (1 - dampening) * grad
+                grad = grad + momentum * buffer if nesterov else buffer
+
+            param._data -= lr * grad
+            bump_version(param)
+
+    def _update_compiled(self, group: dict, params: list, buffers: list) -> None:
+        """The same update in one call of the compiled kernel per group: one pass over each
+        parameter (``_update`` makes four or five), with the same roundings."""
+        hyper = (group["lr"], group["momentum"], group["dampening"], group["weight_decay"],
+                 group["nesterov"], group["maximize"])
+        if not buffers:  # no momentum
+            _C.kernels.sgd_step([p._data for p in params], [p._grad._data for p in params],
+                                [None] * len(params), *hyper, False)
+        else:
+            # Parameters at their first step get a new buffer, which the kernel fills with g.
+            for first in (False, True):
+                chosen = [(p, b) for p, b in zip(params, buffers) if (b is None) == first]
+                if not chosen:
+                    continue
+                arrays = []
+                for param, buffer in chosen:
+                    if first:
+                        buffer = Tensor._wrap(np.empty_like(param._data))
+                        self.state[param]["momentum_buffer"] = buffer
+                    arrays.append(buffer._data)
+                _C.kernels.sgd_step([p._data for p, _ in chosen],
+                                    [p._grad._data for p, _ in chosen], arrays, *hyper, first)
+        for param in params:
+            bump_version(param)

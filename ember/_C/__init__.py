@@ -1,0 +1,26 @@
+"""ember's compiled CPU kernels, and the switch between them and the NumPy code.
+
+A few hot paths of a training step are one pass in C where NumPy needs several (each NumPy call
+costs a microsecond or more and walks the whole array): see ``kernels.h`` for how the C side is
+laid out. Each kernel is an implementation detail of one op's forward or backward, or of an
+optimizer's update: the op's file calls it when ``kernels`` is not None and the arrays are
+NumPy's float32 or float64, and otherwise runs its NumPy code, which stays the readable
+reference, what CuPy runs on a GPU, and the fallback.
+
+``kernels`` is the extension module ``ember._C._kernels``, or None when it was not built (a
+missing C compiler at install time) or ``EMBER_NO_EXTENSION=1`` is set in the environment;
+``reason`` then says which. ``ember.show_config()`` prints it.
+"""
+
+import os
+
+kernels = None
+reason = ""
+
+if os.environ.get("EMBER_NO_EXTENSION", "") not in ("", "0"):
+    reason = "switched off by EMBER_NO_EXTENSION"
+else:
+    try:
+        from . import _kernels as kernels
+    except ImportError as error:
+        reason = f"not built ({error})"

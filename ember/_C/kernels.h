@@ -1,0 +1,43 @@
+/* What every kernel file of ember's compiled extension shares.
+ *
+ * Kernels see arrays through Python's buffer protocol: NumPy exports its data pointer, and
+ * refuses (BufferError) when the array is not C-contiguous or, for an output, not writable.
+ * So the extension needs no NumPy headers, and NumPy stays ember's only runtime dependency.
+ * `array_arg` adds the checks NumPy's export leaves to us: the element type (float32 or
+ * float64 only; the ops' Python side sends anything else to the NumPy code) and the size the
+ * caller promises, so a kernel never reads or writes past an array's end.
+ *
+ * Each kernel is written once, for a type named `real`, in a file `NAME.inc` that the topic's
+ * `.c` file includes twice: with `real` as float and the suffix `_f32`, then as double and
+ * `_f64`. `KERNEL(name)` gives the suffixed name. The wrapper that Python calls picks one by
+ * the arrays' format and lets go of the global interpreter lock while it runs, so ember's
+ * threads (ember/_parallel.py) can run one kernel on each part of a batch at the same time.
+ */
+#ifndef EMBER_KERNELS_H
+#define EMBER_KERNELS_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stddef.h>
+
+#define CONCAT_(a, b) a##b
+#define CONCAT(a, b) CONCAT_(a, b)
+
+/* The element types kernels handle. */
+typedef enum { DTYPE_FLOAT32 = 0, DTYPE_FLOAT64 = 1 } dtype_t;
+
+/* Get a C-contiguous buffer of `count` elements of `obj` (any number if `count` is negative),
+ * writable if asked; `*dtype` is set
+ * from the first array and later arrays must match it (pass `*dtype = -1` to set it).
+ * Returns 0, or -1 with a Python exception set (and nothing to release). */
+int array_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable, int *dtype,
+              const char *name);
+
+/* Release the buffers that array_arg got, in any number. */
+void release_all(Py_buffer *views, int count);
+
+/* The Python-facing kernels, one per line of the module's method table (module.c). */
+PyObject *sgd_step(PyObject *self, PyObject *args);
+
+#endif

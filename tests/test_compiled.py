@@ -1,0 +1,107 @@
+"""ember._C, the compiled CPU kernels: the switch, the argument checks every kernel shares, and
+each kernel against its NumPy twin (the op tests compare both with PyTorch: ``make test`` runs
+them once more with EMBER_NO_EXTENSION=1)."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ember
+from ember import _C
+
+needs_kernels = pytest.mark.skipif(_C.kernels is None, reason=f"ember._C: {_C.reason}")
+
+
+@pytest.fixture
+def numpy_only(monkeypatch):
+    """Run the NumPy code for the duration of a test, as EMBER_NO_EXTENSION=1 does."""
+    monkeypatch.setattr(_C, "kernels", None)
+
+
+def test_show_config_says_which_code_runs(capsys):
+    ember.show_config()
+    text = capsys.readouterr().out
+    assert text == ember.__config__.show()
+    assert ("in use" if _C.kernels is not None else _C.reason) in text
+
+
+def test_environment_switches_the_kernels_off():
+    env = dict(os.environ, EMBER_NO_EXTENSION="1")
+    out = subprocess.run([sys.executable, "-c", "import ember, ember._C as c; "
+                          "print(c.kernels is None); ember.show_config()"],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    assert out.startswith("True\n")
+    assert "switched off by EMBER_NO_EXTENSION" in out
+
+
+@needs_kernels
+def test_kernels_refuse_arrays_they_cannot_read():
+    sgd = _C.kernels.sgd_step
+    param, grad = np.zeros(4, np.float32), np.ones(4, np.float32)
+    hyper = (0.1, 0.0, 0.0, 0.0, False, False, False)
+    with pytest.raises(TypeError, match="float32"):
+        sgd([param], [grad.astype(np.float64)], [None], *hyper)  # mixed dtypes
+    with pytest.raises(TypeError):
+        sgd([param.astype(np.int32)], [grad.astype(np.int32)], [None], *hyper)
+    with pytest.raises(ValueError, match="expected 4 elements, got 3"):
+        sgd([param], [grad[:3]], [None], *hyper)
+    with pytest.raises((ValueError, BufferError)):
+        sgd([np.zeros(8, np.float32)[::2]], [grad], [None], *hyper)  # not contiguous
+    frozen = param.copy()
+    frozen.flags.writeable = False
+    with pytest.raises((ValueError, BufferError)):
+        sgd([frozen], [grad], [None], *hyper)
+    with pytest.raises(ValueError, match="differ in length"):
+        sgd([param], [grad, grad], [None], *hyper)
+    assert not param.any()  # nothing was written by a refused call
+
+
+def _sgd_run(options, dtype, steps=4):
+    rng = np.random.default_rng(1)
+    params = [ember.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
+              for shape in [(3, 4), (5,), (), (0, 2)]]
+    optimizer = ember.optim.SGD(params, lr=0.05, **options)
+    for step in range(steps):
+        for index, param in enumerate(params):
+            # One parameter joins late: its momentum buffer starts on step 2.
+            if index == 1 and step < 2:
+                param.grad = None
+                continue
+            param.grad = ember.tensor(rng.standard_normal(param.shape).astype(dtype))
+        optimizer.step()
+    state = [optimizer.state[p].get("momentum_buffer") for p in params]
+    return [p.detach().numpy() for p in params], [s.numpy() for s in state if s is not None]
+
+
+@needs_kernels
+@settings(max_examples=30, deadline=None)
+@given(momentum=st.sampled_from([0.0, 0.9]), dampening=st.sampled_from([0.0, 0.25]),
+       weight_decay=st.sampled_from([0.0, 0.01]), nesterov=st.booleans(),
+       maximize=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]))
+def test_sgd_kernel_matches_numpy_bit_for_bit(momentum, dampening, weight_decay, nesterov,
+                                              maximize, dtype):
+    if nesterov and (momentum == 0 or dampening != 0):
+        nesterov = False
+    options = dict(momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                   nesterov=nesterov, maximize=maximize)
+    compiled = _sgd_run(options, dtype)
+    kernels, _C.kernels = _C.kernels, None
+    try:
+        reference = _sgd_run(options, dtype)
+    finally:
+        _C.kernels = kernels
+    for got, want in zip(compiled[0] + compiled[1], reference[0] + reference[1]):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_sgd_without_kernels_on_odd_arrays(numpy_only):
+    # Non-contiguous gradients and mixed dtypes take the NumPy path in both modes.
+    weight = ember.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    weight.grad = ember.tensor([[1.0, 1.0], [1.0, 1.0]]).t()
+    ember.optim.SGD([weight], lr=0.5, momentum=0.9).step()
+    np.testing.assert_array_equal(weight.detach().numpy(), [[0.5, 1.5], [2.5, 3.5]])
