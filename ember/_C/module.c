@@ -43,6 +43,17 @@ static PyMethodDef methods[] = {
     {"sgd_step", sgd_step, METH_VARARGS,
      "sgd_step(params, grads, buffers, lr, momentum, dampening, weight_decay, nesterov, "
      "maximize, first): SGD's update of every parameter in the lists, in place"},
+    {"log_softmax_forward", log_softmax_forward, METH_VARARGS,
+     "log_softmax_forward(input, output, outer, classes, inner): log_softmax along the middle "
+     "dimension of (outer, classes, inner) into output"},
+    {"log_softmax_backward", log_softmax_backward, METH_VARARGS,
+     "log_softmax_backward(grad, output, grad_input, outer, classes, inner): its gradient"},
+    {"nll_loss_forward", nll_loss_forward, METH_VARARGS,
+     "nll_loss_forward(input, target, weight, out, rows, classes, ignore_index, reduction): "
+     "the loss into out; returns (first row with a bad target or -1, total weight)"},
+    {"nll_loss_backward", nll_loss_backward, METH_VARARGS,
+     "nll_loss_backward(grad_input, target, weight, grad, rows, classes, ignore_index, "
+     "reduction, total_weight): its gradient into grad_input"},
     {NULL, NULL, 0, NULL},
 };
 

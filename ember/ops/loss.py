@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from .. import _C
 from .._backend import array_module
 from .._tensor import type_name
 from ..autograd.function import Function
@@ -62,6 +63,24 @@ class MseLoss(Function):
         return grad_input, grad_target, None
 
 
+_REDUCTION_CODES = {"none": 0, "mean": 1, "sum": 2}  # as the compiled kernels number them
+
+
+def _compiled_nll_applies(input, target, weight, ignore_index) -> bool:
+    """Whether nll_loss runs its compiled kernels: the extension is built, input is (N, C), a
+    C-contiguous NumPy float32 or float64 array, weight (if any) is one of the same dtype,
+    and the targets are C-contiguous int64 (ignore_index fits in one too)."""
+    if _C.kernels is None or type(input) is not np.ndarray or input.ndim != 2:
+        return False
+    if input.dtype.char not in "fd" or not input.flags.c_contiguous:
+        return False
+    if type(target) is not np.ndarray or target.dtype != np.int64 \
+            or not target.flags.c_contiguous or not -2 ** 63 <= ignore_index < 2 ** 63:
+        return False
+    return weight is None or (type(weight) is np.ndarray and weight.dtype == input.dtype
+                              and weight.flags.c_contiguous)
+
+
 class NllLoss(Function):
     """``-weight[t] * input[t]`` for each sample's target class t, reduced.
 
@@ -76,6 +95,10 @@ class NllLoss(Function):
         ctx.input_shape = input.shape
         if input.ndim == 1:  # one sample: a batch of one
             input, target = input.reshape(1, -1), target.reshape(1)
+        ctx.compiled = _compiled_nll_applies(input, target, weight, ignore_index)
+        if ctx.compiled:
+            return NllLoss._forward_compiled(ctx, input, target, weight, reduction,
+                                             ignore_index)
         classes = input.shape[1]
         # One pass for the smallest and largest target: usually no sample is ignored (the
         # default ignore_index, -100, is below every class) and all are in range.
@@ -121,7 +144,34 @@ class NllLoss(Function):
         return total / ctx.total_weight
 
     @staticmethod
+    def _forward_compiled(ctx, input, target, weight, reduction, ignore_index):
+        """The forward in one kernel call, which also checks the targets: it reports the
+        first bad one instead of the two host reads (min and max) the NumPy code makes."""
+        rows, classes = input.shape
+        out = np.empty(rows if reduction == "none" else (), input.dtype)
+        bad, total_weight = _C.kernels.nll_loss_forward(
+            input, target, weight, out, rows, classes, ignore_index, _REDUCTION_CODES[reduction])
+        if bad >= 0:
+            raise IndexError(f"Target {int(target[bad])} is out of bounds.")
+        ctx.save_for_backward(target, weight)
+        ctx.reduction, ctx.ignore_index, ctx.total_weight = reduction, ignore_index, total_weight
+        ctx.dtype = input.dtype
+        if reduction == "none":
+            return out.reshape(target.shape) if len(ctx.input_shape) > 1 else out.reshape(())
+        return out
+
+    @staticmethod
     def backward(ctx, grad_output):
+        if ctx.compiled:
+            target, weight = ctx.saved_tensors
+            grad_input = np.empty(ctx.input_shape, ctx.dtype)
+            # 'none' gives one gradient per sample, perhaps broadcast: the kernel reads them
+            # from one contiguous array.
+            _C.kernels.nll_loss_backward(
+                grad_input, target, weight, np.ascontiguousarray(grad_output, ctx.dtype),
+                target.size, ctx.input_shape[-1], ctx.ignore_index,
+                _REDUCTION_CODES[ctx.reduction], ctx.total_weight)
+            return grad_input, None, None, None, None
         safe_target, sample_weight = ctx.saved_tensors
         xp = array_module(safe_target)
         if sample_weight is None:
