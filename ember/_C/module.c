@@ -43,6 +43,10 @@ static PyMethodDef methods[] = {
     {"sgd_step", sgd_step, METH_VARARGS,
      "sgd_step(params, grads, buffers, lr, momentum, dampening, weight_decay, nesterov, "
      "maximize, first): SGD's update of every parameter in the lists, in place"},
+    {"adam_step", adam_step, METH_VARARGS,
+     "adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2, "
+     "eps, weight_decay, amsgrad, maximize, decoupled): Adam's update of every parameter in the "
+     "lists and of its state, in place"},
     {"log_softmax_forward", log_softmax_forward, METH_VARARGS,
      "log_softmax_forward(input, output, outer, classes, inner): log_softmax along the middle "
      "dimension of (outer, classes, inner) into output"},

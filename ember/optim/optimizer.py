@@ -123,6 +123,14 @@ def compiled_update_applies(params: list, states: list) -> bool:
                and a.flags.writeable for a in arrays)
 
 
+def compiled_counters_apply(counters: list) -> bool:
+    """Whether a compiled optimizer kernel can advance these step counters (None entries are
+    new ones the caller will create): each is a one-element NumPy float32 or float64 array."""
+    return all(c is None or (type(c._data) is np.ndarray and c._data.size == 1
+                             and c._data.dtype.char in "fd" and c._data.flags.writeable)
+               for c in counters)
+
+
 def _new_step_tensor() -> Tensor:
     """A 0-d step counter on the CPU, as PyTorch keeps it: reading it never syncs a GPU."""
     return Tensor._wrap(np.zeros((), dtype=_dtype.get_default_dtype().numpy))
