@@ -1,7 +1,8 @@
-"""The compiled optimizer updates (ember/_C/adaptive.c) against their NumPy twins: the same
-bits in parameters and state after several steps, over options and dtypes, with parameters
-that join late, are 0-d or empty, and with refused arrays taking the NumPy code (``make test``
-also runs tests/test_optim.py against PyTorch without the extension)."""
+"""The compiled optimizer updates (ember/_C/adaptive.c: Adam and AdamW, RMSprop, Adagrad)
+against their NumPy twins: the same bits in parameters and state after several steps, over
+options and dtypes, with parameters that join late, are 0-d or empty, and with refused arrays
+taking the NumPy code (``make test`` also runs tests/test_optim.py against PyTorch without the
+extension)."""
 
 import numpy as np
 import pytest
@@ -66,6 +67,39 @@ def test_adam_kernel_matches_numpy_bit_for_bit(amsgrad, maximize, decoupled, wei
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_adamw_kernel_matches_numpy_bit_for_bit(dtype):
     _assert_same_bits(lambda params: ember.optim.AdamW(params, lr=0.01, amsgrad=True), dtype)
+
+
+@needs_kernels
+@settings(max_examples=30, deadline=None)
+@given(centered=st.booleans(), momentum=st.sampled_from([0.0, 0.9]), maximize=st.booleans(),
+       weight_decay=st.sampled_from([0.0, 0.05]), alpha=st.sampled_from([0.99, 0.5]),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_rmsprop_kernel_matches_numpy_bit_for_bit(centered, momentum, maximize, weight_decay,
+                                                  alpha, dtype):
+    _assert_same_bits(lambda params: ember.optim.RMSprop(
+        params, lr=0.01, alpha=alpha, weight_decay=weight_decay, momentum=momentum,
+        centered=centered, maximize=maximize), dtype)
+
+
+@needs_kernels
+@settings(max_examples=20, deadline=None)
+@given(lr_decay=st.sampled_from([0.0, 0.1]), maximize=st.booleans(),
+       weight_decay=st.sampled_from([0.0, 0.05]), initial=st.sampled_from([0.0, 0.5]),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_adagrad_kernel_matches_numpy_bit_for_bit(lr_decay, maximize, weight_decay, initial,
+                                                  dtype):
+    _assert_same_bits(lambda params: ember.optim.Adagrad(
+        params, lr=0.1, lr_decay=lr_decay, weight_decay=weight_decay,
+        initial_accumulator_value=initial, maximize=maximize), dtype)
+
+
+@needs_kernels
+def test_adagrad_kernel_for_a_group_added_later():
+    def make(params):
+        optimizer = ember.optim.Adagrad(params[:2], lr=0.1)
+        optimizer.add_param_group({"params": params[2:], "lr_decay": 0.5})
+        return optimizer
+    _assert_same_bits(make, np.float32)
 
 
 @needs_kernels

@@ -1,5 +1,5 @@
-/* Optimizers with per-element step sizes (Adam and AdamW): every parameter of a group in one
- * call, its step counter included. */
+/* Optimizers with per-element step sizes (Adam and AdamW, RMSprop, Adagrad): every parameter
+ * of a group in one call, its step counter included. */
 #include "kernels.h"
 
 #include <math.h>
@@ -8,6 +8,11 @@ typedef struct {
     double lr, beta1, beta2, eps, weight_decay;
     int maximize, decoupled;
 } adam_options;
+
+typedef struct {
+    double lr, alpha, eps, weight_decay, momentum;
+    int maximize;
+} rmsprop_options;
 
 #define real float
 #define SQRT sqrtf
@@ -99,6 +104,101 @@ PyObject *adam_step(PyObject *self, PyObject *args)
                      amsgrad ? views[4].buf : NULL, n, &o, step_size, bias_correction2_sqrt);
         Py_END_ALLOW_THREADS
         release_all(views, used);
+    }
+    Py_RETURN_NONE;
+}
+
+/* rmsprop_step(params, grads, square_avgs, grad_avgs, buffers, steps, lr, alpha, eps,
+ * weight_decay, momentum, centered, maximize): grad_avgs are used when centered, buffers
+ * when momentum > 0 (other entries may be None). */
+PyObject *rmsprop_step(PyObject *self, PyObject *args)
+{
+    PyObject *lists[6];  /* params, grads, square_avgs, grad_avgs, buffers, steps */
+    rmsprop_options o;
+    int centered;
+    if (!PyArg_ParseTuple(args, "OOOOOOdddddpp:rmsprop_step", &lists[0], &lists[1], &lists[2],
+                          &lists[3], &lists[4], &lists[5], &o.lr, &o.alpha, &o.eps,
+                          &o.weight_decay, &o.momentum, &centered, &o.maximize)
+        || same_lengths(lists, 6, "rmsprop_step") < 0)
+        return NULL;
+    int with_momentum = o.momentum > 0;
+    Py_ssize_t count = PyList_GET_SIZE(lists[0]);
+    for (Py_ssize_t k = 0; k < count; k++) {
+        Py_buffer views[5];
+        int dtype = -1, held = 0;
+        if (array_arg(PyList_GET_ITEM(lists[0], k), &views[0], -1, 1, &dtype, "rmsprop_step")
+            < 0)
+            return NULL;
+        Py_ssize_t n = views[0].len / views[0].itemsize;
+        for (held = 1; held < 5; held++) {
+            if ((held == 3 && !centered) || (held == 4 && !with_momentum)) {
+                views[held].obj = NULL;  /* unused: PyBuffer_Release skips it */
+                continue;
+            }
+            if (array_arg(PyList_GET_ITEM(lists[held], k), &views[held], n, held != 1, &dtype,
+                          "rmsprop_step") < 0) {
+                release_all(views, held);
+                return NULL;
+            }
+        }
+        double step;
+        if (advance_step(PyList_GET_ITEM(lists[5], k), &step, "rmsprop_step") < 0) {
+            release_all(views, 5);
+            return NULL;
+        }
+        void *grad_avg = centered ? views[3].buf : NULL;
+        void *buffer = with_momentum ? views[4].buf : NULL;
+        Py_BEGIN_ALLOW_THREADS
+        if (dtype == DTYPE_FLOAT32)
+            rmsprop_f32(views[0].buf, views[1].buf, views[2].buf, grad_avg, buffer, n, &o);
+        else
+            rmsprop_f64(views[0].buf, views[1].buf, views[2].buf, grad_avg, buffer, n, &o);
+        Py_END_ALLOW_THREADS
+        release_all(views, 5);
+    }
+    Py_RETURN_NONE;
+}
+
+/* adagrad_step(params, grads, sums, steps, lr, lr_decay, weight_decay, eps, maximize). */
+PyObject *adagrad_step(PyObject *self, PyObject *args)
+{
+    PyObject *lists[4];  /* params, grads, sums, steps */
+    double lr, lr_decay, weight_decay, eps;
+    int maximize;
+    if (!PyArg_ParseTuple(args, "OOOOddddp:adagrad_step", &lists[0], &lists[1], &lists[2],
+                          &lists[3], &lr, &lr_decay, &weight_decay, &eps, &maximize)
+        || same_lengths(lists, 4, "adagrad_step") < 0)
+        return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(lists[0]);
+    for (Py_ssize_t k = 0; k < count; k++) {
+        Py_buffer views[3];
+        int dtype = -1, held = 0;
+        if (array_arg(PyList_GET_ITEM(lists[0], k), &views[0], -1, 1, &dtype, "adagrad_step")
+            < 0)
+            return NULL;
+        Py_ssize_t n = views[0].len / views[0].itemsize;
+        for (held = 1; held < 3; held++)
+            if (array_arg(PyList_GET_ITEM(lists[held], k), &views[held], n, held == 2, &dtype,
+                          "adagrad_step") < 0) {
+                release_all(views, held);
+                return NULL;
+            }
+        double step;
+        if (advance_step(PyList_GET_ITEM(lists[3], k), &step, "adagrad_step") < 0) {
+            release_all(views, 3);
+            return NULL;
+        }
+        /* In double, as Python computes it from the count. */
+        double decayed_lr = lr / (1 + (step - 1) * lr_decay);
+        Py_BEGIN_ALLOW_THREADS
+        if (dtype == DTYPE_FLOAT32)
+            adagrad_f32(views[0].buf, views[1].buf, views[2].buf, n, decayed_lr, weight_decay,
+                        eps, maximize);
+        else
+            adagrad_f64(views[0].buf, views[1].buf, views[2].buf, n, decayed_lr, weight_decay,
+                        eps, maximize);
+        Py_END_ALLOW_THREADS
+        release_all(views, 3);
     }
     Py_RETURN_NONE;
 }

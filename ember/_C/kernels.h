@@ -40,6 +40,8 @@ void release_all(Py_buffer *views, int count);
 /* The Python-facing kernels, one per line of the module's method table (module.c). */
 PyObject *sgd_step(PyObject *self, PyObject *args);
 PyObject *adam_step(PyObject *self, PyObject *args);
+PyObject *rmsprop_step(PyObject *self, PyObject *args);
+PyObject *adagrad_step(PyObject *self, PyObject *args);
 PyObject *log_softmax_forward(PyObject *self, PyObject *args);
 PyObject *log_softmax_backward(PyObject *self, PyObject *args);
 PyObject *nll_loss_forward(PyObject *self, PyObject *args);

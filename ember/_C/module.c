@@ -47,6 +47,12 @@ static PyMethodDef methods[] = {
      "adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2, "
      "eps, weight_decay, amsgrad, maximize, decoupled): Adam's update of every parameter in the "
      "lists and of its state, in place"},
+    {"rmsprop_step", rmsprop_step, METH_VARARGS,
+     "rmsprop_step(params, grads, square_avgs, grad_avgs, buffers, steps, lr, alpha, eps, "
+     "weight_decay, momentum, centered, maximize): RMSprop's update, in place"},
+    {"adagrad_step", adagrad_step, METH_VARARGS,
+     "adagrad_step(params, grads, sums, steps, lr, lr_decay, weight_decay, eps, maximize): "
+     "Adagrad's update, in place"},
     {"log_softmax_forward", log_softmax_forward, METH_VARARGS,
      "log_softmax_forward(input, output, outer, classes, inner): log_softmax along the middle "
      "dimension of (outer, classes, inner) into output"},
