@@ -82,7 +82,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, input, dim):
         ctx.dim = dim
-        sizes = _compiled_softmax_shape(input, dim)
+        ctx.sizes = sizes = _compiled_softmax_shape(input, dim)
         if sizes is not None:
             output = np.empty_like(input)
             _C.kernels.log_softmax_forward(input, output, *sizes)
@@ -97,11 +97,11 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, grad_output):
         output, = ctx.saved_tensors
-        sizes = _compiled_softmax_shape(output, ctx.dim)
-        if sizes is not None and _compiled_softmax_shape(grad_output, ctx.dim) is not None \
-                and grad_output.dtype == output.dtype:
+        if ctx.sizes is not None and _C.kernels is not None \
+                and type(grad_output) is np.ndarray and grad_output.dtype == output.dtype \
+                and grad_output.flags.c_contiguous:
             grad_input = np.empty_like(output)
-            _C.kernels.log_softmax_backward(grad_output, output, grad_input, *sizes)
+            _C.kernels.log_softmax_backward(grad_output, output, grad_input, *ctx.sizes)
             return grad_input, None
         xp = array_module(output)
         return grad_output - xp.exp(output) * grad_output.sum(axis=ctx.dim, keepdims=True), None

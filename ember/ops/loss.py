@@ -64,6 +64,7 @@ class MseLoss(Function):
 
 
 _REDUCTION_CODES = {"none": 0, "mean": 1, "sum": 2}  # as the compiled kernels number them
+_INT64_MIN, _INT64_MAX = -2 ** 63, 2 ** 63 - 1
 
 
 def _compiled_nll_applies(input, target, weight, ignore_index) -> bool:
@@ -74,8 +75,8 @@ def _compiled_nll_applies(input, target, weight, ignore_index) -> bool:
         return False
     if input.dtype.char not in "fd" or not input.flags.c_contiguous:
         return False
-    if type(target) is not np.ndarray or target.dtype != np.int64 \
-            or not target.flags.c_contiguous or not -2 ** 63 <= ignore_index < 2 ** 63:
+    if type(target) is not np.ndarray or target.dtype.kind != "i" or target.itemsize != 8 \
+            or not target.flags.c_contiguous or not _INT64_MIN <= ignore_index <= _INT64_MAX:
         return False
     return weight is None or (type(weight) is np.ndarray and weight.dtype == input.dtype
                               and weight.flags.c_contiguous)
