@@ -98,6 +98,21 @@ def test_log_softmax_kernel_keeps_extreme_rows():
     np.testing.assert_array_equal(compiled, reference)
 
 
+@needs_kernels
+def test_float32_exp_of_the_kernels_is_within_two_units_in_the_last_place():
+    # log_softmax's backward with upstream gradient (0, 1) on a row (x, 0) gives -exp(x) first.
+    x = np.concatenate([np.linspace(-87.3, 88.3, 400001), [-87.4, -1e3, -np.inf, 89.0, np.inf,
+                                                           np.nan]]).astype(np.float32)
+    rows = np.stack([x, np.zeros_like(x)], axis=1)
+    upstream = np.tile(np.array([0, 1], np.float32), (len(x), 1))
+    grad = np.empty_like(rows)
+    _C.kernels.log_softmax_backward(upstream, rows, grad, len(x), 2, 1)
+    got, want = -grad[:, 0].astype(np.float64), np.exp(x.astype(np.float64))
+    np.testing.assert_allclose(got[:-6], want[:-6], rtol=2.5e-7, atol=0)
+    # Below the smallest normal float: 0; above the largest: infinite; NaN stays NaN.
+    np.testing.assert_array_equal(got[-6:], [0, 0, 0, np.inf, np.inf, np.nan])
+
+
 @pytest.mark.parametrize("kernels", [True, False])
 @pytest.mark.parametrize("target, bad", [([0, 5, -3], 5), ([0, -1, 2], -1), ([-100, -2, 1], -2)])
 def test_out_of_range_targets_raise_in_both_modes(monkeypatch, kernels, target, bad):
