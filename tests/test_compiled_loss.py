@@ -15,6 +15,12 @@ from ember import _C
 needs_kernels = pytest.mark.skipif(_C.kernels is None, reason=f"ember._C: {_C.reason}")
 
 
+@pytest.fixture
+def numpy_only(monkeypatch):
+    """Run the NumPy code for the duration of a test, as EMBER_NO_EXTENSION=1 does."""
+    monkeypatch.setattr(_C, "kernels", None)
+
+
 def _both_modes(run):
     """``run()`` with the kernels, then with the NumPy code."""
     compiled = run()
@@ -181,3 +187,38 @@ def test_nll_kernels_refuse_arrays_they_cannot_read():
     with pytest.raises(ValueError, match="invalid sizes"):
         _C.kernels.log_softmax_forward(logits, logits.copy(), -1, 3, 2)
     assert out == 0
+
+
+class _NoHostReads(np.ndarray):
+    """An array whose values cannot be read on the host, as in a captured step."""
+
+    def __bool__(self):
+        raise RuntimeError("a host read")
+
+    __int__ = __float__ = __index__ = __bool__
+
+    def item(self, *args):
+        raise RuntimeError("a host read")
+
+
+@pytest.mark.parametrize("shape", [(4, 5), (2, 5, 3)])
+@pytest.mark.parametrize("ignore_index", [-100, 1])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_numpy_nll_loss_reads_no_target_on_the_host(numpy_only, shape, ignore_index, weighted):
+    from ember.ops.loss import NllLoss
+    rng = np.random.default_rng(0)
+    target = rng.integers(0, 5, shape[:1] + shape[2:]).view(_NoHostReads)
+    weight = ember.tensor(rng.uniform(0.5, 2, 5).astype(np.float32)) if weighted else None
+    for reduction in ("mean", "sum", "none"):
+        logits = ember.randn(*shape, requires_grad=True)
+        loss = NllLoss.apply(logits, target, weight, reduction, ignore_index)
+        loss.sum().backward()
+        want = ember.nn.functional.nll_loss(logits, ember.tensor(np.asarray(target).copy()),
+                                            weight, ignore_index=ignore_index,
+                                            reduction=reduction)
+        # The loss is a _NoHostReads array too: compared as a plain one.
+        np.testing.assert_array_equal(loss.detach().numpy().view(np.ndarray),
+                                      want.detach().numpy())
+    with pytest.raises(IndexError, match="^Target 7 is out of bounds.$"):
+        bad = np.array([0, 7, 1, 2]).view(_NoHostReads)
+        NllLoss.apply(ember.randn(4, 5), bad, None, "mean", ignore_index)

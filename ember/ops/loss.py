@@ -82,6 +82,12 @@ def _compiled_nll_applies(input, target, weight, ignore_index) -> bool:
                               and weight.flags.c_contiguous)
 
 
+def _out_of_bounds(target, counted, classes) -> str:
+    """PyTorch's message for the first target that is neither ignored nor a class."""
+    bad = ((target < 0) | (target >= classes)) & counted
+    return f"Target {int(target[bad].reshape(-1)[0])} is out of bounds."
+
+
 class NllLoss(Function):
     """``-weight[t] * input[t]`` for each sample's target class t, reduced.
 
@@ -101,35 +107,25 @@ class NllLoss(Function):
             return NllLoss._forward_compiled(ctx, input, target, weight, reduction,
                                              ignore_index)
         classes = input.shape[1]
-        # One pass for the smallest and largest target: usually no sample is ignored (the
-        # default ignore_index, -100, is below every class) and all are in range.
-        lowest, highest = (int(target.min()), int(target.max())) if target.size else (0, -1)  # none
-        counted = target != ignore_index if lowest <= ignore_index <= highest else None
-        safe_target = target
-        if counted is not None:
-            # Ignored samples point at class 0, so every index below is valid.
-            safe_target = xp.where(counted, target, 0)
-            lowest, highest = int(safe_target.min()), int(safe_target.max())
-        if lowest < 0 or highest >= classes:
-            out_of_range = (target < 0) | (target >= classes)
-            if counted is not None:
-                out_of_range &= counted
-            first_bad = int(target[out_of_range].reshape(-1)[0])
-            raise IndexError(f"Target {first_bad} is out of bounds.")
-        if weight is not None:
-            sample_weight = weight.take(safe_target)
-            if counted is not None:
-                sample_weight = sample_weight * counted
-        else:  # None: every sample counts once
-            sample_weight = counted.astype(input.dtype) if counted is not None else None
-        if input.ndim == 2:  # (N, C): one fancy index, cheaper than take_along_axis
-            picked = input[xp.arange(input.shape[0]), safe_target]
-        else:
-            picked = xp.take_along_axis(input, xp.expand_dims(safe_target, 1),
-                                        axis=1).squeeze(1)
-        losses = -picked if sample_weight is None else -sample_weight * picked
-        if counted is not None:  # an ignored sample's loss is 0 (not -0 * input)
-            losses = xp.where(counted, losses, 0)
+        # No host read of the targets here (a step that reads none can be captured and
+        # replayed): ignored samples point at class 0 and negative targets past the last
+        # class, so that NumPy's own bounds check of the indexing below finds a bad target.
+        counted = target != ignore_index
+        safe_target = xp.where(counted, xp.where(target < 0, xp.int64(classes), target), 0)
+        if xp is not np and bool((safe_target >= classes).any()):  # CuPy checks no bounds
+            raise IndexError(_out_of_bounds(target, counted, classes))
+        try:
+            sample_weight = counted.astype(input.dtype) if weight is None \
+                else weight.take(safe_target) * counted
+            if input.ndim == 2:  # (N, C): one fancy index, cheaper than take_along_axis
+                picked = input[xp.arange(input.shape[0]), safe_target]
+            else:
+                picked = xp.take_along_axis(input, xp.expand_dims(safe_target, 1),
+                                            axis=1).squeeze(1)
+        except IndexError:
+            raise IndexError(_out_of_bounds(target, counted, classes)) from None
+        # An ignored sample's loss is 0 (not -0 * input).
+        losses = xp.where(counted, -sample_weight * picked, 0)
         ctx.save_for_backward(safe_target, sample_weight)
         ctx.reduction, ctx.counted = reduction, counted
         if reduction == "none":
@@ -137,17 +133,13 @@ class NllLoss(Function):
         total = losses.sum()
         if reduction == "sum":
             return total
-        if sample_weight is None and safe_target.size:
-            ctx.total_weight = safe_target.size
-            return total / safe_target.size
-        ctx.total_weight = (sample_weight.sum() if sample_weight is not None
-                            else xp.zeros((), dtype=input.dtype))
+        ctx.total_weight = sample_weight.sum()  # 0 when nothing counts: the mean is NaN
         return total / ctx.total_weight
 
     @staticmethod
     def _forward_compiled(ctx, input, target, weight, reduction, ignore_index):
-        """The forward in one kernel call, which also checks the targets: it reports the
-        first bad one instead of the two host reads (min and max) the NumPy code makes."""
+        """The forward in one kernel call, which also checks the targets: it returns the
+        first bad one's position (no host read unless there is one)."""
         rows, classes = input.shape
         out = np.empty(rows if reduction == "none" else (), input.dtype)
         bad, total_weight = _C.kernels.nll_loss_forward(
@@ -175,14 +167,11 @@ class NllLoss(Function):
             return grad_input, None, None, None, None
         safe_target, sample_weight = ctx.saved_tensors
         xp = array_module(safe_target)
-        if sample_weight is None:
-            coefficient = xp.broadcast_to(-grad_output, safe_target.shape)
-        else:
-            coefficient = -sample_weight * grad_output
+        coefficient = -sample_weight * grad_output
         if ctx.reduction == "mean":
             coefficient = coefficient / ctx.total_weight
-        if ctx.counted is not None:  # an ignored sample gets no gradient at all
-            coefficient = xp.where(ctx.counted, coefficient, 0)
+        # An ignored sample gets no gradient at all (not 0 times an infinite one).
+        coefficient = xp.where(ctx.counted, coefficient, 0)
         # The gradient is zero but for each sample's target class, which gets the coefficient.
         input_shape = ctx.input_shape
         classes = input_shape[1] if len(input_shape) > 1 else input_shape[0]
