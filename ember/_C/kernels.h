@@ -39,5 +39,13 @@ void release_all(Py_buffer *views, int count);
 
 /* The Python-facing kernels, one per line of the module's method table (module.c). */
 PyObject *sgd_step(PyObject *self, PyObject *args);
+PyObject *relu_forward(PyObject *self, PyObject *args);
+PyObject *relu_backward(PyObject *self, PyObject *args);
+PyObject *max_pool2x2_forward(PyObject *self, PyObject *args);
+PyObject *max_pool2x2_backward(PyObject *self, PyObject *args);
+PyObject *max_pool2d_forward(PyObject *self, PyObject *args);
+PyObject *max_pool2d_backward(PyObject *self, PyObject *args);
+PyObject *avg_pool2d_forward(PyObject *self, PyObject *args);
+PyObject *avg_pool2d_backward(PyObject *self, PyObject *args);
 
 #endif
