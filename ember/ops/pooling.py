@@ -458,6 +458,11 @@ def _pool_output_size(input_shape, kernel_size, stride, padding, dilation, ceil_
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
                                f"pad={padding[d]}, kernel_size={kernel_size[d]} and "
                                f"dilation={dilation[d]}")
+    # PyTorch also bounds the padding by the undilated kernel (only stricter with dilation).
+    if padding[0] > kernel_size[0] // 2 or padding[1] > kernel_size[1] // 2:
+        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got "
+                           f"padW = {padding[1]}, padH = {padding[0]}, kW = {kernel_size[1]}, "
+                           f"kH = {kernel_size[0]}")
     sizes = []
     for d in range(2):
         size = input_shape[-2 + d]
