@@ -17,6 +17,12 @@ typedef struct {
 static Py_ssize_t min_size(Py_ssize_t a, Py_ssize_t b) { return a < b ? a : b; }
 static Py_ssize_t max_size(Py_ssize_t a, Py_ssize_t b) { return a > b ? a : b; }
 
+/* Whether `value` replaces `best` in a running maximum: it is greater, or NaN. */
+#define REPLACES(value, best) ((value) > (best) || (value) != (value))
+
+/* Windows per call of max_pool2x2_row. */
+#define CHUNK 256
+
 #define real float
 #define KERNEL(name) CONCAT(name, _f32)
 #include "pool.inc"
