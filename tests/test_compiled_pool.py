@@ -258,10 +258,18 @@ def test_kernels_refuse_arrays_they_cannot_read():
     kernels = _C.kernels
     x, out = np.zeros((2, 4, 4), np.float32), np.zeros((2, 2, 2), np.float32)
     indices = np.zeros((2, 2, 2), np.int64)
+    corners = np.zeros((2, 2, 2), np.int8)
     with pytest.raises(TypeError, match="int64"):
-        kernels.max_pool2x2_forward(x, out, indices.astype(np.int32), (4, 4))
+        kernels.max_pool2d_forward(x, out, indices.astype(np.int32), (4, 4), (2, 2), (2, 2),
+                                   (2, 2), (0, 0), (1, 1))
+    with pytest.raises(TypeError, match="int8"):
+        kernels.max_pool2x2_forward(x, out, indices, (4, 4))
     with pytest.raises(ValueError, match="expected 8"):
-        kernels.max_pool2x2_forward(x, out[:1], indices, (4, 4))
+        kernels.max_pool2x2_forward(x, out[:1], corners, (4, 4))
+    # A corner number forward never writes sends the gradient nowhere.
+    grad = np.ones((2, 4, 4), np.float32)
+    kernels.max_pool2x2_backward(out + 1, corners - 7, grad, (4, 4))
+    assert not grad.any()
     with pytest.raises(ValueError, match="planes"):
         kernels.max_pool2d_forward(x, out, indices, (3, 3), (2, 2), (2, 2), (2, 2), (0, 0),
                                    (1, 1))
@@ -277,3 +285,16 @@ def test_kernels_refuse_arrays_they_cannot_read():
         kernels.relu_backward(x, x.astype(np.float64), x)
     with pytest.raises(ValueError, match="expected 32 elements"):
         kernels.relu_forward(x, out)
+
+
+@needs_kernels
+@pytest.mark.parametrize("options", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
+def test_batches_split_over_threads_give_the_same_bits(options):
+    # Large enough for parallel_for to split the batch (with more than one thread).
+    x = np.random.default_rng(3).standard_normal((64, 6, 30, 30)).astype(np.float32)
+    for function in (F.max_pool2d, F.avg_pool2d):
+        compiled = _run(function, x, 0, **options)
+        with numpy_code():
+            reference = _run(function, x, 0, **options)
+        for got, want in zip(compiled, reference):
+            np.testing.assert_array_equal(got, want)

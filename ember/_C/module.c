@@ -47,9 +47,10 @@ static PyMethodDef methods[] = {
     {"relu_backward", relu_backward, METH_VARARGS,
      "relu_backward(output, grad_output, grad_input)"},
     {"max_pool2x2_forward", max_pool2x2_forward, METH_VARARGS,
-     "max_pool2x2_forward(input, output, indices, (H, W)): 2x2 windows, stride 2"},
+     "max_pool2x2_forward(input, output, corners, (H, W)): 2x2 windows, stride 2; corners "
+     "(int8) says which of each window's four holds its maximum"},
     {"max_pool2x2_backward", max_pool2x2_backward, METH_VARARGS,
-     "max_pool2x2_backward(grad_output, indices, grad_input, (H, W))"},
+     "max_pool2x2_backward(grad_output, corners, grad_input, (H, W))"},
     {"max_pool2d_forward", max_pool2d_forward, METH_VARARGS,
      "max_pool2d_forward(input, output, indices, (H, W), (Ho, Wo), kernel_size, stride, "
      "padding, dilation)"},

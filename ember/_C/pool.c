@@ -20,8 +20,20 @@ static Py_ssize_t max_size(Py_ssize_t a, Py_ssize_t b) { return a > b ? a : b; }
 /* Whether `value` replaces `best` in a running maximum: it is greater, or NaN. */
 #define REPLACES(value, best) ((value) > (best) || (value) != (value))
 
-/* Windows per call of max_pool2x2_row. */
-#define CHUNK 256
+
+/* The output positions [*first, *end) along one axis whose window's element at `offset`
+ * (kernel index times dilation) lies inside the input: those with
+ * 0 <= position * stride - padding + offset < size. */
+static void inside_range(Py_ssize_t size, Py_ssize_t out_size, Py_ssize_t stride,
+                         Py_ssize_t padding, Py_ssize_t offset, Py_ssize_t *first,
+                         Py_ssize_t *end)
+{
+    const Py_ssize_t shift = padding - offset, stop = size + shift;
+    *first = shift > 0 ? (shift + stride - 1) / stride : 0;
+    *end = stop > 0 ? min_size(out_size, (stop + stride - 1) / stride) : 0;
+    if (*end < *first)
+        *end = *first;
+}
 
 #define real float
 #define KERNEL(name) CONCAT(name, _f32)
@@ -35,10 +47,11 @@ static Py_ssize_t max_size(Py_ssize_t a, Py_ssize_t b) { return a > b ? a : b; }
 #undef real
 #undef KERNEL
 
-/* Get a C-contiguous int64 buffer of `count` elements, writable if asked (array_arg's rules
- * for the indices of max pooling). Returns 0, or -1 with a Python exception set. */
-static int index_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable,
-                     const char *name)
+/* Get a C-contiguous buffer of `count` integers of `bytes` bytes each (int64 positions, or
+ * int8 corners for the 2x2 kernels), writable if asked: array_arg's rules for the integer
+ * arrays of max pooling. Returns 0, or -1 with a Python exception set. */
+static int integer_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, int bytes,
+                       int writable, const char *name)
 {
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(obj, view, flags) < 0)
@@ -46,15 +59,16 @@ static int index_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writa
     const char *format = view->format ? view->format : "B";
     if (format[0] == '<' || format[0] == '=' || format[0] == '@')
         format++;
-    if (view->itemsize != 8 || (strcmp(format, "q") != 0 && strcmp(format, "l") != 0)) {
-        PyErr_Format(PyExc_TypeError, "%s: expected an int64 array, got format '%s'", name,
-                     view->format);
+    const int int64 = strcmp(format, "q") == 0 || strcmp(format, "l") == 0;
+    if (view->itemsize != bytes || !(bytes == 8 ? int64 : strcmp(format, "b") == 0)) {
+        PyErr_Format(PyExc_TypeError, "%s: expected an int%d array, got format '%s'", name,
+                     8 * bytes, view->format);
         PyBuffer_Release(view);
         return -1;
     }
-    if (view->len != count * 8) {
+    if (view->len != count * bytes) {
         PyErr_Format(PyExc_ValueError, "%s: expected %zd indices, got %zd", name, count,
-                     view->len / 8);
+                     view->len / bytes);
         PyBuffer_Release(view);
         return -1;
     }
@@ -88,20 +102,6 @@ static int check_geometry(geometry_t *g, Py_ssize_t count, const char *name)
     return 0;
 }
 
-/* table[k * kernel + i]: the output position whose window holds input position k at kernel
- * offset i along one axis, or -1 when no window does. */
-static void offset_table(Py_ssize_t *table, Py_ssize_t size, Py_ssize_t out_size,
-                         Py_ssize_t kernel, Py_ssize_t stride, Py_ssize_t padding,
-                         Py_ssize_t dilation)
-{
-    for (Py_ssize_t k = 0; k < size; k++)
-        for (Py_ssize_t i = 0; i < kernel; i++) {
-            const Py_ssize_t start = k + padding - i * dilation;
-            const int hit = start >= 0 && start % stride == 0 && start / stride < out_size;
-            table[k * kernel + i] = hit ? start / stride : -1;
-        }
-}
-
 /* How many elements the window at each output position spans along one axis: clipped to the
  * padded input (a ceil_mode window may reach past it), and to the input itself unless the
  * padding counts. */
@@ -125,9 +125,11 @@ static void window_sizes(Py_ssize_t *sizes, Py_ssize_t size, Py_ssize_t out_size
     &g.sh, &g.sw, &g.ph, &g.pw, &g.dh, &g.dw
 
 /* The shared start of the max-pooling wrappers: the float array `values` (the input, or the
- * output's gradient when `backward`), the indices, and the float array `result` written. */
+ * output's gradient when `backward`), the indices (integers of `index_bytes` bytes), and the
+ * float array `result` written. */
 static int max_pool_args(PyObject *values, PyObject *indices, PyObject *result, geometry_t *g,
-                         int backward, Py_buffer *views, int *dtype, const char *name)
+                         int backward, int index_bytes, Py_buffer *views, int *dtype,
+                         const char *name)
 {
     *dtype = -1;
     if (array_arg(values, &views[0], -1, 0, dtype, name) < 0)
@@ -147,7 +149,7 @@ static int max_pool_args(PyObject *values, PyObject *indices, PyObject *result, 
                          count);
             goto fail2;
         }
-        if (index_arg(indices, &views[1], pooled, 0, name) < 0)
+        if (integer_arg(indices, &views[1], pooled, index_bytes, 0, name) < 0)
             goto fail2;
         return 0;
     }
@@ -156,7 +158,7 @@ static int max_pool_args(PyObject *values, PyObject *indices, PyObject *result, 
     pooled = g->planes * g->out_height * g->out_width;
     if (array_arg(result, &views[2], pooled, 1, dtype, name) < 0)
         goto fail1;
-    if (index_arg(indices, &views[1], pooled, 1, name) < 0)
+    if (integer_arg(indices, &views[1], pooled, index_bytes, 1, name) < 0)
         goto fail2;
     return 0;
 fail2:
@@ -168,16 +170,16 @@ fail1:
 
 PyObject *max_pool2x2_forward(PyObject *self, PyObject *args)
 {
-    PyObject *input, *output, *indices;
+    PyObject *input, *output, *corners;
     geometry_t g = {0, 0, 0, 0, 0, 2, 2, 2, 2, 0, 0, 1, 1};
-    if (!PyArg_ParseTuple(args, "OOO(nn):max_pool2x2_forward", &input, &output, &indices,
+    if (!PyArg_ParseTuple(args, "OOO(nn):max_pool2x2_forward", &input, &output, &corners,
                           &g.height, &g.width))
         return NULL;
     g.out_height = g.height / 2;
     g.out_width = g.width / 2;
     Py_buffer views[3];
     int dtype;
-    if (max_pool_args(input, indices, output, &g, 0, views, &dtype, "max_pool2x2_forward") < 0)
+    if (max_pool_args(input, corners, output, &g, 0, 1, views, &dtype, "max_pool2x2_forward") < 0)
         return NULL;
     Py_BEGIN_ALLOW_THREADS
     if (dtype == DTYPE_FLOAT32)
@@ -191,16 +193,16 @@ PyObject *max_pool2x2_forward(PyObject *self, PyObject *args)
 
 PyObject *max_pool2x2_backward(PyObject *self, PyObject *args)
 {
-    PyObject *grad_output, *indices, *grad_input;
+    PyObject *grad_output, *corners, *grad_input;
     geometry_t g = {0, 0, 0, 0, 0, 2, 2, 2, 2, 0, 0, 1, 1};
-    if (!PyArg_ParseTuple(args, "OOO(nn):max_pool2x2_backward", &grad_output, &indices,
+    if (!PyArg_ParseTuple(args, "OOO(nn):max_pool2x2_backward", &grad_output, &corners,
                           &grad_input, &g.height, &g.width))
         return NULL;
     g.out_height = g.height / 2;
     g.out_width = g.width / 2;
     Py_buffer views[3];
     int dtype;
-    if (max_pool_args(grad_output, indices, grad_input, &g, 1, views, &dtype,
+    if (max_pool_args(grad_output, corners, grad_input, &g, 1, 1, views, &dtype,
                       "max_pool2x2_backward") < 0)
         return NULL;
     Py_BEGIN_ALLOW_THREADS
@@ -222,7 +224,7 @@ PyObject *max_pool2d_forward(PyObject *self, PyObject *args)
         return NULL;
     Py_buffer views[3];
     int dtype;
-    if (max_pool_args(input, indices, output, &g, 0, views, &dtype, "max_pool2d_forward") < 0)
+    if (max_pool_args(input, indices, output, &g, 0, 8, views, &dtype, "max_pool2d_forward") < 0)
         return NULL;
     Py_BEGIN_ALLOW_THREADS
     if (dtype == DTYPE_FLOAT32)
@@ -243,24 +245,15 @@ PyObject *max_pool2d_backward(PyObject *self, PyObject *args)
         return NULL;
     Py_buffer views[3];
     int dtype;
-    if (max_pool_args(grad_output, indices, grad_input, &g, 1, views, &dtype,
+    if (max_pool_args(grad_output, indices, grad_input, &g, 1, 8, views, &dtype,
                       "max_pool2d_backward") < 0)
         return NULL;
-    Py_ssize_t *rows = malloc((g.height * g.kh + g.width * g.kw) * sizeof(Py_ssize_t));
-    if (rows == NULL) {
-        release_all(views, 3);
-        return PyErr_NoMemory();
-    }
-    Py_ssize_t *columns = rows + g.height * g.kh;
     Py_BEGIN_ALLOW_THREADS
-    offset_table(rows, g.height, g.out_height, g.kh, g.sh, g.ph, g.dh);
-    offset_table(columns, g.width, g.out_width, g.kw, g.sw, g.pw, g.dw);
     if (dtype == DTYPE_FLOAT32)
-        max_pool2d_backward_f32(views[0].buf, views[1].buf, views[2].buf, &g, rows, columns);
+        max_pool2d_backward_f32(views[0].buf, views[1].buf, views[2].buf, &g);
     else
-        max_pool2d_backward_f64(views[0].buf, views[1].buf, views[2].buf, &g, rows, columns);
+        max_pool2d_backward_f64(views[0].buf, views[1].buf, views[2].buf, &g);
     Py_END_ALLOW_THREADS
-    free(rows);
     release_all(views, 3);
     Py_RETURN_NONE;
 }
@@ -303,35 +296,32 @@ static PyObject *avg_pool(PyObject *args, int backward)
         release_all(views, 2);
         return NULL;
     }
-    Py_ssize_t *table = malloc((g.height * g.kh + g.width * g.kw + g.out_height + g.out_width)
-                               * sizeof(Py_ssize_t));
-    if (table == NULL) {
+    /* The window sizes along each axis, then (backward) one plane of scratch. */
+    const size_t scratch = backward ? g.out_height * g.out_width * sizeof(double) : 0;
+    Py_ssize_t *row_sizes = malloc((g.out_height + g.out_width) * sizeof(Py_ssize_t) + scratch);
+    if (row_sizes == NULL) {
         release_all(views, 2);
         return PyErr_NoMemory();
     }
-    Py_ssize_t *rows = table, *columns = rows + g.height * g.kh;
-    Py_ssize_t *row_sizes = columns + g.width * g.kw, *column_sizes = row_sizes + g.out_height;
+    Py_ssize_t *column_sizes = row_sizes + g.out_height;
+    void *plane = column_sizes + g.out_width;
     Py_BEGIN_ALLOW_THREADS
     window_sizes(row_sizes, g.height, g.out_height, g.kh, g.sh, g.ph, count_padding);
     window_sizes(column_sizes, g.width, g.out_width, g.kw, g.sw, g.pw, count_padding);
-    if (backward) {
-        offset_table(rows, g.height, g.out_height, g.kh, g.sh, g.ph, 1);
-        offset_table(columns, g.width, g.out_width, g.kw, g.sw, g.pw, 1);
-        if (dtype == DTYPE_FLOAT32)
-            avg_pool2d_backward_f32(views[0].buf, views[1].buf, &g, rows, columns, row_sizes,
-                                    column_sizes, divisor_override);
-        else
-            avg_pool2d_backward_f64(views[0].buf, views[1].buf, &g, rows, columns, row_sizes,
-                                    column_sizes, divisor_override);
-    } else if (dtype == DTYPE_FLOAT32) {
+    if (backward && dtype == DTYPE_FLOAT32)
+        avg_pool2d_backward_f32(views[0].buf, views[1].buf, &g, row_sizes, column_sizes,
+                                divisor_override, plane);
+    else if (backward)
+        avg_pool2d_backward_f64(views[0].buf, views[1].buf, &g, row_sizes, column_sizes,
+                                divisor_override, plane);
+    else if (dtype == DTYPE_FLOAT32)
         avg_pool2d_forward_f32(views[0].buf, views[1].buf, &g, row_sizes, column_sizes,
                                divisor_override);
-    } else {
+    else
         avg_pool2d_forward_f64(views[0].buf, views[1].buf, &g, row_sizes, column_sizes,
                                divisor_override);
-    }
     Py_END_ALLOW_THREADS
-    free(table);
+    free(row_sizes);
     release_all(views, 2);
     Py_RETURN_NONE;
 }

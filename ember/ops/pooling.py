@@ -15,8 +15,9 @@ never wins: a window of -inf keeps its first element inside the input.
 
 Max and average pooling run compiled kernels (ember/_C/pool.c) on C-contiguous NumPy float32
 and float64 arrays when the extension is built: one pass over the input in each direction,
-where the NumPy code makes one per kernel offset. The max kernels keep each window's maximum
-position as PyTorch's ``indices``, and both give the NumPy code's results bit for bit.
+where the NumPy code makes one per kernel offset. The general max kernel keeps each window's
+maximum position as PyTorch's ``indices`` (the 2x2 one, which corner), and all give the NumPy
+code's results bit for bit.
 """
 
 import math
@@ -70,7 +71,7 @@ class MaxPool2x2(Function):
     of the two columns of that; this is many times faster than reshaping into windows and
     reducing. Backward compares the window's four corners with it. Each window is independent,
     so the work is split over the leading dimension for ``parallel_for``. The compiled kernel
-    keeps the maximum's position instead, and backward reads it.
+    keeps which corner holds the maximum instead, and backward reads it.
     """
 
     node_name = "MaxPool2DWithIndicesBackward0"
@@ -82,15 +83,16 @@ class MaxPool2x2(Function):
         output = xp.empty(input.shape[:-2] + (rows // 2, columns // 2), dtype=input.dtype)
         work = 4 * math.prod(input.shape[1:])
         if _C.takes(input):
-            indices = np.empty(output.shape, dtype=np.int64)
+            # Which corner of each window holds its maximum, one byte each.
+            corners = np.empty(output.shape, dtype=np.int8)
 
             def kernel_part(start, stop):
                 _C.kernels.max_pool2x2_forward(input[start:stop], output[start:stop],
-                                               indices[start:stop], input.shape[-2:])
+                                               corners[start:stop], input.shape[-2:])
 
             parallel_for(input.shape[0], kernel_part, work=work, like=input)
             # The input is saved for the in-place check PyTorch makes (it saves it too).
-            ctx.save_for_backward(input, indices)
+            ctx.save_for_backward(input, corners)
             ctx.compiled = True
             return output
         ctx.compiled = False
@@ -111,11 +113,11 @@ class MaxPool2x2(Function):
         input, output = ctx.saved_tensors
         work = 4 * math.prod(input.shape[1:])
         if ctx.compiled:
-            indices, grad_output = output, np.ascontiguousarray(grad_output)
+            corners, grad_output = output, np.ascontiguousarray(grad_output)
             grad_input = np.empty(input.shape, dtype=grad_output.dtype)
 
             def kernel_part(start, stop):
-                _C.kernels.max_pool2x2_backward(grad_output[start:stop], indices[start:stop],
+                _C.kernels.max_pool2x2_backward(grad_output[start:stop], corners[start:stop],
                                                 grad_input[start:stop], input.shape[-2:])
 
             parallel_for(input.shape[0], kernel_part, work=work, like=input)
