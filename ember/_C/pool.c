@@ -20,6 +20,9 @@ static Py_ssize_t max_size(Py_ssize_t a, Py_ssize_t b) { return a > b ? a : b; }
 /* Whether `value` replaces `best` in a running maximum: it is greater, or NaN. */
 #define REPLACES(value, best) ((value) > (best) || (value) != (value))
 
+/* The longest run of 2x2 windows the kernels work on at once (see pool.inc). */
+#define ROW_CHUNK 256
+
 
 /* The output positions [*first, *end) along one axis whose window's element at `offset`
  * (kernel index times dilation) lies inside the input: those with
