@@ -46,5 +46,13 @@ PyObject *log_softmax_forward(PyObject *self, PyObject *args);
 PyObject *log_softmax_backward(PyObject *self, PyObject *args);
 PyObject *nll_loss_forward(PyObject *self, PyObject *args);
 PyObject *nll_loss_backward(PyObject *self, PyObject *args);
+PyObject *relu_forward(PyObject *self, PyObject *args);
+PyObject *relu_backward(PyObject *self, PyObject *args);
+PyObject *max_pool2x2_forward(PyObject *self, PyObject *args);
+PyObject *max_pool2x2_backward(PyObject *self, PyObject *args);
+PyObject *max_pool2d_forward(PyObject *self, PyObject *args);
+PyObject *max_pool2d_backward(PyObject *self, PyObject *args);
+PyObject *avg_pool2d_forward(PyObject *self, PyObject *args);
+PyObject *avg_pool2d_backward(PyObject *self, PyObject *args);
 
 #endif

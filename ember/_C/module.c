@@ -64,6 +64,26 @@ static PyMethodDef methods[] = {
     {"nll_loss_backward", nll_loss_backward, METH_VARARGS,
      "nll_loss_backward(grad_input, target, weight, grad, rows, classes, ignore_index, "
      "reduction, total_weight): its gradient into grad_input"},
+    {"relu_forward", relu_forward, METH_VARARGS, "relu_forward(input, output)"},
+    {"relu_backward", relu_backward, METH_VARARGS,
+     "relu_backward(output, grad_output, grad_input)"},
+    {"max_pool2x2_forward", max_pool2x2_forward, METH_VARARGS,
+     "max_pool2x2_forward(input, output, corners, (H, W)): 2x2 windows, stride 2; corners "
+     "(int8) says which of each window's four holds its maximum"},
+    {"max_pool2x2_backward", max_pool2x2_backward, METH_VARARGS,
+     "max_pool2x2_backward(grad_output, corners, grad_input, (H, W))"},
+    {"max_pool2d_forward", max_pool2d_forward, METH_VARARGS,
+     "max_pool2d_forward(input, output, indices, (H, W), (Ho, Wo), kernel_size, stride, "
+     "padding, dilation)"},
+    {"max_pool2d_backward", max_pool2d_backward, METH_VARARGS,
+     "max_pool2d_backward(grad_output, indices, grad_input, (H, W), (Ho, Wo), kernel_size, "
+     "stride, padding, dilation)"},
+    {"avg_pool2d_forward", avg_pool2d_forward, METH_VARARGS,
+     "avg_pool2d_forward(input, output, (H, W), (Ho, Wo), kernel_size, stride, padding, "
+     "count_include_pad, divisor_override)"},
+    {"avg_pool2d_backward", avg_pool2d_backward, METH_VARARGS,
+     "avg_pool2d_backward(grad_output, grad_input, (H, W), (Ho, Wo), kernel_size, stride, "
+     "padding, count_include_pad, divisor_override)"},
     {NULL, NULL, 0, NULL},
 };
 
