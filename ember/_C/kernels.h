@@ -39,5 +39,9 @@ void release_all(Py_buffer *views, int count);
 
 /* The Python-facing kernels, one per line of the module's method table (module.c). */
 PyObject *sgd_step(PyObject *self, PyObject *args);
+PyObject *conv2d_im2col(PyObject *self, PyObject *args);
+PyObject *conv2d_col2im(PyObject *self, PyObject *args);
+PyObject *conv2d_add_bias(PyObject *self, PyObject *args);
+PyObject *conv2d_bias_grad(PyObject *self, PyObject *args);
 
 #endif

@@ -18,6 +18,7 @@ the same matrix product.
 
 import numpy as np
 
+from .. import _C
 from .._backend import array_module
 from .._parallel import parallel_for
 from .._tensor import type_name
@@ -308,6 +309,10 @@ class Convolution(Function):
         weight_4d = weight
         if input.ndim == 3:
             input, weight_4d = input[:, :, None], weight[:, :, None]
+        ctx.kernel_geometry = None
+        if _compiled(input, weight, bias):
+            return _compiled_forward(ctx, input, weight_4d, bias, stride, padding, dilation,
+                                     groups)
         batch = input.shape[0]
         out_channels = weight_4d.shape[0]
         kernel_size = weight_4d.shape[2:]
@@ -347,6 +352,8 @@ class Convolution(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
+        if ctx.kernel_geometry is not None:
+            return _compiled_backward(ctx, grad_output)
         columns, weight = ctx.saved_tensors
         (padded_shape, input_shape, kernel_size, stride, padding, dilation, groups,
          output_size) = ctx.geometry
@@ -398,6 +405,108 @@ class Convolution(Function):
             grad_bias = sum(share[1] for share in shares)
         return grad_input, grad_weight, grad_bias, None, None, None, None
 
+
+def _compiled(input, weight, bias) -> bool:
+    """Whether ``Convolution`` runs the compiled kernels: they are built, and the arrays are
+    C-contiguous NumPy arrays of one float type the kernels handle."""
+    return (_C.kernels is not None and type(input) is np.ndarray
+            and input.dtype in _KERNEL_DTYPES and input.flags.c_contiguous
+            and weight.dtype == input.dtype
+            and (bias is None or (bias.dtype == input.dtype and bias.flags.c_contiguous)))
+
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _compiled_forward(ctx, input, weight, bias, stride, padding, dilation, groups):
+    """``Convolution.forward`` with the compiled kernels (ember/_C/conv.inc): im2col reads the
+    unpadded input and writes zeros for the padding (no padded copy), the bias is added in one
+    pass, and the products stay in BLAS. ``weight`` is 4-d; the output is shaped as the
+    NumPy code's."""
+    batch, channels, height, width = input.shape
+    out_channels, kernel_size = weight.shape[0], weight.shape[2:]
+    (top, bottom), (left, right) = padding
+    output_size = tuple(
+        (size - dilation[d] * (kernel_size[d] - 1) - 1) // stride[d] + 1
+        for d, size in enumerate((height + top + bottom, width + left + right)))
+    positions = output_size[0] * output_size[1]
+    patch = weight[0].size
+    geometry = (channels, height, width, *kernel_size, *stride, top, left, *dilation,
+                *output_size)
+    grouped_weight = weight.reshape(groups, out_channels // groups, patch)
+    needs_input, needs_weight = ctx.needs_input_grad[:2]
+    columns = (np.empty((batch, groups * patch, positions), dtype=input.dtype)
+               if needs_weight else None)
+    output = np.empty((batch, out_channels) + output_size, dtype=input.dtype)
+
+    def images(start, stop):
+        count = stop - start
+        image_columns = (np.empty((count, groups * patch, positions), dtype=input.dtype)
+                         if columns is None else columns[start:stop])
+        _C.kernels.conv2d_im2col(input[start:stop], image_columns, count, geometry)
+        np.matmul(grouped_weight, image_columns.reshape(count, groups, patch, positions),
+                  out=output[start:stop].reshape(count, groups, out_channels // groups,
+                                                 positions))
+        if bias is not None:
+            _C.kernels.conv2d_add_bias(output[start:stop], bias, positions)
+
+    parallel_for(batch, images, work=out_channels * patch * positions, like=input)
+    ctx.save_for_backward(columns, weight if needs_input else None)
+    ctx.kernel_geometry = geometry
+    ctx.groups = groups
+    return output if len(ctx.shapes[0]) == 4 else output[:, :, 0]
+
+
+def _compiled_backward(ctx, grad_output):
+    """``Convolution.backward`` with the compiled kernels: col2im adds the columns' gradient
+    straight into the unpadded input's gradient (no padded image, no crop), and the bias's
+    gradient is one pass over the output's."""
+    columns, weight = ctx.saved_tensors
+    geometry, groups = ctx.kernel_geometry, ctx.groups
+    needs_input, needs_weight, needs_bias = ctx.needs_input_grad[:3]
+    input_shape_nd, weight_shape_nd = ctx.shapes
+    if grad_output.ndim == 3:
+        grad_output = grad_output[:, :, None]
+    batch, out_channels = grad_output.shape[:2]
+    channels, height, width = geometry[:3]
+    positions = geometry[11] * geometry[12]
+    patch = channels // groups * geometry[3] * geometry[4]
+    grad_grouped = grad_output.reshape(batch, groups, out_channels // groups, positions)
+    grad_input = (np.empty((batch, channels, height, width), dtype=grad_output.dtype)
+                  if needs_input else None)
+    if needs_input:
+        weight_t = weight.reshape(groups, out_channels // groups, -1).swapaxes(-1, -2)
+    # The bias's kernel reads grad_output only where it is C-contiguous.
+    contiguous = grad_output.flags.c_contiguous
+
+    def images(start, stop):
+        """The input's gradient for these images, and their shares of the weight's and the
+        bias's (summed over all images below)."""
+        grad = grad_grouped[start:stop]
+        grad_weight = grad_bias = None
+        if needs_input:
+            _C.kernels.conv2d_col2im(weight_t @ grad, grad_input[start:stop], stop - start,
+                                     geometry)
+        if needs_weight:
+            image_columns = columns[start:stop].reshape(stop - start, groups, patch, positions)
+            grad_weight = (grad @ image_columns.swapaxes(-1, -2)).sum(axis=0)
+        if needs_bias and contiguous:
+            grad_bias = np.empty(out_channels, dtype=grad_output.dtype)
+            _C.kernels.conv2d_bias_grad(grad_output[start:stop], grad_bias, positions)
+        elif needs_bias:
+            grad_bias = grad_output[start:stop].sum(axis=(0, 2, 3))
+        return grad_weight, grad_bias
+
+    shares = parallel_for(batch, images, work=out_channels * patch * positions,
+                          like=grad_output)
+    grad_weight = grad_bias = None
+    if needs_input:
+        grad_input = grad_input.reshape(input_shape_nd)
+    if needs_weight:
+        grad_weight = sum(share[0] for share in shares).reshape(weight_shape_nd)
+    if needs_bias:
+        grad_bias = sum(share[1] for share in shares)
+    return grad_input, grad_weight, grad_bias, None, None, None, None
 
 
 def _batched_product(xp, matrix, axis: int, batch):
