@@ -182,3 +182,57 @@ def test_im2col_and_col2im_are_adjoint():
     # The same columns as the NumPy im2col of the padded image.
     padded = conv.pad_spatial(x, ((1, 1), (2, 2)))
     np.testing.assert_array_equal(columns, conv.im2col(padded, (3, 2), (2, 1), (2, 1), (2, 10)))
+
+
+@needs_kernels
+@settings(max_examples=60, deadline=None)
+@given(batch=st.sampled_from([0, 1, 3]), groups=st.sampled_from([1, 2]),
+       size=st.tuples(st.integers(1, 6), st.integers(1, 6)),
+       kernel=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+       stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+       padding=st.tuples(st.integers(0, 2), st.integers(0, 2)),
+       extra=st.tuples(st.integers(0, 2), st.integers(0, 2)), bias=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_conv_transpose2d_kernels_match_numpy(batch, groups, size, kernel, stride, dilation,
+                                              padding, extra, bias, dtype):
+    output_padding = tuple(min(e, max(s, d) - 1) for e, s, d in zip(extra, stride, dilation))
+    full = [(n - 1) * s + d * (k - 1) + 1 + o
+            for n, s, d, k, o in zip(size, stride, dilation, kernel, output_padding)]
+    padding = tuple(min(p, (f - 1) // 2) for p, f in zip(padding, full))  # output >= 1
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((batch, 2 * groups, *size)).astype(dtype)
+    w = rng.standard_normal((2 * groups, 3, *kernel)).astype(dtype)
+    b = rng.standard_normal(3 * groups).astype(dtype) if bias else None
+
+    def function(x, w, b):
+        return F.conv_transpose2d(x, w, b, stride, padding, output_padding, groups, dilation)
+
+    _assert_close(_run(function, [x, w, b], True), _run(function, [x, w, b], False), dtype)
+
+
+@needs_kernels
+@settings(max_examples=60, deadline=None)
+@given(batched=st.booleans(), channels=st.integers(1, 3),
+       size=st.tuples(st.integers(1, 7), st.integers(1, 7)),
+       kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+       padding=st.tuples(st.integers(0, 2), st.integers(0, 2)),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_unfold_and_fold_kernels_match_numpy(batched, channels, size, kernel, stride, dilation,
+                                             padding, dtype):
+    size = tuple(max(n, d * (k - 1) + 1) for n, d, k in zip(size, dilation, kernel))
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, channels, *size)[0 if batched else 1:]).astype(dtype)
+    options = dict(kernel_size=kernel, dilation=dilation, padding=padding, stride=stride)
+
+    def unfold(x):
+        return F.unfold(x, **options)
+
+    def fold(columns):
+        return F.fold(columns, size, **options)
+
+    _assert_close(_run(unfold, [x], True), _run(unfold, [x], False), dtype)
+    columns = _run(unfold, [x], False)[0]
+    _assert_close(_run(fold, [columns], True), _run(fold, [columns], False), dtype)

@@ -67,12 +67,12 @@ static int parse_geometry(PyObject *tuple, geometry *g, Py_ssize_t *image,
                           &g->top, &g->left, &g->dilation_h, &g->dilation_w, &g->out_height,
                           &g->out_width))
         return -1;
-    if (g->channels < 1 || g->height < 1 || g->width < 1 || g->kernel_height < 1
+    if (g->channels < 0 || g->height < 0 || g->width < 0 || g->kernel_height < 1
         || g->kernel_width < 1 || g->stride_h < 1 || g->stride_w < 1 || g->top < 0
-        || g->left < 0 || g->dilation_h < 1 || g->dilation_w < 1 || g->out_height < 1
-        || g->out_width < 1) {
-        PyErr_Format(PyExc_ValueError, "%s: sizes, strides and dilations must be positive and "
-                     "padding non-negative", name);
+        || g->left < 0 || g->dilation_h < 1 || g->dilation_w < 1 || g->out_height < 0
+        || g->out_width < 0) {
+        PyErr_Format(PyExc_ValueError, "%s: kernel sizes, strides and dilations must be "
+                     "positive, image sizes and padding non-negative", name);
         return -1;
     }
     *image = product(product(g->channels, g->height), g->width);
@@ -163,13 +163,13 @@ static PyObject *bias_kernel(PyObject *args, int add)
     Py_ssize_t total = views[0].len / views[0].itemsize;
     Py_ssize_t channels = views[1].len / views[1].itemsize;
     Py_ssize_t plane = product(channels, positions);
-    if (channels < 1 || plane < 0 || total % plane != 0) {
+    if (plane < 0 || (plane == 0 ? total != 0 : total % plane != 0)) {
         PyErr_Format(PyExc_ValueError, "%s: %zd elements are not images of %zd channels of "
                      "%zd positions", name, total, channels, positions);
         release_all(views, 2);
         return NULL;
     }
-    Py_ssize_t n = total / plane;
+    Py_ssize_t n = plane == 0 ? 0 : total / plane;
     Py_BEGIN_ALLOW_THREADS
     if (add && dtype == DTYPE_FLOAT32)
         add_bias_f32(views[0].buf, views[1].buf, n, channels, positions);
