@@ -494,7 +494,9 @@ def _compiled_backward(ctx, grad_output):
                                      geometry)
         if needs_weight:
             image_columns = columns[start:stop].reshape(stop - start, groups, patch, positions)
-            grad_weight = (grad @ image_columns.swapaxes(-1, -2)).sum(axis=0)
+            products = grad @ image_columns.swapaxes(-1, -2)
+            # One image (batch 1, where every microsecond shows) needs no sum.
+            grad_weight = products[0] if stop - start == 1 else products.sum(axis=0)
         if needs_bias and contiguous:
             grad_bias = np.empty(out_channels, dtype=grad_output.dtype)
             _C.kernels.conv2d_bias_grad(grad_output[start:stop], grad_bias, positions)
