@@ -78,12 +78,15 @@ static int parse_geometry(PyObject *tuple, geometry *g, Py_ssize_t *image,
     *image = product(product(g->channels, g->height), g->width);
     *columns = product(product(product(product(g->channels, g->kernel_height),
                                        g->kernel_width), g->out_height), g->out_width);
-    /* Offsets inside the kernels reach at most these sizes times the batch, plus a pixel's
-     * coordinates: keep them far from overflowing. */
-    if (*image < 0 || *columns < 0 || g->top > PY_SSIZE_T_MAX / 4 || g->left > PY_SSIZE_T_MAX / 4
-        || product(g->out_height, g->stride_h) < 0 || product(g->out_width, g->stride_w) < 0
-        || product(g->kernel_height, g->dilation_h) < 0
-        || product(g->kernel_width, g->dilation_w) < 0) {
+    /* A pixel's coordinate is y*sh + i*dh - top (and so for columns): each term stays below a
+     * quarter of the largest size, so the sum cannot overflow (an overflowed product, -1, is
+     * the largest size_t). */
+    const Py_ssize_t quarter = PY_SSIZE_T_MAX / 4;
+    if (*image < 0 || *columns < 0 || g->top > quarter || g->left > quarter
+        || (size_t)product(g->out_height, g->stride_h) > (size_t)quarter
+        || (size_t)product(g->out_width, g->stride_w) > (size_t)quarter
+        || (size_t)product(g->kernel_height, g->dilation_h) > (size_t)quarter
+        || (size_t)product(g->kernel_width, g->dilation_w) > (size_t)quarter) {
         PyErr_Format(PyExc_ValueError, "%s: sizes too large", name);
         return -1;
     }
