@@ -173,16 +173,23 @@ static PyObject *bias_kernel(PyObject *args, int add)
         return NULL;
     }
     Py_ssize_t n = plane == 0 ? 0 : total / plane;
+    double *totals = NULL;
+    if (!add && (totals = PyMem_Malloc((size_t)(channels ? channels : 1) * sizeof(double)))
+                == NULL) {
+        release_all(views, 2);
+        return PyErr_NoMemory();
+    }
     Py_BEGIN_ALLOW_THREADS
     if (add && dtype == DTYPE_FLOAT32)
         add_bias_f32(views[0].buf, views[1].buf, n, channels, positions);
     else if (add)
         add_bias_f64(views[0].buf, views[1].buf, n, channels, positions);
     else if (dtype == DTYPE_FLOAT32)
-        channel_sums_f32(views[0].buf, views[1].buf, n, channels, positions);
+        channel_sums_f32(views[0].buf, views[1].buf, totals, n, channels, positions);
     else
-        channel_sums_f64(views[0].buf, views[1].buf, n, channels, positions);
+        channel_sums_f64(views[0].buf, views[1].buf, totals, n, channels, positions);
     Py_END_ALLOW_THREADS
+    PyMem_Free(totals);
     release_all(views, 2);
     Py_RETURN_NONE;
 }
