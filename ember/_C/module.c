@@ -84,6 +84,17 @@ static PyMethodDef methods[] = {
     {"avg_pool2d_backward", avg_pool2d_backward, METH_VARARGS,
      "avg_pool2d_backward(grad_output, grad_input, (H, W), (Ho, Wo), kernel_size, stride, "
      "padding, count_include_pad, divisor_override)"},
+    {"conv2d_im2col", conv2d_im2col, METH_VARARGS,
+     "conv2d_im2col(input, columns, batch, geometry): the columns (batch, C*kh*kw, Ho*Wo) of "
+     "unpadded images (batch, C, H, W); geometry is (C, H, W, kh, kw, sh, sw, top, left, dh, "
+     "dw, Ho, Wo)"},
+    {"conv2d_col2im", conv2d_col2im, METH_VARARGS,
+     "conv2d_col2im(columns, image, batch, geometry): im2col's adjoint, overwriting image"},
+    {"conv2d_add_bias", conv2d_add_bias, METH_VARARGS,
+     "conv2d_add_bias(output, bias, positions): output (n, C, positions) += bias per channel"},
+    {"conv2d_bias_grad", conv2d_bias_grad, METH_VARARGS,
+     "conv2d_bias_grad(grad, sums, positions): sums (C,) = grad (n, C, positions) summed over "
+     "images and positions"},
     {NULL, NULL, 0, NULL},
 };
 
