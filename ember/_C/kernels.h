@@ -39,5 +39,7 @@ void release_all(Py_buffer *views, int count);
 
 /* The Python-facing kernels, one per line of the module's method table (module.c). */
 PyObject *sgd_step(PyObject *self, PyObject *args);
+PyObject *lstm_forward(PyObject *self, PyObject *args);
+PyObject *lstm_backward(PyObject *self, PyObject *args);
 
 #endif

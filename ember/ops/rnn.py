@@ -25,6 +25,12 @@ pre-activations are scaled by ``[1/2, 1/2, 1, 1/2]`` (the layers fold that into 
 projection and ``W_hh`` once per call), and the same vector rescales the result. (Its error is
 absolute, a few 1e-8 in float32: a sigmoid below that comes out as 0.)
 
+With ember's compiled kernels (``ember._C``) and NumPy float32/float64 arrays, the pointwise
+part of an LSTM step (gates, cell and hidden state; its backward) is one C pass instead of a
+dozen NumPy calls: ``LSTMLayer`` and ``LstmCell`` then compute the sigmoids directly (no
+``tanh`` form, no scaling) and keep the activations themselves, whose derivatives backward
+takes as ``s (1 - s)`` and ``1 - t²``. The matrix products stay NumPy's (BLAS) in both paths.
+
 Node names: the LSTM layer's is PyTorch's; GRU and RNN layers have none to copy (PyTorch's CPU
 graph for them is per-step ops under a ``StackBackward0``), so theirs are ``GRULayerBackward0``
 and ``RNNLayerBackward0``; the cells' are ``LstmCellBackward0`` and ``GruCellBackward0``
@@ -33,7 +39,7 @@ and ``RNNLayerBackward0``; the cells' are ``LstmCellBackward0`` and ``GruCellBac
 
 import numpy as np
 
-from .. import _blas
+from .. import _blas, _C
 from .._backend import array_module
 from ..autograd.function import Function
 from .linalg import matrix_product
@@ -117,6 +123,18 @@ def _buffers(xp, dtype, *shapes) -> tuple:
     return tuple(arrays)
 
 
+def _lstm_kernels(*arrays):
+    """ember's compiled kernels where they can run the LSTM step on ``arrays`` (NumPy arrays
+    of one type, float32 or float64), else None: the NumPy code then runs."""
+    first = arrays[0]
+    if (_C.kernels is None or type(first) is not np.ndarray
+            or first.dtype not in (np.float32, np.float64)):
+        return None
+    if any(array.dtype != first.dtype for array in arrays[1:]):
+        return None
+    return _C.kernels
+
+
 def _scoped(xp, loop, *args):
     """``loop(*args)`` with NumPy's OpenBLAS on ember's thread count (see ``ember._blas``):
     one scope for all the small per-step products of a layer instead of one per product."""
@@ -198,6 +216,42 @@ def _lstm_backward_loop(xp, steps, grad_output, weight_hh, weight_hr, grad_h, gr
         xp.matmul(grad_pre[step], weight_hh, out=grad_h[:size])
 
 
+def _lstm_forward_loop_compiled(kernels, steps, gates, weight_hh_t, weight_hr, h, c, saved,
+                                hh) -> None:
+    """``_lstm_forward_loop`` with the compiled kernel: ``gates`` holds the unscaled input
+    projections and becomes the activations; ``hh`` receives each step's product with
+    ``W_hh``, which the kernel adds."""
+    output, h_prev, c_prev, _, _, tanh_c, cells = saved
+    hidden = c.shape[1]
+    for start, size in steps:
+        step = slice(start, start + size)
+        np.matmul(h[:size], weight_hh_t, out=hh[:size])
+        h_prev[step] = h[:size]
+        m = output[step] if weight_hr is None else cells[step]
+        kernels.lstm_forward(gates[step], hh[:size], c[:size], c_prev[step], tanh_c[step], m,
+                             hidden)
+        if weight_hr is not None:
+            np.matmul(m, weight_hr.T, out=output[step])
+        h[:size] = output[step]
+
+
+def _lstm_backward_loop_compiled(kernels, steps, grad_output, weight_hh, weight_hr, grad_h,
+                                 grad_c, saved, grad_pre, grad_h_all) -> None:
+    """``_lstm_backward_loop`` with the compiled kernel (``grad_output`` C-contiguous)."""
+    _, _, c_prev, gates, _, tanh_c, _ = saved
+    hidden = grad_c.shape[1]
+    for start, size in reversed(steps):
+        step = slice(start, start + size)
+        grad_m, grad_out = grad_h[:size], grad_output[step]
+        if weight_hr is not None:
+            grad_m += grad_out
+            grad_h_all[step] = grad_m
+            grad_m, grad_out = grad_m @ weight_hr, None
+        kernels.lstm_backward(grad_m, grad_out, grad_c[:size], gates[step], c_prev[step],
+                              tanh_c[step], grad_pre[step], hidden)
+        np.matmul(grad_pre[step], weight_hh, out=grad_h[:size])
+
+
 class LSTMLayer(Function):
     """One LSTM layer in one direction over a whole (padded or packed) sequence.
 
@@ -216,6 +270,11 @@ class LSTMLayer(Function):
         rows, steps = _steps(input, batch_sizes, reverse)
         count, hidden = rows.shape[0], cx.shape[1]
         scaled_pre = _project(rows, weight_ih, bias_ih, bias_hh)
+        kernels = _lstm_kernels(scaled_pre, weight_hh, hx, cx,
+                                *([] if weight_hr is None else [weight_hr]))
+        if kernels is not None:
+            return _lstm_layer_compiled(ctx, kernels, steps, input, weight_ih, weight_hh,
+                                        weight_hr, scaled_pre, hx, cx)
         scale, offset = _gate_scale(xp, hidden, 4, 2, scaled_pre.dtype)
         scaled_pre *= scale  # so that each step's one tanh call does all four gates
         h, c = hx.copy(), cx.copy()
@@ -241,13 +300,42 @@ class LSTMLayer(Function):
         grad_h, grad_c = grad_hn.copy(), grad_cn.copy()
         grad_pre = xp.empty_like(gates)
         grad_h_all = xp.empty_like(h_prev) if weight_hr is not None else None
-        factors = _lstm_backward_factors(xp, gates, tanh_gates, tanh_c, ctx.scale)
-        _scoped(xp, _lstm_backward_loop, xp, ctx.steps, grad_output.reshape(h_prev.shape),
-                weight_hh, weight_hr, grad_h, grad_c, saved, factors, grad_pre, grad_h_all)
+        grad_output = grad_output.reshape(h_prev.shape)
+        if tanh_gates is None:  # forward ran the compiled kernel
+            grad_h, grad_c, grad_output = (np.ascontiguousarray(grad, gates.dtype)
+                                           for grad in (grad_h, grad_c, grad_output))
+            _scoped(xp, _lstm_backward_loop_compiled, _C.kernels, ctx.steps, grad_output,
+                    weight_hh, weight_hr, grad_h, grad_c, saved, grad_pre, grad_h_all)
+        else:
+            factors = _lstm_backward_factors(xp, gates, tanh_gates, tanh_c, ctx.scale)
+            _scoped(xp, _lstm_backward_loop, xp, ctx.steps, grad_output, weight_hh, weight_hr,
+                    grad_h, grad_c, saved, factors, grad_pre, grad_h_all)
         grad_weight_hr = (matrix_product(grad_h_all.T, cells) if weight_hr is not None
                           and ctx.needs_input_grad[7] else None)
         return (*_input_side_grads(ctx, grad_pre, input, weight_ih, h_prev, grad_pre),
                 grad_h, grad_c, grad_weight_hr, None, None)
+
+
+def _lstm_layer_compiled(ctx, kernels, steps, input, weight_ih, weight_hh, weight_hr, pre, hx,
+                         cx) -> tuple:
+    """``LSTMLayer.forward`` with the compiled kernel; ``pre`` holds the input projections
+    (biases included) and becomes the gates' activations. It saves what the NumPy path does,
+    with None for the ``tanh`` form of the gates, which tells backward which path ran."""
+    count, hidden, dtype = pre.shape[0], cx.shape[1], pre.dtype
+    pre = np.ascontiguousarray(pre)
+    h, c = hx.copy(), cx.copy()  # C-contiguous copies that advance in place
+    output = np.empty((count, h.shape[1]), dtype)  # apart, as in the NumPy path
+    h_prev, c_prev, tanh_c, *cells = _buffers(
+        np, dtype, output.shape, (count, hidden), (count, hidden),
+        *([] if weight_hr is None else [(count, hidden)]))
+    saved = (output, h_prev, c_prev, pre, None, tanh_c, cells[0] if cells else None)
+    hh = np.empty((h.shape[0], 4 * hidden), dtype)
+    _scoped(np, _lstm_forward_loop_compiled, kernels, steps, pre, weight_hh.T, weight_hr, h, c,
+            saved, hh)
+    ctx.steps = steps
+    result = output.reshape(input.shape[:-1] + (h.shape[1],))
+    ctx.save_for_backward(input, weight_ih, weight_hh, weight_hr, result, *saved[1:])
+    return result, h, c
 
 
 def _input_side_grads(ctx, grad_pre_x, input, weight_ih, h_prev, grad_pre_h) -> tuple:

@@ -1,0 +1,187 @@
+/* Recurrent layers: the pointwise part of LSTM steps (rnn.inc), and the sigmoid and tanh they
+ * use, written so that the compiler vectorizes the loops that call them. */
+#include "kernels.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* The loops are compiled for AVX-512 and AVX2 as well as the baseline, and the best the CPU
+ * has is picked as the extension loads (GCC's and Clang's function multiversioning), since
+ * the build cannot assume more than the baseline instruction set (no -march=native). */
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+/* GCC keeps a division or a clamp that the source evaluates on one branch off the other
+ * (it could raise a floating-point exception flag), which stops it from vectorizing the loops;
+ * ember never reads those flags. The values computed are the same. (Clang assumes this.) */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
+/* float32: e^x from e^r, |r| <= ln(2) / 2, times 2^n: n rounded with the 1.5 * 2^23 trick and
+ * ln(2) split in two so that n * ln2_hi is exact; e^r by its Taylor series to r^7 (error below
+ * 1e-8 relative). Arguments are clamped to [-87, 88] (a NaN becomes -87: callers put NaNs back),
+ * where 2^n stays a normal float. */
+static inline float exp_f32(float x)
+{
+    x = x > -87.0f ? x : -87.0f;
+    x = x < 88.0f ? x : 88.0f;
+    float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+    float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
+    float p = 1.0f + r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (
+        1.0f / 120 + r * (1.0f / 720 + r * (1.0f / 5040)))))));
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+static inline float sigmoid_f32(float x)
+{
+    float s = 1.0f / (1.0f + exp_f32(-x));
+    return x == x ? s : x;
+}
+
+/* tanh: 1 - 2 / (e^2|x| + 1) with the sign of x, which loses relative precision as x nears 0;
+ * below |x| = 0.4 the series x - x³/3 + 2x⁵/15 - ... to x^13 instead (error below 1e-8). */
+static inline float tanh_f32(float x)
+{
+    float a = x < 0 ? -x : x, a2 = a * a;
+    float series = a + a * a2 * (-1.0f / 3 + a2 * (2.0f / 15 + a2 * (-17.0f / 315 + a2 * (
+        62.0f / 2835 + a2 * (-1382.0f / 155925 + a2 * (21844.0f / 6081075))))));
+    /* Both are computed, so that the choice is a select the compiler can vectorize. */
+    float large = 1.0f - 2.0f / (exp_f32(2 * a) + 1.0f);
+    float t = a < 0.4f ? series : large;
+    t = copysignf(t, x);
+    return x == x ? t : x;
+}
+
+/* float64 (gradient checks, mostly): the C library's functions, exact to an ulp or so. */
+static inline double sigmoid_f64(double x)
+{
+    return 1.0 / (1.0 + exp(-x));
+}
+
+static inline double tanh_f64(double x)
+{
+    return tanh(x);
+}
+
+#define real float
+#define KERNEL(name) CONCAT(name, _f32)
+#include "rnn.inc"
+#undef real
+#undef KERNEL
+
+#define real double
+#define KERNEL(name) CONCAT(name, _f64)
+#include "rnn.inc"
+#undef real
+#undef KERNEL
+
+/* Get `obj` as a buffer of `count` elements into views[*held] (then counted in `*held`), or
+ * NULL for None where `optional`. Returns 0, or -1 with a Python exception set. */
+static int take(PyObject *obj, Py_buffer *views, int *held, void **data, Py_ssize_t count,
+                int writable, int optional, int *dtype, const char *name)
+{
+    if (obj == Py_None && optional) {
+        *data = NULL;
+        return 0;
+    }
+    if (array_arg(obj, &views[*held], count, writable, dtype, name) < 0)
+        return -1;
+    *data = views[(*held)++].buf;
+    return 0;
+}
+
+/* The rows of a step: the size of `obj` (the cell state or a gradient of h, (rows, hidden))
+ * over `hidden`, which it must divide. Returns -1 with a Python exception set otherwise. */
+static Py_ssize_t step_rows(PyObject *obj, Py_ssize_t hidden, const char *name)
+{
+    Py_buffer view;
+    if (hidden <= 0) {
+        PyErr_Format(PyExc_ValueError, "%s: hidden must be positive, got %zd", name, hidden);
+        return -1;
+    }
+    if (PyObject_GetBuffer(obj, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return -1;
+    Py_ssize_t elements = view.itemsize > 0 ? view.len / view.itemsize : 0;
+    PyBuffer_Release(&view);
+    if (elements % hidden != 0) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd elements are not rows of %zd", name, elements,
+                     hidden);
+        return -1;
+    }
+    return elements / hidden;
+}
+
+PyObject *lstm_forward(PyObject *self, PyObject *args)
+{
+    PyObject *gates, *hh, *c, *c_prev, *tanh_c, *h;
+    Py_ssize_t hidden;
+    if (!PyArg_ParseTuple(args, "OOOOOOn:lstm_forward", &gates, &hh, &c, &c_prev, &tanh_c, &h,
+                          &hidden))
+        return NULL;
+    Py_ssize_t rows = step_rows(c, hidden, "lstm_forward");
+    if (rows < 0)
+        return NULL;
+    Py_buffer views[6];
+    void *p[6];
+    int held = 0, dtype = -1;
+    Py_ssize_t n = rows * hidden;
+    if (take(gates, views, &held, &p[0], 4 * n, 1, 0, &dtype, "lstm_forward") < 0
+        || take(hh, views, &held, &p[1], 4 * n, 0, 1, &dtype, "lstm_forward") < 0
+        || take(c, views, &held, &p[2], n, 1, 0, &dtype, "lstm_forward") < 0
+        || take(c_prev, views, &held, &p[3], n, 1, 1, &dtype, "lstm_forward") < 0
+        || take(tanh_c, views, &held, &p[4], n, 1, 0, &dtype, "lstm_forward") < 0
+        || take(h, views, &held, &p[5], n, 1, 0, &dtype, "lstm_forward") < 0) {
+        release_all(views, held);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == DTYPE_FLOAT32)
+        lstm_forward_f32(p[0], p[1], p[2], p[3], p[4], p[5], rows, hidden);
+    else
+        lstm_forward_f64(p[0], p[1], p[2], p[3], p[4], p[5], rows, hidden);
+    Py_END_ALLOW_THREADS
+    release_all(views, held);
+    Py_RETURN_NONE;
+}
+
+PyObject *lstm_backward(PyObject *self, PyObject *args)
+{
+    PyObject *grad_h, *grad_out, *grad_c, *gates, *c_prev, *tanh_c, *grad_pre;
+    Py_ssize_t hidden;
+    if (!PyArg_ParseTuple(args, "OOOOOOOn:lstm_backward", &grad_h, &grad_out, &grad_c, &gates,
+                          &c_prev, &tanh_c, &grad_pre, &hidden))
+        return NULL;
+    Py_ssize_t rows = step_rows(grad_c, hidden, "lstm_backward");
+    if (rows < 0)
+        return NULL;
+    Py_buffer views[7];
+    void *p[7];
+    int held = 0, dtype = -1;
+    Py_ssize_t n = rows * hidden;
+    if (take(grad_h, views, &held, &p[0], n, 1, 0, &dtype, "lstm_backward") < 0
+        || take(grad_out, views, &held, &p[1], n, 0, 1, &dtype, "lstm_backward") < 0
+        || take(grad_c, views, &held, &p[2], n, 1, 0, &dtype, "lstm_backward") < 0
+        || take(gates, views, &held, &p[3], 4 * n, 0, 0, &dtype, "lstm_backward") < 0
+        || take(c_prev, views, &held, &p[4], n, 0, 0, &dtype, "lstm_backward") < 0
+        || take(tanh_c, views, &held, &p[5], n, 0, 0, &dtype, "lstm_backward") < 0
+        || take(grad_pre, views, &held, &p[6], 4 * n, 1, 0, &dtype, "lstm_backward") < 0) {
+        release_all(views, held);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == DTYPE_FLOAT32)
+        lstm_backward_f32(p[0], p[1], p[2], p[3], p[4], p[5], p[6], rows, hidden);
+    else
+        lstm_backward_f64(p[0], p[1], p[2], p[3], p[4], p[5], p[6], rows, hidden);
+    Py_END_ALLOW_THREADS
+    release_all(views, held);
+    Py_RETURN_NONE;
+}
