@@ -121,32 +121,33 @@ static Py_ssize_t step_rows(PyObject *obj, Py_ssize_t hidden, const char *name)
 
 PyObject *lstm_forward(PyObject *self, PyObject *args)
 {
-    PyObject *gates, *hh, *c, *c_prev, *tanh_c, *h;
+    PyObject *gates, *hh, *bias, *c, *c_prev, *tanh_c, *h;
     Py_ssize_t hidden;
-    if (!PyArg_ParseTuple(args, "OOOOOOn:lstm_forward", &gates, &hh, &c, &c_prev, &tanh_c, &h,
-                          &hidden))
+    if (!PyArg_ParseTuple(args, "OOOOOOOn:lstm_forward", &gates, &hh, &bias, &c, &c_prev,
+                          &tanh_c, &h, &hidden))
         return NULL;
     Py_ssize_t rows = step_rows(c, hidden, "lstm_forward");
     if (rows < 0)
         return NULL;
-    Py_buffer views[6];
-    void *p[6];
+    Py_buffer views[7];
+    void *p[7];
     int held = 0, dtype = -1;
     Py_ssize_t n = rows * hidden;
     if (take(gates, views, &held, &p[0], 4 * n, 1, 0, &dtype, "lstm_forward") < 0
         || take(hh, views, &held, &p[1], 4 * n, 0, 1, &dtype, "lstm_forward") < 0
-        || take(c, views, &held, &p[2], n, 1, 0, &dtype, "lstm_forward") < 0
-        || take(c_prev, views, &held, &p[3], n, 1, 1, &dtype, "lstm_forward") < 0
-        || take(tanh_c, views, &held, &p[4], n, 1, 0, &dtype, "lstm_forward") < 0
-        || take(h, views, &held, &p[5], n, 1, 0, &dtype, "lstm_forward") < 0) {
+        || take(bias, views, &held, &p[2], 4 * hidden, 0, 1, &dtype, "lstm_forward") < 0
+        || take(c, views, &held, &p[3], n, 1, 0, &dtype, "lstm_forward") < 0
+        || take(c_prev, views, &held, &p[4], n, 1, 1, &dtype, "lstm_forward") < 0
+        || take(tanh_c, views, &held, &p[5], n, 1, 0, &dtype, "lstm_forward") < 0
+        || take(h, views, &held, &p[6], n, 1, 0, &dtype, "lstm_forward") < 0) {
         release_all(views, held);
         return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
     if (dtype == DTYPE_FLOAT32)
-        lstm_forward_f32(p[0], p[1], p[2], p[3], p[4], p[5], rows, hidden);
+        lstm_forward_f32(p[0], p[1], p[2], p[3], p[4], p[5], p[6], rows, hidden);
     else
-        lstm_forward_f64(p[0], p[1], p[2], p[3], p[4], p[5], rows, hidden);
+        lstm_forward_f64(p[0], p[1], p[2], p[3], p[4], p[5], p[6], rows, hidden);
     Py_END_ALLOW_THREADS
     release_all(views, held);
     Py_RETURN_NONE;

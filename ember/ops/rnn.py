@@ -125,14 +125,22 @@ def _buffers(xp, dtype, *shapes) -> tuple:
 
 def _lstm_kernels(*arrays):
     """ember's compiled kernels where they can run the LSTM step on ``arrays`` (NumPy arrays
-    of one type, float32 or float64), else None: the NumPy code then runs."""
+    of one type, float32 or float64, or None), else None: the NumPy code then runs."""
     first = arrays[0]
     if (_C.kernels is None or type(first) is not np.ndarray
             or first.dtype not in (np.float32, np.float64)):
         return None
-    if any(array.dtype != first.dtype for array in arrays[1:]):
+    if any(array is not None and array.dtype != first.dtype for array in arrays[1:]):
         return None
     return _C.kernels
+
+
+def _sum_biases(bias_ih, bias_hh):
+    """``bias_ih + bias_hh``, or the one that is not None, or None: what the compiled LSTM
+    kernel adds to the gates."""
+    if bias_ih is None or bias_hh is None:
+        return bias_hh if bias_ih is None else bias_ih
+    return bias_ih + bias_hh
 
 
 def _scoped(xp, loop, *args):
@@ -216,20 +224,21 @@ def _lstm_backward_loop(xp, steps, grad_output, weight_hh, weight_hr, grad_h, gr
         xp.matmul(grad_pre[step], weight_hh, out=grad_h[:size])
 
 
-def _lstm_forward_loop_compiled(kernels, steps, gates, weight_hh_t, weight_hr, h, c, saved,
-                                hh) -> None:
-    """``_lstm_forward_loop`` with the compiled kernel: ``gates`` holds the unscaled input
-    projections and becomes the activations; ``hh`` receives each step's product with
-    ``W_hh``, which the kernel adds."""
-    output, h_prev, c_prev, _, _, tanh_c, cells = saved
-    hidden = c.shape[1]
+def _lstm_forward_loop_compiled(kernels, steps, rows, weight_ih, weight_hh, bias, weight_hr,
+                                h, c, saved, hh) -> None:
+    """``_lstm_forward_loop`` with the compiled kernel: the input projections (without
+    biases) fill ``gates``, which each step's kernel call turns into the activations, adding
+    ``bias`` and the step's product with ``W_hh`` (in ``hh``) first."""
+    output, h_prev, c_prev, gates, _, tanh_c, cells = saved
+    np.matmul(rows, weight_ih.T, out=gates)
+    weight_hh_t, hidden = weight_hh.T, c.shape[1]
     for start, size in steps:
         step = slice(start, start + size)
         np.matmul(h[:size], weight_hh_t, out=hh[:size])
         h_prev[step] = h[:size]
         m = output[step] if weight_hr is None else cells[step]
-        kernels.lstm_forward(gates[step], hh[:size], c[:size], c_prev[step], tanh_c[step], m,
-                             hidden)
+        kernels.lstm_forward(gates[step], hh[:size], bias, c[:size], c_prev[step],
+                             tanh_c[step], m, hidden)
         if weight_hr is not None:
             np.matmul(m, weight_hr.T, out=output[step])
         h[:size] = output[step]
@@ -237,7 +246,7 @@ def _lstm_forward_loop_compiled(kernels, steps, gates, weight_hh_t, weight_hr, h
 
 def _lstm_backward_loop_compiled(kernels, steps, grad_output, weight_hh, weight_hr, grad_h,
                                  grad_c, saved, grad_pre, grad_h_all) -> None:
-    """``_lstm_backward_loop`` with the compiled kernel (``grad_output`` C-contiguous)."""
+    """``_lstm_backward_loop`` with the compiled kernel (all arrays C-contiguous)."""
     _, _, c_prev, gates, _, tanh_c, _ = saved
     hidden = grad_c.shape[1]
     for start, size in reversed(steps):
@@ -250,6 +259,33 @@ def _lstm_backward_loop_compiled(kernels, steps, grad_output, weight_hh, weight_
         kernels.lstm_backward(grad_m, grad_out, grad_c[:size], gates[step], c_prev[step],
                               tanh_c[step], grad_pre[step], hidden)
         np.matmul(grad_pre[step], weight_hh, out=grad_h[:size])
+
+
+def _lstm_layer_compiled(ctx, kernels, steps, rows, input, weight_ih, weight_hh, bias_ih,
+                         bias_hh, hx, cx, weight_hr) -> tuple:
+    """``LSTMLayer.forward`` with the compiled kernel. It saves what the NumPy path does, with
+    the activations themselves as the gates and None for their ``tanh`` form (which tells
+    backward which path ran).
+
+    One block holds what backward reads and the two arrays it writes (the gradients of the
+    output, contiguous, and of the gates): large enough for NumPy to ask for huge pages (see
+    ``_buffers``), where a fresh array per call faulted in every page of its memory.
+    """
+    count, hidden, out_size, dtype = rows.shape[0], cx.shape[1], hx.shape[1], rows.dtype
+    h, c = hx.copy(), cx.copy()  # C-contiguous copies that advance in place
+    output = np.empty((count, out_size), dtype)  # apart, as in the NumPy path
+    gates, h_prev, c_prev, tanh_c, grad_output, grad_pre, *cells = _buffers(
+        np, dtype, (count, 4 * hidden), output.shape, (count, hidden), (count, hidden),
+        output.shape, (count, 4 * hidden), *([] if weight_hr is None else [(count, hidden)]))
+    bias = _sum_biases(bias_ih, bias_hh)
+    saved = (output, h_prev, c_prev, gates, None, tanh_c, cells[0] if cells else None)
+    _scoped(np, _lstm_forward_loop_compiled, kernels, steps, rows,
+            weight_ih, weight_hh, bias, weight_hr, h, c, saved,
+            np.empty((h.shape[0], 4 * hidden), dtype))
+    ctx.steps, ctx.kernels, ctx.workspace = steps, kernels, (grad_output, grad_pre)
+    result = output.reshape(input.shape[:-1] + (out_size,))
+    ctx.save_for_backward(input, weight_ih, weight_hh, weight_hr, result, *saved[1:])
+    return result, h, c
 
 
 class LSTMLayer(Function):
@@ -268,13 +304,12 @@ class LSTMLayer(Function):
                 batch_sizes, reverse):
         xp = array_module(input)
         rows, steps = _steps(input, batch_sizes, reverse)
+        kernels = _lstm_kernels(rows, weight_ih, weight_hh, bias_ih, bias_hh, hx, cx, weight_hr)
+        if kernels is not None:
+            return _lstm_layer_compiled(ctx, kernels, steps, rows, input, weight_ih, weight_hh,
+                                        bias_ih, bias_hh, hx, cx, weight_hr)
         count, hidden = rows.shape[0], cx.shape[1]
         scaled_pre = _project(rows, weight_ih, bias_ih, bias_hh)
-        kernels = _lstm_kernels(scaled_pre, weight_hh, hx, cx,
-                                *([] if weight_hr is None else [weight_hr]))
-        if kernels is not None:
-            return _lstm_layer_compiled(ctx, kernels, steps, input, weight_ih, weight_hh,
-                                        weight_hr, scaled_pre, hx, cx)
         scale, offset = _gate_scale(xp, hidden, 4, 2, scaled_pre.dtype)
         scaled_pre *= scale  # so that each step's one tanh call does all four gates
         h, c = hx.copy(), cx.copy()
@@ -297,16 +332,19 @@ class LSTMLayer(Function):
         input, weight_ih, weight_hh, weight_hr, *saved = ctx.saved_tensors
         _, h_prev, _, gates, tanh_gates, tanh_c, cells = saved
         xp = array_module(grad_output)
-        grad_h, grad_c = grad_hn.copy(), grad_cn.copy()
-        grad_pre = xp.empty_like(gates)
         grad_h_all = xp.empty_like(h_prev) if weight_hr is not None else None
         grad_output = grad_output.reshape(h_prev.shape)
         if tanh_gates is None:  # forward ran the compiled kernel
-            grad_h, grad_c, grad_output = (np.ascontiguousarray(grad, gates.dtype)
-                                           for grad in (grad_h, grad_c, grad_output))
-            _scoped(xp, _lstm_backward_loop_compiled, _C.kernels, ctx.steps, grad_output,
-                    weight_hh, weight_hr, grad_h, grad_c, saved, grad_pre, grad_h_all)
+            contiguous_grad_output, grad_pre = ctx.workspace
+            contiguous_grad_output[...] = grad_output
+            grad_h, grad_c = (np.array(grad, gates.dtype, order="C")
+                              for grad in (grad_hn, grad_cn))
+            _scoped(xp, _lstm_backward_loop_compiled, ctx.kernels, ctx.steps,
+                    contiguous_grad_output, weight_hh, weight_hr, grad_h, grad_c, saved,
+                    grad_pre, grad_h_all)
         else:
+            grad_h, grad_c = grad_hn.copy(), grad_cn.copy()
+            grad_pre = xp.empty_like(gates)
             factors = _lstm_backward_factors(xp, gates, tanh_gates, tanh_c, ctx.scale)
             _scoped(xp, _lstm_backward_loop, xp, ctx.steps, grad_output, weight_hh, weight_hr,
                     grad_h, grad_c, saved, factors, grad_pre, grad_h_all)
@@ -314,28 +352,6 @@ class LSTMLayer(Function):
                           and ctx.needs_input_grad[7] else None)
         return (*_input_side_grads(ctx, grad_pre, input, weight_ih, h_prev, grad_pre),
                 grad_h, grad_c, grad_weight_hr, None, None)
-
-
-def _lstm_layer_compiled(ctx, kernels, steps, input, weight_ih, weight_hh, weight_hr, pre, hx,
-                         cx) -> tuple:
-    """``LSTMLayer.forward`` with the compiled kernel; ``pre`` holds the input projections
-    (biases included) and becomes the gates' activations. It saves what the NumPy path does,
-    with None for the ``tanh`` form of the gates, which tells backward which path ran."""
-    count, hidden, dtype = pre.shape[0], cx.shape[1], pre.dtype
-    pre = np.ascontiguousarray(pre)
-    h, c = hx.copy(), cx.copy()  # C-contiguous copies that advance in place
-    output = np.empty((count, h.shape[1]), dtype)  # apart, as in the NumPy path
-    h_prev, c_prev, tanh_c, *cells = _buffers(
-        np, dtype, output.shape, (count, hidden), (count, hidden),
-        *([] if weight_hr is None else [(count, hidden)]))
-    saved = (output, h_prev, c_prev, pre, None, tanh_c, cells[0] if cells else None)
-    hh = np.empty((h.shape[0], 4 * hidden), dtype)
-    _scoped(np, _lstm_forward_loop_compiled, kernels, steps, pre, weight_hh.T, weight_hr, h, c,
-            saved, hh)
-    ctx.steps = steps
-    result = output.reshape(input.shape[:-1] + (h.shape[1],))
-    ctx.save_for_backward(input, weight_ih, weight_hh, weight_hr, result, *saved[1:])
-    return result, h, c
 
 
 def _input_side_grads(ctx, grad_pre_x, input, weight_ih, h_prev, grad_pre_h) -> tuple:
@@ -562,6 +578,18 @@ class LstmCell(Function):
     @staticmethod
     def forward(ctx, input, weight_ih, weight_hh, bias_ih, bias_hh, hx, cx):
         xp = array_module(input)
+        ctx.kernels = _lstm_kernels(input, weight_ih, weight_hh, bias_ih, bias_hh, hx, cx)
+        if ctx.kernels is not None:
+            # The kernel adds the products and the biases, and keeps the activations as gates
+            # (None for their tanh form: see the layers).
+            gates = np.ascontiguousarray(matrix_product(input, weight_ih.T))
+            hh = np.ascontiguousarray(matrix_product(hx, weight_hh.T))
+            cy = np.array(cx, order="C")  # the kernel advances it in place
+            tanh_c, hy = np.empty_like(cy), np.empty_like(cy)
+            ctx.kernels.lstm_forward(gates, hh, _sum_biases(bias_ih, bias_hh), cy, None, tanh_c,
+                                     hy, cy.shape[1])
+            ctx.save_for_backward(input, weight_ih, weight_hh, hx, cx, gates, None, tanh_c)
+            return hy, cy
         pre = _project(input, weight_ih, bias_ih, bias_hh)
         pre += matrix_product(hx, weight_hh.T)
         scale, offset = _gate_scale(xp, cx.shape[1], 4, 2, pre.dtype)
@@ -577,11 +605,18 @@ class LstmCell(Function):
     def backward(ctx, grad_hy, grad_cy):
         input, weight_ih, weight_hh, hx, cx, gates, tanh_gates, tanh_c = ctx.saved_tensors
         xp = array_module(grad_hy)
-        grad_c = grad_cy.copy()
         grad_pre = xp.empty_like(gates)
-        _lstm_backward_step(xp, grad_hy, grad_c, gates, cx, tanh_c,
-                            *_lstm_backward_factors(xp, gates, tanh_gates, tanh_c, ctx.scale),
-                            grad_pre)
+        if tanh_gates is None:  # forward ran the compiled kernel
+            grad_c, grad_m = (np.array(grad, gates.dtype, order="C")
+                              for grad in (grad_cy, grad_hy))
+            ctx.kernels.lstm_backward(grad_m, None, grad_c, gates, np.ascontiguousarray(cx),
+                                      tanh_c, grad_pre, grad_c.shape[1])
+        else:
+            grad_c = grad_cy.copy()
+            _lstm_backward_step(xp, grad_hy, grad_c, gates, cx, tanh_c,
+                                *_lstm_backward_factors(xp, gates, tanh_gates, tanh_c,
+                                                        ctx.scale),
+                                grad_pre)
         grad_hx = matrix_product(grad_pre, weight_hh) if ctx.needs_input_grad[5] else None
         return (*_input_side_grads(ctx, grad_pre, input, weight_ih, hx, grad_pre), grad_hx,
                 grad_c)
