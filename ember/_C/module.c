@@ -44,8 +44,8 @@ static PyMethodDef methods[] = {
      "sgd_step(params, grads, buffers, lr, momentum, dampening, weight_decay, nesterov, "
      "maximize, first): SGD's update of every parameter in the lists, in place"},
     {"lstm_forward", lstm_forward, METH_VARARGS,
-     "lstm_forward(gates, hh, bias, c, c_prev, tanh_c, h, hidden): the pointwise part of an LSTM "
-     "step (see rnn.inc)"},
+     "lstm_forward(gates, hh, bias, c, c_prev, tanh_c, h, hidden): the pointwise part of an "
+     "LSTM step, in place (see rnn.inc)"},
     {"lstm_backward", lstm_backward, METH_VARARGS,
      "lstm_backward(grad_h, grad_out, grad_c, gates, c_prev, tanh_c, grad_pre, hidden): its "
      "backward"},

@@ -39,7 +39,7 @@ and ``RNNLayerBackward0``; the cells' are ``LstmCellBackward0`` and ``GruCellBac
 
 import numpy as np
 
-from .. import _blas, _C
+from .. import _C, _blas
 from .._backend import array_module
 from ..autograd.function import Function
 from .linalg import matrix_product
