@@ -22,42 +22,39 @@
 #pragma GCC optimize("no-trapping-math")
 #endif
 
-/* float32: e^x from e^r, |r| <= ln(2) / 2, times 2^n: n rounded with the 1.5 * 2^23 trick and
- * ln(2) split in two so that n * ln2_hi is exact; e^r by its Taylor series to r^7 (error below
- * 1e-8 relative). Arguments are clamped to [-87, 88] (a NaN becomes -87: callers put NaNs back),
- * where 2^n stays a normal float. */
-static inline float exp_f32(float x)
+/* float32: e^x - 1 as 2^n (e^r - 1) + (2^n - 1), with n = round(x / ln 2) and |r| <= ln(2) / 2:
+ * n is rounded by adding 1.5 * 2^23, which leaves it in the sum's low bits, from which 2^n's
+ * bits follow; ln(2) is split in two so that n * ln2_hi is exact; e^r - 1 is its Taylor series
+ * to r^7 (error below 3e-8 relative), and the n = 0 case keeps the relative precision of
+ * small x. Arguments are clamped to [-87, 88], where 2^n stays a normal float; a NaN stays a
+ * NaN (the comparisons are false), and so does the result. */
+static inline float expm1_f32(float x)
 {
-    x = x > -87.0f ? x : -87.0f;
-    x = x < 88.0f ? x : 88.0f;
-    float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    float shifted = x * 1.44269504f + 12582912.0f;
+    float n = shifted - 12582912.0f;
     float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
-    float p = 1.0f + r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (
-        1.0f / 120 + r * (1.0f / 720 + r * (1.0f / 5040)))))));
-    int32_t bits = ((int32_t)n + 127) << 23;
+    float p = r + r * r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (
+        1.0f / 720 + r * (1.0f / 5040))))));
+    uint32_t bits;
+    memcpy(&bits, &shifted, sizeof bits);
+    bits = (bits + 127u) << 23;  /* n + 127 in the exponent field: 2^n */
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    return scale * p + (scale - 1.0f);
 }
 
 static inline float sigmoid_f32(float x)
 {
-    float s = 1.0f / (1.0f + exp_f32(-x));
-    return x == x ? s : x;
+    return 1.0f / (2.0f + expm1_f32(-x));
 }
 
-/* tanh: 1 - 2 / (e^2|x| + 1) with the sign of x, which loses relative precision as x nears 0;
- * below |x| = 0.4 the series x - x³/3 + 2x⁵/15 - ... to x^13 instead (error below 1e-8). */
+/* tanh(x) = (e^2x - 1) / (e^2x + 1); the sign is copied for tanh(-0) = -0. */
 static inline float tanh_f32(float x)
 {
-    float a = x < 0 ? -x : x, a2 = a * a;
-    float series = a + a * a2 * (-1.0f / 3 + a2 * (2.0f / 15 + a2 * (-17.0f / 315 + a2 * (
-        62.0f / 2835 + a2 * (-1382.0f / 155925 + a2 * (21844.0f / 6081075))))));
-    /* Both are computed, so that the choice is a select the compiler can vectorize. */
-    float large = 1.0f - 2.0f / (exp_f32(2 * a) + 1.0f);
-    float t = a < 0.4f ? series : large;
-    t = copysignf(t, x);
-    return x == x ? t : x;
+    float e = expm1_f32(2 * x);
+    return copysignf(e / (e + 2.0f), x);
 }
 
 /* float64 (gradient checks, mostly): the C library's functions, exact to an ulp or so. */
@@ -134,8 +131,8 @@ PyObject *lstm_forward(PyObject *self, PyObject *args)
     int held = 0, dtype = -1;
     Py_ssize_t n = rows * hidden;
     if (take(gates, views, &held, &p[0], 4 * n, 1, 0, &dtype, "lstm_forward") < 0
-        || take(hh, views, &held, &p[1], 4 * n, 0, 1, &dtype, "lstm_forward") < 0
-        || take(bias, views, &held, &p[2], 4 * hidden, 0, 1, &dtype, "lstm_forward") < 0
+        || take(hh, views, &held, &p[1], 4 * n, 0, 0, &dtype, "lstm_forward") < 0
+        || take(bias, views, &held, &p[2], 4 * hidden, 0, 0, &dtype, "lstm_forward") < 0
         || take(c, views, &held, &p[3], n, 1, 0, &dtype, "lstm_forward") < 0
         || take(c_prev, views, &held, &p[4], n, 1, 1, &dtype, "lstm_forward") < 0
         || take(tanh_c, views, &held, &p[5], n, 1, 0, &dtype, "lstm_forward") < 0

@@ -135,9 +135,11 @@ def _lstm_kernels(*arrays):
     return _C.kernels
 
 
-def _sum_biases(bias_ih, bias_hh):
-    """``bias_ih + bias_hh``, or the one that is not None, or None: what the compiled LSTM
-    kernel adds to the gates."""
+def _gate_bias(bias_ih, bias_hh, weight_hh):
+    """What the compiled LSTM kernel adds to the gates: ``bias_ih + bias_hh``, the one that is
+    not None, or zeros."""
+    if bias_ih is None and bias_hh is None:
+        return np.zeros(weight_hh.shape[0], weight_hh.dtype)
     if bias_ih is None or bias_hh is None:
         return bias_hh if bias_ih is None else bias_ih
     return bias_ih + bias_hh
@@ -277,7 +279,7 @@ def _lstm_layer_compiled(ctx, kernels, steps, rows, input, weight_ih, weight_hh,
     gates, h_prev, c_prev, tanh_c, grad_output, grad_pre, *cells = _buffers(
         np, dtype, (count, 4 * hidden), output.shape, (count, hidden), (count, hidden),
         output.shape, (count, 4 * hidden), *([] if weight_hr is None else [(count, hidden)]))
-    bias = _sum_biases(bias_ih, bias_hh)
+    bias = _gate_bias(bias_ih, bias_hh, weight_hh)
     saved = (output, h_prev, c_prev, gates, None, tanh_c, cells[0] if cells else None)
     _scoped(np, _lstm_forward_loop_compiled, kernels, steps, rows,
             weight_ih, weight_hh, bias, weight_hr, h, c, saved,
@@ -586,8 +588,8 @@ class LstmCell(Function):
             hh = np.ascontiguousarray(matrix_product(hx, weight_hh.T))
             cy = np.array(cx, order="C")  # the kernel advances it in place
             tanh_c, hy = np.empty_like(cy), np.empty_like(cy)
-            ctx.kernels.lstm_forward(gates, hh, _sum_biases(bias_ih, bias_hh), cy, None, tanh_c,
-                                     hy, cy.shape[1])
+            ctx.kernels.lstm_forward(gates, hh, _gate_bias(bias_ih, bias_hh, weight_hh), cy,
+                                     None, tanh_c, hy, cy.shape[1])
             ctx.save_for_backward(input, weight_ih, weight_hh, hx, cx, gates, None, tanh_c)
             return hy, cy
         pre = _project(input, weight_ih, bias_ih, bias_hh)
