@@ -1,4 +1,4 @@
-"""ember._C's LSTM kernels (ember/_C/rnn.c) against the NumPy code they replace: the
+"""ember._C's LSTM and GRU kernels (ember/_C/rnn.c) against the NumPy code they replace: the
 activations, the argument checks, and whole layers and cells, forward and backward, over
 random shapes (tests/test_rnn.py and the op table compare both modes with PyTorch)."""
 
@@ -85,15 +85,39 @@ def test_kernels_refuse_arrays_they_cannot_read():
     assert not (gates.any() or c.any() or tanh_c.any() or h.any())
 
 
+@needs_kernels
+def test_gru_kernels_refuse_arrays_they_cannot_read():
+    forward, backward = _C.kernels.gru_forward, _C.kernels.gru_backward
+    gates, h = np.zeros((2, 9), np.float32), np.zeros((2, 3), np.float32)
+    hh, bias, h_n, out = np.zeros_like(gates), np.zeros(9, np.float32), np.zeros_like(h), \
+        np.zeros_like(h)
+    with pytest.raises(ValueError, match="expected 18 elements, got 16"):
+        forward(gates[:, :8].copy(), hh, bias, bias, h, h_n, out, 3)
+    with pytest.raises(ValueError, match="expected 9 elements, got 8"):
+        forward(gates, hh, bias, bias[:8], h, h_n, out, 3)
+    with pytest.raises(TypeError, match="float32"):
+        forward(gates, hh, bias, bias, h, h_n, out.astype(np.float64), 3)
+    with pytest.raises(TypeError):
+        forward(gates, hh, None, bias, h, h_n, out, 3)
+    with pytest.raises(ValueError, match="not rows of 4"):
+        forward(gates, hh, bias, bias, h, h_n, out, 4)
+    grad_x = np.zeros_like(gates)
+    with pytest.raises(ValueError, match="expected 18 elements, got 9"):
+        backward(h.copy(), None, gates, h_n, h, grad_x, grad_x[:1].copy(), 3)
+    with pytest.raises(ValueError, match="expected 6 elements, got 3"):
+        backward(h.copy(), h[:1].copy(), gates, h_n, h, grad_x, np.zeros_like(gates), 3)
+    assert not (gates.any() or h_n.any() or out.any() or grad_x.any())
+
+
 def test_kernels_only_for_numpy_float32_and_float64_of_one_type():
     if _C.kernels is None:
-        assert rnn_ops._lstm_kernels(np.zeros(2, np.float32)) is None
+        assert rnn_ops._kernels_for(np.zeros(2, np.float32)) is None
         return
     f32, f64 = np.zeros(2, np.float32), np.zeros(2, np.float64)
-    assert rnn_ops._lstm_kernels(f32, None, f32) is _C.kernels
-    assert rnn_ops._lstm_kernels(f64, f64) is _C.kernels
-    assert rnn_ops._lstm_kernels(f32, f64) is None
-    assert rnn_ops._lstm_kernels(np.zeros(2, np.float16)) is None
+    assert rnn_ops._kernels_for(f32, None, f32) is _C.kernels
+    assert rnn_ops._kernels_for(f64, f64) is _C.kernels
+    assert rnn_ops._kernels_for(f32, f64) is None
+    assert rnn_ops._kernels_for(np.zeros(2, np.float16)) is None
 
 
 def _run(module, inputs: list, states, lengths) -> list:
@@ -139,44 +163,48 @@ def _assert_close(got: list, want: list, dtype) -> None:
 
 
 @needs_kernels
-@settings(max_examples=40, deadline=None)
-@given(seq=st.integers(1, 6), batch=st.integers(1, 4), features=st.integers(1, 5),
-       hidden=st.integers(1, 9), layers=st.integers(1, 2), bidirectional=st.booleans(),
-       proj=st.booleans(), bias=st.booleans(), packed=st.booleans(), with_state=st.booleans(),
+@settings(max_examples=60, deadline=None)
+@given(kind=st.sampled_from(["LSTM", "GRU"]), seq=st.integers(1, 6), batch=st.integers(1, 4),
+       features=st.integers(1, 5), hidden=st.integers(1, 9), layers=st.integers(1, 2),
+       bidirectional=st.booleans(), proj=st.booleans(), bias=st.booleans(),
+       packed=st.booleans(), with_state=st.booleans(),
        dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
-def test_lstm_layers_match_the_numpy_code(seq, batch, features, hidden, layers, bidirectional,
-                                          proj, bias, packed, with_state, dtype, seed):
+def test_layers_match_the_numpy_code(kind, seq, batch, features, hidden, layers, bidirectional,
+                                     proj, bias, packed, with_state, dtype, seed):
     rng = np.random.default_rng(seed)
-    proj_size = max(1, hidden // 2) if proj and hidden > 1 else 0
+    proj_size = max(1, hidden // 2) if kind == "LSTM" and proj and hidden > 1 else 0
     directions = 2 if bidirectional else 1
 
     def make():
         ember.manual_seed(seed)
-        module = ember.nn.LSTM(features, hidden, num_layers=layers, bias=bias,
-                               bidirectional=bidirectional, proj_size=proj_size)
+        extra = {"proj_size": proj_size} if kind == "LSTM" else {}
+        module = getattr(ember.nn, kind)(features, hidden, num_layers=layers, bias=bias,
+                                         bidirectional=bidirectional, **extra)
         return module.double() if dtype == np.float64 else module
 
     inputs = rng.standard_normal((seq, batch, features)).astype(dtype)
-    states = ([rng.standard_normal((layers * directions, batch, proj_size or hidden)),
-               rng.standard_normal((layers * directions, batch, hidden))] if with_state else [])
-    states = [state.astype(dtype) for state in states]
+    shapes = [(layers * directions, batch, proj_size or hidden)]
+    if kind == "LSTM":
+        shapes.append((layers * directions, batch, hidden))
+    states = [rng.standard_normal(shape).astype(dtype) for shape in shapes] if with_state else []
     lengths = rng.integers(1, seq + 1, batch).tolist() if packed else None
     compiled, reference = _both_modes(make, lambda module: _run(module, inputs, states, lengths))
     _assert_close(compiled, reference, dtype)
 
 
 @needs_kernels
-@settings(max_examples=25, deadline=None)
-@given(steps=st.integers(1, 4), batch=st.integers(1, 4), features=st.integers(1, 5),
-       hidden=st.integers(1, 9), bias=st.booleans(),
-       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
-def test_lstm_cells_match_the_numpy_code(steps, batch, features, hidden, bias, dtype, seed):
+@settings(max_examples=40, deadline=None)
+@given(kind=st.sampled_from(["LSTMCell", "GRUCell"]), steps=st.integers(1, 4),
+       batch=st.integers(1, 4), features=st.integers(1, 5), hidden=st.integers(1, 9),
+       bias=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 2**16))
+def test_cells_match_the_numpy_code(kind, steps, batch, features, hidden, bias, dtype, seed):
     rng = np.random.default_rng(seed)
     inputs = rng.standard_normal((steps, batch, features)).astype(dtype)
 
     def make():
         ember.manual_seed(seed)
-        module = ember.nn.LSTMCell(features, hidden, bias=bias)
+        module = getattr(ember.nn, kind)(features, hidden, bias=bias)
         return module.double() if dtype == np.float64 else module
 
     h0 = rng.standard_normal((hidden, batch)).astype(dtype)
@@ -187,7 +215,10 @@ def test_lstm_cells_match_the_numpy_code(steps, batch, features, hidden, bias, d
         h, c = ember.tensor(h0).t(), ember.zeros(batch, hidden, dtype=x.dtype)
         outputs = []
         for t in range(steps):
-            h, c = module(x[t], (h, c))
+            if kind == "LSTMCell":
+                h, c = module(x[t], (h, c))
+            else:
+                h = c = module(x[t], h)
             outputs.append(h)
         (ember.stack(outputs).sum() + (c * c).sum()).backward()
         return [h.detach().numpy(), c.detach().numpy(), x.grad.numpy(),
@@ -198,10 +229,11 @@ def test_lstm_cells_match_the_numpy_code(steps, batch, features, hidden, bias, d
 
 
 @needs_kernels
-def test_backward_twice_with_retain_graph_gives_the_same_gradients():
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_backward_twice_with_retain_graph_gives_the_same_gradients(kind):
     # The layer's backward reuses a workspace that its forward allocated.
     ember.manual_seed(0)
-    module = ember.nn.LSTM(3, 4, num_layers=2)
+    module = getattr(ember.nn, kind)(3, 4, num_layers=2)
     x = ember.randn(5, 2, 3, requires_grad=True)
     output, _ = module(x)
     loss = (output * output).sum()

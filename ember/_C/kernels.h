@@ -41,5 +41,7 @@ void release_all(Py_buffer *views, int count);
 PyObject *sgd_step(PyObject *self, PyObject *args);
 PyObject *lstm_forward(PyObject *self, PyObject *args);
 PyObject *lstm_backward(PyObject *self, PyObject *args);
+PyObject *gru_forward(PyObject *self, PyObject *args);
+PyObject *gru_backward(PyObject *self, PyObject *args);
 
 #endif

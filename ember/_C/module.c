@@ -49,6 +49,12 @@ static PyMethodDef methods[] = {
     {"lstm_backward", lstm_backward, METH_VARARGS,
      "lstm_backward(grad_h, grad_out, grad_c, gates, c_prev, tanh_c, grad_pre, hidden): its "
      "backward"},
+    {"gru_forward", gru_forward, METH_VARARGS,
+     "gru_forward(gates, hh, bias_ih, bias_hh, h, h_n, h_out, hidden): the pointwise part of a "
+     "GRU step, in place (see rnn.inc)"},
+    {"gru_backward", gru_backward, METH_VARARGS,
+     "gru_backward(grad_h, grad_out, gates, h_n, h_prev, grad_x, grad_hh, hidden): its "
+     "backward"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,5 +1,5 @@
-/* Recurrent layers: the pointwise part of LSTM steps (rnn.inc), and the sigmoid and tanh they
- * use, written so that the compiler vectorizes the loops that call them. */
+/* Recurrent layers: the pointwise part of LSTM and GRU steps (rnn.inc), and the sigmoid and
+ * tanh they use, written so that the compiler vectorizes the loops that call them. */
 #include "kernels.h"
 
 #include <math.h>
@@ -179,6 +179,74 @@ PyObject *lstm_backward(PyObject *self, PyObject *args)
         lstm_backward_f32(p[0], p[1], p[2], p[3], p[4], p[5], p[6], rows, hidden);
     else
         lstm_backward_f64(p[0], p[1], p[2], p[3], p[4], p[5], p[6], rows, hidden);
+    Py_END_ALLOW_THREADS
+    release_all(views, held);
+    Py_RETURN_NONE;
+}
+
+PyObject *gru_forward(PyObject *self, PyObject *args)
+{
+    PyObject *gates, *hh, *bias_ih, *bias_hh, *h, *h_n, *h_out;
+    Py_ssize_t hidden;
+    if (!PyArg_ParseTuple(args, "OOOOOOOn:gru_forward", &gates, &hh, &bias_ih, &bias_hh, &h,
+                          &h_n, &h_out, &hidden))
+        return NULL;
+    Py_ssize_t rows = step_rows(h, hidden, "gru_forward");
+    if (rows < 0)
+        return NULL;
+    Py_buffer views[7];
+    void *p[7];
+    int held = 0, dtype = -1;
+    Py_ssize_t n = rows * hidden;
+    if (take(gates, views, &held, &p[0], 3 * n, 1, 0, &dtype, "gru_forward") < 0
+        || take(hh, views, &held, &p[1], 3 * n, 0, 0, &dtype, "gru_forward") < 0
+        || take(bias_ih, views, &held, &p[2], 3 * hidden, 0, 0, &dtype, "gru_forward") < 0
+        || take(bias_hh, views, &held, &p[3], 3 * hidden, 0, 0, &dtype, "gru_forward") < 0
+        || take(h, views, &held, &p[4], n, 0, 0, &dtype, "gru_forward") < 0
+        || take(h_n, views, &held, &p[5], n, 1, 0, &dtype, "gru_forward") < 0
+        || take(h_out, views, &held, &p[6], n, 1, 0, &dtype, "gru_forward") < 0) {
+        release_all(views, held);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == DTYPE_FLOAT32)
+        gru_forward_f32(p[0], p[1], p[2], p[3], p[4], p[5], p[6], rows, hidden);
+    else
+        gru_forward_f64(p[0], p[1], p[2], p[3], p[4], p[5], p[6], rows, hidden);
+    Py_END_ALLOW_THREADS
+    release_all(views, held);
+    Py_RETURN_NONE;
+}
+
+PyObject *gru_backward(PyObject *self, PyObject *args)
+{
+    PyObject *grad_h, *grad_out, *gates, *h_n, *h_prev, *grad_x, *grad_hh;
+    Py_ssize_t hidden;
+    if (!PyArg_ParseTuple(args, "OOOOOOOn:gru_backward", &grad_h, &grad_out, &gates, &h_n,
+                          &h_prev, &grad_x, &grad_hh, &hidden))
+        return NULL;
+    Py_ssize_t rows = step_rows(grad_h, hidden, "gru_backward");
+    if (rows < 0)
+        return NULL;
+    Py_buffer views[7];
+    void *p[7];
+    int held = 0, dtype = -1;
+    Py_ssize_t n = rows * hidden;
+    if (take(grad_h, views, &held, &p[0], n, 1, 0, &dtype, "gru_backward") < 0
+        || take(grad_out, views, &held, &p[1], n, 0, 1, &dtype, "gru_backward") < 0
+        || take(gates, views, &held, &p[2], 3 * n, 0, 0, &dtype, "gru_backward") < 0
+        || take(h_n, views, &held, &p[3], n, 0, 0, &dtype, "gru_backward") < 0
+        || take(h_prev, views, &held, &p[4], n, 0, 0, &dtype, "gru_backward") < 0
+        || take(grad_x, views, &held, &p[5], 3 * n, 1, 0, &dtype, "gru_backward") < 0
+        || take(grad_hh, views, &held, &p[6], 3 * n, 1, 0, &dtype, "gru_backward") < 0) {
+        release_all(views, held);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == DTYPE_FLOAT32)
+        gru_backward_f32(p[0], p[1], p[2], p[3], p[4], p[5], p[6], rows, hidden);
+    else
+        gru_backward_f64(p[0], p[1], p[2], p[3], p[4], p[5], p[6], rows, hidden);
     Py_END_ALLOW_THREADS
     release_all(views, held);
     Py_RETURN_NONE;

@@ -26,8 +26,8 @@ projection and ``W_hh`` once per call), and the same vector rescales the result.
 absolute, a few 1e-8 in float32: a sigmoid below that comes out as 0.)
 
 With ember's compiled kernels (``ember._C``) and NumPy float32/float64 arrays, the pointwise
-part of an LSTM step (gates, cell and hidden state; its backward) is one C pass instead of a
-dozen NumPy calls: ``LSTMLayer`` and ``LstmCell`` then compute the sigmoids directly (no
+part of an LSTM or GRU step (gates, new states; its backward) is one C pass instead of a
+dozen NumPy calls: the LSTM and GRU layers and cells then compute the sigmoids directly (no
 ``tanh`` form, no scaling) and keep the activations themselves, whose derivatives backward
 takes as ``s (1 - s)`` and ``1 - t²``. The matrix products stay NumPy's (BLAS) in both paths.
 
@@ -123,9 +123,10 @@ def _buffers(xp, dtype, *shapes) -> tuple:
     return tuple(arrays)
 
 
-def _lstm_kernels(*arrays):
-    """ember's compiled kernels where they can run the LSTM step on ``arrays`` (NumPy arrays
-    of one type, float32 or float64, or None), else None: the NumPy code then runs."""
+def _kernels_for(*arrays):
+    """ember's compiled kernels where they can run a layer's or cell's steps on ``arrays``
+    (NumPy arrays of one type, float32 or float64, or None), else None: the NumPy code then
+    runs."""
     first = arrays[0]
     if (_C.kernels is None or type(first) is not np.ndarray
             or first.dtype not in (np.float32, np.float64)):
@@ -133,6 +134,12 @@ def _lstm_kernels(*arrays):
     if any(array is not None and array.dtype != first.dtype for array in arrays[1:]):
         return None
     return _C.kernels
+
+
+def _bias_or_zeros(bias, weight):
+    """``bias``, or zeros for the rows of ``weight`` where it is None: what the compiled GRU
+    kernel adds."""
+    return np.zeros(weight.shape[0], weight.dtype) if bias is None else bias
 
 
 def _gate_bias(bias_ih, bias_hh, weight_hh):
@@ -306,7 +313,7 @@ class LSTMLayer(Function):
                 batch_sizes, reverse):
         xp = array_module(input)
         rows, steps = _steps(input, batch_sizes, reverse)
-        kernels = _lstm_kernels(rows, weight_ih, weight_hh, bias_ih, bias_hh, hx, cx, weight_hr)
+        kernels = _kernels_for(rows, weight_ih, weight_hh, bias_ih, bias_hh, hx, cx, weight_hr)
         if kernels is not None:
             return _lstm_layer_compiled(ctx, kernels, steps, rows, input, weight_ih, weight_hh,
                                         bias_ih, bias_hh, hx, cx, weight_hr)
@@ -459,6 +466,58 @@ def _gru_backward_loop(xp, steps, grad_output, weight_hh, grad_h, saved, factors
         grad_h[:size] += bypass
 
 
+def _gru_forward_loop_compiled(kernels, steps, rows, weight_ih, weight_hh, bias_ih, bias_hh,
+                               h, saved, hh) -> None:
+    """``_gru_forward_loop`` with the compiled kernel: the input projections (without bias)
+    fill ``gates``, which each step's kernel call turns into ``r, z, n``; ``hh`` receives each
+    step's product with ``W_hh``."""
+    output, h_prev, gates, _, _, h_n = saved
+    np.matmul(rows, weight_ih.T, out=gates)
+    weight_hh_t, hidden = weight_hh.T, h.shape[1]
+    for start, size in steps:
+        step = slice(start, start + size)
+        np.matmul(h[:size], weight_hh_t, out=hh[:size])
+        h_prev[step] = h[:size]
+        kernels.gru_forward(gates[step], hh[:size], bias_ih, bias_hh, h_prev[step], h_n[step],
+                            output[step], hidden)
+        h[:size] = output[step]
+
+
+def _gru_backward_loop_compiled(kernels, steps, grad_output, weight_hh, grad_h, saved,
+                                grad_pre_x, grad_pre_h, product) -> None:
+    """``_gru_backward_loop`` with the compiled kernel (all arrays C-contiguous); ``product``
+    receives each step's product with ``W_hh``."""
+    _, h_prev, gates, _, _, h_n = saved
+    hidden = grad_h.shape[1]
+    for start, size in reversed(steps):
+        step = slice(start, start + size)
+        kernels.gru_backward(grad_h[:size], grad_output[step], gates[step], h_n[step],
+                             h_prev[step], grad_pre_x[step], grad_pre_h[step], hidden)
+        np.matmul(grad_pre_h[step], weight_hh, out=product[:size])
+        grad_h[:size] += product[:size]
+
+
+def _gru_layer_compiled(ctx, kernels, steps, rows, input, weight_ih, weight_hh, bias_ih,
+                        bias_hh, hx) -> tuple:
+    """``GRULayer.forward`` with the compiled kernel, as ``_lstm_layer_compiled`` is the
+    LSTM's: it saves ``r, z, n`` themselves, None for the NumPy path's ``tanh`` form of
+    ``r, z`` and its separate ``n``, and one block holds what backward reads and writes."""
+    count, hidden, dtype = rows.shape[0], hx.shape[1], rows.dtype
+    h = hx.copy()  # a C-contiguous copy that advances in place
+    output = np.empty((count, hidden), dtype)  # apart, as in the NumPy path
+    gates, h_prev, h_n, grad_output, grad_pre_x, grad_pre_h = _buffers(
+        np, dtype, (count, 3 * hidden), output.shape, output.shape, output.shape,
+        (count, 3 * hidden), (count, 3 * hidden))
+    saved = (output, h_prev, gates, None, None, h_n)
+    _scoped(np, _gru_forward_loop_compiled, kernels, steps, rows, weight_ih, weight_hh,
+            _bias_or_zeros(bias_ih, weight_ih), _bias_or_zeros(bias_hh, weight_hh), h, saved,
+            np.empty((h.shape[0], 3 * hidden), dtype))
+    ctx.steps, ctx.kernels = steps, kernels
+    ctx.workspace = (grad_output, grad_pre_x, grad_pre_h)
+    ctx.save_for_backward(input, weight_ih, weight_hh, *saved)
+    return output.reshape(input.shape[:-1] + (hidden,)), h
+
+
 class GRULayer(Function):
     """One GRU layer in one direction over a whole (padded or packed) sequence.
 
@@ -470,6 +529,10 @@ class GRULayer(Function):
     def forward(ctx, input, weight_ih, weight_hh, bias_ih, bias_hh, hx, batch_sizes, reverse):
         xp = array_module(input)
         rows, steps = _steps(input, batch_sizes, reverse)
+        kernels = _kernels_for(rows, weight_ih, weight_hh, bias_ih, bias_hh, hx)
+        if kernels is not None:
+            return _gru_layer_compiled(ctx, kernels, steps, rows, input, weight_ih, weight_hh,
+                                       bias_ih, bias_hh, hx)
         count, hidden = rows.shape[0], weight_hh.shape[1]
         pre_x = _project(rows, weight_ih, bias_ih)
         dtype = pre_x.dtype
@@ -492,12 +555,20 @@ class GRULayer(Function):
         input, weight_ih, weight_hh, *saved = ctx.saved_tensors
         _, h_prev, rz, tanh_rz, n, _ = saved
         xp = array_module(grad_output)
-        grad_h = grad_hn.copy()
-        grad_pre_x = xp.empty_like(tanh_rz, shape=(h_prev.shape[0], 3 * h_prev.shape[1]))
-        grad_pre_h = xp.empty_like(grad_pre_x)
-        factors = _gru_backward_factors(xp, h_prev, rz, tanh_rz, n, ctx.scale)
-        _scoped(xp, _gru_backward_loop, xp, ctx.steps, grad_output.reshape(h_prev.shape),
-                weight_hh, grad_h, saved, factors, grad_pre_x, grad_pre_h)
+        if tanh_rz is None:  # forward ran the compiled kernel (``rz`` holds r, z, n)
+            contiguous_grad_output, grad_pre_x, grad_pre_h = ctx.workspace
+            contiguous_grad_output[...] = grad_output.reshape(h_prev.shape)
+            grad_h = np.array(grad_hn, rz.dtype, order="C")
+            _scoped(xp, _gru_backward_loop_compiled, ctx.kernels, ctx.steps,
+                    contiguous_grad_output, weight_hh, grad_h, saved, grad_pre_x, grad_pre_h,
+                    np.empty_like(grad_h))
+        else:
+            grad_h = grad_hn.copy()
+            grad_pre_x = xp.empty_like(tanh_rz, shape=(h_prev.shape[0], 3 * h_prev.shape[1]))
+            grad_pre_h = xp.empty_like(grad_pre_x)
+            factors = _gru_backward_factors(xp, h_prev, rz, tanh_rz, n, ctx.scale)
+            _scoped(xp, _gru_backward_loop, xp, ctx.steps, grad_output.reshape(h_prev.shape),
+                    weight_hh, grad_h, saved, factors, grad_pre_x, grad_pre_h)
         return (*_input_side_grads(ctx, grad_pre_x, input, weight_ih, h_prev, grad_pre_h),
                 grad_h, None, None)
 
@@ -580,7 +651,7 @@ class LstmCell(Function):
     @staticmethod
     def forward(ctx, input, weight_ih, weight_hh, bias_ih, bias_hh, hx, cx):
         xp = array_module(input)
-        ctx.kernels = _lstm_kernels(input, weight_ih, weight_hh, bias_ih, bias_hh, hx, cx)
+        ctx.kernels = _kernels_for(input, weight_ih, weight_hh, bias_ih, bias_hh, hx, cx)
         if ctx.kernels is not None:
             # The kernel adds the products and the biases, and keeps the activations as gates
             # (None for their tanh form: see the layers).
@@ -634,6 +705,18 @@ class GruCell(Function):
     @staticmethod
     def forward(ctx, input, weight_ih, weight_hh, bias_ih, bias_hh, hx):
         xp = array_module(input)
+        ctx.kernels = _kernels_for(input, weight_ih, weight_hh, bias_ih, bias_hh, hx)
+        if ctx.kernels is not None:
+            # The kernel adds the biases and keeps r, z, n (None for the NumPy path's tanh
+            # form of r, z and its separate n).
+            gates = np.ascontiguousarray(matrix_product(input, weight_ih.T))
+            hh = np.ascontiguousarray(matrix_product(hx, weight_hh.T))
+            h_n, hy = np.empty_like(hh, shape=hx.shape), np.empty_like(hh, shape=hx.shape)
+            ctx.kernels.gru_forward(gates, hh, _bias_or_zeros(bias_ih, weight_ih),
+                                    _bias_or_zeros(bias_hh, weight_hh),
+                                    np.ascontiguousarray(hx), h_n, hy, hx.shape[1])
+            ctx.save_for_backward(input, weight_ih, weight_hh, hx, gates, None, None, h_n)
+            return hy
         pre_x = _project(input, weight_ih, bias_ih)
         pre_h = _project(hx, weight_hh, bias_hh)
         hidden = hx.shape[1]
@@ -652,8 +735,15 @@ class GruCell(Function):
         xp = array_module(grad_hy)
         grad_pre_x = xp.empty_like(grad_hy, shape=(hx.shape[0], 3 * hx.shape[1]))
         grad_pre_h = xp.empty_like(grad_pre_x)
-        factors = _gru_backward_factors(xp, hx, rz, tanh_rz, n, ctx.scale)
-        grad_hx = _gru_backward_step(xp, grad_hy, rz, pre_h_n, factors, grad_pre_x, grad_pre_h)
+        if tanh_rz is None:  # forward ran the compiled kernel (``rz`` holds r, z, n)
+            # The kernel turns the gradient into its part that bypasses W_hh.
+            grad_hx = np.array(grad_hy, rz.dtype, order="C")
+            ctx.kernels.gru_backward(grad_hx, None, rz, pre_h_n, np.ascontiguousarray(hx),
+                                     grad_pre_x, grad_pre_h, hx.shape[1])
+        else:
+            factors = _gru_backward_factors(xp, hx, rz, tanh_rz, n, ctx.scale)
+            grad_hx = _gru_backward_step(xp, grad_hy, rz, pre_h_n, factors, grad_pre_x,
+                                         grad_pre_h)
         if ctx.needs_input_grad[5]:
             grad_hx += matrix_product(grad_pre_h, weight_hh)
         return (*_input_side_grads(ctx, grad_pre_x, input, weight_ih, hx, grad_pre_h),
