@@ -139,7 +139,7 @@ def _kernels_for(*arrays):
 def _bias_or_zeros(bias, weight):
     """``bias``, or zeros for the rows of ``weight`` where it is None: what the compiled GRU
     kernel adds."""
-    return np.zeros(weight.shape[0], weight.dtype) if bias is None else bias
+    return np.zeros(weight.shape[0], weight.dtype) if bias is None else np.ascontiguousarray(bias)
 
 
 def _gate_bias(bias_ih, bias_hh, weight_hh):
@@ -148,7 +148,7 @@ def _gate_bias(bias_ih, bias_hh, weight_hh):
     if bias_ih is None and bias_hh is None:
         return np.zeros(weight_hh.shape[0], weight_hh.dtype)
     if bias_ih is None or bias_hh is None:
-        return bias_hh if bias_ih is None else bias_ih
+        return np.ascontiguousarray(bias_hh if bias_ih is None else bias_ih)
     return bias_ih + bias_hh
 
 
