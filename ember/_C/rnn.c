@@ -7,9 +7,10 @@
 #include <string.h>
 
 /* The loops are compiled for AVX-512 and AVX2 as well as the baseline, and the best the CPU
- * has is picked as the extension loads (GCC's and Clang's function multiversioning), since
- * the build cannot assume more than the baseline instruction set (no -march=native). */
-#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+ * has is picked as the extension loads (GCC's and Clang's function multiversioning, which
+ * needs glibc's indirect functions), since the build cannot assume more than the baseline
+ * instruction set (no -march=native). Elsewhere the loops are compiled for the baseline. */
+#if defined(__x86_64__) && defined(__GLIBC__) && (defined(__GNUC__) || defined(__clang__))
 #define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define VECTOR_CLONES
