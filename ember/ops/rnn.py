@@ -733,14 +733,15 @@ class GruCell(Function):
     def backward(ctx, grad_hy):
         input, weight_ih, weight_hh, hx, rz, tanh_rz, n, pre_h_n = ctx.saved_tensors
         xp = array_module(grad_hy)
-        grad_pre_x = xp.empty_like(grad_hy, shape=(hx.shape[0], 3 * hx.shape[1]))
-        grad_pre_h = xp.empty_like(grad_pre_x)
         if tanh_rz is None:  # forward ran the compiled kernel (``rz`` holds r, z, n)
+            grad_pre_x, grad_pre_h = np.empty_like(rz), np.empty_like(rz)
             # The kernel turns the gradient into its part that bypasses W_hh.
             grad_hx = np.array(grad_hy, rz.dtype, order="C")
             ctx.kernels.gru_backward(grad_hx, None, rz, pre_h_n, np.ascontiguousarray(hx),
                                      grad_pre_x, grad_pre_h, hx.shape[1])
         else:
+            grad_pre_x = xp.empty_like(grad_hy, shape=(hx.shape[0], 3 * hx.shape[1]))
+            grad_pre_h = xp.empty_like(grad_pre_x)
             factors = _gru_backward_factors(xp, hx, rz, tanh_rz, n, ctx.scale)
             grad_hx = _gru_backward_step(xp, grad_hy, rz, pre_h_n, factors, grad_pre_x,
                                          grad_pre_h)
