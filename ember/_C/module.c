@@ -95,6 +95,18 @@ static PyMethodDef methods[] = {
     {"conv2d_bias_grad", conv2d_bias_grad, METH_VARARGS,
      "conv2d_bias_grad(grad, sums, positions): sums (C,) = grad (n, C, positions) summed over "
      "images and positions"},
+    {"lstm_forward", lstm_forward, METH_VARARGS,
+     "lstm_forward(gates, hh, bias, c, c_prev, tanh_c, h, hidden): the pointwise part of an "
+     "LSTM step, in place (see rnn.inc)"},
+    {"lstm_backward", lstm_backward, METH_VARARGS,
+     "lstm_backward(grad_h, grad_out, grad_c, gates, c_prev, tanh_c, grad_pre, hidden): its "
+     "backward"},
+    {"gru_forward", gru_forward, METH_VARARGS,
+     "gru_forward(gates, hh, bias_ih, bias_hh, h, h_n, h_out, hidden): the pointwise part of a "
+     "GRU step, in place (see rnn.inc)"},
+    {"gru_backward", gru_backward, METH_VARARGS,
+     "gru_backward(grad_h, grad_out, gates, h_n, h_prev, grad_x, grad_hh, hidden): its "
+     "backward"},
     {NULL, NULL, 0, NULL},
 };
 
