@@ -603,12 +603,16 @@ def _label_smoothed(nll, log_probabilities, target, weight, ignore_index, reduct
     if reduction == "sum":
         uniform_loss = sum_of(uniform_loss)
     elif reduction == "mean":
+        # The weight of the samples that count, as an array: no host read (see NllLoss).
         counted = target._data != ignore_index
+        dtype = log_probabilities._data.dtype
         if weight is None:
-            denominator = counted.sum()
+            denominator = counted.sum(dtype=dtype)
         else:
-            denominator = weight._data.take(target._data[counted]).sum()
-        uniform_loss = sum_of(uniform_loss) / float(denominator)
+            xp = array_module(counted)
+            denominator = (weight._data.take(xp.where(counted, target._data, 0))
+                           * counted).sum()
+        uniform_loss = sum_of(uniform_loss) / denominator
     return nll * (1 - label_smoothing) + uniform_loss * (label_smoothing / classes)
 
 
