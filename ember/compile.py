@@ -125,6 +125,7 @@ class CompiledFunction:
                  eager: bool = False) -> None:
         functools.update_wrapper(self, function)
         self._function = function
+        self._name = getattr(function, "__name__", type(function).__name__)
         self._fullgraph = fullgraph
         self._limit = limit
         self._eager = eager
@@ -151,7 +152,7 @@ class CompiledFunction:
         if plan is not None and plan.valid():
             return plan.replay(tensors)
         if self._captures >= self._limit:
-            warnings.warn(f"ember.compile: {self.__name__} was captured {self._captures} times "
+            warnings.warn(f"ember.compile: {self._name} was captured {self._captures} times "
                           f"(recompile_limit); new inputs run eagerly", stacklevel=2)
             self._plans[key] = _EAGER
             return self._function(*args, **kwargs)
@@ -165,7 +166,7 @@ class CompiledFunction:
         plan = recorder.plan(result)
         self._captures += 1
         if plan is None:
-            message = (f"ember.compile cannot capture {self.__name__}: it {recorder.reason}; "
+            message = (f"ember.compile cannot capture {self._name}: it {recorder.reason}; "
                        "it runs eagerly")
             if self._fullgraph:
                 raise RuntimeError(message + " (fullgraph=True asks for one whole graph)")
@@ -317,6 +318,10 @@ class _Recorder:
         self.external_slots.add(slot)
         return slot
 
+    def add(self, run, reads: tuple, writes: tuple) -> None:
+        """Append the entry ``run``, which reads and writes these slots."""
+        self.entries.append((run, reads, writes))
+
     def unsupported(self, reason: str) -> None:
         """The step does something a replay cannot repeat: stop recording, run it eagerly."""
         if self.reason is None:
@@ -333,7 +338,8 @@ class _Recorder:
                      for value, arg in zip(inputs, args))
         made = tuple(self.new_slot(out._data) for out in outputs)
         ctx_slot = self.new_slot(ctx)
-        self.entries.append(_forward_entry(cls, ctx.needs_input_grad, read, made, ctx_slot))
+        self.add(_forward_entry(cls, ctx.needs_input_grad, read, made, ctx_slot), read,
+                 made + (ctx_slot,))
 
     def backward(self, node, grads, input_grads) -> None:
         """The engine ran ``node``'s backward on ``grads``, giving ``input_grads``."""
@@ -346,7 +352,8 @@ class _Recorder:
         read = tuple(self.read(grad) for grad in grads)
         made = tuple((position, self.new_slot(grad)) for position, grad in enumerate(input_grads)
                      if grad is not None)
-        self.entries.append(_backward_entry(node._function.backward, ctx_slot, read, made))
+        self.add(_backward_entry(node._function.backward, ctx_slot, read, made),
+                 read + (ctx_slot,), tuple(target for _, target in made))
 
     def route(self, node, position: int, grad, shape, dtype, routed) -> None:
         """The engine made ``grad`` into ``routed``, of its input's shape and dtype."""
@@ -355,14 +362,14 @@ class _Recorder:
         def run(slots):
             # No node: route names it only in an error that a replay cannot meet.
             slots[target] = route(None, position, slots[source], shape, dtype)
-        self.entries.append(run)
+        self.add(run, (source,), (target,))
 
     def sum(self, first, second, total) -> None:
         a, b, target = self.read(first), self.read(second), self.new_slot(total)
 
         def run(slots):
             slots[target] = slots[a] + slots[b]
-        self.entries.append(run)
+        self.add(run, (a, b), (target,))
 
     def accumulate(self, node, grad, owned: bool) -> None:
         """A leaf's ``.grad`` was given ``grad`` (assigned, or added to the one it had)."""
@@ -379,7 +386,7 @@ class _Recorder:
                 leaf = slots[tensor_slot]
                 leaf._edge()[0].accumulate(slots[source], owned)
                 slots[target] = leaf._grad._data
-        self.entries.append(run)
+        self.add(run, (source,), (target,))
 
     def call(self, function, *args, **kwargs):
         """Run ``function`` (an optimizer's step, a zero_grad) unrecorded; replay the call."""
@@ -392,7 +399,7 @@ class _Recorder:
         finally:
             if self.reason is None:
                 _recording.recorder = self
-        self.entries.append(lambda slots: function(*args, **kwargs))
+        self.add(lambda slots: function(*args, **kwargs), (), ())
         return result
 
     def draw(self, function, args, kwargs):
@@ -407,7 +414,7 @@ class _Recorder:
 
         def run(slots):
             slots[target] = function(*args, **kwargs)
-        self.entries.append(run)
+        self.add(run, (), (target,))
         return array
 
     def copy(self, source_array, copied) -> None:
@@ -415,7 +422,7 @@ class _Recorder:
 
         def run(slots):
             slots[target] = slots[source].copy()
-        self.entries.append(run)
+        self.add(run, (source,), (target,))
 
     def write(self, tensor, result) -> None:
         """An in-place op wrote ``result`` into ``tensor``'s memory."""
@@ -427,7 +434,7 @@ class _Recorder:
         else:
             def run(slots):
                 slots[target][...] = slots[source]
-        self.entries.append(run)
+        self.add(run, (target, source), ())
         self.expected_write = tensor
 
     def bumped(self, tensor) -> None:
@@ -447,7 +454,7 @@ class _Recorder:
 
             def run(slots):
                 tensor._grad = Tensor._wrap(slots[source])
-        self.entries.append(run)
+        self.add(run, () if value is None else (source,), ())
 
     # ---- the plan ----------------------------------------------------------------------
 
@@ -462,10 +469,24 @@ class _Recorder:
                          tuple(map(id, module._modules.values())))
                         for module in self.modules.values())
         plan = _Plan(self.initial, tuple(self.externals), self.input_slots,
-                     tuple(self.input_tensor_slots.values()), tuple(self.entries), output,
+                     tuple(self.input_tensor_slots.values()), self._freeing(output), output,
                      modules)
         self.kept = self.slot_of = None  # the capture's arrays can go
         return plan
+
+    def _freeing(self, output) -> tuple:
+        """The entries, each with the slots to empty after it: those no later entry uses
+        (so that a replay frees activations and gradients as soon as eager autograd does)."""
+        last_use = {}
+        for index, (_, reads, writes) in enumerate(self.entries):
+            for slot in reads + writes:
+                last_use[slot] = index
+        kept = set(_output_slots(output))
+        frees = [[] for _ in self.entries]
+        for slot, index in last_use.items():
+            if slot and slot not in kept:
+                frees[index].append(slot)
+        return tuple((run, tuple(free)) for (run, _, _), free in zip(self.entries, frees))
 
     def _output(self, value):
         """How a replay rebuilds ``value``: ("slot", s), ("value", v), or a container."""
@@ -549,13 +570,13 @@ class _Plan:
         ``requires_grad``; the modules called kept their mode, parameters and children."""
         for _, tensor, shape, dtype, requires_grad in self.externals:
             data = tensor._data
-            if data.shape != shape or data.dtype != dtype \
-                    or tensor._requires_grad is not requires_grad:
+            if tensor._requires_grad is not requires_grad or data.shape != shape \
+                    or data.dtype != dtype:
                 return False
         for module, training, parameters, children in self.modules:
-            if module.training is not training \
-                    or tuple(map(id, module._parameters.values())) != parameters \
-                    or tuple(map(id, module._modules.values())) != children:
+            if module.training is not training or not _same_members(module._parameters,
+                                                                      parameters) \
+                    or not _same_members(module._modules, children):
                 return False
         return True
 
@@ -569,11 +590,33 @@ class _Plan:
             slots[slot] = tensor
         token = numpy_errors.set(QUIET)  # the floating-point policy (autograd/function.py)
         try:
-            for entry in self.entries:
-                entry(slots)
+            for run, frees in self.entries:
+                run(slots)
+                for slot in frees:
+                    slots[slot] = None
         finally:
             numpy_errors.reset(token)
         return _rebuild(self.output, slots)
+
+
+def _same_members(members: dict, ids: tuple) -> bool:
+    """Whether a module's ``_parameters`` or ``_modules`` hold the objects ``ids`` names."""
+    if not ids:  # most modules own no parameters, or no children: the quick test
+        return not members
+    return tuple(map(id, members.values())) == ids
+
+
+def _output_slots(spec):
+    """The slots ``_rebuild`` reads for ``spec``."""
+    kind, content = spec
+    if kind == "slot":
+        yield content
+    elif kind is dict:
+        for _, item in content:
+            yield from _output_slots(item)
+    elif kind != "value":
+        for item in content:
+            yield from _output_slots(item)
 
 
 def _rebuild(spec, slots):
