@@ -33,7 +33,7 @@ def batches(shape, classes=None, count=STEPS, seed=0):
 
 def copy_weights(source, target) -> None:
     """Give ``target`` (ember or torch module) the values of ``source`` (ember module)."""
-    for (name, theirs), ours in zip(source.state_dict().items(), target.state_dict().values()):
+    for theirs, ours in zip(source.state_dict().values(), target.state_dict().values()):
         values = np.array(theirs.numpy())
         if isinstance(ours, torch.Tensor):
             ours.copy_(torch.from_numpy(values))
@@ -375,3 +375,22 @@ def test_recompile_limit_runs_new_keys_eagerly():
     compiled(ember.ones(2))
     with pytest.warns(UserWarning, match="recompile_limit"):
         assert compiled(ember.ones(3)).tolist() == [2.0, 2.0, 2.0]
+
+
+def test_ember_train_compiles_its_step_to_the_eager_weights(tmp_path):
+    from ember.cli import main
+    from ember.vision.datasets import FashionMNIST
+    try:
+        data = FashionMNIST(train=False).root
+    except RuntimeError:
+        pytest.skip("Fashion-MNIST not found")
+    options = ["train", "--data", data, "--no-progress", "--epochs", "1", "--limit", "200",
+               "--test-limit", "100", "--batch-size", "64"]
+    assert main([*options, "--out", str(tmp_path / "compiled")]) == 0
+    assert main([*options, "--out", str(tmp_path / "eager"), "--no-compile"]) == 0
+    compiled = ember.load(tmp_path / "compiled" / "checkpoint.pt")
+    eager = ember.load(tmp_path / "eager" / "checkpoint.pt")
+    for name, value in eager["model"].items():
+        np.testing.assert_array_equal(compiled["model"][name].numpy(), value.numpy(), name)
+    for key in ("train_loss", "train_accuracy", "test_loss"):
+        assert compiled["metrics"][0][key] == eager["metrics"][0][key]
