@@ -288,6 +288,7 @@ class _Recorder:
         self.modules = {}  # id -> module called during the step
         self.reason = None  # why the step cannot be replayed, once known
         self.expected_write = None  # the tensor whose version bump a recorded write explains
+        self.last_forward_reads = ()  # the slots the last recorded forward read
         self.input_slots = tuple(self.new_slot(t._data) for t in inputs)
         self.input_tensor_slots = {id(t): self.new_slot(None) for t in inputs}
         self.inputs = inputs
@@ -337,6 +338,7 @@ class _Recorder:
         read = tuple(self.read(value, arg if isinstance(arg, Tensor) else None)
                      for value, arg in zip(inputs, args))
         made = tuple(self.new_slot(out._data) for out in outputs)
+        self.last_forward_reads = read
         ctx_slot = self.new_slot(ctx)
         self.add(_forward_entry(cls, ctx.needs_input_grad, read, made, ctx_slot), read,
                  made + (ctx_slot,))
@@ -438,11 +440,19 @@ class _Recorder:
         self.expected_write = tensor
 
     def bumped(self, tensor) -> None:
-        """``tensor``'s version changed: fine when ``write`` recorded why."""
+        """``tensor``'s version changed: fine when ``write`` recorded why, or when the kernel
+        just recorded wrote into it (batch norm's running statistics), as a replay will."""
         if self.expected_write is tensor:
             self.expected_write = None
-        else:
-            self.unsupported("writes into a tensor in a way ember.compile cannot record")
+            return
+        data = tensor._data
+        slot = self.slot_of.get(id(data))
+        if slot is None or slot not in self.last_forward_reads:
+            return self.unsupported("writes into a tensor in a way ember.compile cannot record")
+        if self.initial[slot] is data:  # read as a bare array: read it through its tensor
+            self.initial[slot] = None
+            self.externals.append((slot, tensor, data.shape, data.dtype, tensor._requires_grad))
+            self.external_slots.add(slot)
 
     def set_grad(self, tensor, value) -> None:
         """``tensor.grad = value`` in the step."""

@@ -394,3 +394,18 @@ def test_ember_train_compiles_its_step_to_the_eager_weights(tmp_path):
         np.testing.assert_array_equal(compiled["model"][name].numpy(), value.numpy(), name)
     for key in ("train_loss", "train_accuracy", "test_loss"):
         assert compiled["metrics"][0][key] == eager["metrics"][0][key]
+
+
+def test_batch_norm_running_statistics_are_updated_by_each_replay():
+    def make():
+        return ember.nn.Sequential(ember.nn.Conv2d(1, 4, 3), ember.nn.BatchNorm2d(4),
+                                   ember.nn.ReLU(), ember.nn.Flatten(),
+                                   ember.nn.Linear(4 * 6 * 6, 3))
+    eager_model, compiled_model, eager_losses, compiled_losses, _ = run_both(
+        make, lambda m: ember.optim.SGD(m.parameters(), lr=0.1, momentum=0.9),
+        ember.nn.CrossEntropyLoss(), batches((5, 1, 8, 8), classes=3, count=6))
+    assert compiled_losses == eager_losses
+    for (name, a), b in zip(eager_model.state_dict().items(),
+                            compiled_model.state_dict().values()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), name)
+    assert compiled_model[1].num_batches_tracked.item() == 6
