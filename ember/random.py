@@ -76,6 +76,8 @@ def set_rng_state(new_state) -> None:
 
 
 def _rng(generator):
+    if _recording.recorder is not None:  # a draw outside the functions marked _drawn_again
+        _recording.recorder.unsupported("draws random numbers that a replay would repeat")
     return (generator or default_generator).rng
 
 

@@ -409,3 +409,37 @@ def test_batch_norm_running_statistics_are_updated_by_each_replay():
                             compiled_model.state_dict().values()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), name)
     assert compiled_model[1].num_batches_tracked.item() == 6
+
+
+def test_random_factories_draw_afresh_or_run_eagerly():
+    @ember.compile
+    def noise(x):
+        return x + ember.randn(3), x * ember.rand(3)
+
+    x = ember.ones(3)
+    ember.manual_seed(1)
+    drawn = [noise(x) for _ in range(3)]
+    ember.manual_seed(1)
+    expected = [(x + ember.randn(3), x * ember.rand(3)) for _ in range(3)]
+    for (a, b), (c, d) in zip(drawn, expected):
+        assert a.tolist() == c.tolist() and b.tolist() == d.tolist()
+
+    @ember.compile
+    def integers(x):
+        return x + ember.randint(0, 1000, (3,))
+    with pytest.warns(UserWarning, match="draws random numbers"):
+        integers(x)
+    assert len({tuple(integers(x).tolist()) for _ in range(4)}) > 1
+
+
+def test_in_place_activations_inside_the_graph():
+    def make():
+        return ember.nn.Sequential(ember.nn.Linear(10, 16), ember.nn.ReLU(inplace=True),
+                                   ember.nn.Linear(16, 16), ember.nn.Tanh(),
+                                   ember.nn.Linear(16, 1))
+    eager_model, compiled_model, eager_losses, compiled_losses, _ = run_both(
+        make, lambda m: ember.optim.SGD(m.parameters(), lr=0.05, momentum=0.5,
+                                        nesterov=True, weight_decay=1e-3),
+        ember.nn.MSELoss(), batches((8, 10), count=6))
+    assert compiled_losses == eager_losses
+    assert_same_parameters(eager_model, compiled_model)
