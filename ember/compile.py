@@ -25,6 +25,7 @@ every call, after one warning (PyTorch's ``torch.compile`` would break the graph
 """
 
 import functools
+import threading
 import warnings
 from operator import itemgetter
 
@@ -245,7 +246,7 @@ def _reports_module_call(call):
     @functools.wraps(call)
     def module_call(self, *args, **kwargs):
         if _recording.recorder is not None:
-            _recording.recorder.modules.setdefault(id(self), self)
+            _recording.recorder.module_called(self)
         return call(self, *args, **kwargs)
     return module_call
 
@@ -267,6 +268,27 @@ def _getter(slots_read: tuple):
     return itemgetter(*slots_read)
 
 
+def _this_thread(method):
+    """A hook of the recorder that ignores other threads: only the capturing thread's ops
+    belong to the step."""
+    @functools.wraps(method)
+    def hook(self, *args, **kwargs):
+        if threading.get_ident() == self.thread:
+            return method(self, *args, **kwargs)
+        return None
+    return hook
+
+
+def _this_thread_or_run(method):
+    """As ``_this_thread``, for hooks that run a function: other threads just run it."""
+    @functools.wraps(method)
+    def hook(self, function, *args, **kwargs):
+        if threading.get_ident() == self.thread:
+            return method(self, function, *args, **kwargs)
+        return function(*args, **kwargs)
+    return hook
+
+
 class _Recorder:
     """Told by the hooks in autograd, optimizers and ``ember.random`` what a step does while
     it runs eagerly; ``plan()`` turns that into a ``_Plan``.
@@ -286,6 +308,7 @@ class _Recorder:
         self.ran_backward = set()  # ids of the nodes whose backward ran
         self.entries = []
         self.modules = {}  # id -> module called during the step
+        self.thread = threading.get_ident()  # the capturing thread: others are not recorded
         self.reason = None  # why the step cannot be replayed, once known
         self.expected_write = None  # the tensor whose version bump a recorded write explains
         self.last_forward_reads = ()  # the slots the last recorded forward read
@@ -323,6 +346,11 @@ class _Recorder:
         """Append the entry ``run``, which reads and writes these slots."""
         self.entries.append((run, reads, writes))
 
+    @_this_thread
+    def module_called(self, module) -> None:
+        self.modules.setdefault(id(module), module)
+
+    @_this_thread
     def unsupported(self, reason: str) -> None:
         """The step does something a replay cannot repeat: stop recording, run it eagerly."""
         if self.reason is None:
@@ -331,6 +359,7 @@ class _Recorder:
 
     # ---- what the hooks report ---------------------------------------------------------
 
+    @_this_thread
     def forward(self, cls, ctx, args, inputs, outputs) -> None:
         """``Function.apply`` ran ``cls.forward`` on ``inputs`` (from ``args``)."""
         if cls._tensor_io:
@@ -343,6 +372,7 @@ class _Recorder:
         self.add(_forward_entry(cls, ctx.needs_input_grad, read, made, ctx_slot), read,
                  made + (ctx_slot,))
 
+    @_this_thread
     def backward(self, node, grads, input_grads) -> None:
         """The engine ran ``node``'s backward on ``grads``, giving ``input_grads``."""
         ctx_slot = self.slot_of.get(id(node))
@@ -357,6 +387,7 @@ class _Recorder:
         self.add(_backward_entry(node._function.backward, ctx_slot, read, made),
                  read + (ctx_slot,), tuple(target for _, target in made))
 
+    @_this_thread
     def route(self, node, position: int, grad, shape, dtype, routed) -> None:
         """The engine made ``grad`` into ``routed``, of its input's shape and dtype."""
         source, target = self.read(grad), self.new_slot(routed)
@@ -366,6 +397,7 @@ class _Recorder:
             slots[target] = route(None, position, slots[source], shape, dtype)
         self.add(run, (source,), (target,))
 
+    @_this_thread
     def sum(self, first, second, total) -> None:
         a, b, target = self.read(first), self.read(second), self.new_slot(total)
 
@@ -373,6 +405,7 @@ class _Recorder:
             slots[target] = slots[a] + slots[b]
         self.add(run, (a, b), (target,))
 
+    @_this_thread
     def accumulate(self, node, grad, owned: bool) -> None:
         """A leaf's ``.grad`` was given ``grad`` (assigned, or added to the one it had)."""
         variable = node.variable
@@ -390,6 +423,7 @@ class _Recorder:
                 slots[target] = leaf._grad._data
         self.add(run, (source,), (target,))
 
+    @_this_thread_or_run
     def call(self, function, *args, **kwargs):
         """Run ``function`` (an optimizer's step, a zero_grad) unrecorded; replay the call."""
         if any(callable(a) for a in args[1:]) or kwargs.get("closure") is not None:
@@ -404,7 +438,8 @@ class _Recorder:
         self.add(lambda slots: function(*args, **kwargs), (), ())
         return result
 
-    def draw(self, function, args, kwargs):
+    @_this_thread_or_run
+    def draw(self, function, *args, **kwargs):
         """``function`` draws random numbers into a new array: draw again at each replay."""
         _recording.recorder = None
         try:
@@ -419,6 +454,7 @@ class _Recorder:
         self.add(run, (), (target,))
         return array
 
+    @_this_thread
     def copy(self, source_array, copied) -> None:
         source, target = self.read(source_array), self.new_slot(copied)
 
@@ -426,6 +462,7 @@ class _Recorder:
             slots[target] = slots[source].copy()
         self.add(run, (source,), (target,))
 
+    @_this_thread
     def write(self, tensor, result) -> None:
         """An in-place op wrote ``result`` into ``tensor``'s memory."""
         target, source = self.read(tensor._data, tensor), self.read(result)
@@ -439,6 +476,7 @@ class _Recorder:
         self.add(run, (target, source), ())
         self.expected_write = tensor
 
+    @_this_thread
     def bumped(self, tensor) -> None:
         """``tensor``'s version changed: fine when ``write`` recorded why, or when the kernel
         just recorded wrote into it (batch norm's running statistics), as a replay will."""
@@ -454,6 +492,7 @@ class _Recorder:
             self.externals.append((slot, tensor, data.shape, data.dtype, tensor._requires_grad))
             self.external_slots.add(slot)
 
+    @_this_thread
     def set_grad(self, tensor, value) -> None:
         """``tensor.grad = value`` in the step."""
         if value is None:

@@ -90,7 +90,7 @@ def _drawn_again(draw):
     def draw_or_record(*args, **kwargs):
         if _recording.recorder is None:
             return draw(*args, **kwargs)
-        return _recording.recorder.draw(draw, args, kwargs)
+        return _recording.recorder.draw(draw, *args, **kwargs)
 
     return draw_or_record
 

@@ -2,6 +2,8 @@
 parameter updates, schedulers and fresh random draws, recaptures when a guard changes, and runs
 eagerly, with a warning, what it cannot capture."""
 
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -443,3 +445,30 @@ def test_in_place_activations_inside_the_graph():
         ember.nn.MSELoss(), batches((8, 10), count=6))
     assert compiled_losses == eager_losses
     assert_same_parameters(eager_model, compiled_model)
+
+
+def test_other_threads_are_not_recorded():
+    started, finish = threading.Event(), threading.Event()
+    ones = ember.ones(2)
+
+    def busy():
+        started.set()
+        while not finish.is_set():
+            ones * 3  # ops of another thread while the step is captured
+
+    @ember.compile
+    def double(x):
+        started.wait()
+        time.sleep(0.05)  # the other thread runs its ops meanwhile
+        return x * 2
+
+    worker = threading.Thread(target=busy)
+    worker.start()
+    try:
+        double(ember.ones(2))
+    finally:
+        finish.set()
+        worker.join()
+    assert double(ember.full((2,), 5.0)).tolist() == [10.0, 10.0]
+    plan = next(iter(double._plans.values()))
+    assert len(plan.entries) == 1
