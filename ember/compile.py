@@ -24,6 +24,7 @@ tensor hook, or an in-place write the recorder cannot follow is not compiled: it
 every call, after one warning (PyTorch's ``torch.compile`` would break the graph there).
 """
 
+import copy
 import functools
 import threading
 import warnings
@@ -133,6 +134,11 @@ class CompiledFunction:
         self._plans = {}  # guard key -> _Plan, or _EAGER for keys that cannot be captured
         self._captures = 0
 
+    def __deepcopy__(self, memo) -> "CompiledFunction":
+        """A copy of the function, without plans: they read the original's tensors."""
+        return CompiledFunction(copy.deepcopy(self._function, memo), self._fullgraph,
+                                self._limit, self._eager)
+
     def __get__(self, instance, owner=None):
         """Decorating a method compiles it per call with ``self`` as an argument."""
         return self if instance is None else functools.partial(self, instance)
@@ -191,9 +197,13 @@ class OptimizedModule(Module):
         return self._compiled_call(*args, **kwargs)
 
     def __getattr__(self, name: str):
-        if name == "_orig_mod":
-            return self._modules["_orig_mod"]
-        return getattr(self._orig_mod, name)
+        try:
+            return super().__getattr__(name)  # its own registered names, _orig_mod first
+        except AttributeError:
+            modules = self.__dict__.get("_modules")
+            if modules is None or "_orig_mod" not in modules:  # half made (copy, unpickling)
+                raise
+            return getattr(modules["_orig_mod"], name)
 
 
 def _signature(value, tensors: list):

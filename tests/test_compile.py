@@ -2,6 +2,7 @@
 parameter updates, schedulers and fresh random draws, recaptures when a guard changes, and runs
 eagerly, with a warning, what it cannot capture."""
 
+import copy
 import threading
 import time
 import warnings
@@ -284,13 +285,20 @@ def test_inference_under_no_grad_and_compiled_module():
     compiled = ember.compile(model)
     assert isinstance(compiled, OptimizedModule) and compiled._orig_mod is model
     assert list(compiled.state_dict()) == ["_orig_mod." + k for k in model.state_dict()]
-    assert compiled.conv1 is model.conv1
+    assert compiled.conv1 is model.conv1 and compiled.num_flat_features
+    with pytest.raises(AttributeError, match="no attribute 'missing'"):
+        compiled.missing  # noqa: B018
+    copied = copy.deepcopy(compiled)
+    assert copied._orig_mod.conv1.weight is not model.conv1.weight
     x = ember.randn(2, 1, 32, 32)
     with ember.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("error")
         for _ in range(3):
             np.testing.assert_array_equal(compiled(x).numpy(), model(x).numpy())
             x = x + 1
+        copied._orig_mod.fc3.bias.add_(1)  # the copy's plans read the copy's parameters
+        np.testing.assert_allclose(copied(x).numpy(), (model(x) + 1).numpy(), rtol=1e-6)
+        np.testing.assert_allclose(copied(x).numpy(), (model(x) + 1).numpy(), rtol=1e-6)
 
 
 def test_compiled_module_with_gradients_runs_eagerly_and_trains():
