@@ -150,7 +150,7 @@ class CompiledFunction:
         tensors = []
         try:
             key = (_GradMode.enabled, _signature(args, tensors),
-                   _signature(kwargs, tensors) if kwargs else None)
+                   _signature(kwargs, tensors) if kwargs else None, _aliasing(tensors))
         except TypeError:  # an argument that cannot be a guard (unhashable)
             return self._function(*args, **kwargs)
         plan = self._plans.get(key)
@@ -219,6 +219,15 @@ def _signature(value, tensors: list):
         return (dict,) + tuple((key, _signature(item, tensors)) for key, item in value.items())
     hash(value)
     return (type(value), value)
+
+
+def _aliasing(tensors: list):
+    """None when the tensors' arrays are distinct (the usual case), else which of them
+    share one: a plan reads each array from one slot."""
+    arrays = [id(tensor._data) for tensor in tensors]
+    if len(set(arrays)) == len(arrays):
+        return None
+    return tuple(arrays.index(array) for array in arrays)
 
 
 class _capturing:
@@ -323,8 +332,9 @@ class _Recorder:
         self.expected_write = None  # the tensor whose version bump a recorded write explains
         self.last_forward_reads = ()  # the slots the last recorded forward read
         self.input_slots = tuple(self.new_slot(t._data) for t in inputs)
-        self.input_tensor_slots = {id(t): self.new_slot(None) for t in inputs}
-        self.inputs = inputs
+        self.input_tensor_slots = tuple(self.new_slot(None) for _ in inputs)
+        self.input_tensor_slot = {id(t): slot for t, slot in zip(inputs,
+                                                                 self.input_tensor_slots)}
 
     # ---- slots -------------------------------------------------------------------------
 
@@ -421,7 +431,7 @@ class _Recorder:
         variable = node.variable
         source = self.read(grad)
         target = self.new_slot(variable._grad._data)
-        tensor_slot = self.input_tensor_slots.get(id(variable))
+        tensor_slot = self.input_tensor_slot.get(id(variable))
         if tensor_slot is None:
             def run(slots):
                 node.accumulate(slots[source], owned)
@@ -528,8 +538,7 @@ class _Recorder:
                          tuple(map(id, module._modules.values())))
                         for module in self.modules.values())
         plan = _Plan(self.initial, tuple(self.externals), self.input_slots,
-                     tuple(self.input_tensor_slots.values()), self._freeing(output), output,
-                     modules)
+                     self.input_tensor_slots, self._freeing(output), output, modules)
         self.kept = self.slot_of = None  # the capture's arrays can go
         return plan
 

@@ -480,3 +480,15 @@ def test_other_threads_are_not_recorded():
     assert double(ember.full((2,), 5.0)).tolist() == [10.0, 10.0]
     plan = next(iter(double._plans.values()))
     assert len(plan.entries) == 1
+
+
+def test_the_same_tensor_twice_is_its_own_guard_key():
+    @ember.compile
+    def product(a, b):
+        return a * b
+
+    x, y = ember.full((2,), 2.0), ember.full((2,), 3.0)
+    assert product(x, x).tolist() == [4.0, 4.0]
+    assert product(x, y).tolist() == [6.0, 6.0]
+    assert product(y, y).tolist() == [9.0, 9.0]
+    assert len(product._plans) == 2
