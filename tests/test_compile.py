@@ -492,3 +492,27 @@ def test_the_same_tensor_twice_is_its_own_guard_key():
     assert product(x, y).tolist() == [6.0, 6.0]
     assert product(y, y).tolist() == [9.0, 9.0]
     assert len(product._plans) == 2
+
+
+def test_gradient_clipping_inside_the_step():
+    eager_model, compiled_model = twin_models(
+        lambda: ember.nn.Sequential(ember.nn.Linear(10, 8), ember.nn.ReLU(),
+                                    ember.nn.Linear(8, 1)))
+
+    def clipped(model):
+        optimizer = ember.optim.SGD(model.parameters(), lr=0.5)
+
+        def step(x, y):
+            optimizer.zero_grad()
+            loss = ember.nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            norm = ember.nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+            optimizer.step()
+            return loss, norm
+        return step
+    eager, compiled = clipped(eager_model), ember.compile(clipped(compiled_model))
+    for x, y in batches((8, 10), count=5):
+        x, y = ember.tensor(x), ember.tensor(y)
+        (a, b), (c, d) = eager(x, y), compiled(x, y)
+        assert (a.item(), b.item()) == (c.item(), d.item())
+    assert_same_parameters(eager_model, compiled_model)
