@@ -515,6 +515,8 @@ class _Recorder:
     @_this_thread
     def set_grad(self, tensor, value) -> None:
         """``tensor.grad = value`` in the step."""
+        if id(tensor) in self.input_tensor_slot:
+            return self.unsupported("assigns .grad of one of its arguments")
         if value is None:
             def run(slots):
                 tensor._grad = None
