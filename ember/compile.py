@@ -327,6 +327,7 @@ class _Recorder:
         self.ran_backward = set()  # ids of the nodes whose backward ran
         self.entries = []
         self.modules = {}  # id -> module called during the step
+        self.mode_set = set()  # ids of the modules whose train()/eval() the step calls
         self.thread = threading.get_ident()  # the capturing thread: others are not recorded
         self.reason = None  # why the step cannot be replayed, once known
         self.expected_write = None  # the tensor whose version bump a recorded write explains
@@ -459,6 +460,13 @@ class _Recorder:
         return result
 
     @_this_thread_or_run
+    def set_mode(self, function, module, mode: bool):
+        """``module.train(mode)`` (``function``) in the step: replayed, and the mode of the
+        modules below it is the step's own, no guard."""
+        self.mode_set.update(id(below) for below in module.modules())
+        return self.call(function, module, mode)
+
+    @_this_thread_or_run
     def draw(self, function, *args, **kwargs):
         """``function`` draws random numbers into a new array: draw again at each replay."""
         _recording.recorder = None
@@ -536,7 +544,9 @@ class _Recorder:
         output = self._output(result)
         if self.reason is not None:
             return None
-        modules = tuple((module, module.training, tuple(map(id, module._parameters.values())),
+        # A module's mode is guarded (None: not) unless the step sets it itself.
+        modules = tuple((module, None if id(module) in self.mode_set else module.training,
+                         tuple(map(id, module._parameters.values())),
                          tuple(map(id, module._modules.values())))
                         for module in self.modules.values())
         plan = _Plan(self.initial, tuple(self.externals), self.input_slots,
@@ -644,8 +654,8 @@ class _Plan:
                     or data.dtype != dtype:
                 return False
         for module, training, parameters, children in self.modules:
-            if module.training is not training or not _same_members(module._parameters,
-                                                                      parameters) \
+            if training is not None and module.training is not training \
+                    or not _same_members(module._parameters, parameters) \
                     or not _same_members(module._modules, children):
                 return False
         return True

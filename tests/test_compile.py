@@ -516,3 +516,33 @@ def test_gradient_clipping_inside_the_step():
         (a, b), (c, d) = eager(x, y), compiled(x, y)
         assert (a.item(), b.item()) == (c.item(), d.item())
     assert_same_parameters(eager_model, compiled_model)
+
+
+def test_a_step_that_sets_the_training_mode_replays_it():
+    eager_model, compiled_model = twin_models(
+        lambda: ember.nn.Sequential(ember.nn.Linear(10, 8), ember.nn.Dropout(0.5),
+                                    ember.nn.Linear(8, 1)))
+
+    def make(model):
+        optimizer = ember.optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            model.train()
+            optimizer.zero_grad()
+            loss = ember.nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss
+        return step
+    eager, compiled = make(eager_model), ember.compile(make(compiled_model))
+    for index, (x, y) in enumerate(batches((8, 10), count=5)):
+        x, y = ember.tensor(x), ember.tensor(y)
+        ember.manual_seed(index)
+        expected = eager(x, y).item()
+        ember.manual_seed(index)
+        assert compiled(x, y).item() == expected
+        assert compiled_model.training and compiled_model[1].training
+        for model in (eager_model, compiled_model):
+            model.eval()  # validation between steps, as a training loop does
+    assert len(compiled._plans) == 1
+    assert_same_parameters(eager_model, compiled_model)

@@ -527,6 +527,8 @@ class Module:
         """
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
+        if _recording.recorder is not None:  # ember.compile replays it as one call
+            return _recording.recorder.set_mode(Module.train, self, mode)
         self.training = mode
         for module in self.children():
             module.train(mode)
