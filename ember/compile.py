@@ -328,6 +328,7 @@ class _Recorder:
         self.entries = []
         self.modules = {}  # id -> module called during the step
         self.mode_set = set()  # ids of the modules whose train()/eval() the step calls
+        self.drawn = []  # the slots of random draws
         self.thread = threading.get_ident()  # the capturing thread: others are not recorded
         self.reason = None  # why the step cannot be replayed, once known
         self.expected_write = None  # the tensor whose version bump a recorded write explains
@@ -381,8 +382,9 @@ class _Recorder:
     # ---- what the hooks report ---------------------------------------------------------
 
     @_this_thread
-    def forward(self, cls, ctx, args, inputs, outputs) -> None:
-        """``Function.apply`` ran ``cls.forward`` on ``inputs`` (from ``args``)."""
+    def forward(self, cls, ctx, args, inputs, outputs, single: bool) -> None:
+        """``Function.apply`` ran ``cls.forward`` on ``inputs`` (from ``args``); it returned
+        one array (``single``) or a tuple of them."""
         if cls._tensor_io:
             return self.unsupported(f"calls {cls.__name__}, a user-defined autograd.Function")
         read = tuple(self.read(value, arg if isinstance(arg, Tensor) else None)
@@ -390,8 +392,8 @@ class _Recorder:
         made = tuple(self.new_slot(out._data) for out in outputs)
         self.last_forward_reads = read
         ctx_slot = self.new_slot(ctx)
-        self.add(_forward_entry(cls, ctx.needs_input_grad, read, made, ctx_slot), read,
-                 made + (ctx_slot,))
+        self.add(_forward_entry(cls, ctx.needs_input_grad, read, made, single, ctx_slot),
+                 read, made + (ctx_slot,))
 
     @_this_thread
     def backward(self, node, grads, input_grads) -> None:
@@ -476,6 +478,7 @@ class _Recorder:
             if self.reason is None:
                 _recording.recorder = self
         target = self.new_slot(array)
+        self.drawn.append(target)
 
         def run(slots):
             slots[target] = function(*args, **kwargs)
@@ -542,6 +545,12 @@ class _Recorder:
         if self.reason is not None:
             return None
         output = self._output(result)
+        read = {slot for _, reads, _ in self.entries for slot in reads}
+        read.update(_output_slots(output))
+        if any(slot not in read for slot in self.drawn):
+            # NumPy code outside the recorded ops used the numbers: a replay would reuse its
+            # result, the same numbers each time.
+            self.unsupported("computes with random numbers outside ember's ops")
         if self.reason is not None:
             return None
         # A module's mode is guarded (None: not) unless the step sets it itself.
@@ -586,12 +595,13 @@ class _Recorder:
 
 
 
-def _forward_entry(cls, needs_input_grad, read: tuple, made: tuple, ctx_slot: int):
+def _forward_entry(cls, needs_input_grad, read: tuple, made: tuple, single: bool,
+                   ctx_slot: int):
     """The replay of one ``Function.apply``: a fresh ctx, forward on the slots' arrays."""
     node_class, forward = cls._node_class, cls.forward
     contiguous = cls.contiguous_output
     get = _getter(read)
-    if len(made) == 1:
+    if single:
         target = made[0]
 
         def run(slots):

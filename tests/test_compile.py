@@ -546,3 +546,65 @@ def test_a_step_that_sets_the_training_mode_replays_it():
             model.eval()  # validation between steps, as a training loop does
     assert len(compiled._plans) == 1
     assert_same_parameters(eager_model, compiled_model)
+
+
+class Sequence(ember.nn.Module):
+    """Embedding, a recurrent or attention layer, layer norm and a linear head."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        nn = ember.nn
+        self.embedding = nn.Embedding(20, 16)
+        self.body = {"lstm": lambda: nn.LSTM(16, 16, num_layers=2, batch_first=True),
+                     "gru": lambda: nn.GRU(16, 16, batch_first=True),
+                     "transformer": lambda: nn.TransformerEncoderLayer(
+                         16, 2, 32, dropout=0.1, batch_first=True)}[kind]()
+        self.norm = nn.LayerNorm(16)
+        self.head = nn.Linear(16, 20)
+
+    def forward(self, tokens):
+        hidden = self.body(self.embedding(tokens))
+        if isinstance(hidden, tuple):
+            hidden = hidden[0]
+        return self.head(self.norm(hidden)).reshape(-1, 20)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "transformer"])
+def test_sequence_models_with_adamw_and_dropout(kind):
+    ember.manual_seed(0)
+    eager_model = Sequence(kind)
+    compiled_model = copy.deepcopy(eager_model)
+
+    def make(model):
+        optimizer = ember.optim.AdamW(model.parameters(), lr=0.01)
+        criterion = ember.nn.CrossEntropyLoss(label_smoothing=0.1)
+
+        def step(tokens, targets):
+            optimizer.zero_grad()
+            loss = criterion(model(tokens), targets)
+            loss.backward()
+            ember.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            return loss
+        return step
+    eager, compiled = make(eager_model), ember.compile(make(compiled_model))
+    rng = np.random.default_rng(0)
+    for index in range(4):
+        tokens = ember.tensor(rng.integers(0, 20, (3, 7)))
+        targets = ember.tensor(rng.integers(0, 20, 21))
+        ember.manual_seed(index)
+        expected = eager(tokens, targets).item()
+        ember.manual_seed(index)
+        assert compiled(tokens, targets).item() == expected
+    assert_same_parameters(eager_model, compiled_model)
+
+
+def test_random_numbers_used_outside_the_ops_run_eagerly():
+    @ember.compile
+    def masked(x):
+        drawn = ember.random.uniform((3,), 0.0, 1.0, np.float32, x.device)
+        return x * ember.Tensor._wrap((drawn >= 0.5).astype(np.float32))
+
+    with pytest.warns(UserWarning, match="random numbers outside"):
+        masked(ember.ones(3))
+    assert len({tuple(masked(ember.ones(3)).tolist()) for _ in range(8)}) > 1

@@ -309,7 +309,7 @@ class Function:
         if record:
             cls._record(ctx, args, raw, single, arrays, outputs)
         if _recording.recorder is not None:  # ember.compile is capturing a step
-            _recording.recorder.forward(cls, ctx, args, inputs, outputs)
+            _recording.recorder.forward(cls, ctx, args, inputs, outputs, single)
         return outputs[0] if single else outputs
 
     @classmethod
