@@ -608,3 +608,46 @@ def test_random_numbers_used_outside_the_ops_run_eagerly():
     with pytest.warns(UserWarning, match="random numbers outside"):
         masked(ember.ones(3))
     assert len({tuple(masked(ember.ones(3)).tolist()) for _ in range(8)}) > 1
+
+
+class ConvBlock(ember.nn.Module):
+    """Convolutions (one grouped), batch norm, channel dropout, a residual sum, pooling."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        nn = ember.nn
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.norm = nn.BatchNorm2d(8)
+        self.drop = nn.Dropout2d(0.2)
+        self.grouped = nn.Conv2d(8, 8, 3, padding=1, groups=2)
+        self.average = nn.AvgPool2d(2)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.head = nn.Linear(8, 5)
+
+    def forward(self, x):
+        h = self.drop(ember.relu(self.norm(self.conv(x))))
+        h = self.average(h + self.grouped(h))
+        return self.head(self.pool(h).flatten(1))
+
+
+@pytest.mark.parametrize("optimizer", [
+    lambda p: ember.optim.Adam(p, lr=1e-3, amsgrad=True),
+    lambda p: ember.optim.RMSprop(p, lr=1e-3, momentum=0.5),
+    lambda p: ember.optim.Adagrad(p, lr=1e-2)], ids=["adam-amsgrad", "rmsprop", "adagrad"])
+def test_conv_block_with_other_optimizers(optimizer):
+    ember.manual_seed(0)
+    eager_model = ConvBlock()
+    compiled_model = copy.deepcopy(eager_model)
+    eager = training_step(eager_model, optimizer(eager_model.parameters()),
+                          ember.nn.CrossEntropyLoss())
+    compiled = ember.compile(training_step(compiled_model, optimizer(compiled_model.parameters()),
+                                           ember.nn.CrossEntropyLoss()))
+    for index, (x, y) in enumerate(batches((4, 3, 16, 16), classes=5, count=4)):
+        x, y = ember.tensor(x), ember.tensor(y)
+        ember.manual_seed(index)
+        expected = eager(x, y).item()
+        ember.manual_seed(index)
+        assert compiled(x, y).item() == expected
+    for (name, a), b in zip(eager_model.state_dict().items(),
+                            compiled_model.state_dict().values()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), name)
