@@ -44,6 +44,11 @@ __all__ = ["compile"]
 _MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 _RECOMPILE_LIMIT = 8  # captures per compiled function, as torch.compile's recompile_limit
 _EAGER = "eager"  # a cache entry: this key runs eagerly (the step cannot be captured)
+# Ops whose result's shape depends on their input's values (as boolean-mask indexing): a replay
+# could not follow the shapes the capture saw, so a step with one runs eagerly (PyTorch's
+# torch.compile breaks its graph there).
+_VALUE_SHAPED = frozenset({"Nonzero", "MaskedSelect", "Unique", "UniqueConsecutive",
+                           "Bincount"})
 # Tensor methods that read values on the host: a step that calls one is not captured.
 _HOST_READS = ("item", "tolist", "numpy", "__bool__", "__float__", "__int__", "__index__",
                "__array__", "__format__", "__repr__")
@@ -270,6 +275,16 @@ def _reports_module_call(call):
     return module_call
 
 
+def _flat(value) -> tuple:
+    """An index key's items: the key itself unless it is a tuple."""
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _is_array(value) -> bool:
+    """Whether ``value`` is a NumPy or CuPy array (not a NumPy scalar, a number, a tuple)."""
+    return hasattr(value, "ndim") and not isinstance(value, np.generic)
+
+
 def _as_array(value):
     """What ``Tensor._wrap`` makes of a kernel's result: NumPy scalars become 0-d arrays."""
     if isinstance(value, np.generic) or not hasattr(value, "ndim"):
@@ -352,7 +367,9 @@ class _Recorder:
         """The slot an entry reads ``value`` from (``tensor``: the Tensor holding it)."""
         if value is None:
             return 0
-        if not hasattr(value, "ndim") or isinstance(value, np.generic):
+        if isinstance(value, (tuple, list)) and any(map(_is_array, value)):
+            return self._read_sequence(value)
+        if not _is_array(value):
             return self.new_slot(None, value)  # a number, a shape, a dtype: a constant
         slot = self.slot_of.get(id(value))
         if slot is not None:
@@ -363,6 +380,17 @@ class _Recorder:
         self.externals.append((slot, tensor, value.shape, value.dtype, tensor._requires_grad))
         self.external_slots.add(slot)
         return slot
+
+    def _read_sequence(self, value) -> int:
+        """The slot of a tuple or list holding arrays (an index key), rebuilt at each replay
+        from the slots of its items."""
+        kind, items = type(value), tuple(self.read(item) for item in value)
+        target = self.new_slot(None)
+
+        def run(slots):
+            slots[target] = kind(slots[item] for item in items)
+        self.add(run, items, (target,))
+        return target
 
     def add(self, run, reads: tuple, writes: tuple) -> None:
         """Append the entry ``run``, which reads and writes these slots."""
@@ -387,6 +415,10 @@ class _Recorder:
         one array (``single``) or a tuple of them."""
         if cls._tensor_io:
             return self.unsupported(f"calls {cls.__name__}, a user-defined autograd.Function")
+        if cls.__name__ in _VALUE_SHAPED or cls.__name__ == "Index" and any(
+                _is_array(item) and item.dtype == bool for item in _flat(inputs[1])):
+            return self.unsupported(f"calls {cls.__name__}, whose result's shape depends on "
+                                    "values")
         read = tuple(self.read(value, arg if isinstance(arg, Tensor) else None)
                      for value, arg in zip(inputs, args))
         made = tuple(self.new_slot(out._data) for out in outputs)

@@ -651,3 +651,29 @@ def test_conv_block_with_other_optimizers(optimizer):
     for (name, a), b in zip(eager_model.state_dict().items(),
                             compiled_model.state_dict().values()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), name)
+
+
+def test_indexing_with_tensors_of_the_step():
+    table = ember.arange(40.0).reshape(10, 4)
+
+    @ember.compile
+    def pick(rows, columns):
+        return table[rows, columns] * 2
+
+    for seed in range(3):
+        rows = ember.tensor(np.random.default_rng(seed).integers(0, 10, 5))
+        columns = ember.tensor(np.random.default_rng(seed + 9).integers(0, 4, 5))
+        assert pick(rows, columns).tolist() == (table[rows, columns] * 2).tolist()
+    assert len(pick._plans) == 1
+
+
+@pytest.mark.parametrize("body", [lambda x: x[x > 0].sum(), lambda x: x.nonzero(),
+                                  lambda x: x[x.argmax()], lambda x: ember.unique(x)],
+                         ids=["mask", "nonzero", "0-d index", "unique"])
+def test_value_dependent_shapes_and_indices_run_eagerly(body):
+    compiled = ember.compile(body)
+    first = ember.tensor([1.0, -2.0, 3.0])
+    with pytest.warns(UserWarning, match="ember.compile cannot capture"):
+        compiled(first)
+    second = ember.tensor([-1.0, 5.0, 4.0])
+    np.testing.assert_array_equal(compiled(second).numpy(), body(second).numpy())
