@@ -7,21 +7,27 @@ as any call would, while a recorder (``ember._recording``) is told of every kern
 - each ``Function.apply`` (its class, the arrays it read, the arrays it made, its ctx);
 - each step of the backward engine: a node's backward, a gradient summed, reshaped or cast on
   its way to an input, a leaf's ``.grad`` assigned or added to;
-- in-place writes (``p -= lr * p.grad`` under ``no_grad``), random draws (dropout's mask),
-  ``optimizer.step()`` and ``zero_grad()`` (each replayed as one call, so a learning rate that
-  a scheduler changes between steps is read at each replay).
+- in-place writes (``p -= lr * p.grad`` under ``no_grad``), random draws (dropout's mask,
+  ``ember.randn``: drawn again at each replay), ``optimizer.step()``, ``zero_grad()`` and
+  ``model.train()``/``eval()`` (each replayed as one call, so a learning rate that a scheduler
+  changes between steps is read at each replay).
 
 Every array the step makes gets a slot; parameters, buffers and other tensors from outside the
 step are read through their Tensor at each replay (so in-place updates and ``p.data`` are seen);
 everything else the step read is a constant of the plan. The plan is a flat list of small
 closures over those slots: later calls run it in one loop, with NumPy's warnings set off once,
-without Tensor objects, graph nodes or version checks in between.
+without Tensor objects, graph nodes or version checks in between, and each slot is emptied
+after its last use. Beyond the key, a replay checks that those outside tensors kept their shape,
+dtype and ``requires_grad``, and that the modules called kept their mode, parameters and
+children; otherwise it captures again.
 
-What the step does in Python beyond that (prints, ``.item()``, appending to lists, branching on
-values) happens at capture only. A step that reads a tensor's value on the host
-(``loss.item()``, ``float(t)``, ``if t > 0:``), runs a user-defined ``autograd.Function``, a
-tensor hook, or an in-place write the recorder cannot follow is not compiled: it runs eagerly at
-every call, after one warning (PyTorch's ``torch.compile`` would break the graph there).
+What the step does in Python beyond that (prints, appending to lists) happens at capture only.
+A step whose Python code depends on values a replay could not follow is not compiled: it runs
+eagerly at every call, after one warning, where PyTorch's ``torch.compile`` would break its
+graph. That is a step that reads a tensor's value on the host (``loss.item()``, ``float(t)``,
+``if t > 0:``, ``print(t)``), an op whose result's shape depends on values (``x[x > 0]``), a
+user-defined ``autograd.Function``, a tensor hook, random numbers or in-place writes the
+recorder cannot follow. Only the capturing thread's ops are recorded.
 """
 
 import copy
