@@ -867,8 +867,7 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
     if p == 1.0:
         mask = array_module(data).zeros(data.shape, dtype=data.dtype)
     else:
-        keep = random.uniform(data.shape, 0.0, 1.0, np.float32, input.device) >= p
-        mask = keep.astype(data.dtype) * (1.0 / (1.0 - p))
+        mask = random.dropout_mask(data.shape, p, data.dtype, input.device)
     mask = Tensor._wrap(mask)
     return input.mul_(mask) if inplace else input * mask
 
