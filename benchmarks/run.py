@@ -2,8 +2,9 @@
 
     python benchmarks/run.py                 # the full suite (a few minutes)
     python benchmarks/run.py --quick         # fewer repetitions
-    python benchmarks/run.py --only step     # one section: step, infer, overhead, import,
-                                             #   memory, epoch, settings
+    python benchmarks/run.py --only step     # one section: step, compiled, infer, overhead,
+                                             #   import, memory, epoch, settings
+    python benchmarks/run.py --without torch.compile   # a column left out (see below)
 
 Every figure is measured for both frameworks in the same process (or in sibling processes for
 import time and peak memory), alternating between them, and reported as min / median / max
@@ -12,6 +13,15 @@ over repetitions with the ratio ember / PyTorch (above 1 means ember is faster).
 The main process runs ember as ``import ember`` leaves it. The ``settings`` section measures
 ember's optional CPU settings (malloc tuning, OpenBLAS's thread count during ember's products)
 in fresh processes, one per setting, since malloc's thresholds cannot be undone in a process.
+
+The ``compiled`` section is the table of ember's issue 11: one training step of the MLP and of
+the tutorial net run five ways, PyTorch eager, ember eager, ``ember.compile``, ``torch.compile``
+and JAX's ``jit`` (when jax is installed: it is never a dependency of ember), from the same
+initial weights on the same batch, each as a ratio to PyTorch eager. Each column's first steps
+are untimed and reported apart (compiling happens there) and their losses must match PyTorch
+eager's, or the column is not timed. A column that cannot run (jax not installed, ember
+without ``compile``, a compiler failing) says why instead. The ``epoch`` section runs the loop of
+``ember train`` in PyTorch, in ember, and with ember's step through ``ember.compile``.
 """
 
 import argparse
@@ -576,7 +586,8 @@ def machine_info():
     import torch
 
     import ember
-    info = {"date": time.strftime("%Y-%m-%d"), "python": platform.python_version(),
+    info = {"date": time.strftime("%Y-%m-%d"), "load_average": os.getloadavg(),
+            "python": platform.python_version(),
             "machine": platform.machine(), "processor": platform.processor(),
             "cpus": os.cpu_count(), "torch": torch.__version__, "numpy": np.__version__,
             "torch_threads": torch.get_num_threads(),

@@ -5,7 +5,19 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_benchmark():
+    """benchmarks/run.py as a module (a script, outside the package)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_run", os.path.join(ROOT, "benchmarks",
+                                                                            "run.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
 
 
 def test_benchmark_script_writes_side_by_side_results(tmp_path):
@@ -26,11 +38,7 @@ def test_benchmark_script_writes_side_by_side_results(tmp_path):
 
 def test_settings_section_runs_each_setting_in_a_fresh_process(monkeypatch):
     """One setting only, to keep it short: the rows name it and record ember's settings."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("bench_run", os.path.join(ROOT, "benchmarks",
-                                                                            "run.py"))
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark()
     monkeypatch.setattr(bench, "SETTINGS", {"malloc tuning": {"EMBER_MALLOC_TUNING": "1"}})
     rows = bench.bench_settings(quick=True)
     assert [row["name"] for row in rows] == ["train step, ce, batch 64, malloc tuning",
@@ -40,3 +48,62 @@ def test_settings_section_runs_each_setting_in_a_fresh_process(monkeypatch):
         assert row["settings"]["blas_threads"] == 1
         assert row["settings"]["malloc"] is sys.platform.startswith("linux")
         assert row["ember"]["median"] > 0 and row["torch"]["median"] > 0
+
+
+def quick_workloads(bench, monkeypatch):
+    """The MLP and the tutorial net at batch 1 (the larger batches only take longer), timed
+    over a few steps: the section's code, all of it, in seconds."""
+    monkeypatch.setattr(bench, "WORKLOADS", tuple(dict(w, inner=4) for w in bench.WORKLOADS[:2]))
+
+
+def test_compiled_section_times_every_available_column_against_pytorch_eager(monkeypatch,
+                                                                              capsys):
+    """torch.compile is left out (minutes of compiling here); JAX runs when it is installed."""
+    import importlib.util
+
+    import ember
+    bench = load_benchmark()
+    quick_workloads(bench, monkeypatch)
+    rows = bench.bench_compiled(quick=True, skip=("torch.compile",))
+    assert [row["name"] for row in rows] == ["MLP 10-32-1, batch 8, MSE + SGD",
+                                             "tutorial net, batch 1, CE + SGD momentum"]
+    measured = {"torch eager", "ember eager"}
+    if hasattr(ember, "compile"):
+        measured.add("ember.compile")
+    if importlib.util.find_spec("jax") is not None:
+        measured.add("jax jit")
+    for row in rows:
+        assert set(row["columns"]) == set(row["ratio"]) == set(row["losses"]) == measured
+        assert set(row["columns"]) | set(row["unavailable"]) == set(bench.COLUMNS)
+        assert row["unavailable"]["torch.compile"] == "skipped (--without)"
+        assert row["ratio"]["torch eager"] == 1.0
+        for column in measured:
+            assert row["warmup_s"][column] > 0
+            assert 0 < row["columns"][column]["min"] <= row["columns"][column]["median"]
+            # the same computation: PyTorch's losses over the warm-up steps, which go down
+            assert np.allclose(row["losses"][column], row["losses"]["torch eager"], rtol=1e-5)
+        assert row["losses"]["torch eager"][-1] < row["losses"]["torch eager"][0]
+    bench.print_table(rows)
+    table = capsys.readouterr().out
+    assert all(column in table for column in bench.COLUMNS)
+    assert "] skipped (--without)" in table
+
+
+def test_a_column_that_fails_or_computes_something_else_is_reported_not_timed(monkeypatch):
+    import torch
+
+    import ember
+    bench = load_benchmark()
+    quick_workloads(bench, monkeypatch)
+    monkeypatch.setattr(bench, "WORKLOADS", bench.WORKLOADS[:1])
+
+    def broken_compile(step):
+        raise RuntimeError("no C++ compiler\nsecond line")
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    monkeypatch.setattr(ember, "compile", lambda step: lambda x, y: step(x, y) * 1.01,
+                        raising=False)
+    [row] = bench.bench_compiled(quick=True, skip=("jax jit",))
+    assert set(row["columns"]) == {"torch eager", "ember eager"}
+    assert row["unavailable"]["torch.compile"] == "failed: RuntimeError: no C++ compiler"
+    assert row["unavailable"]["ember.compile"].startswith("not timed: losses [")
+    assert row["unavailable"]["jax jit"] == "skipped (--without)"
