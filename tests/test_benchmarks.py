@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -107,3 +108,23 @@ def test_a_column_that_fails_or_computes_something_else_is_reported_not_timed(mo
     assert row["unavailable"]["torch.compile"] == "failed: RuntimeError: no C++ compiler"
     assert row["unavailable"]["ember.compile"].startswith("not timed: losses [")
     assert row["unavailable"]["jax jit"] == "skipped (--without)"
+
+
+def test_epoch_loop_runs_in_each_framework_and_through_ember_compile(monkeypatch):
+    """On 100 random images (two batches of 64 and 36); ember.compile's epoch is ember eager's."""
+    import ember
+    bench = load_benchmark()
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((100, 1, 32, 32), dtype=np.float32)
+    labels = rng.integers(0, 10, 100)
+    losses = {}
+    for column in bench.EPOCH_COLUMNS:
+        if column == "ember.compile" and not hasattr(ember, "compile"):
+            monkeypatch.setattr(ember, "compile", lambda step: step, raising=False)
+        seconds, warmup, losses[column] = bench.epoch_seconds(column, images, labels)
+        assert seconds > 0 and warmup > 0
+        assert 1.5 < losses[column] < 3.5  # about log(10) for ten random classes
+    assert np.isclose(losses["ember.compile"], losses["ember eager"], rtol=bench.EPOCH_LOSS_RTOL)
+    monkeypatch.delattr(ember, "compile")
+    with pytest.raises(bench.Unavailable, match="no ember.compile"):
+        bench.epoch_seconds("ember.compile", images, labels)
