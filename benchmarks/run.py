@@ -33,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -273,6 +274,7 @@ def framework_step(fw, model: str, weights: dict, loss_name: str, momentum: floa
 
 
 def jax_mlp(params: dict, x):
+    """The MLP in jax.numpy, weights in PyTorch's layout (``out = x @ weight.T + bias``)."""
     from jax import numpy as jnp
     hidden = jnp.maximum(x @ params["0.weight"].T + params["0.bias"], 0)
     return hidden @ params["2.weight"].T + params["2.bias"]
@@ -382,19 +384,24 @@ def bench_compiled_workload(workload: dict, quick: bool, skip=()) -> dict:
 
     A column whose losses over the warm-up steps differ from PyTorch eager's is not timed: it
     would not be measuring the same computation. A column that cannot run (not installed,
-    skipped, failing to compile) gets the reason instead of a time.
+    skipped, failing to compile) gets the reason instead of a time. Warnings during the warm-up
+    (a compiler falling back to eager, say) are kept with the row and printed under the table.
     """
     weights = initial_weights(workload["model"])
-    calls, warmup_s, losses, unavailable = {}, {}, {}, {}
+    calls, warmup_s, losses, unavailable, warned = {}, {}, {}, {}, {}
     for column in COLUMNS:
         if column in skip:
             unavailable[column] = "skipped (--without)"
             continue
         try:
             step, inputs = column_step(column, workload, weights)
-            start = time.perf_counter()
-            history = [float(step(*inputs).item()) for _ in range(WARMUP_STEPS)]
-            warmup_s[column] = time.perf_counter() - start
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")  # say when a compiler falls back to eager
+                start = time.perf_counter()
+                history = [float(step(*inputs).item()) for _ in range(WARMUP_STEPS)]
+                warmup_s[column] = time.perf_counter() - start
+            if caught:
+                warned[column] = sorted({first_line(w.message) for w in caught})
         except Unavailable as error:
             unavailable[column] = str(error)
             continue
@@ -414,7 +421,8 @@ def bench_compiled_workload(workload: dict, quick: bool, skip=()) -> dict:
     return {"name": workload["name"], "unit": "us",
             "columns": {column: summary(us[column]) for column in us},
             "ratio": {column: base / statistics.median(us[column]) for column in us},
-            "warmup_s": warmup_s, "losses": losses, "unavailable": unavailable}
+            "warmup_s": warmup_s, "losses": losses, "unavailable": unavailable,
+            "warnings": warned}
 
 
 def bench_compiled(quick: bool, skip=()):
@@ -664,6 +672,10 @@ def print_columns(rows) -> None:
             for c in columns))
     for reason, number in reasons.items():
         print(f"[{number}] {reason}")
+    for row in rows:
+        for column, messages in row.get("warnings", {}).items():
+            for message in messages:
+                print(f"{column} warned ({row['name']}): {message}")
     print("ratio > 1: faster than PyTorch eager")
 
 

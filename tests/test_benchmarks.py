@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -84,6 +85,7 @@ def test_compiled_section_times_every_available_column_against_pytorch_eager(mon
             # the same computation: PyTorch's losses over the warm-up steps, which go down
             assert np.allclose(row["losses"][column], row["losses"]["torch eager"], rtol=1e-5)
         assert row["losses"]["torch eager"][-1] < row["losses"]["torch eager"][0]
+        assert "ember.compile" not in row["warnings"]  # it captured: no eager fallback timed
     bench.print_table(rows)
     table = capsys.readouterr().out
     assert all(column in table for column in bench.COLUMNS)
@@ -101,12 +103,19 @@ def test_a_column_that_fails_or_computes_something_else_is_reported_not_timed(mo
     def broken_compile(step):
         raise RuntimeError("no C++ compiler\nsecond line")
     monkeypatch.setattr(torch, "compile", broken_compile)
-    monkeypatch.setattr(ember, "compile", lambda step: lambda x, y: step(x, y) * 1.01,
-                        raising=False)
+
+    def compile_something_else(step):
+        def compiled(x, y):
+            warnings.warn("cannot capture this step: it runs eagerly", stacklevel=2)
+            return step(x, y) * 1.01
+        return compiled
+    monkeypatch.setattr(ember, "compile", compile_something_else, raising=False)
     [row] = bench.bench_compiled(quick=True, skip=("jax jit",))
     assert set(row["columns"]) == {"torch eager", "ember eager"}
     assert row["unavailable"]["torch.compile"] == "failed: RuntimeError: no C++ compiler"
     assert row["unavailable"]["ember.compile"].startswith("not timed: losses [")
+    assert row["warnings"] == {"ember.compile": ["UserWarning: cannot capture this step: it "
+                                                 "runs eagerly"]}
     assert row["unavailable"]["jax jit"] == "skipped (--without)"
 
 
