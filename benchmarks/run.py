@@ -5,6 +5,7 @@
     python benchmarks/run.py --only step     # one section: step, compiled, infer, overhead,
                                              #   import, memory, epoch, settings
     python benchmarks/run.py --without torch.compile   # a column left out (see below)
+    python benchmarks/run.py --threads 1     # every framework on 1 thread (a loaded machine)
 
 Every figure is measured for both frameworks in the same process (or in sibling processes for
 import time and peak memory), alternating between them, and reported as min / median / max
@@ -602,6 +603,20 @@ SECTIONS = {"step": bench_steps, "compiled": bench_compiled, "infer": bench_infe
 SKIPPABLE = ("compiled", "epoch")  # the sections with columns that --without leaves out
 
 
+def set_threads(count: int) -> None:
+    """The thread count of the frameworks in this process; XLA's is fixed by flags read when
+    jax is first imported (later, in the compiled section), and only 1 has a flag."""
+    import torch
+
+    import ember
+    torch.set_num_threads(count)
+    ember.set_num_threads(count)
+    if count == 1:
+        os.environ["XLA_FLAGS"] = " ".join([os.environ.get("XLA_FLAGS", ""),
+                                            "--xla_cpu_multi_thread_eigen=false",
+                                            "intra_op_parallelism_threads=1"]).strip()
+
+
 def machine_info():
     import torch
 
@@ -611,7 +626,7 @@ def machine_info():
             "machine": platform.machine(), "processor": platform.processor(),
             "cpus": os.cpu_count(), "torch": torch.__version__, "numpy": np.__version__,
             "torch_threads": torch.get_num_threads(),
-            "ember_threads": ember.get_num_threads(),
+            "ember_threads": ember.get_num_threads(), "xla_flags": os.environ.get("XLA_FLAGS"),
             "ember_cpu_tuning": ember.get_cpu_tuning()}
     try:
         from threadpoolctl import threadpool_info
@@ -688,6 +703,10 @@ def main(argv=None) -> int:
     parser.add_argument("--without", choices=COLUMNS[2:], action="append", default=[],
                         help="leave out a column of the compiled and epoch sections "
                              "(torch.compile takes minutes to compile on a small machine)")
+    parser.add_argument("--threads", type=int,
+                        help="threads for PyTorch, ember and (1 only) XLA in this process: on a "
+                             "shared, loaded machine 1 keeps PyTorch's OpenMP threads from "
+                             "waiting on each other (default: each framework's own)")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--settings-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -697,6 +716,8 @@ def main(argv=None) -> int:
     if args.settings_child:
         settings_child(args.quick)
         return 0
+    if args.threads is not None:
+        set_threads(args.threads)
     info = machine_info()
     print(json.dumps(info, indent=1))
     rows = []

@@ -25,9 +25,11 @@ def load_benchmark():
 def test_benchmark_script_writes_side_by_side_results(tmp_path):
     out = tmp_path / "results.json"
     subprocess.run([sys.executable, "benchmarks/run.py", "--quick", "--only", "overhead",
-                    "--json", str(out)], cwd=ROOT, check=True, capture_output=True, timeout=300)
+                    "--threads", "1", "--json", str(out)], cwd=ROOT, check=True,
+                   capture_output=True, timeout=300)
     report = json.loads(out.read_text())
-    assert report["machine"]["torch_threads"] >= 1
+    assert report["machine"]["torch_threads"] == report["machine"]["ember_threads"] == 1
+    assert "intra_op_parallelism_threads=1" in report["machine"]["xla_flags"]
     assert any(entry.get("internal_api") == "openblas" for entry in report["machine"]["numpy_blas"])
     names = [row["name"] for row in report["results"]]
     assert names == ["a + b, 10 elements", "a + b, 10 elements, requires_grad",
