@@ -3157,6 +3157,71 @@ def _checkpoint_rows():
                                      {"determinism_check": "bad"})])]
 
 
+def _compiled_pool_rows():
+    """max_pool2d and avg_pool2d beyond the plain samples, for the compiled kernels and the
+    NumPy code alike: dilation, ceil_mode, indices, float64, NaN windows (the last NaN wins),
+    -inf windows beside padding (the first element inside the input wins), relu's -0.0."""
+    def F(lib):
+        return lib.nn.functional
+
+    tol = {"atol": 1e-5, "rtol": 1e-4, "grad_atol": 1e-4, "grad_rtol": 1e-4}
+    nan_windows = np.array([[[[np.nan, 1.0, 3.0, np.nan], [2.0, np.nan, 1.0, 2.0],
+                              [5.0, 5.0, -1.0, 0.5], [5.0, 4.0, 0.5, 0.5]]]], FLOAT32)
+    minus_inf = np.array([[[[-np.inf, -np.inf, 1.0], [-np.inf, -np.inf, 2.0],
+                            [3.0, 4.0, 5.0]]]], FLOAT32)
+
+    def row(name, fn, samples, attribute, **kwargs):
+        return OpInfo(name, fn, samples, requires=f"nn.functional.{attribute}",
+                      **{**tol, **kwargs})
+
+    return [
+        row("max_pool2d_general", lambda lib, x, *a, **kw: F(lib).max_pool2d(x, *a, **kw),
+            lambda rng: [Sample((distinct(rng, 2, 2, 7, 8), (2, 3)),
+                                {"stride": (1, 2), "padding": (1, 1), "dilation": (2, 1),
+                                 "ceil_mode": True}, desc="dilation, ceil_mode"),
+                         Sample((distinct(rng, 3, 6, 5, dtype=np.float64), 3),
+                                {"stride": 2, "padding": 1}, desc="unbatched float64"),
+                         Sample((distinct(rng, 1, 1, 5, 7), 2), desc="odd sizes")],
+            "max_pool2d",
+            error_inputs=[err((np.ones((1, 1, 9, 9)), 2), RuntimeError,
+                              "pad should be smaller than or equal to half of kernel size, but "
+                              "got padW = 2, padH = 2, kW = 2, kH = 2",
+                              {"padding": 2, "dilation": 3})]),
+        row("max_pool2d_indices",
+            lambda lib, x, *a, **kw: F(lib).max_pool2d(x, *a, return_indices=True, **kw),
+            lambda rng: [Sample((distinct(rng, 2, 3, 6, 6), 2), desc="2x2"),
+                         Sample((distinct(rng, 1, 2, 7, 7), 3), {"stride": 2, "padding": 1},
+                                desc="3x3 stride 2 padding 1")],
+            "max_pool2d"),
+        row("max_pool2d_edges", lambda lib, x, *a, **kw: F(lib).max_pool2d(x, *a, **kw),
+            lambda rng: [Sample((nan_windows, 2), desc="NaN windows"),
+                         Sample((nan_windows, 3), {"stride": 1, "padding": 1},
+                                desc="NaN windows, overlapping"),
+                         Sample((minus_inf, 2), {"stride": 1, "padding": 1},
+                                desc="-inf windows beside padding"),
+                         Sample((np.zeros((0, 2, 4, 4), FLOAT32), 2), desc="empty batch"),
+                         Sample((np.zeros((0, 2, 5, 5), FLOAT32), 3), {"padding": 1},
+                                desc="empty batch, padding")],
+            "max_pool2d", gradcheck=False, noncontiguous=False),
+        row("avg_pool2d_options", lambda lib, x, *a, **kw: F(lib).avg_pool2d(x, *a, **kw),
+            lambda rng: [Sample((randn(rng, 2, 2, 7, 8), (2, 3)),
+                                {"stride": (1, 2), "padding": (1, 1), "ceil_mode": True,
+                                 "count_include_pad": False}, desc="ceil_mode, padding left out"),
+                         Sample((randn(rng, 3, 6, 5, dtype=np.float64), 3),
+                                {"stride": 2, "padding": 1, "divisor_override": 4},
+                                desc="unbatched float64, divisor_override")],
+            "avg_pool2d"),
+        row("avg_pool2d_empty", lambda lib, x, *a, **kw: F(lib).avg_pool2d(x, *a, **kw),
+            lambda rng: [Sample((np.zeros((0, 2, 4, 4), FLOAT32), 2), desc="empty batch"),
+                         Sample((np.zeros((0, 2, 5, 5), FLOAT32), 3), {"padding": 1},
+                                desc="empty batch, padding")],
+            "avg_pool2d", noncontiguous=False),
+        row("relu_signed_zero", lambda lib, x: F(lib).relu(x),
+            lambda rng: [Sample((np.array([-0.0, 0.0, -1.0, np.nan, np.inf], FLOAT32),),
+                                desc="-0.0, NaN, inf")],
+            "relu", gradcheck=False),
+    ]
+
 op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows()
          + _indexing_rows() + _inplace_rows() + _linalg_rows() + _functional_rows()
          + _sorting_rows() + _attention_rows() + _recurrent_rows() + _layer_rows()
@@ -3164,4 +3229,5 @@ op_db = (_elementwise_rows() + _integer_rows() + _reduction_rows() + _shape_rows
          + _more_linalg_rows() + _more_shape_rows() + _more_reduction_rows()
          + _more_view_rows() + _more_misc_rows() + _more_scan_rows()
          + _more_nan_rows() + _more_decomposition_rows() + _more_order_rows()
-         + _more_put_rows() + _more_combination_rows() + _checkpoint_rows())
+         + _more_put_rows() + _more_combination_rows() + _checkpoint_rows()
+         + _compiled_pool_rows())

@@ -14,6 +14,8 @@ missing C compiler at install time) or ``EMBER_NO_EXTENSION=1`` is set in the en
 
 import os
 
+import numpy as np
+
 kernels = None
 reason = ""
 
@@ -24,3 +26,15 @@ else:
         from . import _kernels as kernels
     except ImportError as error:
         reason = f"not built ({error})"
+
+
+def takes(*arrays) -> bool:
+    """Whether the kernels can run on ``arrays``: the extension is built, and all are
+    C-contiguous NumPy arrays of one dtype, float32 or float64 (CuPy arrays, views with
+    strides and other dtypes take the NumPy code)."""
+    if kernels is None:
+        return False
+    dtype = arrays[0].dtype
+    return (dtype.char in "fd" and
+            all(type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous
+                for a in arrays))

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from .. import _backend, _dtype
+from .. import _C, _backend, _dtype
 from .._dtype import C_TYPE_NAMES, CATEGORY, result_dtype, type_name
 from .._tensor import Tensor
 from ..autograd import inplace
@@ -917,12 +917,16 @@ class Relu(Function):
     def forward(ctx, a):
         if a.dtype == bool:
             raise RuntimeError("Boolean inputs not supported for relu")
-        xp = _backend.array_module(a)
-        # The maximum of an array of zeros and ``a``, written over those zeros: NumPy
-        # vectorizes an array-array maximum but not one against the scalar 0, which is twice
-        # as slow. Zeros first, so that -0.0 stays -0.0, as in PyTorch.
-        out = xp.zeros(a.shape, dtype=a.dtype)
-        xp.maximum(out, a, out=out)
+        if _C.takes(a):
+            out = np.empty(a.shape, dtype=a.dtype)
+            _C.kernels.relu_forward(a, out)
+        else:
+            xp = _backend.array_module(a)
+            # The maximum of an array of zeros and ``a``, written over those zeros: NumPy
+            # vectorizes an array-array maximum but not one against the scalar 0, which is
+            # twice as slow. Zeros first, so that -0.0 stays -0.0, as in PyTorch.
+            out = xp.zeros(a.shape, dtype=a.dtype)
+            xp.maximum(out, a, out=out)
         ctx.save_for_backward(out)
         return out
 
@@ -932,6 +936,10 @@ class Relu(Function):
         # PyTorch passes the gradient wherever the output is not <= 0, NaNs included; elsewhere
         # the gradient is 0, also where an infinite one arrives (a product with a mask of
         # zeros would make that NaN).
+        if _C.takes(out, grad):
+            grad_input = np.empty(out.shape, dtype=out.dtype)
+            _C.kernels.relu_backward(out, grad, grad_input)
+            return grad_input
         return zero_where(grad, out <= 0)
 
 

@@ -10,13 +10,21 @@ input. So every pooling op here is a short loop over the ``kh * kw`` kernel offs
 a whole-array operation on one slice: no loop over images or pixels.
 
 Max pooling follows PyTorch's tie rule: a window's gradient goes to one element only, the first
-maximal one in scan order (row by row); a NaN counts as maximal, and the last NaN wins.
+maximal one in scan order (row by row); a NaN counts as maximal, and the last NaN wins. Padding
+never wins: a window of -inf keeps its first element inside the input.
+
+Max and average pooling run compiled kernels (ember/_C/pool.c) on C-contiguous NumPy float32
+and float64 arrays when the extension is built: one pass over the input in each direction,
+where the NumPy code makes one per kernel offset. The general max kernel keeps each window's
+maximum position as PyTorch's ``indices`` (the 2x2 one, which corner), and all give the NumPy
+code's results bit for bit.
 """
 
 import math
 
 import numpy as np
 
+from .. import _C
 from .._backend import array_module
 from .._parallel import parallel_for
 from .._tensor import type_name
@@ -62,7 +70,8 @@ class MaxPool2x2(Function):
     The output is the elementwise maximum of strided slices: of each window's two rows, then
     of the two columns of that; this is many times faster than reshaping into windows and
     reducing. Backward compares the window's four corners with it. Each window is independent,
-    so the work is split over the leading dimension for ``parallel_for``.
+    so the work is split over the leading dimension for ``parallel_for``. The compiled kernel
+    keeps which corner holds the maximum instead, and backward reads it.
     """
 
     node_name = "MaxPool2DWithIndicesBackward0"
@@ -72,6 +81,21 @@ class MaxPool2x2(Function):
         xp = array_module(input)
         rows, columns = 2 * (input.shape[-2] // 2), 2 * (input.shape[-1] // 2)
         output = xp.empty(input.shape[:-2] + (rows // 2, columns // 2), dtype=input.dtype)
+        work = 4 * math.prod(input.shape[1:])
+        if _C.takes(input):
+            # Which corner of each window holds its maximum, one byte each.
+            corners = np.empty(output.shape, dtype=np.int8)
+
+            def kernel_part(start, stop):
+                _C.kernels.max_pool2x2_forward(input[start:stop], output[start:stop],
+                                               corners[start:stop], input.shape[-2:])
+
+            parallel_for(input.shape[0], kernel_part, work=work, like=input)
+            # The input is saved for the in-place check PyTorch makes (it saves it too).
+            ctx.save_for_backward(input, corners)
+            ctx.compiled = True
+            return output
+        ctx.compiled = False
 
         def part(start, stop):
             images = input[start:stop]
@@ -80,50 +104,58 @@ class MaxPool2x2(Function):
             pairs = xp.maximum(images[..., 0:rows:2, :columns], images[..., 1:rows:2, :columns])
             xp.maximum(pairs[..., 0::2], pairs[..., 1::2], out=output[start:stop])
 
-        parallel_for(input.shape[0], part, work=4 * math.prod(input.shape[1:]), like=input)
+        parallel_for(input.shape[0], part, work=work, like=input)
         ctx.save_for_backward(input, output)
         return output
 
     @staticmethod
     def backward(ctx, grad_output):
         input, output = ctx.saved_tensors
+        work = 4 * math.prod(input.shape[1:])
+        if ctx.compiled:
+            corners, grad_output = output, np.ascontiguousarray(grad_output)
+            grad_input = np.empty(input.shape, dtype=grad_output.dtype)
+
+            def kernel_part(start, stop):
+                _C.kernels.max_pool2x2_backward(grad_output[start:stop], corners[start:stop],
+                                                grad_input[start:stop], input.shape[-2:])
+
+            parallel_for(input.shape[0], kernel_part, work=work, like=input)
+            return grad_input
         xp = array_module(input)
         height, width = input.shape[-2:]
         rows, columns = 2 * (height // 2), 2 * (width // 2)
-        # An odd last row or column lies in no window and gets no gradient; otherwise the
-        # four corners below write every element.
-        allocate = xp.empty if (rows, columns) == (height, width) else xp.zeros
-        grad_input = allocate(input.shape, dtype=grad_output.dtype)
+        # Non-winners get 0 (also for an infinite or NaN gradient, as in PyTorch), and so does
+        # an odd last row or column, which lies in no window.
+        grad_input = xp.zeros(input.shape, dtype=grad_output.dtype)
+        floating = input.dtype.kind == "f"
 
         def part(start, stop):
             maximum, grad = output[start:stop], grad_output[start:stop]
             corners = [input[start:stop, ..., i:rows:2, j:columns:2] for i, j in _CORNERS]
-            is_max = None  # per corner, where it holds its window's maximum; made lazily
-            nan_windows = xp.isnan(maximum)
-            if nan_windows.any():
-                is_max = [corner == maximum for corner in corners]
-                # A NaN is its window's maximum, and the last NaN in scan order wins.
-                for corner, candidate in zip(reversed(corners), reversed(is_max)):
-                    takes = nan_windows & xp.isnan(corner)
-                    candidate |= takes
-                    nan_windows &= ~takes
-            # The first maximal corner in scan order takes its window; ``free`` marks the
-            # windows no earlier corner has taken. Without NaNs some corner equals the maximum,
-            # so the last corner takes every window still free, with no comparison.
-            free = None
+            # A window's first corner equal to its maximum takes it; no corner equals a NaN
+            # maximum, and there the last NaN corner takes it. Both rules run on every window,
+            # so that no value is read on the host.
+            nan_wins = [None] * 4
+            if floating:
+                later = None  # windows with a NaN corner after the current one
+                for k in (3, 2, 1, 0):
+                    is_nan = xp.isnan(corners[k])
+                    nan_wins[k] = is_nan if later is None else is_nan & ~later
+                    later = is_nan if later is None else later | is_nan
+            free = None  # the windows no earlier corner has taken
             for k, ((i, j), corner) in enumerate(zip(_CORNERS, corners)):
-                if k == 3 and is_max is None:
-                    wins = free
-                else:
-                    wins = is_max[k] if is_max is not None else corner == maximum
-                    if free is not None:
-                        xp.logical_and(wins, free, out=wins)
-                xp.multiply(grad, wins, out=grad_input[start:stop, ..., i:rows:2, j:columns:2])
+                wins = corner == maximum
+                if free is not None:
+                    xp.logical_and(wins, free, out=wins)
                 if k < 3:
                     free = (xp.logical_not(wins) if free is None
                             else xp.logical_xor(free, wins, out=free))
+                if nan_wins[k] is not None:
+                    wins |= nan_wins[k]
+                xp.copyto(grad_input[start:stop, ..., i:rows:2, j:columns:2], grad, where=wins)
 
-        parallel_for(input.shape[0], part, work=4 * math.prod(input.shape[1:]), like=input)
+        parallel_for(input.shape[0], part, work=work, like=input)
         return grad_input
 
 
@@ -131,31 +163,47 @@ class MaxPool2DWithIndices(Function):
     """``max_pool2d`` for any kernel, stride, padding, dilation and ``ceil_mode``.
 
     A running maximum over the kernel offsets, replaced only by a strictly greater value (or a
-    NaN), remembers which offset won each window: the first maximal one, as PyTorch picks.
+    NaN), remembers which offset won each window: the first maximal one, as PyTorch picks. It
+    starts from the padding's fill on the window's first element inside the input, so padding
+    never wins.
     """
 
     @staticmethod
     def forward(ctx, input, kernel_size, stride, padding, dilation, output_size,
                 return_indices):
+        geometry = (input.shape[-2:], output_size, kernel_size, stride, padding, dilation)
+        ctx.geometry = (input.shape,) + geometry
+        ctx.compiled = _C.takes(input)
+        if ctx.compiled:
+            shape = input.shape[:-2] + tuple(output_size)
+            output = np.empty(shape, dtype=input.dtype)
+            indices = np.empty(shape, dtype=np.int64)
+
+            def kernel_part(start, stop):
+                _C.kernels.max_pool2d_forward(input[start:stop], output[start:stop],
+                                              indices[start:stop], *geometry)
+
+            parallel_for(input.shape[0], kernel_part, like=input,
+                         work=math.prod(shape[1:]) * kernel_size[0] * kernel_size[1])
+            ctx.save_for_backward(indices)
+            return (output, indices) if return_indices else output
         xp = array_module(input)
         fill = -xp.inf if input.dtype.kind == "f" else xp.iinfo(input.dtype).min
         padded = _pad_last_two(input, padding, output_size, kernel_size, stride, dilation, fill)
-        output = winner = None
+        ctx.padded_shape = padded.shape
+        shape = input.shape[:-2] + tuple(output_size)
+        output = xp.full(shape, fill, dtype=input.dtype)
+        winner = xp.empty(shape, dtype=np.int32)
+        winner[...] = _first_inside(xp, kernel_size, stride, padding, dilation, output_size)
         slices = kernel_offset_slices(kernel_size, stride, dilation, output_size)
         for offset, (_, _, rows, columns) in enumerate(slices):
             candidate = padded[..., rows, columns]
-            if output is None:
-                output = candidate.copy()
-                winner = xp.zeros(candidate.shape, dtype=np.int32)
-                continue
             better = candidate > output
             if input.dtype.kind == "f":
                 better |= xp.isnan(candidate)
             xp.copyto(output, candidate, where=better)
             xp.copyto(winner, offset, where=better)
         ctx.save_for_backward(winner)
-        ctx.geometry = (input.shape, padded.shape, kernel_size, stride, padding, dilation,
-                        output_size)
         if not return_indices:
             return output
         return output, _flat_indices(xp, winner, input.shape, kernel_size, stride, padding,
@@ -163,16 +211,34 @@ class MaxPool2DWithIndices(Function):
 
     @staticmethod
     def backward(ctx, grad_output, grad_indices=None):
-        winner, = ctx.saved_tensors
-        input_shape, padded_shape, kernel_size, stride, padding, dilation, output_size = \
-            ctx.geometry
+        saved, = ctx.saved_tensors
+        input_shape, _, output_size, kernel_size, stride, padding, dilation = ctx.geometry
+        if ctx.compiled:
+            grad_output = np.ascontiguousarray(grad_output)
+            grad_input = np.empty(input_shape, dtype=grad_output.dtype)
+
+            def kernel_part(start, stop):
+                _C.kernels.max_pool2d_backward(grad_output[start:stop], saved[start:stop],
+                                               grad_input[start:stop], *ctx.geometry[1:])
+
+            parallel_for(input_shape[0], kernel_part, like=grad_input,
+                         work=math.prod(input_shape[1:]) * kernel_size[0] * kernel_size[1])
+            return grad_input, None, None, None, None, None, None
         xp = array_module(grad_output)
-        grad_padded = xp.zeros(padded_shape, dtype=grad_output.dtype)
+        grad_padded = xp.zeros(ctx.padded_shape, dtype=grad_output.dtype)
         slices = kernel_offset_slices(kernel_size, stride, dilation, output_size)
         for offset, (_, _, rows, columns) in enumerate(slices):
-            grad_padded[..., rows, columns] += xp.where(winner == offset, grad_output, 0)
+            grad_padded[..., rows, columns] += xp.where(saved == offset, grad_output, 0)
         return (_crop(grad_padded, padding, input_shape),
                 None, None, None, None, None, None)
+
+
+def _first_inside(xp, kernel_size, stride, padding, dilation, output_size):
+    """For each window (Ho, Wo), the kernel offset ``i * kw + j`` of its first element inside
+    the input, whose position PyTorch gives a window that nothing in it beats."""
+    first = [-(-np.maximum(padding[d] - np.arange(output_size[d]) * stride[d], 0)
+               // dilation[d]) for d in range(2)]
+    return xp.asarray(first[0].reshape(-1, 1) * kernel_size[1] + first[1], dtype=np.int32)
 
 
 def _flat_indices(xp, winner, input_shape, kernel_size, stride, padding, dilation,
@@ -207,9 +273,25 @@ class AvgPool2D(Function):
     @staticmethod
     def forward(ctx, input, kernel_size, stride, padding, output_size, count_include_pad,
                 divisor_override):
+        ctx.geometry = (input.shape, kernel_size, stride, padding, output_size)
+        # The kernel takes the divisor as a C integer: other numbers take the NumPy code.
+        ctx.compiled = _C.takes(input) and type(divisor_override) in (int, type(None))
+        if ctx.compiled:
+            ctx.options = (input.shape[-2:], output_size, kernel_size, stride, padding,
+                           count_include_pad, divisor_override or 0)
+            output = np.empty(input.shape[:-2] + tuple(output_size), dtype=input.dtype)
+
+            def kernel_part(start, stop):
+                _C.kernels.avg_pool2d_forward(input[start:stop], output[start:stop],
+                                              *ctx.options)
+
+            parallel_for(input.shape[0], kernel_part, like=input,
+                         work=math.prod(output.shape[1:]) * kernel_size[0] * kernel_size[1])
+            return output
         xp = array_module(input)
         dilation = (1, 1)
         padded = _pad_last_two(input, padding, output_size, kernel_size, stride, dilation, 0)
+        ctx.padded_shape = padded.shape
         total = xp.zeros(input.shape[:-2] + tuple(output_size), dtype=input.dtype)
         for _, _, rows, columns in kernel_offset_slices(kernel_size, stride, dilation,
                                                         output_size):
@@ -222,15 +304,25 @@ class AvgPool2D(Function):
                               output_size[d], count_include_pad) for d in range(2))
             divisor = (heights.reshape(-1, 1) * widths).astype(input.dtype)
         ctx.divisor = divisor
-        ctx.geometry = (input.shape, padded.shape, kernel_size, stride, padding, output_size)
         return total / divisor
 
     @staticmethod
     def backward(ctx, grad_output):
-        input_shape, padded_shape, kernel_size, stride, padding, output_size = ctx.geometry
+        input_shape, kernel_size, stride, padding, output_size = ctx.geometry
+        if ctx.compiled:
+            grad_output = np.ascontiguousarray(grad_output)
+            grad_input = np.empty(input_shape, dtype=grad_output.dtype)
+
+            def kernel_part(start, stop):
+                _C.kernels.avg_pool2d_backward(grad_output[start:stop], grad_input[start:stop],
+                                               *ctx.options)
+
+            parallel_for(input_shape[0], kernel_part, like=grad_input,
+                         work=math.prod(input_shape[1:]) * kernel_size[0] * kernel_size[1])
+            return grad_input, None, None, None, None, None, None
         xp = array_module(grad_output)
         grad_window = grad_output / ctx.divisor
-        grad_padded = xp.zeros(padded_shape, dtype=grad_output.dtype)
+        grad_padded = xp.zeros(ctx.padded_shape, dtype=grad_output.dtype)
         for _, _, rows, columns in kernel_offset_slices(kernel_size, stride, (1, 1),
                                                         output_size):
             grad_padded[..., rows, columns] += grad_window
@@ -368,6 +460,11 @@ def _pool_output_size(input_shape, kernel_size, stride, padding, dilation, ceil_
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
                                f"pad={padding[d]}, kernel_size={kernel_size[d]} and "
                                f"dilation={dilation[d]}")
+    # PyTorch also bounds the padding by the undilated kernel (only stricter with dilation).
+    if padding[0] > kernel_size[0] // 2 or padding[1] > kernel_size[1] // 2:
+        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got "
+                           f"padW = {padding[1]}, padH = {padding[0]}, kW = {kernel_size[1]}, "
+                           f"kH = {kernel_size[0]}")
     sizes = []
     for d in range(2):
         size = input_shape[-2 + d]

@@ -1,0 +1,340 @@
+/* Pooling: max (a fast 2x2 stride-2 case and the general one) and average, forward and
+ * backward. The wrappers check every size against the arrays before a kernel runs. */
+#include "kernels.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One call's sizes: `planes` images of height x width pooled to out_height x out_width with
+ * kernel (kh, kw), stride (sh, sw), padding (ph, pw) and dilation (dh, dw). */
+typedef struct {
+    Py_ssize_t planes, height, width, out_height, out_width;
+    Py_ssize_t kh, kw, sh, sw, ph, pw, dh, dw;
+} geometry_t;
+
+static Py_ssize_t min_size(Py_ssize_t a, Py_ssize_t b) { return a < b ? a : b; }
+static Py_ssize_t max_size(Py_ssize_t a, Py_ssize_t b) { return a > b ? a : b; }
+
+/* Whether `value` replaces `best` in a running maximum: it is greater, or NaN. */
+#define REPLACES(value, best) ((value) > (best) || (value) != (value))
+
+/* The longest run of 2x2 windows the kernels work on at once (see pool.inc). */
+#define ROW_CHUNK 256
+
+
+/* The output positions [*first, *end) along one axis whose window's element at `offset`
+ * (kernel index times dilation) lies inside the input: those with
+ * 0 <= position * stride - padding + offset < size. */
+static void inside_range(Py_ssize_t size, Py_ssize_t out_size, Py_ssize_t stride,
+                         Py_ssize_t padding, Py_ssize_t offset, Py_ssize_t *first,
+                         Py_ssize_t *end)
+{
+    const Py_ssize_t shift = padding - offset, stop = size + shift;
+    *first = shift > 0 ? (shift + stride - 1) / stride : 0;
+    *end = stop > 0 ? min_size(out_size, (stop + stride - 1) / stride) : 0;
+    if (*end < *first)
+        *end = *first;
+}
+
+#define real float
+#define KERNEL(name) CONCAT(name, _f32)
+#include "pool.inc"
+#undef real
+#undef KERNEL
+
+#define real double
+#define KERNEL(name) CONCAT(name, _f64)
+#include "pool.inc"
+#undef real
+#undef KERNEL
+
+/* Get a C-contiguous buffer of `count` integers of `bytes` bytes each (int64 positions, or
+ * int8 corners for the 2x2 kernels), writable if asked: array_arg's rules for the integer
+ * arrays of max pooling. Returns 0, or -1 with a Python exception set. */
+static int integer_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, int bytes,
+                       int writable, const char *name)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0)
+        return -1;
+    const char *format = view->format ? view->format : "B";
+    if (format[0] == '<' || format[0] == '=' || format[0] == '@')
+        format++;
+    const int int64 = strcmp(format, "q") == 0 || strcmp(format, "l") == 0;
+    if (view->itemsize != bytes || !(bytes == 8 ? int64 : strcmp(format, "b") == 0)) {
+        PyErr_Format(PyExc_TypeError, "%s: expected an int%d array, got format '%s'", name,
+                     8 * bytes, view->format);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    if (view->len != count * bytes) {
+        PyErr_Format(PyExc_ValueError, "%s: expected %zd indices, got %zd", name, count,
+                     view->len / bytes);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* Check the geometry, and set `planes` from the element count of the input (or of its
+ * gradient). Returns 0, or -1 with a ValueError set. */
+static int check_geometry(geometry_t *g, Py_ssize_t count, const char *name)
+{
+    if (g->height < 1 || g->width < 1 || g->out_height < 0 || g->out_width < 0 || g->kh < 1
+        || g->kw < 1 || g->sh < 1 || g->sw < 1 || g->ph < 0 || g->pw < 0 || g->dh < 1
+        || g->dw < 1) {
+        PyErr_Format(PyExc_ValueError, "%s: invalid sizes", name);
+        return -1;
+    }
+    /* Below 2**30 each, so that no product of two sizes (tables, offsets) overflows. */
+    const Py_ssize_t limit = (Py_ssize_t)1 << 30;
+    if (g->height > limit || g->width > limit || g->out_height > limit || g->out_width > limit
+        || g->kh > limit || g->kw > limit || g->sh > limit || g->sw > limit || g->ph > limit
+        || g->pw > limit || g->dh > limit || g->dw > limit) {
+        PyErr_Format(PyExc_ValueError, "%s: sizes too large", name);
+        return -1;
+    }
+    if (count % (g->height * g->width) != 0) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd elements are not planes of %zd x %zd", name,
+                     count, g->height, g->width);
+        return -1;
+    }
+    g->planes = count / (g->height * g->width);
+    return 0;
+}
+
+/* How many elements the window at each output position spans along one axis: clipped to the
+ * padded input (a ceil_mode window may reach past it), and to the input itself unless the
+ * padding counts. */
+static void window_sizes(Py_ssize_t *sizes, Py_ssize_t size, Py_ssize_t out_size,
+                         Py_ssize_t kernel, Py_ssize_t stride, Py_ssize_t padding,
+                         int count_padding)
+{
+    for (Py_ssize_t k = 0; k < out_size; k++) {
+        Py_ssize_t start = k * stride - padding;
+        Py_ssize_t end = min_size(start + kernel, size + padding);
+        if (!count_padding) {
+            start = max_size(start, 0);
+            end = min_size(end, size);
+        }
+        sizes[k] = end - start;
+    }
+}
+
+#define GEOMETRY_FORMAT "(nn)(nn)(nn)(nn)(nn)(nn)"
+#define GEOMETRY_ARGS(g) &g.height, &g.width, &g.out_height, &g.out_width, &g.kh, &g.kw, \
+    &g.sh, &g.sw, &g.ph, &g.pw, &g.dh, &g.dw
+
+/* The shared start of the max-pooling wrappers: the float array `values` (the input, or the
+ * output's gradient when `backward`), the indices (integers of `index_bytes` bytes), and the
+ * float array `result` written. */
+static int max_pool_args(PyObject *values, PyObject *indices, PyObject *result, geometry_t *g,
+                         int backward, int index_bytes, Py_buffer *views, int *dtype,
+                         const char *name)
+{
+    *dtype = -1;
+    if (array_arg(values, &views[0], -1, 0, dtype, name) < 0)
+        return -1;
+    Py_ssize_t count = views[0].len / views[0].itemsize;
+    Py_ssize_t pooled = 0;
+    if (backward) {
+        /* The output's gradient has planes * out_height * out_width elements; the planes
+         * come from the input's gradient, which must have planes * height * width. */
+        if (array_arg(result, &views[2], -1, 1, dtype, name) < 0)
+            goto fail1;
+        if (check_geometry(g, views[2].len / views[2].itemsize, name) < 0)
+            goto fail2;
+        pooled = g->planes * g->out_height * g->out_width;
+        if (count != pooled) {
+            PyErr_Format(PyExc_ValueError, "%s: expected %zd gradients, got %zd", name, pooled,
+                         count);
+            goto fail2;
+        }
+        if (integer_arg(indices, &views[1], pooled, index_bytes, 0, name) < 0)
+            goto fail2;
+        return 0;
+    }
+    if (check_geometry(g, count, name) < 0)
+        goto fail1;
+    pooled = g->planes * g->out_height * g->out_width;
+    if (array_arg(result, &views[2], pooled, 1, dtype, name) < 0)
+        goto fail1;
+    if (integer_arg(indices, &views[1], pooled, index_bytes, 1, name) < 0)
+        goto fail2;
+    return 0;
+fail2:
+    PyBuffer_Release(&views[2]);
+fail1:
+    PyBuffer_Release(&views[0]);
+    return -1;
+}
+
+PyObject *max_pool2x2_forward(PyObject *self, PyObject *args)
+{
+    PyObject *input, *output, *corners;
+    geometry_t g = {0, 0, 0, 0, 0, 2, 2, 2, 2, 0, 0, 1, 1};
+    if (!PyArg_ParseTuple(args, "OOO(nn):max_pool2x2_forward", &input, &output, &corners,
+                          &g.height, &g.width))
+        return NULL;
+    g.out_height = g.height / 2;
+    g.out_width = g.width / 2;
+    Py_buffer views[3];
+    int dtype;
+    if (max_pool_args(input, corners, output, &g, 0, 1, views, &dtype, "max_pool2x2_forward") < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == DTYPE_FLOAT32)
+        max_pool2x2_forward_f32(views[0].buf, views[2].buf, views[1].buf, &g);
+    else
+        max_pool2x2_forward_f64(views[0].buf, views[2].buf, views[1].buf, &g);
+    Py_END_ALLOW_THREADS
+    release_all(views, 3);
+    Py_RETURN_NONE;
+}
+
+PyObject *max_pool2x2_backward(PyObject *self, PyObject *args)
+{
+    PyObject *grad_output, *corners, *grad_input;
+    geometry_t g = {0, 0, 0, 0, 0, 2, 2, 2, 2, 0, 0, 1, 1};
+    if (!PyArg_ParseTuple(args, "OOO(nn):max_pool2x2_backward", &grad_output, &corners,
+                          &grad_input, &g.height, &g.width))
+        return NULL;
+    g.out_height = g.height / 2;
+    g.out_width = g.width / 2;
+    Py_buffer views[3];
+    int dtype;
+    if (max_pool_args(grad_output, corners, grad_input, &g, 1, 1, views, &dtype,
+                      "max_pool2x2_backward") < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == DTYPE_FLOAT32)
+        max_pool2x2_backward_f32(views[0].buf, views[1].buf, views[2].buf, &g);
+    else
+        max_pool2x2_backward_f64(views[0].buf, views[1].buf, views[2].buf, &g);
+    Py_END_ALLOW_THREADS
+    release_all(views, 3);
+    Py_RETURN_NONE;
+}
+
+PyObject *max_pool2d_forward(PyObject *self, PyObject *args)
+{
+    PyObject *input, *output, *indices;
+    geometry_t g;
+    if (!PyArg_ParseTuple(args, "OOO" GEOMETRY_FORMAT ":max_pool2d_forward", &input, &output,
+                          &indices, GEOMETRY_ARGS(g)))
+        return NULL;
+    Py_buffer views[3];
+    int dtype;
+    if (max_pool_args(input, indices, output, &g, 0, 8, views, &dtype, "max_pool2d_forward") < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == DTYPE_FLOAT32)
+        max_pool2d_forward_f32(views[0].buf, views[2].buf, views[1].buf, &g);
+    else
+        max_pool2d_forward_f64(views[0].buf, views[2].buf, views[1].buf, &g);
+    Py_END_ALLOW_THREADS
+    release_all(views, 3);
+    Py_RETURN_NONE;
+}
+
+PyObject *max_pool2d_backward(PyObject *self, PyObject *args)
+{
+    PyObject *grad_output, *indices, *grad_input;
+    geometry_t g;
+    if (!PyArg_ParseTuple(args, "OOO" GEOMETRY_FORMAT ":max_pool2d_backward", &grad_output,
+                          &indices, &grad_input, GEOMETRY_ARGS(g)))
+        return NULL;
+    Py_buffer views[3];
+    int dtype;
+    if (max_pool_args(grad_output, indices, grad_input, &g, 1, 8, views, &dtype,
+                      "max_pool2d_backward") < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == DTYPE_FLOAT32)
+        max_pool2d_backward_f32(views[0].buf, views[1].buf, views[2].buf, &g);
+    else
+        max_pool2d_backward_f64(views[0].buf, views[1].buf, views[2].buf, &g);
+    Py_END_ALLOW_THREADS
+    release_all(views, 3);
+    Py_RETURN_NONE;
+}
+
+/* avg_pool2d_forward(input, output, (H, W), (OH, OW), kernel, stride, padding,
+ * count_include_pad, divisor_override) and avg_pool2d_backward(grad_output, grad_input, ...
+ * the same): `values` is the input (or the output's gradient), `result` the output (or the
+ * input's gradient). */
+static PyObject *avg_pool(PyObject *args, int backward)
+{
+    const char *name = backward ? "avg_pool2d_backward" : "avg_pool2d_forward";
+    PyObject *values, *result;
+    geometry_t g;
+    g.dh = g.dw = 1;
+    int count_padding;
+    long long divisor_override;
+    if (!PyArg_ParseTuple(args, "OO(nn)(nn)(nn)(nn)(nn)pL", &values, &result, &g.height,
+                          &g.width, &g.out_height, &g.out_width, &g.kh, &g.kw, &g.sh, &g.sw,
+                          &g.ph, &g.pw, &count_padding, &divisor_override))
+        return NULL;
+    Py_buffer views[2];
+    int dtype = -1;
+    if (array_arg(values, &views[0], -1, 0, &dtype, name) < 0)
+        return NULL;
+    if (array_arg(result, &views[1], -1, 1, &dtype, name) < 0) {
+        release_all(views, 1);
+        return NULL;
+    }
+    /* The input side sets the planes; the output side must match them. */
+    const Py_buffer *input = backward ? &views[1] : &views[0];
+    const Py_buffer *output = backward ? &views[0] : &views[1];
+    if (check_geometry(&g, input->len / input->itemsize, name) < 0) {
+        release_all(views, 2);
+        return NULL;
+    }
+    const Py_ssize_t pooled = g.planes * g.out_height * g.out_width;
+    if (output->len / output->itemsize != pooled) {
+        PyErr_Format(PyExc_ValueError, "%s: expected %zd pooled elements, got %zd", name,
+                     pooled, output->len / output->itemsize);
+        release_all(views, 2);
+        return NULL;
+    }
+    /* The window sizes along each axis, then (backward) one plane of scratch. */
+    const size_t scratch = backward ? g.out_height * g.out_width * sizeof(double) : 0;
+    Py_ssize_t *row_sizes = malloc((g.out_height + g.out_width) * sizeof(Py_ssize_t) + scratch);
+    if (row_sizes == NULL) {
+        release_all(views, 2);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t *column_sizes = row_sizes + g.out_height;
+    void *plane = column_sizes + g.out_width;
+    Py_BEGIN_ALLOW_THREADS
+    window_sizes(row_sizes, g.height, g.out_height, g.kh, g.sh, g.ph, count_padding);
+    window_sizes(column_sizes, g.width, g.out_width, g.kw, g.sw, g.pw, count_padding);
+    if (backward && dtype == DTYPE_FLOAT32)
+        avg_pool2d_backward_f32(views[0].buf, views[1].buf, &g, row_sizes, column_sizes,
+                                divisor_override, plane);
+    else if (backward)
+        avg_pool2d_backward_f64(views[0].buf, views[1].buf, &g, row_sizes, column_sizes,
+                                divisor_override, plane);
+    else if (dtype == DTYPE_FLOAT32)
+        avg_pool2d_forward_f32(views[0].buf, views[1].buf, &g, row_sizes, column_sizes,
+                               divisor_override);
+    else
+        avg_pool2d_forward_f64(views[0].buf, views[1].buf, &g, row_sizes, column_sizes,
+                               divisor_override);
+    Py_END_ALLOW_THREADS
+    free(row_sizes);
+    release_all(views, 2);
+    Py_RETURN_NONE;
+}
+
+PyObject *avg_pool2d_forward(PyObject *self, PyObject *args)
+{
+    return avg_pool(args, 0);
+}
+
+PyObject *avg_pool2d_backward(PyObject *self, PyObject *args)
+{
+    return avg_pool(args, 1);
+}
