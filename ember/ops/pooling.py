@@ -14,10 +14,10 @@ maximal one in scan order (row by row); a NaN counts as maximal, and the last Na
 never wins: a window of -inf keeps its first element inside the input.
 
 Max and average pooling run compiled kernels (ember/_C/pool.c) on C-contiguous NumPy float32
-and float64 arrays when the extension is built: one pass over the input in each direction,
-where the NumPy code makes one per kernel offset. The general max kernel keeps each window's
-maximum position as PyTorch's ``indices`` (the 2x2 one, which corner), and all give the NumPy
-code's results bit for bit.
+and float64 arrays when the extension is built: one call each way, where the NumPy code makes
+several whole-array operations per kernel offset. They add in the NumPy code's order and give
+its results bit for bit. The general max kernel keeps each window's maximum position as
+PyTorch's ``indices``, the 2x2 one only which corner (one byte).
 """
 
 import math
@@ -211,14 +211,14 @@ class MaxPool2DWithIndices(Function):
 
     @staticmethod
     def backward(ctx, grad_output, grad_indices=None):
-        saved, = ctx.saved_tensors
+        winner, = ctx.saved_tensors  # offsets (NumPy code), or positions (kernel)
         input_shape, _, output_size, kernel_size, stride, padding, dilation = ctx.geometry
         if ctx.compiled:
             grad_output = np.ascontiguousarray(grad_output)
             grad_input = np.empty(input_shape, dtype=grad_output.dtype)
 
             def kernel_part(start, stop):
-                _C.kernels.max_pool2d_backward(grad_output[start:stop], saved[start:stop],
+                _C.kernels.max_pool2d_backward(grad_output[start:stop], winner[start:stop],
                                                grad_input[start:stop], *ctx.geometry[1:])
 
             parallel_for(input_shape[0], kernel_part, like=grad_input,
@@ -228,7 +228,7 @@ class MaxPool2DWithIndices(Function):
         grad_padded = xp.zeros(ctx.padded_shape, dtype=grad_output.dtype)
         slices = kernel_offset_slices(kernel_size, stride, dilation, output_size)
         for offset, (_, _, rows, columns) in enumerate(slices):
-            grad_padded[..., rows, columns] += xp.where(saved == offset, grad_output, 0)
+            grad_padded[..., rows, columns] += xp.where(winner == offset, grad_output, 0)
         return (_crop(grad_padded, padding, input_shape),
                 None, None, None, None, None, None)
 
