@@ -125,10 +125,12 @@ class MaxPool2x2(Function):
         xp = array_module(input)
         height, width = input.shape[-2:]
         rows, columns = 2 * (height // 2), 2 * (width // 2)
-        # Non-winners get 0 (also for an infinite or NaN gradient, as in PyTorch), and so does
-        # an odd last row or column, which lies in no window.
-        grad_input = xp.zeros(input.shape, dtype=grad_output.dtype)
-        floating = input.dtype.kind == "f"
+        # An odd last row or column lies in no window and gets no gradient; otherwise the
+        # four corners below write every element.
+        allocate = xp.empty if (rows, columns) == (height, width) else xp.zeros
+        grad_input = allocate(input.shape, dtype=grad_output.dtype)
+        # Gradients are floats (integer tensors have none), masked by their bits below.
+        bits = np.dtype(f"i{grad_output.dtype.itemsize}")
 
         def part(start, stop):
             maximum, grad = output[start:stop], grad_output[start:stop]
@@ -137,12 +139,13 @@ class MaxPool2x2(Function):
             # maximum, and there the last NaN corner takes it. Both rules run on every window,
             # so that no value is read on the host.
             nan_wins = [None] * 4
-            if floating:
-                later = None  # windows with a NaN corner after the current one
-                for k in (3, 2, 1, 0):
-                    is_nan = xp.isnan(corners[k])
-                    nan_wins[k] = is_nan if later is None else is_nan & ~later
-                    later = is_nan if later is None else later | is_nan
+            nan_wins[3] = xp.isnan(corners[3])
+            later = nan_wins[3].copy()  # windows with a NaN corner after the current one
+            for k in (2, 1, 0):
+                is_nan = xp.isnan(corners[k])
+                nan_wins[k] = xp.greater(is_nan, later)  # is_nan and not later
+                if k:
+                    xp.logical_or(later, is_nan, out=later)
             free = None  # the windows no earlier corner has taken
             for k, ((i, j), corner) in enumerate(zip(_CORNERS, corners)):
                 wins = corner == maximum
@@ -151,9 +154,13 @@ class MaxPool2x2(Function):
                 if k < 3:
                     free = (xp.logical_not(wins) if free is None
                             else xp.logical_xor(free, wins, out=free))
-                if nan_wins[k] is not None:
-                    wins |= nan_wins[k]
-                xp.copyto(grad_input[start:stop, ..., i:rows:2, j:columns:2], grad, where=wins)
+                wins |= nan_wins[k]
+                # The gradient where the corner wins, +0.0 elsewhere (also for an infinite or
+                # NaN gradient, as in PyTorch): an AND with all ones or all zeros, as zero_where
+                # does, 6x faster than copyto with where=.
+                target = grad_input[start:stop, ..., i:rows:2, j:columns:2]
+                xp.bitwise_and(grad.view(bits), xp.subtract(0, wins, dtype=bits),
+                               out=target.view(bits))
 
         parallel_for(input.shape[0], part, work=work, like=input)
         return grad_input
