@@ -14,7 +14,10 @@ kernels = Extension(
     depends=sorted(glob.glob("ember/_C/*.h") + glob.glob("ember/_C/*.inc")),
     # No -march=native: the build must run on any x86-64 (or ARM) the folder is copied to.
     # No floating-point contraction: a*b+c stays two roundings, as in NumPy.
-    extra_compile_args=["-O3", "-std=c99", "-ffp-contract=off", "-Wall"],
+    # No errno from sqrt and no floating-point traps (neither changes a value): loops with a
+    # sqrt or a choice between two results can then run on vectors of elements.
+    extra_compile_args=["-O3", "-std=c99", "-ffp-contract=off", "-fno-math-errno",
+                        "-fno-trapping-math", "-Wall"],
     optional=True,
 )
 

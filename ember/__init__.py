@@ -62,6 +62,7 @@ from . import autograd, cuda, linalg, nn, optim, utils  # noqa: E402
 from . import (accelerator, amp, backends, cpu, distributed, mps,  # noqa: E402
                multiprocessing, onnx, version)
 from .amp import autocast  # noqa: E402
+from .compile import compile  # noqa: E402
 from .backends import (are_deterministic_algorithms_enabled,  # noqa: E402
                        get_float32_matmul_precision,
                        is_deterministic_algorithms_warn_only_enabled,

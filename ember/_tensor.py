@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from . import _backend, _dtype, autograd
+from . import _backend, _dtype, _recording, autograd
 from ._backend import array_module
 from ._size import Size
 from .autograd import inplace
@@ -168,6 +168,8 @@ class Tensor:
     @grad.setter
     def grad(self, value: "Tensor | None") -> None:
         self._grad = value
+        if _recording.recorder is not None:  # ember.compile replays the assignment
+            _recording.recorder.set_grad(self, value)
 
     def _edge(self):
         """(node, output index) that receives this tensor's gradient in backward."""
@@ -265,6 +267,8 @@ class Tensor:
     @data.setter
     def data(self, value: "Tensor") -> None:
         self._data = value._data
+        if _recording.recorder is not None:  # a new array: ember.compile cannot replay that
+            _recording.recorder.unsupported("assigns a tensor's .data")
 
     @property
     def _grad_recorded(self) -> bool:

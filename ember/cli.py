@@ -125,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     run.add_argument("--no-progress", dest="progress", action="store_false",
                      help="no progress bar")
+    run.add_argument("--no-compile", dest="compile", action="store_false",
+                     help="run the training step eagerly; by default ember.compile captures "
+                     "it at the first batch and replays it (the same numbers, less overhead "
+                     "per step)")
 
     evaluate = commands.add_parser("evaluate", help="test accuracy of a checkpoint, per class",
                                    description="Test loss, accuracy and per-class accuracy of "

@@ -4,9 +4,11 @@ ember draws from NumPy's PCG64 (and CuPy's generator for GPU tensors), so a seed
 numbers on every run, but not the numbers PyTorch's Mersenne Twister gives for that seed.
 """
 
+import functools
+
 import numpy as np
 
-from . import _backend
+from . import _backend, _recording
 
 _DEFAULT_SEED = 67280421310721  # fixed, so that an unseeded program is reproducible too
 
@@ -74,15 +76,33 @@ def set_rng_state(new_state) -> None:
 
 
 def _rng(generator):
+    if _recording.recorder is not None:  # a draw outside the functions marked _drawn_again
+        _recording.recorder.unsupported("draws random numbers that a replay would repeat")
     return (generator or default_generator).rng
 
 
+def _drawn_again(draw):
+    """Mark ``draw``, a function that returns a new array of random numbers: while
+    ``ember.compile`` captures a step the call is recorded, and each replay draws afresh (from
+    the generator's state then, so a replay gives the numbers the eager step would)."""
+
+    @functools.wraps(draw)
+    def draw_or_record(*args, **kwargs):
+        if _recording.recorder is None:
+            return draw(*args, **kwargs)
+        return _recording.recorder.draw(draw, *args, **kwargs)
+
+    return draw_or_record
+
+
+@_drawn_again
 def uniform(shape, low, high, dtype, device, generator=None):
     """An array of uniform samples in [low, high), drawn on the CPU and moved to ``device``."""
     values = _rng(generator).random(shape, dtype=np.float64) * (high - low) + low
     return _backend.move(values.astype(dtype, copy=False), device)
 
 
+@_drawn_again
 def normal(shape, mean, std, dtype, device, generator=None):
     """An array of normal samples, drawn on the CPU and moved to ``device``."""
     values = _rng(generator).standard_normal(shape, dtype=np.float32 if dtype == np.float32
@@ -100,3 +120,10 @@ def uniform_array(tensor, low, high, generator=None):
 def normal_array(tensor, mean, std, generator=None):
     """Normal samples shaped like ``tensor`` (for ``Tensor.normal_``)."""
     return normal(tensor._data.shape, mean, std, tensor._data.dtype, tensor.device, generator)
+
+
+@_drawn_again
+def dropout_mask(shape, p: float, dtype, device, generator=None):
+    """What dropout multiplies by: 0 with probability ``p``, else ``1 / (1 - p)`` (``p < 1``)."""
+    keep = uniform(shape, 0.0, 1.0, np.float32, device, generator) >= p
+    return keep.astype(dtype) * (1.0 / (1.0 - p))

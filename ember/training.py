@@ -380,8 +380,9 @@ def train(args: Namespace) -> dict:
 
     ``args`` has: epochs, batch_size, lr, optimizer, momentum, seed, data, download, out,
     resume (None, True for ``out/checkpoint.pt``, or a path), limit, test_limit, device,
-    progress. A recipe setting (optimizer, lr, momentum, batch_size, seed, limit) left None takes
-    its default, or when resuming the checkpoint's. After each epoch :func:`train` writes, under
+    progress, compile (run the training step through ``ember.compile``). A recipe setting
+    (optimizer, lr, momentum, batch_size, seed, limit) left None takes its default, or when
+    resuming the checkpoint's. After each epoch :func:`train` writes, under
     ``args.out``, ``checkpoint.pt`` (model and optimizer state, epoch, metrics) and
     ``metrics.json`` (Ctrl-C waits until both are written), then ``curves.png`` and
     ``confusion.png`` when matplotlib is installed.
@@ -427,6 +428,18 @@ def train(args: Namespace) -> dict:
     plots = _plots_available()
     outputs = [CHECKPOINT, "metrics.json"] + (["curves.png", "confusion.png"] if plots else [])
 
+    def train_step(images, labels):
+        """One step; the loss and the number of right answers, read after the step (a
+        compiled step reads no values inside)."""
+        optimizer.zero_grad()
+        output = model(images)
+        loss = criterion(output, labels)
+        loss.backward()
+        optimizer.step()
+        return loss, (output.argmax(1) == labels).sum()
+
+    # Captured at the first batch (and the last, smaller one), then replayed: the same numbers.
+    step_once = ember.compile(train_step) if args.compile else train_step
     shuffle = ember.Generator()  # re-seeded at the start of each epoch
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
                               generator=shuffle)
@@ -442,18 +455,14 @@ def train(args: Namespace) -> dict:
             running_loss, correct, seen = 0.0, 0, 0
             for step, (images, labels) in enumerate(train_loader, start=1):
                 images, labels = images.to(device), labels.to(device)
-                optimizer.zero_grad()
-                output = model(images)
-                loss = criterion(output, labels)
+                loss, right = step_once(images, labels)
                 batch_loss = loss.item()
-                if not math.isfinite(batch_loss):
+                if not math.isfinite(batch_loss):  # this epoch's weights are thrown away
                     raise _diverged(f"epoch {epoch}: the training loss is {batch_loss} at step "
                                     f"{step}", lr, _holds(checkpoint_path, saved_epoch))
-                loss.backward()
-                optimizer.step()
                 batch = len(labels)
                 running_loss += batch_loss * batch
-                correct += int((output.argmax(1) == labels).sum().item())
+                correct += int(right.item())
                 seen += batch
                 if bar is not None:
                     bar.update(batch)

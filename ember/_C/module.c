@@ -43,6 +43,27 @@ static PyMethodDef methods[] = {
     {"sgd_step", sgd_step, METH_VARARGS,
      "sgd_step(params, grads, buffers, lr, momentum, dampening, weight_decay, nesterov, "
      "maximize, first): SGD's update of every parameter in the lists, in place"},
+    {"adam_step", adam_step, METH_VARARGS,
+     "adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2, "
+     "eps, weight_decay, amsgrad, maximize, decoupled): Adam's update of every parameter in the "
+     "lists and of its state, in place"},
+    {"rmsprop_step", rmsprop_step, METH_VARARGS,
+     "rmsprop_step(params, grads, square_avgs, grad_avgs, buffers, steps, lr, alpha, eps, "
+     "weight_decay, momentum, centered, maximize): RMSprop's update, in place"},
+    {"adagrad_step", adagrad_step, METH_VARARGS,
+     "adagrad_step(params, grads, sums, steps, lr, lr_decay, weight_decay, eps, maximize): "
+     "Adagrad's update, in place"},
+    {"log_softmax_forward", log_softmax_forward, METH_VARARGS,
+     "log_softmax_forward(input, output, outer, classes, inner): log_softmax along the middle "
+     "dimension of (outer, classes, inner) into output"},
+    {"log_softmax_backward", log_softmax_backward, METH_VARARGS,
+     "log_softmax_backward(grad, output, grad_input, outer, classes, inner): its gradient"},
+    {"nll_loss_forward", nll_loss_forward, METH_VARARGS,
+     "nll_loss_forward(input, target, weight, out, rows, classes, ignore_index, reduction): "
+     "the loss into out; returns (first row with a bad target or -1, total weight)"},
+    {"nll_loss_backward", nll_loss_backward, METH_VARARGS,
+     "nll_loss_backward(grad_input, target, weight, grad, rows, classes, ignore_index, "
+     "reduction, total_weight): its gradient into grad_input"},
     {"relu_forward", relu_forward, METH_VARARGS, "relu_forward(input, output)"},
     {"relu_backward", relu_backward, METH_VARARGS,
      "relu_backward(output, grad_output, grad_input)"},
@@ -63,6 +84,29 @@ static PyMethodDef methods[] = {
     {"avg_pool2d_backward", avg_pool2d_backward, METH_VARARGS,
      "avg_pool2d_backward(grad_output, grad_input, (H, W), (Ho, Wo), kernel_size, stride, "
      "padding, count_include_pad, divisor_override)"},
+    {"conv2d_im2col", conv2d_im2col, METH_VARARGS,
+     "conv2d_im2col(input, columns, batch, geometry): the columns (batch, C*kh*kw, Ho*Wo) of "
+     "unpadded images (batch, C, H, W); geometry is (C, H, W, kh, kw, sh, sw, top, left, dh, "
+     "dw, Ho, Wo)"},
+    {"conv2d_col2im", conv2d_col2im, METH_VARARGS,
+     "conv2d_col2im(columns, image, batch, geometry): im2col's adjoint, overwriting image"},
+    {"conv2d_add_bias", conv2d_add_bias, METH_VARARGS,
+     "conv2d_add_bias(output, bias, positions): output (n, C, positions) += bias per channel"},
+    {"conv2d_bias_grad", conv2d_bias_grad, METH_VARARGS,
+     "conv2d_bias_grad(grad, sums, positions): sums (C,) = grad (n, C, positions) summed over "
+     "images and positions"},
+    {"lstm_forward", lstm_forward, METH_VARARGS,
+     "lstm_forward(gates, hh, bias, c, c_prev, tanh_c, h, hidden): the pointwise part of an "
+     "LSTM step, in place (see rnn.inc)"},
+    {"lstm_backward", lstm_backward, METH_VARARGS,
+     "lstm_backward(grad_h, grad_out, grad_c, gates, c_prev, tanh_c, grad_pre, hidden): its "
+     "backward"},
+    {"gru_forward", gru_forward, METH_VARARGS,
+     "gru_forward(gates, hh, bias_ih, bias_hh, h, h_n, h_out, hidden): the pointwise part of a "
+     "GRU step, in place (see rnn.inc)"},
+    {"gru_backward", gru_backward, METH_VARARGS,
+     "gru_backward(grad_h, grad_out, gates, h_n, h_prev, grad_x, grad_hh, hidden): its "
+     "backward"},
     {NULL, NULL, 0, NULL},
 };
 

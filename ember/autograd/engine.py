@@ -11,7 +11,7 @@ import itertools
 
 import numpy as np
 
-from .. import _tensor
+from .. import _recording, _tensor
 from .function import QUIET, BackwardNode, numpy_errors
 
 
@@ -51,6 +51,7 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
     pending = {}  # node -> list of summed gradients, one per output of the node
     ready = []  # heap of (-number, tie-break, node) for the nodes in pending
     tie_break = itertools.count()  # orders equal numbers (leaves' AccumulateGrad nodes)
+    recorder = _recording.recorder  # ember.compile's, told each step while it captures one
 
     def receive(node, index, grad):
         """Add ``grad`` to what output ``index`` of ``node`` has received; queue the node."""
@@ -58,7 +59,13 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
         if slots is None:
             slots = pending[node] = [None] * node._num_outputs
             heapq.heappush(ready, (-node._sequence, next(tie_break), node))
-        slots[index] = grad if slots[index] is None else slots[index] + grad
+        if slots[index] is None:
+            slots[index] = grad
+        else:
+            total = slots[index] + grad
+            if recorder is not None:
+                recorder.sum(slots[index], grad, total)
+            slots[index] = total
 
     # Arrays that must not become a leaf's .grad without a copy: the caller's root gradients
     # and arrays already handed to another leaf (a backward may pass one array to two inputs).
@@ -88,6 +95,8 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
                 owned = grad.flags.owndata and id(grad) not in shared
                 shared.add(id(grad))
                 node.accumulate(grad, owned)
+                if recorder is not None:
+                    recorder.accumulate(node, grad, owned)
             continue
         if node._retained:
             for index, tensor in node._retained.items():
@@ -96,24 +105,35 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
         if len(grads) > 1 and node.materialize_grads:
             grads = _materialize(node, grads)
         input_grads = node.apply(*grads)
+        if recorder is not None:
+            recorder.backward(node, grads, input_grads)
         if not retain_graph:
             node.release()
         for child, child_index, position, shape, dtype in node._targets:
             grad = input_grads[position] if position < len(input_grads) else None
             if grad is None:
                 continue
-            if isinstance(grad, np.generic):
-                # NumPy gives a scalar for arithmetic on 0-d arrays; a 0-d array is what
-                # backward formulas may index and write into (grad.copy()[...] = 0).
-                grad = np.asarray(grad)
-            if grad.shape != shape:
-                grad = _reshape_gradient(node, position, grad, shape)
-            if grad.dtype != dtype:
-                grad = grad.astype(dtype)
-            receive(child, child_index, grad)
+            routed = route(node, position, grad, shape, dtype)
+            if recorder is not None and routed is not grad:
+                recorder.route(node, position, grad, shape, dtype, routed)
+            receive(child, child_index, routed)
     if capture is not None:
         return [captured.get(i) for i in range(len(capture))]
     return None
+
+
+def route(node, position: int, grad, shape, dtype):
+    """The gradient ``node`` returned for its input ``position``, made what that input's
+    producer receives: an array (not a NumPy scalar) of the input's ``shape`` and ``dtype``."""
+    if isinstance(grad, np.generic):
+        # NumPy gives a scalar for arithmetic on 0-d arrays; a 0-d array is what backward
+        # formulas may index and write into (grad.copy()[...] = 0).
+        grad = np.asarray(grad)
+    if grad.shape != shape:
+        grad = _reshape_gradient(node, position, grad, shape)
+    if grad.dtype != dtype:
+        grad = grad.astype(dtype)
+    return grad
 
 
 def _run_tensor_hooks(hooks, grads):

@@ -16,7 +16,7 @@ import itertools
 
 import numpy as np
 
-from .. import _tensor
+from .. import _recording, _tensor
 from .grad_mode import _GradMode, no_grad
 
 _sequence_numbers = itertools.count()  # the order in which nodes are made
@@ -308,6 +308,8 @@ class Function:
             outputs = tuple(Tensor._wrap(arr, first) for arr in arrays)
         if record:
             cls._record(ctx, args, raw, single, arrays, outputs)
+        if _recording.recorder is not None:  # ember.compile is capturing a step
+            _recording.recorder.forward(cls, ctx, args, inputs, outputs, single)
         return outputs[0] if single else outputs
 
     @classmethod

@@ -14,7 +14,7 @@ base's old graph; a view whose base changed re-derives its own node (``refresh_v
 
 import numpy as np
 
-from .. import _backend, _tensor
+from .. import _backend, _recording, _tensor
 from .._dtype import CATEGORY, type_name
 from .grad_mode import _GradMode
 
@@ -29,6 +29,8 @@ _INTERNAL_OVERLAP = ("unsupported operation: more than one element of the writte
 def bump_version(tensor) -> None:
     """Record that ``tensor``'s memory changed (for it and every view sharing its counter)."""
     tensor._version[0] += 1
+    if _recording.recorder is not None:  # ember.compile: was this write recorded?
+        _recording.recorder.bumped(tensor)
 
 
 def check_leaf(tensor) -> None:
@@ -74,6 +76,8 @@ def apply(tensor, function, *args, operands=None):
     if record:
         _check_view_may_change(tensor)
         old = Tensor._wrap(tensor._data.copy())
+        if _recording.recorder is not None:
+            _recording.recorder.copy(tensor._data, old._data)
         if tensor._requires_grad:
             old._requires_grad = True
             old.grad_fn, old._output_nr = tensor._edge()
@@ -85,6 +89,8 @@ def apply(tensor, function, *args, operands=None):
         rebase_view(tensor, data, result)
         return tensor
     tensor._data[...] = data
+    if _recording.recorder is not None:
+        _recording.recorder.write(tensor, result._data)
     bump_version(tensor)
     if record:
         _adopt_output(tensor, result)

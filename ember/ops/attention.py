@@ -171,8 +171,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         if dropout_p >= 1.0:
             keep = array_module(query._data).zeros(shape, query._data.dtype)
         else:
-            drawn = random.uniform(shape, 0.0, 1.0, np.float32, query.device) >= dropout_p
-            keep = drawn.astype(query._data.dtype) * (1.0 / (1.0 - dropout_p))
+            keep = random.dropout_mask(shape, dropout_p, query._data.dtype, query.device)
     output = ScaledDotProductFlashAttentionForCpu.apply(query, key, value, attn_mask,
                                                         is_causal, float(scale), groups, keep)
     # PyTorch's fused kernel takes 4-D inputs of one batch and head count, without dropout,

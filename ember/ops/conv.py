@@ -14,10 +14,16 @@ added back into the input through ``kh * kw`` strided slices, one per kernel off
 
 Groups split the channels into independent convolutions; they are one more batch dimension of
 the same matrix product.
+
+When ember's compiled kernels are built (ember/_C/conv.c), conv2d and conv1d run im2col and
+col2im as single C passes over the unpadded image (the padding is skipped, never copied) and
+add the bias and sum its gradient in one pass each; the matrix products stay in NumPy's BLAS.
+The NumPy code here stays the reference, what CuPy runs, and the fallback.
 """
 
 import numpy as np
 
+from .. import _C
 from .._backend import array_module
 from .._parallel import parallel_for
 from .._tensor import type_name
@@ -308,6 +314,10 @@ class Convolution(Function):
         weight_4d = weight
         if input.ndim == 3:
             input, weight_4d = input[:, :, None], weight[:, :, None]
+        ctx.kernel_geometry = None
+        if _compiled(input, weight_4d, bias):
+            return _compiled_forward(ctx, input, weight_4d, bias, stride, padding, dilation,
+                                     groups)
         batch = input.shape[0]
         out_channels = weight_4d.shape[0]
         kernel_size = weight_4d.shape[2:]
@@ -347,6 +357,8 @@ class Convolution(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
+        if ctx.kernel_geometry is not None:
+            return _compiled_backward(ctx, grad_output)
         columns, weight = ctx.saved_tensors
         (padded_shape, input_shape, kernel_size, stride, padding, dilation, groups,
          output_size) = ctx.geometry
@@ -399,6 +411,110 @@ class Convolution(Function):
         return grad_input, grad_weight, grad_bias, None, None, None, None
 
 
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _compiled(first, *others) -> bool:
+    """Whether an op runs the compiled kernels on these arrays (None ones left out): they are
+    built, and the arrays are C-contiguous NumPy arrays of one float type the kernels handle."""
+    return (_C.kernels is not None and type(first) is np.ndarray
+            and first.dtype in _KERNEL_DTYPES and first.flags.c_contiguous
+            and all(array is None or (type(array) is np.ndarray and array.dtype == first.dtype
+                                      and array.flags.c_contiguous) for array in others))
+
+
+def _compiled_forward(ctx, input, weight, bias, stride, padding, dilation, groups):
+    """``Convolution.forward`` with the compiled kernels (ember/_C/conv.inc): im2col reads the
+    unpadded input and writes zeros for the padding (no padded copy), the bias is added in one
+    pass, and the products stay in BLAS. ``weight`` is 4-d; the output is shaped as the
+    NumPy code's."""
+    batch, channels, height, width = input.shape
+    out_channels, kernel_size = weight.shape[0], weight.shape[2:]
+    (top, bottom), (left, right) = padding
+    output_size = tuple(
+        (size - dilation[d] * (kernel_size[d] - 1) - 1) // stride[d] + 1
+        for d, size in enumerate((height + top + bottom, width + left + right)))
+    positions = output_size[0] * output_size[1]
+    patch = weight[0].size
+    geometry = (channels, height, width, *kernel_size, *stride, top, left, *dilation,
+                *output_size)
+    grouped_weight = weight.reshape(groups, out_channels // groups, patch)
+    needs_input, needs_weight = ctx.needs_input_grad[:2]
+    columns = (np.empty((batch, groups * patch, positions), dtype=input.dtype)
+               if needs_weight else None)
+    output = np.empty((batch, out_channels) + output_size, dtype=input.dtype)
+
+    def images(start, stop):
+        count = stop - start
+        image_columns = (np.empty((count, groups * patch, positions), dtype=input.dtype)
+                         if columns is None else columns[start:stop])
+        _C.kernels.conv2d_im2col(input[start:stop], image_columns, count, geometry)
+        np.matmul(grouped_weight, image_columns.reshape(count, groups, patch, positions),
+                  out=output[start:stop].reshape(count, groups, out_channels // groups,
+                                                 positions))
+        if bias is not None:
+            _C.kernels.conv2d_add_bias(output[start:stop], bias, positions)
+
+    parallel_for(batch, images, work=out_channels * patch * positions, like=input)
+    ctx.save_for_backward(columns, weight if needs_input else None)
+    ctx.kernel_geometry = geometry
+    ctx.groups = groups
+    return output if len(ctx.shapes[0]) == 4 else output[:, :, 0]
+
+
+def _compiled_backward(ctx, grad_output):
+    """``Convolution.backward`` with the compiled kernels: col2im adds the columns' gradient
+    straight into the unpadded input's gradient (no padded image, no crop), and the bias's
+    gradient is one pass over the output's."""
+    columns, weight = ctx.saved_tensors
+    geometry, groups = ctx.kernel_geometry, ctx.groups
+    needs_input, needs_weight, needs_bias = ctx.needs_input_grad[:3]
+    input_shape_nd, weight_shape_nd = ctx.shapes
+    if grad_output.ndim == 3:
+        grad_output = grad_output[:, :, None]
+    batch, out_channels = grad_output.shape[:2]
+    channels, height, width = geometry[:3]
+    positions = geometry[11] * geometry[12]
+    patch = channels // groups * geometry[3] * geometry[4]
+    grad_grouped = grad_output.reshape(batch, groups, out_channels // groups, positions)
+    grad_input = (np.empty((batch, channels, height, width), dtype=grad_output.dtype)
+                  if needs_input else None)
+    if needs_input:
+        weight_t = weight.reshape(groups, out_channels // groups, -1).swapaxes(-1, -2)
+    # The bias's kernel reads grad_output only where it is C-contiguous.
+    contiguous = grad_output.flags.c_contiguous
+
+    def images(start, stop):
+        """The input's gradient for these images, and their shares of the weight's and the
+        bias's (summed over all images below)."""
+        grad = grad_grouped[start:stop]
+        grad_weight = grad_bias = None
+        if needs_input:
+            _C.kernels.conv2d_col2im(weight_t @ grad, grad_input[start:stop], stop - start,
+                                     geometry)
+        if needs_weight:
+            image_columns = columns[start:stop].reshape(stop - start, groups, patch, positions)
+            products = grad @ image_columns.swapaxes(-1, -2)
+            # One image (batch 1, where every microsecond shows) needs no sum.
+            grad_weight = products[0] if stop - start == 1 else products.sum(axis=0)
+        if needs_bias and contiguous:
+            grad_bias = np.empty(out_channels, dtype=grad_output.dtype)
+            _C.kernels.conv2d_bias_grad(grad_output[start:stop], grad_bias, positions)
+        elif needs_bias:
+            grad_bias = grad_output[start:stop].sum(axis=(0, 2, 3))
+        return grad_weight, grad_bias
+
+    shares = parallel_for(batch, images, work=out_channels * patch * positions,
+                          like=grad_output)
+    grad_weight = grad_bias = None
+    if needs_input:
+        grad_input = grad_input.reshape(input_shape_nd)
+    if needs_weight:
+        grad_weight = sum(share[0] for share in shares).reshape(weight_shape_nd)
+    if needs_bias:
+        grad_bias = sum(share[1] for share in shares)
+    return grad_input, grad_weight, grad_bias, None, None, None, None
+
 
 def _batched_product(xp, matrix, axis: int, batch):
     """``matrix`` (contracted along ``axis``) times each ``batch[b]`` (its rows): a (B, M, N)
@@ -444,13 +560,24 @@ class ConvolutionTranspose(Function):
         for group in range(groups):
             columns[:, group * patch:(group + 1) * patch] = _batched_product(
                 xp, grouped_weight[group], 0, grouped_input[:, group])
-        image = xp.empty((batch, out_channels) + full_size, dtype=input.dtype)
-        col2im(columns, image, kernel_size, stride, dilation, (height, width))
         (top, left) = padding
-        output = image[:, :, top:top + output_size[0], left:left + output_size[1]]
-        output = xp.ascontiguousarray(output)
-        if bias is not None:
-            output += bias.reshape(-1, 1, 1)
+        # The output is a col2im of the columns with the padding cropped: the kernel adds into
+        # the cropped image directly.
+        ctx.kernel_geometry = None
+        if _compiled(columns, bias):
+            ctx.kernel_geometry = (out_channels, *output_size, *kernel_size, *stride, top, left,
+                                   *dilation, height, width)
+            output = np.empty((batch, out_channels) + output_size, dtype=input.dtype)
+            _C.kernels.conv2d_col2im(columns, output, batch, ctx.kernel_geometry)
+            if bias is not None:
+                _C.kernels.conv2d_add_bias(output, bias, output_size[0] * output_size[1])
+        else:
+            image = xp.empty((batch, out_channels) + full_size, dtype=input.dtype)
+            col2im(columns, image, kernel_size, stride, dilation, (height, width))
+            output = image[:, :, top:top + output_size[0], left:left + output_size[1]]
+            output = xp.ascontiguousarray(output)
+            if bias is not None:
+                output += bias.reshape(-1, 1, 1)
         needs_input, needs_weight = ctx.needs_input_grad[:2]
         ctx.save_for_backward(input if needs_weight else None, weight if needs_input else None)
         ctx.geometry = (kernel_size, stride, padding, dilation, groups)
@@ -468,11 +595,19 @@ class ConvolutionTranspose(Function):
         in_channels = input_shape_nd[1]
         input_size = (1,) * (4 - len(input_shape_nd)) + tuple(input_shape_nd[2:])
         (top, left) = padding
-        # The cropped border and the output padding are back, as zeros: the full result.
-        full = pad_spatial(grad_output, ((top, top), (left, left)))
         xp = array_module(grad_output)
-        columns = im2col(full, kernel_size, stride, dilation, input_size).reshape(
-            batch, groups, -1, input_size[0] * input_size[1])
+        if ctx.kernel_geometry is not None and grad_output.flags.c_contiguous:
+            # The kernel reads zeros where the cropped border and the output padding were.
+            columns = np.empty((batch, out_channels * kernel_size[0] * kernel_size[1],
+                                input_size[0] * input_size[1]), dtype=grad_output.dtype)
+            _C.kernels.conv2d_im2col(grad_output, columns, batch, ctx.kernel_geometry)
+        else:
+            # The cropped border and the output padding are back, as zeros: the full result.
+            full = pad_spatial(grad_output, ((top, top), (left, left)))
+            columns = im2col(full, kernel_size, stride, dilation, input_size)
+        # Sizes spelled out, not -1: an empty batch cannot infer one.
+        columns = columns.reshape(batch, groups, out_channels // groups * kernel_size[0]
+                                  * kernel_size[1], input_size[0] * input_size[1])
         group_channels = in_channels // groups
         grad_input = grad_weight = grad_bias = None
         if needs_input:
@@ -483,7 +618,7 @@ class ConvolutionTranspose(Function):
                     _batched_product(xp, grouped_weight[group], 1, columns[:, group])
             grad_input = grad_input.reshape(input_shape_nd)
         if needs_weight:
-            grouped_input = input.reshape(batch, groups, group_channels, -1)
+            grouped_input = input.reshape(batch, groups, group_channels, columns.shape[3])
             # Summed over the images and positions: one tensordot per group.
             grad_weight = xp.stack([xp.tensordot(grouped_input[:, group], columns[:, group],
                                                  axes=([0, 2], [0, 2]))
@@ -503,18 +638,31 @@ class Im2Col(Function):
     def forward(ctx, input, kernel_size, dilation, padding, stride, blocks):
         # An unbatched (C, H, W) input is a batch of one, in the same node.
         batched = input.ndim == 4
-        padded = pad_spatial(input if batched else input[None], tuple((p, p) for p in padding))
-        ctx.geometry = (input.shape, padded.shape, kernel_size, dilation, padding, stride, blocks)
-        columns = im2col(padded, kernel_size, stride, dilation, blocks)
+        image = input if batched else input[None]
+        geometry = (*image.shape[1:], *kernel_size, *stride, *padding, *dilation, *blocks)
+        ctx.geometry = (input.shape, image.shape, geometry, padding)
+        if _compiled(image):  # the kernel writes the padding's zeros itself
+            columns = np.empty((image.shape[0], image.shape[1] * kernel_size[0]
+                                * kernel_size[1], blocks[0] * blocks[1]), dtype=image.dtype)
+            _C.kernels.conv2d_im2col(image, columns, image.shape[0], geometry)
+        else:
+            padded = pad_spatial(image, tuple((p, p) for p in padding))
+            columns = im2col(padded, kernel_size, stride, dilation, blocks)
         return columns if batched else columns[0]
 
     @staticmethod
     def backward(ctx, grad_output):
-        input_shape, padded_shape, kernel_size, dilation, padding, stride, blocks = ctx.geometry
-        image = array_module(grad_output).empty(padded_shape, dtype=grad_output.dtype)
-        col2im(grad_output.reshape(padded_shape[0], -1, grad_output.shape[-1]), image,
-               kernel_size, stride, dilation, blocks)
-        (top, left), (height, width) = padding, input_shape[-2:]
+        input_shape, image_shape, geometry, (top, left) = ctx.geometry
+        grad = grad_output.reshape(image_shape[0], -1, grad_output.shape[-1])
+        kernel_size, stride, dilation = geometry[3:5], geometry[5:7], geometry[9:11]
+        if _compiled(grad):
+            grad_input = np.empty(image_shape, dtype=grad.dtype)
+            _C.kernels.conv2d_col2im(grad, grad_input, image_shape[0], geometry)
+            return grad_input.reshape(input_shape), None, None, None, None, None
+        (height, width) = image_shape[2:]
+        image = array_module(grad).empty(image_shape[:2] + (height + 2 * top, width + 2 * left),
+                                         dtype=grad.dtype)
+        col2im(grad, image, kernel_size, stride, dilation, geometry[11:])
         grad_input = image[:, :, top:top + height, left:left + width].reshape(input_shape)
         return grad_input, None, None, None, None, None
 
@@ -530,18 +678,30 @@ class Col2Im(Function):
         columns = input if batched else input[None]
         channels = columns.shape[1] // (kernel_size[0] * kernel_size[1])
         (top, left) = padding
+        geometry = (channels, *output_size, *kernel_size, *stride, *padding, *dilation, *blocks)
+        ctx.geometry = (input.shape, geometry)
+        if _compiled(columns):  # the kernel drops what falls in the padding itself
+            output = np.empty((columns.shape[0], channels) + tuple(output_size), input.dtype)
+            _C.kernels.conv2d_col2im(columns, output, columns.shape[0], geometry)
+            return output if batched else output[0]
         image = xp.empty((columns.shape[0], channels, output_size[0] + 2 * top,
                           output_size[1] + 2 * left), dtype=input.dtype)
         col2im(columns, image, kernel_size, stride, dilation, blocks)
-        ctx.geometry = (input.shape, kernel_size, dilation, padding, stride, blocks)
         output = xp.ascontiguousarray(image[:, :, top:top + output_size[0],
                                             left:left + output_size[1]])
         return output if batched else output[0]
 
     @staticmethod
     def backward(ctx, grad_output):
-        input_shape, kernel_size, dilation, (top, left), stride, blocks = ctx.geometry
+        input_shape, geometry = ctx.geometry
+        kernel_size, stride, (top, left) = geometry[3:5], geometry[5:7], geometry[7:9]
+        dilation, blocks = geometry[9:11], geometry[11:]
         grad = grad_output if grad_output.ndim == 4 else grad_output[None]
+        if _compiled(grad):
+            columns = np.empty((grad.shape[0], geometry[0] * kernel_size[0] * kernel_size[1],
+                                blocks[0] * blocks[1]), dtype=grad.dtype)
+            _C.kernels.conv2d_im2col(grad, columns, grad.shape[0], geometry)
+            return columns.reshape(input_shape), None, None, None, None, None, None
         padded = pad_spatial(grad, ((top, top), (left, left)))
         grad_input = im2col(padded, kernel_size, stride, dilation, blocks).reshape(input_shape)
         return grad_input, None, None, None, None, None, None

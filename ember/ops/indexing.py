@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from .. import _recording
 from .._backend import address, array_module
 from .._dtype import C_TYPE_NAMES, type_name
 from .._tensor import Tensor
@@ -687,6 +688,9 @@ def _raw_key(key):
             if item._data.dtype.kind not in "iub":
                 raise IndexError("tensors used as indices must be long, int, byte or bool "
                                  "tensors")
+            if not item._data.ndim and _recording.recorder is not None:
+                # ember.compile: an index read on the host would be frozen into the replay.
+                _recording.recorder.unsupported("indexes with a 0-d tensor's value")
             item = item._data if item._data.ndim else item._data.item()
         if isinstance(item, (bool, np.bool_, list, np.ndarray)) or hasattr(
                 item, "__cuda_array_interface__"):

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from .. import _C
 from .._backend import array_module
 from .._tensor import type_name
 from ..autograd.function import Function
@@ -62,6 +63,31 @@ class MseLoss(Function):
         return grad_input, grad_target, None
 
 
+_REDUCTION_CODES = {"none": 0, "mean": 1, "sum": 2}  # as the compiled kernels number them
+_INT64_MIN, _INT64_MAX = -2 ** 63, 2 ** 63 - 1
+
+
+def _compiled_nll_applies(input, target, weight, ignore_index) -> bool:
+    """Whether nll_loss runs its compiled kernels: the extension is built, input is (N, C), a
+    C-contiguous NumPy float32 or float64 array, weight (if any) is one of the same dtype,
+    and the targets are C-contiguous int64 (ignore_index fits in one too)."""
+    if _C.kernels is None or type(input) is not np.ndarray or input.ndim != 2:
+        return False
+    if input.dtype.char not in "fd" or not input.flags.c_contiguous:
+        return False
+    if type(target) is not np.ndarray or target.dtype.kind != "i" or target.itemsize != 8 \
+            or not target.flags.c_contiguous or not _INT64_MIN <= ignore_index <= _INT64_MAX:
+        return False
+    return weight is None or (type(weight) is np.ndarray and weight.dtype == input.dtype
+                              and weight.flags.c_contiguous)
+
+
+def _out_of_bounds(target, counted, classes) -> str:
+    """PyTorch's message for the first target that is neither ignored nor a class."""
+    bad = ((target < 0) | (target >= classes)) & counted
+    return f"Target {int(target[bad].reshape(-1)[0])} is out of bounds."
+
+
 class NllLoss(Function):
     """``-weight[t] * input[t]`` for each sample's target class t, reduced.
 
@@ -76,36 +102,30 @@ class NllLoss(Function):
         ctx.input_shape = input.shape
         if input.ndim == 1:  # one sample: a batch of one
             input, target = input.reshape(1, -1), target.reshape(1)
+        ctx.compiled = _compiled_nll_applies(input, target, weight, ignore_index)
+        if ctx.compiled:
+            return NllLoss._forward_compiled(ctx, input, target, weight, reduction,
+                                             ignore_index)
         classes = input.shape[1]
-        # One pass for the smallest and largest target: usually no sample is ignored (the
-        # default ignore_index, -100, is below every class) and all are in range.
-        lowest, highest = (int(target.min()), int(target.max())) if target.size else (0, -1)  # none
-        counted = target != ignore_index if lowest <= ignore_index <= highest else None
-        safe_target = target
-        if counted is not None:
-            # Ignored samples point at class 0, so every index below is valid.
-            safe_target = xp.where(counted, target, 0)
-            lowest, highest = int(safe_target.min()), int(safe_target.max())
-        if lowest < 0 or highest >= classes:
-            out_of_range = (target < 0) | (target >= classes)
-            if counted is not None:
-                out_of_range &= counted
-            first_bad = int(target[out_of_range].reshape(-1)[0])
-            raise IndexError(f"Target {first_bad} is out of bounds.")
-        if weight is not None:
-            sample_weight = weight.take(safe_target)
-            if counted is not None:
-                sample_weight = sample_weight * counted
-        else:  # None: every sample counts once
-            sample_weight = counted.astype(input.dtype) if counted is not None else None
-        if input.ndim == 2:  # (N, C): one fancy index, cheaper than take_along_axis
-            picked = input[xp.arange(input.shape[0]), safe_target]
-        else:
-            picked = xp.take_along_axis(input, xp.expand_dims(safe_target, 1),
-                                        axis=1).squeeze(1)
-        losses = -picked if sample_weight is None else -sample_weight * picked
-        if counted is not None:  # an ignored sample's loss is 0 (not -0 * input)
-            losses = xp.where(counted, losses, 0)
+        # No host read of the targets here (a step that reads none can be captured and
+        # replayed): ignored samples point at class 0 and negative targets past the last
+        # class, so that NumPy's own bounds check of the indexing below finds a bad target.
+        counted = target != ignore_index
+        safe_target = xp.where(counted, xp.where(target < 0, xp.int64(classes), target), 0)
+        if xp is not np and bool((safe_target >= classes).any()):  # CuPy checks no bounds
+            raise IndexError(_out_of_bounds(target, counted, classes))
+        try:
+            sample_weight = counted.astype(input.dtype) if weight is None \
+                else weight.take(safe_target) * counted
+            if input.ndim == 2:  # (N, C): one fancy index, cheaper than take_along_axis
+                picked = input[xp.arange(input.shape[0]), safe_target]
+            else:
+                picked = xp.take_along_axis(input, xp.expand_dims(safe_target, 1),
+                                            axis=1).squeeze(1)
+        except IndexError:
+            raise IndexError(_out_of_bounds(target, counted, classes)) from None
+        # An ignored sample's loss is 0 (not -0 * input).
+        losses = xp.where(counted, -sample_weight * picked, 0)
         ctx.save_for_backward(safe_target, sample_weight)
         ctx.reduction, ctx.counted = reduction, counted
         if reduction == "none":
@@ -113,25 +133,45 @@ class NllLoss(Function):
         total = losses.sum()
         if reduction == "sum":
             return total
-        if sample_weight is None and safe_target.size:
-            ctx.total_weight = safe_target.size
-            return total / safe_target.size
-        ctx.total_weight = (sample_weight.sum() if sample_weight is not None
-                            else xp.zeros((), dtype=input.dtype))
+        ctx.total_weight = sample_weight.sum()  # 0 when nothing counts: the mean is NaN
         return total / ctx.total_weight
 
     @staticmethod
+    def _forward_compiled(ctx, input, target, weight, reduction, ignore_index):
+        """The forward in one kernel call, which also checks the targets: it returns the
+        first bad one's position (no host read unless there is one)."""
+        rows, classes = input.shape
+        out = np.empty(rows if reduction == "none" else (), input.dtype)
+        bad, total_weight = _C.kernels.nll_loss_forward(
+            input, target, weight, out, rows, classes, ignore_index, _REDUCTION_CODES[reduction])
+        if bad >= 0:
+            raise IndexError(f"Target {int(target[bad])} is out of bounds.")
+        ctx.save_for_backward(target, weight)
+        ctx.reduction, ctx.ignore_index, ctx.total_weight = reduction, ignore_index, total_weight
+        ctx.dtype = input.dtype
+        if reduction == "none":
+            return out.reshape(target.shape) if len(ctx.input_shape) > 1 else out.reshape(())
+        return out
+
+    @staticmethod
     def backward(ctx, grad_output):
+        if ctx.compiled:
+            target, weight = ctx.saved_tensors
+            grad_input = np.empty(ctx.input_shape, ctx.dtype)
+            # 'none' gives one gradient per sample, perhaps broadcast: the kernel reads them
+            # from one contiguous array.
+            _C.kernels.nll_loss_backward(
+                grad_input, target, weight, np.ascontiguousarray(grad_output, ctx.dtype),
+                target.size, ctx.input_shape[-1], ctx.ignore_index,
+                _REDUCTION_CODES[ctx.reduction], ctx.total_weight)
+            return grad_input, None, None, None, None
         safe_target, sample_weight = ctx.saved_tensors
         xp = array_module(safe_target)
-        if sample_weight is None:
-            coefficient = xp.broadcast_to(-grad_output, safe_target.shape)
-        else:
-            coefficient = -sample_weight * grad_output
+        coefficient = -sample_weight * grad_output
         if ctx.reduction == "mean":
             coefficient = coefficient / ctx.total_weight
-        if ctx.counted is not None:  # an ignored sample gets no gradient at all
-            coefficient = xp.where(ctx.counted, coefficient, 0)
+        # An ignored sample gets no gradient at all (not 0 times an infinite one).
+        coefficient = xp.where(ctx.counted, coefficient, 0)
         # The gradient is zero but for each sample's target class, which gets the coefficient.
         input_shape = ctx.input_shape
         classes = input_shape[1] if len(input_shape) > 1 else input_shape[0]
@@ -563,12 +603,16 @@ def _label_smoothed(nll, log_probabilities, target, weight, ignore_index, reduct
     if reduction == "sum":
         uniform_loss = sum_of(uniform_loss)
     elif reduction == "mean":
+        # The weight of the samples that count, as an array: no host read (see NllLoss).
         counted = target._data != ignore_index
+        dtype = log_probabilities._data.dtype
         if weight is None:
-            denominator = counted.sum()
+            denominator = counted.sum(dtype=dtype)
         else:
-            denominator = weight._data.take(target._data[counted]).sum()
-        uniform_loss = sum_of(uniform_loss) / float(denominator)
+            xp = array_module(counted)
+            denominator = (weight._data.take(xp.where(counted, target._data, 0))
+                           * counted).sum()
+        uniform_loss = sum_of(uniform_loss) / denominator
     return nll * (1 - label_smoothing) + uniform_loss * (label_smoothing / classes)
 
 

@@ -188,8 +188,7 @@ def _feature_dropout(input, p: float, training: bool, inplace: bool, batched: bo
     if p == 1.0:
         mask = array_module(data).zeros(mask_shape, dtype=data.dtype)
     else:
-        keep = random.uniform(mask_shape, 0.0, 1.0, np.float32, input.device) >= p
-        mask = keep.astype(data.dtype) * (1.0 / (1.0 - p))
+        mask = random.dropout_mask(mask_shape, p, data.dtype, input.device)
     mask = Tensor._wrap(mask)
     return input.mul_(mask) if inplace else input * mask
 

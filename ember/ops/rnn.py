@@ -25,6 +25,12 @@ pre-activations are scaled by ``[1/2, 1/2, 1, 1/2]`` (the layers fold that into 
 projection and ``W_hh`` once per call), and the same vector rescales the result. (Its error is
 absolute, a few 1e-8 in float32: a sigmoid below that comes out as 0.)
 
+With ember's compiled kernels (``ember._C``) and NumPy float32/float64 arrays, the pointwise
+part of an LSTM or GRU step (gates, new states; its backward) is one C pass instead of a
+dozen NumPy calls: the LSTM and GRU layers and cells then compute the sigmoids directly (no
+``tanh`` form, no scaling) and keep the activations themselves, whose derivatives backward
+takes as ``s (1 - s)`` and ``1 - t²``. The matrix products stay NumPy's (BLAS) in both paths.
+
 Node names: the LSTM layer's is PyTorch's; GRU and RNN layers have none to copy (PyTorch's CPU
 graph for them is per-step ops under a ``StackBackward0``), so theirs are ``GRULayerBackward0``
 and ``RNNLayerBackward0``; the cells' are ``LstmCellBackward0`` and ``GruCellBackward0``
@@ -33,7 +39,7 @@ and ``RNNLayerBackward0``; the cells' are ``LstmCellBackward0`` and ``GruCellBac
 
 import numpy as np
 
-from .. import _blas
+from .. import _C, _blas
 from .._backend import array_module
 from ..autograd.function import Function
 from .linalg import matrix_product
@@ -117,6 +123,35 @@ def _buffers(xp, dtype, *shapes) -> tuple:
     return tuple(arrays)
 
 
+def _kernels_for(*arrays):
+    """ember's compiled kernels where they can run a layer's or cell's steps on ``arrays``
+    (NumPy arrays of one type, float32 or float64, or None), else None: the NumPy code then
+    runs."""
+    first = arrays[0]
+    if (_C.kernels is None or type(first) is not np.ndarray
+            or first.dtype not in (np.float32, np.float64)):
+        return None
+    if any(array is not None and array.dtype != first.dtype for array in arrays[1:]):
+        return None
+    return _C.kernels
+
+
+def _bias_or_zeros(bias, weight):
+    """``bias``, or zeros for the rows of ``weight`` where it is None: what the compiled GRU
+    kernel adds."""
+    return np.zeros(weight.shape[0], weight.dtype) if bias is None else np.ascontiguousarray(bias)
+
+
+def _gate_bias(bias_ih, bias_hh, weight_hh):
+    """What the compiled LSTM kernel adds to the gates: ``bias_ih + bias_hh``, the one that is
+    not None, or zeros."""
+    if bias_ih is None and bias_hh is None:
+        return np.zeros(weight_hh.shape[0], weight_hh.dtype)
+    if bias_ih is None or bias_hh is None:
+        return np.ascontiguousarray(bias_hh if bias_ih is None else bias_ih)
+    return bias_ih + bias_hh
+
+
 def _scoped(xp, loop, *args):
     """``loop(*args)`` with NumPy's OpenBLAS on ember's thread count (see ``ember._blas``):
     one scope for all the small per-step products of a layer instead of one per product."""
@@ -198,6 +233,70 @@ def _lstm_backward_loop(xp, steps, grad_output, weight_hh, weight_hr, grad_h, gr
         xp.matmul(grad_pre[step], weight_hh, out=grad_h[:size])
 
 
+def _lstm_forward_loop_compiled(kernels, steps, rows, weight_ih, weight_hh, bias, weight_hr,
+                                h, c, saved, hh) -> None:
+    """``_lstm_forward_loop`` with the compiled kernel: the input projections (without
+    biases) fill ``gates``, which each step's kernel call turns into the activations, adding
+    ``bias`` and the step's product with ``W_hh`` (in ``hh``) first."""
+    output, h_prev, c_prev, gates, _, tanh_c, cells = saved
+    np.matmul(rows, weight_ih.T, out=gates)
+    weight_hh_t, hidden = weight_hh.T, c.shape[1]
+    for start, size in steps:
+        step = slice(start, start + size)
+        np.matmul(h[:size], weight_hh_t, out=hh[:size])
+        h_prev[step] = h[:size]
+        m = output[step] if weight_hr is None else cells[step]
+        kernels.lstm_forward(gates[step], hh[:size], bias, c[:size], c_prev[step],
+                             tanh_c[step], m, hidden)
+        if weight_hr is not None:
+            np.matmul(m, weight_hr.T, out=output[step])
+        h[:size] = output[step]
+
+
+def _lstm_backward_loop_compiled(kernels, steps, grad_output, weight_hh, weight_hr, grad_h,
+                                 grad_c, saved, grad_pre, grad_h_all) -> None:
+    """``_lstm_backward_loop`` with the compiled kernel (all arrays C-contiguous)."""
+    _, _, c_prev, gates, _, tanh_c, _ = saved
+    hidden = grad_c.shape[1]
+    for start, size in reversed(steps):
+        step = slice(start, start + size)
+        grad_m, grad_out = grad_h[:size], grad_output[step]
+        if weight_hr is not None:
+            grad_m += grad_out
+            grad_h_all[step] = grad_m
+            grad_m, grad_out = grad_m @ weight_hr, None
+        kernels.lstm_backward(grad_m, grad_out, grad_c[:size], gates[step], c_prev[step],
+                              tanh_c[step], grad_pre[step], hidden)
+        np.matmul(grad_pre[step], weight_hh, out=grad_h[:size])
+
+
+def _lstm_layer_compiled(ctx, kernels, steps, rows, input, weight_ih, weight_hh, bias_ih,
+                         bias_hh, hx, cx, weight_hr) -> tuple:
+    """``LSTMLayer.forward`` with the compiled kernel. It saves what the NumPy path does, with
+    the activations themselves as the gates and None for their ``tanh`` form (which tells
+    backward which path ran).
+
+    One block holds what backward reads and the two arrays it writes (the gradients of the
+    output, contiguous, and of the gates): large enough for NumPy to ask for huge pages (see
+    ``_buffers``), where a fresh array per call faulted in every page of its memory.
+    """
+    count, hidden, out_size, dtype = rows.shape[0], cx.shape[1], hx.shape[1], rows.dtype
+    h, c = hx.copy(), cx.copy()  # C-contiguous copies that advance in place
+    output = np.empty((count, out_size), dtype)  # apart, as in the NumPy path
+    gates, h_prev, c_prev, tanh_c, grad_output, grad_pre, *cells = _buffers(
+        np, dtype, (count, 4 * hidden), output.shape, (count, hidden), (count, hidden),
+        output.shape, (count, 4 * hidden), *([] if weight_hr is None else [(count, hidden)]))
+    bias = _gate_bias(bias_ih, bias_hh, weight_hh)
+    saved = (output, h_prev, c_prev, gates, None, tanh_c, cells[0] if cells else None)
+    _scoped(np, _lstm_forward_loop_compiled, kernels, steps, rows,
+            weight_ih, weight_hh, bias, weight_hr, h, c, saved,
+            np.empty((h.shape[0], 4 * hidden), dtype))
+    ctx.steps, ctx.kernels, ctx.workspace = steps, kernels, (grad_output, grad_pre)
+    result = output.reshape(input.shape[:-1] + (out_size,))
+    ctx.save_for_backward(input, weight_ih, weight_hh, weight_hr, result, *saved[1:])
+    return result, h, c
+
+
 class LSTMLayer(Function):
     """One LSTM layer in one direction over a whole (padded or packed) sequence.
 
@@ -214,6 +313,10 @@ class LSTMLayer(Function):
                 batch_sizes, reverse):
         xp = array_module(input)
         rows, steps = _steps(input, batch_sizes, reverse)
+        kernels = _kernels_for(rows, weight_ih, weight_hh, bias_ih, bias_hh, hx, cx, weight_hr)
+        if kernels is not None:
+            return _lstm_layer_compiled(ctx, kernels, steps, rows, input, weight_ih, weight_hh,
+                                        bias_ih, bias_hh, hx, cx, weight_hr)
         count, hidden = rows.shape[0], cx.shape[1]
         scaled_pre = _project(rows, weight_ih, bias_ih, bias_hh)
         scale, offset = _gate_scale(xp, hidden, 4, 2, scaled_pre.dtype)
@@ -238,12 +341,22 @@ class LSTMLayer(Function):
         input, weight_ih, weight_hh, weight_hr, *saved = ctx.saved_tensors
         _, h_prev, _, gates, tanh_gates, tanh_c, cells = saved
         xp = array_module(grad_output)
-        grad_h, grad_c = grad_hn.copy(), grad_cn.copy()
-        grad_pre = xp.empty_like(gates)
         grad_h_all = xp.empty_like(h_prev) if weight_hr is not None else None
-        factors = _lstm_backward_factors(xp, gates, tanh_gates, tanh_c, ctx.scale)
-        _scoped(xp, _lstm_backward_loop, xp, ctx.steps, grad_output.reshape(h_prev.shape),
-                weight_hh, weight_hr, grad_h, grad_c, saved, factors, grad_pre, grad_h_all)
+        grad_output = grad_output.reshape(h_prev.shape)
+        if tanh_gates is None:  # forward ran the compiled kernel
+            contiguous_grad_output, grad_pre = ctx.workspace
+            contiguous_grad_output[...] = grad_output
+            grad_h, grad_c = (np.array(grad, gates.dtype, order="C")
+                              for grad in (grad_hn, grad_cn))
+            _scoped(xp, _lstm_backward_loop_compiled, ctx.kernels, ctx.steps,
+                    contiguous_grad_output, weight_hh, weight_hr, grad_h, grad_c, saved,
+                    grad_pre, grad_h_all)
+        else:
+            grad_h, grad_c = grad_hn.copy(), grad_cn.copy()
+            grad_pre = xp.empty_like(gates)
+            factors = _lstm_backward_factors(xp, gates, tanh_gates, tanh_c, ctx.scale)
+            _scoped(xp, _lstm_backward_loop, xp, ctx.steps, grad_output, weight_hh, weight_hr,
+                    grad_h, grad_c, saved, factors, grad_pre, grad_h_all)
         grad_weight_hr = (matrix_product(grad_h_all.T, cells) if weight_hr is not None
                           and ctx.needs_input_grad[7] else None)
         return (*_input_side_grads(ctx, grad_pre, input, weight_ih, h_prev, grad_pre),
@@ -353,6 +466,58 @@ def _gru_backward_loop(xp, steps, grad_output, weight_hh, grad_h, saved, factors
         grad_h[:size] += bypass
 
 
+def _gru_forward_loop_compiled(kernels, steps, rows, weight_ih, weight_hh, bias_ih, bias_hh,
+                               h, saved, hh) -> None:
+    """``_gru_forward_loop`` with the compiled kernel: the input projections (without bias)
+    fill ``gates``, which each step's kernel call turns into ``r, z, n``; ``hh`` receives each
+    step's product with ``W_hh``."""
+    output, h_prev, gates, _, _, h_n = saved
+    np.matmul(rows, weight_ih.T, out=gates)
+    weight_hh_t, hidden = weight_hh.T, h.shape[1]
+    for start, size in steps:
+        step = slice(start, start + size)
+        np.matmul(h[:size], weight_hh_t, out=hh[:size])
+        h_prev[step] = h[:size]
+        kernels.gru_forward(gates[step], hh[:size], bias_ih, bias_hh, h_prev[step], h_n[step],
+                            output[step], hidden)
+        h[:size] = output[step]
+
+
+def _gru_backward_loop_compiled(kernels, steps, grad_output, weight_hh, grad_h, saved,
+                                grad_pre_x, grad_pre_h, product) -> None:
+    """``_gru_backward_loop`` with the compiled kernel (all arrays C-contiguous); ``product``
+    receives each step's product with ``W_hh``."""
+    _, h_prev, gates, _, _, h_n = saved
+    hidden = grad_h.shape[1]
+    for start, size in reversed(steps):
+        step = slice(start, start + size)
+        kernels.gru_backward(grad_h[:size], grad_output[step], gates[step], h_n[step],
+                             h_prev[step], grad_pre_x[step], grad_pre_h[step], hidden)
+        np.matmul(grad_pre_h[step], weight_hh, out=product[:size])
+        grad_h[:size] += product[:size]
+
+
+def _gru_layer_compiled(ctx, kernels, steps, rows, input, weight_ih, weight_hh, bias_ih,
+                        bias_hh, hx) -> tuple:
+    """``GRULayer.forward`` with the compiled kernel, as ``_lstm_layer_compiled`` is the
+    LSTM's: it saves ``r, z, n`` themselves, None for the NumPy path's ``tanh`` form of
+    ``r, z`` and its separate ``n``, and one block holds what backward reads and writes."""
+    count, hidden, dtype = rows.shape[0], hx.shape[1], rows.dtype
+    h = hx.copy()  # a C-contiguous copy that advances in place
+    output = np.empty((count, hidden), dtype)  # apart, as in the NumPy path
+    gates, h_prev, h_n, grad_output, grad_pre_x, grad_pre_h = _buffers(
+        np, dtype, (count, 3 * hidden), output.shape, output.shape, output.shape,
+        (count, 3 * hidden), (count, 3 * hidden))
+    saved = (output, h_prev, gates, None, None, h_n)
+    _scoped(np, _gru_forward_loop_compiled, kernels, steps, rows, weight_ih, weight_hh,
+            _bias_or_zeros(bias_ih, weight_ih), _bias_or_zeros(bias_hh, weight_hh), h, saved,
+            np.empty((h.shape[0], 3 * hidden), dtype))
+    ctx.steps, ctx.kernels = steps, kernels
+    ctx.workspace = (grad_output, grad_pre_x, grad_pre_h)
+    ctx.save_for_backward(input, weight_ih, weight_hh, *saved)
+    return output.reshape(input.shape[:-1] + (hidden,)), h
+
+
 class GRULayer(Function):
     """One GRU layer in one direction over a whole (padded or packed) sequence.
 
@@ -364,6 +529,10 @@ class GRULayer(Function):
     def forward(ctx, input, weight_ih, weight_hh, bias_ih, bias_hh, hx, batch_sizes, reverse):
         xp = array_module(input)
         rows, steps = _steps(input, batch_sizes, reverse)
+        kernels = _kernels_for(rows, weight_ih, weight_hh, bias_ih, bias_hh, hx)
+        if kernels is not None:
+            return _gru_layer_compiled(ctx, kernels, steps, rows, input, weight_ih, weight_hh,
+                                       bias_ih, bias_hh, hx)
         count, hidden = rows.shape[0], weight_hh.shape[1]
         pre_x = _project(rows, weight_ih, bias_ih)
         dtype = pre_x.dtype
@@ -386,12 +555,20 @@ class GRULayer(Function):
         input, weight_ih, weight_hh, *saved = ctx.saved_tensors
         _, h_prev, rz, tanh_rz, n, _ = saved
         xp = array_module(grad_output)
-        grad_h = grad_hn.copy()
-        grad_pre_x = xp.empty_like(tanh_rz, shape=(h_prev.shape[0], 3 * h_prev.shape[1]))
-        grad_pre_h = xp.empty_like(grad_pre_x)
-        factors = _gru_backward_factors(xp, h_prev, rz, tanh_rz, n, ctx.scale)
-        _scoped(xp, _gru_backward_loop, xp, ctx.steps, grad_output.reshape(h_prev.shape),
-                weight_hh, grad_h, saved, factors, grad_pre_x, grad_pre_h)
+        if tanh_rz is None:  # forward ran the compiled kernel (``rz`` holds r, z, n)
+            contiguous_grad_output, grad_pre_x, grad_pre_h = ctx.workspace
+            contiguous_grad_output[...] = grad_output.reshape(h_prev.shape)
+            grad_h = np.array(grad_hn, rz.dtype, order="C")
+            _scoped(xp, _gru_backward_loop_compiled, ctx.kernels, ctx.steps,
+                    contiguous_grad_output, weight_hh, grad_h, saved, grad_pre_x, grad_pre_h,
+                    np.empty_like(grad_h))
+        else:
+            grad_h = grad_hn.copy()
+            grad_pre_x = xp.empty_like(tanh_rz, shape=(h_prev.shape[0], 3 * h_prev.shape[1]))
+            grad_pre_h = xp.empty_like(grad_pre_x)
+            factors = _gru_backward_factors(xp, h_prev, rz, tanh_rz, n, ctx.scale)
+            _scoped(xp, _gru_backward_loop, xp, ctx.steps, grad_output.reshape(h_prev.shape),
+                    weight_hh, grad_h, saved, factors, grad_pre_x, grad_pre_h)
         return (*_input_side_grads(ctx, grad_pre_x, input, weight_ih, h_prev, grad_pre_h),
                 grad_h, None, None)
 
@@ -474,6 +651,18 @@ class LstmCell(Function):
     @staticmethod
     def forward(ctx, input, weight_ih, weight_hh, bias_ih, bias_hh, hx, cx):
         xp = array_module(input)
+        ctx.kernels = _kernels_for(input, weight_ih, weight_hh, bias_ih, bias_hh, hx, cx)
+        if ctx.kernels is not None:
+            # The kernel adds the products and the biases, and keeps the activations as gates
+            # (None for their tanh form: see the layers).
+            gates = np.ascontiguousarray(matrix_product(input, weight_ih.T))
+            hh = np.ascontiguousarray(matrix_product(hx, weight_hh.T))
+            cy = np.array(cx, order="C")  # the kernel advances it in place
+            tanh_c, hy = np.empty_like(cy), np.empty_like(cy)
+            ctx.kernels.lstm_forward(gates, hh, _gate_bias(bias_ih, bias_hh, weight_hh), cy,
+                                     None, tanh_c, hy, cy.shape[1])
+            ctx.save_for_backward(input, weight_ih, weight_hh, hx, cx, gates, None, tanh_c)
+            return hy, cy
         pre = _project(input, weight_ih, bias_ih, bias_hh)
         pre += matrix_product(hx, weight_hh.T)
         scale, offset = _gate_scale(xp, cx.shape[1], 4, 2, pre.dtype)
@@ -489,11 +678,18 @@ class LstmCell(Function):
     def backward(ctx, grad_hy, grad_cy):
         input, weight_ih, weight_hh, hx, cx, gates, tanh_gates, tanh_c = ctx.saved_tensors
         xp = array_module(grad_hy)
-        grad_c = grad_cy.copy()
         grad_pre = xp.empty_like(gates)
-        _lstm_backward_step(xp, grad_hy, grad_c, gates, cx, tanh_c,
-                            *_lstm_backward_factors(xp, gates, tanh_gates, tanh_c, ctx.scale),
-                            grad_pre)
+        if tanh_gates is None:  # forward ran the compiled kernel
+            grad_c, grad_m = (np.array(grad, gates.dtype, order="C")
+                              for grad in (grad_cy, grad_hy))
+            ctx.kernels.lstm_backward(grad_m, None, grad_c, gates, np.ascontiguousarray(cx),
+                                      tanh_c, grad_pre, grad_c.shape[1])
+        else:
+            grad_c = grad_cy.copy()
+            _lstm_backward_step(xp, grad_hy, grad_c, gates, cx, tanh_c,
+                                *_lstm_backward_factors(xp, gates, tanh_gates, tanh_c,
+                                                        ctx.scale),
+                                grad_pre)
         grad_hx = matrix_product(grad_pre, weight_hh) if ctx.needs_input_grad[5] else None
         return (*_input_side_grads(ctx, grad_pre, input, weight_ih, hx, grad_pre), grad_hx,
                 grad_c)
@@ -509,6 +705,18 @@ class GruCell(Function):
     @staticmethod
     def forward(ctx, input, weight_ih, weight_hh, bias_ih, bias_hh, hx):
         xp = array_module(input)
+        ctx.kernels = _kernels_for(input, weight_ih, weight_hh, bias_ih, bias_hh, hx)
+        if ctx.kernels is not None:
+            # The kernel adds the biases and keeps r, z, n (None for the NumPy path's tanh
+            # form of r, z and its separate n).
+            gates = np.ascontiguousarray(matrix_product(input, weight_ih.T))
+            hh = np.ascontiguousarray(matrix_product(hx, weight_hh.T))
+            h_n, hy = np.empty_like(hh, shape=hx.shape), np.empty_like(hh, shape=hx.shape)
+            ctx.kernels.gru_forward(gates, hh, _bias_or_zeros(bias_ih, weight_ih),
+                                    _bias_or_zeros(bias_hh, weight_hh),
+                                    np.ascontiguousarray(hx), h_n, hy, hx.shape[1])
+            ctx.save_for_backward(input, weight_ih, weight_hh, hx, gates, None, None, h_n)
+            return hy
         pre_x = _project(input, weight_ih, bias_ih)
         pre_h = _project(hx, weight_hh, bias_hh)
         hidden = hx.shape[1]
@@ -525,10 +733,18 @@ class GruCell(Function):
     def backward(ctx, grad_hy):
         input, weight_ih, weight_hh, hx, rz, tanh_rz, n, pre_h_n = ctx.saved_tensors
         xp = array_module(grad_hy)
-        grad_pre_x = xp.empty_like(grad_hy, shape=(hx.shape[0], 3 * hx.shape[1]))
-        grad_pre_h = xp.empty_like(grad_pre_x)
-        factors = _gru_backward_factors(xp, hx, rz, tanh_rz, n, ctx.scale)
-        grad_hx = _gru_backward_step(xp, grad_hy, rz, pre_h_n, factors, grad_pre_x, grad_pre_h)
+        if tanh_rz is None:  # forward ran the compiled kernel (``rz`` holds r, z, n)
+            grad_pre_x, grad_pre_h = np.empty_like(rz), np.empty_like(rz)
+            # The kernel turns the gradient into its part that bypasses W_hh.
+            grad_hx = np.array(grad_hy, rz.dtype, order="C")
+            ctx.kernels.gru_backward(grad_hx, None, rz, pre_h_n, np.ascontiguousarray(hx),
+                                     grad_pre_x, grad_pre_h, hx.shape[1])
+        else:
+            grad_pre_x = xp.empty_like(grad_hy, shape=(hx.shape[0], 3 * hx.shape[1]))
+            grad_pre_h = xp.empty_like(grad_pre_x)
+            factors = _gru_backward_factors(xp, hx, rz, tanh_rz, n, ctx.scale)
+            grad_hx = _gru_backward_step(xp, grad_hy, rz, pre_h_n, factors, grad_pre_x,
+                                         grad_pre_h)
         if ctx.needs_input_grad[5]:
             grad_hx += matrix_product(grad_pre_h, weight_hh)
         return (*_input_side_grads(ctx, grad_pre_x, input, weight_ih, hx, grad_pre_h),

@@ -2,10 +2,18 @@
 
 from typing import Any, Callable, Iterable, Optional
 
+from .. import _C
 from .._backend import array_module
 from .._tensor import Tensor
 from ..autograd.inplace import bump_version
-from .optimizer import Optimizer, _check_non_negative, _gradients, _new_step_tensor
+from .optimizer import (
+    Optimizer,
+    _check_non_negative,
+    _gradients,
+    _new_step_tensor,
+    compiled_counters_apply,
+    compiled_update_applies,
+)
 
 
 class Adagrad(Optimizer):
@@ -73,26 +81,50 @@ class Adagrad(Optimizer):
         """Update every parameter that has a gradient; return the closure's loss, if given."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            lr = group["lr"]
-            lr_decay = group["lr_decay"]
-            eps = group["eps"]
-            weight_decay = group["weight_decay"]
-            for param, xp, grad in _gradients(group, weight_decay):
-                state = self.state[param]
-                if not state:  # a group added after construction
-                    self._init_state(param, group["initial_accumulator_value"])
-                step_counter = state["step"]._data
-                step_counter += 1
-                decayed_lr = lr / (1 + (float(step_counter) - 1) * lr_decay)
-
-                # Every intermediate goes through one scratch array: no other temporaries.
-                scratch = xp.empty_like(param._data)
-                sum_of_squares = state["sum"]._data
-                sum_of_squares += xp.multiply(grad, grad, out=scratch)
-                denom = xp.sqrt(sum_of_squares, out=scratch)
-                denom += eps
-                update = xp.divide(grad, denom, out=scratch)
-                update *= decayed_lr
-                param._data -= update
-                bump_version(param)
+            params = [param for param in group["params"] if param._grad is not None]
+            states = [self.state[param] for param in params]
+            if compiled_update_applies(params, [state.get("sum") for state in states]) \
+                    and compiled_counters_apply([state.get("step") for state in states]):
+                self._update_compiled(group, params, states)
+            else:
+                self._update(group)
         return loss
+
+    def _update(self, group: dict) -> None:
+        """The update, parameter by parameter, in NumPy (or CuPy) calls."""
+        lr = group["lr"]
+        lr_decay = group["lr_decay"]
+        eps = group["eps"]
+        weight_decay = group["weight_decay"]
+        for param, xp, grad in _gradients(group, weight_decay):
+            state = self.state[param]
+            if not state:  # a group added after construction
+                self._init_state(param, group["initial_accumulator_value"])
+            step_counter = state["step"]._data
+            step_counter += 1
+            decayed_lr = lr / (1 + (float(step_counter) - 1) * lr_decay)
+
+            # Every intermediate goes through one scratch array: no other temporaries.
+            scratch = xp.empty_like(param._data)
+            sum_of_squares = state["sum"]._data
+            sum_of_squares += xp.multiply(grad, grad, out=scratch)
+            denom = xp.sqrt(sum_of_squares, out=scratch)
+            denom += eps
+            update = xp.divide(grad, denom, out=scratch)
+            update *= decayed_lr
+            param._data -= update
+            bump_version(param)
+
+    def _update_compiled(self, group: dict, params: list, states: list) -> None:
+        """The same update in one call of the compiled kernel per group: one pass over each
+        parameter, its step count and decayed rate included, with the same roundings."""
+        for param, state in zip(params, states):
+            if not state:  # a group added after construction
+                self._init_state(param, group["initial_accumulator_value"])
+        _C.kernels.adagrad_step(
+            [p._data for p in params], [p._grad._data for p in params],
+            [state["sum"]._data for state in states], [state["step"]._data for state in states],
+            group["lr"], group["lr_decay"], group["weight_decay"], group["eps"],
+            group["maximize"])
+        for param in params:
+            bump_version(param)

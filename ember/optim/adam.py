@@ -3,6 +3,7 @@
 import math
 from typing import Any, Callable, Iterable, Optional, Tuple
 
+from .. import _C
 from ..autograd.inplace import bump_version
 from .optimizer import (
     Optimizer,
@@ -10,6 +11,8 @@ from .optimizer import (
     _gradients,
     _new_step_tensor,
     _zeros_state,
+    compiled_counters_apply,
+    compiled_update_applies,
 )
 
 
@@ -70,53 +73,92 @@ class Adam(Optimizer):
         """Update every parameter that has a gradient; return the closure's loss, if given."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            lr = group["lr"]
-            beta1, beta2 = group["betas"]
-            eps = group["eps"]
-            weight_decay = group["weight_decay"]
-            amsgrad = group["amsgrad"]
-            decoupled = group["decoupled_weight_decay"]
-            # AdamW's decoupled decay shrinks the weights themselves, not through the gradient.
-            l2_penalty = 0 if decoupled else weight_decay
-            for param, xp, grad in _gradients(group, l2_penalty):
-                if decoupled and weight_decay != 0:
-                    param._data *= 1 - lr * weight_decay
-
-                state = self.state[param]
-                if not state:
-                    state["step"] = _new_step_tensor()
-                    state["exp_avg"] = _zeros_state(param)
-                    state["exp_avg_sq"] = _zeros_state(param)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = _zeros_state(param)
-                step_counter = state["step"]._data
-                step_counter += 1
-                step = float(step_counter)
-
-                # Every intermediate goes through one scratch array: no other temporaries.
-                scratch = xp.empty_like(param._data)
-                exp_avg = state["exp_avg"]._data
-                exp_avg *= beta1
-                xp.multiply(grad, 1 - beta1, out=scratch)
-                exp_avg += scratch
-                exp_avg_sq = state["exp_avg_sq"]._data
-                exp_avg_sq *= beta2
-                xp.multiply(grad, grad, out=scratch)
-                scratch *= 1 - beta2
-                exp_avg_sq += scratch
-                if amsgrad:
-                    max_exp_avg_sq = state["max_exp_avg_sq"]._data
-                    xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-                    exp_avg_sq = max_exp_avg_sq
-
-                # The bias corrections are Python floats: computing them needs no array ops.
-                step_size = lr / (1 - beta1 ** step)
-                bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
-                denom = xp.sqrt(exp_avg_sq, out=scratch)
-                denom /= bias_correction2_sqrt
-                denom += eps
-                update = xp.divide(exp_avg, denom, out=scratch)
-                update *= step_size
-                param._data -= update
-                bump_version(param)
+            params = [param for param in group["params"] if param._grad is not None]
+            states = [self.state[param] for param in params]
+            keys = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] \
+                else ("exp_avg", "exp_avg_sq")
+            if compiled_update_applies(params, [state.get(key) for state in states
+                                                for key in keys]) \
+                    and compiled_counters_apply([state.get("step") for state in states]):
+                self._update_compiled(group, params, states)
+            else:
+                self._update(group)
         return loss
+
+    @staticmethod
+    def _init_state(state: dict, param, amsgrad: bool) -> None:
+        """A parameter's state at its first step: the step count and zero averages."""
+        state["step"] = _new_step_tensor()
+        state["exp_avg"] = _zeros_state(param)
+        state["exp_avg_sq"] = _zeros_state(param)
+        if amsgrad:
+            state["max_exp_avg_sq"] = _zeros_state(param)
+
+    def _update(self, group: dict) -> None:
+        """The update, parameter by parameter, in NumPy (or CuPy) calls."""
+        lr = group["lr"]
+        beta1, beta2 = group["betas"]
+        eps = group["eps"]
+        weight_decay = group["weight_decay"]
+        amsgrad = group["amsgrad"]
+        decoupled = group["decoupled_weight_decay"]
+        # AdamW's decoupled decay shrinks the weights themselves, not through the gradient.
+        l2_penalty = 0 if decoupled else weight_decay
+        for param, xp, grad in _gradients(group, l2_penalty):
+            if decoupled and weight_decay != 0:
+                param._data *= 1 - lr * weight_decay
+
+            state = self.state[param]
+            if not state:
+                self._init_state(state, param, amsgrad)
+            step_counter = state["step"]._data
+            step_counter += 1
+            step = float(step_counter)
+
+            # Every intermediate goes through one scratch array: no other temporaries.
+            scratch = xp.empty_like(param._data)
+            exp_avg = state["exp_avg"]._data
+            exp_avg *= beta1
+            xp.multiply(grad, 1 - beta1, out=scratch)
+            exp_avg += scratch
+            exp_avg_sq = state["exp_avg_sq"]._data
+            exp_avg_sq *= beta2
+            xp.multiply(grad, grad, out=scratch)
+            scratch *= 1 - beta2
+            exp_avg_sq += scratch
+            if amsgrad:
+                max_exp_avg_sq = state["max_exp_avg_sq"]._data
+                xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+                exp_avg_sq = max_exp_avg_sq
+
+            # The bias corrections are Python floats: computing them needs no array ops.
+            step_size = lr / (1 - beta1 ** step)
+            bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
+            denom = xp.sqrt(exp_avg_sq, out=scratch)
+            denom /= bias_correction2_sqrt
+            denom += eps
+            update = xp.divide(exp_avg, denom, out=scratch)
+            update *= step_size
+            param._data -= update
+            bump_version(param)
+
+    def _update_compiled(self, group: dict, params: list, states: list) -> None:
+        """The same update in one call of the compiled kernel per group: one pass over each
+        parameter (``_update`` makes a dozen), its step count and bias corrections included,
+        with the same roundings."""
+        amsgrad = group["amsgrad"]
+        for param, state in zip(params, states):
+            if not state:
+                self._init_state(state, param, amsgrad)
+        beta1, beta2 = group["betas"]
+        maxima = [state["max_exp_avg_sq"]._data for state in states] if amsgrad \
+            else [None] * len(params)
+        _C.kernels.adam_step(
+            [p._data for p in params], [p._grad._data for p in params],
+            [state["exp_avg"]._data for state in states],
+            [state["exp_avg_sq"]._data for state in states],
+            maxima, [state["step"]._data for state in states], group["lr"], beta1, beta2,
+            group["eps"], group["weight_decay"], amsgrad, group["maximize"],
+            group["decoupled_weight_decay"])
+        for param in params:
+            bump_version(param)

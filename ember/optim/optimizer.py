@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Tuple
 
 import numpy as np
 
-from .. import _C, _backend, _dtype
+from .. import _C, _backend, _dtype, _recording
 from .._tensor import Tensor, type_name
 from ..autograd.function import QUIET, numpy_errors
 from ..autograd.grad_mode import enable_grad
@@ -47,6 +47,8 @@ def _marks_step_called(step: Callable) -> Callable:
 
     @functools.wraps(step)
     def step_and_mark(self, *args, **kwargs):
+        if _recording.recorder is not None:  # ember.compile replays the whole update as one
+            return _recording.recorder.call(step_and_mark, self, *args, **kwargs)
         self._opt_called = True
         token = numpy_errors.set(QUIET)  # an update that overflows gives inf, silently
         try:
@@ -121,6 +123,14 @@ def compiled_update_applies(params: list, states: list) -> bool:
     arrays += [s._data for s in states if s is not None]
     return all(type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous
                and a.flags.writeable for a in arrays)
+
+
+def compiled_counters_apply(counters: list) -> bool:
+    """Whether a compiled optimizer kernel can advance these step counters (None entries are
+    new ones the caller will create): each is a one-element NumPy float32 or float64 array."""
+    return all(c is None or (type(c._data) is np.ndarray and c._data.size == 1
+                             and c._data.dtype.char in "fd" and c._data.flags.writeable)
+               for c in counters)
 
 
 def _new_step_tensor() -> Tensor:
@@ -254,6 +264,8 @@ class Optimizer:
                 lets ``step`` skip parameters that get no gradient) instead of filling them
                 with zeros.
         """
+        if _recording.recorder is not None:  # ember.compile replays it as one call
+            return _recording.recorder.call(Optimizer.zero_grad, self, set_to_none)
         for group in self.param_groups:
             for param in group["params"]:
                 grad = param._grad

@@ -14,7 +14,7 @@ import itertools
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
-from ... import _dtype
+from ... import _dtype, _recording
 from ..._tensor import Tensor, to_arguments, type_name
 from ...autograd.function import RemovableHandle
 from ...autograd.grad_mode import no_grad
@@ -527,6 +527,8 @@ class Module:
         """
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
+        if _recording.recorder is not None:  # ember.compile replays it as one call
+            return _recording.recorder.set_mode(Module.train, self, mode)
         self.training = mode
         for module in self.children():
             module.train(mode)
@@ -566,6 +568,8 @@ class Module:
             >>> layer.weight.grad is None
             True
         """
+        if _recording.recorder is not None:  # ember.compile replays it as one call
+            return _recording.recorder.call(Module.zero_grad, self, set_to_none)
         for param in self.parameters():
             grad = param._grad  # parameters are leaves: no non-leaf warning to check for
             if grad is None:

@@ -1,0 +1,759 @@
+"""``ember.compile``: run a step once while recording what it computes, then replay the record.
+
+The first call of a compiled function (for each guard key: the shapes, dtypes and
+``requires_grad`` of its tensor arguments, the other arguments, the grad mode) runs it eagerly,
+as any call would, while a recorder (``ember._recording``) is told of every kernel it launches:
+
+- each ``Function.apply`` (its class, the arrays it read, the arrays it made, its ctx);
+- each step of the backward engine: a node's backward, a gradient summed, reshaped or cast on
+  its way to an input, a leaf's ``.grad`` assigned or added to;
+- in-place writes (``p -= lr * p.grad`` under ``no_grad``), random draws (dropout's mask,
+  ``ember.randn``: drawn again at each replay), ``optimizer.step()``, ``zero_grad()`` and
+  ``model.train()``/``eval()`` (each replayed as one call, so a learning rate that a scheduler
+  changes between steps is read at each replay).
+
+Every array the step makes gets a slot; parameters, buffers and other tensors from outside the
+step are read through their Tensor at each replay (so in-place updates and ``p.data`` are seen);
+everything else the step read is a constant of the plan. The plan is a flat list of small
+closures over those slots: later calls run it in one loop, with NumPy's warnings set off once,
+without Tensor objects, graph nodes or version checks in between, and each slot is emptied
+after its last use. Beyond the key, a replay checks that those outside tensors kept their shape,
+dtype and ``requires_grad``, and that the modules called kept their mode, parameters and
+children; otherwise it captures again.
+
+What the step does in Python beyond that (prints, appending to lists) happens at capture only.
+A step whose Python code depends on values a replay could not follow is not compiled: it runs
+eagerly at every call, after one warning, where PyTorch's ``torch.compile`` would break its
+graph. That is a step that reads a tensor's value on the host (``loss.item()``, ``float(t)``,
+``if t > 0:``, ``print(t)``), an op whose result's shape depends on values (``x[x > 0]``), a
+user-defined ``autograd.Function``, a tensor hook, random numbers or in-place writes the
+recorder cannot follow. Only the capturing thread's ops are recorded.
+"""
+
+import copy
+import functools
+import threading
+import warnings
+from operator import itemgetter
+
+import numpy as np
+
+from . import _recording
+from ._tensor import Tensor
+from .autograd.engine import route
+from .autograd.function import QUIET, _in_c_order, numpy_errors
+from .autograd.grad_mode import _GradMode
+from .nn.modules.module import Module
+
+__all__ = ["compile"]
+
+_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+_RECOMPILE_LIMIT = 8  # captures per compiled function, as torch.compile's recompile_limit
+_EAGER = "eager"  # a cache entry: this key runs eagerly (the step cannot be captured)
+# Ops whose result's shape depends on their input's values (as boolean-mask indexing): a replay
+# could not follow the shapes the capture saw, so a step with one runs eagerly (PyTorch's
+# torch.compile breaks its graph there).
+_VALUE_SHAPED = frozenset({"Nonzero", "MaskedSelect", "Unique", "UniqueConsecutive",
+                           "Bincount"})
+# Tensor methods that read values on the host: a step that calls one is not captured.
+_HOST_READS = ("item", "tolist", "numpy", "__bool__", "__float__", "__int__", "__index__",
+               "__array__", "__format__", "__repr__")
+
+
+def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend=None, mode=None,
+            options=None, name=None, disable: bool = False, recompile_limit=None,
+            isolate_recompiles: bool = False, shapes_spec=None):
+    """Compile a function (a training step, say) or a module: capture it once, replay it.
+
+    The first call with new tensor shapes, dtypes or ``requires_grad`` runs the function
+    eagerly while recording the kernels it launches: forward, backward, ``optimizer.step()``.
+    Later calls replay that record. Parameters and optimizer state are updated in place, as in
+    the eager step; the results are the eager step's, bit for bit.
+
+    Python side effects of the function (printing, appending to a list, reading
+    ``loss.item()``) happen at capture only. A function that reads a tensor's value on the host
+    runs eagerly instead, with one warning; so does a module called with gradients enabled
+    (its graph leaves the compiled call). Tensors the function creates with factories
+    (``ember.zeros``, ``ember.tensor``) are constants of the record; random draws
+    (``ember.rand``, ``ember.randn``, dropout) are drawn afresh at each call.
+
+    Args:
+        model: the function or ``nn.Module``; without it, ``compile`` returns a decorator.
+        fullgraph: raise ``RuntimeError`` when the function cannot be captured, instead of
+            running it eagerly.
+        dynamic, options, name, isolate_recompiles, shapes_spec: accepted for PyTorch
+            programs; shapes are always specialized.
+        backend: ``"eager"`` runs the function eagerly; any other backend captures it.
+        mode: one of PyTorch's modes (all capture the same way).
+        disable: return ``model`` itself, uncompiled.
+        recompile_limit: captures per function (default 8) before new keys run eagerly.
+
+    Returns:
+        A callable that runs as ``model``, or an ``OptimizedModule`` wrapping a module
+        (``_orig_mod`` is the module).
+
+    Example:
+        >>> import ember
+        >>> model = ember.nn.Linear(3, 1)
+        >>> opt = ember.optim.SGD(model.parameters(), lr=0.1)
+        >>> @ember.compile
+        ... def step(x, y):
+        ...     opt.zero_grad()
+        ...     loss = ember.nn.functional.mse_loss(model(x), y)
+        ...     loss.backward()
+        ...     opt.step()
+        ...     return loss
+        >>> x, y = ember.ones(4, 3), ember.zeros(4, 1)
+        >>> losses = [step(x, y) for _ in range(3)]  # captured once, replayed twice
+        >>> bool(losses[2] < losses[0])
+        True
+    """
+    if mode is not None and mode not in _MODES:
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_MODES)}")
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be "
+                           "specified at the same time.")
+    limit = _RECOMPILE_LIMIT if recompile_limit is None else recompile_limit
+    if model is None:
+        return functools.partial(compile, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
+                                 mode=mode, options=options, name=name, disable=disable,
+                                 recompile_limit=recompile_limit,
+                                 isolate_recompiles=isolate_recompiles, shapes_spec=shapes_spec)
+    if not callable(model):
+        raise RuntimeError("compile() expects a callable or an nn.Module, got "
+                           f"{type(model).__name__}")
+    if disable:
+        return model
+    eager = backend == "eager"
+    if isinstance(model, Module):
+        return OptimizedModule(model, CompiledFunction(model, fullgraph, limit, eager))
+    return CompiledFunction(model, fullgraph, limit, eager)
+
+
+class CompiledFunction:
+    """What ``ember.compile(fn)`` returns: calls ``fn`` through its recorded plans, one per
+    guard key."""
+
+    def __init__(self, function, fullgraph: bool = False, limit: int = _RECOMPILE_LIMIT,
+                 eager: bool = False) -> None:
+        functools.update_wrapper(self, function)
+        self._function = function
+        self._name = getattr(function, "__name__", type(function).__name__)
+        self._fullgraph = fullgraph
+        self._limit = limit
+        self._eager = eager
+        self._plans = {}  # guard key -> _Plan, or _EAGER for keys that cannot be captured
+        self._captures = 0
+
+    def __deepcopy__(self, memo) -> "CompiledFunction":
+        """A copy of the function, without plans: they read the original's tensors."""
+        return CompiledFunction(copy.deepcopy(self._function, memo), self._fullgraph,
+                                self._limit, self._eager)
+
+    def __get__(self, instance, owner=None):
+        """Decorating a method compiles it per call with ``self`` as an argument."""
+        return self if instance is None else functools.partial(self, instance)
+
+    def __call__(self, *args, **kwargs):
+        if self._eager or _recording.recorder is not None:
+            # Called while another compiled function captures: its kernels go to that record.
+            return self._function(*args, **kwargs)
+        tensors = []
+        try:
+            key = (_GradMode.enabled, _signature(args, tensors),
+                   _signature(kwargs, tensors) if kwargs else None, _aliasing(tensors))
+        except TypeError:  # an argument that cannot be a guard (unhashable)
+            return self._function(*args, **kwargs)
+        plan = self._plans.get(key)
+        if plan is _EAGER:
+            return self._function(*args, **kwargs)
+        if plan is not None and plan.valid():
+            return plan.replay(tensors)
+        if self._captures >= self._limit:
+            warnings.warn(f"ember.compile: {self._name} was captured {self._captures} times "
+                          f"(recompile_limit); new inputs run eagerly", stacklevel=2)
+            self._plans[key] = _EAGER
+            return self._function(*args, **kwargs)
+        return self._capture(key, args, kwargs, tensors)
+
+    def _capture(self, key, args, kwargs, tensors):
+        """Run the function eagerly under a recorder; keep the plan, or mark the key eager."""
+        recorder = _Recorder(tensors)
+        with _capturing(recorder):
+            result = self._function(*args, **kwargs)
+        plan = recorder.plan(result)
+        self._captures += 1
+        if plan is None:
+            message = (f"ember.compile cannot capture {self._name}: it {recorder.reason}; "
+                       "it runs eagerly")
+            if self._fullgraph:
+                raise RuntimeError(message + " (fullgraph=True asks for one whole graph)")
+            warnings.warn(message, stacklevel=3)
+            self._plans[key] = _EAGER
+        else:
+            self._plans[key] = plan
+        return result
+
+
+class OptimizedModule(Module):
+    """What ``ember.compile(module)`` returns: a module whose calls run the compiled
+    ``module(...)``; other attributes are the module's (``_orig_mod``)."""
+
+    def __init__(self, mod: Module, compiled: CompiledFunction) -> None:
+        super().__init__()
+        self._orig_mod = mod
+        self._compiled_call = compiled
+
+    def forward(self, *args, **kwargs):
+        return self._compiled_call(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)  # its own registered names, _orig_mod first
+        except AttributeError:
+            modules = self.__dict__.get("_modules")
+            if modules is None or "_orig_mod" not in modules:  # half made (copy, unpickling)
+                raise
+            return getattr(modules["_orig_mod"], name)
+
+
+def _signature(value, tensors: list):
+    """A hashable description of an argument for the guard key; its tensors go to
+    ``tensors`` in order. Raises TypeError for a value that cannot be described."""
+    if isinstance(value, Tensor):
+        tensors.append(value)
+        data = value._data
+        return (type(data), data.shape, data.dtype, value._requires_grad)
+    if isinstance(value, (tuple, list)):
+        return (type(value),) + tuple(_signature(item, tensors) for item in value)
+    if isinstance(value, dict):
+        return (dict,) + tuple((key, _signature(item, tensors)) for key, item in value.items())
+    hash(value)
+    return (type(value), value)
+
+
+def _aliasing(tensors: list):
+    """None when the tensors' arrays are distinct (the usual case), else which of them
+    share one: a plan reads each array from one slot."""
+    arrays = [id(tensor._data) for tensor in tensors]
+    if len(set(arrays)) == len(arrays):
+        return None
+    return tuple(arrays.index(array) for array in arrays)
+
+
+class _capturing:
+    """While a step is captured: the recorder is current, and the Tensor methods that read
+    values on the host and ``Module.__call__`` report to it."""
+
+    def __init__(self, recorder: "_Recorder") -> None:
+        self.recorder = recorder
+        self.saved = {}
+
+    def __enter__(self) -> None:
+        for method in _HOST_READS:
+            self.saved[Tensor, method] = Tensor.__dict__[method]
+            setattr(Tensor, method, _reports_host_read(Tensor.__dict__[method]))
+        self.saved[Module, "__call__"] = Module.__dict__["__call__"]
+        Module.__call__ = _reports_module_call(Module.__dict__["__call__"])
+        _recording.recorder = self.recorder
+
+    def __exit__(self, *exc) -> None:
+        _recording.recorder = None
+        for (cls, method), original in self.saved.items():
+            setattr(cls, method, original)
+
+
+def _reports_host_read(method):
+    @functools.wraps(method)
+    def read(self, *args, **kwargs):
+        if _recording.recorder is not None:
+            _recording.recorder.unsupported(f"reads a tensor's value (Tensor.{method.__name__})")
+        return method(self, *args, **kwargs)
+    return read
+
+
+def _reports_module_call(call):
+    @functools.wraps(call)
+    def module_call(self, *args, **kwargs):
+        if _recording.recorder is not None:
+            _recording.recorder.module_called(self)
+        return call(self, *args, **kwargs)
+    return module_call
+
+
+def _flat(value) -> tuple:
+    """An index key's items: the key itself unless it is a tuple."""
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _is_array(value) -> bool:
+    """Whether ``value`` is a NumPy or CuPy array (not a NumPy scalar, a number, a tuple)."""
+    return hasattr(value, "ndim") and not isinstance(value, np.generic)
+
+
+def _as_array(value):
+    """What ``Tensor._wrap`` makes of a kernel's result: NumPy scalars become 0-d arrays."""
+    if isinstance(value, np.generic) or not hasattr(value, "ndim"):
+        return np.asarray(value)
+    return value
+
+
+def _getter(slots_read: tuple):
+    """A function of the slot list returning the values of ``slots_read`` as a tuple."""
+    if len(slots_read) == 1:
+        only = slots_read[0]
+        return lambda slots: (slots[only],)
+    if not slots_read:
+        return lambda slots: ()
+    return itemgetter(*slots_read)
+
+
+def _this_thread(method):
+    """A hook of the recorder that ignores other threads: only the capturing thread's ops
+    belong to the step."""
+    @functools.wraps(method)
+    def hook(self, *args, **kwargs):
+        if threading.get_ident() == self.thread:
+            return method(self, *args, **kwargs)
+        return None
+    return hook
+
+
+def _this_thread_or_run(method):
+    """As ``_this_thread``, for hooks that run a function: other threads just run it."""
+    @functools.wraps(method)
+    def hook(self, function, *args, **kwargs):
+        if threading.get_ident() == self.thread:
+            return method(self, function, *args, **kwargs)
+        return function(*args, **kwargs)
+    return hook
+
+
+class _Recorder:
+    """Told by the hooks in autograd, optimizers and ``ember.random`` what a step does while
+    it runs eagerly; ``plan()`` turns that into a ``_Plan``.
+
+    Every value the plan handles lives in a slot, an index into the list a replay fills:
+    slot 0 is None, then constants, arrays from outside the step (``externals``, read through
+    their tensor), the step's inputs and what each entry makes. Slots are found by the ``id`` of
+    the array (or ctx); the recorder keeps each one alive so that ids stay unique.
+    """
+
+    def __init__(self, inputs: list) -> None:
+        self.initial = [None]  # slot -> its value before a replay (constants; None otherwise)
+        self.slot_of = {}  # id(array or ctx) -> slot
+        self.kept = []  # everything slot_of names, alive until the plan is made
+        self.externals = []  # (slot, tensor, shape, dtype, requires_grad)
+        self.external_slots = set()
+        self.ran_backward = set()  # ids of the nodes whose backward ran
+        self.entries = []
+        self.modules = {}  # id -> module called during the step
+        self.mode_set = set()  # ids of the modules whose train()/eval() the step calls
+        self.drawn = []  # the slots of random draws
+        self.thread = threading.get_ident()  # the capturing thread: others are not recorded
+        self.reason = None  # why the step cannot be replayed, once known
+        self.expected_write = None  # the tensor whose version bump a recorded write explains
+        self.last_forward_reads = ()  # the slots the last recorded forward read
+        self.input_slots = tuple(self.new_slot(t._data) for t in inputs)
+        self.input_tensor_slots = tuple(self.new_slot(None) for _ in inputs)
+        self.input_tensor_slot = {id(t): slot for t, slot in zip(inputs,
+                                                                 self.input_tensor_slots)}
+
+    # ---- slots -------------------------------------------------------------------------
+
+    def new_slot(self, value, initial=None) -> int:
+        slot = len(self.initial)
+        self.initial.append(initial)
+        if value is not None:
+            self.slot_of[id(value)] = slot
+            self.kept.append(value)
+        return slot
+
+    def read(self, value, tensor=None) -> int:
+        """The slot an entry reads ``value`` from (``tensor``: the Tensor holding it)."""
+        if value is None:
+            return 0
+        if isinstance(value, (tuple, list)) and any(map(_is_array, value)):
+            return self._read_sequence(value)
+        if not _is_array(value):
+            return self.new_slot(None, value)  # a number, a shape, a dtype: a constant
+        slot = self.slot_of.get(id(value))
+        if slot is not None:
+            return slot
+        if tensor is None:
+            return self.new_slot(value, value)
+        slot = self.new_slot(value)
+        self.externals.append((slot, tensor, value.shape, value.dtype, tensor._requires_grad))
+        self.external_slots.add(slot)
+        return slot
+
+    def _read_sequence(self, value) -> int:
+        """The slot of a tuple or list holding arrays (an index key), rebuilt at each replay
+        from the slots of its items."""
+        kind, items = type(value), tuple(self.read(item) for item in value)
+        target = self.new_slot(None)
+
+        def run(slots):
+            slots[target] = kind(slots[item] for item in items)
+        self.add(run, items, (target,))
+        return target
+
+    def add(self, run, reads: tuple, writes: tuple) -> None:
+        """Append the entry ``run``, which reads and writes these slots."""
+        self.entries.append((run, reads, writes))
+
+    @_this_thread
+    def module_called(self, module) -> None:
+        self.modules.setdefault(id(module), module)
+
+    @_this_thread
+    def unsupported(self, reason: str) -> None:
+        """The step does something a replay cannot repeat: stop recording, run it eagerly."""
+        if self.reason is None:
+            self.reason = reason
+        _recording.recorder = None
+
+    # ---- what the hooks report ---------------------------------------------------------
+
+    @_this_thread
+    def forward(self, cls, ctx, args, inputs, outputs, single: bool) -> None:
+        """``Function.apply`` ran ``cls.forward`` on ``inputs`` (from ``args``); it returned
+        one array (``single``) or a tuple of them."""
+        if cls._tensor_io:
+            return self.unsupported(f"calls {cls.__name__}, a user-defined autograd.Function")
+        if cls.__name__ in _VALUE_SHAPED or cls.__name__ == "Index" and any(
+                _is_array(item) and item.dtype == bool for item in _flat(inputs[1])):
+            return self.unsupported(f"calls {cls.__name__}, whose result's shape depends on "
+                                    "values")
+        read = tuple(self.read(value, arg if isinstance(arg, Tensor) else None)
+                     for value, arg in zip(inputs, args))
+        made = tuple(self.new_slot(out._data) for out in outputs)
+        self.last_forward_reads = read
+        ctx_slot = self.new_slot(ctx)
+        self.add(_forward_entry(cls, ctx.needs_input_grad, read, made, single, ctx_slot),
+                 read, made + (ctx_slot,))
+
+    @_this_thread
+    def backward(self, node, grads, input_grads) -> None:
+        """The engine ran ``node``'s backward on ``grads``, giving ``input_grads``."""
+        ctx_slot = self.slot_of.get(id(node))
+        if ctx_slot is None:
+            return self.unsupported("runs backward through a graph made before the call")
+        if node.tensor_hooks or node._retained:
+            return self.unsupported("has tensor hooks or retain_grad() in its graph")
+        self.ran_backward.add(id(node))
+        read = tuple(self.read(grad) for grad in grads)
+        made = tuple((position, self.new_slot(grad)) for position, grad in enumerate(input_grads)
+                     if grad is not None)
+        self.add(_backward_entry(node._function.backward, ctx_slot, read, made),
+                 read + (ctx_slot,), tuple(target for _, target in made))
+
+    @_this_thread
+    def route(self, node, position: int, grad, shape, dtype, routed) -> None:
+        """The engine made ``grad`` into ``routed``, of its input's shape and dtype."""
+        source, target = self.read(grad), self.new_slot(routed)
+
+        def run(slots):
+            # No node: route names it only in an error that a replay cannot meet.
+            slots[target] = route(None, position, slots[source], shape, dtype)
+        self.add(run, (source,), (target,))
+
+    @_this_thread
+    def sum(self, first, second, total) -> None:
+        a, b, target = self.read(first), self.read(second), self.new_slot(total)
+
+        def run(slots):
+            slots[target] = slots[a] + slots[b]
+        self.add(run, (a, b), (target,))
+
+    @_this_thread
+    def accumulate(self, node, grad, owned: bool) -> None:
+        """A leaf's ``.grad`` was given ``grad`` (assigned, or added to the one it had)."""
+        variable = node.variable
+        source = self.read(grad)
+        target = self.new_slot(variable._grad._data)
+        tensor_slot = self.input_tensor_slot.get(id(variable))
+        if tensor_slot is None:
+            def run(slots):
+                node.accumulate(slots[source], owned)
+                slots[target] = variable._grad._data
+        else:  # a step input: the tensor of this call, not the one captured
+            def run(slots):
+                leaf = slots[tensor_slot]
+                leaf._edge()[0].accumulate(slots[source], owned)
+                slots[target] = leaf._grad._data
+        self.add(run, (source,), (target,))
+
+    @_this_thread_or_run
+    def call(self, function, *args, **kwargs):
+        """Run ``function`` (an optimizer's step, a zero_grad) unrecorded; replay the call."""
+        if any(callable(a) for a in args[1:]) or kwargs.get("closure") is not None:
+            self.unsupported("passes a closure to optimizer.step()")
+            return function(*args, **kwargs)
+        _recording.recorder = None
+        try:
+            result = function(*args, **kwargs)
+        finally:
+            if self.reason is None:
+                _recording.recorder = self
+        self.add(lambda slots: function(*args, **kwargs), (), ())
+        return result
+
+    @_this_thread_or_run
+    def set_mode(self, function, module, mode: bool):
+        """``module.train(mode)`` (``function``) in the step: replayed, and the mode of the
+        modules below it is the step's own, no guard."""
+        self.mode_set.update(id(below) for below in module.modules())
+        return self.call(function, module, mode)
+
+    @_this_thread_or_run
+    def draw(self, function, *args, **kwargs):
+        """``function`` draws random numbers into a new array: draw again at each replay."""
+        _recording.recorder = None
+        try:
+            array = function(*args, **kwargs)
+        finally:
+            if self.reason is None:
+                _recording.recorder = self
+        target = self.new_slot(array)
+        self.drawn.append(target)
+
+        def run(slots):
+            slots[target] = function(*args, **kwargs)
+        self.add(run, (), (target,))
+        return array
+
+    @_this_thread
+    def copy(self, source_array, copied) -> None:
+        source, target = self.read(source_array), self.new_slot(copied)
+
+        def run(slots):
+            slots[target] = slots[source].copy()
+        self.add(run, (source,), (target,))
+
+    @_this_thread
+    def write(self, tensor, result) -> None:
+        """An in-place op wrote ``result`` into ``tensor``'s memory."""
+        target, source = self.read(tensor._data, tensor), self.read(result)
+        if target in self.external_slots:  # a parameter, say: bump its version as eager does
+            def run(slots):
+                slots[target][...] = slots[source]
+                tensor._version[0] += 1
+        else:
+            def run(slots):
+                slots[target][...] = slots[source]
+        self.add(run, (target, source), ())
+        self.expected_write = tensor
+
+    @_this_thread
+    def bumped(self, tensor) -> None:
+        """``tensor``'s version changed: fine when ``write`` recorded why, or when the kernel
+        just recorded wrote into it (batch norm's running statistics), as a replay will."""
+        if self.expected_write is tensor:
+            self.expected_write = None
+            return
+        data = tensor._data
+        slot = self.slot_of.get(id(data))
+        if slot is None or slot not in self.last_forward_reads:
+            return self.unsupported("writes into a tensor in a way ember.compile cannot record")
+        if self.initial[slot] is data:  # read as a bare array: read it through its tensor
+            self.initial[slot] = None
+            self.externals.append((slot, tensor, data.shape, data.dtype, tensor._requires_grad))
+            self.external_slots.add(slot)
+
+    @_this_thread
+    def set_grad(self, tensor, value) -> None:
+        """``tensor.grad = value`` in the step."""
+        if id(tensor) in self.input_tensor_slot:
+            return self.unsupported("assigns .grad of one of its arguments")
+        if value is None:
+            def run(slots):
+                tensor._grad = None
+        else:
+            source = self.read(value._data, value)
+
+            def run(slots):
+                tensor._grad = Tensor._wrap(slots[source])
+        self.add(run, () if value is None else (source,), ())
+
+    # ---- the plan ----------------------------------------------------------------------
+
+    def plan(self, result) -> "_Plan | None":
+        """The plan that replays the step and rebuilds ``result``; None when it cannot."""
+        if self.reason is not None:
+            return None
+        output = self._output(result)
+        read = {slot for _, reads, _ in self.entries for slot in reads}
+        read.update(_output_slots(output))
+        if any(slot not in read for slot in self.drawn):
+            # NumPy code outside the recorded ops used the numbers: a replay would reuse its
+            # result, the same numbers each time.
+            self.unsupported("computes with random numbers outside ember's ops")
+        if self.reason is not None:
+            return None
+        # A module's mode is guarded (None: not) unless the step sets it itself.
+        modules = tuple((module, None if id(module) in self.mode_set else module.training,
+                         tuple(map(id, module._parameters.values())),
+                         tuple(map(id, module._modules.values())))
+                        for module in self.modules.values())
+        plan = _Plan(self.initial, tuple(self.externals), self.input_slots,
+                     self.input_tensor_slots, self._freeing(output), output, modules)
+        self.kept = self.slot_of = None  # the capture's arrays can go
+        return plan
+
+    def _freeing(self, output) -> tuple:
+        """The entries, each with the slots to empty after it: those no later entry uses
+        (so that a replay frees activations and gradients as soon as eager autograd does)."""
+        last_use = {}
+        for index, (_, reads, writes) in enumerate(self.entries):
+            for slot in reads + writes:
+                last_use[slot] = index
+        kept = set(_output_slots(output))
+        frees = [[] for _ in self.entries]
+        for slot, index in last_use.items():
+            if slot and slot not in kept:
+                frees[index].append(slot)
+        return tuple((run, tuple(free)) for (run, _, _), free in zip(self.entries, frees))
+
+    def _output(self, value):
+        """How a replay rebuilds ``value``: ("slot", s), ("value", v), or a container."""
+        if isinstance(value, Tensor):
+            slot = self.slot_of.get(id(value._data))
+            if slot is None or slot in self.external_slots:
+                return ("value", value)  # a parameter, a constant: that same tensor
+            if value.grad_fn is not None and id(value.grad_fn) not in self.ran_backward:
+                self.unsupported("returns a tensor whose graph leaves the call (backward "
+                                 "outside the compiled function)")
+            return ("slot", slot)
+        if isinstance(value, (tuple, list)):
+            return (type(value), tuple(self._output(item) for item in value))
+        if isinstance(value, dict):
+            return (dict, tuple((key, self._output(item)) for key, item in value.items()))
+        return ("value", value)
+
+
+
+def _forward_entry(cls, needs_input_grad, read: tuple, made: tuple, single: bool,
+                   ctx_slot: int):
+    """The replay of one ``Function.apply``: a fresh ctx, forward on the slots' arrays."""
+    node_class, forward = cls._node_class, cls.forward
+    contiguous = cls.contiguous_output
+    get = _getter(read)
+    if single:
+        target = made[0]
+
+        def run(slots):
+            ctx = node_class()
+            ctx.needs_input_grad = needs_input_grad
+            raw = forward(ctx, *get(slots))
+            if contiguous:
+                raw = _in_c_order(ctx, raw, True)
+            slots[target] = raw if type(raw) is np.ndarray else _as_array(raw)
+            slots[ctx_slot] = ctx
+    else:
+        def run(slots):
+            ctx = node_class()
+            ctx.needs_input_grad = needs_input_grad
+            raw = forward(ctx, *get(slots))
+            if contiguous:
+                raw = _in_c_order(ctx, raw, False)
+            for target, array in zip(made, raw):
+                slots[target] = _as_array(array)
+            slots[ctx_slot] = ctx
+    return run
+
+
+def _backward_entry(backward, ctx_slot: int, read: tuple, made: tuple):
+    """The replay of one node's backward: its gradients into the slots the engine used."""
+    get = _getter(read)
+
+    def run(slots):
+        grads = backward(slots[ctx_slot], *get(slots))
+        if type(grads) is not tuple:
+            grads = (grads,)
+        for position, target in made:
+            slots[target] = grads[position]
+    return run
+
+
+class _Plan:
+    """One captured step: the slot list's initial values, where to read externals and inputs,
+    the entries, how to rebuild the result, and the modules whose state it depends on."""
+
+    __slots__ = ("initial", "externals", "input_slots", "input_tensor_slots", "entries",
+                 "output", "modules")
+
+    def __init__(self, initial, externals, input_slots, input_tensor_slots, entries, output,
+                 modules) -> None:
+        self.initial = initial
+        self.externals = externals
+        self.input_slots = input_slots
+        self.input_tensor_slots = input_tensor_slots
+        self.entries = entries
+        self.output = output
+        self.modules = modules
+
+    def valid(self) -> bool:
+        """The guards beyond the key: tensors from outside kept their shape, dtype and
+        ``requires_grad``; the modules called kept their mode, parameters and children."""
+        for _, tensor, shape, dtype, requires_grad in self.externals:
+            data = tensor._data
+            if tensor._requires_grad is not requires_grad or data.shape != shape \
+                    or data.dtype != dtype:
+                return False
+        for module, training, parameters, children in self.modules:
+            if training is not None and module.training is not training \
+                    or not _same_members(module._parameters, parameters) \
+                    or not _same_members(module._modules, children):
+                return False
+        return True
+
+    def replay(self, tensors: list):
+        slots = self.initial.copy()
+        for slot, tensor, *_ in self.externals:
+            slots[slot] = tensor._data
+        for slot, tensor in zip(self.input_slots, tensors):
+            slots[slot] = tensor._data
+        for slot, tensor in zip(self.input_tensor_slots, tensors):
+            slots[slot] = tensor
+        token = numpy_errors.set(QUIET)  # the floating-point policy (autograd/function.py)
+        try:
+            for run, frees in self.entries:
+                run(slots)
+                for slot in frees:
+                    slots[slot] = None
+        finally:
+            numpy_errors.reset(token)
+        return _rebuild(self.output, slots)
+
+
+def _same_members(members: dict, ids: tuple) -> bool:
+    """Whether a module's ``_parameters`` or ``_modules`` hold the objects ``ids`` names."""
+    if not ids:  # most modules own no parameters, or no children: the quick test
+        return not members
+    return tuple(map(id, members.values())) == ids
+
+
+def _output_slots(spec):
+    """The slots ``_rebuild`` reads for ``spec``."""
+    kind, content = spec
+    if kind == "slot":
+        yield content
+    elif kind is dict:
+        for _, item in content:
+            yield from _output_slots(item)
+    elif kind != "value":
+        for item in content:
+            yield from _output_slots(item)
+
+
+def _rebuild(spec, slots):
+    """The step's result from the slots: new tensors over the arrays this replay made."""
+    kind, content = spec
+    if kind == "slot":
+        return Tensor._wrap(slots[content])
+    if kind == "value":
+        return content
+    if kind is dict:
+        return {key: _rebuild(item, slots) for key, item in content}
+    return kind(_rebuild(item, slots) for item in content)

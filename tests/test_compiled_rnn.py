@@ -1,0 +1,247 @@
+"""ember._C's LSTM and GRU kernels (ember/_C/rnn.c) against the NumPy code they replace: the
+activations, the argument checks, and whole layers and cells, forward and backward, over
+random shapes (tests/test_rnn.py and the op table compare both modes with PyTorch)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ember
+from ember import _C
+from ember.nn.utils import rnn as rnn_utils
+from ember.ops import rnn as rnn_ops
+
+needs_kernels = pytest.mark.skipif(_C.kernels is None, reason=f"ember._C: {_C.reason}")
+
+
+def _activations(values: np.ndarray) -> tuple:
+    """The kernel's sigmoid and tanh of ``values``: as the input and cell gates' activations
+    of a one-row step whose forget and output gates are saturated."""
+    hidden, dtype = values.size, values.dtype
+    gates = np.concatenate([values, np.full(hidden, 50, dtype), values,
+                            np.full(hidden, 50, dtype)])[None]
+    c, tanh_c, h = (np.zeros((1, hidden), dtype) for _ in range(3))
+    zeros = np.zeros(4 * hidden, dtype)
+    _C.kernels.lstm_forward(gates, zeros[None], zeros, c, None, tanh_c, h, hidden)
+    return gates[0, :hidden], gates[0, 2 * hidden:3 * hidden]
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype, ulps", [(np.float32, 2), (np.float64, 3)])
+def test_sigmoid_and_tanh_are_within_a_few_ulps(dtype, ulps):
+    values = np.concatenate([np.linspace(-100, 100, 20001), np.linspace(-1, 1, 20001),
+                             np.geomspace(1e-30, 20, 2000), -np.geomspace(1e-30, 20, 2000)])
+    sigmoid, tanh = _activations(values.astype(dtype))
+    exact = values.astype(dtype).astype(np.float64)
+    eps = np.finfo(dtype).eps
+    want_sigmoid, want_tanh = 1 / (1 + np.exp(-exact)), np.tanh(exact)
+    normal = want_sigmoid > np.finfo(dtype).tiny * 1e3  # far from the kernel's float32 floor
+    np.testing.assert_allclose(sigmoid[normal], want_sigmoid[normal], rtol=ulps * eps, atol=0)
+    np.testing.assert_allclose(tanh, want_tanh, rtol=ulps * eps, atol=0)
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activations_of_special_values(dtype):
+    sigmoid, tanh = _activations(np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, -200], dtype))
+    np.testing.assert_allclose(sigmoid[[0, 1, 3, 4, 5]], [1, 0, 0.5, 0.5, 0], atol=1e-37)
+    np.testing.assert_array_equal(tanh[[0, 1, 3, 4, 5]], [1, -1, 0, 0, -1])
+    assert np.isnan(sigmoid[2]) and np.isnan(tanh[2])
+
+
+@needs_kernels
+def test_kernels_refuse_arrays_they_cannot_read():
+    forward, backward = _C.kernels.lstm_forward, _C.kernels.lstm_backward
+    gates, c = np.zeros((2, 12), np.float32), np.zeros((2, 3), np.float32)
+    hh, bias, tanh_c = np.zeros_like(gates), np.zeros(12, np.float32), np.zeros_like(c)
+    h = np.zeros_like(c)
+    with pytest.raises(ValueError, match="expected 24 elements, got 20"):
+        forward(gates[:, :10].copy(), hh, bias, c, None, tanh_c, h, 3)
+    with pytest.raises(ValueError, match="expected 12 elements, got 11"):
+        forward(gates, hh, bias[:11], c, None, tanh_c, h, 3)
+    with pytest.raises(TypeError, match="float32"):
+        forward(gates, hh, bias, c, None, tanh_c, h.astype(np.float64), 3)
+    with pytest.raises(TypeError):
+        forward(gates.astype(np.int32), hh, bias, c, None, tanh_c, h, 3)
+    with pytest.raises((ValueError, BufferError)):
+        forward(np.zeros((2, 24), np.float32)[:, ::2], hh, bias, c, None, tanh_c, h, 3)
+    with pytest.raises(ValueError, match="not rows of 4"):
+        forward(gates, hh, bias, c, None, tanh_c, h, 4)
+    with pytest.raises(ValueError, match="positive"):
+        forward(gates, hh, bias, c, None, tanh_c, h, 0)
+    for required in (1, 2, 3):  # the hidden side's product, the bias, the cell state
+        args = [gates, hh, bias, c, None, tanh_c, h, 3]
+        args[required] = None
+        with pytest.raises(TypeError):
+            forward(*args)
+    frozen = h.copy()
+    frozen.flags.writeable = False
+    with pytest.raises((ValueError, BufferError)):
+        forward(gates, hh, bias, c, None, tanh_c, frozen, 3)
+    with pytest.raises(ValueError, match="expected 24 elements"):
+        backward(h.copy(), None, c, gates[:1], c, tanh_c, np.zeros_like(gates), 3)
+    # Nothing was written by a refused call.
+    assert not (gates.any() or c.any() or tanh_c.any() or h.any())
+
+
+@needs_kernels
+def test_gru_kernels_refuse_arrays_they_cannot_read():
+    forward, backward = _C.kernels.gru_forward, _C.kernels.gru_backward
+    gates, h = np.zeros((2, 9), np.float32), np.zeros((2, 3), np.float32)
+    hh, bias, h_n, out = np.zeros_like(gates), np.zeros(9, np.float32), np.zeros_like(h), \
+        np.zeros_like(h)
+    with pytest.raises(ValueError, match="expected 18 elements, got 16"):
+        forward(gates[:, :8].copy(), hh, bias, bias, h, h_n, out, 3)
+    with pytest.raises(ValueError, match="expected 9 elements, got 8"):
+        forward(gates, hh, bias, bias[:8], h, h_n, out, 3)
+    with pytest.raises(TypeError, match="float32"):
+        forward(gates, hh, bias, bias, h, h_n, out.astype(np.float64), 3)
+    with pytest.raises(TypeError):
+        forward(gates, hh, None, bias, h, h_n, out, 3)
+    with pytest.raises(ValueError, match="not rows of 4"):
+        forward(gates, hh, bias, bias, h, h_n, out, 4)
+    grad_x = np.zeros_like(gates)
+    with pytest.raises(ValueError, match="expected 18 elements, got 9"):
+        backward(h.copy(), None, gates, h_n, h, grad_x, grad_x[:1].copy(), 3)
+    with pytest.raises(ValueError, match="expected 6 elements, got 3"):
+        backward(h.copy(), h[:1].copy(), gates, h_n, h, grad_x, np.zeros_like(gates), 3)
+    assert not (gates.any() or h_n.any() or out.any() or grad_x.any())
+
+
+def test_kernels_only_for_numpy_float32_and_float64_of_one_type():
+    if _C.kernels is None:
+        assert rnn_ops._kernels_for(np.zeros(2, np.float32)) is None
+        return
+    f32, f64 = np.zeros(2, np.float32), np.zeros(2, np.float64)
+    assert rnn_ops._kernels_for(f32, None, f32) is _C.kernels
+    assert rnn_ops._kernels_for(f64, f64) is _C.kernels
+    assert rnn_ops._kernels_for(f32, f64) is None
+    assert rnn_ops._kernels_for(np.zeros(2, np.float16)) is None
+
+
+def _run(module, inputs: list, states, lengths) -> list:
+    """Outputs, final states and the gradients of inputs and parameters of one forward and
+    backward, as NumPy arrays."""
+    leaves = [ember.tensor(array, requires_grad=True) for array in [inputs, *states]]
+    x, *initial = leaves
+    if lengths is not None:
+        x = rnn_utils.pack_padded_sequence(x, lengths, enforce_sorted=False)
+    args = (x,) if not initial else (x, tuple(initial) if len(initial) == 2 else initial[0])
+    output, finals = module(*args)
+    if lengths is not None:
+        output = rnn_utils.pad_packed_sequence(output, total_length=inputs.shape[0])[0]
+    finals = finals if isinstance(finals, tuple) else (finals,)
+    weights = np.linspace(-1, 1, output.numel(), dtype=inputs.dtype).reshape(output.shape)
+    loss = (output * ember.tensor(weights)).sum() + sum((f * f).sum() for f in finals)
+    loss.backward()
+    return ([output.detach().numpy(), *(f.detach().numpy() for f in finals)]
+            + [leaf.grad.numpy() for leaf in leaves]
+            + [p.grad.numpy() for p in module.parameters()])
+
+
+def _both_modes(make, run) -> tuple:
+    """``run(make())`` with the kernels and again with the NumPy code (same weights)."""
+    module = make()
+    state = {k: v.clone() for k, v in module.state_dict().items()}
+    compiled = run(module)
+    reference_module = make()
+    reference_module.load_state_dict(state)
+    kernels, _C.kernels = _C.kernels, None
+    try:
+        reference = run(reference_module)
+    finally:
+        _C.kernels = kernels
+    return compiled, reference
+
+
+def _assert_close(got: list, want: list, dtype) -> None:
+    rtol, atol = (2e-5, 2e-6) if dtype == np.float32 else (1e-12, 1e-13)
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+@needs_kernels
+@settings(max_examples=60, deadline=None)
+@given(kind=st.sampled_from(["LSTM", "GRU"]), seq=st.integers(1, 6), batch=st.integers(1, 4),
+       features=st.integers(1, 5), hidden=st.integers(1, 9), layers=st.integers(1, 2),
+       bidirectional=st.booleans(), proj=st.booleans(), bias=st.booleans(),
+       packed=st.booleans(), with_state=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_layers_match_the_numpy_code(kind, seq, batch, features, hidden, layers, bidirectional,
+                                     proj, bias, packed, with_state, dtype, seed):
+    rng = np.random.default_rng(seed)
+    proj_size = max(1, hidden // 2) if kind == "LSTM" and proj and hidden > 1 else 0
+    directions = 2 if bidirectional else 1
+
+    def make():
+        ember.manual_seed(seed)
+        extra = {"proj_size": proj_size} if kind == "LSTM" else {}
+        module = getattr(ember.nn, kind)(features, hidden, num_layers=layers, bias=bias,
+                                         bidirectional=bidirectional, **extra)
+        return module.double() if dtype == np.float64 else module
+
+    inputs = rng.standard_normal((seq, batch, features)).astype(dtype)
+    shapes = [(layers * directions, batch, proj_size or hidden)]
+    if kind == "LSTM":
+        shapes.append((layers * directions, batch, hidden))
+    states = [rng.standard_normal(shape).astype(dtype) for shape in shapes] if with_state else []
+    lengths = rng.integers(1, seq + 1, batch).tolist() if packed else None
+    compiled, reference = _both_modes(make, lambda module: _run(module, inputs, states, lengths))
+    _assert_close(compiled, reference, dtype)
+
+
+@needs_kernels
+@settings(max_examples=40, deadline=None)
+@given(kind=st.sampled_from(["LSTMCell", "GRUCell"]), steps=st.integers(1, 4),
+       batch=st.integers(1, 4), features=st.integers(1, 5), hidden=st.integers(1, 9),
+       bias=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 2**16))
+def test_cells_match_the_numpy_code(kind, steps, batch, features, hidden, bias, dtype, seed):
+    rng = np.random.default_rng(seed)
+    inputs = rng.standard_normal((steps, batch, features)).astype(dtype)
+
+    def make():
+        ember.manual_seed(seed)
+        module = getattr(ember.nn, kind)(features, hidden, bias=bias)
+        return module.double() if dtype == np.float64 else module
+
+    h0 = rng.standard_normal((hidden, batch)).astype(dtype)
+
+    def run(module):
+        x = ember.tensor(inputs, requires_grad=True)
+        # The state's transpose: the kernels' path must copy what is not contiguous.
+        h, c = ember.tensor(h0).t(), ember.zeros(batch, hidden, dtype=x.dtype)
+        outputs = []
+        for t in range(steps):
+            if kind == "LSTMCell":
+                h, c = module(x[t], (h, c))
+            else:
+                h = c = module(x[t], h)
+            outputs.append(h)
+        (ember.stack(outputs).sum() + (c * c).sum()).backward()
+        return [h.detach().numpy(), c.detach().numpy(), x.grad.numpy(),
+                *(p.grad.numpy() for p in module.parameters())]
+
+    compiled, reference = _both_modes(make, run)
+    _assert_close(compiled, reference, dtype)
+
+
+@needs_kernels
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_backward_twice_with_retain_graph_gives_the_same_gradients(kind):
+    # The layer's backward reuses a workspace that its forward allocated.
+    ember.manual_seed(0)
+    module = getattr(ember.nn, kind)(3, 4, num_layers=2)
+    x = ember.randn(5, 2, 3, requires_grad=True)
+    output, _ = module(x)
+    loss = (output * output).sum()
+    loss.backward(retain_graph=True)
+    first = [x.grad.numpy().copy(), *(p.grad.numpy().copy() for p in module.parameters())]
+    x.grad = None
+    module.zero_grad()
+    loss.backward()
+    second = [x.grad.numpy(), *(p.grad.numpy() for p in module.parameters())]
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
