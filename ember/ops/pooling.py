@@ -69,9 +69,9 @@ class MaxPool2x2(Function):
 
     The output is the elementwise maximum of strided slices: of each window's two rows, then
     of the two columns of that; this is many times faster than reshaping into windows and
-    reducing. Backward compares the window's four corners with it. Each window is independent,
-    so the work is split over the leading dimension for ``parallel_for``. The compiled kernel
-    keeps which corner holds the maximum instead, and backward reads it.
+    reducing. Backward compares the window's four corners with it (computed again). Each window
+    is independent, so the work is split over the leading dimension for ``parallel_for``. The
+    compiled kernel keeps which corner holds the maximum instead, and backward reads it.
     """
 
     node_name = "MaxPool2DWithIndicesBackward0"
@@ -98,22 +98,20 @@ class MaxPool2x2(Function):
         ctx.compiled = False
 
         def part(start, stop):
-            images = input[start:stop]
-            # The maximum of each window's two rows first: whole rows, read contiguously,
-            # then of each pair of columns (20% faster than four strided corner slices).
-            pairs = xp.maximum(images[..., 0:rows:2, :columns], images[..., 1:rows:2, :columns])
-            xp.maximum(pairs[..., 0::2], pairs[..., 1::2], out=output[start:stop])
+            _max_2x2(xp, input[start:stop], rows, columns, out=output[start:stop])
 
         parallel_for(input.shape[0], part, work=work, like=input)
-        ctx.save_for_backward(input, output)
+        # Backward computes the maximum again rather than saving the output, which the caller
+        # may change in place (as PyTorch allows: it saves the input only).
+        ctx.save_for_backward(input)
         return output
 
     @staticmethod
     def backward(ctx, grad_output):
-        input, output = ctx.saved_tensors
+        input, *corners = ctx.saved_tensors
         work = 4 * math.prod(input.shape[1:])
         if ctx.compiled:
-            corners, grad_output = output, np.ascontiguousarray(grad_output)
+            corners, grad_output = corners[0], np.ascontiguousarray(grad_output)
             grad_input = np.empty(input.shape, dtype=grad_output.dtype)
 
             def kernel_part(start, stop):
@@ -133,7 +131,8 @@ class MaxPool2x2(Function):
         bits = np.dtype(f"i{grad_output.dtype.itemsize}")
 
         def part(start, stop):
-            maximum, grad = output[start:stop], grad_output[start:stop]
+            maximum = _max_2x2(xp, input[start:stop], rows, columns)
+            grad = grad_output[start:stop]
             corners = [input[start:stop, ..., i:rows:2, j:columns:2] for i, j in _CORNERS]
             # A window's first corner equal to its maximum takes it; no corner equals a NaN
             # maximum, and there the last NaN corner takes it. Both rules run on every window,
@@ -164,6 +163,16 @@ class MaxPool2x2(Function):
 
         parallel_for(input.shape[0], part, work=work, like=input)
         return grad_input
+
+
+def _max_2x2(xp, images, rows: int, columns: int, out=None):
+    """The maximum of each 2x2 window (stride 2) of ``images``' first ``rows`` and ``columns``.
+
+    The maximum of each window's two rows first: whole rows, read contiguously, then of each
+    pair of columns (20% faster than four strided corner slices).
+    """
+    pairs = xp.maximum(images[..., 0:rows:2, :columns], images[..., 1:rows:2, :columns])
+    return xp.maximum(pairs[..., 0::2], pairs[..., 1::2], out=out)
 
 
 class MaxPool2DWithIndices(Function):
