@@ -20,6 +20,14 @@ static Py_ssize_t max_size(Py_ssize_t a, Py_ssize_t b) { return a > b ? a : b; }
 /* Whether `value` replaces `best` in a running maximum: it is greater, or NaN. */
 #define REPLACES(value, best) ((value) > (best) || (value) != (value))
 
+/* Kept out of line: inlined into its caller, GCC 12 no longer vectorizes a loop it does alone
+ * (the float64 2x2 row). */
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
 /* The longest run of 2x2 windows the kernels work on at once (see pool.inc). */
 #define ROW_CHUNK 256
 
