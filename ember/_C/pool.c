@@ -46,17 +46,8 @@ static void inside_range(Py_ssize_t size, Py_ssize_t out_size, Py_ssize_t stride
         *end = *first;
 }
 
-#define real float
-#define KERNEL(name) CONCAT(name, _f32)
-#include "pool.inc"
-#undef real
-#undef KERNEL
-
-#define real double
-#define KERNEL(name) CONCAT(name, _f64)
-#include "pool.inc"
-#undef real
-#undef KERNEL
+#define KERNELS "pool.inc"
+#include "each_type.h"
 
 /* Get a C-contiguous buffer of `count` integers of `bytes` bytes each (int64 positions, or
  * int8 corners for the 2x2 kernels), writable if asked: array_arg's rules for the integer
