@@ -47,3 +47,23 @@ def test_tensor_rebound_between_calls_is_read_again():
     compiled(x)
     state["shift"] = ember.full((2,), 10.0)
     assert compiled(x).item() == (x @ weight + 10.0).sum().item()
+
+
+@pytest.mark.xfail(strict=True, reason="a backward that returns a NumPy scalar (0-d operands: "
+                   "NumPy gives np.float64, not an array) is recorded as a constant by "
+                   "_Recorder.read (_is_array is False for np.generic), so replays reuse the "
+                   "captured gradient: the fix is to look the value up in slot_of first")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gradients_of_0d_tensors_are_computed_again_at_each_replay(dtype):
+    def step(a, b):
+        loss = a * b
+        loss.backward()
+        return loss.detach()
+
+    compiled = ember.compile(step)
+    for a_value, b_value in [(2.0, 3.0), (5.0, 7.0), (-1.0, 0.5)]:
+        a = ember.tensor(a_value, dtype=ember.float32 if dtype == np.float32 else ember.float64,
+                         requires_grad=True)
+        b = ember.tensor(b_value, dtype=a.dtype, requires_grad=True)
+        assert compiled(a, b).item() == a_value * b_value
+        assert (a.grad.item(), b.grad.item()) == (b_value, a_value)
