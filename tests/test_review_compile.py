@@ -67,3 +67,22 @@ def test_gradients_of_0d_tensors_are_computed_again_at_each_replay(dtype):
         b = ember.tensor(b_value, dtype=a.dtype, requires_grad=True)
         assert compiled(a, b).item() == a_value * b_value
         assert (a.grad.item(), b.grad.item()) == (b_value, a_value)
+
+
+@pytest.mark.xfail(strict=True, reason="ember.compile freezes a Python int the step indexes "
+                   "with (read from a closure, a global or a dict) at its capture value, "
+                   "silently: replays pick the captured row")
+def test_python_int_index_read_by_the_step_is_not_frozen():
+    weight = ember.tensor(np.ones((4, 2), np.float32), requires_grad=True)
+    chosen = {"row": 0}
+
+    def step(x):
+        loss = (x @ weight)[chosen["row"]].sum()
+        loss.backward()
+        return loss.detach()
+
+    compiled = ember.compile(step)
+    x = ember.tensor(np.arange(12, dtype=np.float32).reshape(3, 4))
+    compiled(x)
+    chosen["row"] = 2
+    assert compiled(x).item() == (x @ weight)[2].sum().item()
