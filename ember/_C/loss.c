@@ -63,7 +63,7 @@ static int index_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, const cha
         PyBuffer_Release(view);
         return -1;
     }
-    if (view->len != count * view->itemsize) {
+    if (count > PY_SSIZE_T_MAX / 8 || view->len != count * view->itemsize) {
         PyErr_Format(PyExc_ValueError, "%s: expected %zd elements, got %zd", name, count,
                      view->len / view->itemsize);
         PyBuffer_Release(view);

@@ -23,7 +23,9 @@ int array_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable, in
         PyBuffer_Release(view);
         return -1;
     }
-    if (count >= 0 && view->len != count * view->itemsize) {
+    /* A count whose bytes overflow would wrap around to a small size that some array has. */
+    if (count >= 0 && (count > PY_SSIZE_T_MAX / view->itemsize
+                       || view->len != count * view->itemsize)) {
         PyErr_Format(PyExc_ValueError, "%s: expected %zd elements, got %zd", name, count,
                      view->len / view->itemsize);
         PyBuffer_Release(view);

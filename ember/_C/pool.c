@@ -68,7 +68,7 @@ static int integer_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, int byt
         PyBuffer_Release(view);
         return -1;
     }
-    if (view->len != count * bytes) {
+    if (count > PY_SSIZE_T_MAX / bytes || view->len != count * bytes) {
         PyErr_Format(PyExc_ValueError, "%s: expected %zd indices, got %zd", name, count,
                      view->len / bytes);
         PyBuffer_Release(view);
@@ -101,6 +101,12 @@ static int check_geometry(geometry_t *g, Py_ssize_t count, const char *name)
         return -1;
     }
     g->planes = count / (g->height * g->width);
+    /* The pooled count, planes * out_height * out_width, in bytes too: one that overflowed
+     * would wrap around to the size of some small array. */
+    if (g->out_height * g->out_width > PY_SSIZE_T_MAX / 8 / (g->planes ? g->planes : 1)) {
+        PyErr_Format(PyExc_ValueError, "%s: sizes too large", name);
+        return -1;
+    }
     return 0;
 }
 

@@ -471,6 +471,17 @@ def _pool_output_size(input_shape, kernel_size, stride, padding, dilation, ceil_
     """Output (Ho, Wo), checking the arguments as PyTorch does."""
     if min(stride) == 0:
         raise RuntimeError("stride should not be zero")
+    # Negative sizes would reach the kernels (which refuse them) or the NumPy code (which
+    # computed numbers for dilation 0): PyTorch's checks, in its order.
+    if min(padding) < 0:
+        first = next(size for size in padding if size < 0)
+        raise RuntimeError(f"pad must be non-negative, but got pad: {first}")
+    if min(stride) < 0:
+        raise RuntimeError(f"stride should be greater than zero, but got dH: {stride[0]} "
+                           f"dW: {stride[1]}")
+    if min(dilation) < 1:
+        raise RuntimeError(f"dilation should be greater than zero, but got dilationH: "
+                           f"{dilation[0]} dilationW: {dilation[1]}")
     for d in range(2):
         if padding[d] > (dilation[d] * (kernel_size[d] - 1) + 1) // 2:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
@@ -672,6 +683,11 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     (kernel,) = _single(kernel_size, "kernel_size")
     stride = kernel if stride is None or stride == [] else _single(stride, "stride")[0]
     (padding,), (dilation,) = _single(padding, "padding"), _single(dilation, "dilation")
+    for what, value, least in (("kernel_size", kernel, 1), ("stride", stride, 1),
+                               ("padding", padding, 0), ("dilation", dilation, 1)):
+        if value < least:  # PyTorch's own messages for max_pool1d, in its order
+            rule = "be non-negative" if least == 0 else "be greater than zero"
+            raise RuntimeError(f"max_pool1d() {what} must {rule}, but got {value}")
     result = max_pool2d(unsqueeze(input, -2), (1, kernel), (1, stride), (0, padding),
                         (1, dilation), ceil_mode, return_indices)
     return _squeezed(result, return_indices)
