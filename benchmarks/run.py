@@ -2,8 +2,10 @@
 
     python benchmarks/run.py                 # the full suite (a few minutes)
     python benchmarks/run.py --quick         # fewer repetitions
-    python benchmarks/run.py --only step     # one section: step, infer, overhead, import,
-                                             #   memory, epoch, settings
+    python benchmarks/run.py --only step     # one section: step, compiled, infer, overhead,
+                                             #   import, memory, epoch, settings
+    python benchmarks/run.py --without torch.compile   # a column left out (see below)
+    python benchmarks/run.py --threads 1     # every framework on 1 thread (a loaded machine)
 
 Every figure is measured for both frameworks in the same process (or in sibling processes for
 import time and peak memory), alternating between them, and reported as min / median / max
@@ -12,9 +14,19 @@ over repetitions with the ratio ember / PyTorch (above 1 means ember is faster).
 The main process runs ember as ``import ember`` leaves it. The ``settings`` section measures
 ember's optional CPU settings (malloc tuning, OpenBLAS's thread count during ember's products)
 in fresh processes, one per setting, since malloc's thresholds cannot be undone in a process.
+
+The ``compiled`` section is the table of ember's issue 11: one training step of the MLP and of
+the tutorial net run five ways, PyTorch eager, ember eager, ``ember.compile``, ``torch.compile``
+and JAX's ``jit`` (when jax is installed: it is never a dependency of ember), from the same
+initial weights on the same batch, each as a ratio to PyTorch eager. Each column's first steps
+are untimed and reported apart (compiling happens there) and their losses must match PyTorch
+eager's, or the column is not timed. A column that cannot run (jax not installed, ember
+without ``compile``, a compiler failing) says why instead. The ``epoch`` section runs the loop of
+``ember train`` in PyTorch, in ember, and with ember's step through ``ember.compile``.
 """
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -22,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -88,18 +101,23 @@ def summary(samples):
 
 
 def paired(make, repeats, inner, warmup=3, settle=2):
-    """Run ``make(fw)()`` for both frameworks, interleaving repetitions; seconds per call.
+    """Run ``make(fw)()`` for both frameworks, interleaving repetitions; seconds per call."""
+    fws = frameworks()
+    calls = {name: make(fw) for name, fw in fws.items()}
+    for call in calls.values():
+        for _ in range(warmup):
+            call()
+    return interleaved(calls, repeats, inner, settle)
+
+
+def interleaved(calls: dict, repeats: int, inner: int, settle: int = 2) -> dict:
+    """Seconds per call of each of ``calls`` (name: function), taking turns, warmed up.
 
     Each repetition first makes ``settle`` untimed calls, then times ``inner`` back-to-back
     calls: the steady state of a training loop. Without it a framework's first calls after
     the other's pay for the other's leftovers (PyTorch's OpenMP threads spin for a while after
     each op; caches hold the other's data) and for idle cores waking up.
     """
-    fws = frameworks()
-    calls = {name: make(fw) for name, fw in fws.items()}
-    for call in calls.values():
-        for _ in range(warmup):
-            call()
     results = {name: [] for name in calls}
     for _ in range(repeats):
         for name, call in calls.items():
@@ -210,6 +228,208 @@ def bench_overhead(quick: bool):
     return rows
 
 
+# The issue's table: one training step run five ways, each column on its own copy of the same
+# model (the same initial weights, PyTorch's for seed 0) and the same batch.
+COLUMNS = ("torch eager", "ember eager", "ember.compile", "torch.compile", "jax jit")
+WARMUP_STEPS = 5  # untimed; the compiled columns compile here, and all check their losses
+LOSS_RTOL = 1e-5  # float32 losses after a few steps: the same computation, rounded differently
+
+
+class Unavailable(Exception):
+    """A column this process cannot run (not installed, not built): its cell says "n/a"."""
+
+
+def workload_data(model: str, batch: int):
+    """The batch a workload trains on, as NumPy arrays: inputs and targets."""
+    rng = np.random.default_rng(0)
+    if model == "mlp":
+        return (rng.standard_normal((batch, 10), dtype=np.float32),
+                rng.standard_normal((batch, 1), dtype=np.float32))
+    return (rng.standard_normal((batch, 1, 32, 32), dtype=np.float32),
+            rng.integers(0, 10, batch))
+
+
+def initial_weights(model: str) -> dict:
+    """PyTorch's initial parameters for seed 0 as NumPy arrays, keyed as in its state_dict."""
+    import torch
+    torch.manual_seed(0)
+    net = mlp(torch) if model == "mlp" else tutorial_net(torch)
+    return {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+
+
+def framework_step(fw, model: str, weights: dict, loss_name: str, momentum: float):
+    """``step(x, y) -> loss``: zero_grad, forward, loss, backward, SGD (lr 0.01) in ember or
+    PyTorch, the call form that ember.compile and torch.compile take."""
+    net = mlp(fw) if model == "mlp" else tutorial_net(fw)
+    net.load_state_dict({k: fw.tensor(v) for k, v in weights.items()})
+    criterion = fw.nn.CrossEntropyLoss() if loss_name == "ce" else fw.nn.MSELoss()
+    optimizer = fw.optim.SGD(net.parameters(), lr=0.01, momentum=momentum)
+
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = criterion(net(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+    return step
+
+
+def jax_mlp(params: dict, x):
+    """The MLP in jax.numpy, weights in PyTorch's layout (``out = x @ weight.T + bias``)."""
+    from jax import numpy as jnp
+    hidden = jnp.maximum(x @ params["0.weight"].T + params["0.bias"], 0)
+    return hidden @ params["2.weight"].T + params["2.bias"]
+
+
+def jax_tutorial_net(params: dict, x):
+    """The tutorial net in jax.numpy/lax, NCHW like PyTorch, weights in PyTorch's layout."""
+    from jax import lax
+    from jax import numpy as jnp
+
+    def conv_relu_pool(x, name):
+        x = lax.conv_general_dilated(x, params[f"{name}.weight"], (1, 1), "VALID",
+                                     dimension_numbers=("NCHW", "OIHW", "NCHW"))
+        x = jnp.maximum(x + params[f"{name}.bias"][None, :, None, None], 0)
+        return lax.reduce_window(x, -jnp.inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+
+    x = conv_relu_pool(conv_relu_pool(x, "conv1"), "conv2").reshape(x.shape[0], -1)
+    x = jnp.maximum(x @ params["fc1.weight"].T + params["fc1.bias"], 0)
+    x = jnp.maximum(x @ params["fc2.weight"].T + params["fc2.bias"], 0)
+    return x @ params["fc3.weight"].T + params["fc3.bias"]
+
+
+def jax_step(model: str, weights: dict, loss_name: str, momentum: float):
+    """The same step in JAX: ``jax.grad`` of the loss, SGD written out, all under one ``jit``.
+
+    Parameters and momentum buffers pass through the jitted function (JAX arrays are
+    immutable); ``step`` waits for the loss, as an eager framework's step returns when done.
+    """
+    try:
+        import jax
+        from jax import numpy as jnp
+    except ImportError:
+        raise Unavailable("jax is not installed (pip install jax: CPU wheels from PyPI)") from None
+    forward = jax_mlp if model == "mlp" else jax_tutorial_net
+
+    def loss_of(params, x, y):
+        out = forward(params, x)
+        if loss_name == "mse":
+            return ((out - y) ** 2).mean()
+        shifted = out - out.max(axis=1, keepdims=True)
+        log_p = shifted - jnp.log(jnp.exp(shifted).sum(axis=1, keepdims=True))
+        return -jnp.take_along_axis(log_p, y[:, None], axis=1).mean()
+
+    @jax.jit
+    def update(params, velocity, x, y):
+        loss, grads = jax.value_and_grad(loss_of)(params, x, y)
+        if momentum:  # PyTorch's SGD: buf = momentum * buf + grad (buf = grad at first)
+            velocity = {k: momentum * velocity[k] + g for k, g in grads.items()}
+            grads = velocity
+        params = {k: p - 0.01 * grads[k] for k, p in params.items()}
+        return params, velocity, loss
+
+    state = {"params": {k: jnp.asarray(v) for k, v in weights.items()}}
+    state["velocity"] = {k: jnp.zeros_like(v) for k, v in state["params"].items()}
+
+    def step(x, y):
+        state["params"], state["velocity"], loss = update(state["params"], state["velocity"],
+                                                          x, y)
+        return loss.block_until_ready()
+    return step
+
+
+def column_step(column: str, workload: dict, weights: dict):
+    """``step(x, y) -> loss`` for one column, and the workload's batch converted for it."""
+    import torch
+
+    import ember
+    model, loss_name, momentum = workload["model"], workload["loss"], workload["momentum"]
+    x, y = workload_data(model, workload["batch"])
+    if column == "jax jit":
+        step = jax_step(model, weights, loss_name, momentum)
+        from jax import numpy as jnp
+        return step, (jnp.asarray(x), jnp.asarray(y if model == "mlp" else y.astype(np.int32)))
+    fw = torch if column.startswith("torch") else ember
+    step = framework_step(fw, model, weights, loss_name, momentum)
+    if column == "ember.compile":
+        if not hasattr(ember, "compile"):
+            raise Unavailable("this ember has no ember.compile yet")
+        step = ember.compile(step)
+    elif column == "torch.compile":
+        torch._dynamo.reset()  # a fresh cache: earlier workloads' graphs would count toward
+        step = torch.compile(step)  # its recompile limit, past which it silently runs eager
+    return step, (fw.tensor(x), fw.tensor(y))
+
+
+# The issue's workloads; "inner": steps per timed sample (about 0.1 s of PyTorch eager's).
+WORKLOADS = (
+    {"name": "MLP 10-32-1, batch 8, MSE + SGD", "model": "mlp", "batch": 8, "loss": "mse",
+     "momentum": 0.0, "inner": 200},
+    {"name": "tutorial net, batch 1, CE + SGD momentum", "model": "tutorial", "batch": 1,
+     "loss": "ce", "momentum": 0.9, "inner": 64},
+    {"name": "tutorial net, batch 64, CE + SGD momentum", "model": "tutorial", "batch": 64,
+     "loss": "ce", "momentum": 0.9, "inner": 8},
+    {"name": "tutorial net, batch 256, CE + SGD momentum", "model": "tutorial", "batch": 256,
+     "loss": "ce", "momentum": 0.9, "inner": 4},
+)
+
+
+def first_line(error: BaseException, limit: int = 160) -> str:
+    """An exception as one short line for the table: its type and the start of its message."""
+    text = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error) else ''}"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def bench_compiled_workload(workload: dict, quick: bool, skip=()) -> dict:
+    """One row of the issue's table: each column warmed up (compiled), checked, then timed.
+
+    A column whose losses over the warm-up steps differ from PyTorch eager's is not timed: it
+    would not be measuring the same computation. A column that cannot run (not installed,
+    skipped, failing to compile) gets the reason instead of a time. Warnings during the warm-up
+    (a compiler falling back to eager, say) are kept with the row and printed under the table.
+    """
+    weights = initial_weights(workload["model"])
+    calls, warmup_s, losses, unavailable, warned = {}, {}, {}, {}, {}
+    for column in COLUMNS:
+        if column in skip:
+            unavailable[column] = "skipped (--without)"
+            continue
+        try:
+            step, inputs = column_step(column, workload, weights)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")  # say when a compiler falls back to eager
+                start = time.perf_counter()
+                history = [float(step(*inputs).item()) for _ in range(WARMUP_STEPS)]
+                warmup_s[column] = time.perf_counter() - start
+            if caught:
+                warned[column] = sorted({first_line(w.message) for w in caught})
+        except Unavailable as error:
+            unavailable[column] = str(error)
+            continue
+        except Exception as error:  # a compiler failing on this machine is a result to report
+            unavailable[column] = f"failed: {first_line(error)}"
+            continue
+        losses[column] = history
+        reference = losses.get("torch eager", history)
+        if not np.allclose(history, reference, rtol=LOSS_RTOL, atol=0):
+            unavailable[column] = (f"not timed: losses {history} differ from PyTorch eager's "
+                                   f"{reference}")
+            continue
+        calls[column] = functools.partial(step, *inputs)
+    results = interleaved(calls, 7 if not quick else 3, workload["inner"] // (1 + quick))
+    us = {column: [1e6 * s for s in samples] for column, samples in results.items()}
+    base = statistics.median(us["torch eager"])
+    return {"name": workload["name"], "unit": "us",
+            "columns": {column: summary(us[column]) for column in us},
+            "ratio": {column: base / statistics.median(us[column]) for column in us},
+            "warmup_s": warmup_s, "losses": losses, "unavailable": unavailable,
+            "warnings": warned}
+
+
+def bench_compiled(quick: bool, skip=()):
+    return [bench_compiled_workload(workload, quick, skip) for workload in WORKLOADS]
+
+
 def bench_import(quick: bool):
     samples = {"ember": [], "torch": []}
     for _ in range(5 if not quick else 2):
@@ -257,31 +477,83 @@ def bench_memory(quick: bool):
              "ratio": peaks["torch"] / peaks["ember"]}]
 
 
-def epoch_seconds(torch, images, labels, batch_size=64):
-    """One epoch of the tutorial net on Fashion-MNIST: the same loop in either framework."""
-    torch.manual_seed(0)
-    net = tutorial_net(torch)
-    dataset = torch.utils.data.TensorDataset(torch.tensor(images), torch.tensor(labels))
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True)
-    criterion = torch.nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
-    start = time.perf_counter()
-    for x, y in loader:
+EPOCH_COLUMNS = ("torch eager", "ember eager", "ember.compile")
+EPOCH_LOSS_RTOL = 1e-3
+
+
+def epoch_seconds(column: str, images, labels, batch_size=64):
+    """One epoch of the tutorial net on Fashion-MNIST: the loop ``ember train`` runs (SGD with
+    momentum, the loss read each step), the same in either framework; for "ember.compile" its
+    step goes through ``ember.compile``, as ``ember train``'s does.
+
+    Two untimed steps on the first batch come first (ember.compile captures there). Returns
+    the epoch's seconds, the warm-up's, and the epoch's mean loss.
+    """
+    import torch
+
+    import ember
+    fw = torch if column.startswith("torch") else ember
+    if column == "ember.compile" and not hasattr(ember, "compile"):
+        raise Unavailable("this ember has no ember.compile yet")
+    fw.manual_seed(0)
+    net = tutorial_net(fw)
+    dataset = fw.utils.data.TensorDataset(fw.tensor(images), fw.tensor(labels))
+    loader = fw.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True)
+    criterion = fw.nn.CrossEntropyLoss()
+    optimizer = fw.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+
+    def step(x, y):
         optimizer.zero_grad()
-        criterion(net(x), y).backward()
+        loss = criterion(net(x), y)
+        loss.backward()
         optimizer.step()
-    return time.perf_counter() - start
+        return loss
+    if column == "ember.compile":
+        step = ember.compile(step)
+    start = time.perf_counter()
+    for _ in range(2):
+        step(*dataset[:batch_size]).item()
+    warmup = time.perf_counter() - start
+    start = time.perf_counter()
+    total = 0.0
+    for x, y in loader:
+        total += step(x, y).item() * len(y)
+    return time.perf_counter() - start, warmup, total / len(labels)
 
 
-def bench_epoch(quick: bool):
+def bench_epoch(quick: bool, skip=()):
     from ember.training import load_data
     data, _ = load_data(None, True, 10000 if quick else None)
     images, labels = next(iter(frameworks()["ember"].utils.data.DataLoader(data, len(data))))
     images, labels = images.numpy(), labels.numpy()
-    results = {name: [epoch_seconds(fw, images, labels)] for name, fw in frameworks().items()}
     n = len(labels)
-    return [rows_for_throughput(f"one epoch of Fashion-MNIST ({n} images, batch 64)",
-                                results, n)]
+    speeds, warmup_s, losses, unavailable = {}, {}, {}, {}
+    for column in EPOCH_COLUMNS:
+        if column in skip:
+            unavailable[column] = "skipped (--without)"
+            continue
+        try:
+            seconds, warmup_s[column], loss = epoch_seconds(column, images, labels)
+        except Unavailable as error:
+            unavailable[column] = str(error)
+            continue
+        except Exception as error:  # as in the compiled section: a result to report
+            unavailable[column] = f"failed: {first_line(error)}"
+            continue
+        losses[column] = [loss]
+        # The same seed, so the same weights and order of batches as ember eager: the same
+        # epoch, up to rounding that an epoch of updates amplifies a little.
+        eager = losses.get("ember eager", [loss])
+        if column == "ember.compile" and not np.allclose(loss, eager, rtol=EPOCH_LOSS_RTOL):
+            unavailable[column] = (f"not the same computation: mean loss {loss} against ember "
+                                   f"eager's {eager[0]}")
+            continue
+        speeds[column] = n / seconds
+    base = speeds["torch eager"]
+    return [{"name": f"one epoch of Fashion-MNIST ({n} images, batch 64)", "unit": "images/s",
+             "columns": {column: summary([speed]) for column, speed in speeds.items()},
+             "ratio": {column: speed / base for column, speed in speeds.items()},
+             "warmup_s": warmup_s, "losses": losses, "unavailable": unavailable}]
 
 
 # ember's CPU settings, each in a fresh process (the environment it starts with): what a
@@ -325,20 +597,36 @@ def bench_settings(quick: bool):
     return rows
 
 
-SECTIONS = {"step": bench_steps, "infer": bench_inference, "overhead": bench_overhead,
-            "import": bench_import, "memory": bench_memory, "epoch": bench_epoch,
-            "settings": bench_settings}
+SECTIONS = {"step": bench_steps, "compiled": bench_compiled, "infer": bench_inference,
+            "overhead": bench_overhead, "import": bench_import, "memory": bench_memory,
+            "epoch": bench_epoch, "settings": bench_settings}
+SKIPPABLE = ("compiled", "epoch")  # the sections with columns that --without leaves out
+
+
+def set_threads(count: int) -> None:
+    """The thread count of the frameworks in this process; XLA's is fixed by flags read when
+    jax is first imported (later, in the compiled section), and only 1 has a flag."""
+    import torch
+
+    import ember
+    torch.set_num_threads(count)
+    ember.set_num_threads(count)
+    if count == 1:
+        os.environ["XLA_FLAGS"] = " ".join([os.environ.get("XLA_FLAGS", ""),
+                                            "--xla_cpu_multi_thread_eigen=false",
+                                            "intra_op_parallelism_threads=1"]).strip()
 
 
 def machine_info():
     import torch
 
     import ember
-    info = {"date": time.strftime("%Y-%m-%d"), "python": platform.python_version(),
+    info = {"date": time.strftime("%Y-%m-%d"), "load_average": os.getloadavg(),
+            "python": platform.python_version(),
             "machine": platform.machine(), "processor": platform.processor(),
             "cpus": os.cpu_count(), "torch": torch.__version__, "numpy": np.__version__,
             "torch_threads": torch.get_num_threads(),
-            "ember_threads": ember.get_num_threads(),
+            "ember_threads": ember.get_num_threads(), "xla_flags": os.environ.get("XLA_FLAGS"),
             "ember_cpu_tuning": ember.get_cpu_tuning()}
     try:
         from threadpoolctl import threadpool_info
@@ -357,13 +645,53 @@ def machine_info():
 
 
 def print_table(rows) -> None:
-    width = max([48] + [len(row["name"]) for row in rows])
-    print(f"{'benchmark':<{width}} {'unit':>8} {'ember (median)':>15} {'torch (median)':>15} "
-          f"{'ember/torch':>12}")
+    """The two-framework rows as one table, then each section's rows with columns as its own."""
+    pairs = [row for row in rows if "columns" not in row]
+    if pairs:
+        width = max([48] + [len(row["name"]) for row in pairs])
+        print(f"{'benchmark':<{width}} {'unit':>8} {'ember (median)':>15} "
+              f"{'torch (median)':>15} {'ember/torch':>12}")
+        for row in pairs:
+            print(f"{row['name']:<{width}} {row['unit']:>8} {row['ember']['median']:>15,.1f} "
+                  f"{row['torch']['median']:>15,.1f} {row['ratio']:>11.2f}x")
+        print("ratio > 1: ember is faster (or, for memory, smaller)")
+    columned = [row for row in rows if "columns" in row]
+    for unit in dict.fromkeys(row["unit"] for row in columned):
+        print_columns([row for row in columned if row["unit"] == unit])
+
+
+def print_columns(rows) -> None:
+    """Rows measured in several columns: median (ratio to PyTorch eager), warm-up seconds
+    under each, and why a column has no figure below."""
+    columns = list(dict.fromkeys(c for row in rows for c in (*row["columns"], *row["unavailable"],
+                                                              *row["warmup_s"])))
+    columns = [c for c in COLUMNS if c in columns]
+    width = max([44] + [len(row["name"]) for row in rows])
+    print()
+    print(f"{'median ' + rows[0]['unit'] + ' (ratio to PyTorch eager)':<{width}}"
+          + "".join(f"{column:>19}" for column in columns))
+    reasons = {}
     for row in rows:
-        print(f"{row['name']:<{width}} {row['unit']:>8} {row['ember']['median']:>15,.1f} "
-              f"{row['torch']['median']:>15,.1f} {row['ratio']:>11.2f}x")
-    print("ratio > 1: ember is faster (or, for memory, smaller)")
+        cells = []
+        for column in columns:
+            if column in row["columns"]:
+                cells.append(f"{row['columns'][column]['median']:,.1f} "
+                             f"({row['ratio'][column]:.2f}x)")
+            else:
+                reason = row["unavailable"].get(column, "not run")
+                reasons.setdefault(reason, len(reasons) + 1)
+                cells.append(f"n/a [{reasons[reason]}]")
+        print(f"{row['name']:<{width}}" + "".join(f"{cell:>19}" for cell in cells))
+        print(f"{'  warm-up, s (compiling, if any)':<{width}}" + "".join(
+            f"{row['warmup_s'][c]:>19.2f}" if c in row["warmup_s"] else f"{'':>19}"
+            for c in columns))
+    for reason, number in reasons.items():
+        print(f"[{number}] {reason}")
+    for row in rows:
+        for column, messages in row.get("warnings", {}).items():
+            for message in messages:
+                print(f"{column} warned ({row['name']}): {message}")
+    print("ratio > 1: faster than PyTorch eager")
 
 
 def main(argv=None) -> int:
@@ -372,6 +700,13 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--only", choices=sorted(SECTIONS), action="append")
     parser.add_argument("--json", default=os.path.join(HERE, "results.json"))
+    parser.add_argument("--without", choices=COLUMNS[2:], action="append", default=[],
+                        help="leave out a column of the compiled and epoch sections "
+                             "(torch.compile takes minutes to compile on a small machine)")
+    parser.add_argument("--threads", type=int,
+                        help="threads for PyTorch, ember and (1 only) XLA in this process: on a "
+                             "shared, loaded machine 1 keeps PyTorch's OpenMP threads from "
+                             "waiting on each other (default: each framework's own)")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--settings-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -381,11 +716,14 @@ def main(argv=None) -> int:
     if args.settings_child:
         settings_child(args.quick)
         return 0
+    if args.threads is not None:
+        set_threads(args.threads)
     info = machine_info()
     print(json.dumps(info, indent=1))
     rows = []
     for name in args.only or list(SECTIONS):
-        rows.extend(SECTIONS[name](args.quick))
+        options = {"skip": args.without} if name in SKIPPABLE else {}
+        rows.extend(SECTIONS[name](args.quick, **options))
     print_table(rows)
     with open(args.json, "w") as f:
         json.dump({"machine": info, "results": rows}, f, indent=1)

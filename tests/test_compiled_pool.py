@@ -298,3 +298,14 @@ def test_batches_split_over_threads_give_the_same_bits(options):
             reference = _run(function, x, 0, **options)
         for got, want in zip(compiled, reference):
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_in_place_change_of_the_output_is_allowed_as_in_torch(compiled):
+    x = ember.tensor(np.arange(16.0).reshape(1, 1, 4, 4), requires_grad=True)
+    with contextlib.nullcontext() if compiled else numpy_code():
+        output = F.max_pool2d(x * 1, 2)
+        output.relu_()
+        output.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy().ravel(),
+                                  [0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1])

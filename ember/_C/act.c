@@ -1,17 +1,8 @@
 /* Activations: ReLU forward and backward. */
 #include "kernels.h"
 
-#define real float
-#define KERNEL(name) CONCAT(name, _f32)
-#include "act.inc"
-#undef real
-#undef KERNEL
-
-#define real double
-#define KERNEL(name) CONCAT(name, _f64)
-#include "act.inc"
-#undef real
-#undef KERNEL
+#define KERNELS "act.inc"
+#include "each_type.h"
 
 PyObject *relu_forward(PyObject *self, PyObject *args)
 {

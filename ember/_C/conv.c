@@ -37,17 +37,8 @@ static span valid_span(const geometry *g, Py_ssize_t j)
     return s;
 }
 
-#define real float
-#define KERNEL(name) CONCAT(name, _f32)
-#include "conv.inc"
-#undef real
-#undef KERNEL
-
-#define real double
-#define KERNEL(name) CONCAT(name, _f64)
-#include "conv.inc"
-#undef real
-#undef KERNEL
+#define KERNELS "conv.inc"
+#include "each_type.h"
 
 /* a * b, or -1 when either is negative or the product overflows. */
 static Py_ssize_t product(Py_ssize_t a, Py_ssize_t b)

@@ -9,7 +9,9 @@
  *
  * Each kernel is written once, for a type named `real`, in a file `NAME.inc` that the topic's
  * `.c` file includes twice: with `real` as float and the suffix `_f32`, then as double and
- * `_f64`. `KERNEL(name)` gives the suffixed name. The wrapper that Python calls picks one by
+ * `_f64` (`#define KERNELS "NAME.inc"` and `#include "each_type.h"` do both; loss.c and
+ * adaptive.c spell the two out, as they also choose a math function per type).
+ * `KERNEL(name)` gives the suffixed name. The wrapper that Python calls picks one by
  * the arrays' format and lets go of the global interpreter lock while it runs, so ember's
  * threads (ember/_parallel.py) can run one kernel on each part of a batch at the same time.
  */

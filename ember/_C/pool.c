@@ -20,6 +20,14 @@ static Py_ssize_t max_size(Py_ssize_t a, Py_ssize_t b) { return a > b ? a : b; }
 /* Whether `value` replaces `best` in a running maximum: it is greater, or NaN. */
 #define REPLACES(value, best) ((value) > (best) || (value) != (value))
 
+/* Kept out of line: inlined into its caller, GCC 12 no longer vectorizes a loop it does alone
+ * (the float64 2x2 row). */
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
 /* The longest run of 2x2 windows the kernels work on at once (see pool.inc). */
 #define ROW_CHUNK 256
 
@@ -38,17 +46,8 @@ static void inside_range(Py_ssize_t size, Py_ssize_t out_size, Py_ssize_t stride
         *end = *first;
 }
 
-#define real float
-#define KERNEL(name) CONCAT(name, _f32)
-#include "pool.inc"
-#undef real
-#undef KERNEL
-
-#define real double
-#define KERNEL(name) CONCAT(name, _f64)
-#include "pool.inc"
-#undef real
-#undef KERNEL
+#define KERNELS "pool.inc"
+#include "each_type.h"
 
 /* Get a C-contiguous buffer of `count` integers of `bytes` bytes each (int64 positions, or
  * int8 corners for the 2x2 kernels), writable if asked: array_arg's rules for the integer

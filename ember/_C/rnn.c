@@ -69,17 +69,8 @@ static inline double tanh_f64(double x)
     return tanh(x);
 }
 
-#define real float
-#define KERNEL(name) CONCAT(name, _f32)
-#include "rnn.inc"
-#undef real
-#undef KERNEL
-
-#define real double
-#define KERNEL(name) CONCAT(name, _f64)
-#include "rnn.inc"
-#undef real
-#undef KERNEL
+#define KERNELS "rnn.inc"
+#include "each_type.h"
 
 /* Get `obj` as a buffer of `count` elements into views[*held] (then counted in `*held`), or
  * NULL for None where `optional`. Returns 0, or -1 with a Python exception set. */

@@ -1,17 +1,8 @@
 /* Optimizer updates: every parameter of a group in one call. */
 #include "kernels.h"
 
-#define real float
-#define KERNEL(name) CONCAT(name, _f32)
-#include "sgd.inc"
-#undef real
-#undef KERNEL
-
-#define real double
-#define KERNEL(name) CONCAT(name, _f64)
-#include "sgd.inc"
-#undef real
-#undef KERNEL
+#define KERNELS "sgd.inc"
+#include "each_type.h"
 
 PyObject *sgd_step(PyObject *self, PyObject *args)
 {

@@ -14,10 +14,10 @@ maximal one in scan order (row by row); a NaN counts as maximal, and the last Na
 never wins: a window of -inf keeps its first element inside the input.
 
 Max and average pooling run compiled kernels (ember/_C/pool.c) on C-contiguous NumPy float32
-and float64 arrays when the extension is built: one pass over the input in each direction,
-where the NumPy code makes one per kernel offset. The general max kernel keeps each window's
-maximum position as PyTorch's ``indices`` (the 2x2 one, which corner), and all give the NumPy
-code's results bit for bit.
+and float64 arrays when the extension is built: one call each way, where the NumPy code makes
+several whole-array operations per kernel offset. They add in the NumPy code's order and give
+its results bit for bit. The general max kernel keeps each window's maximum position as
+PyTorch's ``indices``, the 2x2 one only which corner (one byte).
 """
 
 import math
@@ -69,9 +69,9 @@ class MaxPool2x2(Function):
 
     The output is the elementwise maximum of strided slices: of each window's two rows, then
     of the two columns of that; this is many times faster than reshaping into windows and
-    reducing. Backward compares the window's four corners with it. Each window is independent,
-    so the work is split over the leading dimension for ``parallel_for``. The compiled kernel
-    keeps which corner holds the maximum instead, and backward reads it.
+    reducing. Backward compares the window's four corners with it (computed again). Each window
+    is independent, so the work is split over the leading dimension for ``parallel_for``. The
+    compiled kernel keeps which corner holds the maximum instead, and backward reads it.
     """
 
     node_name = "MaxPool2DWithIndicesBackward0"
@@ -98,22 +98,20 @@ class MaxPool2x2(Function):
         ctx.compiled = False
 
         def part(start, stop):
-            images = input[start:stop]
-            # The maximum of each window's two rows first: whole rows, read contiguously,
-            # then of each pair of columns (20% faster than four strided corner slices).
-            pairs = xp.maximum(images[..., 0:rows:2, :columns], images[..., 1:rows:2, :columns])
-            xp.maximum(pairs[..., 0::2], pairs[..., 1::2], out=output[start:stop])
+            _max_2x2(xp, input[start:stop], rows, columns, out=output[start:stop])
 
         parallel_for(input.shape[0], part, work=work, like=input)
-        ctx.save_for_backward(input, output)
+        # Backward computes the maximum again rather than saving the output, which the caller
+        # may change in place (as PyTorch allows: it saves the input only).
+        ctx.save_for_backward(input)
         return output
 
     @staticmethod
     def backward(ctx, grad_output):
-        input, output = ctx.saved_tensors
+        input, *corners = ctx.saved_tensors
         work = 4 * math.prod(input.shape[1:])
         if ctx.compiled:
-            corners, grad_output = output, np.ascontiguousarray(grad_output)
+            corners, grad_output = corners[0], np.ascontiguousarray(grad_output)
             grad_input = np.empty(input.shape, dtype=grad_output.dtype)
 
             def kernel_part(start, stop):
@@ -125,24 +123,28 @@ class MaxPool2x2(Function):
         xp = array_module(input)
         height, width = input.shape[-2:]
         rows, columns = 2 * (height // 2), 2 * (width // 2)
-        # Non-winners get 0 (also for an infinite or NaN gradient, as in PyTorch), and so does
-        # an odd last row or column, which lies in no window.
-        grad_input = xp.zeros(input.shape, dtype=grad_output.dtype)
-        floating = input.dtype.kind == "f"
+        # An odd last row or column lies in no window and gets no gradient; otherwise the
+        # four corners below write every element.
+        allocate = xp.empty if (rows, columns) == (height, width) else xp.zeros
+        grad_input = allocate(input.shape, dtype=grad_output.dtype)
+        # Gradients are floats (integer tensors have none), masked by their bits below.
+        bits = np.dtype(f"i{grad_output.dtype.itemsize}")
 
         def part(start, stop):
-            maximum, grad = output[start:stop], grad_output[start:stop]
+            maximum = _max_2x2(xp, input[start:stop], rows, columns)
+            grad = grad_output[start:stop]
             corners = [input[start:stop, ..., i:rows:2, j:columns:2] for i, j in _CORNERS]
             # A window's first corner equal to its maximum takes it; no corner equals a NaN
             # maximum, and there the last NaN corner takes it. Both rules run on every window,
             # so that no value is read on the host.
             nan_wins = [None] * 4
-            if floating:
-                later = None  # windows with a NaN corner after the current one
-                for k in (3, 2, 1, 0):
-                    is_nan = xp.isnan(corners[k])
-                    nan_wins[k] = is_nan if later is None else is_nan & ~later
-                    later = is_nan if later is None else later | is_nan
+            nan_wins[3] = xp.isnan(corners[3])
+            later = nan_wins[3].copy()  # windows with a NaN corner after the current one
+            for k in (2, 1, 0):
+                is_nan = xp.isnan(corners[k])
+                nan_wins[k] = xp.greater(is_nan, later)  # is_nan and not later
+                if k:
+                    xp.logical_or(later, is_nan, out=later)
             free = None  # the windows no earlier corner has taken
             for k, ((i, j), corner) in enumerate(zip(_CORNERS, corners)):
                 wins = corner == maximum
@@ -151,12 +153,26 @@ class MaxPool2x2(Function):
                 if k < 3:
                     free = (xp.logical_not(wins) if free is None
                             else xp.logical_xor(free, wins, out=free))
-                if nan_wins[k] is not None:
-                    wins |= nan_wins[k]
-                xp.copyto(grad_input[start:stop, ..., i:rows:2, j:columns:2], grad, where=wins)
+                wins |= nan_wins[k]
+                # The gradient where the corner wins, +0.0 elsewhere (also for an infinite or
+                # NaN gradient, as in PyTorch): an AND with all ones or all zeros, as zero_where
+                # does, 6x faster than copyto with where=.
+                target = grad_input[start:stop, ..., i:rows:2, j:columns:2]
+                xp.bitwise_and(grad.view(bits), xp.subtract(0, wins, dtype=bits),
+                               out=target.view(bits))
 
         parallel_for(input.shape[0], part, work=work, like=input)
         return grad_input
+
+
+def _max_2x2(xp, images, rows: int, columns: int, out=None):
+    """The maximum of each 2x2 window (stride 2) of ``images``' first ``rows`` and ``columns``.
+
+    The maximum of each window's two rows first: whole rows, read contiguously, then of each
+    pair of columns (20% faster than four strided corner slices).
+    """
+    pairs = xp.maximum(images[..., 0:rows:2, :columns], images[..., 1:rows:2, :columns])
+    return xp.maximum(pairs[..., 0::2], pairs[..., 1::2], out=out)
 
 
 class MaxPool2DWithIndices(Function):
@@ -211,14 +227,14 @@ class MaxPool2DWithIndices(Function):
 
     @staticmethod
     def backward(ctx, grad_output, grad_indices=None):
-        saved, = ctx.saved_tensors
+        winner, = ctx.saved_tensors  # offsets (NumPy code), or positions (kernel)
         input_shape, _, output_size, kernel_size, stride, padding, dilation = ctx.geometry
         if ctx.compiled:
             grad_output = np.ascontiguousarray(grad_output)
             grad_input = np.empty(input_shape, dtype=grad_output.dtype)
 
             def kernel_part(start, stop):
-                _C.kernels.max_pool2d_backward(grad_output[start:stop], saved[start:stop],
+                _C.kernels.max_pool2d_backward(grad_output[start:stop], winner[start:stop],
                                                grad_input[start:stop], *ctx.geometry[1:])
 
             parallel_for(input_shape[0], kernel_part, like=grad_input,
@@ -228,7 +244,7 @@ class MaxPool2DWithIndices(Function):
         grad_padded = xp.zeros(ctx.padded_shape, dtype=grad_output.dtype)
         slices = kernel_offset_slices(kernel_size, stride, dilation, output_size)
         for offset, (_, _, rows, columns) in enumerate(slices):
-            grad_padded[..., rows, columns] += xp.where(saved == offset, grad_output, 0)
+            grad_padded[..., rows, columns] += xp.where(winner == offset, grad_output, 0)
         return (_crop(grad_padded, padding, input_shape),
                 None, None, None, None, None, None)
 
