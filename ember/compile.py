@@ -639,16 +639,23 @@ def _forward_entry(cls, needs_input_grad, read: tuple, made: tuple, single: bool
     node_class, forward = cls._node_class, cls.forward
     contiguous = cls.contiguous_output
     get = _getter(read)
-    if single:
-        target = made[0]
+    if single and not contiguous:  # the common case, with no test left to make
+        target, ndarray = made[0], np.ndarray
 
         def run(slots):
             ctx = node_class()
             ctx.needs_input_grad = needs_input_grad
             raw = forward(ctx, *get(slots))
-            if contiguous:
-                raw = _in_c_order(ctx, raw, True)
-            slots[target] = raw if type(raw) is np.ndarray else _as_array(raw)
+            slots[target] = raw if type(raw) is ndarray else _as_array(raw)
+            slots[ctx_slot] = ctx
+    elif single:
+        target = made[0]
+
+        def run(slots):
+            ctx = node_class()
+            ctx.needs_input_grad = needs_input_grad
+            raw = _in_c_order(ctx, forward(ctx, *get(slots)), True)
+            slots[target] = _as_array(raw)
             slots[ctx_slot] = ctx
     else:
         def run(slots):
