@@ -108,7 +108,8 @@ class Tensor:
     def _wrap(cls, data, base=None) -> "Tensor":
         """A tensor over ``data``; with ``base``, a view sharing its version counter."""
         tensor = object.__new__(cls)
-        if isinstance(data, np.generic) or not hasattr(data, "ndim"):
+        if type(data) is not np.ndarray and (isinstance(data, np.generic)
+                                             or not hasattr(data, "ndim")):
             data = np.asarray(data)  # NumPy returns scalars, not 0-d arrays, from 0-d operations
         tensor._data = data
         tensor._requires_grad = False

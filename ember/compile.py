@@ -639,16 +639,23 @@ def _forward_entry(cls, needs_input_grad, read: tuple, made: tuple, single: bool
     node_class, forward = cls._node_class, cls.forward
     contiguous = cls.contiguous_output
     get = _getter(read)
-    if single:
-        target = made[0]
+    if single and not contiguous:  # the common case, with no test left to make
+        target, ndarray = made[0], np.ndarray
 
         def run(slots):
             ctx = node_class()
             ctx.needs_input_grad = needs_input_grad
             raw = forward(ctx, *get(slots))
-            if contiguous:
-                raw = _in_c_order(ctx, raw, True)
-            slots[target] = raw if type(raw) is np.ndarray else _as_array(raw)
+            slots[target] = raw if type(raw) is ndarray else _as_array(raw)
+            slots[ctx_slot] = ctx
+    elif single:
+        target = made[0]
+
+        def run(slots):
+            ctx = node_class()
+            ctx.needs_input_grad = needs_input_grad
+            raw = _in_c_order(ctx, forward(ctx, *get(slots)), True)
+            slots[target] = _as_array(raw)
             slots[ctx_slot] = ctx
     else:
         def run(slots):
@@ -698,8 +705,9 @@ class _Plan:
         ``requires_grad``; the modules called kept their mode, parameters and children."""
         for _, tensor, shape, dtype, requires_grad in self.externals:
             data = tensor._data
+            # ``is`` first: the dtype object is almost always the very one the capture saw.
             if tensor._requires_grad is not requires_grad or data.shape != shape \
-                    or data.dtype != dtype:
+                    or data.dtype is not dtype and data.dtype != dtype:
                 return False
         for module, training, parameters, children in self.modules:
             if training is not None and module.training is not training \
@@ -712,16 +720,17 @@ class _Plan:
         slots = self.initial.copy()
         for slot, tensor, *_ in self.externals:
             slots[slot] = tensor._data
-        for slot, tensor in zip(self.input_slots, tensors):
+        for slot, tensor_slot, tensor in zip(self.input_slots, self.input_tensor_slots,
+                                             tensors):
             slots[slot] = tensor._data
-        for slot, tensor in zip(self.input_tensor_slots, tensors):
-            slots[slot] = tensor
+            slots[tensor_slot] = tensor
         token = numpy_errors.set(QUIET)  # the floating-point policy (autograd/function.py)
         try:
             for run, frees in self.entries:
                 run(slots)
-                for slot in frees:
-                    slots[slot] = None
+                if frees:  # most entries free nothing: skip starting an empty loop
+                    for slot in frees:
+                        slots[slot] = None
         finally:
             numpy_errors.reset(token)
         return _rebuild(self.output, slots)

@@ -52,6 +52,7 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
     ready = []  # heap of (-number, tie-break, node) for the nodes in pending
     tie_break = itertools.count()  # orders equal numbers (leaves' AccumulateGrad nodes)
     recorder = _recording.recorder  # ember.compile's, told each step while it captures one
+    ndarray = np.ndarray
 
     def receive(node, index, grad):
         """Add ``grad`` to what output ``index`` of ``node`` has received; queue the node."""
@@ -113,10 +114,15 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
             grad = input_grads[position] if position < len(input_grads) else None
             if grad is None:
                 continue
-            routed = route(node, position, grad, shape, dtype)
-            if recorder is not None and routed is not grad:
-                recorder.route(node, position, grad, shape, dtype, routed)
-            receive(child, child_index, routed)
+            # Most gradients already are an array of their input's shape and dtype: test that
+            # here (dtype by identity first) before calling route.
+            if type(grad) is not ndarray or grad.shape != shape \
+                    or grad.dtype is not dtype and grad.dtype != dtype:
+                routed = route(node, position, grad, shape, dtype)
+                if recorder is not None and routed is not grad:
+                    recorder.route(node, position, grad, shape, dtype, routed)
+                grad = routed
+            receive(child, child_index, grad)
     if capture is not None:
         return [captured.get(i) for i in range(len(capture))]
     return None

@@ -166,15 +166,17 @@ class BackwardNode(Node):
         arrays forward returned (``arrays``): a 0-d result may be a NumPy scalar, which its
         tensor holds as a new 0-d array.
         """
+        Tensor = _tensor.Tensor
+        tensors = [tensor for tensor in inputs if isinstance(tensor, Tensor)]
         versions = []
         for item in self._saved:
             if item is None:  # ops save None for what backward will not need
                 versions.append((None, 0, None))
                 continue
-            data = item._data if isinstance(item, _tensor.Tensor) else item
+            data = item._data if isinstance(item, Tensor) else item
             entry = (None, 0, None)
-            for tensor in inputs:
-                if isinstance(tensor, _tensor.Tensor) and data is tensor._data:
+            for tensor in tensors:
+                if data is tensor._data:
                     entry = (tensor._version, tensor._version[0], tensor)
                     break
             else:
@@ -317,25 +319,25 @@ class Function:
         """Link ``ctx`` into the graph: edges to the inputs' nodes, and it as the outputs'
         grad_fn."""
         Tensor = _tensor.Tensor
+        # This runs for every op that records a node: the loops are written for speed
+        # (enumerate and an index cost a third of what enumerate over a zip does).
+        needs = ctx.needs_input_grad
         edges, targets = [], []
         for position, a in enumerate(args):
-            if isinstance(a, Tensor):
-                if a._requires_grad:
-                    child, index = a._edge()
-                    edges.append((child, index))
-                    data = a._data
-                    targets.append((child, index, position, data.shape, data.dtype))
-                else:
-                    edges.append((None, 0))
-            elif position in cls.scalar_operands:
+            if needs[position]:
+                child, index = edge = a._edge()
+                edges.append(edge)
+                data = a._data
+                targets.append((child, index, position, data.shape, data.dtype))
+            elif isinstance(a, Tensor) or position in cls.scalar_operands:
                 edges.append((None, 0))
         ctx.next_functions = tuple(edges)
         ctx._targets = targets
         # Numbered after its inputs' nodes (``_edge`` above may have made one): the engine runs
         # nodes from the highest number down, so each runs after every node that feeds it.
         ctx._sequence = next(_sequence_numbers)
-        ctx._num_outputs = len(outputs)
-        if len(outputs) > 1:
+        if not single:  # one output: the class's default
+            ctx._num_outputs = len(outputs)
             ctx._output_shapes = tuple((a.shape, a.dtype) for a in arrays)
         if ctx._saved:
             ctx._record_saved_versions(args, outputs, arrays)

@@ -119,10 +119,25 @@ def compiled_update_applies(params: list, states: list) -> bool:
     dtype = params[0]._data.dtype
     if dtype != np.float32 and dtype != np.float64:
         return False
-    arrays = [p._data for p in params] + [p._grad._data for p in params]
-    arrays += [s._data for s in states if s is not None]
-    return all(type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous
-               and a.flags.writeable for a in arrays)
+    # A plain loop, each array's flags read once: this runs at every step, over every
+    # parameter, gradient and state array (a generator under all() costs twice as much).
+    ndarray = np.ndarray
+    for param in params:
+        for array in (param._data, param._grad._data):
+            if type(array) is not ndarray or array.dtype != dtype:
+                return False
+            flags = array.flags
+            if not (flags.c_contiguous and flags.writeable):
+                return False
+    for state in states:
+        if state is not None:
+            array = state._data
+            if type(array) is not ndarray or array.dtype != dtype:
+                return False
+            flags = array.flags
+            if not (flags.c_contiguous and flags.writeable):
+                return False
+    return True
 
 
 def compiled_counters_apply(counters: list) -> bool:
