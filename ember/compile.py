@@ -33,6 +33,7 @@ recorder cannot follow. Only the capturing thread's ops are recorded.
 import copy
 import functools
 import threading
+import types
 import warnings
 from operator import itemgetter
 
@@ -75,7 +76,10 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend=None, 
     runs eagerly instead, with one warning; so does a module called with gradients enabled
     (its graph leaves the compiled call). Tensors the function creates with factories
     (``ember.zeros``, ``ember.tensor``) are constants of the record; random draws
-    (``ember.rand``, ``ember.randn``, dropout) are drawn afresh at each call.
+    (``ember.rand``, ``ember.randn``, dropout) are drawn afresh at each call. Numbers and
+    tensors the function reaches by name (globals, closure variables) are guarded, so a new
+    value captures again; values reached through a dict or an attribute are read at capture:
+    pass those as arguments.
 
     Args:
         model: the function or ``nn.Module``; without it, ``compile`` returns a decorator.
@@ -144,6 +148,15 @@ class CompiledFunction:
         self._eager = eager
         self._plans = {}  # guard key -> _Plan, or _EAGER for keys that cannot be captured
         self._captures = 0
+        self._namespace, self._names, self._cells = _free_names(function)
+
+    def _free_values(self) -> tuple:
+        """What the function reaches by name from outside, for the guard key: numbers and
+        strings by value, other objects (a tensor, a module) by identity."""
+        get = self._namespace.get
+        values = [get(name, _MISSING) for name in self._names]
+        values += [cell.cell_contents for cell in self._cells]
+        return tuple(value if type(value) in _BY_VALUE else id(value) for value in values)
 
     def __deepcopy__(self, memo) -> "CompiledFunction":
         """A copy of the function, without plans: they read the original's tensors."""
@@ -161,8 +174,9 @@ class CompiledFunction:
         tensors = []
         try:
             key = (_GradMode.enabled, _signature(args, tensors),
-                   _signature(kwargs, tensors) if kwargs else None, _aliasing(tensors))
-        except TypeError:  # an argument that cannot be a guard (unhashable)
+                   _signature(kwargs, tensors) if kwargs else None, _aliasing(tensors),
+                   self._free_values())
+        except (TypeError, ValueError):  # unhashable argument, or a closure cell emptied
             return self._function(*args, **kwargs)
         plan = self._plans.get(key)
         if plan is _EAGER:
@@ -286,6 +300,36 @@ def _flat(value) -> tuple:
     return value if isinstance(value, tuple) else (value,)
 
 
+_MISSING = object()
+_BY_VALUE = frozenset({int, float, bool, complex, str, bytes, type(None)})
+
+
+def _free_names(function):
+    """The function's globals dict, the global names its code (nested code too) may read, and
+    its closure cells: what a replay would otherwise read once, at capture.
+
+    A number the step reads through one of them is guarded by value, so changing it captures
+    again; values reached deeper (a dict's entry, an object's attribute) are not guarded."""
+    code = getattr(function, "__code__", None)
+    if code is None:  # a partial, a callable object: nothing to look through
+        return {}, (), ()
+    names, stack = set(), [code]
+    while stack:
+        current = stack.pop()
+        names.update(current.co_names)
+        stack.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+    cells = tuple(cell for cell in (getattr(function, "__closure__", None) or ())
+                  if _cell_filled(cell))
+    return function.__globals__, tuple(sorted(names)), cells
+
+
+def _cell_filled(cell) -> bool:
+    try:
+        return cell.cell_contents is not _MISSING
+    except ValueError:  # a name the function closes over that is not bound yet
+        return False
+
+
 def _is_array(value) -> bool:
     """Whether ``value`` is a NumPy or CuPy array (not a NumPy scalar, a number, a tuple)."""
     return hasattr(value, "ndim") and not isinstance(value, np.generic)
@@ -375,11 +419,13 @@ class _Recorder:
             return 0
         if isinstance(value, (tuple, list)) and any(map(_is_array, value)):
             return self._read_sequence(value)
-        if not _is_array(value):
-            return self.new_slot(None, value)  # a number, a shape, a dtype: a constant
+        # Made in the step first: a backward on 0-d arrays gives NumPy scalars, not arrays,
+        # and they are values of this call, not constants.
         slot = self.slot_of.get(id(value))
         if slot is not None:
             return slot
+        if not _is_array(value):
+            return self.new_slot(None, value)  # a number, a shape, a dtype: a constant
         if tensor is None:
             return self.new_slot(value, value)
         slot = self.new_slot(value)

@@ -49,10 +49,6 @@ def test_tensor_rebound_between_calls_is_read_again():
     assert compiled(x).item() == (x @ weight + 10.0).sum().item()
 
 
-@pytest.mark.xfail(strict=True, reason="a backward that returns a NumPy scalar (0-d operands: "
-                   "NumPy gives np.float64, not an array) is recorded as a constant by "
-                   "_Recorder.read (_is_array is False for np.generic), so replays reuse the "
-                   "captured gradient: the fix is to look the value up in slot_of first")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gradients_of_0d_tensors_are_computed_again_at_each_replay(dtype):
     def step(a, b):
@@ -86,3 +82,35 @@ def test_python_int_index_read_by_the_step_is_not_frozen():
     compiled(x)
     chosen["row"] = 2
     assert compiled(x).item() == (x @ weight)[2].sum().item()
+
+
+scale = 1.0  # read by the step below as a global
+
+
+def test_numbers_and_tensors_the_step_reaches_by_name_are_guarded():
+    global scale
+    weight = ember.tensor(np.ones((4, 2), np.float32), requires_grad=True)
+    shift = ember.zeros(2)
+    factor = 2.0
+
+    def step(x):
+        loss = ((x @ weight) * scale * factor + shift).sum()
+        loss.backward()
+        return loss.detach()
+
+    compiled = ember.compile(step)
+    x = ember.tensor(np.arange(12, dtype=np.float32).reshape(3, 4))
+    try:
+        for new_scale, new_factor, new_shift in [(1.0, 2.0, 0.0), (3.0, 2.0, 0.0),
+                                                 (3.0, 5.0, 0.0), (3.0, 5.0, 10.0)]:
+            scale, factor = new_scale, new_factor
+            if new_shift:
+                shift = ember.full((2,), new_shift)  # a new tensor bound to the name
+            weight.grad = None
+            expected = ((x @ weight) * scale * factor + shift).sum().item()
+            assert compiled(x).item() == expected
+            assert np.array_equal(weight.grad.numpy(),
+                                  np.repeat(x.numpy().sum(axis=0)[:, None] * scale * factor,
+                                            2, axis=1))
+    finally:
+        scale = 1.0
