@@ -15,7 +15,7 @@ The main process runs ember as ``import ember`` leaves it. The ``settings`` sect
 ember's optional CPU settings (malloc tuning, OpenBLAS's thread count during ember's products)
 in fresh processes, one per setting, since malloc's thresholds cannot be undone in a process.
 
-The ``compiled`` section is the table of ember's issue 11: one training step of the MLP and of
+The ``compiled`` section is the table of ember's speed targets: one training step of the MLP and of
 the tutorial net run five ways, PyTorch eager, ember eager, ``ember.compile``, ``torch.compile``
 and JAX's ``jit`` (when jax is installed: it is never a dependency of ember), from the same
 initial weights on the same batch, each as a ratio to PyTorch eager. Each column's first steps
