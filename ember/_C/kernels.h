@@ -40,6 +40,10 @@
 /* The element types kernels handle. */
 typedef enum { DTYPE_FLOAT32 = 0, DTYPE_FLOAT64 = 1 } dtype_t;
 
+/* Get a C-contiguous buffer of `obj` (writable if asked) and return its element format without
+ * the byte-order mark ("f", "d", "q"...), or NULL with a Python exception set. */
+const char *get_buffer(PyObject *obj, Py_buffer *view, int writable);
+
 /* Get a C-contiguous buffer of `count` elements of `obj` (any number if `count` is negative),
  * writable if asked; `*dtype` is set
  * from the first array and later arrays must match it (pass `*dtype = -1` to set it).

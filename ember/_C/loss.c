@@ -51,11 +51,9 @@ static inline float exp_f32(float x)
 /* A C-contiguous int64 array of `count` elements (the class targets). */
 static int index_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, const char *name)
 {
-    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+    const char *format = get_buffer(obj, view, 0);
+    if (format == NULL)
         return -1;
-    const char *format = view->format ? view->format : "B";
-    if (format[0] == '<' || format[0] == '=' || format[0] == '@')
-        format++;
     if ((strcmp(format, "q") != 0 && strcmp(format, "l") != 0) || view->itemsize != 8
         || sizeof(long long) != 8) {
         PyErr_Format(PyExc_TypeError, "%s: expected an int64 array, got format '%s'", name,

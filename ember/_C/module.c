@@ -3,15 +3,23 @@
 
 #include <string.h>
 
-int array_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable, int *dtype,
-              const char *name)
+const char *get_buffer(PyObject *obj, Py_buffer *view, int writable)
 {
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(obj, view, flags) < 0)
-        return -1;
+        return NULL;
     const char *format = view->format ? view->format : "B";
     if (format[0] == '<' || format[0] == '=' || format[0] == '@')
-        format++;
+        format++;  /* native order and size: what NumPy exports */
+    return format;
+}
+
+int array_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable, int *dtype,
+              const char *name)
+{
+    const char *format = get_buffer(obj, view, writable);
+    if (format == NULL)
+        return -1;
     int found = -1;
     if (strcmp(format, "f") == 0 && view->itemsize == 4)
         found = DTYPE_FLOAT32;

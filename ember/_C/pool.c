@@ -55,12 +55,9 @@ static void inside_range(Py_ssize_t size, Py_ssize_t out_size, Py_ssize_t stride
 static int integer_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, int bytes,
                        int writable, const char *name)
 {
-    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(obj, view, flags) < 0)
+    const char *format = get_buffer(obj, view, writable);
+    if (format == NULL)
         return -1;
-    const char *format = view->format ? view->format : "B";
-    if (format[0] == '<' || format[0] == '=' || format[0] == '@')
-        format++;
     const int int64 = strcmp(format, "q") == 0 || strcmp(format, "l") == 0;
     if (view->itemsize != bytes || !(bytes == 8 ? int64 : strcmp(format, "b") == 0)) {
         PyErr_Format(PyExc_TypeError, "%s: expected an int%d array, got format '%s'", name,
