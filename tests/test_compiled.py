@@ -3,6 +3,7 @@ each kernel against its NumPy twin (the op tests compare both with PyTorch: ``ma
 them once more with EMBER_NO_EXTENSION=1)."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -105,3 +106,20 @@ def test_sgd_without_kernels_on_odd_arrays(numpy_only):
     weight.grad = ember.tensor([[1.0, 1.0], [1.0, 1.0]]).t()
     ember.optim.SGD([weight], lr=0.5, momentum=0.9).step()
     np.testing.assert_array_equal(weight.detach().numpy(), [[0.5, 1.5], [2.5, 3.5]])
+
+
+def test_ember_without_the_built_extension_runs_its_numpy_code(tmp_path):
+    # A copy of the package without the compiled module: what a machine without a C compiler
+    # gets from pip install (setup.py marks the extension optional).
+    source = os.path.dirname(ember.__file__)
+    shutil.copytree(source, tmp_path / "ember",
+                    ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
+    program = ("import ember, ember._C as c; ember.show_config(); "
+               "net = ember.nn.Conv2d(1, 2, 3); net(ember.randn(2, 1, 5, 5)).sum().backward(); "
+               "print(c.kernels is None, list(net.weight.grad.shape))")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    env.pop("EMBER_NO_EXTENSION", None)
+    out = subprocess.run([sys.executable, "-c", program], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, check=True).stdout
+    assert "not built (no C compiler, or its build failed" in out
+    assert out.endswith("True [2, 1, 3, 3]\n")

@@ -12,6 +12,7 @@ missing C compiler at install time) or ``EMBER_NO_EXTENSION=1`` is set in the en
 ``reason`` then says which. ``ember.show_config()`` prints it.
 """
 
+import importlib
 import os
 
 import numpy as np
@@ -23,9 +24,11 @@ if os.environ.get("EMBER_NO_EXTENSION", "") not in ("", "0"):
     reason = "switched off by EMBER_NO_EXTENSION"
 else:
     try:
-        from . import _kernels as kernels
-    except ImportError as error:
-        reason = f"not built ({error})"
+        kernels = importlib.import_module(f"{__name__}._kernels")
+    except ModuleNotFoundError:
+        reason = "not built (no C compiler, or its build failed, when ember was installed)"
+    except ImportError as error:  # built, but it cannot load here (another Python, say)
+        reason = f"cannot be loaded ({error})"
 
 
 def takes(*arrays) -> bool:
