@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nets import tutorial_net
 
 import ember
 from ember import _C
@@ -123,3 +124,46 @@ def test_ember_without_the_built_extension_runs_its_numpy_code(tmp_path):
                          capture_output=True, text=True, check=True).stdout
     assert "not built (no C compiler, or its build failed" in out
     assert out.endswith("True [2, 1, 3, 3]\n")
+
+
+class _NoHostReads(np.ndarray):
+    """An array whose values cannot be read on the host, as under graph capture; NumPy's
+    results computed from it are of this class too."""
+
+    def _refuse(self, *args, **kwargs):
+        raise AssertionError("a kernel read an array value on the host")
+
+    __bool__ = __int__ = __float__ = __index__ = item = tolist = any = all = _refuse
+
+
+@pytest.mark.parametrize("kernels", ["compiled", "numpy"])
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+def test_a_training_step_reads_no_values_on_the_host(kernels, optimizer, monkeypatch):
+    # Capture-safe ops: the tutorial net's forward, backward and update, once their state
+    # exists, run on arrays that refuse to be read (Adam's step counter is a host number in
+    # PyTorch too, and stays readable).
+    if kernels == "numpy":
+        monkeypatch.setattr(_C, "kernels", None)
+    ember.manual_seed(0)
+    net = tutorial_net(ember, flatten=True)
+    options = {"momentum": 0.9} if optimizer == "SGD" else {}
+    opt = getattr(ember.optim, optimizer)(net.parameters(), lr=0.01, **options)
+    criterion = ember.nn.CrossEntropyLoss()
+    x, y = ember.randn(4, 1, 32, 32), ember.tensor([1, 2, 3, 9])
+
+    def step():
+        opt.zero_grad()
+        loss = criterion(net(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    step()
+    guarded = [x, y, *net.parameters()] + [value for state in opt.state.values()
+                                           for key, value in state.items() if key != "step"]
+    for tensor in guarded:
+        tensor._data = tensor._data.view(_NoHostReads)
+    before = [p.detach().numpy().copy() for p in net.parameters()]
+    step()
+    assert all(not np.array_equal(b, p.detach().numpy())
+               for b, p in zip(before, net.parameters()))
