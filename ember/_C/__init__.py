@@ -31,13 +31,20 @@ else:
         reason = f"cannot be loaded ({error})"
 
 
+_FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
 def takes(*arrays) -> bool:
-    """Whether the kernels can run on ``arrays``: the extension is built, and all are
-    C-contiguous NumPy arrays of one dtype, float32 or float64 (CuPy arrays, views with
-    strides and other dtypes take the NumPy code)."""
+    """Whether the kernels can run on ``arrays`` (None entries left out): the extension is
+    built, and all are C-contiguous NumPy arrays of one dtype, float32 or float64 (CuPy
+    arrays, views with strides and other dtypes take the NumPy code)."""
     if kernels is None:
         return False
     dtype = arrays[0].dtype
-    return (dtype.char in "fd" and
-            all(type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous
-                for a in arrays))
+    if dtype != _FLOAT32 and dtype != _FLOAT64:  # also refuses non-native byte order
+        return False
+    for array in arrays:
+        if array is not None and (type(array) is not np.ndarray or array.dtype != dtype
+                                  or not array.flags.c_contiguous):
+            return False
+    return True

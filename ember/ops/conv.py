@@ -315,7 +315,7 @@ class Convolution(Function):
         if input.ndim == 3:
             input, weight_4d = input[:, :, None], weight[:, :, None]
         ctx.kernel_geometry = None
-        if _compiled(input, weight_4d, bias):
+        if _C.takes(input, weight_4d, bias):
             return _compiled_forward(ctx, input, weight_4d, bias, stride, padding, dilation,
                                      groups)
         batch = input.shape[0]
@@ -409,18 +409,6 @@ class Convolution(Function):
         if needs_bias:
             grad_bias = sum(share[1] for share in shares)
         return grad_input, grad_weight, grad_bias, None, None, None, None
-
-
-_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _compiled(first, *others) -> bool:
-    """Whether an op runs the compiled kernels on these arrays (None ones left out): they are
-    built, and the arrays are C-contiguous NumPy arrays of one float type the kernels handle."""
-    return (_C.kernels is not None and type(first) is np.ndarray
-            and first.dtype in _KERNEL_DTYPES and first.flags.c_contiguous
-            and all(array is None or (type(array) is np.ndarray and array.dtype == first.dtype
-                                      and array.flags.c_contiguous) for array in others))
 
 
 def _compiled_forward(ctx, input, weight, bias, stride, padding, dilation, groups):
@@ -564,7 +552,7 @@ class ConvolutionTranspose(Function):
         # The output is a col2im of the columns with the padding cropped: the kernel adds into
         # the cropped image directly.
         ctx.kernel_geometry = None
-        if _compiled(columns, bias):
+        if _C.takes(columns, bias):
             ctx.kernel_geometry = (out_channels, *output_size, *kernel_size, *stride, top, left,
                                    *dilation, height, width)
             output = np.empty((batch, out_channels) + output_size, dtype=input.dtype)
@@ -641,7 +629,7 @@ class Im2Col(Function):
         image = input if batched else input[None]
         geometry = (*image.shape[1:], *kernel_size, *stride, *padding, *dilation, *blocks)
         ctx.geometry = (input.shape, image.shape, geometry, padding)
-        if _compiled(image):  # the kernel writes the padding's zeros itself
+        if _C.takes(image):  # the kernel writes the padding's zeros itself
             columns = np.empty((image.shape[0], image.shape[1] * kernel_size[0]
                                 * kernel_size[1], blocks[0] * blocks[1]), dtype=image.dtype)
             _C.kernels.conv2d_im2col(image, columns, image.shape[0], geometry)
@@ -655,7 +643,7 @@ class Im2Col(Function):
         input_shape, image_shape, geometry, (top, left) = ctx.geometry
         grad = grad_output.reshape(image_shape[0], -1, grad_output.shape[-1])
         kernel_size, stride, dilation = geometry[3:5], geometry[5:7], geometry[9:11]
-        if _compiled(grad):
+        if _C.takes(grad):
             grad_input = np.empty(image_shape, dtype=grad.dtype)
             _C.kernels.conv2d_col2im(grad, grad_input, image_shape[0], geometry)
             return grad_input.reshape(input_shape), None, None, None, None, None
@@ -680,7 +668,7 @@ class Col2Im(Function):
         (top, left) = padding
         geometry = (channels, *output_size, *kernel_size, *stride, *padding, *dilation, *blocks)
         ctx.geometry = (input.shape, geometry)
-        if _compiled(columns):  # the kernel drops what falls in the padding itself
+        if _C.takes(columns):  # the kernel drops what falls in the padding itself
             output = np.empty((columns.shape[0], channels) + tuple(output_size), input.dtype)
             _C.kernels.conv2d_col2im(columns, output, columns.shape[0], geometry)
             return output if batched else output[0]
@@ -697,7 +685,7 @@ class Col2Im(Function):
         kernel_size, stride, (top, left) = geometry[3:5], geometry[5:7], geometry[7:9]
         dilation, blocks = geometry[9:11], geometry[11:]
         grad = grad_output if grad_output.ndim == 4 else grad_output[None]
-        if _compiled(grad):
+        if _C.takes(grad):
             columns = np.empty((grad.shape[0], geometry[0] * kernel_size[0] * kernel_size[1],
                                 blocks[0] * blocks[1]), dtype=grad.dtype)
             _C.kernels.conv2d_im2col(grad, columns, grad.shape[0], geometry)
