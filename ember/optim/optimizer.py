@@ -119,24 +119,17 @@ def compiled_update_applies(params: list, states: list) -> bool:
     dtype = params[0]._data.dtype
     if dtype != np.float32 and dtype != np.float64:
         return False
+    arrays = [array for param in params for array in (param._data, param._grad._data)]
+    arrays += [state._data for state in states if state is not None]
     # A plain loop, each array's flags read once: this runs at every step, over every
     # parameter, gradient and state array (a generator under all() costs twice as much).
     ndarray = np.ndarray
-    for param in params:
-        for array in (param._data, param._grad._data):
-            if type(array) is not ndarray or array.dtype != dtype:
-                return False
-            flags = array.flags
-            if not (flags.c_contiguous and flags.writeable):
-                return False
-    for state in states:
-        if state is not None:
-            array = state._data
-            if type(array) is not ndarray or array.dtype != dtype:
-                return False
-            flags = array.flags
-            if not (flags.c_contiguous and flags.writeable):
-                return False
+    for array in arrays:
+        if type(array) is not ndarray or array.dtype != dtype:
+            return False
+        flags = array.flags
+        if not (flags.c_contiguous and flags.writeable):
+            return False
     return True
 
 
