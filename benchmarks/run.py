@@ -257,14 +257,9 @@ def initial_weights(model: str) -> dict:
     return {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
 
 
-def framework_step(fw, model: str, weights: dict, loss_name: str, momentum: float):
-    """``step(x, y) -> loss``: zero_grad, forward, loss, backward, SGD (lr 0.01) in ember or
-    PyTorch, the call form that ember.compile and torch.compile take."""
-    net = mlp(fw) if model == "mlp" else tutorial_net(fw)
-    net.load_state_dict({k: fw.tensor(v) for k, v in weights.items()})
-    criterion = fw.nn.CrossEntropyLoss() if loss_name == "ce" else fw.nn.MSELoss()
-    optimizer = fw.optim.SGD(net.parameters(), lr=0.01, momentum=momentum)
-
+def training_step(net, criterion, optimizer):
+    """``step(x, y) -> loss``: zero_grad, forward, loss, backward, optimizer step: the call
+    form that ember.compile and torch.compile take."""
     def step(x, y):
         optimizer.zero_grad()
         loss = criterion(net(x), y)
@@ -272,6 +267,16 @@ def framework_step(fw, model: str, weights: dict, loss_name: str, momentum: floa
         optimizer.step()
         return loss
     return step
+
+
+def framework_step(fw, model: str, weights: dict, loss_name: str, momentum: float):
+    """``step(x, y) -> loss``: zero_grad, forward, loss, backward, SGD (lr 0.01) in ember or
+    PyTorch, the call form that ember.compile and torch.compile take."""
+    net = mlp(fw) if model == "mlp" else tutorial_net(fw)
+    net.load_state_dict({k: fw.tensor(v) for k, v in weights.items()})
+    criterion = fw.nn.CrossEntropyLoss() if loss_name == "ce" else fw.nn.MSELoss()
+    optimizer = fw.optim.SGD(net.parameters(), lr=0.01, momentum=momentum)
+    return training_step(net, criterion, optimizer)
 
 
 def jax_mlp(params: dict, x):
@@ -501,13 +506,7 @@ def epoch_seconds(column: str, images, labels, batch_size=64):
     loader = fw.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True)
     criterion = fw.nn.CrossEntropyLoss()
     optimizer = fw.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
-
-    def step(x, y):
-        optimizer.zero_grad()
-        loss = criterion(net(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
+    step = training_step(net, criterion, optimizer)
     if column == "ember.compile":
         step = ember.compile(step)
     start = time.perf_counter()
