@@ -5,6 +5,7 @@ PyTorch)."""
 
 import numpy as np
 import pytest
+from capture import NoHostReads
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -189,25 +190,13 @@ def test_nll_kernels_refuse_arrays_they_cannot_read():
     assert out == 0
 
 
-class _NoHostReads(np.ndarray):
-    """An array whose values cannot be read on the host, as in a captured step."""
-
-    def __bool__(self):
-        raise RuntimeError("a host read")
-
-    __int__ = __float__ = __index__ = __bool__
-
-    def item(self, *args):
-        raise RuntimeError("a host read")
-
-
 @pytest.mark.parametrize("shape", [(4, 5), (2, 5, 3)])
 @pytest.mark.parametrize("ignore_index", [-100, 1])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_numpy_nll_loss_reads_no_target_on_the_host(numpy_only, shape, ignore_index, weighted):
     from ember.ops.loss import NllLoss
     rng = np.random.default_rng(0)
-    target = rng.integers(0, 5, shape[:1] + shape[2:]).view(_NoHostReads)
+    target = rng.integers(0, 5, shape[:1] + shape[2:]).view(NoHostReads)
     weight = ember.tensor(rng.uniform(0.5, 2, 5).astype(np.float32)) if weighted else None
     for reduction in ("mean", "sum", "none"):
         logits = ember.randn(*shape, requires_grad=True)
@@ -216,9 +205,9 @@ def test_numpy_nll_loss_reads_no_target_on_the_host(numpy_only, shape, ignore_in
         want = ember.nn.functional.nll_loss(logits, ember.tensor(np.asarray(target).copy()),
                                             weight, ignore_index=ignore_index,
                                             reduction=reduction)
-        # The loss is a _NoHostReads array too: compared as a plain one.
+        # The loss is a NoHostReads array too: compared as a plain one.
         np.testing.assert_array_equal(loss.detach().numpy().view(np.ndarray),
                                       want.detach().numpy())
     with pytest.raises(IndexError, match="^Target 7 is out of bounds.$"):
-        bad = np.array([0, 7, 1, 2]).view(_NoHostReads)
+        bad = np.array([0, 7, 1, 2]).view(NoHostReads)
         NllLoss.apply(ember.randn(4, 5), bad, None, "mean", ignore_index)
