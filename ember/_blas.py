@@ -33,11 +33,9 @@ import warnings
 _SETTERS = ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_",
             "scipy_openblas_set_num_threads", "openblas_set_num_threads")
 _GETTERS = tuple(name.replace("set", "get") for name in _SETTERS)
-
-# OpenBLAS's gemm runs a product of up to 4 x 65,536 multiply-adds on one thread whatever its
-# setting (0.3.31, measured: it starts threads only above about 460,000), so a scope around
-# less work would cost its 0.5 us for nothing.
-MIN_SCOPED_WORK = 4 * 65_536
+# The prefix and suffix of the CBLAS names in the same builds, and whether sizes are 64-bit.
+_CBLAS_NAMES = (("scipy_cblas_", "64_", True), ("cblas_", "64_", True),
+                ("scipy_cblas_", "", False), ("cblas_", "", False))
 
 
 def _default_threads() -> int:
@@ -91,6 +89,22 @@ def _library_functions() -> tuple:
                 break
         _functions = found
     return _functions
+
+
+def blas_functions() -> "tuple[tuple, tuple, bool] | None":
+    """The addresses of OpenBLAS's cblas_sgemm, cblas_sgemv and cblas_sdot, of the same three
+    for double, and whether their sizes are 64-bit integers: what ember's compiled kernels
+    multiply matrices with (ember/_C/blas.c). None where there is no OpenBLAS or it lacks them."""
+    library = _openblas()
+    if library is None:
+        return None
+    for prefix, suffix, sizes64 in _CBLAS_NAMES:
+        names = [[prefix + t + f + suffix for f in ("gemm", "gemv", "dot")] for t in "sd"]
+        if all(hasattr(library, name) for row in names for name in row):
+            single, double = ([ctypes.cast(getattr(library, name), ctypes.c_void_p).value
+                               for name in row] for row in names)
+            return tuple(single), tuple(double), sizes64
+    return None
 
 
 def threads() -> "int | None":

@@ -31,6 +31,23 @@ else:
         reason = f"cannot be loaded ({error})"
 
 
+_gemm = None  # whether kernels can multiply matrices (NumPy's BLAS handed over); None: not asked
+
+
+def gemm_ready() -> bool:
+    """Whether kernels that multiply matrices can run: the extension is built and NumPy's
+    BLAS (OpenBLAS, found by ``ember._blas``) was handed to it. Asked at the first call."""
+    global _gemm
+    if _gemm is None:
+        from .. import _blas
+
+        functions = _blas.blas_functions() if kernels is not None else None
+        if functions is not None:
+            kernels.set_blas(*functions)
+        _gemm = functions is not None
+    return _gemm
+
+
 _FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
 
 

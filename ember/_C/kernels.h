@@ -54,7 +54,29 @@ int array_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable, in
 /* Release the buffers that array_arg got, in any number. */
 void release_all(Py_buffer *views, int count);
 
+/* Matrix products through NumPy's BLAS (blas.c). `KERNEL(product)`: c (m, n) = op(a) @ op(b)
+ * with the calls (and so the bits) of NumPy's matmul, where op(a) is (m, k), op(b) is (k, n),
+ * each contiguous and stored transposed where asked. `KERNEL(gemm)`: cblas_?gemm itself, c =
+ * alpha * op(a) @ op(b) + beta * c, row-major with leading dimensions. Both return 0, or -1
+ * when no BLAS was handed over or the sizes do not fit it: ops check
+ * `ember._C.gemm_ready()` before calling a kernel that multiplies, so a kernel meets -1 only
+ * for sizes past 2**31 with a 32-bit BLAS, and must then report an error. */
+int blas_available(void);
+int product_f32(int trans_a, int trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                const float *a, const float *b, float *c);
+int product_f64(int trans_a, int trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                const double *a, const double *b, double *c);
+int gemm_f32(int trans_a, int trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, float alpha,
+             const float *a, Py_ssize_t lda, const float *b, Py_ssize_t ldb, float beta,
+             float *c, Py_ssize_t ldc);
+int gemm_f64(int trans_a, int trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, double alpha,
+             const double *a, Py_ssize_t lda, const double *b, Py_ssize_t ldb, double beta,
+             double *c, Py_ssize_t ldc);
+
 /* The Python-facing kernels, one per line of the module's method table (module.c). */
+PyObject *set_blas(PyObject *self, PyObject *args);
+PyObject *blas_ready(PyObject *self, PyObject *args);
+PyObject *matmul(PyObject *self, PyObject *args);
 PyObject *sgd_step(PyObject *self, PyObject *args);
 PyObject *adam_step(PyObject *self, PyObject *args);
 PyObject *rmsprop_step(PyObject *self, PyObject *args);

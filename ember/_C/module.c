@@ -50,6 +50,12 @@ void release_all(Py_buffer *views, int count)
 }
 
 static PyMethodDef methods[] = {
+    {"set_blas", set_blas, METH_VARARGS,
+     "set_blas(sgemm_address, dgemm_address, sizes64): the cblas_sgemm and cblas_dgemm that "
+     "kernels multiply matrices with (ember/_C/__init__.py finds NumPy's)"},
+    {"blas_ready", blas_ready, METH_NOARGS, "blas_ready(): whether set_blas was called"},
+    {"matmul", matmul, METH_VARARGS,
+     "matmul(a, b, c, (m, n, k), trans_a, trans_b): c = op(a) @ op(b) through that BLAS"},
     {"sgd_step", sgd_step, METH_VARARGS,
      "sgd_step(params, grads, buffers, lr, momentum, dampening, weight_decay, nesterov, "
      "maximize, first): SGD's update of every parameter in the lists, in place"},
