@@ -131,4 +131,6 @@ def run_script(script: str, args=()) -> None:
     except Exception as error:
         traceback.print_exception(type(error), error, _script_frames(error.__traceback__,
                                                                       path))
+        from .distributed import distributed_c10d
+        distributed_c10d.stop_other_ranks(type(error))  # in a job, don't leave them waiting
         sys.exit(1)

@@ -204,6 +204,31 @@ class Tensor:
         hooks[handle.id] = hook
         return handle
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` each time backward has added this leaf's gradient to its
+        ``.grad`` (what ``DistributedDataParallel`` starts its all-reduces from). Returns a
+        handle whose ``remove()`` undoes it.
+
+        Example:
+            >>> import ember
+            >>> w = ember.ones(2, requires_grad=True)
+            >>> handle = w.register_post_accumulate_grad_hook(lambda t: print(t.grad))
+            >>> (w * 3).sum().backward()
+            tensor([3., 3.])
+        """
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        node = self._edge()[0]
+        if node.post_hooks is None:
+            node.post_hooks = {}
+        handle = RemovableHandle(node.post_hooks)
+        node.post_hooks[handle.id] = hook
+        return handle
+
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
         if self.grad_fn is None:

