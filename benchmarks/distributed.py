@@ -1,6 +1,6 @@
 """Data-parallel training speed: ember's DistributedDataParallel on MPI against PyTorch's on gloo.
 
-    python benchmarks/distributed.py            # tutorial net and a 10M-parameter MLP, 1 and 2 ranks
+    python benchmarks/distributed.py          # the tutorial net and a 10M-parameter MLP
     python benchmarks/distributed.py --quick    # fewer steps
 
 Each run is a job started by ``mpirun -n N`` (PyTorch's ranks too: they read their rank from
