@@ -12,6 +12,7 @@ import sys
 
 from . import _run
 from ._parallel import set_cpu_tuning
+from .distributed import distributed_c10d, launch
 from .training import (
     RECIPE_CHECKS,
     DivergedError,
@@ -123,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "differ are ignored, with a warning); it reaches exactly the weights of "
                      "an uninterrupted run")
     run.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    run.add_argument("--nproc", type=positive_int, default=None, metavar="N",
+                     help="train as N processes under mpirun, each on its share of every "
+                     "batch-size batch stream (DistributedDataParallel; --batch-size is per "
+                     "process; needs mpi4py and MPI)")
     run.add_argument("--no-progress", dest="progress", action="store_false",
                      help="no progress bar")
     run.add_argument("--no-compile", dest="compile", action="store_false",
@@ -153,6 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    if args.nproc is not None and args.nproc > 1 and not launch.in_mpi_job():
+        try:  # start the job; each rank runs this command without --nproc
+            return launch.launch(args.nproc, ["train", *_without_nproc(args.argv)])
+        except RuntimeError as error:
+            raise SetupError(str(error)) from error
     try:
         result = train(args)
     except Interrupted as interrupted:
@@ -163,10 +173,24 @@ def run_train(args: argparse.Namespace) -> int:
         return 130
     except DivergedError as error:
         print(f"ember train: error: {error}", file=sys.stderr)
+        distributed_c10d.stop_other_ranks(DivergedError)  # in a job: they'd wait for this one
         return 1
     if result["outputs"]:
         print(f"outputs in {args.out}: {', '.join(result['outputs'])}")
     return 0
+
+
+def _without_nproc(argv: list) -> list:
+    """The command line ``argv`` of ``ember train`` without its ``--nproc N``."""
+    kept, skip = [], False
+    for item in argv[1:]:  # argv[0] is "train"
+        if skip:
+            skip = False
+        elif item == "--nproc":
+            skip = True
+        elif not item.startswith("--nproc="):
+            kept.append(item)
+    return kept
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -191,9 +215,8 @@ def run_download(args: argparse.Namespace) -> int:
 
 def run_program(args: argparse.Namespace) -> int:
     if args.nproc is not None:
-        from .distributed import launch
         try:
-            return launch.launch(args.nproc, args.script, args.args)
+            return launch.launch(args.nproc, ["run", args.script, *args.args])
         except (ValueError, RuntimeError) as error:
             raise SetupError(str(error)) from error
     from .distributed.launch import rank_environment
@@ -219,6 +242,7 @@ def main(argv=None) -> int:
     exception.
     """
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # as given: --nproc restarts it
     try:
         return COMMANDS[args.command](args)
     except SetupError as error:

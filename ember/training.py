@@ -31,10 +31,13 @@ from argparse import Namespace
 import numpy as np
 
 import ember
+from ember import distributed as dist
 from ember import nn, optim
+from ember.distributed.launch import rank_environment
+from ember.nn.parallel import DistributedDataParallel
 from ember.optim import lr_scheduler
 from ember.serialization import _replace_atomically
-from ember.utils.data import DataLoader, Subset
+from ember.utils.data import DataLoader, DistributedSampler, Subset
 from ember.vision import transforms
 from ember.vision.datasets import FashionMNIST
 from ember.vision.models import LeNet
@@ -185,6 +188,27 @@ def evaluate(model, loader, num_classes: int = 10, device="cpu"):
             count += len(labels)
     model.train()
     return total_loss / count, float(np.trace(confusion) / count), confusion
+
+
+def join_job() -> "tuple[int, int]":
+    """This process's rank and the number of ranks: (0, 1) for a run of its own; in a job of
+    ``ember train --nproc N`` (N processes started by mpirun), the rank after joining the job's
+    process group."""
+    rank_environment()  # RANK and WORLD_SIZE from mpirun's variables
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return 0, 1
+    if not dist.is_initialized():
+        dist.init_process_group("mpi")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _summed(values: list) -> list:
+    """``values`` (numbers) added over the job's ranks; themselves in a run of one process."""
+    if not dist.is_initialized():
+        return values
+    total = ember.tensor(values, dtype=ember.float64)
+    dist.all_reduce(total)
+    return total.tolist()
 
 
 def _progress(total: int, description: str, enabled: bool):
@@ -351,7 +375,7 @@ def _diverged(what: str, lr: float, holds: str) -> DivergedError:
 
 def epoch_record(epoch: int, epochs: int, lr: float, running_loss: float, correct: int,
                  seen: int, test_loss: float, test_accuracy: float, epoch_seconds: float,
-                 started: float) -> dict:
+                 started: float, echo: bool = True) -> dict:
     """One epoch's metrics as ``metrics.json`` stores them, printed as one line.
 
     ``running_loss`` is the sum of the batches' mean losses times their sizes, ``correct`` the
@@ -369,9 +393,10 @@ def epoch_record(epoch: int, epochs: int, lr: float, running_loss: float, correc
         "epoch_seconds": epoch_seconds,
         "wall_seconds": time.perf_counter() - started,
     }
-    print(f"epoch {epoch}/{epochs}: train loss {record['train_loss']:.4f}, "
-          f"test loss {test_loss:.4f}, test accuracy {100 * test_accuracy:.2f}%, "
-          f"{record['images_per_second']:,.0f} images/s", flush=True)
+    if echo:
+        print(f"epoch {epoch}/{epochs}: train loss {record['train_loss']:.4f}, "
+              f"test loss {test_loss:.4f}, test accuracy {100 * test_accuracy:.2f}%, "
+              f"{record['images_per_second']:,.0f} images/s", flush=True)
     return record
 
 
@@ -398,6 +423,10 @@ def train(args: Namespace) -> dict:
         Interrupted: Ctrl-C, once training has started; the message says what is saved.
     """
     device = resolve_device(args.device)
+    # In a job of N processes (ember train --nproc N) each rank trains on its share of every
+    # epoch through DistributedDataParallel; rank 0 alone prints and writes.
+    rank, ranks = join_job()
+    leader = rank == 0
     checkpoint_path = os.path.join(args.out, CHECKPOINT)
     checkpoint, saved_epoch = None, None  # saved_epoch: the epoch checkpoint_path holds
     if args.resume:
@@ -408,7 +437,8 @@ def train(args: Namespace) -> dict:
             saved_epoch = checkpoint["epoch"]
     else:
         args = _new_recipe(args)
-    _prepare_output_folder(args.out)
+    if leader:
+        _prepare_output_folder(args.out)
     train_set, classes = load_data(args.data, True, args.limit, args.download)
     test_set, _ = load_data(args.data, False, args.test_limit, args.download)
 
@@ -421,36 +451,45 @@ def train(args: Namespace) -> dict:
         _restore(model, optimizer, checkpoint, resume_from)
         history, epochs_done = list(checkpoint["metrics"]), checkpoint["epoch"]
         if epochs_done >= args.epochs:
-            print(f"nothing to do: the checkpoint has trained {epochs_done} epochs, "
-                  f"--epochs asks for {args.epochs}")
+            if leader:
+                print(f"nothing to do: the checkpoint has trained {epochs_done} epochs, "
+                      f"--epochs asks for {args.epochs}")
             return {"classes": classes, "epochs": history, "outputs": []}
     scheduler = make_scheduler(optimizer, args.epochs, epochs_done)
     plots = _plots_available()
     outputs = [CHECKPOINT, "metrics.json"] + (["curves.png", "confusion.png"] if plots else [])
 
+    net = DistributedDataParallel(model) if ranks > 1 else model
+
     def train_step(images, labels):
         """One step; the loss and the number of right answers, read after the step (a
         compiled step reads no values inside)."""
         optimizer.zero_grad()
-        output = model(images)
+        output = net(images)
         loss = criterion(output, labels)
         loss.backward()
         optimizer.step()
         return loss, (output.argmax(1) == labels).sum()
 
     # Captured at the first batch (and the last, smaller one), then replayed: the same numbers.
-    step_once = ember.compile(train_step) if args.compile else train_step
+    # (DistributedDataParallel's hooks are Python a replay would skip: a job runs eagerly.)
+    step_once = ember.compile(train_step) if args.compile and ranks == 1 else train_step
     shuffle = ember.Generator()  # re-seeded at the start of each epoch
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
-                              generator=shuffle)
+    sampler = None if ranks == 1 else DistributedSampler(train_set, ranks, rank,
+                                                         seed=args.seed)
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=sampler is None,
+                              generator=shuffle, sampler=sampler)
     test_loader = DataLoader(test_set, batch_size=1000)
     started = time.perf_counter() - (history[-1]["wall_seconds"] if history else 0.0)
 
     try:
         for epoch in range(epochs_done + 1, args.epochs + 1):
             shuffle.manual_seed(shuffle_seed(args.seed, epoch))
+            if sampler is not None:
+                sampler.set_epoch(epoch)
             lr = optimizer.param_groups[0]["lr"]
-            bar = _progress(len(train_set), f"epoch {epoch}/{args.epochs}", args.progress)
+            bar = _progress(len(train_loader.sampler), f"epoch {epoch}/{args.epochs}",
+                            args.progress and leader)
             epoch_start = time.perf_counter()
             running_loss, correct, seen = 0.0, 0, 0
             for step, (images, labels) in enumerate(train_loader, start=1):
@@ -467,6 +506,8 @@ def train(args: Namespace) -> dict:
                 if bar is not None:
                     bar.update(batch)
                     bar.set_postfix(loss=f"{running_loss / seen:.4f}", refresh=False)
+            running_loss, correct, seen = _summed([running_loss, correct, seen])  # all ranks'
+            correct, seen = int(correct), int(seen)
             epoch_seconds = time.perf_counter() - epoch_start
             if bar is not None:
                 bar.close()
@@ -478,16 +519,19 @@ def train(args: Namespace) -> dict:
                                 _holds(checkpoint_path, saved_epoch))
             with _interrupts_deferred():
                 history.append(epoch_record(epoch, args.epochs, lr, running_loss, correct, seen,
-                                            test_loss, test_accuracy, epoch_seconds, started))
-                _save_checkpoint_and_metrics(args, model, optimizer, history, classes, confusion)
+                                            test_loss, test_accuracy, epoch_seconds, started,
+                                            echo=leader))
+                if leader:
+                    _save_checkpoint_and_metrics(args, model, optimizer, history, classes,
+                                                 confusion)
                 saved_epoch = epoch
-            if plots:
+            if plots and leader:
                 plot_curves(history, os.path.join(args.out, "curves.png"))
                 plot_confusion(confusion, classes, os.path.join(args.out, "confusion.png"))
     except KeyboardInterrupt:
         resume = "; continue with --resume" if saved_epoch is not None else ""
         raise Interrupted(f"{_holds(checkpoint_path, saved_epoch)}{resume}") from None
-    return {"classes": classes, "epochs": history, "outputs": outputs}
+    return {"classes": classes, "epochs": history, "outputs": outputs if leader else []}
 
 
 def _save_checkpoint_and_metrics(args: Namespace, model, optimizer, history: list,

@@ -211,3 +211,26 @@ def test_rank_environment_comes_from_the_mpi_launcher():
     kept = {"PMI_RANK": "0", "PMI_SIZE": "2", "RANK": "5"}
     rank_environment(kept)  # what the user set stays
     assert kept["RANK"] == "5" and kept["WORLD_SIZE"] == "2" and kept["LOCAL_RANK"] == "0"
+
+
+@needs_mpi
+def test_ember_train_nproc_trains_as_a_job_and_rank_0_writes(tmp_path):
+    from ember.vision.datasets import FashionMNIST
+    try:
+        data = FashionMNIST(train=False).root
+    except RuntimeError:
+        pytest.skip("Fashion-MNIST not found")
+    environment = dict(os.environ, PYTHONPATH=os.path.dirname(HERE),
+                       PATH=os.path.dirname(MPIRUN) + os.pathsep + os.environ.get("PATH", ""))
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "ember", "train", "--nproc", "2", "--epochs", "1",
+               "--limit", "256", "--test-limit", "100", "--batch-size", "32", "--data", data,
+               "--no-progress", "--out", str(out)]
+    result = subprocess.run(command, env=environment, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("epoch 1/1:") == 1  # rank 0 alone prints
+    checkpoint = ember.load(out / "checkpoint.pt")
+    model = ember.vision.models.LeNet(num_classes=10)
+    model.load_state_dict(checkpoint["model"])  # a plain model's keys: no "module." prefix
+    assert checkpoint["epoch"] == 1

