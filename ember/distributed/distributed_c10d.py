@@ -478,11 +478,7 @@ def reduce(tensor, dst: int, op=ReduceOp.SUM, group=None, async_op: bool = False
 def all_gather(tensor_list: list, tensor, group=None, async_op: bool = False):
     """``tensor_list[r]`` becomes rank r's ``tensor``, on every rank."""
     pg, tensor = _group(group), _check_tensor(tensor)
-    if len(tensor_list) != pg.size():
-        raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} tensors, the group "
-                         f"{pg.size()} ranks")
-    for item in tensor_list:
-        _same_shape(_check_tensor(item, "tensor_list's items"), tensor, "all_gather")
+    _one_per_rank(pg, tensor_list, tensor, "all_gather", "tensor_list")
     source = _Buffer(tensor, write=False)
     gathered = np.empty((pg.size(),) + source.array.shape, source.array.dtype)
     request = pg.comm.Iallgather(source.array, gathered)
@@ -511,11 +507,7 @@ def reduce_scatter(output, input_list: list, op=ReduceOp.SUM, group=None,
                    async_op: bool = False):
     """``output`` on rank r becomes the reduction over ranks of their ``input_list[r]``."""
     pg, output = _group(group), _check_tensor(output)
-    if len(input_list) != pg.size():
-        raise ValueError(f"reduce_scatter: input_list has {len(input_list)} tensors, the group "
-                         f"{pg.size()} ranks")
-    for item in input_list:
-        _same_shape(_check_tensor(item, "input_list's items"), output, "reduce_scatter")
+    _one_per_rank(pg, input_list, output, "reduce_scatter", "input_list")
     _check_op(op, output._data.dtype)
     parts = [_Buffer(item, write=False).array for item in input_list]
     joined = np.concatenate([p.reshape(-1) for p in parts]) if parts else np.empty(0)
@@ -641,8 +633,15 @@ def _peer(pg: ProcessGroup, rank, argument: str) -> int:
     return rank
 
 
-def _same_shape(item: Tensor, tensor: Tensor, what: str) -> None:
-    if item.shape != tensor.shape or item.dtype != tensor.dtype:
-        raise ValueError(f"{what}: every tensor must have the shape and dtype of the input "
-                         f"({tuple(tensor.shape)}, {tensor.dtype}); got {tuple(item.shape)}, "
-                         f"{item.dtype}")
+def _one_per_rank(pg: ProcessGroup, tensors: list, like: Tensor, what: str,
+                  argument: str) -> None:
+    """``tensors`` must hold one tensor per rank, each of ``like``'s shape and dtype."""
+    if len(tensors) != pg.size():
+        raise ValueError(f"{what}: {argument} has {len(tensors)} tensors, the group "
+                         f"{pg.size()} ranks")
+    for item in tensors:
+        _check_tensor(item, f"{argument}'s items")
+        if item.shape != like.shape or item.dtype != like.dtype:
+            raise ValueError(f"{what}: every tensor must have the shape and dtype of the input "
+                             f"({tuple(like.shape)}, {like.dtype}); got {tuple(item.shape)}, "
+                             f"{item.dtype}")
