@@ -336,8 +336,9 @@ def test_layer_loops_in_c_have_the_python_loops_bits_and_torchs_numbers(
 @needs_gemm
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 @pytest.mark.parametrize("reverse", [False, True])
-def test_a_layer_of_no_steps_passes_the_states_through(kind, reverse):
-    # nn.LSTM refuses an empty sequence as PyTorch does; the layer op itself takes one.
+@pytest.mark.parametrize("loops", [contextlib.nullcontext, python_loops])
+def test_a_layer_of_no_steps_passes_the_states_through(kind, reverse, loops):
+    # The layer op takes an empty sequence (PyTorch's nn.LSTM refuses one), C loop or not.
     hidden, batch = 3, 2
     x = ember.zeros(0, batch, 4, dtype=ember.float64, requires_grad=True)
     weights = [ember.randn(*shape, dtype=ember.float64, requires_grad=True) for shape in
@@ -347,11 +348,12 @@ def test_a_layer_of_no_steps_passes_the_states_through(kind, reverse):
               for _ in range(2 if kind == "LSTM" else 1)]
     layer = rnn_ops.LSTMLayer if kind == "LSTM" else rnn_ops.GRULayer
     extra = (None, None, reverse) if kind == "LSTM" else (None, reverse)
-    output, *finals = layer.apply(x, *weights, None, None, *states, *extra)
-    assert output.shape == (0, batch, hidden)
-    for final, state in zip(finals, states):
-        np.testing.assert_array_equal(final.detach().numpy(), state.detach().numpy())
-    sum((f * f).sum() for f in finals).backward()
+    with loops():
+        output, *finals = layer.apply(x, *weights, None, None, *states, *extra)
+        assert output.shape == (0, batch, hidden)
+        for final, state in zip(finals, states):
+            np.testing.assert_array_equal(final.detach().numpy(), state.detach().numpy())
+        sum((f * f).sum() for f in finals).backward()
     for state in states:
         np.testing.assert_array_equal(state.grad.numpy(), 2 * state.detach().numpy())
     assert not weights[0].grad.numpy().any() and not weights[1].grad.numpy().any()
