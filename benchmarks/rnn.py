@@ -3,6 +3,7 @@
     python benchmarks/rnn.py            # the three cases below, 20 repetitions each
     python benchmarks/rnn.py --quick    # 5 repetitions
     python benchmarks/rnn.py --torch-threads 1    # PyTorch on one thread, as ember's products
+    python benchmarks/rnn.py --python-loops       # ember's layers loop over steps in Python
 
 Cases: a 2-layer LSTM (input 64, hidden 128, batch 32, 50 steps); an LSTMCell stepped by hand
 over the same sequence (the loop of time-series examples); an embedding lookup with a small
@@ -10,7 +11,9 @@ vocabulary feeding a GRU (a char-level model's first layers). Both frameworks ge
 inputs and weights and run alternately in one process; the table shows the median
 milliseconds and the ratio PyTorch / ember (above 1: ember is faster), of wall-clock time and
 of the process's CPU time (the steadier of the two on a machine other jobs keep busy).
-``EMBER_NO_EXTENSION=1`` measures ember's NumPy code instead of its compiled kernels.
+``EMBER_NO_EXTENSION=1`` measures ember's NumPy code instead of its compiled kernels;
+``--python-loops`` keeps the kernels but runs the LSTM's and GRU's time loops in Python (a
+product and a kernel call per step), as where NumPy's OpenBLAS cannot be handed to them.
 """
 
 import argparse
@@ -97,14 +100,21 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5 repetitions instead of 20")
     parser.add_argument("--torch-threads", type=int, default=0,
                         help="PyTorch's intra-op threads (default: PyTorch's own choice)")
+    parser.add_argument("--python-loops", action="store_true",
+                        help="run the recurrent layers' time loops in Python, not in C")
     args = parser.parse_args()
+    if args.python_loops:
+        from ember import _C
+        _C._gemm = False  # what gemm_ready() answers where no BLAS was found
     if args.torch_threads:
         import torch
         torch.set_num_threads(args.torch_threads)
     results = measure(CASES, 5 if args.quick else 20)
     from ember import _C
-    # The recurrent layers' pointwise steps run in C when the extension is in use.
-    print("ember's compiled kernels:", "in use" if _C.kernels is not None else _C.reason)
+    # The recurrent layers' pointwise steps run in C when the extension is in use, and their
+    # whole time loops when it can also multiply (NumPy's OpenBLAS handed over).
+    print("ember's compiled kernels:", "in use" if _C.kernels is not None else _C.reason,
+          "| time loops in", "C" if _C.kernels is not None and _C.gemm_ready() else "Python")
     print(f"{'case':<18}{'ember ms':>10}{'torch ms':>10}{'torch/ember':>13}"
           f"{'ember CPU':>11}{'torch CPU':>11}{'torch/ember':>13}")
     for name, result in results.items():

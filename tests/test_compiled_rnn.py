@@ -2,8 +2,13 @@
 activations, the argument checks, and whole layers and cells, forward and backward, over
 random shapes (tests/test_rnn.py and the op table compare both modes with PyTorch)."""
 
+import contextlib
+import sys
+
 import numpy as np
 import pytest
+import torch
+from capture import NoHostReads
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -245,3 +250,237 @@ def test_backward_twice_with_retain_graph_gives_the_same_gradients(kind):
     second = [x.grad.numpy(), *(p.grad.numpy() for p in module.parameters())]
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
+
+
+# ---- the whole-layer loops in C (lstm_layer_forward and the others) -------------------------
+
+needs_gemm = pytest.mark.skipif(not _C.gemm_ready(),
+                                reason="ember._C cannot multiply (no extension or no OpenBLAS)")
+
+
+@contextlib.contextmanager
+def python_loops():
+    """Inside the block the layers' time loops run in Python (a product and a kernel call
+    a step), as where no BLAS was handed to the extension."""
+    ready, _C._gemm = _C._gemm, False
+    try:
+        yield
+    finally:
+        _C._gemm = ready
+
+
+def _twin_run(kind, seq, batch, features, hidden, layers, bidirectional, batch_first, proj,
+              lengths, dtype, seed, library):
+    """Outputs, final states and every gradient of one forward and backward in ``library``
+    (ember or torch), with weights and inputs from ``seed``: the same in both."""
+    rng = np.random.default_rng(seed)
+    extra = {"proj_size": proj} if proj else {}
+    torch_module = getattr(torch.nn, kind)(features, hidden, num_layers=layers,
+                                           bidirectional=bidirectional,
+                                           batch_first=batch_first, **extra)
+    torch_module = torch_module.double() if dtype == np.float64 else torch_module
+    for parameter in torch_module.parameters():  # weights of the seed, not of torch's state
+        parameter.data = torch.tensor(rng.uniform(-0.6, 0.6, parameter.shape).astype(dtype))
+    shape = (batch, seq, features) if batch_first else (seq, batch, features)
+    inputs = rng.standard_normal(shape).astype(dtype)
+    if library is torch:
+        module = torch_module
+    else:
+        module = getattr(ember.nn, kind)(features, hidden, num_layers=layers,
+                                         bidirectional=bidirectional, batch_first=batch_first,
+                                         **extra)
+        module = module.double() if dtype == np.float64 else module
+        module.load_state_dict({k: ember.tensor(v.detach().numpy())
+                                for k, v in torch_module.state_dict().items()})
+    x = library.tensor(inputs, requires_grad=True)
+    utils = torch.nn.utils.rnn if library is torch else rnn_utils
+    packed = x if lengths is None else utils.pack_padded_sequence(
+        x, lengths, batch_first=batch_first, enforce_sorted=False)
+    output, finals = module(packed)
+    if lengths is not None:
+        output = utils.pad_packed_sequence(output, batch_first=batch_first,
+                                           total_length=seq)[0]
+    finals = finals if isinstance(finals, tuple) else (finals,)
+    weights = library.tensor(np.linspace(-1, 1, output.numel(), dtype=dtype)
+                             .reshape(tuple(output.shape)))
+    ((output * weights).sum() + sum((f * f).sum() for f in finals)).backward()
+    return ([output.detach().numpy(), *(f.detach().numpy() for f in finals), x.grad.numpy()]
+            + [p.grad.numpy() for p in module.parameters()])
+
+
+@needs_gemm
+@settings(max_examples=60, deadline=None)
+@given(kind=st.sampled_from(["LSTM", "GRU"]), seq=st.integers(1, 7), batch=st.integers(1, 4),
+       features=st.integers(1, 6), hidden=st.sampled_from([1, 2, 5, 8, 17, 33]),
+       layers=st.integers(1, 3), bidirectional=st.booleans(), batch_first=st.booleans(),
+       proj=st.booleans(), packed=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 2**16))
+def test_layer_loops_in_c_have_the_python_loops_bits_and_torchs_numbers(
+        kind, seq, batch, features, hidden, layers, bidirectional, batch_first, proj, packed,
+        dtype, seed):
+    proj_size = max(1, hidden // 3) if kind == "LSTM" and proj and hidden > 1 else 0
+    lengths = (np.random.default_rng(seed).integers(1, seq + 1, batch).tolist() if packed
+               else None)
+    args = (kind, seq, batch, features, hidden, layers, bidirectional, batch_first, proj_size,
+            lengths, dtype, seed)
+    in_c = _twin_run(*args, ember)
+    with python_loops():
+        in_python = _twin_run(*args, ember)
+    for a, b in zip(in_c, in_python, strict=True):  # the same products and kernel calls
+        np.testing.assert_array_equal(a, b)
+    rtol, atol = (1e-4, 1e-5) if dtype == np.float32 else (1e-10, 1e-12)
+    for a, b in zip(in_c, _twin_run(*args, torch), strict=True):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+@needs_gemm
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("loops", [contextlib.nullcontext, python_loops])
+def test_a_layer_of_no_steps_passes_the_states_through(kind, reverse, loops):
+    # The layer op takes an empty sequence (PyTorch's nn.LSTM refuses one), C loop or not.
+    hidden, batch = 3, 2
+    x = ember.zeros(0, batch, 4, dtype=ember.float64, requires_grad=True)
+    weights = [ember.randn(*shape, dtype=ember.float64, requires_grad=True) for shape in
+               [((4 if kind == "LSTM" else 3) * hidden, 4),
+                ((4 if kind == "LSTM" else 3) * hidden, hidden)]]
+    states = [ember.randn(batch, hidden, dtype=ember.float64, requires_grad=True)
+              for _ in range(2 if kind == "LSTM" else 1)]
+    layer = rnn_ops.LSTMLayer if kind == "LSTM" else rnn_ops.GRULayer
+    extra = (None, None, reverse) if kind == "LSTM" else (None, reverse)
+    with loops():
+        output, *finals = layer.apply(x, *weights, None, None, *states, *extra)
+        assert output.shape == (0, batch, hidden)
+        for final, state in zip(finals, states):
+            np.testing.assert_array_equal(final.detach().numpy(), state.detach().numpy())
+        sum((f * f).sum() for f in finals).backward()
+    for state in states:
+        np.testing.assert_array_equal(state.grad.numpy(), 2 * state.detach().numpy())
+    assert not weights[0].grad.numpy().any() and not weights[1].grad.numpy().any()
+
+
+@needs_gemm
+@pytest.mark.parametrize("kind, options", [("LSTM", {}), ("LSTM", {"proj_size": 2}),
+                                           ("GRU", {})])
+@pytest.mark.parametrize("packed", [False, True])
+def test_layer_loops_in_c_pass_gradcheck(kind, options, packed):
+    ember.manual_seed(1)
+    module = getattr(ember.nn, kind)(3, 4, bidirectional=True, **options).double()
+    x = ember.randn(4, 3, 3, dtype=ember.float64, requires_grad=True)
+    states = [ember.randn(2, 3, options.get("proj_size", 4), dtype=ember.float64,
+                          requires_grad=True)]
+    if kind == "LSTM":
+        states.append(ember.randn(2, 3, 4, dtype=ember.float64, requires_grad=True))
+
+    def function(x, *states):
+        sequence = rnn_utils.pack_padded_sequence(x, [4, 2, 1], enforce_sorted=False) \
+            if packed else x
+        output, finals = module(sequence, tuple(states) if kind == "LSTM" else states[0])
+        output = rnn_utils.pad_packed_sequence(output)[0] if packed else output
+        finals = finals if isinstance(finals, tuple) else (finals,)
+        return (output * output).sum() + sum((f * ember.tanh(f)).sum() for f in finals)
+    assert ember.autograd.gradcheck(function, (x, *states))
+    assert ember.autograd.gradcheck(lambda w: function(x.detach(), *states),
+                                    (module.weight_hh_l0,))
+
+
+@needs_gemm
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_layer_loops_read_no_values_on_the_host(kind):
+    # ember.compile captures a step once and replays it: the loop must not read values
+    # (.item(), .tolist(), truth tests) from the arrays it works on, only their shapes. The
+    # kernels take plain arrays only, so the watch is on any float array's reads (integer
+    # ones hold shapes: Cat's backward splits by its sizes).
+    ember.manual_seed(0)
+    module = getattr(ember.nn, kind)(3, 4, num_layers=2, bidirectional=True)
+    x = ember.randn(5, 2, 3, requires_grad=True)
+    module(x)[0].sum().backward()  # the first call looks up the BLAS
+    reads = []
+
+    def profile(frame, event, arg):
+        owner = getattr(arg, "__self__", None)
+        if (event == "c_call" and isinstance(owner, np.ndarray) and owner.dtype.kind == "f"
+                and arg.__name__ in ("any", "all", "item", "tolist", "__bool__")):
+            reads.append(arg.__name__)
+    sys.setprofile(profile)
+    try:
+        output, _ = module(x)
+        output.backward(ember.ones(output.shape))
+    finally:
+        sys.setprofile(None)
+    assert reads == []
+    assert x.grad.shape == x.shape
+
+
+@needs_gemm
+def test_layer_loop_kernels_refuse_what_they_cannot_run():
+    forward = _C.kernels.lstm_layer_forward
+    hidden, batch, total = 3, 2, 4
+    f32 = np.float32
+
+    def arrays():
+        return [np.zeros((total, 4 * hidden), f32), np.zeros(4 * hidden, f32),
+                np.ones((4 * hidden, hidden), f32), None, np.zeros((batch, hidden), f32),
+                np.zeros((batch, hidden), f32), *(np.zeros((total, hidden), f32)
+                                                  for _ in range(3)),
+                None, np.zeros((total, hidden), f32), np.zeros((batch, 4 * hidden), f32)]
+    steps = np.array([[0, 2], [2, 2]], np.int64)
+    forward(steps, *arrays(), hidden, hidden)  # what is right runs
+    for bad_steps, message in [([[0, 3], [3, 1]], "larger than the batch"),
+                               ([[0, 2], [3, 2]], "outside the 4 rows"),
+                               ([[-1, 1]], "outside"), ([[0, -1]], "outside")]:
+        with pytest.raises(ValueError, match=message):
+            forward(np.array(bad_steps, np.int64), *arrays(), hidden, hidden)
+    with pytest.raises(TypeError, match="int64"):
+        forward(steps.astype(np.int32), *arrays(), hidden, hidden)
+    with pytest.raises(TypeError, match="int64"):
+        forward(np.zeros(3, np.int64), *arrays(), hidden, hidden)
+    args = arrays()
+    args[2] = args[2].astype(np.float64)
+    with pytest.raises(TypeError, match="float32"):
+        forward(steps, *args, hidden, hidden)
+    args = arrays()
+    args[11] = args[11][:1].copy()
+    with pytest.raises(ValueError, match="expected 24 elements, got 12"):
+        forward(steps, *args, hidden, hidden)
+    with pytest.raises(ValueError, match="without W_hr"):
+        forward(steps, *arrays(), hidden, 2)
+    args = arrays()
+    args[3] = np.zeros((3, 3), f32)  # a W_hr needs the cells' array
+    with pytest.raises(TypeError):
+        forward(steps, *args, hidden, hidden)
+    args = arrays()
+    args[4].flags.writeable = False
+    with pytest.raises((ValueError, BufferError)):
+        forward(steps, *args, hidden, hidden)
+    backward = _C.kernels.gru_layer_backward
+    grads = [np.zeros((total, hidden), f32), np.zeros((total, 3 * hidden), f32),
+             np.zeros((total, hidden), f32), np.zeros((total, hidden), f32),
+             np.zeros((3 * hidden, hidden), f32), np.zeros((batch, hidden), f32),
+             np.zeros((total, 3 * hidden), f32), np.zeros((total, 3 * hidden), f32),
+             np.zeros((batch, hidden), f32)]
+    backward(steps, *grads, hidden)
+    with pytest.raises(ValueError, match="larger than the batch"):
+        backward(np.array([[0, 4]], np.int64), *grads, hidden)
+    with pytest.raises(ValueError, match="positive"):
+        backward(steps, *grads, 0)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("packed", [False, True])
+def test_numpy_layers_read_no_values_on_the_host(kind, packed):
+    # What runs where the kernels do not take the arrays (here: arrays that refuse reads, as
+    # under capture) reads no values either.
+    ember.manual_seed(0)
+    module = getattr(ember.nn, kind)(3, 4, num_layers=2, bidirectional=True)
+    for parameter in module.parameters():
+        parameter._data = parameter._data.view(NoHostReads)
+    x = ember.Tensor._wrap(np.random.default_rng(0).standard_normal((5, 2, 3))
+                           .astype(np.float32).view(NoHostReads))
+    x.requires_grad_(True)
+    sequence = rnn_utils.pack_padded_sequence(x, [5, 3]) if packed else x
+    output, _ = module(sequence)
+    output = output.data if packed else output
+    output.backward(ember.Tensor._wrap(np.ones(output.shape, np.float32).view(NoHostReads)))
+    assert x.grad.shape == x.shape
+    assert all(p.grad is not None for p in module.parameters())

@@ -101,5 +101,9 @@ PyObject *lstm_forward(PyObject *self, PyObject *args);
 PyObject *lstm_backward(PyObject *self, PyObject *args);
 PyObject *gru_forward(PyObject *self, PyObject *args);
 PyObject *gru_backward(PyObject *self, PyObject *args);
+PyObject *lstm_layer_forward(PyObject *self, PyObject *args);
+PyObject *lstm_layer_backward(PyObject *self, PyObject *args);
+PyObject *gru_layer_forward(PyObject *self, PyObject *args);
+PyObject *gru_layer_backward(PyObject *self, PyObject *args);
 
 #endif

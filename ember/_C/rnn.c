@@ -69,6 +69,39 @@ static inline double tanh_f64(double x)
     return tanh(x);
 }
 
+/* The steps of a whole-layer loop (rnn.inc): the first row and the row count of each, in the
+ * order the layer visits them, and the sizes of a row: `hidden`, and `width` for the hidden
+ * state (the projection's size with an LSTM's W_hr, else hidden). */
+typedef struct {
+    const Py_ssize_t *starts, *sizes;
+    Py_ssize_t count, hidden, width;
+} rnn_steps;
+
+/* The arrays of the four loops (their comments in rnn.inc say what each holds). */
+typedef struct {
+    rnn_steps steps;
+    void *gates, *h, *c, *h_prev, *c_prev, *tanh_c, *cells, *output, *hh;
+    const void *bias, *weight_hh, *weight_hr;
+} lstm_forward_loop;
+
+typedef struct {
+    rnn_steps steps;
+    const void *grad_output, *gates, *c_prev, *tanh_c, *weight_hh, *weight_hr;
+    void *grad_h, *grad_c, *grad_pre, *grad_h_all, *grad_m;
+} lstm_backward_loop;
+
+typedef struct {
+    rnn_steps steps;
+    void *gates, *h, *h_prev, *h_n, *output, *hh;
+    const void *bias_ih, *bias_hh, *weight_hh;
+} gru_forward_loop;
+
+typedef struct {
+    rnn_steps steps;
+    const void *grad_output, *gates, *h_n, *h_prev, *weight_hh;
+    void *grad_h, *grad_pre_x, *grad_pre_h, *product;
+} gru_backward_loop;
+
 #define KERNELS "rnn.inc"
 #include "each_type.h"
 
@@ -242,4 +275,256 @@ PyObject *gru_backward(PyObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     release_all(views, held);
     Py_RETURN_NONE;
+}
+
+/* The steps of a whole-layer loop from `obj`, an int64 array of (first row, row count) pairs
+ * in visiting order, each checked to lie within `total` rows with at most `batch` rows (the
+ * hidden state's). Fills `steps` (starts and sizes in one allocation, which free_steps
+ * frees). Returns 0, or -1 with a Python exception set. */
+static int take_steps(PyObject *obj, Py_ssize_t total, Py_ssize_t batch, Py_ssize_t hidden,
+                      Py_ssize_t width, rnn_steps *steps, const char *name)
+{
+    Py_buffer view;
+    const char *format = get_buffer(obj, &view, 0);
+    if (format == NULL)
+        return -1;
+    if ((strcmp(format, "q") != 0 && strcmp(format, "l") != 0) || view.itemsize != 8
+        || view.len % 16 != 0) {
+        PyErr_Format(PyExc_TypeError, "%s: steps must be int64 (first row, row count) pairs",
+                     name);
+        PyBuffer_Release(&view);
+        return -1;
+    }
+    Py_ssize_t count = view.len / 16;
+    Py_ssize_t *rows = PyMem_Malloc((count ? count : 1) * 2 * sizeof(Py_ssize_t));
+    if (rows == NULL) {
+        PyBuffer_Release(&view);
+        PyErr_NoMemory();
+        return -1;
+    }
+    const int64_t *pairs = view.buf;
+    for (Py_ssize_t s = 0; s < count; s++) {
+        int64_t start = pairs[2 * s], size = pairs[2 * s + 1];
+        if (start < 0 || size < 0 || size > batch || start > total - size) {
+            PyErr_Format(PyExc_ValueError, "%s: step %zd (rows %lld to %lld) is outside the %zd "
+                         "rows or larger than the batch of %zd", name, s, (long long)start,
+                         (long long)(start + size), total, batch);
+            PyMem_Free(rows);
+            PyBuffer_Release(&view);
+            return -1;
+        }
+        rows[s] = (Py_ssize_t)start;
+        rows[count + s] = (Py_ssize_t)size;
+    }
+    PyBuffer_Release(&view);
+    *steps = (rnn_steps){rows, rows + count, count, hidden, width};
+    return 0;
+}
+
+static void free_steps(rnn_steps *steps)
+{
+    PyMem_Free((void *)steps->starts);
+}
+
+/* The row counts a whole-layer kernel needs: `batch` from the hidden state `h` (width
+ * elements a row) and `total` from the projections `gates` (`chunks` * hidden a row). */
+static int layer_rows(PyObject *h, Py_ssize_t width, PyObject *gates, Py_ssize_t chunks,
+                      Py_ssize_t hidden, Py_ssize_t *batch, Py_ssize_t *total, const char *name)
+{
+    if (hidden <= 0 || width <= 0 || hidden > PY_SSIZE_T_MAX / chunks) {
+        PyErr_Format(PyExc_ValueError, "%s: sizes must be positive", name);
+        return -1;
+    }
+    *batch = step_rows(h, width, name);
+    if (*batch < 0)
+        return -1;
+    *total = step_rows(gates, chunks * hidden, name);
+    return *total < 0 ? -1 : 0;
+}
+
+/* Run `loop` on `args` without the interpreter lock; the product's failure as an exception. */
+#define RUN_LOOP(loop, args, dtype, failed)                                                   \
+    do {                                                                                      \
+        Py_BEGIN_ALLOW_THREADS                                                                \
+        failed = (dtype) == DTYPE_FLOAT32 ? loop##_f32(args) : loop##_f64(args);              \
+        Py_END_ALLOW_THREADS                                                                  \
+    } while (0)
+
+static PyObject *loop_result(int failed, const char *name)
+{
+    if (failed) {
+        PyErr_Format(PyExc_ValueError, "%s: no BLAS was handed over (set_blas), or the sizes "
+                     "are too large for it", name);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyObject *lstm_layer_forward(PyObject *self, PyObject *args)
+{
+    PyObject *steps_obj, *o[12];
+    Py_ssize_t hidden, width, batch, total;
+    const char *name = "lstm_layer_forward";
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOOnn:lstm_layer_forward", &steps_obj, &o[0], &o[1],
+                          &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &o[9], &o[10],
+                          &o[11], &hidden, &width))
+        return NULL;
+    /* gates, bias, weight_hh, weight_hr, h, c, h_prev, c_prev, tanh_c, cells, output, hh */
+    if (layer_rows(o[4], width, o[0], 4, hidden, &batch, &total, name) < 0)
+        return NULL;
+    int projected = o[3] != Py_None;
+    if (!projected && width != hidden) {
+        PyErr_Format(PyExc_ValueError, "%s: width %zd without W_hr must be hidden (%zd)", name,
+                     width, hidden);
+        return NULL;
+    }
+    const Py_ssize_t counts[12] = {total * 4 * hidden, 4 * hidden, 4 * hidden * width,
+                                   width * hidden, batch * width, batch * hidden, total * width,
+                                   total * hidden, total * hidden, total * hidden,
+                                   total * width, batch * 4 * hidden};
+    const int writable[12] = {1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+    Py_buffer views[12];
+    void *p[12];
+    int held = 0, dtype = -1;
+    for (int i = 0; i < 12; i++)
+        if (take(o[i], views, &held, &p[i], counts[i], writable[i],
+                 i == 3 || (i == 9 && !projected), &dtype, name) < 0) {
+            release_all(views, held);
+            return NULL;
+        }
+    lstm_forward_loop loop = {.gates = p[0], .bias = p[1], .weight_hh = p[2],
+                              .weight_hr = p[3], .h = p[4], .c = p[5], .h_prev = p[6],
+                              .c_prev = p[7], .tanh_c = p[8], .cells = p[9], .output = p[10],
+                              .hh = p[11]};
+    if (take_steps(steps_obj, total, batch, hidden, width, &loop.steps, name) < 0) {
+        release_all(views, held);
+        return NULL;
+    }
+    int failed;
+    RUN_LOOP(lstm_layer_forward, &loop, dtype, failed);
+    free_steps(&loop.steps);
+    release_all(views, held);
+    return loop_result(failed, name);
+}
+
+PyObject *lstm_layer_backward(PyObject *self, PyObject *args)
+{
+    PyObject *steps_obj, *o[11];
+    Py_ssize_t hidden, width, batch, total;
+    const char *name = "lstm_layer_backward";
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOnn:lstm_layer_backward", &steps_obj, &o[0], &o[1],
+                          &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &o[9], &o[10],
+                          &hidden, &width))
+        return NULL;
+    /* grad_output, gates, c_prev, tanh_c, weight_hh, weight_hr, grad_h, grad_c, grad_pre,
+     * grad_h_all, grad_m */
+    if (layer_rows(o[6], width, o[1], 4, hidden, &batch, &total, name) < 0)
+        return NULL;
+    int projected = o[5] != Py_None;
+    if (!projected && width != hidden) {
+        PyErr_Format(PyExc_ValueError, "%s: width %zd without W_hr must be hidden (%zd)", name,
+                     width, hidden);
+        return NULL;
+    }
+    const Py_ssize_t counts[11] = {total * width, total * 4 * hidden, total * hidden,
+                                   total * hidden, 4 * hidden * width, width * hidden,
+                                   batch * width, batch * hidden, total * 4 * hidden,
+                                   total * width, batch * hidden};
+    const int writable[11] = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1};
+    Py_buffer views[11];
+    void *p[11];
+    int held = 0, dtype = -1;
+    for (int i = 0; i < 11; i++)
+        if (take(o[i], views, &held, &p[i], counts[i], writable[i],
+                 i == 5 || (i >= 9 && !projected), &dtype, name) < 0) {
+            release_all(views, held);
+            return NULL;
+        }
+    lstm_backward_loop loop = {.grad_output = p[0], .gates = p[1], .c_prev = p[2],
+                               .tanh_c = p[3], .weight_hh = p[4], .weight_hr = p[5],
+                               .grad_h = p[6], .grad_c = p[7], .grad_pre = p[8],
+                               .grad_h_all = p[9], .grad_m = p[10]};
+    if (take_steps(steps_obj, total, batch, hidden, width, &loop.steps, name) < 0) {
+        release_all(views, held);
+        return NULL;
+    }
+    int failed;
+    RUN_LOOP(lstm_layer_backward, &loop, dtype, failed);
+    free_steps(&loop.steps);
+    release_all(views, held);
+    return loop_result(failed, name);
+}
+
+PyObject *gru_layer_forward(PyObject *self, PyObject *args)
+{
+    PyObject *steps_obj, *o[9];
+    Py_ssize_t hidden, batch, total;
+    const char *name = "gru_layer_forward";
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOn:gru_layer_forward", &steps_obj, &o[0], &o[1],
+                          &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &hidden))
+        return NULL;
+    /* gates, bias_ih, bias_hh, weight_hh, h, h_prev, h_n, output, hh */
+    if (layer_rows(o[4], hidden, o[0], 3, hidden, &batch, &total, name) < 0)
+        return NULL;
+    const Py_ssize_t counts[9] = {total * 3 * hidden, 3 * hidden, 3 * hidden,
+                                  3 * hidden * hidden, batch * hidden, total * hidden,
+                                  total * hidden, total * hidden, batch * 3 * hidden};
+    const int writable[9] = {1, 0, 0, 0, 1, 1, 1, 1, 1};
+    Py_buffer views[9];
+    void *p[9];
+    int held = 0, dtype = -1;
+    for (int i = 0; i < 9; i++)
+        if (take(o[i], views, &held, &p[i], counts[i], writable[i], 0, &dtype, name) < 0) {
+            release_all(views, held);
+            return NULL;
+        }
+    gru_forward_loop loop = {.gates = p[0], .bias_ih = p[1], .bias_hh = p[2],
+                             .weight_hh = p[3], .h = p[4], .h_prev = p[5], .h_n = p[6],
+                             .output = p[7], .hh = p[8]};
+    if (take_steps(steps_obj, total, batch, hidden, hidden, &loop.steps, name) < 0) {
+        release_all(views, held);
+        return NULL;
+    }
+    int failed;
+    RUN_LOOP(gru_layer_forward, &loop, dtype, failed);
+    free_steps(&loop.steps);
+    release_all(views, held);
+    return loop_result(failed, name);
+}
+
+PyObject *gru_layer_backward(PyObject *self, PyObject *args)
+{
+    PyObject *steps_obj, *o[9];
+    Py_ssize_t hidden, batch, total;
+    const char *name = "gru_layer_backward";
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOn:gru_layer_backward", &steps_obj, &o[0], &o[1],
+                          &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &hidden))
+        return NULL;
+    /* grad_output, gates, h_n, h_prev, weight_hh, grad_h, grad_pre_x, grad_pre_h, product */
+    if (layer_rows(o[5], hidden, o[1], 3, hidden, &batch, &total, name) < 0)
+        return NULL;
+    const Py_ssize_t counts[9] = {total * hidden, total * 3 * hidden, total * hidden,
+                                  total * hidden, 3 * hidden * hidden, batch * hidden,
+                                  total * 3 * hidden, total * 3 * hidden, batch * hidden};
+    const int writable[9] = {0, 0, 0, 0, 0, 1, 1, 1, 1};
+    Py_buffer views[9];
+    void *p[9];
+    int held = 0, dtype = -1;
+    for (int i = 0; i < 9; i++)
+        if (take(o[i], views, &held, &p[i], counts[i], writable[i], 0, &dtype, name) < 0) {
+            release_all(views, held);
+            return NULL;
+        }
+    gru_backward_loop loop = {.grad_output = p[0], .gates = p[1], .h_n = p[2], .h_prev = p[3],
+                              .weight_hh = p[4], .grad_h = p[5], .grad_pre_x = p[6],
+                              .grad_pre_h = p[7], .product = p[8]};
+    if (take_steps(steps_obj, total, batch, hidden, hidden, &loop.steps, name) < 0) {
+        release_all(views, held);
+        return NULL;
+    }
+    int failed;
+    RUN_LOOP(gru_layer_backward, &loop, dtype, failed);
+    free_steps(&loop.steps);
+    release_all(views, held);
+    return loop_result(failed, name);
 }

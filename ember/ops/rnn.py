@@ -29,7 +29,10 @@ With ember's compiled kernels (``ember._C``) and NumPy float32/float64 arrays, t
 part of an LSTM or GRU step (gates, new states; its backward) is one C pass instead of a
 dozen NumPy calls: the LSTM and GRU layers and cells then compute the sigmoids directly (no
 ``tanh`` form, no scaling) and keep the activations themselves, whose derivatives backward
-takes as ``s (1 - s)`` and ``1 - t²``. The matrix products stay NumPy's (BLAS) in both paths.
+takes as ``s (1 - s)`` and ``1 - t²``. Where NumPy's OpenBLAS was also handed to the kernels
+(``_C.gemm_ready()``), the whole time loop of an LSTM or GRU layer is one C call each way: it
+makes the same products (the BLAS calls NumPy's matmul makes) and kernel calls as the Python
+loop, which is its twin, so the results are the same bits without the Python between steps.
 
 Node names: the LSTM layer's is PyTorch's; GRU and RNN layers have none to copy (PyTorch's CPU
 graph for them is per-step ops under a ``StackBackward0``), so theirs are ``GRULayerBackward0``
@@ -59,6 +62,12 @@ def _steps(input, batch_sizes, reverse: bool) -> tuple:
         steps.append((start, size))
         start += size
     return rows, (steps[::-1] if reverse else steps)
+
+
+def _step_pairs(steps) -> np.ndarray:
+    """``steps`` as the compiled layer loops take them: an int64 array of (first row, row
+    count) pairs in visiting order."""
+    return np.array(steps, np.int64).reshape(-1, 2)
 
 
 def _project(rows, weight_ih, *biases):
@@ -240,6 +249,12 @@ def _lstm_forward_loop_compiled(kernels, steps, rows, weight_ih, weight_hh, bias
     ``bias`` and the step's product with ``W_hh`` (in ``hh``) first."""
     output, h_prev, c_prev, gates, _, tanh_c, cells = saved
     np.matmul(rows, weight_ih.T, out=gates)
+    if _C.gemm_ready():  # the whole loop in C, with the same products and kernel calls
+        kernels.lstm_layer_forward(
+            _step_pairs(steps), gates, bias, np.ascontiguousarray(weight_hh),
+            None if weight_hr is None else np.ascontiguousarray(weight_hr), h, c, h_prev,
+            c_prev, tanh_c, cells, output, hh, c.shape[1], h.shape[1])
+        return
     weight_hh_t, hidden = weight_hh.T, c.shape[1]
     for start, size in steps:
         step = slice(start, start + size)
@@ -258,6 +273,14 @@ def _lstm_backward_loop_compiled(kernels, steps, grad_output, weight_hh, weight_
     """``_lstm_backward_loop`` with the compiled kernel (all arrays C-contiguous)."""
     _, _, c_prev, gates, _, tanh_c, _ = saved
     hidden = grad_c.shape[1]
+    if _C.gemm_ready():  # the whole loop in C
+        kernels.lstm_layer_backward(
+            _step_pairs(steps), grad_output, gates, c_prev, tanh_c,
+            np.ascontiguousarray(weight_hh),
+            None if weight_hr is None else np.ascontiguousarray(weight_hr), grad_h, grad_c,
+            grad_pre, grad_h_all, None if weight_hr is None else np.empty_like(grad_c),
+            hidden, grad_h.shape[1])
+        return
     for start, size in reversed(steps):
         step = slice(start, start + size)
         grad_m, grad_out = grad_h[:size], grad_output[step]
@@ -473,6 +496,11 @@ def _gru_forward_loop_compiled(kernels, steps, rows, weight_ih, weight_hh, bias_
     step's product with ``W_hh``."""
     output, h_prev, gates, _, _, h_n = saved
     np.matmul(rows, weight_ih.T, out=gates)
+    if _C.gemm_ready():  # the whole loop in C, with the same products and kernel calls
+        kernels.gru_layer_forward(_step_pairs(steps), gates, bias_ih, bias_hh,
+                                  np.ascontiguousarray(weight_hh), h, h_prev, h_n, output, hh,
+                                  h.shape[1])
+        return
     weight_hh_t, hidden = weight_hh.T, h.shape[1]
     for start, size in steps:
         step = slice(start, start + size)
@@ -489,6 +517,11 @@ def _gru_backward_loop_compiled(kernels, steps, grad_output, weight_hh, grad_h, 
     receives each step's product with ``W_hh``."""
     _, h_prev, gates, _, _, h_n = saved
     hidden = grad_h.shape[1]
+    if _C.gemm_ready():  # the whole loop in C
+        kernels.gru_layer_backward(_step_pairs(steps), grad_output, gates, h_n, h_prev,
+                                   np.ascontiguousarray(weight_hh), grad_h, grad_pre_x,
+                                   grad_pre_h, product, hidden)
+        return
     for start, size in reversed(steps):
         step = slice(start, start + size)
         kernels.gru_backward(grad_h[:size], grad_output[step], gates[step], h_n[step],
