@@ -424,3 +424,18 @@ def test_output_changed_in_place_before_backward(kind):
                           "modified by an inplace operation"] * 2
     else:
         close(*grads)
+
+
+@pytest.mark.parametrize("kind, batch_first, shape", [
+    ("LSTM", False, (0, 2, 3)), ("GRU", True, (2, 0, 3)), ("RNN", False, (0, 3))])
+def test_an_empty_sequence_is_refused_as_pytorch(kind, batch_first, shape):
+    for lib in (ember, torch):
+        module = getattr(lib.nn, kind)(3, 4, batch_first=batch_first)
+        with pytest.raises(RuntimeError, match="Expected sequence length to be larger than 0"):
+            module(lib.zeros(*shape))
+
+
+def test_an_empty_batch_is_not_an_empty_sequence():
+    ours, theirs = ember.nn.GRU(3, 4, batch_first=True), torch.nn.GRU(3, 4, batch_first=True)
+    output = ours(ember.zeros(0, 2, 3))[0]
+    assert tuple(output.shape) == tuple(theirs(torch.zeros(0, 2, 3))[0].shape) == (0, 2, 4)

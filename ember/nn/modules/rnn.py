@@ -157,6 +157,8 @@ class RNNBase(Module):
             elif self.batch_first:
                 input = shape.transpose(input, 0, 1)
             data, batch_sizes, batch = input, None, input.shape[1]
+            if data.shape[0] == 0:
+                raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         if data.shape[-1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {data.shape[-1]}")
