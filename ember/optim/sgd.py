@@ -1,5 +1,7 @@
 """SGD: stochastic gradient descent, with optional momentum, Nesterov momentum and weight decay."""
 
+import functools
+import operator
 from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
@@ -108,6 +110,11 @@ class SGD(Optimizer):
         if not buffers:  # no momentum
             _C.kernels.sgd_step([p._data for p in params], [p._grad._data for p in params],
                                 [None] * len(params), *hyper, False)
+        elif not any(map(_is_none, buffers)):
+            # Every parameter has its buffer (all steps but the first): one call, without
+            # sorting the parameters as below.
+            _C.kernels.sgd_step([p._data for p in params], [p._grad._data for p in params],
+                                [b._data for b in buffers], *hyper, False)
         else:
             # Parameters at their first step get a new buffer, which the kernel fills with g.
             for first in (False, True):
@@ -124,3 +131,8 @@ class SGD(Optimizer):
                                     [p._grad._data for p, _ in chosen], arrays, *hyper, first)
         for param in params:
             bump_version(param)
+
+
+# ``any(map(_is_none, buffers))`` asks "is a buffer missing?" without ``None in buffers``,
+# which would compare tensors with ``==``.
+_is_none = functools.partial(operator.is_, None)
