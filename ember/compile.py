@@ -32,6 +32,7 @@ recorder cannot follow. Only the capturing thread's ops are recorded.
 
 import copy
 import functools
+import operator
 import threading
 import types
 import warnings
@@ -149,6 +150,7 @@ class CompiledFunction:
         self._plans = {}  # guard key -> _Plan, or _EAGER for keys that cannot be captured
         self._captures = 0
         self._namespace, self._names, self._cells = _free_names(function)
+        self._last_free = ((), ())  # the objects _free_values last saw, and what it made of them
 
     def _free_values(self) -> tuple:
         """What the function reaches by name from outside, for the guard key: numbers and
@@ -156,7 +158,14 @@ class CompiledFunction:
         get = self._namespace.get
         values = [get(name, _MISSING) for name in self._names]
         values += [cell.cell_contents for cell in self._cells]
-        return tuple(value if type(value) in _BY_VALUE else id(value) for value in values)
+        # Almost always the very objects of the last call: reuse what was made of them
+        # (compared by identity, in C; ``==`` could call a tensor's __eq__).
+        seen, made = self._last_free
+        if len(values) == len(seen) and all(map(operator.is_, values, seen)):
+            return made
+        made = tuple(value if type(value) in _BY_VALUE else id(value) for value in values)
+        self._last_free = (values, made)
+        return made
 
     def __deepcopy__(self, memo) -> "CompiledFunction":
         """A copy of the function, without plans: they read the original's tensors."""
@@ -239,7 +248,17 @@ def _signature(value, tensors: list):
         data = value._data
         return (type(data), data.shape, data.dtype, value._requires_grad)
     if isinstance(value, (tuple, list)):
-        return (type(value),) + tuple(_signature(item, tensors) for item in value)
+        # The arguments themselves come here: their tensors are described in the loop, with
+        # no call each (the same description as above).
+        items = [type(value)]
+        for item in value:
+            if isinstance(item, Tensor):
+                tensors.append(item)
+                data = item._data
+                items.append((type(data), data.shape, data.dtype, item._requires_grad))
+            else:
+                items.append(_signature(item, tensors))
+        return tuple(items)
     if isinstance(value, dict):
         return (dict,) + tuple((key, _signature(item, tensors)) for key, item in value.items())
     hash(value)
@@ -498,11 +517,8 @@ class _Recorder:
     def route(self, node, position: int, grad, shape, dtype, routed) -> None:
         """The engine made ``grad`` into ``routed``, of its input's shape and dtype."""
         source, target = self.read(grad), self.new_slot(routed)
-
-        def run(slots):
-            # No node: route names it only in an error that a replay cannot meet.
-            slots[target] = route(None, position, slots[source], shape, dtype)
-        self.add(run, (source,), (target,))
+        self.add(_route_entry(source, target, position, grad, shape, dtype), (source,),
+                 (target,))
 
     @_this_thread
     def sum(self, first, second, total) -> None:
@@ -716,6 +732,28 @@ def _forward_entry(cls, needs_input_grad, read: tuple, made: tuple, single: bool
     return run
 
 
+def _route_entry(source: int, target: int, position: int, grad, shape, dtype):
+    """The replay of the engine's ``route`` of ``grad`` (as captured) to ``shape``/``dtype``."""
+    extra = grad.ndim - len(shape) if type(grad) is np.ndarray else 0
+    if extra > 0 and shape and grad.shape[extra:] == shape and grad.dtype == dtype:
+        # A bias's gradient summed over the batch (leading dimensions): the sum route makes
+        # (``ndarray.sum`` is this ufunc reduction), without its tests and four calls.
+        axes, captured_shape, ndarray, add = tuple(range(extra)), grad.shape, np.ndarray, np.add
+
+        def run(slots):
+            grad = slots[source]
+            if type(grad) is ndarray and grad.shape == captured_shape and grad.dtype == dtype:
+                slots[target] = add.reduce(grad, axis=axes)
+            else:
+                slots[target] = route(None, position, grad, shape, dtype)
+        return run
+
+    def run(slots):
+        # No node: route names it only in an error that a replay cannot meet.
+        slots[target] = route(None, position, slots[source], shape, dtype)
+    return run
+
+
 def _backward_entry(backward, ctx_slot: int, read: tuple, made: tuple):
     """The replay of one node's backward: its gradients into the slots the engine used."""
     get = _getter(read)
@@ -756,9 +794,10 @@ class _Plan:
                     or data.dtype is not dtype and data.dtype != dtype:
                 return False
         for module, training, parameters, children in self.modules:
+            # The members compared as tuples of ids, built in C (no call per module).
             if training is not None and module.training is not training \
-                    or not _same_members(module._parameters, parameters) \
-                    or not _same_members(module._modules, children):
+                    or tuple(map(id, module._parameters.values())) != parameters \
+                    or tuple(map(id, module._modules.values())) != children:
                 return False
         return True
 
@@ -780,13 +819,6 @@ class _Plan:
         finally:
             numpy_errors.reset(token)
         return _rebuild(self.output, slots)
-
-
-def _same_members(members: dict, ids: tuple) -> bool:
-    """Whether a module's ``_parameters`` or ``_modules`` hold the objects ``ids`` names."""
-    if not ids:  # most modules own no parameters, or no children: the quick test
-        return not members
-    return tuple(map(id, members.values())) == ids
 
 
 def _output_slots(spec):
