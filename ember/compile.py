@@ -794,10 +794,9 @@ class _Plan:
                     or data.dtype is not dtype and data.dtype != dtype:
                 return False
         for module, training, parameters, children in self.modules:
-            # The members compared as tuples of ids, built in C (no call per module).
             if training is not None and module.training is not training \
-                    or tuple(map(id, module._parameters.values())) != parameters \
-                    or tuple(map(id, module._modules.values())) != children:
+                    or not _same_members(module._parameters, parameters) \
+                    or not _same_members(module._modules, children):
                 return False
         return True
 
@@ -819,6 +818,13 @@ class _Plan:
         finally:
             numpy_errors.reset(token)
         return _rebuild(self.output, slots)
+
+
+def _same_members(members: dict, ids: tuple) -> bool:
+    """Whether a module's ``_parameters`` or ``_modules`` hold the objects ``ids`` names."""
+    if not ids:  # most modules own no parameters, or no children: the quick test
+        return not members
+    return tuple(map(id, members.values())) == ids
 
 
 def _output_slots(spec):
