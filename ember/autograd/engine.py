@@ -107,10 +107,10 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
                     tensor._accumulate_retained(grads[index])
         if len(grads) > 1 and node.materialize_grads:
             grads = _materialize(node, grads)
-        input_grads = node.apply(*grads)
+        input_grads = node.apply(*grads)  # (ember.autograd.profiler times this call)
         if recorder is not None:
             recorder.backward(node, grads, input_grads)
-        if not retain_graph:
+        if not retain_graph and node._saved:  # release() frees what was saved, if anything
             node.release()
         returned = len(input_grads)
         for child, child_index, position, shape, dtype in node._targets:

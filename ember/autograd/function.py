@@ -326,7 +326,9 @@ class Function:
         edges, targets = [], []
         for position, a in enumerate(args):
             if needs[position]:
-                child, index = edge = a._edge()
+                # An op's output that is no view: _edge()'s answer, without the call.
+                child, index = edge = (a.grad_fn, a._output_nr) \
+                    if a.grad_fn is not None and a._base is None else a._edge()
                 edges.append(edge)
                 data = inputs[position]  # a._data, already read by apply
                 targets.append((child, index, position, data.shape, data.dtype))
