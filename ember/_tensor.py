@@ -370,8 +370,10 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
 
-    def __hash__(self) -> int:
-        return id(self)
+    # Hashed by identity, as torch.Tensor is: object's own hash, so that a dict keyed by
+    # tensors (an optimizer's state, looked up for every parameter at every step) runs no
+    # Python code to hash one.
+    __hash__ = object.__hash__
 
     def __bool__(self) -> bool:
         if self._data.size != 1:

@@ -32,6 +32,7 @@ recorder cannot follow. Only the capturing thread's ops are recorded.
 
 import copy
 import functools
+import operator
 import threading
 import types
 import warnings
@@ -149,6 +150,7 @@ class CompiledFunction:
         self._plans = {}  # guard key -> _Plan, or _EAGER for keys that cannot be captured
         self._captures = 0
         self._namespace, self._names, self._cells = _free_names(function)
+        self._last_free = ((), ())  # the objects _free_values last saw, and what it made of them
 
     def _free_values(self) -> tuple:
         """What the function reaches by name from outside, for the guard key: numbers and
@@ -156,7 +158,14 @@ class CompiledFunction:
         get = self._namespace.get
         values = [get(name, _MISSING) for name in self._names]
         values += [cell.cell_contents for cell in self._cells]
-        return tuple(value if type(value) in _BY_VALUE else id(value) for value in values)
+        # Almost always the very objects of the last call: reuse what was made of them
+        # (compared by identity, in C; ``==`` could call a tensor's __eq__).
+        seen, made = self._last_free
+        if len(values) == len(seen) and all(map(operator.is_, values, seen)):
+            return made
+        made = tuple(value if type(value) in _BY_VALUE else id(value) for value in values)
+        self._last_free = (values, made)
+        return made
 
     def __deepcopy__(self, memo) -> "CompiledFunction":
         """A copy of the function, without plans: they read the original's tensors."""
@@ -239,7 +248,17 @@ def _signature(value, tensors: list):
         data = value._data
         return (type(data), data.shape, data.dtype, value._requires_grad)
     if isinstance(value, (tuple, list)):
-        return (type(value),) + tuple(_signature(item, tensors) for item in value)
+        # The arguments themselves come here: their tensors are described in the loop, with
+        # no call each (the same description as above).
+        items = [type(value)]
+        for item in value:
+            if isinstance(item, Tensor):
+                tensors.append(item)
+                data = item._data
+                items.append((type(data), data.shape, data.dtype, item._requires_grad))
+            else:
+                items.append(_signature(item, tensors))
+        return tuple(items)
     if isinstance(value, dict):
         return (dict,) + tuple((key, _signature(item, tensors)) for key, item in value.items())
     hash(value)
@@ -498,11 +517,8 @@ class _Recorder:
     def route(self, node, position: int, grad, shape, dtype, routed) -> None:
         """The engine made ``grad`` into ``routed``, of its input's shape and dtype."""
         source, target = self.read(grad), self.new_slot(routed)
-
-        def run(slots):
-            # No node: route names it only in an error that a replay cannot meet.
-            slots[target] = route(None, position, slots[source], shape, dtype)
-        self.add(run, (source,), (target,))
+        self.add(_route_entry(source, target, position, grad, shape, dtype), (source,),
+                 (target,))
 
     @_this_thread
     def sum(self, first, second, total) -> None:
@@ -685,7 +701,18 @@ def _forward_entry(cls, needs_input_grad, read: tuple, made: tuple, single: bool
     node_class, forward = cls._node_class, cls.forward
     contiguous = cls.contiguous_output
     get = _getter(read)
-    if single and not contiguous:  # the common case, with no test left to make
+    if single and not contiguous and len(read) == 1:
+        # The commonest case (one array in, one out: ReLU, a transpose, a view, pooling),
+        # read without a getter: one call fewer per entry.
+        target, ndarray, source = made[0], np.ndarray, read[0]
+
+        def run(slots):
+            ctx = node_class()
+            ctx.needs_input_grad = needs_input_grad
+            raw = forward(ctx, slots[source])
+            slots[target] = raw if type(raw) is ndarray else _as_array(raw)
+            slots[ctx_slot] = ctx
+    elif single and not contiguous:  # the common case, with no test left to make
         target, ndarray = made[0], np.ndarray
 
         def run(slots):
@@ -716,8 +743,42 @@ def _forward_entry(cls, needs_input_grad, read: tuple, made: tuple, single: bool
     return run
 
 
+def _route_entry(source: int, target: int, position: int, grad, shape, dtype):
+    """The replay of the engine's ``route`` of ``grad`` (as captured) to ``shape``/``dtype``."""
+    extra = grad.ndim - len(shape) if type(grad) is np.ndarray else 0
+    if extra > 0 and shape and grad.shape[extra:] == shape and grad.dtype == dtype:
+        # A bias's gradient summed over the batch (leading dimensions): the sum route makes
+        # (``ndarray.sum`` is this ufunc reduction), without its tests and four calls.
+        axes, captured_shape, ndarray, add = tuple(range(extra)), grad.shape, np.ndarray, np.add
+
+        def run(slots):
+            grad = slots[source]
+            if type(grad) is ndarray and grad.shape == captured_shape and grad.dtype == dtype:
+                slots[target] = add.reduce(grad, axis=axes)
+            else:
+                slots[target] = route(None, position, grad, shape, dtype)
+        return run
+
+    def run(slots):
+        # No node: route names it only in an error that a replay cannot meet.
+        slots[target] = route(None, position, slots[source], shape, dtype)
+    return run
+
+
 def _backward_entry(backward, ctx_slot: int, read: tuple, made: tuple):
     """The replay of one node's backward: its gradients into the slots the engine used."""
+    if len(read) == 1:
+        # Most nodes have one output, so one gradient to read: read without a getter, one
+        # call fewer per entry.
+        source = read[0]
+
+        def run(slots):
+            grads = backward(slots[ctx_slot], slots[source])
+            if type(grads) is not tuple:
+                grads = (grads,)
+            for position, target in made:
+                slots[target] = grads[position]
+        return run
     get = _getter(read)
 
     def run(slots):

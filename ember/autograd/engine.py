@@ -53,13 +53,15 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
     tie_break = itertools.count()  # orders equal numbers (leaves' AccumulateGrad nodes)
     recorder = _recording.recorder  # ember.compile's, told each step while it captures one
     ndarray = np.ndarray
+    heappush, heappop = heapq.heappush, heapq.heappop  # local names: read at every node
 
     def receive(node, index, grad):
-        """Add ``grad`` to what output ``index`` of ``node`` has received; queue the node."""
+        """Add ``grad`` to what output ``index`` of ``node`` has received; queue the node.
+        (The loop below has this inlined for the edges of the graph, where it runs most.)"""
         slots = pending.get(node)
         if slots is None:
             slots = pending[node] = [None] * node._num_outputs
-            heapq.heappush(ready, (-node._sequence, next(tie_break), node))
+            heappush(ready, (-node._sequence, next(tie_break), node))
         if slots[index] is None:
             slots[index] = grad
         else:
@@ -83,7 +85,7 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
             wanted.setdefault(node, []).append((index, position))
 
     while ready:
-        node = heapq.heappop(ready)[2]
+        node = heappop(ready)[2]
         grads = pending.pop(node)
         if node.tensor_hooks:
             grads = _run_tensor_hooks(node.tensor_hooks, grads)
@@ -105,13 +107,14 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
                     tensor._accumulate_retained(grads[index])
         if len(grads) > 1 and node.materialize_grads:
             grads = _materialize(node, grads)
-        input_grads = node.apply(*grads)
+        input_grads = node.apply(*grads)  # (ember.autograd.profiler times this call)
         if recorder is not None:
             recorder.backward(node, grads, input_grads)
-        if not retain_graph:
+        if not retain_graph and node._saved:  # release() frees what was saved, if anything
             node.release()
+        returned = len(input_grads)
         for child, child_index, position, shape, dtype in node._targets:
-            grad = input_grads[position] if position < len(input_grads) else None
+            grad = input_grads[position] if position < returned else None
             if grad is None:
                 continue
             # Most gradients already are an array of their input's shape and dtype: test that
@@ -122,7 +125,20 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
                 if recorder is not None and routed is not grad:
                     recorder.route(node, position, grad, shape, dtype, routed)
                 grad = routed
-            receive(child, child_index, grad)
+            # receive(child, child_index, grad), written out: a call per edge costs more
+            # than the lines themselves.
+            slots = pending.get(child)
+            if slots is None:
+                slots = pending[child] = [None] * child._num_outputs
+                heappush(ready, (-child._sequence, next(tie_break), child))
+            received = slots[child_index]
+            if received is None:
+                slots[child_index] = grad
+            else:
+                total = received + grad
+                if recorder is not None:
+                    recorder.sum(received, grad, total)
+                slots[child_index] = total
     if capture is not None:
         return [captured.get(i) for i in range(len(capture))]
     return None

@@ -100,6 +100,8 @@ class AccumulateGrad(Node):
                 hook(variable)
 
 
+_UNTRACKED = (None, 0, None)  # a saved item that is no input or output: nothing to check
+
 _FREED = ("Trying to backward through the graph a second time (or directly access saved tensors "
           "after they have already been freed). Saved intermediate values of the graph are freed "
           "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
@@ -168,32 +170,31 @@ class BackwardNode(Node):
         name = (base + ("" if number == "0" else number)) if base else node.name()
         return f", which is output {index} of {name},"
 
-    def _record_saved_versions(self, inputs, outputs, arrays) -> None:
+    def _record_saved_versions(self, args, inputs, outputs, arrays) -> None:
         """Remember each saved item's version counter, found by identity among inputs/outputs.
 
         Each entry is (counter, version when saved, source): source is the input tensor, or
-        the output's index, that the in-place error message names. Outputs are matched by the
-        arrays forward returned (``arrays``): a 0-d result may be a NumPy scalar, which its
+        the output's index, that the in-place error message names. ``inputs`` holds each
+        argument's array (the argument itself when it is not a tensor). Outputs are matched by
+        the arrays forward returned (``arrays``): a 0-d result may be a NumPy scalar, which its
         tensor holds as a new 0-d array.
         """
         Tensor = _tensor.Tensor
-        tensors = [tensor for tensor in inputs if isinstance(tensor, Tensor)]
         versions = []
         for item in self._saved:
-            if item is None:  # ops save None for what backward will not need
-                versions.append((None, 0, None))
-                continue
-            data = item._data if isinstance(item, Tensor) else item
-            entry = (None, 0, None)
-            for tensor in tensors:
-                if data is tensor._data:
-                    entry = (tensor._version, tensor._version[0], tensor)
-                    break
-            else:
-                for position, (tensor, array) in enumerate(zip(outputs, arrays)):
-                    if data is array or data is tensor._data:
-                        entry = (tensor._version, tensor._version[0], position)
+            entry = _UNTRACKED
+            if item is not None:  # ops save None for what backward will not need
+                data = item._data if isinstance(item, Tensor) else item
+                # ``array is not arg`` picks the tensor arguments: a number stands for itself.
+                for arg, array in zip(args, inputs):
+                    if data is array and array is not arg:
+                        entry = (arg._version, arg._version[0], arg)
                         break
+                else:
+                    for position, (tensor, array) in enumerate(zip(outputs, arrays)):
+                        if data is array or data is tensor._data:
+                            entry = (tensor._version, tensor._version[0], position)
+                            break
             versions.append(entry)
         self._saved_versions = tuple(versions)
 
@@ -284,16 +285,16 @@ class Function:
         Tensor = _tensor.Tensor
         ctx = cls._node_class()
         # One pass over the arguments: their arrays, and which of them need a gradient.
-        inputs, needs, any_needs = [], [], False
+        inputs, needs = [], []
         for a in args:
             if isinstance(a, Tensor):
                 inputs.append(a._data)
                 needs.append(a._requires_grad)
-                any_needs = any_needs or a._requires_grad
             else:
                 inputs.append(a)
                 needs.append(False)
-        record = any_needs and _GradMode.enabled and cls.differentiable
+        # ``True in needs`` scans the list in C: cheaper than testing each argument above.
+        record = _GradMode.enabled and cls.differentiable and True in needs
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(args)
 
         if cls._tensor_io:
@@ -315,17 +316,17 @@ class Function:
 
         first = args[0] if cls.is_view else None
         if single:
-            outputs = (Tensor._wrap(raw if not cls._tensor_io else arrays[0], first),)
+            outputs = (Tensor._wrap(arrays[0], first),)
         else:
             outputs = tuple(Tensor._wrap(arr, first) for arr in arrays)
         if record:
-            cls._record(ctx, args, raw, single, arrays, outputs)
+            cls._record(ctx, args, inputs, raw, single, arrays, outputs)
         if _recording.recorder is not None:  # ember.compile is capturing a step
             _recording.recorder.forward(cls, ctx, args, inputs, outputs, single)
         return outputs[0] if single else outputs
 
     @classmethod
-    def _record(cls, ctx, args, raw, single, arrays, outputs) -> None:
+    def _record(cls, ctx, args, inputs, raw, single, arrays, outputs) -> None:
         """Link ``ctx`` into the graph: edges to the inputs' nodes, and it as the outputs'
         grad_fn."""
         Tensor = _tensor.Tensor
@@ -335,12 +336,14 @@ class Function:
         edges, targets = [], []
         for position, a in enumerate(args):
             if needs[position]:
-                child, index = edge = a._edge()
+                # An op's output that is no view: _edge()'s answer, without the call.
+                child, index = edge = (a.grad_fn, a._output_nr) \
+                    if a.grad_fn is not None and a._base is None else a._edge()
                 edges.append(edge)
-                data = a._data
+                data = inputs[position]  # a._data, already read by apply
                 targets.append((child, index, position, data.shape, data.dtype))
             elif isinstance(a, Tensor) or position in cls.scalar_operands:
-                edges.append((None, 0))
+                edges.append(_NO_EDGE)
         ctx.next_functions = tuple(edges)
         ctx._targets = targets
         # Numbered after its inputs' nodes (``_edge`` above may have made one): the engine runs
@@ -350,7 +353,7 @@ class Function:
             ctx._num_outputs = len(outputs)
             ctx._output_shapes = tuple((a.shape, a.dtype) for a in arrays)
         if ctx._saved:
-            ctx._record_saved_versions(args, outputs, arrays)
+            ctx._record_saved_versions(args, inputs, outputs, arrays)
         non_differentiable = ctx._non_differentiable
         for index, out in enumerate(outputs):
             if non_differentiable and id(raw if single else raw[index]) in non_differentiable:
@@ -360,6 +363,9 @@ class Function:
             out._requires_grad = True
             out.grad_fn = ctx
             out._output_nr = index
+
+
+_NO_EDGE = (None, 0)  # next_functions' entry for an input that receives no gradient
 
 
 def _in_c_order(ctx, raw, single: bool):

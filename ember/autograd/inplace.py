@@ -33,6 +33,16 @@ def bump_version(tensor) -> None:
         _recording.recorder.bumped(tensor)
 
 
+def bump_versions(tensors) -> None:
+    """``bump_version`` for each of ``tensors`` (an optimizer's parameters after an update), in
+    one call."""
+    for tensor in tensors:
+        tensor._version[0] += 1
+    if _recording.recorder is not None:
+        for tensor in tensors:
+            _recording.recorder.bumped(tensor)
+
+
 def check_leaf(tensor) -> None:
     """PyTorch's error for an in-place op on a leaf that requires grad (outside no_grad)."""
     if _GradMode.enabled and tensor._requires_grad and tensor.grad_fn is None:

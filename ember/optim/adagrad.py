@@ -5,7 +5,7 @@ from typing import Any, Callable, Iterable, Optional
 from .. import _C
 from .._backend import array_module
 from .._tensor import Tensor
-from ..autograd.inplace import bump_version
+from ..autograd.inplace import bump_version, bump_versions
 from .optimizer import (
     Optimizer,
     _check_non_negative,
@@ -126,5 +126,4 @@ class Adagrad(Optimizer):
             [state["sum"]._data for state in states], [state["step"]._data for state in states],
             group["lr"], group["lr_decay"], group["weight_decay"], group["eps"],
             group["maximize"])
-        for param in params:
-            bump_version(param)
+        bump_versions(params)

@@ -4,7 +4,7 @@ import math
 from typing import Any, Callable, Iterable, Optional, Tuple
 
 from .. import _C
-from ..autograd.inplace import bump_version
+from ..autograd.inplace import bump_version, bump_versions
 from .optimizer import (
     Optimizer,
     _check_adam_hyperparameters,
@@ -160,5 +160,4 @@ class Adam(Optimizer):
             maxima, [state["step"]._data for state in states], group["lr"], beta1, beta2,
             group["eps"], group["weight_decay"], amsgrad, group["maximize"],
             group["decoupled_weight_decay"])
-        for param in params:
-            bump_version(param)
+        bump_versions(params)

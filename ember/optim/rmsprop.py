@@ -3,7 +3,7 @@
 from typing import Any, Callable, Iterable, Optional
 
 from .. import _C
-from ..autograd.inplace import bump_version
+from ..autograd.inplace import bump_version, bump_versions
 from .optimizer import (
     Optimizer,
     _check_non_negative,
@@ -164,5 +164,4 @@ class RMSprop(Optimizer):
             [state["step"]._data for state in states], group["lr"], group["alpha"],
             group["eps"], group["weight_decay"], group["momentum"], group["centered"],
             group["maximize"])
-        for param in params:
-            bump_version(param)
+        bump_versions(params)

@@ -1,12 +1,14 @@
 """SGD: stochastic gradient descent, with optional momentum, Nesterov momentum and weight decay."""
 
+import functools
+import operator
 from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 
 from .. import _C
 from .._tensor import Tensor
-from ..autograd.inplace import bump_version
+from ..autograd.inplace import bump_version, bump_versions
 from .optimizer import Optimizer, _check_non_negative, _gradients, compiled_update_applies
 
 
@@ -105,22 +107,32 @@ class SGD(Optimizer):
         parameter (``_update`` makes four or five), with the same roundings."""
         hyper = (group["lr"], group["momentum"], group["dampening"], group["weight_decay"],
                  group["nesterov"], group["maximize"])
+        arrays = [p._data for p in params]
+        gradients = [p._grad._data for p in params]
         if not buffers:  # no momentum
-            _C.kernels.sgd_step([p._data for p in params], [p._grad._data for p in params],
-                                [None] * len(params), *hyper, False)
+            _C.kernels.sgd_step(arrays, gradients, [None] * len(params), *hyper, False)
+        elif not any(map(_is_none, buffers)):
+            # Every parameter has its buffer (all steps but the first): one call, without
+            # sorting the parameters as below.
+            _C.kernels.sgd_step(arrays, gradients, [b._data for b in buffers], *hyper, False)
         else:
             # Parameters at their first step get a new buffer, which the kernel fills with g.
             for first in (False, True):
                 chosen = [(p, b) for p, b in zip(params, buffers) if (b is None) == first]
                 if not chosen:
                     continue
-                arrays = []
+                buffer_arrays = []
                 for param, buffer in chosen:
                     if first:
                         buffer = Tensor._wrap(np.empty_like(param._data))
                         self.state[param]["momentum_buffer"] = buffer
-                    arrays.append(buffer._data)
+                    buffer_arrays.append(buffer._data)
                 _C.kernels.sgd_step([p._data for p, _ in chosen],
-                                    [p._grad._data for p, _ in chosen], arrays, *hyper, first)
-        for param in params:
-            bump_version(param)
+                                    [p._grad._data for p, _ in chosen], buffer_arrays, *hyper,
+                                    first)
+        bump_versions(params)
+
+
+# ``any(map(_is_none, buffers))`` asks "is a buffer missing?" without ``None in buffers``,
+# which would compare tensors with ``==``.
+_is_none = functools.partial(operator.is_, None)
