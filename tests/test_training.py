@@ -6,6 +6,7 @@ runs ``python -m ember`` in a subprocess, as a user would.
 """
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -108,7 +109,7 @@ def loop_written_out(seed: int, limit: int, epochs: int):
     model = LeNet()
     optimizer = ember.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     scheduler = ember.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda epoch: (1 + np.cos(np.pi * epoch / epochs)) / 2)
+        optimizer, lambda epoch: (1 + math.cos(math.pi * epoch / epochs)) / 2)
     criterion = ember.nn.CrossEntropyLoss()
     shuffle = ember.Generator()
     loader = DataLoader(train_set, batch_size=64, shuffle=True, generator=shuffle)
