@@ -166,6 +166,23 @@ def make_scheduler(optimizer: optim.Optimizer, epochs: int,
     return lr_scheduler.LambdaLR(optimizer, cosine, last_epoch=epochs_done - 1)
 
 
+def make_train_step(model, criterion, optimizer):
+    """``train_step(images, labels) -> (loss, right)``: one step of ``ember train``, the
+    function that ``ember.compile`` captures (``benchmarks/epoch_profile.py`` times the same).
+
+    It returns tensors, the batch's mean loss and its number of right answers, which the loop
+    reads after the step: a compiled step reads no values inside.
+    """
+    def train_step(images, labels):
+        optimizer.zero_grad()
+        output = model(images)
+        loss = criterion(output, labels)
+        loss.backward()
+        optimizer.step()
+        return loss, (output.argmax(1) == labels).sum()
+    return train_step
+
+
 def shuffle_seed(seed: int, epoch: int) -> int:
     """The seed of epoch ``epoch``'s shuffle: a function of the run's seed and the epoch alone,
     so a resumed run sees exactly the batches an uninterrupted run sees."""
@@ -459,20 +476,10 @@ def train(args: Namespace) -> dict:
     plots = _plots_available()
     outputs = [CHECKPOINT, "metrics.json"] + (["curves.png", "confusion.png"] if plots else [])
 
-    net = DistributedDataParallel(model) if ranks > 1 else model
-
-    def train_step(images, labels):
-        """One step; the loss and the number of right answers, read after the step (a
-        compiled step reads no values inside)."""
-        optimizer.zero_grad()
-        output = net(images)
-        loss = criterion(output, labels)
-        loss.backward()
-        optimizer.step()
-        return loss, (output.argmax(1) == labels).sum()
-
     # Captured at the first batch (and the last, smaller one), then replayed: the same numbers.
     # (DistributedDataParallel's hooks are Python a replay would skip: a job runs eagerly.)
+    net = DistributedDataParallel(model) if ranks > 1 else model
+    train_step = make_train_step(net, criterion, optimizer)
     step_once = ember.compile(train_step) if args.compile and ranks == 1 else train_step
     shuffle = ember.Generator()  # re-seeded at the start of each epoch
     sampler = None if ranks == 1 else DistributedSampler(train_set, ranks, rank,

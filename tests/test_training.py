@@ -6,6 +6,7 @@ runs ``python -m ember`` in a subprocess, as a user would.
 """
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -98,6 +99,49 @@ def test_train_learns_and_writes_its_outputs(trained):
         content = (trained / name).read_bytes()
         assert content.startswith(PNG_SIGNATURE), name
         assert len(content) > 10_000, name  # axes, lines and labels, not a blank image
+
+
+def loop_written_out(seed: int, limit: int, epochs: int):
+    """The default recipe as a user writes it, eagerly, without ``ember train``: the model's
+    state and the per-epoch (mean training loss, right answers) it reaches."""
+    train_set, _ = load_data(DATA, True, limit)
+    ember.manual_seed(seed)
+    model = LeNet()
+    optimizer = ember.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    scheduler = ember.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda epoch: (1 + math.cos(math.pi * epoch / epochs)) / 2)
+    criterion = ember.nn.CrossEntropyLoss()
+    shuffle = ember.Generator()
+    loader = DataLoader(train_set, batch_size=64, shuffle=True, generator=shuffle)
+    results = []
+    for epoch in range(1, epochs + 1):
+        shuffle.manual_seed(training.shuffle_seed(seed, epoch))
+        total, right = 0.0, 0
+        for images, labels in loader:
+            optimizer.zero_grad()
+            output = model(images)
+            loss = criterion(output, labels)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(labels)
+            right += int((output.argmax(1) == labels).sum().item())
+        scheduler.step()
+        results.append((total / limit, right))
+    return model.state_dict(), results
+
+
+@needs_data
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "eager"])
+def test_train_reaches_the_weights_of_the_loop_written_out(tmp_path, compiled):
+    # 200 images: three batches of 64 and a last one of 8, which ember.compile captures apart.
+    train(tmp_path, "--epochs", "2", "--limit", "200", "--test-limit", "100", "--seed", "3",
+          *([] if compiled else ["--no-compile"]))
+    checkpoint = ember.load(tmp_path / "checkpoint.pt")
+    weights, results = loop_written_out(seed=3, limit=200, epochs=2)
+    assert_identical(checkpoint["model"], weights, "model")
+    for (loss, right), metrics in zip(results, checkpoint["metrics"]):
+        assert metrics["train_loss"] == loss
+        assert metrics["train_accuracy"] == right / 200
 
 
 @needs_data
