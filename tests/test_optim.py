@@ -1066,3 +1066,22 @@ def test_lbfgs_trains_time_sequence_prediction_like_torch():
 
         results.append([optimizer.step(closure).item() for _ in range(2)])
     np.testing.assert_allclose(results[0], results[1], rtol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Adagrad", "Adamax", "NAdam"])
+def test_a_numpy_float_learning_rate_updates_as_a_python_float(name):
+    """A rate that is a NumPy float64 (from a scheduler's lambda using np.cos) must not turn
+    the float32 update into float64 arithmetic: the same bits as the Python float's (which
+    the other tests compare with PyTorch)."""
+    rng = np.random.default_rng(0)
+    start, grads = rng.standard_normal(64).astype(np.float32), rng.standard_normal((3, 64))
+    rate = np.float64(0.1) * np.cos(np.float64(0.3))
+    results = []
+    for lr in (rate, float(rate)):
+        weights = ember.tensor(start, requires_grad=True)
+        opt = getattr(ember.optim, name)([weights], lr=lr)
+        for grad in grads.astype(np.float32):
+            weights.grad = ember.tensor(grad)
+            opt.step()
+        results.append(weights.detach().numpy())
+    np.testing.assert_array_equal(results[0], results[1])

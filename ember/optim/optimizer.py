@@ -50,6 +50,11 @@ def _marks_step_called(step: Callable) -> Callable:
         if _recording.recorder is not None:  # ember.compile replays the whole update as one
             return _recording.recorder.call(step_and_mark, self, *args, **kwargs)
         self._opt_called = True
+        for group in self.param_groups:
+            # A NumPy float64 rate (a scheduler's lambda using np.cos) would make NumPy compute
+            # the update in float64 (NEP 50), not in the parameters' float32 as PyTorch does.
+            if isinstance(group.get("lr"), np.floating):
+                group["lr"] = float(group["lr"])
         token = numpy_errors.set(QUIET)  # an update that overflows gives inf, silently
         try:
             return step(self, *args, **kwargs)
