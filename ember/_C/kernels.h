@@ -73,6 +73,11 @@ int gemm_f64(int trans_a, int trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
              const double *a, Py_ssize_t lda, const double *b, Py_ssize_t ldb, double beta,
              double *c, Py_ssize_t ldc);
 
+/* NumPy's `sum` of n values `stride` apart, bit for bit: 0 plus its pairwise summation of
+ * the values (linear.inc), what `array.sum()` gives for a contiguous array. */
+float numpy_sum_f32(const float *x, Py_ssize_t n, Py_ssize_t stride);
+double numpy_sum_f64(const double *x, Py_ssize_t n, Py_ssize_t stride);
+
 /* The Python-facing kernels, one per line of the module's method table (module.c). */
 PyObject *set_blas(PyObject *self, PyObject *args);
 PyObject *blas_ready(PyObject *self, PyObject *args);
@@ -97,6 +102,10 @@ PyObject *conv2d_im2col(PyObject *self, PyObject *args);
 PyObject *conv2d_col2im(PyObject *self, PyObject *args);
 PyObject *conv2d_add_bias(PyObject *self, PyObject *args);
 PyObject *conv2d_bias_grad(PyObject *self, PyObject *args);
+PyObject *linear_forward(PyObject *self, PyObject *args);
+PyObject *linear_backward(PyObject *self, PyObject *args);
+PyObject *mse_loss_forward(PyObject *self, PyObject *args);
+PyObject *mse_loss_backward(PyObject *self, PyObject *args);
 PyObject *lstm_forward(PyObject *self, PyObject *args);
 PyObject *lstm_backward(PyObject *self, PyObject *args);
 PyObject *gru_forward(PyObject *self, PyObject *args);

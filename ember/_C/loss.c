@@ -239,3 +239,91 @@ PyObject *nll_loss_backward(PyObject *self, PyObject *args)
     nll_loss_release(views, weight);
     Py_RETURN_NONE;
 }
+
+/* mse_loss_forward(input, target, out, reduction): the losses into out (input's size) for
+ * 'none', else their sum or mean into out's one element. */
+PyObject *mse_loss_forward(PyObject *self, PyObject *args)
+{
+    PyObject *input, *target, *out;
+    int reduction, dtype = -1;
+    if (!PyArg_ParseTuple(args, "OOOi:mse_loss_forward", &input, &target, &out, &reduction))
+        return NULL;
+    if (reduction < REDUCTION_NONE || reduction > REDUCTION_SUM) {
+        PyErr_SetString(PyExc_ValueError, "mse_loss_forward: invalid reduction");
+        return NULL;
+    }
+    Py_buffer views[3];
+    if (array_arg(input, &views[0], -1, 0, &dtype, "mse_loss_forward") < 0)
+        return NULL;
+    Py_ssize_t n = views[0].len / views[0].itemsize;
+    if (array_arg(target, &views[1], n, 0, &dtype, "mse_loss_forward") < 0) {
+        release_all(views, 1);
+        return NULL;
+    }
+    if (array_arg(out, &views[2], reduction == REDUCTION_NONE ? n : 1, 1, &dtype,
+                  "mse_loss_forward") < 0) {
+        release_all(views, 2);
+        return NULL;
+    }
+    /* A reduction needs the losses somewhere before it sums them: on the stack when few. */
+    double small[256];
+    void *losses = reduction == REDUCTION_NONE ? views[2].buf : small;
+    if (reduction != REDUCTION_NONE && n * views[0].itemsize > (Py_ssize_t)sizeof(small)) {
+        losses = PyMem_RawMalloc((size_t)(n * views[0].itemsize));
+        if (losses == NULL) {
+            release_all(views, 3);
+            return PyErr_NoMemory();
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == DTYPE_FLOAT32)
+        mse_loss_forward_f32(views[0].buf, views[1].buf, losses, views[2].buf, n, reduction);
+    else
+        mse_loss_forward_f64(views[0].buf, views[1].buf, losses, views[2].buf, n, reduction);
+    Py_END_ALLOW_THREADS
+    if (losses != small && losses != views[2].buf)
+        PyMem_RawFree(losses);
+    release_all(views, 3);
+    Py_RETURN_NONE;
+}
+
+/* mse_loss_backward(grad, input, target, grad_input, grad_target, scale, reduction). */
+PyObject *mse_loss_backward(PyObject *self, PyObject *args)
+{
+    PyObject *grad, *input, *target, *grad_input, *grad_target;
+    double scale;
+    int reduction, dtype = -1, held = 0;
+    if (!PyArg_ParseTuple(args, "OOOOOdi:mse_loss_backward", &grad, &input, &target,
+                          &grad_input, &grad_target, &scale, &reduction))
+        return NULL;
+    if (reduction < REDUCTION_NONE || reduction > REDUCTION_SUM) {
+        PyErr_SetString(PyExc_ValueError, "mse_loss_backward: invalid reduction");
+        return NULL;
+    }
+    Py_buffer views[5];
+    if (array_arg(input, &views[0], -1, 0, &dtype, "mse_loss_backward") < 0)
+        return NULL;
+    Py_ssize_t n = views[0].len / views[0].itemsize;
+    PyObject *rest[4] = {target, grad, grad_input, grad_target};
+    const Py_ssize_t counts[4] = {n, reduction == REDUCTION_NONE ? n : 1, n, n};
+    for (held = 1; held < 5; held++) {
+        if (held == 4 && grad_target == Py_None)
+            break;
+        if (array_arg(rest[held - 1], &views[held], counts[held - 1], held >= 3, &dtype,
+                      "mse_loss_backward") < 0) {
+            release_all(views, held);
+            return NULL;
+        }
+    }
+    void *grad_target_buf = grad_target == Py_None ? NULL : views[4].buf;
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == DTYPE_FLOAT32)
+        mse_loss_backward_f32(views[2].buf, views[0].buf, views[1].buf, views[3].buf,
+                              grad_target_buf, n, scale, reduction);
+    else
+        mse_loss_backward_f64(views[2].buf, views[0].buf, views[1].buf, views[3].buf,
+                              grad_target_buf, n, scale, reduction);
+    Py_END_ALLOW_THREADS
+    release_all(views, held);
+    Py_RETURN_NONE;
+}

@@ -111,6 +111,21 @@ static PyMethodDef methods[] = {
     {"conv2d_bias_grad", conv2d_bias_grad, METH_VARARGS,
      "conv2d_bias_grad(grad, sums, positions): sums (C,) = grad (n, C, positions) summed over "
      "images and positions"},
+    {"linear_forward", linear_forward, METH_VARARGS,
+     "linear_forward(a, b, bias, out, (m, n, k), trans_a, trans_b): out (m, n) = op(a) @ "
+     "op(b) + bias (n, or None), where op(a) is (m, k) and a transposed operand is stored as "
+     "its transpose (see linear.inc)"},
+    {"linear_backward", linear_backward, METH_VARARGS,
+     "linear_backward(grad, a, b, grad_a, grad_bt, grad_bias, (m, n, k), trans_a, trans_b): "
+     "the gradients of linear_forward that are not None: grad_a = grad @ op(b).T, grad_bt = "
+     "grad.T @ op(a) (op(b)'s gradient, transposed), grad_bias = grad summed over rows"},
+    {"mse_loss_forward", mse_loss_forward, METH_VARARGS,
+     "mse_loss_forward(input, target, out, reduction): (input - target) ** 2 into out, or "
+     "its sum (reduction 2) or mean (1) into out's one element"},
+    {"mse_loss_backward", mse_loss_backward, METH_VARARGS,
+     "mse_loss_backward(grad, input, target, grad_input, grad_target, scale, reduction): "
+     "grad_input = grad * (input - target) * scale (grad: one per element for reduction 0, "
+     "else one), grad_target = -grad_input unless None"},
     {"lstm_forward", lstm_forward, METH_VARARGS,
      "lstm_forward(gates, hh, bias, c, c_prev, tanh_c, h, hidden): the pointwise part of an "
      "LSTM step, in place (see rnn.inc)"},

@@ -5,7 +5,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .. import _blas
+from .. import _C, _blas, _parallel
 from .._backend import array_module
 from .._dtype import C_TYPE_NAMES, result_dtype, type_name
 from .._parallel import parallel_for, worth_splitting
@@ -67,23 +67,127 @@ def weight_gradient(mat1, grad):
     return matrix_product(grad.T, mat1).T
 
 
+# The compiled linear kernels (ember/_C/linear.inc) run a layer's forward or backward in one
+# call where the NumPy code below makes two to four; a small layer's step is mostly the cost of
+# those calls. The checks that choose them are written out (not ``_C.takes``): they run twice
+# per layer and step, and cost as much as the kernel itself on such layers.
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # native byte order only
+_NUMPY_ARRAY = np.ndarray  # the array type they take (not CuPy's; a test swaps in a subclass)
+
+
+def _stored(matrix):
+    """``matrix`` as BLAS reads it: ``(matrix, False)`` when it is C-contiguous, ``(matrix.T,
+    True)`` when its transpose is (``weight.t()``), else ``(None, False)`` (a strided view)."""
+    flags = matrix.flags
+    if flags.c_contiguous:
+        return matrix, False
+    if flags.f_contiguous:
+        return matrix.T, True
+    return None, False
+
+
+def _splits(m: int, n: int, k: int) -> bool:
+    """Whether ``matrix_product`` would split a product of a linear layer, (m, k) @ (k, n)
+    forward or one of its two backward, over ember's threads: the kernels then leave it to
+    it. Each product's work is m * n * k / 8, so below that nothing is split."""
+    return m * n * k >= 8 * _parallel.MIN_PARALLEL_WORK and (
+        worth_splitting(m, n * k // 8) or worth_splitting(n, m * k // 8))
+
+
+def _run_linear(kernel, args, work: int):
+    """A linear kernel call, on ember's BLAS threads when it is large (see ``_blas``)."""
+    if work >= _blas.MIN_SCOPED_WORK:
+        return _blas.limited(kernel, *args)
+    return kernel(*args)
+
+
+def linear_forward_compiled(mat1, mat2, bias):
+    """``mat1 @ mat2 (+ bias)`` in one compiled call (``ember/_C/linear.inc``), with the bits
+    of ``matrix_product`` and ``out += bias``; None when the kernel does not apply: no
+    extension or BLAS for it, CuPy, other dtypes, strided views, a bias other than one value
+    per column, or a product ``matrix_product`` would split over threads. The caller checked
+    that the operands have one dtype."""
+    if type(mat1) is not _NUMPY_ARRAY or mat1.dtype not in _KERNEL_DTYPES \
+            or type(mat2) is not _NUMPY_ARRAY or mat1.ndim != 2 or mat2.ndim != 2 \
+            or _C.kernels is None or not _C.gemm_ready():
+        return None
+    (m, k), n = mat1.shape, mat2.shape[1]
+    if bias is not None and (type(bias) is not _NUMPY_ARRAY or bias.shape != (n,)
+                             or not bias.flags.c_contiguous):
+        return None
+    a, trans_a = _stored(mat1)
+    b, trans_b = _stored(mat2)
+    if a is None or b is None or _splits(m, n, k):
+        return None
+    out = np.empty((m, n), mat1.dtype)
+    _run_linear(_C.kernels.linear_forward, (a, b, bias, out, (m, n, k), trans_a, trans_b),
+                m * n * k)
+    return out
+
+
+def linear_backward_compiled(grad, mat1, mat2, needs_bias: bool):
+    """The gradients of ``mat1 @ mat2 (+ bias)`` in one compiled call: ``(bias's, mat1's,
+    mat2's)``, each None unless wanted (``mat1`` is saved only when ``mat2``'s gradient is
+    wanted, and the other way round; ``needs_bias``: the bias is one value per column and its
+    gradient is wanted). The bias's gradient is already summed over the rows, as the engine's
+    ``sum_to_shape`` would. Same bits as ``matrix_product`` and ``weight_gradient``; None when
+    the kernel does not apply (as ``linear_forward_compiled``)."""
+    if type(grad) is not _NUMPY_ARRAY or grad.dtype not in _KERNEL_DTYPES \
+            or not grad.flags.c_contiguous or _C.kernels is None or not _C.gemm_ready():
+        return None
+    dtype = grad.dtype
+    (m, n), k = grad.shape, (mat1.shape[1] if mat1 is not None else
+                             mat2.shape[0] if mat2 is not None else 0)
+    if _splits(m, n, k):
+        return None
+    a = b = grad_a = grad_bt = None
+    trans_a = trans_b = False
+    if mat1 is not None:
+        if type(mat1) is not _NUMPY_ARRAY or mat1.dtype != dtype:
+            return None
+        a, trans_a = _stored(mat1)
+        if a is None:
+            return None
+        grad_bt = np.empty((n, k), dtype)
+    if mat2 is not None:
+        if type(mat2) is not _NUMPY_ARRAY or mat2.dtype != dtype:
+            return None
+        b, trans_b = _stored(mat2)
+        if b is None:
+            return None
+        grad_a = np.empty((m, k), dtype)
+    grad_bias = np.empty(n, dtype) if needs_bias else None
+    _run_linear(_C.kernels.linear_backward,
+                (grad, a, b, grad_a, grad_bt, grad_bias, (m, n, k), trans_a, trans_b), m * n * k)
+    return grad_bias, grad_a, None if grad_bt is None else grad_bt.T
+
+
 class Mm(Function):
     @staticmethod
     def forward(ctx, a, b):
         _check_mm(a, b)
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
                               b if ctx.needs_input_grad[0] else None)
-        return matrix_product(a, b)
+        out = linear_forward_compiled(a, b, None)
+        return matrix_product(a, b) if out is None else out
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        grads = linear_backward_compiled(grad, a, b, False)
+        if grads is not None:
+            return grads[1:]
         return (matrix_product(grad, b.T) if ctx.needs_input_grad[0] else None,
                 weight_gradient(a, grad) if ctx.needs_input_grad[1] else None)
 
 
 class Addmm(Function):
-    """``bias + mat1 @ mat2``: ``F.linear`` on a batch of vectors, with ``mat2 = weight.t()``."""
+    """``bias + mat1 @ mat2``: ``F.linear`` on a batch of vectors, with ``mat2 = weight.t()``.
+
+    With the compiled kernels, forward and backward are one call each (``ember/_C/linear.inc``,
+    the NumPy code below is its twin), and a bias of one value per column gets its gradient
+    summed over the rows there rather than by the engine: the same numbers, one step fewer.
+    """
 
     @staticmethod
     def forward(ctx, bias, mat1, mat2):
@@ -92,8 +196,12 @@ class Addmm(Function):
                 raise RuntimeError(f"self and mat2 must have the same dtype, but got "
                                    f"{type_name(bias.dtype)} and {type_name(matrix.dtype)}")
         _check_mm(mat1, mat2)
-        ctx.save_for_backward(mat1 if ctx.needs_input_grad[2] else None,
-                              mat2 if ctx.needs_input_grad[1] else None)
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(mat1 if needs[2] else None, mat2 if needs[1] else None)
+        ctx.bias_per_column = needs[0] and bias.shape == (mat2.shape[1],)
+        out = linear_forward_compiled(mat1, mat2, bias)
+        if out is not None:
+            return out
         out = matrix_product(mat1, mat2)
         out += bias
         return out
@@ -102,6 +210,10 @@ class Addmm(Function):
     def backward(ctx, grad):
         mat1, mat2 = ctx.saved_tensors
         needs = ctx.needs_input_grad
+        grads = linear_backward_compiled(grad, mat1, mat2, ctx.bias_per_column)
+        if grads is not None:
+            bias_grad = grads[0] if ctx.bias_per_column else grad if needs[0] else None
+            return (bias_grad,) + grads[1:]
         return (grad if needs[0] else None,
                 matrix_product(grad, mat2.T) if needs[1] else None,
                 weight_gradient(mat1, grad) if needs[2] else None)

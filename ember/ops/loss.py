@@ -41,26 +41,62 @@ def _reduce(losses, reduction):
 
 
 class MseLoss(Function):
-    """``(input - target) ** 2``, reduced; input and target broadcast against each other."""
+    """``(input - target) ** 2``, reduced; input and target broadcast against each other.
+
+    Forward and backward are one compiled call each (``ember/_C/loss.inc``) when input and
+    target are C-contiguous NumPy arrays of one shape and dtype (float32, float64), with the
+    NumPy code's bits: the sum is NumPy's pairwise one. The NumPy code is the reference."""
 
     @staticmethod
     def forward(ctx, input, target, reduction):
-        difference = input - target
         # The inputs, not their difference, as PyTorch saves them: an in-place change to
         # either before backward is then caught instead of giving a stale gradient.
         ctx.save_for_backward(input, target)
         ctx.reduction = reduction
+        if _mse_kernel_applies(input, target):
+            out = np.empty(input.shape if reduction == "none" else (), input.dtype)
+            _C.kernels.mse_loss_forward(input, target, out, _REDUCTION_CODES[reduction])
+            return out
+        difference = input - target
         return _reduce(difference * difference, reduction)
 
     @staticmethod
     def backward(ctx, grad_output):
         input, target = ctx.saved_tensors
+        reduction, needs_target = ctx.reduction, ctx.needs_input_grad[1]
+        if _mse_kernel_applies(input, target) and type(grad_output) is _NUMPY_ARRAY \
+                and grad_output.dtype == input.dtype and grad_output.flags.c_contiguous \
+                and grad_output.shape == (input.shape if reduction == "none" else ()):
+            grad_input = np.empty_like(input)
+            grad_target = np.empty_like(input) if needs_target else None
+            _C.kernels.mse_loss_backward(grad_output, input, target, grad_input, grad_target,
+                                         _mse_scale(reduction, input.size),
+                                         _REDUCTION_CODES[reduction])
+            return grad_input, grad_target, None
         difference = input - target
-        # The mean of nothing is NaN, and so is its gradient (there are no elements to get it).
-        scale = 2.0 / difference.size if ctx.reduction == "mean" and difference.size else 2.0
-        grad_input = grad_output * difference * scale
-        grad_target = -grad_input if ctx.needs_input_grad[1] else None
+        grad_input = grad_output * difference * _mse_scale(reduction, difference.size)
+        grad_target = -grad_input if needs_target else None
         return grad_input, grad_target, None
+
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # native byte order only
+_NUMPY_ARRAY = np.ndarray  # the array type they take (not CuPy's; a test swaps in a subclass)
+
+
+def _mse_kernel_applies(input, target) -> bool:
+    """Whether mse_loss runs its compiled kernels: built, and input and target C-contiguous
+    NumPy arrays of one shape and dtype, float32 or float64 (``_C.takes`` written out: this
+    runs at every step of a small model, where each check counts)."""
+    return _C.kernels is not None and type(input) is _NUMPY_ARRAY \
+        and type(target) is _NUMPY_ARRAY and input.dtype in _KERNEL_DTYPES \
+        and target.dtype == input.dtype and input.shape == target.shape \
+        and input.flags.c_contiguous and target.flags.c_contiguous
+
+
+def _mse_scale(reduction: str, size: int) -> float:
+    """The factor of mse_loss's gradient: 2, over the element count for 'mean'. (The mean of
+    nothing is NaN, and so is its gradient: there are no elements to get it.)"""
+    return 2.0 / size if reduction == "mean" and size else 2.0
 
 
 _REDUCTION_CODES = {"none": 0, "mean": 1, "sum": 2}  # as the compiled kernels number them

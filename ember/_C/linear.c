@@ -1,0 +1,122 @@
+/* Linear layers: addmm and mm (F.linear's ops) forward and backward, one call each, with the
+ * products through NumPy's BLAS (blas.c) and the bias add and bias gradient around them. */
+#include "kernels.h"
+
+#define KERNELS "linear.inc"
+#include "each_type.h"
+
+/* Sizes m, n, k of the product (m, k) @ (k, n), checked: none negative, no count overflows. */
+static int linear_sizes(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const char *name)
+{
+    if (m < 0 || n < 0 || k < 0 || (m && (n > PY_SSIZE_T_MAX / m || k > PY_SSIZE_T_MAX / m))
+        || (n && k > PY_SSIZE_T_MAX / n)) {
+        PyErr_Format(PyExc_ValueError, "%s: invalid sizes", name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Buffers for `count` arguments, any of them None (its pointer is then NULL). Returns 0, or -1
+ * with an exception set and nothing held. */
+static int optional_arrays(PyObject **objects, const Py_ssize_t *counts, const int *writable,
+                           int count, Py_buffer *views, void **pointers, int *dtype,
+                           const char *name)
+{
+    for (int i = 0; i < count; i++) {
+        pointers[i] = NULL;
+        if (objects[i] == Py_None)
+            continue;
+        if (array_arg(objects[i], &views[i], counts[i], writable[i], dtype, name) < 0) {
+            for (int j = 0; j < i; j++)
+                if (objects[j] != Py_None)
+                    PyBuffer_Release(&views[j]);
+            return -1;
+        }
+        pointers[i] = views[i].buf;
+    }
+    return 0;
+}
+
+static void release_optional(PyObject **objects, int count, Py_buffer *views)
+{
+    for (int i = 0; i < count; i++)
+        if (objects[i] != Py_None)
+            PyBuffer_Release(&views[i]);
+}
+
+/* linear_forward(a, b, bias, out, (m, n, k), trans_a, trans_b): out = op(a) @ op(b) + bias. */
+PyObject *linear_forward(PyObject *self, PyObject *args)
+{
+    PyObject *objects[4];
+    Py_ssize_t m, n, k;
+    int trans_a, trans_b, failed;
+    if (!PyArg_ParseTuple(args, "OOOO(nnn)pp:linear_forward", &objects[0], &objects[1],
+                          &objects[2], &objects[3], &m, &n, &k, &trans_a, &trans_b)
+        || linear_sizes(m, n, k, "linear_forward") < 0)
+        return NULL;
+    if (objects[0] == Py_None || objects[1] == Py_None || objects[3] == Py_None) {
+        PyErr_SetString(PyExc_TypeError, "linear_forward: only the bias may be None");
+        return NULL;
+    }
+    const Py_ssize_t counts[4] = {m * k, k * n, n, m * n};
+    const int writable[4] = {0, 0, 0, 1};
+    Py_buffer views[4];
+    void *p[4];
+    int dtype = -1;
+    if (optional_arrays(objects, counts, writable, 4, views, p, &dtype, "linear_forward") < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == DTYPE_FLOAT32)
+        failed = linear_forward_f32(p[0], p[1], p[2], p[3], m, n, k, trans_a, trans_b);
+    else
+        failed = linear_forward_f64(p[0], p[1], p[2], p[3], m, n, k, trans_a, trans_b);
+    Py_END_ALLOW_THREADS
+    release_optional(objects, 4, views);
+    if (failed) {
+        PyErr_SetString(PyExc_ValueError, "linear_forward: sizes too large for this BLAS");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* linear_backward(grad, a, b, grad_a, grad_bt, grad_bias, (m, n, k), trans_a, trans_b): the
+ * gradients that are not None (linear.inc says which is what); a is needed for grad_bt and b
+ * for grad_a, else either may be None. */
+PyObject *linear_backward(PyObject *self, PyObject *args)
+{
+    PyObject *objects[6];
+    Py_ssize_t m, n, k;
+    int trans_a, trans_b, failed;
+    if (!PyArg_ParseTuple(args, "OOOOOO(nnn)pp:linear_backward", &objects[0], &objects[1],
+                          &objects[2], &objects[3], &objects[4], &objects[5], &m, &n, &k,
+                          &trans_a, &trans_b)
+        || linear_sizes(m, n, k, "linear_backward") < 0)
+        return NULL;
+    if (objects[0] == Py_None || (objects[3] != Py_None && objects[2] == Py_None)
+        || (objects[4] != Py_None && objects[1] == Py_None)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "linear_backward: grad, and the operand each gradient needs, are required");
+        return NULL;
+    }
+    const Py_ssize_t counts[6] = {m * n, m * k, k * n, m * k, n * k, n};
+    const int writable[6] = {0, 0, 0, 1, 1, 1};
+    Py_buffer views[6];
+    void *p[6];
+    int dtype = -1;
+    if (optional_arrays(objects, counts, writable, 6, views, p, &dtype, "linear_backward") < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == DTYPE_FLOAT32)
+        failed = linear_backward_f32(p[0], p[1], p[2], p[3], p[4], p[5], m, n, k, trans_a,
+                                     trans_b);
+    else
+        failed = linear_backward_f64(p[0], p[1], p[2], p[3], p[4], p[5], m, n, k, trans_a,
+                                     trans_b);
+    Py_END_ALLOW_THREADS
+    release_optional(objects, 6, views);
+    if (failed) {
+        PyErr_SetString(PyExc_ValueError, "linear_backward: sizes too large for this BLAS");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
