@@ -194,3 +194,9 @@ def _inplace_function(name: str):
 for _name in _INPLACE_FUNCTIONS:
     globals()[_name] = _inplace_function(_name)
 del _name
+
+# ``from ember import *`` gives every public name, the deferred ones that ``import ember`` once
+# loaded included: without ``__all__`` a star import takes the module's globals and never asks
+# ``__getattr__``. (``profiler`` and ``vision`` were never loaded by ``import ember``.)
+__all__ = sorted([name for name in globals() if not name.startswith("_")]
+                 + ["load", "multiprocessing", "save", "serialization"])

@@ -87,3 +87,11 @@ def test_names_of_deferred_modules_behave_as_pytorchs():
 
 def test_show_config_after_a_bare_import():
     assert "compiled kernels" in run_fresh("import ember; ember.show_config()")
+
+
+def test_star_import_gives_the_deferred_names_import_ember_once_loaded():
+    code = ("from ember import *\n"
+            "print(save is serialization.save, load is serialization.load,\n"
+            "      multiprocessing.__name__, Tensor.__name__, nn.__name__, callable(sin_))\n")
+    assert run_fresh(code).split() == ["True", "True", "ember.multiprocessing", "Tensor",
+                                       "ember.nn", "True"]
