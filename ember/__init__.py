@@ -59,8 +59,8 @@ from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, s
 
 # The subpackages come after Tensor and the ops, which they import.
 from . import autograd, cuda, linalg, nn, optim, utils  # noqa: E402
-from . import (accelerator, amp, backends, cpu, distributed, mps,  # noqa: E402
-               multiprocessing, onnx, version)
+from . import (accelerator, amp, backends, cpu, distributed, mps, onnx,  # noqa: E402
+               version)
 from .amp import autocast  # noqa: E402
 from .compile import compile  # noqa: E402
 from .backends import (are_deterministic_algorithms_enabled,  # noqa: E402
@@ -69,7 +69,6 @@ from .backends import (are_deterministic_algorithms_enabled,  # noqa: E402
                        set_float32_matmul_precision, use_deterministic_algorithms)
 from .ops.activation import log_softmax_along as log_softmax  # noqa: E402
 from .ops.activation import softmax_along as softmax  # noqa: E402
-from .serialization import load, save  # noqa: E402
 
 # Importing ember changes no process-wide setting unless the environment asks for it
 # (EMBER_MALLOC_TUNING=1); ember scopes OpenBLAS's thread count to its own products.
@@ -142,13 +141,35 @@ def square(input: Tensor, *, out=None) -> Tensor:
     return _write_out("square", input ** 2, out)
 
 
+# Names that load their module on first use (PEP 562), so that ``import ember`` pays only for
+# what nearly every program uses at once: Tensor, the ops, nn, optim. These are as PyTorch has
+# them after ``import torch`` (``vision`` is ember's torchvision), but each pulls in standard
+# library modules or code most programs never run (zipfile and pickle for ``save``, Python's
+# multiprocessing). ``import ember.x`` and ``from ember import x`` work as for any module.
+# name -> (module, attribute of it or None for the module itself)
+_LAZY = {
+    "load": ("serialization", "load"),
+    "multiprocessing": ("multiprocessing", None),
+    "profiler": ("profiler", None),
+    "save": ("serialization", "save"),
+    "serialization": ("serialization", None),
+    "vision": ("vision", None),
+}
+
+
 def __getattr__(name: str):
-    # ``ember.profiler`` (torch.profiler) is an attribute after ``import ember``, as in PyTorch,
-    # loaded on first use so that importing ember does not pay for it.
-    if name == "profiler":
-        import importlib
-        return importlib.import_module(f"{__name__}.profiler")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 
 # PyTorch's top-level in-place forms: ``torch.sin_(t)`` is ``t.sin_()``.
@@ -173,3 +194,9 @@ def _inplace_function(name: str):
 for _name in _INPLACE_FUNCTIONS:
     globals()[_name] = _inplace_function(_name)
 del _name
+
+# ``from ember import *`` gives every public name, the deferred ones that ``import ember`` once
+# loaded included: without ``__all__`` a star import takes the module's globals and never asks
+# ``__getattr__``. (``profiler`` and ``vision`` were never loaded by ``import ember``.)
+__all__ = sorted([name for name in globals() if not name.startswith("_")]
+                 + ["load", "multiprocessing", "save", "serialization"])

@@ -11,7 +11,8 @@ Example:
     tensor([0., 0.], requires_grad=True)
 """
 
-from . import lr_scheduler
+import importlib
+
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam
@@ -29,3 +30,15 @@ from .sparse_adam import SparseAdam
 
 __all__ = ["ASGD", "Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "LBFGS", "NAdam",
            "Optimizer", "RAdam", "RMSprop", "Rprop", "SGD", "SparseAdam", "lr_scheduler"]
+
+
+def __getattr__(name: str):
+    # ``lr_scheduler`` is an attribute as in torch.optim, loaded on first use so that importing
+    # ember does not pay for its twenty schedulers.
+    if name == "lr_scheduler":
+        return importlib.import_module(f"{__name__}.lr_scheduler")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"lr_scheduler"})
