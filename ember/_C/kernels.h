@@ -97,6 +97,8 @@ PyObject *conv2d_im2col(PyObject *self, PyObject *args);
 PyObject *conv2d_col2im(PyObject *self, PyObject *args);
 PyObject *conv2d_add_bias(PyObject *self, PyObject *args);
 PyObject *conv2d_bias_grad(PyObject *self, PyObject *args);
+PyObject *conv2d_forward(PyObject *self, PyObject *args);
+PyObject *conv2d_backward(PyObject *self, PyObject *args);
 PyObject *lstm_forward(PyObject *self, PyObject *args);
 PyObject *lstm_backward(PyObject *self, PyObject *args);
 PyObject *gru_forward(PyObject *self, PyObject *args);
