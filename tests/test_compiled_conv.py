@@ -571,3 +571,23 @@ def test_whole_kernels_refuse_what_they_cannot_do_safely():
         kernels.conv2d_backward(x, w, grad, None, None, read_only, 1, 4, 1, geometry)
     with pytest.raises(ValueError, match="expected 16 elements, got 8"):
         kernels.conv2d_backward(x, w, grad[:, :2], None, grad_w, None, 1, 4, 1, geometry)
+
+
+@needs_blas
+def test_whole_kernels_scope_openblas_only_for_products_it_could_split(monkeypatch):
+    # One product per image and group: the tutorial net's (under MIN_SCOPED_WORK
+    # multiply-adds) run on one OpenBLAS thread anyway and need no thread-count scope, even
+    # when the whole batch is far more work; a large image's product gets one.
+    from ember import _blas
+    scopes = []
+    limited = _blas.limited
+    monkeypatch.setattr(_blas, "limited", lambda *args: scopes.append(1) or limited(*args))
+    small = ember.nn.Conv2d(6, 16, 3)
+    x = ember.randn(64, 6, 15, 15, requires_grad=True)
+    assert 64 * 16 * 54 * 169 >= _blas.MIN_SCOPED_WORK > 16 * 54 * 169
+    (small(x) * ember.randn(64, 16, 13, 13)).sum().backward()
+    assert scopes == []
+    large = ember.nn.Conv2d(32, 32, 3, padding=1)
+    assert 32 * 32 * 9 * 24 * 24 >= _blas.MIN_SCOPED_WORK
+    large(ember.randn(1, 32, 24, 24)).sum().backward()
+    assert len(scopes) == 2  # forward and backward

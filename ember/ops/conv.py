@@ -450,7 +450,9 @@ def _whole_forward(ctx, original, input, weight, bias, stride, padding, dilation
         forward(input[start:stop], weight, bias, output[start:stop], stop - start,
                 out_channels, groups, geometry)
 
-    parallel_for(batch, images, work=weight.size * positions, like=input)
+    # Each product is one image's and one group's.
+    parallel_for(batch, images, work=weight.size * positions, like=input,
+                 product=weight.size // groups * positions)
     needs_input, needs_weight = ctx.needs_input_grad[:2]
     ctx.save_for_backward(original if needs_weight else None, weight if needs_input else None)
     ctx.kernel_geometry, ctx.groups, ctx.whole = geometry, groups, True
@@ -487,8 +489,8 @@ def _whole_backward(ctx, grad_output):
                  grad_weight, grad_bias, stop - start, out_channels, groups, geometry)
         return grad_weight, grad_bias
 
-    shares = parallel_for(batch, images, work=weight_size * geometry[11] * geometry[12],
-                          like=grad_output)
+    work = weight_size * geometry[11] * geometry[12]
+    shares = parallel_for(batch, images, work=work, like=grad_output, product=work // groups)
     grad_weight = grad_bias = None
     if needs_input:
         grad_input = grad_input.reshape(input_shape_nd)
