@@ -150,17 +150,24 @@ def worth_splitting(count: int, work: int) -> bool:
     return _threads > 1 and count > 1 and count * work >= MIN_PARALLEL_WORK
 
 
-def parallel_for(count: int, body, work: int, like=None) -> list:
+def parallel_for(count: int, body, work: int, like=None, product=None) -> list:
     """``body(start, stop)`` over ``range(count)`` cut into contiguous chunks, one per thread.
 
     ``work`` is about how many arithmetic operations one item costs (multiply-adds for a
     matrix product): a guide to whether splitting pays. ``like`` is an array of the op; only
     NumPy arrays are split. Returns the chunks' results in order, a single
     ``[body(0, count)]`` when not split. Chunks must write disjoint parts of their outputs.
+
+    The split runs with OpenBLAS on ember's thread count (``_blas.limited``) when a product
+    it makes could be large enough for OpenBLAS to start its own threads: by default when the
+    whole ``count * work`` is. A body that makes many small products (the convolution's
+    kernels: one per image) passes ``product``, the multiply-adds of its largest; under
+    ``_blas.MIN_SCOPED_WORK`` OpenBLAS runs it on one thread anyway, and the scope, whose
+    thread-count calls cost microseconds (far more on a loaded machine), is skipped.
     """
     if like is not None and type(like) is not np.ndarray:
         return [body(0, count)]
-    if count * work >= _blas.MIN_SCOPED_WORK:
+    if (count * work if product is None else product) >= _blas.MIN_SCOPED_WORK:
         return _blas.limited(_split, count, body, work)
     return _split(count, body, work)
 

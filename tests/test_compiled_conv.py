@@ -1,9 +1,20 @@
 """The compiled convolution kernels (ember/_C/conv.c) against the NumPy code they replace: conv2d
 and conv1d forward and backward over random geometries, and the wrappers' refusals. The op tests
-(tests/test_ops.py -k conv) compare both paths with PyTorch."""
+(tests/test_ops.py -k conv) compare both paths with PyTorch.
+
+Three paths run a conv2d: the whole convolution in one kernel call per range of images
+(``conv2d_forward``/``conv2d_backward``, whose products call NumPy's BLAS: when
+``_C.gemm_ready()``), the memory passes in kernels with NumPy's products between them (the
+extension without BLAS), and the NumPy code (``EMBER_NO_EXTENSION=1``, CuPy, odd arrays)."""
+
+import contextlib
+import sys
+import warnings
 
 import numpy as np
 import pytest
+import torch
+from capture import NoHostReads
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +24,7 @@ from ember import _C
 from ember.ops import conv
 
 needs_kernels = pytest.mark.skipif(_C.kernels is None, reason=f"ember._C: {_C.reason}")
+needs_blas = pytest.mark.skipif(not _C.gemm_ready(), reason="no extension, or no OpenBLAS")
 
 
 class _Recorder:
@@ -113,16 +125,24 @@ def test_conv1d_kernels_match_numpy(batch, length, kernel, stride, padding, dila
 
 
 @needs_kernels
-def test_the_tutorial_convolutions_run_the_kernels(monkeypatch):
+@pytest.mark.parametrize("blas", [True, False])
+def test_the_tutorial_convolutions_run_the_kernels(monkeypatch, blas):
     recorder = _Recorder(_C.kernels)
     monkeypatch.setattr(_C, "kernels", recorder)
+    if not blas:
+        monkeypatch.setattr(_C, "gemm_ready", lambda: False)
+    elif not _C.gemm_ready():
+        pytest.skip("no OpenBLAS")
     x = ember.randn(4, 6, 15, 15, requires_grad=True)
     layer = ember.nn.Conv2d(6, 16, 3, padding=1)
     # A weighted sum, so that the output's gradient is a contiguous array (the gradient of a
     # plain sum is a broadcast one, which the bias's gradient reads with NumPy).
     (layer(x) * ember.randn(4, 16, 15, 15)).sum().backward()
-    assert recorder.called == {"conv2d_im2col", "conv2d_add_bias", "conv2d_col2im",
-                               "conv2d_bias_grad"}
+    if blas:  # the whole convolution, one call each way
+        assert recorder.called == {"conv2d_forward", "conv2d_backward"}
+    else:  # the memory passes, with NumPy's products between them
+        assert recorder.called == {"conv2d_im2col", "conv2d_add_bias", "conv2d_col2im",
+                                   "conv2d_bias_grad"}
 
 
 @needs_kernels
@@ -236,3 +256,338 @@ def test_unfold_and_fold_kernels_match_numpy(batched, channels, size, kernel, st
     _assert_close(_run(unfold, [x], True), _run(unfold, [x], False), dtype)
     columns = _run(unfold, [x], False)[0]
     _assert_close(_run(fold, [columns], True), _run(fold, [columns], False), dtype)
+
+
+# ---- the whole convolution in one kernel call (conv2d_forward, conv2d_backward) ------------
+
+@contextlib.contextmanager
+def _path(name: str):
+    """Run the block with one of the three paths: "whole", "passes" (the kernels without
+    BLAS) or "numpy"."""
+    kernels, gemm_ready = _C.kernels, _C.gemm_ready
+    if name == "numpy":
+        _C.kernels = None
+    elif name == "passes":
+        _C.gemm_ready = lambda: False
+    try:
+        yield
+    finally:
+        _C.kernels, _C.gemm_ready = kernels, gemm_ready
+
+
+def _conv_results(x, w, b, grad, options, conv1d=False):
+    """Output and the gradients of input, weight and bias (None where not given) for the
+    output gradient ``grad``, on the path chosen by the caller; arrays in, arrays out."""
+    leaves = [None if a is None else ember.tensor(a, requires_grad=True) for a in (x, w, b)]
+    output = (F.conv1d if conv1d else F.conv2d)(*leaves, **options)
+    output.backward(ember.tensor(grad))
+    return [output.detach().numpy()] + [leaf.grad.numpy() for leaf in leaves
+                                        if leaf is not None]
+
+
+def _torch_results(x, w, b, grad, options, conv1d=False):
+    leaves = [None if a is None else torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    with warnings.catch_warnings():  # padding='same' with an even kernel: a padded copy
+        warnings.simplefilter("ignore", UserWarning)
+        output = (torch.nn.functional.conv1d if conv1d else torch.nn.functional.conv2d)(
+            *leaves, **options)
+    output.backward(torch.tensor(grad))
+    return [output.detach().numpy()] + [leaf.grad.numpy() for leaf in leaves
+                                        if leaf is not None]
+
+
+def _error_bounds(x, w, b, grad, options, conv1d=False):
+    """For each result (output, then the gradients), a bound on the rounding error of any
+    order of summation: each element is a sum of n products, and summed in floating point in
+    any order its error is at most about n * eps * (the sum of the products' magnitudes). That
+    sum is the same computation on the absolute values (in float64), and n the reduction's
+    length: C/g*kh*kw for the output, O/g*kh*kw for the input's gradient, B*Ho*Wo for the
+    weight's and the bias's."""
+    absolute = [None if a is None else np.abs(a).astype(np.float64) for a in (x, w, b)]
+    magnitudes = _torch_results(*absolute, np.abs(grad).astype(np.float64), options, conv1d)
+    eps = np.finfo(x.dtype).eps
+    kernel = int(np.prod(w.shape[2:]))
+    groups = options.get("groups", 1)
+    lengths = [w.shape[1] * kernel + 1, w.shape[0] // groups * kernel,
+               x.shape[0] * int(np.prod(grad.shape[2:])), x.shape[0] * int(np.prod(grad.shape[2:]))]
+    # Twice the bound: the two sides being compared each carry their own error.
+    return [2 * n * eps * m + np.finfo(x.dtype).tiny for n, m in zip(lengths, magnitudes)]
+
+
+def _assert_within(got, want, bounds):
+    for g, w, bound in zip(got, want, bounds):
+        assert g.shape == w.shape and g.dtype == w.dtype
+        assert np.all(np.abs(g.astype(np.float64) - w) <= bound), np.abs(g - w).max()
+
+
+@st.composite
+def _whole_cases(draw):
+    case = draw(_conv2d_cases())
+    case["batch"] = draw(st.sampled_from([0, 1, 2, 3, 5, 7]))
+    return case
+
+
+def _case_arrays(case, seed=0):
+    rng = np.random.default_rng(seed)
+    dtype = case["dtype"]
+    x = rng.standard_normal((case["batch"], case["channels"], *case["size"])).astype(dtype)
+    w = rng.standard_normal((case["out_channels"], case["channels"] // case["groups"],
+                             *case["kernel"])).astype(dtype)
+    b = rng.standard_normal(case["out_channels"]).astype(dtype) if case["bias"] else None
+    options = dict(stride=case["stride"], padding=case["padding"],
+                   dilation=case["dilation"], groups=case["groups"])
+    with _path("numpy"):
+        shape = F.conv2d(ember.tensor(x), ember.tensor(w), None, **options).shape
+    grad = rng.standard_normal(tuple(shape)).astype(dtype)
+    return x, w, b, grad, options
+
+
+@needs_blas
+@settings(max_examples=150, deadline=None)
+@given(case=_whole_cases())
+def test_whole_kernels_match_the_numpy_code_and_pytorch(case):
+    x, w, b, grad, options = _case_arrays(case)
+    with _path("whole"):
+        whole = _conv_results(x, w, b, grad, options)
+    with _path("passes"):
+        passes = _conv_results(x, w, b, grad, options)
+    with _path("numpy"):
+        numpy = _conv_results(x, w, b, grad, options)
+    # The same products in the same order as the kernels without BLAS (NumPy's matmul per
+    # image and group, per-image shares of the weight's gradient added in image order, the
+    # same col2im and bias sums): the same bits.
+    for got, want in zip(whole, passes):
+        np.testing.assert_array_equal(got, want)
+    # And as the NumPy code: the output and the weight's gradient are its products and sums;
+    # its input gradient at stride 1 multiplies widened rows and its bias's gradient sums in
+    # another order, so those two are equal within rounding.
+    np.testing.assert_array_equal(whole[0], numpy[0])
+    np.testing.assert_array_equal(whole[2], numpy[2])
+    if case["stride"] != (1, 1):
+        np.testing.assert_array_equal(whole[1], numpy[1])
+    bounds = _error_bounds(x, w, b, grad, options)
+    _assert_within(whole, numpy, bounds)
+    _assert_within(whole, _torch_results(x, w, b, grad, options), bounds)
+
+
+@needs_blas
+@settings(max_examples=30, deadline=None)
+@given(batch=st.sampled_from([0, 1, 4]), length=st.integers(3, 12), kernel=st.integers(1, 4),
+       stride=st.integers(1, 3), padding=st.integers(0, 2), dilation=st.integers(1, 2),
+       groups=st.sampled_from([1, 2]), dtype=st.sampled_from([np.float32, np.float64]))
+def test_whole_kernels_run_conv1d(batch, length, kernel, stride, padding, dilation, groups,
+                                  dtype):
+    length = max(length, dilation * (kernel - 1) + 1)
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((batch, 4, length)).astype(dtype)
+    w = rng.standard_normal((6, 4 // groups, kernel)).astype(dtype)
+    b = rng.standard_normal(6).astype(dtype)
+    options = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    out_length = (length + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+    grad = rng.standard_normal((batch, 6, out_length)).astype(dtype)
+    with _path("whole"):
+        whole = _conv_results(x, w, b, grad, options, conv1d=True)
+    with _path("passes"):
+        passes = _conv_results(x, w, b, grad, options, conv1d=True)
+    for got, want in zip(whole, passes):
+        np.testing.assert_array_equal(got, want)
+    _assert_within(whole, _torch_results(x, w, b, grad, options, conv1d=True),
+                   _error_bounds(x, w, b, grad, options, conv1d=True))
+
+
+@needs_blas
+def test_whole_kernels_on_the_tutorial_net_shapes():
+    # The benchmark's two layers at batch 64 (split over ember's threads where there are
+    # several): bitwise the kernels without BLAS, within rounding PyTorch.
+    for channels, size, out_channels in ((1, 32, 6), (6, 15, 16)):
+        rng = np.random.default_rng(channels)
+        x = rng.standard_normal((64, channels, size, size)).astype(np.float32)
+        w = rng.standard_normal((out_channels, channels, 3, 3)).astype(np.float32)
+        b = rng.standard_normal(out_channels).astype(np.float32)
+        grad = rng.standard_normal((64, out_channels, size - 2, size - 2)).astype(np.float32)
+        with _path("whole"):
+            whole = _conv_results(x, w, b, grad, {})
+        with _path("passes"):
+            passes = _conv_results(x, w, b, grad, {})
+        for got, want in zip(whole, passes):
+            np.testing.assert_array_equal(got, want)
+        _assert_within(whole, _torch_results(x, w, b, grad, {}),
+                       _error_bounds(x, w, b, grad, {}))
+
+
+@needs_blas
+def test_whole_kernels_take_only_the_gradients_asked_for(monkeypatch):
+    recorder = _Recorder(_C.kernels)
+    monkeypatch.setattr(_C, "kernels", recorder)
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 2, 6, 6)).astype(np.float32)
+    w = rng.standard_normal((4, 2, 3, 3)).astype(np.float32)
+    grad = rng.standard_normal((3, 4, 4, 4)).astype(np.float32)
+    full = _conv_results(x, w, None, grad, {})
+    assert recorder.called == {"conv2d_forward", "conv2d_backward"}
+    for frozen in ("input", "weight"):
+        xt = ember.tensor(x, requires_grad=frozen != "input")
+        wt = ember.tensor(w, requires_grad=frozen != "weight")
+        F.conv2d(xt, wt).backward(ember.tensor(grad))
+        leaf = wt if frozen == "input" else xt
+        np.testing.assert_array_equal(leaf.grad.numpy(), full[2 if frozen == "input" else 1])
+        assert (xt.grad if frozen == "input" else wt.grad) is None
+    with ember.no_grad():
+        np.testing.assert_array_equal(F.conv2d(ember.tensor(x), ember.tensor(w)).numpy(),
+                                      full[0])
+
+
+@needs_blas
+def test_whole_kernels_keep_the_input_and_catch_its_in_place_edits():
+    # Backward makes the columns again from the input, so it keeps the input, as PyTorch does:
+    # an in-place edit of it before backward is an error in both.
+    for fw in (ember, torch):
+        x = fw.ones(1, 2, 5, 5, requires_grad=True) * 1
+        w = fw.ones(3, 2, 3, 3, requires_grad=True)
+        out = fw.nn.functional.conv2d(x, w)
+        x.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()
+
+
+@needs_blas
+def test_whole_kernels_in_float64_pass_gradcheck():
+    rng = np.random.default_rng(9)
+    x = ember.tensor(rng.standard_normal((2, 4, 6, 5)), requires_grad=True)
+    w = ember.tensor(rng.standard_normal((6, 2, 3, 2)), requires_grad=True)
+    b = ember.tensor(rng.standard_normal(6), requires_grad=True)
+    assert ember.autograd.gradcheck(
+        lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=(1, 2), dilation=(1, 2),
+                                 groups=2), (x, w, b))
+
+
+@contextlib.contextmanager
+def _watch_host_reads():
+    """Record calls of the methods that read values (``.any()``, ``.item()`` ...) on any
+    NumPy array inside the block."""
+    reads = []
+
+    def profile(frame, event, arg):
+        if (event == "c_call" and isinstance(getattr(arg, "__self__", None), np.ndarray)
+                and arg.__name__ in ("any", "all", "item", "tolist")):
+            reads.append(arg.__name__)
+
+    sys.setprofile(profile)
+    try:
+        yield reads
+    finally:
+        sys.setprofile(None)
+
+
+@needs_blas
+def test_whole_kernels_read_no_values_on_the_host(monkeypatch):
+    # Arrays whose values cannot be read on the host (as under graph capture), let through
+    # to the kernels (``takes`` sends array subclasses to the NumPy code otherwise): the
+    # Python around the kernels reads nothing, and the results are the plain arrays'.
+    takes = _C.takes
+    monkeypatch.setattr(_C, "takes", lambda *arrays: takes(*[
+        None if a is None else np.asarray(a) for a in arrays]))
+    recorder = _Recorder(_C.kernels)
+    monkeypatch.setattr(_C, "kernels", recorder)
+    rng = np.random.default_rng(10)
+    arrays = [rng.standard_normal(shape).astype(np.float32)
+              for shape in ((2, 3, 7, 7), (4, 3, 3, 3), (4,), (2, 4, 4, 4))]
+    arrays[0][0, 0, 0, 0] = np.nan
+    want = _conv_results(*arrays, dict(stride=2, padding=1))
+    leaves = [ember.Tensor._wrap(a.view(NoHostReads)) for a in arrays[:3]]
+    for leaf in leaves:
+        leaf.requires_grad_(True)
+    with _watch_host_reads() as reads:
+        output = F.conv2d(*leaves, stride=2, padding=1)
+        output.backward(ember.Tensor._wrap(arrays[3].view(NoHostReads)))
+    assert reads == []
+    assert recorder.called == {"conv2d_forward", "conv2d_backward"}
+    got = [output.detach()._data] + [leaf.grad._data for leaf in leaves]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(np.asarray(g), w)
+
+
+@needs_blas
+def test_compiled_step_replays_the_whole_kernels_with_the_eager_bits():
+    # ember.compile replays conv2d_forward and conv2d_backward: 20 steps of the tutorial's
+    # convolutions, compiled and eager from the same weights, give the same bits.
+    def make():
+        ember.manual_seed(0)
+        model = ember.nn.Sequential(ember.nn.Conv2d(1, 6, 3), ember.nn.ReLU(),
+                                    ember.nn.Conv2d(6, 16, 3, padding=1), ember.nn.Flatten(),
+                                    ember.nn.Linear(16 * 6 * 6, 3))
+        optimizer = ember.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+        def step(x, y):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss
+        return model, step
+
+    rng = np.random.default_rng(11)
+    x = ember.tensor(rng.standard_normal((5, 1, 8, 8)).astype(np.float32))
+    y = ember.tensor(rng.integers(0, 3, 5))
+    (eager_model, eager), (compiled_model, compiled) = make(), make()
+    compiled = ember.compile(compiled)
+    for _ in range(20):
+        assert eager(x, y).item() == compiled(x, y).item()
+    for p, q in zip(eager_model.parameters(), compiled_model.parameters()):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+
+
+@needs_blas
+def test_whole_kernels_refuse_what_they_cannot_do_safely():
+    kernels = _C.kernels
+    geometry = (2, 4, 4, 3, 3, 1, 1, 0, 0, 1, 1, 2, 2)
+    x = np.zeros((1, 2, 4, 4), np.float32)
+    w, out = np.zeros((4, 2, 3, 3), np.float32), np.zeros((1, 4, 2, 2), np.float32)
+    kernels.conv2d_forward(x, w, None, out, 1, 4, 1, geometry)
+    with pytest.raises(ValueError, match="expected 4 elements, got 3"):
+        kernels.conv2d_forward(x, w, np.zeros(3, np.float32), out, 1, 4, 1, geometry)
+    with pytest.raises(ValueError, match="expected 72 elements"):
+        kernels.conv2d_forward(x, w[:2], None, out, 1, 4, 1, geometry)
+    with pytest.raises(ValueError, match="groups must divide"):
+        kernels.conv2d_forward(x, w, None, out, 1, 4, 3, geometry)
+    with pytest.raises(ValueError, match="groups must divide"):
+        kernels.conv2d_forward(x, w, None, out, 1, 4, 0, geometry)
+    with pytest.raises(TypeError, match="float32"):
+        kernels.conv2d_forward(x, w.astype(np.float64), None, out, 1, 4, 1, geometry)
+    with pytest.raises(ValueError, match="too large"):
+        kernels.conv2d_forward(x, w, None, out, 2**60, 4, 1, geometry)
+    with pytest.raises((ValueError, BufferError)):
+        kernels.conv2d_forward(x, w, None, np.zeros((1, 4, 2, 4), np.float32)[..., ::2], 1, 4,
+                               1, geometry)  # not contiguous
+    grad, grad_w = np.zeros((1, 4, 2, 2), np.float32), np.zeros_like(w)
+    kernels.conv2d_backward(x, w, grad, np.zeros_like(x), grad_w, None, 1, 4, 1, geometry)
+    with pytest.raises(ValueError, match="needs the input"):
+        kernels.conv2d_backward(None, w, grad, None, grad_w, None, 1, 4, 1, geometry)
+    with pytest.raises(ValueError, match="needs the weight"):
+        kernels.conv2d_backward(x, None, grad, np.zeros_like(x), None, None, 1, 4, 1, geometry)
+    read_only = np.zeros(4, np.float32)
+    read_only.flags.writeable = False
+    with pytest.raises((ValueError, BufferError), match="read-only"):
+        kernels.conv2d_backward(x, w, grad, None, None, read_only, 1, 4, 1, geometry)
+    with pytest.raises(ValueError, match="expected 16 elements, got 8"):
+        kernels.conv2d_backward(x, w, grad[:, :2], None, grad_w, None, 1, 4, 1, geometry)
+
+
+@needs_blas
+def test_whole_kernels_scope_openblas_only_for_products_it_could_split(monkeypatch):
+    # One product per image and group: the tutorial net's (under MIN_SCOPED_WORK
+    # multiply-adds) run on one OpenBLAS thread anyway and need no thread-count scope, even
+    # when the whole batch is far more work; a large image's product gets one.
+    from ember import _blas
+    scopes = []
+    limited = _blas.limited
+    monkeypatch.setattr(_blas, "limited", lambda *args: scopes.append(1) or limited(*args))
+    small = ember.nn.Conv2d(6, 16, 3)
+    x = ember.randn(64, 6, 15, 15, requires_grad=True)
+    assert 64 * 16 * 54 * 169 >= _blas.MIN_SCOPED_WORK > 16 * 54 * 169
+    (small(x) * ember.randn(64, 16, 13, 13)).sum().backward()
+    assert scopes == []
+    large = ember.nn.Conv2d(32, 32, 3, padding=1)
+    assert 32 * 32 * 9 * 24 * 24 >= _blas.MIN_SCOPED_WORK
+    large(ember.randn(1, 32, 24, 24)).sum().backward()
+    assert len(scopes) == 2  # forward and backward

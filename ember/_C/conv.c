@@ -1,5 +1,9 @@
-/* Two-dimensional convolution: im2col, col2im and the bias's passes (ops/conv.py calls them;
- * the matrix products between them stay in NumPy's BLAS). */
+/* Two-dimensional convolution. conv2d_forward and conv2d_backward run the whole convolution
+ * of a range of images, image by image (im2col, the products through NumPy's BLAS, col2im, the
+ * bias), so that one image's columns stay in cache and no Python runs between the passes.
+ * conv2d_im2col, conv2d_col2im and the bias's two kernels are the passes on their own: what
+ * unfold, fold and the transposed convolution use, and conv2d where no BLAS was handed over
+ * (ops/conv.py then makes the products with NumPy). */
 #include "kernels.h"
 
 #include <string.h>
@@ -193,4 +197,191 @@ PyObject *conv2d_add_bias(PyObject *self, PyObject *args)
 PyObject *conv2d_bias_grad(PyObject *self, PyObject *args)
 {
     return bias_kernel(args, 0);
+}
+
+/* `obj` as array_arg checks it, or nothing (view->buf NULL) when it is None. */
+static int optional_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable,
+                        int *dtype, const char *name)
+{
+    if (obj == Py_None) {
+        view->buf = NULL;
+        view->obj = NULL;
+        return 0;
+    }
+    return array_arg(obj, view, count, writable, dtype, name);
+}
+
+/* Release the views that optional_arg got (None's have no object). */
+static void release_optional(Py_buffer *views, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (views[i].obj != NULL)
+            PyBuffer_Release(&views[i]);
+}
+
+/* What conv2d_forward and conv2d_backward share: the geometry, the channel counts and the
+ * element counts of the batch's images, outputs and weight. Returns 0, or -1 with a Python
+ * exception set. */
+typedef struct {
+    geometry g;
+    Py_ssize_t batch, out_channels, groups;
+    Py_ssize_t images, outputs, weight, columns;  /* element counts; columns: one image's */
+} convolution;
+
+static int parse_convolution(PyObject *shape, Py_ssize_t batch, Py_ssize_t out_channels,
+                             Py_ssize_t groups, convolution *c, const char *name)
+{
+    Py_ssize_t image;
+    if (parse_geometry(shape, &c->g, &image, &c->columns, name) < 0)
+        return -1;
+    if (groups < 1 || out_channels < 0 || batch < 0 || c->g.channels % groups != 0
+        || out_channels % groups != 0) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd groups must divide %zd input and %zd output "
+                     "channels (batch %zd)", name, groups, c->g.channels, out_channels, batch);
+        return -1;
+    }
+    if (!blas_available()) {
+        PyErr_Format(PyExc_RuntimeError, "%s: no BLAS was handed over (set_blas)", name);
+        return -1;
+    }
+    c->batch = batch;
+    c->out_channels = out_channels;
+    c->groups = groups;
+    /* columns is C*kh*kw*Ho*Wo and did not overflow, so neither do its factors' products. */
+    Py_ssize_t positions = c->g.out_height * c->g.out_width;
+    c->weight = product(out_channels, c->g.channels / groups * c->g.kernel_height
+                                      * c->g.kernel_width);
+    c->images = product(batch, image);
+    c->outputs = product(product(batch, out_channels), positions);
+    if (c->weight < 0 || c->images < 0 || c->outputs < 0) {
+        PyErr_Format(PyExc_ValueError, "%s: sizes too large", name);
+        return -1;
+    }
+    return 0;
+}
+
+/* conv2d_forward(input, weight, bias, output, batch, out_channels, groups, geometry). */
+PyObject *conv2d_forward(PyObject *self, PyObject *args)
+{
+    const char *name = "conv2d_forward";
+    PyObject *input, *weight, *bias, *output, *shape;
+    Py_ssize_t batch, out_channels, groups;
+    convolution c;
+    if (!PyArg_ParseTuple(args, "OOOOnnnO!", &input, &weight, &bias, &output, &batch,
+                          &out_channels, &groups, &PyTuple_Type, &shape))
+        return NULL;
+    if (parse_convolution(shape, batch, out_channels, groups, &c, name) < 0)
+        return NULL;
+    Py_buffer views[4];
+    int dtype = -1;
+    if (array_arg(input, &views[0], c.images, 0, &dtype, name) < 0)
+        return NULL;
+    if (array_arg(weight, &views[1], c.weight, 0, &dtype, name) < 0) {
+        release_all(views, 1);
+        return NULL;
+    }
+    if (optional_arg(bias, &views[2], out_channels, 0, &dtype, name) < 0) {
+        release_all(views, 2);
+        return NULL;
+    }
+    if (array_arg(output, &views[3], c.outputs, 1, &dtype, name) < 0) {
+        release_optional(views, 3);
+        return NULL;
+    }
+    size_t size = dtype == DTYPE_FLOAT32 ? sizeof(float) : sizeof(double);
+    void *columns = PyMem_Malloc((size_t)(c.columns ? c.columns : 1) * size);
+    if (columns == NULL) {
+        release_optional(views, 4);
+        return PyErr_NoMemory();
+    }
+    int failed;
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == DTYPE_FLOAT32)
+        failed = forward_f32(views[0].buf, views[1].buf, views[2].buf, views[3].buf, columns,
+                             batch, out_channels, groups, &c.g);
+    else
+        failed = forward_f64(views[0].buf, views[1].buf, views[2].buf, views[3].buf, columns,
+                             batch, out_channels, groups, &c.g);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(columns);
+    release_optional(views, 4);
+    if (failed) {
+        PyErr_Format(PyExc_ValueError, "%s: sizes too large for this BLAS", name);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* conv2d_backward(input, weight, grad_output, grad_input, grad_weight, grad_bias, batch,
+ * out_channels, groups, geometry): the gradients asked for (the others None), of which
+ * grad_input needs weight and grad_weight needs input. */
+PyObject *conv2d_backward(PyObject *self, PyObject *args)
+{
+    const char *name = "conv2d_backward";
+    PyObject *input, *weight, *grad_output, *grad_input, *grad_weight, *grad_bias, *shape;
+    Py_ssize_t batch, out_channels, groups;
+    convolution c;
+    if (!PyArg_ParseTuple(args, "OOOOOOnnnO!", &input, &weight, &grad_output, &grad_input,
+                          &grad_weight, &grad_bias, &batch, &out_channels, &groups,
+                          &PyTuple_Type, &shape))
+        return NULL;
+    if (parse_convolution(shape, batch, out_channels, groups, &c, name) < 0)
+        return NULL;
+    if ((grad_input != Py_None && weight == Py_None)
+        || (grad_weight != Py_None && input == Py_None)) {
+        PyErr_Format(PyExc_ValueError, "%s: the input's gradient needs the weight, and the "
+                     "weight's needs the input", name);
+        return NULL;
+    }
+    Py_buffer views[6];
+    PyObject *arrays[6] = {grad_output, input, weight, grad_input, grad_weight, grad_bias};
+    const Py_ssize_t counts[6] = {c.outputs, c.images, c.weight, c.images, c.weight,
+                                  out_channels};
+    int dtype = -1;
+    for (int i = 0; i < 6; i++)
+        if (optional_arg(arrays[i], &views[i], counts[i], i >= 3, &dtype, name) < 0) {
+            release_optional(views, i);
+            return NULL;
+        }
+    size_t size = dtype == DTYPE_FLOAT32 ? sizeof(float) : sizeof(double);
+    /* One block: one image's columns, one image's share of the weight's gradient, and the
+     * bias's running sums (doubles first, for their alignment). */
+    Py_ssize_t reals = c.columns + c.weight;
+    char *scratch = PyMem_Malloc((size_t)out_channels * sizeof(double)
+                                 + (size_t)(reals ? reals : 1) * size);
+    if (scratch == NULL) {
+        release_optional(views, 6);
+        return PyErr_NoMemory();
+    }
+    double *totals = grad_bias != Py_None ? (double *)scratch : NULL;
+    void *columns = scratch + (size_t)out_channels * sizeof(double);
+    void *share = (char *)columns + (size_t)c.columns * size;
+    int failed;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; totals != NULL && k < out_channels; k++)
+        totals[k] = 0;
+    if (dtype == DTYPE_FLOAT32)
+        failed = backward_f32(views[1].buf, views[2].buf, views[0].buf, views[3].buf,
+                              views[4].buf, totals, columns, share, batch, out_channels,
+                              groups, &c.g);
+    else
+        failed = backward_f64(views[1].buf, views[2].buf, views[0].buf, views[3].buf,
+                              views[4].buf, totals, columns, share, batch, out_channels,
+                              groups, &c.g);
+    if (!failed && totals != NULL) {
+        for (Py_ssize_t k = 0; k < out_channels; k++) {
+            if (dtype == DTYPE_FLOAT32)
+                ((float *)views[5].buf)[k] = (float)totals[k];
+            else
+                ((double *)views[5].buf)[k] = totals[k];
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_Free(scratch);
+    release_optional(views, 6);
+    if (failed) {
+        PyErr_Format(PyExc_ValueError, "%s: sizes too large for this BLAS", name);
+        return NULL;
+    }
+    Py_RETURN_NONE;
 }

@@ -106,6 +106,8 @@ PyObject *linear_forward(PyObject *self, PyObject *args);
 PyObject *linear_backward(PyObject *self, PyObject *args);
 PyObject *mse_loss_forward(PyObject *self, PyObject *args);
 PyObject *mse_loss_backward(PyObject *self, PyObject *args);
+PyObject *conv2d_forward(PyObject *self, PyObject *args);
+PyObject *conv2d_backward(PyObject *self, PyObject *args);
 PyObject *lstm_forward(PyObject *self, PyObject *args);
 PyObject *lstm_backward(PyObject *self, PyObject *args);
 PyObject *gru_forward(PyObject *self, PyObject *args);

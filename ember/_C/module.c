@@ -126,6 +126,13 @@ static PyMethodDef methods[] = {
      "mse_loss_backward(grad, input, target, grad_input, grad_target, scale, reduction): "
      "grad_input = grad * (input - target) * scale (grad: one per element for reduction 0, "
      "else one), grad_target = -grad_input unless None"},
+    {"conv2d_forward", conv2d_forward, METH_VARARGS,
+     "conv2d_forward(input, weight, bias, output, batch, out_channels, groups, geometry): the "
+     "whole convolution of batch images, im2col, product and bias per image (bias may be "
+     "None)"},
+    {"conv2d_backward", conv2d_backward, METH_VARARGS,
+     "conv2d_backward(input, weight, grad_output, grad_input, grad_weight, grad_bias, batch, "
+     "out_channels, groups, geometry): the gradients asked for (the others None), per image"},
     {"lstm_forward", lstm_forward, METH_VARARGS,
      "lstm_forward(gates, hh, bias, c, c_prev, tanh_c, h, hidden): the pointwise part of an "
      "LSTM step, in place (see rnn.inc)"},

@@ -15,10 +15,14 @@ added back into the input through ``kh * kw`` strided slices, one per kernel off
 Groups split the channels into independent convolutions; they are one more batch dimension of
 the same matrix product.
 
-When ember's compiled kernels are built (ember/_C/conv.c), conv2d and conv1d run im2col and
-col2im as single C passes over the unpadded image (the padding is skipped, never copied) and
-add the bias and sum its gradient in one pass each; the matrix products stay in NumPy's BLAS.
-The NumPy code here stays the reference, what CuPy runs, and the fallback.
+When ember's compiled kernels are built (ember/_C/conv.c), conv2d and conv1d run as one kernel
+call each way per range of images (``_whole_forward``, ``_whole_backward``): image by image,
+im2col into a buffer that stays in cache (reading the unpadded image: the padding is skipped,
+never copied), the product through NumPy's own BLAS, the bias; backward makes each image's
+columns again from the saved input instead of keeping every image's. Where the extension has
+no BLAS to call (``_C.gemm_ready()`` False), the kernels do the memory passes and NumPy the
+products between them. The NumPy code here stays the reference, what CuPy runs, and the
+fallback.
 """
 
 import numpy as np
@@ -311,11 +315,14 @@ class Convolution(Function):
         xp = array_module(input)
         # conv1d: (B, C, L) as an image of height 1; the result is shaped back below.
         ctx.shapes = (input.shape, weight.shape)
-        weight_4d = weight
+        weight_4d, ctx_input = weight, input
         if input.ndim == 3:
             input, weight_4d = input[:, :, None], weight[:, :, None]
         ctx.kernel_geometry = None
         if _C.takes(input, weight_4d, bias):
+            if _C.gemm_ready():
+                return _whole_forward(ctx, ctx_input, input, weight_4d, bias, stride, padding,
+                                      dilation, groups)
             return _compiled_forward(ctx, input, weight_4d, bias, stride, padding, dilation,
                                      groups)
         batch = input.shape[0]
@@ -358,6 +365,8 @@ class Convolution(Function):
     @staticmethod
     def backward(ctx, grad_output):
         if ctx.kernel_geometry is not None:
+            if ctx.whole:
+                return _whole_backward(ctx, grad_output)
             return _compiled_backward(ctx, grad_output)
         columns, weight = ctx.saved_tensors
         (padded_shape, input_shape, kernel_size, stride, padding, dilation, groups,
@@ -411,21 +420,97 @@ class Convolution(Function):
         return grad_input, grad_weight, grad_bias, None, None, None, None
 
 
-def _compiled_forward(ctx, input, weight, bias, stride, padding, dilation, groups):
-    """``Convolution.forward`` with the compiled kernels (ember/_C/conv.inc): im2col reads the
-    unpadded input and writes zeros for the padding (no padded copy), the bias is added in one
-    pass, and the products stay in BLAS. ``weight`` is 4-d; the output is shaped as the
-    NumPy code's."""
-    batch, channels, height, width = input.shape
-    out_channels, kernel_size = weight.shape[0], weight.shape[2:]
+def _kernel_geometry(input, weight, stride, padding, dilation) -> tuple:
+    """The geometry tuple of the kernels in ember/_C/conv.c: (C, H, W, kh, kw, sh, sw, top,
+    left, dh, dw, Ho, Wo), for a 4-d input and weight."""
+    channels, height, width = input.shape[1:]
+    kernel_size = weight.shape[2:]
     (top, bottom), (left, right) = padding
     output_size = tuple(
         (size - dilation[d] * (kernel_size[d] - 1) - 1) // stride[d] + 1
         for d, size in enumerate((height + top + bottom, width + left + right)))
+    return (channels, height, width, *kernel_size, *stride, top, left, *dilation, *output_size)
+
+
+def _whole_forward(ctx, original, input, weight, bias, stride, padding, dilation, groups):
+    """``Convolution.forward`` as one kernel call per range of images (ember/_C/conv.inc):
+    for each image, im2col into a buffer that stays in cache, the product through NumPy's own
+    BLAS (the calls NumPy's matmul makes, so the NumPy code's bits), and the bias. Backward
+    makes each image's columns again from the input, which it saves (``original``, the input
+    as given, so that in-place edits of it are caught as PyTorch catches them) instead of
+    every image's columns: nine times less to keep for a 3x3 kernel, read back from memory
+    once instead of written and read. ``weight`` is 4-d."""
+    geometry = _kernel_geometry(input, weight, stride, padding, dilation)
+    batch, out_channels = input.shape[0], weight.shape[0]
+    positions = geometry[11] * geometry[12]
+    output = np.empty((batch, out_channels, geometry[11], geometry[12]), dtype=input.dtype)
+    forward = _C.kernels.conv2d_forward
+
+    def images(start, stop):
+        forward(input[start:stop], weight, bias, output[start:stop], stop - start,
+                out_channels, groups, geometry)
+
+    # Each product is one image's and one group's.
+    parallel_for(batch, images, work=weight.size * positions, like=input,
+                 product=weight.size // groups * positions)
+    needs_input, needs_weight = ctx.needs_input_grad[:2]
+    ctx.save_for_backward(original if needs_weight else None, weight if needs_input else None)
+    ctx.kernel_geometry, ctx.groups, ctx.whole = geometry, groups, True
+    return output if len(ctx.shapes[0]) == 4 else output[:, :, 0]
+
+
+def _whole_backward(ctx, grad_output):
+    """``Convolution.backward`` as one kernel call per range of images: per image, the bias's
+    plane sums, the columns' gradient (a product) added into the input's gradient by col2im,
+    and the columns made again for the weight's gradient, whose per-image products add up in
+    image order as the NumPy code's ``.sum(axis=0)`` does. The ranges' shares of the weight's
+    and bias's gradients are summed after, as in the NumPy code."""
+    input, weight = ctx.saved_tensors
+    geometry, groups = ctx.kernel_geometry, ctx.groups
+    needs_input, needs_weight, needs_bias = ctx.needs_input_grad[:3]
+    input_shape_nd, weight_shape_nd = ctx.shapes
+    channels, height, width = geometry[:3]
+    batch, out_channels = grad_output.shape[:2]
+    # A broadcast gradient (of a plain sum) has strides the kernel cannot read.
+    grad_output = np.ascontiguousarray(grad_output)
+    if needs_weight:
+        input = input.reshape(batch, channels, height, width)
+    grad_input = (np.empty((batch, channels, height, width), dtype=grad_output.dtype)
+                  if needs_input else None)
+    weight_size = out_channels * channels // groups * geometry[3] * geometry[4]
+    backward = _C.kernels.conv2d_backward
+
+    def images(start, stop):
+        grad_weight = (np.empty(weight_shape_nd, dtype=grad_output.dtype)
+                       if needs_weight else None)
+        grad_bias = np.empty(out_channels, dtype=grad_output.dtype) if needs_bias else None
+        backward(input[start:stop] if needs_weight else None, weight,
+                 grad_output[start:stop], None if grad_input is None else grad_input[start:stop],
+                 grad_weight, grad_bias, stop - start, out_channels, groups, geometry)
+        return grad_weight, grad_bias
+
+    work = weight_size * geometry[11] * geometry[12]
+    shares = parallel_for(batch, images, work=work, like=grad_output, product=work // groups)
+    grad_weight = grad_bias = None
+    if needs_input:
+        grad_input = grad_input.reshape(input_shape_nd)
+    if needs_weight:
+        grad_weight = shares[0][0] if len(shares) == 1 else sum(share[0] for share in shares)
+    if needs_bias:
+        grad_bias = shares[0][1] if len(shares) == 1 else sum(share[1] for share in shares)
+    return grad_input, grad_weight, grad_bias, None, None, None, None
+
+
+def _compiled_forward(ctx, input, weight, bias, stride, padding, dilation, groups):
+    """``Convolution.forward`` with the kernels' memory passes, where the extension has no
+    BLAS to call (ember/_C/conv.inc): im2col reads the unpadded input and writes zeros for the
+    padding (no padded copy), the bias is added in one pass, and the products are NumPy's.
+    ``weight`` is 4-d; the output is shaped as the NumPy code's."""
+    batch, out_channels = input.shape[0], weight.shape[0]
+    geometry = _kernel_geometry(input, weight, stride, padding, dilation)
+    output_size = geometry[11:]
     positions = output_size[0] * output_size[1]
     patch = weight[0].size
-    geometry = (channels, height, width, *kernel_size, *stride, top, left, *dilation,
-                *output_size)
     grouped_weight = weight.reshape(groups, out_channels // groups, patch)
     needs_input, needs_weight = ctx.needs_input_grad[:2]
     columns = (np.empty((batch, groups * patch, positions), dtype=input.dtype)
@@ -445,13 +530,12 @@ def _compiled_forward(ctx, input, weight, bias, stride, padding, dilation, group
 
     parallel_for(batch, images, work=out_channels * patch * positions, like=input)
     ctx.save_for_backward(columns, weight if needs_input else None)
-    ctx.kernel_geometry = geometry
-    ctx.groups = groups
+    ctx.kernel_geometry, ctx.groups, ctx.whole = geometry, groups, False
     return output if len(ctx.shapes[0]) == 4 else output[:, :, 0]
 
 
 def _compiled_backward(ctx, grad_output):
-    """``Convolution.backward`` with the compiled kernels: col2im adds the columns' gradient
+    """``Convolution.backward`` with the kernels' memory passes: col2im adds the columns' gradient
     straight into the unpadded input's gradient (no padded image, no crop), and the bias's
     gradient is one pass over the output's."""
     columns, weight = ctx.saved_tensors
