@@ -8,13 +8,12 @@ Three paths run a conv2d: the whole convolution in one kernel call per range of 
 extension without BLAS), and the NumPy code (``EMBER_NO_EXTENSION=1``, CuPy, odd arrays)."""
 
 import contextlib
-import sys
 import warnings
 
 import numpy as np
 import pytest
 import torch
-from capture import NoHostReads
+from capture import NoHostReads, watch_host_reads
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -461,24 +460,6 @@ def test_whole_kernels_in_float64_pass_gradcheck():
                                  groups=2), (x, w, b))
 
 
-@contextlib.contextmanager
-def _watch_host_reads():
-    """Record calls of the methods that read values (``.any()``, ``.item()`` ...) on any
-    NumPy array inside the block."""
-    reads = []
-
-    def profile(frame, event, arg):
-        if (event == "c_call" and isinstance(getattr(arg, "__self__", None), np.ndarray)
-                and arg.__name__ in ("any", "all", "item", "tolist")):
-            reads.append(arg.__name__)
-
-    sys.setprofile(profile)
-    try:
-        yield reads
-    finally:
-        sys.setprofile(None)
-
-
 @needs_blas
 def test_whole_kernels_read_no_values_on_the_host(monkeypatch):
     # Arrays whose values cannot be read on the host (as under graph capture), let through
@@ -497,7 +478,7 @@ def test_whole_kernels_read_no_values_on_the_host(monkeypatch):
     leaves = [ember.Tensor._wrap(a.view(NoHostReads)) for a in arrays[:3]]
     for leaf in leaves:
         leaf.requires_grad_(True)
-    with _watch_host_reads() as reads:
+    with watch_host_reads() as reads:
         output = F.conv2d(*leaves, stride=2, padding=1)
         output.backward(ember.Tensor._wrap(arrays[3].view(NoHostReads)))
     assert reads == []

@@ -4,12 +4,11 @@ last NaN of a window wins), -inf windows beside padding, ties, infinite gradient
 batches. The op tests (tests/test_ops.py) compare both modes with PyTorch on op_db's samples."""
 
 import contextlib
-import sys
 
 import numpy as np
 import pytest
 import torch
-from capture import NoHostReads
+from capture import NoHostReads, watch_host_reads
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -191,24 +190,6 @@ def test_relu_kernel_gives_the_numpy_bits(shape, dtype, seed):
         np.testing.assert_array_equal(np.asarray(got).view(bits), np.asarray(want).view(bits))
 
 
-@contextlib.contextmanager
-def _watch_host_reads():
-    """Record calls of the methods that read values (``.any()``, ``.item()`` ...) on any
-    NumPy array made inside the block, also on those not derived from the input."""
-    reads = []
-
-    def profile(frame, event, arg):
-        if (event == "c_call" and isinstance(getattr(arg, "__self__", None), np.ndarray)
-                and arg.__name__ in ("any", "all", "item", "tolist")):
-            reads.append(arg.__name__)
-
-    sys.setprofile(profile)
-    try:
-        yield reads
-    finally:
-        sys.setprofile(None)
-
-
 @pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("op, options", [
     (F.max_pool2d, dict(kernel_size=2)),
@@ -222,7 +203,7 @@ def test_forward_and_backward_read_no_values(compiled, op, options):
     x = ember.Tensor._wrap(data.view(NoHostReads))
     x.requires_grad_(True)
     with contextlib.nullcontext() if compiled else numpy_code():
-        with _watch_host_reads() as reads:
+        with watch_host_reads() as reads:
             result = op(x, **options)
             output = result[0] if isinstance(result, tuple) else result
             output.backward(ember.Tensor._wrap(np.ones(output.shape, np.float32)

@@ -101,6 +101,14 @@ def _run_linear(kernel, args, work: int):
     return kernel(*args)
 
 
+def _operand(matrix, dtype):
+    """``_stored(matrix)`` for a kernel of ``dtype``: (None, False) for no matrix, or one the
+    kernel cannot take (CuPy's, another dtype, strided)."""
+    if matrix is None or type(matrix) is not _NUMPY_ARRAY or matrix.dtype != dtype:
+        return None, False
+    return _stored(matrix)
+
+
 def linear_forward_compiled(mat1, mat2, bias):
     """``mat1 @ mat2 (+ bias)`` in one compiled call (``ember/_C/linear.inc``), with the bits
     of ``matrix_product`` and ``out += bias``; None when the kernel does not apply: no
@@ -140,22 +148,11 @@ def linear_backward_compiled(grad, mat1, mat2, needs_bias: bool):
                              mat2.shape[0] if mat2 is not None else 0)
     if _splits(m, n, k):
         return None
-    a = b = grad_a = grad_bt = None
-    trans_a = trans_b = False
-    if mat1 is not None:
-        if type(mat1) is not _NUMPY_ARRAY or mat1.dtype != dtype:
-            return None
-        a, trans_a = _stored(mat1)
-        if a is None:
-            return None
-        grad_bt = np.empty((n, k), dtype)
-    if mat2 is not None:
-        if type(mat2) is not _NUMPY_ARRAY or mat2.dtype != dtype:
-            return None
-        b, trans_b = _stored(mat2)
-        if b is None:
-            return None
-        grad_a = np.empty((m, k), dtype)
+    (a, trans_a), (b, trans_b) = _operand(mat1, dtype), _operand(mat2, dtype)
+    if (mat1 is not None and a is None) or (mat2 is not None and b is None):
+        return None
+    grad_bt = np.empty((n, k), dtype) if mat1 is not None else None
+    grad_a = np.empty((m, k), dtype) if mat2 is not None else None
     grad_bias = np.empty(n, dtype) if needs_bias else None
     _run_linear(_C.kernels.linear_backward,
                 (grad, a, b, grad_a, grad_bt, grad_bias, (m, n, k), trans_a, trans_b), m * n * k)
