@@ -326,6 +326,28 @@ static void free_steps(rnn_steps *steps)
     PyMem_Free((void *)steps->starts);
 }
 
+/* Take a layer kernel's `n` arrays (`o[i]`: `counts[i]` elements, writable where asked, None
+ * allowed where `optional[i]`) into `views` and `p`, then its steps; on failure, release what
+ * was taken. Returns 0, or -1 with a Python exception set. */
+static int take_layer(PyObject *const *o, int n, const Py_ssize_t *counts, const int *writable,
+                      const int *optional, Py_buffer *views, void **p, int *held, int *dtype,
+                      PyObject *steps_obj, Py_ssize_t total, Py_ssize_t batch, Py_ssize_t hidden,
+                      Py_ssize_t width, rnn_steps *steps, const char *name)
+{
+    *held = 0;
+    *dtype = -1;
+    for (int i = 0; i < n; i++)
+        if (take(o[i], views, held, &p[i], counts[i], writable[i], optional[i], dtype,
+                 name) < 0)
+            goto fail;
+    if (take_steps(steps_obj, total, batch, hidden, width, steps, name) < 0)
+        goto fail;
+    return 0;
+fail:
+    release_all(views, *held);
+    return -1;
+}
+
 /* The row counts a whole-layer kernel needs: `batch` from the hidden state `h` (width
  * elements a row) and `total` from the projections `gates` (`chunks` * hidden a row). */
 static int layer_rows(PyObject *h, Py_ssize_t width, PyObject *gates, Py_ssize_t chunks,
@@ -383,23 +405,18 @@ PyObject *lstm_layer_forward(PyObject *self, PyObject *args)
                                    total * hidden, total * hidden, total * hidden,
                                    total * width, batch * 4 * hidden};
     const int writable[12] = {1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+    const int optional[12] = {0, 0, 0, 1, 0, 0, 0, 0, 0, !projected, 0, 0};
     Py_buffer views[12];
     void *p[12];
-    int held = 0, dtype = -1;
-    for (int i = 0; i < 12; i++)
-        if (take(o[i], views, &held, &p[i], counts[i], writable[i],
-                 i == 3 || (i == 9 && !projected), &dtype, name) < 0) {
-            release_all(views, held);
-            return NULL;
-        }
-    lstm_forward_loop loop = {.gates = p[0], .bias = p[1], .weight_hh = p[2],
+    int held, dtype;
+    rnn_steps steps;
+    if (take_layer(o, 12, counts, writable, optional, views, p, &held, &dtype, steps_obj,
+                   total, batch, hidden, width, &steps, name) < 0)
+        return NULL;
+    lstm_forward_loop loop = {.steps = steps, .gates = p[0], .bias = p[1], .weight_hh = p[2],
                               .weight_hr = p[3], .h = p[4], .c = p[5], .h_prev = p[6],
                               .c_prev = p[7], .tanh_c = p[8], .cells = p[9], .output = p[10],
                               .hh = p[11]};
-    if (take_steps(steps_obj, total, batch, hidden, width, &loop.steps, name) < 0) {
-        release_all(views, held);
-        return NULL;
-    }
     int failed;
     RUN_LOOP(lstm_layer_forward, &loop, dtype, failed);
     free_steps(&loop.steps);
@@ -431,23 +448,18 @@ PyObject *lstm_layer_backward(PyObject *self, PyObject *args)
                                    batch * width, batch * hidden, total * 4 * hidden,
                                    total * width, batch * hidden};
     const int writable[11] = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1};
+    const int optional[11] = {0, 0, 0, 0, 0, 1, 0, 0, 0, !projected, !projected};
     Py_buffer views[11];
     void *p[11];
-    int held = 0, dtype = -1;
-    for (int i = 0; i < 11; i++)
-        if (take(o[i], views, &held, &p[i], counts[i], writable[i],
-                 i == 5 || (i >= 9 && !projected), &dtype, name) < 0) {
-            release_all(views, held);
-            return NULL;
-        }
-    lstm_backward_loop loop = {.grad_output = p[0], .gates = p[1], .c_prev = p[2],
-                               .tanh_c = p[3], .weight_hh = p[4], .weight_hr = p[5],
-                               .grad_h = p[6], .grad_c = p[7], .grad_pre = p[8],
-                               .grad_h_all = p[9], .grad_m = p[10]};
-    if (take_steps(steps_obj, total, batch, hidden, width, &loop.steps, name) < 0) {
-        release_all(views, held);
+    int held, dtype;
+    rnn_steps steps;
+    if (take_layer(o, 11, counts, writable, optional, views, p, &held, &dtype, steps_obj,
+                   total, batch, hidden, width, &steps, name) < 0)
         return NULL;
-    }
+    lstm_backward_loop loop = {.steps = steps, .grad_output = p[0], .gates = p[1], .c_prev = p[2],
+                               .tanh_c = p[3], .weight_hh = p[4], .weight_hr = p[5], .grad_h = p[6],
+                               .grad_c = p[7], .grad_pre = p[8], .grad_h_all = p[9],
+                               .grad_m = p[10]};
     int failed;
     RUN_LOOP(lstm_layer_backward, &loop, dtype, failed);
     free_steps(&loop.steps);
@@ -470,21 +482,17 @@ PyObject *gru_layer_forward(PyObject *self, PyObject *args)
                                   3 * hidden * hidden, batch * hidden, total * hidden,
                                   total * hidden, total * hidden, batch * 3 * hidden};
     const int writable[9] = {1, 0, 0, 0, 1, 1, 1, 1, 1};
+    const int optional[9] = {0};
     Py_buffer views[9];
     void *p[9];
-    int held = 0, dtype = -1;
-    for (int i = 0; i < 9; i++)
-        if (take(o[i], views, &held, &p[i], counts[i], writable[i], 0, &dtype, name) < 0) {
-            release_all(views, held);
-            return NULL;
-        }
-    gru_forward_loop loop = {.gates = p[0], .bias_ih = p[1], .bias_hh = p[2],
+    int held, dtype;
+    rnn_steps steps;
+    if (take_layer(o, 9, counts, writable, optional, views, p, &held, &dtype, steps_obj,
+                   total, batch, hidden, hidden, &steps, name) < 0)
+        return NULL;
+    gru_forward_loop loop = {.steps = steps, .gates = p[0], .bias_ih = p[1], .bias_hh = p[2],
                              .weight_hh = p[3], .h = p[4], .h_prev = p[5], .h_n = p[6],
                              .output = p[7], .hh = p[8]};
-    if (take_steps(steps_obj, total, batch, hidden, hidden, &loop.steps, name) < 0) {
-        release_all(views, held);
-        return NULL;
-    }
     int failed;
     RUN_LOOP(gru_layer_forward, &loop, dtype, failed);
     free_steps(&loop.steps);
@@ -507,21 +515,17 @@ PyObject *gru_layer_backward(PyObject *self, PyObject *args)
                                   total * hidden, 3 * hidden * hidden, batch * hidden,
                                   total * 3 * hidden, total * 3 * hidden, batch * hidden};
     const int writable[9] = {0, 0, 0, 0, 0, 1, 1, 1, 1};
+    const int optional[9] = {0};
     Py_buffer views[9];
     void *p[9];
-    int held = 0, dtype = -1;
-    for (int i = 0; i < 9; i++)
-        if (take(o[i], views, &held, &p[i], counts[i], writable[i], 0, &dtype, name) < 0) {
-            release_all(views, held);
-            return NULL;
-        }
-    gru_backward_loop loop = {.grad_output = p[0], .gates = p[1], .h_n = p[2], .h_prev = p[3],
-                              .weight_hh = p[4], .grad_h = p[5], .grad_pre_x = p[6],
-                              .grad_pre_h = p[7], .product = p[8]};
-    if (take_steps(steps_obj, total, batch, hidden, hidden, &loop.steps, name) < 0) {
-        release_all(views, held);
+    int held, dtype;
+    rnn_steps steps;
+    if (take_layer(o, 9, counts, writable, optional, views, p, &held, &dtype, steps_obj,
+                   total, batch, hidden, hidden, &steps, name) < 0)
         return NULL;
-    }
+    gru_backward_loop loop = {.steps = steps, .grad_output = p[0], .gates = p[1], .h_n = p[2],
+                              .h_prev = p[3], .weight_hh = p[4], .grad_h = p[5], .grad_pre_x = p[6],
+                              .grad_pre_h = p[7], .product = p[8]};
     int failed;
     RUN_LOOP(gru_layer_backward, &loop, dtype, failed);
     free_steps(&loop.steps);
