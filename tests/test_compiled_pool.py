@@ -281,3 +281,18 @@ def test_in_place_change_of_the_output_is_allowed_as_in_torch(compiled):
         output.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy().ravel(),
                                   [0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("pool", [lambda x: F.max_pool2d(x, 2), lambda x: F.max_pool2d(x, 3, 2),
+                                  lambda x: F.avg_pool2d(x, 3, 2)])
+def test_pooling_opens_no_openblas_scope(monkeypatch, pool):
+    # Pooling makes no matrix products: however large the batch, its split needs no
+    # thread-count scope for OpenBLAS.
+    from ember import _blas
+    scopes = []
+    limited = _blas.limited
+    monkeypatch.setattr(_blas, "limited", lambda *args: scopes.append(1) or limited(*args))
+    x = ember.randn(256, 16, 28, 28, requires_grad=True)
+    assert 4 * x.numel() >= _blas.MIN_SCOPED_WORK
+    pool(x).sum().backward()
+    assert scopes == [] and x.grad is not None

@@ -34,6 +34,9 @@ from .indexing import _scatter_add
 from .reduction import mean
 from .shape import squeeze, unsqueeze
 
+# Pooling makes no matrix products: each parallel_for below passes product=0, so the split
+# opens no OpenBLAS thread-count scope (its calls cost microseconds per op; see _parallel).
+
 
 def _pad_last_two(input, padding, output_size, kernel_size, stride, dilation, value):
     """``input`` padded with ``value`` by ``padding`` on each side, and more at the end if the
@@ -90,7 +93,7 @@ class MaxPool2x2(Function):
                 _C.kernels.max_pool2x2_forward(input[start:stop], output[start:stop],
                                                corners[start:stop], input.shape[-2:])
 
-            parallel_for(input.shape[0], kernel_part, work=work, like=input)
+            parallel_for(input.shape[0], kernel_part, work=work, like=input, product=0)
             # The input is saved for the in-place check PyTorch makes (it saves it too).
             ctx.save_for_backward(input, corners)
             ctx.compiled = True
@@ -100,7 +103,7 @@ class MaxPool2x2(Function):
         def part(start, stop):
             _max_2x2(xp, input[start:stop], rows, columns, out=output[start:stop])
 
-        parallel_for(input.shape[0], part, work=work, like=input)
+        parallel_for(input.shape[0], part, work=work, like=input, product=0)
         # Backward computes the maximum again rather than saving the output, which the caller
         # may change in place (as PyTorch allows: it saves the input only).
         ctx.save_for_backward(input)
@@ -118,7 +121,7 @@ class MaxPool2x2(Function):
                 _C.kernels.max_pool2x2_backward(grad_output[start:stop], corners[start:stop],
                                                 grad_input[start:stop], input.shape[-2:])
 
-            parallel_for(input.shape[0], kernel_part, work=work, like=input)
+            parallel_for(input.shape[0], kernel_part, work=work, like=input, product=0)
             return grad_input
         xp = array_module(input)
         height, width = input.shape[-2:]
@@ -161,7 +164,7 @@ class MaxPool2x2(Function):
                 xp.bitwise_and(grad.view(bits), xp.subtract(0, wins, dtype=bits),
                                out=target.view(bits))
 
-        parallel_for(input.shape[0], part, work=work, like=input)
+        parallel_for(input.shape[0], part, work=work, like=input, product=0)
         return grad_input
 
 
@@ -200,7 +203,8 @@ class MaxPool2DWithIndices(Function):
                                               indices[start:stop], *geometry)
 
             parallel_for(input.shape[0], kernel_part, like=input,
-                         work=math.prod(shape[1:]) * kernel_size[0] * kernel_size[1])
+                         work=math.prod(shape[1:]) * kernel_size[0] * kernel_size[1],
+                         product=0)
             ctx.save_for_backward(indices)
             return (output, indices) if return_indices else output
         xp = array_module(input)
@@ -238,7 +242,8 @@ class MaxPool2DWithIndices(Function):
                                                grad_input[start:stop], *ctx.geometry[1:])
 
             parallel_for(input_shape[0], kernel_part, like=grad_input,
-                         work=math.prod(input_shape[1:]) * kernel_size[0] * kernel_size[1])
+                         work=math.prod(input_shape[1:]) * kernel_size[0] * kernel_size[1],
+                         product=0)
             return grad_input, None, None, None, None, None, None
         xp = array_module(grad_output)
         grad_padded = xp.zeros(ctx.padded_shape, dtype=grad_output.dtype)
@@ -302,7 +307,8 @@ class AvgPool2D(Function):
                                               *ctx.options)
 
             parallel_for(input.shape[0], kernel_part, like=input,
-                         work=math.prod(output.shape[1:]) * kernel_size[0] * kernel_size[1])
+                         work=math.prod(output.shape[1:]) * kernel_size[0] * kernel_size[1],
+                         product=0)
             return output
         xp = array_module(input)
         dilation = (1, 1)
@@ -334,7 +340,8 @@ class AvgPool2D(Function):
                                                *ctx.options)
 
             parallel_for(input_shape[0], kernel_part, like=grad_input,
-                         work=math.prod(input_shape[1:]) * kernel_size[0] * kernel_size[1])
+                         work=math.prod(input_shape[1:]) * kernel_size[0] * kernel_size[1],
+                         product=0)
             return grad_input, None, None, None, None, None, None
         xp = array_module(grad_output)
         grad_window = grad_output / ctx.divisor
