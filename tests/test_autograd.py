@@ -522,3 +522,19 @@ def test_hook_applies_to_autograd_grad():
     x.register_hook(lambda g: g * 0)
     (grad,) = ember.autograd.grad((x * x).sum(), x)
     assert grad.tolist() == [0.0, 0.0]
+
+
+def test_post_accumulate_grad_hook_sees_the_accumulated_grad_as_pytorch():
+    seen = {"ember": [], "torch": []}
+    for name, lib in (("ember", ember), ("torch", torch)):
+        w = lib.ones(2, requires_grad=True)
+        handle = w.register_post_accumulate_grad_hook(
+            lambda t, name=name: seen[name].append(t.grad.tolist()))
+        (w * 3).sum().backward()
+        (w * 2).sum().backward()  # the hook sees the sum so far
+        handle.remove()
+        (w * 5).sum().backward()  # removed: not called
+        assert w.grad.tolist() == [10.0, 10.0]
+        with pytest.raises(RuntimeError, match="non-leaf"):
+            (w * 2).register_post_accumulate_grad_hook(print)
+    assert seen["ember"] == seen["torch"] == [[3.0, 3.0], [5.0, 5.0]]

@@ -677,3 +677,23 @@ def test_value_dependent_shapes_and_indices_run_eagerly(body):
         compiled(first)
     second = ember.tensor([-1.0, 5.0, 4.0])
     np.testing.assert_array_equal(compiled(second).numpy(), body(second).numpy())
+
+
+def test_a_step_with_post_accumulate_grad_hooks_runs_eagerly():
+    """DistributedDataParallel's hooks are Python a replay would skip: such a step is not
+    captured, and the hook runs at every call."""
+    w = ember.ones(3, requires_grad=True)
+    calls = []
+    w.register_post_accumulate_grad_hook(lambda t: calls.append(1))
+
+    def step(x):
+        w.grad = None
+        (w * x).sum().backward()
+        return w.grad
+
+    compiled = ember.compile(step)
+    with pytest.warns(UserWarning, match="post-accumulate-grad hooks"):
+        compiled(ember.ones(3))
+    for _ in range(2):
+        compiled(ember.ones(3))
+    assert len(calls) == 3
