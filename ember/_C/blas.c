@@ -88,27 +88,21 @@ PyObject *matmul(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_RuntimeError, "matmul: no BLAS was handed over (set_blas)");
         return NULL;
     }
+    PyObject *arrays[3] = {a, b, c};
+    const Py_ssize_t counts[3] = {m * k, k * n, m * n};
+    const int writable[3] = {0, 0, 1};
     Py_buffer views[3];
+    void *p[3];
     int dtype = -1, failed;
-    if (array_arg(a, &views[0], m * k, 0, &dtype, "matmul") < 0)
+    if (array_args(arrays, 3, counts, writable, NULL, views, p, &dtype, "matmul") < 0)
         return NULL;
-    if (array_arg(b, &views[1], k * n, 0, &dtype, "matmul") < 0) {
-        release_all(views, 1);
-        return NULL;
-    }
-    if (array_arg(c, &views[2], m * n, 1, &dtype, "matmul") < 0) {
-        release_all(views, 2);
-        return NULL;
-    }
     Py_BEGIN_ALLOW_THREADS
     if (dtype == DTYPE_FLOAT32)
-        failed = product_f32(trans_a, trans_b, m, n, k, views[0].buf, views[1].buf,
-                             views[2].buf);
+        failed = product_f32(trans_a, trans_b, m, n, k, p[0], p[1], p[2]);
     else
-        failed = product_f64(trans_a, trans_b, m, n, k, views[0].buf, views[1].buf,
-                             views[2].buf);
+        failed = product_f64(trans_a, trans_b, m, n, k, p[0], p[1], p[2]);
     Py_END_ALLOW_THREADS
-    release_all(views, 3);
+    release_args(views, 3);
     if (failed) {
         PyErr_SetString(PyExc_ValueError, "matmul: sizes too large for this BLAS");
         return NULL;

@@ -199,26 +199,6 @@ PyObject *conv2d_bias_grad(PyObject *self, PyObject *args)
     return bias_kernel(args, 0);
 }
 
-/* `obj` as array_arg checks it, or nothing (view->buf NULL) when it is None. */
-static int optional_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable,
-                        int *dtype, const char *name)
-{
-    if (obj == Py_None) {
-        view->buf = NULL;
-        view->obj = NULL;
-        return 0;
-    }
-    return array_arg(obj, view, count, writable, dtype, name);
-}
-
-/* Release the views that optional_arg got (None's have no object). */
-static void release_optional(Py_buffer *views, int count)
-{
-    for (int i = 0; i < count; i++)
-        if (views[i].obj != NULL)
-            PyBuffer_Release(&views[i]);
-}
-
 /* What conv2d_forward and conv2d_backward share: the geometry, the channel counts and the
  * element counts of the batch's images, outputs and weight. Returns 0, or -1 with a Python
  * exception set. */
@@ -272,39 +252,31 @@ PyObject *conv2d_forward(PyObject *self, PyObject *args)
         return NULL;
     if (parse_convolution(shape, batch, out_channels, groups, &c, name) < 0)
         return NULL;
+    PyObject *arrays[4] = {input, weight, bias, output};
+    const Py_ssize_t counts[4] = {c.images, c.weight, out_channels, c.outputs};
+    const int writable[4] = {0, 0, 0, 1}, optional[4] = {0, 0, 1, 0};  /* the bias may be None */
     Py_buffer views[4];
+    void *p[4];
     int dtype = -1;
-    if (array_arg(input, &views[0], c.images, 0, &dtype, name) < 0)
+    if (array_args(arrays, 4, counts, writable, optional, views, p, &dtype, name) < 0)
         return NULL;
-    if (array_arg(weight, &views[1], c.weight, 0, &dtype, name) < 0) {
-        release_all(views, 1);
-        return NULL;
-    }
-    if (optional_arg(bias, &views[2], out_channels, 0, &dtype, name) < 0) {
-        release_all(views, 2);
-        return NULL;
-    }
-    if (array_arg(output, &views[3], c.outputs, 1, &dtype, name) < 0) {
-        release_optional(views, 3);
-        return NULL;
-    }
     size_t size = dtype == DTYPE_FLOAT32 ? sizeof(float) : sizeof(double);
     void *columns = PyMem_Malloc((size_t)(c.columns ? c.columns : 1) * size);
     if (columns == NULL) {
-        release_optional(views, 4);
+        release_args(views, 4);
         return PyErr_NoMemory();
     }
     int failed;
     Py_BEGIN_ALLOW_THREADS
     if (dtype == DTYPE_FLOAT32)
-        failed = forward_f32(views[0].buf, views[1].buf, views[2].buf, views[3].buf, columns,
-                             batch, out_channels, groups, &c.g);
+        failed = forward_f32(p[0], p[1], p[2], p[3], columns, batch, out_channels, groups,
+                             &c.g);
     else
-        failed = forward_f64(views[0].buf, views[1].buf, views[2].buf, views[3].buf, columns,
-                             batch, out_channels, groups, &c.g);
+        failed = forward_f64(p[0], p[1], p[2], p[3], columns, batch, out_channels, groups,
+                             &c.g);
     Py_END_ALLOW_THREADS
     PyMem_Free(columns);
-    release_optional(views, 4);
+    release_args(views, 4);
     if (failed) {
         PyErr_Format(PyExc_ValueError, "%s: sizes too large for this BLAS", name);
         return NULL;
@@ -337,12 +309,11 @@ PyObject *conv2d_backward(PyObject *self, PyObject *args)
     PyObject *arrays[6] = {grad_output, input, weight, grad_input, grad_weight, grad_bias};
     const Py_ssize_t counts[6] = {c.outputs, c.images, c.weight, c.images, c.weight,
                                   out_channels};
+    const int writable[6] = {0, 0, 0, 1, 1, 1}, optional[6] = {1, 1, 1, 1, 1, 1};
+    void *p[6];
     int dtype = -1;
-    for (int i = 0; i < 6; i++)
-        if (optional_arg(arrays[i], &views[i], counts[i], i >= 3, &dtype, name) < 0) {
-            release_optional(views, i);
-            return NULL;
-        }
+    if (array_args(arrays, 6, counts, writable, optional, views, p, &dtype, name) < 0)
+        return NULL;
     size_t size = dtype == DTYPE_FLOAT32 ? sizeof(float) : sizeof(double);
     /* One block: one image's columns, one image's share of the weight's gradient, and the
      * bias's running sums (doubles first, for their alignment). */
@@ -350,7 +321,7 @@ PyObject *conv2d_backward(PyObject *self, PyObject *args)
     char *scratch = PyMem_Malloc((size_t)out_channels * sizeof(double)
                                  + (size_t)(reals ? reals : 1) * size);
     if (scratch == NULL) {
-        release_optional(views, 6);
+        release_args(views, 6);
         return PyErr_NoMemory();
     }
     double *totals = grad_bias != Py_None ? (double *)scratch : NULL;
@@ -361,24 +332,22 @@ PyObject *conv2d_backward(PyObject *self, PyObject *args)
     for (Py_ssize_t k = 0; totals != NULL && k < out_channels; k++)
         totals[k] = 0;
     if (dtype == DTYPE_FLOAT32)
-        failed = backward_f32(views[1].buf, views[2].buf, views[0].buf, views[3].buf,
-                              views[4].buf, totals, columns, share, batch, out_channels,
-                              groups, &c.g);
+        failed = backward_f32(p[1], p[2], p[0], p[3], p[4], totals, columns, share, batch,
+                              out_channels, groups, &c.g);
     else
-        failed = backward_f64(views[1].buf, views[2].buf, views[0].buf, views[3].buf,
-                              views[4].buf, totals, columns, share, batch, out_channels,
-                              groups, &c.g);
+        failed = backward_f64(p[1], p[2], p[0], p[3], p[4], totals, columns, share, batch,
+                              out_channels, groups, &c.g);
     if (!failed && totals != NULL) {
         for (Py_ssize_t k = 0; k < out_channels; k++) {
             if (dtype == DTYPE_FLOAT32)
-                ((float *)views[5].buf)[k] = (float)totals[k];
+                ((float *)p[5])[k] = (float)totals[k];
             else
-                ((double *)views[5].buf)[k] = totals[k];
+                ((double *)p[5])[k] = totals[k];
         }
     }
     Py_END_ALLOW_THREADS
     PyMem_Free(scratch);
-    release_optional(views, 6);
+    release_args(views, 6);
     if (failed) {
         PyErr_Format(PyExc_ValueError, "%s: sizes too large for this BLAS", name);
         return NULL;

@@ -54,6 +54,17 @@ int array_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable, in
 /* Release the buffers that array_arg got, in any number. */
 void release_all(Py_buffer *views, int count);
 
+/* The buffers of `count` arguments at once: `objects[i]` with `counts[i]` elements, writable
+ * where `writable[i]`; None where `optional[i]` (`optional` NULL: nothing is) gives a NULL
+ * pointer and an empty view. All share one dtype (`*dtype = -1` to take the first's).
+ * Returns 0, or -1 with a Python exception set and nothing held. */
+int array_args(PyObject *const *objects, int count, const Py_ssize_t *counts,
+               const int *writable, const int *optional, Py_buffer *views, void **pointers,
+               int *dtype, const char *name);
+
+/* Release the buffers that array_args got (None's hold none). */
+void release_args(Py_buffer *views, int count);
+
 /* Matrix products through NumPy's BLAS (blas.c). `KERNEL(product)`: c (m, n) = op(a) @ op(b)
  * with the calls (and so the bits) of NumPy's matmul, where op(a) is (m, k), op(b) is (k, n),
  * each contiguous and stored transposed where asked. `KERNEL(gemm)`: cblas_?gemm itself, c =

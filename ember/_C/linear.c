@@ -16,34 +16,6 @@ static int linear_sizes(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const char *na
     return 0;
 }
 
-/* Buffers for `count` arguments, any of them None (its pointer is then NULL). Returns 0, or -1
- * with an exception set and nothing held. */
-static int optional_arrays(PyObject **objects, const Py_ssize_t *counts, const int *writable,
-                           int count, Py_buffer *views, void **pointers, int *dtype,
-                           const char *name)
-{
-    for (int i = 0; i < count; i++) {
-        pointers[i] = NULL;
-        if (objects[i] == Py_None)
-            continue;
-        if (array_arg(objects[i], &views[i], counts[i], writable[i], dtype, name) < 0) {
-            for (int j = 0; j < i; j++)
-                if (objects[j] != Py_None)
-                    PyBuffer_Release(&views[j]);
-            return -1;
-        }
-        pointers[i] = views[i].buf;
-    }
-    return 0;
-}
-
-static void release_optional(PyObject **objects, int count, Py_buffer *views)
-{
-    for (int i = 0; i < count; i++)
-        if (objects[i] != Py_None)
-            PyBuffer_Release(&views[i]);
-}
-
 /* linear_forward(a, b, bias, out, (m, n, k), trans_a, trans_b): out = op(a) @ op(b) + bias. */
 PyObject *linear_forward(PyObject *self, PyObject *args)
 {
@@ -59,11 +31,12 @@ PyObject *linear_forward(PyObject *self, PyObject *args)
         return NULL;
     }
     const Py_ssize_t counts[4] = {m * k, k * n, n, m * n};
-    const int writable[4] = {0, 0, 0, 1};
+    const int writable[4] = {0, 0, 0, 1}, optional[4] = {0, 0, 1, 0};  /* the bias may be None */
     Py_buffer views[4];
     void *p[4];
     int dtype = -1;
-    if (optional_arrays(objects, counts, writable, 4, views, p, &dtype, "linear_forward") < 0)
+    if (array_args(objects, 4, counts, writable, optional, views, p, &dtype,
+                   "linear_forward") < 0)
         return NULL;
     Py_BEGIN_ALLOW_THREADS
     if (dtype == DTYPE_FLOAT32)
@@ -71,7 +44,7 @@ PyObject *linear_forward(PyObject *self, PyObject *args)
     else
         failed = linear_forward_f64(p[0], p[1], p[2], p[3], m, n, k, trans_a, trans_b);
     Py_END_ALLOW_THREADS
-    release_optional(objects, 4, views);
+    release_args(views, 4);
     if (failed) {
         PyErr_SetString(PyExc_ValueError, "linear_forward: sizes too large for this BLAS");
         return NULL;
@@ -99,11 +72,12 @@ PyObject *linear_backward(PyObject *self, PyObject *args)
         return NULL;
     }
     const Py_ssize_t counts[6] = {m * n, m * k, k * n, m * k, n * k, n};
-    const int writable[6] = {0, 0, 0, 1, 1, 1};
+    const int writable[6] = {0, 0, 0, 1, 1, 1}, optional[6] = {1, 1, 1, 1, 1, 1};
     Py_buffer views[6];
     void *p[6];
     int dtype = -1;
-    if (optional_arrays(objects, counts, writable, 6, views, p, &dtype, "linear_backward") < 0)
+    if (array_args(objects, 6, counts, writable, optional, views, p, &dtype,
+                   "linear_backward") < 0)
         return NULL;
     Py_BEGIN_ALLOW_THREADS
     if (dtype == DTYPE_FLOAT32)
@@ -113,7 +87,7 @@ PyObject *linear_backward(PyObject *self, PyObject *args)
         failed = linear_backward_f64(p[0], p[1], p[2], p[3], p[4], p[5], m, n, k, trans_a,
                                      trans_b);
     Py_END_ALLOW_THREADS
-    release_optional(objects, 6, views);
+    release_args(views, 6);
     if (failed) {
         PyErr_SetString(PyExc_ValueError, "linear_backward: sizes too large for this BLAS");
         return NULL;

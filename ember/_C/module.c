@@ -49,6 +49,29 @@ void release_all(Py_buffer *views, int count)
         PyBuffer_Release(&views[i]);
 }
 
+int array_args(PyObject *const *objects, int count, const Py_ssize_t *counts,
+               const int *writable, const int *optional, Py_buffer *views, void **pointers,
+               int *dtype, const char *name)
+{
+    for (int i = 0; i < count; i++) {
+        if (objects[i] == Py_None && optional != NULL && optional[i]) {
+            views[i].buf = views[i].obj = NULL;
+        } else if (array_arg(objects[i], &views[i], counts[i], writable[i], dtype, name) < 0) {
+            release_args(views, i);
+            return -1;
+        }
+        pointers[i] = views[i].buf;
+    }
+    return 0;
+}
+
+void release_args(Py_buffer *views, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (views[i].obj != NULL)
+            PyBuffer_Release(&views[i]);
+}
+
 static PyMethodDef methods[] = {
     {"set_blas", set_blas, METH_VARARGS,
      "set_blas(sgemm_address, dgemm_address, sizes64): the cblas_sgemm and cblas_dgemm that "

@@ -330,22 +330,18 @@ static void free_steps(rnn_steps *steps)
  * allowed where `optional[i]`) into `views` and `p`, then its steps; on failure, release what
  * was taken. Returns 0, or -1 with a Python exception set. */
 static int take_layer(PyObject *const *o, int n, const Py_ssize_t *counts, const int *writable,
-                      const int *optional, Py_buffer *views, void **p, int *held, int *dtype,
+                      const int *optional, Py_buffer *views, void **p, int *dtype,
                       PyObject *steps_obj, Py_ssize_t total, Py_ssize_t batch, Py_ssize_t hidden,
                       Py_ssize_t width, rnn_steps *steps, const char *name)
 {
-    *held = 0;
     *dtype = -1;
-    for (int i = 0; i < n; i++)
-        if (take(o[i], views, held, &p[i], counts[i], writable[i], optional[i], dtype,
-                 name) < 0)
-            goto fail;
-    if (take_steps(steps_obj, total, batch, hidden, width, steps, name) < 0)
-        goto fail;
+    if (array_args(o, n, counts, writable, optional, views, p, dtype, name) < 0)
+        return -1;
+    if (take_steps(steps_obj, total, batch, hidden, width, steps, name) < 0) {
+        release_args(views, n);
+        return -1;
+    }
     return 0;
-fail:
-    release_all(views, *held);
-    return -1;
 }
 
 /* The row counts a whole-layer kernel needs: `batch` from the hidden state `h` (width
@@ -408,9 +404,9 @@ PyObject *lstm_layer_forward(PyObject *self, PyObject *args)
     const int optional[12] = {0, 0, 0, 1, 0, 0, 0, 0, 0, !projected, 0, 0};
     Py_buffer views[12];
     void *p[12];
-    int held, dtype;
+    int dtype;
     rnn_steps steps;
-    if (take_layer(o, 12, counts, writable, optional, views, p, &held, &dtype, steps_obj,
+    if (take_layer(o, 12, counts, writable, optional, views, p, &dtype, steps_obj,
                    total, batch, hidden, width, &steps, name) < 0)
         return NULL;
     lstm_forward_loop loop = {.steps = steps, .gates = p[0], .bias = p[1], .weight_hh = p[2],
@@ -420,7 +416,7 @@ PyObject *lstm_layer_forward(PyObject *self, PyObject *args)
     int failed;
     RUN_LOOP(lstm_layer_forward, &loop, dtype, failed);
     free_steps(&loop.steps);
-    release_all(views, held);
+    release_args(views, 12);
     return loop_result(failed, name);
 }
 
@@ -451,9 +447,9 @@ PyObject *lstm_layer_backward(PyObject *self, PyObject *args)
     const int optional[11] = {0, 0, 0, 0, 0, 1, 0, 0, 0, !projected, !projected};
     Py_buffer views[11];
     void *p[11];
-    int held, dtype;
+    int dtype;
     rnn_steps steps;
-    if (take_layer(o, 11, counts, writable, optional, views, p, &held, &dtype, steps_obj,
+    if (take_layer(o, 11, counts, writable, optional, views, p, &dtype, steps_obj,
                    total, batch, hidden, width, &steps, name) < 0)
         return NULL;
     lstm_backward_loop loop = {.steps = steps, .grad_output = p[0], .gates = p[1], .c_prev = p[2],
@@ -463,7 +459,7 @@ PyObject *lstm_layer_backward(PyObject *self, PyObject *args)
     int failed;
     RUN_LOOP(lstm_layer_backward, &loop, dtype, failed);
     free_steps(&loop.steps);
-    release_all(views, held);
+    release_args(views, 11);
     return loop_result(failed, name);
 }
 
@@ -485,9 +481,9 @@ PyObject *gru_layer_forward(PyObject *self, PyObject *args)
     const int optional[9] = {0};
     Py_buffer views[9];
     void *p[9];
-    int held, dtype;
+    int dtype;
     rnn_steps steps;
-    if (take_layer(o, 9, counts, writable, optional, views, p, &held, &dtype, steps_obj,
+    if (take_layer(o, 9, counts, writable, optional, views, p, &dtype, steps_obj,
                    total, batch, hidden, hidden, &steps, name) < 0)
         return NULL;
     gru_forward_loop loop = {.steps = steps, .gates = p[0], .bias_ih = p[1], .bias_hh = p[2],
@@ -496,7 +492,7 @@ PyObject *gru_layer_forward(PyObject *self, PyObject *args)
     int failed;
     RUN_LOOP(gru_layer_forward, &loop, dtype, failed);
     free_steps(&loop.steps);
-    release_all(views, held);
+    release_args(views, 9);
     return loop_result(failed, name);
 }
 
@@ -518,9 +514,9 @@ PyObject *gru_layer_backward(PyObject *self, PyObject *args)
     const int optional[9] = {0};
     Py_buffer views[9];
     void *p[9];
-    int held, dtype;
+    int dtype;
     rnn_steps steps;
-    if (take_layer(o, 9, counts, writable, optional, views, p, &held, &dtype, steps_obj,
+    if (take_layer(o, 9, counts, writable, optional, views, p, &dtype, steps_obj,
                    total, batch, hidden, hidden, &steps, name) < 0)
         return NULL;
     gru_backward_loop loop = {.steps = steps, .grad_output = p[0], .gates = p[1], .h_n = p[2],
@@ -529,6 +525,6 @@ PyObject *gru_layer_backward(PyObject *self, PyObject *args)
     int failed;
     RUN_LOOP(gru_layer_backward, &loop, dtype, failed);
     free_steps(&loop.steps);
-    release_all(views, held);
+    release_args(views, 9);
     return loop_result(failed, name);
 }
