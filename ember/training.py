@@ -379,6 +379,39 @@ def _interrupts_deferred():
             # KeyboardInterrupt
 
 
+class _CtrlC:
+    """Ctrl-C during training, remembered as well as raised.
+
+    Python prints and drops an exception raised while it runs a finalizer or a weakref callback
+    (matplotlib runs some while it draws), so a Ctrl-C landing there would be lost and the run
+    would go on to its last epoch. While the block runs, SIGINT's handler also sets
+    ``received``, and the loop calls ``check()`` after each step and after the plots. Only
+    Python's default handler is replaced, and only in the main thread (signals go there)."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self.previous = None
+
+    def __enter__(self) -> "_CtrlC":
+        if threading.current_thread() is threading.main_thread() \
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.received = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if a Ctrl-C came (and was dropped where it landed)."""
+        if self.received:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
 def _holds(path: str, epoch: "int | None") -> str:
     """What the checkpoint at ``path`` holds, for the messages that end a run early."""
     return "nothing was saved" if epoch is None else f"{path} holds epoch {epoch}"
@@ -490,51 +523,54 @@ def train(args: Namespace) -> dict:
     started = time.perf_counter() - (history[-1]["wall_seconds"] if history else 0.0)
 
     try:
-        for epoch in range(epochs_done + 1, args.epochs + 1):
-            shuffle.manual_seed(shuffle_seed(args.seed, epoch))
-            if sampler is not None:
-                sampler.set_epoch(epoch)
-            lr = optimizer.param_groups[0]["lr"]
-            bar = _progress(len(train_loader.sampler), f"epoch {epoch}/{args.epochs}",
-                            args.progress and leader)
-            epoch_start = time.perf_counter()
-            running_loss, correct, seen = 0.0, 0, 0
-            for step, (images, labels) in enumerate(train_loader, start=1):
-                images, labels = images.to(device), labels.to(device)
-                loss, right = step_once(images, labels)
-                batch_loss = loss.item()
-                if not math.isfinite(batch_loss):  # this epoch's weights are thrown away
-                    raise _diverged(f"epoch {epoch}: the training loss is {batch_loss} at step "
-                                    f"{step}", lr, _holds(checkpoint_path, saved_epoch))
-                batch = len(labels)
-                running_loss += batch_loss * batch
-                correct += int(right.item())
-                seen += batch
+        with _CtrlC() as ctrl_c:
+            for epoch in range(epochs_done + 1, args.epochs + 1):
+                shuffle.manual_seed(shuffle_seed(args.seed, epoch))
+                if sampler is not None:
+                    sampler.set_epoch(epoch)
+                lr = optimizer.param_groups[0]["lr"]
+                bar = _progress(len(train_loader.sampler), f"epoch {epoch}/{args.epochs}",
+                                args.progress and leader)
+                epoch_start = time.perf_counter()
+                running_loss, correct, seen = 0.0, 0, 0
+                for step, (images, labels) in enumerate(train_loader, start=1):
+                    images, labels = images.to(device), labels.to(device)
+                    loss, right = step_once(images, labels)
+                    ctrl_c.check()
+                    batch_loss = loss.item()
+                    if not math.isfinite(batch_loss):  # this epoch's weights are thrown away
+                        raise _diverged(f"epoch {epoch}: the training loss is {batch_loss} at step "
+                                        f"{step}", lr, _holds(checkpoint_path, saved_epoch))
+                    batch = len(labels)
+                    running_loss += batch_loss * batch
+                    correct += int(right.item())
+                    seen += batch
+                    if bar is not None:
+                        bar.update(batch)
+                        bar.set_postfix(loss=f"{running_loss / seen:.4f}", refresh=False)
+                running_loss, correct, seen = _summed([running_loss, correct, seen])  # all ranks'
+                correct, seen = int(correct), int(seen)
+                epoch_seconds = time.perf_counter() - epoch_start
                 if bar is not None:
-                    bar.update(batch)
-                    bar.set_postfix(loss=f"{running_loss / seen:.4f}", refresh=False)
-            running_loss, correct, seen = _summed([running_loss, correct, seen])  # all ranks'
-            correct, seen = int(correct), int(seen)
-            epoch_seconds = time.perf_counter() - epoch_start
-            if bar is not None:
-                bar.close()
-            scheduler.step()
-            test_loss, test_accuracy, confusion = evaluate(model, test_loader, len(classes),
-                                                           device)
-            if not math.isfinite(test_loss):
-                raise _diverged(f"epoch {epoch}: the test loss is {test_loss}", lr,
-                                _holds(checkpoint_path, saved_epoch))
-            with _interrupts_deferred():
-                history.append(epoch_record(epoch, args.epochs, lr, running_loss, correct, seen,
-                                            test_loss, test_accuracy, epoch_seconds, started,
-                                            echo=leader))
-                if leader:
-                    _save_checkpoint_and_metrics(args, model, optimizer, history, classes,
-                                                 confusion)
-                saved_epoch = epoch
-            if plots and leader:
-                plot_curves(history, os.path.join(args.out, "curves.png"))
-                plot_confusion(confusion, classes, os.path.join(args.out, "confusion.png"))
+                    bar.close()
+                scheduler.step()
+                test_loss, test_accuracy, confusion = evaluate(model, test_loader, len(classes),
+                                                               device)
+                if not math.isfinite(test_loss):
+                    raise _diverged(f"epoch {epoch}: the test loss is {test_loss}", lr,
+                                    _holds(checkpoint_path, saved_epoch))
+                with _interrupts_deferred():
+                    history.append(epoch_record(epoch, args.epochs, lr, running_loss, correct, seen,
+                                                test_loss, test_accuracy, epoch_seconds, started,
+                                                echo=leader))
+                    if leader:
+                        _save_checkpoint_and_metrics(args, model, optimizer, history, classes,
+                                                     confusion)
+                    saved_epoch = epoch
+                if plots and leader:
+                    plot_curves(history, os.path.join(args.out, "curves.png"))
+                    plot_confusion(confusion, classes, os.path.join(args.out, "confusion.png"))
+                ctrl_c.check()  # a Ctrl-C that landed in matplotlib's callbacks was dropped
     except KeyboardInterrupt:
         resume = "; continue with --resume" if saved_epoch is not None else ""
         raise Interrupted(f"{_holds(checkpoint_path, saved_epoch)}{resume}") from None

@@ -452,6 +452,49 @@ def test_ctrl_c_while_saving_finishes_the_save_first(tmp_path, target):
     assert epoch == 2
 
 
+INTERRUPTED_IN_A_CALLBACK = """
+import signal
+import sys
+import weakref
+
+from ember import training
+from ember.cli import main
+
+plot_curves, calls = training.plot_curves, []
+
+
+class Drawn:
+    pass
+
+
+def plot_with_a_dropped_ctrl_c(history, path):
+    # As when Ctrl-C lands in one of matplotlib's weakref callbacks: the KeyboardInterrupt is
+    # raised inside the callback, where Python prints it and goes on.
+    calls.append(path)
+    if len(calls) == 1:
+        drawn = Drawn()
+        weakref.finalize(drawn, signal.raise_signal, signal.SIGINT)
+        del drawn
+    plot_curves(history, path)
+
+
+training.plot_curves = plot_with_a_dropped_ctrl_c
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@needs_data
+def test_ctrl_c_dropped_in_a_callback_still_stops_the_run(tmp_path):
+    argv = ["train", "--data", DATA, "--no-progress", "--epochs", "3", "--limit", "64",
+            "--test-limit", "50", "--out", str(tmp_path)]
+    result = subprocess.run([sys.executable, "-c", INTERRUPTED_IN_A_CALLBACK, *argv],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert "KeyboardInterrupt" in result.stderr  # Python's "Exception ignored in" report
+    epoch = assert_interrupted_consistently(tmp_path, result.returncode, result.stdout,
+                                            result.stderr)
+    assert epoch == 1  # stopped after the epoch whose plots it landed in, not after all 3
+
+
 @needs_data
 def test_ctrl_c_at_any_moment_leaves_what_the_message_says(tmp_path):
     for delay in [0.0, 0.05, 0.2]:
