@@ -169,6 +169,91 @@ def train(out: str, model_name: str, accumulate: int = 1) -> None:
         ember.save(ddp.state_dict(), os.path.join(out, "checkpoint.pt"))
 
 
+def edges(out: str) -> None:
+    """Found by review: global ranks in subgroups, size checks, DDP's unused parameters.
+    Run on 3 ranks."""
+    rank, size = dist.get_rank(), dist.get_world_size()
+    results = []
+    # src/dst name ranks of the default group, whatever the group (as PyTorch reads them)
+    group = dist.new_group([1, 2])
+    if rank in (1, 2):
+        assert dist.get_process_group_ranks(group) == [1, 2]
+        assert dist.get_group_rank(group, 2) == 1 and dist.get_global_rank(group, 0) == 1
+        tensor = ember.tensor([rank * 10.0])
+        dist.broadcast(tensor, src=1, group=group)
+        results.append(tensor.item() == 10.0)
+        tensor = ember.tensor([rank * 10.0])
+        dist.broadcast(tensor, group_src=1, group=group)  # the same, by its rank in the group
+        results.append(tensor.item() == 20.0)
+        tensor = ember.tensor([rank * 10.0])
+        dist.reduce(tensor, dst=2, group=group)
+        results.append(tensor.item() == (30.0 if rank == 2 else 10.0))
+        if rank == 2:
+            dist.send(ember.tensor([5.0]), group_dst=0, group=group)
+        else:
+            received = ember.zeros(1)
+            results.append(dist.recv(received, group=group) == 2 and received.item() == 5.0)
+        with contextlib.suppress(ValueError):
+            dist.broadcast(ember.zeros(1), src=0, group=group)  # rank 0 is not in the group
+            results.append(False)
+    # all_gather: every rank must pass one shape
+    try:
+        dist.all_gather([ember.zeros(rank + 2) for _ in range(size)], ember.ones(rank + 2))
+        results.append(False)
+    except RuntimeError as error:
+        results.append("invalid tensor size" in str(error))
+    # gather and scatter check the root's list against the tensor before sending anything
+    if rank == 0:
+        for call in (lambda: dist.gather(ember.ones(1), [ember.zeros(3)] * size),
+                     lambda: dist.scatter(ember.zeros(3), [ember.ones(2)] * size)):
+            try:
+                call()
+                results.append(False)
+            except RuntimeError as error:
+                results.append("invalid tensor size at index 0" in str(error))
+    # DDP, find_unused_parameters: a dataclass output is looked into; a parameter that no rank
+    # uses keeps grad None; a forward without backward leaves nothing behind
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Out:
+        value: ember.Tensor
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.used, self.unused = nn.Linear(3, 1, bias=False), nn.Linear(3, 1, bias=False)
+
+        def forward(self, x):
+            return Out(self.used(x))
+
+    ember.manual_seed(0)
+    ddp = DDP(Net(), find_unused_parameters=True)
+    x = ember.ones(1, 3) * (rank + 1)
+    ddp(x)  # no backward
+    ddp(x).value.sum().backward()
+    results.append(ddp.module.used.weight.grad.tolist() == [[2.0, 2.0, 2.0]])  # mean of 1..3
+    results.append(ddp.module.unused.weight.grad is None)
+
+    class Aux(nn.Module):  # a parameter reaches the loss around the output
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(3, 1), nn.Linear(3, 1)
+
+        def forward(self, x):
+            self.extra = self.b(x)
+            return self.a(x)
+
+    ddp = DDP(Aux(), find_unused_parameters=True)
+    try:
+        (ddp(x) + ddp.module.extra).sum().backward()
+        results.append(False)
+    except RuntimeError as error:
+        results.append("marked as ready twice" in str(error))
+    with open(os.path.join(out, f"rank{rank}.txt"), "w") as f:
+        f.write(" ".join(map(str, results)))
+
+
 def main() -> None:
     mode, out = sys.argv[1], sys.argv[2]
     timeout = timedelta(seconds=float(os.environ.get("EMBER_TEST_TIMEOUT", "60")))
@@ -176,6 +261,8 @@ def main() -> None:
     rank = dist.get_rank()
     if mode == "collectives":
         collectives(out)
+    elif mode == "edges":
+        edges(out)
     elif mode in ("mlp", "tutorial"):
         train(out, mode)
     elif mode == "accumulate":

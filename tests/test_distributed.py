@@ -42,6 +42,24 @@ def test_collectives_match_numpy_for_every_dtype_and_op(tmp_path):
         assert (tmp_path / f"rank{rank}.txt").read_text().startswith("ok")
 
 
+@needs_mpi
+def test_subgroup_ranks_size_checks_and_unused_parameters_as_pytorch(tmp_path):
+    result = mpirun("edges", tmp_path, ranks=3)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for rank in range(3):
+        checks = (tmp_path / f"rank{rank}.txt").read_text().split()
+        assert checks and all(check == "True" for check in checks), (rank, checks)
+
+
+def test_a_backend_per_device_type_takes_the_cpu_one():
+    from ember.distributed.distributed_c10d import _cpu_backend
+    assert _cpu_backend("cpu:gloo,cuda:nccl") == "gloo"
+    assert _cpu_backend("cuda:nccl,cpu:gloo") == "gloo"
+    assert _cpu_backend("mpi") == "mpi"
+    with pytest.raises(ValueError, match="no backend for the cpu"):
+        _cpu_backend("cuda:nccl")
+
+
 def train_in_one_process(model_name: str, accumulate: int = 1):
     """What 2 ranks with batch 4 (times ``accumulate`` micro-batches) compute, in one process
     with the whole batch of 8 (times ``accumulate``)."""

@@ -24,6 +24,7 @@ import datetime
 import os
 import sys
 import time
+import zlib
 from enum import Enum
 
 import numpy as np
@@ -33,7 +34,8 @@ from .._tensor import Tensor
 __all__ = ["Backend", "DistBackendError", "DistError", "GroupMember", "ProcessGroup",
            "ReduceOp", "Work", "all_gather", "all_gather_into_tensor", "all_reduce", "barrier",
            "broadcast", "destroy_process_group", "gather", "get_backend", "get_rank",
-           "get_world_size", "init_process_group", "irecv", "is_initialized",
+           "get_world_size", "get_global_rank", "get_group_rank", "get_process_group_ranks",
+           "init_process_group", "irecv", "is_initialized",
            "is_mpi_available", "isend", "new_group", "recv", "reduce", "reduce_scatter",
            "reduce_scatter_tensor", "scatter", "send"]
 
@@ -100,10 +102,11 @@ class ProcessGroup:
     """A set of ranks that make collectives together: an MPI communicator of its own (a copy of
     the world's, or of a part of it), so its messages never meet another group's."""
 
-    def __init__(self, comm, timeout: float, backend: str) -> None:
+    def __init__(self, comm, timeout: float, backend: str, ranks: list) -> None:
         self.comm = comm
         self.timeout = timeout  # seconds a wait may take
         self.backend = backend
+        self.ranks = ranks  # the members' ranks in the default group, in group-rank order
 
     def rank(self) -> int:
         return self.comm.Get_rank()
@@ -151,8 +154,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size:
     global _world, _hook
     if _world is not None:
         raise ValueError("trying to initialize the default process group twice!")
-    name = Backend(backend or "mpi")
-    base = name.split(":")[-1] if ":" in name else name
+    base = _cpu_backend(Backend(backend or "mpi"))
     if base == Backend.NCCL:
         raise RuntimeError("Distributed package doesn't have NCCL built in: ember's process "
                            "groups run on MPI (backend='mpi' or 'gloo')")
@@ -167,11 +169,23 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size:
     world = MPI.COMM_WORLD
     _check_agrees("rank", rank, "RANK", world.Get_rank(), world.Get_size())
     _check_agrees("world_size", world_size, "WORLD_SIZE", world.Get_size(), world.Get_size())
-    _world = ProcessGroup(world.Dup(), timeout.total_seconds(), str(base))
+    _world = ProcessGroup(world.Dup(), timeout.total_seconds(), str(base),
+                          list(range(world.Get_size())))
     GroupMember.WORLD = _world
     if _hook is None:
         _hook = sys.excepthook
         sys.excepthook = _abort_on_error
+
+
+def _cpu_backend(name: str) -> str:
+    """The backend for CPU tensors in ``name``: ``"gloo"``, or of ``"cpu:gloo,cuda:nccl"``
+    (one backend per device type) the ``cpu`` one."""
+    if ":" not in name:
+        return name
+    pairs = dict(part.split(":", 1) for part in name.split(",") if ":" in part)
+    if "cpu" not in pairs:
+        raise ValueError(f"Invalid backend: '{name}' names no backend for the cpu")
+    return pairs["cpu"]
 
 
 def _check_agrees(argument: str, given: int, variable: str, actual: int, size: int) -> None:
@@ -248,6 +262,31 @@ def get_world_size(group=None) -> int:
     return _group(group).size()
 
 
+def get_process_group_ranks(group) -> list:
+    """The ranks (in the default group) of ``group``'s members, in the order of their ranks in
+    ``group``."""
+    return list(_group(group).ranks)
+
+
+def get_group_rank(group, global_rank: int) -> int:
+    """The rank in ``group`` of the process whose rank in the default group is
+    ``global_rank``."""
+    pg = _group(group)
+    try:
+        return pg.ranks.index(int(global_rank))
+    except ValueError:
+        raise ValueError(f"Global rank {global_rank} is not part of group {pg}") from None
+
+
+def get_global_rank(group, group_rank: int) -> int:
+    """The rank in the default group of the process whose rank in ``group`` is
+    ``group_rank``."""
+    pg = _group(group)
+    if not 0 <= int(group_rank) < pg.size():
+        raise ValueError(f"Group rank {group_rank} is not part of group {pg}")
+    return pg.ranks[int(group_rank)]
+
+
 def get_backend(group=None) -> str:
     """The backend's name (``"mpi"`` or ``"gloo"``, as given to ``init_process_group``)."""
     return _group(group).backend
@@ -267,7 +306,8 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None,
     if comm == _mpi().COMM_NULL:
         return GroupMember.NON_GROUP_MEMBER
     seconds = world.timeout if timeout is None else timeout.total_seconds()
-    return ProcessGroup(comm, seconds, world.backend if backend is None else str(backend))
+    return ProcessGroup(comm, seconds, world.backend if backend is None else str(backend),
+                        members)
 
 
 # ---- waiting ---------------------------------------------------------------------------
@@ -289,9 +329,20 @@ class Work:
         self._result = None
 
     def is_completed(self) -> bool:
-        if not self._done and _mpi().Request.Testall(self._requests, self._statuses):
+        if not self._done and self._test():
             self._complete()
         return self._done
+
+    def _test(self) -> bool:
+        """Whether the requests completed; an MPI error in them is a ``DistBackendError``."""
+        MPI = _mpi()
+        try:
+            return MPI.Request.Testall(self._requests, self._statuses)
+        except MPI.Exception as error:
+            raise DistBackendError(
+                f"ember.distributed: {self._what} on rank {self._group.rank()} failed in MPI "
+                f"({error.Get_error_string()}): the ranks may have passed tensors of different "
+                "sizes or types") from None
 
     def is_success(self) -> bool:
         return self.is_completed()
@@ -300,8 +351,8 @@ class Work:
         if self._done:
             return True
         seconds = self._group.timeout if timeout is None else _seconds(timeout)
-        Request, deadline, pause = _mpi().Request, time.monotonic() + seconds, 0.0
-        while not Request.Testall(self._requests, self._statuses):
+        deadline, pause = time.monotonic() + seconds, 0.0
+        while not self._test():
             # MPI makes progress only inside its calls: poll, sleeping a little longer each
             # time (at most a millisecond) so a long wait does not hold a core.
             if time.monotonic() > deadline:
@@ -445,21 +496,22 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op: bool = False):
     return _run([request], finish, "all_reduce", pg, async_op)
 
 
-def broadcast(tensor, src: int, group=None, async_op: bool = False, group_src=None):
-    """Every rank's ``tensor`` becomes rank ``src``'s."""
+def broadcast(tensor, src=None, group=None, async_op: bool = False, group_src=None):
+    """Every rank's ``tensor`` becomes rank ``src``'s (a rank of the default group, even when
+    ``group`` is another; ``group_src`` names it by its rank in ``group``)."""
     pg, tensor = _group(group), _check_tensor(tensor)
-    root = _root(pg, src if group_src is None else group_src, "src")
+    root = _root(pg, src, group_src, "src")
     buffer = _Buffer(tensor, write=pg.rank() != root)
     request = pg.comm.Ibcast(buffer.array, root=root)
     return _run([request], buffer.done, "broadcast", pg, async_op)
 
 
-def reduce(tensor, dst: int, op=ReduceOp.SUM, group=None, async_op: bool = False,
+def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op: bool = False,
            group_dst=None):
     """Rank ``dst``'s ``tensor`` becomes the reduction of all ranks'; the others' are kept."""
     pg, tensor = _group(group), _check_tensor(tensor)
     _check_op(op, tensor._data.dtype)
-    root = _root(pg, dst if group_dst is None else group_dst, "dst")
+    root = _root(pg, dst, group_dst, "dst")
     mine = pg.rank() == root
     buffer = _Buffer(tensor, write=mine)
     array = buffer.array
@@ -479,6 +531,7 @@ def all_gather(tensor_list: list, tensor, group=None, async_op: bool = False):
     """``tensor_list[r]`` becomes rank r's ``tensor``, on every rank."""
     pg, tensor = _group(group), _check_tensor(tensor)
     _one_per_rank(pg, tensor_list, tensor, "all_gather", "tensor_list")
+    _same_on_every_rank(pg, tensor, "all_gather")
     source = _Buffer(tensor, write=False)
     gathered = np.empty((pg.size(),) + source.array.shape, source.array.dtype)
     request = pg.comm.Iallgather(source.array, gathered)
@@ -537,14 +590,16 @@ def _reduce_scatter(joined, output, op, pg, async_op, what):
     return _run([request], finish, what, pg, async_op)
 
 
-def gather(tensor, gather_list=None, dst: int = 0, group=None, async_op: bool = False,
+def gather(tensor, gather_list=None, dst=None, group=None, async_op: bool = False,
            group_dst=None):
     """Rank ``dst``'s ``gather_list[r]`` becomes rank r's ``tensor``."""
     pg, tensor = _group(group), _check_tensor(tensor)
-    root = _root(pg, dst if group_dst is None else group_dst, "dst")
+    root = _root(pg, dst, group_dst, "dst", default=0)
     mine = pg.rank() == root
-    if mine and (gather_list is None or len(gather_list) != pg.size()):
-        raise ValueError(f"gather: rank {root} needs a gather_list of {pg.size()} tensors")
+    if mine:
+        if gather_list is None:
+            raise ValueError(f"gather: rank {root} needs a gather_list of {pg.size()} tensors")
+        _one_per_rank(pg, gather_list, tensor, "gather", "gather_list")
     source = _Buffer(tensor, write=False)
     gathered = np.empty((pg.size(),) + source.array.shape, source.array.dtype) if mine else None
     request = pg.comm.Igather(source.array, gathered, root=root)
@@ -552,22 +607,23 @@ def gather(tensor, gather_list=None, dst: int = 0, group=None, async_op: bool = 
     def finish():
         if mine:
             for item, values in zip(gather_list, gathered):
-                _Buffer(_check_tensor(item, "gather_list's items"), write=True).done(values)
+                _Buffer(item, write=True).done(values)
     return _run([request], finish, "gather", pg, async_op)
 
 
-def scatter(tensor, scatter_list=None, src: int = 0, group=None, async_op: bool = False,
+def scatter(tensor, scatter_list=None, src=None, group=None, async_op: bool = False,
             group_src=None):
     """``tensor`` on rank r becomes rank ``src``'s ``scatter_list[r]``."""
     pg, tensor = _group(group), _check_tensor(tensor)
-    root = _root(pg, src if group_src is None else group_src, "src")
+    root = _root(pg, src, group_src, "src", default=0)
     buffer = _Buffer(tensor, write=True)
     joined = None
     if pg.rank() == root:
-        if scatter_list is None or len(scatter_list) != pg.size():
+        if scatter_list is None:
             raise ValueError(f"scatter: rank {root} needs a scatter_list of {pg.size()} tensors")
-        joined = np.stack([_Buffer(_check_tensor(item, "scatter_list's items"),
-                                   write=False).array.astype(buffer.array.dtype, copy=False)
+        _one_per_rank(pg, scatter_list, tensor, "scatter", "scatter_list")
+        joined = np.stack([_Buffer(item, write=False).array.astype(buffer.array.dtype,
+                                                                   copy=False)
                            for item in scatter_list])
     request = pg.comm.Iscatter(joined, buffer.array, root=root)
     return _run([request], buffer.done, "scatter", pg, async_op)
@@ -582,10 +638,10 @@ def barrier(group=None, async_op: bool = False, device_ids=None):
 # ---- point to point --------------------------------------------------------------------
 
 
-def isend(tensor, dst: int, group=None, tag: int = 0, group_dst=None) -> Work:
+def isend(tensor, dst=None, group=None, tag: int = 0, group_dst=None) -> Work:
     """Start sending ``tensor`` to rank ``dst``; the returned work completes once it left."""
     pg, tensor = _group(group), _check_tensor(tensor)
-    peer = _peer(pg, dst if group_dst is None else group_dst, "dst")
+    peer = _peer(pg, dst, group_dst, "dst")
     buffer = _Buffer(tensor, write=False)
     return Work([pg.comm.Isend(buffer.array, dest=peer, tag=tag)], None, "send", pg)
 
@@ -594,19 +650,19 @@ def irecv(tensor, src=None, group=None, tag: int = 0, group_src=None) -> Work:
     """Start receiving into ``tensor`` from rank ``src`` (any rank when None)."""
     pg, tensor = _group(group), _check_tensor(tensor)
     MPI = _mpi()
-    source = src if group_src is None else group_src
-    peer = MPI.ANY_SOURCE if source is None else _peer(pg, source, "src")
+    peer = MPI.ANY_SOURCE if src is None and group_src is None else \
+        _peer(pg, src, group_src, "src")
     buffer = _Buffer(tensor, write=True)
     status = MPI.Status()
     request = pg.comm.Irecv(buffer.array, source=peer, tag=tag)
 
     def finish():
         buffer.done()
-        return status.Get_source()
+        return pg.ranks[status.Get_source()]  # the sender's rank in the default group
     return Work([request], finish, "recv", pg, [status])
 
 
-def send(tensor, dst: int, group=None, tag: int = 0, group_dst=None) -> None:
+def send(tensor, dst=None, group=None, tag: int = 0, group_dst=None) -> None:
     """Send ``tensor`` to rank ``dst`` (which calls ``recv``)."""
     isend(tensor, dst, group, tag, group_dst).wait()
 
@@ -618,15 +674,25 @@ def recv(tensor, src=None, group=None, tag: int = 0, group_src=None) -> int:
     return work._result
 
 
-def _root(pg: ProcessGroup, rank, argument: str) -> int:
-    rank = int(rank)
-    if not 0 <= rank < pg.size():
-        raise ValueError(f"{argument}={rank} is not a rank of the group (0 … {pg.size() - 1})")
-    return rank
+def _root(pg: ProcessGroup, rank, group_rank, argument: str, default=None) -> int:
+    """The rank in ``pg`` that a call names, as PyTorch reads it: ``src``/``dst`` is a rank
+    of the default group whatever ``group`` is; ``group_src``/``group_dst`` one of ``group``."""
+    if rank is not None and group_rank is not None:
+        raise ValueError(f"Can't specify both {argument} and group_{argument}")
+    if group_rank is None:
+        if rank is None:
+            if default is None:
+                raise ValueError(f"Must specify {argument} or group_{argument}")
+            rank = default
+        return get_group_rank(pg, rank)
+    if not 0 <= int(group_rank) < pg.size():
+        raise ValueError(f"group_{argument}={group_rank} is not a rank of the group "
+                         f"(0 … {pg.size() - 1})")
+    return int(group_rank)
 
 
-def _peer(pg: ProcessGroup, rank, argument: str) -> int:
-    rank = _root(pg, rank, argument)
+def _peer(pg: ProcessGroup, rank, group_rank, argument: str) -> int:
+    rank = _root(pg, rank, group_rank, argument)
     if rank == pg.rank():
         raise ValueError(f"Invalid {argument}: a rank cannot send to or receive from itself "
                          f"(rank {rank})")
@@ -635,13 +701,33 @@ def _peer(pg: ProcessGroup, rank, argument: str) -> int:
 
 def _one_per_rank(pg: ProcessGroup, tensors: list, like: Tensor, what: str,
                   argument: str) -> None:
-    """``tensors`` must hold one tensor per rank, each of ``like``'s shape and dtype."""
+    """``tensors`` must hold one tensor per rank, each of ``like``'s shape and dtype (PyTorch's
+    exception types: RuntimeError for a count or a shape, ValueError for a dtype)."""
     if len(tensors) != pg.size():
-        raise ValueError(f"{what}: {argument} has {len(tensors)} tensors, the group "
-                         f"{pg.size()} ranks")
-    for item in tensors:
+        raise RuntimeError(f"{what}: {argument} has {len(tensors)} tensors, the group "
+                           f"{pg.size()} ranks")
+    for index, item in enumerate(tensors):
         _check_tensor(item, f"{argument}'s items")
-        if item.shape != like.shape or item.dtype != like.dtype:
-            raise ValueError(f"{what}: every tensor must have the shape and dtype of the input "
-                             f"({tuple(like.shape)}, {like.dtype}); got {tuple(item.shape)}, "
-                             f"{item.dtype}")
+        if item.dtype != like.dtype:
+            raise ValueError(f"{what}: tensors of different dtypes: {argument}[{index}] is "
+                             f"{item.dtype}, the tensor {like.dtype}")
+        if item.shape != like.shape:
+            raise RuntimeError(f"{what}: invalid tensor size at index {index} (expected "
+                               f"{tuple(like.shape)}, got {tuple(item.shape)})")
+
+
+def _same_on_every_rank(pg: ProcessGroup, tensor: Tensor, what: str) -> None:
+    """Every rank's ``tensor`` must have one shape and dtype (a collective of its own, before
+    one whose buffers MPI sizes from each rank's arguments: a mismatch would read or leave
+    memory that no rank wrote)."""
+    mine = np.array([tensor.numel(), len(tensor.shape),
+                     zlib.crc32(repr((tuple(tensor.shape), str(tensor.dtype))).encode())],
+                    np.int64)
+    everyone = np.empty((pg.size(), 3), np.int64)
+    _run([pg.comm.Iallgather(mine, everyone)], None, what, pg, False)
+    for rank, theirs in enumerate(everyone):
+        if not np.array_equal(theirs, mine):
+            raise RuntimeError(f"{what}: invalid tensor size: rank {pg.rank()} has "
+                               f"{tuple(tensor.shape)} {tensor.dtype}, rank {pg.ranks[rank]} a "
+                               f"tensor of {theirs[0]} elements or of another dtype; every rank "
+                               "must pass the same shape and dtype")

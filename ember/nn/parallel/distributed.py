@@ -19,12 +19,15 @@ How it works (the design of PyTorch's DDP, written here on ``ember.distributed``
 
 ``no_sync()`` turns the hooks off for gradient accumulation: the gradients add up locally and
 the next backward outside it all-reduces the sum. ``find_unused_parameters=True`` lets a
-forward leave some parameters out of the loss (they count as zero here). Buffers (batch
-norm's running statistics) are broadcast from rank 0 before each forward
-(``broadcast_buffers``).
+forward leave some parameters out of the loss: forward finds the parameters its output does not
+reach, and the first gradient of backward marks them ready (they count as zero in the average).
+A parameter that no rank used keeps its ``.grad`` as it was (None stays None), as in PyTorch:
+a small all-reduce of "used" flags tells. Buffers (batch norm's running statistics) are
+broadcast from rank 0 before each forward (``broadcast_buffers``).
 """
 
 import contextlib
+import dataclasses
 import zlib
 
 import numpy as np
@@ -90,11 +93,16 @@ class DistributedDataParallel(Module):
         self._verify_same_model(params)
         if init_sync:
             self._broadcast(list(module.parameters()) + list(module.buffers()))
+        self._params = params
         self._buckets = _buckets(params[::-1], self.bucket_bytes_cap)
         self._bucket_of = {id(p): b for b in self._buckets for p in b.params}
         self._hooks = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
         self._syncing = False  # hooks act: a forward with gradients, outside no_sync
         self._next = 0  # the next bucket to start (buckets start in order)
+        self._marked = set()  # ids of the parameters marked ready in this backward
+        self._unused = None  # find_unused_parameters: those to mark at the first gradient
+        self._judged_unused = set()  # ... and their ids, until the next forward
+        self._used_flags = None  # ... and the all-reduce of which ranks used each parameter
 
     # ---- construction ------------------------------------------------------------------
 
@@ -132,7 +140,7 @@ class DistributedDataParallel(Module):
             by_dtype.setdefault(tensor._data.dtype, []).append(tensor)
         for group in by_dtype.values():
             flat = Tensor._wrap(np.concatenate([t._data.reshape(-1) for t in group]))
-            dist.broadcast(flat, src=0, group=self.process_group)
+            dist.broadcast(flat, group_src=0, group=self.process_group)
             offset = 0
             with no_grad():
                 for tensor in group:
@@ -157,22 +165,29 @@ class DistributedDataParallel(Module):
         output = self.module(*inputs, **kwargs)
         self._syncing = _GradMode.enabled and self.require_backward_grad_sync
         self._next = 0
+        self._marked = set()
+        self._unused = self._used_flags = None
+        self._judged_unused = set()
         for bucket in self._buckets:
             bucket.ready, bucket.work = 0, None
         if self._syncing and self.find_unused_parameters:
             used = _leaves_reached(output)
-            for bucket in self._buckets:
-                for p in bucket.params:
-                    if id(p) not in used:
-                        self._grad_ready(p)
+            self._unused = [p for p in self._params if id(p) not in used]
+            self._judged_unused = {id(p) for p in self._unused}
         return output
 
     def _grad_ready(self, param) -> None:
         """Backward wrote ``param.grad``: start the buckets that are complete, in order."""
         if not self._syncing:
+            if id(param) in self._judged_unused:  # a gradient for a parameter taken for unused
+                self._mark(param)  # raises: the average went out without it
             return
-        bucket = self._bucket_of[id(param)]
-        bucket.ready += 1
+        if self._unused is not None:  # the first gradient of this backward
+            unused, self._unused = self._unused, None
+            self._start_used_flags(unused)
+            for p in unused:
+                self._mark(p)
+        self._mark(param)
         while self._next < len(self._buckets):
             bucket = self._buckets[self._next]
             if bucket.ready < len(bucket.params):
@@ -183,6 +198,25 @@ class DistributedDataParallel(Module):
             bucket.work.is_completed()  # MPI moves data only inside its calls
         if self._next == len(self._buckets):
             self._finish()
+
+    def _mark(self, param) -> None:
+        if id(param) in self._marked:
+            index = next(i for i, p in enumerate(self._params) if p is param)
+            raise RuntimeError(
+                f"Expected to mark a variable ready only once. Parameter at index {index} with "
+                f"shape {list(param.shape)} has been marked as ready twice: find_unused_"
+                "parameters=True took it for unused, as the module's output (tensors, lists, "
+                "tuples, dicts, dataclasses) does not reach it, yet backward gave it a "
+                "gradient. Return every tensor the loss uses from forward.")
+        self._marked.add(id(param))
+        self._bucket_of[id(param)].ready += 1
+
+    def _start_used_flags(self, unused: list) -> None:
+        """Start summing, over the ranks, which parameters this rank's forward used."""
+        skipped = {id(p) for p in unused}
+        flags = np.array([id(p) not in skipped for p in self._params], np.int32)
+        self._used_flags = (flags, dist.all_reduce(Tensor._wrap(flags), async_op=True,
+                                                   group=self.process_group))
 
     def _start(self, bucket: _Bucket) -> None:
         size = self._size()
@@ -196,10 +230,19 @@ class DistributedDataParallel(Module):
                                       async_op=True)
 
     def _finish(self) -> None:
-        """Wait for every bucket, then give each parameter the average gradient."""
+        """Wait for every bucket, then give each parameter the average gradient (but for those
+        that no rank used, under find_unused_parameters: their ``.grad`` stays as it was)."""
+        unused_everywhere = set()
+        if self._used_flags is not None:
+            flags, work = self._used_flags
+            work.wait()
+            unused_everywhere = {id(p) for p, count in zip(self._params, flags) if count == 0}
+            self._used_flags = None
         for bucket in self._buckets:
             bucket.work.wait()
             for p, start, end in zip(bucket.params, bucket.offsets[:-1], bucket.offsets[1:]):
+                if id(p) in unused_everywhere:
+                    continue
                 average = bucket.buffer[start:end].reshape(p._data.shape)
                 if p._grad is None:
                     p._grad = Tensor._wrap(average.copy())
@@ -257,7 +300,8 @@ def _leaves_reached(output) -> set:
 
 
 def _tensors(value):
-    """The tensors in a module's output (a tensor, or tuples, lists and dicts of them)."""
+    """The tensors in a module's output (a tensor, or tuples, lists, dicts and dataclasses of
+    them)."""
     if isinstance(value, Tensor):
         yield value
     elif isinstance(value, (tuple, list)):
@@ -266,3 +310,6 @@ def _tensors(value):
     elif isinstance(value, dict):
         for item in value.values():
             yield from _tensors(item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            yield from _tensors(getattr(value, field.name))
