@@ -29,6 +29,8 @@ import sys
 import threading
 import warnings
 
+import numpy as np
+
 # OpenBLAS builds name their functions differently (NumPy's wheels use the scipy_openblas64_ ones).
 _SETTERS = ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_",
             "scipy_openblas_set_num_threads", "openblas_set_num_threads")
@@ -69,7 +71,11 @@ _changed = False  # whether the outermost scope changed it
 
 
 def _openblas():
-    """The OpenBLAS library loaded into this process, or None."""
+    """The OpenBLAS library loaded into this process, NumPy's own first, or None.
+
+    Other packages bring OpenBLAS builds of their own (SciPy's wheels do); NumPy's wheels keep
+    theirs in ``numpy.libs`` beside the package, and that is the one whose thread count ember
+    scopes and whose products its kernels must reproduce bit for bit."""
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -77,12 +83,18 @@ def _openblas():
             paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
     except OSError:
         return None
-    for path in sorted(paths):
+    for path in _numpy_first(paths):
         try:
             return ctypes.CDLL(path)
         except OSError:
             continue
     return None
+
+
+def _numpy_first(paths) -> list:
+    """``paths`` sorted, those in NumPy's ``numpy.libs`` folder first."""
+    numpy_libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    return sorted(paths, key=lambda path: (not path.startswith(numpy_libs + os.sep), path))
 
 
 def _library_functions() -> tuple:

@@ -76,3 +76,13 @@ def test_blas_is_found_where_numpy_has_openblas():
         single, double, sizes64 = functions
         assert len(single) == len(double) == 3 and all(single) and all(double)
         assert isinstance(sizes64, bool) and _C.gemm_ready()
+
+
+def test_numpys_own_openblas_is_taken_before_another_packages():
+    # SciPy's wheels load an OpenBLAS of their own, whose name may sort first.
+    import os
+    numpy_libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    ours = os.path.join(numpy_libs, "libscipy_openblas64_-x.so")
+    paths = ["/opt/aaa/libopenblas.so", ours, "/site/scipy.libs/libscipy_openblas-y.so"]
+    assert _blas._numpy_first(paths)[0] == ours
+    assert _blas._numpy_first(paths[::2]) == sorted(paths[::2])
