@@ -155,6 +155,82 @@ static Py_ssize_t max_pool2x2_row_vector_f64(const double *top, const double *bo
 #endif
 }
 
+/* The 2x2 backward's vector part, as the forward's: each window's gradient to the corner its
+ * byte names and +0 to the others, four float32 (two float64) windows a step with SSE2, the
+ * last step of a row over the windows that end it. A corner byte is spread over its lane
+ * (b * 0x01010101) and compared with each corner number spread the same way, so a byte
+ * forward never writes matches none, as in the scalar loop; the gradient ANDed with the
+ * comparison's mask is the gradient or +0, the scalar loop's selects, bit for bit. Each
+ * returns how many windows it did. */
+#if defined(__SSE2__)
+static void max_pool2x2_grad_step_f32(const float *grad, const int8_t *bytes, float *top,
+                                      float *bottom, Py_ssize_t x)
+{
+    int32_t four;
+    memcpy(&four, bytes + x, sizeof four);
+    __m128i spread = _mm_cvtsi32_si128(four);
+    spread = _mm_unpacklo_epi8(spread, spread);
+    spread = _mm_unpacklo_epi16(spread, spread);  /* lane i: byte i, four times */
+    const __m128 value = _mm_loadu_ps(grad + x);
+    __m128 to[4];
+    for (int k = 0; k < 4; k++)
+        to[k] = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(spread, _mm_set1_epi32(
+                               k * 0x01010101))), value);
+    _mm_storeu_ps(top + 2 * x, _mm_unpacklo_ps(to[0], to[1]));
+    _mm_storeu_ps(top + 2 * x + 4, _mm_unpackhi_ps(to[0], to[1]));
+    _mm_storeu_ps(bottom + 2 * x, _mm_unpacklo_ps(to[2], to[3]));
+    _mm_storeu_ps(bottom + 2 * x + 4, _mm_unpackhi_ps(to[2], to[3]));
+}
+
+static void max_pool2x2_grad_step_f64(const double *grad, const int8_t *bytes, double *top,
+                                      double *bottom, Py_ssize_t x)
+{
+    int16_t two;
+    memcpy(&two, bytes + x, sizeof two);
+    __m128i spread = _mm_cvtsi32_si128((uint16_t)two);
+    spread = _mm_unpacklo_epi8(spread, spread);
+    spread = _mm_unpacklo_epi16(spread, spread);
+    spread = _mm_unpacklo_epi32(spread, spread);  /* 64-bit lane i: byte i, eight times */
+    const __m128d value = _mm_loadu_pd(grad + x);
+    __m128d to[4];
+    for (int k = 0; k < 4; k++)  /* both halves of a lane are equal, so 32-bit compares do */
+        to[k] = _mm_and_pd(_mm_castsi128_pd(_mm_cmpeq_epi32(spread, _mm_set1_epi32(
+                               k * 0x01010101))), value);
+    _mm_storeu_pd(top + 2 * x, _mm_unpacklo_pd(to[0], to[1]));
+    _mm_storeu_pd(top + 2 * x + 2, _mm_unpackhi_pd(to[0], to[1]));
+    _mm_storeu_pd(bottom + 2 * x, _mm_unpacklo_pd(to[2], to[3]));
+    _mm_storeu_pd(bottom + 2 * x + 2, _mm_unpackhi_pd(to[2], to[3]));
+}
+#endif
+
+static Py_ssize_t max_pool2x2_grad_vector_f32(const float *grad, const int8_t *bytes,
+                                              float *top, float *bottom, Py_ssize_t n)
+{
+#if defined(__SSE2__)
+    if (n < 4)
+        return 0;
+    for (Py_ssize_t x = 0; x < n; x += 4)
+        max_pool2x2_grad_step_f32(grad, bytes, top, bottom, x + 4 <= n ? x : n - 4);
+    return n;
+#else
+    return 0;
+#endif
+}
+
+static Py_ssize_t max_pool2x2_grad_vector_f64(const double *grad, const int8_t *bytes,
+                                              double *top, double *bottom, Py_ssize_t n)
+{
+#if defined(__SSE2__)
+    if (n < 2)
+        return 0;
+    for (Py_ssize_t x = 0; x < n; x += 2)
+        max_pool2x2_grad_step_f64(grad, bytes, top, bottom, x + 2 <= n ? x : n - 2);
+    return n;
+#else
+    return 0;
+#endif
+}
+
 #define KERNELS "pool.inc"
 #include "each_type.h"
 
