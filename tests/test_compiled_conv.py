@@ -73,9 +73,10 @@ def _conv2d_cases(draw):
         padding = "same"  # pads unevenly for even kernels
     else:
         padding = (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
-    # Big enough for at least one output position.
+    # Big enough for at least one output position; rows up to 21 wide, so that im2col's and
+    # col2im's row copies meet runs shorter than, equal to and longer than their 8-wide moves.
     height = draw(st.integers(max(1, dilation[0] * (kernel[0] - 1) + 1 - 2 * 3), 9))
-    width = draw(st.integers(max(1, dilation[1] * (kernel[1] - 1) + 1 - 2 * 3), 9))
+    width = draw(st.integers(max(1, dilation[1] * (kernel[1] - 1) + 1 - 2 * 3), 21))
     if padding != "same":
         need_h = dilation[0] * (kernel[0] - 1) + 1 - 2 * padding[0]
         need_w = dilation[1] * (kernel[1] - 1) + 1 - 2 * padding[1]
