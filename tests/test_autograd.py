@@ -538,3 +538,39 @@ def test_post_accumulate_grad_hook_sees_the_accumulated_grad_as_pytorch():
         with pytest.raises(RuntimeError, match="non-leaf"):
             (w * 2).register_post_accumulate_grad_hook(print)
     assert seen["ember"] == seen["torch"] == [[3.0, 3.0], [5.0, 5.0]]
+
+
+@pytest.mark.parametrize("op", ["mul", "conv2d", "linear", "max_pool2d"])
+@pytest.mark.parametrize("grad_dtype", ["float64", "int64"])
+def test_a_root_gradient_of_another_dtype_is_cast_to_the_outputs_as_pytorch(op, grad_dtype):
+    # The compiled conv kernel met a float64 gradient for its float32 output and refused it.
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 1, 6, 6)).astype(np.float32)
+    w = rng.standard_normal((3, 1, 3, 3)).astype(np.float32)
+    results = []
+    for lib in (ember, torch):
+        F = lib.nn.functional
+        a, b = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        if op == "mul":
+            y = a * 2
+        elif op == "conv2d":
+            y = F.conv2d(a, b)
+        elif op == "linear":
+            y = F.linear(a.reshape(2, 36), b.reshape(3, 9).repeat(1, 4))
+        else:
+            y = F.max_pool2d(a, 2)
+        y.backward(lib.ones(tuple(y.shape), dtype=getattr(lib, grad_dtype)))
+        results.append([t.grad.numpy() if t.grad is not None else None for t in (a, b)])
+    for ours, theirs in zip(*results):
+        if theirs is None:
+            assert ours is None
+        else:
+            assert ours.dtype == theirs.dtype
+            np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_a_complex_root_gradient_for_a_real_output_is_refused():
+    x = ember.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="both grad_output and output are required to have"):
+        (x * 2).backward(ember.ones(3, dtype=ember.complex64))

@@ -186,6 +186,19 @@ def test_kernels_refuse_what_they_cannot_do_safely():
         kernels.conv2d_add_bias(np.zeros(8, np.float32), np.zeros(3, np.float32), 2)
     with pytest.raises(ValueError, match="positive"):
         kernels.conv2d_bias_grad(np.zeros(8, np.float32), np.zeros(2, np.float32), 0)
+    # Found in review: the whole-conv kernels took a missing grad_output (and dereferenced
+    # it), and sized one image's columns from the geometry alone, where bytes could wrap to 0
+    # while the buffers (no channels out, empty images) held nothing to check them by.
+    if _C.gemm_ready():
+        x, w = np.ones((1, 1, 2, 2), np.float32), np.ones((1, 1, 1, 1), np.float32)
+        with pytest.raises(TypeError):
+            kernels.conv2d_backward(None, w, None, np.empty_like(x), None, None, 1, 1, 1,
+                                    (1, 2, 2, 1, 1, 1, 1, 0, 0, 1, 1, 2, 2))
+        empty, huge = np.zeros(0), (1, 0, 0, 2**41, 2**20, 1, 1, 0, 0, 1, 1, 1, 1)
+        with pytest.raises(ValueError, match="too large"):
+            kernels.conv2d_forward(empty, empty, None, empty, 1, 0, 1, huge)
+        with pytest.raises(ValueError, match="too large"):
+            kernels.conv2d_backward(empty, empty, empty, None, empty, None, 1, 0, 1, huge)
 
 
 @needs_kernels

@@ -285,7 +285,14 @@ PyObject *conv2d_forward(PyObject *self, PyObject *args)
     if (array_args(arrays, 4, counts, writable, optional, views, p, &dtype, name) < 0)
         return NULL;
     size_t size = dtype == DTYPE_FLOAT32 ? sizeof(float) : sizeof(double);
-    void *columns = PyMem_Malloc((size_t)(c.columns ? c.columns : 1) * size);
+    /* One image's columns: counted by the geometry alone, not by any buffer checked above. */
+    Py_ssize_t bytes = product(c.columns ? c.columns : 1, (Py_ssize_t)size);
+    if (bytes < 0) {
+        release_args(views, 4);
+        PyErr_Format(PyExc_ValueError, "%s: sizes too large", name);
+        return NULL;
+    }
+    void *columns = PyMem_Malloc((size_t)bytes);
     if (columns == NULL) {
         release_args(views, 4);
         return PyErr_NoMemory();
@@ -333,7 +340,7 @@ PyObject *conv2d_backward(PyObject *self, PyObject *args)
     PyObject *arrays[6] = {grad_output, input, weight, grad_input, grad_weight, grad_bias};
     const Py_ssize_t counts[6] = {c.outputs, c.images, c.weight, c.images, c.weight,
                                   out_channels};
-    const int writable[6] = {0, 0, 0, 1, 1, 1}, optional[6] = {1, 1, 1, 1, 1, 1};
+    const int writable[6] = {0, 0, 0, 1, 1, 1}, optional[6] = {0, 1, 1, 1, 1, 1};
     void *p[6];
     int dtype = -1;
     if (array_args(arrays, 6, counts, writable, optional, views, p, &dtype, name) < 0)
@@ -341,9 +348,15 @@ PyObject *conv2d_backward(PyObject *self, PyObject *args)
     size_t size = dtype == DTYPE_FLOAT32 ? sizeof(float) : sizeof(double);
     /* One block: one image's columns, one image's share of the weight's gradient, and the
      * bias's running sums (doubles first, for their alignment). */
-    Py_ssize_t reals = c.columns + c.weight;
-    char *scratch = PyMem_Malloc((size_t)out_channels * sizeof(double)
-                                 + (size_t)(reals ? reals : 1) * size);
+    Py_ssize_t reals = c.columns > PY_SSIZE_T_MAX - c.weight ? -1 : c.columns + c.weight;
+    Py_ssize_t sums = product(out_channels, (Py_ssize_t)sizeof(double));
+    Py_ssize_t bytes = product(reals > 0 ? reals : (reals == 0 ? 1 : -1), (Py_ssize_t)size);
+    if (sums < 0 || bytes < 0 || bytes > PY_SSIZE_T_MAX - sums) {
+        release_args(views, 6);
+        PyErr_Format(PyExc_ValueError, "%s: sizes too large", name);
+        return NULL;
+    }
+    char *scratch = PyMem_Malloc((size_t)(sums + bytes));
     if (scratch == NULL) {
         release_args(views, 6);
         return PyErr_NoMemory();

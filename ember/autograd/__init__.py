@@ -2,7 +2,7 @@
 
 import importlib
 
-from .. import _tensor
+from .. import _dtype, _tensor
 from . import engine
 from .function import FunctionCtx
 from .function import UserFunction as Function
@@ -35,6 +35,18 @@ def _initial_grads(outputs, grad_outputs):
             raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
                                f"{_tensor.Size(data.shape)} and output[0] has a shape of "
                                f"{output.shape}.")
+        dtype = output._data.dtype
+        if data.dtype != dtype:
+            # As PyTorch's engine: a gradient of another dtype is cast to the output's (each
+            # backward formula then meets the dtype it was written for), but not to or from
+            # complex, which would drop or invent an imaginary part.
+            if data.dtype.kind == "c" or dtype.kind == "c":
+                raise RuntimeError(
+                    "For complex Tensors, both grad_output and output are required to have the "
+                    f"same dtype. Mismatch in dtype: grad_output[{index}] has a dtype of "
+                    f"{_dtype.from_numpy(data.dtype)} and output[{index}] has a dtype of "
+                    f"{_dtype.from_numpy(dtype)}.")
+            data = data.astype(dtype)
         grads.append(data)
     return grads
 
