@@ -1,0 +1,226 @@
+"""``ember.compile``'s replay of kernel calls: ops whose forward or backward is one compiled
+kernel are replayed as that call (into buffers the plan owns), the program runs in C
+(``ember/_C/replay.c``) or in its Python twin, and both give the eager step's bits. What the
+buffers imply is checked too: a returned loss keeps its value after the next call, ``.grad``
+is a new array at each step as in eager, and the guards that keep kernel calls valid
+(strides, ember's thread count) capture again. Under ``EMBER_NO_EXTENSION=1`` the same tests
+run the Python loop, without kernel entries."""
+
+import importlib
+import threading
+
+import numpy as np
+import pytest
+from nets import tutorial_net
+from test_compile import assert_same_parameters, batches, training_step, twin_models
+
+import ember
+from ember import _C
+
+compile_module = importlib.import_module("ember.compile")
+pytestmark = pytest.mark.filterwarnings("error")  # no fallback to eager unless expected
+STEPS = 20
+
+
+def mlp():
+    return ember.nn.Sequential(ember.nn.Linear(10, 32), ember.nn.ReLU(), ember.nn.Linear(32, 1))
+
+
+WORKLOADS = {
+    # name: (model, optimizer, loss, batch shape, classes)
+    "mlp": (mlp, lambda m: ember.optim.SGD(m.parameters(), lr=0.01), ember.nn.MSELoss(),
+            (8, 10), None),
+    "tutorial b1": (lambda: tutorial_net(ember),
+                    lambda m: ember.optim.SGD(m.parameters(), lr=0.01, momentum=0.9),
+                    ember.nn.CrossEntropyLoss(), (1, 1, 32, 32), 10),
+}
+
+
+def kernel_entries(step) -> int:
+    """How many entries of ``step``'s only plan are kernel calls."""
+    plan, = step._plans.values()
+    return sum(type(entry) is tuple for entry, _ in plan.program)
+
+
+def state_arrays(optimizer) -> list:
+    return [np.array(value._data) for state in optimizer.state.values()
+            for value in state.values() if isinstance(value, ember.Tensor)]
+
+
+@pytest.mark.parametrize("loop", ["c", "python"])
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_replay_is_bitwise_the_eager_step(name, loop, monkeypatch):
+    """20 steps eager and compiled: losses, weights, gradients and optimizer state equal bit
+    for bit after every step; the plan replays kernel calls wherever the extension is built,
+    through the C loop or (monkeypatched) the Python one."""
+    make, make_optimizer, criterion, shape, classes = WORKLOADS[name]
+    if loop == "python":
+        monkeypatch.setattr(compile_module, "_run", compile_module._run_program)
+    elif _C.kernels is None:
+        pytest.skip("the C loop needs the extension")
+    else:
+        assert compile_module._run is _C.kernels.replay  # the C loop is the default
+    eager_model, compiled_model = twin_models(make)
+    eager_optimizer, compiled_optimizer = make_optimizer(eager_model), make_optimizer(
+        compiled_model)
+    eager = training_step(eager_model, eager_optimizer, criterion)
+    compiled = ember.compile(training_step(compiled_model, compiled_optimizer, criterion))
+    for x, y in batches(shape, classes=classes):
+        x, y = ember.tensor(x), ember.tensor(y)
+        assert compiled(x, y).item() == eager(x, y).item()
+        assert_same_parameters(eager_model, compiled_model)
+        for p, q in zip(eager_model.parameters(), compiled_model.parameters()):
+            np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+            assert p.grad.stride() == q.grad.stride()
+        for a, b in zip(state_arrays(eager_optimizer), state_arrays(compiled_optimizer)):
+            np.testing.assert_array_equal(a, b)
+    assert len(compiled._plans) == 1
+    gemm = _C.kernels is not None and _C.gemm_ready()
+    # MLP: two linear forwards and backwards, ReLU's and MSE's; the tutorial net: its three
+    # linear layers and their ReLUs, each way.
+    expected = {"mlp": 8, "tutorial b1": 10}[name] if gemm else 0
+    assert kernel_entries(compiled) >= expected
+
+
+def test_returned_loss_and_gradients_survive_the_next_call():
+    """Kernel buffers are the plan's, reused by every replay: what the step returns and the
+    ``.grad`` it leaves are copies out of them, new at each call, as eager's are."""
+    eager_model, compiled_model = twin_models(mlp)
+    eager = training_step(eager_model, ember.optim.SGD(eager_model.parameters(), lr=0.01),
+                          ember.nn.MSELoss())
+    compiled = ember.compile(training_step(
+        compiled_model, ember.optim.SGD(compiled_model.parameters(), lr=0.01),
+        ember.nn.MSELoss()))
+    eager_losses, compiled_losses, eager_grads, compiled_grads = [], [], [], []
+    for x, y in batches((8, 10), count=6):
+        x, y = ember.tensor(x), ember.tensor(y)
+        eager_losses.append(eager(x, y))
+        compiled_losses.append(compiled(x, y))
+        eager_grads.append([p.grad for p in eager_model.parameters()])
+        compiled_grads.append([p.grad for p in compiled_model.parameters()])
+    # Read only now, after all the calls: the captured call's loss and the replays' kept theirs.
+    assert [t.item() for t in compiled_losses] == [t.item() for t in eager_losses]
+    assert len({id(t._data) for t in compiled_losses}) == len(compiled_losses)
+    for eager_step, compiled_step in zip(eager_grads, compiled_grads):
+        for p, q in zip(eager_step, compiled_step):
+            np.testing.assert_array_equal(p.numpy(), q.numpy())
+    for grads in zip(*compiled_grads):  # each step's gradient is an array of its own
+        assert len({id(g._data) for g in grads}) == len(grads)
+
+
+def test_gradient_accumulation_into_grad_of_kernel_results():
+    """``zero_grad(set_to_none=False)`` and two backward passes per step: ``.grad`` is added
+    to in place, never aliased to a kernel buffer (which would count gradients twice)."""
+    eager_model, compiled_model = twin_models(mlp)
+
+    def make(model):
+        optimizer = ember.optim.SGD(model.parameters(), lr=0.01, momentum=0.5)
+
+        def step(x, y):
+            optimizer.zero_grad(set_to_none=False)
+            ember.nn.functional.mse_loss(model(x), y).backward()
+            loss = ember.nn.functional.mse_loss(model(x * 2), y)
+            loss.backward()
+            optimizer.step()
+            return loss
+        return step
+    eager, compiled = make(eager_model), ember.compile(make(compiled_model))
+    for x, y in batches((8, 10), count=6):
+        x, y = ember.tensor(x), ember.tensor(y)
+        assert compiled(x, y).item() == eager(x, y).item()
+        for p, q in zip(eager_model.parameters(), compiled_model.parameters()):
+            np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+    assert_same_parameters(eager_model, compiled_model)
+
+
+def test_layouts_and_thread_count_are_guarded():
+    """A kernel call reads its arrays as the capture saw them laid out: an input or a weight
+    with other strides (same shape) captures again, and so does a new thread count (which
+    decides whether a product is split); the numbers stay the eager step's."""
+    eager_model, compiled_model = twin_models(mlp)
+    eager = training_step(eager_model, ember.optim.SGD(eager_model.parameters(), lr=0.01),
+                          ember.nn.MSELoss())
+    compiled = ember.compile(training_step(
+        compiled_model, ember.optim.SGD(compiled_model.parameters(), lr=0.01),
+        ember.nn.MSELoss()))
+    (x, y), (x2, y2) = batches((8, 10), count=2)
+    wide = np.zeros((8, 20), np.float32)
+    wide[:, ::2] = x2
+    inputs = [(ember.tensor(x), ember.tensor(y)),
+              (ember.tensor(wide)[:, ::2], ember.tensor(y2)),  # a strided view
+              (ember.tensor(x), ember.tensor(y))]
+    for x, y in inputs:
+        assert compiled(x, y).item() == eager(x, y).item()
+    assert len(compiled._plans) == 2
+    for model in (eager_model, compiled_model):  # the first weight, Fortran-ordered
+        weight = model[0].weight
+        weight.data = ember.tensor(np.asfortranarray(weight.detach().numpy()))
+    assert compiled(*inputs[0]).item() == eager(*inputs[0]).item()
+    threads = ember.get_num_threads()
+    try:
+        ember.set_num_threads(threads + 1)
+        assert compiled(*inputs[0]).item() == eager(*inputs[0]).item()
+    finally:
+        ember.set_num_threads(threads)
+    assert compiled(*inputs[0]).item() == eager(*inputs[0]).item()
+    assert_same_parameters(eager_model, compiled_model)
+
+
+def test_a_plan_in_use_runs_the_step_eagerly():
+    """The plan's buffers serve one replay at a time: a call while another thread replays it
+    (here: its lock held) runs the step eagerly, with the same numbers."""
+    eager_model, compiled_model = twin_models(mlp)
+    eager = training_step(eager_model, ember.optim.SGD(eager_model.parameters(), lr=0.01),
+                          ember.nn.MSELoss())
+    compiled = ember.compile(training_step(
+        compiled_model, ember.optim.SGD(compiled_model.parameters(), lr=0.01),
+        ember.nn.MSELoss()))
+    data = [(ember.tensor(x), ember.tensor(y)) for x, y in batches((8, 10), count=4)]
+    for x, y in data[:2]:
+        assert compiled(x, y).item() == eager(x, y).item()
+    plan, = compiled._plans.values()
+    with plan.lock:
+        assert compiled(*data[2]).item() == eager(*data[2]).item()
+    assert compiled(*data[3]).item() == eager(*data[3]).item()
+    assert_same_parameters(eager_model, compiled_model)
+
+
+def test_two_threads_replaying_one_step_take_turns():
+    """Steps of separate models compiled once each, run from two threads at once: each
+    thread's results are its eager twin's."""
+    results = {}
+
+    def train(name):
+        eager_model, compiled_model = twin_models(mlp)
+        eager = training_step(eager_model, ember.optim.SGD(eager_model.parameters(), lr=0.01),
+                              ember.nn.MSELoss())
+        compiled = ember.compile(training_step(
+            compiled_model, ember.optim.SGD(compiled_model.parameters(), lr=0.01),
+            ember.nn.MSELoss()))
+        pairs = [(ember.tensor(x), ember.tensor(y)) for x, y in batches((8, 10), count=30)]
+        results[name] = all(compiled(x, y).item() == eager(x, y).item() for x, y in pairs)
+    workers = [threading.Thread(target=train, args=(name,)) for name in "ab"]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert results == {"a": True, "b": True}
+
+
+@pytest.mark.skipif(_C.kernels is None, reason="the C loop needs the extension")
+def test_c_loop_checks_its_program():
+    """``replay`` (C) refuses a malformed program with an exception, never a crash."""
+    replay = _C.kernels.replay
+    with pytest.raises(IndexError):
+        replay((((lambda slots: None), (5,)),), [None])
+    with pytest.raises(TypeError):
+        replay(((1,),), [None])
+    with pytest.raises(IndexError):
+        replay((((_C.kernels.relu_forward, (None, None), ((0, 3),), ()), ()),), [None])
+    with pytest.raises(ZeroDivisionError):
+        replay((((lambda slots: 1 / 0), ()),), [None])
+    out = np.empty(3, np.float32)
+    slots = [None, np.array([-1.0, 0.5, 2.0], np.float32), None]
+    replay((((_C.kernels.relu_forward, (None, out), ((0, 1),), ((2, 1),)), (1,)),), slots)
+    np.testing.assert_array_equal(out, [0.0, 0.5, 2.0])
+    assert slots[1] is None and slots[2] is not None
