@@ -435,6 +435,7 @@ class _Recorder:
         self.side_effects = set()
         self.value_of = {}  # slot -> the array it held at capture
         self.layout_slot = {}  # _layout(array) -> slot
+        self.contiguous_slot = {}  # _extent(array) -> slot, for C-contiguous arrays
         self.escapes = []  # (entry index, slot, a run that copies it): arrays kept past the step
         self.input_slots = tuple(self.new_slot(t._data) for t in inputs)
         self.input_tensor_slots = tuple(self.new_slot(None) for _ in inputs)
@@ -452,15 +453,25 @@ class _Recorder:
             if type(value) is np.ndarray:
                 self.value_of[slot] = value
                 self.layout_slot.setdefault(_layout(value), slot)
+                if value.flags.c_contiguous:
+                    self.contiguous_slot.setdefault(_extent(value), slot)
         return slot
 
     def holding(self, array) -> "int | None":
         """The slot whose array is ``array``, or a view of the same memory with the same
-        shape, strides and dtype (``weight.t().T`` for ``weight``); None if none is."""
+        shape, strides and dtype (``weight.t().T`` for ``weight``), or for a C-contiguous
+        array, one over the same bytes; None if none is."""
+        found = [self.layout_slot.get(_layout(array))]
         slot = self.slot_of.get(id(array))
         if slot is not None and self.value_of.get(slot) is array:
-            return slot
-        return self.layout_slot.get(_layout(array))
+            found.append(slot)
+        if array.flags.c_contiguous:
+            # The kernels read C-contiguous memory, their sizes given apart: any C-contiguous
+            # array over the same bytes will do (a (1, n) weight for its (n, 1) transpose).
+            found.append(self.contiguous_slot.get(_extent(array)))
+        # The first slot that has it: an outside tensor's rather than a view an entry makes
+        # of it, so that the entry may not need to run.
+        return min((slot for slot in found if slot is not None), default=None)
 
     def read(self, value, tensor=None) -> int:
         """The slot an entry reads ``value`` from (``tensor``: the Tensor holding it)."""
@@ -619,8 +630,17 @@ class _Recorder:
 
         def accumulating(owned):
             if tensor_slot is None:
+                wrap = Tensor._wrap
+
                 def run(slots):
-                    node.accumulate(slots[source], owned)
+                    grad = slots[source]
+                    # node.accumulate's common case written out (one call fewer per
+                    # parameter): no .grad yet, a gradient of its dtype, no hooks.
+                    if variable._grad is None and grad.dtype is variable._data.dtype \
+                            and not node.post_hooks:
+                        variable._grad = wrap(grad if owned else grad.copy())
+                    else:
+                        node.accumulate(grad, owned)
                     slots[target] = variable._grad._data
             else:  # a step input: the tensor of this call, not the one captured
                 def run(slots):
@@ -756,7 +776,8 @@ class _Recorder:
         output = _copying(output, self.value_of, buffers)
         plan = _Plan(initial, tuple(self.externals), self.input_slots, self.input_tensor_slots,
                      program, output, modules, _parallel.get_num_threads() if calls else None)
-        self.kept = self.slot_of = self.value_of = self.layout_slot = None  # they can go
+        self.kept = self.slot_of = self.value_of = None  # the capture's arrays can go
+        self.layout_slot = self.contiguous_slot = None
         return plan
 
     def _choose(self):
@@ -908,6 +929,11 @@ class _KernelCall:
 def _layout(array) -> tuple:
     """Where an array's elements are: two arrays with the same layout are the same values."""
     return (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str)
+
+
+def _extent(array) -> tuple:
+    """The bytes a C-contiguous array covers, and how it reads them."""
+    return (array.__array_interface__["data"][0], array.nbytes, array.dtype.str)
 
 
 def _root(array):
@@ -1071,9 +1097,16 @@ class _Plan:
                     or data.strides != strides:
                 return False
         for module, training, parameters, children in self.modules:
-            if training is not None and module.training is not training \
-                    or not _same_members(module._parameters, parameters) \
-                    or not _same_members(module._modules, children):
+            if training is not None and module.training is not training:
+                return False
+            # Whether _parameters and _modules hold the objects the capture saw, written out
+            # (no call): it runs for every module at every call. Most modules own no
+            # parameters or no children: then the dict must be empty.
+            members = module._parameters
+            if tuple(map(id, members.values())) != parameters if parameters else members:
+                return False
+            members = module._modules
+            if tuple(map(id, members.values())) != children if children else members:
                 return False
         return self.threads is None or self.threads == _parallel.get_num_threads()
 
@@ -1127,13 +1160,6 @@ def _run_program(program: tuple, slots: list) -> None:
 
 # The loop replays run: the C twin when the extension is built (a test swaps them).
 _run = getattr(_C.kernels, "replay", None) or _run_program
-
-
-def _same_members(members: dict, ids: tuple) -> bool:
-    """Whether a module's ``_parameters`` or ``_modules`` hold the objects ``ids`` names."""
-    if not ids:  # most modules own no parameters, or no children: the quick test
-        return not members
-    return tuple(map(id, members.values())) == ids
 
 
 def _output_slots(spec):
