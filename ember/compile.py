@@ -457,15 +457,16 @@ class _Recorder:
                     self.contiguous_slot.setdefault(_extent(value), slot)
         return slot
 
-    def holding(self, array) -> "int | None":
+    def holding(self, array, loose: bool = True) -> "int | None":
         """The slot whose array is ``array``, or a view of the same memory with the same
         shape, strides and dtype (``weight.t().T`` for ``weight``), or for a C-contiguous
-        array, one over the same bytes; None if none is."""
+        array, one over the same bytes unless not ``loose`` (the slot's shape then may
+        differ: fine for a kernel's argument, not for an op's result); None if none is."""
         found = [self.layout_slot.get(_layout(array))]
         slot = self.slot_of.get(id(array))
         if slot is not None and self.value_of.get(slot) is array:
             found.append(slot)
-        if array.flags.c_contiguous:
+        if loose and array.flags.c_contiguous:
             # The kernels read C-contiguous memory, their sizes given apart: any C-contiguous
             # array over the same bytes will do (a (1, n) weight for its (n, 1) transpose).
             found.append(self.contiguous_slot.get(_extent(array)))
@@ -542,10 +543,12 @@ class _Recorder:
             if any(_root(array) is b for b in buffers):
                 made.append(array)  # the same view of the same buffer at every replay
             else:
-                slot = self.holding(array)
+                slot = self.holding(array, loose=False)
                 if slot is None:
                     return None
                 made.append(slot)
+        if all(type(item) is int for item in made):
+            return None  # none of its results is the kernel's: not this op's call
         return _KernelCall(kernel, args, tuple(fills), buffers, made)
 
     @_this_thread
