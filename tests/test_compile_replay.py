@@ -233,3 +233,57 @@ def test_c_loop_checks_its_program():
     replay((((_C.kernels.relu_forward, (None, out), ((0, 1),), ((2, 1),)), (1,)),), slots)
     np.testing.assert_array_equal(out, [0.0, 0.5, 2.0])
     assert slots[1] is None and slots[2] is not None
+
+
+class Shared(ember.nn.Module):
+    """One Linear used twice (its weight's gradient is a sum), one without bias (``mm``), a
+    ReLU between, and the hidden activation returned too (a kernel buffer leaving the step)."""
+
+    def __init__(self, dtype):
+        super().__init__()
+        self.inner = ember.nn.Linear(6, 6, dtype=dtype)
+        self.last = ember.nn.Linear(6, 2, bias=False, dtype=dtype)
+
+    def forward(self, x):
+        hidden = ember.relu(self.inner(ember.relu(self.inner(x))))
+        return self.last(hidden), hidden
+
+
+@pytest.mark.parametrize("dtype", [ember.float32, ember.float64])
+def test_shared_weights_no_bias_inputs_with_gradients_and_returned_activations(dtype):
+    """Kernel entries where gradients add up (a layer used twice), for ``mm`` (no bias), for
+    an input that requires its gradient, and with several kernel results returned: bitwise
+    the eager step, and every returned array is the call's own."""
+    ember.manual_seed(0)
+    eager_model = Shared(dtype)
+    compiled_model = Shared(dtype)
+    compiled_model.load_state_dict(eager_model.state_dict())
+
+    def make(model):
+        optimizer = ember.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
+
+        def step(x, y):
+            optimizer.zero_grad()
+            out, hidden = model(x)
+            loss = ember.nn.functional.mse_loss(out, y, reduction="sum")
+            loss.backward()
+            optimizer.step()
+            return loss, out, hidden
+        return step
+    eager, compiled = make(eager_model), ember.compile(make(compiled_model))
+    kept = []
+    for x, y in batches((5, 6), count=12):
+        x, y = ember.tensor(x).to(dtype), ember.tensor(np.repeat(y, 2, axis=1)).to(dtype)
+        xe, xc = x.clone().requires_grad_(), x.clone().requires_grad_()
+        expected, got = eager(xe, y), compiled(xc, y)
+        kept.append((expected, got))
+        np.testing.assert_array_equal(xe.grad.numpy(), xc.grad.numpy())
+        assert_same_parameters(eager_model, compiled_model)
+        for p, q in zip(eager_model.parameters(), compiled_model.parameters()):
+            np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+    for expected, got in kept:  # read after all the calls
+        for e, g in zip(expected, got):
+            np.testing.assert_array_equal(e.detach().numpy(), g.detach().numpy())
+    assert len(compiled._plans) == 1
+    if _C.kernels is not None and _C.gemm_ready():
+        assert kernel_entries(compiled) >= 8
