@@ -287,3 +287,45 @@ def test_shared_weights_no_bias_inputs_with_gradients_and_returned_activations(d
     assert len(compiled._plans) == 1
     if _C.kernels is not None and _C.gemm_ready():
         assert kernel_entries(compiled) >= 8
+
+
+def test_another_thread_trains_eagerly_while_a_step_is_captured():
+    """While one thread captures a step, another thread's ``zero_grad()``, ``train()`` and
+    ``optimizer.step()`` just run (they used to hand themselves to the capturing thread's
+    recorder and come back to themselves until the recursion limit)."""
+    captured, trained = threading.Event(), threading.Event()
+    ember.manual_seed(0)
+    model = mlp()
+    optimizer = ember.optim.SGD(model.parameters(), lr=0.01)
+    criterion = ember.nn.MSELoss()
+
+    @ember.compile
+    def waiting_step(x, y):
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        captured.set()
+        assert trained.wait(10)  # the other thread trains meanwhile
+        optimizer.step()
+        return loss
+
+    eager_model, reference_model = twin_models(mlp)
+    eager = training_step(eager_model, ember.optim.SGD(eager_model.parameters(), lr=0.01),
+                          criterion)
+    reference = training_step(reference_model,
+                              ember.optim.SGD(reference_model.parameters(), lr=0.01), criterion)
+    data = [(ember.tensor(x), ember.tensor(y)) for x, y in batches((8, 10), count=3)]
+    worker = threading.Thread(target=waiting_step, args=data[0])
+    worker.start()
+    try:
+        assert captured.wait(10)
+        eager_model.train()
+        losses = [eager(x, y).item() for x, y in data]
+    finally:
+        trained.set()
+        worker.join()
+    reference_model.train()
+    assert losses == [reference(x, y).item() for x, y in data]
+    assert_same_parameters(reference_model, eager_model)
+    waiting_step(*data[1])  # the capture holds: replayed, not captured again
+    assert len(waiting_step._plans) == 1 and waiting_step._captures == 1
