@@ -11,6 +11,8 @@ import threading
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from nets import tutorial_net
 from test_compile import assert_same_parameters, batches, training_step, twin_models
 
@@ -329,3 +331,61 @@ def test_another_thread_trains_eagerly_while_a_step_is_captured():
     assert_same_parameters(reference_model, eager_model)
     waiting_step(*data[1])  # the capture holds: replayed, not captured again
     assert len(waiting_step._plans) == 1 and waiting_step._captures == 1
+
+
+# Blocks of a random step, each ``(h, params) -> h`` on a (5, 6) activation: kernel entries
+# (linear with and without bias, mm on a transpose, ReLU, MSE) mixed with what surrounds them
+# in real steps (views, in-place ops on kernel results, a result used twice, a detached one).
+BLOCKS = {
+    "linear": lambda h, p: ember.nn.functional.linear(h, p["w"], p["b"]),
+    "linear no bias": lambda h, p: ember.nn.functional.linear(h, p["w"]),
+    "mm on a transpose": lambda h, p: h @ p["w"].t(),
+    "relu": lambda h, p: ember.relu(h),
+    "relu in place": lambda h, p: (h * 1.0).relu_(),
+    "in-place add": lambda h, p: (h @ p["w"]).add_(p["b"]),
+    "view and back": lambda h, p: h.reshape(3, 10).t().reshape(5, 6),
+    "used twice": lambda h, p: ember.relu(h) * 0.5 + h,
+    "detached branch": lambda h, p: h + ember.relu(h).detach(),
+    "mse term": lambda h, p: h + ember.nn.functional.mse_loss(h, p["w"][:5], reduction="none"),
+}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(sorted(BLOCKS)), min_size=1, max_size=6),
+       st.booleans(), st.booleans())
+def test_random_steps_replay_bitwise(blocks, set_to_none, return_hidden):
+    """Steps made of random blocks, compiled and eager from the same weights over a few calls
+    with new inputs: losses, returned activations, weights, gradients, bit for bit."""
+    def make():
+        ember.manual_seed(0)
+        params = {"w": ember.randn(6, 6, requires_grad=True),
+                  "b": ember.randn(6, requires_grad=True)}
+        optimizer = ember.optim.SGD(list(params.values()), lr=0.01, momentum=0.9)
+
+        def step(x, y):
+            optimizer.zero_grad(set_to_none=set_to_none)
+            h = BLOCKS["linear"](x, params)  # so that the loss has a gradient
+            for name in blocks:
+                h = BLOCKS[name](h, params)
+            loss = ember.nn.functional.mse_loss(h, y)
+            loss.backward()
+            optimizer.step()
+            return (loss, h) if return_hidden else loss
+        return step, params
+    (eager, eager_params), (compiled, compiled_params) = make(), make()
+    compiled = ember.compile(compiled)
+    kept = []
+    for x, y in batches((5, 6), count=4, seed=len(blocks)):  # captured, then replayed
+        x, y = ember.tensor(x), ember.tensor(np.repeat(y, 6, axis=1))
+        kept.append((eager(x, y), compiled(x, y)))
+        for name in eager_params:
+            p, q = eager_params[name], compiled_params[name]
+            np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+            assert (p.grad is None) == (q.grad is None)
+            if p.grad is not None:
+                np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+    for expected, got in kept:
+        expected = expected if return_hidden else (expected,)
+        got = got if return_hidden else (got,)
+        for e, g in zip(expected, got):
+            np.testing.assert_array_equal(e.detach().numpy(), g.detach().numpy())
