@@ -14,12 +14,15 @@ as any call would, while a recorder (``ember._recording``) is told of every kern
 
 Every array the step makes gets a slot; parameters, buffers and other tensors from outside the
 step are read through their Tensor at each replay (so in-place updates and ``p.data`` are seen);
-everything else the step read is a constant of the plan. The plan is a flat list of small
-closures over those slots: later calls run it in one loop, with NumPy's warnings set off once,
-without Tensor objects, graph nodes or version checks in between, and each slot is emptied
-after its last use. Beyond the key, a replay checks that those outside tensors kept their shape,
-dtype and ``requires_grad``, and that the modules called kept their mode, parameters and
-children; otherwise it captures again.
+everything else the step read is a constant of the plan. The plan is a flat program over
+those slots: later calls run it in one loop (``ember/_C/replay.c``, or its Python twin
+``_run_program``), with NumPy's warnings set off once, without Tensor objects, graph nodes or
+version checks in between, and each slot is emptied after its last use. An op whose forward or
+backward was one compiled-kernel call reports it (``_Recorder.kernel``), and the program calls
+that kernel itself, into output buffers the plan made once (``_KernelCall``); the other entries
+are small closures. Beyond the key, a replay checks that those outside tensors kept their shape,
+strides, dtype and ``requires_grad``, that the modules called kept their mode, parameters and
+children, and that ember's thread count is the capture's; otherwise it captures again.
 
 What the step does in Python beyond that (prints, appending to lists) happens at capture only.
 A step whose Python code depends on values a replay could not follow is not compiled: it runs
@@ -40,7 +43,7 @@ from operator import itemgetter
 
 import numpy as np
 
-from . import _recording
+from . import _C, _parallel, _recording
 from ._tensor import Tensor
 from .autograd.engine import route
 from .autograd.function import QUIET, _in_c_order, numpy_errors
@@ -191,7 +194,10 @@ class CompiledFunction:
         if plan is _EAGER:
             return self._function(*args, **kwargs)
         if plan is not None and plan.valid():
-            return plan.replay(tensors)
+            result = plan.replay(tensors)
+            if result is not _BUSY:
+                return result
+            return self._function(*args, **kwargs)  # called again while it replays
         if self._captures >= self._limit:
             warnings.warn(f"ember.compile: {self._name} was captured {self._captures} times "
                           f"(recompile_limit); new inputs run eagerly", stacklevel=2)
@@ -246,7 +252,7 @@ def _signature(value, tensors: list):
     if isinstance(value, Tensor):
         tensors.append(value)
         data = value._data
-        return (type(data), data.shape, data.dtype, value._requires_grad)
+        return (type(data), data.shape, data.strides, data.dtype, value._requires_grad)
     if isinstance(value, (tuple, list)):
         # The arguments themselves come here: their tensors are described in the loop, with
         # no call each (the same description as above).
@@ -255,7 +261,8 @@ def _signature(value, tensors: list):
             if isinstance(item, Tensor):
                 tensors.append(item)
                 data = item._data
-                items.append((type(data), data.shape, data.dtype, item._requires_grad))
+                items.append((type(data), data.shape, data.strides, data.dtype,
+                              item._requires_grad))
             else:
                 items.append(_signature(item, tensors))
         return tuple(items)
@@ -406,7 +413,7 @@ class _Recorder:
         self.initial = [None]  # slot -> its value before a replay (constants; None otherwise)
         self.slot_of = {}  # id(array or ctx) -> slot
         self.kept = []  # everything slot_of names, alive until the plan is made
-        self.externals = []  # (slot, tensor, shape, dtype, requires_grad)
+        self.externals = []  # (slot, tensor, shape, dtype, requires_grad, strides)
         self.external_slots = set()
         self.ran_backward = set()  # ids of the nodes whose backward ran
         self.entries = []
@@ -417,6 +424,19 @@ class _Recorder:
         self.reason = None  # why the step cannot be replayed, once known
         self.expected_write = None  # the tensor whose version bump a recorded write explains
         self.last_forward_reads = ()  # the slots the last recorded forward read
+        self.last_forward = None  # the index of the last recorded forward's entry
+        # For the kernel entries (see _KernelCall): the kernel calls ops reported since the last
+        # forward or backward, each op entry's kernel call (if it made one) and its ctx slot
+        # and made slots, the forwards that also wrote into outside tensors, each slot's array
+        # and, by memory layout, the first slot holding an array.
+        self.pending = []
+        self.kernel_calls = {}  # entry index -> _KernelCall
+        self.ops = {}  # entry index -> (ctx slot or None, made slots)
+        self.side_effects = set()
+        self.value_of = {}  # slot -> the array it held at capture
+        self.layout_slot = {}  # _layout(array) -> slot
+        self.contiguous_slot = {}  # _extent(array) -> slot, for C-contiguous arrays
+        self.escapes = []  # (entry index, slot, a run that copies it): arrays kept past the step
         self.input_slots = tuple(self.new_slot(t._data) for t in inputs)
         self.input_tensor_slots = tuple(self.new_slot(None) for _ in inputs)
         self.input_tensor_slot = {id(t): slot for t, slot in zip(inputs,
@@ -430,7 +450,29 @@ class _Recorder:
         if value is not None:
             self.slot_of[id(value)] = slot
             self.kept.append(value)
+            if type(value) is np.ndarray:
+                self.value_of[slot] = value
+                self.layout_slot.setdefault(_layout(value), slot)
+                if value.flags.c_contiguous:
+                    self.contiguous_slot.setdefault(_extent(value), slot)
         return slot
+
+    def holding(self, array, loose: bool = True) -> "int | None":
+        """The slot whose array is ``array``, or a view of the same memory with the same
+        shape, strides and dtype (``weight.t().T`` for ``weight``), or for a C-contiguous
+        array, one over the same bytes unless not ``loose`` (the slot's shape then may
+        differ: fine for a kernel's argument, not for an op's result); None if none is."""
+        found = [self.layout_slot.get(_layout(array))]
+        slot = self.slot_of.get(id(array))
+        if slot is not None and self.value_of.get(slot) is array:
+            found.append(slot)
+        if loose and array.flags.c_contiguous:
+            # The kernels read C-contiguous memory, their sizes given apart: any C-contiguous
+            # array over the same bytes will do (a (1, n) weight for its (n, 1) transpose).
+            found.append(self.contiguous_slot.get(_extent(array)))
+        # The first slot that has it: an outside tensor's rather than a view an entry makes
+        # of it, so that the entry may not need to run.
+        return min((slot for slot in found if slot is not None), default=None)
 
     def read(self, value, tensor=None) -> int:
         """The slot an entry reads ``value`` from (``tensor``: the Tensor holding it)."""
@@ -448,7 +490,8 @@ class _Recorder:
         if tensor is None:
             return self.new_slot(value, value)
         slot = self.new_slot(value)
-        self.externals.append((slot, tensor, value.shape, value.dtype, tensor._requires_grad))
+        self.externals.append((slot, tensor, value.shape, value.dtype, tensor._requires_grad,
+                               value.strides))
         self.external_slots.add(slot)
         return slot
 
@@ -466,6 +509,47 @@ class _Recorder:
     def add(self, run, reads: tuple, writes: tuple) -> None:
         """Append the entry ``run``, which reads and writes these slots."""
         self.entries.append((run, reads, writes))
+
+    @_this_thread
+    def kernel(self, kernel, args: tuple, fresh: tuple) -> None:
+        """An op's forward or backward called ``kernel(*args)`` and that call was all it
+        computed: its results are arrays of ``args`` (those at positions ``fresh``, which it
+        just made for the kernel to write, or views of them) or its inputs."""
+        self.pending.append((kernel, args, fresh))
+
+    def _kernel_call(self, results) -> "_KernelCall | None":
+        """The kernel call the op just reported, as an entry of the plan, if it made one and
+        it can be replayed alone: every other array it took is in a slot, every result is one
+        of its fresh arrays (or a view of one) or in a slot."""
+        calls, self.pending = self.pending, []
+        if len(calls) != 1:
+            return None
+        kernel, args, fresh = calls[0]
+        buffers = tuple(args[position] for position in fresh if args[position] is not None)
+        if any(type(b) is not np.ndarray or b.size == 0 for b in buffers):
+            return None
+        fills = []
+        for position, arg in enumerate(args):
+            if position in fresh or not _is_array(arg):
+                continue  # a fresh array, a number, a shape tuple, None: part of the template
+            slot = self.holding(arg) if type(arg) is np.ndarray and arg.size else None
+            if slot is None:
+                return None
+            fills.append((position, slot))
+        made = []
+        for array in results:
+            if type(array) is not np.ndarray or array.size == 0:
+                return None
+            if any(_root(array) is b for b in buffers):
+                made.append(array)  # the same view of the same buffer at every replay
+            else:
+                slot = self.holding(array, loose=False)
+                if slot is None:
+                    return None
+                made.append(slot)
+        if all(type(item) is int for item in made):
+            return None  # none of its results is the kernel's: not this op's call
+        return _KernelCall(kernel, args, tuple(fills), buffers, made)
 
     @_this_thread
     def module_called(self, module) -> None:
@@ -492,11 +576,16 @@ class _Recorder:
                                     "values")
         read = tuple(self.read(value, arg if isinstance(arg, Tensor) else None)
                      for value, arg in zip(inputs, args))
+        call = self._kernel_call([out._data for out in outputs])
         made = tuple(self.new_slot(out._data) for out in outputs)
         self.last_forward_reads = read
         ctx_slot = self.new_slot(ctx)
+        self.last_forward = index = len(self.entries)
         self.add(_forward_entry(cls, ctx.needs_input_grad, read, made, single, ctx_slot),
                  read, made + (ctx_slot,))
+        self.ops[index] = (ctx_slot, made)
+        if call is not None:
+            self.kernel_calls[index] = call.placed(made)
 
     @_this_thread
     def backward(self, node, grads, input_grads) -> None:
@@ -508,10 +597,16 @@ class _Recorder:
             return self.unsupported("has tensor hooks or retain_grad() in its graph")
         self.ran_backward.add(id(node))
         read = tuple(self.read(grad) for grad in grads)
+        call = self._kernel_call([grad for grad in input_grads if grad is not None])
         made = tuple((position, self.new_slot(grad)) for position, grad in enumerate(input_grads)
                      if grad is not None)
+        index = len(self.entries)
+        targets = tuple(target for _, target in made)
         self.add(_backward_entry(node._function.backward, ctx_slot, read, made),
-                 read + (ctx_slot,), tuple(target for _, target in made))
+                 read + (ctx_slot,), targets)
+        self.ops[index] = (None, targets)
+        if call is not None:
+            self.kernel_calls[index] = call.placed(targets)
 
     @_this_thread
     def route(self, node, position: int, grad, shape, dtype, routed) -> None:
@@ -535,16 +630,31 @@ class _Recorder:
         source = self.read(grad)
         target = self.new_slot(variable._grad._data)
         tensor_slot = self.input_tensor_slot.get(id(variable))
-        if tensor_slot is None:
-            def run(slots):
-                node.accumulate(slots[source], owned)
-                slots[target] = variable._grad._data
-        else:  # a step input: the tensor of this call, not the one captured
-            def run(slots):
-                leaf = slots[tensor_slot]
-                leaf._edge()[0].accumulate(slots[source], owned)
-                slots[target] = leaf._grad._data
-        self.add(run, (source,), (target,))
+
+        def accumulating(owned):
+            if tensor_slot is None:
+                wrap = Tensor._wrap
+
+                def run(slots):
+                    grad = slots[source]
+                    # node.accumulate's common case written out (one call fewer per
+                    # parameter): no .grad yet, a gradient of its dtype, no hooks.
+                    if variable._grad is None and grad.dtype is variable._data.dtype \
+                            and not node.post_hooks:
+                        variable._grad = wrap(grad if owned else grad.copy())
+                    else:
+                        node.accumulate(grad, owned)
+                    slots[target] = variable._grad._data
+            else:  # a step input: the tensor of this call, not the one captured
+                def run(slots):
+                    leaf = slots[tensor_slot]
+                    leaf._edge()[0].accumulate(slots[source], owned)
+                    slots[target] = leaf._grad._data
+            return run
+        # A gradient in a kernel entry's buffer is copied, not kept (owned: False), as the
+        # next replay writes that buffer again.
+        self.escapes.append((len(self.entries), source, lambda: accumulating(False)))
+        self.add(accumulating(owned), (source,), (target,))
 
     @_this_thread_or_run
     def call(self, function, *args, **kwargs):
@@ -618,9 +728,11 @@ class _Recorder:
         slot = self.slot_of.get(id(data))
         if slot is None or slot not in self.last_forward_reads:
             return self.unsupported("writes into a tensor in a way ember.compile cannot record")
+        self.side_effects.add(self.last_forward)  # a replay must run that forward
         if self.initial[slot] is data:  # read as a bare array: read it through its tensor
             self.initial[slot] = None
-            self.externals.append((slot, tensor, data.shape, data.dtype, tensor._requires_grad))
+            self.externals.append((slot, tensor, data.shape, data.dtype, tensor._requires_grad,
+                                   data.strides))
             self.external_slots.add(slot)
 
     @_this_thread
@@ -636,6 +748,10 @@ class _Recorder:
 
             def run(slots):
                 tensor._grad = Tensor._wrap(slots[source])
+
+            def copying(slots):
+                tensor._grad = Tensor._wrap(slots[source].copy(order="K"))
+            self.escapes.append((len(self.entries), source, lambda: copying))
         self.add(run, () if value is None else (source,), ())
 
     # ---- the plan ----------------------------------------------------------------------
@@ -658,24 +774,106 @@ class _Recorder:
                          tuple(map(id, module._parameters.values())),
                          tuple(map(id, module._modules.values())))
                         for module in self.modules.values())
-        plan = _Plan(self.initial, tuple(self.externals), self.input_slots,
-                     self.input_tensor_slots, self._freeing(output), output, modules)
-        self.kept = self.slot_of = None  # the capture's arrays can go
+        calls, folded, buffers = self._choose()
+        initial, program = self._program(output, calls, folded, buffers)
+        output = _copying(output, self.value_of, buffers)
+        plan = _Plan(initial, tuple(self.externals), self.input_slots, self.input_tensor_slots,
+                     program, output, modules, _parallel.get_num_threads() if calls else None)
+        self.kept = self.slot_of = self.value_of = None  # the capture's arrays can go
+        self.layout_slot = self.contiguous_slot = None
         return plan
 
-    def _freeing(self, output) -> tuple:
-        """The entries, each with the slots to empty after it: those no later entry uses
-        (so that a replay frees activations and gradients as soon as eager autograd does)."""
-        last_use = {}
+    def _choose(self):
+        """Which op entries a replay runs as kernel calls, and which it skips as views.
+
+        Returns the kernel calls (entry index -> _KernelCall), the folded entries and the ids
+        of the kernel calls' buffers. A folded entry is a forward or backward whose results
+        are views of kernel buffers (a transpose of a weight's gradient, say): a replay would
+        make the same views of the same buffers, so they are constants of the plan. A forward
+        runs in Python after all (no kernel call, no folding) when a backward left in Python
+        reads its ctx; the buffers then change, so the choice is made again until it holds.
+        """
+        in_python = set()
+        while True:
+            calls = {index: call for index, call in self.kernel_calls.items()
+                     if index not in in_python}
+            buffers = {id(buffer) for call in calls.values() for buffer in call.buffers}
+            folded = set()
+            for index, (_, made) in self.ops.items():
+                if index in calls or index in in_python or index in self.side_effects:
+                    continue
+                if made and all(slot in self.value_of
+                                and id(_root(self.value_of[slot])) in buffers
+                                for slot in made):
+                    folded.add(index)
+            ctx_read = {slot for index, (_, reads, _) in enumerate(self.entries)
+                        if index not in calls and index not in folded for slot in reads}
+            more = {index for index in calls.keys() | folded if self.ops[index][0] in ctx_read}
+            if not more:
+                return calls, folded, buffers
+            in_python |= more
+
+    def _program(self, output, calls, folded, buffers):
+        """The slot list's initial values and the program: each entry a replay runs (a
+        closure, or a kernel call as a tuple, see ``_run_program``) with the slots to empty
+        after it.
+
+        Entries whose results nothing reads are left out (the transposes of weights for a
+        product whose kernel reads the weight itself). Each kernel call writes into buffers
+        of its own, made here once and reused by every replay, as a CUDA graph does; a view
+        of them that a folded entry made is a constant slot. An array that outlives the step
+        (a gradient given to ``.grad``) is copied out of them (``escapes``, ``_copying``).
+        """
+        fresh = {id(buffer): np.empty_like(buffer) for call in calls.values()
+                 for buffer in call.buffers}
+        initial = list(self.initial)
+        for index in folded:
+            for slot in self.ops[index][1]:
+                initial[slot] = _rebase(self.value_of[slot], fresh)
+        runs = {index: run for index, (run, _, _) in enumerate(self.entries)}
+        for index, slot, copying in self.escapes:
+            value = self.value_of.get(slot)
+            if value is not None and id(_root(value)) in buffers:
+                runs[index] = copying()
+        effective = []
         for index, (_, reads, writes) in enumerate(self.entries):
+            if index in calls:
+                entry, constants = calls[index].entry(fresh)
+                for slot, value in constants.items():
+                    initial[slot] = value
+                effective.append((entry, calls[index].reads, self.ops[index][1]))
+            else:
+                effective.append((runs[index], reads, writes))
+        contexts = {ctx_slot for ctx_slot, _ in self.ops.values()}
+        live, kept = set(_output_slots(output)), []
+        for index in reversed(range(len(effective))):
+            entry, reads, writes = effective[index]
+            if index in self.ops and index not in self.side_effects \
+                    and live.isdisjoint(writes):
+                continue  # nothing reads what it makes
+            if index in folded:  # not run: it needs its inputs made, not its forward's ctx
+                live.update(slot for slot in reads if slot not in contexts)
+            else:
+                live.update(reads)
+                kept.append(effective[index])
+        kept.reverse()
+        return initial, self._freeing(kept, output, initial)
+
+    @staticmethod
+    def _freeing(entries, output, initial) -> tuple:
+        """The entries, each with the slots to empty after it: those no later entry uses
+        (so that a replay frees activations and gradients as soon as eager autograd does).
+        Constant slots stay: the plan holds their values anyway."""
+        last_use = {}
+        for index, (_, reads, writes) in enumerate(entries):
             for slot in reads + writes:
                 last_use[slot] = index
         kept = set(_output_slots(output))
-        frees = [[] for _ in self.entries]
+        frees = [[] for _ in entries]
         for slot, index in last_use.items():
-            if slot and slot not in kept:
+            if slot and slot not in kept and initial[slot] is None:
                 frees[index].append(slot)
-        return tuple((run, tuple(free)) for (run, _, _), free in zip(self.entries, frees))
+        return tuple((run, tuple(free)) for (run, _, _), free in zip(entries, frees))
 
     def _output(self, value):
         """How a replay rebuilds ``value``: ("slot", s), ("value", v), or a container."""
@@ -693,6 +891,86 @@ class _Recorder:
             return (dict, tuple((key, self._output(item)) for key, item in value.items()))
         return ("value", value)
 
+
+class _KernelCall:
+    """An op's forward or backward that was one compiled-kernel call, as a plan replays it:
+    ``kernel(*args)`` with the arrays of ``fills`` (position, slot) read from the slots and
+    its fresh arrays (``buffers``) made once per plan. ``made`` says, for each result, the
+    view of a buffer it is (the same at every replay: a constant slot) or the slot holding
+    it (a result that is one of the op's inputs, as a bias's gradient may be)."""
+
+    __slots__ = ("kernel", "args", "fills", "buffers", "made", "results")
+
+    def __init__(self, kernel, args, fills, buffers, made) -> None:
+        self.kernel, self.args, self.fills = kernel, args, fills
+        self.buffers, self.made, self.results = buffers, made, ()
+
+    def placed(self, slots: tuple) -> "_KernelCall":
+        """This call, its results going to ``slots``."""
+        self.results = tuple(zip(slots, self.made))
+        return self
+
+    @property
+    def reads(self) -> tuple:
+        return tuple(slot for _, slot in self.fills) + tuple(
+            source for _, source in self.results if type(source) is int)
+
+    def entry(self, fresh: dict):
+        """The program's entry ``(kernel, args, fills, copies)`` over the plan's own buffers
+        (``fresh``: id of a capture buffer -> the plan's), and the constant slots."""
+        args = [fresh[id(arg)] if any(arg is b for b in self.buffers) else arg
+                for arg in self.args]
+        for position, _ in self.fills:
+            args[position] = None  # read from the slots at each replay
+        copies = tuple((target, source) for target, source in self.results
+                       if type(source) is int)
+        constants = {target: _rebase(view, fresh) for target, view in self.results
+                     if type(view) is not int}
+        return (self.kernel, tuple(args), self.fills, copies), constants
+
+
+def _layout(array) -> tuple:
+    """Where an array's elements are: two arrays with the same layout are the same values."""
+    return (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str)
+
+
+def _extent(array) -> tuple:
+    """The bytes a C-contiguous array covers, and how it reads them."""
+    return (array.__array_interface__["data"][0], array.nbytes, array.dtype.str)
+
+
+def _root(array):
+    """The array owning ``array``'s memory (``array`` itself when it is no view)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def _rebase(view, fresh: dict):
+    """The same view of the plan's buffer that ``view`` is of the capture's."""
+    root = _root(view)
+    base = fresh[id(root)]
+    if view is root:
+        return base
+    offset = view.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return np.ndarray(view.shape, view.dtype, buffer=base, offset=offset,
+                      strides=view.strides)
+
+
+def _copying(spec, value_of: dict, buffers: set):
+    """The output ``spec`` with the slots whose arrays live in kernel buffers copied out
+    (("copy", slot)): a returned loss must keep its value after the next call."""
+    kind, content = spec
+    if kind == "slot":
+        value = value_of.get(content)
+        if value is not None and id(_root(value)) in buffers:
+            return ("copy", content)
+        return spec
+    if kind == "value":
+        return spec
+    if kind is dict:
+        return (dict, tuple((key, _copying(item, value_of, buffers)) for key, item in content))
+    return (kind, tuple(_copying(item, value_of, buffers) for item in content))
 
 
 def _forward_entry(cls, needs_input_grad, read: tuple, made: tuple, single: bool,
@@ -792,68 +1070,105 @@ def _backward_entry(backward, ctx_slot: int, read: tuple, made: tuple):
 
 class _Plan:
     """One captured step: the slot list's initial values, where to read externals and inputs,
-    the entries, how to rebuild the result, and the modules whose state it depends on."""
+    the program, how to rebuild the result, the modules whose state it depends on and the
+    thread count its kernel calls were chosen for (None: it has none)."""
 
-    __slots__ = ("initial", "externals", "input_slots", "input_tensor_slots", "entries",
-                 "output", "modules")
+    __slots__ = ("initial", "externals", "input_slots", "input_tensor_slots", "program",
+                 "output", "modules", "threads", "lock")
 
-    def __init__(self, initial, externals, input_slots, input_tensor_slots, entries, output,
-                 modules) -> None:
+    def __init__(self, initial, externals, input_slots, input_tensor_slots, program, output,
+                 modules, threads) -> None:
         self.initial = initial
         self.externals = externals
         self.input_slots = input_slots
         self.input_tensor_slots = input_tensor_slots
-        self.entries = entries
+        self.program = program
         self.output = output
         self.modules = modules
+        self.threads = threads
+        self.lock = threading.Lock()  # the kernel buffers serve one replay at a time
 
     def valid(self) -> bool:
-        """The guards beyond the key: tensors from outside kept their shape, dtype and
-        ``requires_grad``; the modules called kept their mode, parameters and children."""
-        for _, tensor, shape, dtype, requires_grad in self.externals:
+        """The guards beyond the key: tensors from outside kept their shape, strides, dtype
+        and ``requires_grad``; the modules called kept their mode, parameters and children;
+        ember's thread count is the one the kernel calls were chosen for."""
+        for _, tensor, shape, dtype, requires_grad, strides in self.externals:
             data = tensor._data
             # ``is`` first: the dtype object is almost always the very one the capture saw.
             if tensor._requires_grad is not requires_grad or data.shape != shape \
-                    or data.dtype is not dtype and data.dtype != dtype:
+                    or data.dtype is not dtype and data.dtype != dtype \
+                    or data.strides != strides:
                 return False
         for module, training, parameters, children in self.modules:
-            if training is not None and module.training is not training \
-                    or not _same_members(module._parameters, parameters) \
-                    or not _same_members(module._modules, children):
+            if training is not None and module.training is not training:
                 return False
-        return True
+            # Whether _parameters and _modules hold the objects the capture saw, written out
+            # (no call): it runs for every module at every call. Most modules own no
+            # parameters or no children: then the dict must be empty.
+            members = module._parameters
+            if tuple(map(id, members.values())) != parameters if parameters else members:
+                return False
+            members = module._modules
+            if tuple(map(id, members.values())) != children if children else members:
+                return False
+        return self.threads is None or self.threads == _parallel.get_num_threads()
 
     def replay(self, tensors: list):
-        slots = self.initial.copy()
-        for slot, tensor, *_ in self.externals:
-            slots[slot] = tensor._data
-        for slot, tensor_slot, tensor in zip(self.input_slots, self.input_tensor_slots,
-                                             tensors):
-            slots[slot] = tensor._data
-            slots[tensor_slot] = tensor
-        token = numpy_errors.set(QUIET)  # the floating-point policy (autograd/function.py)
+        """The step's result, or ``_BUSY`` when another thread is replaying this plan."""
+        if not self.lock.acquire(blocking=False):
+            return _BUSY
         try:
-            for run, frees in self.entries:
-                run(slots)
-                if frees:  # most entries free nothing: skip starting an empty loop
-                    for slot in frees:
-                        slots[slot] = None
+            slots = self.initial.copy()
+            for slot, tensor, *_ in self.externals:
+                slots[slot] = tensor._data
+            for slot, tensor_slot, tensor in zip(self.input_slots, self.input_tensor_slots,
+                                                 tensors):
+                slots[slot] = tensor._data
+                slots[tensor_slot] = tensor
+            token = numpy_errors.set(QUIET)  # the floating-point policy (autograd/function.py)
+            try:
+                _run(self.program, slots)
+            finally:
+                numpy_errors.reset(token)
+            return _rebuild(self.output, slots)
         finally:
-            numpy_errors.reset(token)
-        return _rebuild(self.output, slots)
+            self.lock.release()
 
 
-def _same_members(members: dict, ids: tuple) -> bool:
-    """Whether a module's ``_parameters`` or ``_modules`` hold the objects ``ids`` names."""
-    if not ids:  # most modules own no parameters, or no children: the quick test
-        return not members
-    return tuple(map(id, members.values())) == ids
+_BUSY = object()  # what a plan's replay returns while another thread replays it
+
+
+def _run_program(program: tuple, slots: list) -> None:
+    """Run a plan's program on ``slots``: the reference loop, and the one without the
+    extension (``ember/_C/replay.c`` is its twin in C).
+
+    An entry is a closure of the slot list, or a kernel call ``(kernel, args, fills,
+    copies)``: ``args`` with the slots of ``fills`` (position, slot) put in, then each
+    (target, source) of ``copies`` a result that is one of the op's inputs. After an entry
+    its slots that no later entry reads are emptied."""
+    for entry, frees in program:
+        if type(entry) is tuple:
+            kernel, template, fills, copies = entry
+            args = list(template)
+            for position, slot in fills:
+                args[position] = slots[slot]
+            kernel(*args)
+            for target, source in copies:
+                slots[target] = slots[source]
+        else:
+            entry(slots)
+        for slot in frees:
+            slots[slot] = None
+
+
+# The loop replays run: the C twin when the extension is built (a test swaps them).
+_run = getattr(_C.kernels, "replay", None) or _run_program
 
 
 def _output_slots(spec):
     """The slots ``_rebuild`` reads for ``spec``."""
     kind, content = spec
-    if kind == "slot":
+    if kind == "slot" or kind == "copy":
         yield content
     elif kind is dict:
         for _, item in content:
@@ -868,6 +1183,8 @@ def _rebuild(spec, slots):
     kind, content = spec
     if kind == "slot":
         return Tensor._wrap(slots[content])
+    if kind == "copy":  # an array in a kernel buffer, which the next replay writes again
+        return Tensor._wrap(slots[content].copy(order="K"))
     if kind == "value":
         return content
     if kind is dict:

@@ -479,7 +479,7 @@ def test_other_threads_are_not_recorded():
         worker.join()
     assert double(ember.full((2,), 5.0)).tolist() == [10.0, 10.0]
     plan = next(iter(double._plans.values()))
-    assert len(plan.entries) == 1
+    assert len(plan.program) == 1
 
 
 def test_the_same_tensor_twice_is_its_own_guard_key():

@@ -128,4 +128,7 @@ PyObject *lstm_layer_backward(PyObject *self, PyObject *args);
 PyObject *gru_layer_forward(PyObject *self, PyObject *args);
 PyObject *gru_layer_backward(PyObject *self, PyObject *args);
 
+/* ember.compile's replay loop (replay.c). */
+PyObject *replay(PyObject *self, PyObject *args);
+
 #endif

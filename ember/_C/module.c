@@ -180,6 +180,9 @@ static PyMethodDef methods[] = {
     {"gru_layer_backward", gru_layer_backward, METH_VARARGS,
      "gru_layer_backward(steps, grad_output, gates, h_n, h_prev, weight_hh, grad_h, "
      "grad_pre_x, grad_pre_h, product, hidden): its backward"},
+    /* ember.compile (replay.c) */
+    {"replay", replay, METH_VARARGS,
+     "replay(program, slots): run a plan of ember.compile (compile.py's _run_program)"},
     {NULL, NULL, 0, NULL},
 };
 

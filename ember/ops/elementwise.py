@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from .. import _C, _backend, _dtype
+from .. import _C, _backend, _dtype, _recording
 from .._dtype import C_TYPE_NAMES, CATEGORY, result_dtype, type_name
 from .._tensor import Tensor
 from ..autograd import inplace
@@ -920,6 +920,8 @@ class Relu(Function):
         if _C.takes(a):
             out = np.empty(a.shape, dtype=a.dtype)
             _C.kernels.relu_forward(a, out)
+            if _recording.recorder is not None:  # the whole forward: a replay calls it alone
+                _recording.recorder.kernel(_C.kernels.relu_forward, (a, out), (1,))
         else:
             xp = _backend.array_module(a)
             # The maximum of an array of zeros and ``a``, written over those zeros: NumPy
@@ -939,6 +941,9 @@ class Relu(Function):
         if _C.takes(out, grad):
             grad_input = np.empty(out.shape, dtype=out.dtype)
             _C.kernels.relu_backward(out, grad, grad_input)
+            if _recording.recorder is not None:
+                _recording.recorder.kernel(_C.kernels.relu_backward, (out, grad, grad_input),
+                                           (2,))
             return grad_input
         return zero_where(grad, out <= 0)
 

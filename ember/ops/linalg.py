@@ -5,7 +5,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .. import _C, _blas, _parallel
+from .. import _C, _blas, _parallel, _recording
 from .._backend import array_module
 from .._dtype import C_TYPE_NAMES, result_dtype, type_name
 from .._parallel import parallel_for, worth_splitting
@@ -94,11 +94,18 @@ def _splits(m: int, n: int, k: int) -> bool:
         worth_splitting(m, n * k // 8) or worth_splitting(n, m * k // 8))
 
 
-def _run_linear(kernel, args, work: int):
-    """A linear kernel call, on ember's BLAS threads when it is large (see ``_blas``)."""
+def _run_linear(kernel, args, work: int, fresh: tuple) -> None:
+    """A linear kernel call, on ember's BLAS threads when it is large (see ``_blas``).
+
+    ``fresh``: the positions of the arrays the caller just made for the kernel to write.
+    While ``ember.compile`` captures a step, a direct call is reported as the op's whole
+    computation, so that a replay can call the kernel itself (``ember/_recording.py``)."""
     if work >= _blas.MIN_SCOPED_WORK:
-        return _blas.limited(kernel, *args)
-    return kernel(*args)
+        _blas.limited(kernel, *args)
+        return
+    kernel(*args)
+    if _recording.recorder is not None:
+        _recording.recorder.kernel(kernel, args, fresh)
 
 
 def _operand(matrix, dtype):
@@ -129,7 +136,7 @@ def linear_forward_compiled(mat1, mat2, bias):
         return None
     out = np.empty((m, n), mat1.dtype)
     _run_linear(_C.kernels.linear_forward, (a, b, bias, out, (m, n, k), trans_a, trans_b),
-                m * n * k)
+                m * n * k, (3,))
     return out
 
 
@@ -155,7 +162,8 @@ def linear_backward_compiled(grad, mat1, mat2, needs_bias: bool):
     grad_a = np.empty((m, k), dtype) if mat2 is not None else None
     grad_bias = np.empty(n, dtype) if needs_bias else None
     _run_linear(_C.kernels.linear_backward,
-                (grad, a, b, grad_a, grad_bt, grad_bias, (m, n, k), trans_a, trans_b), m * n * k)
+                (grad, a, b, grad_a, grad_bt, grad_bias, (m, n, k), trans_a, trans_b), m * n * k,
+                (3, 4, 5))
     return grad_bias, grad_a, None if grad_bt is None else grad_bt.T
 
 

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from .. import _C
+from .. import _C, _recording
 from .._backend import array_module
 from .._tensor import type_name
 from ..autograd.function import Function
@@ -55,7 +55,10 @@ class MseLoss(Function):
         ctx.reduction = reduction
         if _mse_kernel_applies(input, target):
             out = np.empty(input.shape if reduction == "none" else (), input.dtype)
-            _C.kernels.mse_loss_forward(input, target, out, _REDUCTION_CODES[reduction])
+            args = (input, target, out, _REDUCTION_CODES[reduction])
+            _C.kernels.mse_loss_forward(*args)
+            if _recording.recorder is not None:  # the whole forward: a replay calls it alone
+                _recording.recorder.kernel(_C.kernels.mse_loss_forward, args, (2,))
             return out
         difference = input - target
         return _reduce(difference * difference, reduction)
@@ -69,9 +72,11 @@ class MseLoss(Function):
                 and grad_output.shape == (input.shape if reduction == "none" else ()):
             grad_input = np.empty_like(input)
             grad_target = np.empty_like(input) if needs_target else None
-            _C.kernels.mse_loss_backward(grad_output, input, target, grad_input, grad_target,
-                                         _mse_scale(reduction, input.size),
-                                         _REDUCTION_CODES[reduction])
+            args = (grad_output, input, target, grad_input, grad_target,
+                    _mse_scale(reduction, input.size), _REDUCTION_CODES[reduction])
+            _C.kernels.mse_loss_backward(*args)
+            if _recording.recorder is not None:
+                _recording.recorder.kernel(_C.kernels.mse_loss_backward, args, (3, 4))
             return grad_input, grad_target, None
         difference = input - target
         grad_input = grad_output * difference * _mse_scale(reduction, difference.size)

@@ -47,7 +47,8 @@ def _marks_step_called(step: Callable) -> Callable:
 
     @functools.wraps(step)
     def step_and_mark(self, *args, **kwargs):
-        if _recording.recorder is not None:  # ember.compile replays the whole update as one
+        # ember.compile replays the whole update as one
+        if _recording.recorder is not None and _recording.here():
             return _recording.recorder.call(step_and_mark, self, *args, **kwargs)
         self._opt_called = True
         for group in self.param_groups:
@@ -280,7 +281,8 @@ class Optimizer:
                 lets ``step`` skip parameters that get no gradient) instead of filling them
                 with zeros.
         """
-        if _recording.recorder is not None:  # ember.compile replays it as one call
+        # ember.compile replays it as one call
+        if _recording.recorder is not None and _recording.here():
             return _recording.recorder.call(Optimizer.zero_grad, self, set_to_none)
         for group in self.param_groups:
             for param in group["params"]:

@@ -527,7 +527,8 @@ class Module:
         """
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        if _recording.recorder is not None:  # ember.compile replays it as one call
+        # ember.compile replays it as one call
+        if _recording.recorder is not None and _recording.here():
             return _recording.recorder.set_mode(Module.train, self, mode)
         self.training = mode
         for module in self.children():
@@ -568,7 +569,8 @@ class Module:
             >>> layer.weight.grad is None
             True
         """
-        if _recording.recorder is not None:  # ember.compile replays it as one call
+        # ember.compile replays it as one call
+        if _recording.recorder is not None and _recording.here():
             return _recording.recorder.call(Module.zero_grad, self, set_to_none)
         for param in self.parameters():
             grad = param._grad  # parameters are leaves: no non-leaf warning to check for
