@@ -309,3 +309,53 @@ def test_attention_float64_gradients_by_differences():
                for _ in range(3))
     assert ember.autograd.gradcheck(
         lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=True), (q, k, v))
+
+
+@pytest.mark.skipif(_C.kernels is None or not _C.gemm_ready(), reason="no extension or BLAS")
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("shape", [(768, 128, 384), (769, 128, 130), (5, 3000, 700)])
+def test_linear_layers_split_over_threads_keep_the_numpy_bits(shape, threads):
+    # Products large enough for ember's threads: forward in bands of rows (one kernel call
+    # each, product and bias), backward as two whole products on two threads.
+    rows, features, outputs = shape
+    rng = np.random.default_rng(11)
+    values = rng.standard_normal((rows, features)).astype(np.float32)
+    weight = rng.standard_normal((outputs, features)).astype(np.float32)
+    bias = rng.standard_normal(outputs).astype(np.float32)
+    grad = rng.standard_normal((rows, outputs)).astype(np.float32)
+
+    def step():
+        tensors = [ember.tensor(a, requires_grad=True) for a in (values, weight, bias)]
+        y = F.linear(*tensors)
+        y.backward(ember.tensor(grad))
+        return [y.detach().numpy()] + [t.grad.numpy() for t in tensors]
+
+    saved, kernels = _parallel._threads, _C.kernels
+    try:
+        _parallel._threads = threads
+        compiled = step()
+        _C.kernels = None
+        reference = step()
+    finally:
+        _parallel._threads, _C.kernels = saved, kernels
+    for got, want in zip(compiled, reference):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_linear_backward_on_two_threads_makes_each_product_whole(monkeypatch):
+    # The NumPy code's two tasks (the input's and the weight's gradients, one per thread) give
+    # the bits of one thread, where each product is made whole as well.
+    monkeypatch.setattr(_C, "kernels", None)
+    rng = np.random.default_rng(12)
+    values = rng.standard_normal((769, 128)).astype(np.float32)
+    weight = rng.standard_normal((130, 128)).astype(np.float32)
+    grad = rng.standard_normal((769, 130)).astype(np.float32)
+
+    def gradients(threads):
+        monkeypatch.setattr(_parallel, "_threads", threads)
+        x, w = ember.tensor(values, requires_grad=True), ember.tensor(weight, requires_grad=True)
+        F.linear(x, w).backward(ember.tensor(grad))
+        return x.grad.numpy(), w.grad.numpy()
+
+    for split, whole in zip(gradients(2), gradients(1)):
+        np.testing.assert_array_equal(split, whole)
