@@ -147,7 +147,7 @@ def _layer_norm_step(values, shape, weight, bias, grad, eps=1e-5):
 
 @needs_kernels
 @given(dtype=st.sampled_from([np.float32, np.float64]),
-       rows=st.sampled_from([1, 2, 5, 64, 301]),
+       rows=st.sampled_from([1, 2, 5, 64, 301, 2001]),
        cols=st.sampled_from([1, 2, 3, 7, 128, 129]),
        affine=st.sampled_from(["both", "weight", "none"]),
        threads=st.sampled_from([1, 2, 3]), seed=st.integers(0, 2**16))
@@ -171,6 +171,35 @@ def test_layer_norm_kernels_match_the_numpy_code(dtype, rows, cols, affine, thre
         assert got.dtype == want.dtype and got.shape == want.shape
         # The input's gradient subtracts nearly equal terms: compare against its scale.
         np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.abs(want).max(initial=1))
+
+
+@needs_kernels
+@pytest.mark.parametrize("threads", [2, 3])
+def test_layer_norm_split_over_threads_matches_the_numpy_code(monkeypatch, threads):
+    rng = np.random.default_rng(13)
+    values = rng.standard_normal((4001, 128)).astype(np.float32)
+    weight, bias = rng.standard_normal((2, 128)).astype(np.float32)
+    grad = rng.standard_normal(values.shape).astype(np.float32)
+    calls = []
+    kernel = _C.kernels.layer_norm_backward
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(kernels, name)
+
+        def layer_norm_backward(self, *args):
+            calls.append(args[-2])  # the rows of this part
+            return kernel(*args)
+
+    kernels = _C.kernels
+    monkeypatch.setattr(_parallel, "_threads", threads)
+    monkeypatch.setattr(_C, "kernels", Counting())
+    compiled = _layer_norm_step(values, (128,), weight, bias, grad)
+    assert len(calls) == threads and sum(calls) == 4001  # split, every row once
+    monkeypatch.setattr(_C, "kernels", None)
+    reference = _layer_norm_step(values, (128,), weight, bias, grad)
+    for got, want in zip(compiled, reference):
+        np.testing.assert_allclose(got, want, rtol=4e-6, atol=4e-6 * np.abs(want).max())
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -260,10 +260,13 @@ def _erf_series(dtype) -> np.ndarray:
                     + _erfc_coefficients(terms, largest))
 
 
-# Arithmetic operations per element of the compiled GELU kernels, for ``parallel_for``: erf's
-# series and exp make GELU compute-bound (about 3 ns an element forward on one core), unlike
-# most elementwise ops, which memory bandwidth limits and threads do not speed up.
-_GELU_WORK = 50
+# The work per element of the compiled GELU kernels, for ``parallel_for``, in its unit (about
+# a quarter of a nanosecond): erf's series and exp make GELU compute-bound (1.3-3.4 ns an
+# element on one core, backward and forward), unlike most elementwise ops, which memory
+# bandwidth limits and threads do not speed up. Arrays from 100,000 elements are split, where
+# the kernel's time is several times a split's cost (30-60 us to wake a worker and hand the
+# lock back and forth on this 2-core virtual machine).
+_GELU_WORK = 10
 
 
 def _split_elementwise(kernel, arrays, *constants) -> None:
@@ -737,9 +740,11 @@ class NativeLayerNorm(Function):
         return grad_input, grad_weight, grad_bias, None, None
 
 
-# Arithmetic operations per normalized value of the compiled LayerNorm kernels, for
-# ``parallel_for``, which splits the rows over ember's threads.
-_LAYER_NORM_WORK = 12
+# The work per normalized value of the compiled LayerNorm kernels, for ``parallel_for``
+# (as ``_GELU_WORK``: about 1.4 ns a value forward and backward together, on one core).
+# A GPT's (768, 128) activations, 0.1-0.3 ms a call, stay on one thread: a split would cost
+# about what it saves. Twice that is split.
+_LAYER_NORM_WORK = 5
 
 
 def _layer_norm_compiled(ctx, input, weight, bias, normalized_ndim: int, eps: float):
