@@ -388,3 +388,24 @@ def test_linear_backward_on_two_threads_makes_each_product_whole(monkeypatch):
 
     for split, whole in zip(gradients(2), gradients(1)):
         np.testing.assert_array_equal(split, whole)
+
+
+@needs_kernels
+def test_attention_lays_out_its_output_as_pytorch_does():
+    # Heads split out of one projection: (batch, length, heads, features) in memory, so the
+    # transpose back is contiguous; contiguous inputs give a contiguous output. (The inputs'
+    # gradients are laid out so too, before the engine hands them to the leaves.)
+    rng = np.random.default_rng(14)
+    packed = rng.standard_normal((2, 5, 3, 4)).astype(np.float32)
+    for make in (lambda lib, a: lib.tensor(a).transpose(1, 2),
+                 lambda lib, a: lib.tensor(np.ascontiguousarray(a.transpose(0, 2, 1, 3)))):
+        q, k, v = (make(ember, packed).requires_grad_() for _ in range(3))
+        tq, tk, tv = (make(torch, packed).requires_grad_() for _ in range(3))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        ty = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=True)
+        assert y.stride() == ty.stride()
+        np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-5,
+                                   atol=1e-6)
+        y.sum().backward()
+        ty.sum().backward()
+        np.testing.assert_allclose(q.grad.numpy(), tq.grad.numpy(), rtol=1e-5, atol=1e-6)

@@ -119,10 +119,22 @@ def _split_work(query, key, value):
     return query.shape[0], heads * (2 * product + 20 * length * keys), product
 
 
+def _empty_in_layout(like, last: int):
+    """An empty array of ``like.shape[:-1] + (last,)``, laid out as ``like`` is: for 4-D
+    heads split out of one projection, ``(batch, length, heads, features)`` in memory, so
+    that the transpose back that follows attention is contiguous and its copy free. PyTorch's
+    attention lays out its output and gradients the same way."""
+    shape = like.shape[:-1] + (last,)
+    if like.ndim == 4 and like.strides[1] < like.strides[2] and like.shape[1] > 1:
+        batch, heads, length = shape[:3]
+        return np.empty((batch, length, heads, last), like.dtype).transpose(0, 2, 1, 3)
+    return np.empty(shape, like.dtype)
+
+
 def _forward_compiled(ctx, query, key, value, is_causal, scale, keep):
     length, keys = query.shape[-2], key.shape[-2]
     weights = np.empty(query.shape[:-1] + (keys,), query.dtype)
-    out = np.empty(query.shape[:-1] + (value.shape[-1],), query.dtype)
+    out = _empty_in_layout(query, value.shape[-1])
     matrices_per_item = math.prod(query.shape[1:-2])
 
     def part(start, stop):
@@ -143,9 +155,9 @@ def _forward_compiled(ctx, query, key, value, is_causal, scale, keep):
 def _backward_compiled(ctx, grad_output, query, key, value, weights, keep):
     needs_query, needs_key, needs_value = ctx.needs_input_grad[:3]
     keys = key.shape[-2]
-    grad_query = np.empty(query.shape, query.dtype) if needs_query else None
-    grad_key = np.empty(key.shape, key.dtype) if needs_key else None
-    grad_value = np.empty(value.shape, value.dtype) if needs_value else None
+    grad_query = _empty_in_layout(query, query.shape[-1]) if needs_query else None
+    grad_key = _empty_in_layout(key, key.shape[-1]) if needs_key else None
+    grad_value = _empty_in_layout(value, value.shape[-1]) if needs_value else None
 
     def part(start, stop):
         grad, used = grad_output[start:stop], weights[start:stop]
