@@ -227,6 +227,19 @@ def test_layer_norm_matches_pytorch_on_edges(dtype):
             np.testing.assert_allclose(g, w_, *tolerance)
 
 
+@pytest.mark.parametrize("shape, normalized", [((3, 0), (0,)), ((0, 4), (4,)), ((2, 0, 3), (0, 3))])
+def test_layer_norm_of_nothing_matches_pytorch(shape, normalized):
+    # Empty inputs take the NumPy code both ways (the kernels never see a row of no values).
+    values = np.ones(shape, np.float32)
+    x, tx = ember.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    y = F.layer_norm(x, normalized)
+    ty = torch.nn.functional.layer_norm(tx, normalized)
+    (y * 2).sum().backward()
+    (ty * 2).sum().backward()
+    np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
 def test_layer_norm_float64_gradients_by_differences():
     rng = np.random.default_rng(7)
     x = ember.tensor(rng.standard_normal((3, 5)), requires_grad=True)

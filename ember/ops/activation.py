@@ -720,7 +720,8 @@ class NativeLayerNorm(Function):
     @staticmethod
     def backward(ctx, grad_output):
         input, mean, inverse_std, weight = ctx.saved_tensors
-        if _C.takes(input, inverse_std, weight, grad_output) and mean.dtype == np.float64:
+        if input.size and _C.takes(input, inverse_std, weight, grad_output) \
+                and mean.dtype == np.float64:  # the forward's condition, for either forward
             return _layer_norm_backward_compiled(ctx, grad_output, input, mean, inverse_std,
                                                  weight)
         normalized = input - mean
