@@ -782,7 +782,6 @@ def _layer_norm_backward_compiled(ctx, grad_output, input, mean, inverse_std, we
     flat_input, flat_grad = input.reshape(rows, cols), grad_output.reshape(rows, cols)
     flat_grad_input = grad_input.reshape(rows, cols) if needs_input else None
     flat_mean, flat_inverse_std = mean.reshape(rows), inverse_std.reshape(rows)
-    sums = []
 
     def part(start, stop):
         weight_sums = np.zeros(cols) if needs_weight else None
