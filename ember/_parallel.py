@@ -6,7 +6,8 @@ threads that each run an op on half of a batch really do run at the same time. e
 the ops that dominate a training step at larger batches this way (convolution, 2x2 max pooling,
 large matrix products): each one hands ``parallel_for`` a function that does its work for a
 range of images (or rows). Elementwise ops are not split: they are bound by memory bandwidth,
-which the cores share, and two threads gain nothing on them.
+which the cores share, and two threads gain nothing on them. GELU's compiled kernel is the
+exception: its erf and exp make it bound by arithmetic, and it is split like the others.
 
 ``ember.set_num_threads`` and ``ember.get_num_threads`` choose the thread count, as in PyTorch;
 it starts at the number of CPUs this process may run on (``EMBER_NUM_THREADS`` overrides it).

@@ -183,6 +183,31 @@ static PyMethodDef methods[] = {
     /* ember.compile (replay.c) */
     {"replay", replay, METH_VARARGS,
      "replay(program, slots): run a plan of ember.compile (compile.py's _run_program)"},
+    /* Transformer pieces (gelu.c, norm.c, attention.c). */
+    {"gelu_erf_forward", gelu_erf_forward, METH_VARARGS,
+     "gelu_erf_forward(input, output, cdf, series): output = input * cdf, cdf the standard "
+     "normal CDF of input, erf by the series (largest, scale, offset, coefficients) of "
+     "ops/activation.py"},
+    {"gelu_erf_backward", gelu_erf_backward, METH_VARARGS,
+     "gelu_erf_backward(input, cdf, grad_output, grad_input)"},
+    {"gelu_tanh_forward", gelu_tanh_forward, METH_VARARGS,
+     "gelu_tanh_forward(input, output): GELU's tanh approximation"},
+    {"gelu_tanh_backward", gelu_tanh_backward, METH_VARARGS,
+     "gelu_tanh_backward(input, grad_output, grad_input)"},
+    {"layer_norm_forward", layer_norm_forward, METH_VARARGS,
+     "layer_norm_forward(input, weight, bias, output, mean, inv_std, rows, cols, eps): each "
+     "row of cols values normalized, times weight, plus bias (either None); mean (float64) "
+     "and inv_std per row for backward"},
+    {"layer_norm_backward", layer_norm_backward, METH_VARARGS,
+     "layer_norm_backward(input, mean, inv_std, weight, grad_output, grad_input, weight_sums, "
+     "bias_sums, rows, cols): grad_input, and grad * normalized and grad summed over the rows "
+     "added to the float64 sums (any output None)"},
+    {"attention_softmax_forward", attention_softmax_forward, METH_VARARGS,
+     "attention_softmax_forward(weights, matrices, L, S, scale, causal): weights (matrices, "
+     "L, S) = softmax(weights * scale) over S, in place, query i seeing keys 0..i if causal"},
+    {"attention_softmax_backward", attention_softmax_backward, METH_VARARGS,
+     "attention_softmax_backward(grad, weights, rows, S, scale): grad = (grad - sum(grad * "
+     "weights)) * weights * scale per row of S, in place"},
     {NULL, NULL, 0, NULL},
 };
 

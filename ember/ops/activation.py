@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import _C, random
 from .._backend import array_module
+from .._parallel import parallel_for
 from .._tensor import Tensor, type_name
 from ..autograd import inplace
 from ..autograd.function import Function
@@ -248,6 +249,37 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_TANH_CUBIC = 0.044715
 
 
+@functools.cache
+def _erf_series(dtype) -> np.ndarray:
+    """``_erfc_nonnegative``'s constants for ``dtype``'s series, as the compiled GELU kernel
+    (ember/_C/gelu.inc) takes them: the largest argument, u's scale and offset, then the
+    coefficients. One source for both paths, so they compute the same polynomial."""
+    terms, largest = _ERFC_SERIES[dtype]
+    smallest_t = 2.0 / (2.0 + largest)
+    return np.array((largest, 2.0 / (1.0 - smallest_t), (1.0 + smallest_t) / (1.0 - smallest_t))
+                    + _erfc_coefficients(terms, largest))
+
+
+# The work per element of the compiled GELU kernels, for ``parallel_for``, in its unit (about
+# a quarter of a nanosecond): erf's series and exp make GELU compute-bound (1.3-3.4 ns an
+# element on one core, backward and forward), unlike most elementwise ops, which memory
+# bandwidth limits and threads do not speed up. Arrays from 100,000 elements are split, where
+# the kernel's time is several times a split's cost (30-60 us to wake a worker and hand the
+# lock back and forth on this 2-core virtual machine).
+_GELU_WORK = 10
+
+
+def _split_elementwise(kernel, arrays, *constants) -> None:
+    """``kernel(*pieces, *constants)`` over same-sized C-contiguous ``arrays`` taken flat,
+    over ember's threads when they are large (each thread a contiguous range)."""
+    flat = [array.reshape(-1) for array in arrays]
+
+    def part(start, stop):
+        kernel(*[array[start:stop] for array in flat], *constants)
+
+    parallel_for(flat[0].size, part, _GELU_WORK, like=flat[0], product=0)
+
+
 class Gelu(Function):
     """``x * Phi(x)`` with Phi the standard normal CDF, or its tanh approximation."""
 
@@ -255,6 +287,17 @@ class Gelu(Function):
     def forward(ctx, input, approximate):
         xp = array_module(input)
         ctx.approximate = approximate
+        if _C.takes(input):  # one pass in C (gelu.inc), the code below its twin
+            out = np.empty_like(input)
+            if approximate == "tanh":
+                _split_elementwise(_C.kernels.gelu_tanh_forward, (input, out))
+                ctx.save_for_backward(input, None)
+            else:
+                cdf = np.empty_like(input)
+                _split_elementwise(_C.kernels.gelu_erf_forward, (input, out, cdf),
+                                   _erf_series(input.dtype))
+                ctx.save_for_backward(input, cdf)
+            return out
         if approximate == "tanh":
             ctx.save_for_backward(input, None)
             inner = _SQRT_2_OVER_PI * (input + _GELU_TANH_CUBIC * input * input * input)
@@ -268,6 +311,14 @@ class Gelu(Function):
     def backward(ctx, grad_output):
         input, cdf = ctx.saved_tensors
         xp = array_module(input)
+        if _C.takes(input, cdf, grad_output):
+            grad_input = np.empty_like(input)
+            if ctx.approximate == "tanh":
+                _split_elementwise(_C.kernels.gelu_tanh_backward, (input, grad_output, grad_input))
+            else:
+                _split_elementwise(_C.kernels.gelu_erf_backward,
+                                   (input, cdf, grad_output, grad_input))
+            return grad_input, None
         if ctx.approximate == "tanh":
             inner = _SQRT_2_OVER_PI * (input + _GELU_TANH_CUBIC * input * input * input)
             tanh = xp.tanh(inner)
@@ -642,6 +693,9 @@ class NativeLayerNorm(Function):
     def forward(ctx, input, weight, bias, normalized_ndim, eps):
         xp = array_module(input)
         axes = tuple(range(input.ndim - normalized_ndim, input.ndim))
+        ctx.axes = axes
+        if input.size and _C.takes(input, weight, bias):  # norm.inc, the code below its twin
+            return _layer_norm_compiled(ctx, input, weight, bias, normalized_ndim, eps)
         count = int(np.prod(input.shape[input.ndim - normalized_ndim:]))
         # Accumulated in float64 for float32 input (see ``reduction.centered`` for why).
         wide = np.float64 if input.dtype.kind == "f" and input.dtype.itemsize < 8 else None
@@ -661,12 +715,15 @@ class NativeLayerNorm(Function):
         # ``normalized``; an in-place change to the input is then caught, and one to the
         # output does no harm.
         ctx.save_for_backward(input, mean, inverse_std, weight)
-        ctx.axes = axes
         return output
 
     @staticmethod
     def backward(ctx, grad_output):
         input, mean, inverse_std, weight = ctx.saved_tensors
+        if input.size and _C.takes(input, inverse_std, weight, grad_output) \
+                and mean.dtype == np.float64:  # the forward's condition, for either forward
+            return _layer_norm_backward_compiled(ctx, grad_output, input, mean, inverse_std,
+                                                 weight)
         normalized = input - mean
         normalized *= inverse_std
         normalized = normalized.astype(input.dtype, copy=False)
@@ -682,6 +739,69 @@ class NativeLayerNorm(Function):
             grad_input = _normalization_backward(grad_normalized, normalized, inverse_std,
                                                  ctx.axes)
         return grad_input, grad_weight, grad_bias, None, None
+
+
+# The work per normalized value of the compiled LayerNorm kernels, for ``parallel_for``
+# (as ``_GELU_WORK``: about 1.4 ns a value forward and backward together, on one core).
+# A GPT's (768, 128) activations, 0.1-0.3 ms a call, stay on one thread: a split would cost
+# about what it saves. Twice that is split.
+_LAYER_NORM_WORK = 5
+
+
+def _layer_norm_compiled(ctx, input, weight, bias, normalized_ndim: int, eps: float):
+    """NativeLayerNorm's forward in C (ember/_C/norm.inc), its rows split over ember's
+    threads; saves what the NumPy code saves (the mean in float64, 1/std in the input's
+    dtype), so either backward can follow either forward."""
+    cols = math.prod(input.shape[input.ndim - normalized_ndim:])
+    rows = input.size // cols
+    stats_shape = input.shape[:input.ndim - normalized_ndim] + (1,) * normalized_ndim
+    output = np.empty_like(input)
+    mean = np.empty(stats_shape, np.float64)
+    inverse_std = np.empty(stats_shape, input.dtype)
+    flat_input, flat_output = input.reshape(rows, cols), output.reshape(rows, cols)
+    flat_mean, flat_inverse_std = mean.reshape(rows), inverse_std.reshape(rows)
+
+    def part(start, stop):
+        _C.kernels.layer_norm_forward(flat_input[start:stop], weight, bias,
+                                      flat_output[start:stop], flat_mean[start:stop],
+                                      flat_inverse_std[start:stop], stop - start, cols, eps)
+
+    parallel_for(rows, part, cols * _LAYER_NORM_WORK, like=input, product=0)
+    ctx.save_for_backward(input, mean, inverse_std, weight)
+    return output
+
+
+def _layer_norm_backward_compiled(ctx, grad_output, input, mean, inverse_std, weight):
+    """NativeLayerNorm's backward in C (ember/_C/norm.inc), rows split over ember's threads:
+    each range of rows adds its part of the weight's and bias's gradients (summed in float64)
+    to sums of its own, which are added here in the order of the ranges."""
+    needs_input, needs_weight, needs_bias = ctx.needs_input_grad[:3]
+    cols = math.prod(input.shape[input.ndim - len(ctx.axes):])
+    rows = input.size // cols
+    grad_input = np.empty_like(input) if needs_input else None
+    flat_input, flat_grad = input.reshape(rows, cols), grad_output.reshape(rows, cols)
+    flat_grad_input = grad_input.reshape(rows, cols) if needs_input else None
+    flat_mean, flat_inverse_std = mean.reshape(rows), inverse_std.reshape(rows)
+
+    def part(start, stop):
+        weight_sums = np.zeros(cols) if needs_weight else None
+        bias_sums = np.zeros(cols) if needs_bias else None
+        _C.kernels.layer_norm_backward(
+            flat_input[start:stop], flat_mean[start:stop], flat_inverse_std[start:stop], weight,
+            flat_grad[start:stop], None if flat_grad_input is None else flat_grad_input[start:stop],
+            weight_sums, bias_sums, stop - start, cols)
+        return weight_sums, bias_sums
+
+    sums = parallel_for(rows, part, cols * _LAYER_NORM_WORK, like=input, product=0)
+    shape = input.shape[input.ndim - len(ctx.axes):]
+    grad_weight = grad_bias = None
+    if needs_weight:
+        grad_weight = functools.reduce(np.add, [w for w, _ in sums]).astype(input.dtype)
+        grad_weight = grad_weight.reshape(shape)
+    if needs_bias:
+        grad_bias = functools.reduce(np.add, [b for _, b in sums]).astype(input.dtype)
+        grad_bias = grad_bias.reshape(shape)
+    return grad_input, grad_weight, grad_bias, None, None
 
 
 def _row_sums_of_squares(deviations, normalized_ndim: int):

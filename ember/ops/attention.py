@@ -11,9 +11,10 @@ import warnings
 
 import numpy as np
 
-from .. import _dtype, random
+from .. import _C, _dtype, random
 from .._backend import array_module
 from .._dtype import C_TYPE_NAMES
+from .._parallel import parallel_for
 from ..autograd.function import Function
 from . import creation
 from .activation import dropout, softmax
@@ -34,6 +35,8 @@ class ScaledDotProductFlashAttentionForCpu(Function):
 
     @staticmethod
     def forward(ctx, query, key, value, mask, is_causal, scale, groups, keep):
+        if mask is None and groups == 1 and _compiled(query, key, value):
+            return _forward_compiled(ctx, query, key, value, is_causal, scale, keep)
         xp = array_module(query)
         shared_key, shared_value = _shared(key, groups), _shared(value, groups)
         weights = xp.matmul(query, shared_key.swapaxes(-1, -2))
@@ -64,6 +67,9 @@ class ScaledDotProductFlashAttentionForCpu(Function):
     def backward(ctx, grad_output):
         query, key, value, weights, keep = ctx.saved_tensors
         groups = ctx.groups
+        if not ctx.needs_input_grad[3] and groups == 1 and _compiled(query, key, value) \
+                and type(grad_output) is np.ndarray and grad_output.dtype == query.dtype:
+            return _backward_compiled(ctx, grad_output, query, key, value, weights, keep)
         key, value = _shared(key, groups), _shared(value, groups)
         needs_query, needs_key, needs_value, needs_mask = ctx.needs_input_grad[:4]
         grad_query = grad_key = grad_value = grad_mask = None
@@ -85,6 +91,96 @@ class ScaledDotProductFlashAttentionForCpu(Function):
             if needs_key:
                 grad_key = _summed_over_group(grad_weights.swapaxes(-1, -2) @ query, groups)
         return grad_query, grad_key, grad_value, grad_mask, None, None, None, None
+
+
+# The compiled path (ember/_C/attention.inc): the softmax and its backward in C, one pass a
+# row, and the whole op split over the first (batch) dimension across ember's threads, each
+# thread making its part's products and softmax. The products are NumPy's matmul on the same
+# slices, so they have the NumPy code's bits; so does the backward's softmax, and the
+# forward's differs only in exp's rounding (vexp.h).
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _compiled(query, key, value) -> bool:
+    """Whether the compiled path takes these inputs: the extension is built, they are NumPy
+    arrays of one dtype (float32 or float64), at least 3-D, with one batch shape (no
+    broadcasting between them: the split slices each the same way)."""
+    return (_C.kernels is not None and type(query) is np.ndarray
+            and type(key) is np.ndarray and type(value) is np.ndarray
+            and query.dtype in _KERNEL_DTYPES and key.dtype == query.dtype == value.dtype
+            and query.ndim >= 3 and query.shape[:-2] == key.shape[:-2] == value.shape[:-2])
+
+
+def _split_work(query, key, value):
+    """(items, multiply-adds per item, largest single product) of the batch split."""
+    length, keys, features = query.shape[-2], key.shape[-2], query.shape[-1]
+    heads = math.prod(query.shape[1:-2])
+    product = length * keys * max(features, value.shape[-1])
+    return query.shape[0], heads * (2 * product + 20 * length * keys), product
+
+
+def _empty_in_layout(like, last: int):
+    """An empty array of ``like.shape[:-1] + (last,)``, laid out as ``like`` is: for 4-D
+    heads split out of one projection, ``(batch, length, heads, features)`` in memory, so
+    that the transpose back that follows attention is contiguous and its copy free. PyTorch's
+    attention lays out its output and gradients the same way."""
+    shape = like.shape[:-1] + (last,)
+    if like.ndim == 4 and like.strides[1] < like.strides[2] and like.shape[1] > 1:
+        batch, heads, length = shape[:3]
+        return np.empty((batch, length, heads, last), like.dtype).transpose(0, 2, 1, 3)
+    return np.empty(shape, like.dtype)
+
+
+def _forward_compiled(ctx, query, key, value, is_causal, scale, keep):
+    length, keys = query.shape[-2], key.shape[-2]
+    weights = np.empty(query.shape[:-1] + (keys,), query.dtype)
+    out = _empty_in_layout(query, value.shape[-1])
+    matrices_per_item = math.prod(query.shape[1:-2])
+
+    def part(start, stop):
+        scores = weights[start:stop]
+        np.matmul(query[start:stop], key[start:stop].swapaxes(-1, -2), out=scores)
+        _C.kernels.attention_softmax_forward(scores, (stop - start) * matrices_per_item, length,
+                                             keys, scale, is_causal)
+        used = scores if keep is None else scores * keep[start:stop]
+        np.matmul(used, value[start:stop], out=out[start:stop])
+
+    items, work, product = _split_work(query, key, value)
+    parallel_for(items, part, work, like=query, product=product)
+    ctx.save_for_backward(query, key, value, weights, keep)
+    ctx.scale, ctx.groups = scale, 1
+    return out
+
+
+def _backward_compiled(ctx, grad_output, query, key, value, weights, keep):
+    needs_query, needs_key, needs_value = ctx.needs_input_grad[:3]
+    keys = key.shape[-2]
+    grad_query = _empty_in_layout(query, query.shape[-1]) if needs_query else None
+    grad_key = _empty_in_layout(key, key.shape[-1]) if needs_key else None
+    grad_value = _empty_in_layout(value, value.shape[-1]) if needs_value else None
+
+    def part(start, stop):
+        grad, used = grad_output[start:stop], weights[start:stop]
+        if needs_value:
+            if keep is not None:
+                used = used * keep[start:stop]
+            np.matmul(used.swapaxes(-1, -2), grad, out=grad_value[start:stop])
+        if needs_query or needs_key:
+            grad_weights = grad @ value[start:stop].swapaxes(-1, -2)
+            if keep is not None:
+                grad_weights *= keep[start:stop]
+            _C.kernels.attention_softmax_backward(grad_weights, weights[start:stop],
+                                                  grad_weights.size // max(keys, 1), keys,
+                                                  ctx.scale)
+            if needs_query:
+                np.matmul(grad_weights, key[start:stop], out=grad_query[start:stop])
+            if needs_key:
+                np.matmul(grad_weights.swapaxes(-1, -2), query[start:stop],
+                          out=grad_key[start:stop])
+
+    items, work, product = _split_work(query, key, value)
+    parallel_for(items, part, 2 * work, like=query, product=product)
+    return grad_query, grad_key, grad_value, None, None, None, None, None
 
 
 def _shared(heads, groups):

@@ -132,9 +132,20 @@ def linear_forward_compiled(mat1, mat2, bias):
         return None
     a, trans_a = _stored(mat1)
     b, trans_b = _stored(mat2)
-    if a is None or b is None or _splits(m, n, k):
+    if a is None or b is None:
         return None
     out = np.empty((m, n), mat1.dtype)
+    if _splits(m, n, k):
+        # Bands of rows, as matrix_product splits them, each product and bias add one call.
+        if trans_a or not worth_splitting(m, n * k // 8):
+            return None
+
+        def band(start, stop):
+            _C.kernels.linear_forward(a[start:stop], b, bias, out[start:stop],
+                                      (stop - start, n, k), False, trans_b)
+
+        parallel_for(m, band, n * k // 8, like=mat1)
+        return out
     _run_linear(_C.kernels.linear_forward, (a, b, bias, out, (m, n, k), trans_a, trans_b),
                 m * n * k, (3,))
     return out
@@ -153,18 +164,66 @@ def linear_backward_compiled(grad, mat1, mat2, needs_bias: bool):
     dtype = grad.dtype
     (m, n), k = grad.shape, (mat1.shape[1] if mat1 is not None else
                              mat2.shape[0] if mat2 is not None else 0)
-    if _splits(m, n, k):
-        return None
+    split = _splits(m, n, k)
+    if split and (mat1 is None or mat2 is None or not _two_tasks(grad, k)):
+        return None  # matrix_product splits each product into bands, one per thread
     (a, trans_a), (b, trans_b) = _operand(mat1, dtype), _operand(mat2, dtype)
     if (mat1 is not None and a is None) or (mat2 is not None and b is None):
         return None
     grad_bt = np.empty((n, k), dtype) if mat1 is not None else None
     grad_a = np.empty((m, k), dtype) if mat2 is not None else None
     grad_bias = np.empty(n, dtype) if needs_bias else None
-    _run_linear(_C.kernels.linear_backward,
-                (grad, a, b, grad_a, grad_bt, grad_bias, (m, n, k), trans_a, trans_b), m * n * k,
-                (3, 4, 5))
+    if split:
+        # The input's gradient on one thread, the weight's (and the bias's) on another: two
+        # products of m * n * k multiply-adds each, whole, in one split where bands of each
+        # would take two (see ``_split_linear_backward``).
+        _split_linear_backward(grad, a, b, grad_a, grad_bt, grad_bias, (m, n, k), trans_a,
+                               trans_b)
+    else:
+        _run_linear(_C.kernels.linear_backward,
+                    (grad, a, b, grad_a, grad_bt, grad_bias, (m, n, k), trans_a, trans_b),
+                    m * n * k, (3, 4, 5))
     return grad_bias, grad_a, None if grad_bt is None else grad_bt.T
+
+
+def _two_tasks(grad, inner: int) -> bool:
+    """Whether a linear layer's backward, wanting both the input's and the weight's gradients
+    from ``grad`` (m, n) and operands of inner size ``inner``, makes them as two tasks on two
+    threads, each product whole (``_linear_gradients``, and the compiled kernel alike): on
+    ember's two threads and when the products are large enough to split. The two products
+    have the same m * n * inner multiply-adds, so the threads share the work evenly, in one
+    split where bands of each product take two; with more threads, bands use them all."""
+    m, n = grad.shape
+    return (type(grad) is _NUMPY_ARRAY and _parallel.get_num_threads() == 2
+            and _splits(m, n, inner))
+
+
+def _linear_gradients(grad, mat1, mat2):
+    """``(grad @ mat2.T, mat1.T @ grad)``, each whole on one of two threads (``_two_tasks``);
+    inside a split, ``matrix_product`` runs on the calling thread, unsplit."""
+    def tasks(start, stop):
+        return [matrix_product(grad, mat2.T) if task == 0 else weight_gradient(mat1, grad)
+                for task in range(start, stop)]
+
+    (m, n), k = grad.shape, mat1.shape[1]
+    parts = parallel_for(2, tasks, m * n * k // 8, like=grad)
+    return [gradient for part in parts for gradient in part]
+
+
+def _split_linear_backward(grad, a, b, grad_a, grad_bt, grad_bias, sizes, trans_a, trans_b):
+    """linear_backward as ``_linear_gradients``'s two tasks: the input's gradient, and the
+    weight's with the bias's, each one kernel call (on one thread, one after the other)."""
+    def tasks(start, stop):
+        for task in range(start, stop):
+            if task == 0:
+                _C.kernels.linear_backward(grad, None, b, grad_a, None, None, sizes, trans_a,
+                                           trans_b)
+            else:
+                _C.kernels.linear_backward(grad, a, None, None, grad_bt, grad_bias, sizes,
+                                           trans_a, trans_b)
+
+    m, n, k = sizes
+    parallel_for(2, tasks, m * n * k // 8, like=grad)
 
 
 class Mm(Function):
@@ -182,6 +241,8 @@ class Mm(Function):
         grads = linear_backward_compiled(grad, a, b, False)
         if grads is not None:
             return grads[1:]
+        if a is not None and b is not None and _two_tasks(grad, a.shape[1]):
+            return tuple(_linear_gradients(grad, a, b))
         return (matrix_product(grad, b.T) if ctx.needs_input_grad[0] else None,
                 weight_gradient(a, grad) if ctx.needs_input_grad[1] else None)
 
@@ -219,6 +280,8 @@ class Addmm(Function):
         if grads is not None:
             bias_grad = grads[0] if ctx.bias_per_column else grad if needs[0] else None
             return (bias_grad,) + grads[1:]
+        if needs[1] and needs[2] and _two_tasks(grad, mat1.shape[1]):
+            return (grad if needs[0] else None, *_linear_gradients(grad, mat1, mat2))
         return (grad if needs[0] else None,
                 matrix_product(grad, mat2.T) if needs[1] else None,
                 weight_gradient(mat1, grad) if needs[2] else None)
