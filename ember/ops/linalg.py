@@ -164,8 +164,8 @@ def linear_backward_compiled(grad, mat1, mat2, needs_bias: bool):
     dtype = grad.dtype
     (m, n), k = grad.shape, (mat1.shape[1] if mat1 is not None else
                              mat2.shape[0] if mat2 is not None else 0)
-    split = _splits(m, n, k)
-    if split and (mat1 is None or mat2 is None or not _two_tasks(grad, k)):
+    split = mat1 is not None and mat2 is not None and _two_tasks(grad, k)
+    if not split and _splits(m, n, k):
         return None  # matrix_product splits each product into bands, one per thread
     (a, trans_a), (b, trans_b) = _operand(mat1, dtype), _operand(mat2, dtype)
     if (mat1 is not None and a is None) or (mat2 is not None and b is None):
@@ -195,7 +195,7 @@ def _two_tasks(grad, inner: int) -> bool:
     split where bands of each product take two; with more threads, bands use them all."""
     m, n = grad.shape
     return (type(grad) is _NUMPY_ARRAY and _parallel.get_num_threads() == 2
-            and _splits(m, n, inner))
+            and worth_splitting(2, m * n * inner // 8))
 
 
 def _linear_gradients(grad, mat1, mat2):
