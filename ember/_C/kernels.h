@@ -35,17 +35,6 @@
 #define WIDE_LOOPS __attribute__((target_clones("avx2", "default")))
 #else
 #define WIDE_LOOPS
-/* Transformer pieces (gelu.c, norm.c, attention.c): GELU, LayerNorm over rows, attention's
- * softmax; each kernel handles a range of elements or rows, which ops split over threads. */
-PyObject *gelu_erf_forward(PyObject *self, PyObject *args);
-PyObject *gelu_erf_backward(PyObject *self, PyObject *args);
-PyObject *gelu_tanh_forward(PyObject *self, PyObject *args);
-PyObject *gelu_tanh_backward(PyObject *self, PyObject *args);
-PyObject *layer_norm_forward(PyObject *self, PyObject *args);
-PyObject *layer_norm_backward(PyObject *self, PyObject *args);
-PyObject *attention_softmax_forward(PyObject *self, PyObject *args);
-PyObject *attention_softmax_backward(PyObject *self, PyObject *args);
-
 #endif
 
 /* The element types kernels handle. */
@@ -141,6 +130,7 @@ PyObject *gru_layer_backward(PyObject *self, PyObject *args);
 
 /* ember.compile's replay loop (replay.c). */
 PyObject *replay(PyObject *self, PyObject *args);
+
 /* Transformer pieces (gelu.c, norm.c, attention.c): GELU, LayerNorm over rows, attention's
  * softmax; each kernel handles a range of elements or rows, which ops split over threads. */
 PyObject *gelu_erf_forward(PyObject *self, PyObject *args);
