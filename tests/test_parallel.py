@@ -241,3 +241,29 @@ def test_split_linear_matches_pytorch(split_everything, rng, rows, bias):
         results.append([out.detach().numpy()] + [t.grad.numpy() for t in tensors[:2]])
     for mine, theirs in zip(*results):
         np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_large_relu_split_over_threads_is_pytorchs_bit_for_bit(dtype):
+    # From about a million elements ReLU's kernels run on ranges over ember's threads.
+    x = np.random.default_rng(0).standard_normal(_parallel.MIN_PARALLEL_WORK + 7).astype(dtype)
+    x[[5, 6, 7]] = [np.nan, -0.0, np.inf]
+    g = np.random.default_rng(1).standard_normal(x.size).astype(dtype)
+    g[9] = np.inf
+    results, before = [], ember.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            ember.set_num_threads(threads)
+            a = ember.tensor(x, requires_grad=True)
+            y = ember.relu(a)
+            y.backward(ember.tensor(g))
+            results.append((y.detach().numpy(), a.grad.numpy()))
+    finally:
+        ember.set_num_threads(before)
+    t = torch.tensor(x, requires_grad=True)
+    expected = torch.relu(t)
+    expected.backward(torch.tensor(g))
+    for out, grad in results:
+        np.testing.assert_array_equal(out, expected.detach().numpy())
+        assert np.signbit(out[6])  # -0.0 stays -0.0
+        np.testing.assert_array_equal(grad, t.grad.numpy())
