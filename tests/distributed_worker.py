@@ -173,7 +173,8 @@ def edges(out: str) -> None:
     """Found by review: global ranks in subgroups, size checks, DDP's unused parameters.
     Run on 3 ranks."""
     rank, size = dist.get_rank(), dist.get_world_size()
-    results = []
+    # ember asked Open MPI for Rabenseifner's non-blocking all-reduce before MPI started
+    results = [os.environ.get("OMPI_MCA_coll_libnbc_iallreduce_algorithm") == "3"]
     # src/dst name ranks of the default group, whatever the group (as PyTorch reads them)
     group = dist.new_group([1, 2])
     if rank in (1, 2):
