@@ -574,3 +574,22 @@ def test_a_complex_root_gradient_for_a_real_output_is_refused():
     x = ember.ones(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="both grad_output and output are required to have"):
         (x * 2).backward(ember.ones(3, dtype=ember.complex64))
+
+
+def test_a_tensor_a_hook_returns_and_keeps_is_not_taken_as_the_leafs_grad():
+    # The leaf took the hook's tensor as its .grad without a copy, so the next backward added
+    # into the hook's tensor: a silent change to a tensor the program holds.
+    results = []
+    for lib in (ember, torch):
+        w = lib.ones(3, requires_grad=True)
+        kept = lib.full((3,), 5.0)
+        w.register_hook(lambda grad, kept=kept: kept)
+        a = lib.ones(3, requires_grad=True)
+        b = a + 0
+        kept_too = lib.full((3,), 7.0)
+        b.register_hook(lambda grad, kept_too=kept_too: kept_too)  # passed on by AddBackward
+        for _ in range(2):
+            (w * 2).sum().backward()
+            (b + 0).sum().backward(retain_graph=True)
+        results.append([t.tolist() for t in (w.grad, kept, a.grad, kept_too)])
+    assert results[0] == results[1] == [[10.0] * 3, [5.0] * 3, [14.0] * 3, [7.0] * 3]

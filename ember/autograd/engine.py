@@ -88,7 +88,7 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
         node = heappop(ready)[2]
         grads = pending.pop(node)
         if node.tensor_hooks:
-            grads = _run_tensor_hooks(node.tensor_hooks, grads)
+            grads = _run_tensor_hooks(node.tensor_hooks, grads, shared)
         if capture is not None and node in wanted:
             for index, position in wanted[node]:
                 captured[position] = grads[index]
@@ -158,8 +158,10 @@ def route(node, position: int, grad, shape, dtype):
     return grad
 
 
-def _run_tensor_hooks(hooks, grads):
-    """Each hook gets its tensor's gradient (a Tensor); one that returns a tensor replaces it."""
+def _run_tensor_hooks(hooks, grads, shared: set):
+    """Each hook gets its tensor's gradient (a Tensor); one that returns a tensor replaces it.
+    The hook may keep that tensor, so its array joins ``shared``: a leaf copies it rather than
+    take it as its ``.grad`` (the next backward would add into the hook's tensor)."""
     grads = list(grads)
     for index, functions in hooks.items():
         if grads[index] is None:
@@ -168,6 +170,7 @@ def _run_tensor_hooks(hooks, grads):
             result = hook(_tensor.Tensor._wrap(grads[index]))
             if result is not None:
                 grads[index] = result._data
+                shared.add(id(result._data))
     return grads
 
 
