@@ -593,3 +593,39 @@ def test_a_tensor_a_hook_returns_and_keeps_is_not_taken_as_the_leafs_grad():
             (b + 0).sum().backward(retain_graph=True)
         results.append([t.tolist() for t in (w.grad, kept, a.grad, kept_too)])
     assert results[0] == results[1] == [[10.0] * 3, [5.0] * 3, [14.0] * 3, [7.0] * 3]
+
+
+_KEPT = np.arange(6.0)  # an array a backward below hands out views of, and keeps
+
+
+def test_a_leaf_takes_a_sole_view_without_a_copy_but_copies_a_view_of_a_kept_array():
+    from ember.autograd.function import Function as ArrayFunction
+
+    class KeepsItsGradient(ArrayFunction):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 1
+
+        @staticmethod
+        def backward(ctx, grad):
+            return _KEPT.reshape(3, 2)  # a C-contiguous view of the whole of a kept array
+
+    w = ember.ones(3, 2, dtype=ember.float64, requires_grad=True)
+    for _ in range(2):
+        KeepsItsGradient.apply(w).sum().backward()
+    np.testing.assert_array_equal(_KEPT, np.arange(6.0))  # not added into
+    np.testing.assert_array_equal(w.grad.numpy(), 2 * np.arange(6.0).reshape(3, 2))
+    # A Linear weight's gradient is the transpose of a transpose of the kernel's fresh array:
+    # taken as it is, and it adds up over backward calls as PyTorch's does.
+    rng = np.random.default_rng(0)
+    x, weight = rng.standard_normal((5, 4)), rng.standard_normal((3, 4))
+    grads = []
+    for lib in (ember, torch):
+        w = lib.tensor(weight, requires_grad=True)
+        inputs = lib.tensor(x)
+        for _ in range(2):
+            (lib.nn.functional.linear(inputs, w) ** 2).sum().backward()
+        grads.append(w.grad.numpy().copy())
+        w.grad.add_(1.0)  # writing into .grad changes nothing but .grad
+        np.testing.assert_array_equal(inputs.numpy(), x)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)

@@ -8,6 +8,7 @@ This is also the one place where a gradient is summed back to the shape of a bro
 
 import heapq
 import itertools
+import sys
 
 import numpy as np
 
@@ -95,7 +96,7 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
         if node._sequence < 0:  # a leaf's AccumulateGrad
             grad = grads[0]
             if capture is None and grad is not None:
-                owned = grad.flags.owndata and id(grad) not in shared
+                owned = id(grad) not in shared and (grad.flags.owndata or _sole_view(grad))
                 shared.add(id(grad))
                 node.accumulate(grad, owned)
                 if recorder is not None:
@@ -142,6 +143,21 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
     if capture is not None:
         return [captured.get(i) for i in range(len(capture))]
     return None
+
+
+def _sole_view(grad) -> bool:
+    """Whether ``grad`` is a C-contiguous view of the whole of a NumPy array that nothing else
+    holds, which a leaf may then take as its ``.grad`` without a copy, as it takes a fresh
+    array. A Linear layer's weight gradient arrives so: made as (out, in), it goes to addmm's
+    operand, the weight's transpose, as a transposed view, and TBackward transposes it back.
+    Copying it would cost a pass over every weight at every step.
+
+    Nothing else holds the base when its only references are the view's, this function's
+    name and ``getrefcount``'s argument: 3 (PyTorch likewise takes a gradient whose use count
+    is 1). Anything that keeps the array (a ctx, a cache, a saved tensor) adds one."""
+    base = grad.base
+    return (type(base) is np.ndarray and base.flags.owndata and grad.flags.c_contiguous
+            and grad.nbytes == base.nbytes and sys.getrefcount(base) == 3)
 
 
 def route(node, position: int, grad, shape, dtype):
