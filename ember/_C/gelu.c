@@ -25,13 +25,9 @@ PyObject *gelu_erf_forward(PyObject *self, PyObject *args)
     Py_buffer views[4];
     void *p[3];
     int dtype = -1;
-    if (array_arg(objects[0], &views[0], -1, 0, &dtype, "gelu_erf_forward") < 0)
-        return NULL;
-    const Py_ssize_t n = views[0].len / views[0].itemsize;
-    PyBuffer_Release(&views[0]);
-    const Py_ssize_t counts[3] = {n, n, n};
+    Py_ssize_t n;
     const int writable[3] = {0, 1, 1};
-    if (array_args(objects, 3, counts, writable, NULL, views, p, &dtype, "gelu_erf_forward") < 0)
+    if (same_size_args(objects, 3, writable, views, p, &dtype, &n, "gelu_erf_forward") < 0)
         return NULL;
     if (series_arg(series, &views[3], dtype) < 0) {
         release_args(views, 3);
@@ -57,14 +53,9 @@ PyObject *gelu_erf_backward(PyObject *self, PyObject *args)
     Py_buffer views[4];
     void *p[4];
     int dtype = -1;
-    if (array_arg(objects[0], &views[0], -1, 0, &dtype, "gelu_erf_backward") < 0)
-        return NULL;
-    const Py_ssize_t n = views[0].len / views[0].itemsize;
-    PyBuffer_Release(&views[0]);
-    const Py_ssize_t counts[4] = {n, n, n, n};
+    Py_ssize_t n;
     const int writable[4] = {0, 0, 0, 1};
-    if (array_args(objects, 4, counts, writable, NULL, views, p, &dtype,
-                   "gelu_erf_backward") < 0)
+    if (same_size_args(objects, 4, writable, views, p, &dtype, &n, "gelu_erf_backward") < 0)
         return NULL;
     Py_BEGIN_ALLOW_THREADS
     if (dtype == DTYPE_FLOAT32)
@@ -85,14 +76,9 @@ PyObject *gelu_tanh_forward(PyObject *self, PyObject *args)
     Py_buffer views[2];
     void *p[2];
     int dtype = -1;
-    if (array_arg(objects[0], &views[0], -1, 0, &dtype, "gelu_tanh_forward") < 0)
-        return NULL;
-    const Py_ssize_t n = views[0].len / views[0].itemsize;
-    PyBuffer_Release(&views[0]);
-    const Py_ssize_t counts[2] = {n, n};
+    Py_ssize_t n;
     const int writable[2] = {0, 1};
-    if (array_args(objects, 2, counts, writable, NULL, views, p, &dtype,
-                   "gelu_tanh_forward") < 0)
+    if (same_size_args(objects, 2, writable, views, p, &dtype, &n, "gelu_tanh_forward") < 0)
         return NULL;
     Py_BEGIN_ALLOW_THREADS
     if (dtype == DTYPE_FLOAT32)
@@ -114,14 +100,9 @@ PyObject *gelu_tanh_backward(PyObject *self, PyObject *args)
     Py_buffer views[3];
     void *p[3];
     int dtype = -1;
-    if (array_arg(objects[0], &views[0], -1, 0, &dtype, "gelu_tanh_backward") < 0)
-        return NULL;
-    const Py_ssize_t n = views[0].len / views[0].itemsize;
-    PyBuffer_Release(&views[0]);
-    const Py_ssize_t counts[3] = {n, n, n};
+    Py_ssize_t n;
     const int writable[3] = {0, 0, 1};
-    if (array_args(objects, 3, counts, writable, NULL, views, p, &dtype,
-                   "gelu_tanh_backward") < 0)
+    if (same_size_args(objects, 3, writable, views, p, &dtype, &n, "gelu_tanh_backward") < 0)
         return NULL;
     Py_BEGIN_ALLOW_THREADS
     if (dtype == DTYPE_FLOAT32)

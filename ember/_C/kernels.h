@@ -65,6 +65,12 @@ int array_args(PyObject *const *objects, int count, const Py_ssize_t *counts,
 /* Release the buffers that array_args got (None's hold none). */
 void release_args(Py_buffer *views, int count);
 
+/* array_args for an elementwise kernel's `count` (at most 8) arrays of one size, which the
+ * first gives: `*n` is its element count. Returns 0, or -1 with a Python exception set and
+ * nothing held; release with release_args. */
+int same_size_args(PyObject *const *objects, int count, const int *writable, Py_buffer *views,
+                   void **pointers, int *dtype, Py_ssize_t *n, const char *name);
+
 /* Matrix products through NumPy's BLAS (blas.c). `KERNEL(product)`: c (m, n) = op(a) @ op(b)
  * with the calls (and so the bits) of NumPy's matmul, where op(a) is (m, k), op(b) is (k, n),
  * each contiguous and stored transposed where asked. `KERNEL(gemm)`: cblas_?gemm itself, c =

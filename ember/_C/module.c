@@ -72,6 +72,28 @@ void release_args(Py_buffer *views, int count)
             PyBuffer_Release(&views[i]);
 }
 
+int same_size_args(PyObject *const *objects, int count, const int *writable, Py_buffer *views,
+                   void **pointers, int *dtype, Py_ssize_t *n, const char *name)
+{
+    Py_ssize_t counts[8];
+    if (count < 1 || count > 8) {
+        PyErr_Format(PyExc_SystemError, "%s: same_size_args takes 1 to 8 arrays", name);
+        return -1;
+    }
+    if (array_arg(objects[0], &views[0], -1, writable[0], dtype, name) < 0)
+        return -1;
+    *n = views[0].len / views[0].itemsize;
+    pointers[0] = views[0].buf;
+    for (int i = 1; i < count; i++)
+        counts[i] = *n;
+    if (array_args(objects + 1, count - 1, counts + 1, writable + 1, NULL, views + 1,
+                   pointers + 1, dtype, name) < 0) {
+        release_args(views, 1);
+        return -1;
+    }
+    return 0;
+}
+
 static PyMethodDef methods[] = {
     {"set_blas", set_blas, METH_VARARGS,
      "set_blas(sgemm_address, dgemm_address, sizes64): the cblas_sgemm and cblas_dgemm that "
