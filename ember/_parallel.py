@@ -5,9 +5,10 @@ loops over array data (elementwise arithmetic, copies, reductions, matrix produc
 threads that each run an op on half of a batch really do run at the same time. ember splits
 the ops that dominate a training step at larger batches this way (convolution, 2x2 max pooling,
 large matrix products): each one hands ``parallel_for`` a function that does its work for a
-range of images (or rows). Elementwise ops are not split: they are bound by memory bandwidth,
-which the cores share, and two threads gain nothing on them. GELU's compiled kernel is the
-exception: its erf and exp make it bound by arithmetic, and it is split like the others.
+range of images (or rows). Elementwise ops are mostly not split: memory bandwidth bounds
+them, which the cores share. Two compiled elementwise kernels are (``split_flat``): GELU's,
+whose erf and exp make it bound by arithmetic, and ReLU's on arrays of a million elements or
+more, where a second core still moves more bytes than one does.
 
 ``ember.set_num_threads`` and ``ember.get_num_threads`` choose the thread count, as in PyTorch;
 it starts at the number of CPUs this process may run on (``EMBER_NUM_THREADS`` overrides it).
@@ -171,6 +172,23 @@ def parallel_for(count: int, body, work: int, like=None, product=None) -> list:
     if (count * work if product is None else product) >= _blas.MIN_SCOPED_WORK:
         return _blas.limited(_split, count, body, work)
     return _split(count, body, work)
+
+
+def split_flat(kernel, arrays, work: int, *constants) -> bool:
+    """``kernel(*pieces, *constants)`` on ranges of same-sized C-contiguous ``arrays`` taken
+    flat, over ember's threads, when ``work`` per element makes a split worth it; whether it
+    split (if not, nothing ran: the caller calls the kernel whole). Each element is computed
+    alone, so a split changes no bits."""
+    size = arrays[0].size
+    if not worth_splitting(size, work):
+        return False
+    flat = [array.reshape(-1) for array in arrays]
+
+    def part(start, stop):
+        kernel(*[array[start:stop] for array in flat], *constants)
+
+    parallel_for(size, part, work, like=flat[0], product=0)
+    return True
 
 
 def _split(count: int, body, work: int) -> list:

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _C, random
 from .._backend import array_module
-from .._parallel import parallel_for
+from .._parallel import parallel_for, split_flat
 from .._tensor import Tensor, type_name
 from ..autograd import inplace
 from ..autograd.function import Function
@@ -269,15 +269,11 @@ def _erf_series(dtype) -> np.ndarray:
 _GELU_WORK = 10
 
 
-def _split_elementwise(kernel, arrays, *constants) -> None:
-    """``kernel(*pieces, *constants)`` over same-sized C-contiguous ``arrays`` taken flat,
-    over ember's threads when they are large (each thread a contiguous range)."""
-    flat = [array.reshape(-1) for array in arrays]
-
-    def part(start, stop):
-        kernel(*[array[start:stop] for array in flat], *constants)
-
-    parallel_for(flat[0].size, part, _GELU_WORK, like=flat[0], product=0)
+def _gelu_kernel(kernel, arrays, *constants) -> None:
+    """A compiled GELU kernel over ``arrays``, split over ember's threads when they are large
+    (``split_flat``), else whole."""
+    if not split_flat(kernel, arrays, _GELU_WORK, *constants):
+        kernel(*arrays, *constants)
 
 
 class Gelu(Function):
@@ -290,11 +286,11 @@ class Gelu(Function):
         if _C.takes(input):  # one pass in C (gelu.inc), the code below its twin
             out = np.empty_like(input)
             if approximate == "tanh":
-                _split_elementwise(_C.kernels.gelu_tanh_forward, (input, out))
+                _gelu_kernel(_C.kernels.gelu_tanh_forward, (input, out))
                 ctx.save_for_backward(input, None)
             else:
                 cdf = np.empty_like(input)
-                _split_elementwise(_C.kernels.gelu_erf_forward, (input, out, cdf),
+                _gelu_kernel(_C.kernels.gelu_erf_forward, (input, out, cdf),
                                    _erf_series(input.dtype))
                 ctx.save_for_backward(input, cdf)
             return out
@@ -314,9 +310,9 @@ class Gelu(Function):
         if _C.takes(input, cdf, grad_output):
             grad_input = np.empty_like(input)
             if ctx.approximate == "tanh":
-                _split_elementwise(_C.kernels.gelu_tanh_backward, (input, grad_output, grad_input))
+                _gelu_kernel(_C.kernels.gelu_tanh_backward, (input, grad_output, grad_input))
             else:
-                _split_elementwise(_C.kernels.gelu_erf_backward,
+                _gelu_kernel(_C.kernels.gelu_erf_backward,
                                    (input, cdf, grad_output, grad_input))
             return grad_input, None
         if ctx.approximate == "tanh":

@@ -912,22 +912,6 @@ def zero_where(grad, drop):
     return xp.bitwise_and(xp.asarray(grad).view(bits), keep).view(grad.dtype)
 
 
-def _split_elementwise(kernel, inputs: tuple, out) -> bool:
-    """Run the elementwise ``kernel(*inputs, out)`` on ranges of the flattened arrays over
-    ember's threads, if the arrays are large enough for that to pay (about a million
-    elements: a split costs tens of microseconds); whether it did. Each element is computed
-    alone, so the split changes no bits."""
-    if not _parallel.worth_splitting(out.size, 1):
-        return False
-    flat = [array.reshape(-1) for array in inputs + (out,)]
-
-    def part(start, stop):
-        kernel(*(array[start:stop] for array in flat))
-
-    _parallel.parallel_for(out.size, part, 1, like=out, product=0)
-    return True
-
-
 class Relu(Function):
     @staticmethod
     def forward(ctx, a):
@@ -935,7 +919,9 @@ class Relu(Function):
             raise RuntimeError("Boolean inputs not supported for relu")
         if _C.takes(a):
             out = np.empty(a.shape, dtype=a.dtype)
-            if not _split_elementwise(_C.kernels.relu_forward, (a,), out):
+            # Split from about a million elements (work 1 per element): a split costs tens
+            # of microseconds.
+            if not _parallel.split_flat(_C.kernels.relu_forward, (a, out), 1):
                 _C.kernels.relu_forward(a, out)
                 if _recording.recorder is not None:  # the whole forward: a replay calls it
                     _recording.recorder.kernel(_C.kernels.relu_forward, (a, out), (1,))
@@ -957,7 +943,7 @@ class Relu(Function):
         # zeros would make that NaN).
         if _C.takes(out, grad):
             grad_input = np.empty(out.shape, dtype=out.dtype)
-            if not _split_elementwise(_C.kernels.relu_backward, (out, grad), grad_input):
+            if not _parallel.split_flat(_C.kernels.relu_backward, (out, grad, grad_input), 1):
                 _C.kernels.relu_backward(out, grad, grad_input)
                 if _recording.recorder is not None:
                     _recording.recorder.kernel(_C.kernels.relu_backward,
