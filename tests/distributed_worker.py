@@ -140,20 +140,25 @@ def make_model(model_name: str):
     return tutorial_net(ember), nn.CrossEntropyLoss()
 
 
-def train(out: str, model_name: str, accumulate: int = 1) -> None:
+def train(out: str, model_name: str, accumulate: int = 1, view: bool = False) -> None:
     """K steps of SGD with momentum; with ``accumulate`` > 1, each step is that many
-    micro-batches, all but the last under no_sync."""
+    micro-batches, all but the last under no_sync. With ``view``, the gradients are views of
+    DDP's buckets (``gradient_as_bucket_view``), zeroed in place on even steps and dropped
+    (``set_to_none``) on odd ones; after each step's backward every gradient must lie in its
+    bucket, and a gradient zeroed in place must not have moved."""
     rank, size = dist.get_rank(), dist.get_world_size()
     model, loss_fn = make_model(model_name)
     if rank == 1:  # a different start on rank 1: DDP must broadcast rank 0's
         with ember.no_grad():
             for p in model.parameters():
                 p.add_(1.0)
-    ddp = DDP(model, bucket_cap_mb=0.01)  # several buckets even for these small models
+    # several buckets even for these small models
+    ddp = DDP(model, bucket_cap_mb=0.01, gradient_as_bucket_view=view)
     opt = ember.optim.SGD(ddp.parameters(), lr=0.05, momentum=0.9)
     per_rank = 4
-    for x, y in batches(model_name, 4, per_rank * accumulate, size):
-        opt.zero_grad()
+    places = []
+    for step, (x, y) in enumerate(batches(model_name, 4, per_rank * accumulate, size)):
+        opt.zero_grad(set_to_none=not view or step % 2 == 1)
         for micro in range(accumulate):
             start = (micro * size + rank) * per_rank
             xb = ember.tensor(x[start:start + per_rank])
@@ -162,6 +167,13 @@ def train(out: str, model_name: str, accumulate: int = 1) -> None:
             with context:
                 loss = loss_fn(ddp(xb), yb) / accumulate
                 loss.backward()
+        if view:
+            now = [p.grad.data_ptr() for p in ddp.parameters()]
+            if step % 2 == 0 and places and now != places:
+                raise AssertionError("a gradient zeroed in place moved")
+            if not all(ddp._bucket_of[id(p)].holds(p.grad._data) for p in ddp.parameters()):
+                raise AssertionError("a gradient is not a view of its bucket")
+            places = now
         opt.step()
     np.savez(os.path.join(out, f"rank{rank}.npz"),
              **{k: v.numpy() for k, v in ddp.state_dict().items()})
@@ -268,6 +280,10 @@ def main() -> None:
         train(out, mode)
     elif mode == "accumulate":
         train(out, "mlp", accumulate=3)
+    elif mode == "view":
+        train(out, "tutorial", view=True)
+    elif mode == "view_accumulate":
+        train(out, "mlp", accumulate=3, view=True)
     elif mode == "raise":
         if rank == 1:
             raise ValueError("rank 1 fails on purpose")

@@ -74,7 +74,8 @@ def train_in_one_process(model_name: str, accumulate: int = 1):
 
 @needs_mpi
 @pytest.mark.parametrize("mode, model_name, accumulate", [
-    ("mlp", "mlp", 1), ("tutorial", "tutorial", 1), ("accumulate", "mlp", 3)])
+    ("mlp", "mlp", 1), ("tutorial", "tutorial", 1), ("accumulate", "mlp", 3),
+    ("view", "tutorial", 1), ("view_accumulate", "mlp", 3)])
 def test_two_ranks_train_as_one_process_with_their_batches_together(tmp_path, mode, model_name,
                                                                     accumulate):
     result = mpirun(mode, tmp_path)

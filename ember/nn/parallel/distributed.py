@@ -17,6 +17,12 @@ How it works (the design of PyTorch's DDP, written here on ``ember.distributed``
 - When the last bucket started, backward waits for all of them and copies the averages back
   into the ``.grad`` of each parameter.
 
+With ``gradient_as_bucket_view=True`` each parameter's ``.grad`` becomes, after the first
+synchronized backward, a view of its place in the bucket (as in PyTorch): later backwards add
+into the bucket itself, so the copy into the bucket and the copy of the average back out are
+gone and the gradients take no memory of their own. ``zero_grad()`` (which sets ``.grad`` to
+None) undoes it for one step: that step copies again and views again.
+
 ``no_sync()`` turns the hooks off for gradient accumulation: the gradients add up locally and
 the next backward outside it all-reduces the sum. ``find_unused_parameters=True`` lets a
 forward leave some parameters out of the loss: forward finds the parameters its output does not
@@ -51,6 +57,15 @@ class _Bucket:
         self.ready = 0  # parameters whose gradient this backward has produced
         self.work = None  # the all-reduce in flight
 
+    def parts(self) -> list:
+        """Each parameter's place in the buffer, shaped as the parameter."""
+        return [self.buffer[start:end].reshape(p._data.shape)
+                for p, start, end in zip(self.params, self.offsets[:-1], self.offsets[1:])]
+
+    def holds(self, grad) -> bool:
+        """Whether the array ``grad`` is a view of this bucket's buffer (its place in it)."""
+        return grad.base is self.buffer
+
 
 class DistributedDataParallel(Module):
     """Wraps ``module`` so that each backward averages the gradients over the ranks of the
@@ -66,6 +81,7 @@ class DistributedDataParallel(Module):
         process_group: the group to average over (default: the world).
         bucket_cap_mb: the size of a bucket, in MiB (default 25).
         find_unused_parameters: allow parameters that a forward does not use.
+        gradient_as_bucket_view: make each ``.grad`` a view of its bucket (no copies).
     """
 
     def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0,
@@ -83,6 +99,7 @@ class DistributedDataParallel(Module):
         self.process_group = dist.distributed_c10d._group(process_group)
         self.broadcast_buffers = broadcast_buffers
         self.find_unused_parameters = find_unused_parameters
+        self.gradient_as_bucket_view = gradient_as_bucket_view
         self.require_backward_grad_sync = True
         self.bucket_bytes_cap = int((_BUCKET_CAP_MB if bucket_cap_mb is None
                                      else bucket_cap_mb) * 1024 * 1024)
@@ -96,6 +113,12 @@ class DistributedDataParallel(Module):
         self._params = params
         self._buckets = _buckets(params[::-1], self.bucket_bytes_cap)
         self._bucket_of = {id(p): b for b in self._buckets for p in b.params}
+        if gradient_as_bucket_view:
+            for bucket in self._buckets:  # gradients already there move into the buckets
+                for p, part in zip(bucket.params, bucket.parts()):
+                    if p._grad is not None:
+                        part[...] = p._grad._data
+                        p._grad = Tensor._wrap(part)
         self._hooks = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
         self._syncing = False  # hooks act: a forward with gradients, outside no_sync
         self._next = 0  # the next bucket to start (buckets start in order)
@@ -219,13 +242,15 @@ class DistributedDataParallel(Module):
                                                    group=self.process_group))
 
     def _start(self, bucket: _Bucket) -> None:
+        """Put the gradients, divided by the world size, in the bucket, and start its
+        all-reduce. A gradient that is already a view of the bucket is divided where it is."""
         size = self._size()
-        for p, start, end in zip(bucket.params, bucket.offsets[:-1], bucket.offsets[1:]):
-            part = bucket.buffer[start:end]
-            if p._grad is None:  # unused in this forward (find_unused_parameters)
+        for p, part in zip(bucket.params, bucket.parts()):
+            grad = p._grad
+            if grad is None:  # unused in this forward (find_unused_parameters)
                 part[...] = 0
             else:
-                np.divide(p._grad._data.reshape(-1), size, out=part)
+                np.divide(grad._data, size, out=part)
         bucket.work = dist.all_reduce(Tensor._wrap(bucket.buffer), group=self.process_group,
                                       async_op=True)
 
@@ -240,11 +265,13 @@ class DistributedDataParallel(Module):
             self._used_flags = None
         for bucket in self._buckets:
             bucket.work.wait()
-            for p, start, end in zip(bucket.params, bucket.offsets[:-1], bucket.offsets[1:]):
+            for p, average in zip(bucket.params, bucket.parts()):
                 if id(p) in unused_everywhere:
                     continue
-                average = bucket.buffer[start:end].reshape(p._data.shape)
-                if p._grad is None:
+                if self.gradient_as_bucket_view:
+                    if p._grad is None or not bucket.holds(p._grad._data):
+                        p._grad = Tensor._wrap(average)
+                elif p._grad is None:
                     p._grad = Tensor._wrap(average.copy())
                 else:
                     p._grad._data[...] = average
