@@ -2,6 +2,7 @@
 
     python benchmarks/distributed.py          # the tutorial net and a 10M-parameter MLP
     python benchmarks/distributed.py --quick    # fewer steps
+    python benchmarks/distributed.py --bucket-view   # DDP(gradient_as_bucket_view=True), both
 
 Each run is a job started by ``mpirun -n N`` (PyTorch's ranks too: they read their rank from
 MPI's variables and meet through gloo on localhost). Every rank trains on batch 256 of its own
@@ -45,7 +46,7 @@ def model_and_data(torch, name: str):
     return model, x, y
 
 
-def worker(framework: str, name: str, steps: int) -> None:
+def worker(framework: str, name: str, steps: int, bucket_view: bool = False) -> None:
     """One rank: time ``steps`` DDP steps, steps without communication, and a bare all-reduce
     of the gradients; print a JSON line."""
     for rank_var, size_var in (("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
@@ -64,7 +65,7 @@ def worker(framework: str, name: str, steps: int) -> None:
     torch.set_num_threads(1)
     dist = torch.distributed
     model, x, y = model_and_data(torch, name)
-    ddp = torch.nn.parallel.DistributedDataParallel(model)
+    ddp = torch.nn.parallel.DistributedDataParallel(model, gradient_as_bucket_view=bucket_view)
     opt = torch.optim.SGD(ddp.parameters(), lr=0.01)
     loss_fn = torch.nn.CrossEntropyLoss()
 
@@ -98,7 +99,7 @@ def worker(framework: str, name: str, steps: int) -> None:
     dist.destroy_process_group()
 
 
-def run_job(framework: str, name: str, ranks: int, steps: int) -> dict:
+def run_job(framework: str, name: str, ranks: int, steps: int, bucket_view: bool = False) -> dict:
     """Start a job of ``ranks`` ranks; the slowest rank's times."""
     from ember.distributed.launch import mpirun
     launcher = mpirun()
@@ -109,7 +110,8 @@ def run_job(framework: str, name: str, ranks: int, steps: int) -> dict:
                    PYTHONPATH=os.pathsep.join([os.path.dirname(HERE),
                                                os.environ.get("PYTHONPATH", "")]))
     command = [launcher, "-n", str(ranks), "--oversubscribe", sys.executable, __file__,
-               "--worker", framework, name, "--steps", str(steps)]
+               "--worker", framework, name, "--steps", str(steps)] + \
+        (["--bucket-view"] if bucket_view else [])
     result = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=1200)
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode != 0 or len(lines) != ranks:
@@ -123,10 +125,12 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--worker", nargs=2, metavar=("FRAMEWORK", "MODEL"))
     parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--bucket-view", action="store_true",
+                        help="DDP(gradient_as_bucket_view=True) in both frameworks")
     parser.add_argument("--json", default=os.path.join(HERE, "distributed.json"))
     args = parser.parse_args(argv)
     if args.worker:
-        worker(*args.worker, args.steps)
+        worker(*args.worker, args.steps, args.bucket_view)
         return 0
     results = {}
     print("images/s (batch 256 per rank, 1 thread per rank)")
@@ -134,8 +138,8 @@ def main(argv=None) -> int:
           f"{'hidden':>8}")
     for name, steps in (("tutorial", 10 if args.quick else 30), ("mlp", 3 if args.quick else 8)):
         for framework in ("ember", "torch"):
-            one = run_job(framework, name, 1, steps)
-            two = run_job(framework, name, 2, steps)
+            one = run_job(framework, name, 1, steps, args.bucket_view)
+            two = run_job(framework, name, 2, steps, args.bucket_view)
             rate1, rate2 = BATCH / one["step"], 2 * BATCH / two["step"]
             exposed = max(0.0, two["step"] - two["local"])
             hidden = min(1.0, max(0.0, 1 - exposed / two["allreduce"])) if two["allreduce"] else 1
