@@ -8,7 +8,8 @@ How it works (the design of PyTorch's DDP, written here on ``ember.distributed``
   and rank 0's parameters and buffers are broadcast to the others.
 - The parameters are packed, in reverse order of ``module.parameters()`` (about the order in
   which backward produces their gradients), into buckets of about ``bucket_cap_mb`` (25 MB; the
-  first bucket 1 MB, so that communication starts early). Each bucket is one flat array.
+  first bucket 1 MB, so that communication starts early). Each bucket is one flat array; a
+  parameter of 1 MB or more has a bucket of its own, whose array is its ``.grad`` itself.
 - A hook on each parameter (``register_post_accumulate_grad_hook``) runs when backward has
   written its ``.grad``. When every parameter of a bucket is ready, its gradients, divided by
   the world size, are copied into the bucket and its all-reduce (sum) starts, without waiting:
@@ -48,12 +49,20 @@ _BUCKET_CAP_MB = 25
 
 
 class _Bucket:
-    """Parameters whose gradients are all-reduced together, through one flat array."""
+    """Parameters whose gradients are all-reduced together, through one flat array.
 
-    def __init__(self, params: list) -> None:
+    A bucket ``in_place`` holds one large parameter, and its buffer is that parameter's
+    ``.grad`` itself (seen flat) whenever the gradient lies in one C-ordered block: divided and
+    all-reduced where it is, it needs no copy into a bucket and none back out. Otherwise (no
+    gradient, or another layout) the bucket copies into an array of its own, as others do."""
+
+    def __init__(self, params: list, in_place: bool = False) -> None:
         self.params = params
+        self.in_place = in_place
         self.offsets = np.cumsum([0] + [p._data.size for p in params])
-        self.buffer = np.zeros(int(self.offsets[-1]), params[0]._data.dtype)
+        self.own = np.zeros(int(self.offsets[-1]), params[0]._data.dtype)
+        self.buffer = self.own  # what this backward all-reduces
+        self.source = None  # the gradient array that is the buffer, when one is
         self.ready = 0  # parameters whose gradient this backward has produced
         self.work = None  # the all-reduce in flight
 
@@ -63,8 +72,18 @@ class _Bucket:
                 for p, start, end in zip(self.params, self.offsets[:-1], self.offsets[1:])]
 
     def holds(self, grad) -> bool:
-        """Whether the array ``grad`` is a view of this bucket's buffer (its place in it)."""
-        return grad.base is self.buffer
+        """Whether the array ``grad`` is (a view of) the memory this bucket all-reduced."""
+        return grad is self.source or grad.base is self.buffer
+
+    def take(self, grad) -> bool:
+        """Make ``grad`` (a parameter's gradient array) the buffer when the bucket reduces in
+        place and the gradient allows it; whether it did."""
+        if self.in_place and grad is not None and type(grad) is np.ndarray \
+                and grad.flags.c_contiguous and grad.flags.writeable:
+            self.buffer, self.source = grad.reshape(-1), grad  # a view: the gradient's memory
+            return True
+        self.buffer, self.source = self.own, None
+        return False
 
 
 class DistributedDataParallel(Module):
@@ -243,14 +262,17 @@ class DistributedDataParallel(Module):
 
     def _start(self, bucket: _Bucket) -> None:
         """Put the gradients, divided by the world size, in the bucket, and start its
-        all-reduce. A gradient that is already a view of the bucket is divided where it is."""
+        all-reduce. A gradient that already is the bucket's memory is divided where it is."""
         size = self._size()
-        for p, part in zip(bucket.params, bucket.parts()):
-            grad = p._grad
-            if grad is None:  # unused in this forward (find_unused_parameters)
-                part[...] = 0
-            else:
-                np.divide(grad._data, size, out=part)
+        grad = bucket.params[0]._grad
+        if bucket.take(None if grad is None else grad._data):
+            np.divide(bucket.buffer, size, out=bucket.buffer)
+        else:
+            for p, part in zip(bucket.params, bucket.parts()):
+                if p._grad is None:  # unused in this forward (find_unused_parameters)
+                    part[...] = 0
+                else:
+                    np.divide(p._grad._data, size, out=part)
         bucket.work = dist.all_reduce(Tensor._wrap(bucket.buffer), group=self.process_group,
                                       async_op=True)
 
@@ -268,9 +290,10 @@ class DistributedDataParallel(Module):
             for p, average in zip(bucket.params, bucket.parts()):
                 if id(p) in unused_everywhere:
                     continue
+                if p._grad is not None and bucket.holds(p._grad._data):
+                    continue  # averaged where it lies
                 if self.gradient_as_bucket_view:
-                    if p._grad is None or not bucket.holds(p._grad._data):
-                        p._grad = Tensor._wrap(average)
+                    p._grad = Tensor._wrap(average)
                 elif p._grad is None:
                     p._grad = Tensor._wrap(average.copy())
                 else:
@@ -293,10 +316,20 @@ class DistributedDataParallel(Module):
 
 def _buckets(params: list, cap: int) -> list:
     """Consecutive parameters of one dtype, each bucket up to ``cap`` bytes (the first up to
-    1 MiB); a parameter larger than the cap has a bucket of its own."""
+    1 MiB). A parameter of ``min(cap, 1 MiB)`` bytes or more has a bucket of its own and is
+    all-reduced in its own gradient: copying it into a bucket and back would cost more than
+    the message its own all-reduce adds."""
     buckets, current, size, limit = [], [], 0, min(_FIRST_BUCKET_BYTES, cap)
+    alone = min(_FIRST_BUCKET_BYTES, cap)
     for p in params:
         nbytes = p._data.nbytes
+        if nbytes >= alone:
+            if current:
+                buckets.append(_Bucket(current))
+                current, size = [], 0
+            buckets.append(_Bucket([p], in_place=True))
+            limit = cap
+            continue
         if current and (size + nbytes > limit or p._data.dtype != current[0]._data.dtype):
             buckets.append(_Bucket(current))
             current, size, limit = [], 0, cap
