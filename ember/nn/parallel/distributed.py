@@ -266,7 +266,8 @@ class DistributedDataParallel(Module):
         size = self._size()
         grad = bucket.params[0]._grad
         if bucket.take(None if grad is None else grad._data):
-            np.divide(bucket.buffer, size, out=bucket.buffer)
+            if size > 1:  # x / 1 is x, bit for bit
+                np.divide(bucket.buffer, size, out=bucket.buffer)
         else:
             for p, part in zip(bucket.params, bucket.parts()):
                 if p._grad is None:  # unused in this forward (find_unused_parameters)
