@@ -49,6 +49,19 @@ def state_arrays(optimizer) -> list:
             for value in state.values() if isinstance(value, ember.Tensor)]
 
 
+def use_loop(loop: str, monkeypatch) -> None:
+    """Replays through the C loop and guards (the default where the extension is built) or,
+    monkeypatched, their Python twins."""
+    if loop == "python":
+        monkeypatch.setattr(compile_module, "_run", compile_module._run_program)
+        monkeypatch.setattr(compile_module, "_holds", compile_module._holds_python)
+    elif _C.kernels is None:
+        pytest.skip("the C loop needs the extension")
+    else:  # the C loop and guards are the default
+        assert compile_module._run is _C.kernels.replay
+        assert compile_module._holds is _C.kernels.replay_holds
+
+
 @pytest.mark.parametrize("loop", ["c", "python"])
 @pytest.mark.parametrize("name", list(WORKLOADS))
 def test_replay_is_bitwise_the_eager_step(name, loop, monkeypatch):
@@ -56,12 +69,7 @@ def test_replay_is_bitwise_the_eager_step(name, loop, monkeypatch):
     for bit after every step; the plan replays kernel calls wherever the extension is built,
     through the C loop or (monkeypatched) the Python one."""
     make, make_optimizer, criterion, shape, classes = WORKLOADS[name]
-    if loop == "python":
-        monkeypatch.setattr(compile_module, "_run", compile_module._run_program)
-    elif _C.kernels is None:
-        pytest.skip("the C loop needs the extension")
-    else:
-        assert compile_module._run is _C.kernels.replay  # the C loop is the default
+    use_loop(loop, monkeypatch)
     eager_model, compiled_model = twin_models(make)
     eager_optimizer, compiled_optimizer = make_optimizer(eager_model), make_optimizer(
         compiled_model)
@@ -135,10 +143,13 @@ def test_gradient_accumulation_into_grad_of_kernel_results():
     assert_same_parameters(eager_model, compiled_model)
 
 
-def test_layouts_and_thread_count_are_guarded():
+@pytest.mark.parametrize("loop", ["c", "python"])
+def test_layouts_and_thread_count_are_guarded(loop, monkeypatch):
     """A kernel call reads its arrays as the capture saw them laid out: an input or a weight
     with other strides (same shape) captures again, and so does a new thread count (which
-    decides whether a product is split); the numbers stay the eager step's."""
+    decides whether a product is split); the numbers stay the eager step's. The same through
+    the C guards and their Python twin."""
+    use_loop(loop, monkeypatch)
     eager_model, compiled_model = twin_models(mlp)
     eager = training_step(eager_model, ember.optim.SGD(eager_model.parameters(), lr=0.01),
                           ember.nn.MSELoss())
@@ -158,14 +169,90 @@ def test_layouts_and_thread_count_are_guarded():
         weight = model[0].weight
         weight.data = ember.tensor(np.asfortranarray(weight.detach().numpy()))
     assert compiled(*inputs[0]).item() == eager(*inputs[0]).item()
+    assert compiled._captures == 3  # the Fortran-ordered weight
     threads = ember.get_num_threads()
+    guarded = _C.kernels is not None  # a plan without kernel entries does not guard it
     try:
         ember.set_num_threads(threads + 1)
         assert compiled(*inputs[0]).item() == eager(*inputs[0]).item()
+        assert compiled._captures == (4 if guarded else 3)
     finally:
         ember.set_num_threads(threads)
     assert compiled(*inputs[0]).item() == eager(*inputs[0]).item()
+    # Its own thread count again: the latest capture's plan (the key is the same).
+    assert compiled._captures == (5 if guarded else 3)
     assert_same_parameters(eager_model, compiled_model)
+
+
+def guard_cases():
+    """A captured MLP step's plan, and changes to what its guards watch, each with whether
+    the plan still holds after it (each change undone before the next)."""
+    ember.manual_seed(0)
+    model = mlp()
+    compiled = ember.compile(training_step(
+        model, ember.optim.SGD(model.parameters(), lr=0.01), ember.nn.MSELoss()))
+    (x, y), = batches((8, 10), count=1)
+    compiled(ember.tensor(x), ember.tensor(y))
+    plan, = compiled._plans.values()
+    first, last = model[0], model[2]
+    weight = first.weight
+
+    def swap(owner, name, value):
+        def change():
+            saved = getattr(owner, name)
+            setattr(owner, name, value)
+            return lambda: setattr(owner, name, saved)
+        return change
+
+    def entry(members, name, value):
+        def change():
+            saved = members.get(name, members)
+            if value is members:
+                del members[name]
+            else:
+                members[name] = value
+            return lambda: members.__setitem__(name, saved) if saved is not members \
+                else members.pop(name)
+        return change
+    data = weight._data
+    cases = {
+        "nothing": (lambda: lambda: None, True),
+        "new array, same layout": (swap(weight, "_data", data.copy()), True),
+        "new shape": (swap(weight, "_data", np.zeros((16, 20), np.float32)), False),
+        "new dtype": (swap(weight, "_data", data.astype(np.float64)), False),
+        "new strides": (swap(weight, "_data", np.asfortranarray(data)), False),
+        "requires_grad off": (swap(weight, "_requires_grad", False), False),
+        "eval mode": (swap(first, "training", False), False),
+        "parameter replaced": (entry(first._parameters, "weight",
+                                     ember.nn.Parameter(weight.detach().clone())), False),
+        "parameter removed": (entry(last._parameters, "bias", last._parameters), False),
+        "parameter added": (entry(model._parameters, "extra",
+                                  ember.nn.Parameter(ember.zeros(1))), False),
+        "child replaced": (entry(model._modules, "1", ember.nn.ReLU()), False),
+    }
+    return plan, cases
+
+
+@pytest.mark.skipif(_C.kernels is None, reason="the C guards need the extension")
+def test_c_guards_are_their_python_twin():
+    """``replay_holds`` (C) and ``_holds_python`` agree on every change to what a plan's
+    guards watch, and while they hold put the same arrays in the slots."""
+    plan, cases = guard_cases()
+    for name, (change, holds) in cases.items():
+        undo = change()
+        try:
+            c_slots, python_slots = plan.initial.copy(), plan.initial.copy()
+            got = (_C.kernels.replay_holds(plan.externals, plan.modules, c_slots),
+                   compile_module._holds_python(plan.externals, plan.modules, python_slots))
+            assert got == (holds, holds), name
+            if holds:
+                assert all(a is b for a, b in zip(c_slots, python_slots)), name
+        finally:
+            undo()
+    with pytest.raises(TypeError):
+        _C.kernels.replay_holds(((1, 2),), (), [None])
+    with pytest.raises(IndexError):
+        _C.kernels.replay_holds(((9,) + plan.externals[0][1:],), (), [None])
 
 
 def test_a_plan_in_use_runs_the_step_eagerly():
