@@ -153,19 +153,19 @@ class CompiledFunction:
         self._plans = {}  # guard key -> _Plan, or _EAGER for keys that cannot be captured
         self._captures = 0
         self._namespace, self._names, self._cells = _free_names(function)
-        self._last_free = ((), ())  # the objects _free_values last saw, and what it made of them
+        self._last_free = ([], ())  # the objects _free_values last saw, and what it made of them
 
     def _free_values(self) -> tuple:
         """What the function reaches by name from outside, for the guard key: numbers and
         strings by value, other objects (a tensor, a module) by identity."""
-        get = self._namespace.get
-        values = [get(name, _MISSING) for name in self._names]
-        values += [cell.cell_contents for cell in self._cells]
         # Almost always the very objects of the last call: reuse what was made of them
         # (compared by identity, in C; ``==`` could call a tensor's __eq__).
         seen, made = self._last_free
-        if len(values) == len(seen) and all(map(operator.is_, values, seen)):
+        if _same_free(self._namespace, self._names, self._cells, seen, _MISSING):
             return made
+        get = self._namespace.get
+        values = [get(name, _MISSING) for name in self._names]
+        values += [cell.cell_contents for cell in self._cells]
         made = tuple(value if type(value) in _BY_VALUE else id(value) for value in values)
         self._last_free = (values, made)
         return made
@@ -185,9 +185,15 @@ class CompiledFunction:
             return self._function(*args, **kwargs)
         tensors = []
         try:
-            key = (_GradMode.enabled, _signature(args, tensors),
-                   _signature(kwargs, tensors) if kwargs else None, _aliasing(tensors),
-                   self._free_values())
+            # The usual call, tensors only, described in one call (in C); others the long way.
+            described = None if kwargs else _describe(args, Tensor, tensors)
+            if described is None:
+                key = (_GradMode.enabled, _signature(args, tensors),
+                       _signature(kwargs, tensors) if kwargs else None, _aliasing(tensors),
+                       self._free_values())
+            else:
+                key = (_GradMode.enabled, described[0], None, described[1],
+                       self._free_values())
         except (TypeError, ValueError):  # unhashable argument, or a closure cell emptied
             return self._function(*args, **kwargs)
         plan = self._plans.get(key)
@@ -271,6 +277,29 @@ def _signature(value, tensors: list):
         return (dict,) + tuple((key, _signature(item, tensors)) for key, item in value.items())
     hash(value)
     return (type(value), value)
+
+
+def _describe_python(args: tuple, tensor_type, tensors: list):
+    """``(_signature(args, tensors), _aliasing(tensors))`` when every argument is a tensor,
+    else None (nothing appended): ``replay_describe`` in ``ember/_C/replay.c`` is its twin."""
+    if not all(isinstance(arg, tensor_type) for arg in args):
+        return None
+    return _signature(args, tensors), _aliasing(tensors)
+
+
+def _same_free_python(namespace: dict, names: tuple, cells: tuple, seen: list,
+                      missing) -> bool:
+    """Whether the values a function reaches by name are the very objects of ``seen``:
+    ``replay_same_free`` in ``ember/_C/replay.c`` is its twin."""
+    if len(seen) != len(names) + len(cells):
+        return False
+    values = [namespace.get(name, missing) for name in names]
+    for cell in cells:
+        try:
+            values.append(cell.cell_contents)
+        except ValueError:  # emptied: the caller's own read raises
+            return False
+    return all(map(operator.is_, values, seen))
 
 
 def _aliasing(tensors: list):
@@ -1181,6 +1210,8 @@ def _run_program(program: tuple, slots: list) -> None:
 # swaps them).
 _run = getattr(_C.kernels, "replay", None) or _run_program
 _holds = getattr(_C.kernels, "replay_holds", None) or _holds_python
+_describe = getattr(_C.kernels, "replay_describe", None) or _describe_python
+_same_free = getattr(_C.kernels, "replay_same_free", None) or _same_free_python
 
 
 def _output_slots(spec):

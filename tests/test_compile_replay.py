@@ -476,3 +476,51 @@ def test_random_steps_replay_bitwise(blocks, set_to_none, return_hidden):
         got = got if return_hidden else (got,)
         for e, g in zip(expected, got):
             np.testing.assert_array_equal(e.detach().numpy(), g.detach().numpy())
+
+
+@pytest.mark.skipif(_C.kernels is None, reason="the C key parts need the extension")
+def test_c_key_parts_are_their_python_twins():
+    """``replay_describe`` and ``replay_same_free`` (C) give what ``_describe_python`` and
+    ``_same_free_python`` give: the arguments' part of the guard key (None unless they are all
+    tensors), which of them share an array, and whether the names a step reads are bound to
+    the objects of the last call."""
+    x, y = ember.ones(2, 3), ember.zeros(3, dtype=ember.float64, requires_grad=True)
+    view = ember.Tensor._wrap(x._data)  # another tensor over x's very array
+    weight = ember.nn.Parameter(ember.ones(4, 2).t())
+    cases = [(), (x,), (x, y), (x, x), (x, y, view), (weight, x), (x, 1.0), (x, [y]),
+             (None,), (x.t(), y[1:])]
+    for args in cases:
+        c_tensors, python_tensors = [], []
+        got = _C.kernels.replay_describe(args, ember.Tensor, c_tensors)
+        assert got == compile_module._describe_python(args, ember.Tensor, python_tensors)
+        assert c_tensors == python_tensors if got is not None else c_tensors == []
+    assert _C.kernels.replay_describe((x, x), ember.Tensor, [])[1] == (0, 0)
+    assert _C.kernels.replay_describe((x, y, view), ember.Tensor, [])[1] == (0, 1, 0)
+
+    scale = [2.0]
+
+    def make():
+        factor = 3.0
+
+        def step(t):
+            return t * factor * scale[0] * np.float32(1)
+        return step
+    step = make()
+    namespace, names, cells = compile_module._free_names(step)
+    missing = compile_module._MISSING
+    seen = [namespace.get(name, missing) for name in names] + [c.cell_contents for c in cells]
+    changes = {"nothing": (lambda: None, True), "a cell rebound": (lambda: cells[0].__setattr__(
+        "cell_contents", 4.0), False), "a cell emptied": (lambda: cells[0].__delattr__(
+        "cell_contents"), False)}
+    for name, (change, same) in changes.items():
+        saved = cells[0].cell_contents
+        change()
+        try:
+            for twin in (_C.kernels.replay_same_free, compile_module._same_free_python):
+                assert twin(namespace, names, cells, seen, missing) is same, name
+        finally:
+            cells[0].cell_contents = saved
+    for twin in (_C.kernels.replay_same_free, compile_module._same_free_python):
+        assert twin(namespace, names, cells, seen[:-1], missing) is False  # other names
+        assert twin({**namespace, "np": None}, names, cells, seen, missing) is False
+        assert twin({}, names, cells, seen, missing) is False  # "np" and "scale" missing

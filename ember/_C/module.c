@@ -210,6 +210,12 @@ static PyMethodDef methods[] = {
     {"replay_holds", replay_holds, METH_VARARGS,
      "replay_holds(externals, modules, slots): whether a plan's guards hold (compile.py's "
      "_holds_python), each external's array put in its slot"},
+    {"replay_describe", replay_describe, METH_VARARGS,
+     "replay_describe(args, tensor_type, tensors): (_signature(args), _aliasing) of a tuple "
+     "of tensors, or None for other arguments"},
+    {"replay_same_free", replay_same_free, METH_VARARGS,
+     "replay_same_free(namespace, names, cells, seen, missing): whether the values a "
+     "function reaches by name are the objects of seen"},
     /* Transformer pieces (gelu.c, norm.c, attention.c). */
     {"gelu_erf_forward", gelu_erf_forward, METH_VARARGS,
      "gelu_erf_forward(input, output, cdf, series): output = input * cdf, cdf the standard "

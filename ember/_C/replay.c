@@ -263,3 +263,106 @@ PyObject *replay_holds(PyObject *self, PyObject *args)
     }
     Py_RETURN_TRUE;
 }
+
+/* ---- The guard key's parts (compile.py's CompiledFunction.__call__) ---------------------- */
+
+/* replay_describe(args, tensor_type, tensors): for a tuple of tensors only (the usual
+ * arguments of a step), what _signature(args, tensors) and _aliasing(tensors) give: the
+ * tuple (tuple, (type(data), shape, strides, dtype, requires_grad) for each) and None, or
+ * the index of the first tensor sharing each one's array; the tensors are appended to
+ * `tensors`. None when an argument is not a tensor: the Python code then describes them. */
+PyObject *replay_describe(PyObject *self, PyObject *args)
+{
+    PyObject *arguments, *tensor_type, *tensors;
+    if (!PyArg_ParseTuple(args, "O!O!O!:replay_describe", &PyTuple_Type, &arguments,
+                          &PyType_Type, &tensor_type, &PyList_Type, &tensors))
+        return NULL;
+    if (intern_names() < 0)
+        return NULL;
+    Py_ssize_t count = PyTuple_GET_SIZE(arguments);
+    for (Py_ssize_t i = 0; i < count; i++)
+        if (!PyObject_TypeCheck(PyTuple_GET_ITEM(arguments, i), (PyTypeObject *)tensor_type))
+            Py_RETURN_NONE;
+    PyObject *signature = PyTuple_New(count + 1), *arrays = PyList_New(count);
+    PyObject *aliasing = NULL, *result = NULL;
+    if (signature == NULL || arrays == NULL)
+        goto done;
+    PyTuple_SET_ITEM(signature, 0, Py_NewRef((PyObject *)&PyTuple_Type));
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *tensor = PyTuple_GET_ITEM(arguments, i);
+        if (PyList_Append(tensors, tensor) < 0)
+            goto done;
+        PyObject *data = PyObject_GetAttr(tensor, name_data);
+        if (data == NULL)
+            goto done;
+        PyList_SET_ITEM(arrays, i, data);  /* the list owns it now */
+        PyObject *description = PyTuple_New(5);
+        if (description == NULL)
+            goto done;
+        PyTuple_SET_ITEM(signature, i + 1, description);
+        PyTuple_SET_ITEM(description, 0, Py_NewRef((PyObject *)Py_TYPE(data)));
+        PyObject *names[4] = {name_shape, name_strides, name_dtype, name_requires_grad};
+        for (int k = 0; k < 4; k++) {
+            PyObject *value = PyObject_GetAttr(k < 3 ? data : tensor, names[k]);
+            if (value == NULL)
+                goto done;
+            PyTuple_SET_ITEM(description, k + 1, value);
+        }
+    }
+    /* Which tensors share an array: pairs compared by identity (steps take a few arguments). */
+    for (Py_ssize_t i = 1; i < count && aliasing == NULL; i++)
+        for (Py_ssize_t j = 0; j < i; j++)
+            if (PyList_GET_ITEM(arrays, i) == PyList_GET_ITEM(arrays, j)) {
+                aliasing = PyTuple_New(count);
+                break;
+            }
+    if (aliasing != NULL) {
+        for (Py_ssize_t i = 0; i < count; i++) {
+            Py_ssize_t first = 0;
+            while (PyList_GET_ITEM(arrays, first) != PyList_GET_ITEM(arrays, i))
+                first++;
+            PyObject *index = PyLong_FromSsize_t(first);
+            if (index == NULL)
+                goto done;
+            PyTuple_SET_ITEM(aliasing, i, index);
+        }
+    }
+    result = PyTuple_Pack(2, signature, aliasing != NULL ? aliasing : Py_None);
+done:
+    Py_XDECREF(signature);
+    Py_XDECREF(arrays);
+    Py_XDECREF(aliasing);
+    return result;
+}
+
+/* replay_same_free(namespace, names, cells, seen, missing): whether the values the function
+ * reaches by name, namespace.get(name, missing) for each name then each cell's contents, are
+ * the very objects of `seen` (a list), as _free_values compares them. An emptied cell: no. */
+PyObject *replay_same_free(PyObject *self, PyObject *args)
+{
+    PyObject *namespace, *names, *cells, *seen, *missing;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O:replay_same_free", &PyDict_Type, &namespace,
+                          &PyTuple_Type, &names, &PyTuple_Type, &cells, &PyList_Type, &seen,
+                          &missing))
+        return NULL;
+    Py_ssize_t count = PyTuple_GET_SIZE(names);
+    if (PyList_GET_SIZE(seen) != count + PyTuple_GET_SIZE(cells))
+        Py_RETURN_FALSE;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *value = PyDict_GetItemWithError(namespace, PyTuple_GET_ITEM(names, i));
+        if (value == NULL) {
+            if (PyErr_Occurred())
+                return NULL;
+            value = missing;
+        }
+        if (value != PyList_GET_ITEM(seen, i))
+            Py_RETURN_FALSE;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(cells); i++) {
+        PyObject *cell = PyTuple_GET_ITEM(cells, i);
+        if (!PyCell_Check(cell) || PyCell_GET(cell) == NULL
+            || PyCell_GET(cell) != PyList_GET_ITEM(seen, count + i))
+            Py_RETURN_FALSE;
+    }
+    Py_RETURN_TRUE;
+}
