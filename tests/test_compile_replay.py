@@ -524,3 +524,50 @@ def test_c_key_parts_are_their_python_twins():
         assert twin(namespace, names, cells, seen[:-1], missing) is False  # other names
         assert twin({**namespace, "np": None}, names, cells, seen, missing) is False
         assert twin({}, names, cells, seen, missing) is False  # "np" and "scale" missing
+
+
+@pytest.mark.skipif(_C.kernels is None, reason="kernel entries need the extension")
+@pytest.mark.parametrize("loop", ["c", "python"])
+def test_a_split_relu_replays_as_a_kernel_entry(loop, monkeypatch):
+    """A ReLU large enough to be split over ember's threads (a million elements and more) is
+    replayed as its split kernel call, into the plan's buffers, each way: bitwise the eager
+    step over several steps, and a new thread count captures again."""
+    use_loop(loop, monkeypatch)
+    threads = ember.get_num_threads()
+    ember.set_num_threads(2)
+    try:
+        def make():
+            ember.manual_seed(0)
+            scale = ember.randn(1, 600, requires_grad=True)
+            optimizer = ember.optim.SGD([scale], lr=0.1)
+
+            def step(x):
+                optimizer.zero_grad()
+                hidden = ember.relu(x * scale)
+                loss = (ember.relu(hidden - 0.5) * hidden).mean()
+                loss.backward()
+                optimizer.step()
+                return loss, hidden
+            return step, scale
+        (eager, eager_scale), (compiled, compiled_scale) = make(), make()
+        compiled = ember.compile(compiled)
+        rng = np.random.default_rng(0)
+        kept = []
+        for _ in range(4):
+            x = ember.tensor(rng.standard_normal((2000, 600), dtype=np.float32))
+            kept.append((eager(x), compiled(x)))
+            np.testing.assert_array_equal(eager_scale.detach().numpy(),
+                                          compiled_scale.detach().numpy())
+            np.testing.assert_array_equal(eager_scale.grad.numpy(), compiled_scale.grad.numpy())
+        for expected, got in kept:  # read after all the calls
+            for e, g in zip(expected, got):
+                np.testing.assert_array_equal(e.detach().numpy(), g.detach().numpy())
+        plan, = compiled._plans.values()
+        kernels = {entry[0] for entry, _ in plan.program if type(entry) is tuple}
+        elementwise = importlib.import_module("ember.ops.elementwise")
+        assert {elementwise._split_relu_forward, elementwise._split_relu_backward} <= kernels
+        ember.set_num_threads(1)
+        compiled(x)
+        assert compiled._captures == 2
+    finally:
+        ember.set_num_threads(threads)
