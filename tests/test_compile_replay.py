@@ -6,6 +6,7 @@ is a new array at each step as in eager, and the guards that keep kernel calls v
 (strides, ember's thread count) capture again. Under ``EMBER_NO_EXTENSION=1`` the same tests
 run the Python loop, without kernel entries."""
 
+import collections
 import importlib
 import threading
 
@@ -229,6 +230,11 @@ def guard_cases():
         "parameter added": (entry(model._parameters, "extra",
                                   ember.nn.Parameter(ember.zeros(1))), False),
         "child replaced": (entry(model._modules, "1", ember.nn.ReLU()), False),
+        # Not the plain dicts Module keeps: read through their values() all the same.
+        "members in an OrderedDict": (swap(first, "_parameters",
+                                           collections.OrderedDict(first._parameters)), True),
+        "reordered OrderedDict": (swap(first, "_parameters", collections.OrderedDict(
+            reversed(first._parameters.items()))), False),
     }
     return plan, cases
 

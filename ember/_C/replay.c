@@ -166,8 +166,29 @@ static int members_are(PyObject *state, PyObject *name, PyObject *ids)
     PyObject *members = PyDict_GetItemWithError(state, name);  /* borrowed */
     if (members == NULL)
         return PyErr_Occurred() ? -1 : 0;
-    if (!PyDict_CheckExact(members) || !PyTuple_Check(ids))
-        return 0;  /* not what Module keeps: capture again, the Python way */
+    if (!PyTuple_Check(ids)) {
+        PyErr_SetString(PyExc_TypeError, "replay_holds: a module's member ids are a tuple");
+        return -1;
+    }
+    if (!PyDict_CheckExact(members)) {
+        /* Not the plain dict Module keeps (an OrderedDict put there, say): its values(), in
+         * its own order, as the Python twin reads them. */
+        PyObject *values = PyObject_CallMethod(members, "values", NULL);
+        PyObject *items = values != NULL ? PySequence_Tuple(values) : NULL;
+        Py_XDECREF(values);
+        if (items == NULL)
+            return -1;
+        int same = PyTuple_GET_SIZE(items) == PyTuple_GET_SIZE(ids);
+        for (Py_ssize_t i = 0; same == 1 && i < PyTuple_GET_SIZE(items); i++) {
+            void *id = PyLong_AsVoidPtr(PyTuple_GET_ITEM(ids, i));
+            if (id == NULL && PyErr_Occurred())
+                same = -1;
+            else
+                same = id == (void *)PyTuple_GET_ITEM(items, i);
+        }
+        Py_DECREF(items);
+        return same;
+    }
     if (PyDict_GET_SIZE(members) != PyTuple_GET_SIZE(ids))
         return 0;
     /* A plain dict iterates in insertion order, as .values() does. */
