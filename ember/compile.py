@@ -153,19 +153,19 @@ class CompiledFunction:
         self._plans = {}  # guard key -> _Plan, or _EAGER for keys that cannot be captured
         self._captures = 0
         self._namespace, self._names, self._cells = _free_names(function)
-        self._last_free = ((), ())  # the objects _free_values last saw, and what it made of them
+        self._last_free = ([], ())  # the objects _free_values last saw, and what it made of them
 
     def _free_values(self) -> tuple:
         """What the function reaches by name from outside, for the guard key: numbers and
         strings by value, other objects (a tensor, a module) by identity."""
-        get = self._namespace.get
-        values = [get(name, _MISSING) for name in self._names]
-        values += [cell.cell_contents for cell in self._cells]
         # Almost always the very objects of the last call: reuse what was made of them
         # (compared by identity, in C; ``==`` could call a tensor's __eq__).
         seen, made = self._last_free
-        if len(values) == len(seen) and all(map(operator.is_, values, seen)):
+        if _same_free(self._namespace, self._names, self._cells, seen, _MISSING):
             return made
+        get = self._namespace.get
+        values = [get(name, _MISSING) for name in self._names]
+        values += [cell.cell_contents for cell in self._cells]
         made = tuple(value if type(value) in _BY_VALUE else id(value) for value in values)
         self._last_free = (values, made)
         return made
@@ -185,19 +185,26 @@ class CompiledFunction:
             return self._function(*args, **kwargs)
         tensors = []
         try:
-            key = (_GradMode.enabled, _signature(args, tensors),
-                   _signature(kwargs, tensors) if kwargs else None, _aliasing(tensors),
-                   self._free_values())
+            # The usual call, tensors only, described in one call (in C); others the long way.
+            described = None if kwargs else _describe(args, Tensor, tensors)
+            if described is None:
+                key = (_GradMode.enabled, _signature(args, tensors),
+                       _signature(kwargs, tensors) if kwargs else None, _aliasing(tensors),
+                       self._free_values())
+            else:
+                key = (_GradMode.enabled, described[0], None, described[1],
+                       self._free_values())
         except (TypeError, ValueError):  # unhashable argument, or a closure cell emptied
             return self._function(*args, **kwargs)
         plan = self._plans.get(key)
         if plan is _EAGER:
             return self._function(*args, **kwargs)
-        if plan is not None and plan.valid():
+        if plan is not None:
             result = plan.replay(tensors)
-            if result is not _BUSY:
+            if result is _BUSY:  # called again while it replays
+                return self._function(*args, **kwargs)
+            if result is not _STALE:
                 return result
-            return self._function(*args, **kwargs)  # called again while it replays
         if self._captures >= self._limit:
             warnings.warn(f"ember.compile: {self._name} was captured {self._captures} times "
                           f"(recompile_limit); new inputs run eagerly", stacklevel=2)
@@ -270,6 +277,29 @@ def _signature(value, tensors: list):
         return (dict,) + tuple((key, _signature(item, tensors)) for key, item in value.items())
     hash(value)
     return (type(value), value)
+
+
+def _describe_python(args: tuple, tensor_type, tensors: list):
+    """``(_signature(args, tensors), _aliasing(tensors))`` when every argument is a tensor,
+    else None (nothing appended): ``replay_describe`` in ``ember/_C/replay.c`` is its twin."""
+    if not all(isinstance(arg, tensor_type) for arg in args):
+        return None
+    return _signature(args, tensors), _aliasing(tensors)
+
+
+def _same_free_python(namespace: dict, names: tuple, cells: tuple, seen: list,
+                      missing) -> bool:
+    """Whether the values a function reaches by name are the very objects of ``seen``:
+    ``replay_same_free`` in ``ember/_C/replay.c`` is its twin."""
+    if len(seen) != len(names) + len(cells):
+        return False
+    values = [namespace.get(name, missing) for name in names]
+    for cell in cells:
+        try:
+            values.append(cell.cell_contents)
+        except ValueError:  # emptied: the caller's own read raises
+            return False
+    return all(map(operator.is_, values, seen))
 
 
 def _aliasing(tensors: list):
@@ -770,7 +800,9 @@ class _Recorder:
         if self.reason is not None:
             return None
         # A module's mode is guarded (None: not) unless the step sets it itself.
-        modules = tuple((module, None if id(module) in self.mode_set else module.training,
+        # Read through the module's __dict__ (where Module keeps them): a dict lookup is a
+        # fraction of an attribute lookup, and this runs for every module at every call.
+        modules = tuple((vars(module), None if id(module) in self.mode_set else module.training,
                          tuple(map(id, module._parameters.values())),
                          tuple(map(id, module._modules.values())))
                         for module in self.modules.values())
@@ -1088,39 +1120,23 @@ class _Plan:
         self.threads = threads
         self.lock = threading.Lock()  # the kernel buffers serve one replay at a time
 
-    def valid(self) -> bool:
+    def holds(self, slots: list) -> bool:
         """The guards beyond the key: tensors from outside kept their shape, strides, dtype
         and ``requires_grad``; the modules called kept their mode, parameters and children;
-        ember's thread count is the one the kernel calls were chosen for."""
-        for _, tensor, shape, dtype, requires_grad, strides in self.externals:
-            data = tensor._data
-            # ``is`` first: the dtype object is almost always the very one the capture saw.
-            if tensor._requires_grad is not requires_grad or data.shape != shape \
-                    or data.dtype is not dtype and data.dtype != dtype \
-                    or data.strides != strides:
-                return False
-        for module, training, parameters, children in self.modules:
-            if training is not None and module.training is not training:
-                return False
-            # Whether _parameters and _modules hold the objects the capture saw, written out
-            # (no call): it runs for every module at every call. Most modules own no
-            # parameters or no children: then the dict must be empty.
-            members = module._parameters
-            if tuple(map(id, members.values())) != parameters if parameters else members:
-                return False
-            members = module._modules
-            if tuple(map(id, members.values())) != children if children else members:
-                return False
-        return self.threads is None or self.threads == _parallel.get_num_threads()
+        ember's thread count is the one the kernel calls were chosen for. While they hold,
+        each outside tensor's array is put in its slot of ``slots`` (one read of ``_data``)."""
+        return _holds(self.externals, self.modules, slots) and (
+            self.threads is None or self.threads == _parallel.get_num_threads())
 
     def replay(self, tensors: list):
-        """The step's result, or ``_BUSY`` when another thread is replaying this plan."""
+        """The step's result; ``_STALE`` when the guards fail (capture again), ``_BUSY`` when
+        another thread is replaying this plan."""
         if not self.lock.acquire(blocking=False):
             return _BUSY
         try:
             slots = self.initial.copy()
-            for slot, tensor, *_ in self.externals:
-                slots[slot] = tensor._data
+            if not self.holds(slots):
+                return _STALE
             for slot, tensor_slot, tensor in zip(self.input_slots, self.input_tensor_slots,
                                                  tensors):
                 slots[slot] = tensor._data
@@ -1135,7 +1151,36 @@ class _Plan:
             self.lock.release()
 
 
+def _holds_python(externals: tuple, modules: tuple, slots: list) -> bool:
+    """``_Plan.holds``'s checks of the tensors from outside and the modules: the reference,
+    and the one without the extension (``replay_holds`` in ``ember/_C/replay.c`` is its
+    twin in C). Each external's array goes to its slot while the checks hold."""
+    for slot, tensor, shape, dtype, requires_grad, strides in externals:
+        data = tensor._data
+        # ``is`` first: the dtype object is almost always the very one the capture saw.
+        if tensor._requires_grad is not requires_grad or data.shape != shape \
+                or data.dtype is not dtype and data.dtype != dtype \
+                or data.strides != strides:
+            return False
+        slots[slot] = data
+    for state, training, parameters, children in modules:  # state: the module's __dict__
+        if training is not None and state.get("training") is not training:
+            return False
+        # Whether _parameters and _modules hold the objects the capture saw, written out
+        # (no call): it runs for every module at every call. Most modules own no
+        # parameters or no children: then the dict must be empty.
+        members = state.get("_parameters", _NO_MEMBERS)
+        if tuple(map(id, members.values())) != parameters if parameters else members:
+            return False
+        members = state.get("_modules", _NO_MEMBERS)
+        if tuple(map(id, members.values())) != children if children else members:
+            return False
+    return True
+
+
 _BUSY = object()  # what a plan's replay returns while another thread replays it
+_NO_MEMBERS = {None: None}  # a module's missing _parameters or _modules: never the capture's
+_STALE = object()  # what it returns when its guards fail: the step is captured again
 
 
 def _run_program(program: tuple, slots: list) -> None:
@@ -1161,8 +1206,12 @@ def _run_program(program: tuple, slots: list) -> None:
             slots[slot] = None
 
 
-# The loop replays run: the C twin when the extension is built (a test swaps them).
+# The loop replays run and their guards: the C twins when the extension is built (a test
+# swaps them).
 _run = getattr(_C.kernels, "replay", None) or _run_program
+_holds = getattr(_C.kernels, "replay_holds", None) or _holds_python
+_describe = getattr(_C.kernels, "replay_describe", None) or _describe_python
+_same_free = getattr(_C.kernels, "replay_same_free", None) or _same_free_python
 
 
 def _output_slots(spec):

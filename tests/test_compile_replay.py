@@ -6,6 +6,7 @@ is a new array at each step as in eager, and the guards that keep kernel calls v
 (strides, ember's thread count) capture again. Under ``EMBER_NO_EXTENSION=1`` the same tests
 run the Python loop, without kernel entries."""
 
+import collections
 import importlib
 import threading
 
@@ -49,6 +50,19 @@ def state_arrays(optimizer) -> list:
             for value in state.values() if isinstance(value, ember.Tensor)]
 
 
+def use_loop(loop: str, monkeypatch) -> None:
+    """Replays through the C loop and guards (the default where the extension is built) or,
+    monkeypatched, their Python twins."""
+    if loop == "python":
+        monkeypatch.setattr(compile_module, "_run", compile_module._run_program)
+        monkeypatch.setattr(compile_module, "_holds", compile_module._holds_python)
+    elif _C.kernels is None:
+        pytest.skip("the C loop needs the extension")
+    else:  # the C loop and guards are the default
+        assert compile_module._run is _C.kernels.replay
+        assert compile_module._holds is _C.kernels.replay_holds
+
+
 @pytest.mark.parametrize("loop", ["c", "python"])
 @pytest.mark.parametrize("name", list(WORKLOADS))
 def test_replay_is_bitwise_the_eager_step(name, loop, monkeypatch):
@@ -56,12 +70,7 @@ def test_replay_is_bitwise_the_eager_step(name, loop, monkeypatch):
     for bit after every step; the plan replays kernel calls wherever the extension is built,
     through the C loop or (monkeypatched) the Python one."""
     make, make_optimizer, criterion, shape, classes = WORKLOADS[name]
-    if loop == "python":
-        monkeypatch.setattr(compile_module, "_run", compile_module._run_program)
-    elif _C.kernels is None:
-        pytest.skip("the C loop needs the extension")
-    else:
-        assert compile_module._run is _C.kernels.replay  # the C loop is the default
+    use_loop(loop, monkeypatch)
     eager_model, compiled_model = twin_models(make)
     eager_optimizer, compiled_optimizer = make_optimizer(eager_model), make_optimizer(
         compiled_model)
@@ -135,10 +144,13 @@ def test_gradient_accumulation_into_grad_of_kernel_results():
     assert_same_parameters(eager_model, compiled_model)
 
 
-def test_layouts_and_thread_count_are_guarded():
+@pytest.mark.parametrize("loop", ["c", "python"])
+def test_layouts_and_thread_count_are_guarded(loop, monkeypatch):
     """A kernel call reads its arrays as the capture saw them laid out: an input or a weight
     with other strides (same shape) captures again, and so does a new thread count (which
-    decides whether a product is split); the numbers stay the eager step's."""
+    decides whether a product is split); the numbers stay the eager step's. The same through
+    the C guards and their Python twin."""
+    use_loop(loop, monkeypatch)
     eager_model, compiled_model = twin_models(mlp)
     eager = training_step(eager_model, ember.optim.SGD(eager_model.parameters(), lr=0.01),
                           ember.nn.MSELoss())
@@ -158,14 +170,95 @@ def test_layouts_and_thread_count_are_guarded():
         weight = model[0].weight
         weight.data = ember.tensor(np.asfortranarray(weight.detach().numpy()))
     assert compiled(*inputs[0]).item() == eager(*inputs[0]).item()
+    assert compiled._captures == 3  # the Fortran-ordered weight
     threads = ember.get_num_threads()
+    guarded = _C.kernels is not None  # a plan without kernel entries does not guard it
     try:
         ember.set_num_threads(threads + 1)
         assert compiled(*inputs[0]).item() == eager(*inputs[0]).item()
+        assert compiled._captures == (4 if guarded else 3)
     finally:
         ember.set_num_threads(threads)
     assert compiled(*inputs[0]).item() == eager(*inputs[0]).item()
+    # Its own thread count again: the latest capture's plan (the key is the same).
+    assert compiled._captures == (5 if guarded else 3)
     assert_same_parameters(eager_model, compiled_model)
+
+
+def guard_cases():
+    """A captured MLP step's plan, and changes to what its guards watch, each with whether
+    the plan still holds after it (each change undone before the next)."""
+    ember.manual_seed(0)
+    model = mlp()
+    compiled = ember.compile(training_step(
+        model, ember.optim.SGD(model.parameters(), lr=0.01), ember.nn.MSELoss()))
+    (x, y), = batches((8, 10), count=1)
+    compiled(ember.tensor(x), ember.tensor(y))
+    plan, = compiled._plans.values()
+    first, last = model[0], model[2]
+    weight = first.weight
+
+    def swap(owner, name, value):
+        def change():
+            saved = getattr(owner, name)
+            setattr(owner, name, value)
+            return lambda: setattr(owner, name, saved)
+        return change
+
+    def entry(members, name, value):
+        def change():
+            saved = members.get(name, members)
+            if value is members:
+                del members[name]
+            else:
+                members[name] = value
+            return lambda: members.__setitem__(name, saved) if saved is not members \
+                else members.pop(name)
+        return change
+    data = weight._data
+    cases = {
+        "nothing": (lambda: lambda: None, True),
+        "new array, same layout": (swap(weight, "_data", data.copy()), True),
+        "new shape": (swap(weight, "_data", np.zeros((16, 20), np.float32)), False),
+        "new dtype": (swap(weight, "_data", data.astype(np.float64)), False),
+        "new strides": (swap(weight, "_data", np.asfortranarray(data)), False),
+        "requires_grad off": (swap(weight, "_requires_grad", False), False),
+        "eval mode": (swap(first, "training", False), False),
+        "parameter replaced": (entry(first._parameters, "weight",
+                                     ember.nn.Parameter(weight.detach().clone())), False),
+        "parameter removed": (entry(last._parameters, "bias", last._parameters), False),
+        "parameter added": (entry(model._parameters, "extra",
+                                  ember.nn.Parameter(ember.zeros(1))), False),
+        "child replaced": (entry(model._modules, "1", ember.nn.ReLU()), False),
+        # Not the plain dicts Module keeps: read through their values() all the same.
+        "members in an OrderedDict": (swap(first, "_parameters",
+                                           collections.OrderedDict(first._parameters)), True),
+        "reordered OrderedDict": (swap(first, "_parameters", collections.OrderedDict(
+            reversed(first._parameters.items()))), False),
+    }
+    return plan, cases
+
+
+@pytest.mark.skipif(_C.kernels is None, reason="the C guards need the extension")
+def test_c_guards_are_their_python_twin():
+    """``replay_holds`` (C) and ``_holds_python`` agree on every change to what a plan's
+    guards watch, and while they hold put the same arrays in the slots."""
+    plan, cases = guard_cases()
+    for name, (change, holds) in cases.items():
+        undo = change()
+        try:
+            c_slots, python_slots = plan.initial.copy(), plan.initial.copy()
+            got = (_C.kernels.replay_holds(plan.externals, plan.modules, c_slots),
+                   compile_module._holds_python(plan.externals, plan.modules, python_slots))
+            assert got == (holds, holds), name
+            if holds:
+                assert all(a is b for a, b in zip(c_slots, python_slots)), name
+        finally:
+            undo()
+    with pytest.raises(TypeError):
+        _C.kernels.replay_holds(((1, 2),), (), [None])
+    with pytest.raises(IndexError):
+        _C.kernels.replay_holds(((9,) + plan.externals[0][1:],), (), [None])
 
 
 def test_a_plan_in_use_runs_the_step_eagerly():
@@ -389,3 +482,98 @@ def test_random_steps_replay_bitwise(blocks, set_to_none, return_hidden):
         got = got if return_hidden else (got,)
         for e, g in zip(expected, got):
             np.testing.assert_array_equal(e.detach().numpy(), g.detach().numpy())
+
+
+@pytest.mark.skipif(_C.kernels is None, reason="the C key parts need the extension")
+def test_c_key_parts_are_their_python_twins():
+    """``replay_describe`` and ``replay_same_free`` (C) give what ``_describe_python`` and
+    ``_same_free_python`` give: the arguments' part of the guard key (None unless they are all
+    tensors), which of them share an array, and whether the names a step reads are bound to
+    the objects of the last call."""
+    x, y = ember.ones(2, 3), ember.zeros(3, dtype=ember.float64, requires_grad=True)
+    view = ember.Tensor._wrap(x._data)  # another tensor over x's very array
+    weight = ember.nn.Parameter(ember.ones(4, 2).t())
+    cases = [(), (x,), (x, y), (x, x), (x, y, view), (weight, x), (x, 1.0), (x, [y]),
+             (None,), (x.t(), y[1:])]
+    for args in cases:
+        c_tensors, python_tensors = [], []
+        got = _C.kernels.replay_describe(args, ember.Tensor, c_tensors)
+        assert got == compile_module._describe_python(args, ember.Tensor, python_tensors)
+        assert c_tensors == python_tensors if got is not None else c_tensors == []
+    assert _C.kernels.replay_describe((x, x), ember.Tensor, [])[1] == (0, 0)
+    assert _C.kernels.replay_describe((x, y, view), ember.Tensor, [])[1] == (0, 1, 0)
+
+    scale = [2.0]
+
+    def make():
+        factor = 3.0
+
+        def step(t):
+            return t * factor * scale[0] * np.float32(1)
+        return step
+    step = make()
+    namespace, names, cells = compile_module._free_names(step)
+    missing = compile_module._MISSING
+    seen = [namespace.get(name, missing) for name in names] + [c.cell_contents for c in cells]
+    changes = {"nothing": (lambda: None, True), "a cell rebound": (lambda: cells[0].__setattr__(
+        "cell_contents", 4.0), False), "a cell emptied": (lambda: cells[0].__delattr__(
+        "cell_contents"), False)}
+    for name, (change, same) in changes.items():
+        saved = cells[0].cell_contents
+        change()
+        try:
+            for twin in (_C.kernels.replay_same_free, compile_module._same_free_python):
+                assert twin(namespace, names, cells, seen, missing) is same, name
+        finally:
+            cells[0].cell_contents = saved
+    for twin in (_C.kernels.replay_same_free, compile_module._same_free_python):
+        assert twin(namespace, names, cells, seen[:-1], missing) is False  # other names
+        assert twin({**namespace, "np": None}, names, cells, seen, missing) is False
+        assert twin({}, names, cells, seen, missing) is False  # "np" and "scale" missing
+
+
+@pytest.mark.skipif(_C.kernels is None, reason="kernel entries need the extension")
+@pytest.mark.parametrize("loop", ["c", "python"])
+def test_a_split_relu_replays_as_a_kernel_entry(loop, monkeypatch):
+    """A ReLU large enough to be split over ember's threads (a million elements and more) is
+    replayed as its split kernel call, into the plan's buffers, each way: bitwise the eager
+    step over several steps, and a new thread count captures again."""
+    use_loop(loop, monkeypatch)
+    threads = ember.get_num_threads()
+    ember.set_num_threads(2)
+    try:
+        def make():
+            ember.manual_seed(0)
+            scale = ember.randn(1, 600, requires_grad=True)
+            optimizer = ember.optim.SGD([scale], lr=0.1)
+
+            def step(x):
+                optimizer.zero_grad()
+                hidden = ember.relu(x * scale)
+                loss = (ember.relu(hidden - 0.5) * hidden).mean()
+                loss.backward()
+                optimizer.step()
+                return loss, hidden
+            return step, scale
+        (eager, eager_scale), (compiled, compiled_scale) = make(), make()
+        compiled = ember.compile(compiled)
+        rng = np.random.default_rng(0)
+        kept = []
+        for _ in range(4):
+            x = ember.tensor(rng.standard_normal((2000, 600), dtype=np.float32))
+            kept.append((eager(x), compiled(x)))
+            np.testing.assert_array_equal(eager_scale.detach().numpy(),
+                                          compiled_scale.detach().numpy())
+            np.testing.assert_array_equal(eager_scale.grad.numpy(), compiled_scale.grad.numpy())
+        for expected, got in kept:  # read after all the calls
+            for e, g in zip(expected, got):
+                np.testing.assert_array_equal(e.detach().numpy(), g.detach().numpy())
+        plan, = compiled._plans.values()
+        kernels = {entry[0] for entry, _ in plan.program if type(entry) is tuple}
+        elementwise = importlib.import_module("ember.ops.elementwise")
+        assert {elementwise._split_relu_forward, elementwise._split_relu_backward} <= kernels
+        ember.set_num_threads(1)
+        compiled(x)
+        assert compiled._captures == 2
+    finally:
+        ember.set_num_threads(threads)

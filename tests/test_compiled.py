@@ -102,6 +102,68 @@ def test_sgd_kernel_matches_numpy_bit_for_bit(momentum, dampening, weight_decay,
         np.testing.assert_array_equal(got, want)
 
 
+@needs_kernels
+def test_sgd_kernel_declines_what_it_cannot_read_with_fallback():
+    """With ``fallback`` the kernel answers False, writing nothing, where an array is not one
+    it reads (the optimizer then runs its NumPy code); every array is taken before any is
+    written, so a refusal after the first parameter changes nothing either."""
+    sgd = _C.kernels.sgd_step
+    param, grad = np.zeros(4, np.float32), np.ones(4, np.float32)
+    hyper = (0.1, 0.9, 0.0, 0.0, False, False, False)
+    frozen = param.copy()
+    frozen.flags.writeable = False
+    refused = [([param, np.zeros(8, np.float32)[::2]], [grad, grad], [None, None]),
+               ([param, param.copy()], [grad, grad.astype(np.float64)], [None, None]),
+               ([param, frozen], [grad, grad], [None, None]),
+               ([param, param.copy()], [grad, grad[:3]], [None, None]),
+               ([param], [grad], [np.zeros((4, 2), np.float32)[:, 0]]),
+               ([param], [grad], [[0.0] * 4])]
+    for params, grads, buffers in refused:
+        assert sgd(params, grads, buffers, *hyper, True) is False
+        assert not param.any()
+    with pytest.raises((ValueError, BufferError)):
+        sgd([param, np.zeros(8, np.float32)[::2]], [grad, grad], [None, None], *hyper)
+    assert not param.any()
+    assert sgd([param], [grad], [None], *hyper, True) is True
+    np.testing.assert_array_equal(param, np.full(4, -0.1, np.float32))
+
+
+@needs_kernels
+@pytest.mark.parametrize("odd", ["fortran weight", "strided momentum buffer",
+                                 "read-only gradient"])
+def test_sgd_on_arrays_the_kernel_declines_is_numpy_bit_for_bit(odd):
+    """A parameter, momentum buffer or gradient the kernel cannot take (or, for a read-only
+    gradient, can): the step gives the NumPy code's numbers, as PyTorch's SGD would."""
+    def run(kernels):
+        saved, _C.kernels = _C.kernels, kernels
+        try:
+            rng = np.random.default_rng(3)
+            weight = ember.tensor(rng.standard_normal((3, 4)).astype(np.float32),
+                                  requires_grad=True)
+            bias = ember.tensor(rng.standard_normal(4).astype(np.float32), requires_grad=True)
+            if odd == "fortran weight":
+                weight.data = ember.tensor(np.asfortranarray(weight.detach().numpy()))
+            optimizer = ember.optim.SGD([weight, bias], lr=0.1, momentum=0.9)
+            for step in range(3):
+                for p in (weight, bias):
+                    grad = rng.standard_normal(p.shape).astype(np.float32)
+                    if odd == "read-only gradient":
+                        grad.flags.writeable = False
+                    p.grad = ember.tensor(grad)
+                    p.grad._data = grad
+                optimizer.step()
+                if step == 0 and odd == "strided momentum buffer":
+                    state = optimizer.state[weight]
+                    wide = np.zeros((3, 8), np.float32)
+                    wide[:, ::2] = state["momentum_buffer"].numpy()
+                    state["momentum_buffer"] = ember.tensor(wide)[:, ::2]
+            return weight.detach().numpy().copy(), bias.detach().numpy().copy()
+        finally:
+            _C.kernels = saved
+    for got, want in zip(run(_C.kernels), run(None)):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_sgd_without_kernels_on_odd_arrays(numpy_only):
     # Non-contiguous gradients and mixed dtypes take the NumPy path in both modes.
     weight = ember.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)

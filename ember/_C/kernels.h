@@ -134,8 +134,11 @@ PyObject *lstm_layer_backward(PyObject *self, PyObject *args);
 PyObject *gru_layer_forward(PyObject *self, PyObject *args);
 PyObject *gru_layer_backward(PyObject *self, PyObject *args);
 
-/* ember.compile's replay loop (replay.c). */
+/* ember.compile's replay loop and its guards (replay.c). */
 PyObject *replay(PyObject *self, PyObject *args);
+PyObject *replay_holds(PyObject *self, PyObject *args);
+PyObject *replay_describe(PyObject *self, PyObject *args);
+PyObject *replay_same_free(PyObject *self, PyObject *args);
 
 /* Transformer pieces (gelu.c, norm.c, attention.c): GELU, LayerNorm over rows, attention's
  * softmax; each kernel handles a range of elements or rows, which ops split over threads. */

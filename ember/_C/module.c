@@ -103,7 +103,9 @@ static PyMethodDef methods[] = {
      "matmul(a, b, c, (m, n, k), trans_a, trans_b): c = op(a) @ op(b) through that BLAS"},
     {"sgd_step", sgd_step, METH_VARARGS,
      "sgd_step(params, grads, buffers, lr, momentum, dampening, weight_decay, nesterov, "
-     "maximize, first): SGD's update of every parameter in the lists, in place"},
+     "maximize, first, fallback=False): SGD's update of every parameter in the lists, in "
+     "place, every array taken before any is written; True, or with fallback False (nothing "
+     "written) where an array is not one it reads (the caller's NumPy code then runs)"},
     {"adam_step", adam_step, METH_VARARGS,
      "adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2, "
      "eps, weight_decay, amsgrad, maximize, decoupled): Adam's update of every parameter in the "
@@ -205,6 +207,15 @@ static PyMethodDef methods[] = {
     /* ember.compile (replay.c) */
     {"replay", replay, METH_VARARGS,
      "replay(program, slots): run a plan of ember.compile (compile.py's _run_program)"},
+    {"replay_holds", replay_holds, METH_VARARGS,
+     "replay_holds(externals, modules, slots): whether a plan's guards hold (compile.py's "
+     "_holds_python), each external's array put in its slot"},
+    {"replay_describe", replay_describe, METH_VARARGS,
+     "replay_describe(args, tensor_type, tensors): (_signature(args), _aliasing) of a tuple "
+     "of tensors, or None for other arguments"},
+    {"replay_same_free", replay_same_free, METH_VARARGS,
+     "replay_same_free(namespace, names, cells, seen, missing): whether the values a "
+     "function reaches by name are the objects of seen"},
     /* Transformer pieces (gelu.c, norm.c, attention.c). */
     {"gelu_erf_forward", gelu_erf_forward, METH_VARARGS,
      "gelu_erf_forward(input, output, cdf, series): output = input * cdf, cdf the standard "

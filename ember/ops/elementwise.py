@@ -912,6 +912,21 @@ def zero_where(grad, drop):
     return xp.bitwise_and(xp.asarray(grad).view(bits), keep).view(grad.dtype)
 
 
+def _split_relu_forward(a, out) -> None:
+    """ReLU's compiled forward split over ember's threads, as ``ember.compile`` replays a
+    forward the capture split: the same split again (its thread count is among the guards;
+    split or not, the bits are the same), into the plan's buffer rather than a new array at
+    each step (a large activation's new pages cost as much as the kernel)."""
+    if not _parallel.split_flat(_C.kernels.relu_forward, (a, out), 1):
+        _C.kernels.relu_forward(a, out)
+
+
+def _split_relu_backward(out, grad, grad_input) -> None:
+    """ReLU's compiled backward, split as ``_split_relu_forward``."""
+    if not _parallel.split_flat(_C.kernels.relu_backward, (out, grad, grad_input), 1):
+        _C.kernels.relu_backward(out, grad, grad_input)
+
+
 class Relu(Function):
     @staticmethod
     def forward(ctx, a):
@@ -921,10 +936,13 @@ class Relu(Function):
             out = np.empty(a.shape, dtype=a.dtype)
             # Split from about a million elements (work 1 per element): a split costs tens
             # of microseconds.
-            if not _parallel.split_flat(_C.kernels.relu_forward, (a, out), 1):
-                _C.kernels.relu_forward(a, out)
-                if _recording.recorder is not None:  # the whole forward: a replay calls it
-                    _recording.recorder.kernel(_C.kernels.relu_forward, (a, out), (1,))
+            if _parallel.split_flat(_C.kernels.relu_forward, (a, out), 1):
+                kernel = _split_relu_forward
+            else:
+                kernel = _C.kernels.relu_forward
+                kernel(a, out)
+            if _recording.recorder is not None:  # the whole forward: a replay calls it
+                _recording.recorder.kernel(kernel, (a, out), (1,))
         else:
             xp = _backend.array_module(a)
             # The maximum of an array of zeros and ``a``, written over those zeros: NumPy
@@ -943,11 +961,14 @@ class Relu(Function):
         # zeros would make that NaN).
         if _C.takes(out, grad):
             grad_input = np.empty(out.shape, dtype=out.dtype)
-            if not _parallel.split_flat(_C.kernels.relu_backward, (out, grad, grad_input), 1):
-                _C.kernels.relu_backward(out, grad, grad_input)
-                if _recording.recorder is not None:
-                    _recording.recorder.kernel(_C.kernels.relu_backward,
-                                               (out, grad, grad_input), (2,))
+            arrays = (out, grad, grad_input)
+            if _parallel.split_flat(_C.kernels.relu_backward, arrays, 1):
+                kernel = _split_relu_backward
+            else:
+                kernel = _C.kernels.relu_backward
+                kernel(*arrays)
+            if _recording.recorder is not None:
+                _recording.recorder.kernel(kernel, arrays, (2,))
             return grad_input
         return zero_where(grad, out <= 0)
 

@@ -69,11 +69,11 @@ class SGD(Optimizer):
         loss = self._evaluate(closure)
         for group in self.param_groups:
             params = [param for param in group["params"] if param._grad is not None]
+            if not params:
+                continue
             buffers = [self.state[param].get("momentum_buffer") for param in params] \
                 if group["momentum"] != 0 else []
-            if compiled_update_applies(params, buffers):
-                self._update_compiled(group, params, buffers)
-            else:
+            if not self._update_compiled(group, params, buffers):
                 self._update(group, params)
         return loss
 
@@ -102,19 +102,28 @@ class SGD(Optimizer):
             param._data -= lr * grad
             bump_version(param)
 
-    def _update_compiled(self, group: dict, params: list, buffers: list) -> None:
+    def _update_compiled(self, group: dict, params: list, buffers: list) -> bool:
         """The same update in one call of the compiled kernel per group: one pass over each
-        parameter (``_update`` makes four or five), with the same roundings."""
+        parameter (``_update`` makes four or five), with the same roundings. False when it
+        does not apply (no extension, arrays the kernel cannot read): nothing was updated.
+
+        Once every parameter has its momentum buffer (all steps but the first), the kernel
+        checks the arrays itself, all before writing any, and declines (``fallback``) rather
+        than raise: the common step makes no checks in Python."""
+        if _C.kernels is None:
+            return False
         hyper = (group["lr"], group["momentum"], group["dampening"], group["weight_decay"],
                  group["nesterov"], group["maximize"])
         arrays = [p._data for p in params]
         gradients = [p._grad._data for p in params]
         if not buffers:  # no momentum
-            _C.kernels.sgd_step(arrays, gradients, [None] * len(params), *hyper, False)
+            applied = _C.kernels.sgd_step(arrays, gradients, [None] * len(params), *hyper,
+                                          False, True)
         elif not any(map(_is_none, buffers)):
-            # Every parameter has its buffer (all steps but the first): one call, without
-            # sorting the parameters as below.
-            _C.kernels.sgd_step(arrays, gradients, [b._data for b in buffers], *hyper, False)
+            applied = _C.kernels.sgd_step(arrays, gradients, [b._data for b in buffers],
+                                          *hyper, False, True)
+        elif not compiled_update_applies(params, buffers):
+            return False  # checked before new buffers are made: a refusal must change nothing
         else:
             # Parameters at their first step get a new buffer, which the kernel fills with g.
             for first in (False, True):
@@ -130,7 +139,10 @@ class SGD(Optimizer):
                 _C.kernels.sgd_step([p._data for p, _ in chosen],
                                     [p._grad._data for p, _ in chosen], buffer_arrays, *hyper,
                                     first)
-        bump_versions(params)
+            applied = True
+        if applied:
+            bump_versions(params)
+        return applied
 
 
 # ``any(map(_is_none, buffers))`` asks "is a buffer missing?" without ``None in buffers``,
