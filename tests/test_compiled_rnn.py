@@ -682,3 +682,46 @@ def test_row_block_is_found_once_and_keeps_bands_bits():
                     if stop - first > 1:
                         np.testing.assert_array_equal(
                             _blas.limited(np.matmul, a[first:stop], b), whole[first:stop])
+
+
+@pytest.mark.parametrize("kind", ["LSTMCell", "GRUCell"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cells_backward_on_two_threads_gives_one_threads_bits(share_small_work, monkeypatch,
+                                                              kind, dtype):
+    # A cell's backward makes the hidden state's gradient beside the weights' on two threads
+    # (_side_by_side): each product whole, so the same bits as one after the other.
+    monkeypatch.setattr(rnn_ops, "_SIDE_BY_SIDE_WORK", 0)
+    sides = []
+    monkeypatch.setattr(_parallel, "parallel_for", _spy(_parallel.parallel_for, sides))
+    rng = np.random.default_rng(3)
+    inputs = rng.standard_normal((6, 25, 7)).astype(dtype)
+
+    def run():
+        ember.manual_seed(0)
+        cell = getattr(ember.nn, kind)(7, 11).to(ember.float64 if dtype == np.float64
+                                                 else ember.float32)
+        x = ember.tensor(inputs, requires_grad=True)
+        h = ember.zeros(25, 11, dtype=x.dtype, requires_grad=True)
+        state, outputs = (h, h * 0.5) if kind == "LSTMCell" else h, []
+        for step in range(6):
+            state = cell(x[step], state)
+            outputs.append(state[0] if kind == "LSTMCell" else state)
+        (ember.stack(outputs) ** 2).sum().backward()
+        return [x.grad.numpy(), h.grad.numpy()] + [p.grad.numpy() for p in cell.parameters()]
+
+    ember.set_num_threads(1)
+    one = run()
+    assert sides == []
+    ember.set_num_threads(2)
+    for a, b in zip(one, run(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # the backward of each step ran side by side (besides the products' bands)
+    assert sum("_side_by_side" in args[1].__qualname__ for args in sides) == 6
+
+
+def _spy(function, calls: list):
+    """``function``, appending its arguments to ``calls`` at each call."""
+    def spy(*args, **kwargs):
+        calls.append(args)
+        return function(*args, **kwargs)
+    return spy
