@@ -181,7 +181,9 @@ def _batch_shares(steps, batch: int, columns: int, dtype, row_work: int) -> list
 
 def _in_shares(kernel, args, shares, work: int) -> None:
     """``kernel(*args, first, stop)`` for each share of ``_batch_shares``, one per thread
-    (each call lets go of Python's lock); ``kernel(*args)`` for the whole batch."""
+    (each call lets go of Python's lock), or one after the other on the calling thread where
+    ``parallel_for`` runs a nested split so (the same bits); ``kernel(*args)`` for the whole
+    batch."""
     if len(shares) == 1:
         kernel(*args)
         return
