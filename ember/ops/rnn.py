@@ -34,6 +34,12 @@ takes as ``s (1 - s)`` and ``1 - t²``. Where NumPy's OpenBLAS was also handed t
 makes the same products (the BLAS calls NumPy's matmul makes) and kernel calls as the Python
 loop, which is its twin, so the results are the same bits without the Python between steps.
 
+On two or more of ember's threads, a layer's C time loop is shared over its batch (each
+thread takes its rows through all the steps: ``_batch_shares``), its large products are cut
+into bands of rows (``_product``), and a cell's backward makes its products on two threads
+(``_side_by_side``). All cuts fall where the BLAS gives the whole product's bits
+(``_blas.row_block``), so every thread count gives one thread's results bit for bit.
+
 Node names: the LSTM layer's is PyTorch's; GRU and RNN layers have none to copy (PyTorch's CPU
 graph for them is per-step ops under a ``StackBackward0``), so theirs are ``GRULayerBackward0``
 and ``RNNLayerBackward0``; the cells' are ``LstmCellBackward0`` and ``GruCellBackward0``
