@@ -4,7 +4,6 @@
     python benchmarks/rnn.py --quick    # 5 repetitions
     python benchmarks/rnn.py --torch-threads 1    # PyTorch on one thread, as ember's products
     python benchmarks/rnn.py --python-loops       # ember's layers loop over steps in Python
-    python benchmarks/rnn.py --pause 0            # each step right after the other's
 
 Cases: a 2-layer LSTM (input 64, hidden 128, batch 32, 50 steps); an LSTMCell stepped by hand
 over the same sequence (the loop of time-series examples); an embedding lookup with a small
@@ -12,11 +11,6 @@ vocabulary feeding a GRU (a char-level model's first layers). Both frameworks ge
 inputs and weights and run alternately in one process; the table shows the median
 milliseconds and the ratio PyTorch / ember (above 1: ember is faster), of wall-clock time and
 of the process's CPU time (the steadier of the two on a machine other jobs keep busy).
-
-Each step starts after a pause (``--pause``, 20 ms): PyTorch's OpenMP threads keep spinning
-for a few milliseconds after its step, and took a core from ember's next step (the 2-layer
-LSTM's on 2 threads: 22.5 ms alone, 25.9 ms right after PyTorch's, 22.6 ms after a 5 ms
-pause). ``--pause 0`` times them back to back, as before.
 ``EMBER_NO_EXTENSION=1`` measures ember's NumPy code instead of its compiled kernels;
 ``--python-loops`` keeps the kernels but runs the LSTM's and GRU's time loops in Python (a
 product and a kernel call per step), as where NumPy's OpenBLAS cannot be handed to them.
@@ -74,7 +68,7 @@ CASES = {"LSTM 2 layers": lstm_case, "LSTMCell loop": cell_case,
          "Embedding + GRU": embedding_gru_case}
 
 
-def measure(cases: dict, repetitions: int, pause: float = 0.0) -> dict:
+def measure(cases: dict, repetitions: int) -> dict:
     import torch
 
     import ember
@@ -91,7 +85,6 @@ def measure(cases: dict, repetitions: int, pause: float = 0.0) -> dict:
         cpu = {"ember": [], "torch": []}
         for _ in range(repetitions + 1):  # the first round warms up
             for label in ("ember", "torch"):
-                time.sleep(pause)
                 start, start_cpu = time.perf_counter(), time.process_time()
                 steps[label][1]()
                 times[label].append((time.perf_counter() - start) * 1e3)
@@ -107,8 +100,6 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5 repetitions instead of 20")
     parser.add_argument("--torch-threads", type=int, default=0,
                         help="PyTorch's intra-op threads (default: PyTorch's own choice)")
-    parser.add_argument("--pause", type=float, default=20.0,
-                        help="milliseconds between two timed steps (default 20; see above)")
     parser.add_argument("--python-loops", action="store_true",
                         help="run the recurrent layers' time loops in Python, not in C")
     args = parser.parse_args()
@@ -118,7 +109,7 @@ def main() -> None:
     if args.torch_threads:
         import torch
         torch.set_num_threads(args.torch_threads)
-    results = measure(CASES, 5 if args.quick else 20, args.pause / 1e3)
+    results = measure(CASES, 5 if args.quick else 20)
     from ember import _C
     # The recurrent layers' pointwise steps run in C when the extension is in use, and their
     # whole time loops when it can also multiply (NumPy's OpenBLAS handed over).
