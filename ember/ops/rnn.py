@@ -35,10 +35,9 @@ makes the same products (the BLAS calls NumPy's matmul makes) and kernel calls a
 loop, which is its twin, so the results are the same bits without the Python between steps.
 
 On two or more of ember's threads, a layer's C time loop is shared over its batch (each
-thread takes its rows through all the steps: ``_batch_shares``), its large products are cut
-into bands of rows (``_product``), and a cell's backward makes its products on two threads
-(``_side_by_side``). All cuts fall where the BLAS gives the whole product's bits
-(``_blas.row_block``), so every thread count gives one thread's results bit for bit.
+thread takes its rows through all the steps: ``_batch_shares``), and its large products are
+cut into bands of rows (``_product``). All cuts fall where the BLAS gives the whole product's
+bits (``_blas.row_block``), so every thread count gives one thread's results bit for bit.
 
 Node names: the LSTM layer's is PyTorch's; GRU and RNN layers have none to copy (PyTorch's CPU
 graph for them is per-step ops under a ``StackBackward0``), so theirs are ``GRULayerBackward0``
@@ -118,31 +117,6 @@ def _product(a, b, out=None):
 
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _side_by_side(first, second, work: int, like) -> tuple:
-    """``(first(), second())``: on two of ember's threads when the smaller makes ``work``
-    multiply-adds or more (``_SIDE_BY_SIDE_WORK``), else one after the other. The products in
-    them are made whole either way (a split inside one runs on its thread unsplit; see
-    ``_parallel``), so the results have one thread's bits."""
-    if (type(like) is not np.ndarray or _parallel.get_num_threads() < 2
-            or work < _SIDE_BY_SIDE_WORK):
-        return first(), second()
-    tasks = (first, second)
-
-    def run(start, stop):
-        return [tasks[task]() for task in range(start, stop)]
-
-    parts = _parallel.parallel_for(2, run, _parallel.MIN_PARALLEL_WORK, like=like,
-                                   product=work)
-    return tuple(result for part in parts for result in part)
-
-
-# Two tasks of fewer multiply-adds each run one after the other: waking a thread and handing
-# Python's lock back and forth costs more than the shorter saves. Measured on an LSTMCell's
-# backward at batch 32, hidden 128 (2 and 3 million): 168 -> 143 us; its forward's two products
-# (1 and 2 million) gained nothing.
-_SIDE_BY_SIDE_WORK = 1_500_000
 
 
 def _batch_shares(steps, batch: int, columns: int, dtype, row_work: int) -> list:
@@ -871,12 +845,9 @@ class LstmCell(Function):
                                 *_lstm_backward_factors(xp, gates, tanh_gates, tanh_c,
                                                         ctx.scale),
                                 grad_pre)
-        # The hidden state's gradient beside the weights' (on two threads where worth it).
-        grad_hx, input_side = _side_by_side(
-            lambda: _product(grad_pre, weight_hh) if ctx.needs_input_grad[5] else None,
-            lambda: _input_side_grads(ctx, grad_pre, input, weight_ih, hx, grad_pre),
-            grad_pre.size * weight_hh.shape[1] if ctx.needs_input_grad[5] else 0, grad_pre)
-        return (*input_side, grad_hx, grad_c)
+        grad_hx = _product(grad_pre, weight_hh) if ctx.needs_input_grad[5] else None
+        return (*_input_side_grads(ctx, grad_pre, input, weight_ih, hx, grad_pre), grad_hx,
+                grad_c)
 
 
 class GruCell(Function):
@@ -929,15 +900,10 @@ class GruCell(Function):
             factors = _gru_backward_factors(xp, hx, rz, tanh_rz, n, ctx.scale)
             grad_hx = _gru_backward_step(xp, grad_hy, rz, pre_h_n, factors, grad_pre_x,
                                          grad_pre_h)
-        # The product for the hidden state's gradient beside the weights' (as LstmCell's).
-        product, input_side = _side_by_side(
-            lambda: _product(grad_pre_h, weight_hh) if ctx.needs_input_grad[5] else None,
-            lambda: _input_side_grads(ctx, grad_pre_x, input, weight_ih, hx, grad_pre_h),
-            grad_pre_h.size * weight_hh.shape[1] if ctx.needs_input_grad[5] else 0,
-            grad_pre_h)
-        if product is not None:
-            grad_hx += product
-        return (*input_side, grad_hx)
+        if ctx.needs_input_grad[5]:
+            grad_hx += _product(grad_pre_h, weight_hh)
+        return (*_input_side_grads(ctx, grad_pre_x, input, weight_ih, hx, grad_pre_h),
+                grad_hx)
 
 
 # ---- the plain functions -----------------------------------------------------------------
