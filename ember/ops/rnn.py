@@ -83,37 +83,38 @@ def _product(a, b, out=None):
     cut.) Others go to ``matrix_product``: CuPy's arrays, and an inner size of 1 (a broadcast
     multiply, whose rows are each computed alone). NumPy's results are C-contiguous, as the
     compiled kernels take them."""
-    (rows, inner), columns = a.shape, b.shape[1]
     if type(a) is not np.ndarray:
         return matrix_product(a, b)
+    (rows, inner), columns = a.shape, b.shape[1]
     if inner == 1:
         if out is None:
             return np.ascontiguousarray(matrix_product(a, b))
         out[...] = matrix_product(a, b)
         return out
-    if out is None:
-        out = np.empty((rows, columns), np.result_type(a, b))
     work = inner * columns // 8  # per row, in matrix_product's unit
-    # A band of one row would be gemv's, not gemm's (as a product of one column is): bands
-    # are two rows or more, and not cut where no row block was found (0).
-    block = _blas.row_block(out.dtype) if columns > 1 and out.dtype in _FLOATS else 0
-    block = max(2, block) if block else 0
-    count = rows // block if block else 0  # whole blocks; the last band takes what is left
-    if count > 1 and _parallel.worth_splitting(count, block * work):
+    # A cell's small products skip what follows: a split would not pay (the cheap test first).
+    if columns > 1 and _parallel.worth_splitting(rows, work) and a.dtype in _FLOATS:
+        # A band of one row would be gemv's, not gemm's (as a product of one column is):
+        # bands are two rows or more, and not cut where no row block was found (0).
+        block = _blas.row_block(a.dtype)
+        block = max(2, block) if block else 0
+        count = rows // block if block else 0  # whole blocks; the last band takes the rest
+        if count > 1 and _parallel.worth_splitting(count, block * work):
+            if out is None:
+                out = np.empty((rows, columns), np.result_type(a, b))
 
-        def band(first, stop):
-            rows_of = slice(first * block, rows if stop == count else stop * block)
-            np.matmul(a[rows_of], b, out=out[rows_of])
+            def band(first, stop):
+                rows_of = slice(first * block, rows if stop == count else stop * block)
+                np.matmul(a[rows_of], b, out=out[rows_of])
 
-        # In the BLAS scope exactly where the whole product would be (see ``_blas``): on more
-        # threads, OpenBLAS cuts the product its own way, with other bits.
-        _parallel.parallel_for(count, band, block * work, like=a,
-                               product=rows * inner * columns)
-    elif rows * inner * columns >= _blas.MIN_SCOPED_WORK:
-        _blas.limited(np.matmul, a, b, out)
-    else:
-        np.matmul(a, b, out=out)
-    return out
+            # In the BLAS scope exactly where the whole product would be (see ``_blas``): on
+            # more threads, OpenBLAS cuts the product its own way, with other bits.
+            _parallel.parallel_for(count, band, block * work, like=a,
+                                   product=rows * inner * columns)
+            return out
+    if rows * inner * columns >= _blas.MIN_SCOPED_WORK:
+        return _blas.limited(np.matmul, a, b, out)
+    return np.matmul(a, b, out=out)
 
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
