@@ -185,3 +185,57 @@ def _reset_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_reset_in_child)
+
+
+# ---- bands of rows that keep a product's bits ----------------------------------------------
+
+# Row counts to try, smallest first: the widths of OpenBLAS's gemm kernels along the rows of a
+# row-major result (its column-major "n" unrolling: 2 to 16, times 1 to 4).
+_ROW_BLOCK_CANDIDATES = (1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+_row_blocks = {}  # dtype -> the row block found (0: none), probed once per process
+
+
+def row_block(dtype) -> int:
+    """The row count ``b`` at which a matrix product can be cut into bands of rows, each made
+    by its own call (on its own thread), with the whole product's bits; 0 where none was found.
+
+    A product's rows are not computed alike: OpenBLAS's gemm kernel works on blocks of a few
+    rows (12 in float32 with this machine's AVX2 kernels, 2 in float64), and the rows of a
+    last, partial block go through other code, whose sums round differently. So a band
+    that starts inside a block gets different bits, while bands that start at a multiple of
+    the block (and end at one, or where the whole product ends) are the same calls on the same
+    blocks. Which block a BLAS uses is not exported, so it is found by trying: once per
+    process and type, the candidates from the smallest, each on a few products (both
+    operands plain or transposed, inner sizes on both sides of OpenBLAS's blocking) whose
+    bands at its multiples must all equal the whole. A single row is not a band: NumPy (and
+    ``ember/_C/blas.c``'s ``product``) multiply it with gemv, not gemm.
+    """
+    dtype = np.dtype(dtype)
+    found = _row_blocks.get(dtype)
+    if found is None:
+        found = _row_blocks[dtype] = limited(_probe_row_block, dtype)
+    return found
+
+
+def _probe_row_block(dtype) -> int:
+    rng = np.random.default_rng(0)
+    for block in _ROW_BLOCK_CANDIDATES:
+        rows = 4 * block + 3  # four whole blocks and a partial one
+        cuts = [(0, block), (block, 3 * block), (block, rows), (3 * block, rows),
+                (4 * block, rows)]
+        good = True
+        for inner, columns in ((37, 150), (520, 40)):
+            a = rng.standard_normal((rows, inner)).astype(dtype)
+            w = rng.standard_normal((columns, inner)).astype(dtype)
+            a_t = np.ascontiguousarray(a.T).T  # the same values, stored transposed
+            for left, right in ((a, w.T), (a, np.ascontiguousarray(w.T)), (a_t, w.T)):
+                whole = left @ right
+                if not all(np.array_equal(left[start:stop] @ right, whole[start:stop])
+                           for start, stop in cuts if stop - start > 1):
+                    good = False
+                    break
+            if not good:
+                break
+        if good:
+            return block
+    return 0

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ember
-from ember import _C
+from ember import _C, _blas, _parallel
 from ember.nn.utils import rnn as rnn_utils
 from ember.ops import rnn as rnn_ops
 
@@ -473,3 +473,212 @@ def test_numpy_layers_read_no_values_on_the_host(kind, packed):
     output.backward(ember.Tensor._wrap(np.ones(output.shape, np.float32).view(NoHostReads)))
     assert x.grad.shape == x.shape
     assert all(p.grad is not None for p in module.parameters())
+
+
+# ---- ember's threads sharing a layer's batch (_batch_shares) and its products (_product) -----
+
+@pytest.fixture
+def share_small_work(monkeypatch):
+    """Layers split their batch and products however small; the thread count is restored."""
+    monkeypatch.setattr(_parallel, "MIN_PARALLEL_WORK", 0)
+    threads = ember.get_num_threads()
+    yield
+    ember.set_num_threads(threads)
+
+
+def _spy_shares(monkeypatch) -> list:
+    """The shares each compiled layer loop ran with, appended as they run."""
+    seen, run = [], rnn_ops._in_shares
+
+    def spy(kernel, args, shares, work):
+        seen.append(list(shares))
+        return run(kernel, args, shares, work)
+    monkeypatch.setattr(rnn_ops, "_in_shares", spy)
+    return seen
+
+
+@needs_gemm
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch, options", [
+    (1, {}), (2, {}), (13, {}), (25, {"bidirectional": True, "layers": 2}), (40, {}),
+    (40, {"proj": True}), (31, {"packed": True}), (40, {"packed": True, "bidirectional": True}),
+    (27, {"batch_first": True, "layers": 3})])
+def test_thread_counts_give_the_same_bits_and_torchs_numbers(share_small_work, monkeypatch, kind,
+                                                            dtype, batch, options):
+    # Each thread advances its share of the batch through all the steps, and the large
+    # products are cut into bands of whole row blocks: 2 and 3 threads give one thread's
+    # bits, outputs and gradients alike.
+    seen = _spy_shares(monkeypatch)
+    lengths = None
+    if options.get("packed"):
+        lengths = np.random.default_rng(batch).integers(1, 10, batch).tolist()
+        lengths[batch // 2] = 9  # the longest in the middle: sorted, it moves to the top
+    proj = 4 if kind == "LSTM" and options.get("proj") else 0
+    args = (kind, 9, batch, 5, 17, options.get("layers", 1), options.get("bidirectional", False),
+            options.get("batch_first", False), proj, lengths, dtype, batch)
+    ember.set_num_threads(1)
+    one = _twin_run(*args, ember)
+    assert all(len(shares) == 1 for shares in seen)
+    for threads in (2, 3):
+        ember.set_num_threads(threads)
+        for a, b in zip(one, _twin_run(*args, ember), strict=True):
+            np.testing.assert_array_equal(a, b)
+    block = _blas.row_block(dtype)
+    if block and batch >= 2 * max(block, 2) + 1 and lengths is None:
+        assert any(len(shares) > 1 for shares in seen)  # the shares did run
+    rtol, atol = (1e-4, 1e-5) if dtype == np.float32 else (1e-10, 1e-12)
+    for a, b in zip(one, _twin_run(*args, torch), strict=True):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+@needs_gemm
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_layer_loops_advance_only_their_share(dtype):
+    # Whole-layer kernels called share by share, one after another, give the whole batch's
+    # results: a packed batch where later steps leave some shares without rows.
+    if not _blas.row_block(dtype):
+        pytest.skip("no row block found for this BLAS")
+    block = max(2, _blas.row_block(dtype))
+    batch, hidden = 2 * block + 3, 6
+    sizes = [batch, batch, 2 * block + 2, block + 2, 2, 1]  # no share gets one row of several
+    steps = rnn_ops._step_pairs([(sum(sizes[:i]), size) for i, size in enumerate(sizes)])
+    total = sum(sizes)
+
+    def run(kind, shares):
+        rng = np.random.default_rng(1)
+        chunks = 4 if kind == "lstm" else 3
+        gates = rng.standard_normal((total, chunks * hidden)).astype(dtype)
+        weight = (rng.standard_normal((chunks * hidden, hidden)) / 3).astype(dtype)
+        bias = rng.standard_normal(chunks * hidden).astype(dtype)
+        h = rng.standard_normal((batch, hidden)).astype(dtype)
+        c = rng.standard_normal((batch, hidden)).astype(dtype)
+        out = [np.zeros((total, hidden), dtype) for _ in range(4)]
+        grad_output = rng.standard_normal((total, hidden)).astype(dtype)
+        grad_h, grad_c = h.copy(), c.copy()
+        grads = [np.zeros((total, chunks * hidden), dtype) for _ in range(2)]
+        for share in shares:
+            if kind == "lstm":
+                _C.kernels.lstm_layer_forward(steps, gates, bias, weight, None, h, c, out[0],
+                                              out[1], out[2], None, out[3],
+                                              np.zeros((batch, 4 * hidden), dtype), hidden,
+                                              hidden, *share)
+            else:
+                _C.kernels.gru_layer_forward(steps, gates, bias, bias, weight, h, out[0],
+                                             out[1], out[3], np.zeros((batch, 3 * hidden), dtype),
+                                             hidden, *share)
+        for share in shares:
+            if kind == "lstm":
+                _C.kernels.lstm_layer_backward(steps, grad_output, gates, out[1], out[2], weight,
+                                               None, grad_h, grad_c, grads[0], None, None, hidden,
+                                               hidden, *share)
+            else:
+                _C.kernels.gru_layer_backward(steps, grad_output, gates, out[1], out[0], weight,
+                                              grad_h, grads[0], grads[1],
+                                              np.zeros((batch, hidden), dtype), hidden, *share)
+        return [gates, h, c, *out, grad_h, grad_c, *grads]
+
+    for kind in ("lstm", "gru"):
+        whole = run(kind, [()])
+        for shares in ([(0, block), (block, batch)], [(0, 2 * block), (2 * block, batch)],
+                       [(0, block), (block, 2 * block), (2 * block, batch)]):
+            for a, b in zip(whole, run(kind, shares), strict=True):
+                np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="not a share"):
+        _C.kernels.gru_layer_backward(steps, *_gru_backward_zeros(total, batch, hidden, dtype),
+                                      hidden, 3, 2)
+    with pytest.raises(ValueError, match="not a share"):
+        _C.kernels.gru_layer_backward(steps, *_gru_backward_zeros(total, batch, hidden, dtype),
+                                      hidden, 0, batch + 1)
+
+
+def _gru_backward_zeros(total, batch, hidden, dtype) -> list:
+    """Arrays of the right sizes for gru_layer_backward (zeros)."""
+    return [np.zeros((total, hidden), dtype), np.zeros((total, 3 * hidden), dtype),
+            np.zeros((total, hidden), dtype), np.zeros((total, hidden), dtype),
+            np.zeros((3 * hidden, hidden), dtype), np.zeros((batch, hidden), dtype),
+            np.zeros((total, 3 * hidden), dtype), np.zeros((total, 3 * hidden), dtype),
+            np.zeros((batch, hidden), dtype)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(st.integers(0, 70), min_size=1, max_size=12), threads=st.integers(1, 4),
+       block=st.sampled_from([1, 2, 12]), packed=st.booleans())
+def test_batch_shares_cut_at_row_blocks_and_leave_no_share_one_row(sizes, threads, block,
+                                                                   packed):
+    batch = max(sizes)
+    sizes = sorted(sizes, reverse=True) if packed else [batch] * len(sizes)
+    steps = [(sum(sizes[:i]), size) for i, size in enumerate(sizes)]
+    saved = ember.get_num_threads()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_blas, "_row_blocks", {np.dtype(np.float32): block})
+        patch.setattr(_parallel, "MIN_PARALLEL_WORK", 0)
+        ember.set_num_threads(threads)
+        try:
+            shares = rnn_ops._batch_shares(steps, batch, 5, np.float32, 10)
+        finally:
+            ember.set_num_threads(saved)
+    assert shares[0][0] == 0 and shares[-1][1] == batch and len(shares) <= threads
+    for (_, stop), (first, _) in zip(shares, shares[1:]):
+        assert stop == first and first % block == 0
+    if len(shares) > 1:
+        for first, stop in shares:
+            assert stop - first >= 2
+            # in no step does a share get one row of several (gemv's, not gemm's)
+            assert all(min(stop, size) - first != 1 for size in sizes if size > 1)
+
+
+@needs_gemm
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_products_in_bands_of_row_blocks_have_one_threads_bits(share_small_work, dtype):
+    rng = np.random.default_rng(0)
+    for rows, inner, columns in [(100, 37, 150), (64, 520, 40), (25, 7, 2), (3, 5, 6),
+                                 (90, 1, 30), (50, 30, 1)]:
+        a = rng.standard_normal((rows, inner)).astype(dtype)
+        b = rng.standard_normal((columns, inner)).astype(dtype)
+        for left in (a, a.T.copy().T):  # stored as it is, or transposed
+            ember.set_num_threads(1)
+            whole = rnn_ops._product(left, b.T)
+            np.testing.assert_array_equal(whole, _blas.limited(np.matmul, left, b.T))
+            assert whole.flags.c_contiguous
+            for threads in (2, 3, 4):
+                ember.set_num_threads(threads)
+                np.testing.assert_array_equal(rnn_ops._product(left, b.T), whole)
+                out = np.empty_like(whole)
+                assert rnn_ops._product(left, b.T, out=out) is out
+                np.testing.assert_array_equal(out, whole)
+
+
+def test_no_row_block_means_no_cut(share_small_work, monkeypatch):
+    # Where no row block was found, neither the batch nor the products are cut.
+    monkeypatch.setattr(_blas, "_row_blocks", {np.dtype(np.float32): 0})
+    ember.set_num_threads(2)
+    assert rnn_ops._batch_shares([(0, 40)] * 5, 40, 8, np.float32, 100) == [(0, 40)]
+    calls = []
+    monkeypatch.setattr(_parallel, "parallel_for", lambda *args, **kw: calls.append(args))
+    a = np.ones((64, 8), np.float32)
+    np.testing.assert_array_equal(rnn_ops._product(a, a.T), a @ a.T)
+    assert calls == []
+
+
+@needs_gemm
+def test_row_block_is_found_once_and_keeps_bands_bits():
+    # The probe's answer for each type, and that bands at its multiples (to the end, or to
+    # another multiple) reproduce other products of the whole.
+    rng = np.random.default_rng(5)
+    for dtype in (np.float32, np.float64):
+        block = _blas.row_block(dtype)
+        assert block == _blas.row_block(np.dtype(dtype)) and block in (0,) + \
+            _blas._ROW_BLOCK_CANDIDATES
+        if not block:
+            continue
+        block = max(block, 2)
+        for rows, inner, columns in [(7 * block + 5, 300, 70), (3 * block + 1, 9, 33)]:
+            a = rng.standard_normal((rows, inner)).astype(dtype)
+            b = rng.standard_normal((inner, columns)).astype(dtype)
+            whole = _blas.limited(np.matmul, a, b)
+            for first in range(0, rows - 1, block):
+                for stop in list(range(first + block, rows, block)) + [rows]:
+                    if stop - first > 1:
+                        np.testing.assert_array_equal(
+                            _blas.limited(np.matmul, a[first:stop], b), whole[first:stop])

@@ -194,16 +194,17 @@ static PyMethodDef methods[] = {
      "backward"},
     {"lstm_layer_forward", lstm_layer_forward, METH_VARARGS,
      "lstm_layer_forward(steps, gates, bias, weight_hh, weight_hr, h, c, h_prev, c_prev, "
-     "tanh_c, cells, output, hh, hidden, width): an LSTM layer's time loop (see rnn.inc)"},
+     "tanh_c, cells, output, hh, hidden, width[, first, stop]): an LSTM layer's time loop, for "
+     "the batch rows [first, stop) if given (see rnn.inc)"},
     {"lstm_layer_backward", lstm_layer_backward, METH_VARARGS,
      "lstm_layer_backward(steps, grad_output, gates, c_prev, tanh_c, weight_hh, weight_hr, "
-     "grad_h, grad_c, grad_pre, grad_h_all, grad_m, hidden, width): its backward"},
+     "grad_h, grad_c, grad_pre, grad_h_all, grad_m, hidden, width[, first, stop]): its backward"},
     {"gru_layer_forward", gru_layer_forward, METH_VARARGS,
      "gru_layer_forward(steps, gates, bias_ih, bias_hh, weight_hh, h, h_prev, h_n, output, hh, "
-     "hidden): a GRU layer's time loop (see rnn.inc)"},
+     "hidden[, first, stop]): a GRU layer's time loop (see rnn.inc)"},
     {"gru_layer_backward", gru_layer_backward, METH_VARARGS,
      "gru_layer_backward(steps, grad_output, gates, h_n, h_prev, weight_hh, grad_h, "
-     "grad_pre_x, grad_pre_h, product, hidden): its backward"},
+     "grad_pre_x, grad_pre_h, product, hidden[, first, stop]): its backward"},
     /* ember.compile (replay.c) */
     {"replay", replay, METH_VARARGS,
      "replay(program, slots): run a plan of ember.compile (compile.py's _run_program)"},

@@ -71,10 +71,12 @@ static inline double tanh_f64(double x)
 
 /* The steps of a whole-layer loop (rnn.inc): the first row and the row count of each, in the
  * order the layer visits them, and the sizes of a row: `hidden`, and `width` for the hidden
- * state (the projection's size with an LSTM's W_hr, else hidden). */
+ * state (the projection's size with an LSTM's W_hr, else hidden). A call advances the rows
+ * [first, stop) of the batch only (all of them unless ember's threads share the batch; see
+ * rnn.inc). */
 typedef struct {
     const Py_ssize_t *starts, *sizes;
-    Py_ssize_t count, hidden, width;
+    Py_ssize_t count, hidden, width, first, stop;
 } rnn_steps;
 
 /* The arrays of the four loops (their comments in rnn.inc say what each holds). */
@@ -101,6 +103,15 @@ typedef struct {
     const void *grad_output, *gates, *h_n, *h_prev, *weight_hh;
     void *grad_h, *grad_pre_x, *grad_pre_h, *product;
 } gru_backward_loop;
+
+/* The rows of step `s` a whole-layer loop advances: the first is returned, their count put in
+ * `*rows` (0 where the share has no row still running at that step). */
+static inline Py_ssize_t share_of_step(const rnn_steps *steps, Py_ssize_t s, Py_ssize_t *rows)
+{
+    Py_ssize_t size = steps->sizes[s], stop = size < steps->stop ? size : steps->stop;
+    *rows = stop > steps->first ? stop - steps->first : 0;
+    return steps->starts[s] + steps->first;
+}
 
 #define KERNELS "rnn.inc"
 #include "each_type.h"
@@ -317,7 +328,7 @@ static int take_steps(PyObject *obj, Py_ssize_t total, Py_ssize_t batch, Py_ssiz
         rows[count + s] = (Py_ssize_t)size;
     }
     PyBuffer_Release(&view);
-    *steps = (rnn_steps){rows, rows + count, count, hidden, width};
+    *steps = (rnn_steps){rows, rows + count, count, hidden, width, 0, batch};
     return 0;
 }
 
@@ -332,15 +343,24 @@ static void free_steps(rnn_steps *steps)
 static int take_layer(PyObject *const *o, int n, const Py_ssize_t *counts, const int *writable,
                       const int *optional, Py_buffer *views, void **p, int *dtype,
                       PyObject *steps_obj, Py_ssize_t total, Py_ssize_t batch, Py_ssize_t hidden,
-                      Py_ssize_t width, rnn_steps *steps, const char *name)
+                      Py_ssize_t width, const Py_ssize_t *share, rnn_steps *steps,
+                      const char *name)
 {
     *dtype = -1;
+    Py_ssize_t first = share[0], stop = share[1] == -1 ? batch : share[1];
+    if (first < 0 || first > stop || stop > batch) {
+        PyErr_Format(PyExc_ValueError, "%s: rows %zd to %zd are not a share of the batch of %zd",
+                     name, first, stop, batch);
+        return -1;
+    }
     if (array_args(o, n, counts, writable, optional, views, p, dtype, name) < 0)
         return -1;
     if (take_steps(steps_obj, total, batch, hidden, width, steps, name) < 0) {
         release_args(views, n);
         return -1;
     }
+    steps->first = first;
+    steps->stop = stop;
     return 0;
 }
 
@@ -381,11 +401,11 @@ static PyObject *loop_result(int failed, const char *name)
 PyObject *lstm_layer_forward(PyObject *self, PyObject *args)
 {
     PyObject *steps_obj, *o[12];
-    Py_ssize_t hidden, width, batch, total;
+    Py_ssize_t hidden, width, batch, total, share[2] = {0, -1};
     const char *name = "lstm_layer_forward";
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOOnn:lstm_layer_forward", &steps_obj, &o[0], &o[1],
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOOnn|nn:lstm_layer_forward", &steps_obj, &o[0], &o[1],
                           &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &o[9], &o[10],
-                          &o[11], &hidden, &width))
+                          &o[11], &hidden, &width, &share[0], &share[1]))
         return NULL;
     /* gates, bias, weight_hh, weight_hr, h, c, h_prev, c_prev, tanh_c, cells, output, hh */
     if (layer_rows(o[4], width, o[0], 4, hidden, &batch, &total, name) < 0)
@@ -407,7 +427,7 @@ PyObject *lstm_layer_forward(PyObject *self, PyObject *args)
     int dtype;
     rnn_steps steps;
     if (take_layer(o, 12, counts, writable, optional, views, p, &dtype, steps_obj,
-                   total, batch, hidden, width, &steps, name) < 0)
+                   total, batch, hidden, width, share, &steps, name) < 0)
         return NULL;
     lstm_forward_loop loop = {.steps = steps, .gates = p[0], .bias = p[1], .weight_hh = p[2],
                               .weight_hr = p[3], .h = p[4], .c = p[5], .h_prev = p[6],
@@ -423,11 +443,11 @@ PyObject *lstm_layer_forward(PyObject *self, PyObject *args)
 PyObject *lstm_layer_backward(PyObject *self, PyObject *args)
 {
     PyObject *steps_obj, *o[11];
-    Py_ssize_t hidden, width, batch, total;
+    Py_ssize_t hidden, width, batch, total, share[2] = {0, -1};
     const char *name = "lstm_layer_backward";
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOnn:lstm_layer_backward", &steps_obj, &o[0], &o[1],
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOnn|nn:lstm_layer_backward", &steps_obj, &o[0], &o[1],
                           &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &o[9], &o[10],
-                          &hidden, &width))
+                          &hidden, &width, &share[0], &share[1]))
         return NULL;
     /* grad_output, gates, c_prev, tanh_c, weight_hh, weight_hr, grad_h, grad_c, grad_pre,
      * grad_h_all, grad_m */
@@ -450,7 +470,7 @@ PyObject *lstm_layer_backward(PyObject *self, PyObject *args)
     int dtype;
     rnn_steps steps;
     if (take_layer(o, 11, counts, writable, optional, views, p, &dtype, steps_obj,
-                   total, batch, hidden, width, &steps, name) < 0)
+                   total, batch, hidden, width, share, &steps, name) < 0)
         return NULL;
     lstm_backward_loop loop = {.steps = steps, .grad_output = p[0], .gates = p[1], .c_prev = p[2],
                                .tanh_c = p[3], .weight_hh = p[4], .weight_hr = p[5], .grad_h = p[6],
@@ -466,10 +486,11 @@ PyObject *lstm_layer_backward(PyObject *self, PyObject *args)
 PyObject *gru_layer_forward(PyObject *self, PyObject *args)
 {
     PyObject *steps_obj, *o[9];
-    Py_ssize_t hidden, batch, total;
+    Py_ssize_t hidden, batch, total, share[2] = {0, -1};
     const char *name = "gru_layer_forward";
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOn:gru_layer_forward", &steps_obj, &o[0], &o[1],
-                          &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &hidden))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOn|nn:gru_layer_forward", &steps_obj, &o[0], &o[1],
+                          &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &hidden,
+                          &share[0], &share[1]))
         return NULL;
     /* gates, bias_ih, bias_hh, weight_hh, h, h_prev, h_n, output, hh */
     if (layer_rows(o[4], hidden, o[0], 3, hidden, &batch, &total, name) < 0)
@@ -484,7 +505,7 @@ PyObject *gru_layer_forward(PyObject *self, PyObject *args)
     int dtype;
     rnn_steps steps;
     if (take_layer(o, 9, counts, writable, optional, views, p, &dtype, steps_obj,
-                   total, batch, hidden, hidden, &steps, name) < 0)
+                   total, batch, hidden, hidden, share, &steps, name) < 0)
         return NULL;
     gru_forward_loop loop = {.steps = steps, .gates = p[0], .bias_ih = p[1], .bias_hh = p[2],
                              .weight_hh = p[3], .h = p[4], .h_prev = p[5], .h_n = p[6],
@@ -499,10 +520,11 @@ PyObject *gru_layer_forward(PyObject *self, PyObject *args)
 PyObject *gru_layer_backward(PyObject *self, PyObject *args)
 {
     PyObject *steps_obj, *o[9];
-    Py_ssize_t hidden, batch, total;
+    Py_ssize_t hidden, batch, total, share[2] = {0, -1};
     const char *name = "gru_layer_backward";
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOn:gru_layer_backward", &steps_obj, &o[0], &o[1],
-                          &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &hidden))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOn|nn:gru_layer_backward", &steps_obj, &o[0], &o[1],
+                          &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &hidden,
+                          &share[0], &share[1]))
         return NULL;
     /* grad_output, gates, h_n, h_prev, weight_hh, grad_h, grad_pre_x, grad_pre_h, product */
     if (layer_rows(o[5], hidden, o[1], 3, hidden, &batch, &total, name) < 0)
@@ -517,7 +539,7 @@ PyObject *gru_layer_backward(PyObject *self, PyObject *args)
     int dtype;
     rnn_steps steps;
     if (take_layer(o, 9, counts, writable, optional, views, p, &dtype, steps_obj,
-                   total, batch, hidden, hidden, &steps, name) < 0)
+                   total, batch, hidden, hidden, share, &steps, name) < 0)
         return NULL;
     gru_backward_loop loop = {.steps = steps, .grad_output = p[0], .gates = p[1], .h_n = p[2],
                               .h_prev = p[3], .weight_hh = p[4], .grad_h = p[5], .grad_pre_x = p[6],

@@ -34,6 +34,11 @@ takes as ``s (1 - s)`` and ``1 - t²``. Where NumPy's OpenBLAS was also handed t
 makes the same products (the BLAS calls NumPy's matmul makes) and kernel calls as the Python
 loop, which is its twin, so the results are the same bits without the Python between steps.
 
+On two or more of ember's threads, a layer's C time loop is shared over its batch (each
+thread takes its rows through all the steps: ``_batch_shares``), and its large products are
+cut into bands of rows (``_product``). All cuts fall where the BLAS gives the whole product's
+bits (``_blas.row_block``), so every thread count gives one thread's results bit for bit.
+
 Node names: the LSTM layer's is PyTorch's; GRU and RNN layers have none to copy (PyTorch's CPU
 graph for them is per-step ops under a ``StackBackward0``), so theirs are ``GRULayerBackward0``
 and ``RNNLayerBackward0``; the cells' are ``LstmCellBackward0`` and ``GruCellBackward0``
@@ -42,7 +47,7 @@ and ``RNNLayerBackward0``; the cells' are ``LstmCellBackward0`` and ``GruCellBac
 
 import numpy as np
 
-from .. import _C, _blas
+from .. import _C, _blas, _parallel
 from .._backend import array_module
 from ..autograd.function import Function
 from .linalg import matrix_product
@@ -70,9 +75,111 @@ def _step_pairs(steps) -> np.ndarray:
     return np.array(steps, np.int64).reshape(-1, 2)
 
 
+def _product(a, b, out=None):
+    """``a @ b`` (into ``out`` if given) for the layers' and cells' products: over ember's
+    threads when large, in bands of whole row blocks of the BLAS kernel
+    (``_blas.row_block``), so that every thread count gives the bits of one thread's product.
+    (``matrix_product`` cuts its bands anywhere, which changes the bits of the rows around each
+    cut.) Others go to ``matrix_product``: CuPy's arrays, and an inner size of 1 (a broadcast
+    multiply, whose rows are each computed alone). NumPy's results are C-contiguous, as the
+    compiled kernels take them."""
+    if type(a) is not np.ndarray:
+        return matrix_product(a, b)
+    (rows, inner), columns = a.shape, b.shape[1]
+    if inner == 1:
+        if out is None:
+            return np.ascontiguousarray(matrix_product(a, b))
+        out[...] = matrix_product(a, b)
+        return out
+    work = inner * columns // 8  # per row, in matrix_product's unit
+    # A cell's small products skip what follows: a split would not pay (the cheap test first).
+    if columns > 1 and _parallel.worth_splitting(rows, work) and a.dtype in _FLOATS:
+        # A band of one row would be gemv's, not gemm's (as a product of one column is):
+        # bands are two rows or more, and not cut where no row block was found (0).
+        block = _blas.row_block(a.dtype)
+        block = max(2, block) if block else 0
+        count = rows // block if block else 0  # whole blocks; the last band takes the rest
+        if count > 1 and _parallel.worth_splitting(count, block * work):
+            if out is None:
+                out = np.empty((rows, columns), np.result_type(a, b))
+
+            def band(first, stop):
+                rows_of = slice(first * block, rows if stop == count else stop * block)
+                np.matmul(a[rows_of], b, out=out[rows_of])
+
+            # In the BLAS scope exactly where the whole product would be (see ``_blas``): on
+            # more threads, OpenBLAS cuts the product its own way, with other bits.
+            _parallel.parallel_for(count, band, block * work, like=a,
+                                   product=rows * inner * columns)
+            return out
+    if rows * inner * columns >= _blas.MIN_SCOPED_WORK:
+        return _blas.limited(np.matmul, a, b, out)
+    return np.matmul(a, b, out=out)
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _batch_shares(steps, batch: int, columns: int, dtype, row_work: int) -> list:
+    """The shares of the batch, ``(first, stop)`` rows, that ember's threads each advance
+    through a compiled layer loop (``ember/_C/rnn.inc``); ``[(0, batch)]`` where one thread
+    runs it all.
+
+    A batch's rows never meet in the time loop, so the threads need not wait for each other
+    between steps. Each share's per-step products are the rows of the whole batch's product
+    when the cuts fall on multiples of the BLAS kernel's row block (``_blas.row_block``) and
+    no step leaves a share one row (gemv's, not gemm's), and when every product has two
+    columns or more (``columns``: the fewest of any): then any thread count gives one
+    thread's bits. A row's work is the steps it runs in (a packed batch is sorted longest
+    first), ``row_work`` multiply-adds each, and the cuts balance it. Not cut: work under
+    ``_parallel.MIN_PARALLEL_WORK``, or shares so uneven that the largest keeps more than
+    three quarters (each thread packs ``W_hh`` for its products at every step, so a small
+    share costs more CPU time than it saves in wall time).
+    """
+    threads = _parallel.get_num_threads()
+    block = _blas.row_block(dtype) if threads > 1 and columns > 1 and batch > 3 else 0
+    sizes = np.array([size for _, size in steps], np.int64)
+    if not block or int(sizes.sum()) * row_work < _parallel.MIN_PARALLEL_WORK:
+        return [(0, batch)]
+    lengths = (sizes[:, None] > np.arange(batch)).sum(0)  # the steps each row runs in
+    before = np.concatenate([[0], np.cumsum(lengths)])  # the work of the rows before a row
+    ending = set(sizes.tolist())
+    candidates = [cut for cut in range(block, batch - 1, block) if cut + 1 not in ending]
+    cuts = []
+    for share in range(1, threads):
+        target = before[-1] * share / threads
+        options = [cut for cut in candidates if cut >= (cuts[-1] if cuts else 0) + 2]
+        if not options:
+            break
+        cuts.append(min(options, key=lambda cut: abs(before[cut] - target)))
+    edges = [0, *cuts, batch]
+    shares = list(zip(edges[:-1], edges[1:]))
+    largest = max(before[stop] - before[first] for first, stop in shares)
+    if len(shares) == 1 or 4 * largest > 3 * before[-1]:
+        return [(0, batch)]
+    return shares
+
+
+def _in_shares(kernel, args, shares, work: int) -> None:
+    """``kernel(*args, first, stop)`` for each share of ``_batch_shares``, one per thread
+    (each call lets go of Python's lock), or one after the other on the calling thread where
+    ``parallel_for`` runs a nested split so (the same bits); ``kernel(*args)`` for the whole
+    batch."""
+    if len(shares) == 1:
+        kernel(*args)
+        return
+
+    def part(begin, end):
+        for first, stop in shares[begin:end]:
+            kernel(*args, first, stop)
+
+    # Already inside the layer's BLAS scope (``_scoped``): product=0 opens no other.
+    _parallel.parallel_for(len(shares), part, work // len(shares), like=args[1], product=0)
+
+
 def _project(rows, weight_ih, *biases):
     """``rows @ weight_ihᵀ`` plus the biases that are not None: all time steps at once."""
-    projected = matrix_product(rows, weight_ih.T)
+    projected = _product(rows, weight_ih.T)
     for bias in biases:
         if bias is not None:
             projected += bias
@@ -248,12 +355,16 @@ def _lstm_forward_loop_compiled(kernels, steps, rows, weight_ih, weight_hh, bias
     biases) fill ``gates``, which each step's kernel call turns into the activations, adding
     ``bias`` and the step's product with ``W_hh`` (in ``hh``) first."""
     output, h_prev, c_prev, gates, _, tanh_c, cells = saved
-    np.matmul(rows, weight_ih.T, out=gates)
+    _product(rows, weight_ih.T, out=gates)
     if _C.gemm_ready():  # the whole loop in C, with the same products and kernel calls
-        kernels.lstm_layer_forward(
-            _step_pairs(steps), gates, bias, np.ascontiguousarray(weight_hh),
-            None if weight_hr is None else np.ascontiguousarray(weight_hr), h, c, h_prev,
-            c_prev, tanh_c, cells, output, hh, c.shape[1], h.shape[1])
+        hidden, width = c.shape[1], h.shape[1]
+        row_work = 4 * hidden * width + (0 if weight_hr is None else hidden * width)
+        shares = _batch_shares(steps, h.shape[0], min(hidden, width), rows.dtype, row_work)
+        _in_shares(kernels.lstm_layer_forward,
+                   (_step_pairs(steps), gates, bias, np.ascontiguousarray(weight_hh),
+                    None if weight_hr is None else np.ascontiguousarray(weight_hr), h, c,
+                    h_prev, c_prev, tanh_c, cells, output, hh, hidden, width),
+                   shares, len(rows) * row_work)
         return
     weight_hh_t, hidden = weight_hh.T, c.shape[1]
     for start, size in steps:
@@ -274,12 +385,17 @@ def _lstm_backward_loop_compiled(kernels, steps, grad_output, weight_hh, weight_
     _, _, c_prev, gates, _, tanh_c, _ = saved
     hidden = grad_c.shape[1]
     if _C.gemm_ready():  # the whole loop in C
-        kernels.lstm_layer_backward(
-            _step_pairs(steps), grad_output, gates, c_prev, tanh_c,
-            np.ascontiguousarray(weight_hh),
-            None if weight_hr is None else np.ascontiguousarray(weight_hr), grad_h, grad_c,
-            grad_pre, grad_h_all, None if weight_hr is None else np.empty_like(grad_c),
-            hidden, grad_h.shape[1])
+        width = grad_h.shape[1]
+        row_work = 4 * hidden * width + (0 if weight_hr is None else hidden * width)
+        shares = _batch_shares(steps, grad_h.shape[0], min(hidden, width), grad_h.dtype,
+                               row_work)
+        _in_shares(kernels.lstm_layer_backward,
+                   (_step_pairs(steps), grad_output, gates, c_prev, tanh_c,
+                    np.ascontiguousarray(weight_hh),
+                    None if weight_hr is None else np.ascontiguousarray(weight_hr), grad_h,
+                    grad_c, grad_pre, grad_h_all,
+                    None if weight_hr is None else np.empty_like(grad_c), hidden, width),
+                   shares, len(grad_output) * row_work)
         return
     for start, size in reversed(steps):
         step = slice(start, start + size)
@@ -380,7 +496,7 @@ class LSTMLayer(Function):
             factors = _lstm_backward_factors(xp, gates, tanh_gates, tanh_c, ctx.scale)
             _scoped(xp, _lstm_backward_loop, xp, ctx.steps, grad_output, weight_hh, weight_hr,
                     grad_h, grad_c, saved, factors, grad_pre, grad_h_all)
-        grad_weight_hr = (matrix_product(grad_h_all.T, cells) if weight_hr is not None
+        grad_weight_hr = (_product(grad_h_all.T, cells) if weight_hr is not None
                           and ctx.needs_input_grad[7] else None)
         return (*_input_side_grads(ctx, grad_pre, input, weight_ih, h_prev, grad_pre),
                 grad_h, grad_c, grad_weight_hr, None, None)
@@ -401,9 +517,9 @@ def _input_side_grads(ctx, grad_pre_x, input, weight_ih, h_prev, grad_pre_h) -> 
     else:
         grad_bias_hh = grad_pre_h.sum(0)
     return (
-        matrix_product(grad_pre_x, weight_ih).reshape(input.shape) if needs[0] else None,
-        matrix_product(grad_pre_x.T, rows) if needs[1] else None,
-        matrix_product(grad_pre_h.T, h_prev) if needs[2] else None,
+        _product(grad_pre_x, weight_ih).reshape(input.shape) if needs[0] else None,
+        _product(grad_pre_x.T, rows) if needs[1] else None,
+        _product(grad_pre_h.T, h_prev) if needs[2] else None,
         grad_bias_ih,
         grad_bias_hh,
     )
@@ -495,11 +611,14 @@ def _gru_forward_loop_compiled(kernels, steps, rows, weight_ih, weight_hh, bias_
     fill ``gates``, which each step's kernel call turns into ``r, z, n``; ``hh`` receives each
     step's product with ``W_hh``."""
     output, h_prev, gates, _, _, h_n = saved
-    np.matmul(rows, weight_ih.T, out=gates)
+    _product(rows, weight_ih.T, out=gates)
     if _C.gemm_ready():  # the whole loop in C, with the same products and kernel calls
-        kernels.gru_layer_forward(_step_pairs(steps), gates, bias_ih, bias_hh,
-                                  np.ascontiguousarray(weight_hh), h, h_prev, h_n, output, hh,
-                                  h.shape[1])
+        hidden = h.shape[1]
+        shares = _batch_shares(steps, h.shape[0], hidden, rows.dtype, 3 * hidden * hidden)
+        _in_shares(kernels.gru_layer_forward,
+                   (_step_pairs(steps), gates, bias_ih, bias_hh, np.ascontiguousarray(weight_hh),
+                    h, h_prev, h_n, output, hh, hidden),
+                   shares, len(rows) * 3 * hidden * hidden)
         return
     weight_hh_t, hidden = weight_hh.T, h.shape[1]
     for start, size in steps:
@@ -518,9 +637,13 @@ def _gru_backward_loop_compiled(kernels, steps, grad_output, weight_hh, grad_h, 
     _, h_prev, gates, _, _, h_n = saved
     hidden = grad_h.shape[1]
     if _C.gemm_ready():  # the whole loop in C
-        kernels.gru_layer_backward(_step_pairs(steps), grad_output, gates, h_n, h_prev,
-                                   np.ascontiguousarray(weight_hh), grad_h, grad_pre_x,
-                                   grad_pre_h, product, hidden)
+        shares = _batch_shares(steps, grad_h.shape[0], hidden, grad_h.dtype,
+                               3 * hidden * hidden)
+        _in_shares(kernels.gru_layer_backward,
+                   (_step_pairs(steps), grad_output, gates, h_n, h_prev,
+                    np.ascontiguousarray(weight_hh), grad_h, grad_pre_x, grad_pre_h, product,
+                    hidden),
+                   shares, len(grad_output) * 3 * hidden * hidden)
         return
     for start, size in reversed(steps):
         step = slice(start, start + size)
@@ -688,8 +811,8 @@ class LstmCell(Function):
         if ctx.kernels is not None:
             # The kernel adds the products and the biases, and keeps the activations as gates
             # (None for their tanh form: see the layers).
-            gates = np.ascontiguousarray(matrix_product(input, weight_ih.T))
-            hh = np.ascontiguousarray(matrix_product(hx, weight_hh.T))
+            gates = _product(input, weight_ih.T)
+            hh = _product(hx, weight_hh.T)
             cy = np.array(cx, order="C")  # the kernel advances it in place
             tanh_c, hy = np.empty_like(cy), np.empty_like(cy)
             ctx.kernels.lstm_forward(gates, hh, _gate_bias(bias_ih, bias_hh, weight_hh), cy,
@@ -697,7 +820,7 @@ class LstmCell(Function):
             ctx.save_for_backward(input, weight_ih, weight_hh, hx, cx, gates, None, tanh_c)
             return hy, cy
         pre = _project(input, weight_ih, bias_ih, bias_hh)
-        pre += matrix_product(hx, weight_hh.T)
+        pre += _product(hx, weight_hh.T)
         scale, offset = _gate_scale(xp, cx.shape[1], 4, 2, pre.dtype)
         gates, tanh_gates = xp.empty_like(pre), xp.empty_like(pre)
         cy, tanh_c = xp.empty_like(pre, shape=cx.shape), xp.empty_like(pre, shape=cx.shape)
@@ -723,7 +846,7 @@ class LstmCell(Function):
                                 *_lstm_backward_factors(xp, gates, tanh_gates, tanh_c,
                                                         ctx.scale),
                                 grad_pre)
-        grad_hx = matrix_product(grad_pre, weight_hh) if ctx.needs_input_grad[5] else None
+        grad_hx = _product(grad_pre, weight_hh) if ctx.needs_input_grad[5] else None
         return (*_input_side_grads(ctx, grad_pre, input, weight_ih, hx, grad_pre), grad_hx,
                 grad_c)
 
@@ -742,8 +865,8 @@ class GruCell(Function):
         if ctx.kernels is not None:
             # The kernel adds the biases and keeps r, z, n (None for the NumPy path's tanh
             # form of r, z and its separate n).
-            gates = np.ascontiguousarray(matrix_product(input, weight_ih.T))
-            hh = np.ascontiguousarray(matrix_product(hx, weight_hh.T))
+            gates = _product(input, weight_ih.T)
+            hh = _product(hx, weight_hh.T)
             h_n, hy = np.empty_like(hh, shape=hx.shape), np.empty_like(hh, shape=hx.shape)
             ctx.kernels.gru_forward(gates, hh, _bias_or_zeros(bias_ih, weight_ih),
                                     _bias_or_zeros(bias_hh, weight_hh),
@@ -779,7 +902,7 @@ class GruCell(Function):
             grad_hx = _gru_backward_step(xp, grad_hy, rz, pre_h_n, factors, grad_pre_x,
                                          grad_pre_h)
         if ctx.needs_input_grad[5]:
-            grad_hx += matrix_product(grad_pre_h, weight_hh)
+            grad_hx += _product(grad_pre_h, weight_hh)
         return (*_input_side_grads(ctx, grad_pre_x, input, weight_ih, hx, grad_pre_h),
                 grad_hx)
 
