@@ -316,6 +316,30 @@ def test_attention_softmax_forward_edges():
     np.testing.assert_array_equal(causal[0], [[1.0, 0, 0, 0], [0.5, 0.5, 0, 0]])
 
 
+@needs_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("length, keys", [(64, 64), (13, 29), (29, 13), (9, 8), (1, 1), (3, 0)])
+def test_attention_causal_softmax_is_the_masked_one(dtype, length, keys):
+    """The causal kernel skips the masked keys' exp (and the exps of the first row's tail
+    beyond a vector); it gives the bits of the same kernel over the whole row with those
+    scores set to -inf: zeros, or NaN in a row whose unmasked scores hold a NaN. Huge scores,
+    +inf and NaN (in unmasked and masked places) are mixed in."""
+    rng = np.random.default_rng(length * 100 + keys)
+    scores = (rng.standard_normal((3, length, keys)) * 4).astype(dtype)
+    if scores.size:
+        scores.flat[rng.integers(0, scores.size, 6)] = np.nan
+        scores.flat[rng.integers(0, scores.size, 3)] = np.inf
+        scores.flat[rng.integers(0, scores.size, 3)] = dtype(1e30)
+        scores[1] = -np.inf  # a matrix of masked-out scores
+    masked = scores.copy()
+    masked[:, ~np.tri(length, keys, dtype=bool)] = -np.inf
+    causal = scores.copy()
+    _C.kernels.attention_softmax_forward(causal, 3, length, keys, 0.37, True)
+    _C.kernels.attention_softmax_forward(masked, 3, length, keys, 0.37, False)
+    np.testing.assert_array_equal(causal, masked)
+    assert not np.isnan(causal[1]).any()
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_attention_matches_pytorch_with_views_and_dropout(dtype):
     rng = np.random.default_rng(9)
