@@ -127,6 +127,24 @@ def test_gelu_split_over_threads_gives_the_same_bits(monkeypatch):
 
 
 @needs_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [0, 255, 256, 257, 600])
+def test_gelu_forward_kernel_blocks_change_no_bits(dtype, size):
+    """The exact forward works in blocks of 256 elements, two loops a block (gelu.inc): each
+    element comes out as when the kernel is called on it alone."""
+    from ember.ops.activation import _erf_series
+    series = _erf_series(np.dtype(dtype))
+    values = _edge_values(dtype, size, seed=size)
+    out, cdf = np.empty_like(values), np.empty_like(values)
+    _C.kernels.gelu_erf_forward(values, out, cdf, series)
+    for i in range(size):
+        one_out, one_cdf = np.empty(1, dtype), np.empty(1, dtype)
+        _C.kernels.gelu_erf_forward(values[i:i + 1], one_out, one_cdf, series)
+        assert one_out.tobytes() == out[i:i + 1].tobytes()
+        assert one_cdf.tobytes() == cdf[i:i + 1].tobytes()
+
+
+@needs_kernels
 def test_gelu_kernel_refuses_a_wrong_series():
     x = np.zeros(4, np.float32)
     with pytest.raises(ValueError, match="expected 12 elements"):
