@@ -127,6 +127,24 @@ def test_gelu_split_over_threads_gives_the_same_bits(monkeypatch):
 
 
 @needs_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [0, 255, 256, 257, 600])
+def test_gelu_forward_kernel_blocks_change_no_bits(dtype, size):
+    """The exact forward works in blocks of 256 elements, two loops a block (gelu.inc): each
+    element comes out as when the kernel is called on it alone."""
+    from ember.ops.activation import _erf_series
+    series = _erf_series(np.dtype(dtype))
+    values = _edge_values(dtype, size, seed=size)
+    out, cdf = np.empty_like(values), np.empty_like(values)
+    _C.kernels.gelu_erf_forward(values, out, cdf, series)
+    for i in range(size):
+        one_out, one_cdf = np.empty(1, dtype), np.empty(1, dtype)
+        _C.kernels.gelu_erf_forward(values[i:i + 1], one_out, one_cdf, series)
+        assert one_out.tobytes() == out[i:i + 1].tobytes()
+        assert one_cdf.tobytes() == cdf[i:i + 1].tobytes()
+
+
+@needs_kernels
 def test_gelu_kernel_refuses_a_wrong_series():
     x = np.zeros(4, np.float32)
     with pytest.raises(ValueError, match="expected 12 elements"):
@@ -314,6 +332,30 @@ def test_attention_softmax_forward_edges():
     causal = np.ones((1, 2, 4), np.float64)
     _C.kernels.attention_softmax_forward(causal, 1, 2, 4, 0.5, True)
     np.testing.assert_array_equal(causal[0], [[1.0, 0, 0, 0], [0.5, 0.5, 0, 0]])
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("length, keys", [(64, 64), (13, 29), (29, 13), (9, 8), (1, 1), (3, 0)])
+def test_attention_causal_softmax_is_the_masked_one(dtype, length, keys):
+    """The causal kernel skips the masked keys' exp (and the exps of the first row's tail
+    beyond a vector); it gives the bits of the same kernel over the whole row with those
+    scores set to -inf: zeros, or NaN in a row whose unmasked scores hold a NaN. Huge scores,
+    +inf and NaN (in unmasked and masked places) are mixed in."""
+    rng = np.random.default_rng(length * 100 + keys)
+    scores = (rng.standard_normal((3, length, keys)) * 4).astype(dtype)
+    if scores.size:
+        scores.flat[rng.integers(0, scores.size, 6)] = np.nan
+        scores.flat[rng.integers(0, scores.size, 3)] = np.inf
+        scores.flat[rng.integers(0, scores.size, 3)] = dtype(1e30)
+        scores[1] = -np.inf  # a matrix of masked-out scores
+    masked = scores.copy()
+    masked[:, ~np.tri(length, keys, dtype=bool)] = -np.inf
+    causal = scores.copy()
+    _C.kernels.attention_softmax_forward(causal, 3, length, keys, 0.37, True)
+    _C.kernels.attention_softmax_forward(masked, 3, length, keys, 0.37, False)
+    np.testing.assert_array_equal(causal, masked)
+    assert not np.isnan(causal[1]).any()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -1001,6 +1001,79 @@ def test_clip_grad_norm_edge_cases():
         nn.utils.clip_grad_norm_([param], 1.0, error_if_nonfinite=True)
 
 
+def _clip_case(case: str, dtype) -> list:
+    """Gradients for the clipping tests: NumPy arrays, views and odd values."""
+    rng = np.random.default_rng(7)
+    grads = [rng.standard_normal((5, 3)), rng.standard_normal(7), np.asarray(2.5),
+             np.zeros((0, 4)), rng.standard_normal((4, 6)).T]  # a transposed view too
+    if case == "small":  # a norm under max_norm: nothing scaled
+        grads = [np.asarray(g * 1e-3) for g in grads]
+    elif case == "nan":
+        grads[1][2] = np.nan
+    elif case == "inf":
+        grads[0][1, 1] = -np.inf
+    elif case == "zero":
+        grads = [np.zeros_like(g) for g in grads]
+    return [g.astype(dtype) if g.flags.c_contiguous or g.ndim < 2 else g.T.astype(dtype).T
+            for g in grads]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", ["large", "small", "nan", "inf", "zero"])
+def test_clip_grad_norm_direct_path_matches_ops_and_pytorch(case, dtype, monkeypatch):
+    """The 2-norm clipping on NumPy arrays directly gives the ops path's bits, and PyTorch's
+    numbers; gradients are scaled in place (views write through) and their versions bumped."""
+    from ember.nn.utils import clip_grad
+
+    def clipped(direct: bool):
+        arrays = _clip_case(case, dtype)
+        params = [nn.Parameter(ember.zeros(*a.shape, dtype=ember.from_numpy(a).dtype))
+                  for a in arrays]
+        for param, array in zip(params, arrays):
+            param.grad = ember.from_numpy(array)
+        versions = [p.grad._version[0] for p in params]
+        with monkeypatch.context() as patch:
+            if not direct:
+                patch.setattr(clip_grad, "_direct_arrays", lambda grads: None)
+            total = nn.utils.clip_grad_norm_(params, 1.0)
+        assert [p.grad._version[0] for p in params] == [v + 1 for v in versions]
+        assert all(p.grad._data is a for p, a in zip(params, arrays))  # scaled in place
+        return total, [p.grad.numpy() for p in params]
+
+    total, grads = clipped(direct=True)
+    ops_total, ops_grads = clipped(direct=False)
+    assert total.dtype == ops_total.dtype and total.shape == ()
+    np.testing.assert_array_equal(total.numpy(), ops_total.numpy())
+    for grad, ops_grad in zip(grads, ops_grads):
+        np.testing.assert_array_equal(grad, ops_grad)
+    torch_params = [torch.nn.Parameter(torch.zeros(a.shape, dtype=torch.from_numpy(a).dtype))
+                    for a in _clip_case(case, dtype)]
+    for param, array in zip(torch_params, _clip_case(case, dtype)):
+        param.grad = torch.from_numpy(array.copy())
+    torch_total = torch.nn.utils.clip_grad_norm_(torch_params, 1.0)
+    np.testing.assert_allclose(total.numpy(), torch_total.numpy(), rtol=1e-5)
+    for grad, param in zip(grads, torch_params):
+        np.testing.assert_allclose(grad, param.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_clip_grad_norm_ops_path_for_graph_and_mixed_dtypes():
+    """Gradients that are part of a graph or of mixed dtypes take the ops path: the direct
+    one does not apply to them."""
+    from ember.nn.utils import clip_grad
+    weight = ember.ones(3, requires_grad=True)
+    graph_grad = weight * 2
+    assert clip_grad._direct_arrays([graph_grad]) is None
+    assert clip_grad._direct_arrays([ember.ones(2), ember.ones(2, dtype=ember.float64)]) is None
+    assert clip_grad._direct_arrays([ember.ones(2, dtype=ember.float16)]) is None
+    assert clip_grad._direct_arrays([ember.ones(4).expand(3, 4)]) is None  # not one block
+    param = nn.Parameter(ember.zeros(2))
+    param.grad = ember.tensor([3.0, 4.0], dtype=ember.float64)
+    other = nn.Parameter(ember.zeros(1))
+    other.grad = ember.tensor([0.0])
+    assert nn.utils.clip_grad_norm_([param, other], 1.0).item() == pytest.approx(5.0)
+    np.testing.assert_allclose(param.grad.numpy(), [0.6, 0.8], rtol=1e-6)
+
+
 def test_clip_grad_value():
     param = nn.Parameter(ember.zeros(4))
     param.grad = ember.tensor([-3.0, -0.5, 0.5, 3.0])

@@ -91,12 +91,25 @@ PyObject *layer_norm_backward(PyObject *self, PyObject *args)
         release_args(views, 5);
         return NULL;
     }
+    /* A row's normalized values and grad * weight, computed once (norm.inc). */
+    const size_t itemsize = dtype == DTYPE_FLOAT32 ? sizeof(float) : sizeof(double);
+    char *scratch = (size_t)cols > PY_SSIZE_T_MAX / (2 * itemsize) ? NULL
+                    : PyMem_RawMalloc(2 * (size_t)cols * itemsize);
+    if (scratch == NULL) {
+        release_args(views, 5);
+        release_args(wide_views, 3);
+        return PyErr_NoMemory();
+    }
+    void *gn = scratch + (size_t)cols * itemsize;
     Py_BEGIN_ALLOW_THREADS
     if (dtype == DTYPE_FLOAT32)
-        layer_norm_backward_f32(p[0], w[0], p[1], p[2], p[3], p[4], w[1], w[2], rows, cols);
+        layer_norm_backward_f32(p[0], w[0], p[1], p[2], p[3], p[4], w[1], w[2], rows, cols,
+                                (float *)scratch, gn);
     else
-        layer_norm_backward_f64(p[0], w[0], p[1], p[2], p[3], p[4], w[1], w[2], rows, cols);
+        layer_norm_backward_f64(p[0], w[0], p[1], p[2], p[3], p[4], w[1], w[2], rows, cols,
+                                (double *)scratch, gn);
     Py_END_ALLOW_THREADS
+    PyMem_RawFree(scratch);
     release_args(views, 5);
     release_args(wide_views, 3);
     Py_RETURN_NONE;

@@ -4,6 +4,7 @@ import math
 from typing import Any, Callable, Iterable, Optional, Tuple
 
 from .. import _C
+from .._parallel import parallel_for
 from ..autograd.inplace import bump_version, bump_versions
 from .optimizer import (
     Optimizer,
@@ -14,6 +15,10 @@ from .optimizer import (
     compiled_counters_apply,
     compiled_update_applies,
 )
+
+# The compiled update's work per element for ``parallel_for``: about ten arithmetic
+# operations, and seven arrays read or written (parameter, gradient, two averages).
+_ADAM_WORK = 10
 
 
 class Adam(Optimizer):
@@ -153,11 +158,20 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         maxima = [state["max_exp_avg_sq"]._data for state in states] if amsgrad \
             else [None] * len(params)
-        _C.kernels.adam_step(
-            [p._data for p in params], [p._grad._data for p in params],
-            [state["exp_avg"]._data for state in states],
-            [state["exp_avg_sq"]._data for state in states],
-            maxima, [state["step"]._data for state in states], group["lr"], beta1, beta2,
-            group["eps"], group["weight_decay"], amsgrad, group["maximize"],
-            group["decoupled_weight_decay"])
+        arrays = ([p._data for p in params], [p._grad._data for p in params],
+                  [state["exp_avg"]._data for state in states],
+                  [state["exp_avg_sq"]._data for state in states],
+                  maxima, [state["step"]._data for state in states])
+        settings = (group["lr"], beta1, beta2, group["eps"], group["weight_decay"], amsgrad,
+                    group["maximize"], group["decoupled_weight_decay"])
+
+        def update(start, stop):  # parameters [start, stop) of the group, each on its own
+            _C.kernels.adam_step(*[column[start:stop] for column in arrays], *settings)
+
+        # A large group's parameters split over ember's threads (by count: a model's layers
+        # repeat, so halves by count are near halves by size); each parameter's update is
+        # computed alone, so a split changes no bits.
+        elements = sum(array.size for array in arrays[0])
+        parallel_for(len(params), update, _ADAM_WORK * elements // len(params),
+                     like=arrays[0][0], product=0)
         bump_versions(params)
