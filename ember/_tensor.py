@@ -573,9 +573,13 @@ class Tensor:
         # The elements written must not overlap each other or the value; with index tensors
         # (x[mask] = x) the value may not share memory at all, with slices it may be the very
         # view written (x[1:3] += 1 assigns x[1:3] to itself).
+        # A 0-d tensor written through basic indexing is read once and filled in, as PyTorch's
+        # x[::2] = x[1] has it, so it may be any element of the tensor written.
         advanced = indexing.is_advanced(key)
+        filled = (not advanced and isinstance(value, Tensor) and value.dim() == 0
+                  and value.device.type == "cpu")
         inplace.check_writable(self._data if advanced else indexing.region(self._data, key),
-                               (value,), same_ok=not advanced)
+                               () if filled else (value,), same_ok=not advanced)
         if _GradMode.enabled and (self._requires_grad or (isinstance(value, Tensor)
                                                           and value._requires_grad)):
             if self._requires_grad and self.grad_fn is None and indexing.writes_view(key):

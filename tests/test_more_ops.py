@@ -496,6 +496,36 @@ def test_indexing_with_ranges_and_lists_of_slices(key):
     _same(ours, theirs)
 
 
+@pytest.mark.parametrize("assign", [
+    lambda x: x.__setitem__(slice(None, None, 2), x[1]),
+    lambda x: x.__setitem__((), x[3]),
+    lambda x: x.__setitem__(slice(1, 3), x[2]),
+    lambda x: x.__setitem__(1, x[1]),
+])
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_setitem_of_a_0d_element_of_the_same_tensor_fills(assign, requires_grad):
+    """A 0-d tensor written through basic indexing is read, then filled in: it may be an
+    element of the very tensor written, as PyTorch allows (fuzz finding 76)."""
+    leaves = _pair(np.array([1.5, -2.0, 0.25, 4.0, 3.0]), requires_grad)
+    results = []
+    for leaf in leaves:
+        x = leaf * 1.0
+        assign(x)
+        if requires_grad:
+            (x * x).sum().backward()
+        results.append(x)
+    _same(*results)
+    if requires_grad:
+        _same(leaves[0].grad, leaves[1].grad)
+
+
+def test_setitem_of_an_overlapping_slice_still_raises():
+    for lib in (ember, torch):
+        x = lib.arange(6.0)
+        with pytest.raises(RuntimeError, match="single memory location"):
+            x[1:4] = x[0:3]
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda lib: lib.linalg.inv(lib.tensor([[1.0, 2.0], [2.0, 4.0]])),
      "linalg.inv: The diagonal element 2 is zero, the inversion could not be completed because "
