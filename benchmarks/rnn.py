@@ -4,21 +4,21 @@
     python benchmarks/rnn.py --quick    # 5 repetitions
     python benchmarks/rnn.py --torch-threads 1    # PyTorch on one thread, as ember's products
     python benchmarks/rnn.py --python-loops       # ember's layers loop over steps in Python
-    python benchmarks/rnn.py --pause 20           # 20 ms before each timed step (see below)
+    python benchmarks/rnn.py --block 1            # strict alternation, step by step (see below)
 
 Cases: a 2-layer LSTM (input 64, hidden 128, batch 32, 50 steps); an LSTMCell stepped by hand
 over the same sequence (the loop of time-series examples); an embedding lookup with a small
 vocabulary feeding a GRU (a char-level model's first layers). Both frameworks get the same
-inputs and weights and run alternately in one process; the table shows the median
-milliseconds and the ratio PyTorch / ember (above 1: ember is faster), of wall-clock time and
-of the process's CPU time (the steadier of the two on a machine other jobs keep busy).
+inputs and weights and run in turns in one process, a block of consecutive steps each
+(``--block``, default 5), as a training loop runs them; the first step of each block is not
+timed. The table shows the median milliseconds and the ratio PyTorch / ember (above 1: ember
+is faster), of wall-clock time and of the process's CPU time.
 
-``--pause MS`` sleeps that long before each timed step (default 0: back to back). PyTorch's
-OpenMP threads keep spinning for a few milliseconds after its step and take a core from
-whatever runs next: on the idle machine, ember's 2-layer LSTM step on 2 threads took
-20.5 ms alone, 27.6 ms right after PyTorch's step and 21.7 ms after a 20 ms pause (its
-embedding + GRU step 8.4, 12.1 and 9.3 ms; its LSTMCell loop, which runs on one thread,
-21.7, 22.4 and 22.8 ms: the sleep costs a little too).
+Why blocks: PyTorch's OpenMP threads keep spinning for a few milliseconds after its step and
+take a core from whatever runs next. Alternating single steps (``--block 1``) charges that to
+ember: on the idle machine, ember's 2-layer LSTM step on 2 threads took 20.5 ms alone and
+27.6 ms right after PyTorch's step (its embedding + GRU step 8.4 and 12.1 ms). A program trains
+with one framework, so the steps after the first of a block are the ones it would see.
 ``EMBER_NO_EXTENSION=1`` measures ember's NumPy code instead of its compiled kernels;
 ``--python-loops`` keeps the kernels but runs the LSTM's and GRU's time loops in Python (a
 product and a kernel call per step), as where NumPy's OpenBLAS cannot be handed to them.
@@ -76,7 +76,7 @@ CASES = {"LSTM 2 layers": lstm_case, "LSTMCell loop": cell_case,
          "Embedding + GRU": embedding_gru_case}
 
 
-def measure(cases: dict, repetitions: int, pause: float = 0.0) -> dict:
+def measure(cases: dict, repetitions: int, block: int = 5) -> dict:
     import torch
 
     import ember
@@ -91,15 +91,17 @@ def measure(cases: dict, repetitions: int, pause: float = 0.0) -> dict:
             steps[label] = (model, step)
         times = {"ember": [], "torch": []}
         cpu = {"ember": [], "torch": []}
-        for _ in range(repetitions + 1):  # the first round warms up
+        rounds = -(-repetitions // max(block - 1, 1))
+        for round_ in range(rounds + 1):  # the first round warms up
             for label in ("ember", "torch"):
-                time.sleep(pause)
-                start, start_cpu = time.perf_counter(), time.process_time()
-                steps[label][1]()
-                times[label].append((time.perf_counter() - start) * 1e3)
-                cpu[label].append((time.process_time() - start_cpu) * 1e3)
-        results[name] = {label: statistics.median(values[1:]) for label, values in times.items()}
-        results[name].update({f"{label} cpu": statistics.median(values[1:])
+                for position in range(block):
+                    start, start_cpu = time.perf_counter(), time.process_time()
+                    steps[label][1]()
+                    if round_ and (position or block == 1):
+                        times[label].append((time.perf_counter() - start) * 1e3)
+                        cpu[label].append((time.process_time() - start_cpu) * 1e3)
+        results[name] = {label: statistics.median(values) for label, values in times.items()}
+        results[name].update({f"{label} cpu": statistics.median(values)
                               for label, values in cpu.items()})
     return results
 
@@ -109,8 +111,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5 repetitions instead of 20")
     parser.add_argument("--torch-threads", type=int, default=0,
                         help="PyTorch's intra-op threads (default: PyTorch's own choice)")
-    parser.add_argument("--pause", type=float, default=0.0,
-                        help="milliseconds before each timed step (default 0; see above)")
+    parser.add_argument("--block", type=int, default=5,
+                        help="consecutive steps per framework in a turn, the first untimed "
+                             "(default 5; 1: alternate single steps, each timed)")
     parser.add_argument("--python-loops", action="store_true",
                         help="run the recurrent layers' time loops in Python, not in C")
     args = parser.parse_args()
@@ -120,7 +123,7 @@ def main() -> None:
     if args.torch_threads:
         import torch
         torch.set_num_threads(args.torch_threads)
-    results = measure(CASES, 5 if args.quick else 20, args.pause / 1e3)
+    results = measure(CASES, 5 if args.quick else 20, args.block)
     from ember import _C
     # The recurrent layers' pointwise steps run in C when the extension is in use, and their
     # whole time loops when it can also multiply (NumPy's OpenBLAS handed over).
