@@ -201,26 +201,30 @@ def _two_tasks(grad, inner: int) -> bool:
 def _linear_gradients(grad, mat1, mat2):
     """``(grad @ mat2.T, mat1.T @ grad)``, each whole on one of two threads (``_two_tasks``);
     inside a split, ``matrix_product`` runs on the calling thread, unsplit."""
-    def tasks(start, stop):
-        return [matrix_product(grad, mat2.T) if task == 0 else weight_gradient(mat1, grad)
+    def tasks(start, stop):  # the weight's on the calling thread (_split_linear_backward)
+        return [weight_gradient(mat1, grad) if task == 0 else matrix_product(grad, mat2.T)
                 for task in range(start, stop)]
 
     (m, n), k = grad.shape, mat1.shape[1]
     parts = parallel_for(2, tasks, m * n * k // 8, like=grad)
-    return [gradient for part in parts for gradient in part]
+    weight, input_ = [gradient for part in parts for gradient in part]
+    return [input_, weight]
 
 
 def _split_linear_backward(grad, a, b, grad_a, grad_bt, grad_bias, sizes, trans_a, trans_b):
     """linear_backward as ``_linear_gradients``'s two tasks: the input's gradient, and the
     weight's with the bias's, each one kernel call (on one thread, one after the other)."""
+    # Task 0 runs on the calling thread, task 1 on a worker that starts tens of microseconds
+    # later: the calling thread takes the weight's gradient, the longer of the two (its sum
+    # over the rows is the longer product, and the bias's sum comes with it).
     def tasks(start, stop):
         for task in range(start, stop):
             if task == 0:
-                _C.kernels.linear_backward(grad, None, b, grad_a, None, None, sizes, trans_a,
-                                           trans_b)
-            else:
                 _C.kernels.linear_backward(grad, a, None, None, grad_bt, grad_bias, sizes,
                                            trans_a, trans_b)
+            else:
+                _C.kernels.linear_backward(grad, None, b, grad_a, None, None, sizes, trans_a,
+                                           trans_b)
 
     m, n, k = sizes
     parallel_for(2, tasks, m * n * k // 8, like=grad)
