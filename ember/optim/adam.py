@@ -4,7 +4,7 @@ import math
 from typing import Any, Callable, Iterable, Optional, Tuple
 
 from .. import _C
-from .._parallel import parallel_for
+from .._parallel import get_num_threads, parallel_for
 from ..autograd.inplace import bump_version, bump_versions
 from .optimizer import (
     Optimizer,
@@ -20,6 +20,20 @@ from .optimizer import (
 # operations, and seven arrays read or written (parameter, gradient, two averages).
 _ADAM_WORK = 10
 
+
+
+def _even_cuts(sizes: list, parts: int) -> list:
+    """Indices cutting ``sizes`` into ``parts`` runs (at least one item each) whose sums are
+    about equal: run ``j`` is ``sizes[cuts[j]:cuts[j + 1]]``."""
+    total, cuts, running = sum(sizes), [0], 0
+    for index, size in enumerate(sizes[:-1], start=1):
+        running += size
+        if len(cuts) < parts and running * parts >= total * len(cuts) \
+                and len(sizes) - index >= parts - len(cuts):
+            cuts.append(index)
+    while len(cuts) < parts:  # too few items past the middle: cut the last ones singly
+        cuts.append(len(sizes) - (parts - len(cuts)))
+    return cuts + [len(sizes)]
 
 class Adam(Optimizer):
     r"""Adam: per-element step sizes from running averages of the gradient and its square.
@@ -165,13 +179,16 @@ class Adam(Optimizer):
         settings = (group["lr"], beta1, beta2, group["eps"], group["weight_decay"], amsgrad,
                     group["maximize"], group["decoupled_weight_decay"])
 
-        def update(start, stop):  # parameters [start, stop) of the group, each on its own
-            _C.kernels.adam_step(*[column[start:stop] for column in arrays], *settings)
+        # A large group's parameters split over ember's threads, in runs of about equal
+        # numbers of elements; each parameter's update is computed alone, so a split changes
+        # no bits.
+        sizes = [array.size for array in arrays[0]]
+        cuts = _even_cuts(sizes, min(get_num_threads(), len(sizes)))
 
-        # A large group's parameters split over ember's threads (by count: a model's layers
-        # repeat, so halves by count are near halves by size); each parameter's update is
-        # computed alone, so a split changes no bits.
-        elements = sum(array.size for array in arrays[0])
-        parallel_for(len(params), update, _ADAM_WORK * elements // len(params),
+        def update(start, stop):  # the runs [start, stop) of parameters, each on its own
+            first, last = cuts[start], cuts[stop]
+            _C.kernels.adam_step(*[column[first:last] for column in arrays], *settings)
+
+        parallel_for(len(cuts) - 1, update, _ADAM_WORK * sum(sizes) // (len(cuts) - 1),
                      like=arrays[0][0], product=0)
         bump_versions(params)
