@@ -322,6 +322,23 @@ def test_adam_split_over_threads_keeps_the_bits(name, options, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+@settings(max_examples=200, deadline=None)
+@given(sizes=st.lists(st.integers(0, 1000), min_size=1, max_size=30), parts=st.integers(1, 8))
+def test_adam_even_cuts_cover_every_parameter_once(sizes, parts):
+    """The runs Adam's split gives each thread: in order, none empty, every parameter in
+    exactly one, and no run past the first starts before its share of the elements."""
+    from ember.optim.adam import _even_cuts
+    parts = min(parts, len(sizes))
+    cuts = _even_cuts(sizes, parts)
+    assert cuts[0] == 0 and cuts[-1] == len(sizes) and len(cuts) == parts + 1
+    assert all(a < b for a, b in zip(cuts, cuts[1:]))
+    total = sum(sizes)
+    for j, cut in enumerate(cuts[1:-1], start=1):
+        # cut where the running sum first reaches j/parts of the total, unless later items
+        # are needed one per run
+        assert sum(sizes[:cut]) * parts >= total * j or len(sizes) - cut <= parts - j
+
+
 def test_step_skips_parameters_without_grad():
     param = ember.ones(3, requires_grad=True)
     optimizer = ember.optim.Adam([param], lr=0.1)
