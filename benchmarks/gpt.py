@@ -5,10 +5,12 @@
     python benchmarks/gpt.py --profile       # cProfile of ember's steps, the top 25 entries
     python benchmarks/gpt.py --threads 1     # both frameworks on one thread (a busy machine)
 
-Each step is timed twice: wall-clock and the process's CPU time (user + system). On a machine
-that other jobs keep busy, the wall-clock time mostly measures waiting for a core; with one
-thread per framework the CPU time is the steadier figure, and its system part shows the cost
-of page faults (memory the allocator returned to the system and maps afresh).
+The frameworks take turns, ``--steps`` timed steps each after one untimed step (see
+``measure``). Each step is timed twice: wall-clock and the process's CPU time (user +
+system). On a machine that other jobs keep busy, the wall-clock time mostly measures waiting
+for a core; with one thread per framework the CPU time is the steadier figure, and its system
+part shows the cost of page faults (memory the allocator returned to the system and maps
+afresh).
 
 The model is written once for either framework, in the spirit of karpathy/nanoGPT's
 ``model.py``: token and position embeddings, pre-norm blocks of causal self-attention (through
@@ -179,6 +181,11 @@ def measure(steps: int, repeats: int) -> dict:
     cpu = {name: [] for name in libs}
     for repeat in range(repeats + 1):  # the first round warms up and is not counted
         for name in ("ember", "torch"):  # alternating, so both see the same machine state
+            # A step first, untimed: PyTorch's OpenMP threads spin for a few milliseconds
+            # after its last step and would take a core from ember's first (and ember's
+            # threads do not spin), which a program training with one framework never meets.
+            if repeat:
+                steppers[name](*inputs[name][-1])
             start, start_cpu = time.perf_counter(), time.process_time()
             for idx, targets in inputs[name]:
                 loss = steppers[name](idx, targets)
