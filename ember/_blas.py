@@ -152,11 +152,22 @@ def set_threads(count: int) -> None:
 def limited(function, *args):
     """``function(*args)`` with OpenBLAS on ember's thread count, the previous count put back
     after (by the last of overlapping scopes to close)."""
+    if not open_scope():
+        return function(*args)
+    try:
+        return function(*args)
+    finally:
+        close_scope()
+
+
+def open_scope() -> bool:
+    """Open a scope of ``limited`` (OpenBLAS on ember's thread count); whether one was opened,
+    which ``close_scope`` must then close (from any thread)."""
     global _depth, _saved, _changed
     count = _threads
     functions = _library_functions() if count else ()
     if not functions:
-        return function(*args)
+        return False
     get, put = functions
     with _lock:
         if _depth == 0:
@@ -165,14 +176,17 @@ def limited(function, *args):
             if _changed:
                 put(count)
         _depth += 1
-    try:
-        return function(*args)
-    finally:
-        with _lock:
-            if _depth > 0:  # 0 only in a forked child that reset the scopes
-                _depth -= 1
-                if _depth == 0 and _changed:
-                    put(_saved)
+    return True
+
+
+def close_scope() -> None:
+    """Close a scope ``open_scope`` opened: the last to close puts OpenBLAS's count back."""
+    global _depth
+    with _lock:
+        if _depth > 0:  # 0 only in a forked child that reset the scopes
+            _depth -= 1
+            if _depth == 0 and _changed:
+                _library_functions()[1](_saved)
 
 
 def _reset_in_child() -> None:

@@ -213,6 +213,52 @@ def _split(count: int, body, work: int) -> list:
     return results
 
 
+class Background:
+    """Work handed to ember's first worker thread, run there in the order given, that the
+    caller collects later (``wait``) instead of at once: the steps of a recurrent cell add
+    their weight gradients up there while the calling thread carries the backward pass on
+    (``ember.autograd.engine``). The work must not split itself (the worker would wait for
+    its own inbox) and must only write arrays nobody reads before ``wait``."""
+
+    def __init__(self):
+        self._done = queue.SimpleQueue()
+        self._results = []
+        self._waiting = 0  # handed over and not yet waited for
+        self._scoped = False  # whether it holds a scope of _blas.limited
+
+    def submit(self, function) -> None:
+        """Run ``function()`` on the worker after what was submitted before. Until ``wait``,
+        OpenBLAS runs on ember's BLAS thread count (a ``_blas.limited`` scope held open), so
+        the work may call NumPy's products directly, as ember's products inside that scope."""
+        if not self._waiting:
+            self._scoped = _blas.open_scope()
+        self._results.append(None)
+        _inboxes(1)[0].put((lambda start, stop: function(), 0, 1, self._results,
+                            len(self._results) - 1, self._done))
+        self._waiting += 1
+
+    def wait(self) -> None:
+        """Return once everything submitted has run; raise the first error it raised."""
+        waiting, self._waiting = self._waiting, 0
+        try:
+            _wait_for(self._done, waiting)
+        finally:
+            if self._scoped:
+                self._scoped = False
+                _blas.close_scope()
+        errors = [result for result in self._results if isinstance(result, BaseException)]
+        self._results = []
+        if errors:
+            raise errors[0]
+
+
+def background_ready(like) -> bool:
+    """Whether work on NumPy arrays like ``like`` may go to a ``Background`` worker: ember
+    uses more than one thread (and this is not that worker)."""
+    return (_threads > 1 and type(like) is np.ndarray
+            and not threading.current_thread().name.startswith("ember-worker"))
+
+
 def set_cpu_tuning(*, blas_threads: "int | None" = None, malloc: "bool | None" = None) -> None:
     """Choose ember's CPU settings beyond its own thread count (docs/performance.md).
 

@@ -439,3 +439,130 @@ def test_an_empty_batch_is_not_an_empty_sequence():
     ours, theirs = ember.nn.GRU(3, 4, batch_first=True), torch.nn.GRU(3, 4, batch_first=True)
     output = ours(ember.zeros(0, 2, 3))[0]
     assert tuple(output.shape) == tuple(theirs(torch.zeros(0, 2, 3))[0].shape) == (0, 2, 4)
+
+
+# ---- a cell loop's weight gradients summed on ember's worker thread -------------------------
+
+def _cell_loop(lib, kind, weights, xs, use_weight_elsewhere=False, hook=None, grad_inputs=False):
+    """Steps a cell over ``xs`` and back; its parameters' gradients (or autograd.grad's)."""
+    cell = getattr(lib.nn, kind)(xs.shape[2], weights["weight_hh"].shape[1])
+    if xs.dtype == np.float64:
+        cell = cell.double()
+    with lib.no_grad():
+        for name, value in weights.items():
+            getattr(cell, name).copy_(lib.tensor(value))
+    if hook is not None:
+        cell.weight_hh.register_hook(hook)
+    h = lib.zeros(xs.shape[1], weights["weight_hh"].shape[1], dtype=cell.weight_hh.dtype)
+    c = h
+    outputs, extra = [], 0
+    for step, x in enumerate(lib.tensor(xs)):
+        if kind == "LSTMCell":
+            h, c = cell(x, (h, c))
+        else:
+            h = cell(x, h)
+        outputs.append(h)
+        if use_weight_elsewhere and step in (1, len(xs) - 1):
+            # the same leaf also reached by another path, between the steps and after them
+            extra = extra + (cell.weight_ih * cell.weight_ih).sum() * (step + 1)
+    loss = (lib.stack(outputs) * lib.tensor(np.linspace(-1, 1, h.numel()).reshape(
+        h.shape).astype(xs.dtype))).sum() + extra
+    params = [cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh]
+    if grad_inputs:
+        return [g.numpy() for g in lib.autograd.grad(loss, params)]
+    loss.backward()
+    return [p.grad.numpy().copy() for p in params]
+
+
+@pytest.mark.parametrize("kind", ["LSTMCell", "GRUCell"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", ["plain", "elsewhere", "hook", "autograd.grad"])
+def test_cell_weight_gradients_on_the_worker_keep_the_bits(monkeypatch, kind, dtype, case):
+    """With two threads, a cell loop's weight gradients are made and summed on ember's worker
+    (engine.defer_leaf_gradient) while the backward pass goes on: the same bits as one
+    thread, PyTorch's numbers, also where the weight is reached another way too, has a hook
+    or is asked for by autograd.grad."""
+    from ember import _parallel
+    from ember.autograd import engine
+    rng = np.random.default_rng(5)
+    gates = 4 if kind == "LSTMCell" else 3
+    batch, features, hidden, steps = 32, 24, 40, 7  # products under the split threshold
+    weights = {"weight_ih": rng.standard_normal((gates * hidden, features)) / 4,
+               "weight_hh": rng.standard_normal((gates * hidden, hidden)) / 4,
+               "bias_ih": rng.standard_normal(gates * hidden) / 4,
+               "bias_hh": rng.standard_normal(gates * hidden) / 4}
+    weights = {k: v.astype(dtype) for k, v in weights.items()}
+    xs = rng.standard_normal((steps, batch, features)).astype(dtype)
+    options = {"use_weight_elsewhere": case == "elsewhere",
+               "grad_inputs": case == "autograd.grad"}
+    seen = []
+    hook = (lambda grad: seen.append(grad.numpy().copy())) if case == "hook" else None
+    deferred = []
+    original = engine.defer_leaf_gradient
+
+    def spy(node, left, right, product):
+        result = original(node, left, right, product)
+        deferred.append(engine._current.work is not None)
+        return result
+
+    monkeypatch.setattr(engine, "defer_leaf_gradient", spy)
+    monkeypatch.setattr(_parallel, "_threads", 1)
+    alone = _cell_loop(ember, kind, weights, xs, hook=hook, **options)
+    assert deferred and not any(deferred)
+    deferred.clear()
+    monkeypatch.setattr(_parallel, "_threads", 2)
+    on_worker = _cell_loop(ember, kind, weights, xs, hook=hook, **options)
+    assert deferred and all(deferred)  # the worker did add them up
+    for a, b in zip(alone, on_worker, strict=True):
+        assert a.tobytes() == b.tobytes()
+    if hook is not None:
+        assert len(seen) == 2 and seen[0].tobytes() == seen[1].tobytes()
+    theirs = _cell_loop(torch, kind, weights, xs, **options)
+    rtol, atol = (1e-4, 1e-5) if dtype == np.float32 else (1e-10, 1e-12)
+    for a, b in zip(on_worker, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+def test_a_backward_that_raises_leaves_no_work_behind(monkeypatch):
+    """The engine waits for the worker's sums also when a backward pass raises, and puts
+    OpenBLAS's thread count back."""
+    from ember import _blas, _parallel
+    from ember.autograd import engine
+    monkeypatch.setattr(_parallel, "_threads", 2)
+    cell = ember.nn.LSTMCell(8, 16)
+    h = c = ember.zeros(32, 16)
+    states = []
+    for _ in range(4):
+        h, c = cell(ember.randn(32, 8), (h, c))
+        states.append(h)
+    before = _blas.threads()
+
+    def fail(grad):  # runs after the later steps handed their products to the worker
+        raise ValueError("a hook fails")
+
+    states[0].register_hook(fail)
+    with pytest.raises(ValueError, match="a hook fails"):
+        h.sum().backward()
+    assert engine._current is None and _blas._depth == 0 and _blas.threads() == before
+    assert cell.weight_ih.grad is None
+
+
+def test_background_runs_in_order_and_hands_errors_back(monkeypatch):
+    from ember import _parallel
+    monkeypatch.setattr(_parallel, "_threads", 2)
+    work = _parallel.Background()
+    order = []
+    for index in range(20):
+        work.submit(lambda index=index: order.append(index))
+    work.wait()
+    assert order == list(range(20))
+
+    def fail():
+        raise KeyError("inside the worker")
+
+    work.submit(fail)
+    work.submit(lambda: order.append("after"))
+    with pytest.raises(KeyError, match="inside the worker"):
+        work.wait()
+    assert order[-1] == "after"  # the rest still ran
+    work.wait()  # nothing left: returns at once

@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from .. import _recording, _tensor
+from .. import _blas, _parallel, _recording, _tensor
 from .function import QUIET, BackwardNode, numpy_errors
 
 
@@ -29,14 +29,101 @@ def sum_to_shape(grad, shape):
     return grad.reshape(shape)
 
 
+class _Pass:
+    """One backward pass's leaf-gradient sums that a worker thread adds up
+    (``defer_leaf_gradient``): the sum per leaf, and the work to wait for before the engine
+    reads any of them."""
+
+    __slots__ = ("sums", "arrays", "work")
+
+    def __init__(self):
+        self.sums = {}  # a leaf's AccumulateGrad node -> the array its gradients add up in
+        self.arrays = set()  # the ids of those arrays
+        self.work = None  # a _parallel.Background, made with the first sum
+
+    def wait(self) -> None:
+        if self.work is not None:
+            self.work.wait()
+
+
+_current = None  # the backward pass running now (run_backward)
+
+
+def _add_to_deferred(current: _Pass, received, grad):
+    """``received + grad`` where one of them is a sum the worker adds to: once the worker is
+    done, into that array, so that the later steps' products still add up there, in the
+    order the engine would have added them (and a + b is b + a, bit for bit)."""
+    current.wait()
+    total = received if id(received) in current.arrays else grad
+    np.add(received, grad, out=total)
+    return total
+
+
+def defer_leaf_gradient(node, left, right, product):
+    """``product(left, right)``, the gradient a step of a recurrent cell gives a weight whose
+    edge leads to ``node`` (``left @ right``), made and summed on ember's worker thread
+    instead of this one where that gives the same bits: a product too small to split, which
+    ``product`` makes with NumPy's ``matmul`` on OpenBLAS's thread count for ember.
+
+    A cell called once per time step makes one node per step, and each adds its weight
+    gradients to what the later steps gave: two products a step that nothing in the backward
+    pass needs until the weight's ``.grad`` is written, at the very end (a leaf's
+    AccumulateGrad runs last). So the first of these calls returns the array the sum grows
+    in, which the engine holds for the leaf, and the later ones return None; the worker makes
+    each product and adds it to the sum in the engine's order (``received + grad``), while
+    this thread goes on down the hidden state's chain. The engine waits for the worker before
+    any leaf runs, before it adds anything else to such a sum, and at the end of the pass.
+
+    ``product`` runs here instead when the weight is not a leaf, while ember.compile
+    captures, on one thread, for CuPy's arrays, and for a product large enough to split over
+    threads."""
+    current = _current
+    rows, inner = left.shape
+    columns = right.shape[1]
+    if (current is None or node is None or node._sequence >= 0 or inner == 1
+            or _recording.recorder is not None
+            or _parallel.worth_splitting(rows, inner * columns // 8)
+            or not _parallel.background_ready(left)):
+        return product(left, right)
+    # The sum must reach the leaf as it is: an array of another shape or dtype would be
+    # converted (read) by the engine as soon as it arrives.
+    weight = node.variable._data
+    if (type(weight) is not np.ndarray or weight.shape != (rows, columns)
+            or weight.dtype != np.result_type(left, right)):
+        return product(left, right)
+    if current.work is None:
+        current.work = _parallel.Background()
+    total = current.sums.get(node)
+    if total is None:
+        total = np.empty((rows, columns), np.result_type(left, right))
+        current.sums[node] = total
+        current.arrays.add(id(total))
+        current.work.submit(lambda: np.matmul(left, right, out=total))
+        return total
+    current.work.submit(lambda: np.add(total, np.matmul(left, right), out=total))
+    return None
+
+
 def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
     """The backward pass (``_run_backward``), computing as PyTorch does: without NumPy's
     floating-point warnings."""
+    global _current
     token = numpy_errors.set(QUIET)  # the floating-point policy (autograd/function.py)
+    outer, _current = _current, _Pass()  # a hook may run a backward of its own
+    # OpenBLAS on ember's thread count for the whole pass, as each of ember's products would
+    # set it (``_blas.limited``): changing OpenBLAS's count and back costs about 12 us a
+    # product, more than a recurrent cell's products take to make.
+    scoped = _blas.open_scope()
     try:
         return _run_backward(roots, grad_roots, retain_graph, capture)
     finally:
+        finished, _current = _current, outer
         numpy_errors.reset(token)
+        try:
+            finished.wait()  # nothing of the pass runs on after it (also when it raised)
+        finally:
+            if scoped:
+                _blas.close_scope()
 
 
 def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
@@ -53,6 +140,7 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
     ready = []  # heap of (-number, tie-break, node) for the nodes in pending
     tie_break = itertools.count()  # orders equal numbers (leaves' AccumulateGrad nodes)
     recorder = _recording.recorder  # ember.compile's, told each step while it captures one
+    current = _current  # the leaf-gradient sums handed to a worker (defer_leaf_gradient)
     ndarray = np.ndarray
     heappush, heappop = heapq.heappush, heapq.heappop  # local names: read at every node
 
@@ -94,6 +182,8 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
             for index, position in wanted[node]:
                 captured[position] = grads[index]
         if node._sequence < 0:  # a leaf's AccumulateGrad
+            if current.sums:  # the leaves run last: every cell has handed its share over
+                current.wait()
             grad = grads[0]
             if capture is None and grad is not None:
                 owned = id(grad) not in shared and (grad.flags.owndata or _sole_view(grad))
@@ -135,6 +225,10 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
             received = slots[child_index]
             if received is None:
                 slots[child_index] = grad
+            elif current.sums and (id(received) in current.arrays
+                                   or id(grad) in current.arrays):
+                slots[child_index] = _add_to_deferred(current, received, grad)
+                continue
             else:
                 total = received + grad
                 if recorder is not None:

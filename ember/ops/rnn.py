@@ -45,10 +45,13 @@ and ``RNNLayerBackward0``; the cells' are ``LstmCellBackward0`` and ``GruCellBac
 (PyTorch's CPU cells are compositions, ending in ``MulBackward0`` and ``AddBackward0``).
 """
 
+import functools
+
 import numpy as np
 
 from .. import _C, _blas, _parallel
 from .._backend import array_module
+from ..autograd import engine
 from ..autograd.function import Function
 from .linalg import matrix_product
 
@@ -502,10 +505,18 @@ class LSTMLayer(Function):
                 grad_h, grad_c, grad_weight_hr, None, None)
 
 
-def _input_side_grads(ctx, grad_pre_x, input, weight_ih, h_prev, grad_pre_h) -> tuple:
+def _input_side_grads(ctx, grad_pre_x, input, weight_ih, h_prev, grad_pre_h,
+                      cell: bool = False) -> tuple:
     """Gradients of ``input, weight_ih, weight_hh, bias_ih, bias_hh`` from those of the input
-    projections (``grad_pre_x``, all steps) and of the hidden ones (``grad_pre_h``)."""
+    projections (``grad_pre_x``, all steps) and of the hidden ones (``grad_pre_h``). A
+    ``cell``'s weight gradients, one step's, may be summed over the steps on ember's worker
+    thread (``engine.defer_leaf_gradient``)."""
     needs = ctx.needs_input_grad
+    if cell:
+        edges = ctx.next_functions  # input, weight_ih, weight_hh: always edges 0, 1 and 2
+        weight_grad = functools.partial(_cell_weight_grad, edges[1][0], edges[2][0])
+    else:
+        weight_grad = _whole_weight_grad
     rows = input.reshape(-1, input.shape[-1])
     grad_bias_ih = grad_pre_x.sum(0) if needs[3] else None
     if not needs[4]:
@@ -518,11 +529,19 @@ def _input_side_grads(ctx, grad_pre_x, input, weight_ih, h_prev, grad_pre_h) -> 
         grad_bias_hh = grad_pre_h.sum(0)
     return (
         _product(grad_pre_x, weight_ih).reshape(input.shape) if needs[0] else None,
-        _product(grad_pre_x.T, rows) if needs[1] else None,
-        _product(grad_pre_h.T, h_prev) if needs[2] else None,
+        weight_grad(0, grad_pre_x.T, rows) if needs[1] else None,
+        weight_grad(1, grad_pre_h.T, h_prev) if needs[2] else None,
         grad_bias_ih,
         grad_bias_hh,
     )
+
+
+def _whole_weight_grad(which: int, left, right):
+    return _product(left, right)
+
+
+def _cell_weight_grad(node_ih, node_hh, which: int, left, right):
+    return engine.defer_leaf_gradient(node_hh if which else node_ih, left, right, _product)
 
 
 # ---- GRU ------------------------------------------------------------------------------------
@@ -847,8 +866,8 @@ class LstmCell(Function):
                                                         ctx.scale),
                                 grad_pre)
         grad_hx = _product(grad_pre, weight_hh) if ctx.needs_input_grad[5] else None
-        return (*_input_side_grads(ctx, grad_pre, input, weight_ih, hx, grad_pre), grad_hx,
-                grad_c)
+        return (*_input_side_grads(ctx, grad_pre, input, weight_ih, hx, grad_pre, cell=True),
+                grad_hx, grad_c)
 
 
 class GruCell(Function):
@@ -903,7 +922,8 @@ class GruCell(Function):
                                          grad_pre_h)
         if ctx.needs_input_grad[5]:
             grad_hx += _product(grad_pre_h, weight_hh)
-        return (*_input_side_grads(ctx, grad_pre_x, input, weight_ih, hx, grad_pre_h),
+        return (*_input_side_grads(ctx, grad_pre_x, input, weight_ih, hx, grad_pre_h,
+                                   cell=True),
                 grad_hx)
 
 
