@@ -68,6 +68,8 @@ _lock = threading.Lock()
 _depth = 0  # scopes open, over all threads
 _saved = 0  # OpenBLAS's count before the outermost scope
 _changed = False  # whether the outermost scope changed it
+_holds = 0  # holds open (hold/release): the count a scope set stays until the last ends
+_left_set = False  # a scope closed during a hold and left OpenBLAS on ember's count
 
 
 def _openblas():
@@ -170,7 +172,7 @@ def open_scope() -> bool:
         return False
     get, put = functions
     with _lock:
-        if _depth == 0:
+        if _depth == 0 and not _left_set:
             _saved = get()
             _changed = _saved != count
             if _changed:
@@ -180,22 +182,47 @@ def open_scope() -> bool:
 
 
 def close_scope() -> None:
-    """Close a scope ``open_scope`` opened: the last to close puts OpenBLAS's count back."""
-    global _depth
+    """Close a scope ``open_scope`` opened: the last to close puts OpenBLAS's count back,
+    or, during a ``hold``, leaves that to the hold's end."""
+    global _depth, _left_set
     with _lock:
         if _depth > 0:  # 0 only in a forked child that reset the scopes
             _depth -= 1
             if _depth == 0 and _changed:
+                if _holds:
+                    _left_set = True
+                else:
+                    _library_functions()[1](_saved)
+
+
+def hold() -> None:
+    """Until ``release``, a scope that closes leaves OpenBLAS on ember's count for the next
+    one: a backward pass makes many products in a row, and setting the count and putting it
+    back costs about 12 us each time (more than a small product takes). Nothing changes
+    where no product opens a scope."""
+    global _holds
+    with _lock:
+        _holds += 1
+
+
+def release() -> None:
+    """End a ``hold``: the last puts OpenBLAS's count back if a scope left it set."""
+    global _holds, _left_set
+    with _lock:
+        _holds -= 1
+        if _holds == 0 and _left_set:
+            _left_set = False
+            if _depth == 0:  # else the last scope to close puts it back
                 _library_functions()[1](_saved)
 
 
 def _reset_in_child() -> None:
     """A forked child has only the forking thread: close the scopes of the others."""
-    global _lock, _depth
+    global _lock, _depth, _holds, _left_set
     _lock = threading.Lock()
-    if _depth and _changed and _functions:
+    if (_depth or _left_set) and _changed and _functions:
         _functions[1](_saved)
-    _depth = 0
+    _depth, _holds, _left_set = 0, 0, False
 
 
 os.register_at_fork(after_in_child=_reset_in_child)

@@ -181,6 +181,36 @@ def test_overlapping_scopes_restore_the_count():
 
 
 @pytest.mark.usefixtures("openblas_on_two_threads")
+def test_a_hold_keeps_the_count_between_scopes_and_puts_it_back():
+    """During a hold (a backward pass), the count a scope set stays for the next scope and
+    is put back when the hold ends; a hold without scopes changes nothing."""
+    calls = []
+    get, put = _blas._library_functions()
+    _blas.hold()
+    try:
+        assert _blas.threads() == 2  # nothing set yet
+        _blas.limited(lambda: calls.append(_blas.threads()))
+        assert _blas.threads() == 1  # left set for the next product
+        _blas.limited(lambda: calls.append(_blas.threads()))
+    finally:
+        _blas.release()
+    assert calls == [1, 1] and _blas.threads() == 2
+    _blas.hold()
+    _blas.release()
+    assert _blas.threads() == 2
+
+
+@pytest.mark.usefixtures("openblas_on_two_threads")
+def test_a_backward_pass_puts_the_count_back():
+    """A backward pass with large products (a Linear layer at batch 256) and one without
+    leave OpenBLAS as they found it."""
+    layer = ember.nn.Linear(512, 512)
+    for batch in (256, 1):
+        layer(ember.randn(batch, 512)).sum().backward()
+        assert _blas.threads() == 2 and _blas._depth == 0 and not _blas._left_set
+
+
+@pytest.mark.usefixtures("openblas_on_two_threads")
 def test_scope_restores_after_an_error():
     with pytest.raises(ZeroDivisionError):
         _blas.limited(lambda: 1 / 0)

@@ -110,10 +110,10 @@ def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
     global _current
     token = numpy_errors.set(QUIET)  # the floating-point policy (autograd/function.py)
     outer, _current = _current, _Pass()  # a hook may run a backward of its own
-    # OpenBLAS on ember's thread count for the whole pass, as each of ember's products would
-    # set it (``_blas.limited``): changing OpenBLAS's count and back costs about 12 us a
+    # OpenBLAS's count, once a product of the pass sets it to ember's (``_blas.limited``),
+    # stays so until the pass ends: setting it and putting it back costs about 12 us a
     # product, more than a recurrent cell's products take to make.
-    scoped = _blas.open_scope()
+    _blas.hold()
     try:
         return _run_backward(roots, grad_roots, retain_graph, capture)
     finally:
@@ -122,8 +122,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
         try:
             finished.wait()  # nothing of the pass runs on after it (also when it raised)
         finally:
-            if scoped:
-                _blas.close_scope()
+            _blas.release()
 
 
 def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
