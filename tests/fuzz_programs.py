@@ -329,9 +329,7 @@ def op_clamp(b):
 
 def op_pow(b):
     x = b.pick(b.tensors("float"))
-    # ember bug, see fuzz_findings 45: `x ** 0` backward with a NaN or inf upstream gradient
-    # gives NaN (PyTorch 0) -- no power 0 on tensors that require grad.
-    powers = ["2", "3", "0.5", "-1", "2.5", "-2.0"] + ([] if b.t(x).requires_grad else ["0"])
+    powers = ["2", "3", "0.5", "-1", "2.5", "-2.0", "0"]
     p = b.draw(st.sampled_from(powers))
     forms = [f"{x} ** {p}", f"{x}.pow({p})", f"lib.pow({x}, {p})", f"2.0 ** {x}"]
     form = b.draw(st.sampled_from(forms))
@@ -357,12 +355,6 @@ def op_binary(b):
         if f in ("maximum", "minimum") and b.program.special:
             # ember bug, see fuzz_findings 72: maximum/minimum backward with special values
             f = "add"
-        if f == "pow" and (b.program.special or not b.t(x).isfinite().all()
-                           or (b.t(x) == 0).any()):
-            # ember bug, see fuzz_findings 45: pow backward where the exponent is 0 with a NaN
-            # upstream gradient gives NaN (PyTorch 0) -- no exponents with zeros (special
-            # programs); 61: the exponent's gradient at base 0 -- only non-zero bases.
-            f = "mul"
         return f"{b.out()} = lib.{f}({x}, {y})"
     if kind == 2:
         f = b.draw(st.sampled_from(["add", "sub"]))
@@ -377,10 +369,6 @@ def op_binary(b):
         op = b.draw(st.sampled_from(["+", "-", "*", "/", "**"]))
         s = b.scalar()
         form = f"{x} {op} {s}" if b.draw(st.booleans()) else f"{s} {op} {x}"
-        if op == "**" and s in ("0.0", "-0.0"):
-            # ember bug, see fuzz_findings 42 and 45: `0.0 ** x` backward drops a NaN upstream
-            # gradient; `x ** 0.0` turns one into NaN -- neither.
-            form = f"{x} * {s}"
         return f"{b.out()} = {form}"
     s = b.draw(st.sampled_from(['1.5', '-0.75', '2']))
     if (b.t(x) % float(s) == 0).any():

@@ -269,8 +269,8 @@ class Pow(Function):
     def backward(ctx, grad):
         a, = ctx.saved_tensors
         exponent = ctx.exponent
-        if exponent == 0:
-            return grad * 0, None
+        if exponent == 0:  # zeros, as PyTorch's, even where the gradient is NaN or inf
+            return _backend.array_module(grad).zeros_like(grad), None
         if exponent == 2:
             return grad * 2 * a, None
         return grad * exponent * _power(a, exponent - 1), None
@@ -288,30 +288,39 @@ def _power(a, exponent):
 
 
 class PowTensor(Function):
-    """``tensor ** tensor``."""
+    """``tensor ** tensor``.
+
+    Both gradients are PyTorch's: ``b * a ** (b - 1)`` but 0 where ``b == 0``, and
+    ``a ** b * log(a)`` but 0 where ``a == 0 and b >= 0``, each chosen before it meets the
+    incoming gradient, so a NaN or inf gradient is kept where the local one is 0
+    (``grad * 0``), and zeroed where the exponent is 0.
+    """
 
     node_name = "PowBackward1"
 
     @staticmethod
     def forward(ctx, a, b):
+        given = a, b
         a, b = promote(a, b)
         try:
             out = a ** b
         except ValueError:
             raise _broadcast_error(a, b) from None
-        ctx.save_for_backward(a, b, out)
+        # The operands as given, as PyTorch saves them: promoted copies have no versions to
+        # check (a 0-d float64 exponent of a float32 base would be one).
+        ctx.save_for_backward(*given, out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
+        a, b = promote(a, b)
         xp = _backend.array_module(grad)
-        grad_a = grad * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
-        grad_b = None
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_a = xp.where(b == 0, 0, grad * (b * a ** (b - 1)))
         if ctx.needs_input_grad[1]:
-            # d(a^b)/db = a^b log a, taken as 0 where a == 0 and b >= 0, as PyTorch does.
-            log_a = xp.log(xp.where(a == 0, 1, a))
-            grad_b = grad * out * log_a
+            grad_b = grad * xp.where((a == 0) & (b >= 0), 0, out * xp.log(a))
         return grad_a, grad_b
 
 
@@ -340,10 +349,11 @@ class PowScalarBase(Function):
     @staticmethod
     def backward(ctx, grad):
         exponent, out = ctx.saved_tensors
-        grad_exponent = grad * out * np.log(ctx.base)
-        if ctx.base == 0:  # d(0 ** x)/dx is taken as 0 where x >= 0, as PyTorch does
-            grad_exponent = _backend.array_module(grad).where(exponent >= 0, 0, grad_exponent)
-        return grad_exponent, None
+        local = out * np.log(ctx.base)
+        if ctx.base == 0:  # d(0 ** x)/dx is taken as 0 where x >= 0, as PyTorch does: before
+            # the product, so that a NaN gradient stays NaN there (NaN * 0)
+            local = _backend.array_module(grad).where(exponent >= 0, 0, local)
+        return grad * local, None
 
 
 # ---- unary math ------------------------------------------------------------------------------
@@ -1253,8 +1263,8 @@ class Atan2(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)  # as given, so that in-place changes to them are caught
         a, b = _float_operands(a, b)
-        ctx.save_for_backward(a, b)
         try:
             return _backend.array_module(a).arctan2(a, b)
         except ValueError:
@@ -1262,7 +1272,7 @@ class Atan2(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
+        a, b = _float_operands(*ctx.saved_tensors)
         scale = grad / (a * a + b * b)
         return scale * b, -scale * a
 
@@ -1273,18 +1283,22 @@ class Hypot(Function):
     @staticmethod
     def forward(ctx, a, b):
         _check_floating("hypot", a, b)
+        # Each operand as given, and only for its own gradient, as PyTorch saves them (so that
+        # in-place changes to them are caught, and only those).
+        given = (a if ctx.needs_input_grad[0] else None, b if ctx.needs_input_grad[1] else None)
         a, b = promote(a, b)
         try:
             out = _backend.array_module(a).hypot(a, b)
         except ValueError:
             raise _broadcast_error(a, b) from None
-        ctx.save_for_backward(a, b, out)
+        ctx.save_for_backward(*given, out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
-        return grad * a / out, grad * b / out
+        return (grad * _like(a, grad) / out if ctx.needs_input_grad[0] else None,
+                grad * _like(b, grad) / out if ctx.needs_input_grad[1] else None)
 
 
 class Logaddexp(Function):
@@ -1293,17 +1307,19 @@ class Logaddexp(Function):
     @staticmethod
     def forward(ctx, a, b):
         _check_floating("logaddexp", a, b)
+        given = a, b  # saved as given, so that in-place changes to them are caught
         a, b = promote(a, b)
         try:
             out = _backend.array_module(a).logaddexp(a, b)
         except ValueError:
             raise _broadcast_error(a, b) from None
-        ctx.save_for_backward(a, b, out)
+        ctx.save_for_backward(*given, out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
+        a, b = promote(a, b)
         xp = _backend.array_module(grad)
         return grad * xp.exp(a - out), grad * xp.exp(b - out)
 
@@ -1315,21 +1331,21 @@ class Fmod(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        if ctx.needs_input_grad[1]:  # as given, so that in-place changes are caught
+            ctx.save_for_backward(a, b)
         a, b = promote(a, b)
         _check_integer_divisor(a, b)
         try:
             out = _backend.array_module(a).fmod(a, b)
         except ValueError:
             raise _broadcast_error(a, b) from None
-        if ctx.needs_input_grad[1]:
-            ctx.save_for_backward(a, b)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         grad_b = None
         if ctx.needs_input_grad[1]:
-            a, b = ctx.saved_tensors
+            a, b = promote(*ctx.saved_tensors)
             grad_b = -grad * _backend.array_module(grad).trunc(a / b)
         return grad, grad_b
 
@@ -2192,6 +2208,8 @@ class Remainder(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        if ctx.needs_input_grad[1]:  # as given, so that in-place changes are caught
+            ctx.save_for_backward(a, b)
         a, b = promote(a, b)
         _check_integer_divisor(a, b)
         xp = _backend.array_module(a)
@@ -2199,15 +2217,13 @@ class Remainder(Function):
             out = xp.remainder(a, b)
         except ValueError:
             raise _broadcast_error(a, b) from None
-        if ctx.needs_input_grad[1]:
-            ctx.save_for_backward(a, b)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         grad_b = None
         if ctx.needs_input_grad[1]:
-            a, b = ctx.saved_tensors
+            a, b = promote(*ctx.saved_tensors)
             grad_b = -grad * _backend.array_module(grad).floor_divide(a, b)
         return grad, grad_b
 

@@ -1,0 +1,80 @@
+"""Edge inputs on which the differential fuzzer (tests/test_fuzz.py) found ember's numbers
+differing from PyTorch's, each named by its number in tests/fuzz_findings.md and compared with
+PyTorch: signed zeros, NaN and infinities in values and in upstream gradients."""
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+INF, NAN = float("inf"), float("nan")
+
+
+def _same_bits(ours, theirs):
+    """Equal values, NaN where PyTorch has NaN, and the sign of every zero and infinity."""
+    ours = ours.detach().numpy() if hasattr(ours, "detach") else np.asarray(ours)
+    theirs = theirs.detach().numpy() if hasattr(theirs, "detach") else np.asarray(theirs)
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    np.testing.assert_array_equal(ours, theirs)
+    real = ~np.isnan(theirs)
+    np.testing.assert_array_equal(np.signbit(ours[real]), np.signbit(theirs[real]))
+
+
+def _grads(lib, make, values, upstream, dtype="float64"):
+    """The gradient of ``make(x)`` for ``x = tensor(values)``, given ``upstream``."""
+    x = lib.tensor(values, dtype=getattr(lib, dtype), requires_grad=True)
+    out = make(lib, x)
+    out.backward(lib.tensor(upstream, dtype=out.dtype))
+    return x.grad
+
+
+POWERS = [  # (forward, values, upstream gradient)
+    # 42: where 0 ** x has a zero local gradient (x >= 0), a NaN gradient stays NaN
+    (lambda lib, x: 0.0 ** x, [1.6, -1.0, 0.0], [NAN, NAN, NAN]),
+    (lambda lib, x: (-0.0) ** x, [1.6, -1.0, 0.0], [NAN, 1.0, INF]),
+    (lambda lib, x: 2.0 ** x, [1.6, -1.0, 0.0], [NAN, 1.0, INF]),
+    # 45: the exponent 0's gradient is zeros, whatever comes in
+    (lambda lib, x: x ** 0, [1.0, 2.0, NAN], [NAN, INF, 1.0]),
+    (lambda lib, x: x ** 0.0, [1.0, 0.0, -INF], [NAN, INF, 1.0]),
+    (lambda lib, x: lib.pow(x, lib.zeros(3, dtype=x.dtype)), [1.0, 2.0, 0.0], [NAN, INF, 1.0]),
+    (lambda lib, x: lib.pow(x, lib.tensor([0.0, 2.0, -0.9], dtype=x.dtype)), [0.0, 0.0, 0.0],
+     [NAN, INF, 1.0]),
+    # 61: the exponent's gradient at base 0 with a negative exponent is inf * log(0)
+    (lambda lib, x: lib.pow(lib.tensor([0.0, 0.0, 0.0, 2.0], dtype=x.dtype), x),
+     [1.0, 0.0, -0.9, 0.0], [NAN, INF, 1.0, 1.0]),
+    (lambda lib, x: lib.pow(lib.tensor([0.0, -1.0, INF, NAN], dtype=x.dtype), x),
+     [1.0, 0.5, -1.0, 0.0], [1.0, 1.0, 1.0, 1.0]),
+    (lambda lib, x: lib.pow(x, x), [0.0, 1.0, 2.0, -1.0], [1.0, 1.0, 1.0, 1.0]),
+    (lambda lib, x: lib.pow(x.reshape(2, 1), x), [0.0, 2.0], [[1.0, NAN], [INF, 1.0]]),
+]
+
+
+@pytest.mark.parametrize("case", range(len(POWERS)))
+def test_pow_gradients_at_zero_exponents_zero_bases_and_special_gradients(case):
+    make, values, upstream = POWERS[case]
+    _same_bits(_grads(ember, make, values, upstream), _grads(torch, make, values, upstream))
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib, a, b: lib.pow(a, b), lambda lib, a, b: lib.atan2(a, b),
+    lambda lib, a, b: lib.hypot(a, b), lambda lib, a, b: lib.logaddexp(a, b),
+    lambda lib, a, b: lib.fmod(a, b), lambda lib, a, b: lib.remainder(a, b)])
+@pytest.mark.parametrize("b_grad", [False, True])
+def test_an_operand_of_another_dtype_modified_in_place_before_backward_raises(make, b_grad):
+    """77: a 0-d float64 operand of a float32 op was saved as its promoted (float32) copy,
+    whose version nothing tracked: modifying it in place went unnoticed."""
+    raised = []
+    for lib in (ember, torch):
+        a = lib.tensor([1.5, -0.5], requires_grad=True)
+        b = lib.tensor(0.75, dtype=lib.float64, requires_grad=b_grad)
+        operand = b * 1 if b_grad else b
+        out = make(lib, a, operand)
+        assert out.dtype == lib.float32
+        operand.zero_()
+        try:
+            out.sum().backward()
+            raised.append(None)
+        except RuntimeError as error:
+            raised.append("modified by an inplace operation" in str(error))
+    assert raised[0] == raised[1]
