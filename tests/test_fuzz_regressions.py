@@ -78,3 +78,20 @@ def test_an_operand_of_another_dtype_modified_in_place_before_backward_raises(ma
         except RuntimeError as error:
             raised.append("modified by an inplace operation" in str(error))
     assert raised[0] == raised[1]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("divisor", [-0.75, 0.75, 2.0, INF, -INF])
+def test_zero_remainders_keep_the_dividends_sign(dtype, divisor):
+    """66: NumPy gives a zero remainder the divisor's sign, PyTorch the dividend's."""
+    values = [0.0, -0.0, 1.5, -1.5, 3.0, -2.0, 0.25, INF, -INF]
+    for lib in (ember, torch):
+        x = lib.tensor(values, dtype=getattr(lib, dtype))
+        if lib is ember:
+            ours = [x % divisor, lib.remainder(x, lib.tensor(divisor, dtype=x.dtype)),
+                    x.clone().remainder_(divisor), x[0] % divisor]
+        else:
+            theirs = [x % divisor, lib.remainder(x, lib.tensor(divisor, dtype=x.dtype)),
+                      x.clone().remainder_(divisor), x[0] % divisor]
+    for a, b in zip(ours, theirs):
+        _same_bits(a, b)

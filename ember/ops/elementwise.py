@@ -2204,7 +2204,11 @@ class DivRounded(Function):
 
 class Remainder(Function):
     """``a % b``, with the sign of ``b`` (Python's modulo). The gradient is 1 for ``a`` and
-    ``-floor(a / b)`` for ``b``."""
+    ``-floor(a / b)`` for ``b``.
+
+    A zero result keeps the sign of ``a``, as PyTorch's (C's ``fmod``, then ``+ b`` only where
+    the remainder is non-zero with the wrong sign); NumPy gives it the sign of ``b``, which
+    shows once something divides by it (``1 / (1.5 % -0.75)``: PyTorch inf, NumPy -inf)."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -2217,6 +2221,10 @@ class Remainder(Function):
             out = xp.remainder(a, b)
         except ValueError:
             raise _broadcast_error(a, b) from None
+        if out.dtype.kind == "f":
+            zero = out == 0
+            if zero.any():
+                out = xp.where(zero, xp.copysign(out, a), out)
         return out
 
     @staticmethod
