@@ -320,10 +320,6 @@ def op_clamp(b):
     hi = b.draw(st.sampled_from([None, 0.5, 1.0, -1.0]))
     if lo is None and hi is None:
         lo = 0.0
-    if b.program.special and lo == 0.0:
-        # ember bug, see fuzz_findings 46: clamp(min=0.0) of -0.0 gives +0.0 -- no bound 0.0
-        # where signed zeros are drawn.
-        lo = -0.5
     return f"{b.out()} = {x}.clamp(min={lo}, max={hi})"
 
 
@@ -775,8 +771,7 @@ def op_inplace(b):
             y = b.leaf(shape, b.dtype(x), False)
         return f"{o} = {target}.copy_({y})"
     if kind == "clamp_":
-        # ember bug, see fuzz_findings 46: clamp(min=0.0) of -0.0 gives +0.0 (see op_clamp)
-        lows = [-0.5, None] + ([] if b.program.special else [0.0])
+        lows = [-0.5, None, 0.0]
         return f"{o} = {target}.clamp_({b.draw(st.sampled_from(lows))}, " \
                f"{b.draw(st.sampled_from([0.5, 1.0, None]))})"
     if kind == "masked_fill_":

@@ -95,3 +95,22 @@ def test_zero_remainders_keep_the_dividends_sign(dtype, divisor):
                       x.clone().remainder_(divisor), x[0] % divisor]
     for a, b in zip(ours, theirs):
         _same_bits(a, b)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("bounds", [(0.0, None), (-0.0, None), (None, 0.0), (None, -0.0),
+                                    (0.0, 1.0), (-1.0, 0.0), (-0.0, 0.0), (0.0, -0.0)])
+def test_clamp_keeps_the_input_where_it_ties_with_a_bound(dtype, bounds):
+    """46: clamp(-0.0, min=0.0) is -0.0 in PyTorch (NumPy's maximum returned the bound)."""
+    lo, hi = bounds
+    values = ([-0.0, 0.0, -1.5, 2.0, NAN, INF, -INF] * 3)[:19]  # past a vector's width
+    results = []
+    for lib in (ember, torch):
+        x = lib.tensor(values, dtype=getattr(lib, dtype))
+        forms = [x.clamp(min=lo, max=hi), x.clone().clamp_(lo, hi), lib.clamp(x, lo, hi),
+                 lib.clip(x[0], lo, hi)]
+        forms += [x.clamp_min(lo), x.clone().clamp_min_(lo)] if hi is None else []
+        forms += [x.clamp_max(hi), x.clone().clamp_max_(hi)] if lo is None else []
+        results.append(forms)
+    for ours, theirs in zip(*results):
+        _same_bits(ours, theirs)

@@ -995,11 +995,13 @@ class Clamp(Function):
         ctx.bounds = (min, max)
         if isinstance(min, float) or isinstance(max, float):
             a = _as_float(a)
+        # The bound first: NumPy's maximum and minimum return their second operand where the
+        # two compare equal, and PyTorch keeps the input there (clamp(-0.0, min=0.0) is -0.0).
         out = a
         if min is not None:
-            out = xp.maximum(out, min)
+            out = xp.maximum(min, out)
         if max is not None:
-            out = xp.minimum(out, max)
+            out = xp.minimum(max, out)
         return out.astype(a.dtype, copy=False)
 
     @staticmethod
@@ -1218,7 +1220,8 @@ class ClampMin(Function):
         ctx.low = low
         if isinstance(low, float):
             a = _as_float(a)
-        return _backend.array_module(a).maximum(a, low).astype(a.dtype, copy=False)
+        # The bound first, so that the input is kept where they tie (see Clamp).
+        return _backend.array_module(a).maximum(low, a).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -1235,7 +1238,8 @@ class ClampMax(Function):
         ctx.high = high
         if isinstance(high, float):
             a = _as_float(a)
-        return _backend.array_module(a).minimum(a, high).astype(a.dtype, copy=False)
+        # The bound first, so that the input is kept where they tie (see Clamp).
+        return _backend.array_module(a).minimum(high, a).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
