@@ -114,3 +114,26 @@ def test_clamp_keeps_the_input_where_it_ties_with_a_bound(dtype, bounds):
         results.append(forms)
     for ours, theirs in zip(*results):
         _same_bits(ours, theirs)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("weight", [0.25, 0.5, 1.5, 1.0, -0.5, -0.3, 0.0])
+@pytest.mark.parametrize("tensor_weight", [False, True])
+def test_lerp_with_infinite_operands_and_signed_zeros(dtype, weight, tensor_weight):
+    """48: PyTorch's lerp is ``end - (end - start) * (1 - weight)`` for ``|weight| >= 0.5``:
+    with an infinite operand it differs from ``start + weight * (end - start)`` beyond
+    rounding, and so does the sign of a zero result."""
+    values = [INF, -INF, -0.7, 0.0, -0.0, 2.5, NAN]
+    results = []
+    for lib in (ember, torch):
+        start = lib.tensor([[v] * len(values) for v in values], dtype=getattr(lib, dtype))
+        end = start.t()
+        w = lib.full(start.shape, weight, dtype=start.dtype) if tensor_weight else weight
+        results.append([lib.lerp(start, end, w), start.clone().lerp_(end, w)])
+    for ours, theirs in zip(*results):
+        ours, theirs = ours.numpy(), theirs.numpy()
+        # PyTorch's vector loop fuses the multiply and add: agreement to rounding, and exact
+        # in what is not finite or is zero.
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=0)
+        special = ~np.isfinite(theirs) | (theirs == 0)
+        _same_bits(ours[special], theirs[special])

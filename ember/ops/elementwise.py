@@ -1017,14 +1017,21 @@ class Clamp(Function):
 
 
 class Lerp(Function):
-    """``start + weight * (end - start)`` with a number ``weight``."""
+    """``start + weight * (end - start)`` with a number ``weight``.
+
+    PyTorch's formula: that one for ``|weight| < 0.5``, else ``end - (end - start) * (1 -
+    weight)``, exact at ``weight == 1``. The two differ beyond rounding where an operand is
+    infinite (``lerp(inf, -0.7, 0.5)`` is inf, not NaN) and in the sign of a zero result.
+    """
 
     @staticmethod
     def forward(ctx, start, end, weight):
         _check_lerp_dtypes(start, end)
         ctx.weight = weight
         try:
-            return start + weight * (end - start)
+            if abs(weight) < 0.5:
+                return start + weight * (end - start)
+            return end - (end - start) * (1 - weight)
         except ValueError:
             raise _broadcast_error(start, end) from None
 
@@ -1036,7 +1043,8 @@ class Lerp(Function):
 
 
 class LerpTensor(Function):
-    """``start + weight * (end - start)`` with a tensor ``weight``, all three broadcast."""
+    """``start + weight * (end - start)`` with a tensor ``weight``, all three broadcast; each
+    element by the formula that Lerp's weight would choose."""
 
     node_name = "LerpBackward1"
 
@@ -1044,9 +1052,11 @@ class LerpTensor(Function):
     def forward(ctx, start, end, weight):
         _check_lerp_dtypes(start, end)
         weight = weight.astype(start.dtype, copy=False)
+        xp = _backend.array_module(start)
         try:
             difference = end - start
-            out = start + weight * difference
+            out = xp.where(xp.abs(weight) < 0.5, start + weight * difference,
+                           end - difference * (1 - weight))
         except ValueError:
             shapes = (start.shape, end.shape) if start.shape != end.shape else \
                 (start.shape, weight.shape)
