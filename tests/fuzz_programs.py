@@ -816,10 +816,6 @@ def op_matmul(b):
     fits = {"mm": n == 2, "bmm": n == 3, "mv": n == 2, "dot": n == 1}
     if not fits.get(kind, True) and not chance(b.draw, 10):
         kind = "mat"
-    if shape[-1] == 0 and n >= 3 and kind in ("vec", "mat"):
-        # ember bug, see fuzz_findings 40: matmul of a 3-d (or more) input with 0 features by a
-        # 1-d or 2-d operand raises (reshape to [-1, 0]).
-        return None
     grad = b.draw(st.booleans())
     o = b.out()
     if kind == "vec":

@@ -137,3 +137,33 @@ def test_lerp_with_infinite_operands_and_signed_zeros(dtype, weight, tensor_weig
         np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=0)
         special = ~np.isfinite(theirs) | (theirs == 0)
         _same_bits(ours[special], theirs[special])
+
+
+@pytest.mark.parametrize("shapes", [((1, 4, 0), (0,)), ((1, 4, 0), (0, 3)), ((2, 1, 4, 0), (0, 3)),
+                                    ((0, 4, 0), (0, 3)), ((2, 0, 3), (3,)), ((2, 3, 0), (0, 0))])
+def test_matmul_of_a_stack_with_empty_rows(shapes):
+    """40: a stack of matrices with 0 columns times a vector or matrix: folding the stack into
+    rows with reshape(-1, 0) raised (the -1 is ambiguous)."""
+    results = []
+    for lib in (ember, torch):
+        x = lib.zeros(shapes[0], dtype=lib.float64, requires_grad=True)
+        y = lib.ones(shapes[1], dtype=lib.float64, requires_grad=True)
+        out = x @ y
+        (out * 2).sum().backward()
+        results.append((out, x.grad, y.grad))
+    for ours, theirs in zip(*results):
+        _same_bits(ours, theirs)
+
+
+def test_a_vector_times_a_matrix_is_no_view():
+    """78: ember's vector-matrix product was a view of the (1, m) product, so an in-place op
+    on it that saved its output (relu_), then another, went unnoticed by backward."""
+    for lib in (ember, torch):
+        a = lib.tensor([-0.9, 0.5], dtype=lib.float64, requires_grad=True)
+        w = lib.tensor([[1.0, 2.0, 3.0], [-1.0, 0.5, 2.0]], dtype=lib.float64)
+        out = lib.matmul(a, w)
+        assert out._base is None and out.grad_fn.name() == "SqueezeBackward4"
+        out.relu_()
+        out.add_(0.5)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()

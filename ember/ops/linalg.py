@@ -1,5 +1,6 @@
 """Matrix products: mm, addmm (Linear's op), mv, dot, bmm and the general matmul."""
 
+import math
 import warnings
 from collections import namedtuple
 
@@ -13,7 +14,7 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from . import creation, reduction
 from .elementwise import broadcast_error, promote, where, write_out
-from .shape import SqueezeInplaceDim, UnsafeView, reshape, unsqueeze
+from .shape import SqueezeProduct, UnsafeView, reshape, unsqueeze
 
 
 def _shape_str(shape) -> str:
@@ -450,9 +451,10 @@ def _matmul(a, b):
     if a.ndim == 2 and b.ndim == 1:
         return Mv.apply(a, b)
     if a.ndim == 1 and b.ndim == 2:
-        return SqueezeInplaceDim.apply(Mm.apply(unsqueeze(a, 0), b), 0)
+        return SqueezeProduct.apply(Mm.apply(unsqueeze(a, 0), b), 0)
     if b.ndim <= 2:  # (..., n, k) @ (k, m) or (k,): one product on the rows of all matrices
-        rows = reshape(a, (-1, a.shape[-1]))
+        # The number of rows spelled out: -1 is ambiguous when a row is empty (k == 0).
+        rows = reshape(a, (math.prod(a.shape[:-1]), a.shape[-1]))
         product = Mm.apply(rows, b) if b.ndim == 2 else Mv.apply(rows, b)
         return UnsafeView.apply(product, tuple(a.shape[:-1]) + tuple(b.shape[1:]))
     left = unsqueeze(a, 0) if a.ndim == 1 else a

@@ -151,6 +151,16 @@ class SqueezeInplaceDim(SqueezeDim):
     node_name = "SqueezeBackward4"
 
 
+class SqueezeProduct(SqueezeInplaceDim):
+    """The squeeze of a vector-times-matrix product that matmul just made: PyTorch squeezes
+    that product in place, so the result is no view of anything (an in-place op on it, after
+    one that saved its output, is then caught as on any tensor); nothing else holds the
+    product, so sharing its memory is safe."""
+
+    node_name = "SqueezeBackward4"
+    is_view = False
+
+
 class Unsqueeze(Function):
     is_view = True
 
