@@ -2,6 +2,8 @@
 differing from PyTorch's, each named by its number in tests/fuzz_findings.md and compared with
 PyTorch: signed zeros, NaN and infinities in values and in upstream gradients."""
 
+import contextlib
+
 import numpy as np
 import pytest
 import torch
@@ -167,3 +169,26 @@ def test_a_vector_times_a_matrix_is_no_view():
         out.add_(0.5)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             out.sum().backward()
+
+
+@pytest.mark.parametrize("loss", ["l1_loss", "mse_loss"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtypes", [
+    ("float32", "float64", (2,), ()), ("float64", "float32", (), (2,)),
+    ("float64", "float32", (), ()), ("float32", "int64", (2,), ()),
+    ("float16", "float32", (2,), ())])
+def test_elementwise_losses_promote_a_0d_operand_as_a_tensor(loss, reduction, dtypes):
+    """63: PyTorch broadcasts input and target first, so a 0-d operand of a wider dtype
+    widens the loss (l1_loss kept float32); a 0-d int64 target does not (mse_loss gave
+    float64)."""
+    results = []
+    for lib in (ember, torch):
+        a = lib.full(dtypes[2], 1.0, dtype=getattr(lib, dtypes[0]), requires_grad=True)
+        b = lib.full(dtypes[3], 3, dtype=getattr(lib, dtypes[1]))
+        with pytest.warns(UserWarning) if dtypes[2] != dtypes[3] else contextlib.nullcontext():
+            out = getattr(lib.nn.functional, loss)(a, b, reduction=reduction)
+        out.sum().backward()
+        results.append((out, a.grad))
+    for ours, theirs in zip(*results):
+        assert str(ours.dtype)[6:] == str(theirs.dtype)[6:]
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
