@@ -290,12 +290,6 @@ UNARY = ["abs", "neg", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", 
 UNARY_F = ["gelu(X)", "gelu(X, approximate='tanh')", "silu(X)", "softplus(X)",
            "softplus(X, beta=2.0, threshold=1.0)", "leaky_relu(X, 0.1)", "elu(X)",
            "elu(X, alpha=0.5)", "relu6(X)", "hardtanh(X)", "hardtanh(X, -0.5, 0.5)"]
-# ember bug, see fuzz_findings 65: where backward multiplies by the mask, so an infinite
-# gradient becomes NaN in the unselected branch -- the comparison tolerates NaN grads where
-# these ran (NAN_GRAD_OPS in test_fuzz.py).
-# ember bug, see fuzz_findings 75: sign backward with a NaN upstream gradient gives NaN --
-# tolerated the same way.
-NAN_GRAD_OPS = ("where(", "sign(")
 
 
 def op_unary(b):

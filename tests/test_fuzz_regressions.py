@@ -192,3 +192,23 @@ def test_elementwise_losses_promote_a_0d_operand_as_a_tensor(loss, reduction, dt
     for ours, theirs in zip(*results):
         assert str(ours.dtype)[6:] == str(theirs.dtype)[6:]
         np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("make", [
+    lambda lib, a: lib.where(lib.tensor([False, True, True, False]), a, a * 2),
+    lambda lib, a: lib.where(lib.tensor([False, True, True, False]), a, 0.0),
+    lambda lib, a: lib.where(lib.tensor([[False, True, True, False], [True] * 4]), a,
+                             a.detach()[:2].reshape(2, 1)),
+    lambda lib, a: a.sign()])
+def test_where_and_sign_gradients_with_special_upstream_values(dtype, make):
+    """65: where's gradient is PyTorch's where(condition, grad, 0), not grad * condition
+    (inf * 0 is NaN); 75: sign's is zeros whatever arrives (NaN * 0 is NaN)."""
+    grads = []
+    for lib in (ember, torch):
+        a = lib.tensor([1.0, 2.0, -0.0, 3.0], dtype=getattr(lib, dtype), requires_grad=True)
+        out = make(lib, a)
+        upstream = lib.tensor([INF, 1.0, NAN, -INF] * (out.numel() // 4), dtype=out.dtype)
+        out.backward(upstream.reshape(out.shape))
+        grads.append(a.grad)
+    _same_bits(*grads)

@@ -492,7 +492,8 @@ class Sign(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * 0
+        # Zeros, as PyTorch's, whatever arrives: ``grad * 0`` would be NaN for a NaN or inf.
+        return _backend.array_module(grad).zeros_like(grad)
 
 
 def _check_rounding_dtype(a, kernel: str, integers: bool = True) -> None:
@@ -1390,7 +1391,9 @@ class Where(Function):
     @staticmethod
     def backward(ctx, grad):
         condition, = ctx.saved_tensors
-        return None, grad * condition, grad * ~condition
+        # Each branch gets the gradient where it was chosen and 0 elsewhere, as PyTorch's: not
+        # ``grad * condition``, which is NaN where an infinite gradient meets a False.
+        return None, zero_where(grad, ~condition), zero_where(grad, condition)
 
 
 class Fill(Function):
