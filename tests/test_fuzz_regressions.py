@@ -212,3 +212,21 @@ def test_where_and_sign_gradients_with_special_upstream_values(dtype, make):
         out.backward(upstream.reshape(out.shape))
         grads.append(a.grad)
     _same_bits(*grads)
+
+
+def test_cumprod_gradients_with_zeros_nan_and_inf():
+    """60: cumprod's gradient by PyTorch's formulas (exact products for ember before), so that
+    NaN and inf propagate the same: [1, nan, 0] gives NaN everywhere, as in PyTorch. Zeros'
+    signs may differ."""
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        shape = [(5,), (4, 3), (3, 4, 2), (6,), (1,), (2, 1)][trial % 6]
+        values = rng.choice([0.0, 0.0, NAN, INF, -INF, 1.5, -0.5, 2.0, -0.0, 0.7], size=shape)
+        upstream = rng.choice([1.0, -2.0, 0.5, NAN, INF, 0.0], size=shape)
+        dim = int(rng.integers(0, len(shape)))
+        grads = []
+        for lib in (ember, torch):
+            a = lib.tensor(values, dtype=lib.float64, requires_grad=True)
+            a.cumprod(dim).backward(lib.tensor(upstream, dtype=lib.float64))
+            grads.append(a.grad.numpy())
+        np.testing.assert_array_equal(*grads, err_msg=f"{values}, {upstream}, dim {dim}")
