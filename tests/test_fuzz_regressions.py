@@ -230,3 +230,26 @@ def test_cumprod_gradients_with_zeros_nan_and_inf():
             a.cumprod(dim).backward(lib.tensor(upstream, dtype=lib.float64))
             grads.append(a.grad.numpy())
         np.testing.assert_array_equal(*grads, err_msg=f"{values}, {upstream}, dim {dim}")
+
+
+def test_norm_gradients_with_zeros_nan_and_inf():
+    """79: the p-norm's gradient by PyTorch's formulas for each order: sgn(NaN) is 0, so a NaN
+    element adds nothing to the 1-norm's gradient (ember gave NaN), and NaN counts among the
+    maxima of the inf-norm."""
+    rng = np.random.default_rng(1)
+    for trial in range(240):
+        shape = [(5,), (4, 3), (3, 2, 2), (1,), ()][trial % 5]
+        values = rng.choice([0.0, -0.0, NAN, INF, -INF, 1.5, -0.5, 2.0, 0.7, -3.0], size=shape)
+        p = [1, 2, INF, -INF, 3, 0.5, 1.5, 2.5][trial % 8]
+        dim = None if (trial // 8) % 3 == 0 or not shape else int(rng.integers(0, len(shape)))
+        results = []
+        for lib in (ember, torch):
+            rng_upstream = np.random.default_rng(trial)
+            a = lib.tensor(values, dtype=lib.float64, requires_grad=True)
+            out = a.norm(p) if dim is None else a.norm(p, dim=dim, keepdim=bool(trial % 2))
+            upstream = rng_upstream.choice([1.0, -2.0, 0.5, NAN, INF, 0.0], size=tuple(out.shape))
+            out.backward(lib.tensor(upstream, dtype=lib.float64))
+            results.append((out.detach().numpy(), a.grad.numpy()))
+        for ours, theirs in zip(*results):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0,
+                                       err_msg=f"{values}, p={p}, dim={dim}")

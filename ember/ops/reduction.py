@@ -504,22 +504,33 @@ class LinalgVectorNorm(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # PyTorch's formulas for each order, so that NaN and inf give what PyTorch gives:
+        # sgn(NaN) is 0 (a NaN element adds nothing to the 1-norm's gradient), and the terms
+        # that divide by the norm are 0 where the norm is 0.
         a, out = ctx.saved_tensors
         xp = array_module(a)
         grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
         out = _expand_back(out, a.shape, ctx.axes, ctx.keepdim)
-        safe = xp.where(out == 0, 1, out)
-        if ctx.p == 2:
-            return grad * a / safe * (out != 0), None, None, None
-        if ctx.p == 0:
-            return xp.zeros_like(a), None, None, None
-        if abs(ctx.p) == float("inf"):
-            mask = xp.abs(a) == out
-            return grad * xp.sign(a) * mask / mask.sum(axis=ctx.axes, keepdims=True), None, \
-                None, None
         p = ctx.p
-        return (grad * xp.sign(a) * xp.abs(a) ** (p - 1) / safe ** (p - 1) * (out != 0),
-                None, None, None)
+        if p == 0:
+            return xp.zeros_like(a), None, None, None
+        sign = xp.sign(a)
+        sign = xp.where(xp.isnan(sign), 0, sign)
+        if p == 1:
+            return sign * grad, None, None, None
+        if p == 2:
+            return grad * xp.where(out == 0, 0, a / out), None, None, None
+        if abs(p) == float("inf"):
+            # every element at the max (or min) |a|, or NaN, shares the gradient
+            magnitude = xp.abs(a)
+            mask = (magnitude == out) | xp.isnan(magnitude)
+            return (sign * ((grad / mask.sum(axis=ctx.axes, keepdims=True)) * mask),
+                    None, None, None)
+        if p < 1:
+            scaled = sign * xp.where(a == 0, 0, xp.abs(a) ** (p - 1))
+            return scaled * grad * out ** (1 - p), None, None, None
+        scaled = sign * xp.abs(a) ** (p - 1) if p < 2 else a * xp.abs(a) ** (p - 2)
+        return scaled * xp.where(out == 0, 0, grad / out ** (p - 1)), None, None, None
 
 
 # ---- the plain functions -----------------------------------------------------------------
