@@ -547,9 +547,7 @@ def op_shape(b):
     if kind == "flatten":
         if chance(b.draw, 3):
             return f"{o} = lib.flatten({x})"
-        # ember bug, see fuzz_findings 54: flatten of a 0-d tensor does not check its dims --
-        # only valid ones there.
-        s, e = (b.dim(n), b.dim(n)) if n else (b.draw(st.sampled_from([0, -1])),) * 2
+        s, e = b.dim(n), b.dim(n)
         return f"{o} = {x}.flatten({s}, {e})"
     if kind == "flip":
         return f"{o} = {x}.flip({_shape_code(tuple(sorted(set(_as_tuple(b.dims(n))))))})"

@@ -253,3 +253,16 @@ def test_norm_gradients_with_zeros_nan_and_inf():
         for ours, theirs in zip(*results):
             np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0,
                                        err_msg=f"{values}, p={p}, dim={dim}")
+
+
+@pytest.mark.parametrize("dims", [(0, 1), (1, 1), (-2, 0), (0, 0), (-1, 0), (0, -1), (-1, -1),
+                                  (), (1,), (0, 2)])
+def test_flatten_of_a_0d_tensor_checks_its_dims(dims):
+    """54: a 0-d tensor's valid dims are 0 and -1; others raise PyTorch's IndexError."""
+    outcomes = []
+    for lib in (ember, torch):
+        try:
+            outcomes.append(tuple(lib.tensor(0.5).flatten(*dims).shape))
+        except IndexError as error:
+            outcomes.append(str(error))
+    assert outcomes[0] == outcomes[1]

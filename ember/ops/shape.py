@@ -524,7 +524,8 @@ def reshape(input, shape):
 def flatten(input, start_dim: int = 0, end_dim: int = -1):
     """Merge dimensions ``start_dim`` … ``end_dim`` into one."""
     ndim = input.ndim
-    if ndim == 0:
+    if ndim == 0:  # dims 0 and -1 are valid (as a 1-d tensor's), others raise IndexError
+        normalize_dim(start_dim, 0), normalize_dim(end_dim, 0)
         return reshape(input, 1)
     start, end = normalize_dim(start_dim, ndim), normalize_dim(end_dim, ndim)
     if start > end:
