@@ -578,10 +578,6 @@ def op_join(b):
             s == u for i, (s, u) in enumerate(zip(shape, b.t(m).shape))
             if n and i != d % n)]
         ys = [b.pick(same) for _ in range(b.draw(st.integers(1, 2)))]
-        ops = [x] + ys
-        if any(b.t(m).numel() == 0 for m in ops) and len({b.t(m).requires_grad for m in ops}) > 1:
-            # ember bug, see fuzz_findings 68: cat ignores the requires_grad of empty operands
-            ys = [x]
         return f"{o} = lib.cat([{', '.join([x] + ys)}], dim={d})"
     if kind == "stack":
         same = [m for m in b.tensors("float") if tuple(b.t(m).shape) == shape]

@@ -266,3 +266,21 @@ def test_flatten_of_a_0d_tensor_checks_its_dims(dims):
         except IndexError as error:
             outcomes.append(str(error))
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cat_with_empty_operands_that_require_grad(dtype):
+    """68: cat skipped 1-d empty operands before autograd saw them, so one that requires grad
+    did not make the result require it (nor get a gradient)."""
+    results = []
+    for lib in (ember, torch):
+        empty = lib.zeros(0, requires_grad=True)
+        b = lib.ones(2, 3, dtype=getattr(lib, dtype), requires_grad=True)
+        first = lib.cat([lib.ones(4, dtype=b.dtype), empty], dim=0)
+        second = lib.cat([empty, b, lib.zeros(0, dtype=lib.float64), b], dim=1)
+        third = lib.cat([lib.zeros(0, requires_grad=True), lib.zeros(0)])
+        (first.sum() + second.sum()).backward()
+        results.append([(r.requires_grad, tuple(r.shape), str(r.dtype)[6:])
+                        for r in (first, second, third)] + [empty.grad.numpy().tolist(),
+                                                            b.grad.numpy().tolist()])
+    assert results[0] == results[1]

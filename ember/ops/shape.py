@@ -287,18 +287,26 @@ class Repeat(Function):
 
 
 class Cat(Function):
+    """``cat``: every tensor is an input (so one that requires grad makes the result require
+    it, as in PyTorch), but 1-d empty ones are skipped, as PyTorch skips them, unless all are;
+    their gradient is empty."""
+
     @staticmethod
     def forward(ctx, axis, dtype, *arrays):
         ctx.axis = axis
-        ctx.sizes = [a.shape[axis] for a in arrays]
+        all_empty = all(a.shape == (0,) for a in arrays)
+        ctx.skipped = [a.shape == (0,) and not all_empty for a in arrays]
+        kept = [a for a, skip in zip(arrays, ctx.skipped) if not skip]
+        ctx.sizes = [a.shape[axis] for a in kept]
         return array_module(arrays[0]).concatenate([a.astype(dtype, copy=False)
-                                                    for a in arrays], axis=axis)
+                                                    for a in kept], axis=axis)
 
     @staticmethod
     def backward(ctx, grad):
         xp = array_module(grad)
-        return (None, None,
-                *xp.split(grad, np.cumsum(ctx.sizes)[:-1].tolist(), axis=ctx.axis))
+        pieces = iter(xp.split(grad, np.cumsum(ctx.sizes)[:-1].tolist(), axis=ctx.axis))
+        return (None, None, *(xp.zeros((0,), grad.dtype) if skip else next(pieces)
+                              for skip in ctx.skipped))
 
 
 class Stack(Function):
@@ -703,7 +711,7 @@ def cat(tensors, dim: int = 0, *, out=None):
                                    f"number {i} in the list.")
     # The dtype is promoted over every tensor, the skipped empty ones too, as in PyTorch.
     dtype = result_dtype(*(t._data for t in tensors))
-    return write_out("cat", Cat.apply(axis, dtype, *kept), out)
+    return write_out("cat", Cat.apply(axis, dtype, *tensors), out)
 
 
 def stack(tensors, dim: int = 0, *, out=None):
