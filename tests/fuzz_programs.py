@@ -422,9 +422,8 @@ def op_reduce(b):
         if chance(b.draw, 4):
             return f"{b.out()} = {x}.{f}()"
         d = b.dims(n)
-        # ember bug, see fuzz_findings 73: var/std(correction=2) of a 0-d tensor, gradient
-        extra = b.draw(st.sampled_from(["", ", unbiased=False", ", correction=0"]
-                                       + ([", correction=2"] if n else [])))
+        extra = b.draw(st.sampled_from(["", ", unbiased=False", ", correction=0",
+                                        ", correction=2"]))
         return f"{b.out()} = {x}.{f}({d}{extra}, keepdim={keep})"
     if f == "norm":
         if chance(b.draw, 3):

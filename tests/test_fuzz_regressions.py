@@ -3,6 +3,7 @@ differing from PyTorch's, each named by its number in tests/fuzz_findings.md and
 PyTorch: signed zeros, NaN and infinities in values and in upstream gradients."""
 
 import contextlib
+import warnings
 
 import numpy as np
 import pytest
@@ -284,3 +285,25 @@ def test_cat_with_empty_operands_that_require_grad(dtype):
                         for r in (first, second, third)] + [empty.grad.numpy().tolist(),
                                                             b.grad.numpy().tolist()])
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("values", [-1.05, [-1.05], [1.0, 2.0], [1.0, 1.0], [1.0, INF],
+                                    [[1.0, 2.0, NAN]], [0.5, -0.5, 2.0]])
+@pytest.mark.parametrize("correction", [0, 1, 2, 3])
+@pytest.mark.parametrize("dim", [None, 0])
+def test_var_gradient_without_degrees_of_freedom(dtype, values, correction, dim):
+    """73: PyTorch's gradient of a variance of all elements (or of a 0-d tensor) with
+    n <= correction is NaN where an element equals the mean and inf elsewhere; along a dim of
+    a tensor it is 2 / (n - correction) * deviation, as before."""
+    grads = []
+    for lib in (ember, torch):
+        a = lib.tensor(values, dtype=getattr(lib, dtype), requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # no degrees of freedom: both warn
+            out = a.var(correction=correction) if dim is None else \
+                a.var(dim, correction=correction)
+        out.backward(lib.full(out.shape, 0.75, dtype=out.dtype))
+        grads.append(a.grad)
+    ours, theirs = (g.numpy() for g in grads)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)

@@ -161,10 +161,10 @@ class Var(Function):
     contiguous_output = True
 
     @staticmethod
-    def forward(ctx, a, axes, correction, keepdim):
+    def forward(ctx, a, axes, correction, keepdim, whole=False):
         count = int(np.prod([a.shape[i] for i in axes]))
         ctx.save_for_backward(a)
-        ctx.axes, ctx.keepdim = axes, keepdim
+        ctx.axes, ctx.keepdim, ctx.whole = axes, keepdim, whole
         # PyTorch divides by max(0, n - correction) forward, but by n - correction backward
         # (the gradient of a single element's var with correction 2 is -0, not NaN).
         ctx.divisor = count - correction
@@ -177,9 +177,17 @@ class Var(Function):
     def backward(ctx, grad):
         a, = ctx.saved_tensors
         grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
+        if ctx.whole and ctx.divisor <= 0:
+            # PyTorch's rule for a variance of all elements (or of a 0-d tensor) without
+            # degrees of freedom: 2 / 0 is inf, times a deviation of 0 NaN, so the gradient is
+            # NaN where an element equals the mean and inf elsewhere (also for n < correction).
+            xp = array_module(a)
+            at_mean = a == a.mean(axis=ctx.axes, keepdims=True)
+            return grad * xp.where(at_mean, a.dtype.type("nan"), a.dtype.type("inf")), None, \
+                None, None, None
         deviations = centered(a, ctx.axes).astype(a.dtype, copy=False)
         scale = 2.0 / ctx.divisor if ctx.divisor else float("inf")  # as C's 2.0 / 0
-        return scale * grad * deviations, None, None, None
+        return scale * grad * deviations, None, None, None, None
 
 
 class Std(Function):
@@ -598,7 +606,11 @@ def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None, out=N
     position: ``var(x, 0, False, True)``.
     """
     _check_floating(input)
-    result = Var.apply(input, _axes(dim, input.ndim), _correction(unbiased, correction), keepdim)
+    # Without a dim (or on a 0-d tensor) PyTorch's gradient differs where there are no degrees
+    # of freedom (see Var.backward).
+    whole = dim is None or input.ndim == 0
+    result = Var.apply(input, _axes(dim, input.ndim), _correction(unbiased, correction), keepdim,
+                       whole)
     return write_out("var", result, out)
 
 
