@@ -307,3 +307,26 @@ def test_var_gradient_without_degrees_of_freedom(dtype, values, correction, dim)
         grads.append(a.grad)
     ours, theirs = (g.numpy() for g in grads)
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def test_prod_gradients_with_zeros_nan_inf_and_empty_dims():
+    """47: PyTorch's prod gradient is prod / a_i without zeros (NaN at a NaN or inf element),
+    the product of the others with one zero, and 0 for a whole product with two zeros;
+    44: prod(dim) backward with an empty kept dim raised."""
+    rng = np.random.default_rng(3)
+    for trial in range(210):
+        shape = [(5,), (4, 3), (3, 2, 2), (1,), (), (2, 0), (0, 3)][trial % 7]
+        values = rng.choice([0.0, -0.0, NAN, INF, -INF, 1.5, -0.5, 2.0, 0.7, -3.0, 1.1, 0.9],
+                            size=shape)
+        dim = None if (trial // 7) % 3 == 0 or not shape else int(rng.integers(0, len(shape)))
+        results = []
+        for lib in (ember, torch):
+            a = lib.tensor(values, dtype=lib.float64, requires_grad=True)
+            out = a.prod() if dim is None else a.prod(dim, keepdim=bool(trial % 2))
+            upstream = np.random.default_rng(trial).choice([1.0, -2.0, 0.5, NAN, INF, 0.0],
+                                                           size=tuple(out.shape))
+            out.backward(lib.tensor(upstream, dtype=lib.float64))
+            results.append((out.detach().numpy(), a.grad.numpy()))
+        for ours, theirs in zip(*results):
+            assert ours.shape == theirs.shape
+            np.testing.assert_array_equal(ours, theirs, err_msg=f"{values}, dim {dim}")

@@ -1,6 +1,7 @@
 """Reductions: sum, mean, prod, var/std, max/min (with and without dim), argmax, norm, logsumexp."""
 
 import builtins
+import math
 import warnings
 from collections import namedtuple
 
@@ -110,16 +111,26 @@ class Prod(Function):
         ctx.axes, ctx.keepdim = axes, keepdim
         return out
 
-    @staticmethod
-    def backward(ctx, grad):
-        a, _ = ctx.saved_tensors
+    @classmethod
+    def backward(cls, ctx, grad):
+        # PyTorch's formulas, so that NaN and inf propagate as there: without a zero in the
+        # tensor, prod / a_i (NaN at a NaN or inf element, where the product of the others
+        # would be finite); with one, the product of the others from exclusive running
+        # products on both sides; for the product of all elements with two or more zeros, 0.
+        a, out = ctx.saved_tensors
+        if a.ndim == 0:
+            return grad, None, None
         xp = array_module(a)
         grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
-        # d prod / d a_i is the product of all the other elements; computing it from exclusive
-        # running products on both sides avoids dividing by zero.
+        zeros = int((a == 0).sum())
+        if zeros == 0:
+            return grad * (_expand_back(out, a.shape, ctx.axes, ctx.keepdim) / a), None, None
+        if cls is Prod and zeros > 1:
+            return xp.zeros(a.shape, dtype=grad.dtype), None, None
         kept = [i for i in range(a.ndim) if i not in ctx.axes]
         moved = xp.transpose(a, kept + list(ctx.axes))
-        flat = moved.reshape(moved.shape[:len(kept)] + (-1,))
+        # the reduced elements' count spelled out: -1 is ambiguous when a kept dim is empty
+        flat = moved.reshape(moved.shape[:len(kept)] + (math.prod(moved.shape[len(kept):]),))
         ones = xp.ones_like(flat[..., :1])
         left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
         right = xp.flip(xp.cumprod(xp.flip(xp.concatenate([flat[..., 1:], ones], axis=-1), -1),
