@@ -216,10 +216,6 @@ class Builder:
             # ember bug, see fuzz_findings 57 and 70: conv2d and the pools do not (always) save
             # their input, so modifying it in place before backward is not noticed -- none on it.
             self.no_inplace.add(operands[0])
-        if ".gather(" in line:
-            # ember bug, see fuzz_findings 28: gather does not save its input, so modifying the
-            # input in place before backward is not noticed -- none on its input.
-            self.no_inplace.update(operands)
         return True
 
     def out(self):

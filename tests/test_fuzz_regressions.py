@@ -330,3 +330,24 @@ def test_prod_gradients_with_zeros_nan_inf_and_empty_dims():
         for ours, theirs in zip(*results):
             assert ours.shape == theirs.shape
             np.testing.assert_array_equal(ours, theirs, err_msg=f"{values}, dim {dim}")
+
+
+@pytest.mark.parametrize("change", [None, "exp_", "add_"])
+def test_gather_input_modified_in_place_before_backward(change):
+    """28: PyTorch's gather saves its input, so modifying it in place before backward raises;
+    ember saved only the index."""
+    outcomes = []
+    for lib in (ember, torch):
+        a = lib.tensor([1.0, -2.0, 1.0], dtype=lib.float64, requires_grad=True)
+        x = lib.stack([a * 1], dim=0)
+        gathered = x.gather(0, lib.tensor([[0, 0, 0]]))
+        if change == "exp_":
+            x.exp_()
+        elif change == "add_":
+            x.add_(1)
+        try:
+            (x.sum() + gathered.sum()).backward()
+            outcomes.append(a.grad.numpy().tolist())
+        except RuntimeError as error:
+            outcomes.append(str(error).split(" Hint")[0].replace("torch.", "ember."))
+    assert outcomes[0] == outcomes[1]
