@@ -198,10 +198,6 @@ class Builder:
             # ember bug, see fuzz_findings 51: an operand of a product with an empty result
             # modified in place makes backward raise -- none on its operands.
             self.no_inplace.update(operands)
-        if "layer_norm(" in line and len(operands) == 3:
-            # ember bug, see fuzz_findings 53: layer_norm does not save its bias, so modifying
-            # it in place before backward is not noticed -- none on the bias.
-            self.no_inplace.add(operands[2])
         if out and (re.search(r"\.(unbind|split|chunk)\(", line) or (
                 self.ns[out]._base is not None and any(m in operands for m in self.split_outputs))):
             # ember bug, see fuzz_findings 56: an in-place op on the only output of split/chunk/
