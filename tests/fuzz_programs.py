@@ -208,9 +208,10 @@ class Builder:
             # ember bug, see fuzz_findings 67: products make backward raise when an operand was
             # modified in place that the gradient does not need -- none on their operands.
             self.no_inplace.update(operands)
-        if re.search(r"pool2d\(|conv2d\(", line) and operands:
-            # ember bug, see fuzz_findings 57 and 70: conv2d and the pools do not (always) save
-            # their input, so modifying it in place before backward is not noticed -- none on it.
+        if re.search(r"conv2d\(", line) and operands:
+            # ember bug, see fuzz_findings 57: conv2d does not save its input (its im2col
+            # columns instead), so modifying it in place before backward is not noticed --
+            # none on it.
             self.no_inplace.add(operands[0])
         return True
 

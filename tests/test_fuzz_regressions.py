@@ -376,3 +376,39 @@ def test_layer_norm_parameters_modified_in_place_before_backward(dtype, change):
     else:
         # (a float32 gradient near 0 from cancellation: PyTorch's own is off by 5e-7)
         np.testing.assert_allclose(outcomes[0], outcomes[1], rtol=1e-5, atol=1e-6)
+
+
+POOLS = {
+    "avg_pool2d": lambda F, x: F.avg_pool2d(x, 2),
+    "avg_pool2d_divisor": lambda F, x: F.avg_pool2d(x, 1, divisor_override=2),
+    "avg_pool2d_padded": lambda F, x: F.avg_pool2d(x, 2, padding=1),
+    "adaptive_avg_pool2d": lambda F, x: F.adaptive_avg_pool2d(x, 2),
+    "adaptive_avg_pool2d_1": lambda F, x: F.adaptive_avg_pool2d(x, 1),
+    "adaptive_max_pool2d": lambda F, x: F.adaptive_max_pool2d(x, 1),
+    "max_pool2d_1x1": lambda F, x: F.max_pool2d(x, 1),
+    "max_pool2d": lambda F, x: F.max_pool2d(x, 2),
+    "max_pool2d_indices": lambda F, x: F.max_pool2d(x, 2, return_indices=True)[0],
+    "max_pool2d_padded": lambda F, x: F.max_pool2d(x, 2, padding=1, ceil_mode=True),
+}
+
+
+@pytest.mark.parametrize("pool", sorted(POOLS))
+@pytest.mark.parametrize("shape", [(1, 1, 2, 2), (1, 2, 2), (2, 3, 4, 4)])
+@pytest.mark.parametrize("change", [True, False])
+def test_pool_input_modified_in_place_before_backward(pool, shape, change):
+    """57, 70: PyTorch's pools save their input, so modifying it in place before backward
+    raises; ember's avg and adaptive pools saved nothing, max_pool2d and adaptive_max_pool2d
+    only their indices."""
+    outcomes = []
+    for lib in (ember, torch):
+        a = lib.ones(shape, dtype=lib.float64, requires_grad=True)
+        x = a * 1
+        out = POOLS[pool](lib.nn.functional, x)
+        if change:
+            x.mul_(2)
+        try:
+            out.sum().backward()
+            outcomes.append(a.grad.numpy().tolist())
+        except RuntimeError as error:
+            outcomes.append("modified by an inplace operation" in str(error))
+    assert outcomes[0] == outcomes[1]
