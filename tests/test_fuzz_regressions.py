@@ -412,3 +412,21 @@ def test_pool_input_modified_in_place_before_backward(pool, shape, change):
         except RuntimeError as error:
             outcomes.append("modified by an inplace operation" in str(error))
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("shape", [(), (2,)])
+@pytest.mark.parametrize("op", ["sigmoid", "exp", "tanh", "sqrt", "reciprocal", "relu"])
+def test_saved_output_modified_in_place_before_backward(shape, op):
+    """74: a 0-d sigmoid saved a NumPy scalar that was not the output's array (astype made
+    another), so modifying the output in place went unnoticed."""
+    outcomes = []
+    for lib in (ember, torch):
+        a = lib.full(shape, 0.3, dtype=lib.float64, requires_grad=True)
+        out = getattr(a, op)()
+        out.relu_()
+        try:
+            out.sum().backward()
+            outcomes.append(None)
+        except RuntimeError as error:
+            outcomes.append(str(error).split(" Hint")[0].replace("torch.", "ember."))
+    assert outcomes[0] == outcomes[1]

@@ -896,9 +896,12 @@ class Sigmoid(Function):
     @staticmethod
     def forward(ctx, a):
         a = _as_float(a)
-        out = stable_sigmoid(a)
+        # The very object returned is saved: backward checks an in-place change to the output
+        # by finding it among the outputs (for 0-d input NumPy gives a scalar, and astype
+        # makes another).
+        out = stable_sigmoid(a).astype(a.dtype, copy=False)
         ctx.save_for_backward(out)
-        return out.astype(a.dtype, copy=False)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
