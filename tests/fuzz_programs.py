@@ -762,10 +762,6 @@ def op_inplace(b):
         # ember bug, see fuzz_findings 50: a value that fully overlaps the target (v[mask] = v)
         # raises the overlap error
         value = b.scalar()
-    if "lib.tensor" in idx and NAME.match(str(value)) and b.dtype(value) != b.dtype(x):
-        # ember bug, see fuzz_findings: setitem with a tensor index and a value of another
-        # dtype does not raise PyTorch's index_put dtype error
-        value = b.scalar()
     return f"{target}[{idx}] = {value}"
 
 

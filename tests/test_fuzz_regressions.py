@@ -430,3 +430,40 @@ def test_saved_output_modified_in_place_before_backward(shape, op):
         except RuntimeError as error:
             outcomes.append(str(error).split(" Hint")[0].replace("torch.", "ember."))
     assert outcomes[0] == outcomes[1]
+
+
+SETITEMS = {
+    "bool mask, 1 element": lambda lib, x: x.__setitem__(lib.tensor([False, True, False]),
+                                                         lib.ones(1)),
+    "bool mask, 0-d": lambda lib, x: x.__setitem__(lib.tensor([False, True, False]),
+                                                   lib.tensor(1.0)),
+    "bool mask, 2 elements": lambda lib, x: x.__setitem__(lib.tensor([True, True, False]),
+                                                          lib.ones(2)),
+    "bool mask, empty": lambda lib, x: x.__setitem__(lib.tensor([False] * 3), lib.ones(0)),
+    "0-d bool mask": lambda lib, x: x.__setitem__(lib.tensor(True), lib.ones(3)),
+    "int index": lambda lib, x: x.__setitem__(lib.tensor([0, 2]), lib.ones(2)),
+    "int index, 0-d": lambda lib, x: x.__setitem__(lib.tensor([0, 2]), lib.tensor(1.0)),
+    "int index, int64": lambda lib, x: x.__setitem__(lib.tensor([0, 2]),
+                                                     lib.ones(2, dtype=lib.int64)),
+    "list index": lambda lib, x: x.__setitem__([0, 2], lib.ones(2)),
+    "ellipsis and index": lambda lib, x: x.__setitem__((Ellipsis, lib.tensor([0, 2])),
+                                                       lib.ones(2)),
+    "same dtype": lambda lib, x: x.__setitem__(lib.tensor([0, 2]),
+                                               lib.ones(2, dtype=lib.float64)),
+    "slice": lambda lib, x: x.__setitem__(slice(0, 2), lib.ones(2)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SETITEMS))
+def test_setitem_with_index_tensors_and_a_value_of_another_dtype(case):
+    """29: PyTorch's index_put needs the value's dtype, except for a single bool mask with a
+    one-element value (masked_fill); ember converted the value."""
+    outcomes = []
+    for lib in (ember, torch):
+        x = lib.zeros(3, dtype=lib.float64)
+        try:
+            SETITEMS[case](lib, x)
+            outcomes.append(x.numpy().tolist())
+        except RuntimeError as error:
+            outcomes.append(str(error))
+    assert outcomes[0] == outcomes[1]
