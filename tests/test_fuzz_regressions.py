@@ -467,3 +467,20 @@ def test_setitem_with_index_tensors_and_a_value_of_another_dtype(case):
         except RuntimeError as error:
             outcomes.append(str(error))
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("shape", [(1, 0, 1, 1), (0, 1, 1, 1), (0, 1, 1), (0, 0, 1, 1)])
+@pytest.mark.parametrize("size", [2, 1, (1, 2)])
+def test_adaptive_avg_pool2d_backward_of_empty_channels(shape, size):
+    """80: PyTorch's adaptive_avg_pool2d backward refuses a gradient with an empty non-batch
+    dimension (its forward does not); ember's gave an empty gradient."""
+    outcomes = []
+    for lib in (ember, torch):
+        a = lib.zeros(shape, dtype=lib.float64, requires_grad=True)
+        out = lib.nn.functional.adaptive_avg_pool2d(a, size)
+        try:
+            out.sum().backward()
+            outcomes.append(tuple(a.grad.shape))
+        except RuntimeError as error:
+            outcomes.append(str(error))
+    assert outcomes[0] == outcomes[1]

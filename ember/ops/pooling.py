@@ -406,6 +406,12 @@ class AdaptiveAvgPool2D(Function):
     @staticmethod
     def backward(ctx, grad_output):
         _ = ctx.saved_tensors  # raises if the input changed in place since forward
+        for dim in range(1, grad_output.ndim):  # PyTorch's backward refuses these (forward not)
+            if grad_output.shape[dim] == 0:
+                raise RuntimeError(
+                    "adaptive_avg_pool2d_backward(): Expected grad_output to have non-zero size "
+                    f"for non-batch dimensions, but grad_output has sizes "
+                    f"{list(grad_output.shape)} with dimension {dim} being empty")
         xp = array_module(grad_output)
         (rows, columns), (height, width) = ctx.windows, ctx.sizes
         row_axis = grad_output.ndim - 2
