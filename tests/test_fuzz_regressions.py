@@ -484,3 +484,39 @@ def test_adaptive_avg_pool2d_backward_of_empty_channels(shape, size):
         except RuntimeError as error:
             outcomes.append(str(error))
     assert outcomes[0] == outcomes[1]
+
+
+PRODUCTS = {
+    "dot": (lambda lib, v, w: v @ w, (2,), (2,)),
+    "mv": (lambda lib, v, w: lib.mv(v, w), (1, 2), (2,)),
+    "vector @ matrix": (lambda lib, v, w: v @ w, (2,), (2, 3)),
+    "mm": (lambda lib, v, w: v @ w, (3, 2), (2, 3)),
+    "bmm": (lambda lib, v, w: lib.bmm(v, w), (2, 3, 2), (2, 2, 3)),
+    "3-d @ 3-d": (lambda lib, v, w: v @ w, (2, 3, 2), (2, 2, 3)),
+    "3-d @ 1-d": (lambda lib, v, w: v @ w, (2, 3, 2), (2,)),
+    "linear": (lambda lib, v, w: lib.nn.functional.linear(v, w), (2, 3, 2), (4, 2)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PRODUCTS))
+@pytest.mark.parametrize("grad_first", [True, False])
+@pytest.mark.parametrize("modify", ["needed", "not needed"])
+def test_product_operands_modified_in_place_before_backward(case, grad_first, modify):
+    """67: PyTorch saves each operand of a product only for the other's gradient, so changing
+    the operand whose value backward does not need is no error; ember's dot, mv and bmm saved
+    both."""
+    make, first, second = PRODUCTS[case]
+    outcomes = []
+    for lib in (ember, torch):
+        a = lib.ones(first, dtype=lib.float64, requires_grad=grad_first)
+        b = lib.ones(second, dtype=lib.float64, requires_grad=not grad_first)
+        v, w = a * 1, b * 1
+        out = make(lib, v, w)
+        needs_grad, other = (v, w) if grad_first else (w, v)
+        (other if modify == "needed" else needs_grad).neg_()
+        try:
+            out.sum().backward()
+            outcomes.append((a if grad_first else b).grad.numpy().tolist())
+        except RuntimeError as error:
+            outcomes.append("modified by an inplace operation" in str(error))
+    assert outcomes[0] == outcomes[1]

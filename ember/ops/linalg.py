@@ -301,14 +301,18 @@ class Mv(Function):
         if a.shape[1] != v.shape[0]:
             raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat "
                                f"({_shape_str(a.shape)}), vec ({v.shape[0]})")
-        ctx.save_for_backward(a, v)
+        # Each operand only for the other's gradient, as PyTorch saves them (an in-place change
+        # to one whose gradient nobody needs is then no error, as there).
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
+                              v if ctx.needs_input_grad[0] else None)
         return a @ v
 
     @staticmethod
     def backward(ctx, grad):
         a, v = ctx.saved_tensors
         xp = array_module(grad)
-        return xp.outer(grad, v), a.T @ grad
+        return (xp.outer(grad, v) if ctx.needs_input_grad[0] else None,
+                a.T @ grad if ctx.needs_input_grad[1] else None)
 
 
 class Dot(Function):
@@ -321,13 +325,15 @@ class Dot(Function):
             raise RuntimeError("inconsistent tensor size, expected tensor [{}] and src [{}] to "
                                "have the same number of elements, but got {} and {} elements "
                                "respectively".format(a.shape[0], b.shape[0], a.size, b.size))
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,  # as Mv's
+                              b if ctx.needs_input_grad[0] else None)
         return array_module(a).dot(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return grad * b, grad * a
+        return (grad * b if ctx.needs_input_grad[0] else None,
+                grad * a if ctx.needs_input_grad[1] else None)
 
 
 class Bmm(Function):
@@ -342,13 +348,15 @@ class Bmm(Function):
             raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                                f"[{b.shape[0] if b.ndim > 2 else 1}, {a.shape[-1]}] but got: "
                                f"[{b.shape[0] if b.ndim > 2 else 1}, {b.shape[-2]}].")
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,  # as Mv's
+                              b if ctx.needs_input_grad[0] else None)
         return array_module(a).matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return grad @ b.swapaxes(-1, -2), a.swapaxes(-1, -2) @ grad
+        return (grad @ b.swapaxes(-1, -2) if ctx.needs_input_grad[0] else None,
+                a.swapaxes(-1, -2) @ grad if ctx.needs_input_grad[1] else None)
 
 
 # ---- the plain functions -----------------------------------------------------------------
