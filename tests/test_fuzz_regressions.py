@@ -520,3 +520,31 @@ def test_product_operands_modified_in_place_before_backward(case, grad_first, mo
         except RuntimeError as error:
             outcomes.append("modified by an inplace operation" in str(error))
     assert outcomes[0] == outcomes[1]
+
+
+OVERLAPS = {
+    "expand(1, 2).add_(x)": lambda lib, x: x.expand(1, 2).add_(x),
+    "add_(expand(1, 2))": lambda lib, x: x.add_(x.expand(1, 2)),
+    "expand((1, 2)).copy_(x)": lambda lib, x: x.expand((1, 2)).copy_(x),
+    "expand(1, 2).mul_(expand(1, 2))": lambda lib, x: x.expand(1, 2).mul_(x.expand(1, 2)),
+    "expand(1, 1, 2).add_(x)": lambda lib, x: x.expand(1, 1, 2).add_(x),
+    "expand(2, 2).add_(x)": lambda lib, x: x.expand(2, 2).add_(x),
+    "add_(expand(2, 2))": lambda lib, x: x.add_(x.expand(2, 2)),
+    "t().add_(view(1, 2))": lambda lib, x: x.reshape(2, 1).t().add_(x.reshape(2, 1).view(1, 2)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OVERLAPS))
+def test_in_place_ops_between_a_tensor_and_a_full_overlap_of_it(case):
+    """50: an expand that adds nothing has the tensor's own layout in PyTorch, so an in-place
+    op between the two is allowed; NumPy's broadcast_to gave the size-1 dimension stride 0 and
+    ember raised the overlap error."""
+    outcomes = []
+    for lib in (ember, torch):
+        x = lib.tensor([[1.0, 2.0]], dtype=lib.float64)
+        try:
+            OVERLAPS[case](lib, x)
+            outcomes.append(x.numpy().tolist())
+        except RuntimeError:  # (the two may word it differently: x.add_(x.expand(2, 2)))
+            outcomes.append("raised")
+    assert outcomes[0] == outcomes[1]
