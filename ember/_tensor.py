@@ -55,8 +55,8 @@ def _check_index_put_dtype(tensor, key, value) -> None:
     value of another dtype: index_put does not convert. Its exception: a single bool mask with
     a one-element value, which it writes with masked_fill (any dtype)."""
     parts = key if isinstance(key, tuple) else (key,)
-    indices = [part for part in parts
-               if not (part is Ellipsis or part is None or isinstance(part, slice))]
+    indices = [part for part in parts  # those besides basic indexing (ints select first)
+               if not (part is Ellipsis or part is None or isinstance(part, (slice, int)))]
     if len(indices) == 1 and isinstance(indices[0], Tensor) and \
             indices[0]._data.dtype == np.bool_ and value.numel() == 1:
         return

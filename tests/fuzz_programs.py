@@ -205,10 +205,10 @@ class Builder:
             # after its base was modified in place -- no in-place op on their memory.
             self.split_outputs.add(out)
         if re.search(r" @ |matmul\(", line) and len(operands) == 2 and \
-                self.ns[operands[0]].ndim == 1 and self.ns[operands[1]].ndim >= 3:
-            # ember bug, see fuzz_findings 67: a vector times a stack of matrices makes backward
-            # raise when the stack was modified in place (PyTorch saves another tensor) -- none
-            # on its operands.
+                self.ns[operands[0]].ndim <= 2 and self.ns[operands[1]].ndim >= 3:
+            # ember bug, see fuzz_findings 67: a vector or matrix times a stack of matrices
+            # makes backward raise when the stack was modified in place (PyTorch folds the
+            # stack into a copy and saves that) -- none on its operands.
             self.no_inplace.update(operands)
         if re.search(r"conv2d\(", line) and operands:
             # ember bug, see fuzz_findings 57: conv2d does not save its input (its im2col

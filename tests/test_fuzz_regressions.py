@@ -451,6 +451,12 @@ SETITEMS = {
     "same dtype": lambda lib, x: x.__setitem__(lib.tensor([0, 2]),
                                                lib.ones(2, dtype=lib.float64)),
     "slice": lambda lib, x: x.__setitem__(slice(0, 2), lib.ones(2)),
+    "bool mask and int, 0-d": lambda lib, x: x.reshape(3, 1).__setitem__(
+        (lib.tensor([True, False, True]), 0), lib.tensor(1.0)),
+    "int and bool mask, 0-d": lambda lib, x: x.reshape(1, 3).__setitem__(
+        (0, lib.tensor([True, False, True])), lib.tensor(1.0)),
+    "index and int, 0-d": lambda lib, x: x.reshape(3, 1).__setitem__(
+        (lib.tensor([0]), 0), lib.tensor(1.0)),
 }
 
 
