@@ -200,9 +200,9 @@ class Builder:
             self.no_inplace.update(operands)
         if out and (re.search(r"\.(unbind|split|chunk)\(", line) or (
                 self.ns[out]._base is not None and any(m in operands for m in self.split_outputs))):
-            # ember bug, see fuzz_findings 56: an in-place op on the only output of split/chunk/
-            # unbind does not raise PyTorch's multiple-views error; 59: nor does using an output
-            # after its base was modified in place -- no in-place op on their memory.
+            # ember bug, see fuzz_findings 59: using an output of split/chunk/unbind after its
+            # base was modified in place does not raise PyTorch's multiple-views error -- no
+            # in-place op on their memory.
             self.split_outputs.add(out)
         if re.search(r" @ |matmul\(", line) and len(operands) == 2 and \
                 self.ns[operands[0]].ndim <= 2 and self.ns[operands[1]].ndim >= 3:

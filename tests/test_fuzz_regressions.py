@@ -554,3 +554,28 @@ def test_in_place_ops_between_a_tensor_and_a_full_overlap_of_it(case):
         except RuntimeError:  # (the two may word it differently: x.add_(x.expand(2, 2)))
             outcomes.append("raised")
     assert outcomes[0] == outcomes[1]
+
+
+SPLITS = {
+    "chunk(1)": lambda x: x.chunk(1, dim=0)[0], "chunk(2)": lambda x: x.chunk(2, 0)[0],
+    "split(1)": lambda x: x.split(1, 0)[0], "split(5)": lambda x: x.split(5, 0)[0],
+    "unbind": lambda x: x.unbind(0)[0], "chunk(3, dim=1)": lambda x: x.chunk(3, dim=1)[0],
+    "split([1])": lambda x: x.split([1], 0)[0], "tensor_split": lambda x: x.tensor_split(1, 0)[0],
+}
+
+
+@pytest.mark.parametrize("case", sorted(SPLITS))
+@pytest.mark.parametrize("requires_grad", [True, False])
+def test_in_place_op_on_the_only_output_of_split(case, requires_grad):
+    """56: split, chunk and unbind refuse in-place ops on their outputs in PyTorch, also when
+    there is only one; ember checked only nodes with several outputs."""
+    outcomes = []
+    for lib in (ember, torch):
+        a = lib.tensor([[1.0, 2.0]], dtype=lib.float64, requires_grad=requires_grad)
+        piece = SPLITS[case](a * 1)
+        try:
+            piece.add_(1)
+            outcomes.append(piece.detach().numpy().tolist())
+        except RuntimeError as error:
+            outcomes.append(str(error).replace("torch.", "ember."))
+    assert outcomes[0] == outcomes[1]

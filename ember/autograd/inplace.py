@@ -124,7 +124,8 @@ def _check_view_may_change(tensor) -> None:
     if base._requires_grad and base.grad_fn is None:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
-    if node is not None and node._num_outputs > 1 and node._function.is_view:
+    if node is not None and node._function.is_view and (
+            node._num_outputs > 1 or node._function.multiple_views):
         name = node.name()[:node.name().rfind("Backward")]
         raise RuntimeError(
             f"Output {tensor._output_nr} of {name} is a view and is being modified inplace. This "

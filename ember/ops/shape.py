@@ -326,6 +326,7 @@ class Stack(Function):
 
 class Split(Function):
     is_view = True
+    multiple_views = True
 
     @staticmethod
     def forward(ctx, a, sizes, axis):
@@ -343,6 +344,7 @@ class SplitWithSizes(Split):
 
 class Unbind(Function):
     is_view = True
+    multiple_views = True
 
     @staticmethod
     def forward(ctx, a, axis):
