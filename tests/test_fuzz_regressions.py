@@ -579,3 +579,26 @@ def test_in_place_op_on_the_only_output_of_split(case, requires_grad):
         except RuntimeError as error:
             outcomes.append(str(error).replace("torch.", "ember."))
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("dtype,rtol", [("float32", 1e-5), ("float64", 1e-9)])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "strided"])
+def test_sigmoid_of_large_negative_inputs_keeps_its_precision(dtype, rtol, layout):
+    """82: the tanh form 0.5 * tanh(x / 2) + 0.5 keeps only absolute precision, so
+    sigmoid(-210) was 0 where PyTorch gives 2.6e-92 (and a comparison with it flipped)."""
+    values = np.concatenate([np.linspace(-250, 40, 59), [-0.0, 0.0, -INF, INF]])
+    values = values.reshape(9, 7)
+    results = []
+    for lib in (ember, torch):
+        x = lib.tensor(values, dtype=getattr(lib, dtype), requires_grad=True)
+        y = {"contiguous": x, "transposed": x.t(), "strided": x[:, ::2]}[layout]
+        out = y.sigmoid()
+        out.backward(lib.ones_like(out))
+        results.append((out.detach().numpy(), x.grad.numpy(),
+                        lib.tensor(-210.75, dtype=x.dtype).sigmoid().numpy()))
+    (out, grad, single), (want_out, want_grad, want_single) = results
+    np.testing.assert_allclose(out, want_out, rtol=rtol, atol=0)
+    np.testing.assert_allclose(single, want_single, rtol=rtol, atol=0)
+    # out * (1 - out) for large x: 1 - out cancels in both libraries alike
+    np.testing.assert_allclose(grad, want_grad, rtol=rtol, atol=1e-7 if dtype == "float32"
+                               else 1e-15)
