@@ -212,9 +212,9 @@ class Builder:
             self.no_inplace.update(operands)
         if re.search(r"conv2d\(", line) and operands:
             # ember bug, see fuzz_findings 57: conv2d does not save its input (its im2col
-            # columns instead), so modifying it in place before backward is not noticed --
-            # none on it.
-            self.no_inplace.add(operands[0])
+            # columns instead), nor its weight when only the bias needs a gradient, so
+            # modifying them in place before backward is not noticed -- none on them.
+            self.no_inplace.update(operands[:2])
         return True
 
     def out(self):
