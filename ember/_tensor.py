@@ -49,6 +49,21 @@ _NON_LEAF_GRAD = (
     "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead.")
 
 
+
+def _check_index_put_dtype(tensor, key, value) -> None:
+    """PyTorch's error for ``x[index] = value`` with index tensors (or lists) and a tensor
+    value of another dtype: index_put does not convert. Its exception: a single bool mask with
+    a one-element value, which it writes with masked_fill (any dtype)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    indices = [part for part in parts  # those besides basic indexing (ints select first)
+               if not (part is Ellipsis or part is None or isinstance(part, (slice, int)))]
+    if len(indices) == 1 and isinstance(indices[0], Tensor) and \
+            indices[0]._data.dtype == np.bool_ and value.numel() == 1:
+        return
+    raise RuntimeError("Index put requires the source and destination dtypes match, got "
+                       f"{_dtype.type_name(tensor._data.dtype)} for the destination and "
+                       f"{_dtype.type_name(value._data.dtype)} for the source.")
+
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it.
 
@@ -576,6 +591,8 @@ class Tensor:
         # A 0-d tensor written through basic indexing is read once and filled in, as PyTorch's
         # x[::2] = x[1] has it, so it may be any element of the tensor written.
         advanced = indexing.is_advanced(key)
+        if advanced and isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
+            _check_index_put_dtype(self, key, value)
         filled = (not advanced and isinstance(value, Tensor) and value.dim() == 0
                   and value.device.type == "cpu")
         inplace.check_writable(self._data if advanced else indexing.region(self._data, key),

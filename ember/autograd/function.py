@@ -254,6 +254,9 @@ class Function:
 
     node_name = None  # the grad_fn's name when it is not "<ClassName>Backward0"
     is_view = False  # outputs share memory (and so the version counter) with the first input
+    # A view op that returns several views (split, chunk, unbind): PyTorch refuses in-place ops
+    # on its outputs, also when there happens to be only one.
+    multiple_views = False
     # False for ops without a gradient (comparisons, isnan, argmax...): their outputs never
     # require grad, and no node is recorded.
     differentiable = True

@@ -64,9 +64,18 @@ def check_writable(data, operands=(), same_ok: bool = True) -> None:
         if other is None or type(other) is not type(data):
             continue
         same = other is data or (_backend.address(data) == _backend.address(other)
-                                 and data.shape == other.shape and data.strides == other.strides)
+                                 and data.shape == other.shape
+                                 and _same_strides(data.shape, data.strides, other.strides))
         if (not same or not same_ok) and np.may_share_memory(data, other):
             raise RuntimeError(_OVERLAP)
+
+
+def _same_strides(shape, strides, other_strides) -> bool:
+    """Whether two arrays of ``shape`` have PyTorch's same strides. NumPy's broadcast_to (ember's
+    ``expand``) gives a dimension of size 1 kept at size 1 the stride 0, where PyTorch's expand
+    keeps the stride: a 0 there matches any stride (``x.expand(1, 2).add_(x)`` is allowed)."""
+    return all(a == b or (size == 1 and 0 in (a, b))
+               for size, a, b in zip(shape, strides, other_strides))
 
 
 def apply(tensor, function, *args, operands=None):
@@ -115,7 +124,8 @@ def _check_view_may_change(tensor) -> None:
     if base._requires_grad and base.grad_fn is None:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
-    if node is not None and node._num_outputs > 1 and node._function.is_view:
+    if node is not None and node._function.is_view and (
+            node._num_outputs > 1 or node._function.multiple_views):
         name = node.name()[:node.name().rfind("Backward")]
         raise RuntimeError(
             f"Output {tensor._output_nr} of {name} is a view and is being modified inplace. This "

@@ -709,13 +709,14 @@ class NativeLayerNorm(Function):
             output += bias
         # As PyTorch: the input, its mean and 1/std, from which backward rebuilds
         # ``normalized``; an in-place change to the input is then caught, and one to the
-        # output does no harm.
-        ctx.save_for_backward(input, mean, inverse_std, weight)
+        # output does no harm. The bias too, which backward does not read: PyTorch saves it,
+        # so changing it in place before backward is its error here too.
+        ctx.save_for_backward(input, mean, inverse_std, weight, bias)
         return output
 
     @staticmethod
     def backward(ctx, grad_output):
-        input, mean, inverse_std, weight = ctx.saved_tensors
+        input, mean, inverse_std, weight, _ = ctx.saved_tensors
         if input.size and _C.takes(input, inverse_std, weight, grad_output) \
                 and mean.dtype == np.float64:  # the forward's condition, for either forward
             return _layer_norm_backward_compiled(ctx, grad_output, input, mean, inverse_std,
@@ -763,7 +764,7 @@ def _layer_norm_compiled(ctx, input, weight, bias, normalized_ndim: int, eps: fl
                                       flat_inverse_std[start:stop], stop - start, cols, eps)
 
     parallel_for(rows, part, cols * _LAYER_NORM_WORK, like=input, product=0)
-    ctx.save_for_backward(input, mean, inverse_std, weight)
+    ctx.save_for_backward(input, mean, inverse_std, weight, bias)
     return output
 
 

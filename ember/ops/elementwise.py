@@ -269,8 +269,8 @@ class Pow(Function):
     def backward(ctx, grad):
         a, = ctx.saved_tensors
         exponent = ctx.exponent
-        if exponent == 0:
-            return grad * 0, None
+        if exponent == 0:  # zeros, as PyTorch's, even where the gradient is NaN or inf
+            return _backend.array_module(grad).zeros_like(grad), None
         if exponent == 2:
             return grad * 2 * a, None
         return grad * exponent * _power(a, exponent - 1), None
@@ -288,30 +288,39 @@ def _power(a, exponent):
 
 
 class PowTensor(Function):
-    """``tensor ** tensor``."""
+    """``tensor ** tensor``.
+
+    Both gradients are PyTorch's: ``b * a ** (b - 1)`` but 0 where ``b == 0``, and
+    ``a ** b * log(a)`` but 0 where ``a == 0 and b >= 0``, each chosen before it meets the
+    incoming gradient, so a NaN or inf gradient is kept where the local one is 0
+    (``grad * 0``), and zeroed where the exponent is 0.
+    """
 
     node_name = "PowBackward1"
 
     @staticmethod
     def forward(ctx, a, b):
+        given = a, b
         a, b = promote(a, b)
         try:
             out = a ** b
         except ValueError:
             raise _broadcast_error(a, b) from None
-        ctx.save_for_backward(a, b, out)
+        # The operands as given, as PyTorch saves them: promoted copies have no versions to
+        # check (a 0-d float64 exponent of a float32 base would be one).
+        ctx.save_for_backward(*given, out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
+        a, b = promote(a, b)
         xp = _backend.array_module(grad)
-        grad_a = grad * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
-        grad_b = None
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_a = xp.where(b == 0, 0, grad * (b * a ** (b - 1)))
         if ctx.needs_input_grad[1]:
-            # d(a^b)/db = a^b log a, taken as 0 where a == 0 and b >= 0, as PyTorch does.
-            log_a = xp.log(xp.where(a == 0, 1, a))
-            grad_b = grad * out * log_a
+            grad_b = grad * xp.where((a == 0) & (b >= 0), 0, out * xp.log(a))
         return grad_a, grad_b
 
 
@@ -340,10 +349,11 @@ class PowScalarBase(Function):
     @staticmethod
     def backward(ctx, grad):
         exponent, out = ctx.saved_tensors
-        grad_exponent = grad * out * np.log(ctx.base)
-        if ctx.base == 0:  # d(0 ** x)/dx is taken as 0 where x >= 0, as PyTorch does
-            grad_exponent = _backend.array_module(grad).where(exponent >= 0, 0, grad_exponent)
-        return grad_exponent, None
+        local = out * np.log(ctx.base)
+        if ctx.base == 0:  # d(0 ** x)/dx is taken as 0 where x >= 0, as PyTorch does: before
+            # the product, so that a NaN gradient stays NaN there (NaN * 0)
+            local = _backend.array_module(grad).where(exponent >= 0, 0, local)
+        return grad * local, None
 
 
 # ---- unary math ------------------------------------------------------------------------------
@@ -482,7 +492,8 @@ class Sign(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * 0
+        # Zeros, as PyTorch's, whatever arrives: ``grad * 0`` would be NaN for a NaN or inf.
+        return _backend.array_module(grad).zeros_like(grad)
 
 
 def _check_rounding_dtype(a, kernel: str, integers: bool = True) -> None:
@@ -881,13 +892,41 @@ def stable_sigmoid(x):
     return 0.5 * _backend.array_module(x).tanh(0.5 * x) + 0.5
 
 
+# Below these inputs the tanh form's absolute error (half an ulp of 1) is more than 1e-5 (float32,
+# float16) or 1e-9 (float64) of the sigmoid itself, which tends to exp(x): sigmoid(-210) came out
+# 0 where PyTorch's 1 / (1 + exp(210)) gives 2.6e-92 (fuzz finding 82).
+_TANH_FORM_LIMIT = {2: -5.0, 4: -5.0, 8: -15.0}
+
+
+def _exact_tail(a, out):
+    """``out`` (sigmoid by the tanh form) with its tiny values recomputed as PyTorch's
+    1 / (1 + exp(-x)), only where ``a`` is below the limit: one comparison over the rest.
+    (exp(-x) overflows to inf below about -88.7 in float32, giving 0 as in PyTorch.)"""
+    xp = _backend.array_module(a)
+    tail = a < _TANH_FORM_LIMIT.get(a.dtype.itemsize, -15.0)
+    if not tail.any():
+        return out
+    if not a.ndim:
+        return 1 / (1 + xp.exp(-a))
+    # By flat positions in C order (``out`` made C-ordered so that reshape is a view): faster
+    # than a boolean mask's gather and scatter, or than masked ufuncs, when a few percent of
+    # the inputs are in the tail.
+    out = xp.ascontiguousarray(out)
+    at = xp.flatnonzero(tail)
+    out.reshape(-1)[at] = 1 / (1 + xp.exp(-a.reshape(-1)[at]))
+    return out
+
+
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, a):
         a = _as_float(a)
-        out = stable_sigmoid(a)
+        # The very object returned is saved: backward checks an in-place change to the output
+        # by finding it among the outputs (for 0-d input NumPy gives a scalar, and astype
+        # makes another).
+        out = _exact_tail(a, stable_sigmoid(a)).astype(a.dtype, copy=False)
         ctx.save_for_backward(out)
-        return out.astype(a.dtype, copy=False)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -985,11 +1024,13 @@ class Clamp(Function):
         ctx.bounds = (min, max)
         if isinstance(min, float) or isinstance(max, float):
             a = _as_float(a)
+        # The bound first: NumPy's maximum and minimum return their second operand where the
+        # two compare equal, and PyTorch keeps the input there (clamp(-0.0, min=0.0) is -0.0).
         out = a
         if min is not None:
-            out = xp.maximum(out, min)
+            out = xp.maximum(min, out)
         if max is not None:
-            out = xp.minimum(out, max)
+            out = xp.minimum(max, out)
         return out.astype(a.dtype, copy=False)
 
     @staticmethod
@@ -1005,14 +1046,21 @@ class Clamp(Function):
 
 
 class Lerp(Function):
-    """``start + weight * (end - start)`` with a number ``weight``."""
+    """``start + weight * (end - start)`` with a number ``weight``.
+
+    PyTorch's formula: that one for ``|weight| < 0.5``, else ``end - (end - start) * (1 -
+    weight)``, exact at ``weight == 1``. The two differ beyond rounding where an operand is
+    infinite (``lerp(inf, -0.7, 0.5)`` is inf, not NaN) and in the sign of a zero result.
+    """
 
     @staticmethod
     def forward(ctx, start, end, weight):
         _check_lerp_dtypes(start, end)
         ctx.weight = weight
         try:
-            return start + weight * (end - start)
+            if abs(weight) < 0.5:
+                return start + weight * (end - start)
+            return end - (end - start) * (1 - weight)
         except ValueError:
             raise _broadcast_error(start, end) from None
 
@@ -1024,7 +1072,8 @@ class Lerp(Function):
 
 
 class LerpTensor(Function):
-    """``start + weight * (end - start)`` with a tensor ``weight``, all three broadcast."""
+    """``start + weight * (end - start)`` with a tensor ``weight``, all three broadcast; each
+    element by the formula that Lerp's weight would choose."""
 
     node_name = "LerpBackward1"
 
@@ -1032,9 +1081,11 @@ class LerpTensor(Function):
     def forward(ctx, start, end, weight):
         _check_lerp_dtypes(start, end)
         weight = weight.astype(start.dtype, copy=False)
+        xp = _backend.array_module(start)
         try:
             difference = end - start
-            out = start + weight * difference
+            out = xp.where(xp.abs(weight) < 0.5, start + weight * difference,
+                           end - difference * (1 - weight))
         except ValueError:
             shapes = (start.shape, end.shape) if start.shape != end.shape else \
                 (start.shape, weight.shape)
@@ -1208,7 +1259,8 @@ class ClampMin(Function):
         ctx.low = low
         if isinstance(low, float):
             a = _as_float(a)
-        return _backend.array_module(a).maximum(a, low).astype(a.dtype, copy=False)
+        # The bound first, so that the input is kept where they tie (see Clamp).
+        return _backend.array_module(a).maximum(low, a).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -1225,7 +1277,8 @@ class ClampMax(Function):
         ctx.high = high
         if isinstance(high, float):
             a = _as_float(a)
-        return _backend.array_module(a).minimum(a, high).astype(a.dtype, copy=False)
+        # The bound first, so that the input is kept where they tie (see Clamp).
+        return _backend.array_module(a).minimum(high, a).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -1253,8 +1306,8 @@ class Atan2(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)  # as given, so that in-place changes to them are caught
         a, b = _float_operands(a, b)
-        ctx.save_for_backward(a, b)
         try:
             return _backend.array_module(a).arctan2(a, b)
         except ValueError:
@@ -1262,7 +1315,7 @@ class Atan2(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
+        a, b = _float_operands(*ctx.saved_tensors)
         scale = grad / (a * a + b * b)
         return scale * b, -scale * a
 
@@ -1273,18 +1326,22 @@ class Hypot(Function):
     @staticmethod
     def forward(ctx, a, b):
         _check_floating("hypot", a, b)
+        # Each operand as given, and only for its own gradient, as PyTorch saves them (so that
+        # in-place changes to them are caught, and only those).
+        given = (a if ctx.needs_input_grad[0] else None, b if ctx.needs_input_grad[1] else None)
         a, b = promote(a, b)
         try:
             out = _backend.array_module(a).hypot(a, b)
         except ValueError:
             raise _broadcast_error(a, b) from None
-        ctx.save_for_backward(a, b, out)
+        ctx.save_for_backward(*given, out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
-        return grad * a / out, grad * b / out
+        return (grad * _like(a, grad) / out if ctx.needs_input_grad[0] else None,
+                grad * _like(b, grad) / out if ctx.needs_input_grad[1] else None)
 
 
 class Logaddexp(Function):
@@ -1293,17 +1350,19 @@ class Logaddexp(Function):
     @staticmethod
     def forward(ctx, a, b):
         _check_floating("logaddexp", a, b)
+        given = a, b  # saved as given, so that in-place changes to them are caught
         a, b = promote(a, b)
         try:
             out = _backend.array_module(a).logaddexp(a, b)
         except ValueError:
             raise _broadcast_error(a, b) from None
-        ctx.save_for_backward(a, b, out)
+        ctx.save_for_backward(*given, out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
+        a, b = promote(a, b)
         xp = _backend.array_module(grad)
         return grad * xp.exp(a - out), grad * xp.exp(b - out)
 
@@ -1315,21 +1374,21 @@ class Fmod(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        if ctx.needs_input_grad[1]:  # as given, so that in-place changes are caught
+            ctx.save_for_backward(a, b)
         a, b = promote(a, b)
         _check_integer_divisor(a, b)
         try:
             out = _backend.array_module(a).fmod(a, b)
         except ValueError:
             raise _broadcast_error(a, b) from None
-        if ctx.needs_input_grad[1]:
-            ctx.save_for_backward(a, b)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         grad_b = None
         if ctx.needs_input_grad[1]:
-            a, b = ctx.saved_tensors
+            a, b = promote(*ctx.saved_tensors)
             grad_b = -grad * _backend.array_module(grad).trunc(a / b)
         return grad, grad_b
 
@@ -1360,7 +1419,28 @@ class Where(Function):
     @staticmethod
     def backward(ctx, grad):
         condition, = ctx.saved_tensors
-        return None, grad * condition, grad * ~condition
+        # Each branch gets the gradient where it was chosen and 0 elsewhere, as PyTorch's: not
+        # ``grad * condition``, which is NaN where an infinite gradient meets a False.
+        return (None, *_split_where(grad, condition))
+
+
+def _split_where(grad, condition):
+    """``grad`` where ``condition`` holds (else +0.0), and where it does not: zero_where's
+    masking by bits for both, from one mask and its complement (about 1.3x the two products
+    ``grad * condition`` and ``grad * ~condition``, where zero_where twice is 1.8x)."""
+    if grad.dtype.kind != "f":
+        return zero_where(grad, ~condition), zero_where(grad, condition)
+    xp = _backend.array_module(grad)
+    bits = np.dtype(f"i{grad.dtype.itemsize}")
+    as_bits = xp.asarray(grad).view(bits)
+    # True -> -1 (every bit set), False -> 0; an array also for 0-d operands
+    mask = xp.asarray(xp.subtract(0, condition, dtype=bits))
+    chosen = xp.bitwise_and(as_bits, mask).view(grad.dtype)
+    # The complement in place: a new mask here made the whole call 10x slower at a million
+    # elements (measured; one more large allocation per call).
+    xp.invert(mask, out=mask)
+    other = xp.bitwise_and(as_bits, mask).view(grad.dtype)
+    return chosen, other
 
 
 class Fill(Function):
@@ -2188,10 +2268,16 @@ class DivRounded(Function):
 
 class Remainder(Function):
     """``a % b``, with the sign of ``b`` (Python's modulo). The gradient is 1 for ``a`` and
-    ``-floor(a / b)`` for ``b``."""
+    ``-floor(a / b)`` for ``b``.
+
+    A zero result keeps the sign of ``a``, as PyTorch's (C's ``fmod``, then ``+ b`` only where
+    the remainder is non-zero with the wrong sign); NumPy gives it the sign of ``b``, which
+    shows once something divides by it (``1 / (1.5 % -0.75)``: PyTorch inf, NumPy -inf)."""
 
     @staticmethod
     def forward(ctx, a, b):
+        if ctx.needs_input_grad[1]:  # as given, so that in-place changes are caught
+            ctx.save_for_backward(a, b)
         a, b = promote(a, b)
         _check_integer_divisor(a, b)
         xp = _backend.array_module(a)
@@ -2199,15 +2285,17 @@ class Remainder(Function):
             out = xp.remainder(a, b)
         except ValueError:
             raise _broadcast_error(a, b) from None
-        if ctx.needs_input_grad[1]:
-            ctx.save_for_backward(a, b)
+        if out.dtype.kind == "f":
+            zero = out == 0
+            if zero.any():
+                out = xp.where(zero, xp.copysign(out, a), out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         grad_b = None
         if ctx.needs_input_grad[1]:
-            a, b = ctx.saved_tensors
+            a, b = promote(*ctx.saved_tensors)
             grad_b = -grad * _backend.array_module(grad).floor_divide(a, b)
         return grad, grad_b
 

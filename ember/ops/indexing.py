@@ -260,7 +260,9 @@ class Gather(Function):
     @staticmethod
     def forward(ctx, a, axis, index):
         ctx.shape, ctx.axis = a.shape, axis
-        ctx.save_for_backward(index)
+        # The input too, as PyTorch saves it (backward needs only its shape): modifying it in
+        # place before backward is then PyTorch's error.
+        ctx.save_for_backward(index, a)
         xp = array_module(a)
         # The index may be smaller than the input in the other dimensions: it reads from the
         # corner of the input of its own size.
@@ -270,7 +272,7 @@ class Gather(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        index, = ctx.saved_tensors
+        index, _ = ctx.saved_tensors
         xp = array_module(grad)
         grad_input = xp.zeros(ctx.shape, grad.dtype)
         key = list(xp.indices(index.shape, sparse=True))

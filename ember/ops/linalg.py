@@ -1,5 +1,6 @@
 """Matrix products: mm, addmm (Linear's op), mv, dot, bmm and the general matmul."""
 
+import math
 import warnings
 from collections import namedtuple
 
@@ -13,7 +14,7 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from . import creation, reduction
 from .elementwise import broadcast_error, promote, where, write_out
-from .shape import SqueezeInplaceDim, UnsafeView, reshape, unsqueeze
+from .shape import SqueezeProduct, UnsafeView, reshape, unsqueeze
 
 
 def _shape_str(shape) -> str:
@@ -300,14 +301,18 @@ class Mv(Function):
         if a.shape[1] != v.shape[0]:
             raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat "
                                f"({_shape_str(a.shape)}), vec ({v.shape[0]})")
-        ctx.save_for_backward(a, v)
+        # Each operand only for the other's gradient, as PyTorch saves them (an in-place change
+        # to one whose gradient nobody needs is then no error, as there).
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
+                              v if ctx.needs_input_grad[0] else None)
         return a @ v
 
     @staticmethod
     def backward(ctx, grad):
         a, v = ctx.saved_tensors
         xp = array_module(grad)
-        return xp.outer(grad, v), a.T @ grad
+        return (xp.outer(grad, v) if ctx.needs_input_grad[0] else None,
+                a.T @ grad if ctx.needs_input_grad[1] else None)
 
 
 class Dot(Function):
@@ -320,13 +325,15 @@ class Dot(Function):
             raise RuntimeError("inconsistent tensor size, expected tensor [{}] and src [{}] to "
                                "have the same number of elements, but got {} and {} elements "
                                "respectively".format(a.shape[0], b.shape[0], a.size, b.size))
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,  # as Mv's
+                              b if ctx.needs_input_grad[0] else None)
         return array_module(a).dot(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return grad * b, grad * a
+        return (grad * b if ctx.needs_input_grad[0] else None,
+                grad * a if ctx.needs_input_grad[1] else None)
 
 
 class Bmm(Function):
@@ -341,13 +348,15 @@ class Bmm(Function):
             raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                                f"[{b.shape[0] if b.ndim > 2 else 1}, {a.shape[-1]}] but got: "
                                f"[{b.shape[0] if b.ndim > 2 else 1}, {b.shape[-2]}].")
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,  # as Mv's
+                              b if ctx.needs_input_grad[0] else None)
         return array_module(a).matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return grad @ b.swapaxes(-1, -2), a.swapaxes(-1, -2) @ grad
+        return (grad @ b.swapaxes(-1, -2) if ctx.needs_input_grad[0] else None,
+                a.swapaxes(-1, -2) @ grad if ctx.needs_input_grad[1] else None)
 
 
 # ---- the plain functions -----------------------------------------------------------------
@@ -450,9 +459,10 @@ def _matmul(a, b):
     if a.ndim == 2 and b.ndim == 1:
         return Mv.apply(a, b)
     if a.ndim == 1 and b.ndim == 2:
-        return SqueezeInplaceDim.apply(Mm.apply(unsqueeze(a, 0), b), 0)
+        return SqueezeProduct.apply(Mm.apply(unsqueeze(a, 0), b), 0)
     if b.ndim <= 2:  # (..., n, k) @ (k, m) or (k,): one product on the rows of all matrices
-        rows = reshape(a, (-1, a.shape[-1]))
+        # The number of rows spelled out: -1 is ambiguous when a row is empty (k == 0).
+        rows = reshape(a, (math.prod(a.shape[:-1]), a.shape[-1]))
         product = Mm.apply(rows, b) if b.ndim == 2 else Mv.apply(rows, b)
         return UnsafeView.apply(product, tuple(a.shape[:-1]) + tuple(b.shape[1:]))
     left = unsqueeze(a, 0) if a.ndim == 1 else a

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import _C, _recording
 from .._backend import array_module
+from .._dtype import promote_types
 from .._tensor import type_name
 from ..autograd.function import Function
 from . import elementwise
@@ -513,9 +514,21 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
         tensor(2.)
     """
     reduction = _elementwise_reduction(input, target, size_average, reduce, reduction)
+    input, target = _promoted(input, target)
     if weight is not None:
         return _weighted((input - target) ** 2, weight, reduction)
     return MseLoss.apply(input, target, reduction)
+
+
+def _promoted(input, target):
+    """``input`` and ``target`` in their common dtype, as PyTorch's elementwise losses have
+    them: it broadcasts the two first, so a 0-d operand's dtype counts as a tensor's
+    (float32 and a 0-d float64 give float64; float32 and a 0-d int64, float32), not as a
+    number's as in ``a - b``."""
+    if input.dtype == target.dtype:
+        return input, target
+    common = promote_types(input.dtype, target.dtype)
+    return input.to(common), target.to(common)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
@@ -530,6 +543,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mea
         tensor(1.)
     """
     reduction = _elementwise_reduction(input, target, size_average, reduce, reduction)
+    input, target = _promoted(input, target)
     losses = elementwise.abs(elementwise.sub(input, target))
     if weight is not None:
         return _weighted(losses, weight, reduction)

@@ -205,7 +205,7 @@ class MaxPool2DWithIndices(Function):
             parallel_for(input.shape[0], kernel_part, like=input,
                          work=math.prod(shape[1:]) * kernel_size[0] * kernel_size[1],
                          product=0)
-            ctx.save_for_backward(indices)
+            ctx.save_for_backward(indices, input)  # the input as PyTorch: see below
             return (output, indices) if return_indices else output
         xp = array_module(input)
         fill = -xp.inf if input.dtype.kind == "f" else xp.iinfo(input.dtype).min
@@ -223,7 +223,9 @@ class MaxPool2DWithIndices(Function):
                 better |= xp.isnan(candidate)
             xp.copyto(output, candidate, where=better)
             xp.copyto(winner, offset, where=better)
-        ctx.save_for_backward(winner)
+        # The input too, which backward does not read: PyTorch saves it, so an in-place change
+        # to it before backward is an error.
+        ctx.save_for_backward(winner, input)
         if not return_indices:
             return output
         return output, _flat_indices(xp, winner, input.shape, kernel_size, stride, padding,
@@ -231,7 +233,7 @@ class MaxPool2DWithIndices(Function):
 
     @staticmethod
     def backward(ctx, grad_output, grad_indices=None):
-        winner, = ctx.saved_tensors  # offsets (NumPy code), or positions (kernel)
+        winner, _ = ctx.saved_tensors  # offsets (NumPy code), or positions (kernel)
         input_shape, _, output_size, kernel_size, stride, padding, dilation = ctx.geometry
         if ctx.compiled:
             grad_output = np.ascontiguousarray(grad_output)
@@ -295,6 +297,7 @@ class AvgPool2D(Function):
     def forward(ctx, input, kernel_size, stride, padding, output_size, count_include_pad,
                 divisor_override):
         ctx.geometry = (input.shape, kernel_size, stride, padding, output_size)
+        ctx.save_for_backward(input)  # only to catch in-place changes to it, as PyTorch does
         # The kernel takes the divisor as a C integer: other numbers take the NumPy code.
         ctx.compiled = _C.takes(input) and type(divisor_override) in (int, type(None))
         if ctx.compiled:
@@ -330,6 +333,7 @@ class AvgPool2D(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
+        _ = ctx.saved_tensors  # raises if the input changed in place since forward
         input_shape, kernel_size, stride, padding, output_size = ctx.geometry
         if ctx.compiled:
             grad_output = np.ascontiguousarray(grad_output)
@@ -394,12 +398,20 @@ class AdaptiveAvgPool2D(Function):
         rows = _adaptive_windows(height, output_size[0])
         columns = _adaptive_windows(width, output_size[1])
         ctx.windows, ctx.sizes = (rows, columns), (height, width)
+        ctx.save_for_backward(input)  # only to catch in-place changes to it, as PyTorch does
         row_axis = input.ndim - 2
         means = _window_means(xp, input, row_axis, rows)
         return _window_means(xp, means, row_axis + 1, columns).astype(input.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad_output):
+        _ = ctx.saved_tensors  # raises if the input changed in place since forward
+        for dim in range(1, grad_output.ndim):  # PyTorch's backward refuses these (forward not)
+            if grad_output.shape[dim] == 0:
+                raise RuntimeError(
+                    "adaptive_avg_pool2d_backward(): Expected grad_output to have non-zero size "
+                    f"for non-batch dimensions, but grad_output has sizes "
+                    f"{list(grad_output.shape)} with dimension {dim} being empty")
         xp = array_module(grad_output)
         (rows, columns), (height, width) = ctx.windows, ctx.sizes
         row_axis = grad_output.ndim - 2
@@ -429,13 +441,13 @@ class AdaptiveMaxPool2D(Function):
                 output[..., i, j] = xp.take_along_axis(window, position[..., None], -1)[..., 0]
                 span = right - left
                 indices[..., i, j] = (top + position // span) * width + left + position % span
-        ctx.save_for_backward(indices)
+        ctx.save_for_backward(indices, input)  # the input only to catch in-place changes
         ctx.input_shape = input.shape
         return (output, indices) if return_indices else output
 
     @staticmethod
     def backward(ctx, grad_output, grad_indices=None):
-        indices, = ctx.saved_tensors
+        indices, _ = ctx.saved_tensors
         xp = array_module(grad_output)
         input_shape = ctx.input_shape
         planes = math.prod(input_shape[:-2])

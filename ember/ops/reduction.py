@@ -1,6 +1,7 @@
 """Reductions: sum, mean, prod, var/std, max/min (with and without dim), argmax, norm, logsumexp."""
 
 import builtins
+import math
 import warnings
 from collections import namedtuple
 
@@ -110,16 +111,26 @@ class Prod(Function):
         ctx.axes, ctx.keepdim = axes, keepdim
         return out
 
-    @staticmethod
-    def backward(ctx, grad):
-        a, _ = ctx.saved_tensors
+    @classmethod
+    def backward(cls, ctx, grad):
+        # PyTorch's formulas, so that NaN and inf propagate as there: without a zero in the
+        # tensor, prod / a_i (NaN at a NaN or inf element, where the product of the others
+        # would be finite); with one, the product of the others from exclusive running
+        # products on both sides; for the product of all elements with two or more zeros, 0.
+        a, out = ctx.saved_tensors
+        if a.ndim == 0:
+            return grad, None, None
         xp = array_module(a)
         grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
-        # d prod / d a_i is the product of all the other elements; computing it from exclusive
-        # running products on both sides avoids dividing by zero.
+        zeros = int((a == 0).sum())
+        if zeros == 0:
+            return grad * (_expand_back(out, a.shape, ctx.axes, ctx.keepdim) / a), None, None
+        if cls is Prod and zeros > 1:
+            return xp.zeros(a.shape, dtype=grad.dtype), None, None
         kept = [i for i in range(a.ndim) if i not in ctx.axes]
         moved = xp.transpose(a, kept + list(ctx.axes))
-        flat = moved.reshape(moved.shape[:len(kept)] + (-1,))
+        # the reduced elements' count spelled out: -1 is ambiguous when a kept dim is empty
+        flat = moved.reshape(moved.shape[:len(kept)] + (math.prod(moved.shape[len(kept):]),))
         ones = xp.ones_like(flat[..., :1])
         left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
         right = xp.flip(xp.cumprod(xp.flip(xp.concatenate([flat[..., 1:], ones], axis=-1), -1),
@@ -161,10 +172,10 @@ class Var(Function):
     contiguous_output = True
 
     @staticmethod
-    def forward(ctx, a, axes, correction, keepdim):
+    def forward(ctx, a, axes, correction, keepdim, whole=False):
         count = int(np.prod([a.shape[i] for i in axes]))
         ctx.save_for_backward(a)
-        ctx.axes, ctx.keepdim = axes, keepdim
+        ctx.axes, ctx.keepdim, ctx.whole = axes, keepdim, whole
         # PyTorch divides by max(0, n - correction) forward, but by n - correction backward
         # (the gradient of a single element's var with correction 2 is -0, not NaN).
         ctx.divisor = count - correction
@@ -177,9 +188,17 @@ class Var(Function):
     def backward(ctx, grad):
         a, = ctx.saved_tensors
         grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
+        if ctx.whole and ctx.divisor <= 0:
+            # PyTorch's rule for a variance of all elements (or of a 0-d tensor) without
+            # degrees of freedom: 2 / 0 is inf, times a deviation of 0 NaN, so the gradient is
+            # NaN where an element equals the mean and inf elsewhere (also for n < correction).
+            xp = array_module(a)
+            at_mean = a == a.mean(axis=ctx.axes, keepdims=True)
+            return grad * xp.where(at_mean, a.dtype.type("nan"), a.dtype.type("inf")), None, \
+                None, None, None
         deviations = centered(a, ctx.axes).astype(a.dtype, copy=False)
         scale = 2.0 / ctx.divisor if ctx.divisor else float("inf")  # as C's 2.0 / 0
-        return scale * grad * deviations, None, None, None
+        return scale * grad * deviations, None, None, None, None
 
 
 class Std(Function):
@@ -504,22 +523,33 @@ class LinalgVectorNorm(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # PyTorch's formulas for each order, so that NaN and inf give what PyTorch gives:
+        # sgn(NaN) is 0 (a NaN element adds nothing to the 1-norm's gradient), and the terms
+        # that divide by the norm are 0 where the norm is 0.
         a, out = ctx.saved_tensors
         xp = array_module(a)
         grad = _expand_back(grad, a.shape, ctx.axes, ctx.keepdim)
         out = _expand_back(out, a.shape, ctx.axes, ctx.keepdim)
-        safe = xp.where(out == 0, 1, out)
-        if ctx.p == 2:
-            return grad * a / safe * (out != 0), None, None, None
-        if ctx.p == 0:
-            return xp.zeros_like(a), None, None, None
-        if abs(ctx.p) == float("inf"):
-            mask = xp.abs(a) == out
-            return grad * xp.sign(a) * mask / mask.sum(axis=ctx.axes, keepdims=True), None, \
-                None, None
         p = ctx.p
-        return (grad * xp.sign(a) * xp.abs(a) ** (p - 1) / safe ** (p - 1) * (out != 0),
-                None, None, None)
+        if p == 0:
+            return xp.zeros_like(a), None, None, None
+        sign = xp.sign(a)
+        sign = xp.where(xp.isnan(sign), 0, sign)
+        if p == 1:
+            return sign * grad, None, None, None
+        if p == 2:
+            return grad * xp.where(out == 0, 0, a / out), None, None, None
+        if abs(p) == float("inf"):
+            # every element at the max (or min) |a|, or NaN, shares the gradient
+            magnitude = xp.abs(a)
+            mask = (magnitude == out) | xp.isnan(magnitude)
+            return (sign * ((grad / mask.sum(axis=ctx.axes, keepdims=True)) * mask),
+                    None, None, None)
+        if p < 1:
+            scaled = sign * xp.where(a == 0, 0, xp.abs(a) ** (p - 1))
+            return scaled * grad * out ** (1 - p), None, None, None
+        scaled = sign * xp.abs(a) ** (p - 1) if p < 2 else a * xp.abs(a) ** (p - 2)
+        return scaled * xp.where(out == 0, 0, grad / out ** (p - 1)), None, None, None
 
 
 # ---- the plain functions -----------------------------------------------------------------
@@ -587,7 +617,11 @@ def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None, out=N
     position: ``var(x, 0, False, True)``.
     """
     _check_floating(input)
-    result = Var.apply(input, _axes(dim, input.ndim), _correction(unbiased, correction), keepdim)
+    # Without a dim (or on a 0-d tensor) PyTorch's gradient differs where there are no degrees
+    # of freedom (see Var.backward).
+    whole = dim is None or input.ndim == 0
+    result = Var.apply(input, _axes(dim, input.ndim), _correction(unbiased, correction), keepdim,
+                       whole)
     return write_out("var", result, out)
 
 

@@ -54,26 +54,34 @@ class Cumprod(Function):
     @staticmethod
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
-        if grad.ndim == 0:
+        if grad.ndim == 0 or a.shape[ctx.axis] <= 1:  # out is a: the gradient passes as is
             return grad, None, None
         xp = array_module(grad)
         axis = ctx.axis
         a = a.astype(grad.dtype, copy=False)
-        # d out[j] / d a[k] = prod_{i <= j, i != k} a[i] for j >= k. Without zeros that is
-        # out[j] / a[k]; with a zero the division fails, so each k gets its own scan instead
-        # (as PyTorch also does only when a zero is present).
-        if bool((a != 0).all()):
-            return _reverse_cumsum(xp, grad * out, axis) / a, None, None
-        grad_input = xp.empty_like(grad)
-        length = a.shape[axis]
-        for k in range(length):
-            others = a.copy()
-            at_k = (slice(None),) * axis + (k,)
-            others[at_k] = 1
-            tail = (slice(None),) * axis + (slice(k, None),)
-            products = xp.cumprod(others, axis=axis)[tail]
-            grad_input[at_k] = (grad[tail] * products).sum(axis=axis)
-        return grad_input, None, None
+        # d out[j] / d a[k] = prod_{i <= j, i != k} a[i] for j >= k. PyTorch's formulas, so
+        # that NaN and inf propagate as in PyTorch: without a zero (in the whole tensor) that
+        # is out[j] / a[k], summed over j >= k.
+        weighted = out * grad
+        is_zero = a == 0
+        if not bool(is_zero.any()):
+            return _reverse_cumsum(xp, weighted, axis) / a, None, None
+        # With zeros, per slice: before its first zero z1 the same formula on the terms before
+        # z1 (the later ones are 0); at z1, prod_{i < z1} a[i] times the sum over z1 <= j < z2
+        # (the second zero) of grad[j] * prod_{z1 < i <= j} a[i]; after z1, 0.
+        zeros_so_far = xp.cumsum(is_zero, axis=axis)
+        before = zeros_so_far == 0
+        grad_input = xp.where(
+            before, _reverse_cumsum(xp, xp.where(before, weighted, 0), axis) / a, 0)
+        first_zero = is_zero & (zeros_so_far == 1)
+        between = (zeros_so_far == 1) & ~first_zero  # after z1, before z2
+        running = xp.cumprod(xp.where(between, a, 1), axis=axis)
+        at_first = (running * xp.where(zeros_so_far == 1, grad, 0)).sum(axis=axis, keepdims=True)
+        # prod_{i < k} a[i]: out shifted by one along the axis, 1 first
+        exclusive = xp.concatenate(
+            [xp.ones_like(xp.take(out, [0], axis=axis)),
+             xp.take(out, range(a.shape[axis] - 1), axis=axis)], axis=axis)
+        return xp.where(first_zero, at_first * exclusive, grad_input), None, None
 
 
 # ---- the plain functions -----------------------------------------------------------------

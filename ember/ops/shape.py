@@ -151,6 +151,16 @@ class SqueezeInplaceDim(SqueezeDim):
     node_name = "SqueezeBackward4"
 
 
+class SqueezeProduct(SqueezeInplaceDim):
+    """The squeeze of a vector-times-matrix product that matmul just made: PyTorch squeezes
+    that product in place, so the result is no view of anything (an in-place op on it, after
+    one that saved its output, is then caught as on any tensor); nothing else holds the
+    product, so sharing its memory is safe."""
+
+    node_name = "SqueezeBackward4"
+    is_view = False
+
+
 class Unsqueeze(Function):
     is_view = True
 
@@ -277,18 +287,26 @@ class Repeat(Function):
 
 
 class Cat(Function):
+    """``cat``: every tensor is an input (so one that requires grad makes the result require
+    it, as in PyTorch), but 1-d empty ones are skipped, as PyTorch skips them, unless all are;
+    their gradient is empty."""
+
     @staticmethod
     def forward(ctx, axis, dtype, *arrays):
         ctx.axis = axis
-        ctx.sizes = [a.shape[axis] for a in arrays]
+        all_empty = all(a.shape == (0,) for a in arrays)
+        ctx.skipped = [a.shape == (0,) and not all_empty for a in arrays]
+        kept = [a for a, skip in zip(arrays, ctx.skipped) if not skip]
+        ctx.sizes = [a.shape[axis] for a in kept]
         return array_module(arrays[0]).concatenate([a.astype(dtype, copy=False)
-                                                    for a in arrays], axis=axis)
+                                                    for a in kept], axis=axis)
 
     @staticmethod
     def backward(ctx, grad):
         xp = array_module(grad)
-        return (None, None,
-                *xp.split(grad, np.cumsum(ctx.sizes)[:-1].tolist(), axis=ctx.axis))
+        pieces = iter(xp.split(grad, np.cumsum(ctx.sizes)[:-1].tolist(), axis=ctx.axis))
+        return (None, None, *(xp.zeros((0,), grad.dtype) if skip else next(pieces)
+                              for skip in ctx.skipped))
 
 
 class Stack(Function):
@@ -308,6 +326,7 @@ class Stack(Function):
 
 class Split(Function):
     is_view = True
+    multiple_views = True
 
     @staticmethod
     def forward(ctx, a, sizes, axis):
@@ -325,6 +344,7 @@ class SplitWithSizes(Split):
 
 class Unbind(Function):
     is_view = True
+    multiple_views = True
 
     @staticmethod
     def forward(ctx, a, axis):
@@ -514,7 +534,8 @@ def reshape(input, shape):
 def flatten(input, start_dim: int = 0, end_dim: int = -1):
     """Merge dimensions ``start_dim`` … ``end_dim`` into one."""
     ndim = input.ndim
-    if ndim == 0:
+    if ndim == 0:  # dims 0 and -1 are valid (as a 1-d tensor's), others raise IndexError
+        normalize_dim(start_dim, 0), normalize_dim(end_dim, 0)
         return reshape(input, 1)
     start, end = normalize_dim(start_dim, ndim), normalize_dim(end_dim, ndim)
     if start > end:
@@ -692,7 +713,7 @@ def cat(tensors, dim: int = 0, *, out=None):
                                    f"number {i} in the list.")
     # The dtype is promoted over every tensor, the skipped empty ones too, as in PyTorch.
     dtype = result_dtype(*(t._data for t in tensors))
-    return write_out("cat", Cat.apply(axis, dtype, *kept), out)
+    return write_out("cat", Cat.apply(axis, dtype, *tensors), out)
 
 
 def stack(tensors, dim: int = 0, *, out=None):
