@@ -9,7 +9,7 @@ NUMPY_ONLY_TESTS := tests/test_ops.py tests/test_optim.py tests/test_nn_function
 	tests/test_losses.py tests/test_same_numbers.py tests/test_tutorial.py tests/test_compiled.py \
 	tests/test_compile.py tests/test_compiled_linear.py tests/test_compile_replay.py \
 	tests/test_attention.py tests/test_transformer.py tests/test_compiled_transformer.py \
-	tests/test_nn_modules.py
+	tests/test_nn_modules.py tests/test_fuzz_regressions.py
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
 .PHONY: demo test setup setup-test data bench clean
