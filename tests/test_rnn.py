@@ -502,7 +502,7 @@ def test_cell_weight_gradients_on_the_worker_keep_the_bits(monkeypatch, kind, dt
 
     def spy(node, left, right, product):
         result = original(node, left, right, product)
-        deferred.append(engine._current.work is not None)
+        deferred.append(engine.current_pass().work is not None)
         return result
 
     monkeypatch.setattr(engine, "defer_leaf_gradient", spy)
@@ -543,7 +543,7 @@ def test_a_backward_that_raises_leaves_no_work_behind(monkeypatch):
     states[0].register_hook(fail)
     with pytest.raises(ValueError, match="a hook fails"):
         h.sum().backward()
-    assert engine._current is None and _blas._depth == 0 and _blas.threads() == before
+    assert engine.current_pass() is None and _blas._depth == 0 and _blas.threads() == before
     assert cell.weight_ih.grad is None
 
 
@@ -566,3 +566,35 @@ def test_background_runs_in_order_and_hands_errors_back(monkeypatch):
         work.wait()
     assert order[-1] == "after"  # the rest still ran
     work.wait()  # nothing left: returns at once
+
+
+def test_backward_passes_on_two_threads_keep_their_own_sums(monkeypatch):
+    """Each thread's backward pass has its own worker sums (engine.current_pass is per
+    thread): two cell loops run backward at once on two Python threads and each gets the
+    gradients it gets alone."""
+    import threading
+
+    from ember import _parallel
+    monkeypatch.setattr(_parallel, "_threads", 2)
+    rng = np.random.default_rng(9)
+    weights = {"weight_ih": rng.standard_normal((160, 24)) / 4,
+               "weight_hh": rng.standard_normal((160, 40)) / 4,
+               "bias_ih": rng.standard_normal(160) / 4, "bias_hh": rng.standard_normal(160) / 4}
+    weights = {k: v.astype(np.float32) for k, v in weights.items()}
+    inputs = [rng.standard_normal((6, 32, 24)).astype(np.float32) for _ in range(2)]
+    alone = [_cell_loop(ember, "LSTMCell", weights, xs) for xs in inputs]
+    for _ in range(5):
+        together, start = [None, None], threading.Barrier(2)
+
+        def run(index, together=together, start=start):
+            start.wait()
+            together[index] = _cell_loop(ember, "LSTMCell", weights, inputs[index])
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for ours, reference in zip(together, alone):
+            for a, b in zip(ours, reference, strict=True):
+                assert a.tobytes() == b.tobytes()

@@ -9,6 +9,7 @@ This is also the one place where a gradient is summed back to the shape of a bro
 import heapq
 import itertools
 import sys
+import threading
 
 import numpy as np
 
@@ -46,7 +47,13 @@ class _Pass:
             self.work.wait()
 
 
-_current = None  # the backward pass running now (run_backward)
+_passes = threading.local()  # .current: the backward pass this thread runs now (run_backward)
+
+
+def current_pass():
+    """The backward pass running on this thread (a ``_Pass``), or None: threads may each run
+    a backward pass of their own."""
+    return getattr(_passes, "current", None)
 
 
 def _add_to_deferred(current: _Pass, received, grad):
@@ -77,7 +84,7 @@ def defer_leaf_gradient(node, left, right, product):
     ``product`` runs here instead when the weight is not a leaf, while ember.compile
     captures, on one thread, for CuPy's arrays, and for a product large enough to split over
     threads."""
-    current = _current
+    current = getattr(_passes, "current", None)
     rows, inner = left.shape
     columns = right.shape[1]
     if (current is None or node is None or node._sequence >= 0 or inner == 1
@@ -107,9 +114,9 @@ def defer_leaf_gradient(node, left, right, product):
 def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
     """The backward pass (``_run_backward``), computing as PyTorch does: without NumPy's
     floating-point warnings."""
-    global _current
     token = numpy_errors.set(QUIET)  # the floating-point policy (autograd/function.py)
-    outer, _current = _current, _Pass()  # a hook may run a backward of its own
+    outer = getattr(_passes, "current", None)  # a hook may run a backward of its own
+    _passes.current = _Pass()
     # OpenBLAS's count, once a product of the pass sets it to ember's (``_blas.limited``),
     # stays so until the pass ends: setting it and putting it back costs about 12 us a
     # product, more than a recurrent cell's products take to make.
@@ -117,7 +124,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
     try:
         return _run_backward(roots, grad_roots, retain_graph, capture)
     finally:
-        finished, _current = _current, outer
+        finished, _passes.current = _passes.current, outer
         numpy_errors.reset(token)
         try:
             finished.wait()  # nothing of the pass runs on after it (also when it raised)
@@ -139,7 +146,7 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
     ready = []  # heap of (-number, tie-break, node) for the nodes in pending
     tie_break = itertools.count()  # orders equal numbers (leaves' AccumulateGrad nodes)
     recorder = _recording.recorder  # ember.compile's, told each step while it captures one
-    current = _current  # the leaf-gradient sums handed to a worker (defer_leaf_gradient)
+    current = _passes.current  # the sums defer_leaf_gradient hands to a worker
     ndarray = np.ndarray
     heappush, heappop = heapq.heappush, heapq.heappop  # local names: read at every node
 
