@@ -327,7 +327,10 @@ def test_layer_loops_in_c_have_the_python_loops_bits_and_torchs_numbers(
         in_python = _twin_run(*args, ember)
     for a, b in zip(in_c, in_python, strict=True):  # the same products and kernel calls
         np.testing.assert_array_equal(a, b)
-    rtol, atol = (1e-4, 1e-5) if dtype == np.float32 else (1e-10, 1e-12)
+    # Two float32 runs each carry rounding: a 3-layer bidirectional LSTM's weight gradient of
+    # -0.0150448 (float64) came out -0.0150398 in ember and -0.0150535 in PyTorch, ember the
+    # nearer, 1.4e-5 apart.
+    rtol, atol = (1e-4, 3e-5) if dtype == np.float32 else (1e-10, 1e-12)
     for a, b in zip(in_c, _twin_run(*args, torch), strict=True):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
 
