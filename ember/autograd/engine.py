@@ -35,12 +35,15 @@ class _Pass:
     (``defer_leaf_gradient``): the sum per leaf, and the work to wait for before the engine
     reads any of them."""
 
-    __slots__ = ("sums", "arrays", "work")
+    __slots__ = ("sums", "work")
 
     def __init__(self):
         self.sums = {}  # a leaf's AccumulateGrad node -> the array its gradients add up in
-        self.arrays = set()  # the ids of those arrays
         self.work = None  # a _parallel.Background, made with the first sum
+
+    def holds(self, array) -> bool:
+        """Whether ``array`` is one of the sums (a pass has one per deferred leaf: a few)."""
+        return any(array is total for total in self.sums.values())
 
     def wait(self) -> None:
         if self.work is not None:
@@ -61,7 +64,7 @@ def _add_to_deferred(current: _Pass, received, grad):
     done, into that array, so that the later steps' products still add up there, in the
     order the engine would have added them (and a + b is b + a, bit for bit)."""
     current.wait()
-    total = received if id(received) in current.arrays else grad
+    total = received if current.holds(received) else grad
     np.add(received, grad, out=total)
     return total
 
@@ -102,9 +105,7 @@ def defer_leaf_gradient(node, left, right, product):
         current.work = _parallel.Background()
     total = current.sums.get(node)
     if total is None:
-        total = np.empty((rows, columns), np.result_type(left, right))
-        current.sums[node] = total
-        current.arrays.add(id(total))
+        total = current.sums[node] = np.empty(weight.shape, weight.dtype)
         current.work.submit(lambda: np.matmul(left, right, out=total))
         return total
     current.work.submit(lambda: np.add(total, np.matmul(left, right), out=total))
@@ -231,8 +232,7 @@ def _run_backward(roots, grad_roots, retain_graph: bool, capture=None):
             received = slots[child_index]
             if received is None:
                 slots[child_index] = grad
-            elif current.sums and (id(received) in current.arrays
-                                   or id(grad) in current.arrays):
+            elif current.sums and (current.holds(received) or current.holds(grad)):
                 slots[child_index] = _add_to_deferred(current, received, grad)
                 continue
             else:

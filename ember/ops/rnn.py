@@ -45,8 +45,6 @@ and ``RNNLayerBackward0``; the cells' are ``LstmCellBackward0`` and ``GruCellBac
 (PyTorch's CPU cells are compositions, ending in ``MulBackward0`` and ``AddBackward0``).
 """
 
-import functools
-
 import numpy as np
 
 from .. import _C, _blas, _parallel
@@ -512,11 +510,14 @@ def _input_side_grads(ctx, grad_pre_x, input, weight_ih, h_prev, grad_pre_h,
     ``cell``'s weight gradients, one step's, may be summed over the steps on ember's worker
     thread (``engine.defer_leaf_gradient``)."""
     needs = ctx.needs_input_grad
-    if cell:
-        edges = ctx.next_functions  # input, weight_ih, weight_hh: always edges 0, 1 and 2
-        weight_grad = functools.partial(_cell_weight_grad, edges[1][0], edges[2][0])
-    else:
-        weight_grad = _whole_weight_grad
+
+    def weight_grad(position, left, right):  # position 1: weight_ih, 2: weight_hh
+        if not cell:
+            return _product(left, right)
+        # input, weight_ih and weight_hh are always the node's edges 0, 1 and 2
+        leaf = ctx.next_functions[position][0]
+        return engine.defer_leaf_gradient(leaf, left, right, _product)
+
     rows = input.reshape(-1, input.shape[-1])
     grad_bias_ih = grad_pre_x.sum(0) if needs[3] else None
     if not needs[4]:
@@ -529,19 +530,11 @@ def _input_side_grads(ctx, grad_pre_x, input, weight_ih, h_prev, grad_pre_h,
         grad_bias_hh = grad_pre_h.sum(0)
     return (
         _product(grad_pre_x, weight_ih).reshape(input.shape) if needs[0] else None,
-        weight_grad(0, grad_pre_x.T, rows) if needs[1] else None,
-        weight_grad(1, grad_pre_h.T, h_prev) if needs[2] else None,
+        weight_grad(1, grad_pre_x.T, rows) if needs[1] else None,
+        weight_grad(2, grad_pre_h.T, h_prev) if needs[2] else None,
         grad_bias_ih,
         grad_bias_hh,
     )
-
-
-def _whole_weight_grad(which: int, left, right):
-    return _product(left, right)
-
-
-def _cell_weight_grad(node_ih, node_hh, which: int, left, right):
-    return engine.defer_leaf_gradient(node_hh if which else node_ih, left, right, _product)
 
 
 # ---- GRU ------------------------------------------------------------------------------------
