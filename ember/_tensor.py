@@ -49,7 +49,6 @@ _NON_LEAF_GRAD = (
     "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead.")
 
 
-
 def _check_index_put_dtype(tensor, key, value) -> None:
     """PyTorch's error for ``x[index] = value`` with index tensors (or lists) and a tensor
     value of another dtype: index_put does not convert. Its exception: a single bool mask with
@@ -63,6 +62,7 @@ def _check_index_put_dtype(tensor, key, value) -> None:
     raise RuntimeError("Index put requires the source and destination dtypes match, got "
                        f"{_dtype.type_name(tensor._data.dtype)} for the destination and "
                        f"{_dtype.type_name(value._data.dtype)} for the source.")
+
 
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it.

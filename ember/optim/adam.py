@@ -21,7 +21,6 @@ from .optimizer import (
 _ADAM_WORK = 10
 
 
-
 def _even_cuts(sizes: list, parts: int) -> list:
     """Indices cutting ``sizes`` into ``parts`` runs (at least one item each) whose sums are
     about equal: run ``j`` is ``sizes[cuts[j]:cuts[j + 1]]``."""
