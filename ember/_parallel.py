@@ -6,9 +6,15 @@ threads that each run an op on half of a batch really do run at the same time. e
 the ops that dominate a training step at larger batches this way (convolution, 2x2 max pooling,
 large matrix products): each one hands ``parallel_for`` a function that does its work for a
 range of images (or rows). Elementwise ops are mostly not split: memory bandwidth bounds
-them, which the cores share. Two compiled elementwise kernels are (``split_flat``): GELU's,
-whose erf and exp make it bound by arithmetic, and ReLU's on arrays of a million elements or
-more, where a second core still moves more bytes than one does.
+them, which the cores share. ReLU's compiled kernel is (``split_flat``), on arrays of a
+million elements or more, where a second core still moves more bytes than one does.
+
+Compiled kernels can also split themselves (``kernel_parts``): the linear layers' products,
+GELU (whose erf and exp make it bound by arithmetic), LayerNorm's rows. The caller passes how
+many ranges to cut the work into, and ``ember/_C/threads.c`` runs them on threads of its own
+that never take Python's global lock, on the same bounds as ``parallel_for``'s chunks (so the
+same results). Starting them costs a few microseconds instead of tens, so a quarter of the
+work is worth splitting (``MIN_KERNEL_WORK``).
 
 ``ember.set_num_threads`` and ``ember.get_num_threads`` choose the thread count, as in PyTorch;
 it starts at the number of CPUs this process may run on (``EMBER_NUM_THREADS`` overrides it).
@@ -38,6 +44,9 @@ from . import _blas, _malloc
 
 # Below this many arithmetic operations in all, an op runs on the calling thread.
 MIN_PARALLEL_WORK = 1_000_000
+# The same for a compiled kernel that splits itself (``kernel_parts``): its threads take a
+# few microseconds to start where a Python worker takes tens, so a quarter of the work pays.
+MIN_KERNEL_WORK = 250_000
 
 
 def _default_threads() -> int:
@@ -150,6 +159,16 @@ def _wait_for(done: queue.SimpleQueue, workers: int) -> None:
 def worth_splitting(count: int, work: int) -> bool:
     """Whether ``parallel_for`` would split ``count`` items of ``work`` each (if not busy)."""
     return _threads > 1 and count > 1 and count * work >= MIN_PARALLEL_WORK
+
+
+def kernel_parts(count: int, work: int) -> int:
+    """Into how many ranges a compiled kernel that splits itself over ember's threads
+    (``ember/_C/threads.c``) cuts ``count`` items of ``work`` each: the ranges ``parallel_for``
+    would run, so results are the same either way; 1 when it would not split, or while one of
+    its splits runs (nested, or from another thread)."""
+    if _threads == 1 or count < 2 or count * work < MIN_KERNEL_WORK or _busy.locked():
+        return 1
+    return min(_threads, count)
 
 
 def parallel_for(count: int, body, work: int, like=None, product=None) -> list:

@@ -206,18 +206,52 @@ def test_layer_norm_split_over_threads_matches_the_numpy_code(monkeypatch, threa
             return getattr(kernels, name)
 
         def layer_norm_backward(self, *args):
-            calls.append(args[-2])  # the rows of this part
+            calls.append(args[-1])  # the ranges the kernel cuts the rows into
             return kernel(*args)
 
     kernels = _C.kernels
     monkeypatch.setattr(_parallel, "_threads", threads)
     monkeypatch.setattr(_C, "kernels", Counting())
     compiled = _layer_norm_step(values, (128,), weight, bias, grad)
-    assert len(calls) == threads and sum(calls) == 4001  # split, every row once
+    assert calls == [threads]  # one call, split
     monkeypatch.setattr(_C, "kernels", None)
     reference = _layer_norm_step(values, (128,), weight, bias, grad)
     for got, want in zip(compiled, reference):
         np.testing.assert_allclose(got, want, rtol=4e-6, atol=4e-6 * np.abs(want).max())
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows, parts", [(4001, 3), (7, 2), (2, 5), (1, 2), (0, 2)])
+def test_layer_norm_kernels_in_ranges_sum_the_ranges_in_order(dtype, rows, parts):
+    """Split, the kernels give each row what one call gives, and the weight's and bias's sums
+    are each range's sum from zero, added in the order of the ranges (parallel_for's split)."""
+    rng = np.random.default_rng(rows)
+    cols = 33
+    x = rng.standard_normal((rows, cols)).astype(dtype)
+    weight, bias = rng.standard_normal((2, cols)).astype(dtype)
+    grad = rng.standard_normal((rows, cols)).astype(dtype)
+    out, mean, inv_std = np.empty_like(x), np.empty(rows), np.empty(rows, dtype)
+    _C.kernels.layer_norm_forward(x, weight, bias, out, mean, inv_std, rows, cols, 1e-5, parts)
+    whole = np.empty_like(x), np.empty(rows), np.empty(rows, dtype)
+    _C.kernels.layer_norm_forward(x, weight, bias, *whole, rows, cols, 1e-5)
+    for got, want in zip((out, mean, inv_std), whole):
+        np.testing.assert_array_equal(got, want)
+    grad_input, weight_sums, bias_sums = np.empty_like(x), np.zeros(cols), np.zeros(cols)
+    _C.kernels.layer_norm_backward(x, mean, inv_std, weight, grad, grad_input, weight_sums,
+                                   bias_sums, rows, cols, parts)
+    want_input, want_weight, want_bias = np.empty_like(x), np.zeros(cols), np.zeros(cols)
+    used = min(parts, rows) if rows else 1
+    bounds = [rows * i // used for i in range(used + 1)]
+    for start, stop in zip(bounds, bounds[1:]):
+        part_weight, part_bias = np.zeros(cols), np.zeros(cols)
+        _C.kernels.layer_norm_backward(x[start:stop], mean[start:stop], inv_std[start:stop],
+                                       weight, grad[start:stop], want_input[start:stop],
+                                       part_weight, part_bias, stop - start, cols)
+        want_weight, want_bias = want_weight + part_weight, want_bias + part_bias
+    for got, want in zip((grad_input, weight_sums, bias_sums),
+                         (want_input, want_weight, want_bias)):
+        np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -8,6 +8,7 @@ same op on one thread.
 import os
 import subprocess
 import sys
+import textwrap
 import threading
 
 import numpy as np
@@ -25,6 +26,7 @@ from ember import _parallel
 def split_everything(monkeypatch):
     """Every op that can split does, over three threads; restored afterwards."""
     monkeypatch.setattr(_parallel, "MIN_PARALLEL_WORK", 0)
+    monkeypatch.setattr(_parallel, "MIN_KERNEL_WORK", 0)
     threads = ember.get_num_threads()
     ember.set_num_threads(3)
     yield
@@ -155,6 +157,82 @@ def test_a_forked_child_starts_its_own_workers(split_everything):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True)
     assert out.stdout.strip() == "[2, 2]"
+
+
+needs_kernels = pytest.mark.skipif(ember._C.kernels is None, reason="no compiled extension")
+
+
+def _gelu_in_parts(values, parts):
+    """The exact GELU kernel's output over ``values`` in ``parts`` ranges (ember/_C/threads.c)."""
+    from ember.ops.activation import _erf_series
+    out, cdf = np.empty_like(values), np.empty_like(values)
+    ember._C.kernels.gelu_erf_forward(values, out, cdf, _erf_series(values.dtype), parts)
+    return out
+
+
+@needs_kernels
+def test_a_kernel_split_in_c_starts_its_threads_once_and_matches_one_call():
+    values = np.random.default_rng(0).standard_normal(100_003).astype(np.float32)
+    whole = _gelu_in_parts(values, 1)
+    for parts in (2, 3, 2, 7):
+        np.testing.assert_array_equal(_gelu_in_parts(values, parts), whole)
+    assert ember._C.kernels.parallel_threads() >= 6  # range 0 is the caller's
+
+
+@needs_kernels
+def test_kernels_split_from_two_python_threads_at_once():
+    # One call uses the pool at a time; the other runs its ranges on its own thread.
+    rng = np.random.default_rng(1)
+    inputs = [rng.standard_normal(50_000 + i).astype(np.float32) for i in range(4)]
+    wanted = [_gelu_in_parts(values, 1) for values in inputs]
+    failures = []
+
+    def run(index):
+        for _ in range(50):
+            if not np.array_equal(_gelu_in_parts(inputs[index], 3), wanted[index]):
+                failures.append(index)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+@needs_kernels
+def test_a_forked_child_starts_its_own_kernel_threads():
+    code = textwrap.dedent("""
+        import os
+        import numpy as np
+        import ember
+        from ember.ops.activation import _erf_series
+        x = np.arange(1000, dtype=np.float32) / 100
+        def gelu(parts):
+            out, cdf = np.empty_like(x), np.empty_like(x)
+            ember._C.kernels.gelu_erf_forward(x, out, cdf, _erf_series(x.dtype), parts)
+            return out
+        whole = gelu(1)
+        gelu(2)  # the parent's pool thread starts
+        pid = os.fork()
+        if pid == 0:
+            same = np.array_equal(gelu(2), whole)
+            print(same, ember._C.kernels.parallel_threads(), flush=True)
+            os._exit(0)
+        os.waitpid(pid, 0)
+        """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.split() == ["True", "1"]
+
+
+def test_kernels_split_nothing_inside_a_split(split_everything):
+    assert _parallel.kernel_parts(10, 1) == 3
+    inside = _parallel.parallel_for(3, lambda a, b: _parallel.kernel_parts(10, 1), work=1)
+    assert inside == [1, 1, 1]
+    assert _parallel.kernel_parts(2, 1) == 2  # no more ranges than items
+    ember.set_num_threads(1)
+    assert _parallel.kernel_parts(10, 1) == 1
 
 
 def _conv_case(rng, batch, groups, stride, padding, dilation, bias):

@@ -95,7 +95,15 @@ int gemm_f64(int trans_a, int trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
 float numpy_sum_f32(const float *x, Py_ssize_t n, Py_ssize_t stride);
 double numpy_sum_f64(const double *x, Py_ssize_t n, Py_ssize_t stride);
 
+/* ember's threads for kernels (threads.c): function(context, start, stop) over [0, count)
+ * cut into `parts` ranges, range 0 on the calling thread and the others at the same time on
+ * the pool's threads; returns when all are done. Called without Python's global lock. While
+ * another call uses the pool, the ranges all run on the calling thread, in order. */
+typedef void (*range_function)(void *context, Py_ssize_t start, Py_ssize_t stop);
+void parallel_ranges(Py_ssize_t count, int parts, range_function function, void *context);
+
 /* The Python-facing kernels, one per line of the module's method table (module.c). */
+PyObject *parallel_threads(PyObject *self, PyObject *args);
 PyObject *set_blas(PyObject *self, PyObject *args);
 PyObject *blas_ready(PyObject *self, PyObject *args);
 PyObject *matmul(PyObject *self, PyObject *args);

@@ -159,13 +159,16 @@ static PyMethodDef methods[] = {
      "conv2d_bias_grad(grad, sums, positions): sums (C,) = grad (n, C, positions) summed over "
      "images and positions"},
     {"linear_forward", linear_forward, METH_VARARGS,
-     "linear_forward(a, b, bias, out, (m, n, k), trans_a, trans_b): out (m, n) = op(a) @ "
-     "op(b) + bias (n, or None), where op(a) is (m, k) and a transposed operand is stored as "
-     "its transpose (see linear.inc)"},
+     "linear_forward(a, b, bias, out, (m, n, k), trans_a, trans_b, parts=1): out (m, n) = "
+     "op(a) @ op(b) + bias (n, or None), where op(a) is (m, k) and a transposed operand is "
+     "stored as its transpose (see linear.inc); in `parts` bands of rows over ember's threads"},
     {"linear_backward", linear_backward, METH_VARARGS,
-     "linear_backward(grad, a, b, grad_a, grad_bt, grad_bias, (m, n, k), trans_a, trans_b): "
-     "the gradients of linear_forward that are not None: grad_a = grad @ op(b).T, grad_bt = "
-     "grad.T @ op(a) (op(b)'s gradient, transposed), grad_bias = grad summed over rows"},
+     "linear_backward(grad, a, b, grad_a, grad_bt, grad_bias, (m, n, k), trans_a, trans_b, "
+     "parts=1): the gradients of linear_forward that are not None: grad_a = grad @ op(b).T, "
+     "grad_bt = grad.T @ op(a) (op(b)'s gradient, transposed), grad_bias = grad summed over "
+     "rows; with parts 2, grad_a and grad_bt on two of ember's threads"},
+    {"parallel_threads", parallel_threads, METH_NOARGS,
+     "parallel_threads(): how many threads the kernels' pool has started (threads.c)"},
     {"mse_loss_forward", mse_loss_forward, METH_VARARGS,
      "mse_loss_forward(input, target, out, reduction): (input - target) ** 2 into out, or "
      "its sum (reduction 2) or mean (1) into out's one element"},

@@ -18,6 +18,69 @@ static int double_args(PyObject *const *objects, int count, const Py_ssize_t *co
                       name);
 }
 
+/* One call of a LayerNorm kernel, for its ranges of rows over ember's threads
+ * (parallel_ranges). Backward's range i adds its rows' weight and bias sums to sums of its
+ * own (2 * cols doubles at `sums + 2 * cols * i`, zeroed) with scratch of its own. */
+typedef struct {
+    int dtype;
+    const void *x, *weight, *bias, *inv_std, *grad;
+    const double *mean;
+    void *out, *inv_std_out, *grad_input;
+    double *mean_out;
+    double *weight_sums, *bias_sums;  /* the caller's; each range's own with several */
+    double *sums;
+    char *scratch;
+    int parts;
+    Py_ssize_t rows, cols;
+    double eps;
+} norm_call;
+
+#define ROWS(type, pointer) ((type *)(pointer) + (pointer == NULL ? 0 : start * cols))
+
+static void forward_range(void *context, Py_ssize_t start, Py_ssize_t stop)
+{
+    const norm_call *c = context;
+    const Py_ssize_t cols = c->cols;
+    if (c->dtype == DTYPE_FLOAT32)
+        layer_norm_forward_f32(ROWS(const float, c->x), c->weight, c->bias,
+                               ROWS(float, c->out), c->mean_out + start,
+                               (float *)c->inv_std_out + start, stop - start, cols, c->eps);
+    else
+        layer_norm_forward_f64(ROWS(const double, c->x), c->weight, c->bias,
+                               ROWS(double, c->out), c->mean_out + start,
+                               (double *)c->inv_std_out + start, stop - start, cols, c->eps);
+}
+
+static void backward_range(void *context, Py_ssize_t start, Py_ssize_t stop)
+{
+    const norm_call *c = context;
+    const Py_ssize_t cols = c->cols;
+    /* Which range this is: parallel_ranges' bounds are rows * i / parts. */
+    int index = 0;
+    while (index + 1 < c->parts && c->rows * (index + 1) / c->parts <= start)
+        index++;
+    double *weight_sums = c->weight_sums, *bias_sums = c->bias_sums;
+    if (c->parts > 1) {
+        weight_sums = weight_sums ? c->sums + 2 * cols * index : NULL;
+        bias_sums = bias_sums ? c->sums + 2 * cols * index + cols : NULL;
+    }
+    const size_t itemsize = c->dtype == DTYPE_FLOAT32 ? sizeof(float) : sizeof(double);
+    char *scratch = c->scratch + 2 * (size_t)cols * itemsize * (size_t)index;
+    void *gn = scratch + (size_t)cols * itemsize;
+    if (c->dtype == DTYPE_FLOAT32)
+        layer_norm_backward_f32(ROWS(const float, c->x), c->mean + start,
+                                (const float *)c->inv_std + start, c->weight,
+                                ROWS(const float, c->grad), ROWS(float, c->grad_input),
+                                weight_sums, bias_sums, stop - start, cols, (float *)scratch, gn);
+    else
+        layer_norm_backward_f64(ROWS(const double, c->x), c->mean + start,
+                                (const double *)c->inv_std + start, c->weight,
+                                ROWS(const double, c->grad), ROWS(double, c->grad_input),
+                                weight_sums, bias_sums, stop - start, cols, (double *)scratch,
+                                gn);
+}
+#undef ROWS
+
 static int norm_sizes(Py_ssize_t rows, Py_ssize_t cols, const char *name)
 {
     if (rows < 0 || cols <= 0 || rows > PY_SSIZE_T_MAX / cols) {
@@ -27,16 +90,18 @@ static int norm_sizes(Py_ssize_t rows, Py_ssize_t cols, const char *name)
     return 0;
 }
 
-/* layer_norm_forward(input, weight, bias, output, mean, inv_std, rows, cols, eps): weight
- * and bias may be None; mean is float64 whatever the type of the others. */
+/* layer_norm_forward(input, weight, bias, output, mean, inv_std, rows, cols, eps, parts=1):
+ * weight and bias may be None; mean is float64 whatever the type of the others. The rows in
+ * `parts` ranges over ember's threads. */
 PyObject *layer_norm_forward(PyObject *self, PyObject *args)
 {
     PyObject *objects[5], *mean_object;
     Py_ssize_t rows, cols;
     double eps;
-    if (!PyArg_ParseTuple(args, "OOOOOOnnd:layer_norm_forward", &objects[0], &objects[1],
+    int parts = 1;
+    if (!PyArg_ParseTuple(args, "OOOOOOnnd|i:layer_norm_forward", &objects[0], &objects[1],
                           &objects[2], &objects[3], &mean_object, &objects[4], &rows, &cols,
-                          &eps)
+                          &eps, &parts)
         || norm_sizes(rows, cols, "layer_norm_forward") < 0)
         return NULL;
     const Py_ssize_t counts[5] = {rows * cols, cols, cols, rows * cols, rows};
@@ -53,11 +118,10 @@ PyObject *layer_norm_forward(PyObject *self, PyObject *args)
         release_args(views, 5);
         return NULL;
     }
+    norm_call call = {.dtype = dtype, .x = p[0], .weight = p[1], .bias = p[2], .out = p[3],
+                      .mean_out = mean, .inv_std_out = p[4], .cols = cols, .eps = eps};
     Py_BEGIN_ALLOW_THREADS
-    if (dtype == DTYPE_FLOAT32)
-        layer_norm_forward_f32(p[0], p[1], p[2], p[3], mean, p[4], rows, cols, eps);
-    else
-        layer_norm_forward_f64(p[0], p[1], p[2], p[3], mean, p[4], rows, cols, eps);
+    parallel_ranges(rows, parts, forward_range, &call);
     Py_END_ALLOW_THREADS
     release_args(views, 5);
     release_args(&mean_view, 1);
@@ -65,15 +129,18 @@ PyObject *layer_norm_forward(PyObject *self, PyObject *args)
 }
 
 /* layer_norm_backward(input, mean, inv_std, weight, grad_output, grad_input, weight_sums,
- * bias_sums, rows, cols): weight and the three outputs may be None; mean, weight_sums and
- * bias_sums are float64 (the sums are added to). */
+ * bias_sums, rows, cols, parts=1): weight and the three outputs may be None; mean,
+ * weight_sums and bias_sums are float64 (the sums are added to). The rows in `parts` ranges
+ * over ember's threads: each range sums its rows from zero, and the ranges' sums are added
+ * in their order, then to weight_sums and bias_sums. */
 PyObject *layer_norm_backward(PyObject *self, PyObject *args)
 {
     PyObject *objects[5], *wide_objects[3];
     Py_ssize_t rows, cols;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOnn:layer_norm_backward", &objects[0],
+    int parts = 1;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOnn|i:layer_norm_backward", &objects[0],
                           &wide_objects[0], &objects[1], &objects[2], &objects[3], &objects[4],
-                          &wide_objects[1], &wide_objects[2], &rows, &cols)
+                          &wide_objects[1], &wide_objects[2], &rows, &cols, &parts)
         || norm_sizes(rows, cols, "layer_norm_backward") < 0)
         return NULL;
     const Py_ssize_t counts[5] = {rows * cols, rows, cols, rows * cols, rows * cols};
@@ -91,23 +158,46 @@ PyObject *layer_norm_backward(PyObject *self, PyObject *args)
         release_args(views, 5);
         return NULL;
     }
-    /* A row's normalized values and grad * weight, computed once (norm.inc). */
+    if (parts > rows)
+        parts = rows > 1 ? (int)rows : 1;
+    if (parts > 64)
+        parts = 64;
+    if (parts < 1)
+        parts = 1;
+    /* Per range: a row's normalized values and grad * weight, computed once (norm.inc); with
+     * several ranges, their own weight and bias sums. */
     const size_t itemsize = dtype == DTYPE_FLOAT32 ? sizeof(float) : sizeof(double);
-    char *scratch = (size_t)cols > PY_SSIZE_T_MAX / (2 * itemsize) ? NULL
-                    : PyMem_RawMalloc(2 * (size_t)cols * itemsize);
+    const size_t per_range = 2 * (size_t)cols * itemsize + (parts > 1 ? 2 * (size_t)cols
+                                                                       * sizeof(double) : 0);
+    char *scratch = (size_t)cols > PY_SSIZE_T_MAX / (4 * sizeof(double) * 64) ? NULL
+                    : PyMem_RawCalloc((size_t)parts, per_range);
     if (scratch == NULL) {
         release_args(views, 5);
         release_args(wide_views, 3);
         return PyErr_NoMemory();
     }
-    void *gn = scratch + (size_t)cols * itemsize;
+    double *sums = (double *)(scratch + 2 * (size_t)cols * itemsize * (size_t)parts);
+    norm_call call = {.dtype = dtype, .x = p[0], .mean = w[0], .inv_std = p[1],
+                      .weight = p[2], .grad = p[3], .grad_input = p[4], .weight_sums = w[1],
+                      .bias_sums = w[2], .sums = sums, .parts = parts, .rows = rows,
+                      .cols = cols, .scratch = scratch};
     Py_BEGIN_ALLOW_THREADS
-    if (dtype == DTYPE_FLOAT32)
-        layer_norm_backward_f32(p[0], w[0], p[1], p[2], p[3], p[4], w[1], w[2], rows, cols,
-                                (float *)scratch, gn);
-    else
-        layer_norm_backward_f64(p[0], w[0], p[1], p[2], p[3], p[4], w[1], w[2], rows, cols,
-                                (double *)scratch, gn);
+    if (parts > 1) {
+        parallel_ranges(rows, parts, backward_range, &call);
+        for (int which = 0; which < 2; which++) {
+            double *target = w[1 + which];
+            if (target == NULL)
+                continue;
+            for (Py_ssize_t j = 0; j < cols; j++) {
+                double total = sums[j + which * cols];
+                for (int i = 1; i < parts; i++)
+                    total += sums[2 * cols * i + j + which * cols];
+                target[j] += total;
+            }
+        }
+    } else {
+        backward_range(&call, 0, rows);
+    }
     Py_END_ALLOW_THREADS
     PyMem_RawFree(scratch);
     release_args(views, 5);

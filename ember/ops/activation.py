@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _C, random
 from .._backend import array_module
-from .._parallel import parallel_for, split_flat
+from .._parallel import kernel_parts
 from .._tensor import Tensor, type_name
 from ..autograd import inplace
 from ..autograd.function import Function
@@ -270,10 +270,9 @@ _GELU_WORK = 10
 
 
 def _gelu_kernel(kernel, arrays, *constants) -> None:
-    """A compiled GELU kernel over ``arrays``, split over ember's threads when they are large
-    (``split_flat``), else whole."""
-    if not split_flat(kernel, arrays, _GELU_WORK, *constants):
-        kernel(*arrays, *constants)
+    """A compiled GELU kernel over ``arrays``, in ranges over ember's threads when they are
+    large (the kernel splits itself, ``kernel_parts``), else whole."""
+    kernel(*arrays, *constants, kernel_parts(arrays[0].size, _GELU_WORK))
 
 
 class Gelu(Function):
@@ -755,15 +754,8 @@ def _layer_norm_compiled(ctx, input, weight, bias, normalized_ndim: int, eps: fl
     output = np.empty_like(input)
     mean = np.empty(stats_shape, np.float64)
     inverse_std = np.empty(stats_shape, input.dtype)
-    flat_input, flat_output = input.reshape(rows, cols), output.reshape(rows, cols)
-    flat_mean, flat_inverse_std = mean.reshape(rows), inverse_std.reshape(rows)
-
-    def part(start, stop):
-        _C.kernels.layer_norm_forward(flat_input[start:stop], weight, bias,
-                                      flat_output[start:stop], flat_mean[start:stop],
-                                      flat_inverse_std[start:stop], stop - start, cols, eps)
-
-    parallel_for(rows, part, cols * _LAYER_NORM_WORK, like=input, product=0)
+    _C.kernels.layer_norm_forward(input, weight, bias, output, mean, inverse_std, rows, cols,
+                                  eps, kernel_parts(rows, cols * _LAYER_NORM_WORK))
     ctx.save_for_backward(input, mean, inverse_std, weight, bias)
     return output
 
@@ -776,28 +768,17 @@ def _layer_norm_backward_compiled(ctx, grad_output, input, mean, inverse_std, we
     cols = math.prod(input.shape[input.ndim - len(ctx.axes):])
     rows = input.size // cols
     grad_input = np.empty_like(input) if needs_input else None
-    flat_input, flat_grad = input.reshape(rows, cols), grad_output.reshape(rows, cols)
-    flat_grad_input = grad_input.reshape(rows, cols) if needs_input else None
-    flat_mean, flat_inverse_std = mean.reshape(rows), inverse_std.reshape(rows)
-
-    def part(start, stop):
-        weight_sums = np.zeros(cols) if needs_weight else None
-        bias_sums = np.zeros(cols) if needs_bias else None
-        _C.kernels.layer_norm_backward(
-            flat_input[start:stop], flat_mean[start:stop], flat_inverse_std[start:stop], weight,
-            flat_grad[start:stop], None if flat_grad_input is None else flat_grad_input[start:stop],
-            weight_sums, bias_sums, stop - start, cols)
-        return weight_sums, bias_sums
-
-    sums = parallel_for(rows, part, cols * _LAYER_NORM_WORK, like=input, product=0)
+    weight_sums = np.zeros(cols) if needs_weight else None
+    bias_sums = np.zeros(cols) if needs_bias else None
+    _C.kernels.layer_norm_backward(input, mean, inverse_std, weight, grad_output, grad_input,
+                                   weight_sums, bias_sums, rows, cols,
+                                   kernel_parts(rows, cols * _LAYER_NORM_WORK))
     shape = input.shape[input.ndim - len(ctx.axes):]
     grad_weight = grad_bias = None
     if needs_weight:
-        grad_weight = functools.reduce(np.add, [w for w, _ in sums]).astype(input.dtype)
-        grad_weight = grad_weight.reshape(shape)
+        grad_weight = weight_sums.astype(input.dtype).reshape(shape)
     if needs_bias:
-        grad_bias = functools.reduce(np.add, [b for _, b in sums]).astype(input.dtype)
-        grad_bias = grad_bias.reshape(shape)
+        grad_bias = bias_sums.astype(input.dtype).reshape(shape)
     return grad_input, grad_weight, grad_bias, None, None
 
 

@@ -135,19 +135,14 @@ def linear_forward_compiled(mat1, mat2, bias):
     b, trans_b = _stored(mat2)
     if a is None or b is None:
         return None
-    out = np.empty((m, n), mat1.dtype)
+    parts = 1
     if _splits(m, n, k):
-        # Bands of rows, as matrix_product splits them, each product and bias add one call.
+        # Bands of rows, as matrix_product splits them, on ember's threads in the kernel.
         if trans_a or not worth_splitting(m, n * k // 8):
             return None
-
-        def band(start, stop):
-            _C.kernels.linear_forward(a[start:stop], b, bias, out[start:stop],
-                                      (stop - start, n, k), False, trans_b)
-
-        parallel_for(m, band, n * k // 8, like=mat1)
-        return out
-    _run_linear(_C.kernels.linear_forward, (a, b, bias, out, (m, n, k), trans_a, trans_b),
+        parts = _parallel.kernel_parts(m, n * k // 8)
+    out = np.empty((m, n), mat1.dtype)
+    _run_linear(_C.kernels.linear_forward, (a, b, bias, out, (m, n, k), trans_a, trans_b, parts),
                 m * n * k, (3,))
     return out
 
@@ -174,16 +169,13 @@ def linear_backward_compiled(grad, mat1, mat2, needs_bias: bool):
     grad_bt = np.empty((n, k), dtype) if mat1 is not None else None
     grad_a = np.empty((m, k), dtype) if mat2 is not None else None
     grad_bias = np.empty(n, dtype) if needs_bias else None
-    if split:
-        # The input's gradient on one thread, the weight's (and the bias's) on another: two
-        # products of m * n * k multiply-adds each, whole, in one split where bands of each
-        # would take two (see ``_split_linear_backward``).
-        _split_linear_backward(grad, a, b, grad_a, grad_bt, grad_bias, (m, n, k), trans_a,
-                               trans_b)
-    else:
-        _run_linear(_C.kernels.linear_backward,
-                    (grad, a, b, grad_a, grad_bt, grad_bias, (m, n, k), trans_a, trans_b),
-                    m * n * k, (3, 4, 5))
+    # Split: the input's gradient on one thread, the weight's (and the bias's) on another,
+    # in the kernel: two products of m * n * k multiply-adds each, whole, in one split where
+    # bands of each would take two.
+    parts = _parallel.kernel_parts(2, m * n * k // 8) if split else 1
+    _run_linear(_C.kernels.linear_backward,
+                (grad, a, b, grad_a, grad_bt, grad_bias, (m, n, k), trans_a, trans_b, parts),
+                m * n * k, (3, 4, 5))
     return grad_bias, grad_a, None if grad_bt is None else grad_bt.T
 
 
@@ -210,25 +202,6 @@ def _linear_gradients(grad, mat1, mat2):
     parts = parallel_for(2, tasks, m * n * k // 8, like=grad)
     weight, input_ = [gradient for part in parts for gradient in part]
     return [input_, weight]
-
-
-def _split_linear_backward(grad, a, b, grad_a, grad_bt, grad_bias, sizes, trans_a, trans_b):
-    """linear_backward as ``_linear_gradients``'s two tasks: the input's gradient, and the
-    weight's with the bias's, each one kernel call (on one thread, one after the other)."""
-    # Task 0 runs on the calling thread, task 1 on a worker that starts tens of microseconds
-    # later: the calling thread takes the weight's gradient, the longer of the two (its sum
-    # over the rows is the longer product, and the bias's sum comes with it).
-    def tasks(start, stop):
-        for task in range(start, stop):
-            if task == 0:
-                _C.kernels.linear_backward(grad, a, None, None, grad_bt, grad_bias, sizes,
-                                           trans_a, trans_b)
-            else:
-                _C.kernels.linear_backward(grad, None, b, grad_a, None, None, sizes, trans_a,
-                                           trans_b)
-
-    m, n, k = sizes
-    parallel_for(2, tasks, m * n * k // 8, like=grad)
 
 
 class Mm(Function):
