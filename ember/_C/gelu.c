@@ -1,6 +1,9 @@
 /* GELU, exact (erf) and tanh forms, forward and backward: one pass each where the NumPy code
  * makes about twenty (gelu.inc; vexp.h for the exp the loops run on vectors). */
 #include "kernels.h"
+
+FUSE_MULTIPLY_ADD  /* kernels.h: GELU's kernels and their exp with fused multiply-adds */
+
 #include "vexp.h"
 
 #define KERNELS "gelu.inc"

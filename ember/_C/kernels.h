@@ -37,6 +37,20 @@
 #define WIDE_LOOPS
 #endif
 
+/* WIDE_LOOPS for a kernel whose results need not be its scalar loop's bits (GELU's, whose exp
+ * already differs from NumPy's in the last place): the fast version is for x86-64-v3, AVX2
+ * with fused multiply-add, and a file that uses it starts with FUSE_MULTIPLY_ADD, which lets
+ * the compiler make each a * b + c one rounding there. A result may then differ in its last
+ * place between machines with FMA and without, as PyTorch's do. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) \
+    && __GNUC__ >= 11
+#define FUSED_WIDE_LOOPS __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define FUSE_MULTIPLY_ADD _Pragma("GCC optimize (\"fp-contract=fast\")")
+#else
+#define FUSED_WIDE_LOOPS WIDE_LOOPS
+#define FUSE_MULTIPLY_ADD
+#endif
+
 /* The element types kernels handle. */
 typedef enum { DTYPE_FLOAT32 = 0, DTYPE_FLOAT64 = 1 } dtype_t;
 
