@@ -6,7 +6,9 @@
     python benchmarks/gpt.py --threads 1     # both frameworks on one thread (a busy machine)
 
 The frameworks take turns, ``--steps`` timed steps each after one untimed step (see
-``measure``). Each step is timed twice: wall-clock and the process's CPU time (user +
+``measure``), for ``--repeats`` rounds. The ratio is the median of the rounds' ratios, each
+ember's time over PyTorch's in the same round: on a shared machine whose speed drifts from
+second to second, that pairs times measured close together. Each step is timed twice: wall-clock and the process's CPU time (user +
 system). On a machine that other jobs keep busy, the wall-clock time mostly measures waiting
 for a core; with one thread per framework the CPU time is the steadier figure, and its system
 part shows the cost of page faults (memory the allocator returned to the system and maps
@@ -194,7 +196,11 @@ def measure(steps: int, repeats: int) -> dict:
             if repeat:
                 samples[name].append((time.perf_counter() - start) / steps * 1000)
                 cpu[name].append((time.process_time() - start_cpu) / steps * 1000)
+    # Each round's ratio, ember's steps to PyTorch's right after (or before): a slow stretch
+    # of the shared machine then slows both sides of one ratio, not one side of the medians.
+    rounds = [e / t for e, t in zip(samples["ember"], samples["torch"])]
     return {"ms": {name: statistics.median(values) for name, values in samples.items()},
+            "ratio": statistics.median(rounds), "ratio_spread": (min(rounds), max(rounds)),
             "cpu_ms": {name: statistics.median(values) for name, values in cpu.items()},
             "spread": {name: (min(values), max(values)) for name, values in samples.items()},
             "first_losses": losses}
@@ -216,8 +222,8 @@ def profile(steps: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=20, help="steps per measurement")
-    parser.add_argument("--repeats", type=int, default=3, help="measurements per framework")
+    parser.add_argument("--steps", type=int, default=10, help="steps per measurement")
+    parser.add_argument("--repeats", type=int, default=7, help="measurements per framework")
     parser.add_argument("--profile", action="store_true", help="cProfile ember's steps")
     parser.add_argument("--threads", type=int, help="threads per op in both frameworks")
     args = parser.parse_args()
@@ -234,7 +240,9 @@ def main() -> None:
         low, high = result["spread"][name]
         print(f"  {name:6s} {result['ms'][name]:8.1f}   (min {low:.1f}, max {high:.1f})   "
               f"CPU {result['cpu_ms'][name]:.1f}")
-    print(f"  ratio ember / torch: {result['ms']['ember'] / result['ms']['torch']:.2f}   "
+    low, high = result["ratio_spread"]
+    print(f"  ratio ember / torch: {result['ratio']:.2f}, the median of {args.repeats} rounds' "
+          f"(min {low:.2f}, max {high:.2f})   "
           f"CPU {result['cpu_ms']['ember'] / result['cpu_ms']['torch']:.2f}")
     first = {name: values[:3] for name, values in result["first_losses"].items()}
     print(f"  first losses: ember {first['ember']}, torch {first['torch']}")
