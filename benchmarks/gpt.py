@@ -8,11 +8,11 @@
 The frameworks take turns, ``--steps`` timed steps each after one untimed step (see
 ``measure``), for ``--repeats`` rounds. The ratio is the median of the rounds' ratios, each
 ember's time over PyTorch's in the same round: on a shared machine whose speed drifts from
-second to second, that pairs times measured close together. Each step is timed twice: wall-clock and the process's CPU time (user +
-system). On a machine that other jobs keep busy, the wall-clock time mostly measures waiting
-for a core; with one thread per framework the CPU time is the steadier figure, and its system
-part shows the cost of page faults (memory the allocator returned to the system and maps
-afresh).
+second to second, that pairs times measured close together. Each step is timed twice:
+wall-clock and the process's CPU time (user + system). On a machine that other jobs keep busy,
+the wall-clock time mostly measures waiting for a core; with one thread per framework the CPU
+time is the steadier figure, and its system part shows the cost of page faults (memory the
+allocator returned to the system and maps afresh).
 
 The model is written once for either framework, in the spirit of karpathy/nanoGPT's
 ``model.py``: token and position embeddings, pre-norm blocks of causal self-attention (through

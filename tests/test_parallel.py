@@ -180,6 +180,17 @@ def test_a_kernel_split_in_c_starts_its_threads_once_and_matches_one_call():
 
 
 @needs_kernels
+def test_many_kernel_splits_each_wait_for_all_their_ranges():
+    # More ranges than cores too (the pool's threads then sleep at once): every call must
+    # return only once each of its ranges is done, never with one still running or unrun.
+    rng = np.random.default_rng(2)
+    for _ in range(400):
+        values = rng.standard_normal(int(rng.choice([3, 64, 301, 5000]))).astype(np.float32)
+        parts = int(rng.choice([2, 3, 4, 7]))
+        np.testing.assert_array_equal(_gelu_in_parts(values, parts), _gelu_in_parts(values, 1))
+
+
+@needs_kernels
 def test_kernels_split_from_two_python_threads_at_once():
     # One call uses the pool at a time; the other runs its ranges on its own thread.
     rng = np.random.default_rng(1)

@@ -18,7 +18,9 @@
  * (`SPIN_NS`) before it sleeps on a condition variable: a training step calls split kernels
  * every few tens of microseconds, and a thread still awake starts in well under one, where
  * waking a sleeping one takes tens. The watch is short so that on a machine other jobs keep
- * busy it takes little from them (OpenMP's threads, PyTorch's, watch far longer).
+ * busy it takes little from them (OpenMP's threads, PyTorch's, watch far longer). With more
+ * threads than cores (ember.set_num_threads above the count) nobody watches: a watching
+ * thread would hold the core that another needs to finish its range.
  *
  * The ranges of one call are those of ember/_parallel.py's split (range i is
  * [count * i / parts, count * (i + 1) / parts)), so a kernel's results do not depend on which
@@ -26,10 +28,13 @@
  * is in use (or from inside a range) runs its ranges on its own thread, in order, with the
  * same results. A child process made by fork has none of the parent's threads: the pool
  * starts empty there. */
+#define _GNU_SOURCE  /* sched_getaffinity */
 #include "kernels.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -68,6 +73,7 @@ static struct {
     void *context;
     Py_ssize_t count;
     int threads;                /* pool threads started */
+    atomic_int watch;           /* whether pool threads watch for the next call (below) */
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
           PTHREAD_COND_INITIALIZER};
 
@@ -111,7 +117,7 @@ static void *pool_thread(void *argument)
     long long seen = (long long)(intptr_t)argument;
     for (;;) {
         long long current = atomic_load_explicit(&pool.calls, memory_order_acquire);
-        if (current == seen) {
+        if (current == seen && atomic_load_explicit(&pool.watch, memory_order_relaxed)) {
             const long long deadline = now_ns() + SPIN_NS;
             for (int turn = 1; current == seen; turn++) {
                 wait_a_moment(turn);
@@ -171,6 +177,18 @@ static void register_fork_handler(void)
     pthread_atfork(NULL, NULL, forget_pool);
 }
 
+/* The CPUs this process may run on (at least 1). */
+static int usable_cpus(void)
+{
+#ifdef CPU_COUNT
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+#endif
+    const long online = sysconf(_SC_NPROCESSORS_ONLN);
+    return online > 0 ? (int)online : 1;
+}
+
 static void run_in_order(Py_ssize_t count, int parts, range_function function, void *context)
 {
     for (int i = 0; i < parts; i++)
@@ -197,6 +215,13 @@ void parallel_ranges(Py_ssize_t count, int parts, range_function function, void 
         run_in_order(count, parts, function, context);
         return;
     }
+    /* Watching threads are only worth it with a core each: with more threads than cores
+     * (ember.set_num_threads above the count), one watching would take the core another
+     * needs to finish its range, so they sleep at once instead. */
+    static int cpus = 0;
+    if (cpus == 0)
+        cpus = usable_cpus();
+    atomic_store_explicit(&pool.watch, parts <= cpus, memory_order_relaxed);
     pool.function = function;
     pool.context = context;
     pool.count = count;
@@ -212,7 +237,7 @@ void parallel_ranges(Py_ssize_t count, int parts, range_function function, void 
     run_claimed_ranges();  /* what no pool thread has taken yet */
 
     if (atomic_load_explicit(&pool.pending, memory_order_acquire)) {
-        const long long deadline = now_ns() + CALLER_SPIN_NS;
+        const long long deadline = now_ns() + (parts <= cpus ? CALLER_SPIN_NS : 0);
         for (int turn = 1; atomic_load_explicit(&pool.pending, memory_order_acquire); turn++) {
             wait_a_moment(turn);
             if (turn % 16 == 0 && now_ns() > deadline)
