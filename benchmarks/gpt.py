@@ -132,6 +132,8 @@ def gpt(torch, n_layer, n_head, n_embd, block_size, vocab_size, dropout, bias):
 
 def frameworks():
     import torch
+    if torch.__name__ != "torch":  # `ember run` maps torch to ember: ember would race itself
+        sys.exit("run this benchmark with python, not `ember run`: it compares ember with PyTorch")
 
     import ember
     return {"ember": ember, "torch": torch}

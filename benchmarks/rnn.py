@@ -78,6 +78,8 @@ CASES = {"LSTM 2 layers": lstm_case, "LSTMCell loop": cell_case,
 
 def measure(cases: dict, repetitions: int, block: int = 5) -> dict:
     import torch
+    if torch.__name__ != "torch":  # `ember run` maps torch to ember: ember would race itself
+        sys.exit("run this benchmark with python, not `ember run`: it compares ember with PyTorch")
 
     import ember
     results = {}

@@ -44,6 +44,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 def frameworks():
     import torch
+    if torch.__name__ != "torch":  # `ember run` maps torch to ember: ember would race itself
+        sys.exit("run this benchmark with python, not `ember run`: it compares ember with PyTorch")
 
     import ember
     return {"ember": ember, "torch": torch}
@@ -727,6 +729,7 @@ def main(argv=None) -> int:
     if args.settings_child:
         settings_child(args.quick)
         return 0
+    frameworks()  # refuses to run where `import torch` gives ember (under `ember run`)
     if args.threads is not None:
         set_threads(args.threads)
     info = machine_info()

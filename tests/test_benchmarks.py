@@ -22,6 +22,16 @@ def load_benchmark():
     return bench
 
 
+@pytest.mark.parametrize("script", ["run.py", "gpt.py", "rnn.py"])
+def test_side_by_side_benchmarks_refuse_to_run_under_ember_run(script):
+    # `ember run` maps `import torch` to ember: the PyTorch column would time ember again.
+    done = subprocess.run([sys.executable, "-m", "ember", "run", f"benchmarks/{script}",
+                           "--quick" if script != "gpt.py" else "--steps=1"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert "not `ember run`" in done.stderr
+
+
 def test_benchmark_script_writes_side_by_side_results(tmp_path):
     out = tmp_path / "results.json"
     subprocess.run([sys.executable, "benchmarks/run.py", "--quick", "--only", "overhead",
