@@ -221,6 +221,40 @@ def test_grad_modes_match_torch(code):
     assert_same(code)
 
 
+@pytest.mark.parametrize("lib", [torch, ember], ids=["torch", "ember"])
+def test_grad_mode_belongs_to_each_thread(lib):
+    # One thread inside no_grad (or after set_grad_enabled(False)) leaves another's recording
+    # on, and a thread started meanwhile begins with it on: PyTorch's grad mode is per thread.
+    import threading
+
+    inside, done, seen = threading.Event(), threading.Event(), {}
+
+    def without_grad():
+        with lib.no_grad():
+            inside.set()
+            done.wait(10)
+            seen["other thread"] = lib.is_grad_enabled()
+
+    thread = threading.Thread(target=without_grad)
+    thread.start()
+    inside.wait(10)
+    x = lib.ones(2, requires_grad=True)
+    seen["here"] = ((x * 2).requires_grad, lib.is_grad_enabled())
+    done.set()
+    thread.join()
+    assert seen == {"here": (True, True), "other thread": False}
+
+    lib.set_grad_enabled(False)
+    try:
+        fresh = []
+        started = threading.Thread(target=lambda: fresh.append(lib.is_grad_enabled()))
+        started.start()
+        started.join()
+        assert fresh == [True] and not lib.is_grad_enabled()
+    finally:
+        lib.set_grad_enabled(True)
+
+
 def test_retain_grad_keeps_non_leaf_gradients():
     assert_same("x = lib.ones(2, requires_grad=True); y = x * 2; y.retain_grad(); "
                 "z = (y * y).sum(); z.backward(); out = (y.grad, x.grad, y.retains_grad)")

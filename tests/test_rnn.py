@@ -453,12 +453,10 @@ def _make_cell(lib, kind, weights, dtype):
     return cell
 
 
-def _cell_loop(lib, kind, weights, xs, use_weight_elsewhere=False, hook=None, grad_inputs=False,
-               cell=None):
-    """Steps a cell (made from ``weights`` unless given) over ``xs`` and back; its
-    parameters' gradients (or autograd.grad's)."""
-    if cell is None:
-        cell = _make_cell(lib, kind, weights, xs.dtype)
+def _cell_loop(lib, kind, weights, xs, use_weight_elsewhere=False, hook=None, grad_inputs=False):
+    """Steps a cell made from ``weights`` over ``xs`` and back; its parameters' gradients (or
+    autograd.grad's)."""
+    cell = _make_cell(lib, kind, weights, xs.dtype)
     if hook is not None:
         cell.weight_hh.register_hook(hook)
     h = lib.zeros(xs.shape[1], weights["weight_hh"].shape[1], dtype=cell.weight_hh.dtype)
@@ -579,9 +577,7 @@ def test_background_runs_in_order_and_hands_errors_back(monkeypatch):
 def test_backward_passes_on_two_threads_keep_their_own_sums(monkeypatch):
     """Each thread's backward pass has its own worker sums (engine.current_pass is per
     thread): two cell loops run backward at once on two Python threads and each gets the
-    gradients it gets alone. The cells are made before the threads start: ember's grad mode
-    is one for the process, so a thread's no_grad (copying weights in) would switch off the
-    other's recording."""
+    gradients it gets alone."""
     import threading
 
     from ember import _parallel
@@ -595,12 +591,10 @@ def test_backward_passes_on_two_threads_keep_their_own_sums(monkeypatch):
     alone = [_cell_loop(ember, "LSTMCell", weights, xs) for xs in inputs]
     for _ in range(5):
         together, start = [None, None], threading.Barrier(2)
-        cells = [_make_cell(ember, "LSTMCell", weights, np.float32) for _ in range(2)]
 
-        def run(index, together=together, start=start, cells=cells):
-            start.wait()
-            together[index] = _cell_loop(ember, "LSTMCell", weights, inputs[index],
-                                         cell=cells[index])
+        def run(index, together=together, start=start):
+            start.wait()  # each thread makes its cell (under no_grad) while the other runs
+            together[index] = _cell_loop(ember, "LSTMCell", weights, inputs[index])
 
         threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
         for thread in threads:

@@ -1,10 +1,18 @@
-"""Whether operations record a graph: no_grad, enable_grad, set_grad_enabled."""
+"""Whether operations record a graph: no_grad, enable_grad, set_grad_enabled.
+
+The setting belongs to each thread, as in PyTorch: ``no_grad`` in one thread leaves another's
+recording on, and a new thread starts with it on.
+"""
 
 import functools
+import threading
 
 
-class _GradMode:
-    enabled = True
+class _GradModeState(threading.local):
+    enabled = True  # each thread's own value once it sets one; until then this default
+
+
+_GradMode = _GradModeState()
 
 
 def is_grad_enabled() -> bool:
