@@ -187,10 +187,6 @@ class Builder:
             self.program.torch_raised = type(error).__name__
             return False
         out = line.split(" = ")[0] if re.match(r"^v\d+ = ", line) else None
-        if re.search(r"\.(relu_|exp_|sqrt_)\(\)", line) and self.ns[out]._base is not None:
-            # ember bug, see fuzz_findings 55: an in-place op on a view that saves its output,
-            # then one on the base, is not noticed by backward -- none after it on that memory.
-            self.no_inplace.add(out)
         operands = [m for m in re.findall(r"\b[avw]\d+\b", line.split(" = ", 1)[1])
                     if m in self.ns]
         if out and re.search(r" @ |matmul\(|mm\(|mv\(|dot\(|linear\(", line) and \

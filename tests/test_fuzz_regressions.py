@@ -602,3 +602,24 @@ def test_sigmoid_of_large_negative_inputs_keeps_its_precision(dtype, rtol, layou
     # out * (1 - out) for large x: 1 - out cancels in both libraries alike
     np.testing.assert_allclose(grad, want_grad, rtol=rtol, atol=1e-7 if dtype == "float32"
                                else 1e-15)
+
+
+@pytest.mark.parametrize("view", ["x[:]", "x[...]", "x.view(2)"])
+@pytest.mark.parametrize("op", ["relu_", "sigmoid_", "exp_", "sqrt_"])
+@pytest.mark.parametrize("then", ["x.mul_(2)", "x.relu_()", "v.add_(1)"])
+def test_saved_output_of_an_in_place_op_on_a_view_is_checked_through_the_base(view, op, then):
+    # 55: the op saves its output, which lives in the base's memory: a later in-place op on
+    # the base (or the view) changes it, and backward must refuse, as PyTorch's does.
+    outcomes = []
+    for lib in (torch, ember):
+        a = lib.tensor([0.5, 0.3], dtype=lib.float64, requires_grad=True)
+        names = {"x": a * 1}
+        names["v"] = getattr(eval(view, names), op)()
+        exec(then, names)
+        try:
+            (names["v"] * lib.tensor([1.0, 2.0], dtype=lib.float64)).sum().backward()
+            outcomes.append(("grad", a.grad.tolist()))
+        except RuntimeError as error:
+            assert "modified by an inplace operation" in str(error)
+            outcomes.append(("raised", None))
+    assert outcomes[0] == outcomes[1]

@@ -106,6 +106,7 @@ def apply(tensor, function, *args, operands=None):
     data = _result_for(tensor, result._data)
     if record and tensor._base is not None:
         rebase_view(tensor, data, result)
+        _watch_saved_output(tensor, result)
         return tensor
     tensor._data[...] = data
     if _recording.recorder is not None:
@@ -157,6 +158,13 @@ def _adopt_output(tensor, result) -> None:
     that a later in-place op on ``tensor`` is caught as one on ``result`` would be."""
     tensor.grad_fn, tensor._output_nr = result.grad_fn, result._output_nr
     tensor._requires_grad = result._requires_grad
+    _watch_saved_output(tensor, result)
+
+
+def _watch_saved_output(tensor, result) -> None:
+    """The version checks of whatever ``result``'s node saved of ``result``, moved to
+    ``tensor``'s counter (shared with its base and the base's other views): ``tensor`` now holds
+    those values, and an in-place op on it, or on a tensor sharing its memory, changes them."""
     node = result.grad_fn
     if node is not None and node._saved_versions:
         node._saved_versions = tuple(
