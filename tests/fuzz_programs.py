@@ -743,10 +743,6 @@ def op_inplace(b):
         if not masks:
             return None
         return f"{o} = {target}.masked_fill_({b.pick(masks)}, {b.scalar()})"
-    if t.ndim == 0 and t.requires_grad:
-        # ember bug, see fuzz_findings 52: setitem on a 0-d tensor that requires grad, with a
-        # view of it: the gradient flows through the overwritten value
-        return None
     b.n_steps -= 1  # setitem makes no new name
     idx = _index(b, shape)
     try:

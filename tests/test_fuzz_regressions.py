@@ -623,3 +623,20 @@ def test_saved_output_of_an_in_place_op_on_a_view_is_checked_through_the_base(vi
             assert "modified by an inplace operation" in str(error)
             outcomes.append(("raised", None))
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("key", ["()", "..."])
+@pytest.mark.parametrize("value", ["0.5", "a0", "a0 * 3"])
+@pytest.mark.parametrize("reader", ["v2", "v2.view(())", "v2.permute(())"])
+def test_setitem_on_a_0d_tensor_stops_the_gradient_of_the_overwritten_value(key, value, reader):
+    # 52: with two consumers of the 0-d result, its gradient reaches setitem's backward as a
+    # NumPy scalar; the overwritten value's share must still be zero, as in PyTorch.
+    grads = []
+    for lib in (torch, ember):
+        names = {"a0": lib.tensor(1.8, dtype=lib.float64, requires_grad=True)}
+        names["v2"] = names["a0"] * 2
+        exec(f"v2[{key}] = {value}", names)
+        other = eval(reader, names)
+        (names["v2"] * 0.3 + other * 0.7).backward()
+        grads.append(names["a0"].grad.item())
+    assert grads[0] == grads[1]

@@ -171,7 +171,9 @@ class IndexPut(Function):
     @staticmethod
     def backward(ctx, grad):
         basic, advanced = ctx.steps
-        grad_input = grad.copy()
+        # An array also when grad is a NumPy scalar (a 0-d result): a scalar's [basic] is a
+        # new array, and the zeros written into it would not reach grad_input.
+        grad_input = array_module(grad).array(grad, order="C")
         grad_input[basic][advanced] = 0
         return grad_input, None, _select(grad, ctx.steps)
 
