@@ -640,3 +640,21 @@ def test_setitem_on_a_0d_tensor_stops_the_gradient_of_the_overwritten_value(key,
         (names["v2"] * 0.3 + other * 0.7).backward()
         grads.append(names["a0"].grad.item())
     assert grads[0] == grads[1]
+
+
+@pytest.mark.parametrize("code", ["x.scatter(0, lib.tensor(0), 5.0)",
+                                  "x.scatter(0, lib.tensor(0), y)",
+                                  "x.index_fill(0, lib.tensor(0), 5.0)",
+                                  "x.index_copy(0, lib.tensor(0), y)",
+                                  "x.masked_fill(lib.tensor(True), 5.0)"])
+def test_writes_into_a_0d_tensor_read_twice_pass_the_right_gradients(code):
+    # The class of 52: the 0-d result's gradient arrives as a NumPy scalar; the backward that
+    # zeroes the overwritten element raised TypeError on it.
+    grads = []
+    for lib in (torch, ember):
+        x = lib.tensor(1.5, dtype=lib.float64, requires_grad=True)
+        y = lib.tensor(2.0, dtype=lib.float64, requires_grad=True)
+        z = eval(code, {"lib": lib, "x": x, "y": y})
+        (z * 0.3 + z * 0.7).backward()
+        grads.append([None if t.grad is None else t.grad.item() for t in (x, y)])
+    assert grads[0] == grads[1]

@@ -156,6 +156,13 @@ def _torch_index_error(error: IndexError, shape, key) -> IndexError:
     return IndexError(message.replace("axis", "dimension"))
 
 
+def _writable_copy(grad):
+    """A copy of ``grad`` to write into: an array also when grad is a NumPy scalar (the
+    gradient of a 0-d result that several ops read), where ``grad.copy()`` is a scalar that
+    refuses item assignment, and ``scalar[...]`` a new array whose zeros would go nowhere."""
+    return array_module(grad).array(grad, order="C")
+
+
 class IndexPut(Function):
     """``x[key] = value`` computed out of place; ``Tensor.__setitem__`` writes it back."""
 
@@ -171,9 +178,7 @@ class IndexPut(Function):
     @staticmethod
     def backward(ctx, grad):
         basic, advanced = ctx.steps
-        # An array also when grad is a NumPy scalar (a 0-d result): a scalar's [basic] is a
-        # new array, and the zeros written into it would not reach grad_input.
-        grad_input = array_module(grad).array(grad, order="C")
+        grad_input = _writable_copy(grad)
         grad_input[basic][advanced] = 0
         return grad_input, None, _select(grad, ctx.steps)
 
@@ -359,7 +364,7 @@ class Scatter(Function):
     def backward(ctx, grad):
         grad_input = None
         if ctx.needs_input_grad[0]:
-            grad_input = grad.copy()
+            grad_input = _writable_copy(grad)
             grad_input[ctx.key] = 0  # overwritten elements do not reach the output
         grad_src = _gather_to(grad, ctx.key, ctx.index_shape, ctx.src_shape) \
             if ctx.needs_input_grad[3] else None
@@ -381,7 +386,7 @@ class ScatterValue(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        grad_input = grad.copy()
+        grad_input = _writable_copy(grad)
         grad_input[ctx.key] = 0
         return grad_input, None, None, None
 
@@ -561,7 +566,7 @@ class IndexFill(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        grad_input = grad.copy()
+        grad_input = _writable_copy(grad)
         grad_input[ctx.key] = 0
         return grad_input, None, None, None
 
@@ -662,7 +667,7 @@ class IndexCopy(Function):
     @staticmethod
     def backward(ctx, grad):
         index, = ctx.saved_tensors
-        grad_input = grad.copy()
+        grad_input = _writable_copy(grad)
         grad_input[ctx.key] = 0
         grad_source = array_module(grad).take(grad, index, axis=ctx.axis) if grad.ndim else grad
         return grad_input, None, None, grad_source
