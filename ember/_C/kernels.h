@@ -115,6 +115,9 @@ double numpy_sum_f64(const double *x, Py_ssize_t n, Py_ssize_t stride);
  * another call uses the pool, the ranges all run on the calling thread, in order. */
 typedef void (*range_function)(void *context, Py_ssize_t start, Py_ssize_t stop);
 void parallel_ranges(Py_ssize_t count, int parts, range_function function, void *context);
+/* How many ranges parallel_ranges cuts `count` items into when asked for `parts` (at least
+ * 1, at most `count` and the pool's limit, 64): for a caller that keeps something per range. */
+int parallel_parts(Py_ssize_t count, int parts);
 
 /* The Python-facing kernels, one per line of the module's method table (module.c). */
 PyObject *parallel_threads(PyObject *self, PyObject *args);

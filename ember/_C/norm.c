@@ -158,18 +158,13 @@ PyObject *layer_norm_backward(PyObject *self, PyObject *args)
         release_args(views, 5);
         return NULL;
     }
-    if (parts > rows)
-        parts = rows > 1 ? (int)rows : 1;
-    if (parts > 64)
-        parts = 64;
-    if (parts < 1)
-        parts = 1;
+    parts = parallel_parts(rows, parts);
     /* Per range: a row's normalized values and grad * weight, computed once (norm.inc); with
      * several ranges, their own weight and bias sums. */
     const size_t itemsize = dtype == DTYPE_FLOAT32 ? sizeof(float) : sizeof(double);
     const size_t per_range = 2 * (size_t)cols * itemsize + (parts > 1 ? 2 * (size_t)cols
                                                                        * sizeof(double) : 0);
-    char *scratch = (size_t)cols > PY_SSIZE_T_MAX / (4 * sizeof(double) * 64) ? NULL
+    char *scratch = (size_t)cols > PY_SSIZE_T_MAX / (4 * sizeof(double) * (size_t)parts) ? NULL
                     : PyMem_RawCalloc((size_t)parts, per_range);
     if (scratch == NULL) {
         release_args(views, 5);

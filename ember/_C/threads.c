@@ -40,7 +40,9 @@
 
 /* How long a pool thread watches for the next call before it sleeps, and the calling thread
  * for ranges that pool threads are still running. About the time between two split kernels
- * of a small transformer's step (the Python of the ops between them). */
+ * of a small transformer's step (the Python of the ops between them). A watch pauses, and
+ * does not sched_yield: on a machine that other jobs keep busy, that hands one of them the
+ * core for a whole time slice (milliseconds), where the wait is meant to last microseconds. */
 #define SPIN_NS 50000
 #define CALLER_SPIN_NS 20000
 #define MAX_POOL 63
@@ -84,15 +86,6 @@ static long long now_ns(void)
     return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-/* One turn of a waiting loop. Not sched_yield: on a machine that other jobs keep busy, it
- * hands one of them the core for a whole time slice (milliseconds), where the wait is meant
- * to last microseconds. */
-static void wait_a_moment(int turn)
-{
-    (void)turn;
-    CPU_PAUSE();
-}
-
 /* Take and run ranges of the current call until none is left. */
 static void run_claimed_ranges(void)
 {
@@ -120,7 +113,7 @@ static void *pool_thread(void *argument)
         if (current == seen && atomic_load_explicit(&pool.watch, memory_order_relaxed)) {
             const long long deadline = now_ns() + SPIN_NS;
             for (int turn = 1; current == seen; turn++) {
-                wait_a_moment(turn);
+                CPU_PAUSE();
                 current = atomic_load_explicit(&pool.calls, memory_order_acquire);
                 if (turn % 16 == 0 && now_ns() > deadline)
                     break;
@@ -195,13 +188,19 @@ static void run_in_order(Py_ssize_t count, int parts, range_function function, v
         function(context, count * i / parts, count * (i + 1) / parts);
 }
 
-void parallel_ranges(Py_ssize_t count, int parts, range_function function, void *context)
+int parallel_parts(Py_ssize_t count, int parts)
 {
     if (parts > count)
         parts = (int)count;
     if (parts > MAX_PARTS)
         parts = MAX_PARTS;
-    if (parts <= 1) {
+    return parts > 1 ? parts : 1;
+}
+
+void parallel_ranges(Py_ssize_t count, int parts, range_function function, void *context)
+{
+    parts = parallel_parts(count, parts);
+    if (parts == 1) {
         function(context, 0, count);
         return;
     }
@@ -239,7 +238,7 @@ void parallel_ranges(Py_ssize_t count, int parts, range_function function, void 
     if (atomic_load_explicit(&pool.pending, memory_order_acquire)) {
         const long long deadline = now_ns() + (parts <= cpus ? CALLER_SPIN_NS : 0);
         for (int turn = 1; atomic_load_explicit(&pool.pending, memory_order_acquire); turn++) {
-            wait_a_moment(turn);
+            CPU_PAUSE();
             if (turn % 16 == 0 && now_ns() > deadline)
                 break;
         }
