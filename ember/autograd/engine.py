@@ -87,7 +87,7 @@ def defer_leaf_gradient(node, left, right, product):
     ``product`` runs here instead when the weight is not a leaf, while ember.compile
     captures, on one thread, for CuPy's arrays, and for a product large enough to split over
     threads."""
-    current = getattr(_passes, "current", None)
+    current = current_pass()
     rows, inner = left.shape
     columns = right.shape[1]
     if (current is None or node is None or node._sequence >= 0 or inner == 1
@@ -116,7 +116,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, capture=None):
     """The backward pass (``_run_backward``), computing as PyTorch does: without NumPy's
     floating-point warnings."""
     token = numpy_errors.set(QUIET)  # the floating-point policy (autograd/function.py)
-    outer = getattr(_passes, "current", None)  # a hook may run a backward of its own
+    outer = current_pass()  # a hook may run a backward of its own
     _passes.current = _Pass()
     # OpenBLAS's count, once a product of the pass sets it to ember's (``_blas.limited``),
     # stays so until the pass ends: setting it and putting it back costs about 12 us a
