@@ -3,7 +3,6 @@
     python benchmarks/rnn.py            # the three cases below, 20 repetitions each
     python benchmarks/rnn.py --quick    # 5 repetitions
     python benchmarks/rnn.py --torch-threads 1    # PyTorch on one thread, as ember's products
-    python benchmarks/rnn.py --python-loops       # ember's layers loop over steps in Python
     python benchmarks/rnn.py --block 1            # strict alternation, step by step (see below)
 
 Cases: a 2-layer LSTM (input 64, hidden 128, batch 32, 50 steps); an LSTMCell stepped by hand
@@ -19,9 +18,8 @@ take a core from whatever runs next. Alternating single steps (``--block 1``) ch
 ember: on the idle machine, ember's 2-layer LSTM step on 2 threads took 20.5 ms alone and
 27.6 ms right after PyTorch's step (its embedding + GRU step 8.4 and 12.1 ms). A program trains
 with one framework, so the steps after the first of a block are the ones it would see.
-``EMBER_NO_EXTENSION=1`` measures ember's NumPy code instead of its compiled kernels;
-``--python-loops`` keeps the kernels but runs the LSTM's and GRU's time loops in Python (a
-product and a kernel call per step), as where NumPy's OpenBLAS cannot be handed to them.
+``EMBER_NO_EXTENSION=1`` measures ember's NumPy code instead of its compiled kernels (which
+run the LSTM's and GRU's whole time loops in C).
 """
 
 import argparse
@@ -116,21 +114,14 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=5,
                         help="consecutive steps per framework in a turn, the first untimed "
                              "(default 5; 1: alternate single steps, each timed)")
-    parser.add_argument("--python-loops", action="store_true",
-                        help="run the recurrent layers' time loops in Python, not in C")
     args = parser.parse_args()
-    if args.python_loops:
-        from ember import _C
-        _C._gemm = False  # what gemm_ready() answers where no BLAS was found
     if args.torch_threads:
         import torch
         torch.set_num_threads(args.torch_threads)
     results = measure(CASES, 5 if args.quick else 20, args.block)
     from ember import _C
-    # The recurrent layers' pointwise steps run in C when the extension is in use, and their
-    # whole time loops when it can also multiply (NumPy's OpenBLAS handed over).
-    print("ember's compiled kernels:", "in use" if _C.kernels is not None else _C.reason,
-          "| time loops in", "C" if _C.kernels is not None and _C.gemm_ready() else "Python")
+    # With the extension, the recurrent layers' whole time loops run in C.
+    print("ember's compiled kernels:", "in use" if _C.kernels is not None else _C.reason)
     print(f"{'case':<18}{'ember ms':>10}{'torch ms':>10}{'torch/ember':>13}"
           f"{'ember CPU':>11}{'torch CPU':>11}{'torch/ember':>13}")
     for name, result in results.items():

@@ -104,6 +104,19 @@ int gemm_f64(int trans_a, int trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
              const double *a, Py_ssize_t lda, const double *b, Py_ssize_t ldb, double beta,
              double *c, Py_ssize_t ldc);
 
+/* ember's own products for the recurrent layers' loops (panel.c): op(b) (k, n) packed once
+ * into `panels` (panel_size values: pack_panels, b transposed where `trans`), then as many
+ * products c (m, n) = a (m, k) @ op(b) as needed, rows `lda` and `ldc` apart. Each result's
+ * bits depend on its row of `a` only, not on which rows a call is given. */
+Py_ssize_t panel_size_f32(Py_ssize_t k, Py_ssize_t n);
+Py_ssize_t panel_size_f64(Py_ssize_t k, Py_ssize_t n);
+void pack_panels_f32(int trans, Py_ssize_t k, Py_ssize_t n, const float *b, float *panels);
+void pack_panels_f64(int trans, Py_ssize_t k, Py_ssize_t n, const double *b, double *panels);
+void panel_product_f32(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a, Py_ssize_t lda,
+                       const float *panels, float *c, Py_ssize_t ldc);
+void panel_product_f64(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const double *a,
+                       Py_ssize_t lda, const double *panels, double *c, Py_ssize_t ldc);
+
 /* NumPy's `sum` of n values `stride` apart, bit for bit: 0 plus its pairwise summation of
  * the values (linear.inc), what `array.sum()` gives for a contiguous array. */
 float numpy_sum_f32(const float *x, Py_ssize_t n, Py_ssize_t stride);
@@ -124,6 +137,7 @@ PyObject *parallel_threads(PyObject *self, PyObject *args);
 PyObject *set_blas(PyObject *self, PyObject *args);
 PyObject *blas_ready(PyObject *self, PyObject *args);
 PyObject *matmul(PyObject *self, PyObject *args);
+PyObject *panel_matmul(PyObject *self, PyObject *args);
 PyObject *sgd_step(PyObject *self, PyObject *args);
 PyObject *adam_step(PyObject *self, PyObject *args);
 PyObject *rmsprop_step(PyObject *self, PyObject *args);

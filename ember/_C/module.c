@@ -101,6 +101,9 @@ static PyMethodDef methods[] = {
     {"blas_ready", blas_ready, METH_NOARGS, "blas_ready(): whether set_blas was called"},
     {"matmul", matmul, METH_VARARGS,
      "matmul(a, b, c, (m, n, k), trans_a, trans_b): c = op(a) @ op(b) through that BLAS"},
+    {"panel_matmul", panel_matmul, METH_VARARGS,
+     "panel_matmul(a, b, c, (m, n, k), trans_b): c = a @ op(b) by ember's own product, the "
+     "recurrent layers' loops'"},
     {"sgd_step", sgd_step, METH_VARARGS,
      "sgd_step(params, grads, buffers, lr, momentum, dampening, weight_decay, nesterov, "
      "maximize, first, fallback=False): SGD's update of every parameter in the lists, in "

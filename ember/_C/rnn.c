@@ -380,7 +380,8 @@ static int layer_rows(PyObject *h, Py_ssize_t width, PyObject *gates, Py_ssize_t
     return *total < 0 ? -1 : 0;
 }
 
-/* Run `loop` on `args` without the interpreter lock; the product's failure as an exception. */
+/* Run `loop` on `args` without the interpreter lock; a failure (no memory for the packed
+ * weights) as an exception. */
 #define RUN_LOOP(loop, args, dtype, failed)                                                   \
     do {                                                                                      \
         Py_BEGIN_ALLOW_THREADS                                                                \
@@ -391,8 +392,7 @@ static int layer_rows(PyObject *h, Py_ssize_t width, PyObject *gates, Py_ssize_t
 static PyObject *loop_result(int failed, const char *name)
 {
     if (failed) {
-        PyErr_Format(PyExc_ValueError, "%s: no BLAS was handed over (set_blas), or the sizes "
-                     "are too large for it", name);
+        PyErr_Format(PyExc_MemoryError, "%s: no memory for the packed weights", name);
         return NULL;
     }
     Py_RETURN_NONE;

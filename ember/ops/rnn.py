@@ -29,14 +29,15 @@ With ember's compiled kernels (``ember._C``) and NumPy float32/float64 arrays, t
 part of an LSTM or GRU step (gates, new states; its backward) is one C pass instead of a
 dozen NumPy calls: the LSTM and GRU layers and cells then compute the sigmoids directly (no
 ``tanh`` form, no scaling) and keep the activations themselves, whose derivatives backward
-takes as ``s (1 - s)`` and ``1 - t²``. Where NumPy's OpenBLAS was also handed to the kernels
-(``_C.gemm_ready()``), the whole time loop of an LSTM or GRU layer is one C call each way: it
-makes the same products (the BLAS calls NumPy's matmul makes) and kernel calls as the Python
-loop, which is its twin, so the results are the same bits without the Python between steps.
+takes as ``s (1 - s)`` and ``1 - t²``. An LSTM or GRU layer's whole time loop is then one C
+call each way (``ember/_C/rnn.inc``), whose step products with ``W_hh`` are ember's own
+(``ember/_C/panel.c``: the weight packed once per call instead of by the BLAS at every step).
+Its twin is the NumPy loop here; the results agree within float rounding.
 
 On two or more of ember's threads, a layer's C time loop is shared over its batch (each
 thread takes its rows through all the steps: ``_batch_shares``), and its large products are
-cut into bands of rows (``_product``). All cuts fall where the BLAS gives the whole product's
+cut into bands of rows (``_product``). The loop's own products give each row the same bits
+whatever rows a call takes, and the bands' cuts fall where the BLAS gives the whole product's
 bits (``_blas.row_block``), so every thread count gives one thread's results bit for bit.
 
 Node names: the LSTM layer's is PyTorch's; GRU and RNN layers have none to copy (PyTorch's CPU
@@ -121,44 +122,36 @@ def _product(a, b, out=None):
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _batch_shares(steps, batch: int, columns: int, dtype, row_work: int) -> list:
+def _batch_shares(steps, batch: int, row_work: int) -> list:
     """The shares of the batch, ``(first, stop)`` rows, that ember's threads each advance
     through a compiled layer loop (``ember/_C/rnn.inc``); ``[(0, batch)]`` where one thread
     runs it all.
 
     A batch's rows never meet in the time loop, so the threads need not wait for each other
-    between steps. Each share's per-step products are the rows of the whole batch's product
-    when the cuts fall on multiples of the BLAS kernel's row block (``_blas.row_block``) and
-    no step leaves a share one row (gemv's, not gemm's), and when every product has two
-    columns or more (``columns``: the fewest of any): then any thread count gives one
-    thread's bits. A row's work is the steps it runs in (a packed batch is sorted longest
-    first), ``row_work`` multiply-adds each, and the cuts balance it. Not cut: work under
-    ``_parallel.MIN_PARALLEL_WORK``, or shares so uneven that the largest keeps more than
-    three quarters (each thread packs ``W_hh`` for its products at every step, so a small
-    share costs more CPU time than it saves in wall time).
+    between steps; and the loops' products (``ember/_C/panel.c``) give a row the same bits
+    whichever other rows a call multiplies with it, so any cut gives one thread's results. A
+    row's work is the steps it runs in (a packed batch is sorted longest first),
+    ``row_work`` multiply-adds each, and the cuts balance it. Work under
+    ``_parallel.MIN_PARALLEL_WORK`` is not cut.
     """
     threads = _parallel.get_num_threads()
-    block = _blas.row_block(dtype) if threads > 1 and columns > 1 and batch > 3 else 0
     sizes = np.array([size for _, size in steps], np.int64)
-    if not block or int(sizes.sum()) * row_work < _parallel.MIN_PARALLEL_WORK:
+    if threads < 2 or batch < 2 or int(sizes.sum()) * row_work < _parallel.MIN_PARALLEL_WORK:
         return [(0, batch)]
     lengths = (sizes[:, None] > np.arange(batch)).sum(0)  # the steps each row runs in
     before = np.concatenate([[0], np.cumsum(lengths)])  # the work of the rows before a row
-    ending = set(sizes.tolist())
-    candidates = [cut for cut in range(block, batch - 1, block) if cut + 1 not in ending]
-    cuts = []
-    for share in range(1, threads):
+    cuts = [0]
+    for share in range(1, min(threads, batch)):
         target = before[-1] * share / threads
-        options = [cut for cut in candidates if cut >= (cuts[-1] if cuts else 0) + 2]
-        if not options:
+        cut = int(np.searchsorted(before, target))  # the first row whose work before reaches it
+        if cut > cuts[-1] + 1 and target - before[cut - 1] < before[cut] - target:
+            cut -= 1  # the row before is nearer
+        cut = max(cut, cuts[-1] + 1)
+        if cut >= batch:
             break
-        cuts.append(min(options, key=lambda cut: abs(before[cut] - target)))
-    edges = [0, *cuts, batch]
-    shares = list(zip(edges[:-1], edges[1:]))
-    largest = max(before[stop] - before[first] for first, stop in shares)
-    if len(shares) == 1 or 4 * largest > 3 * before[-1]:
-        return [(0, batch)]
-    return shares
+        cuts.append(cut)
+    edges = [*cuts, batch]
+    return list(zip(edges[:-1], edges[1:]))
 
 
 def _in_shares(kernel, args, shares, work: int) -> None:
@@ -352,62 +345,34 @@ def _lstm_backward_loop(xp, steps, grad_output, weight_hh, weight_hr, grad_h, gr
 
 def _lstm_forward_loop_compiled(kernels, steps, rows, weight_ih, weight_hh, bias, weight_hr,
                                 h, c, saved, hh) -> None:
-    """``_lstm_forward_loop`` with the compiled kernel: the input projections (without
-    biases) fill ``gates``, which each step's kernel call turns into the activations, adding
-    ``bias`` and the step's product with ``W_hh`` (in ``hh``) first."""
+    """``_lstm_forward_loop`` in one compiled call (per share of the batch): the input
+    projections (without biases) fill ``gates``, which each step turns into the activations,
+    adding ``bias`` and the step's product with ``W_hh`` (in ``hh``) first."""
     output, h_prev, c_prev, gates, _, tanh_c, cells = saved
     _product(rows, weight_ih.T, out=gates)
-    if _C.gemm_ready():  # the whole loop in C, with the same products and kernel calls
-        hidden, width = c.shape[1], h.shape[1]
-        row_work = 4 * hidden * width + (0 if weight_hr is None else hidden * width)
-        shares = _batch_shares(steps, h.shape[0], min(hidden, width), rows.dtype, row_work)
-        _in_shares(kernels.lstm_layer_forward,
-                   (_step_pairs(steps), gates, bias, np.ascontiguousarray(weight_hh),
-                    None if weight_hr is None else np.ascontiguousarray(weight_hr), h, c,
-                    h_prev, c_prev, tanh_c, cells, output, hh, hidden, width),
-                   shares, len(rows) * row_work)
-        return
-    weight_hh_t, hidden = weight_hh.T, c.shape[1]
-    for start, size in steps:
-        step = slice(start, start + size)
-        np.matmul(h[:size], weight_hh_t, out=hh[:size])
-        h_prev[step] = h[:size]
-        m = output[step] if weight_hr is None else cells[step]
-        kernels.lstm_forward(gates[step], hh[:size], bias, c[:size], c_prev[step],
-                             tanh_c[step], m, hidden)
-        if weight_hr is not None:
-            np.matmul(m, weight_hr.T, out=output[step])
-        h[:size] = output[step]
+    hidden, width = c.shape[1], h.shape[1]
+    row_work = 4 * hidden * width + (0 if weight_hr is None else hidden * width)
+    _in_shares(kernels.lstm_layer_forward,
+               (_step_pairs(steps), gates, bias, np.ascontiguousarray(weight_hh),
+                None if weight_hr is None else np.ascontiguousarray(weight_hr), h, c,
+                h_prev, c_prev, tanh_c, cells, output, hh, hidden, width),
+               _batch_shares(steps, h.shape[0], row_work), len(rows) * row_work)
 
 
 def _lstm_backward_loop_compiled(kernels, steps, grad_output, weight_hh, weight_hr, grad_h,
                                  grad_c, saved, grad_pre, grad_h_all) -> None:
-    """``_lstm_backward_loop`` with the compiled kernel (all arrays C-contiguous)."""
+    """``_lstm_backward_loop`` in one compiled call (per share of the batch; all arrays
+    C-contiguous)."""
     _, _, c_prev, gates, _, tanh_c, _ = saved
-    hidden = grad_c.shape[1]
-    if _C.gemm_ready():  # the whole loop in C
-        width = grad_h.shape[1]
-        row_work = 4 * hidden * width + (0 if weight_hr is None else hidden * width)
-        shares = _batch_shares(steps, grad_h.shape[0], min(hidden, width), grad_h.dtype,
-                               row_work)
-        _in_shares(kernels.lstm_layer_backward,
-                   (_step_pairs(steps), grad_output, gates, c_prev, tanh_c,
-                    np.ascontiguousarray(weight_hh),
-                    None if weight_hr is None else np.ascontiguousarray(weight_hr), grad_h,
-                    grad_c, grad_pre, grad_h_all,
-                    None if weight_hr is None else np.empty_like(grad_c), hidden, width),
-                   shares, len(grad_output) * row_work)
-        return
-    for start, size in reversed(steps):
-        step = slice(start, start + size)
-        grad_m, grad_out = grad_h[:size], grad_output[step]
-        if weight_hr is not None:
-            grad_m += grad_out
-            grad_h_all[step] = grad_m
-            grad_m, grad_out = grad_m @ weight_hr, None
-        kernels.lstm_backward(grad_m, grad_out, grad_c[:size], gates[step], c_prev[step],
-                              tanh_c[step], grad_pre[step], hidden)
-        np.matmul(grad_pre[step], weight_hh, out=grad_h[:size])
+    hidden, width = grad_c.shape[1], grad_h.shape[1]
+    row_work = 4 * hidden * width + (0 if weight_hr is None else hidden * width)
+    _in_shares(kernels.lstm_layer_backward,
+               (_step_pairs(steps), grad_output, gates, c_prev, tanh_c,
+                np.ascontiguousarray(weight_hh),
+                None if weight_hr is None else np.ascontiguousarray(weight_hr), grad_h,
+                grad_c, grad_pre, grad_h_all,
+                None if weight_hr is None else np.empty_like(grad_c), hidden, width),
+               _batch_shares(steps, grad_h.shape[0], row_work), len(grad_output) * row_work)
 
 
 def _lstm_layer_compiled(ctx, kernels, steps, rows, input, weight_ih, weight_hh, bias_ih,
@@ -619,50 +584,31 @@ def _gru_backward_loop(xp, steps, grad_output, weight_hh, grad_h, saved, factors
 
 def _gru_forward_loop_compiled(kernels, steps, rows, weight_ih, weight_hh, bias_ih, bias_hh,
                                h, saved, hh) -> None:
-    """``_gru_forward_loop`` with the compiled kernel: the input projections (without bias)
-    fill ``gates``, which each step's kernel call turns into ``r, z, n``; ``hh`` receives each
-    step's product with ``W_hh``."""
+    """``_gru_forward_loop`` in one compiled call (per share of the batch): the input
+    projections (without bias) fill ``gates``, which each step turns into ``r, z, n``; ``hh``
+    receives each step's product with ``W_hh``."""
     output, h_prev, gates, _, _, h_n = saved
     _product(rows, weight_ih.T, out=gates)
-    if _C.gemm_ready():  # the whole loop in C, with the same products and kernel calls
-        hidden = h.shape[1]
-        shares = _batch_shares(steps, h.shape[0], hidden, rows.dtype, 3 * hidden * hidden)
-        _in_shares(kernels.gru_layer_forward,
-                   (_step_pairs(steps), gates, bias_ih, bias_hh, np.ascontiguousarray(weight_hh),
-                    h, h_prev, h_n, output, hh, hidden),
-                   shares, len(rows) * 3 * hidden * hidden)
-        return
-    weight_hh_t, hidden = weight_hh.T, h.shape[1]
-    for start, size in steps:
-        step = slice(start, start + size)
-        np.matmul(h[:size], weight_hh_t, out=hh[:size])
-        h_prev[step] = h[:size]
-        kernels.gru_forward(gates[step], hh[:size], bias_ih, bias_hh, h_prev[step], h_n[step],
-                            output[step], hidden)
-        h[:size] = output[step]
+    hidden = h.shape[1]
+    _in_shares(kernels.gru_layer_forward,
+               (_step_pairs(steps), gates, bias_ih, bias_hh, np.ascontiguousarray(weight_hh),
+                h, h_prev, h_n, output, hh, hidden),
+               _batch_shares(steps, h.shape[0], 3 * hidden * hidden),
+               len(rows) * 3 * hidden * hidden)
 
 
 def _gru_backward_loop_compiled(kernels, steps, grad_output, weight_hh, grad_h, saved,
                                 grad_pre_x, grad_pre_h, product) -> None:
-    """``_gru_backward_loop`` with the compiled kernel (all arrays C-contiguous); ``product``
-    receives each step's product with ``W_hh``."""
+    """``_gru_backward_loop`` in one compiled call (per share of the batch; all arrays
+    C-contiguous); ``product`` receives each step's product with ``W_hh``."""
     _, h_prev, gates, _, _, h_n = saved
     hidden = grad_h.shape[1]
-    if _C.gemm_ready():  # the whole loop in C
-        shares = _batch_shares(steps, grad_h.shape[0], hidden, grad_h.dtype,
-                               3 * hidden * hidden)
-        _in_shares(kernels.gru_layer_backward,
-                   (_step_pairs(steps), grad_output, gates, h_n, h_prev,
-                    np.ascontiguousarray(weight_hh), grad_h, grad_pre_x, grad_pre_h, product,
-                    hidden),
-                   shares, len(grad_output) * 3 * hidden * hidden)
-        return
-    for start, size in reversed(steps):
-        step = slice(start, start + size)
-        kernels.gru_backward(grad_h[:size], grad_output[step], gates[step], h_n[step],
-                             h_prev[step], grad_pre_x[step], grad_pre_h[step], hidden)
-        np.matmul(grad_pre_h[step], weight_hh, out=product[:size])
-        grad_h[:size] += product[:size]
+    _in_shares(kernels.gru_layer_backward,
+               (_step_pairs(steps), grad_output, gates, h_n, h_prev,
+                np.ascontiguousarray(weight_hh), grad_h, grad_pre_x, grad_pre_h, product,
+                hidden),
+               _batch_shares(steps, grad_h.shape[0], 3 * hidden * hidden),
+               len(grad_output) * 3 * hidden * hidden)
 
 
 def _gru_layer_compiled(ctx, kernels, steps, rows, input, weight_ih, weight_hh, bias_ih,
