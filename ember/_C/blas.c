@@ -68,6 +68,20 @@ PyObject *blas_ready(PyObject *self, PyObject *args)
     return PyBool_FromLong(blas_available());
 }
 
+int product_args(PyObject *a, PyObject *b, PyObject *c, Py_ssize_t m, Py_ssize_t n,
+                 Py_ssize_t k, Py_buffer *views, void **p, int *dtype, const char *name)
+{
+    if (m < 0 || n < 0 || k < 0 || (k && (m > PY_SSIZE_T_MAX / k || n > PY_SSIZE_T_MAX / k))
+        || (n && m > PY_SSIZE_T_MAX / n)) {
+        PyErr_Format(PyExc_ValueError, "%s: bad sizes", name);
+        return -1;
+    }
+    PyObject *arrays[3] = {a, b, c};
+    const Py_ssize_t counts[3] = {m * k, k * n, m * n};
+    const int writable[3] = {0, 0, 1};
+    return array_args(arrays, 3, counts, writable, NULL, views, p, dtype, name);
+}
+
 /* matmul(a, b, c, (m, n, k), trans_a, trans_b): c (m, n) = op(a) @ op(b) by `product`, where
  * op(a) is (m, k), op(b) is (k, n), and a transposed operand is stored as its transpose. What
  * the tests check the bridge with (the same bits as NumPy's matmul). */
@@ -79,22 +93,14 @@ PyObject *matmul(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOO(nnn)pp:matmul", &a, &b, &c, &m, &n, &k, &trans_a,
                           &trans_b))
         return NULL;
-    if (m < 0 || n < 0 || k < 0 || (k && (m > PY_SSIZE_T_MAX / k || n > PY_SSIZE_T_MAX / k))
-        || (n && m > PY_SSIZE_T_MAX / n)) {
-        PyErr_SetString(PyExc_ValueError, "matmul: bad sizes");
-        return NULL;
-    }
     if (!blas_available()) {
         PyErr_SetString(PyExc_RuntimeError, "matmul: no BLAS was handed over (set_blas)");
         return NULL;
     }
-    PyObject *arrays[3] = {a, b, c};
-    const Py_ssize_t counts[3] = {m * k, k * n, m * n};
-    const int writable[3] = {0, 0, 1};
     Py_buffer views[3];
     void *p[3];
     int dtype = -1, failed;
-    if (array_args(arrays, 3, counts, writable, NULL, views, p, &dtype, "matmul") < 0)
+    if (product_args(a, b, c, m, n, k, views, p, &dtype, "matmul") < 0)
         return NULL;
     Py_BEGIN_ALLOW_THREADS
     if (dtype == DTYPE_FLOAT32)

@@ -104,6 +104,13 @@ int gemm_f64(int trans_a, int trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
              const double *a, Py_ssize_t lda, const double *b, Py_ssize_t ldb, double beta,
              double *c, Py_ssize_t ldc);
 
+/* The buffers of a product's wrapper (matmul, panel_matmul): a (m * k elements), b (k * n) and
+ * c (m * n, writable), after checking that the sizes are not negative and their products fit.
+ * Returns 0, or -1 with a Python exception set (`name` in its message) and nothing held;
+ * release with release_args(views, 3). */
+int product_args(PyObject *a, PyObject *b, PyObject *c, Py_ssize_t m, Py_ssize_t n,
+                 Py_ssize_t k, Py_buffer *views, void **p, int *dtype, const char *name);
+
 /* ember's own products for the recurrent layers' loops (panel.c): op(b) (k, n) packed once
  * into `panels` (panel_size values: pack_panels, b transposed where `trans`), then as many
  * products c (m, n) = a (m, k) @ op(b) as needed, rows `lda` and `ldc` apart. Each result's
@@ -116,6 +123,12 @@ void panel_product_f32(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a,
                        const float *panels, float *c, Py_ssize_t ldc);
 void panel_product_f64(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const double *a,
                        Py_ssize_t lda, const double *panels, double *c, Py_ssize_t ldc);
+/* Both steps at once, for one product: op(b) packed into fresh memory, c (m, n) = a @ op(b)
+ * with contiguous rows, the memory freed. Returns 0, or -1 when there was no memory. */
+int packed_product_f32(int trans, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a,
+                       const float *b, float *c);
+int packed_product_f64(int trans, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const double *a,
+                       const double *b, double *c);
 
 /* NumPy's `sum` of n values `stride` apart, bit for bit: 0 plus its pairwise summation of
  * the values (linear.inc), what `array.sum()` gives for a contiguous array. */

@@ -24,8 +24,8 @@ FUSE_MULTIPLY_ADD  /* kernels.h: a * b + c as one rounding on CPUs with FMA */
 #include "each_type.h"
 
 /* panel_matmul(a, b, c, (m, n, k), trans_b): c (m, n) = a (m, k) @ op(b), op(b) (k, n) being
- * b or, with trans_b, the transpose of b stored as (n, k); through pack_panels and
- * panel_product. What the tests check the products with. */
+ * b or, with trans_b, the transpose of b stored as (n, k) (packed_product). What the tests
+ * check the products with. */
 PyObject *panel_matmul(PyObject *self, PyObject *args)
 {
     PyObject *a, *b, *c;
@@ -33,37 +33,18 @@ PyObject *panel_matmul(PyObject *self, PyObject *args)
     int trans_b;
     if (!PyArg_ParseTuple(args, "OOO(nnn)p:panel_matmul", &a, &b, &c, &m, &n, &k, &trans_b))
         return NULL;
-    if (m < 0 || n < 0 || k < 0 || (k && (m > PY_SSIZE_T_MAX / k || n > PY_SSIZE_T_MAX / k))
-        || (n && m > PY_SSIZE_T_MAX / n) || n > PY_SSIZE_T_MAX / 16 - 16) {
+    if (n > PY_SSIZE_T_MAX / 16 - 16) {  /* n rounded up to whole panels must fit */
         PyErr_SetString(PyExc_ValueError, "panel_matmul: bad sizes");
         return NULL;
     }
-    PyObject *arrays[3] = {a, b, c};
-    const Py_ssize_t counts[3] = {m * k, k * n, m * n};
-    const int writable[3] = {0, 0, 1};
     Py_buffer views[3];
     void *p[3];
-    int dtype = -1, failed = 0;
-    if (array_args(arrays, 3, counts, writable, NULL, views, p, &dtype, "panel_matmul") < 0)
+    int dtype = -1, failed;
+    if (product_args(a, b, c, m, n, k, views, p, &dtype, "panel_matmul") < 0)
         return NULL;
     Py_BEGIN_ALLOW_THREADS
-    if (dtype == DTYPE_FLOAT32) {
-        float *panels = malloc((panel_size_f32(k, n) + 1) * sizeof(float));
-        if (panels) {
-            pack_panels_f32(trans_b, k, n, p[1], panels);
-            panel_product_f32(m, n, k, p[0], k, panels, p[2], n);
-        }
-        failed = panels == NULL;
-        free(panels);
-    } else {
-        double *panels = malloc((panel_size_f64(k, n) + 1) * sizeof(double));
-        if (panels) {
-            pack_panels_f64(trans_b, k, n, p[1], panels);
-            panel_product_f64(m, n, k, p[0], k, panels, p[2], n);
-        }
-        failed = panels == NULL;
-        free(panels);
-    }
+    failed = dtype == DTYPE_FLOAT32 ? packed_product_f32(trans_b, m, n, k, p[0], p[1], p[2])
+                                    : packed_product_f64(trans_b, m, n, k, p[0], p[1], p[2]);
     Py_END_ALLOW_THREADS
     release_args(views, 3);
     if (failed)
