@@ -508,7 +508,7 @@ def _spy_shares(monkeypatch) -> list:
 @pytest.mark.parametrize("batch, options", [
     (1, {}), (2, {}), (13, {}), (25, {"bidirectional": True, "layers": 2}), (40, {}),
     (40, {"proj": True}), (31, {"packed": True}), (40, {"packed": True, "bidirectional": True}),
-    (27, {"batch_first": True, "layers": 3})])
+    (27, {"batch_first": True, "layers": 3}), (53, {}), (61, {"packed": True})])
 def test_thread_counts_give_the_same_bits_and_torchs_numbers(share_small_work, monkeypatch, kind,
                                                             dtype, batch, options):
     # Each thread advances its share of the batch through all the steps, and the large
