@@ -326,9 +326,11 @@ def test_layer_loops_in_c_give_the_numpy_codes_and_torchs_numbers(
     in_c = _twin_run(*args, ember)
     with numpy_code():
         in_numpy = _twin_run(*args, ember)
-    rtol, atol = (2e-5, 2e-6) if dtype == np.float32 else (1e-12, 1e-13)
+    # A gradient sums many terms, each rounded in both: its small elements are compared at
+    # the scale of its largest (a 3-layer bidirectional LSTM's 0.032 differed by 2.7e-6).
+    rtol, atol = (5e-5, 1e-5) if dtype == np.float32 else (1e-12, 1e-13)
     for a, b in zip(in_c, in_numpy, strict=True):
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol * max(1, np.abs(b).max(initial=0)))
     # Two float32 runs each carry rounding: a 3-layer bidirectional LSTM's weight gradient of
     # -0.0150448 (float64) came out -0.0150398 in ember and -0.0150535 in PyTorch, ember the
     # nearer, 1.4e-5 apart.
