@@ -5,7 +5,9 @@ odd sizes, one row, non-contiguous views, float64, NaN and inf.
 What each promises: GELU (both forms) agrees with the NumPy code within a few float32 units in
 the last place (its exp is vexp.h's, NumPy's is its own); LayerNorm within float32 rounding
 (sums accumulated in double in another order); attention's backward softmax has the NumPy
-code's bits given the same weights, its forward agrees within float32 rounding (exp again).
+code's bits given the same weights, its forward agrees within float32 rounding (exp again);
+the whole attention (ember's own products, matrix by matrix over the threads) agrees within
+float rounding, and has the same bits on any number of threads.
 The PyTorch comparisons also run with EMBER_NO_EXTENSION=1, where they check the NumPy code."""
 
 import numpy as np
@@ -507,3 +509,113 @@ def test_attention_lays_out_its_output_as_pytorch_does():
         y.sum().backward()
         ty.sum().backward()
         np.testing.assert_allclose(q.grad.numpy(), tq.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def _attention_inputs(rng, dtype, shape, keys, value_features, layout):
+    """query, key, value and the output's gradient, laid out as ``layout`` says: plain,
+    heads split out of one projection (transposed views), or flipped (negative strides)."""
+    *batch, length, features = shape
+    if layout == "projection" and len(batch) == 2:
+        b, h = batch
+        packed = rng.standard_normal((b, max(length, keys),
+                                      h * (2 * features + value_features))).astype(dtype)
+
+        def heads(first, rows, width):  # (b, h, rows, width) views into the projection
+            return (packed[:, :rows, first:first + h * width].reshape(b, rows, h, width)
+                    .transpose(0, 2, 1, 3))
+        q, k = heads(0, length, features), heads(h * features, keys, features)
+        v = heads(2 * h * features, keys, value_features)
+    else:
+        q = rng.standard_normal(shape).astype(dtype)
+        k = rng.standard_normal((*batch, keys, features)).astype(dtype)
+        v = rng.standard_normal((*batch, keys, value_features)).astype(dtype)
+        if layout == "flipped":
+            q, k, v = q[..., ::-1, :], k[..., ::-1, :], v[..., ::-1, :]
+    grad = rng.standard_normal((*batch, length, value_features)).astype(dtype)
+    return q, k, v, grad
+
+
+@needs_kernels
+@given(dtype=st.sampled_from([np.float32, np.float64]),
+       batch=st.sampled_from([(2,), (3, 2), (2, 1, 2)]), length=st.sampled_from([1, 7, 40]),
+       keys=st.sampled_from([1, 6, 40]), features=st.sampled_from([1, 5, 16, 33]),
+       value_features=st.sampled_from([1, 8, 17]), is_causal=st.booleans(),
+       layout=st.sampled_from(["plain", "projection", "flipped"]),
+       seed=st.integers(0, 2**16))
+@settings(max_examples=40, deadline=None)
+def test_whole_attention_kernels_match_the_numpy_code_on_any_thread_count(
+        dtype, batch, length, keys, features, value_features, is_causal, layout, seed):
+    rng = np.random.default_rng(seed)
+    q, k, v, grad = _attention_inputs(rng, dtype, (*batch, length, features), keys,
+                                      value_features, layout)
+    saved, kernels = _parallel._threads, _C.kernels
+    try:
+        runs = []
+        for threads in (1, 2, 3):
+            _parallel._threads = threads
+            runs.append(_attention_step(q, k, v, grad, is_causal))
+        _C.kernels = None
+        reference = _attention_step(q, k, v, grad, is_causal)
+    finally:
+        _parallel._threads, _C.kernels = saved, kernels
+    for split in runs[1:]:  # each matrix is done alone: the same bits on any thread count
+        for got, want in zip(split, runs[0]):
+            np.testing.assert_array_equal(got, want)
+    rtol = {np.float32: 2e-5, np.float64: 1e-12}[dtype]
+    for got, want in zip(runs[0], reference):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.abs(want).max(initial=1))
+
+
+@needs_kernels
+def test_whole_attention_spreads_a_nan_as_the_numpy_code():
+    # A NaN in a query spoils that query's row; in a value, every output that weighs it
+    # (with the causal mask, the queries from its position on), as 0 * NaN does in NumPy.
+    rng = np.random.default_rng(15)
+    q, k, v, grad = _attention_inputs(rng, np.float32, (2, 2, 6, 4), 6, 3, "plain")
+    q[0, 1, 2, 0] = np.nan
+    v[1, 0, 3, 2] = np.nan
+    compiled = _attention_step(q, k, v, grad, True)
+    kernels = _C.kernels
+    try:
+        _C.kernels = None
+        reference = _attention_step(q, k, v, grad, True)
+    finally:
+        _C.kernels = kernels
+    for got, want in zip(compiled, reference):
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+
+
+@needs_kernels
+def test_whole_attention_kernels_refuse_what_they_cannot_read():
+    f32 = np.float32
+    q, k, v = np.zeros((2, 3, 4, 5), f32), np.zeros((2, 3, 6, 5), f32), np.zeros((2, 3, 6, 7), f32)
+    weights, out = np.zeros(2 * 3 * 4 * 6, f32), np.zeros((2, 3, 4, 7), f32)
+    sizes = (2, 3, 4, 6, 5, 7)
+    forward = _C.kernels.attention_forward
+    forward(q, k, v, weights, out, None, sizes, 1.0, False)  # what is right runs
+    np.testing.assert_array_equal(weights, np.full(weights.shape, 1 / 6, f32))
+    with pytest.raises(ValueError, match=r"expected shape \(2, 3, 6, 5\)"):
+        forward(q, k[:, :, :5], v, weights, out, None, sizes, 1.0, False)
+    with pytest.raises(ValueError, match="last contiguous"):
+        forward(q, k, v, weights, np.zeros((2, 3, 4, 14), f32)[..., ::2], None, sizes, 1.0,
+                False)
+    with pytest.raises(ValueError, match="4 dimensions"):
+        forward(q[0], k, v, weights, out, None, sizes, 1.0, False)
+    with pytest.raises(TypeError, match="float32"):
+        forward(q, k.astype(np.float64), v, weights, out, None, sizes, 1.0, False)
+    with pytest.raises(ValueError, match="expected 144 elements"):
+        forward(q, k, v, weights[:-1], out, None, sizes, 1.0, False)
+    with pytest.raises(ValueError, match="invalid sizes"):
+        forward(q, k, v, weights, out, None, (2, 3, -4, 6, 5, 7), 1.0, False)
+    out.flags.writeable = False
+    with pytest.raises((ValueError, BufferError)):
+        forward(q, k, v, weights, out, None, sizes, 1.0, False)
+    grads = [np.zeros_like(a) for a in (q, k, v)]
+    _C.kernels.attention_backward(np.zeros((2, 3, 4, 7), f32), q, k, v, weights, None,
+                                  *grads, sizes, 1.0)
+    _C.kernels.attention_backward(np.zeros((2, 3, 4, 7), f32), q, k, v, weights, None,
+                                  None, None, grads[2], sizes, 1.0)  # only the values'
+    with pytest.raises(ValueError, match="expected shape"):
+        _C.kernels.attention_backward(np.zeros((2, 3, 4, 7), f32), q, k, v, weights, None,
+                                      grads[1], None, None, sizes, 1.0)

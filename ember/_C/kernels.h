@@ -65,6 +65,13 @@ const char *get_buffer(PyObject *obj, Py_buffer *view, int writable);
 int array_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable, int *dtype,
               const char *name);
 
+/* Get the strided buffer of `obj`, an array of `ndim` dimensions whose last is contiguous
+ * (its other strides any whole number of elements), writable if asked; `*dtype` as for
+ * array_arg. Returns 0, or -1 with a Python exception set (and nothing to release). The
+ * view's shape and strides (bytes) describe where the elements are. */
+int strided_arg(PyObject *obj, Py_buffer *view, int ndim, int writable, int *dtype,
+                const char *name);
+
 /* Release the buffers that array_arg got, in any number. */
 void release_all(Py_buffer *views, int count);
 
@@ -111,18 +118,23 @@ int gemm_f64(int trans_a, int trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
 int product_args(PyObject *a, PyObject *b, PyObject *c, Py_ssize_t m, Py_ssize_t n,
                  Py_ssize_t k, Py_buffer *views, void **p, int *dtype, const char *name);
 
-/* ember's own products for the recurrent layers' loops (panel.c): op(b) (k, n) packed once
- * into `panels` (panel_size values: pack_panels, b transposed where `trans`), then as many
- * products c (m, n) = a (m, k) @ op(b) as needed, rows `lda` and `ldc` apart. Each result's
- * bits depend on its row of `a` only, not on which rows a call is given. */
+/* ember's own products for many small products with one operand (panel.c: the recurrent
+ * layers' loops, attention's heads): op(b) (k, n) packed once into `panels` (panel_size
+ * values: pack_panels, b transposed where `trans`, its rows `ldb` apart), then as many
+ * products c (m, n) = a (m, k) @ op(b) as needed, a's element (i, q) at a[i * lda + q * step]
+ * and c's rows `ldc` apart. Each result's bits depend on its row of `a` only, not on which
+ * rows a call is given. */
 Py_ssize_t panel_size_f32(Py_ssize_t k, Py_ssize_t n);
 Py_ssize_t panel_size_f64(Py_ssize_t k, Py_ssize_t n);
-void pack_panels_f32(int trans, Py_ssize_t k, Py_ssize_t n, const float *b, float *panels);
-void pack_panels_f64(int trans, Py_ssize_t k, Py_ssize_t n, const double *b, double *panels);
+void pack_panels_f32(int trans, Py_ssize_t k, Py_ssize_t n, const float *b, Py_ssize_t ldb,
+                     float *panels);
+void pack_panels_f64(int trans, Py_ssize_t k, Py_ssize_t n, const double *b, Py_ssize_t ldb,
+                     double *panels);
 void panel_product_f32(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a, Py_ssize_t lda,
-                       const float *panels, float *c, Py_ssize_t ldc);
+                       Py_ssize_t step, const float *panels, float *c, Py_ssize_t ldc);
 void panel_product_f64(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const double *a,
-                       Py_ssize_t lda, const double *panels, double *c, Py_ssize_t ldc);
+                       Py_ssize_t lda, Py_ssize_t step, const double *panels, double *c,
+                       Py_ssize_t ldc);
 /* Both steps at once, for one product: op(b) packed into fresh memory, c (m, n) = a @ op(b)
  * with contiguous rows, the memory freed. Returns 0, or -1 when there was no memory. */
 int packed_product_f32(int trans, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a,
@@ -200,6 +212,8 @@ PyObject *gelu_tanh_forward(PyObject *self, PyObject *args);
 PyObject *gelu_tanh_backward(PyObject *self, PyObject *args);
 PyObject *layer_norm_forward(PyObject *self, PyObject *args);
 PyObject *layer_norm_backward(PyObject *self, PyObject *args);
+PyObject *attention_forward(PyObject *self, PyObject *args);
+PyObject *attention_backward(PyObject *self, PyObject *args);
 PyObject *attention_softmax_forward(PyObject *self, PyObject *args);
 PyObject *attention_softmax_backward(PyObject *self, PyObject *args);
 

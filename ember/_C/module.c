@@ -3,10 +3,11 @@
 
 #include <string.h>
 
-const char *get_buffer(PyObject *obj, Py_buffer *view, int writable)
+/* The buffer of `obj` with `flags` (and PyBUF_FORMAT), and its format without the byte-order
+ * mark, or NULL with a Python exception set. */
+static const char *buffer_with(PyObject *obj, Py_buffer *view, int flags)
 {
-    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(obj, view, flags) < 0)
+    if (PyObject_GetBuffer(obj, view, flags | PyBUF_FORMAT) < 0)
         return NULL;
     const char *format = view->format ? view->format : "B";
     if (format[0] == '<' || format[0] == '=' || format[0] == '@')
@@ -14,12 +15,15 @@ const char *get_buffer(PyObject *obj, Py_buffer *view, int writable)
     return format;
 }
 
-int array_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable, int *dtype,
-              const char *name)
+const char *get_buffer(PyObject *obj, Py_buffer *view, int writable)
 {
-    const char *format = get_buffer(obj, view, writable);
-    if (format == NULL)
-        return -1;
+    return buffer_with(obj, view, PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0));
+}
+
+/* The element type of a buffer got with `format`: float32 or float64, and the one `*dtype`
+ * names if it is set. Returns it, or -1 with a TypeError set and the buffer released. */
+static int buffer_dtype(Py_buffer *view, const char *format, const int *dtype, const char *name)
+{
     int found = -1;
     if (strcmp(format, "f") == 0 && view->itemsize == 4)
         found = DTYPE_FLOAT32;
@@ -31,6 +35,40 @@ int array_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable, in
         PyBuffer_Release(view);
         return -1;
     }
+    return found;
+}
+
+int strided_arg(PyObject *obj, Py_buffer *view, int ndim, int writable, int *dtype,
+                const char *name)
+{
+    const char *format = buffer_with(obj, view, PyBUF_STRIDES | (writable ? PyBUF_WRITABLE : 0));
+    if (format == NULL)
+        return -1;
+    const int found = buffer_dtype(view, format, dtype, name);
+    if (found < 0)
+        return -1;
+    int rows = view->ndim == ndim && view->strides[ndim - 1] == view->itemsize;
+    for (int i = 0; rows && i < ndim; i++)
+        rows = view->strides[i] % view->itemsize == 0;
+    if (!rows) {
+        PyErr_Format(PyExc_ValueError, "%s: expected %d dimensions, the last contiguous", name,
+                     ndim);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    *dtype = found;
+    return 0;
+}
+
+int array_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable, int *dtype,
+              const char *name)
+{
+    const char *format = get_buffer(obj, view, writable);
+    if (format == NULL)
+        return -1;
+    const int found = buffer_dtype(view, format, dtype, name);
+    if (found < 0)
+        return -1;
     /* A count whose bytes overflow would wrap around to a small size that some array has. */
     if (count >= 0 && (count > PY_SSIZE_T_MAX / view->itemsize
                        || view->len != count * view->itemsize)) {
@@ -242,6 +280,12 @@ static PyMethodDef methods[] = {
      "layer_norm_backward(input, mean, inv_std, weight, grad_output, grad_input, weight_sums, "
      "bias_sums, rows, cols): grad_input, and grad * normalized and grad summed over the rows "
      "added to the float64 sums (any output None)"},
+    {"attention_forward", attention_forward, METH_VARARGS,
+     "attention_forward(query, key, value, weights, out, keep, scale, causal, parts=1): "
+     "softmax(q kT * scale) v per (batch, head) matrix, with ember's own products"},
+    {"attention_backward", attention_backward, METH_VARARGS,
+     "attention_backward(grad_output, query, key, value, weights, keep, grad_query, "
+     "grad_key, grad_value, scale, parts=1): the wanted gradients (None: not wanted)"},
     {"attention_softmax_forward", attention_softmax_forward, METH_VARARGS,
      "attention_softmax_forward(weights, matrices, L, S, scale, causal): weights (matrices, "
      "L, S) = softmax(weights * scale) over S, in place, query i seeing keys 0..i if causal"},

@@ -14,7 +14,7 @@ import numpy as np
 from .. import _C, _dtype, random
 from .._backend import array_module
 from .._dtype import C_TYPE_NAMES
-from .._parallel import parallel_for
+from .._parallel import kernel_parts
 from ..autograd.function import Function
 from . import creation
 from .activation import dropout, softmax
@@ -93,30 +93,46 @@ class ScaledDotProductFlashAttentionForCpu(Function):
         return grad_query, grad_key, grad_value, grad_mask, None, None, None, None
 
 
-# The compiled path (ember/_C/attention.inc): the softmax and its backward in C, one pass a
-# row, and the whole op split over the first (batch) dimension across ember's threads, each
-# thread making its part's products and softmax. The products are NumPy's matmul on the same
-# slices, so they have the NumPy code's bits; so does the backward's softmax, and the
-# forward's differs only in exp's rounding (vexp.h).
+# The compiled path (ember/_C/attention.inc): the whole op, forward or backward, is one call
+# that takes the (batch, head) matrices one at a time over ember's threads (each matrix's
+# results do not depend on the split), with ember's own products (ember/_C/panel.c) and the
+# softmax and its backward in one pass a row. The NumPy code above is its twin: the results
+# agree within float rounding (another order of sums in the products, and vexp.h's exp).
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _compiled(query, key, value) -> bool:
     """Whether the compiled path takes these inputs: the extension is built, they are NumPy
     arrays of one dtype (float32 or float64), at least 3-D, with one batch shape (no
-    broadcasting between them: the split slices each the same way)."""
+    broadcasting between them), none empty (the NumPy code gives those their zeros)."""
     return (_C.kernels is not None and type(query) is np.ndarray
             and type(key) is np.ndarray and type(value) is np.ndarray
             and query.dtype in _KERNEL_DTYPES and key.dtype == query.dtype == value.dtype
-            and query.ndim >= 3 and query.shape[:-2] == key.shape[:-2] == value.shape[:-2])
+            and query.ndim >= 3 and query.shape[:-2] == key.shape[:-2] == value.shape[:-2]
+            and query.size > 0 and key.size > 0 and value.size > 0)
 
 
-def _split_work(query, key, value):
-    """(items, multiply-adds per item, largest single product) of the batch split."""
-    length, keys, features = query.shape[-2], key.shape[-2], query.shape[-1]
-    heads = math.prod(query.shape[1:-2])
-    product = length * keys * max(features, value.shape[-1])
-    return query.shape[0], heads * (2 * product + 20 * length * keys), product
+def _matrices(array):
+    """``array`` (..., rows, columns) as the 4-D stack of matrices the kernels take, a view
+    where it can be: 3-D gets a head dimension of 1, and more than 4 dimensions are merged
+    into the batch. Rows need contiguous elements; a view without them is copied."""
+    if array.ndim == 3:
+        array = array[:, None]
+    elif array.ndim > 4:
+        array = array.reshape((-1,) + array.shape[-3:])
+    if array.strides[-1] != array.itemsize:
+        array = np.ascontiguousarray(array)
+    return array
+
+
+def _call_sizes(query, key, value) -> tuple:
+    """(B, H, L, S, D, Dv) of the kernels' call, and the work of one matrix (multiply-adds
+    of its products, and about 20 operations per weight for the softmax)."""
+    q = _matrices(query)
+    length, keys = query.shape[-2], key.shape[-2]
+    features, value_features = query.shape[-1], value.shape[-1]
+    work = length * keys * (features + value_features + 20)
+    return (q.shape[0], q.shape[1], length, keys, features, value_features), work
 
 
 def _empty_in_layout(like, last: int):
@@ -131,22 +147,18 @@ def _empty_in_layout(like, last: int):
     return np.empty(shape, like.dtype)
 
 
+def _keep_of(keep):
+    """Dropout's factors as the kernels read them (C-contiguous), or None."""
+    return None if keep is None else np.ascontiguousarray(keep)
+
+
 def _forward_compiled(ctx, query, key, value, is_causal, scale, keep):
-    length, keys = query.shape[-2], key.shape[-2]
-    weights = np.empty(query.shape[:-1] + (keys,), query.dtype)
+    sizes, work = _call_sizes(query, key, value)
+    weights = np.empty(query.shape[:-1] + (key.shape[-2],), query.dtype)
     out = _empty_in_layout(query, value.shape[-1])
-    matrices_per_item = math.prod(query.shape[1:-2])
-
-    def part(start, stop):
-        scores = weights[start:stop]
-        np.matmul(query[start:stop], key[start:stop].swapaxes(-1, -2), out=scores)
-        _C.kernels.attention_softmax_forward(scores, (stop - start) * matrices_per_item, length,
-                                             keys, scale, is_causal)
-        used = scores if keep is None else scores * keep[start:stop]
-        np.matmul(used, value[start:stop], out=out[start:stop])
-
-    items, work, product = _split_work(query, key, value)
-    parallel_for(items, part, work, like=query, product=product)
+    _C.kernels.attention_forward(_matrices(query), _matrices(key), _matrices(value), weights,
+                                 _matrices(out), _keep_of(keep), sizes, scale, is_causal,
+                                 kernel_parts(sizes[0] * sizes[1], work))
     ctx.save_for_backward(query, key, value, weights, keep)
     ctx.scale, ctx.groups = scale, 1
     return out
@@ -154,33 +166,14 @@ def _forward_compiled(ctx, query, key, value, is_causal, scale, keep):
 
 def _backward_compiled(ctx, grad_output, query, key, value, weights, keep):
     needs_query, needs_key, needs_value = ctx.needs_input_grad[:3]
-    keys = key.shape[-2]
-    grad_query = _empty_in_layout(query, query.shape[-1]) if needs_query else None
-    grad_key = _empty_in_layout(key, key.shape[-1]) if needs_key else None
-    grad_value = _empty_in_layout(value, value.shape[-1]) if needs_value else None
-
-    def part(start, stop):
-        grad, used = grad_output[start:stop], weights[start:stop]
-        if needs_value:
-            if keep is not None:
-                used = used * keep[start:stop]
-            np.matmul(used.swapaxes(-1, -2), grad, out=grad_value[start:stop])
-        if needs_query or needs_key:
-            grad_weights = grad @ value[start:stop].swapaxes(-1, -2)
-            if keep is not None:
-                grad_weights *= keep[start:stop]
-            _C.kernels.attention_softmax_backward(grad_weights, weights[start:stop],
-                                                  grad_weights.size // max(keys, 1), keys,
-                                                  ctx.scale)
-            if needs_query:
-                np.matmul(grad_weights, key[start:stop], out=grad_query[start:stop])
-            if needs_key:
-                np.matmul(grad_weights.swapaxes(-1, -2), query[start:stop],
-                          out=grad_key[start:stop])
-
-    items, work, product = _split_work(query, key, value)
-    parallel_for(items, part, 2 * work, like=query, product=product)
-    return grad_query, grad_key, grad_value, None, None, None, None, None
+    grads = [_empty_in_layout(like, like.shape[-1]) if needed else None
+             for like, needed in ((query, needs_query), (key, needs_key), (value, needs_value))]
+    sizes, work = _call_sizes(query, key, value)
+    _C.kernels.attention_backward(
+        _matrices(grad_output), _matrices(query), _matrices(key), _matrices(value), weights,
+        _keep_of(keep), *(None if grad is None else _matrices(grad) for grad in grads), sizes,
+        ctx.scale, kernel_parts(sizes[0] * sizes[1], 2 * work))
+    return (*grads, None, None, None, None, None)
 
 
 def _shared(heads, groups):
