@@ -511,53 +511,44 @@ def test_attention_lays_out_its_output_as_pytorch_does():
         np.testing.assert_allclose(q.grad.numpy(), tq.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
-def _attention_inputs(rng, dtype, shape, keys, value_features, layout):
-    """query, key, value and the output's gradient, laid out as ``layout`` says: plain,
-    heads split out of one projection (transposed views), or flipped (negative strides)."""
-    *batch, length, features = shape
-    if layout == "projection" and len(batch) == 2:
-        b, h = batch
-        packed = rng.standard_normal((b, max(length, keys),
-                                      h * (2 * features + value_features))).astype(dtype)
+def _projection_step(packed, heads, length, keys, features, value_features, grad, is_causal):
+    """Attention over heads split out of one projection by ember's ops, as a GPT makes them
+    (the kernels get strided views): the output and the projection's gradient."""
+    leaf = ember.tensor(packed, requires_grad=True)
+    batch = packed.shape[0]
 
-        def heads(first, rows, width):  # (b, h, rows, width) views into the projection
-            return (packed[:, :rows, first:first + h * width].reshape(b, rows, h, width)
-                    .transpose(0, 2, 1, 3))
-        q, k = heads(0, length, features), heads(h * features, keys, features)
-        v = heads(2 * h * features, keys, value_features)
-    else:
-        q = rng.standard_normal(shape).astype(dtype)
-        k = rng.standard_normal((*batch, keys, features)).astype(dtype)
-        v = rng.standard_normal((*batch, keys, value_features)).astype(dtype)
-        if layout == "flipped":
-            q, k, v = q[..., ::-1, :], k[..., ::-1, :], v[..., ::-1, :]
-    grad = rng.standard_normal((*batch, length, value_features)).astype(dtype)
-    return q, k, v, grad
+    def split(first, rows, width):
+        part = leaf[:, :rows, first:first + heads * width]
+        return part.reshape(batch, rows, heads, width).transpose(1, 2)
+    q, k = split(0, length, features), split(heads * features, keys, features)
+    v = split(2 * heads * features, keys, value_features)
+    y = F.scaled_dot_product_attention(q, k, v, is_causal=is_causal)
+    y.backward(ember.tensor(grad))
+    return [y.detach().numpy(), leaf.grad.numpy()]
 
 
 @needs_kernels
-@given(dtype=st.sampled_from([np.float32, np.float64]),
-       batch=st.sampled_from([(2,), (3, 2), (2, 1, 2)]), length=st.sampled_from([1, 7, 40]),
+@given(dtype=st.sampled_from([np.float32, np.float64]), batch=st.sampled_from([1, 3]),
+       heads=st.sampled_from([1, 2]), length=st.sampled_from([1, 7, 40]),
        keys=st.sampled_from([1, 6, 40]), features=st.sampled_from([1, 5, 16, 33]),
        value_features=st.sampled_from([1, 8, 17]), is_causal=st.booleans(),
-       layout=st.sampled_from(["plain", "projection", "flipped"]),
        seed=st.integers(0, 2**16))
 @settings(max_examples=40, deadline=None)
 def test_whole_attention_kernels_match_the_numpy_code_on_any_thread_count(
-        dtype, batch, length, keys, features, value_features, is_causal, layout, seed):
+        dtype, batch, heads, length, keys, features, value_features, is_causal, seed):
     rng = np.random.default_rng(seed)
-    q, k, v, grad = _attention_inputs(rng, dtype, (*batch, length, features), keys,
-                                      value_features, layout)
-    saved, kernels = _parallel._threads, _C.kernels
-    try:
+    packed = rng.standard_normal(
+        (batch, max(length, keys), heads * (2 * features + value_features))).astype(dtype)
+    grad = rng.standard_normal((batch, heads, length, value_features)).astype(dtype)
+    args = (packed, heads, length, keys, features, value_features, grad, is_causal)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_parallel, "MIN_KERNEL_WORK", 0)  # split however small
         runs = []
         for threads in (1, 2, 3):
-            _parallel._threads = threads
-            runs.append(_attention_step(q, k, v, grad, is_causal))
-        _C.kernels = None
-        reference = _attention_step(q, k, v, grad, is_causal)
-    finally:
-        _parallel._threads, _C.kernels = saved, kernels
+            patch.setattr(_parallel, "_threads", threads)
+            runs.append(_projection_step(*args))
+        patch.setattr(_C, "kernels", None)
+        reference = _projection_step(*args)
     for split in runs[1:]:  # each matrix is done alone: the same bits on any thread count
         for got, want in zip(split, runs[0]):
             np.testing.assert_array_equal(got, want)
@@ -567,12 +558,118 @@ def test_whole_attention_kernels_match_the_numpy_code_on_any_thread_count(
         np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.abs(want).max(initial=1))
 
 
+def _kernel_run(q, k, v, grad, keep=None, causal=True):
+    """attention_forward and _backward on these arrays as they are: the weights, output and
+    the three gradients."""
+    (b, h, length, d), keys, dv = q.shape, k.shape[2], v.shape[3]
+    sizes = (b, h, length, keys, d, dv)
+    weights = np.empty(b * h * length * keys, q.dtype)
+    out = np.empty((b, h, length, dv), q.dtype)
+    _C.kernels.attention_forward(q, k, v, weights, out, keep, sizes, 0.3, causal)
+    grads = [np.empty(a.shape, a.dtype) for a in (q, k, v)]
+    _C.kernels.attention_backward(grad, q, k, v, weights, keep, *grads, sizes, 0.3)
+    return [weights, out, *grads]
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_whole_attention_kernels_read_views_as_their_copies(dtype):
+    # Flipped (negative strides), split out of a projection, a last dimension of one element
+    # that NumPy exports with a column-major stride: the bits of contiguous copies.
+    rng = np.random.default_rng(16)
+    base = rng.standard_normal((2, 9, 3 * 2 * 5)).astype(dtype)
+    heads = [base[:, :, i * 10:(i + 1) * 10].reshape(2, 9, 2, 5).transpose(0, 2, 1, 3)
+             for i in range(3)]
+    flipped = [rng.standard_normal((2, 2, 9, 5)).astype(dtype)[::-1, :, ::-1] for _ in range(3)]
+    narrow = [np.asfortranarray(rng.standard_normal((1, 2, 9, 1)).astype(dtype))
+              for _ in range(3)]
+    assert not narrow[0].flags.c_contiguous
+    for q, k, v in (heads, flipped, narrow):
+        grad = rng.standard_normal(q.shape[:3] + (v.shape[3],)).astype(dtype)[:, :, ::-1]
+        views = _kernel_run(q, k, v, grad)
+        copies = _kernel_run(*(np.ascontiguousarray(a) for a in (q, k, v, grad)))
+        for got, want in zip(views, copies):
+            np.testing.assert_array_equal(got, want)
+
+
+@needs_kernels
+def test_attention_with_one_feature_and_a_batch_of_one_takes_the_kernels():
+    # Heads of one feature split out of a projection, batch 1: the output's layout has a
+    # last dimension of one element with a column-major stride, which the kernels read.
+    rng = np.random.default_rng(17)
+    packed = rng.standard_normal((1, 5, 3 * 3)).astype(np.float32)
+    grad = rng.standard_normal((1, 3, 5, 1)).astype(np.float32)
+    got = _projection_step(packed, 3, 5, 5, 1, 1, grad, True)
+    kernels = _C.kernels
+    try:
+        _C.kernels = None
+        want = _projection_step(packed, 3, 5, 5, 1, 1, grad, True)
+    finally:
+        _C.kernels = kernels
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=2e-5, atol=1e-6)
+
+
+@needs_kernels
+@pytest.mark.parametrize("needs", [(True, False, False), (False, True, False),
+                                   (False, False, True), (True, False, True)])
+def test_whole_attention_gives_the_gradients_asked_for(needs):
+    rng = np.random.default_rng(18)
+    arrays = [rng.standard_normal((2, 2, 6, 4)).astype(np.float64) for _ in range(3)]
+    grad = rng.standard_normal((2, 2, 6, 4))
+
+    def run():
+        tensors = [ember.tensor(a, requires_grad=need) for a, need in zip(arrays, needs)]
+        F.scaled_dot_product_attention(*tensors, is_causal=True).backward(ember.tensor(grad))
+        return [t.grad.numpy() if need else t.grad for t, need in zip(tensors, needs)]
+
+    got = run()
+    kernels = _C.kernels
+    try:
+        _C.kernels = None
+        want = run()
+    finally:
+        _C.kernels = kernels
+    for g, w in zip(got, want):
+        if w is None:
+            assert g is None
+        else:
+            np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-13)
+
+
+@needs_kernels
+def test_attention_backward_after_a_mask_that_broadcast_the_batch_takes_the_numpy_code():
+    # A mask with a larger batch than the query's makes weights of that batch (forward's
+    # NumPy code broadcasts it): the kernels, which take the query's batch, are not used.
+    rng = np.random.default_rng(19)
+    q, k, v = (rng.standard_normal((1, 2, 4, 8)).astype(np.float32) for _ in range(3))
+    mask = rng.random((3, 2, 4, 4)) > 0.3
+    grad = rng.standard_normal((3, 2, 4, 8)).astype(np.float32)
+
+    def run():
+        tensors = [ember.tensor(a, requires_grad=True) for a in (q, k, v)]
+        y = F.scaled_dot_product_attention(*tensors, attn_mask=ember.tensor(mask))
+        y.backward(ember.tensor(grad))
+        return [t.grad.numpy() for t in tensors]
+
+    got = run()
+    kernels = _C.kernels
+    try:
+        _C.kernels = None
+        want = run()
+    finally:
+        _C.kernels = kernels
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=2e-5, atol=1e-6)
+
+
 @needs_kernels
 def test_whole_attention_spreads_a_nan_as_the_numpy_code():
     # A NaN in a query spoils that query's row; in a value, every output that weighs it
     # (with the causal mask, the queries from its position on), as 0 * NaN does in NumPy.
     rng = np.random.default_rng(15)
-    q, k, v, grad = _attention_inputs(rng, np.float32, (2, 2, 6, 4), 6, 3, "plain")
+    q, k = (rng.standard_normal((2, 2, 6, 4)).astype(np.float32) for _ in range(2))
+    v, grad = (rng.standard_normal((2, 2, 6, 3)).astype(np.float32) for _ in range(2))
     q[0, 1, 2, 0] = np.nan
     v[1, 0, 3, 2] = np.nan
     compiled = _attention_step(q, k, v, grad, True)

@@ -66,7 +66,8 @@ int array_arg(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable, in
               const char *name);
 
 /* Get the strided buffer of `obj`, an array of `ndim` dimensions whose last is contiguous
- * (its other strides any whole number of elements), writable if asked; `*dtype` as for
+ * (or one element long; its other strides any whole number of elements), writable if asked;
+ * `*dtype` as for
  * array_arg. Returns 0, or -1 with a Python exception set (and nothing to release). The
  * view's shape and strides (bytes) describe where the elements are. */
 int strided_arg(PyObject *obj, Py_buffer *view, int ndim, int writable, int *dtype,

@@ -47,7 +47,10 @@ int strided_arg(PyObject *obj, Py_buffer *view, int ndim, int writable, int *dty
     const int found = buffer_dtype(view, format, dtype, name);
     if (found < 0)
         return -1;
-    int rows = view->ndim == ndim && view->strides[ndim - 1] == view->itemsize;
+    /* A last dimension of one element has any stride: NumPy exports an array that is also
+     * column-major with a column-major stride there, and only its index 0 is read. */
+    int rows = view->ndim == ndim
+               && (view->shape[ndim - 1] == 1 || view->strides[ndim - 1] == view->itemsize);
     for (int i = 0; rows && i < ndim; i++)
         rows = view->strides[i] % view->itemsize == 0;
     if (!rows) {
@@ -281,11 +284,13 @@ static PyMethodDef methods[] = {
      "bias_sums, rows, cols): grad_input, and grad * normalized and grad summed over the rows "
      "added to the float64 sums (any output None)"},
     {"attention_forward", attention_forward, METH_VARARGS,
-     "attention_forward(query, key, value, weights, out, keep, scale, causal, parts=1): "
+     "attention_forward(query, key, value, weights, out, keep, (B, H, L, S, D, Dv), scale, "
+     "causal, parts=1): "
      "softmax(q kT * scale) v per (batch, head) matrix, with ember's own products"},
     {"attention_backward", attention_backward, METH_VARARGS,
      "attention_backward(grad_output, query, key, value, weights, keep, grad_query, "
-     "grad_key, grad_value, scale, parts=1): the wanted gradients (None: not wanted)"},
+     "grad_key, grad_value, (B, H, L, S, D, Dv), scale, parts=1): the wanted gradients "
+     "(None: not wanted)"},
     {"attention_softmax_forward", attention_softmax_forward, METH_VARARGS,
      "attention_softmax_forward(weights, matrices, L, S, scale, causal): weights (matrices, "
      "L, S) = softmax(weights * scale) over S, in place, query i seeing keys 0..i if causal"},

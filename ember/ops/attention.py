@@ -68,7 +68,8 @@ class ScaledDotProductFlashAttentionForCpu(Function):
         query, key, value, weights, keep = ctx.saved_tensors
         groups = ctx.groups
         if not ctx.needs_input_grad[3] and groups == 1 and _compiled(query, key, value) \
-                and type(grad_output) is np.ndarray and grad_output.dtype == query.dtype:
+                and type(grad_output) is np.ndarray and grad_output.dtype == query.dtype \
+                and weights.shape[:-1] == query.shape[:-1]:  # not broadcast by a mask
             return _backward_compiled(ctx, grad_output, query, key, value, weights, keep)
         key, value = _shared(key, groups), _shared(value, groups)
         needs_query, needs_key, needs_value, needs_mask = ctx.needs_input_grad[:4]
@@ -120,19 +121,21 @@ def _matrices(array):
         array = array[:, None]
     elif array.ndim > 4:
         array = array.reshape((-1,) + array.shape[-3:])
-    if array.strides[-1] != array.itemsize:
-        array = np.ascontiguousarray(array)
+    if array.strides[-1] != array.itemsize and array.shape[-1] > 1:
+        array = np.ascontiguousarray(array)  # inputs only: outputs are made with such rows
     return array
 
 
 def _call_sizes(query, key, value) -> tuple:
-    """(B, H, L, S, D, Dv) of the kernels' call, and the work of one matrix (multiply-adds
-    of its products, and about 20 operations per weight for the softmax)."""
-    q = _matrices(query)
+    """(B, H, L, S, D, Dv) of the kernels' call (B, H as ``_matrices`` makes them), and the
+    work of one matrix (multiply-adds of its products, about 20 operations per weight for the
+    softmax)."""
+    heads = query.shape[-3] if query.ndim > 3 else 1
     length, keys = query.shape[-2], key.shape[-2]
     features, value_features = query.shape[-1], value.shape[-1]
     work = length * keys * (features + value_features + 20)
-    return (q.shape[0], q.shape[1], length, keys, features, value_features), work
+    return (query.size // (heads * length * features), heads, length, keys, features,
+            value_features), work
 
 
 def _empty_in_layout(like, last: int):
