@@ -647,3 +647,19 @@ def test_top_level_inplace_functions_as_pytorch(name):
         assert returned is t
         results.append(t.numpy())
     np.testing.assert_allclose(results[0], results[1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape, size, dim", [((0,), 0, 0), ((3, 0), 0, 1), ((0,), 2, 0),
+                                              ((5,), 2, 0), ((2, 7, 3), 3, 1), ((6,), 10, 0)])
+def test_split_gives_pytorchs_pieces_and_gradient(shape, size, dim):
+    # An empty dimension splits into one empty piece, also with split_size 0 (which used to
+    # divide by zero); the pieces are views, and their gradients meet in the input's.
+    values = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    x, tx = ember.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    ours, theirs = x.split(size, dim), tx.split(size, dim)
+    assert [tuple(p.shape) for p in ours] == [tuple(p.shape) for p in theirs]
+    for index, (p, tp) in enumerate(zip(ours, theirs)):
+        np.testing.assert_array_equal(p.detach().numpy(), tp.detach().numpy())
+        (p * (index + 1)).sum().backward(retain_graph=True)
+        (tp * (index + 1)).sum().backward(retain_graph=True)
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())

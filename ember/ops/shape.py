@@ -331,7 +331,14 @@ class Split(Function):
     @staticmethod
     def forward(ctx, a, sizes, axis):
         ctx.axis = axis
-        return tuple(array_module(a).split(a, np.cumsum(sizes)[:-1].tolist(), axis=axis))
+        # Slices, as NumPy's split makes them, without its own Python (a third of the op's
+        # time for a transformer's q, k, v). No sizes (a dimension of 0): the one empty piece.
+        lead = (slice(None),) * axis
+        pieces, start = [], 0
+        for size in sizes or [0]:
+            pieces.append(a[lead + (slice(start, start + size),)])
+            start += size
+        return tuple(pieces)
 
     @staticmethod
     def backward(ctx, *grads):
@@ -742,7 +749,9 @@ def split(tensor, split_size_or_sections, dim: int = 0):
         if size <= 0 and length:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
                                f"dimension size of {length}")
-        sizes = [size] * (length // size) + ([length % size] if length % size else [])
+        # split_size 0 (of an empty dimension, as checked above): one empty piece
+        sizes = [size] * (length // size) + ([length % size] if length % size else []) \
+            if size else []
         function = Split
     else:
         sizes = list(split_size_or_sections)
