@@ -593,19 +593,13 @@ def test_whole_attention_kernels_read_views_as_their_copies(dtype):
 
 
 @needs_kernels
-def test_attention_with_one_feature_and_a_batch_of_one_takes_the_kernels():
+def test_attention_with_one_feature_and_a_batch_of_one_takes_the_kernels(monkeypatch):
     # Heads of one feature split out of a projection, batch 1: the output's layout has a
     # last dimension of one element with a column-major stride, which the kernels read.
     rng = np.random.default_rng(17)
     packed = rng.standard_normal((1, 5, 3 * 3)).astype(np.float32)
     grad = rng.standard_normal((1, 3, 5, 1)).astype(np.float32)
-    got = _projection_step(packed, 3, 5, 5, 1, 1, grad, True)
-    kernels = _C.kernels
-    try:
-        _C.kernels = None
-        want = _projection_step(packed, 3, 5, 5, 1, 1, grad, True)
-    finally:
-        _C.kernels = kernels
+    got, want = _both(lambda: _projection_step(packed, 3, 5, 5, 1, 1, grad, True), monkeypatch)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=2e-5, atol=1e-6)
 
@@ -613,7 +607,7 @@ def test_attention_with_one_feature_and_a_batch_of_one_takes_the_kernels():
 @needs_kernels
 @pytest.mark.parametrize("needs", [(True, False, False), (False, True, False),
                                    (False, False, True), (True, False, True)])
-def test_whole_attention_gives_the_gradients_asked_for(needs):
+def test_whole_attention_gives_the_gradients_asked_for(needs, monkeypatch):
     rng = np.random.default_rng(18)
     arrays = [rng.standard_normal((2, 2, 6, 4)).astype(np.float64) for _ in range(3)]
     grad = rng.standard_normal((2, 2, 6, 4))
@@ -623,13 +617,7 @@ def test_whole_attention_gives_the_gradients_asked_for(needs):
         F.scaled_dot_product_attention(*tensors, is_causal=True).backward(ember.tensor(grad))
         return [t.grad.numpy() if need else t.grad for t, need in zip(tensors, needs)]
 
-    got = run()
-    kernels = _C.kernels
-    try:
-        _C.kernels = None
-        want = run()
-    finally:
-        _C.kernels = kernels
+    got, want = _both(run, monkeypatch)
     for g, w in zip(got, want):
         if w is None:
             assert g is None
@@ -638,7 +626,8 @@ def test_whole_attention_gives_the_gradients_asked_for(needs):
 
 
 @needs_kernels
-def test_attention_backward_after_a_mask_that_broadcast_the_batch_takes_the_numpy_code():
+def test_attention_backward_after_a_mask_that_broadcast_the_batch_takes_the_numpy_code(
+        monkeypatch):
     # A mask with a larger batch than the query's makes weights of that batch (forward's
     # NumPy code broadcasts it): the kernels, which take the query's batch, are not used.
     rng = np.random.default_rng(19)
@@ -652,19 +641,13 @@ def test_attention_backward_after_a_mask_that_broadcast_the_batch_takes_the_nump
         y.backward(ember.tensor(grad))
         return [t.grad.numpy() for t in tensors]
 
-    got = run()
-    kernels = _C.kernels
-    try:
-        _C.kernels = None
-        want = run()
-    finally:
-        _C.kernels = kernels
+    got, want = _both(run, monkeypatch)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=2e-5, atol=1e-6)
 
 
 @needs_kernels
-def test_whole_attention_spreads_a_nan_as_the_numpy_code():
+def test_whole_attention_spreads_a_nan_as_the_numpy_code(monkeypatch):
     # A NaN in a query spoils that query's row; in a value, every output that weighs it
     # (with the causal mask, the queries from its position on), as 0 * NaN does in NumPy.
     rng = np.random.default_rng(15)
@@ -672,13 +655,7 @@ def test_whole_attention_spreads_a_nan_as_the_numpy_code():
     v, grad = (rng.standard_normal((2, 2, 6, 3)).astype(np.float32) for _ in range(2))
     q[0, 1, 2, 0] = np.nan
     v[1, 0, 3, 2] = np.nan
-    compiled = _attention_step(q, k, v, grad, True)
-    kernels = _C.kernels
-    try:
-        _C.kernels = None
-        reference = _attention_step(q, k, v, grad, True)
-    finally:
-        _C.kernels = kernels
+    compiled, reference = _both(lambda: _attention_step(q, k, v, grad, True), monkeypatch)
     for got, want in zip(compiled, reference):
         np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
 
