@@ -713,11 +713,6 @@ def op_inplace(b):
         except Exception:  # noqa: BLE001 - an invalid index: the step raises on PyTorch
             pass
     grad = None
-    if not t.requires_grad and any(_root(b.t(m)) == _root(t) for m in b.tensors() if m != x):
-        # ember bug, see fuzz_findings 43 and 71: an in-place op with a grad-requiring operand on
-        # a base leaves some existing views' requires_grad False (a permute view, setitem) --
-        # operands without grad on tensors that share memory with another name.
-        grad = False
     kind = b.uniform(["add_", "sub_", "mul_", "div_", "zero_", "fill_", "copy_",
                             "clamp_", "relu_", "exp_", "neg_", "sqrt_", "masked_fill_",
                             "setitem", "setitem", "setitem"])

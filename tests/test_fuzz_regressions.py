@@ -693,3 +693,27 @@ def test_sigmoid_users_keep_their_precision_in_the_tails(name, dtype, rtol):
         np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
         np.testing.assert_allclose(got[normal], want[normal], rtol=rtol, atol=0)
         np.testing.assert_allclose(got[~normal], want[~normal], rtol=0, atol=tiny)
+
+
+@pytest.mark.parametrize("view", ["b[()]", "b.permute(1, 0)", "b[1:]", "b[:, 0]", "b.view(6)",
+                                  "b.unsqueeze(0)"])
+@pytest.mark.parametrize("write", ["b[()] = s", "b.copy_(s)", "b.add_(s)", "b[0] = s[0]",
+                                   "b[b > 0] = s[b > 0]", "b.t().copy_(s.t())"])
+def test_a_view_made_before_its_base_is_written_with_a_gradient_passes_it_on(view, write):
+    """71: a view of a tensor without grad, made before the tensor was written in place with a
+    value that requires grad, and then used in an op: the op saw the view's stale flag (no
+    grad), so the written value got no gradient (None where PyTorch gives one). Every one of
+    these 36 cases lost it."""
+    results = []
+    for lib in (torch, ember):
+        rng = np.random.default_rng(0)
+        names = {"b": lib.tensor(rng.standard_normal((2, 3))),
+                 "s": lib.tensor(rng.standard_normal((2, 3)), requires_grad=True)}
+        v = eval(view, {}, names)  # noqa: S307 - the test's own code strings
+        exec(write, {}, names)  # noqa: S102
+        out = v.exp() * 2
+        out.sum().backward()
+        results.append((out.requires_grad, names["s"].grad.numpy()))
+    (flag, grad), (want_flag, want_grad) = results
+    assert flag == want_flag
+    np.testing.assert_allclose(grad, want_grad, rtol=1e-12)

@@ -292,7 +292,10 @@ class Function:
         for a in args:
             if isinstance(a, Tensor):
                 inputs.append(a._data)
-                needs.append(a._requires_grad)
+                # A view whose base was written in place with a tensor that requires grad
+                # since it was made takes its graph from the base now: the property replays
+                # that (fuzz finding 71: the written value's gradient was lost).
+                needs.append(a._requires_grad or (a._base is not None and a.requires_grad))
             else:
                 inputs.append(a)
                 needs.append(False)
