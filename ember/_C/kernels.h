@@ -121,7 +121,8 @@ int product_args(PyObject *a, PyObject *b, PyObject *c, Py_ssize_t m, Py_ssize_t
 
 /* ember's own products for many small products with one operand (panel.c: the recurrent
  * layers' loops, attention's heads): op(b) (k, n) packed once into `panels` (panel_size
- * values: pack_panels, b transposed where `trans`, its rows `ldb` apart), then as many
+ * values: pack_panels, b transposed where `trans`, its rows `ldb` apart; packed_panels into
+ * memory of its own, which the caller frees), then as many
  * products c (m, n) = a (m, k) @ op(b) as needed, a's element (i, q) at a[i * lda + q * step]
  * and c's rows `ldc` apart. Each result's bits depend on its row of `a` only, not on which
  * rows a call is given. */
@@ -131,6 +132,9 @@ void pack_panels_f32(int trans, Py_ssize_t k, Py_ssize_t n, const float *b, Py_s
                      float *panels);
 void pack_panels_f64(int trans, Py_ssize_t k, Py_ssize_t n, const double *b, Py_ssize_t ldb,
                      double *panels);
+float *packed_panels_f32(int trans, Py_ssize_t k, Py_ssize_t n, const float *b, Py_ssize_t ldb);
+double *packed_panels_f64(int trans, Py_ssize_t k, Py_ssize_t n, const double *b,
+                          Py_ssize_t ldb);
 void panel_product_f32(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a, Py_ssize_t lda,
                        Py_ssize_t step, const float *panels, float *c, Py_ssize_t ldc);
 void panel_product_f64(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const double *a,

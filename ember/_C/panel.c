@@ -1,6 +1,7 @@
-/* Matrix products of ember's own, for the products inside the recurrent layers' time loops
- * (rnn.inc): each step multiplies the batch's hidden state, a few dozen rows, by the same
- * weight W_hh.
+/* Matrix products of ember's own, for many small products with one operand: the recurrent
+ * layers' time loops (rnn.inc), where each step multiplies the batch's hidden state, a few
+ * dozen rows, by the same weight W_hh; and attention's heads (attention.inc), a few dozen
+ * rows each, whose strided views and transposed operands they read in place.
  *
  * Why not the BLAS NumPy loaded (blas.c), as every other kernel's products do: two reasons,
  * measured on the benchmark's LSTM step (32 rows, 128 by 512 weight, AVX2). OpenBLAS packs the

@@ -32,8 +32,7 @@ dozen NumPy calls: the LSTM and GRU layers and cells then compute the sigmoids d
 takes as ``s (1 - s)`` and ``1 - t²``. An LSTM or GRU layer's whole time loop is then one C
 call each way (``ember/_C/rnn.inc``), whose step products with ``W_hh`` are ember's own
 (``ember/_C/panel.c``: the weight packed once per call and thread, not by the BLAS at every
-step).
-Its twin is the NumPy loop here; the results agree within float rounding.
+step). Its twin is the NumPy loop here; the results agree within float rounding.
 
 On two or more of ember's threads, a layer's C time loop is shared over its batch (each
 thread takes its rows through all the steps: ``_batch_shares``), and its large products are
