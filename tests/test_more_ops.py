@@ -649,15 +649,24 @@ def test_top_level_inplace_functions_as_pytorch(name):
     np.testing.assert_allclose(results[0], results[1], rtol=1e-6)
 
 
-@pytest.mark.parametrize("shape, size, dim", [((0,), 0, 0), ((3, 0), 0, 1), ((0,), 2, 0),
-                                              ((5,), 2, 0), ((2, 7, 3), 3, 1), ((6,), 10, 0)])
-def test_split_gives_pytorchs_pieces_and_gradient(shape, size, dim):
+@pytest.mark.parametrize("shape, how, dim", [
+    ((0,), ("split", 0), 0), ((3, 0), ("split", 0), 1), ((0,), ("split", 2), 0),
+    ((5,), ("split", 2), 0), ((2, 7, 3), ("split", 3), 1), ((6,), ("split", 10), 0),
+    ((0,), ("split", []), 0), ((2, 0), ("split", [0, 0]), 1), ((0,), ("chunk", 3), 0),
+    ((2, 0), ("chunk", 2), 1), ((5,), ("chunk", 3), 0)])
+def test_split_gives_pytorchs_pieces_and_gradient(shape, how, dim):
     # An empty dimension splits into one empty piece, also with split_size 0 (which used to
-    # divide by zero); the pieces are views, and their gradients meet in the input's.
+    # divide by zero), into none for no sizes, and chunks into `chunks` empty pieces; the
+    # pieces are views, and their gradients meet in the input's.
     values = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
     x, tx = ember.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
-    ours, theirs = x.split(size, dim), tx.split(size, dim)
+    method, argument = how
+    ours, theirs = getattr(x, method)(argument, dim), getattr(tx, method)(argument, dim)
     assert [tuple(p.shape) for p in ours] == [tuple(p.shape) for p in theirs]
+    assert [type(p.grad_fn).__name__ for p in ours] == [type(p.grad_fn).__name__
+                                                          for p in theirs]
+    if not theirs:
+        return
     for index, (p, tp) in enumerate(zip(ours, theirs)):
         np.testing.assert_array_equal(p.detach().numpy(), tp.detach().numpy())
         (p * (index + 1)).sum().backward(retain_graph=True)

@@ -332,10 +332,10 @@ class Split(Function):
     def forward(ctx, a, sizes, axis):
         ctx.axis = axis
         # Slices, as NumPy's split makes them, without its own Python (a third of the op's
-        # time for a transformer's q, k, v). No sizes (a dimension of 0): the one empty piece.
+        # time for a transformer's q, k, v).
         lead = (slice(None),) * axis
         pieces, start = [], 0
-        for size in sizes or [0]:
+        for size in sizes:
             pieces.append(a[lead + (slice(start, start + size),)])
             start += size
         return tuple(pieces)
@@ -749,9 +749,9 @@ def split(tensor, split_size_or_sections, dim: int = 0):
         if size <= 0 and length:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
                                f"dimension size of {length}")
-        # split_size 0 (of an empty dimension, as checked above): one empty piece
+        # An empty dimension (where split_size may be 0): PyTorch's one empty piece
         sizes = [size] * (length // size) + ([length % size] if length % size else []) \
-            if size else []
+            if length else [0]
         function = Split
     else:
         sizes = list(split_size_or_sections)
@@ -771,7 +771,9 @@ def chunk(input, chunks: int, dim: int = 0):
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     length = input.shape[normalize_dim(dim, input.ndim)]
-    return split(input, max(1, -(-length // chunks)), dim)
+    if length == 0:  # PyTorch gives `chunks` empty pieces (split_with_sizes)
+        return split(input, [0] * chunks, dim)
+    return split(input, -(-length // chunks), dim)
 
 
 def unbind(input, dim: int = 0):
